@@ -1,0 +1,31 @@
+//! Measures in metres on the WGS-84 ellipsoid, never in degrees.
+
+use geo::{GeodesicArea, MultiPolygon};
+
+/// Area in square metres (geodesic, on WGS-84).
+pub fn area_m2(mp: &MultiPolygon<f64>) -> f64 {
+    mp.geodesic_area_unsigned()
+}
+
+/// Metres per degree of latitude and of longitude near `lat` (a local projection for short distances).
+pub fn metres_per_degree(lat: f64) -> (f64, f64) {
+    let phi = lat.to_radians();
+    let per_lat = 111_132.954 - 559.822 * (2.0 * phi).cos() + 1.175 * (4.0 * phi).cos();
+    let per_lon = 111_412.84 * phi.cos() - 93.5 * (3.0 * phi).cos();
+    (per_lat, per_lon)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::polygon;
+
+    #[test]
+    fn one_degree_cell_at_the_equator() {
+        let cell = MultiPolygon(vec![polygon![(x: 0., y: 0.), (x: 1., y: 0.), (x: 1., y: 1.), (x: 0., y: 1.), (x: 0., y: 0.)]]);
+        // 1°×1° at the equator is about 12,308 km² on WGS-84.
+        assert!((area_m2(&cell) / 1e6 - 12_308.8).abs() < 5.0, "{}", area_m2(&cell));
+        let (lat_m, lon_m) = metres_per_degree(0.0);
+        assert!((lat_m - 110_574.0).abs() < 2.0 && (lon_m - 111_320.0).abs() < 2.0);
+    }
+}
