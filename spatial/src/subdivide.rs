@@ -27,7 +27,9 @@ pub struct Cell {
 /// A territory cut into cells, with the integer frame the cells live in.
 #[derive(Debug, Clone)]
 pub struct Lattice {
-    origin: Coord<f64>,
+    /// The frame's origin in integer units (whole 1e-7 degrees), so output coordinates are
+    /// the shortest decimals that name them.
+    origin: (i64, i64),
     pub cells: Vec<Cell>,
     pub rows: usize,
     pub cols: usize,
@@ -37,10 +39,12 @@ impl Lattice {
     /// Cuts `area` into squares of about `cell_m` metres, keeping the non-empty pieces.
     pub fn cut(area: &MultiPolygon<f64>, cell_m: f64) -> Self {
         let Some(bbox) = area.bounding_rect() else {
-            return Self { origin: Coord { x: 0.0, y: 0.0 }, cells: vec![], rows: 0, cols: 0 };
+            return Self { origin: (0, 0), cells: vec![], rows: 0, cols: 0 };
         };
-        let origin = bbox.min();
-        let to_int = |c: &Coord<f64>| IntPoint::new(((c.x - origin.x) * SCALE).round() as i32, ((c.y - origin.y) * SCALE).round() as i32);
+        let origin = ((bbox.min().x * SCALE).round() as i64, (bbox.min().y * SCALE).round() as i64);
+        let to_int = |c: &Coord<f64>| {
+            IntPoint::new(((c.x * SCALE).round() as i64 - origin.0) as i32, ((c.y * SCALE).round() as i64 - origin.1) as i32)
+        };
         let territory: IntShapes = area
             .0
             .iter()
@@ -50,8 +54,7 @@ impl Lattice {
         let (per_lat, per_lon) = metres_per_degree(bbox.center().y);
         let dy = ((cell_m / per_lat) * SCALE).round().max(1.0) as i32;
         let dx = ((cell_m / per_lon) * SCALE).round().max(1.0) as i32;
-        let width = ((bbox.width()) * SCALE).round() as i32;
-        let height = ((bbox.height()) * SCALE).round() as i32;
+        let IntPoint { x: width, y: height } = to_int(&bbox.max());
         let cols = (width as f64 / dx as f64).ceil().max(1.0) as usize;
         let rows = (height as f64 / dy as f64).ceil().max(1.0) as usize;
 
@@ -101,8 +104,8 @@ impl Lattice {
 
     fn to_multipolygon(&self, shapes: &IntShapes) -> MultiPolygon<f64> {
         let to_float = |p: &IntPoint| Coord {
-            x: self.origin.x + p.x as f64 / SCALE,
-            y: self.origin.y + p.y as f64 / SCALE,
+            x: (self.origin.0 + p.x as i64) as f64 / SCALE,
+            y: (self.origin.1 + p.y as i64) as f64 / SCALE,
         };
         MultiPolygon(
             shapes

@@ -195,6 +195,12 @@ fn to_ring(ring: &[[f64; 2]]) -> LineString<f64> {
     LineString(ring.iter().map(|&[x, y]| Coord { x, y }).collect())
 }
 
+/// The geometry exactly as given, rings closed, without any check: for point-in-polygon tests,
+/// which (like PostGIS's) need no validity.
+pub fn as_given(raw: &RawMultiPolygon) -> MultiPolygon<f64> {
+    to_multipolygon(raw)
+}
+
 fn to_multipolygon(raw: &RawMultiPolygon) -> MultiPolygon<f64> {
     MultiPolygon(
         raw.iter()

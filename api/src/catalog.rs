@@ -1,0 +1,72 @@
+//! The in-memory grid index, rebuilt from the database (the source of truth) whenever the grid
+//! revision moves, and swapped atomically so readers never wait.
+
+use crate::store::{Store, StoreError, StoredGrid};
+use arc_swap::ArcSwap;
+use spatial::index::Entry;
+use spatial::GridIndex;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// What routing needs to know about an indexed grid besides its code and boundary.
+#[derive(Debug, Clone)]
+pub struct GridInfo {
+    pub name: Option<String>,
+    pub responsible_unit: Option<String>,
+    pub version: i32,
+}
+
+/// One immutable snapshot: the index and the revision it was built from.
+pub struct Snapshot {
+    pub revision: i64,
+    pub index: GridIndex<GridInfo>,
+}
+
+/// Holds the current snapshot.
+pub struct Catalog {
+    current: ArcSwap<Snapshot>,
+}
+
+/// Problems are routed to the finest grids: those that are no other current grid's parent.
+pub fn leaf_entries(grids: Vec<StoredGrid>) -> Vec<Entry<GridInfo>> {
+    let parents: HashSet<String> = grids.iter().filter_map(|g| g.grid.parent_code.clone()).collect();
+    grids
+        .into_iter()
+        .filter(|g| !parents.contains(&g.grid.code))
+        .map(|g| Entry {
+            payload: GridInfo { name: g.grid.name, responsible_unit: g.grid.responsible_unit, version: g.version },
+            code: g.grid.code,
+            geometry: g.grid.geometry,
+        })
+        .collect()
+}
+
+impl Catalog {
+    pub async fn load(store: &dyn Store) -> Result<Self, StoreError> {
+        let snapshot = Self::build(store).await?;
+        Ok(Self { current: ArcSwap::from_pointee(snapshot) })
+    }
+
+    async fn build(store: &dyn Store) -> Result<Snapshot, StoreError> {
+        // Read the revision first: if grids change while we read, the next refresh catches it.
+        let revision = store.grid_revision().await?;
+        let grids = store.current_grids().await?;
+        let index = GridIndex::new(leaf_entries(grids));
+        Ok(Snapshot { revision, index })
+    }
+
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current.load_full()
+    }
+
+    /// Rebuilds when the stored revision differs from the snapshot's. Returns whether it did.
+    pub async fn refresh(&self, store: &dyn Store) -> Result<bool, StoreError> {
+        if store.grid_revision().await? == self.current.load().revision {
+            return Ok(false);
+        }
+        let snapshot = Self::build(store).await?;
+        tracing::info!(revision = snapshot.revision, grids = snapshot.index.len(), "grid index rebuilt");
+        self.current.store(Arc::new(snapshot));
+        Ok(true)
+    }
+}

@@ -1,0 +1,5 @@
+//! The command line: `serve`, `import`, `assign`, `migrate`.
+
+pub mod assign;
+pub mod import;
+pub mod serve;

@@ -1,0 +1,78 @@
+//! `gridwatch serve`: the HTTP API, with the index kept fresh from the database.
+
+use crate::catalog::Catalog;
+use crate::clock::SystemClock;
+use crate::http::{router, ApiContext};
+use crate::store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    pub demo: bool,
+    pub reload_interval: Duration,
+}
+
+pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), String> {
+    let catalog = Arc::new(Catalog::load(store.as_ref()).await.map_err(|e| e.to_string())?);
+    if options.demo {
+        let seeded = crate::demo::seed(store.as_ref(), &catalog).await.map_err(|e| format!("demo seed failed: {e}"))?;
+        if seeded {
+            tracing::info!("seeded the demo city (Dongcheng, 110101)");
+        }
+    }
+    // Other processes (imports) change grids: follow the revision and rebuild when it moves.
+    let refresher = {
+        let (store, catalog) = (store.clone(), catalog.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(options.reload_interval);
+            loop {
+                tick.tick().await;
+                if let Err(e) = catalog.refresh(store.as_ref()).await {
+                    tracing::warn!(error = %e, "grid index refresh failed; keeping the previous index");
+                }
+            }
+        })
+    };
+    let snapshot = catalog.snapshot();
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let ctx = ApiContext { store: store.clone(), catalog, clock: Arc::new(SystemClock) };
+    // Scripts and tests wait for this line on stdout.
+    println!(
+        "gridwatch listening on http://{addr} ({} backend, {} grids indexed)",
+        store.backend(),
+        snapshot.index.len()
+    );
+    drop(snapshot);
+    axum::serve(listener, router(ctx))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    refresher.abort();
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

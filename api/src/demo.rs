@@ -1,0 +1,231 @@
+//! The demo city: Dongcheng district (东城区, 110101) with its real 17 streets and 169
+//! communities, cut into ~1,300 unit grids, and a few hundred problems. Deterministic: the same
+//! binary always seeds the same city. See `demo/ATTRIBUTION.md` for the sources.
+
+use crate::catalog::Catalog;
+use crate::intake::{route, Report};
+use crate::problem::Source;
+use crate::store::{Store, StoreError};
+use spatial::subdivide::{split_by_weights, Lattice};
+use spatial::{Grid, GridLevel, MultiPolygon};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+const DISTRICT_GEOJSON: &str = include_str!("../demo/dongcheng.geojson");
+const DIVISIONS_CSV: &str = include_str!("../demo/dongcheng-divisions.csv");
+
+/// Side of a unit-grid cell in metres (gives ~1,300 grids over Dongcheng's 41.8 km²).
+pub const CELL_METRES: f64 = 190.0;
+/// How many problems the demo seeds.
+pub const DEMO_PROBLEMS: usize = 300;
+/// When the demo's grids become valid and its problems start.
+pub const DEMO_EPOCH: OffsetDateTime = datetime!(2026-11-16 00:00:00 +08:00);
+
+struct Division {
+    code: String,
+    name: String,
+    parent: String,
+}
+
+fn divisions() -> Result<(Vec<Division>, Vec<Division>), String> {
+    let mut reader = csv::Reader::from_reader(DIVISIONS_CSV.as_bytes());
+    let (mut streets, mut communities) = (Vec::new(), Vec::new());
+    for (i, row) in reader.records().enumerate() {
+        let row = row.map_err(|e| format!("demo divisions row {}: {e}", i + 1))?;
+        let field = |n: usize| row.get(n).unwrap_or("").to_string();
+        let d = Division { code: field(1), name: field(2), parent: field(3) };
+        match row.get(0) {
+            Some("street") => streets.push(d),
+            Some("community") => communities.push(d),
+            other => return Err(format!("demo divisions row {}: unknown level {other:?}", i + 1)),
+        }
+    }
+    Ok((streets, communities))
+}
+
+/// The district boundary, repaired (the shipped ring crosses itself).
+pub fn district_boundary() -> Result<MultiPolygon<f64>, String> {
+    let collection: serde_json::Value = serde_json::from_str(DISTRICT_GEOJSON).map_err(|e| e.to_string())?;
+    let geometry = &collection["features"][0]["geometry"];
+    let coords = serde_json::from_value::<Vec<Vec<[f64; 2]>>>(geometry["coordinates"].clone()).map_err(|e| e.to_string())?;
+    spatial::validity::repair(&vec![coords])
+        .map(|(mp, _)| mp)
+        .map_err(|d| format!("demo district cannot be repaired: {d:?}"))
+}
+
+fn short_name(community: &str) -> &str {
+    community.trim_end_matches("居委会").trim_end_matches("社区")
+}
+
+/// Every grid of the demo city: district, streets, communities and unit grids.
+pub fn city() -> Result<Vec<Grid>, String> {
+    let district = district_boundary()?;
+    let (streets, communities) = divisions()?;
+    let lattice = Lattice::cut(&district, CELL_METRES);
+    let order = lattice.hilbert_order();
+    // The district as the union of its cells (snapped to the lattice frame, ~1 cm), so every
+    // level of the hierarchy tiles exactly the same territory.
+    let district = lattice.union_geometry(&order);
+
+    let mut grids = vec![Grid {
+        name: Some("东城区".into()),
+        level: Some(GridLevel::District),
+        lead_department: Some("东城区城市管理委员会".into()),
+        responsible_unit: Some("东城区人民政府".into()),
+        ..Grid::new("110101", district)
+    }];
+    let per_street: Vec<Vec<&Division>> =
+        streets.iter().map(|s| communities.iter().filter(|c| c.parent == s.code).collect()).collect();
+    let weights: Vec<usize> = per_street.iter().map(Vec::len).collect();
+    for ((street, members), run) in streets.iter().zip(&per_street).zip(split_by_weights(order.len(), &weights)) {
+        let street_cells = &order[run];
+        let office = format!("{}办事处", street.name);
+        let lead = format!("{}城市管理办公室", street.name);
+        grids.push(Grid {
+            name: Some(street.name.clone()),
+            parent_code: Some(street.parent.clone()),
+            level: Some(GridLevel::Street),
+            lead_department: Some(lead.clone()),
+            responsible_unit: Some(office.clone()),
+            ..Grid::new(street.code.clone(), lattice.union_geometry(street_cells))
+        });
+        let community_runs = split_by_weights(street_cells.len(), &vec![1; members.len()]);
+        for (community, run) in members.iter().zip(community_runs) {
+            let mut cells = street_cells[run].to_vec();
+            grids.push(Grid {
+                name: Some(community.name.clone()),
+                parent_code: Some(community.parent.clone()),
+                level: Some(GridLevel::Community),
+                lead_department: Some(lead.clone()),
+                responsible_unit: Some(community.name.clone()),
+                ..Grid::new(community.code.clone(), lattice.union_geometry(&cells))
+            });
+            // DB11/T 2157: numbered west→east, then north→south.
+            cells.sort_by_key(|&i| (lattice.cells[i].row, lattice.cells[i].col));
+            for (n, &cell) in cells.iter().enumerate() {
+                let code = format!("{}{:03}", community.code, n + 1);
+                grids.push(Grid {
+                    name: Some(format!("{}社区第{}网格", short_name(&community.name), n + 1)),
+                    parent_code: Some(community.code.clone()),
+                    level: Some(GridLevel::Grid),
+                    lead_department: Some(lead.clone()),
+                    responsible_unit: Some(office.clone()),
+                    officer: Some(format!("网格员{}", &code[9..])),
+                    ..Grid::new(code, lattice.cell_geometry(cell))
+                });
+            }
+        }
+    }
+    Ok(grids)
+}
+
+/// A small deterministic generator (SplitMix64), so the demo needs no RNG dependency.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+/// Problem categories of the demo (CJ/T 214 events 事件 and components 部件).
+pub const DEMO_CATEGORIES: [&str; 12] = [
+    "暴露垃圾",
+    "乱堆物料",
+    "非法小广告",
+    "施工扬尘",
+    "无照经营游商",
+    "占道经营",
+    "违法建设",
+    "井盖破损",
+    "路灯不亮",
+    "垃圾箱满溢",
+    "公厕设施损坏",
+    "道路积水",
+];
+
+/// Seeds an empty database with the demo city. Returns false (and touches nothing) when the
+/// database already holds grids or problems.
+pub async fn seed(store: &dyn Store, catalog: &Catalog) -> Result<bool, StoreError> {
+    if !store.current_grids().await?.is_empty() || store.count_problems().await? > 0 {
+        return Ok(false);
+    }
+    let grids = city().map_err(StoreError::Corrupt)?;
+    store.import_grids(&grids, DEMO_EPOCH).await?;
+    catalog.refresh(store).await?;
+    let snapshot = catalog.snapshot();
+    let Some(district) = grids.first() else { return Ok(true) };
+    let bbox = geo::BoundingRect::bounding_rect(&district.geometry);
+    let Some(bbox) = bbox else { return Ok(true) };
+
+    let mut rng = SplitMix(20_261_116);
+    let sources = [Source::Officer, Source::Officer, Source::Hotline, Source::Citizen, Source::App, Source::Undercover];
+    let mut problems = Vec::with_capacity(DEMO_PROBLEMS);
+    while problems.len() < DEMO_PROBLEMS {
+        let lon = bbox.min().x + rng.unit() * bbox.width();
+        let lat = bbox.min().y + rng.unit() * bbox.height();
+        let category = rng.pick(&DEMO_CATEGORIES).to_string();
+        let report = Report {
+            lon,
+            lat,
+            description: format!("{category}，请尽快处置"),
+            category,
+            source: *rng.pick(&sources),
+        };
+        let at = DEMO_EPOCH + Duration::minutes(37 * problems.len() as i64);
+        let problem = route(&snapshot, report, at);
+        if problem.grid_code.is_some() {
+            problems.push(problem);
+        }
+    }
+    store.insert_problems(problems).await?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{Area, Validation};
+
+    #[test]
+    fn the_demo_city_tiles_dongcheng_with_real_codes() {
+        let grids = city().expect("demo city");
+        let count = |level| grids.iter().filter(|g| g.level == Some(level)).count();
+        assert_eq!(count(GridLevel::District), 1);
+        assert_eq!(count(GridLevel::Street), 17);
+        assert_eq!(count(GridLevel::Community), 169);
+        let units = count(GridLevel::Grid);
+        assert!((1000..=1500).contains(&units), "{units} unit grids");
+
+        let district_area = spatial::geodesy::area_m2(&grids[0].geometry);
+        // PostGIS ST_MakeValid gives 41.82 km² for this boundary.
+        assert!((district_area / 1e6 - 41.82).abs() < 0.05, "{district_area}");
+        let unit_area: f64 = grids.iter().filter(|g| g.level == Some(GridLevel::Grid)).map(|g| g.geometry.unsigned_area()).sum();
+        let street_area: f64 = grids.iter().filter(|g| g.level == Some(GridLevel::Street)).map(|g| g.geometry.unsigned_area()).sum();
+        let whole = grids[0].geometry.unsigned_area();
+        assert!((unit_area / whole - 1.0).abs() < 1e-9, "{unit_area} vs {whole}");
+        assert!((street_area / whole - 1.0).abs() < 1e-9, "{street_area} vs {whole}");
+
+        for g in &grids {
+            assert!(g.geometry.is_valid(), "{} is invalid", g.code);
+            if g.level == Some(GridLevel::Grid) {
+                assert_eq!(g.code.len(), 15);
+                assert!(g.code.starts_with(g.parent_code.as_deref().unwrap_or("-")));
+            }
+        }
+        // Deterministic: the same city twice.
+        assert_eq!(city().expect("again"), grids);
+    }
+}

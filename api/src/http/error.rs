@@ -1,0 +1,60 @@
+//! Every error leaves the API as `{"error": {"code", "message", "details"}}` with a fitting status.
+
+use crate::store::StoreError;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Value,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), details: Value::Null }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// A query parameter that is missing or malformed.
+    pub fn parameter(name: &str, reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        Self::bad_request("invalid_parameter", format!("parameter {name}: {reason}"))
+            .with_details(json!({"parameter": name, "reason": reason}))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.code, "message": self.message, "details": self.details}});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "storage failure");
+        match e {
+            StoreError::Database(sqlx::Error::PoolTimedOut) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is busy; retry shortly")
+            }
+            _ => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the request could not be completed"),
+        }
+    }
+}

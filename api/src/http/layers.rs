@@ -1,0 +1,79 @@
+//! `GET /api/v1/layers/{grids,problems}`: RFC 7946 FeatureCollections filtered by `bbox`.
+
+use super::error::ApiError;
+use super::params::Params;
+use super::ApiContext;
+use crate::problem::Problem;
+use crate::store::{BBox, StoredGrid};
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use geo::{Intersects, Rect};
+use serde_json::{json, Map, Value};
+use spatial::GridLevel;
+use time::format_description::well_known::Rfc3339;
+
+pub const DEFAULT_LIMIT: i64 = 10_000;
+pub const MAX_LIMIT: i64 = 50_000;
+
+fn geojson_response(features: Vec<Value>) -> impl IntoResponse {
+    let body = maps::geojson::feature_collection(features);
+    ([(header::CONTENT_TYPE, "application/geo+json")], body.to_string())
+}
+
+fn rect(b: BBox) -> Rect<f64> {
+    Rect::new(geo::Coord { x: b.min_lon, y: b.min_lat }, geo::Coord { x: b.max_lon, y: b.max_lat })
+}
+
+fn grid_feature(g: StoredGrid) -> Value {
+    let mut props = Map::new();
+    let grid = g.grid;
+    props.insert("code".into(), json!(grid.code));
+    props.insert("name".into(), json!(grid.name));
+    props.insert("parent_code".into(), json!(grid.parent_code));
+    props.insert("level".into(), json!(grid.level));
+    props.insert("lead_department".into(), json!(grid.lead_department));
+    props.insert("responsible_unit".into(), json!(grid.responsible_unit));
+    props.insert("officer".into(), json!(grid.officer));
+    props.insert("version".into(), json!(g.version));
+    props.insert("valid_from".into(), json!(g.valid_from.format(&Rfc3339).ok()));
+    maps::geojson::feature(json!(grid.code), maps::geojson::multipolygon(&grid.geometry), props)
+}
+
+fn problem_feature(p: Problem) -> Value {
+    let geometry = maps::geojson::point(geo::Point::new(p.lon, p.lat));
+    let id = p.id;
+    let mut props = match serde_json::to_value(p) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    props.remove("lon");
+    props.remove("lat");
+    maps::geojson::feature(json!(id), geometry, props)
+}
+
+pub async fn grids(State(ctx): State<ApiContext>, params: Params) -> Result<impl IntoResponse, ApiError> {
+    params.only(&["bbox", "level", "limit"])?;
+    let bbox = params.bbox()?;
+    let limit = params.limit(DEFAULT_LIMIT, MAX_LIMIT)?;
+    let level = params
+        .text("level")
+        .map(|l| l.parse::<GridLevel>().map_err(|reason| ApiError::parameter("level", reason)))
+        .transpose()?;
+    // The store filters by bounding box; the exact test against the box happens here, alike for both backends.
+    let grids = ctx.store.grids_in_bbox(bbox, level, limit).await?;
+    let features = grids
+        .into_iter()
+        .filter(|g| bbox.is_none_or(|b| g.grid.geometry.intersects(&rect(b))))
+        .map(grid_feature)
+        .collect();
+    Ok(geojson_response(features))
+}
+
+pub async fn problems(State(ctx): State<ApiContext>, params: Params) -> Result<impl IntoResponse, ApiError> {
+    params.only(&["bbox", "limit"])?;
+    let bbox = params.bbox()?;
+    let limit = params.limit(DEFAULT_LIMIT, MAX_LIMIT)?;
+    let problems = ctx.store.problems_in_bbox(bbox, limit).await?;
+    Ok(geojson_response(problems.into_iter().map(problem_feature).collect()))
+}

@@ -1,0 +1,57 @@
+//! The HTTP API: axum routers, one module per resource, one shared context.
+//!
+//! Access: in this release every endpoint is open to any caller on the listening address; bind
+//! to 127.0.0.1 (the default) or put the service behind an authenticating proxy. Bodies are
+//! capped and every parameter is checked strictly.
+
+pub mod error;
+mod layers;
+mod locate;
+pub mod params;
+mod problems;
+
+use crate::catalog::Catalog;
+use crate::clock::Clock;
+use crate::store::Store;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use error::ApiError;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// Everything a handler needs.
+#[derive(Clone)]
+pub struct ApiContext {
+    pub store: Arc<dyn Store>,
+    pub catalog: Arc<Catalog>,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub fn router(ctx: ApiContext) -> Router {
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/api/v1/locate", get(locate::locate))
+        .route(
+            "/api/v1/problems",
+            post(problems::create).layer(DefaultBodyLimit::max(problems::MAX_REPORT_BYTES)),
+        )
+        .route("/api/v1/problems/{id}", get(problems::get))
+        .route("/api/v1/layers/grids", get(layers::grids))
+        .route("/api/v1/layers/problems", get(layers::problems))
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not take that method")
+        })
+        .with_state(ctx)
+}
+
+async fn health(State(ctx): State<ApiContext>) -> Json<Value> {
+    let snapshot = ctx.catalog.snapshot();
+    Json(json!({
+        "status": "ok",
+        "backend": ctx.store.backend(),
+        "grid_revision": snapshot.revision,
+        "indexed_grids": snapshot.index.len(),
+    }))
+}

@@ -1,0 +1,89 @@
+//! Query-string parsing shared by the resources: strict, so a typo is a 400 and not a silent default.
+
+use super::error::ApiError;
+use crate::store::BBox;
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+use std::collections::HashMap;
+
+/// The query string as name → value; a repeated or unknown name is refused by [`Params::only`].
+pub struct Params(HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+            .map_err(|e| ApiError::bad_request("invalid_query", format!("the query string cannot be read: {e}")))?;
+        let mut map = HashMap::new();
+        for (k, v) in pairs {
+            if map.insert(k.clone(), v).is_some() {
+                return Err(ApiError::parameter(&k, "is given more than once"));
+            }
+        }
+        Ok(Self(map))
+    }
+}
+
+impl Params {
+    /// Refuses parameters the endpoint does not know.
+    pub fn only(&self, known: &[&str]) -> Result<(), ApiError> {
+        let mut unknown: Vec<&str> = self.0.keys().map(String::as_str).filter(|k| !known.contains(k)).collect();
+        unknown.sort_unstable();
+        match unknown.first() {
+            None => Ok(()),
+            Some(name) => Err(ApiError::parameter(name, format!("is not a parameter of this endpoint (known: {})", known.join(", ")))),
+        }
+    }
+
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// A required finite number within ±`limit`.
+    pub fn coordinate(&self, name: &str, limit: f64) -> Result<f64, ApiError> {
+        let text = self.text(name).ok_or_else(|| ApiError::parameter(name, "is required"))?;
+        parse_coordinate(text, limit).map_err(|reason| ApiError::parameter(name, reason))
+    }
+
+    /// `bbox=minLon,minLat,maxLon,maxLat`, if given.
+    pub fn bbox(&self) -> Result<Option<BBox>, ApiError> {
+        let Some(text) = self.text("bbox") else { return Ok(None) };
+        let parts: Vec<&str> = text.split(',').collect();
+        if parts.len() != 4 {
+            return Err(ApiError::parameter("bbox", "must be four numbers: minLon,minLat,maxLon,maxLat"));
+        }
+        let mut v = [0.0; 4];
+        for (i, p) in parts.iter().enumerate() {
+            let limit = if i % 2 == 0 { 180.0 } else { 90.0 };
+            v[i] = parse_coordinate(p.trim(), limit).map_err(|reason| ApiError::parameter("bbox", reason))?;
+        }
+        if v[0] > v[2] || v[1] > v[3] {
+            return Err(ApiError::parameter("bbox", "minimum must not exceed maximum"));
+        }
+        Ok(Some(BBox { min_lon: v[0], min_lat: v[1], max_lon: v[2], max_lat: v[3] }))
+    }
+
+    /// `limit`, defaulting to `default` and refused above `max`.
+    pub fn limit(&self, default: i64, max: i64) -> Result<i64, ApiError> {
+        match self.text("limit") {
+            None => Ok(default),
+            Some(text) => match text.parse::<i64>() {
+                Ok(n) if (1..=max).contains(&n) => Ok(n),
+                _ => Err(ApiError::parameter("limit", format!("must be a whole number from 1 to {max}"))),
+            },
+        }
+    }
+}
+
+/// A finite decimal number within ±`limit`.
+pub fn parse_coordinate(text: &str, limit: f64) -> Result<f64, String> {
+    let value: f64 = text.parse().map_err(|_| format!("{text:?} is not a number"))?;
+    if !value.is_finite() {
+        return Err(format!("{text:?} is not a finite number"));
+    }
+    if value.abs() > limit {
+        return Err(format!("{value} is out of range (±{limit})"));
+    }
+    Ok(value)
+}

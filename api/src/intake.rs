@@ -1,0 +1,129 @@
+//! Intake: validating a report and routing it to the grid that covers it.
+
+use crate::catalog::Snapshot;
+use crate::problem::{NewProblem, Source, STATUS_REPORTED};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+pub const MAX_CATEGORY_CHARS: usize = 100;
+pub const MAX_DESCRIPTION_CHARS: usize = 4000;
+
+/// A field the report got wrong.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+/// A report as submitted, checked but not yet routed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub lon: f64,
+    pub lat: f64,
+    pub category: String,
+    pub description: String,
+    pub source: Source,
+}
+
+const FIELDS: [&str; 5] = ["lon", "lat", "category", "description", "source"];
+
+/// Checks a JSON report, naming every field at fault.
+pub fn parse_report(body: &Value) -> Result<Report, Vec<FieldError>> {
+    let Some(obj) = body.as_object() else {
+        return Err(vec![FieldError { field: "body", reason: "must be a JSON object".into() }]);
+    };
+    let mut errors = Vec::new();
+    let mut err = |field: &'static str, reason: String| errors.push(FieldError { field, reason });
+    for key in obj.keys() {
+        if !FIELDS.contains(&key.as_str()) {
+            err("body", format!("unknown field {key:?} (fields: {})", FIELDS.join(", ")));
+        }
+    }
+    let lon = coordinate(obj, "lon", 180.0).map_err(|r| err("lon", r)).ok();
+    let lat = coordinate(obj, "lat", 90.0).map_err(|r| err("lat", r)).ok();
+    let category = text(obj, "category", MAX_CATEGORY_CHARS, false).map_err(|r| err("category", r)).ok();
+    let description = text(obj, "description", MAX_DESCRIPTION_CHARS, true).map_err(|r| err("description", r)).ok();
+    let source = text(obj, "source", 40, false)
+        .and_then(|s| s.parse::<Source>())
+        .map_err(|r| err("source", r))
+        .ok();
+    match (lon, lat, category, description, source) {
+        (Some(lon), Some(lat), Some(category), Some(description), Some(source)) if errors.is_empty() => {
+            Ok(Report { lon, lat, category, description, source })
+        }
+        _ => Err(errors),
+    }
+}
+
+fn coordinate(obj: &Map<String, Value>, key: &str, limit: f64) -> Result<f64, String> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Err("is required".into()),
+        Some(Value::Number(n)) => {
+            let v = n.as_f64().filter(|v| v.is_finite()).ok_or("is not a finite number")?;
+            if v.abs() > limit {
+                Err(format!("{v} is out of range (±{limit})"))
+            } else {
+                Ok(v)
+            }
+        }
+        Some(other) => Err(format!("must be a number, not {other}")),
+    }
+}
+
+fn text(obj: &Map<String, Value>, key: &str, max_chars: usize, may_be_empty: bool) -> Result<String, String> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Err("is required".into()),
+        Some(Value::String(s)) => {
+            let s = s.trim();
+            if s.is_empty() && !may_be_empty {
+                Err("must not be empty".into())
+            } else if s.chars().count() > max_chars {
+                Err(format!("is longer than {max_chars} characters"))
+            } else {
+                Ok(s.to_string())
+            }
+        }
+        Some(other) => Err(format!("must be a string, not {other}")),
+    }
+}
+
+/// Routes a report to the grid that covers it (smallest code on a shared edge).
+pub fn route(snapshot: &Snapshot, report: Report, now: OffsetDateTime) -> NewProblem {
+    let found = snapshot.index.locate(geo::Coord { x: report.lon, y: report.lat });
+    NewProblem {
+        lon: report.lon,
+        lat: report.lat,
+        category: report.category,
+        description: report.description,
+        source: report.source,
+        grid_code: found.grid.map(|e| e.code.clone()),
+        grid_version: found.grid.map(|e| e.payload.version),
+        responsible_unit: found.grid.and_then(|e| e.payload.responsible_unit.clone()),
+        candidates: found.candidates.iter().map(|e| e.code.clone()).collect(),
+        status: STATUS_REPORTED.into(),
+        created_at: now,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_good_report_passes() {
+        let r = parse_report(&json!({"lon": 116.4, "lat": 39.9, "category": "暴露垃圾", "description": "", "source": "hotline"}));
+        assert_eq!(r.map(|r| r.source), Ok(Source::Hotline));
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let errors = parse_report(&json!({"lon": 181, "lat": "39.9", "category": " ", "source": "fax", "extra": 1}))
+            .expect_err("invalid");
+        let fields: Vec<&str> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["body", "lon", "lat", "category", "description", "source"]);
+        assert!(errors[5].reason.contains("hotline"));
+        assert!(parse_report(&json!([1, 2])).is_err());
+    }
+}

@@ -1,0 +1,11 @@
+//! gridwatch: the service around the pure `spatial` core — configuration, storage, HTTP, the
+//! case workflow and the command line.
+
+pub mod catalog;
+pub mod cli;
+pub mod clock;
+pub mod demo;
+pub mod http;
+pub mod intake;
+pub mod problem;
+pub mod store;

@@ -1,0 +1,123 @@
+//! Problems (问题/案件): what officers and citizens report, routed to a grid on intake.
+
+use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
+use time::OffsetDateTime;
+
+/// Where a report came from (DOMAIN.md: sources).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// 网格员 — a grid officer on patrol.
+    Officer,
+    /// 市民 — a citizen, without a more precise channel.
+    Citizen,
+    /// 12345/12315 热线
+    Hotline,
+    /// A citizen app (Open311).
+    App,
+    /// 暗访 — undercover inspection.
+    Undercover,
+    /// 测评 — an assessment.
+    Assessment,
+    /// A failed criterion at an inspection.
+    Inspection,
+}
+
+impl Source {
+    pub const ALL: [Source; 7] = [
+        Self::Officer,
+        Self::Citizen,
+        Self::Hotline,
+        Self::App,
+        Self::Undercover,
+        Self::Assessment,
+        Self::Inspection,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Officer => "officer",
+            Self::Citizen => "citizen",
+            Self::Hotline => "hotline",
+            Self::App => "app",
+            Self::Undercover => "undercover",
+            Self::Assessment => "assessment",
+            Self::Inspection => "inspection",
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Source {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
+            let known: Vec<&str> = Self::ALL.iter().map(|k| k.as_str()).collect();
+            format!("unknown source {s:?}; known sources: {}", known.join(", "))
+        })
+    }
+}
+
+/// A report accepted by intake and routed, not yet stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewProblem {
+    pub lon: f64,
+    pub lat: f64,
+    pub category: String,
+    pub description: String,
+    pub source: Source,
+    pub grid_code: Option<String>,
+    pub grid_version: Option<i32>,
+    pub responsible_unit: Option<String>,
+    /// Every grid covering the point (more than one on a shared boundary).
+    pub candidates: Vec<String>,
+    pub status: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// A stored problem.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Problem {
+    pub id: i64,
+    pub lon: f64,
+    pub lat: f64,
+    pub category: String,
+    pub description: String,
+    pub source: Source,
+    pub grid_code: Option<String>,
+    pub grid_version: Option<i32>,
+    pub responsible_unit: Option<String>,
+    pub candidates: Vec<String>,
+    pub status: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl Problem {
+    pub fn from_new(id: i64, p: NewProblem) -> Self {
+        Self {
+            id,
+            lon: p.lon,
+            lat: p.lat,
+            category: p.category,
+            description: p.description,
+            source: p.source,
+            grid_code: p.grid_code,
+            grid_version: p.grid_version,
+            responsible_unit: p.responsible_unit,
+            candidates: p.candidates,
+            status: p.status,
+            created_at: p.created_at,
+        }
+    }
+}
+
+/// The first state of every problem (上报).
+pub const STATUS_REPORTED: &str = "reported";

@@ -1,0 +1,220 @@
+//! The embedded default: one SQLite file, no server. Geometry is stored as WKB with
+//! bounding-box columns; exact spatial tests happen in `spatial`, as they do for PostGIS results.
+
+use super::{
+    candidates_json, level_text, migrator, plan_import, BBox, ImportStep, ImportSummary, RowExt, Store, StoreError,
+    StoredGrid,
+};
+use crate::problem::{NewProblem, Problem};
+use async_trait::async_trait;
+use geo::BoundingRect;
+use spatial::wkb::multipolygon_to_wkb;
+use spatial::{Grid, GridLevel};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "grids and problems", include_str!("../../migrations/sqlite/0001_grids_and_problems.sql"))];
+
+const GRID_COLUMNS: &str = "code, version, name, parent_code, level, lead_department, responsible_unit, officer, \
+     geom AS wkb, valid_from, valid_to";
+const PROBLEM_COLUMNS: &str = "id, lon, lat, category, description, source, grid_code, grid_version, \
+     responsible_unit, candidates, status, created_at";
+const WORLD: BBox = BBox { min_lon: -180.0, min_lat: -90.0, max_lon: 180.0, max_lat: 90.0 };
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a 201 means the report survives a power cut, not just a crash.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        migrator(MIGRATIONS).await?.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Writers take the lock up front so a read-then-write transaction cannot fail half-way.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+async fn insert_grid(tx: &mut sqlx::SqliteConnection, grid: &Grid, version: i32, now: OffsetDateTime) -> Result<(), sqlx::Error> {
+    let (min, max) = grid
+        .geometry
+        .bounding_rect()
+        .map(|r| (r.min(), r.max()))
+        .unwrap_or_default();
+    sqlx::query(
+        "INSERT INTO grids (code, version, name, parent_code, level, lead_department, responsible_unit, officer, geom, \
+         min_lon, min_lat, max_lon, max_lat, valid_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(&grid.code)
+    .bind(version)
+    .bind(&grid.name)
+    .bind(&grid.parent_code)
+    .bind(level_text(grid))
+    .bind(&grid.lead_department)
+    .bind(&grid.responsible_unit)
+    .bind(&grid.officer)
+    .bind(multipolygon_to_wkb(&grid.geometry))
+    .bind(min.x)
+    .bind(min.y)
+    .bind(max.x)
+    .bind(max.y)
+    .bind(now)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn import_grids(&self, grids: &[Grid], now: OffsetDateTime) -> Result<ImportSummary, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query(&format!("SELECT {GRID_COLUMNS} FROM grids WHERE valid_to IS NULL"))
+            .fetch_all(&mut *tx)
+            .await?;
+        let current = rows.iter().map(|r| r.grid_row()?.into_stored()).collect::<Result<Vec<_>, _>>()?;
+        let (steps, summary) = plan_import(grids, &current);
+        for step in steps {
+            match step {
+                ImportStep::Create(grid) => insert_grid(&mut tx, grid, 1, now).await?,
+                ImportStep::NewVersion { grid, previous } => {
+                    sqlx::query("UPDATE grids SET valid_to = $3 WHERE code = $1 AND version = $2")
+                        .bind(&grid.code)
+                        .bind(previous)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    insert_grid(&mut tx, grid, previous + 1, now).await?;
+                }
+                ImportStep::UpdateAttributes { grid, version } => {
+                    sqlx::query(
+                        "UPDATE grids SET name = $3, parent_code = $4, level = $5, lead_department = $6, \
+                         responsible_unit = $7, officer = $8 WHERE code = $1 AND version = $2",
+                    )
+                    .bind(&grid.code)
+                    .bind(version)
+                    .bind(&grid.name)
+                    .bind(&grid.parent_code)
+                    .bind(level_text(grid))
+                    .bind(&grid.lead_department)
+                    .bind(&grid.responsible_unit)
+                    .bind(&grid.officer)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                ImportStep::Unchanged => {}
+            }
+        }
+        if summary.created + summary.new_versions + summary.updated > 0 {
+            sqlx::query("UPDATE revisions SET value = value + 1 WHERE name = 'grids'").execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(summary)
+    }
+
+    async fn current_grids(&self) -> Result<Vec<StoredGrid>, StoreError> {
+        self.grids_in_bbox(None, None, i64::MAX).await
+    }
+
+    async fn grid_versions(&self, code: &str) -> Result<Vec<StoredGrid>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {GRID_COLUMNS} FROM grids WHERE code = $1 ORDER BY version"))
+            .bind(code)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| r.grid_row()?.into_stored()).collect()
+    }
+
+    async fn grids_in_bbox(&self, bbox: Option<BBox>, level: Option<GridLevel>, limit: i64) -> Result<Vec<StoredGrid>, StoreError> {
+        let b = bbox.unwrap_or(WORLD);
+        let rows = sqlx::query(&format!(
+            "SELECT {GRID_COLUMNS} FROM grids WHERE valid_to IS NULL \
+             AND max_lon >= $1 AND min_lon <= $3 AND max_lat >= $2 AND min_lat <= $4 \
+             AND ($5 IS NULL OR level = $5) ORDER BY code LIMIT $6"
+        ))
+        .bind(b.min_lon)
+        .bind(b.min_lat)
+        .bind(b.max_lon)
+        .bind(b.max_lat)
+        .bind(level.map(GridLevel::as_str))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| r.grid_row()?.into_stored()).collect()
+    }
+
+    async fn grid_revision(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT value FROM revisions WHERE name = 'grids'").fetch_one(&self.pool).await?)
+    }
+
+    async fn insert_problems(&self, problems: Vec<NewProblem>) -> Result<Vec<Problem>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let mut ids = Vec::with_capacity(problems.len());
+        for p in &problems {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO problems (lon, lat, category, description, source, grid_code, grid_version, \
+                 responsible_unit, candidates, status, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            )
+            .bind(p.lon)
+            .bind(p.lat)
+            .bind(&p.category)
+            .bind(&p.description)
+            .bind(p.source.as_str())
+            .bind(&p.grid_code)
+            .bind(p.grid_version)
+            .bind(&p.responsible_unit)
+            .bind(candidates_json(p))
+            .bind(&p.status)
+            .bind(p.created_at)
+            .fetch_one(&mut *tx)
+            .await?;
+            ids.push(id);
+        }
+        tx.commit().await?;
+        Ok(ids.into_iter().zip(problems).map(|(id, p)| Problem::from_new(id, p)).collect())
+    }
+
+    async fn problem(&self, id: i64) -> Result<Option<Problem>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {PROBLEM_COLUMNS} FROM problems WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| r.problem_row()?.into_problem()).transpose()
+    }
+
+    async fn problems_in_bbox(&self, bbox: Option<BBox>, limit: i64) -> Result<Vec<Problem>, StoreError> {
+        let b = bbox.unwrap_or(WORLD);
+        let rows = sqlx::query(&format!(
+            "SELECT {PROBLEM_COLUMNS} FROM problems \
+             WHERE lon >= $1 AND lon <= $3 AND lat >= $2 AND lat <= $4 ORDER BY id LIMIT $5"
+        ))
+        .bind(b.min_lon)
+        .bind(b.min_lat)
+        .bind(b.max_lon)
+        .bind(b.max_lat)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| r.problem_row()?.into_problem()).collect()
+    }
+
+    async fn count_problems(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM problems").fetch_one(&self.pool).await?)
+    }
+}

@@ -1,0 +1,62 @@
+//! RFC 7946 GeoJSON writing.
+
+use geo::{Coord, LineString, MultiPolygon, Point, Polygon};
+use geo::{orient::Direction, Orient};
+use serde_json::{json, Map, Value};
+
+fn position(c: &Coord<f64>) -> Value {
+    json!([c.x, c.y])
+}
+
+fn ring(r: &LineString<f64>) -> Value {
+    Value::Array(r.0.iter().map(position).collect())
+}
+
+fn polygon_rings(p: &Polygon<f64>) -> Value {
+    Value::Array(std::iter::once(p.exterior()).chain(p.interiors()).map(ring).collect())
+}
+
+/// A multipolygon as a GeoJSON geometry (a Polygon when it has one part), right-hand rule applied.
+pub fn multipolygon(mp: &MultiPolygon<f64>) -> Value {
+    let oriented = mp.orient(Direction::Default);
+    match oriented.0.as_slice() {
+        [single] => json!({"type": "Polygon", "coordinates": polygon_rings(single)}),
+        parts => json!({"type": "MultiPolygon", "coordinates": parts.iter().map(polygon_rings).collect::<Vec<_>>()}),
+    }
+}
+
+/// A point as a GeoJSON geometry.
+pub fn point(p: Point<f64>) -> Value {
+    json!({"type": "Point", "coordinates": [p.x(), p.y()]})
+}
+
+/// A Feature with an id.
+pub fn feature(id: Value, geometry: Value, properties: Map<String, Value>) -> Value {
+    json!({"type": "Feature", "id": id, "geometry": geometry, "properties": properties})
+}
+
+/// A FeatureCollection.
+pub fn feature_collection(features: Vec<Value>) -> Value {
+    json!({"type": "FeatureCollection", "features": features})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::polygon;
+
+    #[test]
+    fn clockwise_input_comes_out_counter_clockwise() {
+        let cw = polygon![(x: 0., y: 0.), (x: 0., y: 1.), (x: 1., y: 1.), (x: 1., y: 0.), (x: 0., y: 0.)];
+        let g = multipolygon(&MultiPolygon(vec![cw]));
+        assert_eq!(g["type"], "Polygon");
+        let ring = g["coordinates"][0].as_array().expect("ring");
+        // Shoelace sum is positive for a counter-clockwise ring.
+        let area2: f64 = ring
+            .windows(2)
+            .map(|w| w[0][0].as_f64().unwrap_or(0.) * w[1][1].as_f64().unwrap_or(0.) - w[1][0].as_f64().unwrap_or(0.) * w[0][1].as_f64().unwrap_or(0.))
+            .sum();
+        assert!(area2 > 0.0);
+        assert_eq!(point(Point::new(116.4, 39.9))["coordinates"], json!([116.4, 39.9]));
+    }
+}
