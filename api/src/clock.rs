@@ -6,12 +6,13 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> OffsetDateTime;
 }
 
-/// The wall clock.
+/// The wall clock, to the microsecond: what PostgreSQL keeps, so a stored time reads back equal.
 pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
+        let now = OffsetDateTime::now_utc();
+        now.replace_nanosecond(now.nanosecond() / 1000 * 1000).unwrap_or(now)
     }
 }
 

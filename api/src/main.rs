@@ -118,7 +118,7 @@ fn run(cli: Cli) -> Result<(), String> {
         }),
         Command::Import(ImportCommand::Grids { file, database, repair }) => runtime()?.block_on(async {
             let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
-            match cli::import::import_grids(store.as_ref(), &file, repair, time::OffsetDateTime::now_utc()).await {
+            match cli::import::import_grids(store.as_ref(), &file, repair, gridwatch::clock::Clock::now(&gridwatch::clock::SystemClock)).await {
                 Ok(report) => {
                     for r in &report.repairs {
                         println!("repaired feature {} (code {}): {}", r.record, r.code, r.fix);

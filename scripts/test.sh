@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian machine: installs what the tests need (PostGIS),
+# makes sure PostgreSQL runs, then builds and runs every test of the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_updated=""
+need_package() {
+  if ! dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; then
+    if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+    log "installing $1"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+  fi
+}
+
+need_package postgresql-15-postgis-3
+
+PGHOST=${PGHOST:-127.0.0.1}
+PGPORT=${PGPORT:-5432}
+if ! pg_isready -q -h "$PGHOST" -p "$PGPORT"; then
+  log "starting PostgreSQL"
+  for version in /etc/postgresql/*; do
+    as_root pg_ctlcluster --skip-systemctl-redirect "$(basename "$version")" main start || true
+  done
+  for _ in $(seq 1 30); do pg_isready -q -h "$PGHOST" -p "$PGPORT" && break; sleep 1; done
+  pg_isready -h "$PGHOST" -p "$PGPORT"
+fi
+export GRIDWATCH_TEST_POSTGRES_URL=${GRIDWATCH_TEST_POSTGRES_URL:-postgres://postgres@$PGHOST:$PGPORT/postgres}
+
+log "building"
+cargo build --workspace --all-targets --locked
+
+log "testing (PostGIS at $GRIDWATCH_TEST_POSTGRES_URL and embedded SQLite)"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+  cargo test --workspace --locked --doc
+else
+  cargo test --workspace --locked --no-fail-fast
+fi
