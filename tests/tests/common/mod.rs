@@ -1,0 +1,223 @@
+//! Shared harness: the real binary, a fresh PostGIS database per test, and a tiny HTTP client.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+/// `../shared/data/NAME`, the real-world test data beside the repository.
+pub fn shared_data(name: &str) -> PathBuf {
+    let path = workspace().join("../shared/data").join(name);
+    assert!(path.exists(), "{} is missing: the shared test data must sit beside the repository", path.display());
+    path
+}
+
+/// The gridwatch binary built by `cargo build` (scripts/test.sh builds it first).
+pub fn binary() -> PathBuf {
+    if let Ok(bin) = std::env::var("GRIDWATCH_BIN") {
+        return bin.into();
+    }
+    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| workspace().join("target"));
+    let bin = target.join("debug/gridwatch");
+    assert!(bin.exists(), "{} not found: run `cargo build -p gridwatch` first", bin.display());
+    bin
+}
+
+/// Runs `gridwatch ARGS…` to completion.
+pub fn gridwatch(args: &[&str], database_url: Option<&str>) -> Output {
+    let mut cmd = Command::new(binary());
+    cmd.args(args).env_remove("GRIDWATCH_DATABASE_URL").env("GRIDWATCH_LOG", "warn");
+    if let Some(url) = database_url {
+        cmd.env("GRIDWATCH_DATABASE_URL", url);
+    }
+    cmd.output().expect("gridwatch runs")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A private scratch directory.
+pub fn scratch(label: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gw-e2e-{label}-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst)));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// Which database a test runs on.
+pub enum Backend {
+    Sqlite(PathBuf),
+    Postgres(PgDatabase),
+}
+
+impl Backend {
+    pub fn url(&self) -> String {
+        match self {
+            Backend::Sqlite(dir) => format!("sqlite://{}", dir.join("gridwatch.db").display()),
+            Backend::Postgres(db) => db.url(),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgis",
+        }
+    }
+
+    pub fn both(label: &str) -> [Backend; 2] {
+        [Backend::Sqlite(scratch(label)), Backend::Postgres(PgDatabase::fresh())]
+    }
+}
+
+pub fn admin_url() -> String {
+    std::env::var("GRIDWATCH_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A brand-new PostgreSQL database, dropped when this value is.
+pub struct PgDatabase {
+    pub name: String,
+}
+
+impl PgDatabase {
+    pub fn fresh() -> Self {
+        let name = format!("gw_e2e_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+        psql(&admin_url(), &format!("DROP DATABASE IF EXISTS {name}"));
+        psql(&admin_url(), &format!("CREATE DATABASE {name}"));
+        Self { name }
+    }
+
+    pub fn url(&self) -> String {
+        let admin = admin_url();
+        let (base, _) = admin.rsplit_once('/').expect("URL with a database");
+        format!("{base}/{}", self.name)
+    }
+
+    /// Runs SQL in this database and returns psql's unaligned output.
+    pub fn sql(&self, sql: &str) -> String {
+        psql(&self.url(), sql)
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([&admin_url(), "-qAtc", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)])
+            .output();
+    }
+}
+
+/// psql -At (unaligned, tuples only), stopping on the first error.
+pub fn psql(url: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql])
+        .output()
+        .expect("psql runs (PostgreSQL client)");
+    assert!(out.status.success(), "psql failed: {}\n{}", text(&out.stderr), sql.chars().take(300).collect::<String>());
+    text(&out.stdout)
+}
+
+/// Runs a SQL file through psql.
+pub fn psql_file(url: &str, file: &Path) -> String {
+    let out = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-qAt", "-f"])
+        .arg(file)
+        .output()
+        .expect("psql runs");
+    assert!(out.status.success(), "psql -f {} failed: {}", file.display(), text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// A running `gridwatch serve`, killed when dropped.
+pub struct Server {
+    child: Child,
+    pub base: String,
+}
+
+impl Server {
+    pub fn start(database_url: &str, extra: &[&str]) -> Self {
+        let mut child = Command::new(binary())
+            .args(["serve", "--listen", "127.0.0.1:0", "--reload-seconds", "1"])
+            .args(extra)
+            .env("GRIDWATCH_DATABASE_URL", database_url)
+            .env("GRIDWATCH_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("gridwatch serve starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
+                }
+            }
+        });
+        let base = rx.recv_timeout(Duration::from_secs(60)).expect("server announces its address within 60 s");
+        Self { child, base }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        respond(ureq::get(&self.url(path)).call())
+    }
+
+    pub fn post_json(&self, path: &str, body: &str) -> (u16, Value) {
+        respond(ureq::post(&self.url(path)).set("Content-Type", "application/json").send_string(body))
+    }
+
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn respond(result: Result<ureq::Response, ureq::Error>) -> (u16, Value) {
+    let response = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("HTTP transport error: {e}"),
+    };
+    let status = response.status();
+    let body = response.into_string().expect("body");
+    let value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("status {status}: body is not JSON: {body}"));
+    (status, value)
+}
+
+/// Waits until `check` holds or the time is up.
+pub fn eventually(seconds: u64, mut check: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + Duration::from_secs(seconds);
+    while Instant::now() < end {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
+
+/// POSTs a body with any content type.
+pub fn text_post(server: &Server, path: &str, content_type: &str, body: &str) -> (u16, Value) {
+    respond(ureq::post(&server.url(path)).set("Content-Type", content_type).send_string(body))
+}
