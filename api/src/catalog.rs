@@ -29,12 +29,19 @@ pub struct Catalog {
 
 /// Problems are routed to the finest grids: those that are no other current grid's parent.
 pub fn leaf_entries(grids: Vec<StoredGrid>) -> Vec<Entry<GridInfo>> {
-    let parents: HashSet<String> = grids.iter().filter_map(|g| g.grid.parent_code.clone()).collect();
+    let parents: HashSet<String> = grids
+        .iter()
+        .filter_map(|g| g.grid.parent_code.clone())
+        .collect();
     grids
         .into_iter()
         .filter(|g| !parents.contains(&g.grid.code))
         .map(|g| Entry {
-            payload: GridInfo { name: g.grid.name, responsible_unit: g.grid.responsible_unit, version: g.version },
+            payload: GridInfo {
+                name: g.grid.name,
+                responsible_unit: g.grid.responsible_unit,
+                version: g.version,
+            },
             code: g.grid.code,
             geometry: g.grid.geometry,
         })
@@ -44,7 +51,9 @@ pub fn leaf_entries(grids: Vec<StoredGrid>) -> Vec<Entry<GridInfo>> {
 impl Catalog {
     pub async fn load(store: &dyn Store) -> Result<Self, StoreError> {
         let snapshot = Self::build(store).await?;
-        Ok(Self { current: ArcSwap::from_pointee(snapshot) })
+        Ok(Self {
+            current: ArcSwap::from_pointee(snapshot),
+        })
     }
 
     async fn build(store: &dyn Store) -> Result<Snapshot, StoreError> {
@@ -65,7 +74,11 @@ impl Catalog {
             return Ok(false);
         }
         let snapshot = Self::build(store).await?;
-        tracing::info!(revision = snapshot.revision, grids = snapshot.index.len(), "grid index rebuilt");
+        tracing::info!(
+            revision = snapshot.revision,
+            grids = snapshot.index.len(),
+            "grid index rebuilt"
+        );
         self.current.store(Arc::new(snapshot));
         Ok(true)
     }

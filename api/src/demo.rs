@@ -33,11 +33,20 @@ fn divisions() -> Result<(Vec<Division>, Vec<Division>), String> {
     for (i, row) in reader.records().enumerate() {
         let row = row.map_err(|e| format!("demo divisions row {}: {e}", i + 1))?;
         let field = |n: usize| row.get(n).unwrap_or("").to_string();
-        let d = Division { code: field(1), name: field(2), parent: field(3) };
+        let d = Division {
+            code: field(1),
+            name: field(2),
+            parent: field(3),
+        };
         match row.get(0) {
             Some("street") => streets.push(d),
             Some("community") => communities.push(d),
-            other => return Err(format!("demo divisions row {}: unknown level {other:?}", i + 1)),
+            other => {
+                return Err(format!(
+                    "demo divisions row {}: unknown level {other:?}",
+                    i + 1
+                ))
+            }
         }
     }
     Ok((streets, communities))
@@ -45,16 +54,20 @@ fn divisions() -> Result<(Vec<Division>, Vec<Division>), String> {
 
 /// The district boundary, repaired (the shipped ring crosses itself).
 pub fn district_boundary() -> Result<MultiPolygon<f64>, String> {
-    let collection: serde_json::Value = serde_json::from_str(DISTRICT_GEOJSON).map_err(|e| e.to_string())?;
+    let collection: serde_json::Value =
+        serde_json::from_str(DISTRICT_GEOJSON).map_err(|e| e.to_string())?;
     let geometry = &collection["features"][0]["geometry"];
-    let coords = serde_json::from_value::<Vec<Vec<[f64; 2]>>>(geometry["coordinates"].clone()).map_err(|e| e.to_string())?;
+    let coords = serde_json::from_value::<Vec<Vec<[f64; 2]>>>(geometry["coordinates"].clone())
+        .map_err(|e| e.to_string())?;
     spatial::validity::repair(&vec![coords])
         .map(|(mp, _)| mp)
         .map_err(|d| format!("demo district cannot be repaired: {d:?}"))
 }
 
 fn short_name(community: &str) -> &str {
-    community.trim_end_matches("居委会").trim_end_matches("社区")
+    community
+        .trim_end_matches("居委会")
+        .trim_end_matches("社区")
 }
 
 /// Every grid of the demo city: district, streets, communities and unit grids.
@@ -74,10 +87,16 @@ pub fn city() -> Result<Vec<Grid>, String> {
         responsible_unit: Some("东城区人民政府".into()),
         ..Grid::new("110101", district)
     }];
-    let per_street: Vec<Vec<&Division>> =
-        streets.iter().map(|s| communities.iter().filter(|c| c.parent == s.code).collect()).collect();
+    let per_street: Vec<Vec<&Division>> = streets
+        .iter()
+        .map(|s| communities.iter().filter(|c| c.parent == s.code).collect())
+        .collect();
     let weights: Vec<usize> = per_street.iter().map(Vec::len).collect();
-    for ((street, members), run) in streets.iter().zip(&per_street).zip(split_by_weights(order.len(), &weights)) {
+    for ((street, members), run) in streets
+        .iter()
+        .zip(&per_street)
+        .zip(split_by_weights(order.len(), &weights))
+    {
         let street_cells = &order[run];
         let office = format!("{}办事处", street.name);
         let lead = format!("{}城市管理办公室", street.name);
@@ -105,7 +124,11 @@ pub fn city() -> Result<Vec<Grid>, String> {
             for (n, &cell) in cells.iter().enumerate() {
                 let code = format!("{}{:03}", community.code, n + 1);
                 grids.push(Grid {
-                    name: Some(format!("{}社区第{}网格", short_name(&community.name), n + 1)),
+                    name: Some(format!(
+                        "{}社区第{}网格",
+                        short_name(&community.name),
+                        n + 1
+                    )),
                     parent_code: Some(community.code.clone()),
                     level: Some(GridLevel::Grid),
                     lead_department: Some(lead.clone()),
@@ -166,12 +189,21 @@ pub async fn seed(store: &dyn Store, catalog: &Catalog) -> Result<bool, StoreErr
     store.import_grids(&grids, DEMO_EPOCH).await?;
     catalog.refresh(store).await?;
     let snapshot = catalog.snapshot();
-    let Some(district) = grids.first() else { return Ok(true) };
+    let Some(district) = grids.first() else {
+        return Ok(true);
+    };
     let bbox = geo::BoundingRect::bounding_rect(&district.geometry);
     let Some(bbox) = bbox else { return Ok(true) };
 
     let mut rng = SplitMix(20_261_116);
-    let sources = [Source::Officer, Source::Officer, Source::Hotline, Source::Citizen, Source::App, Source::Undercover];
+    let sources = [
+        Source::Officer,
+        Source::Officer,
+        Source::Hotline,
+        Source::Citizen,
+        Source::App,
+        Source::Undercover,
+    ];
     let mut problems = Vec::with_capacity(DEMO_PROBLEMS);
     while problems.len() < DEMO_PROBLEMS {
         let lon = bbox.min().x + rng.unit() * bbox.width();
@@ -211,12 +243,29 @@ mod tests {
 
         let district_area = spatial::geodesy::area_m2(&grids[0].geometry);
         // PostGIS ST_MakeValid gives 41.82 km² for this boundary.
-        assert!((district_area / 1e6 - 41.82).abs() < 0.05, "{district_area}");
-        let unit_area: f64 = grids.iter().filter(|g| g.level == Some(GridLevel::Grid)).map(|g| g.geometry.unsigned_area()).sum();
-        let street_area: f64 = grids.iter().filter(|g| g.level == Some(GridLevel::Street)).map(|g| g.geometry.unsigned_area()).sum();
+        assert!(
+            (district_area / 1e6 - 41.82).abs() < 0.05,
+            "{district_area}"
+        );
+        let unit_area: f64 = grids
+            .iter()
+            .filter(|g| g.level == Some(GridLevel::Grid))
+            .map(|g| g.geometry.unsigned_area())
+            .sum();
+        let street_area: f64 = grids
+            .iter()
+            .filter(|g| g.level == Some(GridLevel::Street))
+            .map(|g| g.geometry.unsigned_area())
+            .sum();
         let whole = grids[0].geometry.unsigned_area();
-        assert!((unit_area / whole - 1.0).abs() < 1e-9, "{unit_area} vs {whole}");
-        assert!((street_area / whole - 1.0).abs() < 1e-9, "{street_area} vs {whole}");
+        assert!(
+            (unit_area / whole - 1.0).abs() < 1e-9,
+            "{unit_area} vs {whole}"
+        );
+        assert!(
+            (street_area / whole - 1.0).abs() < 1e-9,
+            "{street_area} vs {whole}"
+        );
 
         for g in &grids {
             assert!(g.geometry.is_valid(), "{} is invalid", g.code);

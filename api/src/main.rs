@@ -84,7 +84,8 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("GRIDWATCH_LOG").unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("GRIDWATCH_LOG")
+                .unwrap_or_else(|_| "info".into()),
         )
         .init();
     match run(cli) {
@@ -97,13 +98,18 @@ fn main() -> ExitCode {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => runtime()?.block_on(async {
-            let store = connect(&args.database.database_url).await.map_err(|e| e.to_string())?;
+            let store = connect(&args.database.database_url)
+                .await
+                .map_err(|e| e.to_string())?;
             let options = cli::serve::ServeOptions {
                 listen: args.listen,
                 demo: args.demo,
@@ -116,9 +122,22 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("database is up to date ({})", store.backend());
             Ok(())
         }),
-        Command::Import(ImportCommand::Grids { file, database, repair }) => runtime()?.block_on(async {
-            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
-            match cli::import::import_grids(store.as_ref(), &file, repair, gridwatch::clock::Clock::now(&gridwatch::clock::SystemClock)).await {
+        Command::Import(ImportCommand::Grids {
+            file,
+            database,
+            repair,
+        }) => runtime()?.block_on(async {
+            let store = connect(&database.database_url)
+                .await
+                .map_err(|e| e.to_string())?;
+            match cli::import::import_grids(
+                store.as_ref(),
+                &file,
+                repair,
+                gridwatch::clock::Clock::now(&gridwatch::clock::SystemClock),
+            )
+            .await
+            {
                 Ok(report) => {
                     for r in &report.repairs {
                         println!("repaired feature {} (code {}): {}", r.record, r.code, r.fix);
@@ -138,22 +157,28 @@ fn run(cli: Cli) -> Result<(), String> {
                     for p in &problems {
                         eprintln!("{p}");
                     }
-                    Err(format!("{} problem(s) found; nothing was stored", problems.len()))
+                    Err(format!(
+                        "{} problem(s) found; nothing was stored",
+                        problems.len()
+                    ))
                 }
             }
         }),
         Command::Assign(args) => {
-            let threads = args
-                .threads
-                .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+            let threads = args.threads.unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            });
             let stats = cli::assign::run(&args.grids, &args.points, &args.out, threads)?;
             eprintln!(
-                "assigned {} of {} points to {} grids in {:.2} s ({:.0} points/s)",
+                "assigned {} of {} points to {} grids in {:.2} s ({:.0} points/s; index built in {:.2} s)",
                 stats.assigned,
                 stats.points,
                 stats.grids,
                 stats.seconds,
-                stats.points as f64 / stats.seconds.max(1e-9)
+                stats.points as f64 / stats.seconds.max(1e-9),
+                stats.index_seconds
             );
             Ok(())
         }

@@ -58,10 +58,13 @@ impl fmt::Display for Source {
 impl FromStr for Source {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
-            let known: Vec<&str> = Self::ALL.iter().map(|k| k.as_str()).collect();
-            format!("unknown source {s:?}; known sources: {}", known.join(", "))
-        })
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Self::ALL.iter().map(|k| k.as_str()).collect();
+                format!("unknown source {s:?}; known sources: {}", known.join(", "))
+            })
     }
 }
 

@@ -13,7 +13,8 @@ use time::macros::datetime;
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 fn postgres_admin_url() -> String {
-    std::env::var("GRIDWATCH_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("GRIDWATCH_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// A store on a brand-new database, dropped again by [`TestDb::finish`].
@@ -25,28 +26,56 @@ struct TestDb {
 
 impl TestDb {
     async fn sqlite() -> Self {
-        let dir = std::env::temp_dir().join(format!("gw-store-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst)));
+        let dir = std::env::temp_dir().join(format!(
+            "gw-store-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let url = format!("sqlite://{}", dir.join("test.db").display());
-        Self { store: connect(&url).await.expect("sqlite store"), postgres_db: None, sqlite_dir: Some(dir) }
+        Self {
+            store: connect(&url).await.expect("sqlite store"),
+            postgres_db: None,
+            sqlite_dir: Some(dir),
+        }
     }
 
     async fn postgres() -> Self {
         let admin = postgres_admin_url();
-        let name = format!("gw_store_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
-        let mut conn = sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL must be reachable for the storage tests");
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).await.expect("drop");
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
+        let name = format!(
+            "gw_store_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .expect("PostgreSQL must be reachable for the storage tests");
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("drop");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create database");
         let (base, _) = admin.rsplit_once('/').expect("URL with a database name");
-        let store = connect(&format!("{base}/{name}")).await.expect("PostGIS store (is postgresql-15-postgis-3 installed?)");
-        Self { store, postgres_db: Some(name), sqlite_dir: None }
+        let store = connect(&format!("{base}/{name}"))
+            .await
+            .expect("PostGIS store (is postgresql-15-postgis-3 installed?)");
+        Self {
+            store,
+            postgres_db: Some(name),
+            sqlite_dir: None,
+        }
     }
 
     async fn finish(self) {
         drop(self.store);
         if let Some(name) = self.postgres_db {
             if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await;
             }
         }
         if let Some(dir) = self.sqlite_dir {
@@ -66,7 +95,9 @@ macro_rules! on_both_backends {
 }
 
 fn square(x: f64, y: f64, size: f64) -> MultiPolygon<f64> {
-    MultiPolygon(vec![polygon![(x: x, y: y), (x: x + size, y: y), (x: x + size, y: y + size), (x: x, y: y + size), (x: x, y: y)]])
+    MultiPolygon(vec![
+        polygon![(x: x, y: y), (x: x + size, y: y), (x: x + size, y: y + size), (x: x, y: y + size), (x: x, y: y)],
+    ])
 }
 
 fn grid(code: &str, x: f64, size: f64) -> Grid {
@@ -98,48 +129,124 @@ async fn versions_scenario(store: &dyn Store) {
     let t1 = datetime!(2026-01-01 00:00 UTC);
     let t2 = datetime!(2026-06-01 00:00 UTC);
     let backend = store.backend();
-    assert_eq!(store.grid_revision().await.expect("revision"), 0, "{backend}");
+    assert_eq!(
+        store.grid_revision().await.expect("revision"),
+        0,
+        "{backend}"
+    );
 
-    let first = store.import_grids(&[grid("A", 116.0, 0.01), grid("B", 116.01, 0.01)], t1).await.expect("import");
+    let first = store
+        .import_grids(&[grid("A", 116.0, 0.01), grid("B", 116.01, 0.01)], t1)
+        .await
+        .expect("import");
     assert_eq!(first.created, 2, "{backend}");
-    assert_eq!(store.grid_revision().await.expect("revision"), 1, "{backend}");
+    assert_eq!(
+        store.grid_revision().await.expect("revision"),
+        1,
+        "{backend}"
+    );
 
     // The same file again: nothing changes, not even the revision.
-    let again = store.import_grids(&[grid("A", 116.0, 0.01), grid("B", 116.01, 0.01)], t2).await.expect("import");
+    let again = store
+        .import_grids(&[grid("A", 116.0, 0.01), grid("B", 116.01, 0.01)], t2)
+        .await
+        .expect("import");
     assert_eq!((again.unchanged, again.created), (2, 0), "{backend}");
-    assert_eq!(store.grid_revision().await.expect("revision"), 1, "{backend}");
+    assert_eq!(
+        store.grid_revision().await.expect("revision"),
+        1,
+        "{backend}"
+    );
 
     // A moved boundary opens version 2 and closes version 1; a renamed grid is updated in place.
     let mut renamed = grid("B", 116.01, 0.01);
     renamed.name = Some("renamed".into());
-    let changed = store.import_grids(&[grid("A", 116.0, 0.02), renamed], t2).await.expect("import");
+    let changed = store
+        .import_grids(&[grid("A", 116.0, 0.02), renamed], t2)
+        .await
+        .expect("import");
     assert_eq!((changed.new_versions, changed.updated), (1, 1), "{backend}");
-    assert_eq!(store.grid_revision().await.expect("revision"), 2, "{backend}");
+    assert_eq!(
+        store.grid_revision().await.expect("revision"),
+        2,
+        "{backend}"
+    );
 
     let versions = store.grid_versions("A").await.expect("versions");
     assert_eq!(versions.len(), 2, "{backend}");
-    assert_eq!((versions[0].version, versions[0].valid_to), (1, Some(t2)), "{backend}");
-    assert_eq!((versions[1].version, versions[1].valid_from, versions[1].valid_to), (2, t2, None), "{backend}");
-    assert_eq!(versions[0].grid.geometry, square(116.0, 39.9, 0.01), "{backend}: the old boundary is kept");
-    assert_eq!(versions[1].grid.geometry, square(116.0, 39.9, 0.02), "{backend}: geometry must round-trip exactly");
+    assert_eq!(
+        (versions[0].version, versions[0].valid_to),
+        (1, Some(t2)),
+        "{backend}"
+    );
+    assert_eq!(
+        (
+            versions[1].version,
+            versions[1].valid_from,
+            versions[1].valid_to
+        ),
+        (2, t2, None),
+        "{backend}"
+    );
+    assert_eq!(
+        versions[0].grid.geometry,
+        square(116.0, 39.9, 0.01),
+        "{backend}: the old boundary is kept"
+    );
+    assert_eq!(
+        versions[1].grid.geometry,
+        square(116.0, 39.9, 0.02),
+        "{backend}: geometry must round-trip exactly"
+    );
 
     let current = store.current_grids().await.expect("current");
     assert_eq!(current.len(), 2, "{backend}");
-    assert_eq!(current[1].grid.name.as_deref(), Some("renamed"), "{backend}");
+    assert_eq!(
+        current[1].grid.name.as_deref(),
+        Some("renamed"),
+        "{backend}"
+    );
     assert_eq!(current[1].version, 1, "{backend}");
 }
 
 async fn atomic_import_scenario(store: &dyn Store) {
     let backend = store.backend();
-    store.import_grids(&[grid("A", 116.0, 0.01)], datetime!(2026-01-01 00:00 UTC)).await.expect("import");
+    store
+        .import_grids(&[grid("A", 116.0, 0.01)], datetime!(2026-01-01 00:00 UTC))
+        .await
+        .expect("import");
     // The second "C" collides with the first inside one import: the whole import must roll back.
     let result = store
-        .import_grids(&[grid("B", 116.01, 0.01), grid("C", 116.02, 0.01), grid("C", 116.03, 0.01)], datetime!(2026-01-02 00:00 UTC))
+        .import_grids(
+            &[
+                grid("B", 116.01, 0.01),
+                grid("C", 116.02, 0.01),
+                grid("C", 116.03, 0.01),
+            ],
+            datetime!(2026-01-02 00:00 UTC),
+        )
         .await;
-    assert!(result.is_err(), "{backend}: duplicate codes in one import must fail");
-    let codes: Vec<String> = store.current_grids().await.expect("current").into_iter().map(|g| g.grid.code).collect();
-    assert_eq!(codes, ["A"], "{backend}: nothing of the failed import may remain");
-    assert_eq!(store.grid_revision().await.expect("revision"), 1, "{backend}");
+    assert!(
+        result.is_err(),
+        "{backend}: duplicate codes in one import must fail"
+    );
+    let codes: Vec<String> = store
+        .current_grids()
+        .await
+        .expect("current")
+        .into_iter()
+        .map(|g| g.grid.code)
+        .collect();
+    assert_eq!(
+        codes,
+        ["A"],
+        "{backend}: nothing of the failed import may remain"
+    );
+    assert_eq!(
+        store.grid_revision().await.expect("revision"),
+        1,
+        "{backend}"
+    );
 }
 
 async fn bbox_scenario(store: &dyn Store) {
@@ -147,32 +254,85 @@ async fn bbox_scenario(store: &dyn Store) {
     let mut district = grid("110101", 116.0, 0.05);
     district.level = Some(GridLevel::District);
     store
-        .import_grids(&[district, grid("A", 116.0, 0.01), grid("B", 116.02, 0.01)], datetime!(2026-01-01 00:00 UTC))
+        .import_grids(
+            &[district, grid("A", 116.0, 0.01), grid("B", 116.02, 0.01)],
+            datetime!(2026-01-01 00:00 UTC),
+        )
         .await
         .expect("import");
-    let bbox = BBox { min_lon: 116.015, min_lat: 39.9, max_lon: 116.025, max_lat: 39.95 };
-    let hits: Vec<String> = store.grids_in_bbox(Some(bbox), None, 100).await.expect("bbox").into_iter().map(|g| g.grid.code).collect();
+    let bbox = BBox {
+        min_lon: 116.015,
+        min_lat: 39.9,
+        max_lon: 116.025,
+        max_lat: 39.95,
+    };
+    let hits: Vec<String> = store
+        .grids_in_bbox(Some(bbox), None, 100)
+        .await
+        .expect("bbox")
+        .into_iter()
+        .map(|g| g.grid.code)
+        .collect();
     assert_eq!(hits, ["110101", "B"], "{backend}");
-    let units: Vec<String> =
-        store.grids_in_bbox(Some(bbox), Some(GridLevel::Grid), 100).await.expect("bbox").into_iter().map(|g| g.grid.code).collect();
+    let units: Vec<String> = store
+        .grids_in_bbox(Some(bbox), Some(GridLevel::Grid), 100)
+        .await
+        .expect("bbox")
+        .into_iter()
+        .map(|g| g.grid.code)
+        .collect();
     assert_eq!(units, ["B"], "{backend}");
-    assert_eq!(store.grids_in_bbox(None, None, 2).await.expect("limit").len(), 2, "{backend}");
+    assert_eq!(
+        store
+            .grids_in_bbox(None, None, 2)
+            .await
+            .expect("limit")
+            .len(),
+        2,
+        "{backend}"
+    );
 }
 
 async fn problems_scenario(store: &dyn Store) {
     let backend = store.backend();
     assert_eq!(store.count_problems().await.expect("count"), 0, "{backend}");
-    let stored = store.insert_problems(vec![problem(116.405, 39.905), problem(116.5, 39.95)]).await.expect("insert");
+    let stored = store
+        .insert_problems(vec![problem(116.405, 39.905), problem(116.5, 39.95)])
+        .await
+        .expect("insert");
     assert_eq!(stored.len(), 2, "{backend}");
     assert!(stored[1].id > stored[0].id, "{backend}");
-    let read = store.problem(stored[0].id).await.expect("read").expect("present");
-    assert_eq!(read, stored[0], "{backend}: a problem must read back exactly as acknowledged");
+    let read = store
+        .problem(stored[0].id)
+        .await
+        .expect("read")
+        .expect("present");
+    assert_eq!(
+        read, stored[0],
+        "{backend}: a problem must read back exactly as acknowledged"
+    );
     assert_eq!(read.candidates, ["A", "B"], "{backend}");
-    assert!(store.problem(stored[1].id + 100).await.expect("read").is_none(), "{backend}");
+    assert!(
+        store
+            .problem(stored[1].id + 100)
+            .await
+            .expect("read")
+            .is_none(),
+        "{backend}"
+    );
 
-    let bbox = BBox { min_lon: 116.4, min_lat: 39.9, max_lon: 116.41, max_lat: 39.91 };
+    let bbox = BBox {
+        min_lon: 116.4,
+        min_lat: 39.9,
+        max_lon: 116.41,
+        max_lat: 39.91,
+    };
     let inside = store.problems_in_bbox(Some(bbox), 100).await.expect("bbox");
-    assert_eq!(inside.iter().map(|p| p.id).collect::<Vec<_>>(), [stored[0].id], "{backend}");
+    assert_eq!(
+        inside.iter().map(|p| p.id).collect::<Vec<_>>(),
+        [stored[0].id],
+        "{backend}"
+    );
     assert_eq!(store.count_problems().await.expect("count"), 2, "{backend}");
 }
 

@@ -30,13 +30,20 @@ pub fn grids_from_features(features: Vec<PolygonFeature>, with_repair: bool) -> 
     let mut seen = HashSet::new();
     for f in features {
         let code = text_property(&f.properties, "code").or(f.id.clone());
-        let err = |field: &str, reason: String| RecordError { record: f.index, code: code.clone(), field: field.into(), reason };
+        let err = |field: &str, reason: String| RecordError {
+            record: f.index,
+            code: code.clone(),
+            field: field.into(),
+            reason,
+        };
         let Some(code) = code.clone() else {
             batch.errors.push(err("code", "is required".into()));
             continue;
         };
         if !seen.insert(code.clone()) {
-            batch.errors.push(err("code", "appears more than once in the file".into()));
+            batch
+                .errors
+                .push(err("code", "appears more than once in the file".into()));
             continue;
         }
         let level = match text_property(&f.properties, "level") {
@@ -52,11 +59,21 @@ pub fn grids_from_features(features: Vec<PolygonFeature>, with_repair: bool) -> 
         let geometry = if with_repair {
             match repair(&f.geometry) {
                 Ok((geometry, fixes)) => {
-                    batch.repairs.extend(fixes.into_iter().map(|fix| RepairNote { record: f.index, code: code.clone(), fix }));
+                    batch
+                        .repairs
+                        .extend(fixes.into_iter().map(|fix| RepairNote {
+                            record: f.index,
+                            code: code.clone(),
+                            fix,
+                        }));
                     geometry
                 }
                 Err(defects) => {
-                    batch.errors.extend(defects.iter().map(|d| err("geometry", format!("{d} (cannot be repaired)"))));
+                    batch.errors.extend(
+                        defects
+                            .iter()
+                            .map(|d| err("geometry", format!("{d} (cannot be repaired)"))),
+                    );
                     continue;
                 }
             }
@@ -65,7 +82,11 @@ pub fn grids_from_features(features: Vec<PolygonFeature>, with_repair: bool) -> 
                 Ok(geometry) => geometry,
                 Err(defects) => {
                     batch.errors.extend(defects.iter().map(|d| {
-                        let hint = if d.repairable { " (--repair can fix this)" } else { "" };
+                        let hint = if d.repairable {
+                            " (--repair can fix this)"
+                        } else {
+                            ""
+                        };
                         err("geometry", format!("{d}{hint}"))
                     }));
                     continue;
@@ -92,8 +113,17 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn feature(index: usize, props: serde_json::Value, rings: Vec<Vec<[f64; 2]>>) -> PolygonFeature {
-        PolygonFeature { index, id: None, properties: props.as_object().cloned().unwrap_or_default(), geometry: vec![rings] }
+    fn feature(
+        index: usize,
+        props: serde_json::Value,
+        rings: Vec<Vec<[f64; 2]>>,
+    ) -> PolygonFeature {
+        PolygonFeature {
+            index,
+            id: None,
+            properties: props.as_object().cloned().unwrap_or_default(),
+            geometry: vec![rings],
+        }
     }
 
     fn square() -> Vec<Vec<[f64; 2]>> {
@@ -108,7 +138,11 @@ mod tests {
     fn attributes_levels_and_duplicates() {
         let batch = grids_from_features(
             vec![
-                feature(0, json!({"code": "110101001001001", "responsible_unit": "东华门街道"}), square()),
+                feature(
+                    0,
+                    json!({"code": "110101001001001", "responsible_unit": "东华门街道"}),
+                    square(),
+                ),
                 feature(1, json!({"code": "110101001001001"}), square()),
                 feature(2, json!({"name": "no code"}), square()),
                 feature(3, json!({"code": "X", "level": "县"}), square()),
@@ -117,8 +151,15 @@ mod tests {
         );
         assert_eq!(batch.grids.len(), 1);
         assert_eq!(batch.grids[0].level, Some(GridLevel::Grid));
-        assert_eq!(batch.grids[0].responsible_unit.as_deref(), Some("东华门街道"));
-        let fields: Vec<(usize, &str)> = batch.errors.iter().map(|e| (e.record, e.field.as_str())).collect();
+        assert_eq!(
+            batch.grids[0].responsible_unit.as_deref(),
+            Some("东华门街道")
+        );
+        let fields: Vec<(usize, &str)> = batch
+            .errors
+            .iter()
+            .map(|e| (e.record, e.field.as_str()))
+            .collect();
         assert_eq!(fields, [(1, "code"), (2, "code"), (3, "level")]);
     }
 

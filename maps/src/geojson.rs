@@ -1,7 +1,7 @@
 //! RFC 7946 GeoJSON writing.
 
-use geo::{Coord, LineString, MultiPolygon, Point, Polygon};
 use geo::{orient::Direction, Orient};
+use geo::{Coord, LineString, MultiPolygon, Point, Polygon};
 use serde_json::{json, Map, Value};
 
 fn position(c: &Coord<f64>) -> Value {
@@ -13,7 +13,12 @@ fn ring(r: &LineString<f64>) -> Value {
 }
 
 fn polygon_rings(p: &Polygon<f64>) -> Value {
-    Value::Array(std::iter::once(p.exterior()).chain(p.interiors()).map(ring).collect())
+    Value::Array(
+        std::iter::once(p.exterior())
+            .chain(p.interiors())
+            .map(ring)
+            .collect(),
+    )
 }
 
 /// A multipolygon as a GeoJSON geometry (a Polygon when it has one part), right-hand rule applied.
@@ -21,7 +26,9 @@ pub fn multipolygon(mp: &MultiPolygon<f64>) -> Value {
     let oriented = mp.orient(Direction::Default);
     match oriented.0.as_slice() {
         [single] => json!({"type": "Polygon", "coordinates": polygon_rings(single)}),
-        parts => json!({"type": "MultiPolygon", "coordinates": parts.iter().map(polygon_rings).collect::<Vec<_>>()}),
+        parts => {
+            json!({"type": "MultiPolygon", "coordinates": parts.iter().map(polygon_rings).collect::<Vec<_>>()})
+        }
     }
 }
 
@@ -54,9 +61,15 @@ mod tests {
         // Shoelace sum is positive for a counter-clockwise ring.
         let area2: f64 = ring
             .windows(2)
-            .map(|w| w[0][0].as_f64().unwrap_or(0.) * w[1][1].as_f64().unwrap_or(0.) - w[1][0].as_f64().unwrap_or(0.) * w[0][1].as_f64().unwrap_or(0.))
+            .map(|w| {
+                w[0][0].as_f64().unwrap_or(0.) * w[1][1].as_f64().unwrap_or(0.)
+                    - w[1][0].as_f64().unwrap_or(0.) * w[0][1].as_f64().unwrap_or(0.)
+            })
             .sum();
         assert!(area2 > 0.0);
-        assert_eq!(point(Point::new(116.4, 39.9))["coordinates"], json!([116.4, 39.9]));
+        assert_eq!(
+            point(Point::new(116.4, 39.9))["coordinates"],
+            json!([116.4, 39.9])
+        );
     }
 }

@@ -14,7 +14,12 @@ pub struct ImportReport {
 }
 
 /// Reads and checks the file; on any bad feature returns every problem found and stores nothing.
-pub async fn import_grids(store: &dyn Store, path: &Path, repair: bool, now: OffsetDateTime) -> Result<ImportReport, Vec<String>> {
+pub async fn import_grids(
+    store: &dyn Store,
+    path: &Path,
+    repair: bool,
+    now: OffsetDateTime,
+) -> Result<ImportReport, Vec<String>> {
     let name = path.display().to_string();
     let (features, mut errors) = read_polygon_features(path).map_err(|e| vec![e.to_string()])?;
     if features.is_empty() && errors.is_empty() {
@@ -26,6 +31,12 @@ pub async fn import_grids(store: &dyn Store, path: &Path, repair: bool, now: Off
         errors.sort_by_key(|e| e.record);
         return Err(errors.iter().map(|e| format!("{name}: {e}")).collect());
     }
-    let summary = store.import_grids(&batch.grids, now).await.map_err(|e| vec![format!("{name}: {e}")])?;
-    Ok(ImportReport { summary, repairs: batch.repairs })
+    let summary = store
+        .import_grids(&batch.grids, now)
+        .await
+        .map_err(|e| vec![format!("{name}: {e}")])?;
+    Ok(ImportReport {
+        summary,
+        repairs: batch.repairs,
+    })
 }

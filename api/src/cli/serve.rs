@@ -15,9 +15,15 @@ pub struct ServeOptions {
 }
 
 pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), String> {
-    let catalog = Arc::new(Catalog::load(store.as_ref()).await.map_err(|e| e.to_string())?);
+    let catalog = Arc::new(
+        Catalog::load(store.as_ref())
+            .await
+            .map_err(|e| e.to_string())?,
+    );
     if options.demo {
-        let seeded = crate::demo::seed(store.as_ref(), &catalog).await.map_err(|e| format!("demo seed failed: {e}"))?;
+        let seeded = crate::demo::seed(store.as_ref(), &catalog)
+            .await
+            .map_err(|e| format!("demo seed failed: {e}"))?;
         if seeded {
             tracing::info!("seeded the demo city (Dongcheng, 110101)");
         }
@@ -40,7 +46,11 @@ pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), S
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let ctx = ApiContext { store: store.clone(), catalog, clock: Arc::new(SystemClock) };
+    let ctx = ApiContext {
+        store: store.clone(),
+        catalog,
+        clock: Arc::new(SystemClock),
+    };
     // Scripts and tests wait for this line on stdout.
     println!(
         "gridwatch listening on http://{addr} ({} backend, {} grids indexed)",

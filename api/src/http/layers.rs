@@ -18,11 +18,23 @@ pub const MAX_LIMIT: i64 = 50_000;
 
 fn geojson_response(features: Vec<Value>) -> impl IntoResponse {
     let body = maps::geojson::feature_collection(features);
-    ([(header::CONTENT_TYPE, "application/geo+json")], body.to_string())
+    (
+        [(header::CONTENT_TYPE, "application/geo+json")],
+        body.to_string(),
+    )
 }
 
 fn rect(b: BBox) -> Rect<f64> {
-    Rect::new(geo::Coord { x: b.min_lon, y: b.min_lat }, geo::Coord { x: b.max_lon, y: b.max_lat })
+    Rect::new(
+        geo::Coord {
+            x: b.min_lon,
+            y: b.min_lat,
+        },
+        geo::Coord {
+            x: b.max_lon,
+            y: b.max_lat,
+        },
+    )
 }
 
 fn grid_feature(g: StoredGrid) -> Value {
@@ -36,8 +48,15 @@ fn grid_feature(g: StoredGrid) -> Value {
     props.insert("responsible_unit".into(), json!(grid.responsible_unit));
     props.insert("officer".into(), json!(grid.officer));
     props.insert("version".into(), json!(g.version));
-    props.insert("valid_from".into(), json!(g.valid_from.format(&Rfc3339).ok()));
-    maps::geojson::feature(json!(grid.code), maps::geojson::multipolygon(&grid.geometry), props)
+    props.insert(
+        "valid_from".into(),
+        json!(g.valid_from.format(&Rfc3339).ok()),
+    );
+    maps::geojson::feature(
+        json!(grid.code),
+        maps::geojson::multipolygon(&grid.geometry),
+        props,
+    )
 }
 
 fn problem_feature(p: Problem) -> Value {
@@ -52,13 +71,19 @@ fn problem_feature(p: Problem) -> Value {
     maps::geojson::feature(json!(id), geometry, props)
 }
 
-pub async fn grids(State(ctx): State<ApiContext>, params: Params) -> Result<impl IntoResponse, ApiError> {
+pub async fn grids(
+    State(ctx): State<ApiContext>,
+    params: Params,
+) -> Result<impl IntoResponse, ApiError> {
     params.only(&["bbox", "level", "limit"])?;
     let bbox = params.bbox()?;
     let limit = params.limit(DEFAULT_LIMIT, MAX_LIMIT)?;
     let level = params
         .text("level")
-        .map(|l| l.parse::<GridLevel>().map_err(|reason| ApiError::parameter("level", reason)))
+        .map(|l| {
+            l.parse::<GridLevel>()
+                .map_err(|reason| ApiError::parameter("level", reason))
+        })
         .transpose()?;
     // The store filters by bounding box; the exact test against the box happens here, alike for both backends.
     let grids = ctx.store.grids_in_bbox(bbox, level, limit).await?;
@@ -70,10 +95,15 @@ pub async fn grids(State(ctx): State<ApiContext>, params: Params) -> Result<impl
     Ok(geojson_response(features))
 }
 
-pub async fn problems(State(ctx): State<ApiContext>, params: Params) -> Result<impl IntoResponse, ApiError> {
+pub async fn problems(
+    State(ctx): State<ApiContext>,
+    params: Params,
+) -> Result<impl IntoResponse, ApiError> {
     params.only(&["bbox", "limit"])?;
     let bbox = params.bbox()?;
     let limit = params.limit(DEFAULT_LIMIT, MAX_LIMIT)?;
     let problems = ctx.store.problems_in_bbox(bbox, limit).await?;
-    Ok(geojson_response(problems.into_iter().map(problem_feature).collect()))
+    Ok(geojson_response(
+        problems.into_iter().map(problem_feature).collect(),
+    ))
 }

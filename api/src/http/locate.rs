@@ -7,7 +7,10 @@ use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 
-pub async fn locate(State(ctx): State<ApiContext>, params: Params) -> Result<Json<Value>, ApiError> {
+pub async fn locate(
+    State(ctx): State<ApiContext>,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
     params.only(&["lon", "lat"])?;
     let lon = params.coordinate("lon", 180.0)?;
     let lat = params.coordinate("lat", 90.0)?;

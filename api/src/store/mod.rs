@@ -63,7 +63,11 @@ pub trait Store: Send + Sync {
     fn backend(&self) -> &'static str;
 
     /// Upserts grids by code in one transaction: all or nothing.
-    async fn import_grids(&self, grids: &[Grid], now: OffsetDateTime) -> Result<ImportSummary, StoreError>;
+    async fn import_grids(
+        &self,
+        grids: &[Grid],
+        now: OffsetDateTime,
+    ) -> Result<ImportSummary, StoreError>;
 
     /// The current version of every grid.
     async fn current_grids(&self) -> Result<Vec<StoredGrid>, StoreError>;
@@ -73,7 +77,12 @@ pub trait Store: Send + Sync {
 
     /// Current grids whose bounding box meets `bbox` (all when `None`), optionally of one level,
     /// by code, at most `limit`.
-    async fn grids_in_bbox(&self, bbox: Option<BBox>, level: Option<GridLevel>, limit: i64) -> Result<Vec<StoredGrid>, StoreError>;
+    async fn grids_in_bbox(
+        &self,
+        bbox: Option<BBox>,
+        level: Option<GridLevel>,
+        limit: i64,
+    ) -> Result<Vec<StoredGrid>, StoreError>;
 
     /// A number that changes whenever grids change (to know when to rebuild the index).
     async fn grid_revision(&self) -> Result<i64, StoreError>;
@@ -84,7 +93,11 @@ pub trait Store: Send + Sync {
     async fn problem(&self, id: i64) -> Result<Option<Problem>, StoreError>;
 
     /// Problems inside `bbox` (all when `None`), by id, at most `limit`.
-    async fn problems_in_bbox(&self, bbox: Option<BBox>, limit: i64) -> Result<Vec<Problem>, StoreError>;
+    async fn problems_in_bbox(
+        &self,
+        bbox: Option<BBox>,
+        limit: i64,
+    ) -> Result<Vec<Problem>, StoreError>;
 
     async fn count_problems(&self) -> Result<i64, StoreError>;
 }
@@ -113,8 +126,12 @@ pub(crate) enum ImportStep<'a> {
 }
 
 /// Decides what to do with each incoming grid. Pure, so both backends behave alike.
-pub(crate) fn plan_import<'a>(incoming: &'a [Grid], current: &[StoredGrid]) -> (Vec<ImportStep<'a>>, ImportSummary) {
-    let by_code: HashMap<&str, &StoredGrid> = current.iter().map(|s| (s.grid.code.as_str(), s)).collect();
+pub(crate) fn plan_import<'a>(
+    incoming: &'a [Grid],
+    current: &[StoredGrid],
+) -> (Vec<ImportStep<'a>>, ImportSummary) {
+    let by_code: HashMap<&str, &StoredGrid> =
+        current.iter().map(|s| (s.grid.code.as_str(), s)).collect();
     let mut summary = ImportSummary::default();
     let steps = incoming
         .iter()
@@ -125,11 +142,17 @@ pub(crate) fn plan_import<'a>(incoming: &'a [Grid], current: &[StoredGrid]) -> (
             }
             Some(stored) if stored.grid.geometry != grid.geometry => {
                 summary.new_versions += 1;
-                ImportStep::NewVersion { grid, previous: stored.version }
+                ImportStep::NewVersion {
+                    grid,
+                    previous: stored.version,
+                }
             }
             Some(stored) if !stored.grid.same_attributes(grid) => {
                 summary.updated += 1;
-                ImportStep::UpdateAttributes { grid, version: stored.version }
+                ImportStep::UpdateAttributes {
+                    grid,
+                    version: stored.version,
+                }
             }
             Some(_) => {
                 summary.unchanged += 1;
@@ -147,8 +170,14 @@ struct EmbeddedMigrations(&'static [(i64, &'static str, &'static str)]);
 impl<'s> sqlx::migrate::MigrationSource<'s> for EmbeddedMigrations {
     fn resolve(
         self,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<sqlx::migrate::Migration>, sqlx::error::BoxDynError>> + Send + 's>>
-    {
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = Result<Vec<sqlx::migrate::Migration>, sqlx::error::BoxDynError>,
+                > + Send
+                + 's,
+        >,
+    > {
         Box::pin(async move {
             Ok(self
                 .0
@@ -167,7 +196,9 @@ impl<'s> sqlx::migrate::MigrationSource<'s> for EmbeddedMigrations {
     }
 }
 
-async fn migrator(migrations: &'static [(i64, &'static str, &'static str)]) -> Result<sqlx::migrate::Migrator, StoreError> {
+async fn migrator(
+    migrations: &'static [(i64, &'static str, &'static str)],
+) -> Result<sqlx::migrate::Migrator, StoreError> {
     Ok(sqlx::migrate::Migrator::new(EmbeddedMigrations(migrations)).await?)
 }
 
@@ -254,31 +285,6 @@ pub(crate) fn candidates_json(p: &NewProblem) -> String {
     serde_json::to_string(&p.candidates).unwrap_or_else(|_| "[]".into())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use geo::polygon;
-
-    fn grid(code: &str, size: f64, name: &str) -> Grid {
-        let mut g = Grid::new(code, MultiPolygon(vec![polygon![(x: 0., y: 0.), (x: size, y: 0.), (x: size, y: size), (x: 0., y: 0.)]]));
-        g.name = Some(name.into());
-        g
-    }
-
-    #[test]
-    fn import_plan_distinguishes_new_geometry_attributes_and_nothing() {
-        let stored = |g: Grid, version| StoredGrid { grid: g, version, valid_from: OffsetDateTime::UNIX_EPOCH, valid_to: None };
-        let current = vec![stored(grid("A", 1., "a"), 1), stored(grid("B", 1., "b"), 3), stored(grid("C", 1., "c"), 1)];
-        let incoming = vec![grid("A", 2., "a"), grid("B", 1., "b2"), grid("C", 1., "c"), grid("D", 1., "d")];
-        let (steps, summary) = plan_import(&incoming, &current);
-        assert_eq!(steps[0], ImportStep::NewVersion { grid: &incoming[0], previous: 1 });
-        assert_eq!(steps[1], ImportStep::UpdateAttributes { grid: &incoming[1], version: 3 });
-        assert_eq!(steps[2], ImportStep::Unchanged);
-        assert_eq!(steps[3], ImportStep::Create(&incoming[3]));
-        assert_eq!(summary, ImportSummary { created: 1, new_versions: 1, updated: 1, unchanged: 1 });
-    }
-}
-
 /// Decoding rows by column name works the same on both backends.
 pub(crate) trait RowExt<'r>: sqlx::Row {
     fn grid_row(&'r self) -> Result<GridRow, sqlx::Error>;
@@ -332,4 +338,68 @@ where
 
 pub(crate) fn level_text(grid: &Grid) -> Option<&'static str> {
     grid.level.map(GridLevel::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::polygon;
+
+    fn grid(code: &str, size: f64, name: &str) -> Grid {
+        let mut g = Grid::new(
+            code,
+            MultiPolygon(vec![
+                polygon![(x: 0., y: 0.), (x: size, y: 0.), (x: size, y: size), (x: 0., y: 0.)],
+            ]),
+        );
+        g.name = Some(name.into());
+        g
+    }
+
+    #[test]
+    fn import_plan_distinguishes_new_geometry_attributes_and_nothing() {
+        let stored = |g: Grid, version| StoredGrid {
+            grid: g,
+            version,
+            valid_from: OffsetDateTime::UNIX_EPOCH,
+            valid_to: None,
+        };
+        let current = vec![
+            stored(grid("A", 1., "a"), 1),
+            stored(grid("B", 1., "b"), 3),
+            stored(grid("C", 1., "c"), 1),
+        ];
+        let incoming = vec![
+            grid("A", 2., "a"),
+            grid("B", 1., "b2"),
+            grid("C", 1., "c"),
+            grid("D", 1., "d"),
+        ];
+        let (steps, summary) = plan_import(&incoming, &current);
+        assert_eq!(
+            steps[0],
+            ImportStep::NewVersion {
+                grid: &incoming[0],
+                previous: 1
+            }
+        );
+        assert_eq!(
+            steps[1],
+            ImportStep::UpdateAttributes {
+                grid: &incoming[1],
+                version: 3
+            }
+        );
+        assert_eq!(steps[2], ImportStep::Unchanged);
+        assert_eq!(steps[3], ImportStep::Create(&incoming[3]));
+        assert_eq!(
+            summary,
+            ImportSummary {
+                created: 1,
+                new_versions: 1,
+                updated: 1,
+                unchanged: 1
+            }
+        );
+    }
 }

@@ -2,8 +2,8 @@
 //! boundary as WKB.
 
 use super::{
-    candidates_json, level_text, migrator, plan_import, BBox, ImportStep, ImportSummary, RowExt, Store, StoreError,
-    StoredGrid,
+    candidates_json, level_text, migrator, plan_import, BBox, ImportStep, ImportSummary, RowExt,
+    Store, StoreError, StoredGrid,
 };
 use crate::problem::{NewProblem, Problem};
 use async_trait::async_trait;
@@ -13,12 +13,17 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::time::Duration;
 use time::OffsetDateTime;
 
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "grids and problems", include_str!("../../migrations/postgres/0001_grids_and_problems.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "grids and problems",
+    include_str!("../../migrations/postgres/0001_grids_and_problems.sql"),
+)];
 
-const GRID_COLUMNS: &str = "code, version, name, parent_code, level, lead_department, responsible_unit, officer, \
+const GRID_COLUMNS: &str =
+    "code, version, name, parent_code, level, lead_department, responsible_unit, officer, \
      ST_AsBinary(geom) AS wkb, valid_from, valid_to";
-const PROBLEM_COLUMNS: &str = "id, ST_X(geom) AS lon, ST_Y(geom) AS lat, category, description, source, grid_code, \
+const PROBLEM_COLUMNS: &str =
+    "id, ST_X(geom) AS lon, ST_Y(geom) AS lat, category, description, source, grid_code, \
      grid_version, responsible_unit, candidates, status, created_at";
 
 pub struct PostgresStore {
@@ -37,7 +42,12 @@ impl PostgresStore {
     }
 }
 
-async fn insert_grid(tx: &mut sqlx::PgConnection, grid: &Grid, version: i32, now: OffsetDateTime) -> Result<(), sqlx::Error> {
+async fn insert_grid(
+    tx: &mut sqlx::PgConnection,
+    grid: &Grid,
+    version: i32,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO grids (code, version, name, parent_code, level, lead_department, responsible_unit, officer, geom, valid_from) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ST_GeomFromWKB($9, 4326), $10)",
@@ -63,14 +73,25 @@ impl Store for PostgresStore {
         "postgis"
     }
 
-    async fn import_grids(&self, grids: &[Grid], now: OffsetDateTime) -> Result<ImportSummary, StoreError> {
+    async fn import_grids(
+        &self,
+        grids: &[Grid],
+        now: OffsetDateTime,
+    ) -> Result<ImportSummary, StoreError> {
         let mut tx = self.pool.begin().await?;
         // Serialise imports so two of them cannot both open version N+1.
-        sqlx::query("LOCK TABLE grids IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;
-        let rows = sqlx::query(&format!("SELECT {GRID_COLUMNS} FROM grids WHERE valid_to IS NULL"))
-            .fetch_all(&mut *tx)
+        sqlx::query("LOCK TABLE grids IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut *tx)
             .await?;
-        let current = rows.iter().map(|r| r.grid_row()?.into_stored()).collect::<Result<Vec<_>, _>>()?;
+        let rows = sqlx::query(&format!(
+            "SELECT {GRID_COLUMNS} FROM grids WHERE valid_to IS NULL"
+        ))
+        .fetch_all(&mut *tx)
+        .await?;
+        let current = rows
+            .iter()
+            .map(|r| r.grid_row()?.into_stored())
+            .collect::<Result<Vec<_>, _>>()?;
         let (steps, summary) = plan_import(grids, &current);
         for step in steps {
             match step {
@@ -104,7 +125,9 @@ impl Store for PostgresStore {
             }
         }
         if summary.created + summary.new_versions + summary.updated > 0 {
-            sqlx::query("UPDATE revisions SET value = value + 1 WHERE name = 'grids'").execute(&mut *tx).await?;
+            sqlx::query("UPDATE revisions SET value = value + 1 WHERE name = 'grids'")
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(summary)
@@ -115,15 +138,27 @@ impl Store for PostgresStore {
     }
 
     async fn grid_versions(&self, code: &str) -> Result<Vec<StoredGrid>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {GRID_COLUMNS} FROM grids WHERE code = $1 ORDER BY version"))
-            .bind(code)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {GRID_COLUMNS} FROM grids WHERE code = $1 ORDER BY version"
+        ))
+        .bind(code)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(|r| r.grid_row()?.into_stored()).collect()
     }
 
-    async fn grids_in_bbox(&self, bbox: Option<BBox>, level: Option<GridLevel>, limit: i64) -> Result<Vec<StoredGrid>, StoreError> {
-        let b = bbox.unwrap_or(BBox { min_lon: -180.0, min_lat: -90.0, max_lon: 180.0, max_lat: 90.0 });
+    async fn grids_in_bbox(
+        &self,
+        bbox: Option<BBox>,
+        level: Option<GridLevel>,
+        limit: i64,
+    ) -> Result<Vec<StoredGrid>, StoreError> {
+        let b = bbox.unwrap_or(BBox {
+            min_lon: -180.0,
+            min_lat: -90.0,
+            max_lon: 180.0,
+            max_lat: 90.0,
+        });
         let rows = sqlx::query(&format!(
             "SELECT {GRID_COLUMNS} FROM grids WHERE valid_to IS NULL \
              AND ($1 OR geom && ST_MakeEnvelope($2, $3, $4, $5, 4326)) \
@@ -142,7 +177,11 @@ impl Store for PostgresStore {
     }
 
     async fn grid_revision(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT value FROM revisions WHERE name = 'grids'").fetch_one(&self.pool).await?)
+        Ok(
+            sqlx::query_scalar("SELECT value FROM revisions WHERE name = 'grids'")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     async fn insert_problems(&self, problems: Vec<NewProblem>) -> Result<Vec<Problem>, StoreError> {
@@ -170,19 +209,34 @@ impl Store for PostgresStore {
             ids.push(id);
         }
         tx.commit().await?;
-        Ok(ids.into_iter().zip(problems).map(|(id, p)| Problem::from_new(id, p)).collect())
+        Ok(ids
+            .into_iter()
+            .zip(problems)
+            .map(|(id, p)| Problem::from_new(id, p))
+            .collect())
     }
 
     async fn problem(&self, id: i64) -> Result<Option<Problem>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {PROBLEM_COLUMNS} FROM problems WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {PROBLEM_COLUMNS} FROM problems WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| r.problem_row()?.into_problem()).transpose()
     }
 
-    async fn problems_in_bbox(&self, bbox: Option<BBox>, limit: i64) -> Result<Vec<Problem>, StoreError> {
-        let b = bbox.unwrap_or(BBox { min_lon: -180.0, min_lat: -90.0, max_lon: 180.0, max_lat: 90.0 });
+    async fn problems_in_bbox(
+        &self,
+        bbox: Option<BBox>,
+        limit: i64,
+    ) -> Result<Vec<Problem>, StoreError> {
+        let b = bbox.unwrap_or(BBox {
+            min_lon: -180.0,
+            min_lat: -90.0,
+            max_lon: 180.0,
+            max_lat: 90.0,
+        });
         let rows = sqlx::query(&format!(
             "SELECT {PROBLEM_COLUMNS} FROM problems \
              WHERE ($1 OR geom && ST_MakeEnvelope($2, $3, $4, $5, 4326)) ORDER BY id LIMIT $6"
@@ -195,10 +249,14 @@ impl Store for PostgresStore {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| r.problem_row()?.into_problem()).collect()
+        rows.iter()
+            .map(|r| r.problem_row()?.into_problem())
+            .collect()
     }
 
     async fn count_problems(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM problems").fetch_one(&self.pool).await?)
+        Ok(sqlx::query_scalar("SELECT count(*) FROM problems")
+            .fetch_one(&self.pool)
+            .await?)
     }
 }

@@ -2,27 +2,39 @@
 //! bounding-box columns; exact spatial tests happen in `spatial`, as they do for PostGIS results.
 
 use super::{
-    candidates_json, level_text, migrator, plan_import, BBox, ImportStep, ImportSummary, RowExt, Store, StoreError,
-    StoredGrid,
+    candidates_json, level_text, migrator, plan_import, BBox, ImportStep, ImportSummary, RowExt,
+    Store, StoreError, StoredGrid,
 };
 use crate::problem::{NewProblem, Problem};
 use async_trait::async_trait;
 use geo::BoundingRect;
 use spatial::wkb::multipolygon_to_wkb;
 use spatial::{Grid, GridLevel};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::str::FromStr;
 use std::time::Duration;
 use time::OffsetDateTime;
 
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "grids and problems", include_str!("../../migrations/sqlite/0001_grids_and_problems.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "grids and problems",
+    include_str!("../../migrations/sqlite/0001_grids_and_problems.sql"),
+)];
 
-const GRID_COLUMNS: &str = "code, version, name, parent_code, level, lead_department, responsible_unit, officer, \
+const GRID_COLUMNS: &str =
+    "code, version, name, parent_code, level, lead_department, responsible_unit, officer, \
      geom AS wkb, valid_from, valid_to";
-const PROBLEM_COLUMNS: &str = "id, lon, lat, category, description, source, grid_code, grid_version, \
+const PROBLEM_COLUMNS: &str =
+    "id, lon, lat, category, description, source, grid_code, grid_version, \
      responsible_unit, candidates, status, created_at";
-const WORLD: BBox = BBox { min_lon: -180.0, min_lat: -90.0, max_lon: 180.0, max_lat: 90.0 };
+const WORLD: BBox = BBox {
+    min_lon: -180.0,
+    min_lat: -90.0,
+    max_lon: 180.0,
+    max_lat: 90.0,
+};
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -37,7 +49,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
         migrator(MIGRATIONS).await?.run(&pool).await?;
         Ok(Self { pool })
     }
@@ -48,7 +63,12 @@ impl SqliteStore {
     }
 }
 
-async fn insert_grid(tx: &mut sqlx::SqliteConnection, grid: &Grid, version: i32, now: OffsetDateTime) -> Result<(), sqlx::Error> {
+async fn insert_grid(
+    tx: &mut sqlx::SqliteConnection,
+    grid: &Grid,
+    version: i32,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
     let (min, max) = grid
         .geometry
         .bounding_rect()
@@ -83,12 +103,21 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
-    async fn import_grids(&self, grids: &[Grid], now: OffsetDateTime) -> Result<ImportSummary, StoreError> {
+    async fn import_grids(
+        &self,
+        grids: &[Grid],
+        now: OffsetDateTime,
+    ) -> Result<ImportSummary, StoreError> {
         let mut tx = self.begin_write().await?;
-        let rows = sqlx::query(&format!("SELECT {GRID_COLUMNS} FROM grids WHERE valid_to IS NULL"))
-            .fetch_all(&mut *tx)
-            .await?;
-        let current = rows.iter().map(|r| r.grid_row()?.into_stored()).collect::<Result<Vec<_>, _>>()?;
+        let rows = sqlx::query(&format!(
+            "SELECT {GRID_COLUMNS} FROM grids WHERE valid_to IS NULL"
+        ))
+        .fetch_all(&mut *tx)
+        .await?;
+        let current = rows
+            .iter()
+            .map(|r| r.grid_row()?.into_stored())
+            .collect::<Result<Vec<_>, _>>()?;
         let (steps, summary) = plan_import(grids, &current);
         for step in steps {
             match step {
@@ -122,7 +151,9 @@ impl Store for SqliteStore {
             }
         }
         if summary.created + summary.new_versions + summary.updated > 0 {
-            sqlx::query("UPDATE revisions SET value = value + 1 WHERE name = 'grids'").execute(&mut *tx).await?;
+            sqlx::query("UPDATE revisions SET value = value + 1 WHERE name = 'grids'")
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(summary)
@@ -133,14 +164,21 @@ impl Store for SqliteStore {
     }
 
     async fn grid_versions(&self, code: &str) -> Result<Vec<StoredGrid>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {GRID_COLUMNS} FROM grids WHERE code = $1 ORDER BY version"))
-            .bind(code)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {GRID_COLUMNS} FROM grids WHERE code = $1 ORDER BY version"
+        ))
+        .bind(code)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(|r| r.grid_row()?.into_stored()).collect()
     }
 
-    async fn grids_in_bbox(&self, bbox: Option<BBox>, level: Option<GridLevel>, limit: i64) -> Result<Vec<StoredGrid>, StoreError> {
+    async fn grids_in_bbox(
+        &self,
+        bbox: Option<BBox>,
+        level: Option<GridLevel>,
+        limit: i64,
+    ) -> Result<Vec<StoredGrid>, StoreError> {
         let b = bbox.unwrap_or(WORLD);
         let rows = sqlx::query(&format!(
             "SELECT {GRID_COLUMNS} FROM grids WHERE valid_to IS NULL \
@@ -159,7 +197,11 @@ impl Store for SqliteStore {
     }
 
     async fn grid_revision(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT value FROM revisions WHERE name = 'grids'").fetch_one(&self.pool).await?)
+        Ok(
+            sqlx::query_scalar("SELECT value FROM revisions WHERE name = 'grids'")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     async fn insert_problems(&self, problems: Vec<NewProblem>) -> Result<Vec<Problem>, StoreError> {
@@ -187,18 +229,28 @@ impl Store for SqliteStore {
             ids.push(id);
         }
         tx.commit().await?;
-        Ok(ids.into_iter().zip(problems).map(|(id, p)| Problem::from_new(id, p)).collect())
+        Ok(ids
+            .into_iter()
+            .zip(problems)
+            .map(|(id, p)| Problem::from_new(id, p))
+            .collect())
     }
 
     async fn problem(&self, id: i64) -> Result<Option<Problem>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {PROBLEM_COLUMNS} FROM problems WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {PROBLEM_COLUMNS} FROM problems WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| r.problem_row()?.into_problem()).transpose()
     }
 
-    async fn problems_in_bbox(&self, bbox: Option<BBox>, limit: i64) -> Result<Vec<Problem>, StoreError> {
+    async fn problems_in_bbox(
+        &self,
+        bbox: Option<BBox>,
+        limit: i64,
+    ) -> Result<Vec<Problem>, StoreError> {
         let b = bbox.unwrap_or(WORLD);
         let rows = sqlx::query(&format!(
             "SELECT {PROBLEM_COLUMNS} FROM problems \
@@ -211,10 +263,14 @@ impl Store for SqliteStore {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| r.problem_row()?.into_problem()).collect()
+        rows.iter()
+            .map(|r| r.problem_row()?.into_problem())
+            .collect()
     }
 
     async fn count_problems(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM problems").fetch_one(&self.pool).await?)
+        Ok(sqlx::query_scalar("SELECT count(*) FROM problems")
+            .fetch_one(&self.pool)
+            .await?)
     }
 }
