@@ -1,6 +1,59 @@
 //! Storage: one trait, two implementations (PostGIS for production, embedded SQLite as the
 //! zero-setup default). Both run the same test-suite.
 
+/// Applies an import inside the open transaction `tx`. The SQL is the same on both backends
+/// except for reading and inserting geometry, so the calling module supplies `GRID_COLUMNS` and
+/// `insert_grid`. A macro, because sqlx's executor types differ per backend.
+macro_rules! apply_import {
+    ($tx:ident, $grids:expr, $now:expr) => {{
+        let rows = sqlx::query(&format!("SELECT {GRID_COLUMNS} FROM grids WHERE valid_to IS NULL"))
+            .fetch_all(&mut *$tx)
+            .await?;
+        let current = rows
+            .iter()
+            .map(|r| r.grid_row()?.into_stored())
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let (steps, summary) = $crate::store::plan_import($grids, &current);
+        for step in steps {
+            match step {
+                $crate::store::ImportStep::Create(grid) => insert_grid(&mut $tx, grid, 1, $now).await?,
+                $crate::store::ImportStep::NewVersion { grid, previous } => {
+                    sqlx::query("UPDATE grids SET valid_to = $3 WHERE code = $1 AND version = $2")
+                        .bind(&grid.code)
+                        .bind(previous)
+                        .bind($now)
+                        .execute(&mut *$tx)
+                        .await?;
+                    insert_grid(&mut $tx, grid, previous + 1, $now).await?;
+                }
+                $crate::store::ImportStep::UpdateAttributes { grid, version } => {
+                    sqlx::query(
+                        "UPDATE grids SET name = $3, parent_code = $4, level = $5, lead_department = $6, \
+                         responsible_unit = $7, officer = $8 WHERE code = $1 AND version = $2",
+                    )
+                    .bind(&grid.code)
+                    .bind(version)
+                    .bind(&grid.name)
+                    .bind(&grid.parent_code)
+                    .bind($crate::store::level_text(grid))
+                    .bind(&grid.lead_department)
+                    .bind(&grid.responsible_unit)
+                    .bind(&grid.officer)
+                    .execute(&mut *$tx)
+                    .await?;
+                }
+                $crate::store::ImportStep::Unchanged => {}
+            }
+        }
+        if summary.created + summary.new_versions + summary.updated > 0 {
+            sqlx::query("UPDATE revisions SET value = value + 1 WHERE name = 'grids'")
+                .execute(&mut *$tx)
+                .await?;
+        }
+        summary
+    }};
+}
+
 mod postgres;
 mod sqlite;
 

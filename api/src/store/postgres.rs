@@ -2,8 +2,8 @@
 //! boundary as WKB.
 
 use super::{
-    candidates_json, level_text, migrator, plan_import, BBox, ImportStep, ImportSummary, RowExt,
-    Store, StoreError, StoredGrid,
+    candidates_json, level_text, migrator, BBox, ImportSummary, RowExt, Store, StoreError,
+    StoredGrid,
 };
 use crate::problem::{NewProblem, Problem};
 use async_trait::async_trait;
@@ -83,52 +83,7 @@ impl Store for PostgresStore {
         sqlx::query("LOCK TABLE grids IN SHARE ROW EXCLUSIVE MODE")
             .execute(&mut *tx)
             .await?;
-        let rows = sqlx::query(&format!(
-            "SELECT {GRID_COLUMNS} FROM grids WHERE valid_to IS NULL"
-        ))
-        .fetch_all(&mut *tx)
-        .await?;
-        let current = rows
-            .iter()
-            .map(|r| r.grid_row()?.into_stored())
-            .collect::<Result<Vec<_>, _>>()?;
-        let (steps, summary) = plan_import(grids, &current);
-        for step in steps {
-            match step {
-                ImportStep::Create(grid) => insert_grid(&mut tx, grid, 1, now).await?,
-                ImportStep::NewVersion { grid, previous } => {
-                    sqlx::query("UPDATE grids SET valid_to = $3 WHERE code = $1 AND version = $2")
-                        .bind(&grid.code)
-                        .bind(previous)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                    insert_grid(&mut tx, grid, previous + 1, now).await?;
-                }
-                ImportStep::UpdateAttributes { grid, version } => {
-                    sqlx::query(
-                        "UPDATE grids SET name = $3, parent_code = $4, level = $5, lead_department = $6, \
-                         responsible_unit = $7, officer = $8 WHERE code = $1 AND version = $2",
-                    )
-                    .bind(&grid.code)
-                    .bind(version)
-                    .bind(&grid.name)
-                    .bind(&grid.parent_code)
-                    .bind(level_text(grid))
-                    .bind(&grid.lead_department)
-                    .bind(&grid.responsible_unit)
-                    .bind(&grid.officer)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                ImportStep::Unchanged => {}
-            }
-        }
-        if summary.created + summary.new_versions + summary.updated > 0 {
-            sqlx::query("UPDATE revisions SET value = value + 1 WHERE name = 'grids'")
-                .execute(&mut *tx)
-                .await?;
-        }
+        let summary = apply_import!(tx, grids, now);
         tx.commit().await?;
         Ok(summary)
     }
