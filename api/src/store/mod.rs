@@ -54,6 +54,32 @@ macro_rules! apply_import {
     }};
 }
 
+/// Inserts problems inside the open transaction `tx` with the backend's `INSERT … RETURNING id`
+/// (whose first two parameters are lon and lat) and returns their ids in order.
+macro_rules! insert_problem_rows {
+    ($tx:ident, $problems:expr, $sql:expr) => {{
+        let mut ids = Vec::with_capacity($problems.len());
+        for p in $problems {
+            let id: i64 = sqlx::query_scalar($sql)
+                .bind(p.lon)
+                .bind(p.lat)
+                .bind(&p.category)
+                .bind(&p.description)
+                .bind(p.source.as_str())
+                .bind(&p.grid_code)
+                .bind(p.grid_version)
+                .bind(&p.responsible_unit)
+                .bind($crate::store::candidates_json(p))
+                .bind(&p.status)
+                .bind(p.created_at)
+                .fetch_one(&mut *$tx)
+                .await?;
+            ids.push(id);
+        }
+        ids
+    }};
+}
+
 mod postgres;
 mod sqlite;
 

@@ -1,10 +1,7 @@
 //! PostGIS through sqlx: geometry columns in EPSG:4326 with GiST indexes; geometry crosses the
 //! boundary as WKB.
 
-use super::{
-    candidates_json, level_text, migrator, BBox, ImportSummary, RowExt, Store, StoreError,
-    StoredGrid,
-};
+use super::{level_text, migrator, BBox, ImportSummary, RowExt, Store, StoreError, StoredGrid};
 use crate::problem::{NewProblem, Problem};
 use async_trait::async_trait;
 use spatial::wkb::multipolygon_to_wkb;
@@ -22,6 +19,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
 const GRID_COLUMNS: &str =
     "code, version, name, parent_code, level, lead_department, responsible_unit, officer, \
      ST_AsBinary(geom) AS wkb, valid_from, valid_to";
+const INSERT_PROBLEM: &str = "INSERT INTO problems (geom, category, description, source, grid_code, grid_version, \
+     responsible_unit, candidates, status, created_at) \
+     VALUES (ST_SetSRID(ST_MakePoint($1, $2), 4326), $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
 const PROBLEM_COLUMNS: &str =
     "id, ST_X(geom) AS lon, ST_Y(geom) AS lat, category, description, source, grid_code, \
      grid_version, responsible_unit, candidates, status, created_at";
@@ -141,28 +141,7 @@ impl Store for PostgresStore {
 
     async fn insert_problems(&self, problems: Vec<NewProblem>) -> Result<Vec<Problem>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let mut ids = Vec::with_capacity(problems.len());
-        for p in &problems {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO problems (geom, category, description, source, grid_code, grid_version, responsible_unit, \
-                 candidates, status, created_at) \
-                 VALUES (ST_SetSRID(ST_MakePoint($1, $2), 4326), $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-            )
-            .bind(p.lon)
-            .bind(p.lat)
-            .bind(&p.category)
-            .bind(&p.description)
-            .bind(p.source.as_str())
-            .bind(&p.grid_code)
-            .bind(p.grid_version)
-            .bind(&p.responsible_unit)
-            .bind(candidates_json(p))
-            .bind(&p.status)
-            .bind(p.created_at)
-            .fetch_one(&mut *tx)
-            .await?;
-            ids.push(id);
-        }
+        let ids = insert_problem_rows!(tx, &problems, INSERT_PROBLEM);
         tx.commit().await?;
         Ok(ids
             .into_iter()
