@@ -30,6 +30,14 @@ if ! pg_isready -q -h "$PGHOST" -p "$PGPORT"; then
 fi
 export GRIDWATCH_TEST_POSTGRES_URL=${GRIDWATCH_TEST_POSTGRES_URL:-postgres://postgres@$PGHOST:$PGPORT/postgres}
 
+# The real-world test data sits in shared/ beside the repository (or beside the clone's origin).
+if [ -z "${GRIDWATCH_SHARED_DATA:-}" ]; then
+  for candidate in ../shared/data "$(git config --get remote.origin.url 2>/dev/null)/../shared/data"; do
+    if [ -d "$candidate" ]; then GRIDWATCH_SHARED_DATA=$(cd "$candidate" && pwd); break; fi
+  done
+fi
+export GRIDWATCH_SHARED_DATA=${GRIDWATCH_SHARED_DATA:-../shared/data}
+
 log "building"
 cargo build --workspace --all-targets --locked
 

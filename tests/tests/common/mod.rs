@@ -17,9 +17,13 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// `../shared/data/NAME`, the real-world test data beside the repository.
+/// The real-world test data: `$GRIDWATCH_SHARED_DATA/NAME`, by default `../shared/data/NAME`
+/// beside the repository.
 pub fn shared_data(name: &str) -> PathBuf {
-    let path = workspace().join("../shared/data").join(name);
+    let dir = std::env::var("GRIDWATCH_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| workspace().join("../shared/data"));
+    let path = dir.join(name);
     assert!(
         path.exists(),
         "{} is missing: the shared test data must sit beside the repository",
