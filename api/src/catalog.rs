@@ -5,7 +5,7 @@ use crate::store::{Store, StoreError, StoredGrid};
 use arc_swap::ArcSwap;
 use spatial::index::Entry;
 use spatial::GridIndex;
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 /// What routing needs to know about an indexed grid besides its code and boundary.
@@ -16,10 +16,28 @@ pub struct GridInfo {
     pub version: i32,
 }
 
-/// One immutable snapshot: the index and the revision it was built from.
+/// One immutable snapshot: the index, the grid hierarchy and the revision they were built from.
 pub struct Snapshot {
     pub revision: i64,
     pub index: GridIndex<GridInfo>,
+    /// Current grid code → the codes of its children.
+    children: HashMap<String, Vec<String>>,
+}
+
+impl Snapshot {
+    /// The given codes and every current grid below them.
+    pub fn descendants(&self, codes: &[String]) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut stack: Vec<&str> = codes.iter().map(String::as_str).collect();
+        while let Some(code) = stack.pop() {
+            if out.insert(code.to_string()) {
+                if let Some(kids) = self.children.get(code) {
+                    stack.extend(kids.iter().map(String::as_str));
+                }
+            }
+        }
+        out
+    }
 }
 
 /// Holds the current snapshot.
@@ -29,19 +47,12 @@ pub struct Catalog {
 
 /// Problems are routed to the finest grids: those that are no other current grid's parent.
 pub fn leaf_entries(grids: Vec<StoredGrid>) -> Vec<Entry<GridInfo>> {
-    let parents: HashSet<String> = grids
-        .iter()
-        .filter_map(|g| g.grid.parent_code.clone())
-        .collect();
+    let parents: HashSet<String> = grids.iter().filter_map(|g| g.grid.parent_code.clone()).collect();
     grids
         .into_iter()
         .filter(|g| !parents.contains(&g.grid.code))
         .map(|g| Entry {
-            payload: GridInfo {
-                name: g.grid.name,
-                responsible_unit: g.grid.responsible_unit,
-                version: g.version,
-            },
+            payload: GridInfo { name: g.grid.name, responsible_unit: g.grid.responsible_unit, version: g.version },
             code: g.grid.code,
             geometry: g.grid.geometry,
         })
@@ -51,17 +62,21 @@ pub fn leaf_entries(grids: Vec<StoredGrid>) -> Vec<Entry<GridInfo>> {
 impl Catalog {
     pub async fn load(store: &dyn Store) -> Result<Self, StoreError> {
         let snapshot = Self::build(store).await?;
-        Ok(Self {
-            current: ArcSwap::from_pointee(snapshot),
-        })
+        Ok(Self { current: ArcSwap::from_pointee(snapshot) })
     }
 
     async fn build(store: &dyn Store) -> Result<Snapshot, StoreError> {
         // Read the revision first: if grids change while we read, the next refresh catches it.
         let revision = store.grid_revision().await?;
         let grids = store.current_grids().await?;
+        let mut children: HashMap<String, Vec<String>> = HashMap::new();
+        for g in &grids {
+            if let Some(parent) = &g.grid.parent_code {
+                children.entry(parent.clone()).or_default().push(g.grid.code.clone());
+            }
+        }
         let index = GridIndex::new(leaf_entries(grids));
-        Ok(Snapshot { revision, index })
+        Ok(Snapshot { revision, index, children })
     }
 
     pub fn snapshot(&self) -> Arc<Snapshot> {
@@ -74,11 +89,7 @@ impl Catalog {
             return Ok(false);
         }
         let snapshot = Self::build(store).await?;
-        tracing::info!(
-            revision = snapshot.revision,
-            grids = snapshot.index.len(),
-            "grid index rebuilt"
-        );
+        tracing::info!(revision = snapshot.revision, grids = snapshot.index.len(), "grid index rebuilt");
         self.current.store(Arc::new(snapshot));
         Ok(true)
     }

@@ -2,10 +2,11 @@
 //! communities, cut into ~1,300 unit grids, and a few hundred problems. Deterministic: the same
 //! binary always seeds the same city. See `demo/ATTRIBUTION.md` for the sources.
 
+use crate::auth::{hash_token, new_token, Actor, Role, WHOLE_CITY};
 use crate::catalog::Catalog;
 use crate::intake::{route, Report};
 use crate::problem::Source;
-use crate::store::{Store, StoreError};
+use crate::store::{NewUser, Store, StoreError};
 use spatial::subdivide::{split_by_weights, Lattice};
 use spatial::{Grid, GridLevel, MultiPolygon};
 use time::macros::datetime;
@@ -33,20 +34,11 @@ fn divisions() -> Result<(Vec<Division>, Vec<Division>), String> {
     for (i, row) in reader.records().enumerate() {
         let row = row.map_err(|e| format!("demo divisions row {}: {e}", i + 1))?;
         let field = |n: usize| row.get(n).unwrap_or("").to_string();
-        let d = Division {
-            code: field(1),
-            name: field(2),
-            parent: field(3),
-        };
+        let d = Division { code: field(1), name: field(2), parent: field(3) };
         match row.get(0) {
             Some("street") => streets.push(d),
             Some("community") => communities.push(d),
-            other => {
-                return Err(format!(
-                    "demo divisions row {}: unknown level {other:?}",
-                    i + 1
-                ))
-            }
+            other => return Err(format!("demo divisions row {}: unknown level {other:?}", i + 1)),
         }
     }
     Ok((streets, communities))
@@ -54,20 +46,17 @@ fn divisions() -> Result<(Vec<Division>, Vec<Division>), String> {
 
 /// The district boundary, repaired (the shipped ring crosses itself).
 pub fn district_boundary() -> Result<MultiPolygon<f64>, String> {
-    let collection: serde_json::Value =
-        serde_json::from_str(DISTRICT_GEOJSON).map_err(|e| e.to_string())?;
+    let collection: serde_json::Value = serde_json::from_str(DISTRICT_GEOJSON).map_err(|e| e.to_string())?;
     let geometry = &collection["features"][0]["geometry"];
-    let coords = serde_json::from_value::<Vec<Vec<[f64; 2]>>>(geometry["coordinates"].clone())
-        .map_err(|e| e.to_string())?;
+    let coords =
+        serde_json::from_value::<Vec<Vec<[f64; 2]>>>(geometry["coordinates"].clone()).map_err(|e| e.to_string())?;
     spatial::validity::repair(&vec![coords])
         .map(|(mp, _)| mp)
         .map_err(|d| format!("demo district cannot be repaired: {d:?}"))
 }
 
 fn short_name(community: &str) -> &str {
-    community
-        .trim_end_matches("居委会")
-        .trim_end_matches("社区")
+    community.trim_end_matches("居委会").trim_end_matches("社区")
 }
 
 /// Every grid of the demo city: district, streets, communities and unit grids.
@@ -87,16 +76,10 @@ pub fn city() -> Result<Vec<Grid>, String> {
         responsible_unit: Some("东城区人民政府".into()),
         ..Grid::new("110101", district)
     }];
-    let per_street: Vec<Vec<&Division>> = streets
-        .iter()
-        .map(|s| communities.iter().filter(|c| c.parent == s.code).collect())
-        .collect();
+    let per_street: Vec<Vec<&Division>> =
+        streets.iter().map(|s| communities.iter().filter(|c| c.parent == s.code).collect()).collect();
     let weights: Vec<usize> = per_street.iter().map(Vec::len).collect();
-    for ((street, members), run) in streets
-        .iter()
-        .zip(&per_street)
-        .zip(split_by_weights(order.len(), &weights))
-    {
+    for ((street, members), run) in streets.iter().zip(&per_street).zip(split_by_weights(order.len(), &weights)) {
         let street_cells = &order[run];
         let office = format!("{}办事处", street.name);
         let lead = format!("{}城市管理办公室", street.name);
@@ -124,11 +107,7 @@ pub fn city() -> Result<Vec<Grid>, String> {
             for (n, &cell) in cells.iter().enumerate() {
                 let code = format!("{}{:03}", community.code, n + 1);
                 grids.push(Grid {
-                    name: Some(format!(
-                        "{}社区第{}网格",
-                        short_name(&community.name),
-                        n + 1
-                    )),
+                    name: Some(format!("{}社区第{}网格", short_name(&community.name), n + 1)),
                     parent_code: Some(community.code.clone()),
                     level: Some(GridLevel::Grid),
                     lead_department: Some(lead.clone()),
@@ -179,51 +158,81 @@ pub const DEMO_CATEGORIES: [&str; 12] = [
     "道路积水",
 ];
 
-/// Seeds an empty database with the demo city. Returns false (and touches nothing) when the
-/// database already holds grids or problems.
-pub async fn seed(store: &dyn Store, catalog: &Catalog) -> Result<bool, StoreError> {
+/// A demo user and the token printed for it on first start.
+#[derive(Debug, Clone)]
+pub struct DemoLogin {
+    pub role: Role,
+    pub user: String,
+    pub area: String,
+    pub token: String,
+}
+
+/// One user per role, so a new user can try every view.
+fn demo_users() -> Vec<(NewUser, String)> {
+    let user = |name: &str, role, scope: &[&str], unit: Option<&str>, area: &str| {
+        let scope = scope.iter().map(|s| s.to_string()).collect();
+        (NewUser { name: name.into(), role, scope, unit: unit.map(String::from) }, area.to_string())
+    };
+    vec![
+        user("demo-admin", Role::Admin, &[WHOLE_CITY], None, "everything"),
+        user("demo-dispatcher", Role::Dispatcher, &["110101"], None, "东城区 110101"),
+        user("demo-office", Role::Office, &["110101"], None, "东城区 110101"),
+        user("demo-officer", Role::Officer, &["110101001001"], None, "多福巷社区 110101001001"),
+        user("demo-unit", Role::Unit, &[], Some("东华门街道办事处"), "东华门街道办事处"),
+        user("demo-app", Role::App, &[], None, "its own reports"),
+    ]
+}
+
+/// Seeds an empty database with the demo city and one user per role. Returns the logins (with
+/// their tokens, shown only now), or `None` (touching nothing) when the database is not empty.
+pub async fn seed(
+    store: &dyn Store,
+    catalog: &Catalog,
+    now: OffsetDateTime,
+) -> Result<Option<Vec<DemoLogin>>, StoreError> {
     if !store.current_grids().await?.is_empty() || store.count_problems().await? > 0 {
-        return Ok(false);
+        return Ok(None);
     }
+    let actor = Actor::system();
     let grids = city().map_err(StoreError::Corrupt)?;
-    store.import_grids(&grids, DEMO_EPOCH).await?;
+    store.import_grids(&grids, DEMO_EPOCH, &actor).await?;
     catalog.refresh(store).await?;
     let snapshot = catalog.snapshot();
-    let Some(district) = grids.first() else {
-        return Ok(true);
-    };
-    let bbox = geo::BoundingRect::bounding_rect(&district.geometry);
-    let Some(bbox) = bbox else { return Ok(true) };
 
+    let mut logins = Vec::new();
+    for (user, area) in demo_users() {
+        let (name, role) = (user.name.clone(), user.role);
+        match store.create_user(user, now, actor.clone()).await {
+            Ok(_) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+        let token = new_token().map_err(StoreError::Corrupt)?;
+        store.create_token(name.clone(), hash_token(&token), Some("demo".into()), None, now, actor.clone()).await?;
+        logins.push(DemoLogin { role, user: name, area, token });
+    }
+
+    let Some(bbox) = grids.first().and_then(|d| geo::BoundingRect::bounding_rect(&d.geometry)) else {
+        return Ok(Some(logins));
+    };
     let mut rng = SplitMix(20_261_116);
-    let sources = [
-        Source::Officer,
-        Source::Officer,
-        Source::Hotline,
-        Source::Citizen,
-        Source::App,
-        Source::Undercover,
-    ];
+    let sources = [Source::Officer, Source::Officer, Source::Hotline, Source::Citizen, Source::App, Source::Undercover];
     let mut problems = Vec::with_capacity(DEMO_PROBLEMS);
     while problems.len() < DEMO_PROBLEMS {
         let lon = bbox.min().x + rng.unit() * bbox.width();
         let lat = bbox.min().y + rng.unit() * bbox.height();
         let category = rng.pick(&DEMO_CATEGORIES).to_string();
-        let report = Report {
-            lon,
-            lat,
-            description: format!("{category}，请尽快处置"),
-            category,
-            source: *rng.pick(&sources),
-        };
+        let report =
+            Report {
+                lon, lat, description: format!("{category}，请尽快处置"), category, source: *rng.pick(&sources)
+            };
         let at = DEMO_EPOCH + Duration::minutes(37 * problems.len() as i64);
         let problem = route(&snapshot, report, at);
         if problem.grid_code.is_some() {
             problems.push(problem);
         }
     }
-    store.insert_problems(problems).await?;
-    Ok(true)
+    store.insert_problems(problems, &actor).await?;
+    Ok(Some(logins))
 }
 
 #[cfg(test)]
@@ -243,29 +252,14 @@ mod tests {
 
         let district_area = spatial::geodesy::area_m2(&grids[0].geometry);
         // PostGIS ST_MakeValid gives 41.82 km² for this boundary.
-        assert!(
-            (district_area / 1e6 - 41.82).abs() < 0.05,
-            "{district_area}"
-        );
-        let unit_area: f64 = grids
-            .iter()
-            .filter(|g| g.level == Some(GridLevel::Grid))
-            .map(|g| g.geometry.unsigned_area())
-            .sum();
-        let street_area: f64 = grids
-            .iter()
-            .filter(|g| g.level == Some(GridLevel::Street))
-            .map(|g| g.geometry.unsigned_area())
-            .sum();
+        assert!((district_area / 1e6 - 41.82).abs() < 0.05, "{district_area}");
+        let unit_area: f64 =
+            grids.iter().filter(|g| g.level == Some(GridLevel::Grid)).map(|g| g.geometry.unsigned_area()).sum();
+        let street_area: f64 =
+            grids.iter().filter(|g| g.level == Some(GridLevel::Street)).map(|g| g.geometry.unsigned_area()).sum();
         let whole = grids[0].geometry.unsigned_area();
-        assert!(
-            (unit_area / whole - 1.0).abs() < 1e-9,
-            "{unit_area} vs {whole}"
-        );
-        assert!(
-            (street_area / whole - 1.0).abs() < 1e-9,
-            "{street_area} vs {whole}"
-        );
+        assert!((unit_area / whole - 1.0).abs() < 1e-9, "{unit_area} vs {whole}");
+        assert!((street_area / whole - 1.0).abs() < 1e-9, "{street_area} vs {whole}");
 
         for g in &grids {
             assert!(g.geometry.is_valid(), "{} is invalid", g.code);

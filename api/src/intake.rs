@@ -31,46 +31,23 @@ const FIELDS: [&str; 5] = ["lon", "lat", "category", "description", "source"];
 /// Checks a JSON report, naming every field at fault.
 pub fn parse_report(body: &Value) -> Result<Report, Vec<FieldError>> {
     let Some(obj) = body.as_object() else {
-        return Err(vec![FieldError {
-            field: "body",
-            reason: "must be a JSON object".into(),
-        }]);
+        return Err(vec![FieldError { field: "body", reason: "must be a JSON object".into() }]);
     };
     let mut errors = Vec::new();
     let mut err = |field: &'static str, reason: String| errors.push(FieldError { field, reason });
     for key in obj.keys() {
         if !FIELDS.contains(&key.as_str()) {
-            err(
-                "body",
-                format!("unknown field {key:?} (fields: {})", FIELDS.join(", ")),
-            );
+            err("body", format!("unknown field {key:?} (fields: {})", FIELDS.join(", ")));
         }
     }
-    let lon = coordinate(obj, "lon", 180.0)
-        .map_err(|r| err("lon", r))
-        .ok();
+    let lon = coordinate(obj, "lon", 180.0).map_err(|r| err("lon", r)).ok();
     let lat = coordinate(obj, "lat", 90.0).map_err(|r| err("lat", r)).ok();
-    let category = text(obj, "category", MAX_CATEGORY_CHARS, false)
-        .map_err(|r| err("category", r))
-        .ok();
-    let description = text(obj, "description", MAX_DESCRIPTION_CHARS, true)
-        .map_err(|r| err("description", r))
-        .ok();
-    let source = text(obj, "source", 40, false)
-        .and_then(|s| s.parse::<Source>())
-        .map_err(|r| err("source", r))
-        .ok();
+    let category = text(obj, "category", MAX_CATEGORY_CHARS, false).map_err(|r| err("category", r)).ok();
+    let description = text(obj, "description", MAX_DESCRIPTION_CHARS, true).map_err(|r| err("description", r)).ok();
+    let source = text(obj, "source", 40, false).and_then(|s| s.parse::<Source>()).map_err(|r| err("source", r)).ok();
     match (lon, lat, category, description, source) {
-        (Some(lon), Some(lat), Some(category), Some(description), Some(source))
-            if errors.is_empty() =>
-        {
-            Ok(Report {
-                lon,
-                lat,
-                category,
-                description,
-                source,
-            })
+        (Some(lon), Some(lat), Some(category), Some(description), Some(source)) if errors.is_empty() => {
+            Ok(Report { lon, lat, category, description, source })
         }
         _ => Err(errors),
     }
@@ -80,10 +57,7 @@ fn coordinate(obj: &Map<String, Value>, key: &str, limit: f64) -> Result<f64, St
     match obj.get(key) {
         None | Some(Value::Null) => Err("is required".into()),
         Some(Value::Number(n)) => {
-            let v = n
-                .as_f64()
-                .filter(|v| v.is_finite())
-                .ok_or("is not a finite number")?;
+            let v = n.as_f64().filter(|v| v.is_finite()).ok_or("is not a finite number")?;
             if v.abs() > limit {
                 Err(format!("{v} is out of range (±{limit})"))
             } else {
@@ -94,12 +68,7 @@ fn coordinate(obj: &Map<String, Value>, key: &str, limit: f64) -> Result<f64, St
     }
 }
 
-fn text(
-    obj: &Map<String, Value>,
-    key: &str,
-    max_chars: usize,
-    may_be_empty: bool,
-) -> Result<String, String> {
+fn text(obj: &Map<String, Value>, key: &str, max_chars: usize, may_be_empty: bool) -> Result<String, String> {
     match obj.get(key) {
         None | Some(Value::Null) => Err("is required".into()),
         Some(Value::String(s)) => {
@@ -118,10 +87,7 @@ fn text(
 
 /// Routes a report to the grid that covers it (smallest code on a shared edge).
 pub fn route(snapshot: &Snapshot, report: Report, now: OffsetDateTime) -> NewProblem {
-    let found = snapshot.index.locate(geo::Coord {
-        x: report.lon,
-        y: report.lat,
-    });
+    let found = snapshot.index.locate(geo::Coord { x: report.lon, y: report.lat });
     NewProblem {
         lon: report.lon,
         lat: report.lat,
@@ -134,6 +100,7 @@ pub fn route(snapshot: &Snapshot, report: Report, now: OffsetDateTime) -> NewPro
         candidates: found.candidates.iter().map(|e| e.code.clone()).collect(),
         status: STATUS_REPORTED.into(),
         created_at: now,
+        reported_by: None,
     }
 }
 
@@ -152,15 +119,10 @@ mod tests {
 
     #[test]
     fn every_bad_field_is_named() {
-        let errors = parse_report(
-            &json!({"lon": 181, "lat": "39.9", "category": " ", "source": "fax", "extra": 1}),
-        )
-        .expect_err("invalid");
+        let errors = parse_report(&json!({"lon": 181, "lat": "39.9", "category": " ", "source": "fax", "extra": 1}))
+            .expect_err("invalid");
         let fields: Vec<&str> = errors.iter().map(|e| e.field).collect();
-        assert_eq!(
-            fields,
-            ["body", "lon", "lat", "category", "description", "source"]
-        );
+        assert_eq!(fields, ["body", "lon", "lat", "category", "description", "source"]);
         assert!(errors[5].reason.contains("hotline"));
         assert!(parse_report(&json!([1, 2])).is_err());
     }

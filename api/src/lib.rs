@@ -1,6 +1,8 @@
 //! gridwatch: the service around the pure `spatial` core — configuration, storage, HTTP, the
 //! case workflow and the command line.
 
+pub mod access;
+pub mod auth;
 pub mod catalog;
 pub mod cli;
 pub mod clock;

@@ -25,6 +25,63 @@ enum Command {
     Assign(AssignArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseArgs),
+    /// Manage users (roles and areas).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user.
+    Add {
+        name: String,
+        /// officer, unit, dispatcher, office, admin or app (a citizen app's key).
+        #[arg(long)]
+        role: String,
+        /// Grid codes the user answers for (any level, comma-separated); * for the whole city.
+        #[arg(long, value_delimiter = ',')]
+        scope: Vec<String>,
+        /// The responsible unit (责任单位) of unit staff.
+        #[arg(long)]
+        unit: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// List users.
+    List {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Revoke a user and every token of theirs.
+    Revoke {
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a user; it is printed once and stored only as a hash.
+    Create {
+        user: String,
+        /// Days until the token expires (default: never).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+        #[arg(long)]
+        label: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Revoke one token by its id.
+    Revoke {
+        id: i64,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Args)]
@@ -47,6 +104,18 @@ struct ServeArgs {
     /// Seconds between checks for grid changes made by other processes.
     #[arg(long, env = "GRIDWATCH_RELOAD_SECONDS", default_value_t = 5)]
     reload_seconds: u64,
+    /// Requests per minute one token may make.
+    #[arg(long, env = "GRIDWATCH_RATE_LIMIT_PER_TOKEN", default_value_t = 1200)]
+    rate_limit_per_token: u32,
+    /// Requests per minute one IP address may make.
+    #[arg(long, env = "GRIDWATCH_RATE_LIMIT_PER_IP", default_value_t = 3000)]
+    rate_limit_per_ip: u32,
+    /// Seconds a request may take before it is stopped (503).
+    #[arg(long, env = "GRIDWATCH_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
+    request_timeout_seconds: u64,
+    /// Largest bbox a layer request may cover, in km².
+    #[arg(long, env = "GRIDWATCH_MAX_BBOX_KM2", default_value_t = 20000.0)]
+    max_bbox_km2: f64,
 }
 
 #[derive(Subcommand)]
@@ -83,10 +152,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("GRIDWATCH_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("GRIDWATCH_LOG").unwrap_or_else(|_| "info".into()))
         .init();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -98,22 +164,23 @@ fn main() -> ExitCode {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())
 }
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => runtime()?.block_on(async {
-            let store = connect(&args.database.database_url)
-                .await
-                .map_err(|e| e.to_string())?;
+            let store = connect(&args.database.database_url).await.map_err(|e| e.to_string())?;
             let options = cli::serve::ServeOptions {
                 listen: args.listen,
                 demo: args.demo,
                 reload_interval: Duration::from_secs(args.reload_seconds.max(1)),
+                limits: gridwatch::http::guard::Limits {
+                    requests_per_minute_per_token: args.rate_limit_per_token,
+                    requests_per_minute_per_ip: args.rate_limit_per_ip,
+                    request_timeout: Duration::from_secs(args.request_timeout_seconds.max(1)),
+                    max_bbox_km2: args.max_bbox_km2,
+                },
             };
             cli::serve::serve(store, options).await
         }),
@@ -122,14 +189,8 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("database is up to date ({})", store.backend());
             Ok(())
         }),
-        Command::Import(ImportCommand::Grids {
-            file,
-            database,
-            repair,
-        }) => runtime()?.block_on(async {
-            let store = connect(&database.database_url)
-                .await
-                .map_err(|e| e.to_string())?;
+        Command::Import(ImportCommand::Grids { file, database, repair }) => runtime()?.block_on(async {
+            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
             match cli::import::import_grids(
                 store.as_ref(),
                 &file,
@@ -157,19 +218,15 @@ fn run(cli: Cli) -> Result<(), String> {
                     for p in &problems {
                         eprintln!("{p}");
                     }
-                    Err(format!(
-                        "{} problem(s) found; nothing was stored",
-                        problems.len()
-                    ))
+                    Err(format!("{} problem(s) found; nothing was stored", problems.len()))
                 }
             }
         }),
+        Command::User(command) => runtime()?.block_on(cli::accounts::user(command_into(command))),
+        Command::Token(command) => runtime()?.block_on(cli::accounts::token(token_into(command))),
         Command::Assign(args) => {
-            let threads = args.threads.unwrap_or_else(|| {
-                std::thread::available_parallelism()
-                    .map(|n| n.get())
-                    .unwrap_or(1)
-            });
+            let threads =
+                args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
             let stats = cli::assign::run(&args.grids, &args.points, &args.out, threads)?;
             eprintln!(
                 "assigned {} of {} points to {} grids in {:.2} s ({:.0} points/s; index built in {:.2} s)",
@@ -182,5 +239,26 @@ fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
+    }
+}
+
+fn command_into(c: UserCommand) -> cli::accounts::UserCommand {
+    use cli::accounts::UserCommand as U;
+    match c {
+        UserCommand::Add { name, role, scope, unit, database } => {
+            U::Add { name, role, scope, unit, database_url: database.database_url }
+        }
+        UserCommand::List { database } => U::List { database_url: database.database_url },
+        UserCommand::Revoke { name, database } => U::Revoke { name, database_url: database.database_url },
+    }
+}
+
+fn token_into(c: TokenCommand) -> cli::accounts::TokenCommand {
+    use cli::accounts::TokenCommand as T;
+    match c {
+        TokenCommand::Create { user, expires_in_days, label, database } => {
+            T::Create { user, expires_in_days, label, database_url: database.database_url }
+        }
+        TokenCommand::Revoke { id, database } => T::Revoke { id, database_url: database.database_url },
     }
 }

@@ -26,15 +26,8 @@ pub enum Source {
 }
 
 impl Source {
-    pub const ALL: [Source; 7] = [
-        Self::Officer,
-        Self::Citizen,
-        Self::Hotline,
-        Self::App,
-        Self::Undercover,
-        Self::Assessment,
-        Self::Inspection,
-    ];
+    pub const ALL: [Source; 7] =
+        [Self::Officer, Self::Citizen, Self::Hotline, Self::App, Self::Undercover, Self::Assessment, Self::Inspection];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -58,13 +51,10 @@ impl fmt::Display for Source {
 impl FromStr for Source {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| {
-                let known: Vec<&str> = Self::ALL.iter().map(|k| k.as_str()).collect();
-                format!("unknown source {s:?}; known sources: {}", known.join(", "))
-            })
+        Self::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
+            let known: Vec<&str> = Self::ALL.iter().map(|k| k.as_str()).collect();
+            format!("unknown source {s:?}; known sources: {}", known.join(", "))
+        })
     }
 }
 
@@ -83,6 +73,8 @@ pub struct NewProblem {
     pub candidates: Vec<String>,
     pub status: String,
     pub created_at: OffsetDateTime,
+    /// The user (or citizen app) that reported it.
+    pub reported_by: Option<String>,
 }
 
 /// A stored problem.
@@ -101,6 +93,7 @@ pub struct Problem {
     pub status: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    pub reported_by: Option<String>,
 }
 
 impl Problem {
@@ -118,6 +111,7 @@ impl Problem {
             candidates: p.candidates,
             status: p.status,
             created_at: p.created_at,
+            reported_by: p.reported_by,
         }
     }
 }

@@ -2,8 +2,9 @@
 //! embedded SQLite file. Both must behave identically.
 
 use geo::polygon;
+use gridwatch::auth::{hash_token, Actor, Role};
 use gridwatch::problem::{NewProblem, Source};
-use gridwatch::store::{connect, BBox, Store};
+use gridwatch::store::{connect, AreaFilter, BBox, NewUser, Store, StoreError};
 use spatial::{Grid, GridLevel, MultiPolygon};
 use sqlx::Connection;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,49 +34,27 @@ impl TestDb {
         ));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let url = format!("sqlite://{}", dir.join("test.db").display());
-        Self {
-            store: connect(&url).await.expect("sqlite store"),
-            postgres_db: None,
-            sqlite_dir: Some(dir),
-        }
+        Self { store: connect(&url).await.expect("sqlite store"), postgres_db: None, sqlite_dir: Some(dir) }
     }
 
     async fn postgres() -> Self {
         let admin = postgres_admin_url();
-        let name = format!(
-            "gw_store_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        );
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .expect("PostgreSQL must be reachable for the storage tests");
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-            .execute(&mut conn)
-            .await
-            .expect("drop");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .expect("create database");
+        let name = format!("gw_store_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+        let mut conn =
+            sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL must be reachable for the storage tests");
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).await.expect("drop");
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
         let (base, _) = admin.rsplit_once('/').expect("URL with a database name");
-        let store = connect(&format!("{base}/{name}"))
-            .await
-            .expect("PostGIS store (is postgresql-15-postgis-3 installed?)");
-        Self {
-            store,
-            postgres_db: Some(name),
-            sqlite_dir: None,
-        }
+        let store =
+            connect(&format!("{base}/{name}")).await.expect("PostGIS store (is postgresql-15-postgis-3 installed?)");
+        Self { store, postgres_db: Some(name), sqlite_dir: None }
     }
 
     async fn finish(self) {
         drop(self.store);
         if let Some(name) = self.postgres_db {
             if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await;
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
             }
         }
         if let Some(dir) = self.sqlite_dir {
@@ -92,6 +71,25 @@ macro_rules! on_both_backends {
             db.finish().await;
         }
     };
+}
+
+/// Imports as the command line would.
+trait ImportAsCli {
+    async fn import_grids_as_cli(
+        &self,
+        grids: &[Grid],
+        now: time::OffsetDateTime,
+    ) -> Result<gridwatch::store::ImportSummary, StoreError>;
+}
+
+impl ImportAsCli for &dyn Store {
+    async fn import_grids_as_cli(
+        &self,
+        grids: &[Grid],
+        now: time::OffsetDateTime,
+    ) -> Result<gridwatch::store::ImportSummary, StoreError> {
+        self.import_grids(grids, now, &Actor::cli()).await
+    }
 }
 
 fn square(x: f64, y: f64, size: f64) -> MultiPolygon<f64> {
@@ -122,6 +120,7 @@ fn problem(lon: f64, lat: f64) -> NewProblem {
         candidates: vec!["A".into(), "B".into()],
         status: "reported".into(),
         created_at: datetime!(2026-11-20 08:30:00.123456 UTC),
+        reported_by: Some("app-1".into()),
     }
 }
 
@@ -129,124 +128,53 @@ async fn versions_scenario(store: &dyn Store) {
     let t1 = datetime!(2026-01-01 00:00 UTC);
     let t2 = datetime!(2026-06-01 00:00 UTC);
     let backend = store.backend();
-    assert_eq!(
-        store.grid_revision().await.expect("revision"),
-        0,
-        "{backend}"
-    );
+    assert_eq!(store.grid_revision().await.expect("revision"), 0, "{backend}");
 
-    let first = store
-        .import_grids(&[grid("A", 116.0, 0.01), grid("B", 116.01, 0.01)], t1)
-        .await
-        .expect("import");
+    let first =
+        store.import_grids_as_cli(&[grid("A", 116.0, 0.01), grid("B", 116.01, 0.01)], t1).await.expect("import");
     assert_eq!(first.created, 2, "{backend}");
-    assert_eq!(
-        store.grid_revision().await.expect("revision"),
-        1,
-        "{backend}"
-    );
+    assert_eq!(store.grid_revision().await.expect("revision"), 1, "{backend}");
 
     // The same file again: nothing changes, not even the revision.
-    let again = store
-        .import_grids(&[grid("A", 116.0, 0.01), grid("B", 116.01, 0.01)], t2)
-        .await
-        .expect("import");
+    let again =
+        store.import_grids_as_cli(&[grid("A", 116.0, 0.01), grid("B", 116.01, 0.01)], t2).await.expect("import");
     assert_eq!((again.unchanged, again.created), (2, 0), "{backend}");
-    assert_eq!(
-        store.grid_revision().await.expect("revision"),
-        1,
-        "{backend}"
-    );
+    assert_eq!(store.grid_revision().await.expect("revision"), 1, "{backend}");
 
     // A moved boundary opens version 2 and closes version 1; a renamed grid is updated in place.
     let mut renamed = grid("B", 116.01, 0.01);
     renamed.name = Some("renamed".into());
-    let changed = store
-        .import_grids(&[grid("A", 116.0, 0.02), renamed], t2)
-        .await
-        .expect("import");
+    let changed = store.import_grids_as_cli(&[grid("A", 116.0, 0.02), renamed], t2).await.expect("import");
     assert_eq!((changed.new_versions, changed.updated), (1, 1), "{backend}");
-    assert_eq!(
-        store.grid_revision().await.expect("revision"),
-        2,
-        "{backend}"
-    );
+    assert_eq!(store.grid_revision().await.expect("revision"), 2, "{backend}");
 
     let versions = store.grid_versions("A").await.expect("versions");
     assert_eq!(versions.len(), 2, "{backend}");
-    assert_eq!(
-        (versions[0].version, versions[0].valid_to),
-        (1, Some(t2)),
-        "{backend}"
-    );
-    assert_eq!(
-        (
-            versions[1].version,
-            versions[1].valid_from,
-            versions[1].valid_to
-        ),
-        (2, t2, None),
-        "{backend}"
-    );
-    assert_eq!(
-        versions[0].grid.geometry,
-        square(116.0, 39.9, 0.01),
-        "{backend}: the old boundary is kept"
-    );
-    assert_eq!(
-        versions[1].grid.geometry,
-        square(116.0, 39.9, 0.02),
-        "{backend}: geometry must round-trip exactly"
-    );
+    assert_eq!((versions[0].version, versions[0].valid_to), (1, Some(t2)), "{backend}");
+    assert_eq!((versions[1].version, versions[1].valid_from, versions[1].valid_to), (2, t2, None), "{backend}");
+    assert_eq!(versions[0].grid.geometry, square(116.0, 39.9, 0.01), "{backend}: the old boundary is kept");
+    assert_eq!(versions[1].grid.geometry, square(116.0, 39.9, 0.02), "{backend}: geometry must round-trip exactly");
 
     let current = store.current_grids().await.expect("current");
     assert_eq!(current.len(), 2, "{backend}");
-    assert_eq!(
-        current[1].grid.name.as_deref(),
-        Some("renamed"),
-        "{backend}"
-    );
+    assert_eq!(current[1].grid.name.as_deref(), Some("renamed"), "{backend}");
     assert_eq!(current[1].version, 1, "{backend}");
 }
 
 async fn atomic_import_scenario(store: &dyn Store) {
     let backend = store.backend();
-    store
-        .import_grids(&[grid("A", 116.0, 0.01)], datetime!(2026-01-01 00:00 UTC))
-        .await
-        .expect("import");
+    store.import_grids_as_cli(&[grid("A", 116.0, 0.01)], datetime!(2026-01-01 00:00 UTC)).await.expect("import");
     // The second "C" collides with the first inside one import: the whole import must roll back.
     let result = store
-        .import_grids(
-            &[
-                grid("B", 116.01, 0.01),
-                grid("C", 116.02, 0.01),
-                grid("C", 116.03, 0.01),
-            ],
+        .import_grids_as_cli(
+            &[grid("B", 116.01, 0.01), grid("C", 116.02, 0.01), grid("C", 116.03, 0.01)],
             datetime!(2026-01-02 00:00 UTC),
         )
         .await;
-    assert!(
-        result.is_err(),
-        "{backend}: duplicate codes in one import must fail"
-    );
-    let codes: Vec<String> = store
-        .current_grids()
-        .await
-        .expect("current")
-        .into_iter()
-        .map(|g| g.grid.code)
-        .collect();
-    assert_eq!(
-        codes,
-        ["A"],
-        "{backend}: nothing of the failed import may remain"
-    );
-    assert_eq!(
-        store.grid_revision().await.expect("revision"),
-        1,
-        "{backend}"
-    );
+    assert!(result.is_err(), "{backend}: duplicate codes in one import must fail");
+    let codes: Vec<String> = store.current_grids().await.expect("current").into_iter().map(|g| g.grid.code).collect();
+    assert_eq!(codes, ["A"], "{backend}: nothing of the failed import may remain");
+    assert_eq!(store.grid_revision().await.expect("revision"), 1, "{backend}");
 }
 
 async fn bbox_scenario(store: &dyn Store) {
@@ -254,20 +182,15 @@ async fn bbox_scenario(store: &dyn Store) {
     let mut district = grid("110101", 116.0, 0.05);
     district.level = Some(GridLevel::District);
     store
-        .import_grids(
+        .import_grids_as_cli(
             &[district, grid("A", 116.0, 0.01), grid("B", 116.02, 0.01)],
             datetime!(2026-01-01 00:00 UTC),
         )
         .await
         .expect("import");
-    let bbox = BBox {
-        min_lon: 116.015,
-        min_lat: 39.9,
-        max_lon: 116.025,
-        max_lat: 39.95,
-    };
+    let bbox = BBox { min_lon: 116.015, min_lat: 39.9, max_lon: 116.025, max_lat: 39.95 };
     let hits: Vec<String> = store
-        .grids_in_bbox(Some(bbox), None, 100)
+        .grids_in_bbox(Some(bbox), None, &AreaFilter::default(), 100)
         .await
         .expect("bbox")
         .into_iter()
@@ -275,64 +198,33 @@ async fn bbox_scenario(store: &dyn Store) {
         .collect();
     assert_eq!(hits, ["110101", "B"], "{backend}");
     let units: Vec<String> = store
-        .grids_in_bbox(Some(bbox), Some(GridLevel::Grid), 100)
+        .grids_in_bbox(Some(bbox), Some(GridLevel::Grid), &AreaFilter::default(), 100)
         .await
         .expect("bbox")
         .into_iter()
         .map(|g| g.grid.code)
         .collect();
     assert_eq!(units, ["B"], "{backend}");
-    assert_eq!(
-        store
-            .grids_in_bbox(None, None, 2)
-            .await
-            .expect("limit")
-            .len(),
-        2,
-        "{backend}"
-    );
+    assert_eq!(store.grids_in_bbox(None, None, &AreaFilter::default(), 2).await.expect("limit").len(), 2, "{backend}");
 }
 
 async fn problems_scenario(store: &dyn Store) {
     let backend = store.backend();
     assert_eq!(store.count_problems().await.expect("count"), 0, "{backend}");
     let stored = store
-        .insert_problems(vec![problem(116.405, 39.905), problem(116.5, 39.95)])
+        .insert_problems(vec![problem(116.405, 39.905), problem(116.5, 39.95)], &Actor::cli())
         .await
         .expect("insert");
     assert_eq!(stored.len(), 2, "{backend}");
     assert!(stored[1].id > stored[0].id, "{backend}");
-    let read = store
-        .problem(stored[0].id)
-        .await
-        .expect("read")
-        .expect("present");
-    assert_eq!(
-        read, stored[0],
-        "{backend}: a problem must read back exactly as acknowledged"
-    );
+    let read = store.problem(stored[0].id).await.expect("read").expect("present");
+    assert_eq!(read, stored[0], "{backend}: a problem must read back exactly as acknowledged");
     assert_eq!(read.candidates, ["A", "B"], "{backend}");
-    assert!(
-        store
-            .problem(stored[1].id + 100)
-            .await
-            .expect("read")
-            .is_none(),
-        "{backend}"
-    );
+    assert!(store.problem(stored[1].id + 100).await.expect("read").is_none(), "{backend}");
 
-    let bbox = BBox {
-        min_lon: 116.4,
-        min_lat: 39.9,
-        max_lon: 116.41,
-        max_lat: 39.91,
-    };
-    let inside = store.problems_in_bbox(Some(bbox), 100).await.expect("bbox");
-    assert_eq!(
-        inside.iter().map(|p| p.id).collect::<Vec<_>>(),
-        [stored[0].id],
-        "{backend}"
-    );
+    let bbox = BBox { min_lon: 116.4, min_lat: 39.9, max_lon: 116.41, max_lat: 39.91 };
+    let inside = store.problems_in_bbox(Some(bbox), &AreaFilter::default(), 100).await.expect("bbox");
+    assert_eq!(inside.iter().map(|p| p.id).collect::<Vec<_>>(), [stored[0].id], "{backend}");
     assert_eq!(store.count_problems().await.expect("count"), 2, "{backend}");
 }
 
@@ -354,4 +246,124 @@ async fn grids_are_found_by_bbox_and_level() {
 #[tokio::test]
 async fn problems_read_back_exactly_as_acknowledged() {
     on_both_backends!(problems_scenario);
+}
+
+async fn area_filter_scenario(store: &dyn Store) {
+    let backend = store.backend();
+    let mut other = grid("B", 116.02, 0.01);
+    other.responsible_unit = Some("景山街道办事处".into());
+    store.import_grids_as_cli(&[grid("A", 116.0, 0.01), other], datetime!(2026-01-01 00:00 UTC)).await.expect("import");
+    let only_a = AreaFilter { grid_codes: Some(vec!["A".into()]), ..Default::default() };
+    let codes = |g: Vec<gridwatch::store::StoredGrid>| g.into_iter().map(|g| g.grid.code).collect::<Vec<_>>();
+    assert_eq!(codes(store.grids_in_bbox(None, None, &only_a, 10).await.expect("grids")), ["A"], "{backend}");
+    let jingshan = AreaFilter { unit: Some("景山街道办事处".into()), ..Default::default() };
+    assert_eq!(codes(store.grids_in_bbox(None, None, &jingshan, 10).await.expect("grids")), ["B"], "{backend}");
+    let nothing = AreaFilter { grid_codes: Some(vec![]), ..Default::default() };
+    assert!(store.grids_in_bbox(None, None, &nothing, 10).await.expect("grids").is_empty(), "{backend}");
+
+    let mut in_b = problem(116.025, 39.905);
+    in_b.grid_code = Some("B".into());
+    in_b.responsible_unit = Some("景山街道办事处".into());
+    in_b.reported_by = Some("app-2".into());
+    store.insert_problems(vec![problem(116.005, 39.905), in_b], &Actor::cli()).await.expect("insert");
+    let ids = |p: Vec<gridwatch::problem::Problem>| {
+        p.into_iter().map(|p| p.grid_code.unwrap_or_default()).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(store.problems_in_bbox(None, &only_a, 10).await.expect("problems")), ["A"], "{backend}");
+    assert_eq!(ids(store.problems_in_bbox(None, &jingshan, 10).await.expect("problems")), ["B"], "{backend}");
+    let app2 = AreaFilter { reported_by: Some("app-2".into()), ..Default::default() };
+    assert_eq!(ids(store.problems_in_bbox(None, &app2, 10).await.expect("problems")), ["B"], "{backend}");
+    assert_eq!(store.problems_in_bbox(None, &AreaFilter::default(), 10).await.expect("problems").len(), 2, "{backend}");
+}
+
+async fn accounts_scenario(store: &dyn Store) {
+    let backend = store.backend();
+    let now = datetime!(2026-11-20 08:00 UTC);
+    let officer = NewUser { name: "wang".into(), role: Role::Officer, scope: vec!["110101001001".into()], unit: None };
+    let created = store.create_user(officer.clone(), now, Actor::cli()).await.expect("user");
+    assert_eq!((created.role, created.scope.clone()), (Role::Officer, vec!["110101001001".to_string()]), "{backend}");
+    assert!(
+        matches!(store.create_user(officer, now, Actor::cli()).await, Err(StoreError::Conflict(_))),
+        "{backend}: names are unique"
+    );
+
+    let token = gridwatch::auth::new_token().expect("token");
+    let info = store
+        .create_token(
+            "wang".into(),
+            hash_token(&token),
+            Some("phone".into()),
+            Some(now + time::Duration::days(1)),
+            now,
+            Actor::cli(),
+        )
+        .await
+        .expect("token")
+        .expect("user exists");
+    assert!(store
+        .create_token("nobody".into(), "x".into(), None, None, now, Actor::cli())
+        .await
+        .expect("ok")
+        .is_none());
+    let who = store.principal(hash_token(&token), now).await.expect("lookup").expect("valid token");
+    assert_eq!((who.name.as_str(), who.role), ("wang", Role::Officer), "{backend}");
+    assert!(store.principal(hash_token("gw_wrong"), now).await.expect("lookup").is_none(), "{backend}");
+    assert!(
+        store.principal(hash_token(&token), now + time::Duration::days(2)).await.expect("lookup").is_none(),
+        "{backend}: expired tokens are refused"
+    );
+
+    assert!(store.revoke_token(info.id, now, Actor::cli()).await.expect("revoke"), "{backend}");
+    assert!(store.principal(hash_token(&token), now).await.expect("lookup").is_none(), "{backend}: revoked");
+
+    let second = gridwatch::auth::new_token().expect("token");
+    store.create_token("wang".into(), hash_token(&second), None, None, now, Actor::cli()).await.expect("token");
+    assert!(store.principal(hash_token(&second), now).await.expect("lookup").is_some());
+    assert!(store.revoke_user("wang".into(), now, Actor::cli()).await.expect("revoke"), "{backend}");
+    assert!(store.principal(hash_token(&second), now).await.expect("lookup").is_none(), "{backend}: user revoked");
+    assert_eq!(store.users().await.expect("users")[0].revoked_at, Some(now), "{backend}");
+
+    // The audit log saw all of it, and cannot be rewritten.
+    let log = store.audit_log(100).await.expect("audit");
+    let actions: Vec<&str> = log.iter().rev().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["user.add", "token.create", "token.revoke", "token.create", "user.revoke"], "{backend}");
+    assert!(log.iter().all(|e| e.actor.starts_with("cli:")), "{backend}");
+    assert!(!format!("{log:?}").contains(&token[3..]), "{backend}: tokens never reach the audit log");
+}
+
+async fn idempotency_scenario(store: &dyn Store) {
+    let backend = store.backend();
+    let (first, replayed) = store
+        .insert_problem_once(problem(116.4, 39.9), Some((7, "key-1".into())), &Actor::cli())
+        .await
+        .expect("insert");
+    assert!(!replayed, "{backend}");
+    let (again, replayed) = store
+        .insert_problem_once(problem(116.4, 39.9), Some((7, "key-1".into())), &Actor::cli())
+        .await
+        .expect("insert");
+    assert!(replayed && again == first, "{backend}: the same key returns the same problem");
+    let (other_user, replayed) = store
+        .insert_problem_once(problem(116.4, 39.9), Some((8, "key-1".into())), &Actor::cli())
+        .await
+        .expect("insert");
+    assert!(!replayed && other_user.id != first.id, "{backend}: keys are per user");
+    assert_eq!(store.count_problems().await.expect("count"), 2, "{backend}");
+    let creations = store.audit_log(100).await.expect("audit").iter().filter(|e| e.action == "problem.create").count();
+    assert_eq!(creations, 2, "{backend}: one audit entry per stored problem");
+}
+
+#[tokio::test]
+async fn area_filters_restrict_grids_and_problems() {
+    on_both_backends!(area_filter_scenario);
+}
+
+#[tokio::test]
+async fn users_tokens_and_the_audit_log() {
+    on_both_backends!(accounts_scenario);
+}
+
+#[tokio::test]
+async fn idempotency_keys_store_a_report_once() {
+    on_both_backends!(idempotency_scenario);
 }

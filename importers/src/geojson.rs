@@ -24,28 +24,15 @@ struct Collection {
 }
 
 /// Reads a FeatureCollection file; features that are not polygons are reported, not dropped silently.
-pub fn read_polygon_features(
-    path: &Path,
-) -> Result<(Vec<PolygonFeature>, Vec<RecordError>), FileError> {
+pub fn read_polygon_features(path: &Path) -> Result<(Vec<PolygonFeature>, Vec<RecordError>), FileError> {
     let name = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|source| FileError::Io {
-        path: name.clone(),
-        source,
-    })?;
-    let collection: Collection =
-        serde_json::from_reader(std::io::BufReader::new(file)).map_err(|source| {
-            FileError::Json {
-                path: name.clone(),
-                source,
-            }
-        })?;
+    let file = std::fs::File::open(path).map_err(|source| FileError::Io { path: name.clone(), source })?;
+    let collection: Collection = serde_json::from_reader(std::io::BufReader::new(file))
+        .map_err(|source| FileError::Json { path: name.clone(), source })?;
     if collection.kind != "FeatureCollection" {
         return Err(FileError::Format {
             path: name,
-            reason: format!(
-                "expected a GeoJSON FeatureCollection, found type {:?}",
-                collection.kind
-            ),
+            reason: format!("expected a GeoJSON FeatureCollection, found type {:?}", collection.kind),
         });
     }
     let mut features = Vec::with_capacity(collection.features.len());
@@ -90,17 +77,10 @@ fn parse_feature(index: usize, value: Value) -> Result<PolygonFeature, RecordErr
     };
     let code = text_property(&properties, "code").or_else(|| id.clone());
     let geometry = match obj.remove("geometry") {
-        Some(Value::Object(g)) => {
-            parse_geometry(&g).map_err(|reason| err("geometry", reason, code.clone()))?
-        }
+        Some(Value::Object(g)) => parse_geometry(&g).map_err(|reason| err("geometry", reason, code.clone()))?,
         _ => return Err(err("geometry", "is missing".into(), code)),
     };
-    Ok(PolygonFeature {
-        index,
-        id,
-        properties,
-        geometry,
-    })
+    Ok(PolygonFeature { index, id, properties, geometry })
 }
 
 fn parse_geometry(g: &Map<String, Value>) -> Result<RawMultiPolygon, String> {
@@ -129,27 +109,19 @@ fn parse_polygon(v: &Value) -> Result<RawPolygon, String> {
                 .ok_or_else(|| format!("ring {ri} must be an array of positions"))?
                 .iter()
                 .enumerate()
-                .map(|(pi, pos)| {
-                    parse_position(pos).map_err(|e| format!("ring {ri} position {pi}: {e}"))
-                })
+                .map(|(pi, pos)| parse_position(pos).map_err(|e| format!("ring {ri} position {pi}: {e}")))
                 .collect()
         })
         .collect()
 }
 
 fn parse_position(v: &Value) -> Result<[f64; 2], String> {
-    let arr = v
-        .as_array()
-        .ok_or("a position must be an array [lon, lat]")?;
+    let arr = v.as_array().ok_or("a position must be an array [lon, lat]")?;
     if arr.len() < 2 {
         return Err("a position needs two numbers".into());
     }
     // Strings such as "NaN" are how broken exporters write non-numbers: name them clearly.
-    let num = |x: &Value| {
-        x.as_f64()
-            .filter(|f| f.is_finite())
-            .ok_or_else(|| format!("{x} is not a finite number"))
-    };
+    let num = |x: &Value| x.as_f64().filter(|f| f.is_finite()).ok_or_else(|| format!("{x} is not a finite number"));
     Ok([num(&arr[0])?, num(&arr[1])?])
 }
 
@@ -159,14 +131,8 @@ mod tests {
     use std::io::Write;
 
     fn write_temp(content: &str) -> std::path::PathBuf {
-        let path = std::env::temp_dir().join(format!(
-            "gw-geojson-{}-{}.json",
-            std::process::id(),
-            content.len()
-        ));
-        std::fs::File::create(&path)
-            .and_then(|mut f| f.write_all(content.as_bytes()))
-            .expect("temp file");
+        let path = std::env::temp_dir().join(format!("gw-geojson-{}-{}.json", std::process::id(), content.len()));
+        std::fs::File::create(&path).and_then(|mut f| f.write_all(content.as_bytes())).expect("temp file");
         path
     }
 
@@ -182,31 +148,18 @@ mod tests {
         );
         let (features, errors) = read_polygon_features(&path).expect("readable");
         assert_eq!(features.len(), 1);
-        assert_eq!(
-            text_property(&features[0].properties, "code").as_deref(),
-            Some("110101001001001")
-        );
+        assert_eq!(text_property(&features[0].properties, "code").as_deref(), Some("110101001001001"));
         assert_eq!(errors.len(), 2);
-        assert_eq!(
-            (errors[0].record, errors[0].code.as_deref()),
-            (1, Some("B"))
-        );
+        assert_eq!((errors[0].record, errors[0].code.as_deref()), (1, Some("B")));
         assert!(errors[0].reason.contains("not a Polygon"));
-        assert!(
-            errors[1].reason.contains("not a finite number"),
-            "{}",
-            errors[1]
-        );
+        assert!(errors[1].reason.contains("not a finite number"), "{}", errors[1]);
         std::fs::remove_file(path).ok();
     }
 
     #[test]
     fn a_file_that_is_not_a_collection_is_refused() {
         let path = write_temp(r#"{"type":"Feature"}"#);
-        assert!(matches!(
-            read_polygon_features(&path),
-            Err(FileError::Format { .. })
-        ));
+        assert!(matches!(read_polygon_features(&path), Err(FileError::Format { .. })));
         std::fs::remove_file(path).ok();
     }
 }

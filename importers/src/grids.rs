@@ -41,9 +41,7 @@ pub fn grids_from_features(features: Vec<PolygonFeature>, with_repair: bool) -> 
             continue;
         };
         if !seen.insert(code.clone()) {
-            batch
-                .errors
-                .push(err("code", "appears more than once in the file".into()));
+            batch.errors.push(err("code", "appears more than once in the file".into()));
             continue;
         }
         let level = match text_property(&f.properties, "level") {
@@ -59,21 +57,15 @@ pub fn grids_from_features(features: Vec<PolygonFeature>, with_repair: bool) -> 
         let geometry = if with_repair {
             match repair(&f.geometry) {
                 Ok((geometry, fixes)) => {
-                    batch
-                        .repairs
-                        .extend(fixes.into_iter().map(|fix| RepairNote {
-                            record: f.index,
-                            code: code.clone(),
-                            fix,
-                        }));
+                    batch.repairs.extend(fixes.into_iter().map(|fix| RepairNote {
+                        record: f.index,
+                        code: code.clone(),
+                        fix,
+                    }));
                     geometry
                 }
                 Err(defects) => {
-                    batch.errors.extend(
-                        defects
-                            .iter()
-                            .map(|d| err("geometry", format!("{d} (cannot be repaired)"))),
-                    );
+                    batch.errors.extend(defects.iter().map(|d| err("geometry", format!("{d} (cannot be repaired)"))));
                     continue;
                 }
             }
@@ -82,11 +74,7 @@ pub fn grids_from_features(features: Vec<PolygonFeature>, with_repair: bool) -> 
                 Ok(geometry) => geometry,
                 Err(defects) => {
                     batch.errors.extend(defects.iter().map(|d| {
-                        let hint = if d.repairable {
-                            " (--repair can fix this)"
-                        } else {
-                            ""
-                        };
+                        let hint = if d.repairable { " (--repair can fix this)" } else { "" };
                         err("geometry", format!("{d}{hint}"))
                     }));
                     continue;
@@ -113,11 +101,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn feature(
-        index: usize,
-        props: serde_json::Value,
-        rings: Vec<Vec<[f64; 2]>>,
-    ) -> PolygonFeature {
+    fn feature(index: usize, props: serde_json::Value, rings: Vec<Vec<[f64; 2]>>) -> PolygonFeature {
         PolygonFeature {
             index,
             id: None,
@@ -138,11 +122,7 @@ mod tests {
     fn attributes_levels_and_duplicates() {
         let batch = grids_from_features(
             vec![
-                feature(
-                    0,
-                    json!({"code": "110101001001001", "responsible_unit": "东华门街道"}),
-                    square(),
-                ),
+                feature(0, json!({"code": "110101001001001", "responsible_unit": "东华门街道"}), square()),
                 feature(1, json!({"code": "110101001001001"}), square()),
                 feature(2, json!({"name": "no code"}), square()),
                 feature(3, json!({"code": "X", "level": "县"}), square()),
@@ -151,15 +131,8 @@ mod tests {
         );
         assert_eq!(batch.grids.len(), 1);
         assert_eq!(batch.grids[0].level, Some(GridLevel::Grid));
-        assert_eq!(
-            batch.grids[0].responsible_unit.as_deref(),
-            Some("东华门街道")
-        );
-        let fields: Vec<(usize, &str)> = batch
-            .errors
-            .iter()
-            .map(|e| (e.record, e.field.as_str()))
-            .collect();
+        assert_eq!(batch.grids[0].responsible_unit.as_deref(), Some("东华门街道"));
+        let fields: Vec<(usize, &str)> = batch.errors.iter().map(|e| (e.record, e.field.as_str())).collect();
         assert_eq!(fields, [(1, "code"), (2, "code"), (3, "level")]);
     }
 

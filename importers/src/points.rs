@@ -24,33 +24,16 @@ impl<R: Read> PointReader<R> {
     /// Reads the header and finds the `id`, `lon` and `lat` columns (in any order).
     pub fn new(name: impl Into<String>, source: R) -> Result<Self, String> {
         let name = name.into();
-        let mut inner = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .from_reader(source);
-        let headers = inner
-            .headers()
-            .map_err(|e| format!("{name}: cannot read the header: {e}"))?
-            .clone();
+        let mut inner = csv::ReaderBuilder::new().has_headers(true).from_reader(source);
+        let headers = inner.headers().map_err(|e| format!("{name}: cannot read the header: {e}"))?.clone();
         let find = |want: &str| {
             headers
                 .iter()
-                .position(|h| {
-                    h.trim_start_matches('\u{feff}')
-                        .trim()
-                        .eq_ignore_ascii_case(want)
-                })
-                .ok_or_else(|| {
-                    format!("{name}: the header has no {want:?} column (expected id,lon,lat)")
-                })
+                .position(|h| h.trim_start_matches('\u{feff}').trim().eq_ignore_ascii_case(want))
+                .ok_or_else(|| format!("{name}: the header has no {want:?} column (expected id,lon,lat)"))
         };
         let columns = [find("id")?, find("lon")?, find("lat")?];
-        Ok(Self {
-            name,
-            inner,
-            columns,
-            record: csv::StringRecord::new(),
-            row: 0,
-        })
+        Ok(Self { name, inner, columns, record: csv::StringRecord::new(), row: 0 })
     }
 
     /// The next point, `None` at the end.
@@ -75,25 +58,15 @@ impl<R: Read> PointReader<R> {
         };
         let coord = |i: usize, label: &str, range: f64| -> Result<f64, String> {
             let text = field(i, label)?;
-            let value: f64 = text.parse().map_err(|_| {
-                format!(
-                    "{}: row {}: field {label}: {text:?} is not a number",
-                    self.name, self.row
-                )
-            })?;
+            let value: f64 = text
+                .parse()
+                .map_err(|_| format!("{}: row {}: field {label}: {text:?} is not a number", self.name, self.row))?;
             if !value.is_finite() || value.abs() > range {
-                return Err(format!(
-                    "{}: row {}: field {label}: {text} is out of range ±{range}",
-                    self.name, self.row
-                ));
+                return Err(format!("{}: row {}: field {label}: {text} is out of range ±{range}", self.name, self.row));
             }
             Ok(value)
         };
-        Ok(PointRow {
-            id: field(0, "id")?.to_string(),
-            lon: coord(1, "lon", 180.0)?,
-            lat: coord(2, "lat", 90.0)?,
-        })
+        Ok(PointRow { id: field(0, "id")?.to_string(), lon: coord(1, "lon", 180.0)?, lat: coord(2, "lat", 90.0)? })
     }
 }
 
@@ -105,14 +78,7 @@ mod tests {
     fn reads_columns_in_any_order_and_names_bad_rows() {
         let data = "lat,id,lon\n39.9,a,116.4\n40,b,116.5\nNaN,c,116\n";
         let mut r = PointReader::new("pts.csv", data.as_bytes()).expect("header");
-        assert_eq!(
-            r.next_point(),
-            Some(Ok(PointRow {
-                id: "a".into(),
-                lon: 116.4,
-                lat: 39.9
-            }))
-        );
+        assert_eq!(r.next_point(), Some(Ok(PointRow { id: "a".into(), lon: 116.4, lat: 39.9 })));
         assert!(r.next_point().is_some_and(|p| p.is_ok()));
         let err = r.next_point().and_then(|p| p.err()).expect("error");
         assert!(err.contains("row 3") && err.contains("field lat"), "{err}");
@@ -121,9 +87,7 @@ mod tests {
 
     #[test]
     fn a_missing_column_is_named() {
-        let err = PointReader::new("pts.csv", "id,x,y\n".as_bytes())
-            .err()
-            .expect("error");
+        let err = PointReader::new("pts.csv", "id,x,y\n".as_bytes()).err().expect("error");
         assert!(err.contains("\"lon\""));
     }
 }

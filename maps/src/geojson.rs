@@ -13,12 +13,7 @@ fn ring(r: &LineString<f64>) -> Value {
 }
 
 fn polygon_rings(p: &Polygon<f64>) -> Value {
-    Value::Array(
-        std::iter::once(p.exterior())
-            .chain(p.interiors())
-            .map(ring)
-            .collect(),
-    )
+    Value::Array(std::iter::once(p.exterior()).chain(p.interiors()).map(ring).collect())
 }
 
 /// A multipolygon as a GeoJSON geometry (a Polygon when it has one part), right-hand rule applied.
@@ -67,9 +62,6 @@ mod tests {
             })
             .sum();
         assert!(area2 > 0.0);
-        assert_eq!(
-            point(Point::new(116.4, 39.9))["coordinates"],
-            json!([116.4, 39.9])
-        );
+        assert_eq!(point(Point::new(116.4, 39.9))["coordinates"], json!([116.4, 39.9]));
     }
 }

@@ -90,30 +90,12 @@ mod tests {
     #[test]
     fn boundary_is_covered_and_hole_is_not() {
         let p = square_with_hole();
-        assert_eq!(
-            polygon_position(&p, coord! {x: 1., y: 1.}),
-            Position::Inside
-        );
-        assert_eq!(
-            polygon_position(&p, coord! {x: 0., y: 5.}),
-            Position::Boundary
-        );
-        assert_eq!(
-            polygon_position(&p, coord! {x: 10., y: 10.}),
-            Position::Boundary
-        );
-        assert_eq!(
-            polygon_position(&p, coord! {x: 5., y: 5.}),
-            Position::Outside
-        );
-        assert_eq!(
-            polygon_position(&p, coord! {x: 4., y: 5.}),
-            Position::Boundary
-        );
-        assert_eq!(
-            polygon_position(&p, coord! {x: 11., y: 5.}),
-            Position::Outside
-        );
+        assert_eq!(polygon_position(&p, coord! {x: 1., y: 1.}), Position::Inside);
+        assert_eq!(polygon_position(&p, coord! {x: 0., y: 5.}), Position::Boundary);
+        assert_eq!(polygon_position(&p, coord! {x: 10., y: 10.}), Position::Boundary);
+        assert_eq!(polygon_position(&p, coord! {x: 5., y: 5.}), Position::Outside);
+        assert_eq!(polygon_position(&p, coord! {x: 4., y: 5.}), Position::Boundary);
+        assert_eq!(polygon_position(&p, coord! {x: 11., y: 5.}), Position::Outside);
         assert!(polygon_covers(&p, coord! {x: 6., y: 6.}));
     }
 
@@ -125,10 +107,7 @@ mod tests {
         let cw = Polygon::new(geo::LineString(cw_ring), vec![]);
         for (x, y) in [(1., 1.), (0., 3.), (9.9, 9.9), (-1., 0.)] {
             let p = coord! {x: x, y: y};
-            assert_eq!(
-                polygon_covers(&cw, p),
-                ring_position(&ccw.exterior().0, p) != Position::Outside
-            );
+            assert_eq!(polygon_covers(&cw, p), ring_position(&ccw.exterior().0, p) != Position::Outside);
         }
     }
 

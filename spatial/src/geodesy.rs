@@ -26,11 +26,7 @@ mod tests {
             polygon![(x: 0., y: 0.), (x: 1., y: 0.), (x: 1., y: 1.), (x: 0., y: 1.), (x: 0., y: 0.)],
         ]);
         // 1°×1° at the equator is about 12,308 km² on WGS-84.
-        assert!(
-            (area_m2(&cell) / 1e6 - 12_308.8).abs() < 5.0,
-            "{}",
-            area_m2(&cell)
-        );
+        assert!((area_m2(&cell) / 1e6 - 12_308.8).abs() < 5.0, "{}", area_m2(&cell));
         let (lat_m, lon_m) = metres_per_degree(0.0);
         assert!((lat_m - 110_574.0).abs() < 2.0 && (lon_m - 111_320.0).abs() < 2.0);
     }

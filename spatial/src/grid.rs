@@ -120,10 +120,7 @@ mod tests {
         assert_eq!("4".parse::<GridLevel>(), Ok(GridLevel::Grid));
         assert!("county".parse::<GridLevel>().is_err());
         assert_eq!(GridLevel::from_code("110101"), Some(GridLevel::District));
-        assert_eq!(
-            GridLevel::from_code("110101001001001"),
-            Some(GridLevel::Grid)
-        );
+        assert_eq!(GridLevel::from_code("110101001001001"), Some(GridLevel::Grid));
         assert_eq!(GridLevel::from_code("11010100100"), None);
     }
 }

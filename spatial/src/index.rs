@@ -43,23 +43,16 @@ impl<T> GridIndex<T> {
             .iter()
             .enumerate()
             .flat_map(|(i, e)| {
-                e.geometry
-                    .0
-                    .iter()
-                    .enumerate()
-                    .filter_map(move |(j, poly)| {
-                        let r = poly.bounding_rect()?;
-                        Some(PartBox::new(
-                            Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-                            (i as u32, j as u32),
-                        ))
-                    })
+                e.geometry.0.iter().enumerate().filter_map(move |(j, poly)| {
+                    let r = poly.bounding_rect()?;
+                    Some(PartBox::new(
+                        Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                        (i as u32, j as u32),
+                    ))
+                })
             })
             .collect();
-        Self {
-            entries,
-            tree: RTree::bulk_load(boxes),
-        }
+        Self { entries, tree: RTree::bulk_load(boxes) }
     }
 
     pub fn len(&self) -> usize {
@@ -104,10 +97,7 @@ impl<T> GridIndex<T> {
         ids.sort_unstable();
         ids.dedup();
         let candidates: Vec<&Entry<T>> = ids.iter().map(|&i| &self.entries[i as usize]).collect();
-        Location {
-            grid: candidates.first().copied(),
-            candidates,
-        }
+        Location { grid: candidates.first().copied(), candidates }
     }
 }
 
@@ -124,20 +114,11 @@ mod tests {
 
     fn two_by_two() -> GridIndex<()> {
         // Codes deliberately not in spatial order: the tie rule is by code, not by position.
-        let grids = [
-            ("004", 0., 0.),
-            ("002", 1., 0.),
-            ("003", 0., 1.),
-            ("001", 1., 1.),
-        ];
+        let grids = [("004", 0., 0.), ("002", 1., 0.), ("003", 0., 1.), ("001", 1., 1.)];
         GridIndex::new(
             grids
                 .iter()
-                .map(|&(code, x, y)| Entry {
-                    code: code.into(),
-                    geometry: square(x, y, 1.),
-                    payload: (),
-                })
+                .map(|&(code, x, y)| Entry { code: code.into(), geometry: square(x, y, 1.), payload: () })
                 .collect(),
         )
     }

@@ -39,17 +39,9 @@ impl Lattice {
     /// Cuts `area` into squares of about `cell_m` metres, keeping the non-empty pieces.
     pub fn cut(area: &MultiPolygon<f64>, cell_m: f64) -> Self {
         let Some(bbox) = area.bounding_rect() else {
-            return Self {
-                origin: (0, 0),
-                cells: vec![],
-                rows: 0,
-                cols: 0,
-            };
+            return Self { origin: (0, 0), cells: vec![], rows: 0, cols: 0 };
         };
-        let origin = (
-            (bbox.min().x * SCALE).round() as i64,
-            (bbox.min().y * SCALE).round() as i64,
-        );
+        let origin = ((bbox.min().x * SCALE).round() as i64, (bbox.min().y * SCALE).round() as i64);
         let to_int = |c: &Coord<f64>| {
             IntPoint::new(
                 ((c.x * SCALE).round() as i64 - origin.0) as i32,
@@ -59,21 +51,13 @@ impl Lattice {
         let territory: IntShapes = area
             .0
             .iter()
-            .map(|p| {
-                std::iter::once(p.exterior())
-                    .chain(p.interiors())
-                    .map(|r| ring_to_contour(r, to_int))
-                    .collect()
-            })
+            .map(|p| std::iter::once(p.exterior()).chain(p.interiors()).map(|r| ring_to_contour(r, to_int)).collect())
             .collect();
 
         let (per_lat, per_lon) = metres_per_degree(bbox.center().y);
         let dy = ((cell_m / per_lat) * SCALE).round().max(1.0) as i32;
         let dx = ((cell_m / per_lon) * SCALE).round().max(1.0) as i32;
-        let IntPoint {
-            x: width,
-            y: height,
-        } = to_int(&bbox.max());
+        let IntPoint { x: width, y: height } = to_int(&bbox.max());
         let cols = (width as f64 / dx as f64).ceil().max(1.0) as usize;
         let rows = (height as f64 / dy as f64).ceil().max(1.0) as usize;
 
@@ -90,24 +74,15 @@ impl Lattice {
                     IntPoint::new(right, top),
                     IntPoint::new(left, top),
                 ]];
-                let shapes = Overlay::with_shapes_options(
-                    &territory,
-                    &[square],
-                    IntOverlayOptions::ogc(),
-                    Solver::default(),
-                )
-                .overlay(OverlayRule::Intersect, FillRule::EvenOdd);
+                let shapes =
+                    Overlay::with_shapes_options(&territory, &[square], IntOverlayOptions::ogc(), Solver::default())
+                        .overlay(OverlayRule::Intersect, FillRule::EvenOdd);
                 if !shapes.is_empty() {
                     cells.push(Cell { row, col, shapes });
                 }
             }
         }
-        Self {
-            origin,
-            cells,
-            rows,
-            cols,
-        }
+        Self { origin, cells, rows, cols }
     }
 
     /// The boundary of one cell in degrees.
@@ -117,17 +92,9 @@ impl Lattice {
 
     /// The exact union of some cells in degrees: shared edges dissolve.
     pub fn union_geometry(&self, cells: &[usize]) -> MultiPolygon<f64> {
-        let subject: IntShapes = cells
-            .iter()
-            .flat_map(|&i| self.cells[i].shapes.iter().cloned())
-            .collect();
-        let merged = Overlay::with_shapes_options(
-            &subject,
-            &[],
-            IntOverlayOptions::ogc(),
-            Solver::default(),
-        )
-        .overlay(OverlayRule::Subject, FillRule::NonZero);
+        let subject: IntShapes = cells.iter().flat_map(|&i| self.cells[i].shapes.iter().cloned()).collect();
+        let merged = Overlay::with_shapes_options(&subject, &[], IntOverlayOptions::ogc(), Solver::default())
+            .overlay(OverlayRule::Subject, FillRule::NonZero);
         self.to_multipolygon(&merged)
     }
 
@@ -164,10 +131,7 @@ impl Lattice {
     }
 }
 
-fn ring_to_contour(
-    ring: &LineString<f64>,
-    to_int: impl Fn(&Coord<f64>) -> IntPoint,
-) -> Vec<IntPoint> {
+fn ring_to_contour(ring: &LineString<f64>, to_int: impl Fn(&Coord<f64>) -> IntPoint) -> Vec<IntPoint> {
     let mut contour: Vec<IntPoint> = ring.0.iter().map(to_int).collect();
     contour.dedup();
     if contour.len() > 1 && contour.first() == contour.last() {
@@ -206,14 +170,8 @@ pub fn split_by_weights(n: usize, weights: &[usize]) -> Vec<std::ops::Range<usiz
     for (i, w) in weights.iter().enumerate() {
         acc += w;
         let remaining_runs = weights.len() - i - 1;
-        let mut end = if remaining_runs == 0 {
-            n
-        } else {
-            (n * acc + total / 2) / total
-        };
-        end = end
-            .max((start + 1).min(n))
-            .min(n.saturating_sub(remaining_runs).max(start));
+        let mut end = if remaining_runs == 0 { n } else { (n * acc + total / 2) / total };
+        end = end.max((start + 1).min(n)).min(n.saturating_sub(remaining_runs).max(start));
         out.push(start..end);
         start = end;
     }
@@ -238,14 +196,8 @@ mod tests {
         let area = l_shape();
         let lattice = Lattice::cut(&area, 300.0);
         assert!(lattice.cells.len() > 20);
-        let total: f64 = (0..lattice.cells.len())
-            .map(|i| lattice.cell_geometry(i).unsigned_area())
-            .sum();
-        assert!(
-            (total - area.unsigned_area()).abs() < 1e-9,
-            "{total} vs {}",
-            area.unsigned_area()
-        );
+        let total: f64 = (0..lattice.cells.len()).map(|i| lattice.cell_geometry(i).unsigned_area()).sum();
+        assert!((total - area.unsigned_area()).abs() < 1e-9, "{total} vs {}", area.unsigned_area());
         for i in 0..lattice.cells.len() {
             assert!(lattice.cell_geometry(i).is_valid());
         }
@@ -261,12 +213,7 @@ mod tests {
         let a = lattice.cell_geometry(0);
         let b = lattice.cell_geometry(1);
         // A vertex of cell 0 lying on cell 1 is covered by both.
-        let shared = a.0[0]
-            .exterior()
-            .0
-            .iter()
-            .filter(|c| multipolygon_covers(&b, **c))
-            .count();
+        let shared = a.0[0].exterior().0.iter().filter(|c| multipolygon_covers(&b, **c)).count();
         assert!(shared >= 2);
     }
 

@@ -50,19 +50,8 @@ impl fmt::Display for Defect {
     }
 }
 
-fn defect(
-    part: Option<usize>,
-    ring: Option<usize>,
-    reason: impl Into<String>,
-    repairable: bool,
-) -> Defect {
-    Defect {
-        part,
-        ring,
-        reason: reason.into(),
-        at: None,
-        repairable,
-    }
+fn defect(part: Option<usize>, ring: Option<usize>, reason: impl Into<String>, repairable: bool) -> Defect {
+    Defect { part, ring, reason: reason.into(), at: None, repairable }
 }
 
 /// Checks a raw geometry; returns it as a valid multipolygon or lists every defect found.
@@ -83,10 +72,7 @@ pub fn validate(raw: &RawMultiPolygon) -> Result<MultiPolygon<f64>, Vec<Defect>>
                 defects.push(defect(
                     Some(pi),
                     Some(ri),
-                    format!(
-                        "ring has too few points ({} positions, needs 3 distinct)",
-                        ring.len()
-                    ),
+                    format!("ring has too few points ({} positions, needs 3 distinct)", ring.len()),
                     true,
                 ));
             }
@@ -151,12 +137,7 @@ pub fn repair(raw: &RawMultiPolygon) -> Result<(MultiPolygon<f64>, Vec<String>),
     }
     let repaired = resolve_even_odd(&mp);
     if repaired.0.is_empty() {
-        return Err(vec![defect(
-            None,
-            None,
-            "geometry is empty after repair (it encloses no area)",
-            false,
-        )]);
+        return Err(vec![defect(None, None, "geometry is empty after repair (it encloses no area)", false)]);
     }
     let remaining = topology_defects(&repaired);
     if !remaining.is_empty() {
@@ -167,11 +148,7 @@ pub fn repair(raw: &RawMultiPolygon) -> Result<(MultiPolygon<f64>, Vec<String>),
 
 /// The region a set of possibly crossing rings encloses under the even-odd rule, as valid polygons.
 pub fn resolve_even_odd(mp: &MultiPolygon<f64>) -> MultiPolygon<f64> {
-    mp.boolean_op_with_fill_rule(
-        &MultiPolygon::<f64>::new(vec![]),
-        OpType::Union,
-        FillRule::EvenOdd,
-    )
+    mp.boolean_op_with_fill_rule(&MultiPolygon::<f64>::new(vec![]), OpType::Union, FillRule::EvenOdd)
 }
 
 fn ring_name(part: usize, ring: usize) -> String {
@@ -253,10 +230,7 @@ fn topology_defects(mp: &MultiPolygon<f64>) -> Vec<Defect> {
     if out.is_empty() {
         // Each polygon is fine on its own; the parts may still overlap one another.
         for err in mp.validation_errors() {
-            if !matches!(
-                err,
-                geo::algorithm::validation::InvalidMultiPolygon::InvalidPolygon { .. }
-            ) {
+            if !matches!(err, geo::algorithm::validation::InvalidMultiPolygon::InvalidPolygon { .. }) {
                 out.push(defect(None, None, err.to_string(), true));
             }
         }
@@ -276,12 +250,8 @@ pub fn first_self_intersection(ring: &[Coord<f64>]) -> Option<Coord<f64>> {
             }
             let b = Line::new(ring[j], ring[j + 1]);
             match line_intersection(a, b) {
-                Some(LineIntersection::SinglePoint { intersection, .. }) => {
-                    return Some(intersection)
-                }
-                Some(LineIntersection::Collinear { intersection }) => {
-                    return Some(intersection.start)
-                }
+                Some(LineIntersection::SinglePoint { intersection, .. }) => return Some(intersection),
+                Some(LineIntersection::Collinear { intersection }) => return Some(intersection.start),
                 None => {}
             }
         }
@@ -307,37 +277,26 @@ mod tests {
     #[test]
     fn every_kind_of_defect_is_named() {
         let unclosed = vec![vec![vec![[0., 0.], [2., 0.], [2., 2.], [0., 2.]]]];
-        assert!(validate(&unclosed).expect_err("invalid")[0]
-            .reason
-            .contains("not closed"));
+        assert!(validate(&unclosed).expect_err("invalid")[0].reason.contains("not closed"));
 
         let short = vec![vec![vec![[0., 0.], [1., 1.], [0., 0.]]]];
-        assert!(validate(&short).expect_err("invalid")[0]
-            .reason
-            .contains("too few points"));
+        assert!(validate(&short).expect_err("invalid")[0].reason.contains("too few points"));
 
         let out_of_range = vec![vec![vec![[0., 0.], [200., 0.], [2., 2.], [0., 0.]]]];
         let d = validate(&out_of_range).expect_err("invalid");
         assert!(d[0].reason.contains("out of range") && !d[0].repairable);
 
         let nan = vec![vec![vec![[0., 0.], [f64::NAN, 0.], [2., 2.], [0., 0.]]]];
-        assert!(validate(&nan).expect_err("invalid")[0]
-            .reason
-            .contains("not a finite number"));
+        assert!(validate(&nan).expect_err("invalid")[0].reason.contains("not a finite number"));
 
-        assert!(validate(&vec![]).expect_err("invalid")[0]
-            .reason
-            .contains("empty"));
+        assert!(validate(&vec![]).expect_err("invalid")[0].reason.contains("empty"));
     }
 
     #[test]
     fn a_bowtie_is_located_and_repaired_into_two_triangles() {
         let bowtie = vec![vec![vec![[0., 0.], [2., 2.], [2., 0.], [0., 2.], [0., 0.]]]];
         let defects = validate(&bowtie).expect_err("invalid");
-        assert!(
-            defects[0].reason.contains("self-intersection"),
-            "{defects:?}"
-        );
+        assert!(defects[0].reason.contains("self-intersection"), "{defects:?}");
         assert_eq!(defects[0].at, Some([1.0, 1.0]));
 
         let (fixed, fixes) = repair(&bowtie).expect("repairable");

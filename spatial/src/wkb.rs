@@ -53,9 +53,7 @@ fn write_coord(out: &mut Vec<u8>, c: Coord<f64>) {
 
 fn write_polygon(out: &mut Vec<u8>, poly: &Polygon<f64>) {
     header(out, POLYGON);
-    let rings: Vec<&LineString<f64>> = std::iter::once(poly.exterior())
-        .chain(poly.interiors())
-        .collect();
+    let rings: Vec<&LineString<f64>> = std::iter::once(poly.exterior()).chain(poly.interiors()).collect();
     out.extend_from_slice(&(rings.len() as u32).to_le_bytes());
     for ring in rings {
         out.extend_from_slice(&(ring.0.len() as u32).to_le_bytes());
@@ -83,20 +81,12 @@ impl Reader<'_> {
 
     fn u32(&mut self) -> Result<u32, WkbError> {
         let b = self.take::<4>()?;
-        Ok(if self.little {
-            u32::from_le_bytes(b)
-        } else {
-            u32::from_be_bytes(b)
-        })
+        Ok(if self.little { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) })
     }
 
     fn f64(&mut self) -> Result<f64, WkbError> {
         let b = self.take::<8>()?;
-        Ok(if self.little {
-            f64::from_le_bytes(b)
-        } else {
-            f64::from_be_bytes(b)
-        })
+        Ok(if self.little { f64::from_le_bytes(b) } else { f64::from_be_bytes(b) })
     }
 
     /// Reads a byte-order mark and a type code.
@@ -120,10 +110,7 @@ impl Reader<'_> {
     }
 
     fn coord(&mut self) -> Result<Coord<f64>, WkbError> {
-        Ok(Coord {
-            x: self.f64()?,
-            y: self.f64()?,
-        })
+        Ok(Coord { x: self.f64()?, y: self.f64()? })
     }
 
     fn polygon_body(&mut self) -> Result<Polygon<f64>, WkbError> {
@@ -131,9 +118,7 @@ impl Reader<'_> {
         let mut rings = Vec::with_capacity(n_rings);
         for _ in 0..n_rings {
             let n = self.count(16)?;
-            let coords = (0..n)
-                .map(|_| self.coord())
-                .collect::<Result<Vec<_>, _>>()?;
+            let coords = (0..n).map(|_| self.coord()).collect::<Result<Vec<_>, _>>()?;
             rings.push(LineString(coords));
         }
         let mut it = rings.into_iter();
@@ -144,11 +129,7 @@ impl Reader<'_> {
 
 /// Decodes a Polygon or MultiPolygon (either byte order) as a multipolygon.
 pub fn multipolygon_from_wkb(bytes: &[u8]) -> Result<MultiPolygon<f64>, WkbError> {
-    let mut r = Reader {
-        bytes,
-        pos: 0,
-        little: true,
-    };
+    let mut r = Reader { bytes, pos: 0, little: true };
     match r.header()? {
         POLYGON => Ok(MultiPolygon(vec![r.polygon_body()?])),
         MULTIPOLYGON => {
@@ -168,11 +149,7 @@ pub fn multipolygon_from_wkb(bytes: &[u8]) -> Result<MultiPolygon<f64>, WkbError
 
 /// Decodes a Point.
 pub fn point_from_wkb(bytes: &[u8]) -> Result<Point<f64>, WkbError> {
-    let mut r = Reader {
-        bytes,
-        pos: 0,
-        little: true,
-    };
+    let mut r = Reader { bytes, pos: 0, little: true };
     match r.header()? {
         POINT => Ok(Point(r.coord()?)),
         other => Err(WkbError::UnsupportedType(other)),
@@ -202,14 +179,8 @@ mod tests {
         be.extend_from_slice(&116.5f64.to_be_bytes());
         be.extend_from_slice(&39.5f64.to_be_bytes());
         assert_eq!(point_from_wkb(&be), Ok(Point::new(116.5, 39.5)));
-        assert_eq!(
-            point_from_wkb(&point_to_wkb(Point::new(1.0, 2.0))),
-            Ok(Point::new(1.0, 2.0))
-        );
-        assert_eq!(
-            multipolygon_from_wkb(&[1, 6, 0, 0, 0, 255, 255, 255, 255]),
-            Err(WkbError::Truncated)
-        );
+        assert_eq!(point_from_wkb(&point_to_wkb(Point::new(1.0, 2.0))), Ok(Point::new(1.0, 2.0)));
+        assert_eq!(multipolygon_from_wkb(&[1, 6, 0, 0, 0, 255, 255, 255, 255]), Err(WkbError::Truncated));
         assert_eq!(multipolygon_from_wkb(&[7]), Err(WkbError::ByteOrder(7)));
         assert_eq!(multipolygon_from_wkb(&[]), Err(WkbError::Truncated));
     }

@@ -37,10 +37,9 @@ fn read_csv_map(path: &Path) -> HashMap<String, String> {
 #[test]
 fn assign_agrees_with_postgis_st_covers_on_us_counties() {
     let dir = scratch("assign");
-    let source: Value = serde_json::from_str(
-        &std::fs::read_to_string(shared_data("us-counties.geojson")).expect("read"),
-    )
-    .expect("json");
+    let source: Value =
+        serde_json::from_str(&std::fs::read_to_string(shared_data("us-counties.geojson")).expect("read"))
+            .expect("json");
     let features = source["features"].as_array().expect("features");
 
     // Grids as given (21 are invalid: assignment, like ST_Covers, does not need validity).
@@ -49,11 +48,7 @@ fn assign_agrees_with_postgis_st_covers_on_us_counties() {
         .map(|f| json!({"type": "Feature", "properties": {"code": f["properties"]["id"]}, "geometry": f["geometry"]}))
         .collect();
     let grids_path = dir.join("counties.geojson");
-    std::fs::write(
-        &grids_path,
-        json!({"type": "FeatureCollection", "features": grids}).to_string(),
-    )
-    .expect("write");
+    std::fs::write(&grids_path, json!({"type": "FeatureCollection", "features": grids}).to_string()).expect("write");
 
     // Points: uniform over the lower 48 (many fall outside every county), every county's first
     // vertex (shared by neighbours: ties), and edge midpoints (on or a hair off shared edges).
@@ -65,19 +60,12 @@ fn assign_agrees_with_postgis_st_covers_on_us_counties() {
         n += 1;
     };
     for _ in 0..40_000 {
-        push(
-            &mut points,
-            -128.0 + rng.unit() * 62.0,
-            23.0 + rng.unit() * 28.0,
-        );
+        push(&mut points, -128.0 + rng.unit() * 62.0, 23.0 + rng.unit() * 28.0);
     }
     for f in features {
         let polygons: Vec<&Value> = match f["geometry"]["type"].as_str() {
             Some("Polygon") => vec![&f["geometry"]["coordinates"]],
-            _ => f["geometry"]["coordinates"]
-                .as_array()
-                .map(|a| a.iter().collect())
-                .unwrap_or_default(),
+            _ => f["geometry"]["coordinates"].as_array().map(|a| a.iter().collect()).unwrap_or_default(),
         };
         for poly in polygons {
             let Some(ring) = poly[0].as_array() else {
@@ -115,17 +103,13 @@ fn assign_agrees_with_postgis_st_covers_on_us_counties() {
         None,
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("points/s"),
-        "the run reports its throughput"
-    );
+    assert!(text(&out.stderr).contains("points/s"), "the run reports its throughput");
     let ours = read_csv_map(&out_path);
 
     // The same question to PostGIS.
     let db = PgDatabase::fresh();
-    let mut sql = String::from(
-        "CREATE EXTENSION IF NOT EXISTS postgis;\nCREATE TABLE grids (code text, geom geometry);\n",
-    );
+    let mut sql =
+        String::from("CREATE EXTENSION IF NOT EXISTS postgis;\nCREATE TABLE grids (code text, geom geometry);\n");
     for f in features {
         let _ = writeln!(
             sql,
@@ -138,10 +122,7 @@ fn assign_agrees_with_postgis_st_covers_on_us_counties() {
     let sql_path = dir.join("load.sql");
     std::fs::write(&sql_path, sql).expect("sql");
     common::psql_file(&db.url(), &sql_path);
-    db.sql(&format!(
-        "\\copy pts FROM '{}' CSV HEADER",
-        points_path.display()
-    ));
+    db.sql(&format!("\\copy pts FROM '{}' CSV HEADER", points_path.display()));
     let theirs: HashMap<String, String> = db
         .sql(
             "SELECT p.id, coalesce((SELECT min(g.code) FROM grids g \
@@ -162,11 +143,7 @@ fn assign_agrees_with_postgis_st_covers_on_us_counties() {
         .take(10)
         .map(|(id, code)| format!("{id}: PostGIS {code:?}, gridwatch {:?}", ours.get(id)))
         .collect();
-    assert!(
-        disagreements.is_empty(),
-        "disagreements with ST_Covers:\n{}",
-        disagreements.join("\n")
-    );
+    assert!(disagreements.is_empty(), "disagreements with ST_Covers:\n{}", disagreements.join("\n"));
     // The tie rule really was exercised: many points lie on edges shared by several counties.
     let ties: usize = db
         .sql(
@@ -198,11 +175,7 @@ fn output_keeps_input_order_and_bad_rows_are_named_without_partial_output() {
     )
     .expect("grids");
     let points = dir.join("points.csv");
-    std::fs::write(
-        &points,
-        "id,lon,lat\nz,0.5,0.5\ny,1,0.5\nx,5,5\nw,1.5,0.2\n",
-    )
-    .expect("points");
+    std::fs::write(&points, "id,lon,lat\nz,0.5,0.5\ny,1,0.5\nx,5,5\nw,1.5,0.2\n").expect("points");
     let out = dir.join("out.csv");
     let run = |points: &Path| {
         gridwatch(
@@ -220,10 +193,7 @@ fn output_keeps_input_order_and_bad_rows_are_named_without_partial_output() {
     };
     let result = run(&points);
     assert!(result.status.success(), "{}", text(&result.stderr));
-    assert_eq!(
-        std::fs::read_to_string(&out).expect("out"),
-        "id,code\nz,B\ny,A\nx,\nw,A\n"
-    );
+    assert_eq!(std::fs::read_to_string(&out).expect("out"), "id,code\nz,B\ny,A\nx,\nw,A\n");
 
     std::fs::remove_file(&out).expect("rm");
     let bad = dir.join("bad.csv");
@@ -231,10 +201,7 @@ fn output_keeps_input_order_and_bad_rows_are_named_without_partial_output() {
     let result = run(&bad);
     assert!(!result.status.success());
     let stderr = text(&result.stderr);
-    assert!(
-        stderr.contains("bad.csv: row 2: field lat: \"north\" is not a number"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("bad.csv: row 2: field lat: \"north\" is not a number"), "{stderr}");
     assert!(!out.exists(), "no partial output on failure");
     let leftovers = std::fs::read_dir(&dir)
         .expect("dir")

@@ -15,12 +15,7 @@ fn problem_count(server: &Server) -> usize {
 fn assert_error(status: u16, body: &Value, expected_status: u16, code: &str, what: &str) {
     assert_eq!(status, expected_status, "{what}: {body}");
     assert_eq!(body["error"]["code"], code, "{what}: {body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "{what}: {body}"
-    );
+    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{what}: {body}");
     assert!(body["error"].get("details").is_some(), "{what}: {body}");
 }
 
@@ -30,24 +25,15 @@ fn demo_scenario(backend: &Backend) {
 
     let (_, health) = server.get("/healthz");
     let indexed = health["indexed_grids"].as_u64().unwrap_or(0);
-    assert!(
-        (1000..=1500).contains(&indexed),
-        "{name}: {indexed} unit grids indexed"
-    );
+    assert!((1000..=1500).contains(&indexed), "{name}: {indexed} unit grids indexed");
     let seeded = problem_count(&server);
-    assert!(
-        (200..=1000).contains(&seeded),
-        "{name}: {seeded} demo problems"
-    );
+    assert!((200..=1000).contains(&seeded), "{name}: {seeded} demo problems");
 
     // Inside Dongcheng (near the Drum Tower): one 15-digit grid of district 110101.
     let (status, found) = server.get("/api/v1/locate?lon=116.4100&lat=39.9300");
     assert_eq!(status, 200, "{name}");
     let code = found["grid"]["code"].as_str().expect("a grid").to_string();
-    assert!(
-        code.len() == 15 && code.starts_with("110101"),
-        "{name}: {found}"
-    );
+    assert!(code.len() == 15 && code.starts_with("110101"), "{name}: {found}");
     assert_eq!(found["candidates"], json!([code]), "{name}");
     assert!(found["grid"]["responsible_unit"].is_string(), "{name}");
 
@@ -71,19 +57,12 @@ fn demo_scenario(backend: &Backend) {
         }
     }
     let shared = shared.expect("some vertex is shared by two grids");
-    let candidates: Vec<&str> = shared["candidates"]
-        .as_array()
-        .expect("list")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let candidates: Vec<&str> =
+        shared["candidates"].as_array().expect("list").iter().filter_map(Value::as_str).collect();
     let mut sorted = candidates.clone();
     sorted.sort_unstable();
     assert_eq!(candidates, sorted, "{name}: candidates are listed by code");
-    assert_eq!(
-        shared["grid"]["code"], candidates[0],
-        "{name}: the smallest code wins"
-    );
+    assert_eq!(shared["grid"]["code"], candidates[0], "{name}: the smallest code wins");
 
     // Intake: 201 with the routing, readable afterwards.
     let (status, created) = server.post_json(
@@ -93,37 +72,21 @@ fn demo_scenario(backend: &Backend) {
     assert_eq!(status, 201, "{name}: {created}");
     assert_eq!(created["grid_code"], code.as_str(), "{name}");
     assert_eq!(created["status"], "reported", "{name}");
-    assert!(
-        created["created_at"].is_string() && created["responsible_unit"].is_string(),
-        "{name}"
-    );
+    assert!(created["created_at"].is_string() && created["responsible_unit"].is_string(), "{name}");
     let id = created["id"].as_i64().expect("id");
     let (status, read) = server.get(&format!("/api/v1/problems/{id}"));
-    assert_eq!(
-        (status, &read),
-        (200, &created),
-        "{name}: the stored problem reads back as acknowledged"
-    );
+    assert_eq!((status, &read), (200, &created), "{name}: the stored problem reads back as acknowledged");
     let (status, outside_problem) = server.post_json(
         "/api/v1/problems",
         r#"{"lon": 0.5, "lat": 0.5, "category": "暴露垃圾", "description": "", "source": "app"}"#,
     );
     assert_eq!(status, 201, "{name}");
-    assert_eq!(
-        outside_problem["grid_code"],
-        Value::Null,
-        "{name}: unassigned, but kept"
-    );
+    assert_eq!(outside_problem["grid_code"], Value::Null, "{name}: unassigned, but kept");
 
     // Bad input: a 4xx JSON error each time, and nothing stored.
     let before = problem_count(&server);
     let bad_bodies = [
-        (
-            "malformed JSON",
-            r#"{"lon": 116.41, "lat": "#,
-            400,
-            "malformed_json",
-        ),
+        ("malformed JSON", r#"{"lon": 116.41, "lat": "#, 400, "malformed_json"),
         (
             "missing field",
             r#"{"lon": 116.41, "lat": 39.93, "category": "x", "source": "officer"}"#,
@@ -170,13 +133,7 @@ fn demo_scenario(backend: &Backend) {
     ];
     for (what, body, status_expected, code_expected) in bad_bodies {
         let (status, body) = server.post_json("/api/v1/problems", body);
-        assert_error(
-            status,
-            &body,
-            status_expected,
-            code_expected,
-            &format!("{name}: {what}"),
-        );
+        assert_error(status, &body, status_expected, code_expected, &format!("{name}: {what}"));
     }
     let (status, body) = common::text_post(&server, "/api/v1/problems", "text/plain", "lon=1");
     assert_error(status, &body, 415, "unsupported_media_type", name);
@@ -186,11 +143,7 @@ fn demo_scenario(backend: &Backend) {
     );
     let (status, body) = server.post_json("/api/v1/problems", &big);
     assert_error(status, &body, 413, "payload_too_large", name);
-    assert_eq!(
-        problem_count(&server),
-        before,
-        "{name}: refused reports must not be stored"
-    );
+    assert_eq!(problem_count(&server), before, "{name}: refused reports must not be stored");
 
     // Bad queries.
     for (path, param) in [
@@ -204,17 +157,8 @@ fn demo_scenario(backend: &Backend) {
         ("/api/v1/layers/problems?limit=0", "limit"),
     ] {
         let (status, body) = server.get(path);
-        assert_error(
-            status,
-            &body,
-            400,
-            "invalid_parameter",
-            &format!("{name}: {path}"),
-        );
-        assert_eq!(
-            body["error"]["details"]["parameter"], param,
-            "{name}: {path}"
-        );
+        assert_error(status, &body, 400, "invalid_parameter", &format!("{name}: {path}"));
+        assert_eq!(body["error"]["details"]["parameter"], param, "{name}: {path}");
     }
     let (status, body) = server.get("/api/v1/problems/999999999");
     assert_error(status, &body, 404, "not_found", name);
@@ -224,28 +168,15 @@ fn demo_scenario(backend: &Backend) {
     // Layers: RFC 7946 collections, and bbox filters.
     let (_, all_units) = server.get("/api/v1/layers/grids?level=grid");
     assert_eq!(all_units["type"], "FeatureCollection");
-    assert_eq!(
-        all_units["features"].as_array().map_or(0, Vec::len) as u64,
-        indexed,
-        "{name}"
-    );
+    assert_eq!(all_units["features"].as_array().map_or(0, Vec::len) as u64, indexed, "{name}");
     let bbox = [116.40, 39.92, 116.41, 39.93];
     let (_, near) = server.get("/api/v1/layers/problems?bbox=116.40,39.92,116.41,39.93");
     let near = near["features"].as_array().expect("features");
-    assert!(
-        !near.is_empty() && near.len() < before,
-        "{name}: bbox selects a subset"
-    );
+    assert!(!near.is_empty() && near.len() < before, "{name}: bbox selects a subset");
     for f in near {
         let c = &f["geometry"]["coordinates"];
-        let (lon, lat) = (
-            c[0].as_f64().unwrap_or(f64::NAN),
-            c[1].as_f64().unwrap_or(f64::NAN),
-        );
-        assert!(
-            lon >= bbox[0] && lon <= bbox[2] && lat >= bbox[1] && lat <= bbox[3],
-            "{name}: {f}"
-        );
+        let (lon, lat) = (c[0].as_f64().unwrap_or(f64::NAN), c[1].as_f64().unwrap_or(f64::NAN));
+        assert!(lon >= bbox[0] && lon <= bbox[2] && lat >= bbox[1] && lat <= bbox[3], "{name}: {f}");
         assert_eq!(f["geometry"]["type"], "Point");
         assert!(f["properties"]["category"].is_string());
     }
@@ -253,11 +184,7 @@ fn demo_scenario(backend: &Backend) {
     // A restart keeps everything and does not seed twice.
     server.stop();
     let again = Server::start(&backend.url(), &["--demo"]);
-    assert_eq!(
-        problem_count(&again),
-        before,
-        "{name}: data survives a restart, the seed runs once"
-    );
+    assert_eq!(problem_count(&again), before, "{name}: data survives a restart, the seed runs once");
 }
 
 #[test]
@@ -272,10 +199,7 @@ fn the_demo_seed_is_deterministic() {
     let first = common::scratch("seed-a");
     let second = common::scratch("seed-b");
     let layer = |dir: &std::path::Path| {
-        let server = Server::start(
-            &format!("sqlite://{}", dir.join("g.db").display()),
-            &["--demo"],
-        );
+        let server = Server::start(&format!("sqlite://{}", dir.join("g.db").display()), &["--demo"]);
         let (_, grids) = server.get("/api/v1/layers/grids");
         let (_, problems) = server.get("/api/v1/layers/problems");
         (grids, problems)

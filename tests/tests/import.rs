@@ -70,10 +70,7 @@ fn import_scenario(backend: &Backend) {
                 json!({"type": "Polygon", "coordinates": [[[116.4, 39.9], [196.4, 39.9], [116.4, 39.95], [116.4, 39.9]]]}),
             ),
             feature(None, square(116.50, 39.90, 0.01)),
-            feature(
-                Some("G6"),
-                json!({"type": "Point", "coordinates": [116.4, 39.9]}),
-            ),
+            feature(Some("G6"), json!({"type": "Point", "coordinates": [116.4, 39.9]})),
             feature(Some("G1"), square(116.60, 39.90, 0.01)),
         ],
     );
@@ -90,22 +87,13 @@ fn import_scenario(backend: &Backend) {
     ] {
         assert!(stderr.contains(expected), "{name}: stderr lacks {expected:?}:\n{stderr}");
     }
-    assert!(
-        stderr.contains("broken.geojson"),
-        "{name}: the file is named"
-    );
+    assert!(stderr.contains("broken.geojson"), "{name}: the file is named");
 
     // Even --repair cannot fix out-of-range coordinates, a missing code or a point: still all or nothing.
     let (ok, _, stderr) = import(&broken, &url, true);
-    assert!(
-        !ok && stderr.contains("cannot be repaired"),
-        "{name}: {stderr}"
-    );
+    assert!(!ok && stderr.contains("cannot be repaired"), "{name}: {stderr}");
     let server = Server::start(&url, &[]);
-    assert!(
-        grid_layer(&server).is_empty(),
-        "{name}: nothing may be stored after a failed import"
-    );
+    assert!(grid_layer(&server).is_empty(), "{name}: nothing may be stored after a failed import");
 
     let repairable = write_collection(
         &dir,
@@ -117,60 +105,35 @@ fn import_scenario(backend: &Backend) {
         ],
     );
     let (ok, _, stderr) = import(&repairable, &url, false);
-    assert!(
-        !ok && stderr.contains("--repair can fix this"),
-        "{name}: {stderr}"
-    );
+    assert!(!ok && stderr.contains("--repair can fix this"), "{name}: {stderr}");
     let (ok, stdout, stderr) = import(&repairable, &url, true);
     assert!(ok, "{name}: {stderr}");
-    assert!(
-        stdout.contains("repaired feature 1 (code G2)") && stdout.contains("even-odd"),
-        "{name}: {stdout}"
-    );
-    assert!(
-        stdout.contains("repaired feature 2 (code G3): polygon 0 exterior ring: closed"),
-        "{name}: {stdout}"
-    );
+    assert!(stdout.contains("repaired feature 1 (code G2)") && stdout.contains("even-odd"), "{name}: {stdout}");
+    assert!(stdout.contains("repaired feature 2 (code G3): polygon 0 exterior ring: closed"), "{name}: {stdout}");
     assert!(stdout.contains("3 new, 0 new versions"), "{name}: {stdout}");
 
     // The running server follows the import without a restart.
     assert!(
-        common::eventually(20, || server.get("/api/v1/locate?lon=116.405&lat=39.905").1
-            ["grid"]["code"]
-            == "G1"),
+        common::eventually(20, || server.get("/api/v1/locate?lon=116.405&lat=39.905").1["grid"]["code"] == "G1"),
         "{name}: the server picks up imported grids"
     );
     let grids = grid_layer(&server);
     let g2 = grids.iter().find(|f| f["id"] == "G2").expect("G2 stored");
-    assert_eq!(
-        g2["geometry"]["type"], "MultiPolygon",
-        "{name}: the bowtie becomes two triangles"
-    );
+    assert_eq!(g2["geometry"]["type"], "MultiPolygon", "{name}: the bowtie becomes two triangles");
 
     // Move G1: version 2 opens and the index follows; the same file again changes nothing.
     let moved = write_collection(
         &dir,
         "moved.geojson",
-        vec![
-            feature(Some("G1"), square(116.40, 39.92, 0.01)),
-            feature(Some("G3"), square(116.44, 39.90, 0.01)),
-        ],
+        vec![feature(Some("G1"), square(116.40, 39.92, 0.01)), feature(Some("G3"), square(116.44, 39.90, 0.01))],
     );
     let (ok, stdout, stderr) = import(&moved, &url, false);
     assert!(ok, "{name}: {stderr}");
-    assert!(
-        stdout.contains("0 new, 1 new versions, 0 updated, 1 unchanged"),
-        "{name}: {stdout}"
-    );
+    assert!(stdout.contains("0 new, 1 new versions, 0 updated, 1 unchanged"), "{name}: {stdout}");
     let (_, stdout, _) = import(&moved, &url, false);
+    assert!(stdout.contains("0 new, 0 new versions, 0 updated, 2 unchanged"), "{name}: {stdout}");
     assert!(
-        stdout.contains("0 new, 0 new versions, 0 updated, 2 unchanged"),
-        "{name}: {stdout}"
-    );
-    assert!(
-        common::eventually(20, || server.get("/api/v1/locate?lon=116.405&lat=39.925").1
-            ["grid"]["code"]
-            == "G1"),
+        common::eventually(20, || server.get("/api/v1/locate?lon=116.405&lat=39.925").1["grid"]["code"] == "G1"),
         "{name}: the moved grid is found at its new place"
     );
     let (_, old_place) = server.get("/api/v1/locate?lon=116.405&lat=39.905");
@@ -191,10 +154,9 @@ fn imports_report_every_bad_feature_and_are_atomic_on_both_backends() {
 /// repairs them; PostGIS checks the result is valid and covers what ST_MakeValid covers.
 #[test]
 fn repaired_beijing_districts_agree_with_postgis_make_valid() {
-    let source: Value = serde_json::from_str(
-        &std::fs::read_to_string(shared_data("beijing-districts.geojson")).expect("read"),
-    )
-    .expect("json");
+    let source: Value =
+        serde_json::from_str(&std::fs::read_to_string(shared_data("beijing-districts.geojson")).expect("read"))
+            .expect("json");
     let features: Vec<Value> = source["features"]
         .as_array()
         .expect("features")
@@ -210,10 +172,7 @@ fn repaired_beijing_districts_agree_with_postgis_make_valid() {
 
     let (ok, _, stderr) = import(&file, &db.url(), false);
     assert!(!ok, "the vendor file is invalid");
-    assert!(
-        stderr.contains("(code 110101)") && stderr.contains("self-intersection at ("),
-        "{stderr}"
-    );
+    assert!(stderr.contains("(code 110101)") && stderr.contains("self-intersection at ("), "{stderr}");
     let (ok, stdout, stderr) = import(&file, &db.url(), true);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("16 new"), "{stdout}");
@@ -239,32 +198,18 @@ fn repaired_beijing_districts_agree_with_postgis_make_valid() {
     );
     let rows: Vec<Vec<&str>> = rows.lines().map(|l| l.split('|').collect()).collect();
     assert_eq!(rows.len(), 16);
-    assert!(
-        rows.iter().filter(|r| r[2] == "f").count() >= 12,
-        "the fixture has 12 invalid districts"
-    );
+    assert!(rows.iter().filter(|r| r[2] == "f").count() >= 12, "the fixture has 12 invalid districts");
     for r in &rows {
         assert_eq!(r[1], "t", "district {} must be valid after repair", r[0]);
         let area_ratio: f64 = r[3].parse().expect("ratio");
         let difference: f64 = r[4].parse().expect("difference");
-        assert!(
-            (area_ratio - 1.0).abs() < 1e-6,
-            "district {}: area ratio {area_ratio}",
-            r[0]
-        );
-        assert!(
-            difference < 1e-6,
-            "district {}: symmetric difference {difference}",
-            r[0]
-        );
+        assert!((area_ratio - 1.0).abs() < 1e-6, "district {}: area ratio {area_ratio}", r[0]);
+        assert!(difference < 1e-6, "district {}: symmetric difference {difference}", r[0]);
     }
     let dongcheng_km2: f64 = db
         .sql("SELECT ST_Area(geom::geography) / 1e6 FROM grids WHERE code = '110101' AND valid_to IS NULL")
         .trim()
         .parse()
         .expect("area");
-    assert!(
-        (dongcheng_km2 - 41.82).abs() < 0.01,
-        "Dongcheng {dongcheng_km2} km²"
-    );
+    assert!((dongcheng_km2 - 41.82).abs() < 0.01, "Dongcheng {dongcheng_km2} km²");
 }

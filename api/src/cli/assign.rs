@@ -29,11 +29,7 @@ pub struct AssignStats {
 pub fn load_index(path: &Path) -> Result<GridIndex<()>, String> {
     let (features, errors) = read_polygon_features(path).map_err(|e| e.to_string())?;
     if let Some(e) = errors.first() {
-        return Err(format!(
-            "{}: {e} ({} bad features in all)",
-            path.display(),
-            errors.len()
-        ));
+        return Err(format!("{}: {e} ({} bad features in all)", path.display(), errors.len()));
     }
     let mut entries = Vec::with_capacity(features.len());
     for f in features {
@@ -41,11 +37,7 @@ pub fn load_index(path: &Path) -> Result<GridIndex<()>, String> {
             .or(f.id.clone())
             .ok_or_else(|| format!("{}: feature {}, code: is required", path.display(), f.index))?;
         // Assignment needs no validity (ST_Covers does not either): use the rings as given.
-        entries.push(Entry {
-            code,
-            geometry: spatial::validity::as_given(&f.geometry),
-            payload: (),
-        });
+        entries.push(Entry { code, geometry: spatial::validity::as_given(&f.geometry), payload: () });
     }
     Ok(GridIndex::new(entries))
 }
@@ -55,28 +47,16 @@ pub fn run(grids: &Path, points: &Path, out: &Path, threads: usize) -> Result<As
     let index = load_index(grids)?;
     let index_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    let source = std::fs::File::open(points)
-        .map_err(|e| format!("cannot read {}: {e}", points.display()))?;
-    let mut reader = PointReader::new(
-        points.display().to_string(),
-        std::io::BufReader::with_capacity(1 << 20, source),
-    )?;
+    let source = std::fs::File::open(points).map_err(|e| format!("cannot read {}: {e}", points.display()))?;
+    let mut reader =
+        PointReader::new(points.display().to_string(), std::io::BufReader::with_capacity(1 << 20, source))?;
 
     let tmp = out.with_extension(format!("partial-{}", std::process::id()));
     let result = (|| {
-        let file = std::fs::File::create(&tmp)
-            .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        let file = std::fs::File::create(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
         let mut writer = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
-        writer
-            .write_record(["id", "code"])
-            .map_err(|e| e.to_string())?;
-        let mut stats = AssignStats {
-            grids: index.len(),
-            points: 0,
-            assigned: 0,
-            index_seconds,
-            seconds: 0.0,
-        };
+        writer.write_record(["id", "code"]).map_err(|e| e.to_string())?;
+        let mut stats = AssignStats { grids: index.len(), points: 0, assigned: 0, index_seconds, seconds: 0.0 };
         let mut chunk: Vec<PointRow> = Vec::with_capacity(CHUNK);
         let mut codes: Vec<Option<usize>> = Vec::with_capacity(CHUNK);
         loop {
@@ -93,19 +73,13 @@ pub fn run(grids: &Path, points: &Path, out: &Path, threads: usize) -> Result<As
             assign_chunk(&index, &chunk, &mut codes, threads);
             for (row, hit) in chunk.iter().zip(&codes) {
                 let code = hit.map(|i| index.entries()[i].code.as_str()).unwrap_or("");
-                writer
-                    .write_record([row.id.as_str(), code])
-                    .map_err(|e| e.to_string())?;
+                writer.write_record([row.id.as_str(), code]).map_err(|e| e.to_string())?;
             }
             stats.points += chunk.len();
             stats.assigned += codes.iter().filter(|c| c.is_some()).count();
         }
-        let mut inner = writer
-            .into_inner()
-            .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-        inner
-            .flush()
-            .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        let mut inner = writer.into_inner().map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        inner.flush().map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
         std::fs::rename(&tmp, out).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
         stats.seconds = started.elapsed().as_secs_f64();
         Ok(stats)
@@ -117,12 +91,7 @@ pub fn run(grids: &Path, points: &Path, out: &Path, threads: usize) -> Result<As
 }
 
 /// Locates one chunk, split across `threads` scoped threads; results stay in input order.
-fn assign_chunk(
-    index: &GridIndex<()>,
-    chunk: &[PointRow],
-    codes: &mut Vec<Option<usize>>,
-    threads: usize,
-) {
+fn assign_chunk(index: &GridIndex<()>, chunk: &[PointRow], codes: &mut Vec<Option<usize>>, threads: usize) {
     codes.clear();
     codes.resize(chunk.len(), None);
     let per_thread = chunk.len().div_ceil(threads.max(1)).max(1);

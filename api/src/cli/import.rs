@@ -32,11 +32,8 @@ pub async fn import_grids(
         return Err(errors.iter().map(|e| format!("{name}: {e}")).collect());
     }
     let summary = store
-        .import_grids(&batch.grids, now)
+        .import_grids(&batch.grids, now, &crate::auth::Actor::cli())
         .await
         .map_err(|e| vec![format!("{name}: {e}")])?;
-    Ok(ImportReport {
-        summary,
-        repairs: batch.repairs,
-    })
+    Ok(ImportReport { summary, repairs: batch.repairs })
 }

@@ -1,5 +1,6 @@
 //! The command line: `serve`, `import`, `assign`, `migrate`.
 
+pub mod accounts;
 pub mod assign;
 pub mod import;
 pub mod serve;

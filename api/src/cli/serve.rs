@@ -1,7 +1,9 @@
 //! `gridwatch serve`: the HTTP API, with the index kept fresh from the database.
 
 use crate::catalog::Catalog;
+use crate::clock::Clock;
 use crate::clock::SystemClock;
+use crate::http::guard::Limits;
 use crate::http::{router, ApiContext};
 use crate::store::Store;
 use std::net::SocketAddr;
@@ -12,20 +14,23 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     pub demo: bool,
     pub reload_interval: Duration,
+    pub limits: Limits,
 }
 
 pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), String> {
-    let catalog = Arc::new(
-        Catalog::load(store.as_ref())
-            .await
-            .map_err(|e| e.to_string())?,
-    );
+    let catalog = Arc::new(Catalog::load(store.as_ref()).await.map_err(|e| e.to_string())?);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     if options.demo {
-        let seeded = crate::demo::seed(store.as_ref(), &catalog)
+        let seeded = crate::demo::seed(store.as_ref(), &catalog, clock.now())
             .await
             .map_err(|e| format!("demo seed failed: {e}"))?;
-        if seeded {
+        if let Some(logins) = seeded {
             tracing::info!("seeded the demo city (Dongcheng, 110101)");
+            // Shown once: only their hashes are stored.
+            println!("demo API tokens (shown only now; send as Authorization: Bearer <token>):");
+            for l in logins {
+                println!("  demo token {:<10} {:<16} {:<24} {}", l.role.as_str(), l.user, l.area, l.token);
+            }
         }
     }
     // Other processes (imports) change grids: follow the revision and rebuild when it moves.
@@ -46,11 +51,7 @@ pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), S
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let ctx = ApiContext {
-        store: store.clone(),
-        catalog,
-        clock: Arc::new(SystemClock),
-    };
+    let ctx = ApiContext::new(store.clone(), catalog, clock, options.limits);
     // Scripts and tests wait for this line on stdout.
     println!(
         "gridwatch listening on http://{addr} ({} backend, {} grids indexed)",
@@ -58,7 +59,7 @@ pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), S
         snapshot.index.len()
     );
     drop(snapshot);
-    axum::serve(listener, router(ctx))
+    axum::serve(listener, router(ctx).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;

@@ -16,12 +16,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            details: Value::Null,
-        }
+        Self { status, code, message: message.into(), details: Value::Null }
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -47,8 +42,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body =
-            json!({"error": {"code": self.code, "message": self.message, "details": self.details}});
+        let body = json!({"error": {"code": self.code, "message": self.message, "details": self.details}});
         (self.status, Json(body)).into_response()
     }
 }
@@ -57,16 +51,10 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "storage failure");
         match e {
-            StoreError::Database(sqlx::Error::PoolTimedOut) => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "the database is busy; retry shortly",
-            ),
-            _ => Self::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "the request could not be completed",
-            ),
+            StoreError::Database(sqlx::Error::PoolTimedOut) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is busy; retry shortly")
+            }
+            _ => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the request could not be completed"),
         }
     }
 }

@@ -1,8 +1,10 @@
 //! `GET /api/v1/layers/{grids,problems}`: RFC 7946 FeatureCollections filtered by `bbox`.
 
 use super::error::ApiError;
+use super::guard::Caller;
 use super::params::Params;
 use super::ApiContext;
+use crate::access::{Action, Area};
 use crate::problem::Problem;
 use crate::store::{BBox, StoredGrid};
 use axum::extract::State;
@@ -18,23 +20,11 @@ pub const MAX_LIMIT: i64 = 50_000;
 
 fn geojson_response(features: Vec<Value>) -> impl IntoResponse {
     let body = maps::geojson::feature_collection(features);
-    (
-        [(header::CONTENT_TYPE, "application/geo+json")],
-        body.to_string(),
-    )
+    ([(header::CONTENT_TYPE, "application/geo+json")], body.to_string())
 }
 
 fn rect(b: BBox) -> Rect<f64> {
-    Rect::new(
-        geo::Coord {
-            x: b.min_lon,
-            y: b.min_lat,
-        },
-        geo::Coord {
-            x: b.max_lon,
-            y: b.max_lat,
-        },
-    )
+    Rect::new(geo::Coord { x: b.min_lon, y: b.min_lat }, geo::Coord { x: b.max_lon, y: b.max_lat })
 }
 
 fn grid_feature(g: StoredGrid) -> Value {
@@ -48,15 +38,8 @@ fn grid_feature(g: StoredGrid) -> Value {
     props.insert("responsible_unit".into(), json!(grid.responsible_unit));
     props.insert("officer".into(), json!(grid.officer));
     props.insert("version".into(), json!(g.version));
-    props.insert(
-        "valid_from".into(),
-        json!(g.valid_from.format(&Rfc3339).ok()),
-    );
-    maps::geojson::feature(
-        json!(grid.code),
-        maps::geojson::multipolygon(&grid.geometry),
-        props,
-    )
+    props.insert("valid_from".into(), json!(g.valid_from.format(&Rfc3339).ok()));
+    maps::geojson::feature(json!(grid.code), maps::geojson::multipolygon(&grid.geometry), props)
 }
 
 fn problem_feature(p: Problem) -> Value {
@@ -71,22 +54,38 @@ fn problem_feature(p: Problem) -> Value {
     maps::geojson::feature(json!(id), geometry, props)
 }
 
+/// A bbox no larger than the configured limit.
+fn bounded_bbox(ctx: &ApiContext, params: &Params) -> Result<Option<BBox>, ApiError> {
+    let bbox = params.bbox()?;
+    if let Some(b) = bbox {
+        let (per_lat, per_lon) = spatial::geodesy::metres_per_degree((b.min_lat + b.max_lat) / 2.0);
+        let km2 = (b.max_lon - b.min_lon) * per_lon * (b.max_lat - b.min_lat) * per_lat / 1e6;
+        if km2 > ctx.limits.max_bbox_km2 {
+            return Err(ApiError::parameter(
+                "bbox",
+                format!("covers {km2:.0} km², more than the {:.0} km² allowed", ctx.limits.max_bbox_km2),
+            ));
+        }
+    }
+    Ok(bbox)
+}
+
 pub async fn grids(
     State(ctx): State<ApiContext>,
+    caller: Caller,
     params: Params,
 ) -> Result<impl IntoResponse, ApiError> {
+    let principal = caller.require(Action::ReadGrids)?;
     params.only(&["bbox", "level", "limit"])?;
-    let bbox = params.bbox()?;
+    let bbox = bounded_bbox(&ctx, &params)?;
     let limit = params.limit(DEFAULT_LIMIT, MAX_LIMIT)?;
     let level = params
         .text("level")
-        .map(|l| {
-            l.parse::<GridLevel>()
-                .map_err(|reason| ApiError::parameter("level", reason))
-        })
+        .map(|l| l.parse::<GridLevel>().map_err(|reason| ApiError::parameter("level", reason)))
         .transpose()?;
     // The store filters by bounding box; the exact test against the box happens here, alike for both backends.
-    let grids = ctx.store.grids_in_bbox(bbox, level, limit).await?;
+    let area = Area::of(principal, &ctx.catalog.snapshot()).filter();
+    let grids = ctx.store.grids_in_bbox(bbox, level, &area, limit).await?;
     let features = grids
         .into_iter()
         .filter(|g| bbox.is_none_or(|b| g.grid.geometry.intersects(&rect(b))))
@@ -97,13 +96,14 @@ pub async fn grids(
 
 pub async fn problems(
     State(ctx): State<ApiContext>,
+    caller: Caller,
     params: Params,
 ) -> Result<impl IntoResponse, ApiError> {
+    let principal = caller.require(Action::ReadProblems)?;
     params.only(&["bbox", "limit"])?;
-    let bbox = params.bbox()?;
+    let bbox = bounded_bbox(&ctx, &params)?;
     let limit = params.limit(DEFAULT_LIMIT, MAX_LIMIT)?;
-    let problems = ctx.store.problems_in_bbox(bbox, limit).await?;
-    Ok(geojson_response(
-        problems.into_iter().map(problem_feature).collect(),
-    ))
+    let area = Area::of(principal, &ctx.catalog.snapshot()).filter();
+    let problems = ctx.store.problems_in_bbox(bbox, &area, limit).await?;
+    Ok(geojson_response(problems.into_iter().map(problem_feature).collect()))
 }

@@ -1,16 +1,16 @@
 //! `GET /api/v1/locate?lon=&lat=`: which grid answers for a place.
 
 use super::error::ApiError;
+use super::guard::Caller;
 use super::params::Params;
 use super::ApiContext;
+use crate::access::Action;
 use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 
-pub async fn locate(
-    State(ctx): State<ApiContext>,
-    params: Params,
-) -> Result<Json<Value>, ApiError> {
+pub async fn locate(State(ctx): State<ApiContext>, caller: Caller, params: Params) -> Result<Json<Value>, ApiError> {
+    caller.require(Action::Locate)?;
     params.only(&["lon", "lat"])?;
     let lon = params.coordinate("lon", 180.0)?;
     let lat = params.coordinate("lat", 90.0)?;

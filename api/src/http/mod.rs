@@ -1,10 +1,10 @@
 //! The HTTP API: axum routers, one module per resource, one shared context.
 //!
-//! Access: in this release every endpoint is open to any caller on the listening address; bind
-//! to 127.0.0.1 (the default) or put the service behind an authenticating proxy. Bodies are
-//! capped and every parameter is checked strictly.
+//! Every request passes [`guard::guard`] (rate limits, bearer-token authentication, time limit);
+//! every handler then asks its [`guard::Caller`] for permission and area (`crate::access`).
 
 pub mod error;
+pub mod guard;
 mod layers;
 mod locate;
 pub mod params;
@@ -14,6 +14,7 @@ use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::store::Store;
 use axum::extract::{DefaultBodyLimit, State};
+use axum::middleware;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use error::ApiError;
@@ -26,16 +27,21 @@ pub struct ApiContext {
     pub store: Arc<dyn Store>,
     pub catalog: Arc<Catalog>,
     pub clock: Arc<dyn Clock>,
+    pub limits: Arc<guard::Limits>,
+    pub limiter: Arc<guard::RateLimiter>,
+}
+
+impl ApiContext {
+    pub fn new(store: Arc<dyn Store>, catalog: Arc<Catalog>, clock: Arc<dyn Clock>, limits: guard::Limits) -> Self {
+        Self { store, catalog, clock, limits: Arc::new(limits), limiter: Arc::new(guard::RateLimiter::default()) }
+    }
 }
 
 pub fn router(ctx: ApiContext) -> Router {
     Router::new()
         .route("/healthz", get(health))
         .route("/api/v1/locate", get(locate::locate))
-        .route(
-            "/api/v1/problems",
-            post(problems::create).layer(DefaultBodyLimit::max(problems::MAX_REPORT_BYTES)),
-        )
+        .route("/api/v1/problems", post(problems::create).layer(DefaultBodyLimit::max(problems::MAX_REPORT_BYTES)))
         .route("/api/v1/problems/{id}", get(problems::get))
         .route("/api/v1/layers/grids", get(layers::grids))
         .route("/api/v1/layers/problems", get(layers::problems))
@@ -47,6 +53,7 @@ pub fn router(ctx: ApiContext) -> Router {
                 "this endpoint does not take that method",
             )
         })
+        .layer(middleware::from_fn_with_state(ctx.clone(), guard::guard))
         .with_state(ctx)
 }
 

@@ -13,13 +13,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let Query(pairs) =
-            Query::<Vec<(String, String)>>::try_from_uri(&parts.uri).map_err(|e| {
-                ApiError::bad_request(
-                    "invalid_query",
-                    format!("the query string cannot be read: {e}"),
-                )
-            })?;
+        let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+            .map_err(|e| ApiError::bad_request("invalid_query", format!("the query string cannot be read: {e}")))?;
         let mut map = HashMap::new();
         for (k, v) in pairs {
             if map.insert(k.clone(), v).is_some() {
@@ -33,21 +28,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 impl Params {
     /// Refuses parameters the endpoint does not know.
     pub fn only(&self, known: &[&str]) -> Result<(), ApiError> {
-        let mut unknown: Vec<&str> = self
-            .0
-            .keys()
-            .map(String::as_str)
-            .filter(|k| !known.contains(k))
-            .collect();
+        let mut unknown: Vec<&str> = self.0.keys().map(String::as_str).filter(|k| !known.contains(k)).collect();
         unknown.sort_unstable();
         match unknown.first() {
             None => Ok(()),
             Some(name) => Err(ApiError::parameter(
                 name,
-                format!(
-                    "is not a parameter of this endpoint (known: {})",
-                    known.join(", ")
-                ),
+                format!("is not a parameter of this endpoint (known: {})", known.join(", ")),
             )),
         }
     }
@@ -58,9 +45,7 @@ impl Params {
 
     /// A required finite number within ±`limit`.
     pub fn coordinate(&self, name: &str, limit: f64) -> Result<f64, ApiError> {
-        let text = self
-            .text(name)
-            .ok_or_else(|| ApiError::parameter(name, "is required"))?;
+        let text = self.text(name).ok_or_else(|| ApiError::parameter(name, "is required"))?;
         parse_coordinate(text, limit).map_err(|reason| ApiError::parameter(name, reason))
     }
 
@@ -71,29 +56,17 @@ impl Params {
         };
         let parts: Vec<&str> = text.split(',').collect();
         if parts.len() != 4 {
-            return Err(ApiError::parameter(
-                "bbox",
-                "must be four numbers: minLon,minLat,maxLon,maxLat",
-            ));
+            return Err(ApiError::parameter("bbox", "must be four numbers: minLon,minLat,maxLon,maxLat"));
         }
         let mut v = [0.0; 4];
         for (i, p) in parts.iter().enumerate() {
             let limit = if i % 2 == 0 { 180.0 } else { 90.0 };
-            v[i] = parse_coordinate(p.trim(), limit)
-                .map_err(|reason| ApiError::parameter("bbox", reason))?;
+            v[i] = parse_coordinate(p.trim(), limit).map_err(|reason| ApiError::parameter("bbox", reason))?;
         }
         if v[0] > v[2] || v[1] > v[3] {
-            return Err(ApiError::parameter(
-                "bbox",
-                "minimum must not exceed maximum",
-            ));
+            return Err(ApiError::parameter("bbox", "minimum must not exceed maximum"));
         }
-        Ok(Some(BBox {
-            min_lon: v[0],
-            min_lat: v[1],
-            max_lon: v[2],
-            max_lat: v[3],
-        }))
+        Ok(Some(BBox { min_lon: v[0], min_lat: v[1], max_lon: v[2], max_lat: v[3] }))
     }
 
     /// `limit`, defaulting to `default` and refused above `max`.
@@ -102,10 +75,7 @@ impl Params {
             None => Ok(default),
             Some(text) => match text.parse::<i64>() {
                 Ok(n) if (1..=max).contains(&n) => Ok(n),
-                _ => Err(ApiError::parameter(
-                    "limit",
-                    format!("must be a whole number from 1 to {max}"),
-                )),
+                _ => Err(ApiError::parameter("limit", format!("must be a whole number from 1 to {max}"))),
             },
         }
     }
@@ -113,9 +83,7 @@ impl Params {
 
 /// A finite decimal number within ±`limit`.
 pub fn parse_coordinate(text: &str, limit: f64) -> Result<f64, String> {
-    let value: f64 = text
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number"))?;
+    let value: f64 = text.parse().map_err(|_| format!("{text:?} is not a number"))?;
     if !value.is_finite() {
         return Err(format!("{text:?} is not a finite number"));
     }

@@ -1,8 +1,12 @@
 //! `POST /api/v1/problems` (intake) and `GET /api/v1/problems/{id}`.
 
 use super::error::ApiError;
+use super::guard::Caller;
 use super::ApiContext;
+use crate::access::{Action, Area};
+use crate::auth::Role;
 use crate::intake::{parse_report, route};
+use crate::problem::Source;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -14,19 +18,33 @@ use serde_json::{json, Value};
 /// Largest accepted report body.
 pub const MAX_REPORT_BYTES: usize = 64 * 1024;
 
+/// Longest accepted `Idempotency-Key`.
+pub const MAX_IDEMPOTENCY_KEY: usize = 200;
+
 pub async fn create(
     State(ctx): State<ApiContext>,
+    caller: Caller,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let principal = caller.require(Action::Report)?;
+    let idempotency_key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => {
+            let key = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY);
+            let key = key.ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_header",
+                    format!("Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} visible ASCII characters"),
+                )
+            })?;
+            Some(key.to_string())
+        }
+    };
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/json")
-        });
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
     if !is_json {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -36,27 +54,16 @@ pub async fn create(
     }
     let body = body.map_err(|e| {
         let status = e.status();
-        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "payload_too_large"
-        } else {
-            "unreadable_body"
-        };
-        ApiError::new(
-            status,
-            code,
-            format!("the request body cannot be read: {e}"),
-        )
-        .with_details(json!({"max_bytes": MAX_REPORT_BYTES}))
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "payload_too_large" } else { "unreadable_body" };
+        ApiError::new(status, code, format!("the request body cannot be read: {e}"))
+            .with_details(json!({"max_bytes": MAX_REPORT_BYTES}))
     })?;
     let value: Value = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
             .with_details(json!({"line": e.line(), "column": e.column()}))
     })?;
     let report = parse_report(&value).map_err(|fields| {
-        let summary: Vec<String> = fields
-            .iter()
-            .map(|f| format!("{}: {}", f.field, f.reason))
-            .collect();
+        let summary: Vec<String> = fields.iter().map(|f| format!("{}: {}", f.field, f.reason)).collect();
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_report",
@@ -64,30 +71,42 @@ pub async fn create(
         )
         .with_details(json!({"fields": fields}))
     })?;
-    let problem = route(&ctx.catalog.snapshot(), report, ctx.clock.now());
-    // Acknowledge only what is committed: insert_problems returns after COMMIT.
-    let stored = ctx.store.insert_problems(vec![problem]).await?;
-    let problem = stored.into_iter().next().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "the report was not stored",
-        )
-    })?;
-    let location = format!("/api/v1/problems/{}", problem.id);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(problem),
-    ))
+    let mut report = report;
+    if principal.role == Role::App {
+        report.source = Source::App; // a citizen app's key speaks for the app, whatever it claims
+    }
+    let snapshot = ctx.catalog.snapshot();
+    let mut problem = route(&snapshot, report, ctx.clock.now());
+    if !Area::of(principal, &snapshot).may_report_at(problem.grid_code.as_deref()) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "outside_area",
+            "you can report problems only inside your own area",
+        ));
+    }
+    problem.reported_by = Some(principal.name.clone());
+    // Acknowledge only what is committed: insert_problem_once returns after COMMIT.
+    let idempotency = idempotency_key.map(|key| (principal.user_id, key));
+    let (problem, replayed) = ctx.store.insert_problem_once(problem, idempotency, &caller.actor()).await?;
+    let headers = [
+        (header::LOCATION, format!("/api/v1/problems/{}", problem.id)),
+        (header::HeaderName::from_static("idempotent-replayed"), replayed.to_string()),
+    ];
+    Ok((StatusCode::CREATED, headers, Json(problem)))
 }
 
 pub async fn get(
     State(ctx): State<ApiContext>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let principal = caller.require(Action::ReadProblems)?;
+    // Outside the caller's area looks exactly like absent.
     let not_found = || ApiError::not_found(format!("no problem with id {id}"));
     let numeric: i64 = id.parse().map_err(|_| not_found())?;
     let problem = ctx.store.problem(numeric).await?.ok_or_else(not_found)?;
+    if !Area::of(principal, &ctx.catalog.snapshot()).sees_problem(&problem) {
+        return Err(not_found());
+    }
     Ok(Json(problem))
 }

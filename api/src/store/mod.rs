@@ -5,14 +5,11 @@
 /// except for reading and inserting geometry, so the calling module supplies `GRID_COLUMNS` and
 /// `insert_grid`. A macro, because sqlx's executor types differ per backend.
 macro_rules! apply_import {
-    ($tx:ident, $grids:expr, $now:expr) => {{
+    ($tx:ident, $grids:expr, $now:expr, $actor:expr) => {{
         let rows = sqlx::query(&format!("SELECT {GRID_COLUMNS} FROM grids WHERE valid_to IS NULL"))
             .fetch_all(&mut *$tx)
             .await?;
-        let current = rows
-            .iter()
-            .map(|r| r.grid_row()?.into_stored())
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let current = rows.iter().map(|r| r.grid_row()?.into_stored()).collect::<Result<Vec<_>, StoreError>>()?;
         let (steps, summary) = $crate::store::plan_import($grids, &current);
         for step in steps {
             match step {
@@ -46,18 +43,34 @@ macro_rules! apply_import {
             }
         }
         if summary.created + summary.new_versions + summary.updated > 0 {
-            sqlx::query("UPDATE revisions SET value = value + 1 WHERE name = 'grids'")
-                .execute(&mut *$tx)
-                .await?;
+            sqlx::query("UPDATE revisions SET value = value + 1 WHERE name = 'grids'").execute(&mut *$tx).await?;
         }
+        audit_row!($tx, $now, $actor, "grids.import", "grids", serde_json::json!(summary));
         summary
     }};
 }
 
+/// Appends one audit entry inside the open transaction `tx`.
+macro_rules! audit_row {
+    ($tx:ident, $at:expr, $actor:expr, $action:expr, $object:expr, $details:expr) => {
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor, remote, action, object, details) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind($at)
+        .bind(&$actor.name)
+        .bind(&$actor.remote)
+        .bind($action)
+        .bind($object)
+        .bind($details.to_string())
+        .execute(&mut *$tx)
+        .await?;
+    };
+}
+
 /// Inserts problems inside the open transaction `tx` with the backend's `INSERT … RETURNING id`
-/// (whose first two parameters are lon and lat) and returns their ids in order.
+/// (whose first two parameters are lon and lat), audits each, and returns their ids in order.
 macro_rules! insert_problem_rows {
-    ($tx:ident, $problems:expr, $sql:expr) => {{
+    ($tx:ident, $problems:expr, $sql:expr, $actor:expr) => {{
         let mut ids = Vec::with_capacity($problems.len());
         for p in $problems {
             let id: i64 = sqlx::query_scalar($sql)
@@ -72,17 +85,288 @@ macro_rules! insert_problem_rows {
                 .bind($crate::store::candidates_json(p))
                 .bind(&p.status)
                 .bind(p.created_at)
+                .bind(&p.reported_by)
                 .fetch_one(&mut *$tx)
                 .await?;
+            audit_row!(
+                $tx,
+                p.created_at,
+                $actor,
+                "problem.create",
+                format!("problem/{id}"),
+                serde_json::json!({"grid_code": p.grid_code, "source": p.source})
+            );
             ids.push(id);
         }
         ids
     }};
 }
 
+/// `Store::insert_problem_once`, the same on both backends given the calling module's
+/// `INSERT_PROBLEM`, `PROBLEM_COLUMNS` and `begin_write`.
+macro_rules! insert_problem_once_body {
+    ($self:ident, $problem:expr, $idempotency:expr, $actor:expr) => {{
+        let problem: NewProblem = $problem;
+        let idempotency: Option<(i64, String)> = $idempotency;
+        let mut tx = $self.begin_write().await?;
+        if let Some((user_id, key)) = &idempotency {
+            let existing: Option<i64> =
+                sqlx::query_scalar("SELECT problem_id FROM idempotency_keys WHERE user_id = $1 AND key = $2")
+                    .bind(user_id)
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(id) = existing {
+                let row = sqlx::query(&format!("SELECT {PROBLEM_COLUMNS} FROM problems WHERE id = $1"))
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                return Ok((row.problem_row()?.into_problem()?, true));
+            }
+        }
+        let ids = insert_problem_rows!(tx, std::slice::from_ref(&problem), INSERT_PROBLEM, $actor);
+        let id = ids[0];
+        if let Some((user_id, key)) = &idempotency {
+            sqlx::query("INSERT INTO idempotency_keys (user_id, key, problem_id, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(user_id)
+                .bind(key)
+                .bind(id)
+                .bind(problem.created_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok((Problem::from_new(id, problem), false))
+    }};
+}
+
+/// Users, tokens and the audit log: no geometry, so the same SQL serves both backends. Expands
+/// inside `impl Store for …` of a type with `begin_write()` and `pool`.
+macro_rules! account_methods {
+    () => {
+        fn create_user(
+            &self,
+            user: $crate::store::NewUser,
+            now: OffsetDateTime,
+            actor: $crate::auth::Actor,
+        ) -> $crate::store::BoxFuture<'_, Result<$crate::auth::User, StoreError>> {
+            Box::pin(async move {
+                let mut tx = self.begin_write().await?;
+                let scope = serde_json::to_string(&user.scope).unwrap_or_else(|_| "[]".into());
+                let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
+                    "INSERT INTO users (name, role, scope, unit, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(&user.name)
+                .bind(user.role.as_str())
+                .bind(&scope)
+                .bind(&user.unit)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await;
+                let id = match inserted {
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                        return Err(StoreError::Conflict(format!("a user named {:?} exists already", user.name)));
+                    }
+                    other => other?,
+                };
+                audit_row!(
+                    tx,
+                    now,
+                    actor,
+                    "user.add",
+                    format!("user/{}", user.name),
+                    serde_json::json!({"role": user.role, "scope": user.scope, "unit": user.unit})
+                );
+                tx.commit().await?;
+                Ok($crate::auth::User {
+                    id,
+                    name: user.name,
+                    role: user.role,
+                    scope: user.scope,
+                    unit: user.unit,
+                    created_at: now,
+                    revoked_at: None,
+                })
+            })
+        }
+
+        fn users(&self) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::auth::User>, StoreError>> {
+            Box::pin(async move {
+                let rows = sqlx::query("SELECT id, name, role, scope, unit, created_at, revoked_at FROM users ORDER BY name")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        use sqlx::Row;
+                        Ok($crate::auth::User {
+                            id: r.try_get("id")?,
+                            name: r.try_get("name")?,
+                            role: $crate::store::parse_role(r.try_get("role")?)?,
+                            scope: $crate::store::parse_scope(r.try_get("scope")?)?,
+                            unit: r.try_get("unit")?,
+                            created_at: r.try_get("created_at")?,
+                            revoked_at: r.try_get("revoked_at")?,
+                        })
+                    })
+                    .collect()
+            })
+        }
+
+        fn revoke_user(
+            &self,
+            name: String,
+            now: OffsetDateTime,
+            actor: $crate::auth::Actor,
+        ) -> $crate::store::BoxFuture<'_, Result<bool, StoreError>> {
+            Box::pin(async move {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query("UPDATE users SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL")
+                    .bind(&name)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    > 0;
+                if done {
+                    sqlx::query(
+                        "UPDATE tokens SET revoked_at = $2 WHERE revoked_at IS NULL \
+                         AND user_id = (SELECT id FROM users WHERE name = $1)",
+                    )
+                    .bind(&name)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    audit_row!(tx, now, actor, "user.revoke", format!("user/{name}"), serde_json::json!({}));
+                }
+                tx.commit().await?;
+                Ok(done)
+            })
+        }
+
+        fn create_token(
+            &self,
+            user: String,
+            hash: String,
+            label: Option<String>,
+            expires_at: Option<OffsetDateTime>,
+            now: OffsetDateTime,
+            actor: $crate::auth::Actor,
+        ) -> $crate::store::BoxFuture<'_, Result<Option<$crate::store::TokenInfo>, StoreError>> {
+            Box::pin(async move {
+                let mut tx = self.begin_write().await?;
+                let user_id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE name = $1 AND revoked_at IS NULL")
+                    .bind(&user)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(user_id) = user_id else { return Ok(None) };
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO tokens (user_id, hash, label, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(user_id)
+                .bind(&hash)
+                .bind(&label)
+                .bind(now)
+                .bind(expires_at)
+                .fetch_one(&mut *tx)
+                .await?;
+                audit_row!(
+                    tx,
+                    now,
+                    actor,
+                    "token.create",
+                    format!("token/{id}"),
+                    serde_json::json!({"user": user, "label": label})
+                );
+                tx.commit().await?;
+                Ok(Some($crate::store::TokenInfo { id, user, label, expires_at }))
+            })
+        }
+
+        fn revoke_token(
+            &self,
+            id: i64,
+            now: OffsetDateTime,
+            actor: $crate::auth::Actor,
+        ) -> $crate::store::BoxFuture<'_, Result<bool, StoreError>> {
+            Box::pin(async move {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    > 0;
+                if done {
+                    audit_row!(tx, now, actor, "token.revoke", format!("token/{id}"), serde_json::json!({}));
+                }
+                tx.commit().await?;
+                Ok(done)
+            })
+        }
+
+        fn principal(
+            &self,
+            hash: String,
+            now: OffsetDateTime,
+        ) -> $crate::store::BoxFuture<'_, Result<Option<$crate::auth::Principal>, StoreError>> {
+            Box::pin(async move {
+                use sqlx::Row;
+                let row = sqlx::query(
+                    "SELECT u.id, u.name, u.role, u.scope, u.unit, t.expires_at FROM tokens t \
+                     JOIN users u ON u.id = t.user_id \
+                     WHERE t.hash = $1 AND t.revoked_at IS NULL AND u.revoked_at IS NULL",
+                )
+                .bind(&hash)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some(r) = row else { return Ok(None) };
+                let expires_at: Option<OffsetDateTime> = r.try_get("expires_at")?;
+                if expires_at.is_some_and(|e| e <= now) {
+                    return Ok(None);
+                }
+                Ok(Some($crate::auth::Principal {
+                    user_id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    role: $crate::store::parse_role(r.try_get("role")?)?,
+                    scope: $crate::store::parse_scope(r.try_get("scope")?)?,
+                    unit: r.try_get("unit")?,
+                }))
+            })
+        }
+
+        fn audit_log(&self, limit: i64) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::store::AuditEntry>, StoreError>> {
+            Box::pin(async move {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT id, at, actor, remote, action, object, details FROM audit_log ORDER BY id DESC LIMIT $1",
+                )
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let details: String = r.try_get("details")?;
+                        Ok($crate::store::AuditEntry {
+                            id: r.try_get("id")?,
+                            at: r.try_get("at")?,
+                            actor: r.try_get("actor")?,
+                            remote: r.try_get("remote")?,
+                            action: r.try_get("action")?,
+                            object: r.try_get("object")?,
+                            details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+                        })
+                    })
+                    .collect()
+            })
+        }
+    };
+}
+
 mod postgres;
 mod sqlite;
 
+use crate::auth::{Actor, Principal, Role, User};
 use crate::problem::{NewProblem, Problem, Source};
 use async_trait::async_trait;
 use spatial::{Grid, GridLevel, MultiPolygon};
@@ -102,6 +386,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("{0}")]
+    Conflict(String),
     #[error("unsupported database URL {0:?}: use postgres://… or sqlite://…")]
     UnsupportedUrl(String),
 }
@@ -136,16 +422,69 @@ pub struct ImportSummary {
     pub unchanged: usize,
 }
 
+/// Restricts a query to a caller's area; `None` fields do not restrict.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AreaFilter {
+    /// Only these grid codes (grids), or problems routed to them.
+    pub grid_codes: Option<Vec<String>>,
+    /// Only grids and problems of this responsible unit.
+    pub unit: Option<String>,
+    /// Only problems this user reported.
+    pub reported_by: Option<String>,
+}
+
+impl AreaFilter {
+    /// The codes as a JSON array, as both backends take a list parameter.
+    fn codes_json(&self) -> Option<String> {
+        self.grid_codes.as_ref().map(|c| serde_json::to_string(c).unwrap_or_else(|_| "[]".into()))
+    }
+}
+
+/// A user to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewUser {
+    pub name: String,
+    pub role: Role,
+    pub scope: Vec<String>,
+    pub unit: Option<String>,
+}
+
+/// A stored token, without its secret.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub user: String,
+    pub label: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// One line of the append-only audit log.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub actor: String,
+    pub remote: String,
+    pub action: String,
+    pub object: String,
+    pub details: serde_json::Value,
+}
+
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
 #[async_trait]
 pub trait Store: Send + Sync {
     /// "postgis" or "sqlite".
     fn backend(&self) -> &'static str;
 
-    /// Upserts grids by code in one transaction: all or nothing.
+    /// Upserts grids by code in one transaction (with its audit entry): all or nothing.
     async fn import_grids(
         &self,
         grids: &[Grid],
         now: OffsetDateTime,
+        actor: &Actor,
     ) -> Result<ImportSummary, StoreError>;
 
     /// The current version of every grid.
@@ -155,30 +494,70 @@ pub trait Store: Send + Sync {
     async fn grid_versions(&self, code: &str) -> Result<Vec<StoredGrid>, StoreError>;
 
     /// Current grids whose bounding box meets `bbox` (all when `None`), optionally of one level,
-    /// by code, at most `limit`.
+    /// within `area`, by code, at most `limit`.
     async fn grids_in_bbox(
         &self,
         bbox: Option<BBox>,
         level: Option<GridLevel>,
+        area: &AreaFilter,
         limit: i64,
     ) -> Result<Vec<StoredGrid>, StoreError>;
 
     /// A number that changes whenever grids change (to know when to rebuild the index).
     async fn grid_revision(&self) -> Result<i64, StoreError>;
 
-    /// Stores problems in one transaction and returns them with their ids.
-    async fn insert_problems(&self, problems: Vec<NewProblem>) -> Result<Vec<Problem>, StoreError>;
+    /// Stores problems in one transaction (with their audit entries) and returns them with ids.
+    async fn insert_problems(&self, problems: Vec<NewProblem>, actor: &Actor) -> Result<Vec<Problem>, StoreError>;
+
+    /// Stores one problem, once per `(user id, idempotency key)`: a repeated key returns the
+    /// problem stored the first time and `true`.
+    async fn insert_problem_once(
+        &self,
+        problem: NewProblem,
+        idempotency: Option<(i64, String)>,
+        actor: &Actor,
+    ) -> Result<(Problem, bool), StoreError>;
 
     async fn problem(&self, id: i64) -> Result<Option<Problem>, StoreError>;
 
-    /// Problems inside `bbox` (all when `None`), by id, at most `limit`.
+    /// Problems inside `bbox` (all when `None`) within `area`, by id, at most `limit`.
     async fn problems_in_bbox(
         &self,
         bbox: Option<BBox>,
+        area: &AreaFilter,
         limit: i64,
     ) -> Result<Vec<Problem>, StoreError>;
 
     async fn count_problems(&self) -> Result<i64, StoreError>;
+
+    // Accounts and audit: the same SQL on both backends (see `account_methods!`).
+
+    /// Creates a user; a taken name is a [`StoreError::Conflict`].
+    fn create_user(&self, user: NewUser, now: OffsetDateTime, actor: Actor) -> BoxFuture<'_, Result<User, StoreError>>;
+
+    fn users(&self) -> BoxFuture<'_, Result<Vec<User>, StoreError>>;
+
+    /// Revokes a user and with it every token; false when there is no such active user.
+    fn revoke_user(&self, name: String, now: OffsetDateTime, actor: Actor) -> BoxFuture<'_, Result<bool, StoreError>>;
+
+    /// Stores a token hash for an active user; `None` when there is no such user.
+    fn create_token(
+        &self,
+        user: String,
+        hash: String,
+        label: Option<String>,
+        expires_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+        actor: Actor,
+    ) -> BoxFuture<'_, Result<Option<TokenInfo>, StoreError>>;
+
+    fn revoke_token(&self, id: i64, now: OffsetDateTime, actor: Actor) -> BoxFuture<'_, Result<bool, StoreError>>;
+
+    /// The caller behind a token hash, if the token and its user are valid at `now`.
+    fn principal(&self, hash: String, now: OffsetDateTime) -> BoxFuture<'_, Result<Option<Principal>, StoreError>>;
+
+    /// The newest audit entries, newest first.
+    fn audit_log(&self, limit: i64) -> BoxFuture<'_, Result<Vec<AuditEntry>, StoreError>>;
 }
 
 /// The database gridwatch uses when none is named: an embedded SQLite file.
@@ -205,12 +584,8 @@ pub(crate) enum ImportStep<'a> {
 }
 
 /// Decides what to do with each incoming grid. Pure, so both backends behave alike.
-pub(crate) fn plan_import<'a>(
-    incoming: &'a [Grid],
-    current: &[StoredGrid],
-) -> (Vec<ImportStep<'a>>, ImportSummary) {
-    let by_code: HashMap<&str, &StoredGrid> =
-        current.iter().map(|s| (s.grid.code.as_str(), s)).collect();
+pub(crate) fn plan_import<'a>(incoming: &'a [Grid], current: &[StoredGrid]) -> (Vec<ImportStep<'a>>, ImportSummary) {
+    let by_code: HashMap<&str, &StoredGrid> = current.iter().map(|s| (s.grid.code.as_str(), s)).collect();
     let mut summary = ImportSummary::default();
     let steps = incoming
         .iter()
@@ -221,17 +596,11 @@ pub(crate) fn plan_import<'a>(
             }
             Some(stored) if stored.grid.geometry != grid.geometry => {
                 summary.new_versions += 1;
-                ImportStep::NewVersion {
-                    grid,
-                    previous: stored.version,
-                }
+                ImportStep::NewVersion { grid, previous: stored.version }
             }
             Some(stored) if !stored.grid.same_attributes(grid) => {
                 summary.updated += 1;
-                ImportStep::UpdateAttributes {
-                    grid,
-                    version: stored.version,
-                }
+                ImportStep::UpdateAttributes { grid, version: stored.version }
             }
             Some(_) => {
                 summary.unchanged += 1;
@@ -251,9 +620,8 @@ impl<'s> sqlx::migrate::MigrationSource<'s> for EmbeddedMigrations {
         self,
     ) -> std::pin::Pin<
         Box<
-            dyn std::future::Future<
-                    Output = Result<Vec<sqlx::migrate::Migration>, sqlx::error::BoxDynError>,
-                > + Send
+            dyn std::future::Future<Output = Result<Vec<sqlx::migrate::Migration>, sqlx::error::BoxDynError>>
+                + Send
                 + 's,
         >,
     > {
@@ -336,6 +704,7 @@ pub(crate) struct ProblemRow {
     pub candidates: String,
     pub status: String,
     pub created_at: OffsetDateTime,
+    pub reported_by: Option<String>,
 }
 
 impl ProblemRow {
@@ -356,8 +725,17 @@ impl ProblemRow {
             candidates,
             status: self.status,
             created_at: self.created_at,
+            reported_by: self.reported_by,
         })
     }
+}
+
+pub(crate) fn parse_role(text: String) -> Result<Role, StoreError> {
+    text.parse().map_err(StoreError::Corrupt)
+}
+
+pub(crate) fn parse_scope(text: String) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("user scope: {e}")))
 }
 
 pub(crate) fn candidates_json(p: &NewProblem) -> String {
@@ -411,6 +789,7 @@ where
             candidates: self.try_get("candidates")?,
             status: self.try_get("status")?,
             created_at: self.try_get("created_at")?,
+            reported_by: self.try_get("reported_by")?,
         })
     }
 }
@@ -427,9 +806,7 @@ mod tests {
     fn grid(code: &str, size: f64, name: &str) -> Grid {
         let mut g = Grid::new(
             code,
-            MultiPolygon(vec![
-                polygon![(x: 0., y: 0.), (x: size, y: 0.), (x: size, y: size), (x: 0., y: 0.)],
-            ]),
+            MultiPolygon(vec![polygon![(x: 0., y: 0.), (x: size, y: 0.), (x: size, y: size), (x: 0., y: 0.)]]),
         );
         g.name = Some(name.into());
         g
@@ -437,48 +814,15 @@ mod tests {
 
     #[test]
     fn import_plan_distinguishes_new_geometry_attributes_and_nothing() {
-        let stored = |g: Grid, version| StoredGrid {
-            grid: g,
-            version,
-            valid_from: OffsetDateTime::UNIX_EPOCH,
-            valid_to: None,
-        };
-        let current = vec![
-            stored(grid("A", 1., "a"), 1),
-            stored(grid("B", 1., "b"), 3),
-            stored(grid("C", 1., "c"), 1),
-        ];
-        let incoming = vec![
-            grid("A", 2., "a"),
-            grid("B", 1., "b2"),
-            grid("C", 1., "c"),
-            grid("D", 1., "d"),
-        ];
+        let stored =
+            |g: Grid, version| StoredGrid { grid: g, version, valid_from: OffsetDateTime::UNIX_EPOCH, valid_to: None };
+        let current = vec![stored(grid("A", 1., "a"), 1), stored(grid("B", 1., "b"), 3), stored(grid("C", 1., "c"), 1)];
+        let incoming = vec![grid("A", 2., "a"), grid("B", 1., "b2"), grid("C", 1., "c"), grid("D", 1., "d")];
         let (steps, summary) = plan_import(&incoming, &current);
-        assert_eq!(
-            steps[0],
-            ImportStep::NewVersion {
-                grid: &incoming[0],
-                previous: 1
-            }
-        );
-        assert_eq!(
-            steps[1],
-            ImportStep::UpdateAttributes {
-                grid: &incoming[1],
-                version: 3
-            }
-        );
+        assert_eq!(steps[0], ImportStep::NewVersion { grid: &incoming[0], previous: 1 });
+        assert_eq!(steps[1], ImportStep::UpdateAttributes { grid: &incoming[1], version: 3 });
         assert_eq!(steps[2], ImportStep::Unchanged);
         assert_eq!(steps[3], ImportStep::Create(&incoming[3]));
-        assert_eq!(
-            summary,
-            ImportSummary {
-                created: 1,
-                new_versions: 1,
-                updated: 1,
-                unchanged: 1
-            }
-        );
+        assert_eq!(summary, ImportSummary { created: 1, new_versions: 1, updated: 1, unchanged: 1 });
     }
 }

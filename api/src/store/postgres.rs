@@ -1,7 +1,8 @@
 //! PostGIS through sqlx: geometry columns in EPSG:4326 with GiST indexes; geometry crosses the
 //! boundary as WKB.
 
-use super::{level_text, migrator, BBox, ImportSummary, RowExt, Store, StoreError, StoredGrid};
+use super::{level_text, migrator, AreaFilter, BBox, ImportSummary, RowExt, Store, StoreError, StoredGrid};
+use crate::auth::Actor;
 use crate::problem::{NewProblem, Problem};
 use async_trait::async_trait;
 use spatial::wkb::multipolygon_to_wkb;
@@ -10,21 +11,18 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::time::Duration;
 use time::OffsetDateTime;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "grids and problems",
-    include_str!("../../migrations/postgres/0001_grids_and_problems.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "grids and problems", include_str!("../../migrations/postgres/0001_grids_and_problems.sql")),
+    (2, "users, tokens and audit", include_str!("../../migrations/postgres/0002_users_tokens_audit.sql")),
+];
 
-const GRID_COLUMNS: &str =
-    "code, version, name, parent_code, level, lead_department, responsible_unit, officer, \
+const GRID_COLUMNS: &str = "code, version, name, parent_code, level, lead_department, responsible_unit, officer, \
      ST_AsBinary(geom) AS wkb, valid_from, valid_to";
 const INSERT_PROBLEM: &str = "INSERT INTO problems (geom, category, description, source, grid_code, grid_version, \
-     responsible_unit, candidates, status, created_at) \
-     VALUES (ST_SetSRID(ST_MakePoint($1, $2), 4326), $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
-const PROBLEM_COLUMNS: &str =
-    "id, ST_X(geom) AS lon, ST_Y(geom) AS lat, category, description, source, grid_code, \
-     grid_version, responsible_unit, candidates, status, created_at";
+     responsible_unit, candidates, status, created_at, reported_by) \
+     VALUES (ST_SetSRID(ST_MakePoint($1, $2), 4326), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id";
+const PROBLEM_COLUMNS: &str = "id, ST_X(geom) AS lon, ST_Y(geom) AS lat, category, description, source, grid_code, \
+     grid_version, responsible_unit, candidates, status, created_at, reported_by";
 
 pub struct PostgresStore {
     pool: PgPool,
@@ -32,13 +30,14 @@ pub struct PostgresStore {
 
 impl PostgresStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
-            .await?;
+        let pool =
+            PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
         migrator(MIGRATIONS).await?.run(&pool).await?;
         Ok(Self { pool })
+    }
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.pool.begin().await
     }
 }
 
@@ -77,28 +76,25 @@ impl Store for PostgresStore {
         &self,
         grids: &[Grid],
         now: OffsetDateTime,
+        actor: &Actor,
     ) -> Result<ImportSummary, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Serialise imports so two of them cannot both open version N+1.
-        sqlx::query("LOCK TABLE grids IN SHARE ROW EXCLUSIVE MODE")
-            .execute(&mut *tx)
-            .await?;
-        let summary = apply_import!(tx, grids, now);
+        sqlx::query("LOCK TABLE grids IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;
+        let summary = apply_import!(tx, grids, now, actor);
         tx.commit().await?;
         Ok(summary)
     }
 
     async fn current_grids(&self) -> Result<Vec<StoredGrid>, StoreError> {
-        self.grids_in_bbox(None, None, i64::MAX).await
+        self.grids_in_bbox(None, None, &AreaFilter::default(), i64::MAX).await
     }
 
     async fn grid_versions(&self, code: &str) -> Result<Vec<StoredGrid>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {GRID_COLUMNS} FROM grids WHERE code = $1 ORDER BY version"
-        ))
-        .bind(code)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(&format!("SELECT {GRID_COLUMNS} FROM grids WHERE code = $1 ORDER BY version"))
+            .bind(code)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(|r| r.grid_row()?.into_stored()).collect()
     }
 
@@ -106,18 +102,16 @@ impl Store for PostgresStore {
         &self,
         bbox: Option<BBox>,
         level: Option<GridLevel>,
+        area: &AreaFilter,
         limit: i64,
     ) -> Result<Vec<StoredGrid>, StoreError> {
-        let b = bbox.unwrap_or(BBox {
-            min_lon: -180.0,
-            min_lat: -90.0,
-            max_lon: 180.0,
-            max_lat: 90.0,
-        });
+        let b = bbox.unwrap_or(BBox { min_lon: -180.0, min_lat: -90.0, max_lon: 180.0, max_lat: 90.0 });
         let rows = sqlx::query(&format!(
             "SELECT {GRID_COLUMNS} FROM grids WHERE valid_to IS NULL \
              AND ($1 OR geom && ST_MakeEnvelope($2, $3, $4, $5, 4326)) \
-             AND ($6::text IS NULL OR level = $6) ORDER BY code LIMIT $7"
+             AND ($6::text IS NULL OR level = $6) \
+             AND ($8::text IS NULL OR code IN (SELECT jsonb_array_elements_text($8::jsonb))) \
+             AND ($9::text IS NULL OR responsible_unit = $9) ORDER BY code LIMIT $7"
         ))
         .bind(bbox.is_none())
         .bind(b.min_lon)
@@ -126,54 +120,45 @@ impl Store for PostgresStore {
         .bind(b.max_lat)
         .bind(level.map(GridLevel::as_str))
         .bind(limit)
+        .bind(area.codes_json())
+        .bind(&area.unit)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| r.grid_row()?.into_stored()).collect()
     }
 
     async fn grid_revision(&self) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT value FROM revisions WHERE name = 'grids'")
-                .fetch_one(&self.pool)
-                .await?,
-        )
+        Ok(sqlx::query_scalar("SELECT value FROM revisions WHERE name = 'grids'").fetch_one(&self.pool).await?)
     }
 
-    async fn insert_problems(&self, problems: Vec<NewProblem>) -> Result<Vec<Problem>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let ids = insert_problem_rows!(tx, &problems, INSERT_PROBLEM);
+    async fn insert_problems(&self, problems: Vec<NewProblem>, actor: &Actor) -> Result<Vec<Problem>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let ids = insert_problem_rows!(tx, &problems, INSERT_PROBLEM, actor);
         tx.commit().await?;
-        Ok(ids
-            .into_iter()
-            .zip(problems)
-            .map(|(id, p)| Problem::from_new(id, p))
-            .collect())
+        Ok(ids.into_iter().zip(problems).map(|(id, p)| Problem::from_new(id, p)).collect())
     }
 
     async fn problem(&self, id: i64) -> Result<Option<Problem>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {PROBLEM_COLUMNS} FROM problems WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(&format!("SELECT {PROBLEM_COLUMNS} FROM problems WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|r| r.problem_row()?.into_problem()).transpose()
     }
 
     async fn problems_in_bbox(
         &self,
         bbox: Option<BBox>,
+        area: &AreaFilter,
         limit: i64,
     ) -> Result<Vec<Problem>, StoreError> {
-        let b = bbox.unwrap_or(BBox {
-            min_lon: -180.0,
-            min_lat: -90.0,
-            max_lon: 180.0,
-            max_lat: 90.0,
-        });
+        let b = bbox.unwrap_or(BBox { min_lon: -180.0, min_lat: -90.0, max_lon: 180.0, max_lat: 90.0 });
         let rows = sqlx::query(&format!(
             "SELECT {PROBLEM_COLUMNS} FROM problems \
-             WHERE ($1 OR geom && ST_MakeEnvelope($2, $3, $4, $5, 4326)) ORDER BY id LIMIT $6"
+             WHERE ($1 OR geom && ST_MakeEnvelope($2, $3, $4, $5, 4326)) \
+             AND ($7::text IS NULL OR grid_code IN (SELECT jsonb_array_elements_text($7::jsonb))) \
+             AND ($8::text IS NULL OR responsible_unit = $8) \
+             AND ($9::text IS NULL OR reported_by = $9) ORDER BY id LIMIT $6"
         ))
         .bind(bbox.is_none())
         .bind(b.min_lon)
@@ -181,16 +166,26 @@ impl Store for PostgresStore {
         .bind(b.max_lon)
         .bind(b.max_lat)
         .bind(limit)
+        .bind(area.codes_json())
+        .bind(&area.unit)
+        .bind(&area.reported_by)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| r.problem_row()?.into_problem())
-            .collect()
+        rows.iter().map(|r| r.problem_row()?.into_problem()).collect()
     }
 
+    async fn insert_problem_once(
+        &self,
+        problem: NewProblem,
+        idempotency: Option<(i64, String)>,
+        actor: &Actor,
+    ) -> Result<(Problem, bool), StoreError> {
+        insert_problem_once_body!(self, problem, idempotency, actor)
+    }
+
+    account_methods!();
+
     async fn count_problems(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM problems")
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(sqlx::query_scalar("SELECT count(*) FROM problems").fetch_one(&self.pool).await?)
     }
 }

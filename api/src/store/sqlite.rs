@@ -1,41 +1,31 @@
 //! The embedded default: one SQLite file, no server. Geometry is stored as WKB with
 //! bounding-box columns; exact spatial tests happen in `spatial`, as they do for PostGIS results.
 
-use super::{level_text, migrator, BBox, ImportSummary, RowExt, Store, StoreError, StoredGrid};
+use super::{level_text, migrator, AreaFilter, BBox, ImportSummary, RowExt, Store, StoreError, StoredGrid};
+use crate::auth::Actor;
 use crate::problem::{NewProblem, Problem};
 use async_trait::async_trait;
 use geo::BoundingRect;
 use spatial::wkb::multipolygon_to_wkb;
 use spatial::{Grid, GridLevel};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
 use std::time::Duration;
 use time::OffsetDateTime;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "grids and problems",
-    include_str!("../../migrations/sqlite/0001_grids_and_problems.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "grids and problems", include_str!("../../migrations/sqlite/0001_grids_and_problems.sql")),
+    (2, "users, tokens and audit", include_str!("../../migrations/sqlite/0002_users_tokens_audit.sql")),
+];
 
-const GRID_COLUMNS: &str =
-    "code, version, name, parent_code, level, lead_department, responsible_unit, officer, \
+const GRID_COLUMNS: &str = "code, version, name, parent_code, level, lead_department, responsible_unit, officer, \
      geom AS wkb, valid_from, valid_to";
-const INSERT_PROBLEM: &str =
-    "INSERT INTO problems (lon, lat, category, description, source, grid_code, grid_version, \
-     responsible_unit, candidates, status, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
-const PROBLEM_COLUMNS: &str =
-    "id, lon, lat, category, description, source, grid_code, grid_version, \
-     responsible_unit, candidates, status, created_at";
-const WORLD: BBox = BBox {
-    min_lon: -180.0,
-    min_lat: -90.0,
-    max_lon: 180.0,
-    max_lat: 90.0,
-};
+const INSERT_PROBLEM: &str = "INSERT INTO problems (lon, lat, category, description, source, grid_code, grid_version, \
+     responsible_unit, candidates, status, created_at, reported_by) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id";
+const PROBLEM_COLUMNS: &str = "id, lon, lat, category, description, source, grid_code, grid_version, \
+     responsible_unit, candidates, status, created_at, reported_by";
+const WORLD: BBox = BBox { min_lon: -180.0, min_lat: -90.0, max_lon: 180.0, max_lat: 90.0 };
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -50,10 +40,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await?;
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
         migrator(MIGRATIONS).await?.run(&pool).await?;
         Ok(Self { pool })
     }
@@ -70,11 +57,7 @@ async fn insert_grid(
     version: i32,
     now: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
-    let (min, max) = grid
-        .geometry
-        .bounding_rect()
-        .map(|r| (r.min(), r.max()))
-        .unwrap_or_default();
+    let (min, max) = grid.geometry.bounding_rect().map(|r| (r.min(), r.max())).unwrap_or_default();
     sqlx::query(
         "INSERT INTO grids (code, version, name, parent_code, level, lead_department, responsible_unit, officer, geom, \
          min_lon, min_lat, max_lon, max_lat, valid_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
@@ -108,24 +91,23 @@ impl Store for SqliteStore {
         &self,
         grids: &[Grid],
         now: OffsetDateTime,
+        actor: &Actor,
     ) -> Result<ImportSummary, StoreError> {
         let mut tx = self.begin_write().await?;
-        let summary = apply_import!(tx, grids, now);
+        let summary = apply_import!(tx, grids, now, actor);
         tx.commit().await?;
         Ok(summary)
     }
 
     async fn current_grids(&self) -> Result<Vec<StoredGrid>, StoreError> {
-        self.grids_in_bbox(None, None, i64::MAX).await
+        self.grids_in_bbox(None, None, &AreaFilter::default(), i64::MAX).await
     }
 
     async fn grid_versions(&self, code: &str) -> Result<Vec<StoredGrid>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {GRID_COLUMNS} FROM grids WHERE code = $1 ORDER BY version"
-        ))
-        .bind(code)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(&format!("SELECT {GRID_COLUMNS} FROM grids WHERE code = $1 ORDER BY version"))
+            .bind(code)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(|r| r.grid_row()?.into_stored()).collect()
     }
 
@@ -133,13 +115,16 @@ impl Store for SqliteStore {
         &self,
         bbox: Option<BBox>,
         level: Option<GridLevel>,
+        area: &AreaFilter,
         limit: i64,
     ) -> Result<Vec<StoredGrid>, StoreError> {
         let b = bbox.unwrap_or(WORLD);
         let rows = sqlx::query(&format!(
             "SELECT {GRID_COLUMNS} FROM grids WHERE valid_to IS NULL \
              AND max_lon >= $1 AND min_lon <= $3 AND max_lat >= $2 AND min_lat <= $4 \
-             AND ($5 IS NULL OR level = $5) ORDER BY code LIMIT $6"
+             AND ($5 IS NULL OR level = $5) \
+             AND ($7 IS NULL OR code IN (SELECT value FROM json_each($7))) \
+             AND ($8 IS NULL OR responsible_unit = $8) ORDER BY code LIMIT $6"
         ))
         .bind(b.min_lon)
         .bind(b.min_lat)
@@ -147,65 +132,71 @@ impl Store for SqliteStore {
         .bind(b.max_lat)
         .bind(level.map(GridLevel::as_str))
         .bind(limit)
+        .bind(area.codes_json())
+        .bind(&area.unit)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| r.grid_row()?.into_stored()).collect()
     }
 
     async fn grid_revision(&self) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT value FROM revisions WHERE name = 'grids'")
-                .fetch_one(&self.pool)
-                .await?,
-        )
+        Ok(sqlx::query_scalar("SELECT value FROM revisions WHERE name = 'grids'").fetch_one(&self.pool).await?)
     }
 
-    async fn insert_problems(&self, problems: Vec<NewProblem>) -> Result<Vec<Problem>, StoreError> {
+    async fn insert_problems(&self, problems: Vec<NewProblem>, actor: &Actor) -> Result<Vec<Problem>, StoreError> {
         let mut tx = self.begin_write().await?;
-        let ids = insert_problem_rows!(tx, &problems, INSERT_PROBLEM);
+        let ids = insert_problem_rows!(tx, &problems, INSERT_PROBLEM, actor);
         tx.commit().await?;
-        Ok(ids
-            .into_iter()
-            .zip(problems)
-            .map(|(id, p)| Problem::from_new(id, p))
-            .collect())
+        Ok(ids.into_iter().zip(problems).map(|(id, p)| Problem::from_new(id, p)).collect())
     }
 
     async fn problem(&self, id: i64) -> Result<Option<Problem>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {PROBLEM_COLUMNS} FROM problems WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(&format!("SELECT {PROBLEM_COLUMNS} FROM problems WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|r| r.problem_row()?.into_problem()).transpose()
     }
 
     async fn problems_in_bbox(
         &self,
         bbox: Option<BBox>,
+        area: &AreaFilter,
         limit: i64,
     ) -> Result<Vec<Problem>, StoreError> {
         let b = bbox.unwrap_or(WORLD);
         let rows = sqlx::query(&format!(
             "SELECT {PROBLEM_COLUMNS} FROM problems \
-             WHERE lon >= $1 AND lon <= $3 AND lat >= $2 AND lat <= $4 ORDER BY id LIMIT $5"
+             WHERE lon >= $1 AND lon <= $3 AND lat >= $2 AND lat <= $4 \
+             AND ($6 IS NULL OR grid_code IN (SELECT value FROM json_each($6))) \
+             AND ($7 IS NULL OR responsible_unit = $7) \
+             AND ($8 IS NULL OR reported_by = $8) ORDER BY id LIMIT $5"
         ))
         .bind(b.min_lon)
         .bind(b.min_lat)
         .bind(b.max_lon)
         .bind(b.max_lat)
         .bind(limit)
+        .bind(area.codes_json())
+        .bind(&area.unit)
+        .bind(&area.reported_by)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| r.problem_row()?.into_problem())
-            .collect()
+        rows.iter().map(|r| r.problem_row()?.into_problem()).collect()
     }
 
+    async fn insert_problem_once(
+        &self,
+        problem: NewProblem,
+        idempotency: Option<(i64, String)>,
+        actor: &Actor,
+    ) -> Result<(Problem, bool), StoreError> {
+        insert_problem_once_body!(self, problem, idempotency, actor)
+    }
+
+    account_methods!();
+
     async fn count_problems(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM problems")
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(sqlx::query_scalar("SELECT count(*) FROM problems").fetch_one(&self.pool).await?)
     }
 }

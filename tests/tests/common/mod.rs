@@ -11,10 +11,7 @@ use std::time::{Duration, Instant};
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
 }
 
 /// The real-world test data: `$GRIDWATCH_SHARED_DATA/NAME`, by default `../shared/data/NAME`
@@ -24,11 +21,7 @@ pub fn shared_data(name: &str) -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|_| workspace().join("../shared/data"));
     let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: the shared test data must sit beside the repository",
-        path.display()
-    );
+    assert!(path.exists(), "{} is missing: the shared test data must sit beside the repository", path.display());
     path
 }
 
@@ -37,24 +30,16 @@ pub fn binary() -> PathBuf {
     if let Ok(bin) = std::env::var("GRIDWATCH_BIN") {
         return bin.into();
     }
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| workspace().join("target"));
+    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| workspace().join("target"));
     let bin = target.join("debug/gridwatch");
-    assert!(
-        bin.exists(),
-        "{} not found: run `cargo build -p gridwatch` first",
-        bin.display()
-    );
+    assert!(bin.exists(), "{} not found: run `cargo build -p gridwatch` first", bin.display());
     bin
 }
 
 /// Runs `gridwatch ARGS…` to completion.
 pub fn gridwatch(args: &[&str], database_url: Option<&str>) -> Output {
     let mut cmd = Command::new(binary());
-    cmd.args(args)
-        .env_remove("GRIDWATCH_DATABASE_URL")
-        .env("GRIDWATCH_LOG", "warn");
+    cmd.args(args).env_remove("GRIDWATCH_DATABASE_URL").env("GRIDWATCH_LOG", "warn");
     if let Some(url) = database_url {
         cmd.env("GRIDWATCH_DATABASE_URL", url);
     }
@@ -99,10 +84,7 @@ impl Backend {
     }
 
     pub fn both(label: &str) -> [Backend; 2] {
-        [
-            Backend::Sqlite(scratch(label)),
-            Backend::Postgres(PgDatabase::fresh()),
-        ]
+        [Backend::Sqlite(scratch(label)), Backend::Postgres(PgDatabase::fresh())]
     }
 }
 
@@ -118,11 +100,7 @@ pub struct PgDatabase {
 
 impl PgDatabase {
     pub fn fresh() -> Self {
-        let name = format!(
-            "gw_e2e_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        );
+        let name = format!("gw_e2e_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
         psql(&admin_url(), &format!("DROP DATABASE IF EXISTS {name}"));
         psql(&admin_url(), &format!("CREATE DATABASE {name}"));
         Self { name }
@@ -143,11 +121,7 @@ impl PgDatabase {
 impl Drop for PgDatabase {
     fn drop(&mut self) {
         let _ = Command::new("psql")
-            .args([
-                &admin_url(),
-                "-qAtc",
-                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            ])
+            .args([&admin_url(), "-qAtc", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)])
             .output();
     }
 }
@@ -158,28 +132,15 @@ pub fn psql(url: &str, sql: &str) -> String {
         .args([url, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql])
         .output()
         .expect("psql runs (PostgreSQL client)");
-    assert!(
-        out.status.success(),
-        "psql failed: {}\n{}",
-        text(&out.stderr),
-        sql.chars().take(300).collect::<String>()
-    );
+    assert!(out.status.success(), "psql failed: {}\n{}", text(&out.stderr), sql.chars().take(300).collect::<String>());
     text(&out.stdout)
 }
 
 /// Runs a SQL file through psql.
 pub fn psql_file(url: &str, file: &Path) -> String {
-    let out = Command::new("psql")
-        .args([url, "-v", "ON_ERROR_STOP=1", "-qAt", "-f"])
-        .arg(file)
-        .output()
-        .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "psql -f {} failed: {}",
-        file.display(),
-        text(&out.stderr)
-    );
+    let out =
+        Command::new("psql").args([url, "-v", "ON_ERROR_STOP=1", "-qAt", "-f"]).arg(file).output().expect("psql runs");
+    assert!(out.status.success(), "psql -f {} failed: {}", file.display(), text(&out.stderr));
     text(&out.stdout)
 }
 
@@ -209,9 +170,7 @@ impl Server {
                 }
             }
         });
-        let base = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("server announces its address within 60 s");
+        let base = rx.recv_timeout(Duration::from_secs(60)).expect("server announces its address within 60 s");
         Self { child, base }
     }
 
@@ -224,11 +183,7 @@ impl Server {
     }
 
     pub fn post_json(&self, path: &str, body: &str) -> (u16, Value) {
-        respond(
-            ureq::post(&self.url(path))
-                .set("Content-Type", "application/json")
-                .send_string(body),
-        )
+        respond(ureq::post(&self.url(path)).set("Content-Type", "application/json").send_string(body))
     }
 
     pub fn stop(mut self) {
@@ -252,8 +207,7 @@ fn respond(result: Result<ureq::Response, ureq::Error>) -> (u16, Value) {
     };
     let status = response.status();
     let body = response.into_string().expect("body");
-    let value = serde_json::from_str(&body)
-        .unwrap_or_else(|_| panic!("status {status}: body is not JSON: {body}"));
+    let value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("status {status}: body is not JSON: {body}"));
     (status, value)
 }
 
@@ -271,9 +225,5 @@ pub fn eventually(seconds: u64, mut check: impl FnMut() -> bool) -> bool {
 
 /// POSTs a body with any content type.
 pub fn text_post(server: &Server, path: &str, content_type: &str, body: &str) -> (u16, Value) {
-    respond(
-        ureq::post(&server.url(path))
-            .set("Content-Type", content_type)
-            .send_string(body),
-    )
+    respond(ureq::post(&server.url(path)).set("Content-Type", content_type).send_string(body))
 }

@@ -1,0 +1,131 @@
+//! What each role may do, and over which part of the city. Every endpoint asks here.
+//!
+//! Objects outside a caller's area are reported as not found (404), never as forbidden, so that
+//! nobody learns that they exist.
+
+use crate::auth::{Principal, Role, WHOLE_CITY};
+use crate::catalog::Snapshot;
+use crate::problem::Problem;
+use crate::store::AreaFilter;
+use std::collections::BTreeSet;
+
+/// The things callers ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Ask which grid covers a point.
+    Locate,
+    /// Report a problem.
+    Report,
+    /// Read problems (one, or a layer).
+    ReadProblems,
+    /// Read grids (the layer).
+    ReadGrids,
+}
+
+/// The permission table (docs/security.md shows it to users).
+pub fn permitted(role: Role, action: Action) -> bool {
+    use Action::*;
+    use Role::*;
+    match action {
+        Locate | ReadProblems => true,
+        Report => matches!(role, Officer | Dispatcher | Admin | App),
+        ReadGrids => !matches!(role, App),
+    }
+}
+
+/// The part of the city a caller may see.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Area {
+    Everything,
+    /// These grid codes: the caller's scope and every grid below it.
+    Grids(BTreeSet<String>),
+    /// The grids and problems of one responsible unit (责任单位).
+    Unit(String),
+    /// Only the problems this caller reported (citizen apps).
+    ReportedBy(String),
+}
+
+impl Area {
+    pub fn of(p: &Principal, snapshot: &Snapshot) -> Area {
+        match p.role {
+            Role::Admin => Area::Everything,
+            Role::App => Area::ReportedBy(p.name.clone()),
+            Role::Unit => Area::Unit(p.unit.clone().unwrap_or_default()),
+            _ if p.scope.iter().any(|s| s == WHOLE_CITY) => Area::Everything,
+            _ => Area::Grids(snapshot.descendants(&p.scope)),
+        }
+    }
+
+    pub fn sees_problem(&self, problem: &Problem) -> bool {
+        match self {
+            Area::Everything => true,
+            Area::Grids(codes) => problem.grid_code.as_ref().is_some_and(|c| codes.contains(c)),
+            Area::Unit(unit) => problem.responsible_unit.as_deref() == Some(unit.as_str()),
+            Area::ReportedBy(name) => problem.reported_by.as_deref() == Some(name.as_str()),
+        }
+    }
+
+    /// May a caller with this area report at a place routed to `grid` (owned by `unit`)?
+    pub fn may_report_at(&self, grid: Option<&str>) -> bool {
+        match self {
+            Area::Everything | Area::ReportedBy(_) => true,
+            Area::Grids(codes) => grid.is_some_and(|c| codes.contains(c)),
+            Area::Unit(_) => false,
+        }
+    }
+
+    /// The same restriction for a storage query.
+    pub fn filter(&self) -> AreaFilter {
+        match self {
+            Area::Everything => AreaFilter::default(),
+            Area::Grids(codes) => {
+                AreaFilter { grid_codes: Some(codes.iter().cloned().collect()), ..Default::default() }
+            }
+            Area::Unit(unit) => AreaFilter { unit: Some(unit.clone()), ..Default::default() },
+            Area::ReportedBy(name) => AreaFilter { reported_by: Some(name.clone()), ..Default::default() },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_permission_table() {
+        assert!(permitted(Role::Officer, Action::Report));
+        assert!(!permitted(Role::Office, Action::Report));
+        assert!(!permitted(Role::Unit, Action::Report));
+        assert!(!permitted(Role::App, Action::ReadGrids));
+        assert!(Role::ALL.iter().all(|&r| permitted(r, Action::Locate)));
+    }
+
+    #[test]
+    fn areas_decide_what_is_seen() {
+        let mut p = Problem {
+            id: 1,
+            lon: 0.0,
+            lat: 0.0,
+            category: "x".into(),
+            description: String::new(),
+            source: crate::problem::Source::Hotline,
+            grid_code: Some("110101001001001".into()),
+            grid_version: Some(1),
+            responsible_unit: Some("东华门街道办事处".into()),
+            candidates: vec![],
+            status: "reported".into(),
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+            reported_by: Some("app-1".into()),
+        };
+        let mine = Area::Grids(["110101001001001".to_string()].into());
+        let other = Area::Grids(["110101002001001".to_string()].into());
+        assert!(mine.sees_problem(&p) && !other.sees_problem(&p));
+        assert!(Area::Unit("东华门街道办事处".into()).sees_problem(&p));
+        assert!(!Area::Unit("景山街道办事处".into()).sees_problem(&p));
+        assert!(Area::ReportedBy("app-1".into()).sees_problem(&p));
+        assert!(!Area::ReportedBy("app-2".into()).sees_problem(&p));
+        p.grid_code = None;
+        assert!(!mine.sees_problem(&p) && Area::Everything.sees_problem(&p));
+        assert!(!mine.may_report_at(None) && mine.may_report_at(Some("110101001001001")));
+    }
+}

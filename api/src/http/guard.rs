@@ -1,0 +1,194 @@
+//! The guard every request passes: rate limits per IP and per token, authentication by bearer
+//! token, and a time limit. Handlers then ask the [`Caller`] what it may do.
+
+use super::error::ApiError;
+use super::ApiContext;
+use crate::access::{permitted, Action};
+use crate::auth::{hash_token, Actor, Principal};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The configurable limits (docs/security.md).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub requests_per_minute_per_token: u32,
+    pub requests_per_minute_per_ip: u32,
+    pub request_timeout: Duration,
+    /// Largest `bbox` a layer request may ask for, in km².
+    pub max_bbox_km2: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            requests_per_minute_per_token: 1200,
+            requests_per_minute_per_ip: 3000,
+            request_timeout: Duration::from_secs(30),
+            max_bbox_km2: 20_000.0,
+        }
+    }
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// Token buckets keyed by caller: `per_minute` requests, refilled continuously.
+pub struct RateLimiter {
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+impl Default for RateLimiter {
+    fn default() -> Self {
+        Self { buckets: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl RateLimiter {
+    /// Takes one request from `key`'s bucket; on refusal, the seconds until one is available.
+    pub fn take(&self, key: &str, per_minute: u32, now: Instant) -> Result<(), u64> {
+        let capacity = f64::from(per_minute.max(1));
+        let per_second = capacity / 60.0;
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if buckets.len() > 100_000 {
+            // Forget callers whose buckets have refilled: they are indistinguishable from new ones.
+            buckets.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * per_second < capacity);
+        }
+        let bucket = buckets.entry(key.to_string()).or_insert(Bucket { tokens: capacity, at: now });
+        bucket.tokens = (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * per_second).min(capacity);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - bucket.tokens) / per_second).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+/// Who sent the request: an authenticated principal or nobody, and from where.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Option<Principal>,
+    pub remote: String,
+}
+
+impl Caller {
+    /// The principal, if it may do `action`: 401 without a token, 403 when the role may not.
+    pub fn require(&self, action: Action) -> Result<&Principal, ApiError> {
+        let principal = self.principal.as_ref().ok_or_else(|| {
+            ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "send an API token: Authorization: Bearer <token>")
+        })?;
+        if permitted(principal.role, action) {
+            Ok(principal)
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("the {} role may not do this", principal.role),
+            ))
+        }
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor {
+            name: self.principal.as_ref().map_or_else(|| "anonymous".to_string(), |p| p.name.clone()),
+            remote: self.remote.clone(),
+        }
+    }
+}
+
+impl FromRequestParts<ApiContext> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &ApiContext) -> Result<Self, ApiError> {
+        parts.extensions.get::<Caller>().cloned().ok_or_else(|| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "request did not pass the guard")
+        })
+    }
+}
+
+fn too_many(retry_after: u64, what: &str) -> Response {
+    let mut response =
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", format!("too many requests {what}; retry later"))
+            .with_details(json!({"retry_after_seconds": retry_after}))
+            .into_response();
+    if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
+}
+
+/// The middleware: limits, authentication, then the handler under a time limit.
+pub async fn guard(State(ctx): State<ApiContext>, mut req: Request, next: Next) -> Response {
+    let now = Instant::now();
+    let remote = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string());
+    if let Err(wait) = ctx.limiter.take(&format!("ip:{remote}"), ctx.limits.requests_per_minute_per_ip, now) {
+        return too_many(wait, "from this address");
+    }
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().strip_prefix("Bearer ").unwrap_or("").trim().to_string());
+    let principal = match bearer {
+        None => None,
+        Some(token) => match ctx.store.principal(hash_token(&token), ctx.clock.now()).await {
+            Ok(Some(p)) => Some(p),
+            Ok(None) => {
+                return ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    "the token is unknown, expired or revoked",
+                )
+                .into_response();
+            }
+            Err(e) => return ApiError::from(e).into_response(),
+        },
+    };
+    if let Some(p) = &principal {
+        if let Err(wait) =
+            ctx.limiter.take(&format!("user:{}", p.user_id), ctx.limits.requests_per_minute_per_token, now)
+        {
+            return too_many(wait, "for this token");
+        }
+    }
+    req.extensions_mut().insert(Caller { principal, remote });
+    match tokio::time::timeout(ctx.limits.request_timeout, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", "the request took too long and was stopped")
+                .with_details(json!({"timeout_seconds": ctx.limits.request_timeout.as_secs_f64()}))
+                .into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_refuse_then_refill() {
+        let limiter = RateLimiter::default();
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            assert!(limiter.take("a", 3, t0).is_ok());
+        }
+        assert_eq!(limiter.take("a", 3, t0), Err(20));
+        assert!(limiter.take("b", 3, t0).is_ok(), "buckets are per key");
+        assert!(limiter.take("a", 3, t0 + Duration::from_secs(21)).is_ok());
+    }
+}
