@@ -182,8 +182,11 @@ fn demo_scenario(backend: &Backend) {
     }
 
     // A restart keeps everything and does not seed twice.
+    let admin = server.token.clone();
     server.stop();
-    let again = Server::start(&backend.url(), &["--demo"]);
+    let mut again = Server::start(&backend.url(), &["--demo"]);
+    assert!(again.tokens.is_empty(), "{name}: tokens are printed on first start only");
+    again.token = admin;
     assert_eq!(problem_count(&again), before, "{name}: data survives a restart, the seed runs once");
 }
 
@@ -200,8 +203,11 @@ fn the_demo_seed_is_deterministic() {
     let second = common::scratch("seed-b");
     let layer = |dir: &std::path::Path| {
         let server = Server::start(&format!("sqlite://{}", dir.join("g.db").display()), &["--demo"]);
-        let (_, grids) = server.get("/api/v1/layers/grids");
+        let (status, grids) = server.get("/api/v1/layers/grids");
+        assert_eq!(status, 200);
         let (_, problems) = server.get("/api/v1/layers/problems");
+        let count = problems["features"].as_array().map_or(0, Vec::len);
+        assert_eq!(count, 300);
         (grids, problems)
     };
     assert_eq!(layer(&first), layer(&second));

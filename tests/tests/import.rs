@@ -92,7 +92,8 @@ fn import_scenario(backend: &Backend) {
     // Even --repair cannot fix out-of-range coordinates, a missing code or a point: still all or nothing.
     let (ok, _, stderr) = import(&broken, &url, true);
     assert!(!ok && stderr.contains("cannot be repaired"), "{name}: {stderr}");
-    let server = Server::start(&url, &[]);
+    let mut server = Server::start(&url, &[]);
+    server.token = Some(common::user_with_token(&url, "e2e-admin", &["--role", "admin"]));
     assert!(grid_layer(&server).is_empty(), "{name}: nothing may be stored after a failed import");
 
     let repairable = write_collection(

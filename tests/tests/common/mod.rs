@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use serde_json::Value;
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -144,10 +145,13 @@ pub fn psql_file(url: &str, file: &Path) -> String {
     text(&out.stdout)
 }
 
-/// A running `gridwatch serve`, killed when dropped.
+/// A running `gridwatch serve`, killed when dropped. Requests carry `token` unless told otherwise.
 pub struct Server {
     child: Child,
     pub base: String,
+    /// Demo tokens by role, when the server seeded the demo.
+    pub tokens: HashMap<String, String>,
+    pub token: Option<String>,
 }
 
 impl Server {
@@ -164,14 +168,39 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
+            let mut tokens = HashMap::new();
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                if let ["demo", "token", role, .., token] = words.as_slice() {
+                    tokens.insert(role.to_string(), token.to_string());
+                }
                 if let Some(rest) = line.split("listening on ").nth(1) {
-                    let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
+                    let base = rest.split_whitespace().next().unwrap_or("").to_string();
+                    let _ = tx.send((base, std::mem::take(&mut tokens)));
                 }
             }
         });
-        let base = rx.recv_timeout(Duration::from_secs(60)).expect("server announces its address within 60 s");
-        Self { child, base }
+        let (base, tokens) =
+            rx.recv_timeout(Duration::from_secs(60)).expect("server announces its address within 60 s");
+        let token = tokens.get("admin").cloned();
+        Self { child, base, tokens, token }
+    }
+
+    /// The demo token of a role.
+    pub fn token_of(&self, role: &str) -> String {
+        self.tokens.get(role).cloned().unwrap_or_else(|| panic!("no demo token for {role}: {:?}", self.tokens.keys()))
+    }
+
+    /// GET with a given token (or none).
+    pub fn get_as(&self, token: Option<&str>, path: &str) -> (u16, Value) {
+        respond(with_token(ureq::get(&self.url(path)), token).call())
+    }
+
+    /// POST JSON with a given token (or none).
+    pub fn post_as(&self, token: Option<&str>, path: &str, body: &str) -> (u16, Value) {
+        respond(
+            with_token(ureq::post(&self.url(path)), token).set("Content-Type", "application/json").send_string(body),
+        )
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -179,11 +208,11 @@ impl Server {
     }
 
     pub fn get(&self, path: &str) -> (u16, Value) {
-        respond(ureq::get(&self.url(path)).call())
+        self.get_as(self.token.as_deref(), path)
     }
 
     pub fn post_json(&self, path: &str, body: &str) -> (u16, Value) {
-        respond(ureq::post(&self.url(path)).set("Content-Type", "application/json").send_string(body))
+        self.post_as(self.token.as_deref(), path, body)
     }
 
     pub fn stop(mut self) {
@@ -196,6 +225,13 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+fn with_token(request: ureq::Request, token: Option<&str>) -> ureq::Request {
+    match token {
+        Some(t) => request.set("Authorization", &format!("Bearer {t}")),
+        None => request,
     }
 }
 
@@ -225,5 +261,20 @@ pub fn eventually(seconds: u64, mut check: impl FnMut() -> bool) -> bool {
 
 /// POSTs a body with any content type.
 pub fn text_post(server: &Server, path: &str, content_type: &str, body: &str) -> (u16, Value) {
-    respond(ureq::post(&server.url(path)).set("Content-Type", content_type).send_string(body))
+    respond(
+        with_token(ureq::post(&server.url(path)), server.token.as_deref())
+            .set("Content-Type", content_type)
+            .send_string(body),
+    )
+}
+
+/// Creates a user with the CLI and returns a fresh token for it.
+pub fn user_with_token(database_url: &str, name: &str, args: &[&str]) -> String {
+    let mut add = vec!["user", "add", name];
+    add.extend_from_slice(args);
+    let out = gridwatch(&add, Some(database_url));
+    assert!(out.status.success(), "user add: {}", text(&out.stderr));
+    let out = gridwatch(&["token", "create", name], Some(database_url));
+    assert!(out.status.success(), "token create: {}", text(&out.stderr));
+    text(&out.stdout).trim().to_string()
 }
