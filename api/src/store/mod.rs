@@ -392,6 +392,23 @@ pub enum StoreError {
     UnsupportedUrl(String),
 }
 
+impl StoreError {
+    /// The database is down, restarting or unreachable (as opposed to refusing the request):
+    /// the caller may retry, and nothing was stored.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Database(e) => match e {
+                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+                sqlx::Error::Protocol(_) => true,
+                // PostgreSQL: connection exceptions (08…) and operator intervention (57P…: shutting down, starting up).
+                sqlx::Error::Database(db) => db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
 /// A grid as stored: one version of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredGrid {

@@ -215,6 +215,12 @@ impl Server {
         self.post_as(self.token.as_deref(), path, body)
     }
 
+    /// SIGKILL: no shutdown, no flushing, as a power cut or an OOM kill would do.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub fn stop(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
