@@ -17,7 +17,9 @@ const CLIENTS: usize = 4;
 fn body(i: usize) -> String {
     let lon = 116.40 + (i % 100) as f64 * 0.0002;
     let lat = 39.91 + (i / 100) as f64 * 0.0002;
-    format!(r#"{{"lon": {lon}, "lat": {lat}, "category": "暴露垃圾", "description": "durability {i}", "source": "hotline"}}"#)
+    format!(
+        r#"{{"lon": {lon}, "lat": {lat}, "category": "暴露垃圾", "description": "durability {i}", "source": "hotline"}}"#
+    )
 }
 
 /// POSTs report `i`; Ok(id) on 201, Err(()) on anything else (refused, reset, server gone).
@@ -81,7 +83,8 @@ fn kill_during_load(backend: &Backend) {
     let mut final_ids = acked_before_kill.clone();
     for i in 0..REPORTS {
         if !final_ids.contains_key(&i) {
-            let id = send(&agent, &restarted.base, &token, i).unwrap_or_else(|_| panic!("{name}: retry of report {i} failed"));
+            let id = send(&agent, &restarted.base, &token, i)
+                .unwrap_or_else(|_| panic!("{name}: retry of report {i} failed"));
             final_ids.insert(i, id);
         }
     }
@@ -102,7 +105,11 @@ fn kill_during_load(backend: &Backend) {
     }
     assert_eq!(seen.len(), REPORTS, "{name}: every report stored");
     for (i, id) in &final_ids {
-        assert_eq!(seen.get(&format!("durability {i}")), Some(&vec![*id]), "{name}: report {i} exactly once, with its id");
+        assert_eq!(
+            seen.get(&format!("durability {i}")),
+            Some(&vec![*id]),
+            "{name}: report {i} exactly once, with its id"
+        );
     }
     println!(
         "{name}: {REPORTS} reports sent, {} acknowledged before SIGKILL, {} found after restart (all {} exactly once)",
@@ -120,4 +127,155 @@ fn sigkill_mid_load_loses_no_acknowledged_report_on_sqlite() {
 #[test]
 fn sigkill_mid_load_loses_no_acknowledged_report_on_postgis() {
     kill_during_load(&Backend::Postgres(common::PgDatabase::fresh()));
+}
+
+/// A PostgreSQL cluster of our own (so restarting it disturbs no other test), dropped at the end.
+struct PrivateCluster {
+    name: String,
+    port: u16,
+}
+
+impl PrivateCluster {
+    fn create() -> Self {
+        let name = format!("gw{}", std::process::id());
+        let port = 20_000 + (std::process::id() % 20_000) as u16;
+        let _ = std::process::Command::new("pg_dropcluster").args(["15", &name, "--stop"]).output();
+        let out = std::process::Command::new("pg_createcluster")
+            .args(["15", &name, "-p", &port.to_string(), "--start", "--", "--auth=trust"])
+            .output()
+            .expect("pg_createcluster runs (PostgreSQL server tools)");
+        assert!(out.status.success(), "pg_createcluster: {}", common::text(&out.stderr));
+        Self { name, port }
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn ctl(&self, action: &str) {
+        let out = std::process::Command::new("pg_ctlcluster")
+            .args(["--skip-systemctl-redirect", "15", &self.name, action, "-m", "fast"])
+            .output()
+            .expect("pg_ctlcluster");
+        assert!(out.status.success(), "pg_ctlcluster {action}: {}", common::text(&out.stderr));
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("pg_dropcluster").args(["15", &self.name, "--stop"]).output();
+    }
+}
+
+#[test]
+fn a_postgresql_restart_under_load_gives_quick_503s_and_loses_nothing() {
+    let cluster = PrivateCluster::create();
+    let limits = ["--demo", "--rate-limit-per-token", "1000000", "--rate-limit-per-ip", "1000000"];
+    let server = Server::start(&cluster.url(), &limits);
+    let token = server.token_of("admin");
+    let base = server.base.clone();
+
+    // (report, status, seconds since start, seconds taken) for every attempt.
+    let log: Arc<Mutex<Vec<(usize, u16, f64, f64)>>> = Arc::default();
+    let acked: Arc<Mutex<HashMap<usize, i64>>> = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = std::time::Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..2 {
+        let (log, acked, stop, next, base, token) =
+            (log.clone(), acked.clone(), stop.clone(), next.clone(), base.clone(), token.clone());
+        workers.push(std::thread::spawn(move || {
+            let agent = ureq::AgentBuilder::new().build();
+            let mut i = next.fetch_add(1, Ordering::SeqCst);
+            while !stop.load(Ordering::SeqCst) {
+                let t0 = started.elapsed().as_secs_f64();
+                let result = agent
+                    .post(&format!("{base}/api/v1/problems"))
+                    .set("Authorization", &format!("Bearer {token}"))
+                    .set("Content-Type", "application/json")
+                    .set("Idempotency-Key", &format!("restart-{i}"))
+                    .timeout(Duration::from_secs(30))
+                    .send_string(&body(i));
+                let took = started.elapsed().as_secs_f64() - t0;
+                let (status, id) = match result {
+                    Ok(r) => (r.status(), r.into_json::<Value>().ok().and_then(|v| v["id"].as_i64())),
+                    Err(ureq::Error::Status(code, _)) => (code, None),
+                    Err(_) => (0, None),
+                };
+                log.lock().expect("lock").push((i, status, t0, took));
+                if status == 201 {
+                    acked.lock().expect("lock").insert(i, id.unwrap_or(-1));
+                    i = next.fetch_add(1, Ordering::SeqCst);
+                } else {
+                    std::thread::sleep(Duration::from_millis(50)); // the same report again, same key
+                }
+            }
+        }));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    cluster.ctl("stop");
+    std::thread::sleep(Duration::from_secs(3));
+    cluster.ctl("start");
+    // Give the service time to notice and carry on.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let acked_at_restart = acked.lock().expect("lock").len();
+    while acked.lock().expect("lock").len() < acked_at_restart + 200 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    stop.store(true, Ordering::SeqCst);
+    for w in workers {
+        w.join().expect("client");
+    }
+
+    let log = log.lock().expect("lock").clone();
+    let failures: Vec<&(usize, u16, f64, f64)> = log.iter().filter(|e| e.1 != 201).collect();
+    assert!(!failures.is_empty(), "the outage was seen");
+    assert!(
+        failures.iter().all(|e| e.1 == 503),
+        "while the database is away the answer is 503: {:?}",
+        &failures[..5.min(failures.len())]
+    );
+    let slowest = failures.iter().map(|e| e.3).fold(0.0, f64::max);
+    assert!(slowest < 5.0, "503s come quickly (slowest {slowest:.2} s)");
+    let acked = acked.lock().expect("lock").clone();
+    assert!(acked.len() > acked_at_restart + 100, "the service recovered by itself");
+    // The longest stretch without a 201: first failure to the next success.
+    let mut window: f64 = 0.0;
+    let mut open: Option<f64> = None;
+    let mut sorted = log.clone();
+    sorted.sort_by(|a, b| a.2.total_cmp(&b.2));
+    for (_, status, t, took) in &sorted {
+        match (status, open) {
+            (201, Some(from)) => {
+                window = window.max(t + took - from);
+                open = None;
+            }
+            (201, None) => {}
+            (_, None) => open = Some(*t),
+            _ => {}
+        }
+    }
+
+    // Nothing acknowledged was lost.
+    let mut restarted = server;
+    restarted.token = Some(token);
+    let (status, layer) = restarted.get("/api/v1/layers/problems?limit=50000");
+    assert_eq!(status, 200);
+    let stored: HashMap<String, i64> = layer["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .map(|f| (f["properties"]["description"].as_str().unwrap_or("").to_string(), f["id"].as_i64().unwrap_or(-1)))
+        .collect();
+    for (i, id) in &acked {
+        assert_eq!(stored.get(&format!("durability {i}")), Some(id), "report {i} acknowledged and present");
+    }
+    println!(
+        "postgres restart: {} attempts, {} acknowledged, {} found after recovery, {} answered 503 (slowest {slowest:.2} s), longest window without a 201: {window:.2} s",
+        log.len(),
+        acked.len(),
+        acked.keys().filter(|i| stored.contains_key(&format!("durability {i}"))).count(),
+        failures.len()
+    );
 }

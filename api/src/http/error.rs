@@ -51,8 +51,12 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         if e.is_unavailable() {
             tracing::warn!(error = %e, "database unavailable");
-            return Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable; retry shortly")
-                .with_details(serde_json::json!({"retry": true}));
+            return Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the database is unavailable; retry shortly",
+            )
+            .with_details(serde_json::json!({"retry": true}));
         }
         tracing::error!(error = %e, "storage failure");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the request could not be completed")

@@ -30,8 +30,7 @@ pub struct PostgresStore {
 
 impl PostgresStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let pool =
-            PgPoolOptions::new()
+        let pool = PgPoolOptions::new()
             .max_connections(16)
             // Short, so that while the database is away callers get a quick 503, not a hang.
             .acquire_timeout(Duration::from_secs(2))
