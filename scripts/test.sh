@@ -38,6 +38,16 @@ if [ -z "${GRIDWATCH_SHARED_DATA:-}" ]; then
 fi
 export GRIDWATCH_SHARED_DATA=${GRIDWATCH_SHARED_DATA:-../shared/data}
 
+# Schemathesis (PyPI) fuzzes the API against its OpenAPI document; kept in a venv under target/.
+venv=target/schemathesis-venv
+if [ ! -x "$venv/bin/st" ]; then
+  log "installing schemathesis"
+  need_package python3-venv || true
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==4.32.5"
+fi
+export GRIDWATCH_SCHEMATHESIS=${GRIDWATCH_SCHEMATHESIS:-$PWD/$venv/bin/st}
+
 log "building"
 cargo build --workspace --all-targets --locked
 

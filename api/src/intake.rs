@@ -73,7 +73,9 @@ fn text(obj: &Map<String, Value>, key: &str, max_chars: usize, may_be_empty: boo
         None | Some(Value::Null) => Err("is required".into()),
         Some(Value::String(s)) => {
             let s = s.trim();
-            if s.is_empty() && !may_be_empty {
+            if s.contains('\0') {
+                Err("must not contain NUL characters".into())
+            } else if s.is_empty() && !may_be_empty {
                 Err("must not be empty".into())
             } else if s.chars().count() > max_chars {
                 Err(format!("is longer than {max_chars} characters"))

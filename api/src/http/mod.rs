@@ -40,6 +40,7 @@ impl ApiContext {
 pub fn router(ctx: ApiContext) -> Router {
     Router::new()
         .route("/healthz", get(health))
+        .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/locate", get(locate::locate))
         .route("/api/v1/problems", post(problems::create).layer(DefaultBodyLimit::max(problems::MAX_REPORT_BYTES)))
         .route("/api/v1/problems/{id}", get(problems::get))
@@ -55,6 +56,13 @@ pub fn router(ctx: ApiContext) -> Router {
         })
         .layer(middleware::from_fn_with_state(ctx.clone(), guard::guard))
         .with_state(ctx)
+}
+
+/// The OpenAPI 3.0 description of this API (`api/openapi.json`, checked by Schemathesis in the tests).
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+async fn openapi() -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 
 async fn health(State(ctx): State<ApiContext>) -> Json<Value> {
