@@ -82,10 +82,10 @@ fn kill_during_load(backend: &Backend) {
     let agent = ureq::AgentBuilder::new().build();
     let mut final_ids = acked_before_kill.clone();
     for i in 0..REPORTS {
-        if !final_ids.contains_key(&i) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = final_ids.entry(i) {
             let id = send(&agent, &restarted.base, &token, i)
                 .unwrap_or_else(|_| panic!("{name}: retry of report {i} failed"));
-            final_ids.insert(i, id);
+            slot.insert(id);
         }
     }
     // Resending an acknowledged report returns the stored one, not a copy.
@@ -167,6 +167,9 @@ impl Drop for PrivateCluster {
     }
 }
 
+/// (report, status, seconds since start, seconds taken)
+type Attempt = (usize, u16, f64, f64);
+
 #[test]
 fn a_postgresql_restart_under_load_gives_quick_503s_and_loses_nothing() {
     let cluster = PrivateCluster::create();
@@ -176,7 +179,7 @@ fn a_postgresql_restart_under_load_gives_quick_503s_and_loses_nothing() {
     let base = server.base.clone();
 
     // (report, status, seconds since start, seconds taken) for every attempt.
-    let log: Arc<Mutex<Vec<(usize, u16, f64, f64)>>> = Arc::default();
+    let log: Arc<Mutex<Vec<Attempt>>> = Arc::default();
     let acked: Arc<Mutex<HashMap<usize, i64>>> = Arc::default();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let next = Arc::new(AtomicUsize::new(0));
@@ -229,7 +232,7 @@ fn a_postgresql_restart_under_load_gives_quick_503s_and_loses_nothing() {
     }
 
     let log = log.lock().expect("lock").clone();
-    let failures: Vec<&(usize, u16, f64, f64)> = log.iter().filter(|e| e.1 != 201).collect();
+    let failures: Vec<&Attempt> = log.iter().filter(|e| e.1 != 201).collect();
     assert!(!failures.is_empty(), "the outage was seen");
     assert!(
         failures.iter().all(|e| e.1 == 503),

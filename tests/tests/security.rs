@@ -33,6 +33,9 @@ fn codes(layer: &Value, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// (who, token, locate, report own, report other, read own, read other, read grids layer)
+type Expectation<'a> = (&'a str, Option<String>, u16, u16, u16, u16, u16, u16);
+
 fn matrix_scenario(backend: &Backend) {
     let name = backend.name();
     let url = backend.url();
@@ -70,7 +73,7 @@ fn matrix_scenario(backend: &Backend) {
     let app_own = format!("/api/v1/problems/{}", app_problem["id"]);
 
     // (who, token, locate, report own, report other, read own, read other, read grids layer)
-    let roles: Vec<(&str, Option<String>, u16, u16, u16, u16, u16, u16)> = vec![
+    let roles: Vec<Expectation> = vec![
         ("anonymous", None, 401, 401, 401, 401, 401, 401),
         ("officer", Some(server.token_of("officer")), 200, 201, 403, 200, 404, 200),
         ("unit", Some(server.token_of("unit")), 200, 403, 403, 200, 404, 200),
