@@ -42,7 +42,7 @@ export GRIDWATCH_SHARED_DATA=${GRIDWATCH_SHARED_DATA:-../shared/data}
 venv=target/schemathesis-venv
 if [ ! -x "$venv/bin/st" ]; then
   log "installing schemathesis"
-  need_package python3-venv || true
+  python3 -m venv --help >/dev/null 2>&1 || need_package python3-venv
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==4.32.5"
 fi
