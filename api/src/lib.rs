@@ -11,3 +11,4 @@ pub mod http;
 pub mod intake;
 pub mod problem;
 pub mod store;
+pub mod workflow;

@@ -1,0 +1,4 @@
+//! The case workflow: states and who may move a case, deadlines on a working calendar.
+
+pub mod calendar;
+pub mod state;
