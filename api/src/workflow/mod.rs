@@ -1,4 +1,5 @@
 //! The case workflow: states and who may move a case, deadlines on a working calendar.
 
 pub mod calendar;
+pub mod colour;
 pub mod state;
