@@ -116,6 +116,9 @@ mod tests {
             status: "reported".into(),
             created_at: time::OffsetDateTime::UNIX_EPOCH,
             reported_by: Some("app-1".into()),
+            class: None,
+            case: crate::problem::Case::default(),
+            colour: crate::workflow::colour::Colour::None,
         };
         let mine = Area::Grids(["110101001001001".to_string()].into());
         let other = Area::Grids(["110101002001001".to_string()].into());

@@ -5,8 +5,9 @@
 use crate::auth::{hash_token, new_token, Actor, Role, WHOLE_CITY};
 use crate::catalog::Catalog;
 use crate::intake::{route, Report};
-use crate::problem::Source;
+use crate::problem::{Class, Source};
 use crate::store::{NewUser, Store, StoreError};
+use crate::workflow::catalogue::{default_catalogue, find};
 use spatial::subdivide::{split_by_weights, Lattice};
 use spatial::{Grid, GridLevel, MultiPolygon};
 use time::macros::datetime;
@@ -142,20 +143,10 @@ impl SplitMix {
     }
 }
 
-/// Problem categories of the demo (CJ/T 214 events 事件 and components 部件).
+/// Problem categories of the demo (codes of the shipped catalogue: events 事件 and components 部件).
 pub const DEMO_CATEGORIES: [&str; 12] = [
-    "暴露垃圾",
-    "乱堆物料",
-    "非法小广告",
-    "施工扬尘",
-    "无照经营游商",
-    "占道经营",
-    "违法建设",
-    "井盖破损",
-    "路灯不亮",
-    "垃圾箱满溢",
-    "公厕设施损坏",
-    "道路积水",
+    "E01001", "E01002", "E02001", "E03001", "E05001", "E05002", "E01003", "C01001", "C01011", "E01004", "C01020",
+    "E04001",
 ];
 
 /// A demo user and the token printed for it on first start.
@@ -214,19 +205,26 @@ pub async fn seed(
     let Some(bbox) = grids.first().and_then(|d| geo::BoundingRect::bounding_rect(&d.geometry)) else {
         return Ok(Some(logins));
     };
+    let catalogue = default_catalogue();
     let mut rng = SplitMix(20_261_116);
     let sources = [Source::Officer, Source::Officer, Source::Hotline, Source::Citizen, Source::App, Source::Undercover];
     let mut problems = Vec::with_capacity(DEMO_PROBLEMS);
     while problems.len() < DEMO_PROBLEMS {
         let lon = bbox.min().x + rng.unit() * bbox.width();
         let lat = bbox.min().y + rng.unit() * bbox.height();
-        let category = rng.pick(&DEMO_CATEGORIES).to_string();
-        let report =
-            Report {
-                lon, lat, description: format!("{category}，请尽快处置"), category, source: *rng.pick(&sources)
-            };
+        let code = *rng.pick(&DEMO_CATEGORIES);
+        let class = find(&catalogue, code).map(Class::from);
+        let name = class.as_ref().map_or(code, |c| c.category_name.as_str()).to_string();
+        let report = Report {
+            lon,
+            lat,
+            description: format!("{name}，请尽快处置"),
+            category: code.to_string(),
+            source: *rng.pick(&sources),
+            owner: None,
+        };
         let at = DEMO_EPOCH + Duration::minutes(37 * problems.len() as i64);
-        let problem = route(&snapshot, report, at);
+        let problem = route(&snapshot, report, class, at);
         if problem.grid_code.is_some() {
             problems.push(problem);
         }

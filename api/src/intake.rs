@@ -1,7 +1,8 @@
 //! Intake: validating a report and routing it to the grid that covers it.
 
 use crate::catalog::Snapshot;
-use crate::problem::{NewProblem, Source, STATUS_REPORTED};
+use crate::problem::{Class, NewProblem, Source, STATUS_REPORTED};
+use crate::workflow::catalogue::Kind;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -24,9 +25,11 @@ pub struct Report {
     pub category: String,
     pub description: String,
     pub source: Source,
+    /// The owner of a component (部件权属单位), when the reporter knows it.
+    pub owner: Option<String>,
 }
 
-const FIELDS: [&str; 5] = ["lon", "lat", "category", "description", "source"];
+const FIELDS: [&str; 6] = ["lon", "lat", "category", "description", "source", "owner"];
 
 /// Checks a JSON report, naming every field at fault.
 pub fn parse_report(body: &Value) -> Result<Report, Vec<FieldError>> {
@@ -45,9 +48,16 @@ pub fn parse_report(body: &Value) -> Result<Report, Vec<FieldError>> {
     let category = text(obj, "category", MAX_CATEGORY_CHARS, false).map_err(|r| err("category", r)).ok();
     let description = text(obj, "description", MAX_DESCRIPTION_CHARS, true).map_err(|r| err("description", r)).ok();
     let source = text(obj, "source", 40, false).and_then(|s| s.parse::<Source>()).map_err(|r| err("source", r)).ok();
+    let owner = match obj.get("owner") {
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => text(obj, "owner", MAX_CATEGORY_CHARS, false).map(Some),
+    }
+    .map_err(|r| err("owner", r))
+    .ok()
+    .flatten();
     match (lon, lat, category, description, source) {
         (Some(lon), Some(lat), Some(category), Some(description), Some(source)) if errors.is_empty() => {
-            Ok(Report { lon, lat, category, description, source })
+            Ok(Report { lon, lat, category, description, source, owner })
         }
         _ => Err(errors),
     }
@@ -87,9 +97,16 @@ fn text(obj: &Map<String, Value>, key: &str, max_chars: usize, may_be_empty: boo
     }
 }
 
-/// Routes a report to the grid that covers it (smallest code on a shared edge).
-pub fn route(snapshot: &Snapshot, report: Report, now: OffsetDateTime) -> NewProblem {
+/// Routes a report to the grid that covers it (smallest code on a shared edge) and to the
+/// department its class names. Events go to the territory first (the grid's unit, 先属地);
+/// a component whose owner the report names goes to the owner first (先属主).
+pub fn route(snapshot: &Snapshot, report: Report, class: Option<Class>, now: OffsetDateTime) -> NewProblem {
     let found = snapshot.index.locate(geo::Coord { x: report.lon, y: report.lat });
+    let territory = found.grid.and_then(|e| e.payload.responsible_unit.clone());
+    let responsible_unit = match (&class, report.owner) {
+        (Some(c), Some(owner)) if c.kind == Kind::Component => Some(owner),
+        _ => territory,
+    };
     NewProblem {
         lon: report.lon,
         lat: report.lat,
@@ -98,11 +115,12 @@ pub fn route(snapshot: &Snapshot, report: Report, now: OffsetDateTime) -> NewPro
         source: report.source,
         grid_code: found.grid.map(|e| e.code.clone()),
         grid_version: found.grid.map(|e| e.payload.version),
-        responsible_unit: found.grid.and_then(|e| e.payload.responsible_unit.clone()),
+        responsible_unit,
         candidates: found.candidates.iter().map(|e| e.code.clone()).collect(),
         status: STATUS_REPORTED.into(),
         created_at: now,
         reported_by: None,
+        class,
     }
 }
 
@@ -126,6 +144,7 @@ mod tests {
         let fields: Vec<&str> = errors.iter().map(|e| e.field).collect();
         assert_eq!(fields, ["body", "lon", "lat", "category", "description", "source"]);
         assert!(errors[5].reason.contains("hotline"));
+        assert!(errors[0].reason.contains("owner"), "the known fields are listed");
         assert!(parse_report(&json!([1, 2])).is_err());
     }
 }

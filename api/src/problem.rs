@@ -1,6 +1,9 @@
 //! Problems (问题/案件): what officers and citizens report, routed to a grid on intake.
 
-use serde::Serialize;
+use crate::workflow::calendar::LimitUnit;
+use crate::workflow::catalogue::{Category, Kind};
+use crate::workflow::colour::Colour;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 use time::OffsetDateTime;
@@ -75,6 +78,55 @@ pub struct NewProblem {
     pub created_at: OffsetDateTime,
     /// The user (or citizen app) that reported it.
     pub reported_by: Option<String>,
+    pub class: Option<Class>,
+}
+
+/// What the catalogue says about a problem's category, copied at intake so later catalogue
+/// changes do not rewrite history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Class {
+    pub category_name: String,
+    pub kind: Kind,
+    /// 职能部门
+    pub department: String,
+    /// The colour the case starts at (serious matters).
+    pub severity: Colour,
+    pub time_limit: u32,
+    pub limit_unit: LimitUnit,
+}
+
+impl From<&Category> for Class {
+    fn from(c: &Category) -> Self {
+        Self {
+            category_name: c.name_zh.clone(),
+            kind: c.kind,
+            department: c.department.clone(),
+            severity: c.severity,
+            time_limit: c.time_limit,
+            limit_unit: c.limit_unit,
+        }
+    }
+}
+
+/// A requested deadline extension (延期申请), waiting for the dispatcher.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExtensionRequest {
+    pub amount: u32,
+    pub unit: LimitUnit,
+    pub reason: String,
+}
+
+/// What the workflow changes over a case's life.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Case {
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub dispatched_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub deadline: Option<OffsetDateTime>,
+    pub reworks: u32,
+    pub extension_requested: Option<ExtensionRequest>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub closed_at: Option<OffsetDateTime>,
 }
 
 /// A stored problem.
@@ -94,6 +146,12 @@ pub struct Problem {
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     pub reported_by: Option<String>,
+    #[serde(flatten)]
+    pub class: Option<Class>,
+    #[serde(flatten)]
+    pub case: Case,
+    /// 三色督办 — computed when the problem is read, never stored stale.
+    pub colour: Colour,
 }
 
 impl Problem {
@@ -112,6 +170,9 @@ impl Problem {
             status: p.status,
             created_at: p.created_at,
             reported_by: p.reported_by,
+            class: p.class,
+            case: Case::default(),
+            colour: Colour::None,
         }
     }
 }

@@ -3,8 +3,12 @@
 
 use geo::polygon;
 use gridwatch::auth::{hash_token, Actor, Role};
-use gridwatch::problem::{NewProblem, Source};
+use gridwatch::problem::{Class, NewProblem, Source};
 use gridwatch::store::{connect, AreaFilter, BBox, NewUser, Store, StoreError};
+use gridwatch::workflow::calendar::WorkingCalendar;
+use gridwatch::workflow::case::{apply, Request};
+use gridwatch::workflow::catalogue::default_catalogue;
+use gridwatch::workflow::state::Action;
 use spatial::{Grid, GridLevel, MultiPolygon};
 use sqlx::Connection;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -121,6 +125,7 @@ fn problem(lon: f64, lat: f64) -> NewProblem {
         status: "reported".into(),
         created_at: datetime!(2026-11-20 08:30:00.123456 UTC),
         reported_by: Some("app-1".into()),
+        class: default_catalogue().iter().find(|c| c.code == "E01001").map(Class::from),
     }
 }
 
@@ -326,8 +331,14 @@ async fn accounts_scenario(store: &dyn Store) {
     // The audit log saw all of it, and cannot be rewritten.
     let log = store.audit_log(100).await.expect("audit");
     let actions: Vec<&str> = log.iter().rev().map(|e| e.action.as_str()).collect();
-    assert_eq!(actions, ["user.add", "token.create", "token.revoke", "token.create", "user.revoke"], "{backend}");
-    assert!(log.iter().all(|e| e.actor.starts_with("cli:")), "{backend}");
+    // The first entry is the catalogue gridwatch seeds into every new database.
+    assert_eq!(
+        actions,
+        ["categories.replace", "user.add", "token.create", "token.revoke", "token.create", "user.revoke"],
+        "{backend}"
+    );
+    assert_eq!(log.last().map(|e| e.actor.as_str()), Some("system"), "{backend}");
+    assert!(log.iter().rev().skip(1).all(|e| e.actor.starts_with("cli:")), "{backend}");
     assert!(!format!("{log:?}").contains(&token[3..]), "{backend}: tokens never reach the audit log");
 }
 
@@ -366,4 +377,65 @@ async fn users_tokens_and_the_audit_log() {
 #[tokio::test]
 async fn idempotency_keys_store_a_report_once() {
     on_both_backends!(idempotency_scenario);
+}
+
+async fn case_scenario(store: &dyn Store) {
+    let backend = store.backend();
+    assert_eq!(store.categories().await.expect("catalogue"), default_catalogue(), "{backend}: seeded with the default");
+    let stored = store.insert_problems(vec![problem(116.405, 39.905)], &Actor::cli()).await.expect("insert");
+    let p = stored[0].clone();
+    assert_eq!(p.class.as_ref().map(|c| c.department.as_str()), Some("环境卫生服务中心"), "{backend}");
+
+    let cal = WorkingCalendar::default();
+    let now = datetime!(2026-11-23 09:00 +08:00);
+    let event = |action: Action| gridwatch::store::NewEvent {
+        at: now,
+        actor: "li".into(),
+        role: "dispatcher".into(),
+        action: action.as_str().into(),
+        note: Some("ok".into()),
+        photo_url: None,
+        details: serde_json::json!({}),
+    };
+    let mut current = p.clone();
+    for action in [Action::Accept, Action::Register, Action::Dispatch] {
+        let next = apply(&current, Role::Dispatcher, action, &Request::default(), now, &cal).expect("allowed");
+        assert!(
+            store.update_case(next.clone(), current.status.clone(), event(action)).await.expect("update"),
+            "{backend}"
+        );
+        current = next;
+    }
+    // A second writer that still believes the case is `registered` loses.
+    let stale = apply(&p, Role::Dispatcher, Action::Accept, &Request::default(), now, &cal).expect("allowed");
+    assert!(!store.update_case(stale, "registered".into(), event(Action::Accept)).await.expect("update"), "{backend}");
+
+    let read = store.problem(p.id).await.expect("read").expect("present");
+    assert_eq!(read.status, "dispatched", "{backend}");
+    assert_eq!(read.case, current.case, "{backend}: deadline and dispatch time read back exactly");
+    assert_eq!(read.case.deadline, Some(datetime!(2026-11-23 13:00 +08:00)), "{backend}");
+    let steps: Vec<(String, String, String)> = store
+        .problem_events(p.id)
+        .await
+        .expect("events")
+        .into_iter()
+        .map(|e| (e.action, e.from_state, e.to_state))
+        .collect();
+    let expected = [
+        ("accept", "reported", "accepted"),
+        ("register", "accepted", "registered"),
+        ("dispatch", "registered", "dispatched"),
+    ];
+    let expected: Vec<(String, String, String)> =
+        expected.iter().map(|(a, f, t)| (a.to_string(), f.to_string(), t.to_string())).collect();
+    assert_eq!(steps, expected, "{backend}");
+
+    let mine = default_catalogue().into_iter().take(2).collect::<Vec<_>>();
+    assert_eq!(store.replace_categories(mine.clone(), now, Actor::cli()).await.expect("replace"), 2);
+    assert_eq!(store.categories().await.expect("catalogue"), mine, "{backend}");
+}
+
+#[tokio::test]
+async fn cases_move_through_the_workflow_and_record_each_step() {
+    on_both_backends!(case_scenario);
 }

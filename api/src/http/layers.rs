@@ -42,7 +42,8 @@ fn grid_feature(g: StoredGrid) -> Value {
     maps::geojson::feature(json!(grid.code), maps::geojson::multipolygon(&grid.geometry), props)
 }
 
-fn problem_feature(p: Problem) -> Value {
+fn problem_feature(ctx: &ApiContext, p: Problem) -> Value {
+    let p = super::cases::present(ctx, p);
     let geometry = maps::geojson::point(geo::Point::new(p.lon, p.lat));
     let id = p.id;
     let mut props = match serde_json::to_value(p) {
@@ -105,5 +106,5 @@ pub async fn problems(
     let limit = params.limit(DEFAULT_LIMIT, MAX_LIMIT)?;
     let area = Area::of(principal, &ctx.catalog.snapshot()).filter();
     let problems = ctx.store.problems_in_bbox(bbox, &area, limit).await?;
-    Ok(geojson_response(problems.into_iter().map(problem_feature).collect()))
+    Ok(geojson_response(problems.into_iter().map(|p| problem_feature(&ctx, p)).collect()))
 }

@@ -3,6 +3,7 @@
 //! Every request passes [`guard::guard`] (rate limits, bearer-token authentication, time limit);
 //! every handler then asks its [`guard::Caller`] for permission and area (`crate::access`).
 
+mod cases;
 pub mod error;
 pub mod guard;
 mod layers;
@@ -13,6 +14,8 @@ mod problems;
 use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::store::Store;
+use crate::workflow::calendar::WorkingCalendar;
+use crate::workflow::colour::Thresholds;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::middleware;
 use axum::routing::{get, post};
@@ -29,11 +32,21 @@ pub struct ApiContext {
     pub clock: Arc<dyn Clock>,
     pub limits: Arc<guard::Limits>,
     pub limiter: Arc<guard::RateLimiter>,
+    pub calendar: Arc<WorkingCalendar>,
+    pub thresholds: Arc<Thresholds>,
 }
 
 impl ApiContext {
     pub fn new(store: Arc<dyn Store>, catalog: Arc<Catalog>, clock: Arc<dyn Clock>, limits: guard::Limits) -> Self {
-        Self { store, catalog, clock, limits: Arc::new(limits), limiter: Arc::new(guard::RateLimiter::default()) }
+        Self {
+            store,
+            catalog,
+            clock,
+            limits: Arc::new(limits),
+            limiter: Arc::new(guard::RateLimiter::default()),
+            calendar: Arc::new(WorkingCalendar::default()),
+            thresholds: Arc::new(Thresholds::default()),
+        }
     }
 }
 
@@ -44,6 +57,9 @@ pub fn router(ctx: ApiContext) -> Router {
         .route("/api/v1/locate", get(locate::locate))
         .route("/api/v1/problems", post(problems::create).layer(DefaultBodyLimit::max(problems::MAX_REPORT_BYTES)))
         .route("/api/v1/problems/{id}", get(problems::get))
+        .route("/api/v1/problems/{id}/transitions", post(cases::transition))
+        .route("/api/v1/problems/{id}/events", get(cases::events))
+        .route("/api/v1/categories", get(cases::categories))
         .route("/api/v1/layers/grids", get(layers::grids))
         .route("/api/v1/layers/problems", get(layers::problems))
         .fallback(|| async { ApiError::not_found("no such endpoint") })

@@ -6,7 +6,8 @@ use super::ApiContext;
 use crate::access::{Action, Area};
 use crate::auth::Role;
 use crate::intake::{parse_report, route};
-use crate::problem::Source;
+use crate::problem::{Class, Source};
+use crate::workflow::catalogue::find;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -76,7 +77,20 @@ pub async fn create(
         report.source = Source::App; // a citizen app's key speaks for the app, whatever it claims
     }
     let snapshot = ctx.catalog.snapshot();
-    let mut problem = route(&snapshot, report, ctx.clock.now());
+    let categories = ctx.store.categories().await?;
+    let Some(category) = find(&categories, &report.category) else {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_report",
+            format!(
+                "the report is invalid: category: {:?} is not in the catalogue (GET /api/v1/categories)",
+                report.category
+            ),
+        )
+        .with_details(json!({"fields": [{"field": "category", "reason": "not in the catalogue"}]})));
+    };
+    report.category = category.code.clone();
+    let mut problem = route(&snapshot, report, Some(Class::from(category)), ctx.clock.now());
     if !Area::of(principal, &snapshot).may_report_at(problem.grid_code.as_deref()) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -92,7 +106,7 @@ pub async fn create(
         (header::LOCATION, format!("/api/v1/problems/{}", problem.id)),
         (header::HeaderName::from_static("idempotent-replayed"), replayed.to_string()),
     ];
-    Ok((StatusCode::CREATED, headers, Json(problem)))
+    Ok((StatusCode::CREATED, headers, Json(super::cases::present(&ctx, problem))))
 }
 
 pub async fn get(
@@ -108,5 +122,5 @@ pub async fn get(
     if !Area::of(principal, &ctx.catalog.snapshot()).sees_problem(&problem) {
         return Err(not_found());
     }
-    Ok(Json(problem))
+    Ok(Json(super::cases::present(&ctx, problem)))
 }

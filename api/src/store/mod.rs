@@ -86,6 +86,12 @@ macro_rules! insert_problem_rows {
                 .bind(&p.status)
                 .bind(p.created_at)
                 .bind(&p.reported_by)
+                .bind(p.class.as_ref().map(|c| c.category_name.clone()))
+                .bind(p.class.as_ref().map(|c| c.kind.as_str()))
+                .bind(p.class.as_ref().map(|c| c.department.clone()))
+                .bind(p.class.as_ref().map_or("none", |c| c.severity.as_str()))
+                .bind(p.class.as_ref().map(|c| c.time_limit as i32))
+                .bind(p.class.as_ref().map(|c| c.limit_unit.as_str()))
                 .fetch_one(&mut *$tx)
                 .await?;
             audit_row!(
@@ -363,6 +369,164 @@ macro_rules! account_methods {
     };
 }
 
+/// Catalogue and case changes: no geometry, so the same SQL serves both backends. Expands inside
+/// `impl Store for …` of a type with `begin_write()` and `pool`.
+macro_rules! workflow_methods {
+    () => {
+        fn categories(
+            &self,
+        ) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::workflow::catalogue::Category>, StoreError>> {
+            Box::pin(async move {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT code, kind, name_zh, name_en, department, time_limit, limit_unit, severity \
+                     FROM categories ORDER BY code",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let bad = |e: String| StoreError::Corrupt(format!("category: {e}"));
+                        let time_limit: i32 = r.try_get("time_limit")?;
+                        Ok($crate::workflow::catalogue::Category {
+                            code: r.try_get("code")?,
+                            kind: $crate::workflow::catalogue::Kind::parse(r.try_get("kind")?).map_err(bad)?,
+                            name_zh: r.try_get("name_zh")?,
+                            name_en: r.try_get("name_en")?,
+                            department: r.try_get("department")?,
+                            time_limit: time_limit.max(0) as u32,
+                            limit_unit: $crate::workflow::calendar::LimitUnit::parse(r.try_get("limit_unit")?)
+                                .map_err(bad)?,
+                            severity: $crate::workflow::colour::Colour::parse(r.try_get("severity")?).map_err(bad)?,
+                        })
+                    })
+                    .collect()
+            })
+        }
+
+        fn replace_categories(
+            &self,
+            categories: Vec<$crate::workflow::catalogue::Category>,
+            now: OffsetDateTime,
+            actor: $crate::auth::Actor,
+        ) -> $crate::store::BoxFuture<'_, Result<usize, StoreError>> {
+            Box::pin(async move {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("DELETE FROM categories").execute(&mut *tx).await?;
+                for c in &categories {
+                    sqlx::query(
+                        "INSERT INTO categories (code, kind, name_zh, name_en, department, time_limit, limit_unit, severity) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(&c.code)
+                    .bind(c.kind.as_str())
+                    .bind(&c.name_zh)
+                    .bind(&c.name_en)
+                    .bind(&c.department)
+                    .bind(c.time_limit as i32)
+                    .bind(c.limit_unit.as_str())
+                    .bind(c.severity.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                audit_row!(
+                    tx,
+                    now,
+                    actor,
+                    "categories.replace",
+                    "categories",
+                    serde_json::json!({"count": categories.len()})
+                );
+                tx.commit().await?;
+                Ok(categories.len())
+            })
+        }
+
+        fn update_case(
+            &self,
+            problem: $crate::problem::Problem,
+            from_status: String,
+            event: $crate::store::NewEvent,
+        ) -> $crate::store::BoxFuture<'_, Result<bool, StoreError>> {
+            Box::pin(async move {
+                let mut tx = self.begin_write().await?;
+                let extension = problem.case.extension_requested.as_ref().map(|e| serde_json::json!(e).to_string());
+                let changed = sqlx::query(
+                    "UPDATE problems SET status = $2, responsible_unit = $3, dispatched_at = $4, deadline = $5, \
+                     reworks = $6, extension_requested = $7, closed_at = $8 WHERE id = $1 AND status = $9",
+                )
+                .bind(problem.id)
+                .bind(&problem.status)
+                .bind(&problem.responsible_unit)
+                .bind(problem.case.dispatched_at)
+                .bind(problem.case.deadline)
+                .bind(problem.case.reworks as i32)
+                .bind(extension)
+                .bind(problem.case.closed_at)
+                .bind(&from_status)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if changed == 0 {
+                    return Ok(false); // someone moved the case first; the transaction rolls back
+                }
+                sqlx::query(
+                    "INSERT INTO problem_events (problem_id, at, actor, role, action, from_state, to_state, note, \
+                     photo_url, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(problem.id)
+                .bind(event.at)
+                .bind(&event.actor)
+                .bind(&event.role)
+                .bind(&event.action)
+                .bind(&from_status)
+                .bind(&problem.status)
+                .bind(&event.note)
+                .bind(&event.photo_url)
+                .bind(event.details.to_string())
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(true)
+            })
+        }
+
+        fn problem_events(
+            &self,
+            id: i64,
+        ) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::store::ProblemEvent>, StoreError>> {
+            Box::pin(async move {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT id, problem_id, at, actor, role, action, from_state, to_state, note, photo_url, details \
+                     FROM problem_events WHERE problem_id = $1 ORDER BY id",
+                )
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let details: String = r.try_get("details")?;
+                        Ok($crate::store::ProblemEvent {
+                            id: r.try_get("id")?,
+                            problem_id: r.try_get("problem_id")?,
+                            at: r.try_get("at")?,
+                            actor: r.try_get("actor")?,
+                            role: r.try_get("role")?,
+                            action: r.try_get("action")?,
+                            from_state: r.try_get("from_state")?,
+                            to_state: r.try_get("to_state")?,
+                            note: r.try_get("note")?,
+                            photo_url: r.try_get("photo_url")?,
+                            details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+                        })
+                    })
+                    .collect()
+            })
+        }
+    };
+}
+
 mod postgres;
 mod sqlite;
 
@@ -492,6 +656,35 @@ pub struct AuditEntry {
     pub details: serde_json::Value,
 }
 
+/// One recorded step of a case (append-only).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ProblemEvent {
+    pub id: i64,
+    pub problem_id: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub actor: String,
+    pub role: String,
+    pub action: String,
+    pub from_state: String,
+    pub to_state: String,
+    pub note: Option<String>,
+    pub photo_url: Option<String>,
+    pub details: serde_json::Value,
+}
+
+/// A step to record with a case change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub at: OffsetDateTime,
+    pub actor: String,
+    pub role: String,
+    pub action: String,
+    pub note: Option<String>,
+    pub photo_url: Option<String>,
+    pub details: serde_json::Value,
+}
+
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 #[async_trait]
@@ -578,6 +771,31 @@ pub trait Store: Send + Sync {
 
     /// The newest audit entries, newest first.
     fn audit_log(&self, limit: i64) -> BoxFuture<'_, Result<Vec<AuditEntry>, StoreError>>;
+
+    // The case workflow (see `workflow_methods!`).
+
+    /// The category catalogue, by code.
+    fn categories(&self) -> BoxFuture<'_, Result<Vec<crate::workflow::catalogue::Category>, StoreError>>;
+
+    /// Replaces the whole catalogue in one transaction.
+    fn replace_categories(
+        &self,
+        categories: Vec<crate::workflow::catalogue::Category>,
+        now: OffsetDateTime,
+        actor: Actor,
+    ) -> BoxFuture<'_, Result<usize, StoreError>>;
+
+    /// Writes a case's new state and records the step, only if the case is still in
+    /// `from_status` (false otherwise: someone moved it first).
+    fn update_case(
+        &self,
+        problem: Problem,
+        from_status: String,
+        event: NewEvent,
+    ) -> BoxFuture<'_, Result<bool, StoreError>>;
+
+    /// Every recorded step of a case, oldest first.
+    fn problem_events(&self, id: i64) -> BoxFuture<'_, Result<Vec<ProblemEvent>, StoreError>>;
 }
 
 /// The database gridwatch uses when none is named: an embedded SQLite file.
@@ -585,13 +803,19 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://gridwatch.db";
 
 /// Opens (creating if needed) and migrates the database behind `url`.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PostgresStore::connect(url).await?))
+    let store: Arc<dyn Store> = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Arc::new(PostgresStore::connect(url).await?)
     } else if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(url).await?))
+        Arc::new(SqliteStore::connect(url).await?)
     } else {
-        Err(StoreError::UnsupportedUrl(url.to_string()))
+        return Err(StoreError::UnsupportedUrl(url.to_string()));
+    };
+    // A new database starts with the shipped catalogue; admins replace it with `import categories`.
+    if store.categories().await?.is_empty() {
+        let now = OffsetDateTime::now_utc();
+        store.replace_categories(crate::workflow::catalogue::default_catalogue(), now, Actor::system()).await?;
     }
+    Ok(store)
 }
 
 /// One step of an import, decided by comparing a grid with its current stored version.
@@ -725,6 +949,17 @@ pub(crate) struct ProblemRow {
     pub status: String,
     pub created_at: OffsetDateTime,
     pub reported_by: Option<String>,
+    pub category_name: Option<String>,
+    pub kind: Option<String>,
+    pub department: Option<String>,
+    pub severity: String,
+    pub time_limit: Option<i32>,
+    pub limit_unit: Option<String>,
+    pub dispatched_at: Option<OffsetDateTime>,
+    pub deadline: Option<OffsetDateTime>,
+    pub reworks: i32,
+    pub extension_requested: Option<String>,
+    pub closed_at: Option<OffsetDateTime>,
 }
 
 impl ProblemRow {
@@ -732,6 +967,26 @@ impl ProblemRow {
         let source: Source = self.source.parse().map_err(StoreError::Corrupt)?;
         let candidates: Vec<String> = serde_json::from_str(&self.candidates)
             .map_err(|e| StoreError::Corrupt(format!("problem {} candidates: {e}", self.id)))?;
+        let corrupt = |what: &str, e: String| StoreError::Corrupt(format!("problem {} {what}: {e}", self.id));
+        let class = match (self.category_name, self.kind, self.department, self.time_limit, self.limit_unit) {
+            (Some(category_name), Some(kind), Some(department), Some(time_limit), Some(limit_unit)) => {
+                Some(crate::problem::Class {
+                    category_name,
+                    kind: crate::workflow::catalogue::Kind::parse(&kind).map_err(|e| corrupt("kind", e))?,
+                    department,
+                    severity: crate::workflow::colour::Colour::parse(&self.severity)
+                        .map_err(|e| corrupt("severity", e))?,
+                    time_limit: time_limit.max(0) as u32,
+                    limit_unit: crate::workflow::calendar::LimitUnit::parse(&limit_unit)
+                        .map_err(|e| corrupt("limit_unit", e))?,
+                })
+            }
+            _ => None,
+        };
+        let extension_requested = match &self.extension_requested {
+            Some(text) => Some(serde_json::from_str(text).map_err(|e| corrupt("extension", e.to_string()))?),
+            None => None,
+        };
         Ok(Problem {
             id: self.id,
             lon: self.lon,
@@ -746,6 +1001,15 @@ impl ProblemRow {
             status: self.status,
             created_at: self.created_at,
             reported_by: self.reported_by,
+            class,
+            case: crate::problem::Case {
+                dispatched_at: self.dispatched_at,
+                deadline: self.deadline,
+                reworks: self.reworks.max(0) as u32,
+                extension_requested,
+                closed_at: self.closed_at,
+            },
+            colour: crate::workflow::colour::Colour::None,
         })
     }
 }
@@ -810,6 +1074,17 @@ where
             status: self.try_get("status")?,
             created_at: self.try_get("created_at")?,
             reported_by: self.try_get("reported_by")?,
+            category_name: self.try_get("category_name")?,
+            kind: self.try_get("kind")?,
+            department: self.try_get("department")?,
+            severity: self.try_get("severity")?,
+            time_limit: self.try_get("time_limit")?,
+            limit_unit: self.try_get("limit_unit")?,
+            dispatched_at: self.try_get("dispatched_at")?,
+            deadline: self.try_get("deadline")?,
+            reworks: self.try_get("reworks")?,
+            extension_requested: self.try_get("extension_requested")?,
+            closed_at: self.try_get("closed_at")?,
         })
     }
 }

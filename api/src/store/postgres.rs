@@ -14,15 +14,18 @@ use time::OffsetDateTime;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "grids and problems", include_str!("../../migrations/postgres/0001_grids_and_problems.sql")),
     (2, "users, tokens and audit", include_str!("../../migrations/postgres/0002_users_tokens_audit.sql")),
+    (3, "workflow", include_str!("../../migrations/postgres/0003_workflow.sql")),
 ];
 
 const GRID_COLUMNS: &str = "code, version, name, parent_code, level, lead_department, responsible_unit, officer, \
      ST_AsBinary(geom) AS wkb, valid_from, valid_to";
 const INSERT_PROBLEM: &str = "INSERT INTO problems (geom, category, description, source, grid_code, grid_version, \
-     responsible_unit, candidates, status, created_at, reported_by) \
-     VALUES (ST_SetSRID(ST_MakePoint($1, $2), 4326), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id";
+     responsible_unit, candidates, status, created_at, reported_by, \
+     category_name, kind, department, severity, time_limit, limit_unit) \
+     VALUES (ST_SetSRID(ST_MakePoint($1, $2), 4326), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id";
 const PROBLEM_COLUMNS: &str = "id, ST_X(geom) AS lon, ST_Y(geom) AS lat, category, description, source, grid_code, \
-     grid_version, responsible_unit, candidates, status, created_at, reported_by";
+     grid_version, responsible_unit, candidates, status, created_at, reported_by, category_name, kind, department, severity, time_limit, \
+     limit_unit, dispatched_at, deadline, reworks, extension_requested, closed_at";
 
 pub struct PostgresStore {
     pool: PgPool,
@@ -188,6 +191,8 @@ impl Store for PostgresStore {
     }
 
     account_methods!();
+
+    workflow_methods!();
 
     async fn count_problems(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM problems").fetch_one(&self.pool).await?)

@@ -16,15 +16,18 @@ use time::OffsetDateTime;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "grids and problems", include_str!("../../migrations/sqlite/0001_grids_and_problems.sql")),
     (2, "users, tokens and audit", include_str!("../../migrations/sqlite/0002_users_tokens_audit.sql")),
+    (3, "workflow", include_str!("../../migrations/sqlite/0003_workflow.sql")),
 ];
 
 const GRID_COLUMNS: &str = "code, version, name, parent_code, level, lead_department, responsible_unit, officer, \
      geom AS wkb, valid_from, valid_to";
 const INSERT_PROBLEM: &str = "INSERT INTO problems (lon, lat, category, description, source, grid_code, grid_version, \
-     responsible_unit, candidates, status, created_at, reported_by) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id";
+     responsible_unit, candidates, status, created_at, reported_by, \
+     category_name, kind, department, severity, time_limit, limit_unit) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id";
 const PROBLEM_COLUMNS: &str = "id, lon, lat, category, description, source, grid_code, grid_version, \
-     responsible_unit, candidates, status, created_at, reported_by";
+     responsible_unit, candidates, status, created_at, reported_by, category_name, kind, department, severity, time_limit, \
+     limit_unit, dispatched_at, deadline, reworks, extension_requested, closed_at";
 const WORLD: BBox = BBox { min_lon: -180.0, min_lat: -90.0, max_lon: 180.0, max_lat: 90.0 };
 
 pub struct SqliteStore {
@@ -195,6 +198,8 @@ impl Store for SqliteStore {
     }
 
     account_methods!();
+
+    workflow_methods!();
 
     async fn count_problems(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM problems").fetch_one(&self.pool).await?)

@@ -149,6 +149,12 @@ pub fn parse_json(text: &str, name: &str) -> Result<Vec<Category>, Vec<String>> 
     finish(categories, errors, name)
 }
 
+/// The category a report names, by code or by its Chinese or English name.
+pub fn find<'a>(categories: &'a [Category], key: &str) -> Option<&'a Category> {
+    let key = key.trim();
+    categories.iter().find(|c| c.code == key || c.name_zh == key || c.name_en.eq_ignore_ascii_case(key))
+}
+
 /// The shipped catalogue.
 pub fn default_catalogue() -> Vec<Category> {
     parse_csv(DEFAULT_CSV, "catalogue/categories.csv").unwrap_or_default()
@@ -185,6 +191,9 @@ mod tests {
         assert!(errors[3].contains("E01001 appears more than once"), "{errors:?}");
         let json = r#"[{"code":"E01001","kind":"事件","name_zh":"暴露垃圾","name_en":"Garbage","department":"环卫","time_limit":4,"limit_unit":"working_hours"}]"#;
         let ok = parse_json(json, "cat.json").expect("valid");
+        assert_eq!(find(&ok, "暴露垃圾").map(|c| c.code.as_str()), Some("E01001"));
+        assert_eq!(find(&ok, "garbage").map(|c| c.code.as_str()), Some("E01001"));
+        assert!(find(&ok, "E99999").is_none());
         assert_eq!((ok[0].kind, ok[0].severity), (Kind::Event, Colour::None));
     }
 }

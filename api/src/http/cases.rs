@@ -1,0 +1,156 @@
+//! The case workflow over HTTP: `POST /api/v1/problems/{id}/transitions`,
+//! `GET /api/v1/problems/{id}/events` and `GET /api/v1/categories`.
+
+use super::error::ApiError;
+use super::guard::Caller;
+use super::ApiContext;
+use crate::access::{Action as Permission, Area};
+use crate::problem::Problem;
+use crate::store::NewEvent;
+use crate::workflow::calendar::LimitUnit;
+use crate::workflow::case::{apply, colour_at, Refusal, Request};
+use crate::workflow::state::Action;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+
+/// A problem as callers see it: with its colour at this moment.
+pub fn present(ctx: &ApiContext, mut p: Problem) -> Problem {
+    p.colour = colour_at(&p, ctx.clock.now(), &ctx.calendar, &ctx.thresholds);
+    p
+}
+
+/// Loads a problem the caller may see; anything else is 404.
+async fn visible(ctx: &ApiContext, caller: &Caller, id: &str) -> Result<Problem, ApiError> {
+    let principal = caller.require(Permission::ReadProblems)?;
+    let not_found = || ApiError::not_found(format!("no problem with id {id}"));
+    let numeric: i64 = id.parse().map_err(|_| not_found())?;
+    let problem = ctx.store.problem(numeric).await?.ok_or_else(not_found)?;
+    if !Area::of(principal, &ctx.catalog.snapshot()).sees_problem(&problem) {
+        return Err(not_found());
+    }
+    Ok(problem)
+}
+
+fn invalid(field: &str, reason: impl Into<String>) -> ApiError {
+    let reason = reason.into();
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_transition", format!("{field}: {reason}"))
+        .with_details(json!({"fields": [{"field": field, "reason": reason}]}))
+}
+
+fn optional_text(body: &serde_json::Map<String, Value>, key: &str, max: usize) -> Result<Option<String>, ApiError> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.chars().count() <= max && !s.contains('\0') => {
+            Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty()))
+        }
+        Some(_) => Err(invalid(key, format!("must be a string of at most {max} characters"))),
+    }
+}
+
+fn parse_request(body: &Value) -> Result<(Action, Request), ApiError> {
+    let obj = body.as_object().ok_or_else(|| invalid("body", "must be a JSON object"))?;
+    const FIELDS: [&str; 6] = ["action", "note", "photo_url", "unit", "forward_to", "extension"];
+    if let Some(k) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(invalid("body", format!("unknown field {k:?} (fields: {})", FIELDS.join(", "))));
+    }
+    let action = match obj.get("action") {
+        Some(Value::String(s)) => s.parse::<Action>().map_err(|e| invalid("action", e))?,
+        _ => return Err(invalid("action", "is required")),
+    };
+    let extension =
+        match obj.get("extension") {
+            None | Some(Value::Null) => None,
+            Some(e) => {
+                let amount = e["amount"].as_u64().filter(|a| (1..=1000).contains(a));
+                let unit = e["unit"].as_str().map(LimitUnit::parse);
+                match (amount, unit) {
+                    (Some(a), Some(Ok(u))) => Some((a as u32, u)),
+                    _ => return Err(invalid(
+                        "extension",
+                        "must be {\"amount\": 1-1000, \"unit\": urgent_hours|working_hours|working_days|natural_days}",
+                    )),
+                }
+            }
+        };
+    let request = Request {
+        note: optional_text(obj, "note", 2000)?,
+        photo_url: optional_text(obj, "photo_url", 2000)?,
+        unit: optional_text(obj, "unit", 200)?,
+        forward_to: optional_text(obj, "forward_to", 200)?,
+        extension,
+    };
+    Ok((action, request))
+}
+
+pub async fn transition(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Problem>, ApiError> {
+    let problem = visible(&ctx, &caller, &id).await?;
+    let principal = caller.require(Permission::ReadProblems)?;
+    let body = body.map_err(|e| ApiError::new(e.status(), "unreadable_body", e.to_string()))?;
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
+    let (action, request) = parse_request(&value)?;
+    let now = ctx.clock.now();
+    let updated = apply(&problem, principal.role, action, &request, now, &ctx.calendar).map_err(|r| match r {
+        Refusal::Role(role) => {
+            ApiError::new(StatusCode::FORBIDDEN, "forbidden", format!("the {role} role may not {action}"))
+                .with_details(json!({"allowed_roles": action.allowed_roles()}))
+        }
+        Refusal::State { state, allowed } => {
+            let options: Vec<Value> = allowed.iter().map(|(a, s)| json!({"action": a, "to": s})).collect();
+            let next: Vec<&str> = allowed.iter().map(|(_, s)| s.as_str()).collect();
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "illegal_transition",
+                format!("cannot {action} a {state} case; allowed next states: {}", next.join(", ")),
+            )
+            .with_details(json!({"state": state, "allowed": options}))
+        }
+        Refusal::Input(reason) => invalid("body", reason),
+    })?;
+    let event = NewEvent {
+        at: now,
+        actor: principal.name.clone(),
+        role: principal.role.as_str().into(),
+        action: action.as_str().into(),
+        note: request.note.clone(),
+        photo_url: request.photo_url.clone(),
+        details: json!({
+            "unit": updated.responsible_unit,
+            "forward_to": request.forward_to,
+            "deadline": updated.case.deadline.and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok()),
+            "remote": caller.remote,
+        }),
+    };
+    if !ctx.store.update_case(updated.clone(), problem.status.clone(), event).await? {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "the case changed meanwhile; reload it and try again",
+        ));
+    }
+    Ok(Json(present(&ctx, updated)))
+}
+
+pub async fn events(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let problem = visible(&ctx, &caller, &id).await?;
+    let events = ctx.store.problem_events(problem.id).await?;
+    Ok(Json(json!({"problem": problem.id, "events": events})))
+}
+
+pub async fn categories(State(ctx): State<ApiContext>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::Locate)?;
+    Ok(Json(json!({"categories": ctx.store.categories().await?})))
+}

@@ -1,0 +1,232 @@
+//! Applying an action to a case: the pure heart of the workflow. Storage and HTTP only carry
+//! out what [`apply`] decides.
+
+use super::calendar::{LimitUnit, WorkingCalendar};
+use super::colour::{colour, Colour, Thresholds};
+use super::state::{actions_from, next, Action, State};
+use crate::auth::Role;
+use crate::problem::{ExtensionRequest, Problem};
+use time::OffsetDateTime;
+
+/// What the actor sends with an action.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Request {
+    pub note: Option<String>,
+    pub photo_url: Option<String>,
+    /// Dispatch: the unit to send the case to (default: the routed responsible unit).
+    pub unit: Option<String>,
+    /// Refuse: where the case should go instead (不是本单位职责 needs a forward target).
+    pub forward_to: Option<String>,
+    /// Request extension: how much more time.
+    pub extension: Option<(u32, LimitUnit)>,
+}
+
+/// Why an action was refused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refusal {
+    /// The role may not take this action.
+    Role(Role),
+    /// Not from this state: the actions (and the states they lead to) that are possible.
+    State { state: State, allowed: Vec<(Action, State)> },
+    /// Missing or contradictory input.
+    Input(String),
+}
+
+/// The options from a state, as the 409 answer lists them.
+pub fn options(state: State) -> Vec<(Action, State)> {
+    actions_from(state).into_iter().filter_map(|a| next(state, a).map(|s| (a, s))).collect()
+}
+
+/// The case after `action`, or why not. `problem.status` must be a known state.
+pub fn apply(
+    problem: &Problem,
+    role: Role,
+    action: Action,
+    request: &Request,
+    now: OffsetDateTime,
+    calendar: &WorkingCalendar,
+) -> Result<Problem, Refusal> {
+    if !action.allowed_roles().contains(&role) {
+        return Err(Refusal::Role(role));
+    }
+    let state: State = problem.status.parse().map_err(Refusal::Input)?;
+    let to = next(state, action).ok_or_else(|| Refusal::State { state, allowed: options(state) })?;
+    if action.needs_reason() && request.note.as_deref().is_none_or(|n| n.trim().is_empty()) {
+        return Err(Refusal::Input(format!("{action} needs a note saying why")));
+    }
+    let mut p = problem.clone();
+    p.status = to.as_str().to_string();
+    match action {
+        Action::Dispatch => {
+            if let Some(unit) = &request.unit {
+                p.responsible_unit = Some(unit.clone());
+            }
+            if p.responsible_unit.is_none() {
+                return Err(Refusal::Input("dispatch needs a unit: no grid routed this case to one".into()));
+            }
+            let class = p
+                .class
+                .as_ref()
+                .ok_or_else(|| Refusal::Input("the case has no category to take a time limit from".into()))?;
+            p.case.dispatched_at = Some(now);
+            p.case.deadline = calendar.deadline(now, class.time_limit, class.limit_unit);
+            if p.case.deadline.is_none() {
+                return Err(Refusal::Input("the working calendar has no working time left for a deadline".into()));
+            }
+        }
+        Action::Reject => p.case.reworks += 1,
+        Action::Close | Action::Void => p.case.closed_at = Some(now),
+        Action::RequestExtension => {
+            if p.case.extension_requested.is_some() {
+                return Err(Refusal::Input("an extension is already waiting for a decision".into()));
+            }
+            let (amount, unit) = request
+                .extension
+                .ok_or_else(|| Refusal::Input("request_extension needs extension: {amount, unit}".into()))?;
+            if amount == 0 {
+                return Err(Refusal::Input("an extension must be at least 1".into()));
+            }
+            let reason = request.note.clone().unwrap_or_default();
+            p.case.extension_requested = Some(ExtensionRequest { amount, unit, reason });
+        }
+        Action::ApproveExtension | Action::RefuseExtension => {
+            let asked = p
+                .case
+                .extension_requested
+                .take()
+                .ok_or_else(|| Refusal::Input("no extension is waiting for a decision".into()))?;
+            if action == Action::ApproveExtension {
+                let from = p.case.deadline.unwrap_or(now);
+                p.case.deadline = calendar.deadline(from, asked.amount, asked.unit).or(p.case.deadline);
+            }
+        }
+        _ => {}
+    }
+    Ok(p)
+}
+
+/// The colour of a case at `now` (none once it is finished).
+pub fn colour_at(problem: &Problem, now: OffsetDateTime, calendar: &WorkingCalendar, t: &Thresholds) -> Colour {
+    let open = problem.status.parse::<State>().map(State::is_open).unwrap_or(false);
+    if !open {
+        return Colour::None;
+    }
+    let floor = problem.class.as_ref().map_or(Colour::None, |c| c.severity);
+    let share = match (&problem.class, problem.case.dispatched_at, problem.case.deadline) {
+        (Some(class), Some(start), Some(deadline)) => Some(calendar.share_used(start, deadline, now, class.limit_unit)),
+        _ => None,
+    };
+    colour(share, problem.case.reworks, floor, t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::problem::{Case, Class, Source};
+    use crate::workflow::catalogue::Kind;
+    use time::macros::datetime;
+
+    fn problem(status: &str) -> Problem {
+        Problem {
+            id: 1,
+            lon: 116.4,
+            lat: 39.9,
+            category: "E01001".into(),
+            description: String::new(),
+            source: Source::Officer,
+            grid_code: Some("110101001001001".into()),
+            grid_version: Some(1),
+            responsible_unit: Some("东华门街道办事处".into()),
+            candidates: vec![],
+            status: status.into(),
+            created_at: datetime!(2026-10-05 08:00 +08:00),
+            reported_by: None,
+            class: Some(Class {
+                category_name: "暴露垃圾".into(),
+                kind: Kind::Event,
+                department: "环境卫生服务中心".into(),
+                severity: Colour::None,
+                time_limit: 4,
+                limit_unit: LimitUnit::WorkingHours,
+            }),
+            case: Case::default(),
+            colour: Colour::None,
+        }
+    }
+
+    #[test]
+    fn dispatch_sets_the_deadline_and_the_colours_follow_it() {
+        let cal = WorkingCalendar::default();
+        let t = Thresholds::default();
+        let now = datetime!(2026-10-05 09:00 +08:00);
+        let p = apply(&problem("registered"), Role::Dispatcher, Action::Dispatch, &Request::default(), now, &cal)
+            .expect("dispatch");
+        assert_eq!(p.status, "dispatched");
+        assert_eq!(p.case.deadline, Some(datetime!(2026-10-05 13:00 +08:00)));
+        assert_eq!(colour_at(&p, datetime!(2026-10-05 12:00 +08:00), &cal, &t), Colour::None);
+        assert_eq!(colour_at(&p, datetime!(2026-10-05 12:12 +08:00), &cal, &t), Colour::Blue);
+        assert_eq!(colour_at(&p, datetime!(2026-10-05 13:00 +08:00), &cal, &t), Colour::Yellow);
+        assert_eq!(colour_at(&p, datetime!(2026-10-05 17:00 +08:00), &cal, &t), Colour::Red);
+    }
+
+    #[test]
+    fn refusals_name_the_reason() {
+        let cal = WorkingCalendar::default();
+        let now = datetime!(2026-10-05 09:00 +08:00);
+        let r = apply(&problem("registered"), Role::Unit, Action::Dispatch, &Request::default(), now, &cal);
+        assert_eq!(r, Err(Refusal::Role(Role::Unit)));
+        let r = apply(&problem("closed"), Role::Dispatcher, Action::Dispatch, &Request::default(), now, &cal);
+        assert_eq!(r, Err(Refusal::State { state: State::Closed, allowed: vec![] }));
+        let r = apply(&problem("reported"), Role::Dispatcher, Action::Dispatch, &Request::default(), now, &cal);
+        match r {
+            Err(Refusal::State { allowed, .. }) => assert!(allowed.contains(&(Action::Accept, State::Accepted))),
+            other => panic!("{other:?}"),
+        }
+        let r = apply(&problem("dispatched"), Role::Unit, Action::Refuse, &Request::default(), now, &cal);
+        assert!(matches!(r, Err(Refusal::Input(m)) if m.contains("note")));
+    }
+
+    #[test]
+    fn extensions_move_the_deadline_only_when_approved() {
+        let cal = WorkingCalendar::default();
+        let now = datetime!(2026-10-05 09:00 +08:00);
+        let d = apply(&problem("registered"), Role::Dispatcher, Action::Dispatch, &Request::default(), now, &cal)
+            .expect("dispatch");
+        let ask = Request {
+            note: Some("需要专业设备".into()),
+            extension: Some((1, LimitUnit::WorkingDays)),
+            ..Request::default()
+        };
+        let asked = apply(&d, Role::Unit, Action::RequestExtension, &ask, now, &cal).expect("request");
+        assert_eq!(asked.case.deadline, d.case.deadline);
+        assert!(apply(&asked, Role::Unit, Action::RequestExtension, &ask, now, &cal).is_err(), "one at a time");
+        let approved =
+            apply(&asked, Role::Dispatcher, Action::ApproveExtension, &Request::default(), now, &cal).expect("approve");
+        assert_eq!(approved.case.deadline, Some(datetime!(2026-10-06 13:00 +08:00)));
+        assert!(approved.case.extension_requested.is_none());
+        let refused = apply(
+            &asked,
+            Role::Dispatcher,
+            Action::RefuseExtension,
+            &Request { note: Some("不批".into()), ..Request::default() },
+            now,
+            &cal,
+        )
+        .expect("refuse");
+        assert_eq!(refused.case.deadline, d.case.deadline);
+    }
+
+    #[test]
+    fn reworks_count_and_colour() {
+        let cal = WorkingCalendar::default();
+        let t = Thresholds::default();
+        let now = datetime!(2026-10-05 09:00 +08:00);
+        let note = Request { note: Some("未清理干净".into()), ..Request::default() };
+        let r = apply(&problem("handled"), Role::Officer, Action::Reject, &note, now, &cal).expect("reject");
+        assert_eq!((r.status.as_str(), r.case.reworks), ("rework", 1));
+        assert_eq!(colour_at(&r, now, &cal, &t), Colour::Yellow);
+        let closed = apply(&problem("verified"), Role::Dispatcher, Action::Close, &Request::default(), now, &cal)
+            .expect("close");
+        assert_eq!((closed.case.closed_at, colour_at(&closed, now, &cal, &t)), (Some(now), Colour::None));
+    }
+}
