@@ -1,0 +1,195 @@
+//! The case workflow end to end over HTTP, on both backends: every state, every side path,
+//! illegal transitions, who may act, and the recorded steps.
+
+mod common;
+
+use common::{Backend, Server};
+use serde_json::{json, Value};
+
+struct Desk<'a> {
+    server: &'a Server,
+    name: &'static str,
+}
+
+impl Desk<'_> {
+    fn token(&self, role: &str) -> String {
+        self.server.token_of(role)
+    }
+
+    /// Reports a problem as the demo officer inside their own grid.
+    fn report(&self, category: &str) -> Value {
+        let officer = self.token("officer");
+        let (_, mine) = self.server.get_as(Some(&officer), "/api/v1/layers/grids?level=grid");
+        let ring = &mine["features"][0]["geometry"]["coordinates"][0];
+        let (lon, lat) = (
+            (ring[0][0].as_f64().unwrap_or(0.0) + ring[2][0].as_f64().unwrap_or(0.0)) / 2.0,
+            (ring[0][1].as_f64().unwrap_or(0.0) + ring[2][1].as_f64().unwrap_or(0.0)) / 2.0,
+        );
+        let body =
+            json!({"lon": lon, "lat": lat, "category": category, "description": "workflow", "source": "officer"});
+        let (status, p) = self.server.post_as(Some(&officer), "/api/v1/problems", &body.to_string());
+        assert_eq!(status, 201, "{}: {p}", self.name);
+        p
+    }
+
+    fn act(&self, role: &str, p: &Value, body: Value) -> (u16, Value) {
+        let path = format!("/api/v1/problems/{}/transitions", p["id"]);
+        self.server.post_as(Some(&self.token(role)), &path, &body.to_string())
+    }
+
+    /// Takes an action that must succeed and returns the case after it.
+    fn ok(&self, role: &str, p: &Value, body: Value, state: &str) -> Value {
+        let (status, after) = self.act(role, p, body.clone());
+        assert_eq!(status, 200, "{}: {role} {body}: {after}", self.name);
+        assert_eq!(after["status"], state, "{}: {role} {body}", self.name);
+        after
+    }
+}
+
+fn scenario(backend: &Backend) {
+    let name = backend.name();
+    let server = Server::start(&backend.url(), &["--demo"]);
+    let desk = Desk { server: &server, name };
+
+    // Routing: the grid's unit (territory first) and the category's department.
+    let p = desk.report("暴露垃圾");
+    assert_eq!(
+        (p["category"].as_str(), p["department"].as_str()),
+        (Some("E01001"), Some("环境卫生服务中心")),
+        "{name}"
+    );
+    assert_eq!(p["responsible_unit"], "东华门街道办事处", "{name}");
+    assert_eq!((p["status"].as_str(), p["colour"].as_str()), (Some("reported"), Some("none")), "{name}");
+
+    // The main path, each step by its role.
+    let p = desk.ok("dispatcher", &p, json!({"action": "accept"}), "accepted");
+    let p = desk.ok("dispatcher", &p, json!({"action": "register"}), "registered");
+    let p = desk.ok("dispatcher", &p, json!({"action": "dispatch"}), "dispatched");
+    assert!(p["deadline"].is_string() && p["dispatched_at"].is_string(), "{name}: dispatch sets the deadline");
+    let p = desk.ok(
+        "unit",
+        &p,
+        json!({"action": "handle", "note": "已清运", "photo_url": "https://example.org/after.jpg"}),
+        "handled",
+    );
+    let p = desk.ok("officer", &p, json!({"action": "verify"}), "verified");
+    let p = desk.ok("dispatcher", &p, json!({"action": "close"}), "closed");
+    assert!(p["closed_at"].is_string(), "{name}");
+    let (status, events) = server.get_as(Some(&desk.token("office")), &format!("/api/v1/problems/{}/events", p["id"]));
+    assert_eq!(status, 200, "{name}");
+    let steps: Vec<(String, String, String, String)> = events["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or("").to_string();
+            (s("action"), s("from_state"), s("to_state"), s("actor"))
+        })
+        .collect();
+    let expected = [
+        ("accept", "reported", "accepted", "demo-dispatcher"),
+        ("register", "accepted", "registered", "demo-dispatcher"),
+        ("dispatch", "registered", "dispatched", "demo-dispatcher"),
+        ("handle", "dispatched", "handled", "demo-unit"),
+        ("verify", "handled", "verified", "demo-officer"),
+        ("close", "verified", "closed", "demo-dispatcher"),
+    ];
+    let expected: Vec<(String, String, String, String)> =
+        expected.iter().map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string())).collect();
+    assert_eq!(steps, expected, "{name}: every step recorded with its actor");
+    assert_eq!(events["events"][3]["photo_url"], "https://example.org/after.jpg", "{name}");
+
+    // Illegal transitions: 409 naming the allowed next states; wrong roles: 403.
+    let (status, err) = desk.act("dispatcher", &p, json!({"action": "void", "note": "x"}));
+    assert_eq!((status, err["error"]["code"].as_str()), (409, Some("illegal_transition")), "{name}");
+    assert_eq!(err["error"]["details"]["allowed"], json!([]), "{name}: a closed case goes nowhere");
+    let q = desk.report("E01002");
+    let (status, err) = desk.act("dispatcher", &q, json!({"action": "close"}));
+    assert_eq!(status, 409, "{name}");
+    let allowed: Vec<&str> = err["error"]["details"]["allowed"]
+        .as_array()
+        .expect("allowed")
+        .iter()
+        .filter_map(|a| a["to"].as_str())
+        .collect();
+    assert_eq!(allowed, ["accepted", "self_handled", "void"], "{name}");
+    assert!(err["error"]["message"].as_str().is_some_and(|m| m.contains("accepted, self_handled, void")), "{name}");
+    assert_eq!(desk.act("officer", &q, json!({"action": "accept"})).0, 403, "{name}: officers do not accept cases");
+    assert_eq!(desk.act("office", &q, json!({"action": "accept"})).0, 403, "{name}: the office only reads");
+    assert_eq!(desk.act("dispatcher", &q, json!({"action": "fly"})).0, 422, "{name}");
+    assert_eq!(desk.act("dispatcher", &q, json!({"action": "void"})).0, 422, "{name}: void needs a reason");
+
+    // Void.
+    desk.ok("dispatcher", &q, json!({"action": "void", "note": "重复上报"}), "void");
+
+    // Returned: the unit refuses with a reason and a forward target; the dispatcher re-routes.
+    let r = desk.report("E05001");
+    let r = desk.ok("dispatcher", &r, json!({"action": "accept"}), "accepted");
+    let r = desk.ok("dispatcher", &r, json!({"action": "register"}), "registered");
+    let r = desk.ok("dispatcher", &r, json!({"action": "dispatch"}), "dispatched");
+    assert_eq!(desk.act("unit", &r, json!({"action": "refuse"})).0, 422, "{name}: refusing needs a reason");
+    let r = desk.ok(
+        "unit",
+        &r,
+        json!({"action": "refuse", "note": "非本单位职责", "forward_to": "景山街道办事处"}),
+        "returned",
+    );
+    let r = desk.ok("dispatcher", &r, json!({"action": "dispatch", "unit": "景山街道办事处"}), "dispatched");
+    assert_eq!(r["responsible_unit"], "景山街道办事处", "{name}");
+    let (status, _) = desk.act("unit", &r, json!({"action": "handle"}));
+    assert_eq!(status, 404, "{name}: once re-routed, the first unit no longer sees the case");
+
+    // Rework: verification fails, the case comes back yellow, then closes.
+    let w = desk.report("E01004");
+    let w = desk.ok("dispatcher", &w, json!({"action": "accept"}), "accepted");
+    let w = desk.ok("dispatcher", &w, json!({"action": "register"}), "registered");
+    let w = desk.ok("dispatcher", &w, json!({"action": "dispatch"}), "dispatched");
+    let w = desk.ok("unit", &w, json!({"action": "handle"}), "handled");
+    let w = desk.ok("officer", &w, json!({"action": "reject", "note": "未清理干净"}), "rework");
+    assert_eq!((w["reworks"].as_u64(), w["colour"].as_str()), (Some(1), Some("yellow")), "{name}");
+    let w = desk.ok("unit", &w, json!({"action": "handle"}), "handled");
+    let w = desk.ok("officer", &w, json!({"action": "verify"}), "verified");
+    desk.ok("dispatcher", &w, json!({"action": "close"}), "closed");
+
+    // Extension: requested by the unit, approved by the dispatcher, the deadline moves.
+    let x = desk.report("E01003");
+    assert_eq!(x["colour"], "yellow", "{name}: illegal structures start at yellow");
+    let x = desk.ok("dispatcher", &x, json!({"action": "accept"}), "accepted");
+    let x = desk.ok("dispatcher", &x, json!({"action": "register"}), "registered");
+    let x = desk.ok("dispatcher", &x, json!({"action": "dispatch"}), "dispatched");
+    let ask = json!({"action": "request_extension", "note": "需协调产权单位", "extension": {"amount": 2, "unit": "working_days"}});
+    let asked = desk.ok("unit", &x, ask, "dispatched");
+    assert_eq!(asked["extension_requested"]["amount"], 2, "{name}");
+    let approved = desk.ok("dispatcher", &asked, json!({"action": "approve_extension"}), "dispatched");
+    assert_ne!(approved["deadline"], x["deadline"], "{name}: approval moves the deadline");
+    assert_eq!(approved["extension_requested"], Value::Null, "{name}");
+    let (status, _) = desk.act("dispatcher", &approved, json!({"action": "approve_extension"}));
+    assert_eq!(status, 422, "{name}: nothing left to approve");
+
+    // Self-handled by the officer on the spot, then verified.
+    let s = desk.report("E02001");
+    let s = desk.ok("officer", &s, json!({"action": "self_handle", "note": "已当场清除"}), "self_handled");
+    desk.ok("dispatcher", &s, json!({"action": "verify"}), "verified");
+
+    // The catalogue is readable by every role.
+    let (status, cats) = server.get_as(Some(&desk.token("officer")), "/api/v1/categories");
+    assert_eq!(status, 200, "{name}");
+    assert!(cats["categories"].as_array().is_some_and(|c| c.len() >= 15), "{name}");
+    let (status, body) = server.post_as(
+        Some(&desk.token("admin")),
+        "/api/v1/problems",
+        r#"{"lon": 116.41, "lat": 39.93, "category": "外星人", "description": "", "source": "hotline"}"#,
+    );
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("invalid_report")),
+        "{name}: unknown categories are refused"
+    );
+}
+
+#[test]
+fn the_whole_workflow_runs_over_http_on_both_backends() {
+    for backend in Backend::both("workflow") {
+        scenario(&backend);
+    }
+}
