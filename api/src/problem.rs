@@ -170,9 +170,9 @@ impl Problem {
             status: p.status,
             created_at: p.created_at,
             reported_by: p.reported_by,
+            colour: p.class.as_ref().map_or(Colour::None, |c| c.severity),
             class: p.class,
             case: Case::default(),
-            colour: Colour::None,
         }
     }
 }

@@ -21,7 +21,11 @@ ALTER TABLE problems ADD COLUMN dispatched_at TEXT;
 ALTER TABLE problems ADD COLUMN deadline TEXT;
 ALTER TABLE problems ADD COLUMN reworks INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE problems ADD COLUMN extension_requested TEXT;
+ALTER TABLE problems ADD COLUMN colour TEXT NOT NULL DEFAULT 'none';
 ALTER TABLE problems ADD COLUMN closed_at TEXT;
+
+CREATE INDEX problems_status ON problems (status);
+CREATE INDEX problems_grid ON problems (grid_code);
 
 CREATE TABLE problem_events (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -99,7 +99,7 @@ pub async fn transition(
         .map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
     let (action, request) = parse_request(&value)?;
     let now = ctx.clock.now();
-    let updated = apply(&problem, principal.role, action, &request, now, &ctx.calendar).map_err(|r| match r {
+    let mut updated = apply(&problem, principal.role, action, &request, now, &ctx.calendar).map_err(|r| match r {
         Refusal::Role(role) => {
             ApiError::new(StatusCode::FORBIDDEN, "forbidden", format!("the {role} role may not {action}"))
                 .with_details(json!({"allowed_roles": action.allowed_roles()}))
@@ -116,6 +116,7 @@ pub async fn transition(
         }
         Refusal::Input(reason) => invalid("body", reason),
     })?;
+    updated.colour = colour_at(&updated, now, &ctx.calendar, &ctx.thresholds);
     let event = NewEvent {
         at: now,
         actor: principal.name.clone(),

@@ -10,6 +10,7 @@ mod layers;
 mod locate;
 pub mod params;
 mod problems;
+mod queue;
 
 use crate::catalog::Catalog;
 use crate::clock::Clock;
@@ -55,7 +56,10 @@ pub fn router(ctx: ApiContext) -> Router {
         .route("/healthz", get(health))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/locate", get(locate::locate))
-        .route("/api/v1/problems", post(problems::create).layer(DefaultBodyLimit::max(problems::MAX_REPORT_BYTES)))
+        .route(
+            "/api/v1/problems",
+            get(queue::list_problems).post(problems::create).layer(DefaultBodyLimit::max(problems::MAX_REPORT_BYTES)),
+        )
         .route("/api/v1/problems/{id}", get(problems::get))
         .route("/api/v1/problems/{id}/transitions", post(cases::transition))
         .route("/api/v1/problems/{id}/events", get(cases::events))

@@ -92,6 +92,7 @@ macro_rules! insert_problem_rows {
                 .bind(p.class.as_ref().map_or("none", |c| c.severity.as_str()))
                 .bind(p.class.as_ref().map(|c| c.time_limit as i32))
                 .bind(p.class.as_ref().map(|c| c.limit_unit.as_str()))
+                .bind(p.class.as_ref().map_or("none", |c| c.severity.as_str()))
                 .fetch_one(&mut *$tx)
                 .await?;
             audit_row!(
@@ -355,7 +356,7 @@ macro_rules! account_methods {
                         let details: String = r.try_get("details")?;
                         Ok($crate::store::AuditEntry {
                             id: r.try_get("id")?,
-                            at: r.try_get("at")?,
+                            at: $crate::store::utc(r.try_get("at")?),
                             actor: r.try_get("actor")?,
                             remote: r.try_get("remote")?,
                             action: r.try_get("action")?,
@@ -453,7 +454,7 @@ macro_rules! workflow_methods {
                 let extension = problem.case.extension_requested.as_ref().map(|e| serde_json::json!(e).to_string());
                 let changed = sqlx::query(
                     "UPDATE problems SET status = $2, responsible_unit = $3, dispatched_at = $4, deadline = $5, \
-                     reworks = $6, extension_requested = $7, closed_at = $8 WHERE id = $1 AND status = $9",
+                     reworks = $6, extension_requested = $7, closed_at = $8, colour = $10 WHERE id = $1 AND status = $9",
                 )
                 .bind(problem.id)
                 .bind(&problem.status)
@@ -464,6 +465,7 @@ macro_rules! workflow_methods {
                 .bind(extension)
                 .bind(problem.case.closed_at)
                 .bind(&from_status)
+                .bind(problem.colour.as_str())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -510,7 +512,7 @@ macro_rules! workflow_methods {
                         Ok($crate::store::ProblemEvent {
                             id: r.try_get("id")?,
                             problem_id: r.try_get("problem_id")?,
-                            at: r.try_get("at")?,
+                            at: $crate::store::utc(r.try_get("at")?),
                             actor: r.try_get("actor")?,
                             role: r.try_get("role")?,
                             action: r.try_get("action")?,
@@ -525,6 +527,30 @@ macro_rules! workflow_methods {
             })
         }
     };
+}
+
+/// Binds a [`ProblemQuery`]'s filters as $1…$16 in the order both backends' SQL expects.
+macro_rules! bind_problem_query {
+    ($query:expr, $q:expr) => {{
+        let b = $q.bbox.unwrap_or(BBox { min_lon: -180.0, min_lat: -90.0, max_lon: 180.0, max_lat: 90.0 });
+        $query
+            .bind(b.min_lon)
+            .bind(b.min_lat)
+            .bind(b.max_lon)
+            .bind(b.max_lat)
+            .bind($q.area.codes_json())
+            .bind($q.area.unit.clone())
+            .bind($q.area.reported_by.clone())
+            .bind($crate::store::json_list(&$q.statuses))
+            .bind($crate::store::json_list(&$q.colours))
+            .bind($crate::store::json_list(&$q.grid_codes))
+            .bind($q.unit.clone())
+            .bind($q.department.clone())
+            .bind($q.category.clone())
+            .bind($q.source.clone())
+            .bind($q.created_from)
+            .bind($q.created_to)
+    }};
 }
 
 mod postgres;
@@ -622,6 +648,52 @@ impl AreaFilter {
     fn codes_json(&self) -> Option<String> {
         self.grid_codes.as_ref().map(|c| serde_json::to_string(c).unwrap_or_else(|_| "[]".into()))
     }
+}
+
+/// How a queue is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    /// Oldest first (creation order).
+    #[default]
+    Oldest,
+    Newest,
+    /// Nearest deadline first; cases without one last.
+    Deadline,
+}
+
+impl Sort {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "created_at" | "id" => Ok(Self::Oldest),
+            "-created_at" | "-id" => Ok(Self::Newest),
+            "deadline" => Ok(Self::Deadline),
+            other => Err(format!("unknown sort {other:?}: use created_at, -created_at or deadline")),
+        }
+    }
+}
+
+/// A dispatcher's queue: filters (all optional, combined with AND), order and page.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProblemQuery {
+    pub area: AreaFilter,
+    pub bbox: Option<BBox>,
+    pub statuses: Option<Vec<String>>,
+    pub colours: Option<Vec<String>>,
+    /// A grid and everything below it.
+    pub grid_codes: Option<Vec<String>>,
+    pub unit: Option<String>,
+    pub department: Option<String>,
+    pub category: Option<String>,
+    pub source: Option<String>,
+    pub created_from: Option<OffsetDateTime>,
+    pub created_to: Option<OffsetDateTime>,
+    pub sort: Sort,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+pub(crate) fn json_list(list: &Option<Vec<String>>) -> Option<String> {
+    list.as_ref().map(|l| serde_json::to_string(l).unwrap_or_else(|_| "[]".into()))
 }
 
 /// A user to create.
@@ -742,6 +814,9 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<Problem>, StoreError>;
 
     async fn count_problems(&self) -> Result<i64, StoreError>;
+
+    /// One page of a queue and how many problems match in all.
+    async fn query_problems(&self, query: &ProblemQuery) -> Result<(Vec<Problem>, i64), StoreError>;
 
     // Accounts and audit: the same SQL on both backends (see `account_methods!`).
 
@@ -928,8 +1003,8 @@ impl GridRow {
                 geometry,
             },
             version: self.version,
-            valid_from: self.valid_from,
-            valid_to: self.valid_to,
+            valid_from: utc(self.valid_from),
+            valid_to: self.valid_to.map(utc),
         })
     }
 }
@@ -960,6 +1035,7 @@ pub(crate) struct ProblemRow {
     pub reworks: i32,
     pub extension_requested: Option<String>,
     pub closed_at: Option<OffsetDateTime>,
+    pub colour: String,
 }
 
 impl ProblemRow {
@@ -999,19 +1075,24 @@ impl ProblemRow {
             responsible_unit: self.responsible_unit,
             candidates,
             status: self.status,
-            created_at: self.created_at,
+            created_at: utc(self.created_at),
             reported_by: self.reported_by,
             class,
             case: crate::problem::Case {
-                dispatched_at: self.dispatched_at,
-                deadline: self.deadline,
+                dispatched_at: self.dispatched_at.map(utc),
+                deadline: self.deadline.map(utc),
                 reworks: self.reworks.max(0) as u32,
                 extension_requested,
-                closed_at: self.closed_at,
+                closed_at: self.closed_at.map(utc),
             },
-            colour: crate::workflow::colour::Colour::None,
+            colour: crate::workflow::colour::Colour::parse(&self.colour).map_err(|e| corrupt("colour", e))?,
         })
     }
+}
+
+/// Every time leaves the store in UTC, whichever offset it was written with.
+pub(crate) fn utc(t: OffsetDateTime) -> OffsetDateTime {
+    t.to_offset(time::UtcOffset::UTC)
 }
 
 pub(crate) fn parse_role(text: String) -> Result<Role, StoreError> {
@@ -1085,6 +1166,7 @@ where
             reworks: self.try_get("reworks")?,
             extension_requested: self.try_get("extension_requested")?,
             closed_at: self.try_get("closed_at")?,
+            colour: self.try_get("colour")?,
         })
     }
 }

@@ -21,11 +21,26 @@ const GRID_COLUMNS: &str = "code, version, name, parent_code, level, lead_depart
      ST_AsBinary(geom) AS wkb, valid_from, valid_to";
 const INSERT_PROBLEM: &str = "INSERT INTO problems (geom, category, description, source, grid_code, grid_version, \
      responsible_unit, candidates, status, created_at, reported_by, \
-     category_name, kind, department, severity, time_limit, limit_unit) \
-     VALUES (ST_SetSRID(ST_MakePoint($1, $2), 4326), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id";
+     category_name, kind, department, severity, time_limit, limit_unit, colour) \
+     VALUES (ST_SetSRID(ST_MakePoint($1, $2), 4326), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id";
+/// The queue filters, parameters $1…$16 as `bind_problem_query!` binds them.
+const QUEUE_WHERE: &str = "WHERE geom && ST_MakeEnvelope($1, $2, $3, $4, 4326) \
+     AND ($5::text IS NULL OR grid_code IN (SELECT jsonb_array_elements_text($5::jsonb))) \
+     AND ($6::text IS NULL OR responsible_unit = $6) \
+     AND ($7::text IS NULL OR reported_by = $7) \
+     AND ($8::text IS NULL OR status IN (SELECT jsonb_array_elements_text($8::jsonb))) \
+     AND ($9::text IS NULL OR colour IN (SELECT jsonb_array_elements_text($9::jsonb))) \
+     AND ($10::text IS NULL OR grid_code IN (SELECT jsonb_array_elements_text($10::jsonb))) \
+     AND ($11::text IS NULL OR responsible_unit = $11) \
+     AND ($12::text IS NULL OR department = $12) \
+     AND ($13::text IS NULL OR category = $13) \
+     AND ($14::text IS NULL OR source = $14) \
+     AND ($15::timestamptz IS NULL OR created_at >= $15) \
+     AND ($16::timestamptz IS NULL OR created_at < $16)";
+
 const PROBLEM_COLUMNS: &str = "id, ST_X(geom) AS lon, ST_Y(geom) AS lat, category, description, source, grid_code, \
      grid_version, responsible_unit, candidates, status, created_at, reported_by, category_name, kind, department, severity, time_limit, \
-     limit_unit, dispatched_at, deadline, reworks, extension_requested, closed_at";
+     limit_unit, dispatched_at, deadline, reworks, extension_requested, closed_at, colour";
 
 pub struct PostgresStore {
     pool: PgPool,
@@ -193,6 +208,22 @@ impl Store for PostgresStore {
     account_methods!();
 
     workflow_methods!();
+
+    async fn query_problems(&self, q: &crate::store::ProblemQuery) -> Result<(Vec<Problem>, i64), StoreError> {
+        let order = match q.sort {
+            crate::store::Sort::Oldest => "id",
+            crate::store::Sort::Newest => "id DESC",
+            crate::store::Sort::Deadline => "deadline ASC NULLS LAST, id",
+        };
+        let page =
+            format!("SELECT {PROBLEM_COLUMNS} FROM problems {QUEUE_WHERE} ORDER BY {order} LIMIT $17 OFFSET $18");
+        let rows =
+            bind_problem_query!(sqlx::query(&page), q).bind(q.limit).bind(q.offset).fetch_all(&self.pool).await?;
+        let count = format!("SELECT count(*) FROM problems {QUEUE_WHERE}");
+        let total: i64 = bind_problem_query!(sqlx::query_scalar(&count), q).fetch_one(&self.pool).await?;
+        let problems = rows.iter().map(|r| r.problem_row()?.into_problem()).collect::<Result<Vec<_>, _>>()?;
+        Ok((problems, total))
+    }
 
     async fn count_problems(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM problems").fetch_one(&self.pool).await?)

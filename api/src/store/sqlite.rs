@@ -23,11 +23,26 @@ const GRID_COLUMNS: &str = "code, version, name, parent_code, level, lead_depart
      geom AS wkb, valid_from, valid_to";
 const INSERT_PROBLEM: &str = "INSERT INTO problems (lon, lat, category, description, source, grid_code, grid_version, \
      responsible_unit, candidates, status, created_at, reported_by, \
-     category_name, kind, department, severity, time_limit, limit_unit) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id";
+     category_name, kind, department, severity, time_limit, limit_unit, colour) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id";
+/// The queue filters, parameters $1…$16 as `bind_problem_query!` binds them.
+const QUEUE_WHERE: &str = "WHERE lon >= $1 AND lat >= $2 AND lon <= $3 AND lat <= $4 \
+     AND ($5 IS NULL OR grid_code IN (SELECT value FROM json_each($5))) \
+     AND ($6 IS NULL OR responsible_unit = $6) \
+     AND ($7 IS NULL OR reported_by = $7) \
+     AND ($8 IS NULL OR status IN (SELECT value FROM json_each($8))) \
+     AND ($9 IS NULL OR colour IN (SELECT value FROM json_each($9))) \
+     AND ($10 IS NULL OR grid_code IN (SELECT value FROM json_each($10))) \
+     AND ($11 IS NULL OR responsible_unit = $11) \
+     AND ($12 IS NULL OR department = $12) \
+     AND ($13 IS NULL OR category = $13) \
+     AND ($14 IS NULL OR source = $14) \
+     AND ($15 IS NULL OR julianday(created_at) >= julianday($15)) \
+     AND ($16 IS NULL OR julianday(created_at) < julianday($16))";
+
 const PROBLEM_COLUMNS: &str = "id, lon, lat, category, description, source, grid_code, grid_version, \
      responsible_unit, candidates, status, created_at, reported_by, category_name, kind, department, severity, time_limit, \
-     limit_unit, dispatched_at, deadline, reworks, extension_requested, closed_at";
+     limit_unit, dispatched_at, deadline, reworks, extension_requested, closed_at, colour";
 const WORLD: BBox = BBox { min_lon: -180.0, min_lat: -90.0, max_lon: 180.0, max_lat: 90.0 };
 
 pub struct SqliteStore {
@@ -200,6 +215,22 @@ impl Store for SqliteStore {
     account_methods!();
 
     workflow_methods!();
+
+    async fn query_problems(&self, q: &crate::store::ProblemQuery) -> Result<(Vec<Problem>, i64), StoreError> {
+        let order = match q.sort {
+            crate::store::Sort::Oldest => "id",
+            crate::store::Sort::Newest => "id DESC",
+            crate::store::Sort::Deadline => "deadline IS NULL, julianday(deadline), id",
+        };
+        let page =
+            format!("SELECT {PROBLEM_COLUMNS} FROM problems {QUEUE_WHERE} ORDER BY {order} LIMIT $17 OFFSET $18");
+        let rows =
+            bind_problem_query!(sqlx::query(&page), q).bind(q.limit).bind(q.offset).fetch_all(&self.pool).await?;
+        let count = format!("SELECT count(*) FROM problems {QUEUE_WHERE}");
+        let total: i64 = bind_problem_query!(sqlx::query_scalar(&count), q).fetch_one(&self.pool).await?;
+        let problems = rows.iter().map(|r| r.problem_row()?.into_problem()).collect::<Result<Vec<_>, _>>()?;
+        Ok((problems, total))
+    }
 
     async fn count_problems(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM problems").fetch_one(&self.pool).await?)
