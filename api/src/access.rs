@@ -57,11 +57,16 @@ impl Area {
     }
 
     pub fn sees_problem(&self, problem: &Problem) -> bool {
+        self.sees(problem.grid_code.as_deref(), problem.responsible_unit.as_deref(), problem.reported_by.as_deref())
+    }
+
+    /// The same test from a problem's routing fields (for events that carry only those).
+    pub fn sees(&self, grid_code: Option<&str>, unit: Option<&str>, reported_by: Option<&str>) -> bool {
         match self {
             Area::Everything => true,
-            Area::Grids(codes) => problem.grid_code.as_ref().is_some_and(|c| codes.contains(c)),
-            Area::Unit(unit) => problem.responsible_unit.as_deref() == Some(unit.as_str()),
-            Area::ReportedBy(name) => problem.reported_by.as_deref() == Some(name.as_str()),
+            Area::Grids(codes) => grid_code.is_some_and(|c| codes.contains(c)),
+            Area::Unit(mine) => unit == Some(mine.as_str()),
+            Area::ReportedBy(name) => reported_by == Some(name.as_str()),
         }
     }
 

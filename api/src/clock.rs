@@ -24,3 +24,44 @@ impl Clock for FixedClock {
         self.0
     }
 }
+
+/// A clock that runs `rate` times faster than real time from `start`: for demos that replay a
+/// working day in minutes, and for tests of escalation over the real binary.
+pub struct SimulatedClock {
+    start: OffsetDateTime,
+    rate: f64,
+    origin: std::time::Instant,
+}
+
+impl SimulatedClock {
+    pub fn new(start: OffsetDateTime, rate: f64) -> Self {
+        Self { start, rate: rate.max(0.0), origin: std::time::Instant::now() }
+    }
+}
+
+impl Clock for SimulatedClock {
+    fn now(&self) -> OffsetDateTime {
+        let elapsed = self.origin.elapsed().as_secs_f64() * self.rate;
+        let t = self.start + time::Duration::seconds_f64(elapsed);
+        t.replace_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
+    }
+}
+
+/// A clock tests move by hand.
+pub struct ManualClock(std::sync::Mutex<OffsetDateTime>);
+
+impl ManualClock {
+    pub fn new(t: OffsetDateTime) -> Self {
+        Self(std::sync::Mutex::new(t))
+    }
+
+    pub fn set(&self, t: OffsetDateTime) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = t;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod cli;
 pub mod clock;
 pub mod demo;
+pub mod escalation;
 pub mod http;
 pub mod intake;
 pub mod problem;

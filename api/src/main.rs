@@ -116,6 +116,24 @@ struct ServeArgs {
     /// Largest bbox a layer request may cover, in km².
     #[arg(long, env = "GRIDWATCH_MAX_BBOX_KM2", default_value_t = 20000.0)]
     max_bbox_km2: f64,
+    /// Seconds between escalation (三色督办) passes over open cases.
+    #[arg(long, env = "GRIDWATCH_ESCALATION_SECONDS", default_value_t = 60.0)]
+    escalation_seconds: f64,
+    /// Where colour changes are POSTed (http://…), signed with --webhook-secret.
+    #[arg(long, env = "GRIDWATCH_WEBHOOK_URL")]
+    webhook_url: Option<String>,
+    /// The HMAC-SHA256 key for X-Gridwatch-Signature.
+    #[arg(long, env = "GRIDWATCH_WEBHOOK_SECRET", default_value = "")]
+    webhook_secret: String,
+    /// Delivery attempts per change.
+    #[arg(long, env = "GRIDWATCH_WEBHOOK_ATTEMPTS", default_value_t = 5)]
+    webhook_attempts: u32,
+    /// Run a simulated clock from this RFC 3339 time instead of the wall clock (demos, tests).
+    #[arg(long, env = "GRIDWATCH_CLOCK_START")]
+    clock_start: Option<String>,
+    /// How many times faster than real time the simulated clock runs.
+    #[arg(long, env = "GRIDWATCH_CLOCK_RATE", default_value_t = 1.0)]
+    clock_rate: f64,
 }
 
 #[derive(Subcommand)]
@@ -180,6 +198,20 @@ fn run(cli: Cli) -> Result<(), String> {
                     requests_per_minute_per_ip: args.rate_limit_per_ip,
                     request_timeout: Duration::from_secs(args.request_timeout_seconds.max(1)),
                     max_bbox_km2: args.max_bbox_km2,
+                },
+                escalation_interval: Duration::from_secs_f64(args.escalation_seconds.clamp(0.05, 86_400.0)),
+                webhook: args.webhook_url.map(|url| gridwatch::escalation::Webhook {
+                    url,
+                    secret: args.webhook_secret,
+                    attempts: args.webhook_attempts,
+                }),
+                clock: match args.clock_start {
+                    None => None,
+                    Some(start) => {
+                        let start = time::OffsetDateTime::parse(&start, &time::format_description::well_known::Rfc3339)
+                            .map_err(|e| format!("--clock-start {start:?}: {e}"))?;
+                        Some(std::sync::Arc::new(gridwatch::clock::SimulatedClock::new(start, args.clock_rate)))
+                    }
                 },
             };
             cli::serve::serve(store, options).await

@@ -15,11 +15,16 @@ pub struct ServeOptions {
     pub demo: bool,
     pub reload_interval: Duration,
     pub limits: Limits,
+    /// Seconds between escalation passes.
+    pub escalation_interval: Duration,
+    pub webhook: Option<crate::escalation::Webhook>,
+    /// A clock other than the wall clock (demos and tests).
+    pub clock: Option<Arc<dyn Clock>>,
 }
 
 pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), String> {
     let catalog = Arc::new(Catalog::load(store.as_ref()).await.map_err(|e| e.to_string())?);
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let clock: Arc<dyn Clock> = options.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
     if options.demo {
         let seeded = crate::demo::seed(store.as_ref(), &catalog, clock.now())
             .await
@@ -51,7 +56,16 @@ pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), S
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let ctx = ApiContext::new(store.clone(), catalog, clock, options.limits);
+    let ctx = ApiContext::new(store.clone(), catalog, clock.clone(), options.limits);
+    let escalator = crate::escalation::Escalator {
+        store: store.clone(),
+        clock,
+        calendar: ctx.calendar.clone(),
+        thresholds: ctx.thresholds.clone(),
+        changes: ctx.changes.clone(),
+        webhook: options.webhook,
+    };
+    let escalations = tokio::spawn(escalator.run(options.escalation_interval));
     // Scripts and tests wait for this line on stdout.
     println!(
         "gridwatch listening on http://{addr} ({} backend, {} grids indexed)",
@@ -64,6 +78,7 @@ pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), S
         .await
         .map_err(|e| e.to_string())?;
     refresher.abort();
+    escalations.abort();
     Ok(())
 }
 

@@ -155,3 +155,35 @@ pub async fn categories(State(ctx): State<ApiContext>, caller: Caller) -> Result
     caller.require(Permission::Locate)?;
     Ok(Json(json!({"categories": ctx.store.categories().await?})))
 }
+
+/// `GET /api/v1/escalations/stream`: colour changes in the caller's area as server-sent events
+/// (`event: colour`, JSON data), for dispatch screens.
+pub async fn escalation_stream(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+) -> Result<
+    axum::response::sse::Sse<
+        impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+    >,
+    ApiError,
+> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use tokio::sync::broadcast::error::RecvError;
+    let principal = caller.require(Permission::ReadProblems)?;
+    let area = Area::of(principal, &ctx.catalog.snapshot());
+    let receiver = ctx.changes.subscribe();
+    let stream = futures_util::stream::unfold((receiver, area), |(mut receiver, area)| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(c) if area.sees(c.grid_code.as_deref(), c.responsible_unit.as_deref(), c.reported_by.as_deref()) => {
+                    let event = Event::default().event("colour").id(c.problem_id.to_string());
+                    let event = event.json_data(&c).unwrap_or_else(|_| Event::default().comment("unencodable change"));
+                    return Some((Ok(event), (receiver, area)));
+                }
+                Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}

@@ -35,6 +35,8 @@ pub struct ApiContext {
     pub limiter: Arc<guard::RateLimiter>,
     pub calendar: Arc<WorkingCalendar>,
     pub thresholds: Arc<Thresholds>,
+    /// Colour changes from the escalation scheduler, for the SSE stream.
+    pub changes: tokio::sync::broadcast::Sender<crate::escalation::ColourChange>,
 }
 
 impl ApiContext {
@@ -47,6 +49,7 @@ impl ApiContext {
             limiter: Arc::new(guard::RateLimiter::default()),
             calendar: Arc::new(WorkingCalendar::default()),
             thresholds: Arc::new(Thresholds::default()),
+            changes: tokio::sync::broadcast::channel(1024).0,
         }
     }
 }
@@ -64,6 +67,7 @@ pub fn router(ctx: ApiContext) -> Router {
         .route("/api/v1/problems/{id}/transitions", post(cases::transition))
         .route("/api/v1/problems/{id}/events", get(cases::events))
         .route("/api/v1/categories", get(cases::categories))
+        .route("/api/v1/escalations/stream", get(cases::escalation_stream))
         .route("/api/v1/layers/grids", get(layers::grids))
         .route("/api/v1/layers/problems", get(layers::problems))
         .fallback(|| async { ApiError::not_found("no such endpoint") })

@@ -493,6 +493,42 @@ macro_rules! workflow_methods {
             })
         }
 
+        fn record_colour(
+            &self,
+            id: i64,
+            status: String,
+            from: $crate::workflow::colour::Colour,
+            to: $crate::workflow::colour::Colour,
+            at: OffsetDateTime,
+        ) -> $crate::store::BoxFuture<'_, Result<bool, StoreError>> {
+            Box::pin(async move {
+                let mut tx = self.begin_write().await?;
+                let changed = sqlx::query("UPDATE problems SET colour = $2 WHERE id = $1 AND colour = $3 AND status = $4")
+                    .bind(id)
+                    .bind(to.as_str())
+                    .bind(from.as_str())
+                    .bind(&status)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if changed == 0 {
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO problem_events (problem_id, at, actor, role, action, from_state, to_state, details) \
+                     VALUES ($1, $2, 'system', 'system', 'escalate', $3, $3, $4)",
+                )
+                .bind(id)
+                .bind(at)
+                .bind(&status)
+                .bind(serde_json::json!({"from_colour": from, "to_colour": to}).to_string())
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(true)
+            })
+        }
+
         fn problem_events(
             &self,
             id: i64,
@@ -815,6 +851,9 @@ pub trait Store: Send + Sync {
 
     async fn count_problems(&self) -> Result<i64, StoreError>;
 
+    /// Every case that is not closed or void.
+    async fn open_problems(&self) -> Result<Vec<Problem>, StoreError>;
+
     /// One page of a queue and how many problems match in all.
     async fn query_problems(&self, query: &ProblemQuery) -> Result<(Vec<Problem>, i64), StoreError>;
 
@@ -867,6 +906,17 @@ pub trait Store: Send + Sync {
         problem: Problem,
         from_status: String,
         event: NewEvent,
+    ) -> BoxFuture<'_, Result<bool, StoreError>>;
+
+    /// Stores a colour change of a case still in `status` and records it as an `escalate` step;
+    /// false when the case moved or changed colour meanwhile.
+    fn record_colour(
+        &self,
+        id: i64,
+        status: String,
+        from: crate::workflow::colour::Colour,
+        to: crate::workflow::colour::Colour,
+        at: OffsetDateTime,
     ) -> BoxFuture<'_, Result<bool, StoreError>>;
 
     /// Every recorded step of a case, oldest first.

@@ -225,6 +225,12 @@ impl Store for PostgresStore {
         Ok((problems, total))
     }
 
+    async fn open_problems(&self) -> Result<Vec<Problem>, StoreError> {
+        let sql = format!("SELECT {PROBLEM_COLUMNS} FROM problems WHERE status NOT IN ('closed', 'void') ORDER BY id");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| r.problem_row()?.into_problem()).collect()
+    }
+
     async fn count_problems(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM problems").fetch_one(&self.pool).await?)
     }

@@ -1,0 +1,162 @@
+//! Three-colour escalation on a simulated clock (one real second = three hours): a dispatched
+//! case turns blue, yellow and red on schedule, and each change appears in the case's steps, in
+//! the server-sent-event stream and at a signed, retried webhook.
+
+mod common;
+
+use common::Server;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// HMAC-SHA256 written out again here, so the server's signature is checked independently.
+fn hmac(key: &[u8], message: &[u8]) -> String {
+    let mut k = [0u8; 64];
+    k[..key.len()].copy_from_slice(key);
+    let ipad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
+    let opad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
+    let inner = Sha256::digest([ipad.as_slice(), message].concat());
+    hex::encode(Sha256::digest([opad.as_slice(), inner.as_slice()].concat()))
+}
+
+/// A webhook receiver: refuses the very first delivery (to exercise retries), accepts the rest.
+fn webhook_receiver() -> (String, mpsc::Receiver<(String, Vec<u8>)>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/hooks/gridwatch", listener.local_addr().expect("addr"));
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut head = String::new();
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                head.push_str(&line);
+            }
+            let mut body = vec![0u8; length];
+            let _ = reader.read_exact(&mut body);
+            let status = if n == 0 { "500 Internal Server Error" } else { "200 OK" };
+            let _ = stream.write_all(format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n").as_bytes());
+            if n > 0 {
+                let _ = tx.send((head, body));
+            }
+        }
+    });
+    (url, rx)
+}
+
+/// Subscribes to the SSE stream and forwards each `data:` payload.
+fn subscribe(server: &Server, token: &str) -> mpsc::Receiver<Value> {
+    let address = server.base.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+    let request = format!(
+        "GET /api/v1/escalations/stream HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).expect("request");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            if let Some(data) = line.strip_prefix("data:") {
+                if let Ok(v) = serde_json::from_str::<Value>(data.trim()) {
+                    let _ = tx.send(v);
+                }
+            }
+        }
+    });
+    rx
+}
+
+#[test]
+fn colours_change_on_schedule_and_are_published_everywhere() {
+    let dir = common::scratch("escalation");
+    let (hook, deliveries) = webhook_receiver();
+    let server = Server::start(
+        &format!("sqlite://{}", dir.join("g.db").display()),
+        &[
+            "--demo",
+            "--clock-start",
+            "2026-11-23T09:00:00+08:00",
+            "--clock-rate",
+            "10800",
+            "--escalation-seconds",
+            "0.1",
+            "--webhook-url",
+            &hook,
+            "--webhook-secret",
+            "s3cret",
+        ],
+    );
+    let dispatcher = server.token_of("dispatcher");
+    let stream = subscribe(&server, &dispatcher);
+    std::thread::sleep(Duration::from_millis(300)); // let the subscription settle
+
+    // A working-hours case (暴露垃圾, 4 working hours), reported in the officer's grid and dispatched.
+    let officer = server.token_of("officer");
+    let (_, mine) = server.get_as(Some(&officer), "/api/v1/layers/grids?level=grid");
+    let ring = &mine["features"][0]["geometry"]["coordinates"][0];
+    let lon = (ring[0][0].as_f64().unwrap_or(0.0) + ring[2][0].as_f64().unwrap_or(0.0)) / 2.0;
+    let lat = (ring[0][1].as_f64().unwrap_or(0.0) + ring[2][1].as_f64().unwrap_or(0.0)) / 2.0;
+    let body = json!({"lon": lon, "lat": lat, "category": "E01001", "description": "escalation", "source": "officer"});
+    let (status, p) = server.post_as(Some(&officer), "/api/v1/problems", &body.to_string());
+    assert_eq!(status, 201, "{p}");
+    let id = p["id"].as_i64().expect("id");
+    for action in ["accept", "register", "dispatch"] {
+        let path = format!("/api/v1/problems/{id}/transitions");
+        assert_eq!(server.post_as(Some(&dispatcher), &path, &json!({"action": action}).to_string()).0, 200);
+    }
+
+    // The stream shows none → blue → yellow → red for this case.
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while seen.last().map(String::as_str) != Some("red") && Instant::now() < deadline {
+        if let Ok(change) = stream.recv_timeout(Duration::from_millis(500)) {
+            if change["problem_id"] == id {
+                seen.push(change["to"].as_str().unwrap_or("").to_string());
+            }
+        }
+    }
+    assert_eq!(seen, ["blue", "yellow", "red"], "colour changes on the SSE stream");
+
+    // The case's steps record each change.
+    let (_, events) = server.get_as(Some(&dispatcher), &format!("/api/v1/problems/{id}/events"));
+    let escalations: Vec<&str> = events["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["action"] == "escalate")
+        .filter_map(|e| e["details"]["to_colour"].as_str())
+        .collect();
+    assert_eq!(escalations, ["blue", "yellow", "red"]);
+    assert_eq!(server.get_as(Some(&dispatcher), &format!("/api/v1/problems/{id}")).1["colour"], "red");
+
+    // The webhook got every change (the first delivery refused and retried), signed.
+    let mut hooked = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while hooked.len() < 3 && Instant::now() < deadline {
+        if let Ok((head, body)) = deliveries.recv_timeout(Duration::from_millis(500)) {
+            let signature = head
+                .lines()
+                .find_map(|l| l.strip_prefix("X-Gridwatch-Signature: sha256="))
+                .expect("signature header")
+                .trim()
+                .to_string();
+            assert_eq!(signature, hmac(b"s3cret", &body), "HMAC-SHA256 of the body with the shared secret");
+            let change: Value = serde_json::from_slice(&body).expect("json");
+            if change["problem_id"] == id {
+                hooked.push(change["to"].as_str().unwrap_or("").to_string());
+            }
+        }
+    }
+    hooked.sort();
+    assert_eq!(hooked, ["blue", "red", "yellow"], "every change delivered, including the retried one");
+}
