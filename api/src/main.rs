@@ -147,6 +147,12 @@ enum ImportCommand {
         #[arg(long)]
         repair: bool,
     },
+    /// Replace the category catalogue (部件/事件) with a CSV or JSON file.
+    Categories {
+        file: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Args)]
@@ -256,6 +262,21 @@ fn run(cli: Cli) -> Result<(), String> {
         }),
         Command::User(command) => runtime()?.block_on(cli::accounts::user(command_into(command))),
         Command::Token(command) => runtime()?.block_on(cli::accounts::token(token_into(command))),
+        Command::Import(ImportCommand::Categories { file, database }) => runtime()?.block_on(async {
+            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+            match cli::import::import_categories(store.as_ref(), &file).await {
+                Ok(n) => {
+                    println!("imported {}: {n} categories replace the catalogue", file.display());
+                    Ok(())
+                }
+                Err(problems) => {
+                    for p in &problems {
+                        eprintln!("{p}");
+                    }
+                    Err(format!("{} problem(s) found; the catalogue is unchanged", problems.len()))
+                }
+            }
+        }),
         Command::Assign(args) => {
             let threads =
                 args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));

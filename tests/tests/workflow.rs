@@ -294,3 +294,57 @@ fn the_queue_filters_sorts_and_pages_on_both_backends() {
         queue_scenario(&backend);
     }
 }
+
+#[test]
+fn admins_replace_the_catalogue_from_csv_or_json_all_or_nothing() {
+    let dir = common::scratch("catalogue");
+    let url = format!("sqlite://{}", dir.join("g.db").display());
+    let bad = dir.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "code,kind,name_zh,name_en,department,time_limit,limit_unit,severity\n\
+         E01080,event,共享单车乱停,Bike clutter,城管执法队,2,working_hours,none\n\
+         E01081,event,餐厨垃圾,Kitchen waste,环境卫生服务中心,3,fortnights,none\n",
+    )
+    .expect("write");
+    let out = common::gridwatch(&["import", "categories", &bad.to_string_lossy()], Some(&url));
+    assert!(!out.status.success());
+    let stderr = common::text(&out.stderr);
+    assert!(stderr.contains("bad.csv: row 2, limit_unit") && stderr.contains("catalogue is unchanged"), "{stderr}");
+
+    let good = dir.join("city.json");
+    std::fs::write(
+        &good,
+        json!([
+            {"code": "E01080", "kind": "事件", "name_zh": "共享单车乱停", "name_en": "Bike clutter",
+             "department": "城管执法队", "time_limit": 2, "limit_unit": "working_hours"},
+            {"code": "C01001", "kind": "部件", "name_zh": "上水井盖", "name_en": "Water manhole cover",
+             "department": "自来水集团", "time_limit": 2, "limit_unit": "urgent_hours", "severity": "red"}
+        ])
+        .to_string(),
+    )
+    .expect("write");
+    let out = common::gridwatch(&["import", "categories", &good.to_string_lossy()], Some(&url));
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    assert!(common::text(&out.stdout).contains("2 categories"));
+
+    let server = Server::start(&url, &["--demo"]);
+    let (_, cats) = server.get("/api/v1/categories");
+    let codes: Vec<&str> =
+        cats["categories"].as_array().expect("list").iter().filter_map(|c| c["code"].as_str()).collect();
+    assert_eq!(codes, ["C01001", "E01080"]);
+    let (status, p) = server.post_json(
+        "/api/v1/problems",
+        r#"{"lon": 116.41, "lat": 39.93, "category": "共享单车乱停", "description": "", "source": "app"}"#,
+    );
+    assert_eq!((status, p["category"].as_str(), p["department"].as_str()), (201, Some("E01080"), Some("城管执法队")));
+    // A component whose owner is named goes to the owner first (先属主).
+    let (status, p) = server.post_json(
+        "/api/v1/problems",
+        r#"{"lon": 116.41, "lat": 39.93, "category": "C01001", "description": "井盖缺失", "source": "hotline", "owner": "北京自来水集团东城分公司"}"#,
+    );
+    assert_eq!(
+        (status, p["responsible_unit"].as_str(), p["colour"].as_str()),
+        (201, Some("北京自来水集团东城分公司"), Some("red"))
+    );
+}

@@ -37,3 +37,17 @@ pub async fn import_grids(
         .map_err(|e| vec![format!("{name}: {e}")])?;
     Ok(ImportReport { summary, repairs: batch.repairs })
 }
+
+/// Replaces the catalogue with a CSV or JSON file (by extension); on any bad row, nothing changes.
+pub async fn import_categories(store: &dyn Store, path: &Path) -> Result<usize, Vec<String>> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| vec![format!("cannot read {name}: {e}")])?;
+    let json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let categories = if json {
+        crate::workflow::catalogue::parse_json(&text, &name)?
+    } else {
+        crate::workflow::catalogue::parse_csv(&text, &name)?
+    };
+    let now = crate::clock::Clock::now(&crate::clock::SystemClock);
+    store.replace_categories(categories, now, crate::auth::Actor::cli()).await.map_err(|e| vec![format!("{name}: {e}")])
+}
