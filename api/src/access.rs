@@ -124,6 +124,8 @@ mod tests {
             class: None,
             case: crate::problem::Case::default(),
             colour: crate::workflow::colour::Colour::None,
+            nearby: vec![],
+            likely_duplicates: vec![],
         };
         let mine = Area::Grids(["110101001001001".to_string()].into());
         let other = Area::Grids(["110101002001001".to_string()].into());

@@ -1,13 +1,15 @@
 //! Intake: validating a report and routing it to the grid that covers it.
 
 use crate::catalog::Snapshot;
-use crate::problem::{Class, NewProblem, Source, STATUS_REPORTED};
+use crate::problem::{Class, NearbyGrid, NewProblem, Source, STATUS_REPORTED};
 use crate::workflow::catalogue::Kind;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 pub const MAX_CATEGORY_CHARS: usize = 100;
+/// Grids this close to a report are shown to the dispatcher as alternatives.
+pub const NEARBY_METRES: f64 = 30.0;
 pub const MAX_DESCRIPTION_CHARS: usize = 4000;
 
 /// A field the report got wrong.
@@ -121,6 +123,13 @@ pub fn route(snapshot: &Snapshot, report: Report, class: Option<Class>, now: Off
         created_at: now,
         reported_by: None,
         class,
+        nearby: snapshot
+            .index
+            .nearby(geo::Coord { x: report.lon, y: report.lat }, NEARBY_METRES)
+            .into_iter()
+            .map(|(e, d)| NearbyGrid { code: e.code.clone(), distance_m: (d * 10.0).round() / 10.0 })
+            .collect(),
+        likely_duplicates: Vec::new(),
     }
 }
 

@@ -79,6 +79,26 @@ pub struct NewProblem {
     /// The user (or citizen app) that reported it.
     pub reported_by: Option<String>,
     pub class: Option<Class>,
+    /// Grids within reach of the point (covering ones first): the dispatcher's alternatives.
+    pub nearby: Vec<NearbyGrid>,
+    /// Open problems of the same category close by: probably the same thing reported twice.
+    pub likely_duplicates: Vec<Duplicate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NearbyGrid {
+    pub code: String,
+    pub distance_m: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Duplicate {
+    pub id: i64,
+    pub distance_m: f64,
+    /// Where the other case was routed: only callers who may see it are shown the link.
+    pub grid_code: Option<String>,
+    pub responsible_unit: Option<String>,
+    pub reported_by: Option<String>,
 }
 
 /// What the catalogue says about a problem's category, copied at intake so later catalogue
@@ -127,6 +147,8 @@ pub struct Case {
     pub extension_requested: Option<ExtensionRequest>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub closed_at: Option<OffsetDateTime>,
+    /// A merged duplicate closes pointing at the case it joined.
+    pub merged_into: Option<i64>,
 }
 
 /// A stored problem.
@@ -150,6 +172,8 @@ pub struct Problem {
     pub class: Option<Class>,
     #[serde(flatten)]
     pub case: Case,
+    pub nearby: Vec<NearbyGrid>,
+    pub likely_duplicates: Vec<Duplicate>,
     /// 三色督办 — computed when the problem is read, never stored stale.
     pub colour: Colour,
 }
@@ -173,6 +197,8 @@ impl Problem {
             colour: p.class.as_ref().map_or(Colour::None, |c| c.severity),
             class: p.class,
             case: Case::default(),
+            nearby: p.nearby,
+            likely_duplicates: p.likely_duplicates,
         }
     }
 }

@@ -126,6 +126,8 @@ fn problem(lon: f64, lat: f64) -> NewProblem {
         created_at: datetime!(2026-11-20 08:30:00.123456 UTC),
         reported_by: Some("app-1".into()),
         class: default_catalogue().iter().find(|c| c.code == "E01001").map(Class::from),
+        nearby: vec![gridwatch::problem::NearbyGrid { code: "A".into(), distance_m: 0.0 }],
+        likely_duplicates: vec![],
     }
 }
 

@@ -1,10 +1,15 @@
 //! Measures in metres on the WGS-84 ellipsoid, never in degrees.
 
-use geo::{GeodesicArea, MultiPolygon};
+use geo::{Distance, Geodesic, GeodesicArea, MultiPolygon, Point};
 
 /// Area in square metres (geodesic, on WGS-84).
 pub fn area_m2(mp: &MultiPolygon<f64>) -> f64 {
     mp.geodesic_area_unsigned()
+}
+
+/// Distance in metres between two points (geodesic, on WGS-84).
+pub fn distance_m(a: Point<f64>, b: Point<f64>) -> f64 {
+    Geodesic.distance(a, b)
 }
 
 /// Metres per degree of latitude and of longitude near `lat` (a local projection for short distances).
@@ -27,6 +32,8 @@ mod tests {
         ]);
         // 1°×1° at the equator is about 12,308 km² on WGS-84.
         assert!((area_m2(&cell) / 1e6 - 12_308.8).abs() < 5.0, "{}", area_m2(&cell));
+        let d = distance_m(Point::new(116.4, 39.9), Point::new(116.4, 39.91));
+        assert!((d - 1110.4).abs() < 1.0, "{d}");
         let (lat_m, lon_m) = metres_per_degree(0.0);
         assert!((lat_m - 110_574.0).abs() < 2.0 && (lon_m - 111_320.0).abs() < 2.0);
     }

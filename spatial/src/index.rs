@@ -101,6 +101,48 @@ impl<T> GridIndex<T> {
     }
 }
 
+impl<T> GridIndex<T> {
+    /// Grids whose boundary lies within `metres` of `p` (covering grids at distance 0), nearest
+    /// first: the alternatives a dispatcher should see for a report near a boundary. Distances use
+    /// a local equirectangular projection, exact enough at tens of metres.
+    pub fn nearby(&self, p: Coord<f64>, metres: f64) -> Vec<(&Entry<T>, f64)> {
+        let (per_lat, per_lon) = crate::geodesy::metres_per_degree(p.y);
+        let (dx, dy) = (metres / per_lon.max(1e-9), metres / per_lat);
+        let search = rstar::AABB::from_corners([p.x - dx, p.y - dy], [p.x + dx, p.y + dy]);
+        let to_m = |c: Coord<f64>| ((c.x - p.x) * per_lon, (c.y - p.y) * per_lat);
+        let mut best: Vec<(u32, f64)> = Vec::new();
+        for hit in self.tree.locate_in_envelope_intersecting(&search) {
+            let polygon = self.part(hit.data);
+            let distance = if polygon_covers(polygon, p) {
+                0.0
+            } else {
+                std::iter::once(polygon.exterior())
+                    .chain(polygon.interiors())
+                    .flat_map(|ring| ring.0.windows(2))
+                    .map(|seg| segment_distance(to_m(seg[0]), to_m(seg[1])))
+                    .fold(f64::INFINITY, f64::min)
+            };
+            if distance <= metres {
+                match best.iter_mut().find(|(g, _)| *g == hit.data.0) {
+                    Some(entry) => entry.1 = entry.1.min(distance),
+                    None => best.push((hit.data.0, distance)),
+                }
+            }
+        }
+        best.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        best.into_iter().map(|(g, d)| (&self.entries[g as usize], d)).collect()
+    }
+}
+
+/// Distance from the origin to the segment a–b (plane coordinates).
+fn segment_distance(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (vx, vy) = (b.0 - a.0, b.1 - a.1);
+    let len2 = vx * vx + vy * vy;
+    let t = if len2 == 0.0 { 0.0 } else { (-(a.0 * vx + a.1 * vy) / len2).clamp(0.0, 1.0) };
+    let (x, y) = (a.0 + t * vx, a.1 + t * vy);
+    (x * x + y * y).sqrt()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +185,26 @@ mod tests {
         assert_eq!(corner.candidates.len(), 4);
         assert_eq!(corner.grid.map(|e| e.code.as_str()), Some("001"));
         assert_eq!(idx.locate_index(coord! {x: 1.0, y: 1.0}), Some(0));
+    }
+
+    #[test]
+    fn nearby_lists_grids_within_reach_nearest_first() {
+        // Squares of about 111 m × 111 m at the equator (0.001°).
+        let grids = [("A", 0.0), ("B", 0.001), ("C", 0.003)];
+        let idx = GridIndex::new(
+            grids
+                .iter()
+                .map(|&(code, x)| Entry { code: code.into(), geometry: square(x, 0.0, 0.001), payload: () })
+                .collect(),
+        );
+        // 10 m west of the A|B edge, inside A.
+        let p = coord! {x: 0.001 - 10.0 / 111_320.0, y: 0.0005};
+        let near: Vec<(&str, f64)> = idx.nearby(p, 30.0).into_iter().map(|(e, d)| (e.code.as_str(), d)).collect();
+        assert_eq!(near.len(), 2, "{near:?}");
+        assert_eq!(near[0], ("A", 0.0));
+        assert_eq!(near[1].0, "B");
+        assert!((near[1].1 - 10.0).abs() < 0.1, "{near:?}");
+        assert!(idx.nearby(coord! {x: 0.0025, y: 0.0005}, 30.0).is_empty(), "C is 55 m away");
     }
 
     #[test]

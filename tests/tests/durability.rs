@@ -94,13 +94,11 @@ fn kill_during_load(backend: &Backend) {
     }
 
     // Every acknowledged report is present, exactly once, with its content.
-    let (status, layer) = restarted.get("/api/v1/layers/problems?limit=50000");
-    assert_eq!(status, 200);
     let mut seen: HashMap<String, Vec<i64>> = HashMap::new();
-    for f in layer["features"].as_array().expect("features") {
-        let description = f["properties"]["description"].as_str().unwrap_or("").to_string();
+    for p in restarted.all_problems() {
+        let description = p["description"].as_str().unwrap_or("").to_string();
         if description.starts_with("durability ") {
-            seen.entry(description).or_default().push(f["id"].as_i64().unwrap_or(-1));
+            seen.entry(description).or_default().push(p["id"].as_i64().unwrap_or(-1));
         }
     }
     assert_eq!(seen.len(), REPORTS, "{name}: every report stored");
@@ -263,13 +261,10 @@ fn a_postgresql_restart_under_load_gives_quick_503s_and_loses_nothing() {
     // Nothing acknowledged was lost.
     let mut restarted = server;
     restarted.token = Some(token);
-    let (status, layer) = restarted.get("/api/v1/layers/problems?limit=50000");
-    assert_eq!(status, 200);
-    let stored: HashMap<String, i64> = layer["features"]
-        .as_array()
-        .expect("features")
+    let stored: HashMap<String, i64> = restarted
+        .all_problems()
         .iter()
-        .map(|f| (f["properties"]["description"].as_str().unwrap_or("").to_string(), f["id"].as_i64().unwrap_or(-1)))
+        .map(|p| (p["description"].as_str().unwrap_or("").to_string(), p["id"].as_i64().unwrap_or(-1)))
         .collect();
     for (i, id) in &acked {
         assert_eq!(stored.get(&format!("durability {i}")), Some(id), "report {i} acknowledged and present");

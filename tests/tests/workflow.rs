@@ -112,8 +112,11 @@ fn scenario(backend: &Backend) {
         .iter()
         .filter_map(|a| a["to"].as_str())
         .collect();
-    assert_eq!(allowed, ["accepted", "self_handled", "void"], "{name}");
-    assert!(err["error"]["message"].as_str().is_some_and(|m| m.contains("accepted, self_handled, void")), "{name}");
+    assert_eq!(allowed, ["accepted", "self_handled", "void", "closed"], "{name}: closed by merging into another case");
+    assert!(
+        err["error"]["message"].as_str().is_some_and(|m| m.contains("accepted, self_handled, void, closed")),
+        "{name}"
+    );
     assert_eq!(desk.act("officer", &q, json!({"action": "accept"})).0, 403, "{name}: officers do not accept cases");
     assert_eq!(desk.act("office", &q, json!({"action": "accept"})).0, 403, "{name}: the office only reads");
     assert_eq!(desk.act("dispatcher", &q, json!({"action": "fly"})).0, 422, "{name}");
@@ -347,4 +350,140 @@ fn admins_replace_the_catalogue_from_csv_or_json_all_or_nothing() {
         (status, p["responsible_unit"].as_str(), p["colour"].as_str()),
         (201, Some("北京自来水集团东城分公司"), Some("red"))
     );
+}
+
+fn duplicates_scenario(backend: &Backend) {
+    let name = backend.name();
+    let server = Server::start(&backend.url(), &["--demo"]);
+    let dispatcher = server.token_of("dispatcher");
+    let officer = server.token_of("officer");
+    let post = |token: &str, lon: f64, lat: f64, category: &str| {
+        let body = json!({"lon": lon, "lat": lat, "category": category, "description": "dup", "source": "officer"});
+        let (status, p) = server.post_as(Some(token), "/api/v1/problems", &body.to_string());
+        assert_eq!(status, 201, "{name}: {body}: {p}");
+        p
+    };
+    // A point in the officer's first grid, and metres in degrees there.
+    let (_, mine) = server.get_as(Some(&officer), "/api/v1/layers/grids?level=grid");
+    // A whole lattice cell (a 190 m square), not one clipped by the district boundary.
+    let width = |g: &Value| {
+        let xs: Vec<f64> = g["geometry"]["coordinates"][0]
+            .as_array()
+            .map(|r| r.iter().filter_map(|c| c[0].as_f64()).collect())
+            .unwrap_or_default();
+        xs.iter().cloned().fold(f64::MIN, f64::max) - xs.iter().cloned().fold(f64::MAX, f64::min)
+    };
+    let square = mine["features"]
+        .as_array()
+        .and_then(|f| {
+            f.iter()
+                .filter(|g| {
+                    g["geometry"]["type"] == "Polygon"
+                        && g["geometry"]["coordinates"][0].as_array().map(Vec::len) == Some(5)
+                })
+                .max_by(|a, b| width(a).total_cmp(&width(b)))
+        })
+        .cloned()
+        .expect("a square grid");
+    let ring = square["geometry"]["coordinates"][0].as_array().cloned().expect("ring");
+    let xs: Vec<f64> = ring.iter().filter_map(|c| c[0].as_f64()).collect();
+    let ys: Vec<f64> = ring.iter().filter_map(|c| c[1].as_f64()).collect();
+    let (min_x, max_x) = (xs.iter().cloned().fold(f64::MAX, f64::min), xs.iter().cloned().fold(f64::MIN, f64::max));
+    let (min_y, max_y) = (ys.iter().cloned().fold(f64::MAX, f64::min), ys.iter().cloned().fold(f64::MIN, f64::max));
+    let (lon, lat) = ((min_x + max_x) / 2.0, (min_y + max_y) / 2.0);
+    let metre_lon = 1.0 / (111_320.0 * lat.to_radians().cos());
+
+    let first = post(&officer, lon, lat, "E01001");
+    assert_eq!(first["likely_duplicates"], json!([]), "{name}");
+    let again = post(&dispatcher, lon + 20.0 * metre_lon, lat, "E01001");
+    let dups = again["likely_duplicates"].as_array().cloned().unwrap_or_default();
+    assert_eq!(dups.len(), 1, "{name}: {again}");
+    assert_eq!(dups[0]["id"], first["id"], "{name}");
+    assert!((dups[0]["distance_m"].as_f64().unwrap_or(0.0) - 20.0).abs() < 0.5, "{name}: measured in metres");
+    assert_eq!(post(&dispatcher, lon, lat, "E05001")["likely_duplicates"], json!([]), "{name}: other category");
+    assert_eq!(
+        post(&dispatcher, lon + 60.0 * metre_lon, lat, "E01001")["likely_duplicates"].as_array().map(Vec::len),
+        Some(1),
+        "{name}: 60 m from the first but 40 m from the second"
+    );
+    // A citizen app is not shown links to cases it cannot see; the dispatcher is.
+    let from_app = post(&server.token_of("app"), lon, lat, "E01001");
+    assert_eq!(from_app["likely_duplicates"], json!([]), "{name}");
+    let (_, seen) = server.get_as(Some(&dispatcher), &format!("/api/v1/problems/{}", from_app["id"]));
+    assert!(seen["likely_duplicates"].as_array().is_some_and(|d| d.len() >= 2), "{name}: {seen}");
+
+    // Merge the repeat into the first report.
+    let path = format!("/api/v1/problems/{}/transitions", again["id"]);
+    let (status, err) =
+        server.post_as(Some(&dispatcher), &path, &json!({"action": "merge", "into": 999_999}).to_string());
+    assert_eq!((status, err["error"]["code"].as_str()), (422, Some("invalid_transition")), "{name}");
+    let (status, merged) =
+        server.post_as(Some(&dispatcher), &path, &json!({"action": "merge", "into": first["id"]}).to_string());
+    assert_eq!(status, 200, "{name}: {merged}");
+    assert_eq!((merged["status"].as_str(), &merged["merged_into"]), (Some("closed"), &first["id"]), "{name}");
+    let (status, _) = server.post_as(
+        Some(&officer),
+        &format!("/api/v1/problems/{}/transitions", from_app["id"]),
+        &json!({"action": "merge", "into": first["id"]}).to_string(),
+    );
+    assert_eq!(status, 403, "{name}: officers do not merge");
+
+    // Near a boundary the alternatives are listed: 5 m inside the grid's east edge.
+    let edge = post(&dispatcher, max_x - 5.0 * metre_lon, lat, "E02001");
+    let nearby = edge["nearby"].as_array().cloned().unwrap_or_default();
+    assert_eq!(nearby[0]["code"], edge["grid_code"], "{name}: the covering grid first, at 0 m");
+    assert_eq!(nearby[0]["distance_m"], 0.0, "{name}");
+    if let Some(neighbour) = nearby.get(1) {
+        assert!((neighbour["distance_m"].as_f64().unwrap_or(0.0) - 5.0).abs() < 0.5, "{name}: {nearby:?}");
+    }
+    assert!(
+        first["nearby"].as_array().is_some_and(|n| n.len() == 1),
+        "{name}: the centre of a 190 m cell is far from others"
+    );
+
+    // Re-route the first report to another street's grid, with a reason.
+    let (_, all) = server.get_as(Some(&dispatcher), "/api/v1/layers/grids?level=grid&bbox=116.42,39.93,116.43,39.94");
+    let elsewhere = all["features"]
+        .as_array()
+        .and_then(|f| f.iter().find(|g| !g["id"].as_str().unwrap_or("").starts_with("110101001")).cloned())
+        .expect("another street's grid");
+    let route = format!("/api/v1/problems/{}/reroute", first["id"]);
+    assert_eq!(
+        server.post_as(Some(&dispatcher), &route, &json!({"grid": elsewhere["id"]}).to_string()).0,
+        422,
+        "{name}: needs a reason"
+    );
+    assert_eq!(
+        server.post_as(Some(&officer), &route, &json!({"grid": elsewhere["id"], "reason": "x"}).to_string()).0,
+        403,
+        "{name}"
+    );
+    let (status, moved) = server.post_as(
+        Some(&dispatcher),
+        &route,
+        &json!({"grid": elsewhere["id"], "reason": "位置标错，实为对面社区"}).to_string(),
+    );
+    assert_eq!(status, 200, "{name}: {moved}");
+    assert_eq!(moved["grid_code"], elsewhere["id"], "{name}");
+    assert_eq!(moved["responsible_unit"], elsewhere["properties"]["responsible_unit"], "{name}");
+    let (_, events) = server.get_as(Some(&dispatcher), &format!("/api/v1/problems/{}/events", first["id"]));
+    let last = events["events"].as_array().and_then(|e| e.last().cloned()).expect("event");
+    assert_eq!(
+        (last["action"].as_str(), last["note"].as_str()),
+        (Some("reroute"), Some("位置标错，实为对面社区")),
+        "{name}"
+    );
+    assert_eq!(last["details"]["from_grid"], first["grid_code"], "{name}");
+    assert_eq!(
+        server.get_as(Some(&officer), &format!("/api/v1/problems/{}", first["id"])).0,
+        404,
+        "{name}: moved out of the officer's area"
+    );
+}
+
+#[test]
+fn duplicates_are_flagged_merged_and_cases_rerouted_on_both_backends() {
+    for backend in Backend::both("duplicates") {
+        duplicates_scenario(&backend);
+    }
 }

@@ -22,6 +22,9 @@ ALTER TABLE problems ADD COLUMN deadline TEXT;
 ALTER TABLE problems ADD COLUMN reworks INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE problems ADD COLUMN extension_requested TEXT;
 ALTER TABLE problems ADD COLUMN colour TEXT NOT NULL DEFAULT 'none';
+ALTER TABLE problems ADD COLUMN nearby TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE problems ADD COLUMN likely_duplicates TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE problems ADD COLUMN merged_into INTEGER;
 ALTER TABLE problems ADD COLUMN closed_at TEXT;
 
 CREATE INDEX problems_status ON problems (status);

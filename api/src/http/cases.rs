@@ -17,9 +17,12 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 
-/// A problem as callers see it: with its colour at this moment.
-pub fn present(ctx: &ApiContext, mut p: Problem) -> Problem {
+/// A problem as a caller sees it: with its colour at this moment, and links to likely
+/// duplicates only where the caller may see them.
+pub fn present(ctx: &ApiContext, area: &Area, mut p: Problem) -> Problem {
     p.colour = colour_at(&p, ctx.clock.now(), &ctx.calendar, &ctx.thresholds);
+    p.likely_duplicates
+        .retain(|d| area.sees(d.grid_code.as_deref(), d.responsible_unit.as_deref(), d.reported_by.as_deref()));
     p
 }
 
@@ -53,7 +56,7 @@ fn optional_text(body: &serde_json::Map<String, Value>, key: &str, max: usize) -
 
 fn parse_request(body: &Value) -> Result<(Action, Request), ApiError> {
     let obj = body.as_object().ok_or_else(|| invalid("body", "must be a JSON object"))?;
-    const FIELDS: [&str; 6] = ["action", "note", "photo_url", "unit", "forward_to", "extension"];
+    const FIELDS: [&str; 7] = ["action", "note", "photo_url", "unit", "forward_to", "extension", "into"];
     if let Some(k) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(invalid("body", format!("unknown field {k:?} (fields: {})", FIELDS.join(", "))));
     }
@@ -82,6 +85,10 @@ fn parse_request(body: &Value) -> Result<(Action, Request), ApiError> {
         unit: optional_text(obj, "unit", 200)?,
         forward_to: optional_text(obj, "forward_to", 200)?,
         extension,
+        into: match obj.get("into") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v.as_i64().ok_or_else(|| invalid("into", "must be a problem id"))?),
+        },
     };
     Ok((action, request))
 }
@@ -98,6 +105,18 @@ pub async fn transition(
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
     let (action, request) = parse_request(&value)?;
+    let area = Area::of(principal, &ctx.catalog.snapshot());
+    if let (Action::Merge, Some(into)) = (action, request.into) {
+        // The case merged into must exist, be visible to the caller and still be open.
+        let target = ctx.store.problem(into).await?.filter(|t| area.sees_problem(t));
+        let open = target
+            .as_ref()
+            .and_then(|t| t.status.parse::<crate::workflow::state::State>().ok())
+            .is_some_and(|s| s.is_open());
+        if !open {
+            return Err(invalid("into", format!("no open problem {into} to merge into")));
+        }
+    }
     let now = ctx.clock.now();
     let mut updated = apply(&problem, principal.role, action, &request, now, &ctx.calendar).map_err(|r| match r {
         Refusal::Role(role) => {
@@ -127,6 +146,7 @@ pub async fn transition(
         details: json!({
             "unit": updated.responsible_unit,
             "forward_to": request.forward_to,
+            "merged_into": request.into,
             "deadline": updated.case.deadline.and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok()),
             "remote": caller.remote,
         }),
@@ -138,7 +158,7 @@ pub async fn transition(
             "the case changed meanwhile; reload it and try again",
         ));
     }
-    Ok(Json(present(&ctx, updated)))
+    Ok(Json(present(&ctx, &area, updated)))
 }
 
 pub async fn events(
@@ -186,4 +206,81 @@ pub async fn escalation_stream(
         }
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// `POST /api/v1/problems/{id}/reroute`: a dispatcher moves a case to another grid and/or unit,
+/// with a reason; the step is recorded like any other.
+pub async fn reroute(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Problem>, ApiError> {
+    let problem = visible(&ctx, &caller, &id).await?;
+    let principal = caller.require(Permission::ReadProblems)?;
+    if !matches!(principal.role, crate::auth::Role::Dispatcher | crate::auth::Role::Admin) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("the {} role may not re-route", principal.role),
+        ));
+    }
+    let body = body.map_err(|e| ApiError::new(e.status(), "unreadable_body", e.to_string()))?;
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
+    let obj = value.as_object().ok_or_else(|| invalid("body", "must be a JSON object"))?;
+    if let Some(k) = obj.keys().find(|k| !["grid", "unit", "reason"].contains(&k.as_str())) {
+        return Err(invalid("body", format!("unknown field {k:?} (fields: grid, unit, reason)")));
+    }
+    let reason = optional_text(obj, "reason", 2000)?.ok_or_else(|| invalid("reason", "is required"))?;
+    let grid = optional_text(obj, "grid", 40)?;
+    let unit = optional_text(obj, "unit", 200)?;
+    if grid.is_none() && unit.is_none() {
+        return Err(invalid("body", "give a grid, a unit or both"));
+    }
+    let state: crate::workflow::state::State = problem.status.parse().map_err(|e: String| invalid("status", e))?;
+    if !state.is_open() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "illegal_transition",
+            format!("a {state} case cannot be re-routed"),
+        ));
+    }
+    let snapshot = ctx.catalog.snapshot();
+    let area = Area::of(principal, &snapshot);
+    let mut updated = problem.clone();
+    if let Some(code) = &grid {
+        let entry = snapshot.index.entries().iter().find(|e| &e.code == code);
+        let entry = entry
+            .filter(|e| area.sees(Some(e.code.as_str()), e.payload.responsible_unit.as_deref(), None))
+            .ok_or_else(|| invalid("grid", format!("no grid {code} in your area")))?;
+        updated.grid_code = Some(entry.code.clone());
+        updated.grid_version = Some(entry.payload.version);
+        updated.responsible_unit = entry.payload.responsible_unit.clone();
+    }
+    if let Some(unit) = &unit {
+        updated.responsible_unit = Some(unit.clone());
+    }
+    let now = ctx.clock.now();
+    let event = NewEvent {
+        at: now,
+        actor: principal.name.clone(),
+        role: principal.role.as_str().into(),
+        action: "reroute".into(),
+        note: Some(reason),
+        photo_url: None,
+        details: json!({
+            "from_grid": problem.grid_code, "to_grid": updated.grid_code,
+            "from_unit": problem.responsible_unit, "to_unit": updated.responsible_unit,
+            "remote": caller.remote,
+        }),
+    };
+    if !ctx.store.update_case(updated.clone(), problem.status.clone(), event).await? {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "the case changed meanwhile; reload it and try again",
+        ));
+    }
+    Ok(Json(present(&ctx, &area, updated)))
 }

@@ -42,16 +42,20 @@ fn grid_feature(g: StoredGrid) -> Value {
     maps::geojson::feature(json!(grid.code), maps::geojson::multipolygon(&grid.geometry), props)
 }
 
-fn problem_feature(ctx: &ApiContext, p: Problem) -> Value {
-    let p = super::cases::present(ctx, p);
+fn problem_feature(ctx: &ApiContext, area: &Area, p: Problem) -> Value {
+    let p = super::cases::present(ctx, area, p);
     let geometry = maps::geojson::point(geo::Point::new(p.lon, p.lat));
     let id = p.id;
     let mut props = match serde_json::to_value(p) {
         Ok(Value::Object(m)) => m,
         _ => Map::new(),
     };
-    props.remove("lon");
-    props.remove("lat");
+    // A map layer carries what a map shows; the full case is at /api/v1/problems/{id}.
+    for detail in
+        ["lon", "lat", "candidates", "nearby", "likely_duplicates", "extension_requested", "time_limit", "limit_unit"]
+    {
+        props.remove(detail);
+    }
     maps::geojson::feature(json!(id), geometry, props)
 }
 
@@ -104,7 +108,7 @@ pub async fn problems(
     params.only(&["bbox", "limit"])?;
     let bbox = bounded_bbox(&ctx, &params)?;
     let limit = params.limit(DEFAULT_LIMIT, MAX_LIMIT)?;
-    let area = Area::of(principal, &ctx.catalog.snapshot()).filter();
-    let problems = ctx.store.problems_in_bbox(bbox, &area, limit).await?;
-    Ok(geojson_response(problems.into_iter().map(|p| problem_feature(&ctx, p)).collect()))
+    let area = Area::of(principal, &ctx.catalog.snapshot());
+    let problems = ctx.store.problems_in_bbox(bbox, &area.filter(), limit).await?;
+    Ok(geojson_response(problems.into_iter().map(|p| problem_feature(&ctx, &area, p)).collect()))
 }

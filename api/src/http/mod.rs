@@ -37,6 +37,8 @@ pub struct ApiContext {
     pub thresholds: Arc<Thresholds>,
     /// Colour changes from the escalation scheduler, for the SSE stream.
     pub changes: tokio::sync::broadcast::Sender<crate::escalation::ColourChange>,
+    /// Same-category open problems this close to a new report are flagged as likely duplicates.
+    pub duplicate_metres: f64,
 }
 
 impl ApiContext {
@@ -50,6 +52,7 @@ impl ApiContext {
             calendar: Arc::new(WorkingCalendar::default()),
             thresholds: Arc::new(Thresholds::default()),
             changes: tokio::sync::broadcast::channel(1024).0,
+            duplicate_metres: 50.0,
         }
     }
 }
@@ -66,6 +69,7 @@ pub fn router(ctx: ApiContext) -> Router {
         .route("/api/v1/problems/{id}", get(problems::get))
         .route("/api/v1/problems/{id}/transitions", post(cases::transition))
         .route("/api/v1/problems/{id}/events", get(cases::events))
+        .route("/api/v1/problems/{id}/reroute", post(cases::reroute))
         .route("/api/v1/categories", get(cases::categories))
         .route("/api/v1/escalations/stream", get(cases::escalation_stream))
         .route("/api/v1/layers/grids", get(layers::grids))

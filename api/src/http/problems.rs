@@ -99,6 +99,7 @@ pub async fn create(
         ));
     }
     problem.reported_by = Some(principal.name.clone());
+    problem.likely_duplicates = likely_duplicates(&ctx, &problem).await?;
     // Acknowledge only what is committed: insert_problem_once returns after COMMIT.
     let idempotency = idempotency_key.map(|key| (principal.user_id, key));
     let (problem, replayed) = ctx.store.insert_problem_once(problem, idempotency, &caller.actor()).await?;
@@ -106,7 +107,8 @@ pub async fn create(
         (header::LOCATION, format!("/api/v1/problems/{}", problem.id)),
         (header::HeaderName::from_static("idempotent-replayed"), replayed.to_string()),
     ];
-    Ok((StatusCode::CREATED, headers, Json(super::cases::present(&ctx, problem))))
+    let area = Area::of(principal, &ctx.catalog.snapshot());
+    Ok((StatusCode::CREATED, headers, Json(super::cases::present(&ctx, &area, problem))))
 }
 
 pub async fn get(
@@ -119,8 +121,48 @@ pub async fn get(
     let not_found = || ApiError::not_found(format!("no problem with id {id}"));
     let numeric: i64 = id.parse().map_err(|_| not_found())?;
     let problem = ctx.store.problem(numeric).await?.ok_or_else(not_found)?;
-    if !Area::of(principal, &ctx.catalog.snapshot()).sees_problem(&problem) {
+    let area = Area::of(principal, &ctx.catalog.snapshot());
+    if !area.sees_problem(&problem) {
         return Err(not_found());
     }
-    Ok(Json(super::cases::present(&ctx, problem)))
+    Ok(Json(super::cases::present(&ctx, &area, problem)))
+}
+
+/// Open problems of the same category within `duplicate_metres` of a new report, nearest first.
+async fn likely_duplicates(
+    ctx: &ApiContext,
+    p: &crate::problem::NewProblem,
+) -> Result<Vec<crate::problem::Duplicate>, ApiError> {
+    use crate::workflow::state::State;
+    let radius = ctx.duplicate_metres;
+    let (per_lat, per_lon) = spatial::geodesy::metres_per_degree(p.lat);
+    let (dx, dy) = (radius / per_lon.max(1e-9), radius / per_lat);
+    let query = crate::store::ProblemQuery {
+        bbox: Some(crate::store::BBox {
+            min_lon: p.lon - dx,
+            min_lat: p.lat - dy,
+            max_lon: p.lon + dx,
+            max_lat: p.lat + dy,
+        }),
+        category: Some(p.category.clone()),
+        statuses: Some(State::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str().to_string()).collect()),
+        limit: 100,
+        ..Default::default()
+    };
+    let (near, _) = ctx.store.query_problems(&query).await?;
+    let here = geo::Point::new(p.lon, p.lat);
+    let mut found: Vec<crate::problem::Duplicate> = near
+        .into_iter()
+        .map(|o| (spatial::geodesy::distance_m(here, geo::Point::new(o.lon, o.lat)), o))
+        .filter(|(d, _)| *d <= radius)
+        .map(|(d, o)| crate::problem::Duplicate {
+            id: o.id,
+            distance_m: (d * 10.0).round() / 10.0,
+            grid_code: o.grid_code,
+            responsible_unit: o.responsible_unit,
+            reported_by: o.reported_by,
+        })
+        .collect();
+    found.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
+    Ok(found)
 }

@@ -75,8 +75,9 @@ pub async fn list_problems(
         Ok(o) if o.unwrap_or(0) >= 0 && o.unwrap_or(0) <= 1_000_000 => o.unwrap_or(0),
         _ => return Err(ApiError::parameter("offset", "must be a whole number from 0 to 1000000")),
     };
+    let area = Area::of(principal, &snapshot);
     let query = ProblemQuery {
-        area: Area::of(principal, &snapshot).filter(),
+        area: area.filter(),
         bbox: params.bbox()?,
         statuses: list(&params, "status", |s| s.parse::<State>().map(|_| ()))?,
         colours: list(&params, "colour", |c| Colour::parse(c).map(|_| ()))?,
@@ -113,6 +114,6 @@ pub async fn list_problems(
             .collect();
         format!("{}?{}", uri.path(), kept.join("&"))
     });
-    let problems: Vec<_> = problems.into_iter().map(|p| super::cases::present(&ctx, p)).collect();
+    let problems: Vec<_> = problems.into_iter().map(|p| super::cases::present(&ctx, &area, p)).collect();
     Ok(Json(json!({"total": total, "offset": offset, "limit": query.limit, "problems": problems, "next": next})))
 }

@@ -93,6 +93,8 @@ macro_rules! insert_problem_rows {
                 .bind(p.class.as_ref().map(|c| c.time_limit as i32))
                 .bind(p.class.as_ref().map(|c| c.limit_unit.as_str()))
                 .bind(p.class.as_ref().map_or("none", |c| c.severity.as_str()))
+                .bind(serde_json::to_string(&p.nearby).unwrap_or_else(|_| "[]".into()))
+                .bind(serde_json::to_string(&p.likely_duplicates).unwrap_or_else(|_| "[]".into()))
                 .fetch_one(&mut *$tx)
                 .await?;
             audit_row!(
@@ -454,7 +456,8 @@ macro_rules! workflow_methods {
                 let extension = problem.case.extension_requested.as_ref().map(|e| serde_json::json!(e).to_string());
                 let changed = sqlx::query(
                     "UPDATE problems SET status = $2, responsible_unit = $3, dispatched_at = $4, deadline = $5, \
-                     reworks = $6, extension_requested = $7, closed_at = $8, colour = $10 WHERE id = $1 AND status = $9",
+                     reworks = $6, extension_requested = $7, closed_at = $8, colour = $10, merged_into = $11, \
+                     grid_code = $12, grid_version = $13 WHERE id = $1 AND status = $9",
                 )
                 .bind(problem.id)
                 .bind(&problem.status)
@@ -466,6 +469,9 @@ macro_rules! workflow_methods {
                 .bind(problem.case.closed_at)
                 .bind(&from_status)
                 .bind(problem.colour.as_str())
+                .bind(problem.case.merged_into)
+                .bind(&problem.grid_code)
+                .bind(problem.grid_version)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -1086,6 +1092,9 @@ pub(crate) struct ProblemRow {
     pub extension_requested: Option<String>,
     pub closed_at: Option<OffsetDateTime>,
     pub colour: String,
+    pub nearby: String,
+    pub likely_duplicates: String,
+    pub merged_into: Option<i64>,
 }
 
 impl ProblemRow {
@@ -1134,7 +1143,11 @@ impl ProblemRow {
                 reworks: self.reworks.max(0) as u32,
                 extension_requested,
                 closed_at: self.closed_at.map(utc),
+                merged_into: self.merged_into,
             },
+            nearby: serde_json::from_str(&self.nearby).map_err(|e| corrupt("nearby", e.to_string()))?,
+            likely_duplicates: serde_json::from_str(&self.likely_duplicates)
+                .map_err(|e| corrupt("likely_duplicates", e.to_string()))?,
             colour: crate::workflow::colour::Colour::parse(&self.colour).map_err(|e| corrupt("colour", e))?,
         })
     }
@@ -1217,6 +1230,9 @@ where
             extension_requested: self.try_get("extension_requested")?,
             closed_at: self.try_get("closed_at")?,
             colour: self.try_get("colour")?,
+            nearby: self.try_get("nearby")?,
+            likely_duplicates: self.try_get("likely_duplicates")?,
+            merged_into: self.try_get("merged_into")?,
         })
     }
 }

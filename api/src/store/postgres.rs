@@ -21,8 +21,8 @@ const GRID_COLUMNS: &str = "code, version, name, parent_code, level, lead_depart
      ST_AsBinary(geom) AS wkb, valid_from, valid_to";
 const INSERT_PROBLEM: &str = "INSERT INTO problems (geom, category, description, source, grid_code, grid_version, \
      responsible_unit, candidates, status, created_at, reported_by, \
-     category_name, kind, department, severity, time_limit, limit_unit, colour) \
-     VALUES (ST_SetSRID(ST_MakePoint($1, $2), 4326), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id";
+     category_name, kind, department, severity, time_limit, limit_unit, colour, nearby, likely_duplicates) \
+     VALUES (ST_SetSRID(ST_MakePoint($1, $2), 4326), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING id";
 /// The queue filters, parameters $1…$16 as `bind_problem_query!` binds them.
 const QUEUE_WHERE: &str = "WHERE geom && ST_MakeEnvelope($1, $2, $3, $4, 4326) \
      AND ($5::text IS NULL OR grid_code IN (SELECT jsonb_array_elements_text($5::jsonb))) \
@@ -40,7 +40,7 @@ const QUEUE_WHERE: &str = "WHERE geom && ST_MakeEnvelope($1, $2, $3, $4, 4326) \
 
 const PROBLEM_COLUMNS: &str = "id, ST_X(geom) AS lon, ST_Y(geom) AS lat, category, description, source, grid_code, \
      grid_version, responsible_unit, candidates, status, created_at, reported_by, category_name, kind, department, severity, time_limit, \
-     limit_unit, dispatched_at, deadline, reworks, extension_requested, closed_at, colour";
+     limit_unit, dispatched_at, deadline, reworks, extension_requested, closed_at, colour, nearby, likely_duplicates, merged_into";
 
 pub struct PostgresStore {
     pool: PgPool,

@@ -23,8 +23,8 @@ const GRID_COLUMNS: &str = "code, version, name, parent_code, level, lead_depart
      geom AS wkb, valid_from, valid_to";
 const INSERT_PROBLEM: &str = "INSERT INTO problems (lon, lat, category, description, source, grid_code, grid_version, \
      responsible_unit, candidates, status, created_at, reported_by, \
-     category_name, kind, department, severity, time_limit, limit_unit, colour) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id";
+     category_name, kind, department, severity, time_limit, limit_unit, colour, nearby, likely_duplicates) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING id";
 /// The queue filters, parameters $1…$16 as `bind_problem_query!` binds them.
 const QUEUE_WHERE: &str = "WHERE lon >= $1 AND lat >= $2 AND lon <= $3 AND lat <= $4 \
      AND ($5 IS NULL OR grid_code IN (SELECT value FROM json_each($5))) \
@@ -42,7 +42,7 @@ const QUEUE_WHERE: &str = "WHERE lon >= $1 AND lat >= $2 AND lon <= $3 AND lat <
 
 const PROBLEM_COLUMNS: &str = "id, lon, lat, category, description, source, grid_code, grid_version, \
      responsible_unit, candidates, status, created_at, reported_by, category_name, kind, department, severity, time_limit, \
-     limit_unit, dispatched_at, deadline, reworks, extension_requested, closed_at, colour";
+     limit_unit, dispatched_at, deadline, reworks, extension_requested, closed_at, colour, nearby, likely_duplicates, merged_into";
 const WORLD: BBox = BBox { min_lon: -180.0, min_lat: -90.0, max_lon: 180.0, max_lat: 90.0 };
 
 pub struct SqliteStore {

@@ -19,6 +19,8 @@ pub struct Request {
     pub forward_to: Option<String>,
     /// Request extension: how much more time.
     pub extension: Option<(u32, LimitUnit)>,
+    /// Merge: the case this one repeats (checked to exist and be open by the caller).
+    pub into: Option<i64>,
 }
 
 /// Why an action was refused.
@@ -75,6 +77,15 @@ pub fn apply(
             }
         }
         Action::Reject => p.case.reworks += 1,
+        Action::Merge => {
+            let into =
+                request.into.ok_or_else(|| Refusal::Input("merge needs into: the id of the case it repeats".into()))?;
+            if into == p.id {
+                return Err(Refusal::Input("a case cannot be merged into itself".into()));
+            }
+            p.case.merged_into = Some(into);
+            p.case.closed_at = Some(now);
+        }
         Action::Close | Action::Void => p.case.closed_at = Some(now),
         Action::RequestExtension => {
             if p.case.extension_requested.is_some() {
@@ -151,6 +162,8 @@ mod tests {
             }),
             case: Case::default(),
             colour: Colour::None,
+            nearby: vec![],
+            likely_duplicates: vec![],
         }
     }
 

@@ -103,10 +103,12 @@ pub enum Action {
     RequestExtension,
     ApproveExtension,
     RefuseExtension,
+    /// Close a duplicate into the case it repeats.
+    Merge,
 }
 
 impl Action {
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 14] = [
         Self::Accept,
         Self::Register,
         Self::Dispatch,
@@ -120,6 +122,7 @@ impl Action {
         Self::RequestExtension,
         Self::ApproveExtension,
         Self::RefuseExtension,
+        Self::Merge,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -137,6 +140,7 @@ impl Action {
             Self::RequestExtension => "request_extension",
             Self::ApproveExtension => "approve_extension",
             Self::RefuseExtension => "refuse_extension",
+            Self::Merge => "merge",
         }
     }
 
@@ -150,7 +154,7 @@ impl Action {
         use Role::*;
         match self {
             Self::Accept | Self::Register | Self::Dispatch | Self::Close | Self::Void => &[Dispatcher, Admin],
-            Self::ApproveExtension | Self::RefuseExtension => &[Dispatcher, Admin],
+            Self::ApproveExtension | Self::RefuseExtension | Self::Merge => &[Dispatcher, Admin],
             Self::Refuse | Self::Handle | Self::RequestExtension => &[Unit, Admin],
             Self::SelfHandle => &[Officer, Admin],
             Self::Verify | Self::Reject => &[Officer, Dispatcher, Admin],
@@ -191,6 +195,7 @@ pub fn next(from: State, action: Action) -> Option<State> {
         (S::Verified, A::Close) => S::Closed,
         (S::Reported | S::Accepted | S::Registered | S::Returned, A::Void) => S::Void,
         (S::Dispatched | S::Rework, A::RequestExtension | A::ApproveExtension | A::RefuseExtension) => from,
+        (s, A::Merge) if s.is_open() => S::Closed,
         _ => return None,
     })
 }
@@ -222,7 +227,9 @@ mod tests {
         assert_eq!(next(State::Closed, Action::Void), None);
         assert_eq!(next(State::Reported, Action::Close), None);
         assert!(actions_from(State::Closed).is_empty() && actions_from(State::Void).is_empty());
-        assert_eq!(actions_from(State::Reported), [Action::Accept, Action::SelfHandle, Action::Void]);
+        assert_eq!(actions_from(State::Reported), [Action::Accept, Action::SelfHandle, Action::Void, Action::Merge]);
+        assert_eq!(next(State::Handled, Action::Merge), Some(State::Closed));
+        assert_eq!(next(State::Void, Action::Merge), None);
         // Every state is reachable from `reported`.
         let mut reached = vec![State::Reported];
         let mut i = 0;

@@ -215,6 +215,19 @@ impl Server {
         self.post_as(self.token.as_deref(), path, body)
     }
 
+    /// Every problem the server's token may see, following the queue's `next` links.
+    pub fn all_problems(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut next = Some("/api/v1/problems?limit=1000".to_string());
+        while let Some(path) = next {
+            let (status, page) = self.get(&path);
+            assert_eq!(status, 200, "{page}");
+            out.extend(page["problems"].as_array().cloned().unwrap_or_default());
+            next = page["next"].as_str().map(String::from);
+        }
+        out
+    }
+
     /// SIGKILL: no shutdown, no flushing, as a power cut or an OOM kill would do.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
