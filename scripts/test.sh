@@ -38,15 +38,17 @@ if [ -z "${GRIDWATCH_SHARED_DATA:-}" ]; then
 fi
 export GRIDWATCH_SHARED_DATA=${GRIDWATCH_SHARED_DATA:-../shared/data}
 
-# Schemathesis (PyPI) fuzzes the API against its OpenAPI document; kept in a venv under target/.
-venv=target/schemathesis-venv
-if [ ! -x "$venv/bin/st" ]; then
-  log "installing schemathesis"
+# Real clients from PyPI, kept in a venv under target/: Schemathesis fuzzes the API against its
+# OpenAPI document, openpyxl reads the XLSX bulletin.
+venv=target/test-venv
+if [ ! -x "$venv/bin/st" ] || ! "$venv/bin/python" -c "import openpyxl" 2>/dev/null; then
+  log "installing python test clients"
   python3 -m venv --help >/dev/null 2>&1 || need_package python3-venv
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==4.32.5"
+  "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==4.32.5" "openpyxl==3.1.5"
 fi
 export GRIDWATCH_SCHEMATHESIS=${GRIDWATCH_SCHEMATHESIS:-$PWD/$venv/bin/st}
+export GRIDWATCH_PYTHON=${GRIDWATCH_PYTHON:-$PWD/$venv/bin/python}
 
 log "building"
 cargo build --workspace --all-targets --locked

@@ -20,6 +20,8 @@ pub enum Action {
     ReadProblems,
     /// Read grids (the layer).
     ReadGrids,
+    /// Read indicators and bulletins.
+    ReadReports,
 }
 
 /// The permission table (docs/security.md shows it to users).
@@ -30,6 +32,7 @@ pub fn permitted(role: Role, action: Action) -> bool {
         Locate | ReadProblems => true,
         Report => matches!(role, Officer | Dispatcher | Admin | App),
         ReadGrids => !matches!(role, App),
+        ReadReports => matches!(role, Unit | Dispatcher | Office | Admin),
     }
 }
 

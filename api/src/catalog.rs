@@ -16,15 +16,39 @@ pub struct GridInfo {
     pub version: i32,
 }
 
+/// What the hierarchy knows of every current grid (all levels).
+#[derive(Debug, Clone)]
+pub struct GridMeta {
+    pub name: Option<String>,
+    pub parent: Option<String>,
+    pub level: Option<spatial::GridLevel>,
+}
+
 /// One immutable snapshot: the index, the grid hierarchy and the revision they were built from.
 pub struct Snapshot {
     pub revision: i64,
     pub index: GridIndex<GridInfo>,
     /// Current grid code → the codes of its children.
     children: HashMap<String, Vec<String>>,
+    /// Current grid code → its name, parent and level.
+    pub grids: HashMap<String, GridMeta>,
 }
 
 impl Snapshot {
+    /// The grid itself or its nearest ancestor at `level` (e.g. the street of a unit grid).
+    pub fn ancestor_at(&self, code: &str, level: spatial::GridLevel) -> Option<&str> {
+        let mut current = Some(code);
+        for _ in 0..16 {
+            let c = current?;
+            let meta = self.grids.get(c)?;
+            if meta.level == Some(level) {
+                return self.grids.get_key_value(c).map(|(k, _)| k.as_str());
+            }
+            current = meta.parent.as_deref();
+        }
+        None
+    }
+
     /// The given codes and every current grid below them.
     pub fn descendants(&self, codes: &[String]) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
@@ -70,13 +94,16 @@ impl Catalog {
         let revision = store.grid_revision().await?;
         let grids = store.current_grids().await?;
         let mut children: HashMap<String, Vec<String>> = HashMap::new();
+        let mut metas = HashMap::new();
         for g in &grids {
             if let Some(parent) = &g.grid.parent_code {
                 children.entry(parent.clone()).or_default().push(g.grid.code.clone());
             }
+            let meta = GridMeta { name: g.grid.name.clone(), parent: g.grid.parent_code.clone(), level: g.grid.level };
+            metas.insert(g.grid.code.clone(), meta);
         }
         let index = GridIndex::new(leaf_entries(grids));
-        Ok(Snapshot { revision, index, children })
+        Ok(Snapshot { revision, index, children, grids: metas })
     }
 
     pub fn snapshot(&self) -> Arc<Snapshot> {

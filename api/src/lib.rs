@@ -3,12 +3,14 @@
 
 pub mod access;
 pub mod auth;
+pub mod bulletin;
 pub mod catalog;
 pub mod cli;
 pub mod clock;
 pub mod demo;
 pub mod escalation;
 pub mod http;
+pub mod indicators;
 pub mod intake;
 pub mod problem;
 pub mod store;

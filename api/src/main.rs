@@ -25,12 +25,38 @@ enum Command {
     Assign(AssignArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseArgs),
+    /// Reports for the office.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Manage users (roles and areas).
     #[command(subcommand)]
     User(UserCommand),
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// The weekly bulletin (一周一通报): indicators per grid, street, unit or department, ranked.
+    Weekly {
+        /// ISO week, e.g. 2026-W47 (default: this week).
+        #[arg(long)]
+        week: Option<String>,
+        /// grid, street, unit or department.
+        #[arg(long, default_value = "street")]
+        by: String,
+        /// json, csv or xlsx.
+        #[arg(long, default_value = "xlsx")]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// Count cases as they stood at this RFC 3339 time (default: now, or the week's end if earlier).
+        #[arg(long)]
+        as_of: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -277,6 +303,18 @@ fn run(cli: Cli) -> Result<(), String> {
                 }
             }
         }),
+        Command::Report(ReportCommand::Weekly { week, by, format, out, as_of, database }) => {
+            runtime()?.block_on(async {
+                let as_of = as_of
+                    .map(|t| {
+                        time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
+                            .map_err(|e| format!("--as-of {t:?}: {e}"))
+                    })
+                    .transpose()?;
+                let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+                cli::report::weekly(store.as_ref(), week.as_deref(), &by, &format, &out, as_of).await
+            })
+        }
         Command::Assign(args) => {
             let threads =
                 args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));

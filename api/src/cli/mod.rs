@@ -3,4 +3,5 @@
 pub mod accounts;
 pub mod assign;
 pub mod import;
+pub mod report;
 pub mod serve;

@@ -11,6 +11,7 @@ mod locate;
 pub mod params;
 mod problems;
 mod queue;
+mod reports;
 
 use crate::catalog::Catalog;
 use crate::clock::Clock;
@@ -72,6 +73,7 @@ pub fn router(ctx: ApiContext) -> Router {
         .route("/api/v1/problems/{id}/reroute", post(cases::reroute))
         .route("/api/v1/categories", get(cases::categories))
         .route("/api/v1/escalations/stream", get(cases::escalation_stream))
+        .route("/api/v1/reports/weekly", get(reports::weekly))
         .route("/api/v1/layers/grids", get(layers::grids))
         .route("/api/v1/layers/problems", get(layers::problems))
         .fallback(|| async { ApiError::not_found("no such endpoint") })

@@ -540,7 +540,6 @@ macro_rules! workflow_methods {
             id: i64,
         ) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::store::ProblemEvent>, StoreError>> {
             Box::pin(async move {
-                use sqlx::Row;
                 let rows = sqlx::query(
                     "SELECT id, problem_id, at, actor, role, action, from_state, to_state, note, photo_url, details \
                      FROM problem_events WHERE problem_id = $1 ORDER BY id",
@@ -548,24 +547,7 @@ macro_rules! workflow_methods {
                 .bind(id)
                 .fetch_all(&self.pool)
                 .await?;
-                rows.iter()
-                    .map(|r| {
-                        let details: String = r.try_get("details")?;
-                        Ok($crate::store::ProblemEvent {
-                            id: r.try_get("id")?,
-                            problem_id: r.try_get("problem_id")?,
-                            at: $crate::store::utc(r.try_get("at")?),
-                            actor: r.try_get("actor")?,
-                            role: r.try_get("role")?,
-                            action: r.try_get("action")?,
-                            from_state: r.try_get("from_state")?,
-                            to_state: r.try_get("to_state")?,
-                            note: r.try_get("note")?,
-                            photo_url: r.try_get("photo_url")?,
-                            details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
-                        })
-                    })
-                    .collect()
+                rows.iter().map(|r| $crate::store::event_from_row(r)).collect()
             })
         }
     };
@@ -859,6 +841,17 @@ pub trait Store: Send + Sync {
 
     /// Every case that is not closed or void.
     async fn open_problems(&self) -> Result<Vec<Problem>, StoreError>;
+
+    /// Cases (last) dispatched in `[from, to)` within `area`: what a period's indicators count.
+    async fn dispatched_between(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        area: &AreaFilter,
+    ) -> Result<Vec<Problem>, StoreError>;
+
+    /// The steps of many cases at once, by case and time.
+    async fn events_of(&self, ids: &[i64]) -> Result<Vec<ProblemEvent>, StoreError>;
 
     /// One page of a queue and how many problems match in all.
     async fn query_problems(&self, query: &ProblemQuery) -> Result<(Vec<Problem>, i64), StoreError>;
@@ -1156,6 +1149,31 @@ impl ProblemRow {
 /// Every time leaves the store in UTC, whichever offset it was written with.
 pub(crate) fn utc(t: OffsetDateTime) -> OffsetDateTime {
     t.to_offset(time::UtcOffset::UTC)
+}
+
+/// An event row (both backends select the same columns).
+pub(crate) fn event_from_row<'r, R>(r: &'r R) -> Result<ProblemEvent, StoreError>
+where
+    R: sqlx::Row,
+    &'r str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    OffsetDateTime: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let details: String = r.try_get("details")?;
+    Ok(ProblemEvent {
+        id: r.try_get("id")?,
+        problem_id: r.try_get("problem_id")?,
+        at: utc(r.try_get("at")?),
+        actor: r.try_get("actor")?,
+        role: r.try_get("role")?,
+        action: r.try_get("action")?,
+        from_state: r.try_get("from_state")?,
+        to_state: r.try_get("to_state")?,
+        note: r.try_get("note")?,
+        photo_url: r.try_get("photo_url")?,
+        details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+    })
 }
 
 pub(crate) fn parse_role(text: String) -> Result<Role, StoreError> {

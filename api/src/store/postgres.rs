@@ -231,6 +231,39 @@ impl Store for PostgresStore {
         rows.iter().map(|r| r.problem_row()?.into_problem()).collect()
     }
 
+    async fn dispatched_between(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        area: &AreaFilter,
+    ) -> Result<Vec<Problem>, StoreError> {
+        let sql = format!(
+            "SELECT {PROBLEM_COLUMNS} FROM problems WHERE dispatched_at IS NOT NULL AND dispatched_at >= $1 AND dispatched_at < $2 \
+             AND ($3::text IS NULL OR grid_code IN (SELECT jsonb_array_elements_text($3::jsonb))) \
+             AND ($4::text IS NULL OR responsible_unit = $4) AND ($5::text IS NULL OR reported_by = $5) ORDER BY id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(from)
+            .bind(to)
+            .bind(area.codes_json())
+            .bind(&area.unit)
+            .bind(&area.reported_by)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| r.problem_row()?.into_problem()).collect()
+    }
+
+    async fn events_of(&self, ids: &[i64]) -> Result<Vec<crate::store::ProblemEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, problem_id, at, actor, role, action, from_state, to_state, note, photo_url, details \
+             FROM problem_events WHERE problem_id IN (SELECT (jsonb_array_elements_text($1::jsonb))::bigint) ORDER BY problem_id, id",
+        )
+        .bind(serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| crate::store::event_from_row(r)).collect()
+    }
+
     async fn count_problems(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM problems").fetch_one(&self.pool).await?)
     }

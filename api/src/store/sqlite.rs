@@ -238,6 +238,39 @@ impl Store for SqliteStore {
         rows.iter().map(|r| r.problem_row()?.into_problem()).collect()
     }
 
+    async fn dispatched_between(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        area: &AreaFilter,
+    ) -> Result<Vec<Problem>, StoreError> {
+        let sql = format!(
+            "SELECT {PROBLEM_COLUMNS} FROM problems WHERE dispatched_at IS NOT NULL AND julianday(dispatched_at) >= julianday($1) AND julianday(dispatched_at) < julianday($2) \
+             AND ($3 IS NULL OR grid_code IN (SELECT value FROM json_each($3))) \
+             AND ($4 IS NULL OR responsible_unit = $4) AND ($5 IS NULL OR reported_by = $5) ORDER BY id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(from)
+            .bind(to)
+            .bind(area.codes_json())
+            .bind(&area.unit)
+            .bind(&area.reported_by)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| r.problem_row()?.into_problem()).collect()
+    }
+
+    async fn events_of(&self, ids: &[i64]) -> Result<Vec<crate::store::ProblemEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, problem_id, at, actor, role, action, from_state, to_state, note, photo_url, details \
+             FROM problem_events WHERE problem_id IN (SELECT value FROM json_each($1)) ORDER BY problem_id, id",
+        )
+        .bind(serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| crate::store::event_from_row(r)).collect()
+    }
+
     async fn count_problems(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM problems").fetch_one(&self.pool).await?)
     }

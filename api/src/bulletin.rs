@@ -1,0 +1,248 @@
+//! The weekly bulletin (一周一通报): indicators per grid, street, unit or department for an ISO
+//! week, ranked by the weighted score, as JSON, CSV or XLSX.
+
+use crate::catalog::Snapshot;
+use crate::indicators::{CaseFacts, Counts, Rates};
+use crate::problem::Problem;
+use crate::store::ProblemEvent;
+use serde::Serialize;
+use spatial::GridLevel;
+use std::collections::BTreeMap;
+use time::{Date, OffsetDateTime, Time, UtcOffset, Weekday};
+
+/// What the rows of a bulletin are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupBy {
+    Grid,
+    Street,
+    Unit,
+    Department,
+}
+
+impl GroupBy {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "grid" => Ok(Self::Grid),
+            "street" => Ok(Self::Street),
+            "unit" => Ok(Self::Unit),
+            "department" => Ok(Self::Department),
+            other => Err(format!("unknown grouping {other:?}: use grid, street, unit or department")),
+        }
+    }
+}
+
+/// An ISO week in the city's time zone, Monday 00:00 to the next Monday 00:00.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Week {
+    pub label: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub start: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub end: OffsetDateTime,
+}
+
+/// Parses `2026-W47`.
+pub fn parse_week(text: &str, offset: UtcOffset) -> Result<Week, String> {
+    let bad = || format!("{text:?} is not an ISO week like 2026-W47");
+    let (year, week) = text.split_once("-W").ok_or_else(bad)?;
+    let (year, week): (i32, u8) = (year.parse().map_err(|_| bad())?, week.parse().map_err(|_| bad())?);
+    let monday = Date::from_iso_week_date(year, week, Weekday::Monday).map_err(|_| bad())?;
+    let start = monday.with_time(Time::MIDNIGHT).assume_offset(offset);
+    Ok(Week { label: format!("{year}-W{week:02}"), start, end: start + time::Duration::weeks(1) })
+}
+
+/// The ISO week that contains `t` (in the city's time zone).
+pub fn week_of(t: OffsetDateTime, offset: UtcOffset) -> Week {
+    let (year, week, _) = t.to_offset(offset).date().to_iso_week_date();
+    parse_week(&format!("{year}-W{week:02}"), offset).unwrap_or(Week { label: String::new(), start: t, end: t })
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    pub group: String,
+    pub name: Option<String>,
+    /// Place in the ranking (1 = best score); groups with nothing dispatched are not ranked.
+    pub rank: Option<usize>,
+    pub counts: Counts,
+    pub rates: Option<Rates>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Bulletin {
+    pub week: Week,
+    pub by: GroupBy,
+    pub total: Row,
+    /// Ranked best first.
+    pub rows: Vec<Row>,
+}
+
+/// Loads the week's cases within `area` and builds the bulletin.
+pub async fn load(
+    store: &dyn crate::store::Store,
+    snapshot: &Snapshot,
+    area: &crate::store::AreaFilter,
+    week: Week,
+    by: GroupBy,
+    now: OffsetDateTime,
+) -> Result<Bulletin, crate::store::StoreError> {
+    let problems = store.dispatched_between(week.start, week.end, area).await?;
+    let ids: Vec<i64> = problems.iter().map(|p| p.id).collect();
+    let events = store.events_of(&ids).await?;
+    Ok(build(week, by, &problems, &events, snapshot, now))
+}
+
+/// Builds the bulletin from the cases dispatched in the week and their steps, as they stand at
+/// the end of the week — or now, for the week still running.
+pub fn build(
+    week: Week,
+    by: GroupBy,
+    problems: &[Problem],
+    events: &[ProblemEvent],
+    snapshot: &Snapshot,
+    now: OffsetDateTime,
+) -> Bulletin {
+    let as_of = week.end.min(now);
+    let mut groups: BTreeMap<String, Vec<CaseFacts>> = BTreeMap::new();
+    let mut all = Vec::new();
+    for p in problems {
+        let history: Vec<ProblemEvent> = events.iter().filter(|e| e.problem_id == p.id).cloned().collect();
+        let Some(facts) = CaseFacts::from_history(p, &history) else { continue };
+        let key = match by {
+            GroupBy::Grid => p.grid_code.clone(),
+            GroupBy::Street => {
+                p.grid_code.as_deref().and_then(|g| snapshot.ancestor_at(g, GridLevel::Street)).map(String::from)
+            }
+            GroupBy::Unit => p.responsible_unit.clone(),
+            GroupBy::Department => p.class.as_ref().map(|c| c.department.clone()),
+        };
+        groups.entry(key.unwrap_or_else(|| "(none)".into())).or_default().push(facts.clone());
+        all.push(facts);
+    }
+    let name = |group: &str| match by {
+        GroupBy::Grid | GroupBy::Street => snapshot.grids.get(group).and_then(|m| m.name.clone()),
+        GroupBy::Unit | GroupBy::Department => None,
+    };
+    let mut rows: Vec<Row> = groups
+        .into_iter()
+        .map(|(group, facts)| {
+            let counts = Counts::of(&facts, as_of);
+            Row { name: name(&group), group, rank: None, rates: Rates::of(&counts), counts }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        let score = |r: &Row| r.rates.map_or(f64::NEG_INFINITY, |x| x.score);
+        score(b).total_cmp(&score(a)).then_with(|| a.group.cmp(&b.group))
+    });
+    for (i, row) in rows.iter_mut().enumerate() {
+        row.rank = row.rates.map(|_| i + 1);
+    }
+    let total_counts = Counts::of(&all, as_of);
+    let total =
+        Row { group: "total".into(), name: None, rank: None, rates: Rates::of(&total_counts), counts: total_counts };
+    Bulletin { week, by, total, rows }
+}
+
+const HEADERS: [&str; 20] = [
+    "rank",
+    "group",
+    "name",
+    "应处置 should_handle",
+    "处置 handled",
+    "按期处置 on_time_handled",
+    "结案 closed",
+    "按期结案 on_time_closed",
+    "返工 reworked",
+    "超期待处置 overdue_unhandled",
+    "延期 extended",
+    "处置率 %",
+    "按期处置率 %",
+    "结案率 %",
+    "按期结案率 %",
+    "返工率 %",
+    "超期待处置率 %",
+    "延期率 %",
+    "score",
+    "week",
+];
+
+fn cells(row: &Row, week: &str) -> Vec<String> {
+    let c = &row.counts;
+    let pct = |f: fn(&Rates) -> f64| row.rates.map_or(String::new(), |r| format!("{:.2}", f(&r) * 100.0));
+    vec![
+        row.rank.map_or(String::new(), |r| r.to_string()),
+        row.group.clone(),
+        row.name.clone().unwrap_or_default(),
+        c.should_handle.to_string(),
+        c.handled.to_string(),
+        c.on_time_handled.to_string(),
+        c.closed.to_string(),
+        c.on_time_closed.to_string(),
+        c.reworked.to_string(),
+        c.overdue_unhandled.to_string(),
+        c.extended.to_string(),
+        pct(|r| r.handling),
+        pct(|r| r.on_time_handling),
+        pct(|r| r.closing),
+        pct(|r| r.on_time_closing),
+        pct(|r| r.rework),
+        pct(|r| r.overdue_unhandled),
+        pct(|r| r.extension),
+        row.rates.map_or(String::new(), |r| format!("{:.2}", r.score)),
+        week.to_string(),
+    ]
+}
+
+impl Bulletin {
+    fn table(&self) -> Vec<Vec<String>> {
+        std::iter::once(&self.total).chain(&self.rows).map(|r| cells(r, &self.week.label)).collect()
+    }
+
+    /// CSV (UTF-8 with a byte-order mark, so Excel in China opens it right).
+    pub fn to_csv(&self) -> Result<Vec<u8>, String> {
+        let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
+        w.write_record(HEADERS).map_err(|e| e.to_string())?;
+        for row in self.table() {
+            w.write_record(row).map_err(|e| e.to_string())?;
+        }
+        w.into_inner().map_err(|e| e.to_string())
+    }
+
+    /// XLSX: one sheet, numbers as numbers.
+    pub fn to_xlsx(&self) -> Result<Vec<u8>, String> {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.set_name(format!("一周一通报 {}", self.week.label)).map_err(|e| e.to_string())?;
+        let bold = rust_xlsxwriter::Format::new().set_bold();
+        for (col, h) in HEADERS.iter().enumerate() {
+            sheet.write_string_with_format(0, col as u16, *h, &bold).map_err(|e| e.to_string())?;
+        }
+        for (r, row) in self.table().into_iter().enumerate() {
+            for (col, value) in row.into_iter().enumerate() {
+                let (r, col) = (r as u32 + 1, col as u16);
+                match value.parse::<f64>() {
+                    Ok(n) if col != 1 => sheet.write_number(r, col, n).map(|_| ()),
+                    _ => sheet.write_string(r, col, value).map(|_| ()),
+                }
+                .map_err(|e| e.to_string())?;
+            }
+        }
+        book.save_to_buffer().map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_weeks_in_city_time() {
+        let offset = UtcOffset::from_hms(8, 0, 0).expect("offset");
+        let w = parse_week("2026-W47", offset).expect("week");
+        assert_eq!(w.start, time::macros::datetime!(2026-11-16 00:00 +08:00));
+        assert_eq!(w.end, time::macros::datetime!(2026-11-23 00:00 +08:00));
+        assert_eq!(week_of(time::macros::datetime!(2026-11-22 17:00 UTC), offset).label, "2026-W48");
+        assert!(parse_week("2026-47", offset).is_err());
+        assert!(parse_week("2026-W54", offset).is_err());
+    }
+}
