@@ -547,7 +547,7 @@ macro_rules! workflow_methods {
                 .bind(id)
                 .fetch_all(&self.pool)
                 .await?;
-                rows.iter().map(|r| $crate::store::event_from_row(r)).collect()
+                rows.iter().map($crate::store::event_from_row).collect()
             })
         }
     };

@@ -261,7 +261,7 @@ impl Store for PostgresStore {
         .bind(serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| crate::store::event_from_row(r)).collect()
+        rows.iter().map(crate::store::event_from_row).collect()
     }
 
     async fn count_problems(&self) -> Result<i64, StoreError> {
