@@ -8,6 +8,7 @@ pub mod error;
 pub mod guard;
 mod layers;
 mod locate;
+mod open311;
 pub mod params;
 mod problems;
 mod queue;
@@ -74,6 +75,16 @@ pub fn router(ctx: ApiContext) -> Router {
         .route("/api/v1/categories", get(cases::categories))
         .route("/api/v1/escalations/stream", get(cases::escalation_stream))
         .route("/api/v1/reports/weekly", get(reports::weekly))
+        .route("/open311/v2/discovery.json", get(open311::discovery))
+        .route("/open311/v2/services.json", get(open311::services))
+        .route("/open311/v2/services/{code}", get(open311::service_definition))
+        .route(
+            "/open311/v2/requests.json",
+            get(open311::get_requests)
+                .post(open311::post_request)
+                .layer(DefaultBodyLimit::max(problems::MAX_REPORT_BYTES)),
+        )
+        .route("/open311/v2/requests/{id}", get(open311::get_request))
         .route("/api/v1/layers/grids", get(layers::grids))
         .route("/api/v1/layers/problems", get(layers::problems))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
