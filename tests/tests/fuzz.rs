@@ -28,12 +28,16 @@ fn fuzz(backend: &Backend) {
         .output()
         .unwrap_or_else(|e| panic!("cannot run {} (scripts/test.sh installs it): {e}", schemathesis()));
     let report = text(&out.stdout);
+    // "N generated, N passed": every generated case passed every check. Warnings about test-data
+    // coverage (404s for ids that do not exist, keys it cannot guess) are not failures.
+    let generated = report.lines().find(|l| l.contains(" generated, ")).unwrap_or("").trim().to_string();
+    let numbers: Vec<&str> = generated.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).collect();
+    let all_passed = numbers.len() == 2 && numbers[0] == numbers[1] && !generated.contains("failed");
     assert!(
-        out.status.success() && report.contains("No issues found"),
+        out.status.success() && all_passed && !report.contains("FAILURES"),
         "{name}: schemathesis found problems:\n{report}\n{}",
         text(&out.stderr)
     );
-    let generated = report.lines().find(|l| l.contains("generated")).unwrap_or("").trim().to_string();
     println!("{name}: schemathesis {generated}");
 }
 
