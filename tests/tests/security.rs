@@ -100,6 +100,57 @@ fn matrix_scenario(backend: &Backend) {
             assert_eq!(body["error"]["code"], missing_body["error"]["code"], "{ctx}");
             assert_eq!(body["error"]["details"], missing_body["error"]["details"], "{ctx}");
         }
+        // The case endpoints follow the same area rules as reading a problem.
+        assert_eq!(server.get_as(t, &format!("{own}/events")).0, read_own, "{ctx}: own events");
+        assert_eq!(server.get_as(t, &format!("{other}/events")).0, read_other, "{ctx}: other events");
+        let (status, _) = server.post_as(t, &format!("{other}/transitions"), r#"{"action": "accept"}"#);
+        let expected: &[u16] = match (read_other, who) {
+            (401, _) => &[401],
+            (404, _) => &[404],
+            // They may accept it (409 once someone before them in this loop already did).
+            (_, "district dispatcher" | "admin") => &[200, 409],
+            _ => &[403], // they see it, but their role may not act
+        };
+        assert!(expected.contains(&status), "{ctx}: act on another area's case: {status}");
+        let (status, queue) = server.get_as(t, "/api/v1/problems?limit=1000");
+        assert_eq!(status, if t.is_none() { 401 } else { 200 }, "{ctx}: queue");
+        if t.is_some() {
+            let ids: Vec<i64> = queue["problems"]
+                .as_array()
+                .map(|p| p.iter().filter_map(|x| x["id"].as_i64()).collect())
+                .unwrap_or_default();
+            assert_eq!(
+                ids.contains(&other_problem["id"].as_i64().unwrap_or(-1)),
+                read_other == 200,
+                "{ctx}: queue shows other"
+            );
+        }
+        assert_eq!(server.get_as(t, "/api/v1/categories").0, if t.is_none() { 401 } else { 200 }, "{ctx}: categories");
+        let reports = match who {
+            "anonymous" => 401,
+            "officer" | "app" => 403,
+            _ => 200,
+        };
+        assert_eq!(server.get_as(t, "/api/v1/reports/weekly").0, reports, "{ctx}: weekly bulletin");
+        let (status, _) = server.post_as(t, &format!("{other}/reroute"), r#"{"unit": "x", "reason": "matrix"}"#);
+        let expected = match (read_other, who) {
+            (401, _) => 401,
+            (404, _) => 404,
+            (_, "district dispatcher" | "admin") => 200,
+            _ => 403,
+        };
+        assert_eq!(status, expected, "{ctx}: re-route another area's case");
+        let stream = ureq::get(&server.url("/api/v1/escalations/stream"));
+        let stream = match t {
+            Some(token) => stream.set("Authorization", &format!("Bearer {token}")),
+            None => stream,
+        };
+        let status = match stream.timeout(std::time::Duration::from_secs(5)).call() {
+            Ok(r) => r.status(),
+            Err(ureq::Error::Status(code, _)) => code,
+            Err(e) => panic!("{ctx}: {e}"),
+        };
+        assert_eq!(status, if t.is_none() { 401 } else { 200 }, "{ctx}: escalation stream");
         let (status, layer) = server.get_as(t, "/api/v1/layers/grids");
         assert_eq!(status, grids, "{ctx}: grids layer");
         let (status, problems) = server.get_as(t, "/api/v1/layers/problems");
