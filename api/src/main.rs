@@ -154,6 +154,24 @@ struct ServeArgs {
     /// Delivery attempts per change.
     #[arg(long, env = "GRIDWATCH_WEBHOOK_ATTEMPTS", default_value_t = 5)]
     webhook_attempts: u32,
+    /// The city's working calendar (JSON: utc_offset, day_start, day_end, holidays, working_weekends).
+    #[arg(long, env = "GRIDWATCH_CALENDAR")]
+    calendar: Option<PathBuf>,
+    /// Share of a case's limit used that turns it blue.
+    #[arg(long, env = "GRIDWATCH_BLUE_SHARE", default_value_t = 0.8)]
+    blue_share: f64,
+    /// Share of a case's limit used that turns it red (2.0 = overdue by its full limit again).
+    #[arg(long, env = "GRIDWATCH_RED_SHARE", default_value_t = 2.0)]
+    red_share: f64,
+    /// Reworks that make a case yellow.
+    #[arg(long, env = "GRIDWATCH_YELLOW_REWORKS", default_value_t = 1)]
+    yellow_reworks: u32,
+    /// Reworks that make a case red.
+    #[arg(long, env = "GRIDWATCH_RED_REWORKS", default_value_t = 2)]
+    red_reworks: u32,
+    /// Same-category open cases this close (metres) to a new report are flagged as likely duplicates.
+    #[arg(long, env = "GRIDWATCH_DUPLICATE_METRES", default_value_t = 50.0)]
+    duplicate_metres: f64,
     /// Run a simulated clock from this RFC 3339 time instead of the wall clock (demos, tests).
     #[arg(long, env = "GRIDWATCH_CLOCK_START")]
     clock_start: Option<String>,
@@ -237,6 +255,35 @@ fn run(cli: Cli) -> Result<(), String> {
                     secret: args.webhook_secret,
                     attempts: args.webhook_attempts,
                 }),
+                calendar: match &args.calendar {
+                    None => gridwatch::workflow::calendar::WorkingCalendar::default(),
+                    Some(path) => {
+                        let text = std::fs::read_to_string(path)
+                            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                        gridwatch::workflow::calendar::WorkingCalendar::from_json(&text)
+                            .map_err(|e| format!("{}: {e}", path.display()))?
+                    }
+                },
+                thresholds: {
+                    let t = gridwatch::workflow::colour::Thresholds {
+                        blue_share: args.blue_share,
+                        red_share: args.red_share,
+                        yellow_reworks: args.yellow_reworks,
+                        red_reworks: args.red_reworks,
+                    };
+                    if !(0.0 < t.blue_share
+                        && t.blue_share <= 1.0
+                        && t.red_share >= 1.0
+                        && t.yellow_reworks <= t.red_reworks)
+                    {
+                        return Err(
+                            "thresholds: need 0 < --blue-share ≤ 1 ≤ --red-share and --yellow-reworks ≤ --red-reworks"
+                                .into(),
+                        );
+                    }
+                    t
+                },
+                duplicate_metres: args.duplicate_metres.clamp(0.0, 10_000.0),
                 clock: match args.clock_start {
                     None => None,
                     Some(start) => {

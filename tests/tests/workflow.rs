@@ -487,3 +487,60 @@ fn duplicates_are_flagged_merged_and_cases_rerouted_on_both_backends() {
         duplicates_scenario(&backend);
     }
 }
+
+#[test]
+fn each_city_configures_its_calendar_thresholds_and_duplicate_distance() {
+    let dir = common::scratch("city-config");
+    let calendar = dir.join("calendar.json");
+    // Monday 2026-11-23 declared a holiday; Saturday 2026-11-28 a working weekend (调休).
+    std::fs::write(&calendar, r#"{"utc_offset": "+08:00", "day_start": "09:00", "day_end": "17:00", "holidays": ["2026-11-23"], "working_weekends": ["2026-11-28"]}"#)
+        .expect("write");
+    let url = format!("sqlite://{}", dir.join("g.db").display());
+    let cal = calendar.to_string_lossy().to_string();
+    let server = Server::start(
+        &url,
+        &["--demo", "--clock-start", "2026-11-23T10:00:00+08:00", "--calendar", &cal, "--duplicate-metres", "5"],
+    );
+    let (dispatcher, officer) = (server.token_of("dispatcher"), server.token_of("officer"));
+    let (_, mine) = server.get_as(Some(&officer), "/api/v1/layers/grids?level=grid");
+    let ring = &mine["features"][0]["geometry"]["coordinates"][0];
+    let (lon, lat) = (
+        (ring[0][0].as_f64().unwrap_or(0.0) + ring[2][0].as_f64().unwrap_or(0.0)) / 2.0,
+        (ring[0][1].as_f64().unwrap_or(0.0) + ring[2][1].as_f64().unwrap_or(0.0)) / 2.0,
+    );
+    let post = |dlon: f64| {
+        let body =
+            json!({"lon": lon + dlon, "lat": lat, "category": "E01001", "description": "config", "source": "officer"});
+        let (status, p) = server.post_as(Some(&officer), "/api/v1/problems", &body.to_string());
+        assert_eq!(status, 201, "{p}");
+        p
+    };
+    let p = post(0.0);
+    for action in ["accept", "register", "dispatch"] {
+        let path = format!("/api/v1/problems/{}/transitions", p["id"]);
+        assert_eq!(server.post_as(Some(&dispatcher), &path, &json!({"action": action}).to_string()).0, 200);
+    }
+    let (_, p) = server.get_as(Some(&dispatcher), &format!("/api/v1/problems/{}", p["id"]));
+    // Dispatched on the holiday: the 4 working hours run Tuesday 09:00–13:00 (05:00 UTC).
+    assert_eq!(p["deadline"], "2026-11-24T05:00:00Z");
+    // 20 m away is not a duplicate when the city set 5 m.
+    let second = post(20.0 / (111_320.0 * lat.to_radians().cos()));
+    assert_eq!(second["likely_duplicates"], json!([]));
+
+    let bad = dir.join("bad-calendar.json");
+    std::fs::write(&bad, r#"{"holidays": ["23 Nov"]}"#).expect("write");
+    let out = std::process::Command::new(common::binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--calendar", &bad.to_string_lossy()])
+        .env("GRIDWATCH_DATABASE_URL", &url)
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let stderr = common::text(&out.stderr);
+    assert!(stderr.contains("bad-calendar.json") && stderr.contains("holidays"), "{stderr}");
+    let out = std::process::Command::new(common::binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--blue-share", "1.5"])
+        .env("GRIDWATCH_DATABASE_URL", &url)
+        .output()
+        .expect("runs");
+    assert!(!out.status.success() && common::text(&out.stderr).contains("--blue-share"), "thresholds are checked");
+}

@@ -20,6 +20,9 @@ pub struct ServeOptions {
     pub webhook: Option<crate::escalation::Webhook>,
     /// A clock other than the wall clock (demos and tests).
     pub clock: Option<Arc<dyn Clock>>,
+    pub calendar: crate::workflow::calendar::WorkingCalendar,
+    pub thresholds: crate::workflow::colour::Thresholds,
+    pub duplicate_metres: f64,
 }
 
 pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), String> {
@@ -56,7 +59,10 @@ pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), S
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let ctx = ApiContext::new(store.clone(), catalog, clock.clone(), options.limits);
+    let mut ctx = ApiContext::new(store.clone(), catalog, clock.clone(), options.limits);
+    ctx.calendar = Arc::new(options.calendar);
+    ctx.thresholds = Arc::new(options.thresholds);
+    ctx.duplicate_metres = options.duplicate_metres;
     let escalator = crate::escalation::Escalator {
         store: store.clone(),
         clock,

@@ -67,6 +67,54 @@ impl Default for WorkingCalendar {
     }
 }
 
+/// A city's calendar as written in its JSON file (every field optional):
+/// `{"utc_offset": "+08:00", "day_start": "09:00", "day_end": "17:00",
+///   "holidays": ["2026-10-01", …], "working_weekends": ["2026-10-10", …]}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CalendarFile {
+    utc_offset: Option<String>,
+    day_start: Option<String>,
+    day_end: Option<String>,
+    #[serde(default)]
+    holidays: Vec<String>,
+    #[serde(default)]
+    working_weekends: Vec<String>,
+}
+
+impl WorkingCalendar {
+    /// Reads a calendar file's JSON; every mistake is named with its field.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let file: CalendarFile = serde_json::from_str(text).map_err(|e| format!("calendar: {e}"))?;
+        let mut cal = WorkingCalendar::default();
+        if let Some(o) = file.utc_offset {
+            let format = time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]");
+            cal.offset = UtcOffset::parse(&o, format)
+                .map_err(|_| format!("calendar: utc_offset {o:?} must look like +08:00"))?;
+        }
+        let hm = time::macros::format_description!("[hour]:[minute]");
+        if let Some(t) = file.day_start {
+            cal.day_start =
+                Time::parse(&t, hm).map_err(|_| format!("calendar: day_start {t:?} must look like 09:00"))?;
+        }
+        if let Some(t) = file.day_end {
+            cal.day_end = Time::parse(&t, hm).map_err(|_| format!("calendar: day_end {t:?} must look like 17:00"))?;
+        }
+        if cal.day_end <= cal.day_start {
+            return Err("calendar: day_end must be after day_start".into());
+        }
+        let ymd = time::macros::format_description!("[year]-[month]-[day]");
+        let dates = |list: Vec<String>, field: &str| -> Result<BTreeSet<Date>, String> {
+            list.iter()
+                .map(|d| Date::parse(d, ymd).map_err(|_| format!("calendar: {field}: {d:?} is not a date YYYY-MM-DD")))
+                .collect()
+        };
+        cal.holidays = dates(file.holidays, "holidays")?;
+        cal.working_weekends = dates(file.working_weekends, "working_weekends")?;
+        Ok(cal)
+    }
+}
+
 /// No calendar has more than ten years without a working day; stop looking after that.
 const MAX_DAYS: i64 = 3660;
 
@@ -242,6 +290,24 @@ mod tests {
         let urgent =
             c.share_used(start, start + Duration::hours(4), start + Duration::hours(3), LimitUnit::UrgentHours);
         assert!((urgent - 0.75).abs() < 1e-9);
+    }
+
+    #[test]
+    fn calendars_are_read_from_json_and_mistakes_named() {
+        let c = WorkingCalendar::from_json(
+            r#"{"utc_offset": "+08:00", "day_start": "08:30", "day_end": "17:30",
+                "holidays": ["2026-10-01", "2026-10-02"], "working_weekends": ["2026-10-10"]}"#,
+        )
+        .expect("calendar");
+        assert!(!c.is_working_day(date!(2026 - 10 - 01)) && c.is_working_day(date!(2026 - 10 - 10)));
+        // Wed 17:00 + 1 working hour: 30 min that evening, holidays, weekend, 30 min on Monday.
+        assert_eq!(
+            c.deadline(datetime!(2026-09-30 17:00 +08:00), 1, LimitUnit::WorkingHours),
+            Some(datetime!(2026-10-05 09:00 +08:00))
+        );
+        assert!(WorkingCalendar::from_json(r#"{"holidays": ["1 Oct"]}"#).expect_err("bad").contains("holidays"));
+        assert!(WorkingCalendar::from_json(r#"{"day_start": "18:00"}"#).expect_err("bad").contains("after"));
+        assert!(WorkingCalendar::from_json(r#"{"weekend": []}"#).is_err());
     }
 
     #[test]
