@@ -577,6 +577,77 @@ macro_rules! bind_problem_query {
     }};
 }
 
+/// Reading cases: the same code on both backends given the calling module's `PROBLEM_COLUMNS`,
+/// `QUEUE_WHERE`, `ORDER_*`, `DISPATCHED_WHERE` and `EVENTS_OF_WHERE`.
+macro_rules! read_methods {
+    () => {
+        fn query_problems<'a>(
+            &'a self,
+            q: &'a crate::store::ProblemQuery,
+        ) -> crate::store::BoxFuture<'a, Result<(Vec<Problem>, i64), StoreError>> {
+            Box::pin(async move {
+            let order = match q.sort {
+                crate::store::Sort::Oldest => ORDER_OLDEST,
+                crate::store::Sort::Newest => ORDER_NEWEST,
+                crate::store::Sort::Deadline => ORDER_DEADLINE,
+            };
+            let page = format!("SELECT {PROBLEM_COLUMNS} FROM problems {QUEUE_WHERE} ORDER BY {order} LIMIT $17 OFFSET $18");
+            let rows = bind_problem_query!(sqlx::query(&page), q).bind(q.limit).bind(q.offset).fetch_all(&self.pool).await?;
+            let count = format!("SELECT count(*) FROM problems {QUEUE_WHERE}");
+            let total: i64 = bind_problem_query!(sqlx::query_scalar(&count), q).fetch_one(&self.pool).await?;
+            let problems = rows.iter().map(|r| r.problem_row()?.into_problem()).collect::<Result<Vec<_>, _>>()?;
+            Ok((problems, total))
+            })
+        }
+
+        fn open_problems(&self) -> crate::store::BoxFuture<'_, Result<Vec<Problem>, StoreError>> {
+            Box::pin(async move {
+            let sql = format!("SELECT {PROBLEM_COLUMNS} FROM problems WHERE status NOT IN ('closed', 'void') ORDER BY id");
+            let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+            rows.iter().map(|r| r.problem_row()?.into_problem()).collect()
+            })
+        }
+
+        fn dispatched_between<'a>(
+            &'a self,
+            from: OffsetDateTime,
+            to: OffsetDateTime,
+            area: &'a AreaFilter,
+        ) -> crate::store::BoxFuture<'a, Result<Vec<Problem>, StoreError>> {
+            Box::pin(async move {
+            let sql =
+                format!("SELECT {PROBLEM_COLUMNS} FROM problems WHERE dispatched_at IS NOT NULL AND {DISPATCHED_WHERE} ORDER BY id");
+            let rows = sqlx::query(&sql)
+                .bind(from)
+                .bind(to)
+                .bind(area.codes_json())
+                .bind(&area.unit)
+                .bind(&area.reported_by)
+                .fetch_all(&self.pool)
+                .await?;
+            rows.iter().map(|r| r.problem_row()?.into_problem()).collect()
+            })
+        }
+
+        fn events_of<'a>(
+            &'a self,
+            ids: &'a [i64],
+        ) -> crate::store::BoxFuture<'a, Result<Vec<crate::store::ProblemEvent>, StoreError>> {
+            Box::pin(async move {
+            let sql = format!(
+                "SELECT id, problem_id, at, actor, role, action, from_state, to_state, note, photo_url, details \
+                 FROM problem_events WHERE {EVENTS_OF_WHERE} ORDER BY problem_id, id"
+            );
+            let rows = sqlx::query(&sql)
+                .bind(serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()))
+                .fetch_all(&self.pool)
+                .await?;
+            rows.iter().map(crate::store::event_from_row).collect()
+            })
+        }
+    };
+}
+
 mod postgres;
 mod sqlite;
 
@@ -840,21 +911,21 @@ pub trait Store: Send + Sync {
     async fn count_problems(&self) -> Result<i64, StoreError>;
 
     /// Every case that is not closed or void.
-    async fn open_problems(&self) -> Result<Vec<Problem>, StoreError>;
+    fn open_problems(&self) -> BoxFuture<'_, Result<Vec<Problem>, StoreError>>;
 
     /// Cases (last) dispatched in `[from, to)` within `area`: what a period's indicators count.
-    async fn dispatched_between(
-        &self,
+    fn dispatched_between<'a>(
+        &'a self,
         from: OffsetDateTime,
         to: OffsetDateTime,
-        area: &AreaFilter,
-    ) -> Result<Vec<Problem>, StoreError>;
+        area: &'a AreaFilter,
+    ) -> BoxFuture<'a, Result<Vec<Problem>, StoreError>>;
 
     /// The steps of many cases at once, by case and time.
-    async fn events_of(&self, ids: &[i64]) -> Result<Vec<ProblemEvent>, StoreError>;
+    fn events_of<'a>(&'a self, ids: &'a [i64]) -> BoxFuture<'a, Result<Vec<ProblemEvent>, StoreError>>;
 
     /// One page of a queue and how many problems match in all.
-    async fn query_problems(&self, query: &ProblemQuery) -> Result<(Vec<Problem>, i64), StoreError>;
+    fn query_problems<'a>(&'a self, query: &'a ProblemQuery) -> BoxFuture<'a, Result<(Vec<Problem>, i64), StoreError>>;
 
     // Accounts and audit: the same SQL on both backends (see `account_methods!`).
 

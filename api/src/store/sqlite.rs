@@ -40,6 +40,18 @@ const QUEUE_WHERE: &str = "WHERE lon >= $1 AND lat >= $2 AND lon <= $3 AND lat <
      AND ($15 IS NULL OR julianday(created_at) >= julianday($15)) \
      AND ($16 IS NULL OR julianday(created_at) < julianday($16))";
 
+/// Queue orders, as `read_methods!` uses them.
+const ORDER_OLDEST: &str = "id";
+const ORDER_NEWEST: &str = "id DESC";
+const ORDER_DEADLINE: &str = "deadline IS NULL, julianday(deadline), id";
+/// Cases dispatched in [$1, $2) within an area ($3 codes, $4 unit, $5 reporter).
+const DISPATCHED_WHERE: &str =
+    "julianday(dispatched_at) >= julianday($1) AND julianday(dispatched_at) < julianday($2) \
+             AND ($3 IS NULL OR grid_code IN (SELECT value FROM json_each($3))) \
+             AND ($4 IS NULL OR responsible_unit = $4) AND ($5 IS NULL OR reported_by = $5)";
+/// Events of the cases listed (JSON array) in $1.
+const EVENTS_OF_WHERE: &str = "problem_id IN (SELECT value FROM json_each($1))";
+
 const PROBLEM_COLUMNS: &str = "id, lon, lat, category, description, source, grid_code, grid_version, \
      responsible_unit, candidates, status, created_at, reported_by, category_name, kind, department, severity, time_limit, \
      limit_unit, dispatched_at, deadline, reworks, extension_requested, closed_at, colour, nearby, likely_duplicates, merged_into";
@@ -216,60 +228,7 @@ impl Store for SqliteStore {
 
     workflow_methods!();
 
-    async fn query_problems(&self, q: &crate::store::ProblemQuery) -> Result<(Vec<Problem>, i64), StoreError> {
-        let order = match q.sort {
-            crate::store::Sort::Oldest => "id",
-            crate::store::Sort::Newest => "id DESC",
-            crate::store::Sort::Deadline => "deadline IS NULL, julianday(deadline), id",
-        };
-        let page =
-            format!("SELECT {PROBLEM_COLUMNS} FROM problems {QUEUE_WHERE} ORDER BY {order} LIMIT $17 OFFSET $18");
-        let rows =
-            bind_problem_query!(sqlx::query(&page), q).bind(q.limit).bind(q.offset).fetch_all(&self.pool).await?;
-        let count = format!("SELECT count(*) FROM problems {QUEUE_WHERE}");
-        let total: i64 = bind_problem_query!(sqlx::query_scalar(&count), q).fetch_one(&self.pool).await?;
-        let problems = rows.iter().map(|r| r.problem_row()?.into_problem()).collect::<Result<Vec<_>, _>>()?;
-        Ok((problems, total))
-    }
-
-    async fn open_problems(&self) -> Result<Vec<Problem>, StoreError> {
-        let sql = format!("SELECT {PROBLEM_COLUMNS} FROM problems WHERE status NOT IN ('closed', 'void') ORDER BY id");
-        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
-        rows.iter().map(|r| r.problem_row()?.into_problem()).collect()
-    }
-
-    async fn dispatched_between(
-        &self,
-        from: OffsetDateTime,
-        to: OffsetDateTime,
-        area: &AreaFilter,
-    ) -> Result<Vec<Problem>, StoreError> {
-        let sql = format!(
-            "SELECT {PROBLEM_COLUMNS} FROM problems WHERE dispatched_at IS NOT NULL AND julianday(dispatched_at) >= julianday($1) AND julianday(dispatched_at) < julianday($2) \
-             AND ($3 IS NULL OR grid_code IN (SELECT value FROM json_each($3))) \
-             AND ($4 IS NULL OR responsible_unit = $4) AND ($5 IS NULL OR reported_by = $5) ORDER BY id"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(from)
-            .bind(to)
-            .bind(area.codes_json())
-            .bind(&area.unit)
-            .bind(&area.reported_by)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|r| r.problem_row()?.into_problem()).collect()
-    }
-
-    async fn events_of(&self, ids: &[i64]) -> Result<Vec<crate::store::ProblemEvent>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, problem_id, at, actor, role, action, from_state, to_state, note, photo_url, details \
-             FROM problem_events WHERE problem_id IN (SELECT value FROM json_each($1)) ORDER BY problem_id, id",
-        )
-        .bind(serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(crate::store::event_from_row).collect()
-    }
+    read_methods!();
 
     async fn count_problems(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM problems").fetch_one(&self.pool).await?)
