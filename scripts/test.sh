@@ -17,6 +17,7 @@ need_package() {
 }
 
 need_package postgresql-15-postgis-3
+need_package gdal-bin   # ogrinfo: a real OGC API – Features client
 
 PGHOST=${PGHOST:-127.0.0.1}
 PGPORT=${PGPORT:-5432}

@@ -162,6 +162,19 @@ async fn versions_scenario(store: &dyn Store) {
     assert_eq!(versions[0].grid.geometry, square(116.0, 39.9, 0.01), "{backend}: the old boundary is kept");
     assert_eq!(versions[1].grid.geometry, square(116.0, 39.9, 0.02), "{backend}: geometry must round-trip exactly");
 
+    // As of a date between the two versions, the first boundary is the one in force.
+    let then = store
+        .grids_in_bbox(None, None, Some(datetime!(2026-03-01 00:00 UTC)), &AreaFilter::default(), 10)
+        .await
+        .expect("as of");
+    let a_then = then.iter().find(|g| g.grid.code == "A").expect("A then");
+    assert_eq!((a_then.version, &a_then.grid.geometry), (1, &square(116.0, 39.9, 0.01)), "{backend}");
+    let before = store
+        .grids_in_bbox(None, None, Some(datetime!(2025-01-01 00:00 UTC)), &AreaFilter::default(), 10)
+        .await
+        .expect("as of");
+    assert!(before.is_empty(), "{backend}: nothing existed yet");
+
     let current = store.current_grids().await.expect("current");
     assert_eq!(current.len(), 2, "{backend}");
     assert_eq!(current[1].grid.name.as_deref(), Some("renamed"), "{backend}");
@@ -197,7 +210,7 @@ async fn bbox_scenario(store: &dyn Store) {
         .expect("import");
     let bbox = BBox { min_lon: 116.015, min_lat: 39.9, max_lon: 116.025, max_lat: 39.95 };
     let hits: Vec<String> = store
-        .grids_in_bbox(Some(bbox), None, &AreaFilter::default(), 100)
+        .grids_in_bbox(Some(bbox), None, None, &AreaFilter::default(), 100)
         .await
         .expect("bbox")
         .into_iter()
@@ -205,14 +218,18 @@ async fn bbox_scenario(store: &dyn Store) {
         .collect();
     assert_eq!(hits, ["110101", "B"], "{backend}");
     let units: Vec<String> = store
-        .grids_in_bbox(Some(bbox), Some(GridLevel::Grid), &AreaFilter::default(), 100)
+        .grids_in_bbox(Some(bbox), Some(GridLevel::Grid), None, &AreaFilter::default(), 100)
         .await
         .expect("bbox")
         .into_iter()
         .map(|g| g.grid.code)
         .collect();
     assert_eq!(units, ["B"], "{backend}");
-    assert_eq!(store.grids_in_bbox(None, None, &AreaFilter::default(), 2).await.expect("limit").len(), 2, "{backend}");
+    assert_eq!(
+        store.grids_in_bbox(None, None, None, &AreaFilter::default(), 2).await.expect("limit").len(),
+        2,
+        "{backend}"
+    );
 }
 
 async fn problems_scenario(store: &dyn Store) {
@@ -262,11 +279,11 @@ async fn area_filter_scenario(store: &dyn Store) {
     store.import_grids_as_cli(&[grid("A", 116.0, 0.01), other], datetime!(2026-01-01 00:00 UTC)).await.expect("import");
     let only_a = AreaFilter { grid_codes: Some(vec!["A".into()]), ..Default::default() };
     let codes = |g: Vec<gridwatch::store::StoredGrid>| g.into_iter().map(|g| g.grid.code).collect::<Vec<_>>();
-    assert_eq!(codes(store.grids_in_bbox(None, None, &only_a, 10).await.expect("grids")), ["A"], "{backend}");
+    assert_eq!(codes(store.grids_in_bbox(None, None, None, &only_a, 10).await.expect("grids")), ["A"], "{backend}");
     let jingshan = AreaFilter { unit: Some("景山街道办事处".into()), ..Default::default() };
-    assert_eq!(codes(store.grids_in_bbox(None, None, &jingshan, 10).await.expect("grids")), ["B"], "{backend}");
+    assert_eq!(codes(store.grids_in_bbox(None, None, None, &jingshan, 10).await.expect("grids")), ["B"], "{backend}");
     let nothing = AreaFilter { grid_codes: Some(vec![]), ..Default::default() };
-    assert!(store.grids_in_bbox(None, None, &nothing, 10).await.expect("grids").is_empty(), "{backend}");
+    assert!(store.grids_in_bbox(None, None, None, &nothing, 10).await.expect("grids").is_empty(), "{backend}");
 
     let mut in_b = problem(116.025, 39.905);
     in_b.grid_code = Some("B".into());

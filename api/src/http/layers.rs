@@ -27,7 +27,7 @@ fn rect(b: BBox) -> Rect<f64> {
     Rect::new(geo::Coord { x: b.min_lon, y: b.min_lat }, geo::Coord { x: b.max_lon, y: b.max_lat })
 }
 
-fn grid_feature(g: StoredGrid) -> Value {
+pub(super) fn grid_feature(g: StoredGrid) -> Value {
     let mut props = Map::new();
     let grid = g.grid;
     props.insert("code".into(), json!(grid.code));
@@ -42,7 +42,7 @@ fn grid_feature(g: StoredGrid) -> Value {
     maps::geojson::feature(json!(grid.code), maps::geojson::multipolygon(&grid.geometry), props)
 }
 
-fn problem_feature(ctx: &ApiContext, area: &Area, p: Problem) -> Value {
+pub(super) fn problem_feature(ctx: &ApiContext, area: &Area, p: Problem) -> Value {
     let p = super::cases::present(ctx, area, p);
     let geometry = maps::geojson::point(geo::Point::new(p.lon, p.lat));
     let id = p.id;
@@ -90,7 +90,7 @@ pub async fn grids(
         .transpose()?;
     // The store filters by bounding box; the exact test against the box happens here, alike for both backends.
     let area = Area::of(principal, &ctx.catalog.snapshot()).filter();
-    let grids = ctx.store.grids_in_bbox(bbox, level, &area, limit).await?;
+    let grids = ctx.store.grids_in_bbox(bbox, level, None, &area, limit).await?;
     let features = grids
         .into_iter()
         .filter(|g| bbox.is_none_or(|b| g.grid.geometry.intersects(&rect(b))))

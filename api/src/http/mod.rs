@@ -5,6 +5,7 @@
 
 mod cases;
 pub mod error;
+mod features;
 pub mod guard;
 mod layers;
 mod locate;
@@ -61,6 +62,12 @@ impl ApiContext {
 
 pub fn router(ctx: ApiContext) -> Router {
     Router::new()
+        .route("/", get(features::landing))
+        .route("/conformance", get(features::conformance))
+        .route("/collections", get(features::collections))
+        .route("/collections/{id}", get(features::collection))
+        .route("/collections/{id}/items", get(features::items))
+        .route("/collections/{id}/items/{feature}", get(features::item))
         .route("/healthz", get(health))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/locate", get(locate::locate))

@@ -39,6 +39,13 @@ impl Params {
         }
     }
 
+    /// Every parameter, for links that repeat a query.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        let mut all: Vec<(&str, &str)> = self.0.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        all.sort_unstable();
+        all.into_iter()
+    }
+
     pub fn text(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }

@@ -873,12 +873,13 @@ pub trait Store: Send + Sync {
     /// Every version of one grid, oldest first.
     async fn grid_versions(&self, code: &str) -> Result<Vec<StoredGrid>, StoreError>;
 
-    /// Current grids whose bounding box meets `bbox` (all when `None`), optionally of one level,
-    /// within `area`, by code, at most `limit`.
+    /// Grids whose bounding box meets `bbox` (all when `None`), optionally of one level, within
+    /// `area`, by code, at most `limit`: the current versions, or those valid at `as_of`.
     async fn grids_in_bbox(
         &self,
         bbox: Option<BBox>,
         level: Option<GridLevel>,
+        as_of: Option<OffsetDateTime>,
         area: &AreaFilter,
         limit: i64,
     ) -> Result<Vec<StoredGrid>, StoreError>;

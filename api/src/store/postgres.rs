@@ -120,7 +120,7 @@ impl Store for PostgresStore {
     }
 
     async fn current_grids(&self) -> Result<Vec<StoredGrid>, StoreError> {
-        self.grids_in_bbox(None, None, &AreaFilter::default(), i64::MAX).await
+        self.grids_in_bbox(None, None, None, &AreaFilter::default(), i64::MAX).await
     }
 
     async fn grid_versions(&self, code: &str) -> Result<Vec<StoredGrid>, StoreError> {
@@ -135,12 +135,15 @@ impl Store for PostgresStore {
         &self,
         bbox: Option<BBox>,
         level: Option<GridLevel>,
+        as_of: Option<OffsetDateTime>,
         area: &AreaFilter,
         limit: i64,
     ) -> Result<Vec<StoredGrid>, StoreError> {
         let b = bbox.unwrap_or(BBox { min_lon: -180.0, min_lat: -90.0, max_lon: 180.0, max_lat: 90.0 });
         let rows = sqlx::query(&format!(
-            "SELECT {GRID_COLUMNS} FROM grids WHERE valid_to IS NULL \
+            "SELECT {GRID_COLUMNS} FROM grids \
+             WHERE (($10::timestamptz IS NULL AND valid_to IS NULL) \
+                    OR (valid_from <= $10 AND (valid_to IS NULL OR valid_to > $10))) \
              AND ($1 OR geom && ST_MakeEnvelope($2, $3, $4, $5, 4326)) \
              AND ($6::text IS NULL OR level = $6) \
              AND ($8::text IS NULL OR code IN (SELECT jsonb_array_elements_text($8::jsonb))) \
@@ -155,6 +158,7 @@ impl Store for PostgresStore {
         .bind(limit)
         .bind(area.codes_json())
         .bind(&area.unit)
+        .bind(as_of)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| r.grid_row()?.into_stored()).collect()

@@ -130,7 +130,7 @@ impl Store for SqliteStore {
     }
 
     async fn current_grids(&self) -> Result<Vec<StoredGrid>, StoreError> {
-        self.grids_in_bbox(None, None, &AreaFilter::default(), i64::MAX).await
+        self.grids_in_bbox(None, None, None, &AreaFilter::default(), i64::MAX).await
     }
 
     async fn grid_versions(&self, code: &str) -> Result<Vec<StoredGrid>, StoreError> {
@@ -145,12 +145,15 @@ impl Store for SqliteStore {
         &self,
         bbox: Option<BBox>,
         level: Option<GridLevel>,
+        as_of: Option<OffsetDateTime>,
         area: &AreaFilter,
         limit: i64,
     ) -> Result<Vec<StoredGrid>, StoreError> {
         let b = bbox.unwrap_or(WORLD);
         let rows = sqlx::query(&format!(
-            "SELECT {GRID_COLUMNS} FROM grids WHERE valid_to IS NULL \
+            "SELECT {GRID_COLUMNS} FROM grids \
+             WHERE (($9 IS NULL AND valid_to IS NULL) \
+                    OR (julianday(valid_from) <= julianday($9) AND (valid_to IS NULL OR julianday(valid_to) > julianday($9)))) \
              AND max_lon >= $1 AND min_lon <= $3 AND max_lat >= $2 AND min_lat <= $4 \
              AND ($5 IS NULL OR level = $5) \
              AND ($7 IS NULL OR code IN (SELECT value FROM json_each($7))) \
@@ -164,6 +167,7 @@ impl Store for SqliteStore {
         .bind(limit)
         .bind(area.codes_json())
         .bind(&area.unit)
+        .bind(as_of)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| r.grid_row()?.into_stored()).collect()

@@ -1,0 +1,347 @@
+//! OGC API – Features Part 1 (Core, GeoJSON, OAS 3.0) for the grid and problem layers, so GIS
+//! clients (QGIS, GDAL's OAPIF driver) read them directly. Data follow the caller's area.
+
+use super::error::ApiError;
+use super::guard::Caller;
+use super::params::Params;
+use super::ApiContext;
+use crate::access::{Action, Area};
+use crate::problem::Source;
+use crate::store::{ProblemQuery, Sort};
+use crate::workflow::colour::Colour;
+use crate::workflow::state::State as CaseState;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use geo::{Intersects, Rect};
+use serde_json::{json, Value};
+use spatial::GridLevel;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+pub const DEFAULT_LIMIT: i64 = 100;
+pub const MAX_LIMIT: i64 = 10_000;
+
+const CONFORMANCE: [&str; 3] = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+];
+
+struct Collection {
+    id: &'static str,
+    title: &'static str,
+    description: &'static str,
+    filters: &'static [&'static str],
+    needs: Action,
+}
+
+const COLLECTIONS: [Collection; 2] = [
+    Collection {
+        id: "grids",
+        title: "Grids 网格",
+        description: "Responsibility grids (current versions, or as of `datetime`); filter by level, parent_code, responsible_unit",
+        filters: &["level", "parent_code", "responsible_unit"],
+        needs: Action::ReadGrids,
+    },
+    Collection {
+        id: "problems",
+        title: "Problems 问题",
+        description: "Reported problems with their case state and colour; filter by status, colour, category, source, grid, unit, department",
+        filters: &["status", "colour", "category", "source", "grid", "unit", "department"],
+        needs: Action::ReadProblems,
+    },
+];
+
+fn base(headers: &HeaderMap) -> String {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+fn link(href: String, rel: &str, kind: &str, title: &str) -> Value {
+    json!({"href": href, "rel": rel, "type": kind, "title": title})
+}
+
+fn geojson(body: Value) -> Response {
+    ([(header::CONTENT_TYPE, "application/geo+json")], body.to_string()).into_response()
+}
+
+pub async fn landing(headers: HeaderMap) -> Json<Value> {
+    let b = base(&headers);
+    Json(json!({
+        "title": "gridwatch",
+        "description": "Responsibility grids (网格) and the problems reported in them, as OGC API – Features",
+        "links": [
+            link(format!("{b}/"), "self", "application/json", "this document"),
+            link(format!("{b}/api/v1/openapi.json"), "service-desc", "application/vnd.oai.openapi+json;version=3.0", "the API definition"),
+            link(format!("{b}/conformance"), "conformance", "application/json", "conformance classes"),
+            link(format!("{b}/collections"), "data", "application/json", "the collections"),
+        ]
+    }))
+}
+
+pub async fn conformance(headers: HeaderMap) -> Json<Value> {
+    let b = base(&headers);
+    Json(
+        json!({"conformsTo": CONFORMANCE, "links": [link(format!("{b}/conformance"), "self", "application/json", "conformance")]}),
+    )
+}
+
+fn describe(c: &Collection, b: &str, extent: Option<[f64; 4]>) -> Value {
+    let mut v = json!({
+        "id": c.id,
+        "title": c.title,
+        "description": c.description,
+        "itemType": "feature",
+        "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
+        "links": [
+            link(format!("{b}/collections/{}", c.id), "self", "application/json", c.title),
+            link(format!("{b}/collections/{}/items", c.id), "items", "application/geo+json", "the features"),
+        ]
+    });
+    if let Some(e) = extent {
+        v["extent"] = json!({"spatial": {"bbox": [e], "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}});
+    }
+    v
+}
+
+fn find(id: &str) -> Result<&'static Collection, ApiError> {
+    COLLECTIONS.iter().find(|c| c.id == id).ok_or_else(|| ApiError::not_found(format!("no collection {id:?}")))
+}
+
+/// The extent of the grids the index holds (a cheap, area-independent outline of the city).
+fn extent(ctx: &ApiContext) -> Option<[f64; 4]> {
+    let snapshot = ctx.catalog.snapshot();
+    let mut e: Option<[f64; 4]> = None;
+    for entry in snapshot.index.entries() {
+        if let Some(r) = geo::BoundingRect::bounding_rect(&entry.geometry) {
+            let x = e.get_or_insert([r.min().x, r.min().y, r.max().x, r.max().y]);
+            *x = [x[0].min(r.min().x), x[1].min(r.min().y), x[2].max(r.max().x), x[3].max(r.max().y)];
+        }
+    }
+    e
+}
+
+pub async fn collections(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Action::Locate)?;
+    let b = base(&headers);
+    let e = extent(&ctx);
+    let visible: Vec<Value> =
+        COLLECTIONS.iter().filter(|c| caller.require(c.needs).is_ok()).map(|c| describe(c, &b, e)).collect();
+    Ok(Json(json!({
+        "links": [link(format!("{b}/collections"), "self", "application/json", "collections")],
+        "collections": visible
+    })))
+}
+
+pub async fn collection(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let c = find(&id)?;
+    caller.require(c.needs)?;
+    Ok(Json(describe(c, &base(&headers), extent(&ctx))))
+}
+
+fn parse_time(text: &str) -> Result<Option<OffsetDateTime>, String> {
+    if text == ".." || text.is_empty() {
+        return Ok(None);
+    }
+    OffsetDateTime::parse(text, &Rfc3339).map(Some).map_err(|_| format!("{text:?} is not an RFC 3339 time"))
+}
+
+pub async fn items(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let c = find(&id)?;
+    let principal = caller.require(c.needs)?;
+    let mut known = vec!["bbox", "limit", "offset", "datetime", "f"];
+    known.extend_from_slice(c.filters);
+    params.only(&known)?;
+    if params.text("f").is_some_and(|f| f != "json" && f != "geojson") {
+        return Err(ApiError::parameter("f", "only json (GeoJSON) is offered"));
+    }
+    // Clamped, not refused, as OGC API – Features asks.
+    let limit = match params.text("limit") {
+        None => DEFAULT_LIMIT,
+        Some(t) => t
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| ApiError::parameter("limit", "must be a positive whole number"))?
+            .min(MAX_LIMIT),
+    };
+    let offset = match params.text("offset") {
+        None => 0,
+        Some(t) => t
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (0..=10_000_000).contains(n))
+            .ok_or_else(|| ApiError::parameter("offset", "must be a whole number ≥ 0"))?,
+    };
+    let bbox = params.bbox()?;
+    let snapshot = ctx.catalog.snapshot();
+    let area = Area::of(principal, &snapshot);
+    let (features, matched) = if c.id == "grids" {
+        let as_of = match params.text("datetime") {
+            None => None,
+            Some(t) if t.contains('/') => {
+                return Err(ApiError::parameter(
+                    "datetime",
+                    "grids take an instant: the date the boundaries were in force",
+                ))
+            }
+            Some(t) => parse_time(t).map_err(|r| ApiError::parameter("datetime", r))?,
+        };
+        let level = params
+            .text("level")
+            .map(|l| l.parse::<GridLevel>())
+            .transpose()
+            .map_err(|r| ApiError::parameter("level", r))?;
+        let mut grids = ctx.store.grids_in_bbox(bbox, level, as_of, &area.filter(), i64::MAX).await?;
+        grids.retain(|g| {
+            bbox.is_none_or(|b| {
+                g.grid.geometry.intersects(&Rect::new(
+                    geo::Coord { x: b.min_lon, y: b.min_lat },
+                    geo::Coord { x: b.max_lon, y: b.max_lat },
+                ))
+            }) && params.text("parent_code").is_none_or(|p| g.grid.parent_code.as_deref() == Some(p))
+                && params.text("responsible_unit").is_none_or(|u| g.grid.responsible_unit.as_deref() == Some(u))
+        });
+        let matched = grids.len() as i64;
+        let page = grids
+            .into_iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .map(super::layers::grid_feature)
+            .collect::<Vec<_>>();
+        (page, matched)
+    } else {
+        let (from, to) = match params.text("datetime") {
+            None => (Ok(None), Ok(None)),
+            Some(t) => match t.split_once('/') {
+                Some((a, b)) => (parse_time(a), parse_time(b)),
+                None => (parse_time(t), parse_time(t).map(|x| x.map(|x| x + time::Duration::microseconds(1)))),
+            },
+        };
+        let created_from = from.map_err(|r| ApiError::parameter("datetime", r))?;
+        let created_to = to.map_err(|r| ApiError::parameter("datetime", r))?;
+        let list = |name: &str, check: &dyn Fn(&str) -> bool| -> Result<Option<Vec<String>>, ApiError> {
+            params
+                .text(name)
+                .map(|t| {
+                    let items: Vec<String> = t.split(',').map(|s| s.trim().to_string()).collect();
+                    match items.iter().find(|i| !check(i)) {
+                        Some(bad) => Err(ApiError::parameter(name, format!("{bad:?} is not a known value"))),
+                        None => Ok(items),
+                    }
+                })
+                .transpose()
+        };
+        let query = ProblemQuery {
+            area: area.filter(),
+            bbox,
+            statuses: list("status", &|s| s.parse::<CaseState>().is_ok())?,
+            colours: list("colour", &|s| Colour::parse(s).is_ok())?,
+            grid_codes: params.text("grid").map(|g| snapshot.descendants(&[g.to_string()]).into_iter().collect()),
+            unit: params.text("unit").map(String::from),
+            department: params.text("department").map(String::from),
+            category: params.text("category").map(String::from),
+            source: params
+                .text("source")
+                .map(|s| s.parse::<Source>().map(|s| s.as_str().to_string()))
+                .transpose()
+                .map_err(|r| ApiError::parameter("source", r))?,
+            created_from,
+            created_to,
+            sort: Sort::Oldest,
+            limit,
+            offset,
+        };
+        let (problems, total) = ctx.store.query_problems(&query).await?;
+        (problems.into_iter().map(|p| super::layers::problem_feature(&ctx, &area, p)).collect(), total)
+    };
+    let b = base(&headers);
+    let returned = features.len() as i64;
+    let query_without_offset: Vec<String> =
+        params.pairs().filter(|(k, _)| *k != "offset").map(|(k, v)| format!("{k}={}", encode(v))).collect();
+    let page_link = |off: i64| {
+        let mut q = query_without_offset.clone();
+        q.push(format!("offset={off}"));
+        format!("{b}/collections/{}/items?{}", c.id, q.join("&"))
+    };
+    let mut links = vec![
+        link(page_link(offset), "self", "application/geo+json", "this page"),
+        link(format!("{b}/collections/{}", c.id), "collection", "application/json", c.title),
+    ];
+    if offset + returned < matched {
+        links.push(link(page_link(offset + returned), "next", "application/geo+json", "next page"));
+    }
+    Ok(geojson(json!({
+        "type": "FeatureCollection",
+        "features": features,
+        "numberMatched": matched,
+        "numberReturned": returned,
+        "timeStamp": ctx.clock.now().format(&Rfc3339).ok(),
+        "links": links,
+    })))
+}
+
+pub async fn item(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path((id, feature)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let c = find(&id)?;
+    let principal = caller.require(c.needs)?;
+    let snapshot = ctx.catalog.snapshot();
+    let area = Area::of(principal, &snapshot);
+    let not_found = || ApiError::not_found(format!("no feature {feature:?} in {id}"));
+    let mut f = if c.id == "grids" {
+        let versions = ctx.store.grid_versions(&feature).await?;
+        let current = versions.into_iter().find(|v| v.valid_to.is_none()).ok_or_else(not_found)?;
+        if !area.sees(Some(current.grid.code.as_str()), current.grid.responsible_unit.as_deref(), None) {
+            return Err(not_found());
+        }
+        super::layers::grid_feature(current)
+    } else {
+        let numeric: i64 = feature.parse().map_err(|_| not_found())?;
+        let p = ctx.store.problem(numeric).await?.filter(|p| area.sees_problem(p)).ok_or_else(not_found)?;
+        super::layers::problem_feature(&ctx, &area, p)
+    };
+    let b = base(&headers);
+    f["links"] = json!([
+        link(
+            format!("{b}/collections/{}/items/{}", c.id, encode(&feature)),
+            "self",
+            "application/geo+json",
+            "this feature"
+        ),
+        link(format!("{b}/collections/{}", c.id), "collection", "application/json", c.title),
+    ]);
+    Ok(geojson(f))
+}
+
+/// Percent-encodes a query value.
+fn encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' | b':' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
