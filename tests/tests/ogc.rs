@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::process::Command;
 
 /// Runs ogrinfo with the token in an HTTP header.
-fn ogrinfo(server: &Server, token: &str, args: &[&str]) -> String {
+fn ogrinfo(token: &str, args: &[&str]) -> String {
     let out = Command::new("ogrinfo")
         .args(["-ro", "--config", "GDAL_HTTP_TIMEOUT", "60"])
         .args(args)
@@ -38,14 +38,14 @@ fn scenario(backend: &Backend) {
     let admin = server.token_of("admin");
     let source = format!("OAPIF:{}/", server.base);
 
-    let listing = ogrinfo(&server, &admin, &[&source]);
+    let listing = ogrinfo(&admin, &[&source]);
     assert!(listing.contains("grids") && listing.contains("problems"), "{name}: {listing}");
 
     // Every grid and every problem, each exactly once, through ogrinfo's paging.
     let (_, all_grids) = server.get("/collections/grids/items?limit=10000");
     let grid_total = all_grids["numberMatched"].as_i64().expect("numberMatched");
     assert_eq!(grid_total, 1 + 17 + 169 + 1287, "{name}: every level of the demo city");
-    let grids = ogrinfo(&server, &admin, &["-al", "-q", "-geom=NO", &source, "grids"]);
+    let grids = ogrinfo(&admin, &["-al", "-q", "-geom=NO", &source, "grids"]);
     let codes = values(&grids, "code");
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for c in &codes {
@@ -53,7 +53,7 @@ fn scenario(backend: &Backend) {
     }
     assert_eq!(codes.len() as i64, grid_total, "{name}: ogrinfo read every grid");
     assert!(counts.values().all(|&n| n == 1), "{name}: no grid twice");
-    let problems = ogrinfo(&server, &admin, &["-al", "-q", "-geom=NO", &source, "problems"]);
+    let problems = ogrinfo(&admin, &["-al", "-q", "-geom=NO", &source, "problems"]);
     let problem_ids = values(&problems, "category");
     assert_eq!(problem_ids.len(), 300, "{name}: ogrinfo read every problem");
 
@@ -94,7 +94,7 @@ fn scenario(backend: &Backend) {
     assert_eq!(server.get("/collections/roads").0, 404, "{name}");
 
     // An officer's client sees the officer's area only.
-    let officer = ogrinfo(&server, &server.token_of("officer"), &["-al", "-q", "-geom=NO", &source, "grids"]);
+    let officer = ogrinfo(&server.token_of("officer"), &["-al", "-q", "-geom=NO", &source, "grids"]);
     let theirs = values(&officer, "code");
     assert!(!theirs.is_empty() && theirs.iter().all(|c| c.starts_with("110101001001")), "{name}");
     assert_eq!(server.get_as(None, "/collections").0, 401, "{name}: data needs a token");
