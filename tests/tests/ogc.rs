@@ -59,17 +59,23 @@ fn scenario(backend: &Backend) {
 
     // The documents and their links.
     let (_, landing) = server.get_as(None, "/");
-    let rels: Vec<&str> = landing["links"].as_array().expect("links").iter().filter_map(|l| l["rel"].as_str()).collect();
+    let rels: Vec<&str> =
+        landing["links"].as_array().expect("links").iter().filter_map(|l| l["rel"].as_str()).collect();
     for rel in ["self", "service-desc", "conformance", "data"] {
         assert!(rels.contains(&rel), "{name}: landing lacks {rel}");
     }
     let (_, conf) = server.get_as(None, "/conformance");
-    assert!(conf["conformsTo"].as_array().is_some_and(|c| c.iter().any(|x| x.as_str().is_some_and(|s| s.ends_with("/conf/core")))));
+    assert!(conf["conformsTo"]
+        .as_array()
+        .is_some_and(|c| c.iter().any(|x| x.as_str().is_some_and(|s| s.ends_with("/conf/core")))));
     let (_, page) = server.get("/collections/grids/items?level=grid&limit=100&offset=1200");
     assert_eq!((page["numberMatched"].as_i64(), page["numberReturned"].as_i64()), (Some(1287), Some(87)), "{name}");
     let (_, first) = server.get("/collections/grids/items?level=grid&limit=5");
     let next = first["links"].as_array().expect("links").iter().find(|l| l["rel"] == "next").expect("next link");
-    assert!(next["href"].as_str().is_some_and(|h| h.contains("offset=5") && h.contains("level=grid")), "{name}: {next}");
+    assert!(
+        next["href"].as_str().is_some_and(|h| h.contains("offset=5") && h.contains("level=grid")),
+        "{name}: {next}"
+    );
     let (_, clamped) = server.get("/collections/grids/items?limit=50000");
     assert_eq!(clamped["numberReturned"].as_i64(), Some(grid_total), "{name}: limit clamped, not refused");
     let (_, one) = server.get("/collections/grids/items/110101001001001");
@@ -118,7 +124,8 @@ fn every_problem_feature_is_valid_geojson() {
     for f in page["features"].as_array().expect("features") {
         assert_eq!(f["type"], "Feature");
         assert_eq!(f["geometry"]["type"], "Point");
-        let c: Vec<f64> = f["geometry"]["coordinates"].as_array().expect("xy").iter().filter_map(Value::as_f64).collect();
+        let c: Vec<f64> =
+            f["geometry"]["coordinates"].as_array().expect("xy").iter().filter_map(Value::as_f64).collect();
         assert!(c.len() == 2 && (116.0..117.0).contains(&c[0]) && (39.0..41.0).contains(&c[1]));
     }
 }
