@@ -1,4 +1,4 @@
-//! The in-memory grid index, rebuilt from the database (the source of truth) whenever the grid
+//! The in-memory grid index (and the category catalogue), rebuilt from the database (the source of truth) whenever the grid
 //! revision moves, and swapped atomically so readers never wait.
 
 use crate::store::{Store, StoreError, StoredGrid};
@@ -26,7 +26,11 @@ pub struct GridMeta {
 
 /// One immutable snapshot: the index, the grid hierarchy and the revision they were built from.
 pub struct Snapshot {
+    /// The grid and catalogue revisions this snapshot was built from.
     pub revision: i64,
+    pub category_revision: i64,
+    /// The category catalogue, kept here so intake reads no table per report.
+    pub categories: Vec<crate::workflow::catalogue::Category>,
     pub index: GridIndex<GridInfo>,
     /// Current grid code → the codes of its children.
     children: HashMap<String, Vec<String>>,
@@ -92,6 +96,8 @@ impl Catalog {
     async fn build(store: &dyn Store) -> Result<Snapshot, StoreError> {
         // Read the revision first: if grids change while we read, the next refresh catches it.
         let revision = store.grid_revision().await?;
+        let category_revision = store.category_revision().await?;
+        let categories = store.categories().await?;
         let grids = store.current_grids().await?;
         let mut children: HashMap<String, Vec<String>> = HashMap::new();
         let mut metas = HashMap::new();
@@ -103,16 +109,19 @@ impl Catalog {
             metas.insert(g.grid.code.clone(), meta);
         }
         let index = GridIndex::new(leaf_entries(grids));
-        Ok(Snapshot { revision, index, children, grids: metas })
+        Ok(Snapshot { revision, category_revision, categories, index, children, grids: metas })
     }
 
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.current.load_full()
     }
 
-    /// Rebuilds when the stored revision differs from the snapshot's. Returns whether it did.
+    /// Rebuilds when a stored revision differs from the snapshot's. Returns whether it did.
     pub async fn refresh(&self, store: &dyn Store) -> Result<bool, StoreError> {
-        if store.grid_revision().await? == self.current.load().revision {
+        let current = self.current.load();
+        if store.grid_revision().await? == current.revision
+            && store.category_revision().await? == current.category_revision
+        {
             return Ok(false);
         }
         let snapshot = Self::build(store).await?;

@@ -53,3 +53,5 @@ $$ LANGUAGE plpgsql;
 
 CREATE TRIGGER problem_events_append_only BEFORE UPDATE OR DELETE ON problem_events
     FOR EACH ROW EXECUTE FUNCTION refuse_rewrite();
+
+INSERT INTO revisions (name, value) VALUES ('categories', 0);

@@ -54,3 +54,5 @@ CREATE TRIGGER problem_events_no_delete BEFORE DELETE ON problem_events
 BEGIN
     SELECT RAISE(ABORT, 'problem_events is append-only');
 END;
+
+INSERT INTO revisions (name, value) VALUES ('categories', 0);

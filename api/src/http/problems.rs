@@ -77,8 +77,7 @@ pub async fn create(
         report.source = Source::App; // a citizen app's key speaks for the app, whatever it claims
     }
     let snapshot = ctx.catalog.snapshot();
-    let categories = ctx.store.categories().await?;
-    let Some(category) = find(&categories, &report.category) else {
+    let Some(category) = find(&snapshot.categories, &report.category) else {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_report",

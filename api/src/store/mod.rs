@@ -407,6 +407,12 @@ macro_rules! workflow_methods {
             })
         }
 
+        fn category_revision(&self) -> $crate::store::BoxFuture<'_, Result<i64, StoreError>> {
+            Box::pin(async move {
+                Ok(sqlx::query_scalar("SELECT value FROM revisions WHERE name = 'categories'").fetch_one(&self.pool).await?)
+            })
+        }
+
         fn replace_categories(
             &self,
             categories: Vec<$crate::workflow::catalogue::Category>,
@@ -432,6 +438,7 @@ macro_rules! workflow_methods {
                     .execute(&mut *tx)
                     .await?;
                 }
+                sqlx::query("UPDATE revisions SET value = value + 1 WHERE name = 'categories'").execute(&mut *tx).await?;
                 audit_row!(
                     tx,
                     now,
@@ -886,6 +893,9 @@ pub trait Store: Send + Sync {
 
     /// A number that changes whenever grids change (to know when to rebuild the index).
     async fn grid_revision(&self) -> Result<i64, StoreError>;
+
+    /// A number that changes whenever the catalogue is replaced.
+    fn category_revision(&self) -> BoxFuture<'_, Result<i64, StoreError>>;
 
     /// Stores problems in one transaction (with their audit entries) and returns them with ids.
     async fn insert_problems(&self, problems: Vec<NewProblem>, actor: &Actor) -> Result<Vec<Problem>, StoreError>;
