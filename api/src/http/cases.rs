@@ -26,8 +26,8 @@ pub fn present(ctx: &ApiContext, area: &Area, mut p: Problem) -> Problem {
     p
 }
 
-/// Loads a problem the caller may see; anything else is 404.
-async fn visible(ctx: &ApiContext, caller: &Caller, id: &str) -> Result<Problem, ApiError> {
+/// Loads a problem the caller may see; outside the caller's area looks exactly like absent (404).
+pub(super) async fn visible(ctx: &ApiContext, caller: &Caller, id: &str) -> Result<Problem, ApiError> {
     let principal = caller.require(Permission::ReadProblems)?;
     let not_found = || ApiError::not_found(format!("no problem with id {id}"));
     let numeric: i64 = id.parse().map_err(|_| not_found())?;

@@ -14,7 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use geo::{Intersects, Rect};
+use geo::Intersects;
 use serde_json::{json, Value};
 use spatial::GridLevel;
 use time::format_description::well_known::Rfc3339;
@@ -211,12 +211,8 @@ pub async fn items(
             .map_err(|r| ApiError::parameter("level", r))?;
         let mut grids = ctx.store.grids_in_bbox(bbox, level, as_of, &area.filter(), i64::MAX).await?;
         grids.retain(|g| {
-            bbox.is_none_or(|b| {
-                g.grid.geometry.intersects(&Rect::new(
-                    geo::Coord { x: b.min_lon, y: b.min_lat },
-                    geo::Coord { x: b.max_lon, y: b.max_lat },
-                ))
-            }) && params.text("parent_code").is_none_or(|p| g.grid.parent_code.as_deref() == Some(p))
+            bbox.is_none_or(|b| g.grid.geometry.intersects(&super::layers::rect(b)))
+                && params.text("parent_code").is_none_or(|p| g.grid.parent_code.as_deref() == Some(p))
                 && params.text("responsible_unit").is_none_or(|u| g.grid.responsible_unit.as_deref() == Some(u))
         });
         let matched = grids.len() as i64;

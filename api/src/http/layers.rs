@@ -23,7 +23,7 @@ fn geojson_response(features: Vec<Value>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/geo+json")], body.to_string())
 }
 
-fn rect(b: BBox) -> Rect<f64> {
+pub(super) fn rect(b: BBox) -> Rect<f64> {
     Rect::new(geo::Coord { x: b.min_lon, y: b.min_lat }, geo::Coord { x: b.max_lon, y: b.max_lat })
 }
 

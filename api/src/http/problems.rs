@@ -115,15 +115,8 @@ pub async fn get(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let principal = caller.require(Action::ReadProblems)?;
-    // Outside the caller's area looks exactly like absent.
-    let not_found = || ApiError::not_found(format!("no problem with id {id}"));
-    let numeric: i64 = id.parse().map_err(|_| not_found())?;
-    let problem = ctx.store.problem(numeric).await?.ok_or_else(not_found)?;
-    let area = Area::of(principal, &ctx.catalog.snapshot());
-    if !area.sees_problem(&problem) {
-        return Err(not_found());
-    }
+    let problem = super::cases::visible(&ctx, &caller, &id).await?;
+    let area = Area::of(caller.require(Action::ReadProblems)?, &ctx.catalog.snapshot());
     Ok(Json(super::cases::present(&ctx, &area, problem)))
 }
 
