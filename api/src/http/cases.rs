@@ -151,14 +151,25 @@ pub async fn transition(
             "remote": caller.remote,
         }),
     };
-    if !ctx.store.update_case(updated.clone(), problem.status.clone(), event).await? {
+    commit(&ctx, &area, &problem, updated, event).await
+}
+
+/// Stores a case change with its step, unless someone moved the case first (409).
+async fn commit(
+    ctx: &ApiContext,
+    area: &Area,
+    before: &Problem,
+    after: Problem,
+    step: NewEvent,
+) -> Result<Json<Problem>, ApiError> {
+    if !ctx.store.update_case(after.clone(), before.status.clone(), step).await? {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "conflict",
             "the case changed meanwhile; reload it and try again",
         ));
     }
-    Ok(Json(present(&ctx, &area, updated)))
+    Ok(Json(present(ctx, area, after)))
 }
 
 pub async fn events(
@@ -275,12 +286,5 @@ pub async fn reroute(
             "remote": caller.remote,
         }),
     };
-    if !ctx.store.update_case(updated.clone(), problem.status.clone(), event).await? {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            "the case changed meanwhile; reload it and try again",
-        ));
-    }
-    Ok(Json(present(&ctx, &area, updated)))
+    commit(&ctx, &area, &problem, updated, event).await
 }

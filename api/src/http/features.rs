@@ -6,10 +6,7 @@ use super::guard::Caller;
 use super::params::Params;
 use super::ApiContext;
 use crate::access::{Action, Area};
-use crate::problem::Source;
 use crate::store::{ProblemQuery, Sort};
-use crate::workflow::colour::Colour;
-use crate::workflow::state::State as CaseState;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
@@ -233,37 +230,13 @@ pub async fn items(
         };
         let created_from = from.map_err(|r| ApiError::parameter("datetime", r))?;
         let created_to = to.map_err(|r| ApiError::parameter("datetime", r))?;
-        let list = |name: &str, check: &dyn Fn(&str) -> bool| -> Result<Option<Vec<String>>, ApiError> {
-            params
-                .text(name)
-                .map(|t| {
-                    let items: Vec<String> = t.split(',').map(|s| s.trim().to_string()).collect();
-                    match items.iter().find(|i| !check(i)) {
-                        Some(bad) => Err(ApiError::parameter(name, format!("{bad:?} is not a known value"))),
-                        None => Ok(items),
-                    }
-                })
-                .transpose()
-        };
         let query = ProblemQuery {
-            area: area.filter(),
-            bbox,
-            statuses: list("status", &|s| s.parse::<CaseState>().is_ok())?,
-            colours: list("colour", &|s| Colour::parse(s).is_ok())?,
-            grid_codes: params.text("grid").map(|g| snapshot.descendants(&[g.to_string()]).into_iter().collect()),
-            unit: params.text("unit").map(String::from),
-            department: params.text("department").map(String::from),
-            category: params.text("category").map(String::from),
-            source: params
-                .text("source")
-                .map(|s| s.parse::<Source>().map(|s| s.as_str().to_string()))
-                .transpose()
-                .map_err(|r| ApiError::parameter("source", r))?,
             created_from,
             created_to,
             sort: Sort::Oldest,
             limit,
             offset,
+            ..super::queue::property_filters(&params, &snapshot, &area)?
         };
         let (problems, total) = ctx.store.query_problems(&query).await?;
         (problems.into_iter().map(|p| super::layers::problem_feature(&ctx, &area, p)).collect(), total)

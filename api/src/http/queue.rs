@@ -6,6 +6,7 @@ use super::guard::Caller;
 use super::params::Params;
 use super::ApiContext;
 use crate::access::{Action, Area};
+use crate::catalog::Snapshot;
 use crate::problem::Source;
 use crate::store::{ProblemQuery, Sort};
 use crate::workflow::colour::Colour;
@@ -61,6 +62,27 @@ fn moment(params: &Params, name: &str, offset: UtcOffset) -> Result<Option<Offse
         .map_err(|_| ApiError::parameter(name, "must be an RFC 3339 time or a date YYYY-MM-DD"))
 }
 
+/// The filters the queue and the OGC `problems` collection share: the caller's area, `bbox`,
+/// `status`, `colour`, `grid` (with everything below it), `unit`, `department`, `category`, `source`.
+pub(super) fn property_filters(params: &Params, snapshot: &Snapshot, area: &Area) -> Result<ProblemQuery, ApiError> {
+    Ok(ProblemQuery {
+        area: area.filter(),
+        bbox: params.bbox()?,
+        statuses: list(params, "status", |s| s.parse::<State>().map(|_| ()))?,
+        colours: list(params, "colour", |c| Colour::parse(c).map(|_| ()))?,
+        grid_codes: params.text("grid").map(|g| snapshot.descendants(&[g.to_string()]).into_iter().collect()),
+        unit: params.text("unit").map(String::from),
+        department: params.text("department").map(String::from),
+        category: params.text("category").map(String::from),
+        source: params
+            .text("source")
+            .map(|s| s.parse::<Source>().map(|s| s.as_str().to_string()))
+            .transpose()
+            .map_err(|reason| ApiError::parameter("source", reason))?,
+        ..ProblemQuery::default()
+    })
+}
+
 pub async fn list_problems(
     AxumState(ctx): AxumState<ApiContext>,
     caller: Caller,
@@ -77,19 +99,6 @@ pub async fn list_problems(
     };
     let area = Area::of(principal, &snapshot);
     let query = ProblemQuery {
-        area: area.filter(),
-        bbox: params.bbox()?,
-        statuses: list(&params, "status", |s| s.parse::<State>().map(|_| ()))?,
-        colours: list(&params, "colour", |c| Colour::parse(c).map(|_| ()))?,
-        grid_codes: params.text("grid").map(|g| snapshot.descendants(&[g.to_string()]).into_iter().collect()),
-        unit: params.text("unit").map(String::from),
-        department: params.text("department").map(String::from),
-        category: params.text("category").map(String::from),
-        source: params
-            .text("source")
-            .map(|s| s.parse::<Source>().map(|s| s.as_str().to_string()))
-            .transpose()
-            .map_err(|reason| ApiError::parameter("source", reason))?,
         created_from: moment(&params, "from", ctx.calendar.offset)?,
         created_to: moment(&params, "to", ctx.calendar.offset)?,
         sort: params
@@ -100,6 +109,7 @@ pub async fn list_problems(
             .unwrap_or_default(),
         limit: params.limit(DEFAULT_PAGE, MAX_PAGE)?,
         offset,
+        ..property_filters(&params, &snapshot, &area)?
     };
     let (problems, total) = ctx.store.query_problems(&query).await?;
     let shown = problems.len() as i64;
