@@ -3,11 +3,14 @@
 //! Everything here is plain functions over plain data: no I/O, no async, no database.
 //! The API crate feeds it grids read from storage; importers feed it records read from files.
 
+pub mod coverage;
 pub mod covers;
 pub mod geodesy;
 pub mod grid;
 pub mod index;
 pub mod subdivide;
+pub mod tiling;
+pub mod track;
 pub mod validity;
 pub mod wkb;
 
