@@ -71,6 +71,16 @@ impl<T> GridIndex<T> {
         &self.entries[id.0 as usize].geometry.0[id.1 as usize]
     }
 
+    /// Grids whose bounding box meets `r`, by entry index (ascending).
+    pub fn intersecting(&self, r: geo::Rect<f64>) -> Vec<usize> {
+        let envelope = rstar::AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
+        let mut found: Vec<usize> =
+            self.tree.locate_in_envelope_intersecting(&envelope).map(|hit| hit.data.0 as usize).collect();
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+
     /// The index of the responsible grid only: the hot path of bulk assignment.
     pub fn locate_index(&self, p: Coord<f64>) -> Option<usize> {
         let mut best: Option<u32> = None;

@@ -8,6 +8,7 @@ pub mod covers;
 pub mod geodesy;
 pub mod grid;
 pub mod index;
+pub mod patrol;
 pub mod subdivide;
 pub mod tiling;
 pub mod track;

@@ -1,11 +1,14 @@
 //! Well-Known Binary for the geometries gridwatch stores: how geometry crosses the database
 //! boundary (`ST_GeomFromWKB($1, 4326)` / `ST_AsBinary(geom)` in PostGIS, a BLOB in SQLite).
 
-use geo::{Coord, LineString, MultiPolygon, Point, Polygon};
+use geo::{Coord, Geometry, LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon};
 use thiserror::Error;
 
 const POINT: u32 = 1;
+const LINESTRING: u32 = 2;
 const POLYGON: u32 = 3;
+const MULTIPOINT: u32 = 4;
+const MULTILINESTRING: u32 = 5;
 const MULTIPOLYGON: u32 = 6;
 
 #[derive(Debug, Error, PartialEq)]
@@ -35,6 +38,54 @@ pub fn point_to_wkb(p: Point<f64>) -> Vec<u8> {
     header(&mut out, POINT);
     write_coord(&mut out, p.0);
     out
+}
+
+/// Encodes a point, line string, polygon or one of their multi-kinds (little-endian); other
+/// kinds are written as the polygon or line string they stand for.
+pub fn geometry_to_wkb(g: &Geometry<f64>) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_geometry(&mut out, g);
+    out
+}
+
+fn write_line(out: &mut Vec<u8>, ls: &LineString<f64>) {
+    header(out, LINESTRING);
+    out.extend_from_slice(&(ls.0.len() as u32).to_le_bytes());
+    ls.0.iter().for_each(|c| write_coord(out, *c));
+}
+
+fn write_geometry(out: &mut Vec<u8>, g: &Geometry<f64>) {
+    match g {
+        Geometry::Point(p) => {
+            header(out, POINT);
+            write_coord(out, p.0);
+        }
+        Geometry::LineString(ls) => write_line(out, ls),
+        Geometry::Line(l) => write_line(out, &LineString(vec![l.start, l.end])),
+        Geometry::Polygon(p) => write_polygon(out, p),
+        Geometry::Rect(r) => write_polygon(out, &r.to_polygon()),
+        Geometry::Triangle(t) => write_polygon(out, &t.to_polygon()),
+        Geometry::MultiPoint(mp) => {
+            header(out, MULTIPOINT);
+            out.extend_from_slice(&(mp.0.len() as u32).to_le_bytes());
+            mp.0.iter().for_each(|p| write_geometry(out, &Geometry::Point(*p)));
+        }
+        Geometry::MultiLineString(mls) => {
+            header(out, MULTILINESTRING);
+            out.extend_from_slice(&(mls.0.len() as u32).to_le_bytes());
+            mls.0.iter().for_each(|ls| write_line(out, ls));
+        }
+        Geometry::MultiPolygon(mp) => {
+            header(out, MULTIPOLYGON);
+            out.extend_from_slice(&(mp.0.len() as u32).to_le_bytes());
+            mp.0.iter().for_each(|p| write_polygon(out, p));
+        }
+        Geometry::GeometryCollection(c) => {
+            header(out, 7);
+            out.extend_from_slice(&(c.0.len() as u32).to_le_bytes());
+            c.0.iter().for_each(|g| write_geometry(out, g));
+        }
+    }
 }
 
 fn rings_len(p: &Polygon<f64>) -> usize {
@@ -147,6 +198,59 @@ pub fn multipolygon_from_wkb(bytes: &[u8]) -> Result<MultiPolygon<f64>, WkbError
     }
 }
 
+/// Decodes any geometry [`geometry_to_wkb`] writes (either byte order).
+pub fn geometry_from_wkb(bytes: &[u8]) -> Result<Geometry<f64>, WkbError> {
+    let mut r = Reader { bytes, pos: 0, little: true };
+    r.geometry(0)
+}
+
+impl Reader<'_> {
+    fn line_body(&mut self) -> Result<LineString<f64>, WkbError> {
+        let n = self.count(16)?;
+        Ok(LineString((0..n).map(|_| self.coord()).collect::<Result<Vec<_>, _>>()?))
+    }
+
+    fn geometry(&mut self, depth: usize) -> Result<Geometry<f64>, WkbError> {
+        let kind = self.header()?;
+        let parts = |r: &mut Self, want: u32| -> Result<Vec<Geometry<f64>>, WkbError> {
+            let n = r.count(9)?;
+            (0..n)
+                .map(|_| {
+                    let g = r.geometry(depth + 1)?;
+                    let found = match g {
+                        Geometry::Point(_) => POINT,
+                        Geometry::LineString(_) => LINESTRING,
+                        Geometry::Polygon(_) => POLYGON,
+                        _ => 0,
+                    };
+                    if found == want { Ok(g) } else { Err(WkbError::UnsupportedType(found)) }
+                })
+                .collect()
+        };
+        Ok(match kind {
+            POINT => Geometry::Point(Point(self.coord()?)),
+            LINESTRING => Geometry::LineString(self.line_body()?),
+            POLYGON => Geometry::Polygon(self.polygon_body()?),
+            MULTIPOINT => Geometry::MultiPoint(MultiPoint(
+                parts(self, POINT)?.into_iter().filter_map(|g| Point::try_from(g).ok()).collect(),
+            )),
+            MULTILINESTRING => Geometry::MultiLineString(MultiLineString(
+                parts(self, LINESTRING)?.into_iter().filter_map(|g| LineString::try_from(g).ok()).collect(),
+            )),
+            MULTIPOLYGON => Geometry::MultiPolygon(MultiPolygon(
+                parts(self, POLYGON)?.into_iter().filter_map(|g| Polygon::try_from(g).ok()).collect(),
+            )),
+            7 if depth < 8 => {
+                let n = self.count(9)?;
+                Geometry::GeometryCollection(geo::GeometryCollection(
+                    (0..n).map(|_| self.geometry(depth + 1)).collect::<Result<_, _>>()?,
+                ))
+            }
+            other => return Err(WkbError::UnsupportedType(other)),
+        })
+    }
+}
+
 /// Decodes a Point.
 pub fn point_from_wkb(bytes: &[u8]) -> Result<Point<f64>, WkbError> {
     let mut r = Reader { bytes, pos: 0, little: true };
@@ -170,6 +274,22 @@ mod tests {
         let bytes = multipolygon_to_wkb(&mp);
         assert_eq!(bytes[0], 1);
         assert_eq!(multipolygon_from_wkb(&bytes), Ok(mp));
+    }
+
+    #[test]
+    fn every_kind_of_geometry_round_trips() {
+        use geo::{line_string, point};
+        let kinds: Vec<Geometry<f64>> = vec![
+            Geometry::Point(point!(x: 116.4, y: 39.9)),
+            Geometry::LineString(line_string![(x: 116.4, y: 39.9), (x: 116.41, y: 39.91)]),
+            Geometry::Polygon(polygon![(x: 0., y: 0.), (x: 1., y: 0.), (x: 1., y: 1.), (x: 0., y: 0.)]),
+            Geometry::MultiPoint(MultiPoint(vec![point!(x: 1., y: 2.), point!(x: 3., y: 4.)])),
+            Geometry::MultiLineString(MultiLineString(vec![line_string![(x: 1., y: 2.), (x: 3., y: 4.)]])),
+        ];
+        for g in kinds {
+            assert_eq!(geometry_from_wkb(&geometry_to_wkb(&g)), Ok(g));
+        }
+        assert!(geometry_from_wkb(&[1, 4, 0, 0, 0, 1, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 0]).is_err());
     }
 
     #[test]
