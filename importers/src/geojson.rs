@@ -6,14 +6,17 @@ use serde_json::{Map, Value};
 use spatial::validity::{RawMultiPolygon, RawPolygon};
 use std::path::Path;
 
-/// One feature as read: its properties and its raw, unvalidated boundary.
+/// One feature as read: its index in the file, its properties and its geometry.
 #[derive(Debug, Clone)]
-pub struct PolygonFeature {
+pub struct GenericFeature<G> {
     pub index: usize,
     pub id: Option<String>,
     pub properties: Map<String, Value>,
-    pub geometry: RawMultiPolygon,
+    pub geometry: G,
 }
+
+/// A feature with its raw, unvalidated boundary.
+pub type PolygonFeature = GenericFeature<RawMultiPolygon>;
 
 #[derive(Deserialize)]
 struct Collection {
@@ -23,8 +26,8 @@ struct Collection {
     features: Vec<Value>,
 }
 
-/// Reads a FeatureCollection file; features that are not polygons are reported, not dropped silently.
-pub fn read_polygon_features(path: &Path) -> Result<(Vec<PolygonFeature>, Vec<RecordError>), FileError> {
+/// Reads a FeatureCollection file's features as JSON values, in order.
+pub fn read_collection(path: &Path) -> Result<Vec<Value>, FileError> {
     let name = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|source| FileError::Io { path: name.clone(), source })?;
     let collection: Collection = serde_json::from_reader(std::io::BufReader::new(file))
@@ -35,16 +38,38 @@ pub fn read_polygon_features(path: &Path) -> Result<(Vec<PolygonFeature>, Vec<Re
             reason: format!("expected a GeoJSON FeatureCollection, found type {:?}", collection.kind),
         });
     }
-    let mut features = Vec::with_capacity(collection.features.len());
+    Ok(collection.features)
+}
+
+/// Reads a FeatureCollection file; features that are not polygons are reported, not dropped silently.
+pub fn read_polygon_features(path: &Path) -> Result<(Vec<PolygonFeature>, Vec<RecordError>), FileError> {
+    let mut features = Vec::new();
     let mut errors = Vec::new();
-    for (index, value) in collection.features.into_iter().enumerate() {
-        match parse_feature(index, value) {
+    for (index, value) in read_collection(path)?.into_iter().enumerate() {
+        match parse_feature(index, value, parse_geometry) {
             Ok(f) => features.push(f),
             Err(e) => errors.push(e),
         }
     }
     Ok((features, errors))
 }
+
+/// Reads a FeatureCollection of any simple geometries (points, lines, polygons and their
+/// multi-kinds). Polygons must be valid; each bad feature is reported by index.
+pub fn read_features(path: &Path) -> Result<(Vec<Feature>, Vec<RecordError>), FileError> {
+    let mut features = Vec::new();
+    let mut errors = Vec::new();
+    for (index, value) in read_collection(path)?.into_iter().enumerate() {
+        match parse_feature(index, value, parse_any_geometry) {
+            Ok(f) => features.push(f),
+            Err(e) => errors.push(e),
+        }
+    }
+    Ok((features, errors))
+}
+
+/// A feature with a validated geometry of any simple kind.
+pub type Feature = GenericFeature<geo::Geometry<f64>>;
 
 /// A property as text: strings as they are, numbers written out (codes are often numbers).
 pub fn text_property(props: &Map<String, Value>, key: &str) -> Option<String> {
@@ -55,7 +80,11 @@ pub fn text_property(props: &Map<String, Value>, key: &str) -> Option<String> {
     }
 }
 
-fn parse_feature(index: usize, value: Value) -> Result<PolygonFeature, RecordError> {
+fn parse_feature<G>(
+    index: usize,
+    value: Value,
+    geometry_of: fn(&Map<String, Value>) -> Result<G, String>,
+) -> Result<GenericFeature<G>, RecordError> {
     let err = |field: &str, reason: String, code: Option<String>| RecordError {
         record: index,
         code,
@@ -77,10 +106,52 @@ fn parse_feature(index: usize, value: Value) -> Result<PolygonFeature, RecordErr
     };
     let code = text_property(&properties, "code").or_else(|| id.clone());
     let geometry = match obj.remove("geometry") {
-        Some(Value::Object(g)) => parse_geometry(&g).map_err(|reason| err("geometry", reason, code.clone()))?,
+        Some(Value::Object(g)) => geometry_of(&g).map_err(|reason| err("geometry", reason, code.clone()))?,
         _ => return Err(err("geometry", "is missing".into(), code)),
     };
-    Ok(PolygonFeature { index, id, properties, geometry })
+    Ok(GenericFeature { index, id, properties, geometry })
+}
+
+fn parse_any_geometry(g: &Map<String, Value>) -> Result<geo::Geometry<f64>, String> {
+    use geo::{Coord, Geometry, LineString, MultiLineString, MultiPoint, Point};
+    let kind = g.get("type").and_then(Value::as_str).unwrap_or("");
+    let coords = g.get("coordinates").ok_or("has no coordinates")?;
+    let array = |v: &Value, what: &str| v.as_array().cloned().ok_or_else(|| format!("{what} must be an array"));
+    let position = |v: &Value| -> Result<Coord<f64>, String> {
+        let [x, y] = parse_position(v)?;
+        if x.abs() > 180.0 || y.abs() > 90.0 {
+            return Err(format!("position ({x}, {y}) is out of range for lon/lat degrees"));
+        }
+        Ok(Coord { x, y })
+    };
+    let line = |v: &Value| -> Result<LineString<f64>, String> {
+        let points = array(v, "a LineString")?.iter().map(position).collect::<Result<Vec<_>, _>>()?;
+        if points.len() < 2 {
+            return Err("a LineString needs at least two positions".into());
+        }
+        Ok(LineString(points))
+    };
+    let polygons = |raw: RawMultiPolygon| {
+        spatial::validity::validate(&raw).map_err(|defects| {
+            let listed: Vec<String> = defects.iter().map(ToString::to_string).collect();
+            format!("invalid polygon: {}", listed.join("; "))
+        })
+    };
+    match kind {
+        "Point" => Ok(Geometry::Point(Point(position(coords)?))),
+        "MultiPoint" => Ok(Geometry::MultiPoint(MultiPoint(
+            array(coords, "MultiPoint coordinates")?.iter().map(|p| position(p).map(Point)).collect::<Result<_, _>>()?,
+        ))),
+        "LineString" => Ok(Geometry::LineString(line(coords)?)),
+        "MultiLineString" => Ok(Geometry::MultiLineString(MultiLineString(
+            array(coords, "MultiLineString coordinates")?.iter().map(line).collect::<Result<_, _>>()?,
+        ))),
+        "Polygon" | "MultiPolygon" => {
+            let mut mp = polygons(parse_geometry(g)?)?;
+            Ok(if kind == "Polygon" && mp.0.len() == 1 { Geometry::Polygon(mp.0.remove(0)) } else { Geometry::MultiPolygon(mp) })
+        }
+        other => Err(format!("type {other:?} is not a Point, LineString or Polygon (or their Multi- kinds)")),
+    }
 }
 
 fn parse_geometry(g: &Map<String, Value>) -> Result<RawMultiPolygon, String> {

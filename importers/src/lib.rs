@@ -5,6 +5,7 @@
 
 pub mod geojson;
 pub mod grids;
+pub mod patrol;
 pub mod points;
 
 use serde::Serialize;
