@@ -129,6 +129,7 @@ mod tests {
             colour: crate::workflow::colour::Colour::None,
             nearby: vec![],
             likely_duplicates: vec![],
+            origin: None,
         };
         let mine = Area::Grids(["110101001001001".to_string()].into());
         let other = Area::Grids(["110101002001001".to_string()].into());

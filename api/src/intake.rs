@@ -130,6 +130,7 @@ pub fn route(snapshot: &Snapshot, report: Report, class: Option<Class>, now: Off
             .map(|(e, d)| NearbyGrid { code: e.code.clone(), distance_m: (d * 10.0).round() / 10.0 })
             .collect(),
         likely_duplicates: Vec::new(),
+        origin: None,
     }
 }
 

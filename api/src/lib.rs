@@ -12,6 +12,7 @@ pub mod escalation;
 pub mod http;
 pub mod indicators;
 pub mod intake;
+pub mod patrol;
 pub mod problem;
 pub mod store;
 pub mod workflow;

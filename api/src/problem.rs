@@ -83,6 +83,15 @@ pub struct NewProblem {
     pub nearby: Vec<NearbyGrid>,
     /// Open problems of the same category close by: probably the same thing reported twice.
     pub likely_duplicates: Vec<Duplicate>,
+    /// The assessment point and criterion whose failed inspection opened it.
+    pub origin: Option<Origin>,
+}
+
+/// A failed criterion at an assessment point (测评点位), when that is how a problem began.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Origin {
+    pub assessment_point: String,
+    pub criterion: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -174,6 +183,8 @@ pub struct Problem {
     pub case: Case,
     pub nearby: Vec<NearbyGrid>,
     pub likely_duplicates: Vec<Duplicate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
     /// 三色督办 — computed when the problem is read, never stored stale.
     pub colour: Colour,
 }
@@ -199,6 +210,7 @@ impl Problem {
             case: Case::default(),
             nearby: p.nearby,
             likely_duplicates: p.likely_duplicates,
+            origin: p.origin,
         }
     }
 }

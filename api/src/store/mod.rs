@@ -95,6 +95,8 @@ macro_rules! insert_problem_rows {
                 .bind(p.class.as_ref().map_or("none", |c| c.severity.as_str()))
                 .bind(serde_json::to_string(&p.nearby).unwrap_or_else(|_| "[]".into()))
                 .bind(serde_json::to_string(&p.likely_duplicates).unwrap_or_else(|_| "[]".into()))
+                .bind(p.origin.as_ref().map(|o| o.assessment_point.clone()))
+                .bind(p.origin.as_ref().map(|o| o.criterion.clone()))
                 .fetch_one(&mut *$tx)
                 .await?;
             audit_row!(
@@ -655,6 +657,8 @@ macro_rules! read_methods {
     };
 }
 
+#[macro_use]
+pub(crate) mod patrols;
 mod postgres;
 mod sqlite;
 
@@ -859,6 +863,9 @@ pub struct NewEvent {
     pub details: serde_json::Value,
 }
 
+/// The whole globe, for queries without a bounding box.
+pub const WORLD: BBox = BBox { min_lon: -180.0, min_lat: -90.0, max_lon: 180.0, max_lat: 90.0 };
+
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 #[async_trait]
@@ -934,6 +941,63 @@ pub trait Store: Send + Sync {
 
     /// The steps of many cases at once, by case and time.
     fn events_of<'a>(&'a self, ids: &'a [i64]) -> BoxFuture<'a, Result<Vec<ProblemEvent>, StoreError>>;
+
+    /// Creates or updates assessment points by code (all or nothing), counting what changed.
+    fn upsert_points(
+        &self,
+        points: Vec<crate::patrol::StoredPoint>,
+        now: OffsetDateTime,
+        actor: Actor,
+    ) -> BoxFuture<'_, Result<crate::patrol::UpsertSummary, StoreError>>;
+
+    /// Assessment points whose bounding box meets `bbox` (all without one), by code.
+    fn points(&self, bbox: Option<BBox>) -> BoxFuture<'_, Result<Vec<crate::patrol::StoredPoint>, StoreError>>;
+
+    fn delete_point(&self, code: String, now: OffsetDateTime, actor: Actor) -> BoxFuture<'_, Result<bool, StoreError>>;
+
+    /// Stores planned routes in one transaction: replacing route `replace` (keeping its id;
+    /// nothing happens and no id returns when it does not exist), or, with `replace_days`,
+    /// every earlier route of the same officer and weekday (a re-import).
+    fn save_routes(
+        &self,
+        replace: Option<i64>,
+        routes: Vec<spatial::patrol::PlannedRoute>,
+        replace_days: bool,
+        now: OffsetDateTime,
+        actor: Actor,
+    ) -> BoxFuture<'_, Result<Vec<i64>, StoreError>>;
+
+    fn routes(&self) -> BoxFuture<'_, Result<Vec<crate::patrol::StoredRoute>, StoreError>>;
+
+    fn delete_route(&self, id: i64, now: OffsetDateTime, actor: Actor) -> BoxFuture<'_, Result<bool, StoreError>>;
+
+    /// Stores one batch of an officer's cleaned, time-sorted fixes.
+    fn insert_track(
+        &self,
+        officer: String,
+        fixes: Vec<spatial::track::RawFix>,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'_, Result<i64, StoreError>>;
+
+    /// Track batches with fixes in [from, to) (Unix seconds), of one officer or all.
+    fn track_chunks(
+        &self,
+        from: i64,
+        to: i64,
+        officer: Option<String>,
+    ) -> BoxFuture<'_, Result<Vec<crate::patrol::TrackChunk>, StoreError>>;
+
+    /// Stores an inspection and the problems its failed criteria open, in one transaction.
+    fn insert_inspection(
+        &self,
+        inspection: crate::patrol::Inspection,
+        problems: Vec<(String, NewProblem)>,
+        now: OffsetDateTime,
+        actor: Actor,
+    ) -> BoxFuture<'_, Result<(crate::patrol::Inspection, Vec<Problem>), StoreError>>;
+
+    /// Inspections in [from, to) (Unix seconds), oldest first.
+    fn inspections(&self, from: i64, to: i64) -> BoxFuture<'_, Result<Vec<crate::patrol::Inspection>, StoreError>>;
 
     /// One page of a queue and how many problems match in all.
     fn query_problems<'a>(&'a self, query: &'a ProblemQuery) -> BoxFuture<'a, Result<(Vec<Problem>, i64), StoreError>>;
@@ -1170,6 +1234,8 @@ pub(crate) struct ProblemRow {
     pub nearby: String,
     pub likely_duplicates: String,
     pub merged_into: Option<i64>,
+    pub point_code: Option<String>,
+    pub criterion_id: Option<String>,
 }
 
 impl ProblemRow {
@@ -1224,6 +1290,12 @@ impl ProblemRow {
             likely_duplicates: serde_json::from_str(&self.likely_duplicates)
                 .map_err(|e| corrupt("likely_duplicates", e.to_string()))?,
             colour: crate::workflow::colour::Colour::parse(&self.colour).map_err(|e| corrupt("colour", e))?,
+            origin: match (self.point_code, self.criterion_id) {
+                (Some(assessment_point), Some(criterion)) => {
+                    Some(crate::problem::Origin { assessment_point, criterion })
+                }
+                _ => None,
+            },
         })
     }
 }
@@ -1333,6 +1405,8 @@ where
             nearby: self.try_get("nearby")?,
             likely_duplicates: self.try_get("likely_duplicates")?,
             merged_into: self.try_get("merged_into")?,
+            point_code: self.try_get("point_code")?,
+            criterion_id: self.try_get("criterion_id")?,
         })
     }
 }

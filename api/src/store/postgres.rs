@@ -15,14 +15,15 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "grids and problems", include_str!("../../migrations/postgres/0001_grids_and_problems.sql")),
     (2, "users, tokens and audit", include_str!("../../migrations/postgres/0002_users_tokens_audit.sql")),
     (3, "workflow", include_str!("../../migrations/postgres/0003_workflow.sql")),
+    (4, "patrols", include_str!("../../migrations/postgres/0004_patrols.sql")),
 ];
 
 const GRID_COLUMNS: &str = "code, version, name, parent_code, level, lead_department, responsible_unit, officer, \
      ST_AsBinary(geom) AS wkb, valid_from, valid_to";
 const INSERT_PROBLEM: &str = "INSERT INTO problems (geom, category, description, source, grid_code, grid_version, \
      responsible_unit, candidates, status, created_at, reported_by, \
-     category_name, kind, department, severity, time_limit, limit_unit, colour, nearby, likely_duplicates) \
-     VALUES (ST_SetSRID(ST_MakePoint($1, $2), 4326), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING id";
+     category_name, kind, department, severity, time_limit, limit_unit, colour, nearby, likely_duplicates, point_code, criterion_id) \
+     VALUES (ST_SetSRID(ST_MakePoint($1, $2), 4326), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) RETURNING id";
 /// The queue filters, parameters $1…$16 as `bind_problem_query!` binds them.
 const QUEUE_WHERE: &str = "WHERE geom && ST_MakeEnvelope($1, $2, $3, $4, 4326) \
      AND ($5::text IS NULL OR grid_code IN (SELECT jsonb_array_elements_text($5::jsonb))) \
@@ -51,7 +52,13 @@ const EVENTS_OF_WHERE: &str = "problem_id IN (SELECT (jsonb_array_elements_text(
 
 const PROBLEM_COLUMNS: &str = "id, ST_X(geom) AS lon, ST_Y(geom) AS lat, category, description, source, grid_code, \
      grid_version, responsible_unit, candidates, status, created_at, reported_by, category_name, kind, department, severity, time_limit, \
-     limit_unit, dispatched_at, deadline, reworks, extension_requested, closed_at, colour, nearby, likely_duplicates, merged_into";
+     limit_unit, dispatched_at, deadline, reworks, extension_requested, closed_at, colour, nearby, likely_duplicates, merged_into, point_code, criterion_id";
+
+/// How WKB parameter `$n` becomes a geometry, and how a geometry column becomes WKB.
+fn wkb_in(n: usize) -> String {
+    format!("ST_GeomFromWKB(${n}, 4326)")
+}
+const WKB_OUT: &str = "ST_AsBinary(geom)";
 
 pub struct PostgresStore {
     pool: PgPool,
@@ -225,6 +232,8 @@ impl Store for PostgresStore {
     workflow_methods!();
 
     read_methods!();
+
+    patrol_methods!();
 
     async fn count_problems(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM problems").fetch_one(&self.pool).await?)

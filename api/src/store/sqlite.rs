@@ -17,14 +17,15 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "grids and problems", include_str!("../../migrations/sqlite/0001_grids_and_problems.sql")),
     (2, "users, tokens and audit", include_str!("../../migrations/sqlite/0002_users_tokens_audit.sql")),
     (3, "workflow", include_str!("../../migrations/sqlite/0003_workflow.sql")),
+    (4, "patrols", include_str!("../../migrations/sqlite/0004_patrols.sql")),
 ];
 
 const GRID_COLUMNS: &str = "code, version, name, parent_code, level, lead_department, responsible_unit, officer, \
      geom AS wkb, valid_from, valid_to";
 const INSERT_PROBLEM: &str = "INSERT INTO problems (lon, lat, category, description, source, grid_code, grid_version, \
      responsible_unit, candidates, status, created_at, reported_by, \
-     category_name, kind, department, severity, time_limit, limit_unit, colour, nearby, likely_duplicates) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING id";
+     category_name, kind, department, severity, time_limit, limit_unit, colour, nearby, likely_duplicates, point_code, criterion_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) RETURNING id";
 /// The queue filters, parameters $1…$16 as `bind_problem_query!` binds them.
 const QUEUE_WHERE: &str = "WHERE lon >= $1 AND lat >= $2 AND lon <= $3 AND lat <= $4 \
      AND ($5 IS NULL OR grid_code IN (SELECT value FROM json_each($5))) \
@@ -54,8 +55,14 @@ const EVENTS_OF_WHERE: &str = "problem_id IN (SELECT value FROM json_each($1))";
 
 const PROBLEM_COLUMNS: &str = "id, lon, lat, category, description, source, grid_code, grid_version, \
      responsible_unit, candidates, status, created_at, reported_by, category_name, kind, department, severity, time_limit, \
-     limit_unit, dispatched_at, deadline, reworks, extension_requested, closed_at, colour, nearby, likely_duplicates, merged_into";
-const WORLD: BBox = BBox { min_lon: -180.0, min_lat: -90.0, max_lon: 180.0, max_lat: 90.0 };
+     limit_unit, dispatched_at, deadline, reworks, extension_requested, closed_at, colour, nearby, likely_duplicates, merged_into, point_code, criterion_id";
+use super::WORLD;
+
+/// How WKB parameter `$n` becomes a geometry, and how a geometry column becomes WKB.
+fn wkb_in(n: usize) -> String {
+    format!("${n}")
+}
+const WKB_OUT: &str = "geom";
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -233,6 +240,8 @@ impl Store for SqliteStore {
     workflow_methods!();
 
     read_methods!();
+
+    patrol_methods!();
 
     async fn count_problems(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM problems").fetch_one(&self.pool).await?)

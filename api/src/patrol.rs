@@ -1,0 +1,89 @@
+//! Patrol records as stored: assessment points with their routing, planned routes, GPS track
+//! batches and inspections (check-ins).
+
+use serde::Serialize;
+use spatial::patrol::Criterion;
+use spatial::track::RawFix;
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+/// An assessment point (测评点位) routed to its grid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredPoint {
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub geometry: geo::Geometry<f64>,
+    pub criteria: Vec<Criterion>,
+    pub required_per_week: u8,
+    /// The grid holding the largest share of it.
+    pub grid_code: Option<String>,
+    /// Every grid it touches.
+    pub grids: Vec<String>,
+    pub responsible_unit: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl StoredPoint {
+    /// Same content, whatever the timestamps say.
+    pub fn same_as(&self, other: &StoredPoint) -> bool {
+        let strip = |p: &StoredPoint| StoredPoint {
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+            ..p.clone()
+        };
+        strip(self) == strip(other)
+    }
+}
+
+/// A planned route (巡查路线): one officer, one weekday.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRoute {
+    pub id: i64,
+    pub officer: String,
+    pub weekday: u8,
+    pub name: Option<String>,
+    pub line: geo::LineString<f64>,
+}
+
+/// One batch of an officer's fixes, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackChunk {
+    pub id: i64,
+    pub officer: String,
+    pub fixes: Vec<RawFix>,
+}
+
+/// Pass or fail for one criterion at a check-in.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct CriterionResult {
+    pub criterion: String,
+    pub pass: bool,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+/// A check-in at an assessment point (检查记录).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Inspection {
+    pub id: i64,
+    pub point_code: String,
+    pub officer: String,
+    /// When it happened, Unix seconds.
+    #[serde(skip)]
+    pub at: i64,
+    pub results: Vec<CriterionResult>,
+    pub note: String,
+    pub photos: Vec<String>,
+    /// The problem each failed criterion opened, by criterion id.
+    pub problems: BTreeMap<String, i64>,
+}
+
+/// The counts an upsert reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct UpsertSummary {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+}
