@@ -13,6 +13,8 @@ use std::sync::Arc;
 pub struct GridInfo {
     pub name: Option<String>,
     pub responsible_unit: Option<String>,
+    /// 网格员: the officer walking it.
+    pub officer: Option<String>,
     pub version: i32,
 }
 
@@ -80,7 +82,12 @@ pub fn leaf_entries(grids: Vec<StoredGrid>) -> Vec<Entry<GridInfo>> {
         .into_iter()
         .filter(|g| !parents.contains(&g.grid.code))
         .map(|g| Entry {
-            payload: GridInfo { name: g.grid.name, responsible_unit: g.grid.responsible_unit, version: g.version },
+            payload: GridInfo {
+                name: g.grid.name,
+                responsible_unit: g.grid.responsible_unit,
+                officer: g.grid.officer,
+                version: g.version,
+            },
             code: g.grid.code,
             geometry: g.grid.geometry,
         })

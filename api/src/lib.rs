@@ -7,6 +7,7 @@ pub mod bulletin;
 pub mod catalog;
 pub mod cli;
 pub mod clock;
+pub mod coverage;
 pub mod demo;
 pub mod escalation;
 pub mod http;

@@ -292,6 +292,26 @@ impl CoverageIndex {
     }
 }
 
+/// Which grids of `index` hold at least one of `fixes` (each grid covering a fix counts).
+/// Consecutive fixes of a track usually stay in one grid, so that grid is tried first.
+pub fn grids_with_fixes<T>(index: &crate::index::GridIndex<T>, fixes: &[Fix], seen: &mut [bool]) {
+    let mut last: Option<usize> = None;
+    for f in fixes {
+        let c = Coord { x: f.lon, y: f.lat };
+        if let Some(g) = last {
+            if crate::covers::multipolygon_covers(&index.entries()[g].geometry, c) {
+                continue;
+            }
+        }
+        last = index.locate_index(c);
+        if let Some(g) = last {
+            if let Some(s) = seen.get_mut(g) {
+                *s = true;
+            }
+        }
+    }
+}
+
 /// One week of visits: for every target and day, the earliest time it was visited.
 #[derive(Debug, Clone)]
 pub struct WeekTally {

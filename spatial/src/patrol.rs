@@ -53,6 +53,9 @@ pub struct Criterion {
     pub text: String,
     #[serde(default = "one")]
     pub weight: f64,
+    /// The problem category (catalogue code or name) a failure opens; a general one when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
 }
 
 fn one() -> f64 {

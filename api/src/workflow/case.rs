@@ -164,6 +164,7 @@ mod tests {
             colour: Colour::None,
             nearby: vec![],
             likely_duplicates: vec![],
+            origin: None,
         }
     }
 
