@@ -22,6 +22,14 @@ pub enum Action {
     ReadGrids,
     /// Read indicators and bulletins.
     ReadReports,
+    /// Read assessment points, planned routes, tracks and weekly coverage.
+    ReadPatrols,
+    /// Create, change and delete assessment points and planned routes.
+    ManagePatrols,
+    /// Record GPS tracks and inspections (check-ins).
+    RecordPatrol,
+    /// Run the grid tiling check (责任全覆盖).
+    CheckTiling,
 }
 
 /// The permission table (docs/security.md shows it to users).
@@ -33,6 +41,10 @@ pub fn permitted(role: Role, action: Action) -> bool {
         Report => matches!(role, Officer | Dispatcher | Admin | App),
         ReadGrids => !matches!(role, App),
         ReadReports => matches!(role, Unit | Dispatcher | Office | Admin),
+        ReadPatrols => !matches!(role, App),
+        ManagePatrols => matches!(role, Office | Admin),
+        RecordPatrol => matches!(role, Officer | Office | Admin),
+        CheckTiling => matches!(role, Dispatcher | Office | Admin),
     }
 }
 
@@ -106,6 +118,8 @@ mod tests {
         assert!(!permitted(Role::Unit, Action::Report));
         assert!(!permitted(Role::App, Action::ReadGrids));
         assert!(Role::ALL.iter().all(|&r| permitted(r, Action::Locate)));
+        assert!(permitted(Role::Officer, Action::RecordPatrol) && !permitted(Role::Officer, Action::ManagePatrols));
+        assert!(!permitted(Role::App, Action::ReadPatrols) && !permitted(Role::Unit, Action::RecordPatrol));
     }
 
     #[test]

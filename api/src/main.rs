@@ -34,6 +34,76 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Weekly coverage of assessment points (一周一梳理), per point, as JSON or CSV.
+    #[command(after_help = "Example:\n  gridwatch coverage --week 2026-W47 --format csv --out coverage.csv")]
+    Coverage {
+        /// ISO week, e.g. 2026-W47.
+        #[arg(long)]
+        week: String,
+        /// json or csv.
+        #[arg(long, default_value = "json")]
+        format: String,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        rules: CoverageArgs,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Checks on files, without a database.
+    #[command(subcommand)]
+    Check(CheckCommand),
+}
+
+#[derive(Subcommand)]
+enum CheckCommand {
+    /// The tiling check (责任全覆盖): gaps, overlaps, parts outside the boundary and invalid grids.
+    #[command(
+        after_help = "Example:\n  gridwatch check grids --boundary district.geojson grids.geojson --format json --min-area 1"
+    )]
+    Grids {
+        /// The jurisdiction boundary (GeoJSON Polygon/MultiPolygon features, taken together).
+        #[arg(long)]
+        boundary: PathBuf,
+        /// The grids of one level (GeoJSON with a `code` property).
+        grids: PathBuf,
+        /// json (summary and every finding) or geojson (the findings as features).
+        #[arg(long, default_value = "json")]
+        format: String,
+        /// Parts (and overlapping pairs) smaller than this many square metres are ignored.
+        #[arg(long, default_value_t = 1.0)]
+        min_area: f64,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct CoverageArgs {
+    /// A track passing this close (metres) to an assessment point visits it.
+    #[arg(long, env = "GRIDWATCH_COVERAGE_RADIUS", default_value_t = 30.0)]
+    coverage_radius: f64,
+    /// The city's time zone: a UTC offset such as +08:00, or Asia/Shanghai.
+    #[arg(long, env = "GRIDWATCH_TIME_ZONE", default_value = "Asia/Shanghai")]
+    time_zone: String,
+    /// The day a patrol week begins (monday … sunday, or 周一 … 周日).
+    #[arg(long, env = "GRIDWATCH_WEEK_START", default_value = "monday")]
+    week_start: String,
+}
+
+impl CoverageArgs {
+    fn rules(&self) -> Result<gridwatch::coverage::CoverageRules, String> {
+        if !(self.coverage_radius.is_finite() && (0.0..=10_000.0).contains(&self.coverage_radius)) {
+            return Err("--coverage-radius must be between 0 and 10000 metres".into());
+        }
+        Ok(gridwatch::coverage::CoverageRules {
+            radius_m: self.coverage_radius,
+            offset: gridwatch::coverage::parse_time_zone(&self.time_zone)?,
+            week_start: gridwatch::coverage::parse_week_start(&self.week_start)?,
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -178,6 +248,8 @@ struct ServeArgs {
     /// How many times faster than real time the simulated clock runs.
     #[arg(long, env = "GRIDWATCH_CLOCK_RATE", default_value_t = 1.0)]
     clock_rate: f64,
+    #[command(flatten)]
+    coverage: CoverageArgs,
 }
 
 #[derive(Subcommand)]
@@ -194,6 +266,31 @@ enum ImportCommand {
     /// Replace the category catalogue (部件/事件) with a CSV or JSON file.
     Categories {
         file: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Assessment points (测评点位) from GeoJSON (Point, LineString or Polygon features), upserted by code.
+    #[command(after_help = "Properties: code, name, type (e.g. market or 农贸市场), criteria ([{id, text, weight}]), \
+required_per_week (1-7), unit.\nExample:\n  gridwatch import points points.geojson")]
+    Points {
+        file: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Planned patrol routes from GeoJSON LineStrings; replaces the officers' routes for those weekdays.
+    #[command(after_help = "Properties: officer, weekday (1-7 or 周一…周日), name.\nExample:\n  gridwatch import routes routes.geojson")]
+    Routes {
+        file: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// An officer's GPS track from a GPX file (inaccurate fixes and spikes are dropped and counted).
+    #[command(after_help = "Example:\n  gridwatch import tracks --officer wang.wei monday.gpx")]
+    Tracks {
+        file: PathBuf,
+        /// The officer (user name) who walked it.
+        #[arg(long)]
+        officer: String,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -284,6 +381,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     t
                 },
                 duplicate_metres: args.duplicate_metres.clamp(0.0, 10_000.0),
+                coverage: args.coverage.rules()?,
                 clock: match args.clock_start {
                     None => None,
                     Some(start) => {
@@ -362,6 +460,38 @@ fn run(cli: Cli) -> Result<(), String> {
                 cli::report::weekly(store.as_ref(), week.as_deref(), &by, &format, &out, as_of).await
             })
         }
+        Command::Import(ImportCommand::Points { file, database }) => runtime()?.block_on(async {
+            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+            report_import(cli::patrol::import_points(store.as_ref(), &file, now()).await)
+        }),
+        Command::Import(ImportCommand::Routes { file, database }) => runtime()?.block_on(async {
+            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+            report_import(cli::patrol::import_routes(store.as_ref(), &file, now()).await)
+        }),
+        Command::Import(ImportCommand::Tracks { file, officer, database }) => runtime()?.block_on(async {
+            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+            report_import(cli::patrol::import_track(store.as_ref(), &file, &officer, now()).await)
+        }),
+        Command::Coverage { week, format, out, rules, database } => runtime()?.block_on(async {
+            let rules = rules.rules()?;
+            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+            let bytes = cli::patrol::coverage(store.as_ref(), &week, &rules, &format).await?;
+            write_out(out.as_deref(), &bytes)
+        }),
+        Command::Check(CheckCommand::Grids { boundary, grids, format, min_area, out }) => {
+            if !(min_area.is_finite() && min_area >= 0.0) {
+                return Err("--min-area must be a non-negative number of square metres".into());
+            }
+            match cli::patrol::check_grids(&boundary, &grids, min_area, &format) {
+                Ok(bytes) => write_out(out.as_deref(), &bytes),
+                Err(problems) => {
+                    for p in &problems {
+                        eprintln!("{p}");
+                    }
+                    Err(format!("{} problem(s) found in the input", problems.len()))
+                }
+            }
+        }
         Command::Assign(args) => {
             let threads =
                 args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
@@ -376,6 +506,37 @@ fn run(cli: Cli) -> Result<(), String> {
                 stats.index_seconds
             );
             Ok(())
+        }
+    }
+}
+
+fn now() -> time::OffsetDateTime {
+    gridwatch::clock::Clock::now(&gridwatch::clock::SystemClock)
+}
+
+/// Prints an import's summary, or every problem found (nothing was stored).
+fn report_import(result: Result<String, Vec<String>>) -> Result<(), String> {
+    match result {
+        Ok(summary) => {
+            println!("{summary}");
+            Ok(())
+        }
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            Err(format!("{} problem(s) found; nothing was stored", problems.len()))
+        }
+    }
+}
+
+fn write_out(out: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), String> {
+    match out {
+        Some(path) => std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display())),
+        None => {
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(bytes).and_then(|_| stdout.write_all(b"\n")).map_err(|e| e.to_string())
         }
     }
 }

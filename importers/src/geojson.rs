@@ -68,6 +68,11 @@ pub fn read_features(path: &Path) -> Result<(Vec<Feature>, Vec<RecordError>), Fi
     Ok((features, errors))
 }
 
+/// Parses one GeoJSON Feature (for example a request body) with any simple geometry.
+pub fn parse_any_feature(value: Value) -> Result<Feature, RecordError> {
+    parse_feature(0, value, parse_any_geometry)
+}
+
 /// A feature with a validated geometry of any simple kind.
 pub type Feature = GenericFeature<geo::Geometry<f64>>;
 

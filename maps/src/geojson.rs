@@ -32,6 +32,28 @@ pub fn point(p: Point<f64>) -> Value {
     json!({"type": "Point", "coordinates": [p.x(), p.y()]})
 }
 
+/// A line string as a GeoJSON geometry.
+pub fn line_string(ls: &LineString<f64>) -> Value {
+    json!({"type": "LineString", "coordinates": ring(ls)})
+}
+
+/// Any simple geometry (points, lines, polygons and their multi-kinds) as GeoJSON.
+pub fn geometry(g: &geo::Geometry<f64>) -> Value {
+    use geo::Geometry as G;
+    match g {
+        G::Point(p) => point(*p),
+        G::MultiPoint(mp) => json!({"type": "MultiPoint", "coordinates": mp.0.iter().map(|p| position(&p.0)).collect::<Vec<_>>()}),
+        G::Line(l) => line_string(&LineString(vec![l.start, l.end])),
+        G::LineString(ls) => line_string(ls),
+        G::MultiLineString(mls) => json!({"type": "MultiLineString", "coordinates": mls.0.iter().map(ring).collect::<Vec<_>>()}),
+        G::Polygon(p) => multipolygon(&MultiPolygon(vec![p.clone()])),
+        G::MultiPolygon(mp) => json!({"type": "MultiPolygon", "coordinates": mp.orient(Direction::Default).0.iter().map(polygon_rings).collect::<Vec<_>>()}),
+        G::Rect(r) => multipolygon(&MultiPolygon(vec![r.to_polygon()])),
+        G::Triangle(t) => multipolygon(&MultiPolygon(vec![t.to_polygon()])),
+        G::GeometryCollection(c) => json!({"type": "GeometryCollection", "geometries": c.0.iter().map(geometry).collect::<Vec<_>>()}),
+    }
+}
+
 /// A Feature with an id.
 pub fn feature(id: Value, geometry: Value, properties: Map<String, Value>) -> Value {
     json!({"type": "Feature", "id": id, "geometry": geometry, "properties": properties})

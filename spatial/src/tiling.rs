@@ -126,11 +126,11 @@ pub fn check_tiling(boundary: &MultiPolygon<f64>, grids: &[TileGrid], min_area_m
         grids: grids.len(),
         boundary_m2: area_m2(boundary),
         gap_parts: gaps.len(),
-        gap_m2: gaps.iter().map(|g| g.area_m2).sum(),
+        gap_m2: gaps.iter().fold(0.0, |sum, g| sum + g.area_m2),
         overlap_pairs: overlaps.len(),
-        overlap_m2: overlaps.iter().map(|o| o.area_m2).sum(),
+        overlap_m2: overlaps.iter().fold(0.0, |sum, o| sum + o.area_m2),
         outside_parts: outside.len(),
-        outside_m2: outside.iter().map(|o| o.area_m2).sum(),
+        outside_m2: outside.iter().fold(0.0, |sum, o| sum + o.area_m2),
         min_area_m2,
     };
     TilingReport { summary, gaps, overlaps, outside }

@@ -1,7 +1,8 @@
-//! The command line: `serve`, `import`, `assign`, `migrate`.
+//! The command line: `serve`, `import`, `assign`, `migrate`, `coverage`, `check`, `report`, `user`, `token`.
 
 pub mod accounts;
 pub mod assign;
 pub mod import;
+pub mod patrol;
 pub mod report;
 pub mod serve;

@@ -23,6 +23,7 @@ pub struct ServeOptions {
     pub calendar: crate::workflow::calendar::WorkingCalendar,
     pub thresholds: crate::workflow::colour::Thresholds,
     pub duplicate_metres: f64,
+    pub coverage: crate::coverage::CoverageRules,
 }
 
 pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), String> {
@@ -63,6 +64,7 @@ pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), S
     ctx.calendar = Arc::new(options.calendar);
     ctx.thresholds = Arc::new(options.thresholds);
     ctx.duplicate_metres = options.duplicate_metres;
+    ctx.coverage = Arc::new(options.coverage);
     let escalator = crate::escalation::Escalator {
         store: store.clone(),
         clock,

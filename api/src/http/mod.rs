@@ -4,6 +4,7 @@
 //! every handler then asks its [`guard::Caller`] for permission and area (`crate::access`).
 
 mod cases;
+mod coverage;
 pub mod error;
 mod features;
 pub mod guard;
@@ -11,9 +12,12 @@ mod layers;
 mod locate;
 mod open311;
 pub mod params;
+pub mod patrols;
 mod problems;
 mod queue;
 mod reports;
+
+pub use coverage::tiling_features;
 
 use crate::catalog::Catalog;
 use crate::clock::Clock;
@@ -42,6 +46,8 @@ pub struct ApiContext {
     pub changes: tokio::sync::broadcast::Sender<crate::escalation::ColourChange>,
     /// Same-category open problems this close to a new report are flagged as likely duplicates.
     pub duplicate_metres: f64,
+    /// How weekly coverage is judged.
+    pub coverage: Arc<crate::coverage::CoverageRules>,
 }
 
 impl ApiContext {
@@ -56,6 +62,7 @@ impl ApiContext {
             thresholds: Arc::new(Thresholds::default()),
             changes: tokio::sync::broadcast::channel(1024).0,
             duplicate_metres: 50.0,
+            coverage: Arc::new(crate::coverage::CoverageRules::default()),
         }
     }
 }
@@ -92,6 +99,41 @@ pub fn router(ctx: ApiContext) -> Router {
                 .layer(DefaultBodyLimit::max(problems::MAX_REPORT_BYTES)),
         )
         .route("/open311/v2/requests/{id}", get(open311::get_request))
+        .route(
+            "/api/v1/points",
+            get(patrols::list_points).post(patrols::create_point).layer(DefaultBodyLimit::max(patrols::MAX_BODY_BYTES)),
+        )
+        .route(
+            "/api/v1/points/{code}",
+            get(patrols::get_point)
+                .put(patrols::put_point)
+                .delete(patrols::delete_point)
+                .layer(DefaultBodyLimit::max(patrols::MAX_BODY_BYTES)),
+        )
+        .route(
+            "/api/v1/routes",
+            get(patrols::list_routes).post(patrols::create_route).layer(DefaultBodyLimit::max(patrols::MAX_BODY_BYTES)),
+        )
+        .route(
+            "/api/v1/routes/{id}",
+            get(patrols::get_route)
+                .put(patrols::put_route)
+                .delete(patrols::delete_route)
+                .layer(DefaultBodyLimit::max(patrols::MAX_BODY_BYTES)),
+        )
+        .route(
+            "/api/v1/tracks",
+            get(patrols::get_tracks).post(patrols::post_track).layer(DefaultBodyLimit::max(patrols::MAX_BODY_BYTES)),
+        )
+        .route(
+            "/api/v1/inspections",
+            get(patrols::list_inspections)
+                .post(patrols::post_inspection)
+                .layer(DefaultBodyLimit::max(patrols::MAX_BODY_BYTES)),
+        )
+        .route("/api/v1/coverage", get(coverage::coverage))
+        .route("/api/v1/coverage/gaps", get(coverage::coverage_gaps))
+        .route("/api/v1/tiling", get(coverage::tiling))
         .route("/api/v1/layers/grids", get(layers::grids))
         .route("/api/v1/layers/problems", get(layers::problems))
         .fallback(|| async { ApiError::not_found("no such endpoint") })

@@ -99,3 +99,21 @@ pub fn parse_coordinate(text: &str, limit: f64) -> Result<f64, String> {
     }
     Ok(value)
 }
+
+/// A request body that must be a JSON value: unreadable or malformed bodies are named 4xx errors.
+pub fn json_body(
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<serde_json::Value, ApiError> {
+    let body = body.map_err(|e| ApiError::new(e.status(), "unreadable_body", e.to_string()))?;
+    serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+            .with_details(serde_json::json!({"line": e.line(), "column": e.column()}))
+    })
+}
+
+/// An invalid field of a request body: 422 with the field named.
+pub fn invalid_field(field: &str, reason: impl Into<String>) -> ApiError {
+    let reason = reason.into();
+    ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", format!("{field}: {reason}"))
+        .with_details(serde_json::json!({"fields": [{"field": field, "reason": reason}]}))
+}

@@ -1,0 +1,202 @@
+//! `GET /api/v1/coverage` (weekly coverage), `GET /api/v1/coverage/gaps` (its gaps as a map
+//! layer) and `GET /api/v1/tiling` (the grid tiling check, 责任全覆盖).
+
+use super::error::ApiError;
+use super::guard::Caller;
+use super::params::Params;
+use super::ApiContext;
+use crate::access::{Action, Area};
+use crate::bulletin::Week;
+use crate::coverage::{compute, patrol_week};
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Map, Value};
+use spatial::tiling::{check_tiling, TileGrid, TilingReport};
+use spatial::GridLevel;
+
+/// `week=2026-W47`, defaulting to the week running now.
+pub(super) fn week_param(ctx: &ApiContext, params: &Params) -> Result<Week, ApiError> {
+    let label = match params.text("week") {
+        Some(w) => w.to_string(),
+        None => {
+            let (year, week, _) = ctx.clock.now().to_offset(ctx.coverage.offset).date().to_iso_week_date();
+            format!("{year}-W{week:02}")
+        }
+    };
+    patrol_week(&label, &ctx.coverage).map_err(|reason| ApiError::parameter("week", reason))
+}
+
+pub async fn coverage(State(ctx): State<ApiContext>, caller: Caller, params: Params) -> Result<Response, ApiError> {
+    let principal = caller.require(Action::ReadPatrols)?;
+    params.only(&["week"])?;
+    let week = week_param(&ctx, &params)?;
+    let snapshot = ctx.catalog.snapshot();
+    let area = Area::of(principal, &snapshot);
+    let (coverage, _) = compute(ctx.store.as_ref(), &snapshot, &area, week, &ctx.coverage).await?;
+    Ok(axum::Json(coverage).into_response())
+}
+
+fn geojson(features: Vec<Value>) -> Response {
+    let body = maps::geojson::feature_collection(features);
+    ([(header::CONTENT_TYPE, "application/geo+json")], body.to_string()).into_response()
+}
+
+/// The week's gaps as features: uncovered points and points on no route (their geometry), grids
+/// without an officer or without any track (their boundary). `gap` says which.
+pub async fn gap_features(
+    ctx: &ApiContext,
+    principal: &crate::auth::Principal,
+    week: Week,
+) -> Result<Vec<Value>, ApiError> {
+    let snapshot = ctx.catalog.snapshot();
+    let area = Area::of(principal, &snapshot);
+    let (coverage, points) = compute(ctx.store.as_ref(), &snapshot, &area, week, &ctx.coverage).await?;
+    let mut features = Vec::new();
+    let label = coverage.week.label.clone();
+    for (p, c) in points.iter().zip(&coverage.points) {
+        for (gap, applies) in [("not_covered", !c.covered), ("off_route", !c.on_route)] {
+            if !applies {
+                continue;
+            }
+            let mut props = Map::new();
+            props.insert("gap".into(), json!(gap));
+            props.insert("week".into(), json!(label));
+            props.insert("code".into(), json!(p.code));
+            props.insert("name".into(), json!(p.name));
+            props.insert("type".into(), json!(p.kind));
+            props.insert("grid_code".into(), json!(p.grid_code));
+            props.insert("unit".into(), json!(p.responsible_unit));
+            props.insert("visits".into(), json!(c.visits));
+            props.insert("required".into(), json!(c.required));
+            features.push(maps::geojson::feature(
+                json!(format!("{gap}/{}", p.code)),
+                maps::geojson::geometry(&p.geometry),
+                props,
+            ));
+        }
+    }
+    let entries = snapshot.index.entries();
+    let by_code: std::collections::HashMap<&str, usize> =
+        entries.iter().enumerate().map(|(i, e)| (e.code.as_str(), i)).collect();
+    for (gap, codes) in [("no_officer", &coverage.gaps.grids_without_officer), ("no_track", &coverage.gaps.grids_without_track)] {
+        for code in codes {
+            let Some(&i) = by_code.get(code.as_str()) else { continue };
+            let mut props = Map::new();
+            props.insert("gap".into(), json!(gap));
+            props.insert("week".into(), json!(label));
+            props.insert("code".into(), json!(code));
+            props.insert("name".into(), json!(entries[i].payload.name));
+            props.insert("unit".into(), json!(entries[i].payload.responsible_unit));
+            features.push(maps::geojson::feature(
+                json!(format!("{gap}/{code}")),
+                maps::geojson::multipolygon(&entries[i].geometry),
+                props,
+            ));
+        }
+    }
+    Ok(features)
+}
+
+pub async fn coverage_gaps(State(ctx): State<ApiContext>, caller: Caller, params: Params) -> Result<Response, ApiError> {
+    let principal = caller.require(Action::ReadPatrols)?;
+    params.only(&["week"])?;
+    let week = week_param(&ctx, &params)?;
+    Ok(geojson(gap_features(&ctx, principal, week).await?))
+}
+
+/// The tiling report as features: gaps, overlaps and parts outside, each with `issue`.
+pub fn tiling_features(report: &TilingReport) -> Vec<Value> {
+    let mut features = Vec::new();
+    for (i, g) in report.gaps.iter().enumerate() {
+        let mut props = Map::new();
+        props.insert("issue".into(), json!("gap"));
+        props.insert("area_m2".into(), json!(g.area_m2));
+        props.insert("neighbours".into(), json!(g.neighbours));
+        let geometry = maps::geojson::multipolygon(&geo::MultiPolygon(vec![g.geometry.clone()]));
+        features.push(maps::geojson::feature(json!(format!("gap/{}", i + 1)), geometry, props));
+    }
+    for o in &report.overlaps {
+        let mut props = Map::new();
+        props.insert("issue".into(), json!("overlap"));
+        props.insert("area_m2".into(), json!(o.area_m2));
+        props.insert("grids".into(), json!([o.a, o.b]));
+        features.push(maps::geojson::feature(
+            json!(format!("overlap/{}/{}", o.a, o.b)),
+            maps::geojson::multipolygon(&o.geometry),
+            props,
+        ));
+    }
+    for (i, o) in report.outside.iter().enumerate() {
+        let mut props = Map::new();
+        props.insert("issue".into(), json!("outside"));
+        props.insert("area_m2".into(), json!(o.area_m2));
+        props.insert("grid".into(), json!(o.code));
+        let geometry = maps::geojson::multipolygon(&geo::MultiPolygon(vec![o.geometry.clone()]));
+        features.push(maps::geojson::feature(json!(format!("outside/{}/{}", o.code, i + 1)), geometry, props));
+    }
+    features
+}
+
+/// Runs the tiling check on stored grids: the grids of `level` below `within` (a grid code whose
+/// boundary is the jurisdiction; by default every top-level grid together).
+pub async fn tiling_report(
+    ctx: &ApiContext,
+    principal: &crate::auth::Principal,
+    params: &Params,
+) -> Result<TilingReport, ApiError> {
+    let level = match params.text("level") {
+        Some(l) => l.parse::<GridLevel>().map_err(|reason| ApiError::parameter("level", reason))?,
+        None => GridLevel::Grid,
+    };
+    let min_area = match params.text("min_area") {
+        None => 1.0,
+        Some(t) => t
+            .parse::<f64>()
+            .ok()
+            .filter(|a| a.is_finite() && *a >= 0.0)
+            .ok_or_else(|| ApiError::parameter("min_area", "must be a non-negative number of square metres"))?,
+    };
+    let snapshot = ctx.catalog.snapshot();
+    let area = Area::of(principal, &snapshot);
+    let all = ctx.store.grids_in_bbox(None, None, None, &area.filter(), i64::MAX).await?;
+    let boundary = match params.text("within") {
+        Some(code) => {
+            let g = all.iter().find(|g| g.grid.code == code);
+            g.map(|g| g.grid.geometry.clone()).ok_or_else(|| ApiError::parameter("within", format!("no grid {code:?} in your area")))?
+        }
+        None => {
+            let top = all.iter().filter_map(|g| g.grid.level).min();
+            let parts = all.iter().filter(|g| g.grid.level == top && top != Some(level)).flat_map(|g| g.grid.geometry.0.iter());
+            geo::unary_union(parts)
+        }
+    };
+    if boundary.0.is_empty() {
+        return Err(ApiError::parameter("within", "no boundary: give a grid code above the level checked"));
+    }
+    let below: Option<std::collections::BTreeSet<String>> =
+        params.text("within").map(|code| snapshot.descendants(&[code.to_string()]));
+    let grids: Vec<TileGrid> = all
+        .into_iter()
+        .filter(|g| g.grid.level == Some(level) && below.as_ref().is_none_or(|b| b.contains(&g.grid.code)))
+        .map(|g| TileGrid { code: g.grid.code, geometry: g.grid.geometry })
+        .collect();
+    // The overlay work is CPU-bound: keep it off the async workers.
+    tokio::task::spawn_blocking(move || check_tiling(&boundary, &grids, min_area))
+        .await
+        .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+}
+
+pub async fn tiling(State(ctx): State<ApiContext>, caller: Caller, params: Params) -> Result<Response, ApiError> {
+    let principal = caller.require(Action::CheckTiling)?;
+    params.only(&["level", "within", "min_area", "format"])?;
+    let format = params.text("format").unwrap_or("json");
+    if !matches!(format, "json" | "geojson") {
+        return Err(ApiError::parameter("format", "must be json or geojson"));
+    }
+    let report = tiling_report(&ctx, principal, &params).await?;
+    Ok(match format {
+        "geojson" => geojson(tiling_features(&report)),
+        _ => axum::Json(report).into_response(),
+    })
+}

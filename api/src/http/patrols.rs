@@ -1,0 +1,588 @@
+//! Assessment points (`/api/v1/points`), planned routes (`/api/v1/routes`), GPS tracks
+//! (`/api/v1/tracks`) and inspections (`/api/v1/inspections`).
+
+use super::error::ApiError;
+use super::guard::Caller;
+use super::params::{invalid_field, json_body, Params};
+use super::ApiContext;
+use crate::access::{Action, Area};
+use crate::auth::{Principal, Role};
+use crate::catalog::Snapshot;
+use crate::intake::{route, Report};
+use crate::patrol::{CriterionResult, Inspection, StoredPoint, StoredRoute};
+use crate::problem::{Class, Origin, Source};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Map, Value};
+use spatial::patrol::{place, AssessmentPoint, PlannedRoute};
+use spatial::track::{clean, CleaningRules, RawFix};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// Most fixes one `POST /api/v1/tracks` may carry (a phone sends a few hundred at most).
+pub const MAX_FIXES_PER_BATCH: usize = 10_000;
+/// Largest accepted patrol request body.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// The category a failed criterion opens when its checklist names none.
+pub const INSPECTION_CATEGORY: &str = "E09001";
+
+fn geojson(body: Value) -> Response {
+    ([(header::CONTENT_TYPE, "application/geo+json")], body.to_string()).into_response()
+}
+
+fn record_error(e: importers::RecordError) -> ApiError {
+    invalid_field(&e.field, e.reason)
+}
+
+/// Routes a point to its grid: the grid holding most of it, and the unit answering for it.
+fn placed(snapshot: &Snapshot, p: AssessmentPoint, now: OffsetDateTime) -> StoredPoint {
+    let placement = place(&snapshot.index, &p.geometry);
+    let entries = snapshot.index.entries();
+    let grid = placement.grid.map(|g| &entries[g]);
+    StoredPoint {
+        code: p.code,
+        name: p.name,
+        kind: p.kind.to_string(),
+        responsible_unit: p.unit.or_else(|| grid.and_then(|g| g.payload.responsible_unit.clone())),
+        grid_code: grid.map(|g| g.code.clone()),
+        grids: placement.touched.iter().map(|&g| entries[g].code.clone()).collect(),
+        geometry: p.geometry,
+        criteria: p.criteria,
+        required_per_week: p.required_per_week,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Assessment points within the caller's area, already routed: import and the API share it.
+pub fn place_points(snapshot: &Snapshot, points: Vec<AssessmentPoint>, now: OffsetDateTime) -> Vec<StoredPoint> {
+    points.into_iter().map(|p| placed(snapshot, p, now)).collect()
+}
+
+pub(super) fn point_feature(p: &StoredPoint) -> Value {
+    let mut props = Map::new();
+    props.insert("code".into(), json!(p.code));
+    props.insert("name".into(), json!(p.name));
+    props.insert("type".into(), json!(p.kind));
+    props.insert(
+        "type_zh".into(),
+        json!(spatial::patrol::POINT_KINDS.iter().find(|(id, _)| *id == p.kind).map(|(_, zh)| *zh)),
+    );
+    props.insert("criteria".into(), json!(p.criteria));
+    props.insert("required_per_week".into(), json!(p.required_per_week));
+    props.insert("grid_code".into(), json!(p.grid_code));
+    props.insert("grids".into(), json!(p.grids));
+    props.insert("unit".into(), json!(p.responsible_unit));
+    props.insert("updated_at".into(), json!(p.updated_at.format(&Rfc3339).ok()));
+    maps::geojson::feature(json!(p.code), maps::geojson::geometry(&p.geometry), props)
+}
+
+pub(super) fn route_feature(r: &StoredRoute) -> Value {
+    let mut props = Map::new();
+    props.insert("id".into(), json!(r.id));
+    props.insert("officer".into(), json!(r.officer));
+    props.insert("weekday".into(), json!(r.weekday));
+    props.insert("name".into(), json!(r.name));
+    maps::geojson::feature(json!(r.id), maps::geojson::line_string(&r.line), props)
+}
+
+pub(super) fn sees_point(area: &Area, p: &StoredPoint) -> bool {
+    area.sees(p.grid_code.as_deref(), p.responsible_unit.as_deref(), None)
+        || p.grids.iter().any(|g| area.sees(Some(g), None, None))
+}
+
+/// Visible points, filtered as asked.
+pub(super) async fn visible_points(
+    ctx: &ApiContext,
+    principal: &Principal,
+    params: &Params,
+) -> Result<Vec<StoredPoint>, ApiError> {
+    let bbox = params.bbox()?;
+    let kind = params
+        .text("type")
+        .map(|t| spatial::patrol::point_kind(t).ok_or_else(|| ApiError::parameter("type", format!("{t:?} is not a point type"))))
+        .transpose()?;
+    let area = Area::of(principal, &ctx.catalog.snapshot());
+    let grid = params.text("grid");
+    Ok(ctx
+        .store
+        .points(bbox)
+        .await?
+        .into_iter()
+        .filter(|p| sees_point(&area, p))
+        .filter(|p| kind.is_none_or(|k| p.kind == k))
+        .filter(|p| grid.is_none_or(|g| p.grid_code.as_deref() == Some(g) || p.grids.iter().any(|x| x == g)))
+        .collect())
+}
+
+pub async fn list_points(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let principal = caller.require(Action::ReadPatrols)?;
+    params.only(&["bbox", "type", "grid", "limit"])?;
+    let limit = params.limit(10_000, 200_000)? as usize;
+    let points = visible_points(&ctx, principal, &params).await?;
+    Ok(geojson(maps::geojson::feature_collection(points.iter().take(limit).map(point_feature).collect())))
+}
+
+async fn visible_point(ctx: &ApiContext, caller: &Caller, code: &str) -> Result<StoredPoint, ApiError> {
+    let principal = caller.require(Action::ReadPatrols)?;
+    let area = Area::of(principal, &ctx.catalog.snapshot());
+    let point = ctx.store.points(None).await?.into_iter().find(|p| p.code == code);
+    point.filter(|p| sees_point(&area, p)).ok_or_else(|| ApiError::not_found(format!("no assessment point {code:?}")))
+}
+
+pub async fn get_point(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    Path(code): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(geojson(point_feature(&visible_point(&ctx, &caller, &code).await?)))
+}
+
+/// Parses a point Feature from a body; `code` from the path wins over the properties'.
+fn point_from_body(value: Value, code: Option<&str>) -> Result<AssessmentPoint, ApiError> {
+    let mut value = value;
+    if let (Some(code), Some(props)) = (code, value.get_mut("properties").and_then(Value::as_object_mut)) {
+        props.insert("code".into(), json!(code));
+    }
+    let feature = importers::geojson::parse_any_feature(value).map_err(record_error)?;
+    importers::patrol::point_from_feature(&feature).map_err(|errors| {
+        let fields: Vec<Value> = errors.iter().map(|e| json!({"field": e.field, "reason": e.reason})).collect();
+        let summary: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.field, e.reason)).collect();
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", summary.join("; "))
+            .with_details(json!({"fields": fields}))
+    })
+}
+
+async fn save_point(ctx: &ApiContext, caller: &Caller, point: AssessmentPoint, create_only: bool) -> Result<Response, ApiError> {
+    caller.require(Action::ManagePatrols)?;
+    let now = ctx.clock.now();
+    let exists = ctx.store.points(None).await?.iter().any(|p| p.code == point.code);
+    if create_only && exists {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!("assessment point {:?} exists already: PUT /api/v1/points/{{code}} changes it", point.code),
+        ));
+    }
+    let stored = placed(&ctx.catalog.snapshot(), point, now);
+    ctx.store.upsert_points(vec![stored.clone()], now, caller.actor()).await?;
+    let status = if exists { StatusCode::OK } else { StatusCode::CREATED };
+    let location = format!("/api/v1/points/{}", stored.code);
+    Ok((status, [(header::LOCATION, location), (header::CONTENT_TYPE, "application/geo+json".into())], point_feature(&stored).to_string())
+        .into_response())
+}
+
+pub async fn create_point(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(Action::ManagePatrols)?;
+    let point = point_from_body(json_body(body)?, None)?;
+    save_point(&ctx, &caller, point, true).await
+}
+
+pub async fn put_point(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    Path(code): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(Action::ManagePatrols)?;
+    if code.trim().is_empty() || code.len() > 100 {
+        return Err(ApiError::parameter("code", "must be 1-100 characters"));
+    }
+    let point = point_from_body(json_body(body)?, Some(&code))?;
+    save_point(&ctx, &caller, point, false).await
+}
+
+pub async fn delete_point(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    Path(code): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Action::ManagePatrols)?;
+    if ctx.store.delete_point(code.clone(), ctx.clock.now(), caller.actor()).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!("no assessment point {code:?}")))
+    }
+}
+
+/// Routes the caller may see: officers their own, everyone else (but citizen apps) all.
+async fn visible_routes(ctx: &ApiContext, principal: &Principal) -> Result<Vec<StoredRoute>, ApiError> {
+    let all = ctx.store.routes().await?;
+    Ok(match principal.role {
+        Role::Officer => all.into_iter().filter(|r| r.officer == principal.name).collect(),
+        _ => all,
+    })
+}
+
+pub async fn list_routes(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let principal = caller.require(Action::ReadPatrols)?;
+    params.only(&["officer", "weekday"])?;
+    let weekday = params
+        .text("weekday")
+        .map(|w| importers::patrol::parse_weekday(w).ok_or_else(|| ApiError::parameter("weekday", "must be 1-7 or a day name")))
+        .transpose()?;
+    let officer = params.text("officer");
+    let routes = visible_routes(&ctx, principal).await?;
+    let features = routes
+        .iter()
+        .filter(|r| officer.is_none_or(|o| r.officer == o) && weekday.is_none_or(|w| r.weekday == w))
+        .map(route_feature)
+        .collect();
+    Ok(geojson(maps::geojson::feature_collection(features)))
+}
+
+fn route_from_body(value: Value) -> Result<PlannedRoute, ApiError> {
+    let feature = importers::geojson::parse_any_feature(value).map_err(record_error)?;
+    let props = &feature.properties;
+    let officer = importers::geojson::text_property(props, "officer").ok_or_else(|| invalid_field("officer", "is required"))?;
+    let weekday = importers::geojson::text_property(props, "weekday")
+        .and_then(|w| importers::patrol::parse_weekday(&w))
+        .ok_or_else(|| invalid_field("weekday", "is required: 1-7 (Monday first) or a day name"))?;
+    let geo::Geometry::LineString(line) = feature.geometry else {
+        return Err(invalid_field("geometry", "a route must be a LineString"));
+    };
+    Ok(PlannedRoute { officer, weekday, name: importers::geojson::text_property(props, "name"), line })
+}
+
+pub async fn create_route(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(Action::ManagePatrols)?;
+    let route = route_from_body(json_body(body)?)?;
+    let ids = ctx.store.save_routes(None, vec![route.clone()], false, ctx.clock.now(), caller.actor()).await?;
+    let id = ids.first().copied().unwrap_or_default();
+    let stored = StoredRoute { id, officer: route.officer, weekday: route.weekday, name: route.name, line: route.line };
+    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/v1/routes/{id}"))], geojson(route_feature(&stored))).into_response())
+}
+
+fn route_id(text: &str) -> Result<i64, ApiError> {
+    text.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| ApiError::not_found(format!("no route {text:?}")))
+}
+
+pub async fn get_route(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let principal = caller.require(Action::ReadPatrols)?;
+    let id = route_id(&id)?;
+    let route = visible_routes(&ctx, principal).await?.into_iter().find(|r| r.id == id);
+    let route = route.ok_or_else(|| ApiError::not_found(format!("no route {id}")))?;
+    Ok(geojson(route_feature(&route)))
+}
+
+pub async fn put_route(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(Action::ManagePatrols)?;
+    let id = route_id(&id)?;
+    let route = route_from_body(json_body(body)?)?;
+    let ids = ctx.store.save_routes(Some(id), vec![route.clone()], false, ctx.clock.now(), caller.actor()).await?;
+    if ids.is_empty() {
+        return Err(ApiError::not_found(format!("no route {id}")));
+    }
+    let stored = StoredRoute { id, officer: route.officer, weekday: route.weekday, name: route.name, line: route.line };
+    Ok(geojson(route_feature(&stored)))
+}
+
+pub async fn delete_route(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Action::ManagePatrols)?;
+    let id = route_id(&id)?;
+    if ctx.store.delete_route(id, ctx.clock.now(), caller.actor()).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!("no route {id}")))
+    }
+}
+
+/// A time given as RFC 3339 text or Unix seconds.
+fn parse_time(v: &Value) -> Result<i64, String> {
+    match v {
+        Value::String(s) => OffsetDateTime::parse(s.trim(), &Rfc3339)
+            .map(|t| t.unix_timestamp())
+            .map_err(|_| format!("{s:?} is not an RFC 3339 time")),
+        Value::Number(n) => n
+            .as_i64()
+            .filter(|t| (0..=253_402_300_799).contains(t))
+            .ok_or_else(|| format!("{n} is not a time in Unix seconds")),
+        other => Err(format!("{other} is not a time")),
+    }
+}
+
+fn number(obj: &Map<String, Value>, key: &str, limit: f64) -> Result<f64, String> {
+    let v = obj.get(key).ok_or("is required")?;
+    let n = v.as_f64().filter(|n| n.is_finite()).ok_or_else(|| format!("{v} is not a number"))?;
+    if n.abs() > limit {
+        return Err(format!("{n} is out of range (±{limit})"));
+    }
+    Ok(n)
+}
+
+/// The officer a record is for: officers record only for themselves.
+fn officer_for(principal: &Principal, given: Option<&Value>) -> Result<String, ApiError> {
+    let given = match given {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 100 => Some(s.trim().to_string()),
+        Some(_) => return Err(invalid_field("officer", "must be a user name")),
+    };
+    match (principal.role, given) {
+        (Role::Officer, Some(other)) if other != principal.name => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "an officer records only their own tracks and inspections",
+        )),
+        (_, Some(name)) => Ok(name),
+        (_, None) => Ok(principal.name.clone()),
+    }
+}
+
+pub async fn post_track(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let principal = caller.require(Action::RecordPatrol)?;
+    let value = json_body(body)?;
+    let obj = value.as_object().ok_or_else(|| invalid_field("body", "must be a JSON object"))?;
+    if let Some(k) = obj.keys().find(|k| !["officer", "fixes"].contains(&k.as_str())) {
+        return Err(invalid_field("body", format!("unknown field {k:?} (fields: officer, fixes)")));
+    }
+    let officer = officer_for(principal, obj.get("officer"))?;
+    let list = obj.get("fixes").and_then(Value::as_array).ok_or_else(|| invalid_field("fixes", "must be an array"))?;
+    if list.is_empty() || list.len() > MAX_FIXES_PER_BATCH {
+        return Err(invalid_field("fixes", format!("must hold 1 to {MAX_FIXES_PER_BATCH} fixes")));
+    }
+    let mut fixes = Vec::with_capacity(list.len());
+    for (i, f) in list.iter().enumerate() {
+        let at = |field: &str, reason: String| invalid_field(&format!("fixes[{i}].{field}"), reason);
+        let f = f.as_object().ok_or_else(|| at("", "must be an object".into()))?;
+        let t = parse_time(f.get("time").unwrap_or(&Value::Null)).map_err(|r| at("time", r))?;
+        let lon = number(f, "lon", 180.0).map_err(|r| at("lon", r))?;
+        let lat = number(f, "lat", 90.0).map_err(|r| at("lat", r))?;
+        let accuracy_m = match f.get("accuracy") {
+            None | Some(Value::Null) => None,
+            Some(_) => Some(number(f, "accuracy", 1e6).map_err(|r| at("accuracy", r))?.abs()),
+        };
+        fixes.push(RawFix { t, lon, lat, accuracy_m });
+    }
+    let received = fixes.len();
+    let (kept, dropped) = clean(fixes, CleaningRules::default());
+    let id = if kept.is_empty() { None } else { Some(ctx.store.insert_track(officer.clone(), kept.clone(), ctx.clock.now()).await?) };
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "id": id,
+            "officer": officer,
+            "received": received,
+            "stored": kept.len(),
+            "dropped": dropped.total(),
+            "dropped_by_reason": dropped,
+        })),
+    )
+        .into_response())
+}
+
+/// `GET /api/v1/tracks?officer=…&date=YYYY-MM-DD`: each officer's fixes of a local day as a line.
+pub async fn get_tracks(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let principal = caller.require(Action::ReadPatrols)?;
+    params.only(&["officer", "date"])?;
+    if principal.role == Role::Unit {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "the unit role may not read officers' tracks"));
+    }
+    let officer = match (principal.role, params.text("officer")) {
+        (Role::Officer, Some(o)) if o != principal.name => {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "an officer reads only their own tracks"))
+        }
+        (Role::Officer, _) => Some(principal.name.clone()),
+        (_, o) => o.map(str::to_string),
+    };
+    let offset = ctx.coverage.offset;
+    let date = match params.text("date") {
+        Some(d) => time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]"))
+            .map_err(|_| ApiError::parameter("date", format!("{d:?} is not a date like 2026-11-16")))?,
+        None => ctx.clock.now().to_offset(offset).date(),
+    };
+    let start = date.with_time(time::Time::MIDNIGHT).assume_offset(offset).unix_timestamp();
+    let chunks = ctx.store.track_chunks(start, start + 86_400, officer).await?;
+    let mut by_officer: std::collections::BTreeMap<String, Vec<RawFix>> = Default::default();
+    for c in chunks {
+        by_officer.entry(c.officer).or_default().extend(c.fixes.into_iter().filter(|f| f.t >= start && f.t < start + 86_400));
+    }
+    let features = by_officer
+        .into_iter()
+        .filter(|(_, fixes)| !fixes.is_empty())
+        .map(|(officer, mut fixes)| {
+            fixes.sort_by_key(|f| f.t);
+            let line = geo::LineString(fixes.iter().map(|f| geo::Coord { x: f.lon, y: f.lat }).collect());
+            let time = |t: i64| OffsetDateTime::from_unix_timestamp(t).ok().and_then(|t| t.to_offset(offset).format(&Rfc3339).ok());
+            let mut props = Map::new();
+            props.insert("officer".into(), json!(officer));
+            props.insert("date".into(), json!(date.to_string()));
+            props.insert("fixes".into(), json!(fixes.len()));
+            props.insert("first_fix".into(), json!(fixes.first().and_then(|f| time(f.t))));
+            props.insert("last_fix".into(), json!(fixes.last().and_then(|f| time(f.t))));
+            let geometry = if fixes.len() == 1 {
+                maps::geojson::point(geo::Point(line.0[0]))
+            } else {
+                maps::geojson::line_string(&line)
+            };
+            maps::geojson::feature(json!(format!("{officer}/{date}")), geometry, props)
+        })
+        .collect();
+    Ok(geojson(maps::geojson::feature_collection(features)))
+}
+
+/// A position on a point's geometry where a problem found there is reported.
+fn report_position(g: &geo::Geometry<f64>) -> Option<geo::Point<f64>> {
+    use geo::InteriorPoint;
+    g.interior_point()
+}
+
+pub async fn post_inspection(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let principal = caller.require(Action::RecordPatrol)?;
+    let value = json_body(body)?;
+    let obj = value.as_object().ok_or_else(|| invalid_field("body", "must be a JSON object"))?;
+    const FIELDS: [&str; 6] = ["point", "officer", "time", "results", "note", "photos"];
+    if let Some(k) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(invalid_field("body", format!("unknown field {k:?} (fields: {})", FIELDS.join(", "))));
+    }
+    let officer = officer_for(principal, obj.get("officer"))?;
+    let code = obj.get("point").and_then(Value::as_str).ok_or_else(|| invalid_field("point", "is required"))?;
+    let snapshot = ctx.catalog.snapshot();
+    let area = Area::of(principal, &snapshot);
+    let point = ctx.store.points(None).await?.into_iter().find(|p| p.code == code && sees_point(&area, p));
+    let point = point.ok_or_else(|| invalid_field("point", format!("no assessment point {code:?} in your area")))?;
+    let now = ctx.clock.now();
+    let at = match obj.get("time") {
+        None | Some(Value::Null) => now.unix_timestamp(),
+        Some(v) => parse_time(v).map_err(|r| invalid_field("time", r))?,
+    };
+    if at > now.unix_timestamp() + 300 {
+        return Err(invalid_field("time", "is in the future"));
+    }
+    let results: Vec<CriterionResult> = serde_json::from_value(obj.get("results").cloned().unwrap_or(Value::Null))
+        .map_err(|e| invalid_field("results", format!("must be an array of {{criterion, pass, note}}: {e}")))?;
+    let mut seen = std::collections::HashSet::new();
+    for r in &results {
+        if !point.criteria.iter().any(|c| c.id == r.criterion) {
+            return Err(invalid_field("results", format!("{:?} is not a criterion of point {code}", r.criterion)));
+        }
+        if !seen.insert(&r.criterion) {
+            return Err(invalid_field("results", format!("criterion {:?} is given twice", r.criterion)));
+        }
+        if r.note.chars().count() > 2000 {
+            return Err(invalid_field("results", "a note is longer than 2000 characters"));
+        }
+    }
+    let note = match obj.get("note") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) if s.chars().count() <= 4000 && !s.contains('\0') => s.trim().to_string(),
+        Some(_) => return Err(invalid_field("note", "must be text of at most 4000 characters")),
+    };
+    let photos: Vec<String> = serde_json::from_value(obj.get("photos").cloned().unwrap_or(json!([])))
+        .map_err(|_| invalid_field("photos", "must be an array of URLs"))?;
+    if photos.len() > 20 || photos.iter().any(|u| !(u.starts_with("https://") || u.starts_with("http://") || u.starts_with('/')) || u.len() > 2000) {
+        return Err(invalid_field("photos", "at most 20 http(s) URLs or server paths"));
+    }
+    // Each failed criterion becomes a problem, routed exactly like a report made at the point.
+    let position = report_position(&point.geometry).ok_or_else(|| invalid_field("point", "has an empty geometry"))?;
+    let mut problems = Vec::new();
+    for r in results.iter().filter(|r| !r.pass) {
+        let criterion = point.criteria.iter().find(|c| c.id == r.criterion);
+        let wanted = criterion.and_then(|c| c.category.clone()).unwrap_or_else(|| INSPECTION_CATEGORY.to_string());
+        let category = crate::workflow::catalogue::find(&snapshot.categories, &wanted)
+            .or_else(|| crate::workflow::catalogue::find(&snapshot.categories, INSPECTION_CATEGORY));
+        let text = criterion.map(|c| c.text.clone()).unwrap_or_default();
+        let report = Report {
+            lon: position.x(),
+            lat: position.y(),
+            category: category.map_or(wanted.clone(), |c| c.code.clone()),
+            description: format!("测评点位 {} {}：{}不达标。{}", point.code, point.name, text, r.note).trim().to_string(),
+            source: Source::Inspection,
+            owner: None,
+        };
+        let mut problem = route(&snapshot, report, category.map(Class::from), now);
+        problem.reported_by = Some(officer.clone());
+        problem.origin = Some(Origin { assessment_point: point.code.clone(), criterion: r.criterion.clone() });
+        problems.push((r.criterion.clone(), problem));
+    }
+    let inspection = Inspection {
+        id: 0,
+        point_code: point.code.clone(),
+        officer,
+        at,
+        results,
+        note,
+        photos,
+        problems: Default::default(),
+    };
+    let (inspection, opened) = ctx.store.insert_inspection(inspection, problems, now, caller.actor()).await?;
+    let opened: Vec<Value> = opened.into_iter().map(|p| json!(super::cases::present(&ctx, &area, p))).collect();
+    Ok((StatusCode::CREATED, Json(json!({"inspection": inspection_json(&inspection, ctx.coverage.offset), "problems": opened}))).into_response())
+}
+
+pub(super) fn inspection_json(i: &Inspection, offset: time::UtcOffset) -> Value {
+    let mut v = json!(i);
+    if let Some(obj) = v.as_object_mut() {
+        let at = OffsetDateTime::from_unix_timestamp(i.at).ok().and_then(|t| t.to_offset(offset).format(&Rfc3339).ok());
+        obj.insert("time".into(), json!(at));
+    }
+    v
+}
+
+/// `GET /api/v1/inspections?week=…`: the week's check-ins at visible points.
+pub async fn list_inspections(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
+    let principal = caller.require(Action::ReadPatrols)?;
+    params.only(&["week", "point"])?;
+    let week = super::coverage::week_param(&ctx, &params)?;
+    let area = Area::of(principal, &ctx.catalog.snapshot());
+    let visible: std::collections::HashSet<String> =
+        ctx.store.points(None).await?.into_iter().filter(|p| sees_point(&area, p)).map(|p| p.code).collect();
+    let point = params.text("point");
+    let list: Vec<Value> = ctx
+        .store
+        .inspections(week.start.unix_timestamp(), week.end.unix_timestamp())
+        .await?
+        .iter()
+        .filter(|i| visible.contains(&i.point_code) && point.is_none_or(|p| p == i.point_code))
+        .map(|i| inspection_json(i, ctx.coverage.offset))
+        .collect();
+    Ok(Json(json!({"week": week, "inspections": list})))
+}
