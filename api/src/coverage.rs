@@ -26,7 +26,11 @@ pub struct CoverageRules {
 
 impl Default for CoverageRules {
     fn default() -> Self {
-        Self { radius_m: 30.0, offset: UtcOffset::from_hms(8, 0, 0).unwrap_or(UtcOffset::UTC), week_start: Weekday::Monday }
+        Self {
+            radius_m: 30.0,
+            offset: UtcOffset::from_hms(8, 0, 0).unwrap_or(UtcOffset::UTC),
+            week_start: Weekday::Monday,
+        }
     }
 }
 
@@ -201,7 +205,11 @@ pub async fn compute(
                 required: p.required_per_week,
                 visits,
                 inspections: inspected[i],
-                days: tally.days(i).into_iter().map(|d| (week.start + time::Duration::days(d as i64)).date().to_string()).collect(),
+                days: tally
+                    .days(i)
+                    .into_iter()
+                    .map(|d| (week.start + time::Duration::days(d as i64)).date().to_string())
+                    .collect(),
                 last_visit: tally
                     .last_visit(i)
                     .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
@@ -259,7 +267,11 @@ pub async fn compute(
             .filter(|&&g| grid_entries[g].payload.officer.as_deref().is_none_or(|o| o.trim().is_empty()))
             .map(|&g| grid_entries[g].code.clone())
             .collect(),
-        grids_without_track: visible_grids.iter().filter(|&&g| !tracked[g]).map(|&g| grid_entries[g].code.clone()).collect(),
+        grids_without_track: visible_grids
+            .iter()
+            .filter(|&&g| !tracked[g])
+            .map(|&g| grid_entries[g].code.clone())
+            .collect(),
     };
     let covered = results.iter().filter(|p| p.covered).count();
     let coverage = Coverage {

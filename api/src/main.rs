@@ -270,15 +270,19 @@ enum ImportCommand {
         database: DatabaseArgs,
     },
     /// Assessment points (测评点位) from GeoJSON (Point, LineString or Polygon features), upserted by code.
-    #[command(after_help = "Properties: code, name, type (e.g. market or 农贸市场), criteria ([{id, text, weight}]), \
-required_per_week (1-7), unit.\nExample:\n  gridwatch import points points.geojson")]
+    #[command(
+        after_help = "Properties: code, name, type (e.g. market or 农贸市场), criteria ([{id, text, weight}]), \
+required_per_week (1-7), unit.\nExample:\n  gridwatch import points points.geojson"
+    )]
     Points {
         file: PathBuf,
         #[command(flatten)]
         database: DatabaseArgs,
     },
     /// Planned patrol routes from GeoJSON LineStrings; replaces the officers' routes for those weekdays.
-    #[command(after_help = "Properties: officer, weekday (1-7 or 周一…周日), name.\nExample:\n  gridwatch import routes routes.geojson")]
+    #[command(
+        after_help = "Properties: officer, weekday (1-7 or 周一…周日), name.\nExample:\n  gridwatch import routes routes.geojson"
+    )]
     Routes {
         file: PathBuf,
         #[command(flatten)]

@@ -183,7 +183,8 @@ pub struct Problem {
     pub case: Case,
     pub nearby: Vec<NearbyGrid>,
     pub likely_duplicates: Vec<Duplicate>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// 测评点位 and criterion, for problems opened by a failed inspection.
+    #[serde(flatten)]
     pub origin: Option<Origin>,
     /// 三色督办 — computed when the problem is read, never stored stale.
     pub colour: Colour,

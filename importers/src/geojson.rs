@@ -145,7 +145,10 @@ fn parse_any_geometry(g: &Map<String, Value>) -> Result<geo::Geometry<f64>, Stri
     match kind {
         "Point" => Ok(Geometry::Point(Point(position(coords)?))),
         "MultiPoint" => Ok(Geometry::MultiPoint(MultiPoint(
-            array(coords, "MultiPoint coordinates")?.iter().map(|p| position(p).map(Point)).collect::<Result<_, _>>()?,
+            array(coords, "MultiPoint coordinates")?
+                .iter()
+                .map(|p| position(p).map(Point))
+                .collect::<Result<_, _>>()?,
         ))),
         "LineString" => Ok(Geometry::LineString(line(coords)?)),
         "MultiLineString" => Ok(Geometry::MultiLineString(MultiLineString(
@@ -153,7 +156,11 @@ fn parse_any_geometry(g: &Map<String, Value>) -> Result<geo::Geometry<f64>, Stri
         ))),
         "Polygon" | "MultiPolygon" => {
             let mut mp = polygons(parse_geometry(g)?)?;
-            Ok(if kind == "Polygon" && mp.0.len() == 1 { Geometry::Polygon(mp.0.remove(0)) } else { Geometry::MultiPolygon(mp) })
+            Ok(if kind == "Polygon" && mp.0.len() == 1 {
+                Geometry::Polygon(mp.0.remove(0))
+            } else {
+                Geometry::MultiPolygon(mp)
+            })
         }
         other => Err(format!("type {other:?} is not a Point, LineString or Polygon (or their Multi- kinds)")),
     }

@@ -124,7 +124,10 @@ pub fn parse_weekday(text: &str) -> Option<u8> {
     if let Ok(n) = t.parse::<u8>() {
         return (1..=7).contains(&n).then_some(n);
     }
-    NAMES.iter().position(|names| names.contains(&t.as_str()) || (t == "星期天" && names[0] == "sun")).map(|i| i as u8 + 1)
+    NAMES
+        .iter()
+        .position(|names| names.contains(&t.as_str()) || (t == "星期天" && names[0] == "sun"))
+        .map(|i| i as u8 + 1)
 }
 
 /// Reads planned routes: LineString features with an officer and a weekday.
@@ -140,7 +143,9 @@ pub fn read_routes(path: &Path) -> Result<(Vec<PlannedRoute>, Vec<RecordError>),
         }
         match &weekday {
             None => bad.push(error(f, officer.clone(), "weekday", "is required")),
-            Some((None, w)) => bad.push(error(f, officer.clone(), "weekday", format!("{w:?} is not 1–7 or a day name"))),
+            Some((None, w)) => {
+                bad.push(error(f, officer.clone(), "weekday", format!("{w:?} is not 1–7 or a day name")))
+            }
             Some((Some(_), _)) => {}
         }
         let line = match &f.geometry {
@@ -187,7 +192,8 @@ pub fn read_gpx(path: &Path) -> Result<(Vec<RawFix>, Vec<RecordError>), FileErro
             .and_then(|t| time::OffsetDateTime::parse(t.trim(), &time::format_description::well_known::Rfc3339).ok())
             .map(|t| t.unix_timestamp())
             .ok_or_else(|| bad("time", "a track point needs an RFC 3339 <time>".into()));
-        let accuracy_m = child("hdop").and_then(|h| h.trim().parse::<f64>().ok()).filter(|h| h.is_finite()).map(|h| h * 5.0);
+        let accuracy_m =
+            child("hdop").and_then(|h| h.trim().parse::<f64>().ok()).filter(|h| h.is_finite()).map(|h| h * 5.0);
         match (coordinate("lon", 180.0), coordinate("lat", 90.0), t) {
             (Ok(lon), Ok(lat), Ok(t)) => fixes.push(RawFix { t, lon, lat, accuracy_m }),
             (lon, lat, t) => errors.extend([lon.err(), lat.err(), t.err()].into_iter().flatten()),

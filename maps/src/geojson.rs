@@ -42,15 +42,23 @@ pub fn geometry(g: &geo::Geometry<f64>) -> Value {
     use geo::Geometry as G;
     match g {
         G::Point(p) => point(*p),
-        G::MultiPoint(mp) => json!({"type": "MultiPoint", "coordinates": mp.0.iter().map(|p| position(&p.0)).collect::<Vec<_>>()}),
+        G::MultiPoint(mp) => {
+            json!({"type": "MultiPoint", "coordinates": mp.0.iter().map(|p| position(&p.0)).collect::<Vec<_>>()})
+        }
         G::Line(l) => line_string(&LineString(vec![l.start, l.end])),
         G::LineString(ls) => line_string(ls),
-        G::MultiLineString(mls) => json!({"type": "MultiLineString", "coordinates": mls.0.iter().map(ring).collect::<Vec<_>>()}),
+        G::MultiLineString(mls) => {
+            json!({"type": "MultiLineString", "coordinates": mls.0.iter().map(ring).collect::<Vec<_>>()})
+        }
         G::Polygon(p) => multipolygon(&MultiPolygon(vec![p.clone()])),
-        G::MultiPolygon(mp) => json!({"type": "MultiPolygon", "coordinates": mp.orient(Direction::Default).0.iter().map(polygon_rings).collect::<Vec<_>>()}),
+        G::MultiPolygon(mp) => {
+            json!({"type": "MultiPolygon", "coordinates": mp.orient(Direction::Default).0.iter().map(polygon_rings).collect::<Vec<_>>()})
+        }
         G::Rect(r) => multipolygon(&MultiPolygon(vec![r.to_polygon()])),
         G::Triangle(t) => multipolygon(&MultiPolygon(vec![t.to_polygon()])),
-        G::GeometryCollection(c) => json!({"type": "GeometryCollection", "geometries": c.0.iter().map(geometry).collect::<Vec<_>>()}),
+        G::GeometryCollection(c) => {
+            json!({"type": "GeometryCollection", "geometries": c.0.iter().map(geometry).collect::<Vec<_>>()})
+        }
     }
 }
 

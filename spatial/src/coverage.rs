@@ -113,7 +113,9 @@ impl Shape {
         if self.polygons.iter().any(|p| polygon_covers(p, c)) {
             return true;
         }
-        self.paths.iter().any(|path| path.windows(2).any(|s| point_segment_d2([0.0, 0.0], local(s[0]), local(s[1])) <= r2))
+        self.paths
+            .iter()
+            .any(|path| path.windows(2).any(|s| point_segment_d2([0.0, 0.0], local(s[0]), local(s[1])) <= r2))
     }
 
     /// Does the segment `a`–`b` pass within `r2` (metres squared) of the shape?
@@ -127,7 +129,9 @@ impl Shape {
         if self.polygons.iter().any(|p| polygon_covers(p, a) || polygon_covers(p, b)) {
             return true;
         }
-        self.paths.iter().any(|path| path.windows(2).any(|s| segment_segment_d2(la, lb, local(s[0]), local(s[1])) <= r2))
+        self.paths
+            .iter()
+            .any(|path| path.windows(2).any(|s| segment_segment_d2(la, lb, local(s[0]), local(s[1])) <= r2))
     }
 }
 
@@ -148,7 +152,10 @@ fn segment_segment_d2(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]) -> f64
     if ((d1 > 0.0 && d2 < 0.0) || (d1 < 0.0 && d2 > 0.0)) && ((d3 > 0.0 && d4 < 0.0) || (d3 < 0.0 && d4 > 0.0)) {
         return 0.0;
     }
-    point_segment_d2(a, c, d).min(point_segment_d2(b, c, d)).min(point_segment_d2(c, a, b)).min(point_segment_d2(d, a, b))
+    point_segment_d2(a, c, d)
+        .min(point_segment_d2(b, c, d))
+        .min(point_segment_d2(c, a, b))
+        .min(point_segment_d2(d, a, b))
 }
 
 /// The targets of one coverage computation, indexed for fast "which targets are near here?".
@@ -271,8 +278,7 @@ impl CoverageIndex {
         let mut found = vec![false; self.shapes.len()];
         for segment in line.0.windows(2) {
             let (a, b) = (segment[0], segment[1]);
-            let [c0, r0, c1, r1] =
-                self.cell_span([a.x.min(b.x), a.y.min(b.y), a.x.max(b.x), a.y.max(b.y)]);
+            let [c0, r0, c1, r1] = self.cell_span([a.x.min(b.x), a.y.min(b.y), a.x.max(b.x), a.y.max(b.y)]);
             for row in r0..=r1 {
                 for col in c0..=c1 {
                     let i = row * self.columns + col;
@@ -403,7 +409,8 @@ mod tests {
     #[test]
     fn lines_and_polygons_measure_to_their_nearest_part() {
         let street = line_string![(x: 116.40, y: 39.90), (x: 116.41, y: 39.90)];
-        let market = polygon![(x: 116.42, y: 39.90), (x: 116.43, y: 39.90), (x: 116.43, y: 39.91), (x: 116.42, y: 39.91)];
+        let market =
+            polygon![(x: 116.42, y: 39.90), (x: 116.43, y: 39.90), (x: 116.43, y: 39.91), (x: 116.42, y: 39.91)];
         let index = CoverageIndex::new(&[Geometry::LineString(street), Geometry::Polygon(market)], 30.0);
         let (per_lat, _) = metres_per_degree(39.9);
         let north = |x: f64, m: f64| Coord { x, y: 39.90 + m / per_lat };

@@ -79,11 +79,8 @@ fn aabb(r: Rect<f64>) -> Rectangle<[f64; 2]> {
 
 /// Checks that `grids` tile `boundary`. Parts (and overlapping pairs) under `min_area_m2` are ignored.
 pub fn check_tiling(boundary: &MultiPolygon<f64>, grids: &[TileGrid], min_area_m2: f64) -> TilingReport {
-    let boxes: Vec<Boxed> = grids
-        .iter()
-        .enumerate()
-        .filter_map(|(i, g)| Some(Boxed::new(aabb(g.geometry.bounding_rect()?), i)))
-        .collect();
+    let boxes: Vec<Boxed> =
+        grids.iter().enumerate().filter_map(|(i, g)| Some(Boxed::new(aabb(g.geometry.bounding_rect()?), i))).collect();
     let tree = RTree::bulk_load(boxes);
 
     let union = geo::unary_union(grids.iter().flat_map(|g| g.geometry.0.iter()));

@@ -223,7 +223,11 @@ impl Reader<'_> {
                         Geometry::Polygon(_) => POLYGON,
                         _ => 0,
                     };
-                    if found == want { Ok(g) } else { Err(WkbError::UnsupportedType(found)) }
+                    if found == want {
+                        Ok(g)
+                    } else {
+                        Err(WkbError::UnsupportedType(found))
+                    }
                 })
                 .collect()
         };

@@ -55,7 +55,10 @@ pub async fn import_track(
     let name = path.display().to_string();
     let (fixes, errors) = importers::patrol::read_gpx(path).map_err(|e| vec![e.to_string()])?;
     if !errors.is_empty() {
-        return Err(errors.iter().map(|e| format!("{name}: track point {}, {}: {}", e.record, e.field, e.reason)).collect());
+        return Err(errors
+            .iter()
+            .map(|e| format!("{name}: track point {}, {}: {}", e.record, e.field, e.reason))
+            .collect());
     }
     let received = fixes.len();
     let (kept, dropped) = spatial::track::clean(fixes, spatial::track::CleaningRules::default());

@@ -79,7 +79,9 @@ pub async fn gap_features(
     let entries = snapshot.index.entries();
     let by_code: std::collections::HashMap<&str, usize> =
         entries.iter().enumerate().map(|(i, e)| (e.code.as_str(), i)).collect();
-    for (gap, codes) in [("no_officer", &coverage.gaps.grids_without_officer), ("no_track", &coverage.gaps.grids_without_track)] {
+    for (gap, codes) in
+        [("no_officer", &coverage.gaps.grids_without_officer), ("no_track", &coverage.gaps.grids_without_track)]
+    {
         for code in codes {
             let Some(&i) = by_code.get(code.as_str()) else { continue };
             let mut props = Map::new();
@@ -98,7 +100,11 @@ pub async fn gap_features(
     Ok(features)
 }
 
-pub async fn coverage_gaps(State(ctx): State<ApiContext>, caller: Caller, params: Params) -> Result<Response, ApiError> {
+pub async fn coverage_gaps(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    params: Params,
+) -> Result<Response, ApiError> {
     let principal = caller.require(Action::ReadPatrols)?;
     params.only(&["week"])?;
     let week = week_param(&ctx, &params)?;
@@ -163,11 +169,13 @@ pub async fn tiling_report(
     let boundary = match params.text("within") {
         Some(code) => {
             let g = all.iter().find(|g| g.grid.code == code);
-            g.map(|g| g.grid.geometry.clone()).ok_or_else(|| ApiError::parameter("within", format!("no grid {code:?} in your area")))?
+            g.map(|g| g.grid.geometry.clone())
+                .ok_or_else(|| ApiError::parameter("within", format!("no grid {code:?} in your area")))?
         }
         None => {
             let top = all.iter().filter_map(|g| g.grid.level).min();
-            let parts = all.iter().filter(|g| g.grid.level == top && top != Some(level)).flat_map(|g| g.grid.geometry.0.iter());
+            let parts =
+                all.iter().filter(|g| g.grid.level == top && top != Some(level)).flat_map(|g| g.grid.geometry.0.iter());
             geo::unary_union(parts)
         }
     };

@@ -104,7 +104,10 @@ pub(super) async fn visible_points(
     let bbox = params.bbox()?;
     let kind = params
         .text("type")
-        .map(|t| spatial::patrol::point_kind(t).ok_or_else(|| ApiError::parameter("type", format!("{t:?} is not a point type"))))
+        .map(|t| {
+            spatial::patrol::point_kind(t)
+                .ok_or_else(|| ApiError::parameter("type", format!("{t:?} is not a point type")))
+        })
         .transpose()?;
     let area = Area::of(principal, &ctx.catalog.snapshot());
     let grid = params.text("grid");
@@ -119,11 +122,7 @@ pub(super) async fn visible_points(
         .collect())
 }
 
-pub async fn list_points(
-    State(ctx): State<ApiContext>,
-    caller: Caller,
-    params: Params,
-) -> Result<Response, ApiError> {
+pub async fn list_points(State(ctx): State<ApiContext>, caller: Caller, params: Params) -> Result<Response, ApiError> {
     let principal = caller.require(Action::ReadPatrols)?;
     params.only(&["bbox", "type", "grid", "limit"])?;
     let limit = params.limit(10_000, 200_000)? as usize;
@@ -161,7 +160,12 @@ fn point_from_body(value: Value, code: Option<&str>) -> Result<AssessmentPoint, 
     })
 }
 
-async fn save_point(ctx: &ApiContext, caller: &Caller, point: AssessmentPoint, create_only: bool) -> Result<Response, ApiError> {
+async fn save_point(
+    ctx: &ApiContext,
+    caller: &Caller,
+    point: AssessmentPoint,
+    create_only: bool,
+) -> Result<Response, ApiError> {
     caller.require(Action::ManagePatrols)?;
     let now = ctx.clock.now();
     let exists = ctx.store.points(None).await?.iter().any(|p| p.code == point.code);
@@ -176,7 +180,11 @@ async fn save_point(ctx: &ApiContext, caller: &Caller, point: AssessmentPoint, c
     ctx.store.upsert_points(vec![stored.clone()], now, caller.actor()).await?;
     let status = if exists { StatusCode::OK } else { StatusCode::CREATED };
     let location = format!("/api/v1/points/{}", stored.code);
-    Ok((status, [(header::LOCATION, location), (header::CONTENT_TYPE, "application/geo+json".into())], point_feature(&stored).to_string())
+    Ok((
+        status,
+        [(header::LOCATION, location), (header::CONTENT_TYPE, "application/geo+json".into())],
+        point_feature(&stored).to_string(),
+    )
         .into_response())
 }
 
@@ -226,16 +234,15 @@ async fn visible_routes(ctx: &ApiContext, principal: &Principal) -> Result<Vec<S
     })
 }
 
-pub async fn list_routes(
-    State(ctx): State<ApiContext>,
-    caller: Caller,
-    params: Params,
-) -> Result<Response, ApiError> {
+pub async fn list_routes(State(ctx): State<ApiContext>, caller: Caller, params: Params) -> Result<Response, ApiError> {
     let principal = caller.require(Action::ReadPatrols)?;
     params.only(&["officer", "weekday"])?;
     let weekday = params
         .text("weekday")
-        .map(|w| importers::patrol::parse_weekday(w).ok_or_else(|| ApiError::parameter("weekday", "must be 1-7 or a day name")))
+        .map(|w| {
+            importers::patrol::parse_weekday(w)
+                .ok_or_else(|| ApiError::parameter("weekday", "must be 1-7 or a day name"))
+        })
         .transpose()?;
     let officer = params.text("officer");
     let routes = visible_routes(&ctx, principal).await?;
@@ -250,7 +257,8 @@ pub async fn list_routes(
 fn route_from_body(value: Value) -> Result<PlannedRoute, ApiError> {
     let feature = importers::geojson::parse_any_feature(value).map_err(record_error)?;
     let props = &feature.properties;
-    let officer = importers::geojson::text_property(props, "officer").ok_or_else(|| invalid_field("officer", "is required"))?;
+    let officer =
+        importers::geojson::text_property(props, "officer").ok_or_else(|| invalid_field("officer", "is required"))?;
     let weekday = importers::geojson::text_property(props, "weekday")
         .and_then(|w| importers::patrol::parse_weekday(&w))
         .ok_or_else(|| invalid_field("weekday", "is required: 1-7 (Monday first) or a day name"))?;
@@ -270,7 +278,8 @@ pub async fn create_route(
     let ids = ctx.store.save_routes(None, vec![route.clone()], false, ctx.clock.now(), caller.actor()).await?;
     let id = ids.first().copied().unwrap_or_default();
     let stored = StoredRoute { id, officer: route.officer, weekday: route.weekday, name: route.name, line: route.line };
-    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/v1/routes/{id}"))], geojson(route_feature(&stored))).into_response())
+    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/v1/routes/{id}"))], geojson(route_feature(&stored)))
+        .into_response())
 }
 
 fn route_id(text: &str) -> Result<i64, ApiError> {
@@ -392,7 +401,11 @@ pub async fn post_track(
     }
     let received = fixes.len();
     let (kept, dropped) = clean(fixes, CleaningRules::default());
-    let id = if kept.is_empty() { None } else { Some(ctx.store.insert_track(officer.clone(), kept.clone(), ctx.clock.now()).await?) };
+    let id = if kept.is_empty() {
+        None
+    } else {
+        Some(ctx.store.insert_track(officer.clone(), kept.clone(), ctx.clock.now()).await?)
+    };
     Ok((
         StatusCode::CREATED,
         Json(json!({
@@ -408,11 +421,7 @@ pub async fn post_track(
 }
 
 /// `GET /api/v1/tracks?officer=…&date=YYYY-MM-DD`: each officer's fixes of a local day as a line.
-pub async fn get_tracks(
-    State(ctx): State<ApiContext>,
-    caller: Caller,
-    params: Params,
-) -> Result<Response, ApiError> {
+pub async fn get_tracks(State(ctx): State<ApiContext>, caller: Caller, params: Params) -> Result<Response, ApiError> {
     let principal = caller.require(Action::ReadPatrols)?;
     params.only(&["officer", "date"])?;
     if principal.role == Role::Unit {
@@ -435,7 +444,10 @@ pub async fn get_tracks(
     let chunks = ctx.store.track_chunks(start, start + 86_400, officer).await?;
     let mut by_officer: std::collections::BTreeMap<String, Vec<RawFix>> = Default::default();
     for c in chunks {
-        by_officer.entry(c.officer).or_default().extend(c.fixes.into_iter().filter(|f| f.t >= start && f.t < start + 86_400));
+        by_officer
+            .entry(c.officer)
+            .or_default()
+            .extend(c.fixes.into_iter().filter(|f| f.t >= start && f.t < start + 86_400));
     }
     let features = by_officer
         .into_iter()
@@ -443,7 +455,9 @@ pub async fn get_tracks(
         .map(|(officer, mut fixes)| {
             fixes.sort_by_key(|f| f.t);
             let line = geo::LineString(fixes.iter().map(|f| geo::Coord { x: f.lon, y: f.lat }).collect());
-            let time = |t: i64| OffsetDateTime::from_unix_timestamp(t).ok().and_then(|t| t.to_offset(offset).format(&Rfc3339).ok());
+            let time = |t: i64| {
+                OffsetDateTime::from_unix_timestamp(t).ok().and_then(|t| t.to_offset(offset).format(&Rfc3339).ok())
+            };
             let mut props = Map::new();
             props.insert("officer".into(), json!(officer));
             props.insert("date".into(), json!(date.to_string()));
@@ -514,7 +528,11 @@ pub async fn post_inspection(
     };
     let photos: Vec<String> = serde_json::from_value(obj.get("photos").cloned().unwrap_or(json!([])))
         .map_err(|_| invalid_field("photos", "must be an array of URLs"))?;
-    if photos.len() > 20 || photos.iter().any(|u| !(u.starts_with("https://") || u.starts_with("http://") || u.starts_with('/')) || u.len() > 2000) {
+    if photos.len() > 20
+        || photos
+            .iter()
+            .any(|u| !(u.starts_with("https://") || u.starts_with("http://") || u.starts_with('/')) || u.len() > 2000)
+    {
         return Err(invalid_field("photos", "at most 20 http(s) URLs or server paths"));
     }
     // Each failed criterion becomes a problem, routed exactly like a report made at the point.
@@ -530,7 +548,9 @@ pub async fn post_inspection(
             lon: position.x(),
             lat: position.y(),
             category: category.map_or(wanted.clone(), |c| c.code.clone()),
-            description: format!("测评点位 {} {}：{}不达标。{}", point.code, point.name, text, r.note).trim().to_string(),
+            description: format!("测评点位 {} {}：{}不达标。{}", point.code, point.name, text, r.note)
+                .trim()
+                .to_string(),
             source: Source::Inspection,
             owner: None,
         };
@@ -551,7 +571,11 @@ pub async fn post_inspection(
     };
     let (inspection, opened) = ctx.store.insert_inspection(inspection, problems, now, caller.actor()).await?;
     let opened: Vec<Value> = opened.into_iter().map(|p| json!(super::cases::present(&ctx, &area, p))).collect();
-    Ok((StatusCode::CREATED, Json(json!({"inspection": inspection_json(&inspection, ctx.coverage.offset), "problems": opened}))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"inspection": inspection_json(&inspection, ctx.coverage.offset), "problems": opened})),
+    )
+        .into_response())
 }
 
 pub(super) fn inspection_json(i: &Inspection, offset: time::UtcOffset) -> Value {

@@ -60,7 +60,13 @@ where
         other => return Err(StoreError::Corrupt(format!("route {id}: not a line string: {other:?}"))),
     };
     let weekday: i32 = r.try_get("weekday")?;
-    Ok(StoredRoute { id, officer: r.try_get("officer")?, weekday: weekday.clamp(1, 7) as u8, name: r.try_get("name")?, line })
+    Ok(StoredRoute {
+        id,
+        officer: r.try_get("officer")?,
+        weekday: weekday.clamp(1, 7) as u8,
+        name: r.try_get("name")?,
+        line,
+    })
 }
 
 pub(crate) fn inspection_from_row<'r, R>(r: &'r R) -> Result<Inspection, StoreError>

@@ -203,6 +203,15 @@ impl Server {
         )
     }
 
+    /// Any method with a JSON body (or none) and a given token.
+    pub fn send_as(&self, method: &str, token: Option<&str>, path: &str, body: Option<&str>) -> (u16, Value) {
+        let request = with_token(ureq::request(method, &self.url(path)), token);
+        match body {
+            Some(b) => respond(request.set("Content-Type", "application/json").send_string(b)),
+            None => respond(request.call()),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -262,6 +271,9 @@ fn respond(result: Result<ureq::Response, ureq::Error>) -> (u16, Value) {
     };
     let status = response.status();
     let body = response.into_string().expect("body");
+    if body.is_empty() {
+        return (status, Value::Null);
+    }
     let value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("status {status}: body is not JSON: {body}"));
     (status, value)
 }

@@ -1,0 +1,198 @@
+//! Patrols on both backends through the real binary: assessment points routed to the grid that
+//! holds most of them, planned routes, GPS tracks cleaned of bad fixes, inspections whose failed
+//! criteria open routed problems, and weekly coverage with its gaps — with who may do what.
+
+mod common;
+
+use common::{Backend, Server};
+use serde_json::{json, Value};
+
+/// A unit grid of the demo officer's area: its code and its bounding box.
+fn officer_grid(server: &Server, officer: &str) -> (String, [f64; 4]) {
+    let (status, grids) = server.get_as(Some(officer), "/api/v1/layers/grids?level=grid&limit=1");
+    assert_eq!(status, 200, "{grids}");
+    let f = &grids["features"][0];
+    let ring = f["geometry"]["coordinates"][0].as_array().expect("ring").clone();
+    let xs: Vec<f64> = ring.iter().map(|p| p[0].as_f64().unwrap_or(0.0)).collect();
+    let ys: Vec<f64> = ring.iter().map(|p| p[1].as_f64().unwrap_or(0.0)).collect();
+    let fold = |v: &[f64], f: fn(f64, f64) -> f64, init: f64| v.iter().copied().fold(init, f);
+    let code = f["properties"]["code"].as_str().expect("code").to_string();
+    (
+        code,
+        [
+            fold(&xs, f64::min, 180.0),
+            fold(&ys, f64::min, 90.0),
+            fold(&xs, f64::max, -180.0),
+            fold(&ys, f64::max, -90.0),
+        ],
+    )
+}
+
+fn point_feature(code: &str, kind: &str, geometry: Value) -> String {
+    json!({"type": "Feature", "properties": {
+        "code": code, "name": format!("点位 {code}"), "type": kind,
+        "criteria": [{"id": "c1", "text": "路面平整", "weight": 2}, {"id": "c2", "text": "无暴露垃圾", "category": "E01001"}]
+    }, "geometry": geometry})
+    .to_string()
+}
+
+fn scenario(backend: &Backend) {
+    let name = backend.name();
+    // Wednesday of 2026-W47 in Beijing.
+    let server = Server::start(&backend.url(), &["--demo", "--clock-start", "2026-11-18T10:00:00+08:00"]);
+    let (office, officer, app, unit) =
+        (server.token_of("office"), server.token_of("officer"), server.token_of("app"), server.token_of("unit"));
+    let (grid, [x0, y0, x1, y1]) = officer_grid(&server, &officer);
+    let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+
+    // Points: a toilet inside the grid, a street mostly inside it, a market polygon.
+    let toilet = point_feature("T1", "公厕", json!({"type": "Point", "coordinates": [cx, cy]}));
+    let (status, created) = server.post_as(Some(&office), "/api/v1/points", &toilet);
+    assert_eq!(status, 201, "{name}: {created}");
+    assert_eq!(created["properties"]["grid_code"], grid, "{name}");
+    assert_eq!(created["properties"]["type"], "public_toilet");
+    let (status, again) = server.post_as(Some(&office), "/api/v1/points", &toilet);
+    assert_eq!((status, again["error"]["code"].as_str()), (409, Some("conflict")), "{name}");
+    let width = x1 - x0;
+    let street = point_feature(
+        "S1",
+        "back_street",
+        json!({"type": "LineString", "coordinates": [[x0 + width * 0.1, cy], [x1 + width * 0.3, cy]]}),
+    );
+    let (status, s1) = server.send_as("PUT", Some(&office), "/api/v1/points/S1", Some(&street));
+    assert_eq!(status, 201, "{name}: {s1}");
+    assert_eq!(s1["properties"]["grid_code"], grid, "{name}: most of the street lies in the officer's grid");
+    let touched = s1["properties"]["grids"].as_array().map_or(0, Vec::len);
+    assert!(touched >= 2, "{name}: the street crosses into the next grid: {s1}");
+    let (status, updated) =
+        server.send_as("PUT", Some(&office), "/api/v1/points/S1", Some(&street.replace("点位 S1", "史家胡同")));
+    assert_eq!((status, updated["properties"]["name"].as_str()), (200, Some("史家胡同")), "{name}");
+
+    // Bad input is a 422 naming the field; officers and apps may not manage points.
+    let bad = point_feature("B1", "spaceport", json!({"type": "Point", "coordinates": [cx, cy]}));
+    let (status, e) = server.post_as(Some(&office), "/api/v1/points", &bad);
+    assert_eq!(status, 422, "{e}");
+    assert_eq!(e["error"]["details"]["fields"][0]["field"], "type");
+    let bowtie = point_feature(
+        "B2",
+        "park",
+        json!({"type": "Polygon", "coordinates": [[[cx, cy], [cx + 0.001, cy + 0.001], [cx + 0.001, cy], [cx, cy + 0.001], [cx, cy]]]}),
+    );
+    let (status, e) = server.post_as(Some(&office), "/api/v1/points", &bowtie);
+    assert_eq!((status, e["error"]["details"]["fields"][0]["field"].as_str()), (422, Some("geometry")), "{e}");
+    assert_eq!(server.post_as(Some(&officer), "/api/v1/points", &toilet).0, 403);
+    assert_eq!(server.get_as(Some(&app), "/api/v1/points").0, 403);
+    assert_eq!(server.get_as(None, "/api/v1/points").0, 401);
+
+    // The officer sees both points of their area; the unit of another street sees neither.
+    let (_, mine) = server.get_as(Some(&officer), "/api/v1/points");
+    assert_eq!(mine["features"].as_array().map_or(0, Vec::len), 2, "{name}: {mine}");
+    let (_, unit_view) = server.get_as(Some(&unit), "/api/v1/points?type=public_toilet");
+    let unit_of_grid = created["properties"]["unit"].clone();
+    let expected = usize::from(unit_of_grid == json!("东华门街道办事处"));
+    assert_eq!(unit_view["features"].as_array().map_or(0, Vec::len), expected, "{name}: {unit_view}");
+
+    // A planned route past the toilet for Wednesday; the officer reads it, may not change it.
+    let route =
+        json!({"type": "Feature", "properties": {"officer": "demo-officer", "weekday": "周三", "name": "周三路线"},
+        "geometry": {"type": "LineString", "coordinates": [[x0, cy + 0.0001], [x1, cy + 0.0001]]}})
+        .to_string();
+    let (status, r) = server.post_as(Some(&office), "/api/v1/routes", &route);
+    assert_eq!(status, 201, "{name}: {r}");
+    let route_id = r["properties"]["id"].as_i64().expect("route id");
+    let (_, routes) = server.get_as(Some(&officer), "/api/v1/routes?weekday=3");
+    assert_eq!(routes["features"][0]["properties"]["name"], "周三路线");
+    assert_eq!(server.send_as("DELETE", Some(&officer), &format!("/api/v1/routes/{route_id}"), None).0, 403);
+    let (status, _) = server.send_as("PUT", Some(&office), &format!("/api/v1/routes/{route_id}"), Some(&route));
+    assert_eq!(status, 200);
+    assert_eq!(server.send_as("PUT", Some(&office), "/api/v1/routes/999999", Some(&route)).0, 404);
+
+    // Tracks: a walk on Monday past the toilet, with one inaccurate fix and one spike.
+    let monday = 1_794_758_400_i64 + 9 * 3600; // 2026-11-16 09:00 +08:00
+    let mut fixes: Vec<Value> = (0..40)
+        .map(|i| json!({"time": monday + 15 * i, "lon": x0 + (x1 - x0) * i as f64 / 40.0, "lat": cy, "accuracy": 8}))
+        .collect();
+    fixes[5]["accuracy"] = json!(300);
+    fixes[9]["lon"] = json!(cx + 0.05);
+    let (status, t) = server.post_as(Some(&officer), "/api/v1/tracks", &json!({"fixes": fixes}).to_string());
+    assert_eq!(status, 201, "{name}: {t}");
+    assert_eq!((t["received"].as_u64(), t["stored"].as_u64(), t["dropped"].as_u64()), (Some(40), Some(38), Some(2)));
+    assert_eq!(t["dropped_by_reason"], json!({"inaccurate": 1, "spikes": 1, "duplicates": 0}));
+    let other = json!({"officer": "someone-else", "fixes": [{"time": monday, "lon": cx, "lat": cy}]}).to_string();
+    assert_eq!(server.post_as(Some(&officer), "/api/v1/tracks", &other).0, 403, "officers record only their own");
+    let (status, e) =
+        server.post_as(Some(&officer), "/api/v1/tracks", r#"{"fixes":[{"time":"yesterday","lon":1,"lat":2}]}"#);
+    assert_eq!((status, e["error"]["details"]["fields"][0]["field"].as_str()), (422, Some("fixes[0].time")));
+    let (_, day) = server.get_as(Some(&officer), "/api/v1/tracks?date=2026-11-16");
+    assert_eq!(day["features"][0]["properties"]["fixes"], 38, "{name}: {day}");
+    assert_eq!(day["features"][0]["geometry"]["type"], "LineString");
+    assert_eq!(server.get_as(Some(&unit), "/api/v1/tracks").0, 403);
+
+    // An inspection at the street: c1 fails and opens a problem routed like any report.
+    let body = json!({"point": "S1", "results": [{"criterion": "c1", "pass": false, "note": "坑洼"}, {"criterion": "c2", "pass": true}],
+        "photos": ["https://example.org/p/1.jpg"]});
+    let (status, done) = server.post_as(Some(&officer), "/api/v1/inspections", &body.to_string());
+    assert_eq!(status, 201, "{name}: {done}");
+    let problem = &done["problems"][0];
+    assert_eq!(done["problems"].as_array().map_or(0, Vec::len), 1);
+    assert_eq!((problem["source"].as_str(), problem["assessment_point"].as_str()), (Some("inspection"), Some("S1")));
+    assert_eq!(problem["criterion"], "c1");
+    assert_eq!(problem["grid_code"], grid, "{name}: routed to the grid holding the street");
+    let id = problem["id"].as_i64().expect("problem id");
+    let (_, stored) = server.get_as(Some(&office), &format!("/api/v1/problems/{id}"));
+    assert_eq!(stored["assessment_point"], "S1", "{name}: the link survives storage");
+    assert_eq!(done["inspection"]["problems"]["c1"], id);
+    let unknown = json!({"point": "S1", "results": [{"criterion": "zz", "pass": false}]}).to_string();
+    assert_eq!(server.post_as(Some(&officer), "/api/v1/inspections", &unknown).0, 422);
+    assert_eq!(server.post_as(Some(&unit), "/api/v1/inspections", &body.to_string()).0, 403);
+
+    // Coverage of 2026-W47: the toilet was passed on Monday, the street inspected on Wednesday.
+    let (status, cov) = server.get_as(Some(&office), "/api/v1/coverage?week=2026-W47");
+    assert_eq!(status, 200, "{name}: {cov}");
+    let by_code = |code: &str| cov["points"].as_array().and_then(|ps| ps.iter().find(|p| p["code"] == code).cloned());
+    let t1 = by_code("T1").expect("T1");
+    assert_eq!(
+        (t1["visits"].as_u64(), t1["covered"].as_bool(), t1["on_route"].as_bool()),
+        (Some(1), Some(true), Some(true))
+    );
+    assert_eq!(t1["days"], json!(["2026-11-16"]));
+    let s1 = by_code("S1").expect("S1");
+    assert_eq!(
+        (s1["visits"].as_u64(), s1["inspections"].as_u64()),
+        (Some(2), Some(1)),
+        "{name}: tracked Monday, inspected Wednesday: {s1}"
+    );
+    assert_eq!(cov["summary"]["points"], 2);
+    let grid_row =
+        cov["grids"].as_array().and_then(|g| g.iter().find(|r| r["code"] == grid).cloned()).expect("grid row");
+    assert_eq!((grid_row["points"].as_u64(), grid_row["percent"].as_f64()), (Some(2), Some(100.0)));
+    let no_track = cov["gaps"]["grids_without_track"].as_array().map_or(0, Vec::len);
+    assert!(
+        no_track > 1000 && !cov["gaps"]["grids_without_track"].as_array().is_some_and(|g| g.contains(&json!(grid)))
+    );
+    // The next week nothing happened: both points are gaps, and the gaps layer draws them.
+    let (_, gaps) = server.get_as(Some(&office), "/api/v1/coverage/gaps?week=2026-W48");
+    let uncovered: Vec<&str> = gaps["features"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .filter(|x| x["properties"]["gap"] == "not_covered")
+                .filter_map(|x| x["properties"]["code"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(uncovered, ["S1", "T1"], "{name}");
+    assert_eq!(server.get_as(Some(&office), "/api/v1/coverage?week=2026-47").0, 400);
+    assert_eq!(server.get_as(Some(&app), "/api/v1/coverage").0, 403);
+
+    // Deleting a point: gone for everyone.
+    assert_eq!(server.send_as("DELETE", Some(&office), "/api/v1/points/T1", None).0, 204);
+    assert_eq!(server.get_as(Some(&office), "/api/v1/points/T1").0, 404);
+}
+
+#[test]
+fn patrol_records_and_coverage_on_both_backends() {
+    for backend in Backend::both("patrols") {
+        scenario(&backend);
+    }
+}
