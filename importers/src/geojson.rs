@@ -76,6 +76,15 @@ pub fn parse_any_feature(value: Value) -> Result<Feature, RecordError> {
 /// A feature with a validated geometry of any simple kind.
 pub type Feature = GenericFeature<geo::Geometry<f64>>;
 
+fn contains_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(contains_nul),
+        Value::Object(m) => m.iter().any(|(k, v)| k.contains('\0') || contains_nul(v)),
+        _ => false,
+    }
+}
+
 /// A property as text: strings as they are, numbers written out (codes are often numbers).
 pub fn text_property(props: &Map<String, Value>, key: &str) -> Option<String> {
     match props.get(key)? {
@@ -110,6 +119,10 @@ fn parse_feature<G>(
         _ => None,
     };
     let code = text_property(&properties, "code").or_else(|| id.clone());
+    // Databases refuse NUL characters in text: name the property instead of failing on insert.
+    if let Some((key, _)) = properties.iter().find(|(_, v)| contains_nul(v)) {
+        return Err(err(&format!("properties.{key}"), "contains a NUL character".into(), code));
+    }
     let geometry = match obj.remove("geometry") {
         Some(Value::Object(g)) => geometry_of(&g).map_err(|reason| err("geometry", reason, code.clone()))?,
         _ => return Err(err("geometry", "is missing".into(), code)),

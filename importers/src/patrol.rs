@@ -23,12 +23,16 @@ pub fn point_from_feature(f: &Feature) -> Result<AssessmentPoint, Vec<RecordErro
     let code = text_property(p, "code").or_else(|| f.id.clone());
     let mut errors = Vec::new();
     let mut fail = |field: &str, reason: String| errors.push(error(f, code.clone(), field, reason));
-    if code.is_none() {
-        fail("code", "is required".into());
+    match &code {
+        None => fail("code", "is required".into()),
+        Some(c) if c.chars().count() > 100 => fail("code", "is longer than 100 characters".into()),
+        Some(_) => {}
     }
     let name = text_property(p, "name");
-    if name.is_none() {
-        fail("name", "is required".into());
+    match &name {
+        None => fail("name", "is required".into()),
+        Some(n) if n.chars().count() > 200 => fail("name", "is longer than 200 characters".into()),
+        Some(_) => {}
     }
     let kind = match text_property(p, "type").or_else(|| text_property(p, "kind")) {
         None => {
@@ -80,6 +84,9 @@ pub fn check_criteria(criteria: Vec<Criterion>) -> Result<Vec<Criterion>, String
     for c in &criteria {
         if c.id.trim().is_empty() || c.text.trim().is_empty() {
             return Err("every criterion needs an id and a text".into());
+        }
+        if c.id.len() > 100 || c.text.chars().count() > 1000 {
+            return Err(format!("criterion {:?}: id over 100 or text over 1000 characters", c.id));
         }
         if !seen.insert(c.id.as_str()) {
             return Err(format!("criterion id {:?} appears twice", c.id));
@@ -135,11 +142,11 @@ pub fn read_routes(path: &Path) -> Result<(Vec<PlannedRoute>, Vec<RecordError>),
     let (features, mut errors) = read_features(path)?;
     let mut routes = Vec::with_capacity(features.len());
     for f in &features {
-        let officer = text_property(&f.properties, "officer");
+        let officer = text_property(&f.properties, "officer").filter(|o| o.chars().count() <= 100);
         let weekday = text_property(&f.properties, "weekday").map(|w| (parse_weekday(&w), w));
         let mut bad = Vec::new();
         if officer.is_none() {
-            bad.push(error(f, None, "officer", "is required"));
+            bad.push(error(f, None, "officer", "is required (a user name of at most 100 characters)"));
         }
         match &weekday {
             None => bad.push(error(f, officer.clone(), "weekday", "is required")),

@@ -205,7 +205,7 @@ pub async fn put_point(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     caller.require(Action::ManagePatrols)?;
-    if code.trim().is_empty() || code.len() > 100 {
+    if code.trim().is_empty() || code.len() > 100 || code.contains('\0') {
         return Err(ApiError::parameter("code", "must be 1-100 characters"));
     }
     let point = point_from_body(json_body(body)?, Some(&code))?;
@@ -356,7 +356,7 @@ fn number(obj: &Map<String, Value>, key: &str, limit: f64) -> Result<f64, String
 fn officer_for(principal: &Principal, given: Option<&Value>) -> Result<String, ApiError> {
     let given = match given {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 100 => Some(s.trim().to_string()),
+        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 100 && !s.contains('\0') => Some(s.trim().to_string()),
         Some(_) => return Err(invalid_field("officer", "must be a user name")),
     };
     match (principal.role, given) {
@@ -434,6 +434,9 @@ pub async fn get_tracks(State(ctx): State<ApiContext>, caller: Caller, params: P
         (Role::Officer, _) => Some(principal.name.clone()),
         (_, o) => o.map(str::to_string),
     };
+    if officer.as_deref().is_some_and(|o| o.contains('\0') || o.len() > 100) {
+        return Err(ApiError::parameter("officer", "must be a user name"));
+    }
     let offset = ctx.coverage.offset;
     let date = match params.text("date") {
         Some(d) => time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]"))
@@ -517,8 +520,8 @@ pub async fn post_inspection(
         if !seen.insert(&r.criterion) {
             return Err(invalid_field("results", format!("criterion {:?} is given twice", r.criterion)));
         }
-        if r.note.chars().count() > 2000 {
-            return Err(invalid_field("results", "a note is longer than 2000 characters"));
+        if r.note.chars().count() > 2000 || r.note.contains('\0') {
+            return Err(invalid_field("results", "a note must be text of at most 2000 characters"));
         }
     }
     let note = match obj.get("note") {
