@@ -540,7 +540,8 @@ fn write_out(out: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), String> 
         None => {
             use std::io::Write;
             let mut stdout = std::io::stdout().lock();
-            stdout.write_all(bytes).and_then(|_| stdout.write_all(b"\n")).map_err(|e| e.to_string())
+            let end: &[u8] = if bytes.ends_with(b"\n") { b"" } else { b"\n" };
+            stdout.write_all(bytes).and_then(|_| stdout.write_all(end)).map_err(|e| e.to_string())
         }
     }
 }

@@ -196,3 +196,70 @@ fn patrol_records_and_coverage_on_both_backends() {
         scenario(&backend);
     }
 }
+
+#[test]
+fn points_routes_and_tracks_import_from_files_and_coverage_exports_csv() {
+    use common::{gridwatch, text};
+    let dir = common::scratch("patrol-import");
+    let url = format!("sqlite://{}", dir.join("g.db").display());
+    let server = Server::start(&url, &["--demo"]);
+    let officer = server.token_of("officer");
+    let (grid, [x0, y0, x1, y1]) = officer_grid(&server, &officer);
+    let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+    let feature = |code: &str, kind: &str| {
+        json!({"type": "Feature", "properties": {"code": code, "name": code, "type": kind, "required_per_week": 1},
+            "geometry": {"type": "Point", "coordinates": [cx, cy]}})
+    };
+    let write = |name: &str, features: Vec<Value>| {
+        let path = dir.join(name);
+        std::fs::write(&path, json!({"type": "FeatureCollection", "features": features}).to_string()).expect("write");
+        path.to_string_lossy().to_string()
+    };
+    // One bad feature: the whole file is refused, naming it, and nothing is stored.
+    let bad = write("bad.geojson", vec![feature("A1", "公厕"), feature("A2", "spaceport")]);
+    let out = gridwatch(&["import", "points", &bad], Some(&url));
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("feature 1 (code A2), type"), "{}", text(&out.stderr));
+    let (_, none) = server.get_as(Some(&officer), "/api/v1/points");
+    assert_eq!(none["features"].as_array().map_or(1, Vec::len), 0, "nothing half-written");
+    let good = write("points.geojson", vec![feature("A1", "公厕"), feature("A2", "market")]);
+    let out = gridwatch(&["import", "points", &good], Some(&url));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("2 new, 0 updated, 0 unchanged"), "{}", text(&out.stdout));
+    let out = gridwatch(&["import", "points", &good], Some(&url));
+    assert!(text(&out.stdout).contains("0 new, 0 updated, 2 unchanged"), "re-import is idempotent: {}", text(&out.stdout));
+
+    let routes = write(
+        "routes.geojson",
+        vec![json!({"type": "Feature", "properties": {"officer": "demo-officer", "weekday": "Mon"},
+            "geometry": {"type": "LineString", "coordinates": [[x0, cy], [x1, cy]]}})],
+    );
+    for _ in 0..2 {
+        let out = gridwatch(&["import", "routes", &routes], Some(&url));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let (_, r) = server.get_as(Some(&officer), "/api/v1/routes");
+    assert_eq!(r["features"].as_array().map_or(0, Vec::len), 1, "re-importing replaces the officer's Monday");
+
+    let gpx = dir.join("monday.gpx");
+    let points: String = (0..3)
+        .map(|i| format!(r#"<trkpt lat="{cy}" lon="{}"><time>2026-11-16T0{}:00:00Z</time></trkpt>"#, cx + 0.00001 * i as f64, 2 + i))
+        .collect();
+    std::fs::write(&gpx, format!(r#"<gpx version="1.1"><trk><trkseg>{points}</trkseg></trk></gpx>"#)).expect("gpx");
+    let out = gridwatch(&["import", "tracks", "--officer", "demo-officer", &gpx.to_string_lossy()], Some(&url));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("3 of 3 fixes"), "{}", text(&out.stdout));
+
+    let out = gridwatch(&["coverage", "--week", "2026-W47", "--format", "csv"], Some(&url));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let csv = text(&out.stdout);
+    let header: Vec<&str> = csv.lines().next().unwrap_or_default().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("{name} in {header:?}"));
+    let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 2);
+    for row in &rows {
+        assert_eq!((row[col("grid_code")], row[col("visits")], row[col("covered")], row[col("on_route")]), (grid.as_str(), "1", "true", "true"), "{csv}");
+    }
+    let out = gridwatch(&["coverage", "--week", "2026-W47", "--time-zone", "Mars/Olympus"], Some(&url));
+    assert!(!out.status.success() && text(&out.stderr).contains("time zone"));
+}
