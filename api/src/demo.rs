@@ -230,7 +230,103 @@ pub async fn seed(
         }
     }
     store.insert_problems(problems, &actor).await?;
+    seed_patrols(store, &snapshot, &mut rng).await?;
     Ok(Some(logins))
+}
+
+/// Kinds the demo's assessment points cycle through, with a typical checklist line.
+const DEMO_POINT_KINDS: [(&str, &str); 8] = [
+    ("public_toilet", "无异味、无积水"),
+    ("bus_stop", "站牌整洁、无小广告"),
+    ("residential_compound", "无乱堆物料"),
+    ("school_surroundings", "无游商占道"),
+    ("restaurant", "门前三包落实"),
+    ("community_committee", "公益广告规范"),
+    ("old_compound", "楼道无杂物"),
+    ("intersection", "交通设施完好"),
+];
+
+/// The demo's patrols for the week of `DEMO_EPOCH` (2026-W47): an assessment point in every
+/// third unit grid (a back street or a market every so often), the demo officer's route through
+/// their community on weekdays, and GPS tracks of Monday, Tuesday, Thursday and Friday along it
+/// (Wednesday is missed, so the week shows gaps).
+async fn seed_patrols(store: &dyn Store, snapshot: &crate::catalog::Snapshot, rng: &mut SplitMix) -> Result<(), StoreError> {
+    use geo::{BoundingRect, Centroid, Coord, Geometry, LineString, Polygon};
+    use spatial::patrol::{AssessmentPoint, Criterion, PlannedRoute};
+    let actor = Actor::system();
+    let mut points = Vec::new();
+    for (i, grid) in snapshot.index.entries().iter().enumerate().step_by(3) {
+        let (Some(c), Some(r)) = (grid.geometry.centroid(), grid.geometry.bounding_rect()) else { continue };
+        let (w, h) = (r.width(), r.height());
+        let (kind, geometry, check) = if i % 21 == 0 {
+            let line = LineString(vec![Coord { x: r.min().x + 0.1 * w, y: c.y() }, Coord { x: r.max().x - 0.1 * w, y: c.y() }]);
+            ("back_street", Geometry::LineString(line), "路面平整、无暴露垃圾")
+        } else if i % 33 == 0 {
+            let (x, y) = (c.x() - 0.2 * w, c.y() - 0.2 * h);
+            let ring = vec![(x, y), (x + 0.4 * w, y), (x + 0.4 * w, y + 0.4 * h), (x, y + 0.4 * h), (x, y)];
+            let ring = LineString(ring.into_iter().map(|(x, y)| Coord { x, y }).collect());
+            ("market", Geometry::Polygon(Polygon::new(ring, vec![])), "地面干净、分区经营")
+        } else {
+            let (kind, check) = *rng.pick(&DEMO_POINT_KINDS);
+            let p = Coord { x: c.x() + (rng.unit() - 0.5) * 0.5 * w, y: c.y() + (rng.unit() - 0.5) * 0.5 * h };
+            (kind, Geometry::Point(p.into()), check)
+        };
+        points.push(AssessmentPoint {
+            code: format!("CP{}", &grid.code[6..]),
+            name: format!("{}{}", grid.payload.name.clone().unwrap_or_default(), spatial::patrol::POINT_KINDS.iter().find(|(id, _)| *id == kind).map_or("", |(_, zh)| *zh)),
+            kind,
+            geometry,
+            criteria: vec![
+                Criterion { id: "c1".into(), text: check.into(), weight: 2.0, category: None },
+                Criterion { id: "c2".into(), text: "无暴露垃圾".into(), weight: 1.0, category: Some("E01001".into()) },
+            ],
+            required_per_week: if kind == "market" { 2 } else { 1 },
+            unit: None,
+        });
+    }
+    let stored = crate::http::patrols::place_points(snapshot, points, DEMO_EPOCH);
+    store.upsert_points(stored, DEMO_EPOCH, actor.clone()).await?;
+
+    // The demo officer's beat: the centroids of their community's grids, snaking row by row.
+    let mut beat: Vec<Coord<f64>> = snapshot
+        .index
+        .entries()
+        .iter()
+        .filter(|e| e.code.starts_with("110101001001"))
+        .filter_map(|e| e.geometry.centroid().map(|c| c.0))
+        .collect();
+    beat.sort_by(|a, b| b.y.total_cmp(&a.y).then(a.x.total_cmp(&b.x)));
+    if beat.len() < 2 {
+        return Ok(());
+    }
+    let line = LineString(beat);
+    let routes = (1..=5)
+        .map(|weekday| PlannedRoute { officer: "demo-officer".into(), weekday, name: Some("多福巷社区巡查".into()), line: line.clone() })
+        .collect();
+    store.save_routes(None, routes, true, DEMO_EPOCH, actor).await?;
+    for day in [0, 1, 3, 4] {
+        let start = (DEMO_EPOCH + Duration::days(day) + Duration::hours(9)).unix_timestamp();
+        store.insert_track("demo-officer".into(), walk(&line, start), DEMO_EPOCH).await?;
+    }
+    Ok(())
+}
+
+/// Fixes every 15 s walking along `line` at 1.2 m/s from `start`.
+fn walk(line: &geo::LineString<f64>, start: i64) -> Vec<spatial::track::RawFix> {
+    let mut fixes = Vec::new();
+    let mut t = start;
+    for seg in line.0.windows(2) {
+        let (per_lat, per_lon) = spatial::geodesy::metres_per_degree(seg[0].y);
+        let (dx, dy) = ((seg[1].x - seg[0].x) * per_lon, (seg[1].y - seg[0].y) * per_lat);
+        let steps = ((dx * dx + dy * dy).sqrt() / 18.0).ceil().max(1.0) as usize;
+        for k in 0..steps {
+            let f = k as f64 / steps as f64;
+            let (lon, lat) = (seg[0].x + f * (seg[1].x - seg[0].x), seg[0].y + f * (seg[1].y - seg[0].y));
+            fixes.push(spatial::track::RawFix { t, lon, lat, accuracy_m: Some(8.0) });
+            t += 15;
+        }
+    }
+    fixes
 }
 
 #[cfg(test)]
