@@ -250,7 +250,11 @@ const DEMO_POINT_KINDS: [(&str, &str); 8] = [
 /// third unit grid (a back street or a market every so often), the demo officer's route through
 /// their community on weekdays, and GPS tracks of Monday, Tuesday, Thursday and Friday along it
 /// (Wednesday is missed, so the week shows gaps).
-async fn seed_patrols(store: &dyn Store, snapshot: &crate::catalog::Snapshot, rng: &mut SplitMix) -> Result<(), StoreError> {
+async fn seed_patrols(
+    store: &dyn Store,
+    snapshot: &crate::catalog::Snapshot,
+    rng: &mut SplitMix,
+) -> Result<(), StoreError> {
     use geo::{BoundingRect, Centroid, Coord, Geometry, LineString, Polygon};
     use spatial::patrol::{AssessmentPoint, Criterion, PlannedRoute};
     let actor = Actor::system();
@@ -259,7 +263,10 @@ async fn seed_patrols(store: &dyn Store, snapshot: &crate::catalog::Snapshot, rn
         let (Some(c), Some(r)) = (grid.geometry.centroid(), grid.geometry.bounding_rect()) else { continue };
         let (w, h) = (r.width(), r.height());
         let (kind, geometry, check) = if i % 21 == 0 {
-            let line = LineString(vec![Coord { x: r.min().x + 0.1 * w, y: c.y() }, Coord { x: r.max().x - 0.1 * w, y: c.y() }]);
+            let line = LineString(vec![
+                Coord { x: r.min().x + 0.1 * w, y: c.y() },
+                Coord { x: r.max().x - 0.1 * w, y: c.y() },
+            ]);
             ("back_street", Geometry::LineString(line), "路面平整、无暴露垃圾")
         } else if i % 33 == 0 {
             let (x, y) = (c.x() - 0.2 * w, c.y() - 0.2 * h);
@@ -273,12 +280,18 @@ async fn seed_patrols(store: &dyn Store, snapshot: &crate::catalog::Snapshot, rn
         };
         points.push(AssessmentPoint {
             code: format!("CP{}", &grid.code[6..]),
-            name: format!("{}{}", grid.payload.name.clone().unwrap_or_default(), spatial::patrol::POINT_KINDS.iter().find(|(id, _)| *id == kind).map_or("", |(_, zh)| *zh)),
+            name: format!(
+                "{}{}",
+                grid.payload.name.clone().unwrap_or_default(),
+                spatial::patrol::POINT_KINDS.iter().find(|(id, _)| *id == kind).map_or("", |(_, zh)| *zh)
+            ),
             kind,
             geometry,
             criteria: vec![
                 Criterion { id: "c1".into(), text: check.into(), weight: 2.0, category: None },
-                Criterion { id: "c2".into(), text: "无暴露垃圾".into(), weight: 1.0, category: Some("E01001".into()) },
+                Criterion {
+                    id: "c2".into(), text: "无暴露垃圾".into(), weight: 1.0, category: Some("E01001".into())
+                },
             ],
             required_per_week: if kind == "market" { 2 } else { 1 },
             unit: None,
@@ -301,7 +314,12 @@ async fn seed_patrols(store: &dyn Store, snapshot: &crate::catalog::Snapshot, rn
     }
     let line = LineString(beat);
     let routes = (1..=5)
-        .map(|weekday| PlannedRoute { officer: "demo-officer".into(), weekday, name: Some("多福巷社区巡查".into()), line: line.clone() })
+        .map(|weekday| PlannedRoute {
+            officer: "demo-officer".into(),
+            weekday,
+            name: Some("多福巷社区巡查".into()),
+            line: line.clone(),
+        })
         .collect();
     store.save_routes(None, routes, true, DEMO_EPOCH, actor).await?;
     for day in [0, 1, 3, 4] {

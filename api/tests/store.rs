@@ -128,6 +128,7 @@ fn problem(lon: f64, lat: f64) -> NewProblem {
         class: default_catalogue().iter().find(|c| c.code == "E01001").map(Class::from),
         nearby: vec![gridwatch::problem::NearbyGrid { code: "A".into(), distance_m: 0.0 }],
         likely_duplicates: vec![],
+        origin: None,
     }
 }
 

@@ -63,7 +63,10 @@ fn target(rng: &mut Rng) -> Geometry<f64> {
 /// One officer's day: walking between waypoints within 1 km of their beat at ~1.2 m/s.
 fn day(rng: &mut Rng, home: (f64, f64), start: i64, out: &mut Vec<Fix>) {
     let waypoint = |rng: &mut Rng| {
-        ((home.0 + rng.range(-1000.0, 1000.0)).clamp(0.0, SIDE_M), (home.1 + rng.range(-1000.0, 1000.0)).clamp(0.0, SIDE_M))
+        (
+            (home.0 + rng.range(-1000.0, 1000.0)).clamp(0.0, SIDE_M),
+            (home.1 + rng.range(-1000.0, 1000.0)).clamp(0.0, SIDE_M),
+        )
     };
     let (mut x, mut y) = waypoint(rng);
     let mut goal = waypoint(rng);
@@ -145,7 +148,8 @@ fn main() -> std::io::Result<()> {
 }
 
 fn wkt(g: &Geometry<f64>) -> String {
-    let coords = |ls: &LineString<f64>| ls.0.iter().map(|c| format!("{:.9} {:.9}", c.x, c.y)).collect::<Vec<_>>().join(",");
+    let coords =
+        |ls: &LineString<f64>| ls.0.iter().map(|c| format!("{:.9} {:.9}", c.x, c.y)).collect::<Vec<_>>().join(",");
     match g {
         Geometry::Point(p) => format!("POINT({:.9} {:.9})", p.x(), p.y()),
         Geometry::LineString(ls) => format!("LINESTRING({})", coords(ls)),

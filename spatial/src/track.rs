@@ -57,7 +57,8 @@ pub fn clean(mut fixes: Vec<RawFix>, rules: CleaningRules) -> (Vec<RawFix>, Drop
     fixes.sort_by_key(|f| f.t);
     let mut kept: Vec<RawFix> = Vec::with_capacity(fixes.len());
     for f in fixes {
-        if f.accuracy_m.is_some_and(|a| !(a <= rules.max_accuracy_m)) {
+        // NaN accuracy counts as inaccurate.
+        if f.accuracy_m.is_some_and(|a| a.is_nan() || a > rules.max_accuracy_m) {
             dropped.inaccurate += 1;
             continue;
         }

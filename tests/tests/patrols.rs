@@ -92,8 +92,15 @@ fn scenario(backend: &Backend) {
     let (_, unit_view) = server.get_as(Some(&unit), "/api/v1/points?type=public_toilet");
     let unit_of_grid = created["properties"]["unit"].clone();
     let seen: Vec<&Value> = unit_view["features"].as_array().map(|f| f.iter().collect()).unwrap_or_default();
-    assert_eq!(seen.iter().any(|f| f["properties"]["code"] == "T1"), unit_of_grid == json!("东华门街道办事处"), "{name}");
-    assert!(seen.iter().all(|f| f["properties"]["unit"] == "东华门街道办事处"), "{name}: a unit sees only its own points");
+    assert_eq!(
+        seen.iter().any(|f| f["properties"]["code"] == "T1"),
+        unit_of_grid == json!("东华门街道办事处"),
+        "{name}"
+    );
+    assert!(
+        seen.iter().all(|f| f["properties"]["unit"] == "东华门街道办事处"),
+        "{name}: a unit sees only its own points"
+    );
 
     // A planned route past the toilet for Wednesday; the officer reads it, may not change it.
     let route =
@@ -104,7 +111,10 @@ fn scenario(backend: &Backend) {
     assert_eq!(status, 201, "{name}: {r}");
     let route_id = r["properties"]["id"].as_i64().expect("route id");
     let (_, routes) = server.get_as(Some(&officer), "/api/v1/routes?weekday=3");
-    assert!(routes["features"].as_array().is_some_and(|f| f.iter().any(|r| r["properties"]["name"] == "周三路线")), "{routes}");
+    assert!(
+        routes["features"].as_array().is_some_and(|f| f.iter().any(|r| r["properties"]["name"] == "周三路线")),
+        "{routes}"
+    );
     assert_eq!(server.send_as("DELETE", Some(&officer), &format!("/api/v1/routes/{route_id}"), None).0, 403);
     let (status, _) = server.send_as("PUT", Some(&office), &format!("/api/v1/routes/{route_id}"), Some(&route));
     assert_eq!(status, 200);
@@ -169,7 +179,8 @@ fn scenario(backend: &Backend) {
     assert_eq!(cov["summary"]["points"].as_u64(), Some(count(&all) as u64));
     let grid_row =
         cov["grids"].as_array().and_then(|g| g.iter().find(|r| r["code"] == grid).cloned()).expect("grid row");
-    let in_grid = all["features"].as_array().map_or(0, |f| f.iter().filter(|p| p["properties"]["grid_code"] == grid).count());
+    let in_grid =
+        all["features"].as_array().map_or(0, |f| f.iter().filter(|p| p["properties"]["grid_code"] == grid).count());
     assert_eq!(grid_row["points"].as_u64(), Some(in_grid as u64), "{grid_row}");
     let no_track = cov["gaps"]["grids_without_track"].as_array().map_or(0, Vec::len);
     assert!(
@@ -228,7 +239,10 @@ fn points_routes_and_tracks_import_from_files_and_coverage_exports_csv() {
     assert!(text(&out.stderr).contains("feature 1 (code A2), type"), "{}", text(&out.stderr));
     let (_, none) = server.get_as(Some(&officer), "/api/v1/points");
     let codes = |v: &Value| -> Vec<String> {
-        v["features"].as_array().map(|f| f.iter().filter_map(|x| x["properties"]["code"].as_str().map(String::from)).collect()).unwrap_or_default()
+        v["features"]
+            .as_array()
+            .map(|f| f.iter().filter_map(|x| x["properties"]["code"].as_str().map(String::from)).collect())
+            .unwrap_or_default()
     };
     assert!(!codes(&none).iter().any(|c| c.starts_with("A")), "nothing half-written");
     let good = write("points.geojson", vec![feature("A1", "公厕"), feature("A2", "market")]);
@@ -236,7 +250,11 @@ fn points_routes_and_tracks_import_from_files_and_coverage_exports_csv() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("2 new, 0 updated, 0 unchanged"), "{}", text(&out.stdout));
     let out = gridwatch(&["import", "points", &good], Some(&url));
-    assert!(text(&out.stdout).contains("0 new, 0 updated, 2 unchanged"), "re-import is idempotent: {}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("0 new, 0 updated, 2 unchanged"),
+        "re-import is idempotent: {}",
+        text(&out.stdout)
+    );
 
     let routes = write(
         "routes.geojson",
@@ -253,7 +271,13 @@ fn points_routes_and_tracks_import_from_files_and_coverage_exports_csv() {
 
     let gpx = dir.join("monday.gpx");
     let points: String = (0..3)
-        .map(|i| format!(r#"<trkpt lat="{cy}" lon="{}"><time>2026-11-23T0{}:00:00Z</time></trkpt>"#, cx + 0.00001 * i as f64, 2 + i))
+        .map(|i| {
+            format!(
+                r#"<trkpt lat="{cy}" lon="{}"><time>2026-11-23T0{}:00:00Z</time></trkpt>"#,
+                cx + 0.00001 * i as f64,
+                2 + i
+            )
+        })
         .collect();
     std::fs::write(&gpx, format!(r#"<gpx version="1.1"><trk><trkseg>{points}</trkseg></trk></gpx>"#)).expect("gpx");
     let out = gridwatch(&["import", "tracks", "--officer", "demo-officer", &gpx.to_string_lossy()], Some(&url));
@@ -266,11 +290,19 @@ fn points_routes_and_tracks_import_from_files_and_coverage_exports_csv() {
     let csv = text(&out.stdout);
     let header: Vec<&str> = csv.lines().next().unwrap_or_default().split(',').collect();
     let col = |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("{name} in {header:?}"));
-    let rows: Vec<Vec<&str>> =
-        csv.lines().skip(1).map(|l| l.split(',').collect::<Vec<_>>()).filter(|r| r[col("code")].starts_with('A')).collect();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|r| r[col("code")].starts_with('A'))
+        .collect();
     assert_eq!(rows.len(), 2);
     for row in &rows {
-        assert_eq!((row[col("grid_code")], row[col("visits")], row[col("covered")], row[col("on_route")]), (grid.as_str(), "1", "true", "true"), "{csv}");
+        assert_eq!(
+            (row[col("grid_code")], row[col("visits")], row[col("covered")], row[col("on_route")]),
+            (grid.as_str(), "1", "true", "true"),
+            "{csv}"
+        );
     }
     let out = gridwatch(&["coverage", "--week", "2026-W47", "--time-zone", "Mars/Olympus"], Some(&url));
     assert!(!out.status.success() && text(&out.stderr).contains("time zone"));

@@ -356,7 +356,9 @@ fn number(obj: &Map<String, Value>, key: &str, limit: f64) -> Result<f64, String
 fn officer_for(principal: &Principal, given: Option<&Value>) -> Result<String, ApiError> {
     let given = match given {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 100 && !s.contains('\0') => Some(s.trim().to_string()),
+        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 100 && !s.contains('\0') => {
+            Some(s.trim().to_string())
+        }
         Some(_) => return Err(invalid_field("officer", "must be a user name")),
     };
     match (principal.role, given) {
