@@ -34,7 +34,7 @@ struct Collection {
     needs: Action,
 }
 
-const COLLECTIONS: [Collection; 2] = [
+const COLLECTIONS: [Collection; 7] = [
     Collection {
         id: "grids",
         title: "Grids 网格",
@@ -49,7 +49,127 @@ const COLLECTIONS: [Collection; 2] = [
         filters: &["status", "colour", "category", "source", "grid", "unit", "department"],
         needs: Action::ReadProblems,
     },
+    Collection {
+        id: "points",
+        title: "Assessment points 测评点位",
+        description: "Assessment points with their checklists; filter by type, grid_code, unit",
+        filters: &["type", "grid_code", "unit"],
+        needs: Action::ReadPatrols,
+    },
+    Collection {
+        id: "routes",
+        title: "Planned routes 巡查路线",
+        description: "Planned patrol routes per officer and weekday (1 = Monday); filter by officer, weekday",
+        filters: &["officer", "weekday"],
+        needs: Action::ReadPatrols,
+    },
+    Collection {
+        id: "tracks",
+        title: "Tracks 轨迹",
+        description: "GPS tracks, one line per officer and local day, over `datetime` (default: this week); filter by officer, date",
+        filters: &["officer", "date"],
+        needs: Action::ReadPatrols,
+    },
+    Collection {
+        id: "coverage_gaps",
+        title: "Coverage gaps 覆盖缺口",
+        description: "A week's coverage gaps (default: this week); filter by week (2026-W47), gap (not_covered, off_route, no_officer, no_track)",
+        filters: &["week", "gap"],
+        needs: Action::ReadPatrols,
+    },
+    Collection {
+        id: "tiling",
+        title: "Tiling gaps and overlaps 责任全覆盖",
+        description: "The tiling check of one level (default grid) within a grid (within=code); filter by issue (gap, overlap, outside)",
+        filters: &["level", "within", "min_area", "issue"],
+        needs: Action::CheckTiling,
+    },
 ];
+
+/// Parameters that choose what a computed collection computes, rather than filter its features.
+const SELECTORS: [&str; 4] = ["week", "level", "within", "min_area"];
+
+/// The features of the collections computed in memory (all but grids and problems), before
+/// paging: the same features the `/api/v1` endpoints serve.
+async fn computed(
+    ctx: &ApiContext,
+    principal: &crate::auth::Principal,
+    c: &Collection,
+    params: &Params,
+) -> Result<Vec<Value>, ApiError> {
+    let area = Area::of(principal, &ctx.catalog.snapshot());
+    let mut features = match c.id {
+        "points" => ctx
+            .store
+            .points(params.bbox()?)
+            .await?
+            .iter()
+            .filter(|p| super::patrols::sees_point(&area, p))
+            .map(super::patrols::point_feature)
+            .collect(),
+        "routes" => {
+            super::patrols::visible_routes(ctx, principal).await?.iter().map(super::patrols::route_feature).collect()
+        }
+        "tracks" => {
+            let week = super::coverage::week_param(ctx, params)?;
+            let (from, to) = match params.text("datetime") {
+                None => (week.start.unix_timestamp(), week.end.unix_timestamp()),
+                Some(t) => {
+                    let (a, b) = t.split_once('/').unwrap_or((t, t));
+                    let a = parse_time(a).map_err(|r| ApiError::parameter("datetime", r))?;
+                    let b = parse_time(b).map_err(|r| ApiError::parameter("datetime", r))?;
+                    let from = a.map_or(0, |a| a.unix_timestamp());
+                    let to = b.map_or(i64::from(i32::MAX) * 4, |b| {
+                        b.unix_timestamp() + i64::from(t.split_once('/').is_none())
+                    });
+                    if to.saturating_sub(from) > 92 * 86_400 {
+                        return Err(ApiError::parameter("datetime", "tracks are served at most 92 days at a time"));
+                    }
+                    (from, to)
+                }
+            };
+            super::patrols::track_features(ctx, principal, None, from, to).await?
+        }
+        "coverage_gaps" => {
+            let week = super::coverage::week_param(ctx, params)?;
+            super::coverage::gap_features(ctx, principal, week).await?
+        }
+        _ => super::coverage::tiling_features(&super::coverage::tiling_report(ctx, principal, params).await?),
+    };
+    let bbox = params.bbox()?;
+    features.retain(|f| {
+        c.filters.iter().filter(|k| !SELECTORS.contains(k)).all(|k| {
+            params.text(k).is_none_or(|want| match &f["properties"][*k] {
+                Value::String(s) => s == want,
+                Value::Null => false,
+                other => other.to_string() == want,
+            })
+        }) && bbox.is_none_or(|b| {
+            json_bbox(&f["geometry"]).is_some_and(|[x0, y0, x1, y1]| {
+                x0 <= b.max_lon && x1 >= b.min_lon && y0 <= b.max_lat && y1 >= b.min_lat
+            })
+        })
+    });
+    Ok(features)
+}
+
+/// The bounding box of a GeoJSON geometry's positions.
+fn json_bbox(g: &Value) -> Option<[f64; 4]> {
+    fn walk(v: &Value, b: &mut Option<[f64; 4]>) {
+        match v.as_array() {
+            Some(a) if a.len() >= 2 && a[0].is_number() => {
+                let (x, y) = (a[0].as_f64().unwrap_or(0.0), a[1].as_f64().unwrap_or(0.0));
+                let e = b.get_or_insert([x, y, x, y]);
+                *e = [e[0].min(x), e[1].min(y), e[2].max(x), e[3].max(y)];
+            }
+            Some(a) => a.iter().for_each(|x| walk(x, b)),
+            None => {}
+        }
+    }
+    let mut b = None;
+    walk(&g["coordinates"], &mut b);
+    b
+}
 
 fn base(headers: &HeaderMap) -> String {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
@@ -220,7 +340,7 @@ pub async fn items(
             .map(super::layers::grid_feature)
             .collect::<Vec<_>>();
         (page, matched)
-    } else {
+    } else if c.id == "problems" {
         let (from, to) = match params.text("datetime") {
             None => (Ok(None), Ok(None)),
             Some(t) => match t.split_once('/') {
@@ -240,6 +360,10 @@ pub async fn items(
         };
         let (problems, total) = ctx.store.query_problems(&query).await?;
         (problems.into_iter().map(|p| super::layers::problem_feature(&ctx, &area, p)).collect(), total)
+    } else {
+        let all = computed(&ctx, principal, c, &params).await?;
+        let matched = all.len() as i64;
+        (all.into_iter().skip(offset as usize).take(limit as usize).collect(), matched)
     };
     let b = base(&headers);
     let returned = features.len() as i64;
@@ -285,10 +409,17 @@ pub async fn item(
             return Err(not_found());
         }
         super::layers::grid_feature(current)
-    } else {
+    } else if c.id == "problems" {
         let numeric: i64 = feature.parse().map_err(|_| not_found())?;
         let p = ctx.store.problem(numeric).await?.filter(|p| area.sees_problem(p)).ok_or_else(not_found)?;
         super::layers::problem_feature(&ctx, &area, p)
+    } else {
+        let all = computed(&ctx, principal, c, &Params::default()).await?;
+        let wanted = |f: &Value| match &f["id"] {
+            Value::String(s) => *s == feature,
+            other => other.to_string() == feature,
+        };
+        all.into_iter().find(wanted).ok_or_else(not_found)?
     };
     let b = base(&headers);
     f["links"] = json!([

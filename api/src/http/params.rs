@@ -7,6 +7,7 @@ use axum::http::request::Parts;
 use std::collections::HashMap;
 
 /// The query string as name → value; a repeated or unknown name is refused by [`Params::only`].
+#[derive(Default)]
 pub struct Params(HashMap<String, String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Params {

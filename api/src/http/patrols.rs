@@ -226,7 +226,7 @@ pub async fn delete_point(
 }
 
 /// Routes the caller may see: officers their own, everyone else (but citizen apps) all.
-async fn visible_routes(ctx: &ApiContext, principal: &Principal) -> Result<Vec<StoredRoute>, ApiError> {
+pub(super) async fn visible_routes(ctx: &ApiContext, principal: &Principal) -> Result<Vec<StoredRoute>, ApiError> {
     let all = ctx.store.routes().await?;
     Ok(match principal.role {
         Role::Officer => all.into_iter().filter(|r| r.officer == principal.name).collect(),
@@ -446,18 +446,37 @@ pub async fn get_tracks(State(ctx): State<ApiContext>, caller: Caller, params: P
         None => ctx.clock.now().to_offset(offset).date(),
     };
     let start = date.with_time(time::Time::MIDNIGHT).assume_offset(offset).unix_timestamp();
-    let chunks = ctx.store.track_chunks(start, start + 86_400, officer).await?;
-    let mut by_officer: std::collections::BTreeMap<String, Vec<RawFix>> = Default::default();
-    for c in chunks {
-        by_officer
-            .entry(c.officer)
-            .or_default()
-            .extend(c.fixes.into_iter().filter(|f| f.t >= start && f.t < start + 86_400));
+    let features = track_features(&ctx, principal, officer, start, start + 86_400).await?;
+    Ok(geojson(maps::geojson::feature_collection(features)))
+}
+
+/// Tracks with fixes in [from, to), one line per officer and local day, as the caller may see
+/// them: officers their own, unit staff none, everyone else all.
+pub(super) async fn track_features(
+    ctx: &ApiContext,
+    principal: &Principal,
+    officer: Option<String>,
+    from: i64,
+    to: i64,
+) -> Result<Vec<Value>, ApiError> {
+    let officer = match principal.role {
+        Role::Unit | Role::App => return Ok(Vec::new()),
+        Role::Officer => Some(principal.name.clone()),
+        _ => officer,
+    };
+    let offset = ctx.coverage.offset;
+    let local_date = |t: i64| OffsetDateTime::from_unix_timestamp(t).ok().map(|t| t.to_offset(offset).date());
+    let mut days: std::collections::BTreeMap<(String, time::Date), Vec<RawFix>> = Default::default();
+    for c in ctx.store.track_chunks(from, to, officer).await? {
+        for f in c.fixes.into_iter().filter(|f| f.t >= from && f.t < to) {
+            if let Some(d) = local_date(f.t) {
+                days.entry((c.officer.clone(), d)).or_default().push(f);
+            }
+        }
     }
-    let features = by_officer
+    Ok(days
         .into_iter()
-        .filter(|(_, fixes)| !fixes.is_empty())
-        .map(|(officer, mut fixes)| {
+        .map(|((officer, date), mut fixes)| {
             fixes.sort_by_key(|f| f.t);
             let line = geo::LineString(fixes.iter().map(|f| geo::Coord { x: f.lon, y: f.lat }).collect());
             let time = |t: i64| {
@@ -476,8 +495,7 @@ pub async fn get_tracks(State(ctx): State<ApiContext>, caller: Caller, params: P
             };
             maps::geojson::feature(json!(format!("{officer}/{date}")), geometry, props)
         })
-        .collect();
-    Ok(geojson(maps::geojson::feature_collection(features)))
+        .collect())
 }
 
 /// A position on a point's geometry where a problem found there is reported.
