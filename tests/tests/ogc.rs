@@ -129,3 +129,42 @@ fn every_problem_feature_is_valid_geojson() {
         assert!(c.len() == 2 && (116.0..117.0).contains(&c[0]) && (39.0..41.0).contains(&c[1]));
     }
 }
+
+#[test]
+fn ogrinfo_reads_the_patrol_collections_each_feature_once() {
+    let dir = common::scratch("ogc-patrols");
+    // Friday of the demo's patrol week (2026-W47).
+    let server = Server::start(
+        &format!("sqlite://{}", dir.join("g.db").display()),
+        &["--demo", "--clock-start", "2026-11-20T12:00:00+08:00"],
+    );
+    let admin = server.token_of("admin");
+    let source = format!("OAPIF:{}/", server.base);
+    let listing = ogrinfo(&admin, &[&source]);
+    for id in ["points", "routes", "tracks", "coverage_gaps", "tiling"] {
+        assert!(listing.contains(id), "{id} is listed: {listing}");
+        let (status, all) = server.get(&format!("/collections/{id}/items?limit=10000"));
+        assert_eq!(status, 200, "{id}: {all}");
+        let matched = all["numberMatched"].as_u64().expect("numberMatched");
+        let read = ogrinfo(&admin, &["-al", "-q", "-geom=NO", &source, id]);
+        let features = read.lines().filter(|l| l.starts_with("OGRFeature(")).count() as u64;
+        assert_eq!(features, matched, "{id}: ogrinfo read every feature");
+        let ids: std::collections::HashSet<String> =
+            all["features"].as_array().expect("features").iter().map(|f| f["id"].to_string()).collect();
+        assert_eq!(ids.len() as u64, matched, "{id}: feature ids are unique");
+    }
+    let count = |path: &str| server.get(path).1["numberMatched"].as_u64().unwrap_or(0);
+    assert_eq!(count("/collections/points/items?limit=1"), 429);
+    assert_eq!(count("/collections/tracks/items"), 4, "the demo officer's four days");
+    assert!(count("/collections/points/items?type=market") > 0);
+    assert!(count("/collections/coverage_gaps/items?gap=no_track") > 1000);
+    assert_eq!(count("/collections/tiling/items?level=grid&within=110101001"), 0);
+    let (_, one) = server.get("/collections/tracks/items/demo-officer%2F2026-11-16");
+    assert_eq!(one["properties"]["officer"], "demo-officer", "{one}");
+    assert_eq!(server.get("/collections/points/items?colour=red").0, 400);
+    assert_eq!(server.get("/collections/coverage_gaps/items?week=someday").0, 400);
+    let (_, officer_view) = server.get_as(Some(&server.token_of("officer")), "/collections/tracks/items");
+    assert!(officer_view["features"]
+        .as_array()
+        .is_some_and(|f| f.iter().all(|t| t["properties"]["officer"] == "demo-officer")));
+}

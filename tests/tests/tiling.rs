@@ -174,6 +174,11 @@ fn the_demo_city_tiles_its_streets_and_the_api_reports_it() {
         (Some(0), Some(0), Some(0)),
         "{s}"
     );
+    // The whole district at once: the overlay leaves degenerate slivers along shared edges, which
+    // must measure ~0 m² (not the whole Earth, as a clockwise ring on the ellipsoid would).
+    let (_, city) = server.get_as(Some(&office), "/api/v1/tiling");
+    assert_eq!(city["summary"]["grids"], 1287, "{}", city["summary"]);
+    assert_eq!((city["summary"]["gap_parts"].as_u64(), city["summary"]["gap_m2"].as_f64()), (Some(0), Some(0.0)));
     let (status, layer) =
         server.get_as(Some(&office), "/api/v1/tiling?level=community&within=110101001&format=geojson");
     assert_eq!((status, layer["type"].as_str()), (200, Some("FeatureCollection")), "{layer}");
