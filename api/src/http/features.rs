@@ -138,19 +138,27 @@ async fn computed(
     };
     let bbox = params.bbox()?;
     features.retain(|f| {
-        c.filters.iter().filter(|k| !SELECTORS.contains(k)).all(|k| {
-            params.text(k).is_none_or(|want| match &f["properties"][*k] {
-                Value::String(s) => s == want,
-                Value::Null => false,
-                other => other.to_string() == want,
+        c.filters
+            .iter()
+            .filter(|k| !SELECTORS.contains(k))
+            .all(|k| params.text(k).is_none_or(|want| same_text(&f["properties"][*k], want)))
+            && bbox.is_none_or(|b| {
+                json_bbox(&f["geometry"]).is_some_and(|[x0, y0, x1, y1]| {
+                    x0 <= b.max_lon && x1 >= b.min_lon && y0 <= b.max_lat && y1 >= b.min_lat
+                })
             })
-        }) && bbox.is_none_or(|b| {
-            json_bbox(&f["geometry"]).is_some_and(|[x0, y0, x1, y1]| {
-                x0 <= b.max_lon && x1 >= b.min_lon && y0 <= b.max_lat && y1 >= b.min_lat
-            })
-        })
     });
     Ok(features)
+}
+
+/// Does a property (or id) read as `text`? Numbers compare as written (`weekday=3`).
+fn same_text(v: &Value, text: &str) -> bool {
+    match v {
+        Value::String(s) => s == text,
+        Value::Number(n) => n.to_string() == text,
+        Value::Bool(b) => b.to_string() == text,
+        _ => false,
+    }
 }
 
 /// The bounding box of a GeoJSON geometry's positions.
@@ -415,10 +423,7 @@ pub async fn item(
         super::layers::problem_feature(&ctx, &area, p)
     } else {
         let all = computed(&ctx, principal, c, &Params::default()).await?;
-        let wanted = |f: &Value| match &f["id"] {
-            Value::String(s) => *s == feature,
-            other => other.to_string() == feature,
-        };
+        let wanted = |f: &Value| same_text(&f["id"], &feature);
         all.into_iter().find(wanted).ok_or_else(not_found)?
     };
     let b = base(&headers);
