@@ -96,17 +96,22 @@ impl<T> GridIndex<T> {
         best.map(|b| b as usize)
     }
 
-    /// The responsible grid and every candidate.
-    pub fn locate(&self, p: Coord<f64>) -> Location<'_, T> {
-        let mut ids: Vec<u32> = self
+    /// Every grid covering `p`, by entry index (ascending, so the first is the responsible one).
+    pub fn covering(&self, p: Coord<f64>) -> Vec<usize> {
+        let mut ids: Vec<usize> = self
             .tree
             .locate_all_at_point(&[p.x, p.y])
             .filter(|hit| polygon_covers(self.part(hit.data), p))
-            .map(|hit| hit.data.0)
+            .map(|hit| hit.data.0 as usize)
             .collect();
         ids.sort_unstable();
         ids.dedup();
-        let candidates: Vec<&Entry<T>> = ids.iter().map(|&i| &self.entries[i as usize]).collect();
+        ids
+    }
+
+    /// The responsible grid and every candidate.
+    pub fn locate(&self, p: Coord<f64>) -> Location<'_, T> {
+        let candidates: Vec<&Entry<T>> = self.covering(p).into_iter().map(|i| &self.entries[i]).collect();
         Location { grid: candidates.first().copied(), candidates }
     }
 }

@@ -97,12 +97,8 @@ pub struct Placement {
 /// lines and geodesic areas for polygons; equal shares go to the smaller code.
 pub fn place<T>(index: &GridIndex<T>, geometry: &Geometry<f64>) -> Placement {
     if let Geometry::Point(p) = geometry {
-        let loc = index.locate(p.0);
-        let position = |e: &crate::index::Entry<T>| index.entries().iter().position(|x| std::ptr::eq(x, e));
-        return Placement {
-            grid: loc.grid.and_then(position),
-            touched: loc.candidates.iter().filter_map(|e| position(e)).collect(),
-        };
+        let touched = index.covering(p.0);
+        return Placement { grid: touched.first().copied(), touched };
     }
     let Some(rect) = geometry.bounding_rect() else { return Placement::default() };
     let mut shares: Vec<(usize, f64)> = index
