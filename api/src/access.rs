@@ -85,6 +85,12 @@ impl Area {
         }
     }
 
+    /// An assessment point: by its grid and unit, or by any grid it touches.
+    pub fn sees_point(&self, p: &crate::patrol::StoredPoint) -> bool {
+        self.sees(p.grid_code.as_deref(), p.responsible_unit.as_deref(), None)
+            || p.grids.iter().any(|g| self.sees(Some(g), None, None))
+    }
+
     /// May a caller with this area report at a place routed to `grid` (owned by `unit`)?
     pub fn may_report_at(&self, grid: Option<&str>) -> bool {
         match self {

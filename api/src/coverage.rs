@@ -136,11 +136,6 @@ fn percent(covered: usize, of: usize) -> f64 {
     }
 }
 
-fn sees_point(area: &Area, p: &StoredPoint) -> bool {
-    area.sees(p.grid_code.as_deref(), p.responsible_unit.as_deref(), None)
-        || p.grids.iter().any(|g| area.sees(Some(g), None, None))
-}
-
 /// Loads the week's points, routes, tracks and inspections within `area` and computes coverage.
 pub async fn compute(
     store: &dyn Store,
@@ -150,7 +145,7 @@ pub async fn compute(
     rules: &CoverageRules,
 ) -> Result<(Coverage, Vec<StoredPoint>), StoreError> {
     let (from, to) = (week.start.unix_timestamp(), week.end.unix_timestamp());
-    let points: Vec<StoredPoint> = store.points(None).await?.into_iter().filter(|p| sees_point(area, p)).collect();
+    let points: Vec<StoredPoint> = store.points(None).await?.into_iter().filter(|p| area.sees_point(p)).collect();
     let routes = store.routes().await?;
     let chunks = store.track_chunks(from, to, None).await?;
     let inspections = store.inspections(from, to).await?;

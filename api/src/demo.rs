@@ -297,7 +297,7 @@ async fn seed_patrols(
             unit: None,
         });
     }
-    let stored = crate::http::patrols::place_points(snapshot, points, DEMO_EPOCH);
+    let stored = crate::patrol::place_points(snapshot, points, DEMO_EPOCH);
     store.upsert_points(stored, DEMO_EPOCH, actor.clone()).await?;
 
     // The demo officer's beat: the centroids of their community's grids, snaking row by row.

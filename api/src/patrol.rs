@@ -1,8 +1,9 @@
 //! Patrol records as stored: assessment points with their routing, planned routes, GPS track
 //! batches and inspections (check-ins).
 
+use crate::catalog::Snapshot;
 use serde::Serialize;
-use spatial::patrol::Criterion;
+use spatial::patrol::{place, AssessmentPoint, Criterion};
 use spatial::track::RawFix;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -35,6 +36,32 @@ impl StoredPoint {
         };
         strip(self) == strip(other)
     }
+}
+
+/// Routes a point to its grid: the grid holding most of it, and the unit answering for it
+/// (the one given, else the grid's).
+pub fn placed(snapshot: &Snapshot, p: AssessmentPoint, now: OffsetDateTime) -> StoredPoint {
+    let placement = place(&snapshot.index, &p.geometry);
+    let entries = snapshot.index.entries();
+    let grid = placement.grid.map(|g| &entries[g]);
+    StoredPoint {
+        code: p.code,
+        name: p.name,
+        kind: p.kind.to_string(),
+        responsible_unit: p.unit.or_else(|| grid.and_then(|g| g.payload.responsible_unit.clone())),
+        grid_code: grid.map(|g| g.code.clone()),
+        grids: placement.touched.iter().map(|&g| entries[g].code.clone()).collect(),
+        geometry: p.geometry,
+        criteria: p.criteria,
+        required_per_week: p.required_per_week,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Routes many points: import, the API and the demo share it.
+pub fn place_points(snapshot: &Snapshot, points: Vec<AssessmentPoint>, now: OffsetDateTime) -> Vec<StoredPoint> {
+    points.into_iter().map(|p| placed(snapshot, p, now)).collect()
 }
 
 /// A planned route (巡查路线): one officer, one weekday.

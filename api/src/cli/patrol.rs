@@ -24,7 +24,7 @@ pub async fn import_points(store: &dyn Store, path: &Path, now: OffsetDateTime) 
         return Err(vec![format!("{name}: the collection has no features")]);
     }
     let catalog = Catalog::load(store).await.map_err(|e| vec![e.to_string()])?;
-    let stored = crate::http::patrols::place_points(&catalog.snapshot(), points, now);
+    let stored = crate::patrol::place_points(&catalog.snapshot(), points, now);
     let unrouted = stored.iter().filter(|p| p.grid_code.is_none()).count();
     let s = store.upsert_points(stored, now, Actor::cli()).await.map_err(|e| vec![format!("{name}: {e}")])?;
     Ok(format!(

@@ -104,7 +104,7 @@ async fn computed(
             .points(params.bbox()?)
             .await?
             .iter()
-            .filter(|p| super::patrols::sees_point(&area, p))
+            .filter(|p| area.sees_point(p))
             .map(super::patrols::point_feature)
             .collect(),
         "routes" => {

@@ -7,7 +7,6 @@ use super::params::{invalid_field, json_body, Params};
 use super::ApiContext;
 use crate::access::{Action, Area};
 use crate::auth::{Principal, Role};
-use crate::catalog::Snapshot;
 use crate::intake::{route, Report};
 use crate::patrol::{CriterionResult, Inspection, StoredPoint, StoredRoute};
 use crate::problem::{Class, Origin, Source};
@@ -18,7 +17,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
-use spatial::patrol::{place, AssessmentPoint, PlannedRoute};
+use spatial::patrol::{AssessmentPoint, PlannedRoute};
 use spatial::track::{clean, CleaningRules, RawFix};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -36,31 +35,6 @@ fn geojson(body: Value) -> Response {
 
 fn record_error(e: importers::RecordError) -> ApiError {
     invalid_field(&e.field, e.reason)
-}
-
-/// Routes a point to its grid: the grid holding most of it, and the unit answering for it.
-fn placed(snapshot: &Snapshot, p: AssessmentPoint, now: OffsetDateTime) -> StoredPoint {
-    let placement = place(&snapshot.index, &p.geometry);
-    let entries = snapshot.index.entries();
-    let grid = placement.grid.map(|g| &entries[g]);
-    StoredPoint {
-        code: p.code,
-        name: p.name,
-        kind: p.kind.to_string(),
-        responsible_unit: p.unit.or_else(|| grid.and_then(|g| g.payload.responsible_unit.clone())),
-        grid_code: grid.map(|g| g.code.clone()),
-        grids: placement.touched.iter().map(|&g| entries[g].code.clone()).collect(),
-        geometry: p.geometry,
-        criteria: p.criteria,
-        required_per_week: p.required_per_week,
-        created_at: now,
-        updated_at: now,
-    }
-}
-
-/// Assessment points within the caller's area, already routed: import and the API share it.
-pub fn place_points(snapshot: &Snapshot, points: Vec<AssessmentPoint>, now: OffsetDateTime) -> Vec<StoredPoint> {
-    points.into_iter().map(|p| placed(snapshot, p, now)).collect()
 }
 
 pub(super) fn point_feature(p: &StoredPoint) -> Value {
@@ -90,11 +64,6 @@ pub(super) fn route_feature(r: &StoredRoute) -> Value {
     maps::geojson::feature(json!(r.id), maps::geojson::line_string(&r.line), props)
 }
 
-pub(super) fn sees_point(area: &Area, p: &StoredPoint) -> bool {
-    area.sees(p.grid_code.as_deref(), p.responsible_unit.as_deref(), None)
-        || p.grids.iter().any(|g| area.sees(Some(g), None, None))
-}
-
 /// Visible points, filtered as asked.
 pub(super) async fn visible_points(
     ctx: &ApiContext,
@@ -116,7 +85,7 @@ pub(super) async fn visible_points(
         .points(bbox)
         .await?
         .into_iter()
-        .filter(|p| sees_point(&area, p))
+        .filter(|p| area.sees_point(p))
         .filter(|p| kind.is_none_or(|k| p.kind == k))
         .filter(|p| grid.is_none_or(|g| p.grid_code.as_deref() == Some(g) || p.grids.iter().any(|x| x == g)))
         .collect())
@@ -134,7 +103,7 @@ async fn visible_point(ctx: &ApiContext, caller: &Caller, code: &str) -> Result<
     let principal = caller.require(Action::ReadPatrols)?;
     let area = Area::of(principal, &ctx.catalog.snapshot());
     let point = ctx.store.points(None).await?.into_iter().find(|p| p.code == code);
-    point.filter(|p| sees_point(&area, p)).ok_or_else(|| ApiError::not_found(format!("no assessment point {code:?}")))
+    point.filter(|p| area.sees_point(p)).ok_or_else(|| ApiError::not_found(format!("no assessment point {code:?}")))
 }
 
 pub async fn get_point(
@@ -176,7 +145,7 @@ async fn save_point(
             format!("assessment point {:?} exists already: PUT /api/v1/points/{{code}} changes it", point.code),
         ));
     }
-    let stored = placed(&ctx.catalog.snapshot(), point, now);
+    let stored = crate::patrol::placed(&ctx.catalog.snapshot(), point, now);
     ctx.store.upsert_points(vec![stored.clone()], now, caller.actor()).await?;
     let status = if exists { StatusCode::OK } else { StatusCode::CREATED };
     let location = format!("/api/v1/points/{}", stored.code);
@@ -520,7 +489,7 @@ pub async fn post_inspection(
     let code = obj.get("point").and_then(Value::as_str).ok_or_else(|| invalid_field("point", "is required"))?;
     let snapshot = ctx.catalog.snapshot();
     let area = Area::of(principal, &snapshot);
-    let point = ctx.store.points(None).await?.into_iter().find(|p| p.code == code && sees_point(&area, p));
+    let point = ctx.store.points(None).await?.into_iter().find(|p| p.code == code && area.sees_point(p));
     let point = point.ok_or_else(|| invalid_field("point", format!("no assessment point {code:?} in your area")))?;
     let now = ctx.clock.now();
     let at = match obj.get("time") {
@@ -621,7 +590,7 @@ pub async fn list_inspections(
     let week = super::coverage::week_param(&ctx, &params)?;
     let area = Area::of(principal, &ctx.catalog.snapshot());
     let visible: std::collections::HashSet<String> =
-        ctx.store.points(None).await?.into_iter().filter(|p| sees_point(&area, p)).map(|p| p.code).collect();
+        ctx.store.points(None).await?.into_iter().filter(|p| area.sees_point(p)).map(|p| p.code).collect();
     let point = params.text("point");
     let list: Vec<Value> = ctx
         .store
