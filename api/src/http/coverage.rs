@@ -4,12 +4,11 @@
 use super::error::ApiError;
 use super::guard::Caller;
 use super::params::Params;
-use super::ApiContext;
+use super::{geojson, ApiContext};
 use crate::access::{Action, Area};
 use crate::bulletin::Week;
 use crate::coverage::{compute, patrol_week};
 use axum::extract::State;
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 use spatial::tiling::{check_tiling, TileGrid, TilingReport};
@@ -35,11 +34,6 @@ pub async fn coverage(State(ctx): State<ApiContext>, caller: Caller, params: Par
     let area = Area::of(principal, &snapshot);
     let (coverage, _) = compute(ctx.store.as_ref(), &snapshot, &area, week, &ctx.coverage).await?;
     Ok(axum::Json(coverage).into_response())
-}
-
-fn geojson(features: Vec<Value>) -> Response {
-    let body = maps::geojson::feature_collection(features);
-    ([(header::CONTENT_TYPE, "application/geo+json")], body.to_string()).into_response()
 }
 
 /// The week's gaps as features: uncovered points and points on no route (their geometry), grids
@@ -108,7 +102,7 @@ pub async fn coverage_gaps(
     let principal = caller.require(Action::ReadPatrols)?;
     params.only(&["week"])?;
     let week = week_param(&ctx, &params)?;
-    Ok(geojson(gap_features(&ctx, principal, week).await?))
+    Ok(geojson(maps::geojson::feature_collection(gap_features(&ctx, principal, week).await?)))
 }
 
 /// The tiling report as features: gaps, overlaps and parts outside, each with `issue`.
@@ -204,7 +198,7 @@ pub async fn tiling(State(ctx): State<ApiContext>, caller: Caller, params: Param
     }
     let report = tiling_report(&ctx, principal, &params).await?;
     Ok(match format {
-        "geojson" => geojson(tiling_features(&report)),
+        "geojson" => geojson(maps::geojson::feature_collection(tiling_features(&report))),
         _ => axum::Json(report).into_response(),
     })
 }

@@ -4,12 +4,12 @@
 use super::error::ApiError;
 use super::guard::Caller;
 use super::params::Params;
-use super::ApiContext;
+use super::{geojson, ApiContext};
 use crate::access::{Action, Area};
 use crate::store::{ProblemQuery, Sort};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use geo::Intersects;
 use serde_json::{json, Value};
@@ -186,10 +186,6 @@ fn base(headers: &HeaderMap) -> String {
 
 fn link(href: String, rel: &str, kind: &str, title: &str) -> Value {
     json!({"href": href, "rel": rel, "type": kind, "title": title})
-}
-
-fn geojson(body: Value) -> Response {
-    ([(header::CONTENT_TYPE, "application/geo+json")], body.to_string()).into_response()
 }
 
 pub async fn landing(headers: HeaderMap) -> Json<Value> {

@@ -3,12 +3,11 @@
 use super::error::ApiError;
 use super::guard::Caller;
 use super::params::Params;
-use super::ApiContext;
+use super::{geojson, ApiContext};
 use crate::access::{Action, Area};
 use crate::problem::Problem;
 use crate::store::{BBox, StoredGrid};
 use axum::extract::State;
-use axum::http::header;
 use axum::response::IntoResponse;
 use geo::{Intersects, Rect};
 use serde_json::{json, Map, Value};
@@ -17,11 +16,6 @@ use time::format_description::well_known::Rfc3339;
 
 pub const DEFAULT_LIMIT: i64 = 10_000;
 pub const MAX_LIMIT: i64 = 50_000;
-
-fn geojson_response(features: Vec<Value>) -> impl IntoResponse {
-    let body = maps::geojson::feature_collection(features);
-    ([(header::CONTENT_TYPE, "application/geo+json")], body.to_string())
-}
 
 pub(super) fn rect(b: BBox) -> Rect<f64> {
     Rect::new(geo::Coord { x: b.min_lon, y: b.min_lat }, geo::Coord { x: b.max_lon, y: b.max_lat })
@@ -96,7 +90,7 @@ pub async fn grids(
         .filter(|g| bbox.is_none_or(|b| g.grid.geometry.intersects(&rect(b))))
         .map(grid_feature)
         .collect();
-    Ok(geojson_response(features))
+    Ok(geojson(maps::geojson::feature_collection(features)))
 }
 
 pub async fn problems(
@@ -110,5 +104,7 @@ pub async fn problems(
     let limit = params.limit(DEFAULT_LIMIT, MAX_LIMIT)?;
     let area = Area::of(principal, &ctx.catalog.snapshot());
     let problems = ctx.store.problems_in_bbox(bbox, &area.filter(), limit).await?;
-    Ok(geojson_response(problems.into_iter().map(|p| problem_feature(&ctx, &area, p)).collect()))
+    Ok(geojson(maps::geojson::feature_collection(
+        problems.into_iter().map(|p| problem_feature(&ctx, &area, p)).collect(),
+    )))
 }

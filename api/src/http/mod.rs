@@ -148,6 +148,12 @@ pub fn router(ctx: ApiContext) -> Router {
         .with_state(ctx)
 }
 
+/// A GeoJSON document (`application/geo+json`): every layer answers this way.
+fn geojson(body: Value) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    ([(axum::http::header::CONTENT_TYPE, "application/geo+json")], body.to_string()).into_response()
+}
+
 /// The OpenAPI 3.0 description of this API (`api/openapi.json`, checked by Schemathesis in the tests).
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 

@@ -4,7 +4,7 @@
 use super::error::ApiError;
 use super::guard::Caller;
 use super::params::{invalid_field, json_body, Params};
-use super::ApiContext;
+use super::{geojson, ApiContext};
 use crate::access::{Action, Area};
 use crate::auth::{Principal, Role};
 use crate::intake::{route, Report};
@@ -28,10 +28,6 @@ pub const MAX_FIXES_PER_BATCH: usize = 10_000;
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// The category a failed criterion opens when its checklist names none.
 pub const INSPECTION_CATEGORY: &str = "E09001";
-
-fn geojson(body: Value) -> Response {
-    ([(header::CONTENT_TYPE, "application/geo+json")], body.to_string()).into_response()
-}
 
 fn record_error(e: importers::RecordError) -> ApiError {
     invalid_field(&e.field, e.reason)
