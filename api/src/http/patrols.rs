@@ -98,7 +98,7 @@ pub async fn list_points(State(ctx): State<ApiContext>, caller: Caller, params: 
 async fn visible_point(ctx: &ApiContext, caller: &Caller, code: &str) -> Result<StoredPoint, ApiError> {
     let principal = caller.require(Action::ReadPatrols)?;
     let area = Area::of(principal, &ctx.catalog.snapshot());
-    let point = ctx.store.points(None).await?.into_iter().find(|p| p.code == code);
+    let point = ctx.store.point(code.to_string()).await?;
     point.filter(|p| area.sees_point(p)).ok_or_else(|| ApiError::not_found(format!("no assessment point {code:?}")))
 }
 
@@ -133,7 +133,7 @@ async fn save_point(
 ) -> Result<Response, ApiError> {
     caller.require(Action::ManagePatrols)?;
     let now = ctx.clock.now();
-    let exists = ctx.store.points(None).await?.iter().any(|p| p.code == point.code);
+    let exists = ctx.store.point(point.code.clone()).await?.is_some();
     if create_only && exists {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -485,7 +485,7 @@ pub async fn post_inspection(
     let code = obj.get("point").and_then(Value::as_str).ok_or_else(|| invalid_field("point", "is required"))?;
     let snapshot = ctx.catalog.snapshot();
     let area = Area::of(principal, &snapshot);
-    let point = ctx.store.points(None).await?.into_iter().find(|p| p.code == code && area.sees_point(p));
+    let point = ctx.store.point(code.to_string()).await?.filter(|p| area.sees_point(p));
     let point = point.ok_or_else(|| invalid_field("point", format!("no assessment point {code:?} in your area")))?;
     let now = ctx.clock.now();
     let at = match obj.get("time") {

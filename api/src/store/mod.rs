@@ -953,6 +953,9 @@ pub trait Store: Send + Sync {
     /// Assessment points whose bounding box meets `bbox` (all without one), by code.
     fn points(&self, bbox: Option<BBox>) -> BoxFuture<'_, Result<Vec<crate::patrol::StoredPoint>, StoreError>>;
 
+    /// One assessment point by code.
+    fn point(&self, code: String) -> BoxFuture<'_, Result<Option<crate::patrol::StoredPoint>, StoreError>>;
+
     fn delete_point(&self, code: String, now: OffsetDateTime, actor: Actor) -> BoxFuture<'_, Result<bool, StoreError>>;
 
     /// Stores planned routes in one transaction: replacing route `replace` (keeping its id;

@@ -12,6 +12,14 @@ pub(crate) fn bounds(g: &geo::Geometry<f64>) -> [f64; 4] {
     g.bounding_rect().map_or([0.0; 4], |r| [r.min().x, r.min().y, r.max().x, r.max().y])
 }
 
+/// The SELECT of assessment points with their geometry as WKB, followed by `tail`.
+pub(crate) fn point_query(wkb_out: &str, tail: &str) -> String {
+    format!(
+        "SELECT code, name, kind, {wkb_out} AS wkb, criteria, required_per_week, grid_code, grids, \
+         responsible_unit, created_at, updated_at FROM assessment_points {tail}"
+    )
+}
+
 pub(crate) fn point_from_row<'r, R>(r: &'r R) -> Result<StoredPoint, StoreError>
 where
     R: Row,
@@ -106,21 +114,13 @@ macro_rules! patrol_methods {
             Box::pin(async move {
                 let mut tx = self.begin_write().await?;
                 let mut summary = $crate::patrol::UpsertSummary::default();
-                let select = format!(
-                    "SELECT code, name, kind, {WKB_OUT} AS wkb, criteria, required_per_week, grid_code, grids, \
-                     responsible_unit, created_at, updated_at FROM assessment_points WHERE code = $1"
-                );
+                let select = $crate::store::patrols::point_query(WKB_OUT, "WHERE code = $1");
                 for p in &points {
                     let existing = sqlx::query(&select).bind(&p.code).fetch_optional(&mut *tx).await?;
                     let existing = existing.map(|r| $crate::store::patrols::point_from_row(&r)).transpose()?;
                     let [min_lon, min_lat, max_lon, max_lat] = $crate::store::patrols::bounds(&p.geometry);
                     let sql = match &existing {
-                        Some(old) if old.same_as(&$crate::patrol::StoredPoint {
-                            created_at: old.created_at,
-                            updated_at: old.updated_at,
-                            ..p.clone()
-                        }) =>
-                        {
+                        Some(old) if old.same_as(p) => {
                             summary.unchanged += 1;
                             continue;
                         }
@@ -183,10 +183,9 @@ macro_rules! patrol_methods {
         ) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::patrol::StoredPoint>, StoreError>> {
             Box::pin(async move {
                 let b = bbox.unwrap_or($crate::store::WORLD);
-                let rows = sqlx::query(&format!(
-                    "SELECT code, name, kind, {WKB_OUT} AS wkb, criteria, required_per_week, grid_code, grids, \
-                     responsible_unit, created_at, updated_at FROM assessment_points \
-                     WHERE max_lon >= $1 AND min_lon <= $3 AND max_lat >= $2 AND min_lat <= $4 ORDER BY code"
+                let rows = sqlx::query(&$crate::store::patrols::point_query(
+                    WKB_OUT,
+                    "WHERE max_lon >= $1 AND min_lon <= $3 AND max_lat >= $2 AND min_lat <= $4 ORDER BY code",
                 ))
                 .bind(b.min_lon)
                 .bind(b.min_lat)
@@ -195,6 +194,19 @@ macro_rules! patrol_methods {
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter().map(|r| $crate::store::patrols::point_from_row(r)).collect()
+            })
+        }
+
+        fn point(
+            &self,
+            code: String,
+        ) -> $crate::store::BoxFuture<'_, Result<Option<$crate::patrol::StoredPoint>, StoreError>> {
+            Box::pin(async move {
+                let row = sqlx::query(&$crate::store::patrols::point_query(WKB_OUT, "WHERE code = $1"))
+                    .bind(&code)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|r| $crate::store::patrols::point_from_row(&r)).transpose()
             })
         }
 
