@@ -111,17 +111,19 @@ async fn computed(
             super::patrols::visible_routes(ctx, principal).await?.iter().map(super::patrols::route_feature).collect()
         }
         "tracks" => {
-            let week = super::coverage::week_param(ctx, params)?;
             let (from, to) = match params.text("datetime") {
-                None => (week.start.unix_timestamp(), week.end.unix_timestamp()),
+                None => {
+                    let week = super::coverage::week_param(ctx, params)?;
+                    (week.start.unix_timestamp(), week.end.unix_timestamp())
+                }
                 Some(t) => {
-                    let (a, b) = t.split_once('/').unwrap_or((t, t));
-                    let a = parse_time(a).map_err(|r| ApiError::parameter("datetime", r))?;
-                    let b = parse_time(b).map_err(|r| ApiError::parameter("datetime", r))?;
-                    let from = a.map_or(0, |a| a.unix_timestamp());
-                    let to = b.map_or(i64::from(i32::MAX) * 4, |b| {
-                        b.unix_timestamp() + i64::from(t.split_once('/').is_none())
-                    });
+                    let at = |text: &str| parse_time(text).map_err(|r| ApiError::parameter("datetime", r));
+                    // An interval's open ends are unbounded; an instant is its own second.
+                    let (from, to) = match t.split_once('/') {
+                        Some((a, b)) => (at(a)?.map(|a| a.unix_timestamp()), at(b)?.map(|b| b.unix_timestamp())),
+                        None => at(t)?.map(|a| a.unix_timestamp()).map_or((None, None), |a| (Some(a), Some(a + 1))),
+                    };
+                    let (from, to) = (from.unwrap_or(0), to.unwrap_or(i64::MAX));
                     if to.saturating_sub(from) > 92 * 86_400 {
                         return Err(ApiError::parameter("datetime", "tracks are served at most 92 days at a time"));
                     }

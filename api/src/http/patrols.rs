@@ -294,6 +294,20 @@ pub async fn delete_route(
     }
 }
 
+/// The body as a JSON object of only the named fields.
+fn object_with<'a>(value: &'a Value, fields: &[&str]) -> Result<&'a Map<String, Value>, ApiError> {
+    let obj = value.as_object().ok_or_else(|| invalid_field("body", "must be a JSON object"))?;
+    match obj.keys().find(|k| !fields.contains(&k.as_str())) {
+        Some(k) => Err(invalid_field("body", format!("unknown field {k:?} (fields: {})", fields.join(", ")))),
+        None => Ok(obj),
+    }
+}
+
+/// Unix seconds as RFC 3339 in the city's time zone.
+fn local_time(t: i64, offset: time::UtcOffset) -> Option<String> {
+    OffsetDateTime::from_unix_timestamp(t).ok().and_then(|t| t.to_offset(offset).format(&Rfc3339).ok())
+}
+
 /// A time given as RFC 3339 text or Unix seconds.
 fn parse_time(v: &Value) -> Result<i64, String> {
     match v {
@@ -344,10 +358,7 @@ pub async fn post_track(
 ) -> Result<Response, ApiError> {
     let principal = caller.require(Action::RecordPatrol)?;
     let value = json_body(body)?;
-    let obj = value.as_object().ok_or_else(|| invalid_field("body", "must be a JSON object"))?;
-    if let Some(k) = obj.keys().find(|k| !["officer", "fixes"].contains(&k.as_str())) {
-        return Err(invalid_field("body", format!("unknown field {k:?} (fields: officer, fixes)")));
-    }
+    let obj = object_with(&value, &["officer", "fixes"])?;
     let officer = officer_for(principal, obj.get("officer"))?;
     let list = obj.get("fixes").and_then(Value::as_array).ok_or_else(|| invalid_field("fixes", "must be an array"))?;
     if list.is_empty() || list.len() > MAX_FIXES_PER_BATCH {
@@ -444,9 +455,7 @@ pub(super) async fn track_features(
         .map(|((officer, date), mut fixes)| {
             fixes.sort_by_key(|f| f.t);
             let line = geo::LineString(fixes.iter().map(|f| geo::Coord { x: f.lon, y: f.lat }).collect());
-            let time = |t: i64| {
-                OffsetDateTime::from_unix_timestamp(t).ok().and_then(|t| t.to_offset(offset).format(&Rfc3339).ok())
-            };
+            let time = |t: i64| local_time(t, offset);
             let mut props = Map::new();
             props.insert("officer".into(), json!(officer));
             props.insert("date".into(), json!(date.to_string()));
@@ -463,12 +472,6 @@ pub(super) async fn track_features(
         .collect())
 }
 
-/// A position on a point's geometry where a problem found there is reported.
-fn report_position(g: &geo::Geometry<f64>) -> Option<geo::Point<f64>> {
-    use geo::InteriorPoint;
-    g.interior_point()
-}
-
 pub async fn post_inspection(
     State(ctx): State<ApiContext>,
     caller: Caller,
@@ -476,11 +479,7 @@ pub async fn post_inspection(
 ) -> Result<Response, ApiError> {
     let principal = caller.require(Action::RecordPatrol)?;
     let value = json_body(body)?;
-    let obj = value.as_object().ok_or_else(|| invalid_field("body", "must be a JSON object"))?;
-    const FIELDS: [&str; 6] = ["point", "officer", "time", "results", "note", "photos"];
-    if let Some(k) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(invalid_field("body", format!("unknown field {k:?} (fields: {})", FIELDS.join(", "))));
-    }
+    let obj = object_with(&value, &["point", "officer", "time", "results", "note", "photos"])?;
     let officer = officer_for(principal, obj.get("officer"))?;
     let code = obj.get("point").and_then(Value::as_str).ok_or_else(|| invalid_field("point", "is required"))?;
     let snapshot = ctx.catalog.snapshot();
@@ -524,7 +523,9 @@ pub async fn post_inspection(
         return Err(invalid_field("photos", "at most 20 http(s) URLs or server paths"));
     }
     // Each failed criterion becomes a problem, routed exactly like a report made at the point.
-    let position = report_position(&point.geometry).ok_or_else(|| invalid_field("point", "has an empty geometry"))?;
+    // A problem found at a street or market is reported at a point on it.
+    let position = geo::InteriorPoint::interior_point(&point.geometry)
+        .ok_or_else(|| invalid_field("point", "has an empty geometry"))?;
     let mut problems = Vec::new();
     for r in results.iter().filter(|r| !r.pass) {
         let criterion = point.criteria.iter().find(|c| c.id == r.criterion);
@@ -569,7 +570,7 @@ pub async fn post_inspection(
 pub(super) fn inspection_json(i: &Inspection, offset: time::UtcOffset) -> Value {
     let mut v = json!(i);
     if let Some(obj) = v.as_object_mut() {
-        let at = OffsetDateTime::from_unix_timestamp(i.at).ok().and_then(|t| t.to_offset(offset).format(&Rfc3339).ok());
+        let at = local_time(i.at, offset);
         obj.insert("time".into(), json!(at));
     }
     v
