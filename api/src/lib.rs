@@ -16,4 +16,5 @@ pub mod intake;
 pub mod patrol;
 pub mod problem;
 pub mod store;
+pub mod tiles;
 pub mod workflow;

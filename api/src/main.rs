@@ -250,6 +250,13 @@ struct ServeArgs {
     clock_rate: f64,
     #[command(flatten)]
     coverage: CoverageArgs,
+    /// A raster basemap for the web map, as an XYZ tile URL template, e.g.
+    /// `https://tile.openstreetmap.org/{z}/{x}/{y}.png` (off by default: the map then needs no internet).
+    #[arg(long, env = "GRIDWATCH_BASEMAP_URL")]
+    basemap_url: Option<String>,
+    /// The basemap's attribution, shown on the map (e.g. "© OpenStreetMap contributors" or "天地图").
+    #[arg(long, env = "GRIDWATCH_BASEMAP_ATTRIBUTION")]
+    basemap_attribution: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -386,6 +393,16 @@ fn run(cli: Cli) -> Result<(), String> {
                 },
                 duplicate_metres: args.duplicate_metres.clamp(0.0, 10_000.0),
                 coverage: args.coverage.rules()?,
+                basemap: match args.basemap_url {
+                    Some(url) if url.contains("{z}") && url.contains("{x}") && url.contains("{y}") => {
+                        Some(gridwatch::http::Basemap {
+                            url,
+                            attribution: args.basemap_attribution.unwrap_or_default(),
+                        })
+                    }
+                    Some(url) => return Err(format!("--basemap-url {url:?}: needs {{z}}, {{x}} and {{y}} in it")),
+                    None => None,
+                },
                 clock: match args.clock_start {
                     None => None,
                     Some(start) => {

@@ -24,6 +24,8 @@ pub struct ServeOptions {
     pub thresholds: crate::workflow::colour::Thresholds,
     pub duplicate_metres: f64,
     pub coverage: crate::coverage::CoverageRules,
+    /// The web map's raster basemap (none by default).
+    pub basemap: Option<crate::http::Basemap>,
 }
 
 pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), String> {
@@ -65,6 +67,7 @@ pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), S
     ctx.thresholds = Arc::new(options.thresholds);
     ctx.duplicate_metres = options.duplicate_metres;
     ctx.coverage = Arc::new(options.coverage);
+    ctx.basemap = options.basemap.map(Arc::new);
     let escalator = crate::escalation::Escalator {
         store: store.clone(),
         clock,

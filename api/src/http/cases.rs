@@ -169,6 +169,7 @@ async fn commit(
             "the case changed meanwhile; reload it and try again",
         ));
     }
+    ctx.announce(&after);
     Ok(Json(present(ctx, area, after)))
 }
 
@@ -210,6 +211,39 @@ pub async fn escalation_stream(
                     let event = Event::default().event("colour").id(c.problem_id.to_string());
                     let event = event.json_data(&c).unwrap_or_else(|_| Event::default().comment("unencodable change"));
                     return Some((Ok(event), (receiver, area)));
+                }
+                Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// `GET /api/v1/problems/stream`: every case stored or changed in the caller's area, as it
+/// happens (SSE `problem` events carrying the case as a GeoJSON feature).
+pub async fn problem_stream(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+) -> Result<
+    axum::response::sse::Sse<
+        impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+    >,
+    ApiError,
+> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use tokio::sync::broadcast::error::RecvError;
+    let principal = caller.require(Permission::ReadProblems)?;
+    let area = Area::of(principal, &ctx.catalog.snapshot());
+    let receiver = ctx.problem_changes.subscribe();
+    let stream = futures_util::stream::unfold((receiver, area, ctx), |(mut receiver, area, ctx)| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(p) if area.sees_problem(&p) => {
+                    let event = Event::default().event("problem").id(p.id.to_string());
+                    let feature = super::layers::problem_feature(&ctx, &area, p);
+                    let event = event.json_data(&feature).unwrap_or_else(|_| Event::default().comment("unencodable"));
+                    return Some((Ok(event), (receiver, area, ctx)));
                 }
                 Ok(_) | Err(RecvError::Lagged(_)) => continue,
                 Err(RecvError::Closed) => return None,

@@ -10,12 +10,14 @@ mod features;
 pub mod guard;
 mod layers;
 mod locate;
+mod map;
 mod open311;
 pub mod params;
 pub mod patrols;
 mod problems;
 mod queue;
 mod reports;
+mod tiles;
 
 pub use coverage::tiling_features;
 
@@ -48,6 +50,19 @@ pub struct ApiContext {
     pub duplicate_metres: f64,
     /// How weekly coverage is judged.
     pub coverage: Arc<crate::coverage::CoverageRules>,
+    /// New and changed cases, for the dispatcher board's live stream.
+    pub problem_changes: tokio::sync::broadcast::Sender<crate::problem::Problem>,
+    /// Vector tiles and the in-memory layers behind them.
+    pub tiles: Arc<crate::tiles::TileService>,
+    /// The web map's raster basemap, if one is configured.
+    pub basemap: Option<Arc<Basemap>>,
+}
+
+/// A raster basemap for the web map: an XYZ URL template and its attribution.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Basemap {
+    pub url: String,
+    pub attribution: String,
 }
 
 impl ApiContext {
@@ -63,7 +78,15 @@ impl ApiContext {
             changes: tokio::sync::broadcast::channel(1024).0,
             duplicate_metres: 50.0,
             coverage: Arc::new(crate::coverage::CoverageRules::default()),
+            tiles: Arc::new(crate::tiles::TileService::default()),
+            problem_changes: tokio::sync::broadcast::channel(1024).0,
+            basemap: None,
         }
+    }
+
+    /// Tells live streams that a case was stored or changed (after its commit).
+    pub fn announce(&self, problem: &crate::problem::Problem) {
+        let _ = self.problem_changes.send(problem.clone()); // nobody listening is fine
     }
 }
 
@@ -76,13 +99,19 @@ pub fn router(ctx: ApiContext) -> Router {
         .route("/collections/{id}/items", get(features::items))
         .route("/collections/{id}/items/{feature}", get(features::item))
         .route("/healthz", get(health))
+        .route("/map", get(map::to_map))
+        .route("/map/", get(map::page))
+        .route("/map/config.json", get(map::config))
+        .route("/map/{file}", get(map::file))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/locate", get(locate::locate))
         .route(
             "/api/v1/problems",
             get(queue::list_problems).post(problems::create).layer(DefaultBodyLimit::max(problems::MAX_REPORT_BYTES)),
         )
+        .route("/api/v1/problems/stream", get(cases::problem_stream))
         .route("/api/v1/problems/{id}", get(problems::get))
+        .route("/api/v1/me", get(me))
         .route("/api/v1/problems/{id}/transitions", post(cases::transition))
         .route("/api/v1/problems/{id}/events", get(cases::events))
         .route("/api/v1/problems/{id}/reroute", post(cases::reroute))
@@ -135,6 +164,7 @@ pub fn router(ctx: ApiContext) -> Router {
         .route("/api/v1/coverage/gaps", get(coverage::coverage_gaps))
         .route("/api/v1/tiling", get(coverage::tiling))
         .route("/api/v1/layers/grids", get(layers::grids))
+        .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
         .route("/api/v1/layers/problems", get(layers::problems))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async {
@@ -159,6 +189,24 @@ pub const OPENAPI: &str = include_str!("../../openapi.json");
 
 async fn openapi() -> impl axum::response::IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+/// `GET /api/v1/me`: who the token belongs to, so a client can pick its view and area.
+async fn me(State(ctx): State<ApiContext>, caller: guard::Caller) -> Result<Json<Value>, ApiError> {
+    let principal = caller.principal.as_ref().ok_or_else(|| {
+        ApiError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send an API token: Authorization: Bearer <token>",
+        )
+    })?;
+    let snapshot = ctx.catalog.snapshot();
+    let scope: Vec<Value> = principal
+        .scope
+        .iter()
+        .map(|code| json!({"code": code, "name": snapshot.grids.get(code).and_then(|m| m.name.clone())}))
+        .collect();
+    Ok(Json(json!({"name": principal.name, "role": principal.role.as_str(), "scope": scope, "unit": principal.unit})))
 }
 
 async fn health(State(ctx): State<ApiContext>) -> Json<Value> {

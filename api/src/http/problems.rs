@@ -102,6 +102,9 @@ pub async fn create(
     // Acknowledge only what is committed: insert_problem_once returns after COMMIT.
     let idempotency = idempotency_key.map(|key| (principal.user_id, key));
     let (problem, replayed) = ctx.store.insert_problem_once(problem, idempotency, &caller.actor()).await?;
+    if !replayed {
+        ctx.announce(&problem);
+    }
     let headers = [
         (header::LOCATION, format!("/api/v1/problems/{}", problem.id)),
         (header::HeaderName::from_static("idempotent-replayed"), replayed.to_string()),

@@ -901,6 +901,10 @@ pub trait Store: Send + Sync {
     /// A number that changes whenever grids change (to know when to rebuild the index).
     async fn grid_revision(&self) -> Result<i64, StoreError>;
 
+    /// Changes whenever a problem or an assessment point does (new ids, new case events, point
+    /// count and last update): the map tiles rebuild their in-memory layers when it moves.
+    async fn layer_fingerprint(&self) -> Result<String, StoreError>;
+
     /// A number that changes whenever the catalogue is replaced.
     fn category_revision(&self) -> BoxFuture<'_, Result<i64, StoreError>>;
 

@@ -175,6 +175,14 @@ impl Store for PostgresStore {
         Ok(sqlx::query_scalar("SELECT value FROM revisions WHERE name = 'grids'").fetch_one(&self.pool).await?)
     }
 
+    async fn layer_fingerprint(&self) -> Result<String, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT concat_ws(':', (SELECT coalesce(max(id), 0) FROM problems), (SELECT coalesce(max(id), 0) FROM problem_events), (SELECT count(*) FROM assessment_points), (SELECT max(updated_at)::text FROM assessment_points))",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     async fn insert_problems(&self, problems: Vec<NewProblem>, actor: &Actor) -> Result<Vec<Problem>, StoreError> {
         let mut tx = self.begin_write().await?;
         let ids = insert_problem_rows!(tx, &problems, INSERT_PROBLEM, actor);

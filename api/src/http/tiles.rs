@@ -1,0 +1,56 @@
+//! `GET /tiles/{layer}/{z}/{x}/{y}.mvt`: Mapbox Vector Tiles of grids, assessment points and
+//! problems, as the caller's area shows them, with ETags for revalidation.
+
+use super::error::ApiError;
+use super::guard::Caller;
+use super::params::Params;
+use super::ApiContext;
+use crate::access::{Action, Area};
+use crate::tiles::{Clocked, TileLayer};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use maps::tiles::TileId;
+
+/// The media type of MVT (as registered by Mapbox and used by MapLibre and Martin).
+pub const MVT_MEDIA_TYPE: &str = "application/vnd.mapbox-vector-tile";
+
+pub async fn tile(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    params: Params,
+    Path((layer, z, x, y)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let layer = TileLayer::parse(&layer).ok_or_else(|| {
+        ApiError::not_found(format!("no tile layer {layer:?}; the layers are grids, points and problems"))
+    })?;
+    let principal = caller.require(match layer {
+        TileLayer::Grids => Action::ReadGrids,
+        TileLayer::Points => Action::ReadPatrols,
+        TileLayer::Problems => Action::ReadProblems,
+    })?;
+    params.only(&[])?;
+    let number = |name: &str, text: &str| {
+        text.parse::<u32>().map_err(|_| ApiError::parameter(name, format!("{text:?} is not a whole number")))
+    };
+    let y = y
+        .strip_suffix(".mvt")
+        .ok_or_else(|| ApiError::not_found("tiles end in .mvt: /tiles/{layer}/{z}/{x}/{y}.mvt"))?;
+    let tile = TileId::new(number("z", &z)?, number("x", &x)?, number("y", y)?)
+        .map_err(|reason| ApiError::parameter("tile", reason))?;
+    let snapshot = ctx.catalog.snapshot();
+    let area = Area::of(principal, &snapshot);
+    let clock = Clocked { now: ctx.clock.now(), calendar: &ctx.calendar, thresholds: &ctx.thresholds };
+    let built = ctx.tiles.tile(ctx.store.as_ref(), &snapshot, &area, layer, tile, clock).await?;
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == built.etag || tag.trim() == "*"));
+    // Tiles depend on who asks (their area): caches may keep them only per user, and must revalidate.
+    let cache_headers = [(header::ETAG, built.etag.clone()), (header::CACHE_CONTROL, "private, no-cache".to_string())];
+    if fresh {
+        return Ok((StatusCode::NOT_MODIFIED, cache_headers).into_response());
+    }
+    Ok((cache_headers, [(header::CONTENT_TYPE, MVT_MEDIA_TYPE)], built.bytes.clone()).into_response())
+}

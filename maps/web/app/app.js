@@ -1,0 +1,455 @@
+// gridwatch's web map: three views over the same API the CLI and GIS clients use.
+//   #officer    我的网格 — my grids, this week's points (patrolled or not), open problems, my route
+//   #dispatcher 派遣台   — new and unassigned problems, live; candidates; accept … dispatch; re-route
+//   #office     创建办   — coverage per grid for a week, tiling gaps and overlaps, ranking, trends
+// Data comes with the caller's API token (kept in this browser only); the server decides what
+// each token may see.
+import { STRINGS } from "./i18n.js";
+
+const maplibregl = window.maplibregl;
+const TOKEN_KEY = "gridwatch.token";
+const LANG_KEY = "gridwatch.lang";
+const COLOURS = { red: "#d7263d", yellow: "#e6a700", blue: "#1e6fd9", none: "#6b5fa8" };
+const QUEUE_STATUSES = ["reported", "accepted", "registered", "returned"];
+const NEXT_STEPS = { reported: ["accept", "void"], accepted: ["register", "void"], registered: ["dispatch", "void"], returned: ["dispatch", "void"] };
+
+const state = { token: localStorage.getItem(TOKEN_KEY), lang: localStorage.getItem(LANG_KEY) || "zh", me: null, map: null, view: null, stop: [] };
+const t = (key) => STRINGS[state.lang][key] ?? STRINGS.zh[key] ?? key;
+const $ = (sel) => document.querySelector(sel);
+const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+// Tests and scripts reach the live map and view here.
+window.gridwatch = state;
+
+class ApiError extends Error {}
+
+async function api(path, options = {}) {
+  const headers = { Authorization: `Bearer ${state.token}`, ...(options.body ? { "Content-Type": "application/json" } : {}) };
+  const response = await fetch(path, { ...options, headers });
+  if (response.status === 401) { signOut(); throw new ApiError(t("login_hint")); }
+  const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
+  if (!response.ok) throw new ApiError(body?.error?.message || `${response.status}`);
+  return body;
+}
+
+// ---- dates: ISO weeks in the browser's time zone (the city's, on the officer's phone) ----
+function isoWeek(date) {
+  const d = new Date(Date.UTC(date.getFullYear(), date.getMonth(), date.getDate()));
+  const day = d.getUTCDay() || 7;
+  d.setUTCDate(d.getUTCDate() + 4 - day);
+  const year = d.getUTCFullYear();
+  const week = Math.ceil(((d - Date.UTC(year, 0, 1)) / 86400000 + 1) / 7);
+  return `${year}-W${String(week).padStart(2, "0")}`;
+}
+function weekMonday(label) {
+  const [y, w] = label.split("-W").map(Number);
+  const jan4 = new Date(Date.UTC(y, 0, 4));
+  const monday = new Date(jan4);
+  monday.setUTCDate(jan4.getUTCDate() - ((jan4.getUTCDay() || 7) - 1) + (w - 1) * 7);
+  return monday;
+}
+const ymd = (d) => d.toISOString().slice(0, 10);
+const shortTime = (iso) => (iso ? new Date(iso).toLocaleString(state.lang === "zh" ? "zh-CN" : "en-GB", { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }) : "");
+
+// ---- the map ----
+async function newMap() {
+  const config = await fetch("config.json").then((r) => r.json()).catch(() => ({}));
+  const sources = {};
+  const layers = [{ id: "background", type: "background", paint: { "background-color": "#eef1f5" } }];
+  if (config.basemap?.url) {
+    sources.basemap = { type: "raster", tiles: [config.basemap.url], tileSize: 256, attribution: config.basemap.attribution || "" };
+    layers.push({ id: "basemap", type: "raster", source: "basemap" });
+  }
+  const map = new maplibregl.Map({
+    container: "map",
+    style: { version: 8, sources, layers },
+    center: [116.41, 39.92],
+    zoom: 12,
+    attributionControl: { compact: true },
+    // Our own tiles need the caller's token.
+    transformRequest: (url) => (url.startsWith(location.origin + "/tiles/") ? { url, headers: { Authorization: `Bearer ${state.token}` } } : { url }),
+  });
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
+  await new Promise((resolve) => map.on("load", resolve));
+  return map;
+}
+
+const tiles = (layer) => ({ type: "vector", tiles: [`${location.origin}/tiles/${layer}/{z}/{x}/{y}.mvt`], minzoom: 0, maxzoom: 22, promoteId: { [layer]: layer === "problems" ? "id" : "code" } });
+const problemColour = ["match", ["get", "colour"], "red", COLOURS.red, "yellow", COLOURS.yellow, "blue", COLOURS.blue, COLOURS.none];
+const featureCollection = (features) => ({ type: "FeatureCollection", features });
+
+function fitTo(map, features) {
+  const b = new maplibregl.LngLatBounds();
+  const walk = (c) => (typeof c[0] === "number" ? b.extend(c) : c.forEach(walk));
+  features.forEach((f) => f.geometry && walk(f.geometry.coordinates));
+  if (!b.isEmpty()) map.fitBounds(b, { padding: 40, duration: 0, maxZoom: 17 });
+}
+
+function addGridLayers(map, source, sourceLayer) {
+  const on = sourceLayer ? { "source-layer": sourceLayer } : {};
+  map.addLayer({ id: "grids-fill", type: "fill", source, ...on, paint: { "fill-color": "#4a7bd0", "fill-opacity": 0.06 } });
+  map.addLayer({ id: "grids-line", type: "line", source, ...on, paint: { "line-color": "#4a6fa5", "line-width": 0.8 } });
+}
+
+function problemBadge(p) {
+  const colour = p.colour || "none";
+  return `<span class="badge ${colour}">${esc(STRINGS[state.lang].colours[colour] || colour)}</span>`;
+}
+function deadlineText(p) {
+  if (!p.deadline) return `<span class="muted">${t("no_deadline")}</span>`;
+  const late = new Date(p.deadline) < new Date();
+  return `${t("deadline")} ${shortTime(p.deadline)}${late ? ` <b class="error">${t("overdue")}</b>` : ""}`;
+}
+const statusText = (s) => STRINGS[state.lang].statuses[s] || s;
+
+// ---- 我的网格: the officer's own area ----
+async function officerView(map, panel) {
+  const week = isoWeek(new Date());
+  const [grids, points, coverage, problems, routes] = await Promise.all([
+    api("/api/v1/layers/grids?level=grid"),
+    api("/api/v1/points?limit=10000"),
+    api(`/api/v1/coverage?week=${week}`),
+    api("/api/v1/layers/problems"),
+    api("/api/v1/routes"),
+  ]);
+  const byCode = new Map(coverage.points.map((p) => [p.code, p]));
+  for (const f of points.features) {
+    const c = byCode.get(f.properties.code);
+    f.properties.covered = Boolean(c?.covered);
+    f.properties.visits = c?.visits ?? 0;
+  }
+  const open = problems.features.filter((f) => !["closed", "void"].includes(f.properties.status));
+  const weekday = new Date().getDay() || 7;
+  const mine = routes.features.filter((f) => f.properties.officer === state.me.name);
+  const today = mine.filter((f) => f.properties.weekday === weekday);
+
+  map.addSource("grids", { type: "geojson", data: grids });
+  addGridLayers(map, "grids");
+  map.addSource("route", { type: "geojson", data: featureCollection(today.length ? today : mine) });
+  map.addLayer({ id: "route", type: "line", source: "route", layout: { "line-cap": "round", "line-join": "round" }, paint: { "line-color": "#0f8b8d", "line-width": 4, "line-opacity": 0.8, ...(today.length ? {} : { "line-dasharray": [2, 2] }) } });
+  map.addSource("points", { type: "geojson", data: points });
+  const coveredColour = ["case", ["get", "covered"], "#2a9d5b", "#b23a48"];
+  map.addLayer({ id: "points-area", type: "fill", source: "points", filter: ["==", ["geometry-type"], "Polygon"], paint: { "fill-color": coveredColour, "fill-opacity": 0.35 } });
+  map.addLayer({ id: "points-line", type: "line", source: "points", filter: ["==", ["geometry-type"], "LineString"], paint: { "line-color": coveredColour, "line-width": 5, "line-opacity": 0.75 } });
+  map.addLayer({ id: "points", type: "circle", source: "points", filter: ["==", ["geometry-type"], "Point"], paint: { "circle-color": coveredColour, "circle-radius": 6, "circle-stroke-color": "#fff", "circle-stroke-width": 1.5 } });
+  map.addSource("problems", { type: "geojson", data: featureCollection(open) });
+  map.addLayer({ id: "problems", type: "circle", source: "problems", paint: { "circle-color": problemColour, "circle-radius": 7, "circle-stroke-color": "#fff", "circle-stroke-width": 2 } });
+  fitTo(map, grids.features);
+
+  const covered = points.features.filter((f) => f.properties.covered).length;
+  const uncovered = points.features.filter((f) => !f.properties.covered);
+  open.sort((a, b) => (a.properties.deadline || "9").localeCompare(b.properties.deadline || "9"));
+  panel.innerHTML = `
+    <h2>${t("my_area")} · ${esc(state.me.scope.map((s) => s.name || s.code).join("、"))}</h2>
+    <div class="muted" data-week="${week}">${t("week")} ${week}</div>
+    <h2>${t("points_covered")}</h2>
+    <div class="summary" data-covered="${covered}" data-points="${points.features.length}">${covered} / ${points.features.length}</div>
+    <div class="legend"><span><i style="background:#2a9d5b"></i>${t("covered")}</span><span><i style="background:#b23a48"></i>${t("not_covered")}</span></div>
+    <h2>${t("open_problems")} (${open.length})</h2>
+    <ul id="open-problems">${open.map((f) => `<li data-id="${f.properties.id}">${problemBadge(f.properties)} ${esc(f.properties.category_name || f.properties.category)} · ${esc(statusText(f.properties.status))}<br><span class="muted">${deadlineText(f.properties)}</span></li>`).join("")}</ul>
+    <h2>${t("route_today")}</h2>
+    <div>${today.length ? today.map((f) => esc(f.properties.name)).join("、") : `<span class="muted">${t("no_route_today")}</span>`}</div>
+    <h2>${t("uncovered_points")} (${uncovered.length})</h2>
+    <ul>${uncovered.slice(0, 100).map((f) => `<li data-code="${esc(f.properties.code)}">${esc(f.properties.name)} <span class="muted">${esc(f.properties.type_zh || "")}</span></li>`).join("")}</ul>`;
+  panel.querySelectorAll("li[data-id]").forEach((li) => li.addEventListener("click", () => {
+    const f = open.find((p) => String(p.properties.id) === li.dataset.id);
+    if (f) map.flyTo({ center: f.geometry.coordinates, zoom: 17 });
+  }));
+  popupOn(map, ["problems"], (p) => `${problemBadge(p)} <b>${esc(p.category_name || p.category)}</b><br>${esc(statusText(p.status))}<br>${deadlineText(p)}`);
+  popupOn(map, ["points", "points-line", "points-area"], (p) => `<b>${esc(p.name)}</b><br>${esc(p.type_zh || p.type)}<br>${p.covered ? t("covered") : t("not_covered")} (${p.visits})`);
+}
+
+function popupOn(map, layers, html) {
+  for (const layer of layers) {
+    map.on("click", layer, (e) => {
+      const f = e.features?.[0];
+      if (f) new maplibregl.Popup().setLngLat(e.lngLat).setHTML(html(f.properties)).addTo(map);
+    });
+    map.on("mouseenter", layer, () => (map.getCanvas().style.cursor = "pointer"));
+    map.on("mouseleave", layer, () => (map.getCanvas().style.cursor = ""));
+  }
+}
+
+// ---- 派遣台: the dispatcher board ----
+async function dispatcherView(map, panel) {
+  const queue = new Map();
+  const toFeature = (p) => ({ type: "Feature", id: p.id, geometry: { type: "Point", coordinates: [p.lon, p.lat] }, properties: p });
+  const first = await api(`/api/v1/problems?status=${QUEUE_STATUSES.join(",")}&sort=-created_at&limit=1000`);
+  first.problems.forEach((p) => queue.set(p.id, toFeature(p)));
+
+  map.addSource("grids", tiles("grids"));
+  addGridLayers(map, "grids", "grids");
+  map.addLayer({ id: "candidates", type: "fill", source: "grids", "source-layer": "grids", filter: ["in", ["get", "code"], ["literal", []]], paint: { "fill-color": "#f08c00", "fill-opacity": 0.35 } });
+  map.addLayer({ id: "candidates-line", type: "line", source: "grids", "source-layer": "grids", filter: ["in", ["get", "code"], ["literal", []]], paint: { "line-color": "#f08c00", "line-width": 2.5 } });
+  map.addSource("all-problems", tiles("problems"));
+  map.addLayer({ id: "all-problems", type: "circle", source: "all-problems", "source-layer": "problems", paint: { "circle-color": problemColour, "circle-radius": 3, "circle-opacity": 0.45 } });
+  map.addSource("queue", { type: "geojson", data: featureCollection([]) });
+  map.addLayer({ id: "queue", type: "circle", source: "queue", paint: { "circle-color": ["match", ["get", "status"], "reported", "#d7263d", "returned", "#7b2cbf", "#1e6fd9"], "circle-radius": 7, "circle-stroke-color": "#fff", "circle-stroke-width": 2 } });
+  map.addLayer({ id: "queue-selected", type: "circle", source: "queue", filter: ["==", ["get", "id"], -1], paint: { "circle-color": "rgba(0,0,0,0)", "circle-radius": 13, "circle-stroke-color": "#f08c00", "circle-stroke-width": 3 } });
+  fitTo(map, [...queue.values()]);
+
+  panel.innerHTML = `<h2>${t("queue")} <span id="live" class="muted"></span></h2><ul id="queue"></ul><div id="detail" class="muted">${t("choose_problem")}</div>`;
+  let selected = null;
+  const render = () => {
+    map.getSource("queue").setData(featureCollection([...queue.values()]));
+    const items = [...queue.values()].sort((a, b) => b.properties.created_at.localeCompare(a.properties.created_at));
+    $("#queue").innerHTML = items.map((f) => {
+      const p = f.properties;
+      return `<li data-id="${p.id}" class="${p.id === selected ? "selected" : ""} ${p._fresh ? "fresh" : ""}">#${p.id} ${esc(p.category_name || p.category)} · ${esc(statusText(p.status))}<br><span class="muted">${shortTime(p.created_at)} · ${esc(p.grid_code || "—")}</span></li>`;
+    }).join("");
+    $("#queue").querySelectorAll("li").forEach((li) => li.addEventListener("click", () => select(Number(li.dataset.id))));
+    document.body.dataset.queue = String(queue.size);
+  };
+
+  async function select(id) {
+    selected = id;
+    render();
+    const p = await api(`/api/v1/problems/${id}`);
+    const codes = [...new Set([...(p.candidates || []), ...(p.nearby || []).map((n) => n.code)])];
+    for (const layer of ["candidates", "candidates-line"]) map.setFilter(layer, ["in", ["get", "code"], ["literal", codes]]);
+    map.setFilter("queue-selected", ["==", ["get", "id"], id]);
+    map.flyTo({ center: [p.lon, p.lat], zoom: Math.max(map.getZoom(), 16), duration: 0 });
+    const steps = NEXT_STEPS[p.status] || [];
+    const names = STRINGS[state.lang].transitions;
+    $("#detail").className = "";
+    $("#detail").innerHTML = `
+      <h2>#${p.id} ${esc(p.category_name || p.category)}</h2>
+      <div>${esc(p.description)}</div>
+      <div class="muted">${t("status")}: <b data-status>${esc(statusText(p.status))}</b> · ${t("reported_at")} ${shortTime(p.created_at)}</div>
+      <div class="muted">${t("grid")}: ${esc(p.grid_code || "—")} · ${t("unit")}: ${esc(p.responsible_unit || "—")}</div>
+      <h2>${t("candidates")}</h2>
+      <ul>${(p.nearby || []).map((n) => `<li>${esc(n.code)} <span class="muted">${n.distance_m.toFixed(0)} m</span></li>`).join("") || `<li class="muted">—</li>`}</ul>
+      <div class="actions">${steps.map((s) => `<button type="button" data-action="${s}" class="${s === "void" ? "secondary" : ""}">${esc(names[s] || s)}</button>`).join("")}</div>
+      <h2>${t("reroute")}</h2>
+      <form id="reroute" class="actions">
+        <select name="grid" aria-label="${t("reroute_to")}">${codes.filter((c) => c !== p.grid_code).map((c) => `<option>${esc(c)}</option>`).join("")}</select>
+        <input name="reason" placeholder="${t("reroute_reason")}" required>
+        <button type="submit">${t("reroute")}</button>
+      </form>
+      <p id="action-result" role="status"></p>`;
+    $("#detail").querySelectorAll("button[data-action]").forEach((b) => b.addEventListener("click", () => act(p.id, { action: b.dataset.action, note: b.dataset.action === "void" ? "dispatcher board" : undefined })));
+    $("#reroute").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const form = new FormData(e.target);
+      act(p.id, { grid: form.get("grid"), reason: form.get("reason") }, "reroute");
+    });
+  }
+
+  async function act(id, body, kind = "transitions") {
+    try {
+      const updated = await api(`/api/v1/problems/${id}/${kind}`, { method: "POST", body: JSON.stringify(body) });
+      upsert(updated);
+      $("#action-result").textContent = `${t("done")}: ${statusText(updated.status)}`;
+      if (queue.has(id)) await select(id);
+    } catch (e) {
+      $("#action-result").innerHTML = `<span class="error">${esc(e.message)}</span>`;
+    }
+  }
+
+  function upsert(p, fresh = false) {
+    if (QUEUE_STATUSES.includes(p.status)) queue.set(p.id, toFeature({ ...(queue.get(p.id)?.properties || {}), ...p, _fresh: fresh }));
+    else queue.delete(p.id);
+    render();
+  }
+
+  render();
+  // Live: new and changed cases arrive as server-sent events (read with fetch so the token travels in a header).
+  const controller = new AbortController();
+  state.stop.push(() => controller.abort());
+  (async function listen() {
+    while (!controller.signal.aborted) {
+      try {
+        const response = await fetch("/api/v1/problems/stream", { headers: { Authorization: `Bearer ${state.token}`, Accept: "text/event-stream" }, signal: controller.signal });
+        if (!response.ok) throw new Error(String(response.status));
+        $("#live").textContent = `● ${t("live")}`;
+        document.body.dataset.live = "1";
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += value;
+          let end;
+          while ((end = buffer.indexOf("\n\n")) >= 0) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const data = block.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("\n");
+            if (block.includes("event: problem") && data) {
+              const f = JSON.parse(data);
+              upsert({ ...f.properties, id: f.id, lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1] }, true);
+            }
+          }
+        }
+      } catch (e) {
+        if (controller.signal.aborted) return;
+      }
+      $("#live").textContent = t("offline");
+      document.body.dataset.live = "0";
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  })();
+  map.on("click", "queue", (e) => e.features?.[0] && select(e.features[0].properties.id));
+  map.on("mouseenter", "queue", () => (map.getCanvas().style.cursor = "pointer"));
+  map.on("mouseleave", "queue", () => (map.getCanvas().style.cursor = ""));
+}
+
+// ---- 创建办: the office ----
+async function officeView(map, panel) {
+  const params = new URLSearchParams(location.hash.split("?")[1] || "");
+  const week = params.get("week") || isoWeek(new Date());
+  panel.innerHTML = `
+    <h2>${t("coverage_choropleth")}</h2>
+    <label>${t("week")} <input id="week" type="week" value="${esc(week)}"></label>
+    <div class="legend"><span><i style="background:#b23a48"></i>0 %</span><span><i style="background:#f2c14e"></i>50 %</span><span><i style="background:#2a9d5b"></i>100 %</span><span><i style="background:#c9ced8"></i>—</span></div>
+    <div id="coverage-summary" class="summary"></div>
+    <h2>${t("tiling")}</h2><div id="tiling" class="muted">${t("loading")}</div>
+    <h2>${t("ranking")}</h2><div id="ranking" class="muted">${t("loading")}</div>
+    <h2>${t("trends")}</h2><div id="chart" class="muted">${t("loading")}</div>`;
+  $("#week").addEventListener("change", (e) => { location.hash = `office?week=${e.target.value}`; });
+
+  map.addSource("grids", tiles("grids"));
+  const percent = ["feature-state", "percent"];
+  map.addLayer({ id: "coverage", type: "fill", source: "grids", "source-layer": "grids", paint: {
+    "fill-color": ["case", ["==", ["typeof", percent], "number"], ["interpolate", ["linear"], percent, 0, "#b23a48", 50, "#f2c14e", 100, "#2a9d5b"], "#c9ced8"],
+    "fill-opacity": 0.65 } });
+  map.addLayer({ id: "grids-line", type: "line", source: "grids", "source-layer": "grids", paint: { "line-color": "#ffffff", "line-width": 0.6 } });
+
+  const [coverage, tiling] = await Promise.all([
+    api(`/api/v1/coverage?week=${week}`),
+    api("/api/v1/tiling?format=geojson&level=grid").catch((e) => ({ error: e.message })),
+  ]);
+  const percents = new Map();
+  for (const g of coverage.grids) if (g.points > 0) percents.set(g.code, g.percent);
+  const paint = () => percents.forEach((value, code) => map.setFeatureState({ source: "grids", sourceLayer: "grids", id: code }, { percent: value }));
+  paint();
+  map.on("sourcedata", (e) => e.sourceId === "grids" && e.isSourceLoaded && paint());
+  $("#coverage-summary").textContent = `${coverage.summary.covered} / ${coverage.summary.points} (${coverage.summary.percent} %)`;
+  popupOn(map, ["coverage"], (p) => `<b>${esc(p.name || p.code)}</b><br>${esc(p.code)}<br>${percents.has(p.code) ? `${percents.get(p.code)} %` : "—"}`);
+
+  if (tiling.error) {
+    $("#tiling").innerHTML = `<span class="error">${esc(tiling.error)}</span>`;
+  } else {
+    map.addSource("tiling", { type: "geojson", data: tiling });
+    map.addLayer({ id: "tiling", type: "fill", source: "tiling", paint: { "fill-color": ["match", ["get", "issue"], "gap", "#e63946", "overlap", "#7b2cbf", "#f08c00"], "fill-opacity": 0.7 } });
+    map.addLayer({ id: "tiling-line", type: "line", source: "tiling", paint: { "line-color": "#222", "line-width": 1 } });
+    const count = (kind) => tiling.features.filter((f) => f.properties.issue === kind).length;
+    $("#tiling").innerHTML = `<span data-gaps="${count("gap")}">${t("gaps")}: ${count("gap")}</span> · <span data-overlaps="${count("overlap")}">${t("overlaps")}: ${count("overlap")}</span>`;
+  }
+  const district = await api("/api/v1/layers/grids?level=district").catch(() => null);
+  if (district?.features?.length) fitTo(map, district.features);
+
+  const report = await api(`/api/v1/reports/weekly?week=${week}&by=street`);
+  const pct = (v) => (v == null ? "—" : `${(v * 100).toFixed(1)} %`);
+  $("#ranking").className = "";
+  $("#ranking").innerHTML = report.rows.length
+    ? `<table id="ranking-table"><thead><tr><th>${t("rank")}</th><th>${t("name")}</th><th class="num">${t("score")}</th><th class="num">${t("handled_rate")}</th><th class="num">${t("on_time_rate")}</th></tr></thead><tbody>${report.rows.map((r) => `<tr><td>${r.rank ?? ""}</td><td>${esc(r.name || r.group)}</td><td class="num">${r.rates ? r.rates.score.toFixed(1) : "—"}</td><td class="num">${pct(r.rates?.handling)}</td><td class="num">${pct(r.rates?.on_time_closing)}</td></tr>`).join("")}</tbody></table>`
+    : `<span class="muted">${t("no_rows")}</span>`;
+
+  // Trends: eight weeks ending with the chosen one.
+  const monday = weekMonday(week);
+  const weeks = [...Array(8).keys()].reverse().map((i) => { const d = new Date(monday); d.setUTCDate(d.getUTCDate() - 7 * i); return d; });
+  const rows = await Promise.all(weeks.map(async (d) => {
+    const label = isoWeek(new Date(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
+    const sunday = new Date(d); sunday.setUTCDate(d.getUTCDate() + 6);
+    const [opened, bulletin] = await Promise.all([
+      api(`/api/v1/problems?from=${ymd(d)}&to=${ymd(sunday)}&limit=1`),
+      api(`/api/v1/reports/weekly?week=${label}`),
+    ]);
+    const counts = bulletin.total.counts;
+    return { label, opened: opened.total, closed: counts.closed, onTime: counts.should_handle ? counts.on_time_closed / counts.should_handle : null };
+  }));
+  $("#chart").className = "";
+  $("#chart").innerHTML = trendChart(rows);
+}
+
+/** Bars for opened and closed cases per week, a line for the on-time closing rate. */
+function trendChart(rows) {
+  const W = 340, H = 180, left = 30, bottom = 30, top = 10;
+  const max = Math.max(1, ...rows.flatMap((r) => [r.opened, r.closed]));
+  const step = (W - left - 10) / rows.length;
+  const y = (v) => H - bottom - (v / max) * (H - bottom - top);
+  const bars = rows.map((r, i) => {
+    const x = left + i * step;
+    return `<rect class="opened" x="${x + 2}" y="${y(r.opened)}" width="${step / 2 - 3}" height="${H - bottom - y(r.opened)}" fill="#4a7bd0"><title>${t("opened")} ${r.opened}</title></rect>` +
+      `<rect class="closed" x="${x + step / 2}" y="${y(r.closed)}" width="${step / 2 - 3}" height="${H - bottom - y(r.closed)}" fill="#2a9d5b"><title>${t("closed")} ${r.closed}</title></rect>` +
+      `<text x="${x + step / 2}" y="${H - bottom + 14}" font-size="9" text-anchor="middle">${r.label.slice(5)}</text>`;
+  }).join("");
+  const line = rows.map((r, i) => (r.onTime == null ? null : `${left + i * step + step / 2},${H - bottom - r.onTime * (H - bottom - top)}`)).filter(Boolean).join(" ");
+  return `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${t("trends")}">
+    <line x1="${left}" y1="${H - bottom}" x2="${W - 10}" y2="${H - bottom}" stroke="#99a"/>
+    <text x="2" y="${top + 8}" font-size="9">${max}</text>${bars}
+    ${line ? `<polyline points="${line}" fill="none" stroke="#e6a700" stroke-width="2"/>` : ""}
+  </svg>
+  <div class="legend"><span><i style="background:#4a7bd0"></i>${t("opened")}</span><span><i style="background:#2a9d5b"></i>${t("closed")}</span><span><i style="background:#e6a700"></i>${t("on_time")}</span></div>
+  <table id="trend-table"><thead><tr><th>${t("week")}</th><th class="num">${t("opened")}</th><th class="num">${t("closed")}</th><th class="num">${t("on_time")}</th></tr></thead>
+  <tbody>${rows.map((r) => `<tr><td>${r.label}</td><td class="num">${r.opened}</td><td class="num">${r.closed}</td><td class="num">${r.onTime == null ? "—" : `${(r.onTime * 100).toFixed(0)} %`}</td></tr>`).join("")}</tbody></table>`;
+}
+
+// ---- shell: sign-in, language, view switching ----
+const VIEWS = { officer: officerView, dispatcher: dispatcherView, office: officeView };
+const DEFAULT_VIEW = { officer: "officer", dispatcher: "dispatcher", office: "office", admin: "office", unit: "dispatcher", app: "officer" };
+
+function applyLanguage() {
+  document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
+  document.title = t("title");
+  document.querySelectorAll("[data-text]").forEach((el) => (el.textContent = t(el.dataset.text)));
+  document.querySelectorAll("#views a").forEach((a) => (a.textContent = t(a.dataset.view)));
+  $("#language").textContent = t("language");
+  $("#logout").textContent = t("logout");
+  $("#token").placeholder = t("token");
+}
+
+function signOut() {
+  localStorage.removeItem(TOKEN_KEY);
+  state.token = null;
+  $("#login").hidden = false;
+}
+
+async function show() {
+  state.stop.splice(0).forEach((stop) => stop());
+  document.body.dataset.ready = "";
+  const view = location.hash.replace(/^#/, "").split("?")[0] || DEFAULT_VIEW[state.me.role] || "officer";
+  document.querySelectorAll("#views a").forEach((a) => a.classList.toggle("active", a.dataset.view === view));
+  state.map?.remove();
+  state.map = await newMap();
+  state.view = view;
+  const panel = $("#panel");
+  panel.innerHTML = `<p class="muted">${t("loading")}</p>`;
+  try {
+    await (VIEWS[view] || officerView)(state.map, panel);
+    await new Promise((resolve) => (state.map.loaded() ? resolve() : state.map.once("idle", resolve)));
+    document.body.dataset.ready = view;
+  } catch (e) {
+    panel.innerHTML = `<p class="error">${t("error")}: ${esc(e.message)}</p>`;
+    document.body.dataset.ready = `error:${view}`;
+  }
+}
+
+async function start() {
+  applyLanguage();
+  if (!state.token) { $("#login").hidden = false; return; }
+  try {
+    state.me = await api("/api/v1/me");
+  } catch (e) {
+    $("#login-error").textContent = e.message;
+    return;
+  }
+  $("#login").hidden = true;
+  $("#who").textContent = `${state.me.name} · ${state.me.role}`;
+  await show();
+}
+
+$("#login").addEventListener("submit", (e) => {
+  e.preventDefault();
+  state.token = $("#token").value.trim();
+  localStorage.setItem(TOKEN_KEY, state.token);
+  start();
+});
+$("#language").addEventListener("click", () => {
+  state.lang = state.lang === "zh" ? "en" : "zh";
+  localStorage.setItem(LANG_KEY, state.lang);
+  applyLanguage();
+  if (state.me) show();
+});
+$("#logout").addEventListener("click", () => { signOut(); state.map?.remove(); state.map = null; });
+window.addEventListener("hashchange", () => state.me && show());
+start();

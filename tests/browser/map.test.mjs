@@ -1,0 +1,131 @@
+// Opens each view of the web map in headless Chromium against a running demo server, asserts
+// that features are drawn (map.queryRenderedFeatures), runs one dispatcher action end to end and
+// saves a screenshot of each view.
+//   GRIDWATCH_URL, GRIDWATCH_TOKENS (JSON {role: token}), GRIDWATCH_SCREENSHOTS (a directory)
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+
+const base = process.env.GRIDWATCH_URL;
+const tokens = JSON.parse(process.env.GRIDWATCH_TOKENS);
+const shots = process.env.GRIDWATCH_SCREENSHOTS;
+mkdirSync(shots, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const results = [];
+const step = async (name, fn) => {
+  const started = Date.now();
+  await fn();
+  results.push(`${name}: ok (${Date.now() - started} ms)`);
+  console.log(results.at(-1));
+};
+
+async function open(role, view, viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
+  await context.addInitScript(([token]) => localStorage.setItem("gridwatch.token", token), [tokens[role]]);
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${base}/map/#${view}`);
+  const name = view.split("?")[0];
+  await page.waitForFunction((v) => document.body.dataset.ready === v || document.body.dataset.ready?.startsWith("error"), name, { timeout: 60_000 });
+  const ready = await page.evaluate(() => document.body.dataset.ready);
+  assert.equal(ready, name, `view ${view} failed: ${await page.textContent("#panel")}`);
+  assert.deepEqual(errors, [], "no script errors");
+  return { page, context };
+}
+
+const api = (role, path) => fetch(`${base}${path}`, { headers: { Authorization: `Bearer ${tokens[role]}` } }).then((r) => r.json());
+
+/** Rendered features of the given layers, waiting until the map has drawn at least `min`. */
+async function rendered(page, layers, min = 1) {
+  await page.waitForFunction(([layers, min]) => {
+    const map = window.gridwatch.map;
+    return map.queryRenderedFeatures({ layers }).length >= min;
+  }, [layers, min], { timeout: 30_000 });
+  return page.evaluate((layers) => window.gridwatch.map.queryRenderedFeatures({ layers }).map((f) => ({ layer: f.layer.id, properties: f.properties })), layers);
+}
+
+try {
+  await step("officer view (phone): my grids, this week's points, open problems, route", async () => {
+    const { page, context } = await open("officer", "officer", { width: 390, height: 844 });
+    const grids = await rendered(page, ["grids-fill"]);
+    assert.ok(grids.every((f) => f.properties.code.startsWith("110101001001")), "only the officer's own grids");
+    // Each drawn point is coloured as the coverage API judges it for this week.
+    const points = await rendered(page, ["points", "points-line", "points-area"]);
+    const week = await page.evaluate(() => document.querySelector("[data-week]").dataset.week);
+    const coverage = await api("officer", `/api/v1/coverage?week=${week}`);
+    const judged = new Map(coverage.points.map((p) => [p.code, p.covered]));
+    for (const f of points) assert.equal(f.properties.covered, judged.get(f.properties.code), f.properties.code);
+    assert.equal(Number(await page.getAttribute(".summary", "data-covered")), coverage.summary.covered);
+    await rendered(page, ["route"]);
+    const problems = await rendered(page, ["problems"]);
+    assert.ok(problems.every((f) => !["closed", "void"].includes(f.properties.status)), "open problems only");
+    assert.ok(problems.every((f) => typeof f.properties.colour === "string"));
+    // The phone layout stacks the panel under the map.
+    const panel = await page.locator("#panel").boundingBox();
+    assert.ok(panel.width <= 390 && panel.y > 200, "panel below the map on a phone");
+    await page.screenshot({ path: `${shots}/officer.png` });
+    await context.close();
+  });
+
+  await step("dispatcher view: live queue, candidates, one action end to end", async () => {
+    const { page, context } = await open("dispatcher", "dispatcher");
+    const queued = await rendered(page, ["queue"]);
+    assert.ok(queued.length > 0);
+    await rendered(page, ["grids-fill"], 10);
+    await page.waitForFunction(() => document.body.dataset.live === "1");
+    // A report filed now arrives on the board through the live stream.
+    const before = Number(await page.evaluate(() => document.body.dataset.queue));
+    const target = queued[0].properties;
+    const response = await fetch(`${base}/api/v1/problems`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${tokens.dispatcher}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ lon: 116.3955, lat: 39.9622, category: "E01001", description: "browser test: live report", source: "officer" }),
+    });
+    assert.equal(response.status, 201);
+    const created = await response.json();
+    await page.waitForFunction((n) => Number(document.body.dataset.queue) === n + 1, before, { timeout: 15_000 });
+    await page.locator(`#queue li[data-id="${created.id}"]`).waitFor();
+    // Select it: its candidate grids light up, then accept it (受理) from the board.
+    await page.click(`#queue li[data-id="${created.id}"]`);
+    await page.locator("#detail button[data-action=accept]").waitFor();
+    const candidates = await rendered(page, ["candidates"]);
+    assert.ok(candidates.some((f) => f.properties.code === created.grid_code), "the covering grid is highlighted");
+    await page.screenshot({ path: `${shots}/dispatcher.png` });
+    await page.click("#detail button[data-action=accept]");
+    await page.waitForFunction(() => document.querySelector("#action-result")?.textContent.length > 0);
+    const stored = await fetch(`${base}/api/v1/problems/${created.id}`, { headers: { Authorization: `Bearer ${tokens.dispatcher}` } }).then((r) => r.json());
+    assert.equal(stored.status, "accepted", "the action reached the server");
+    const events = await fetch(`${base}/api/v1/problems/${created.id}/events`, { headers: { Authorization: `Bearer ${tokens.dispatcher}` } }).then((r) => r.json());
+    assert.ok(JSON.stringify(events).includes("accept"), "and is in the case log");
+    assert.ok(target.id > 0);
+    await context.close();
+  });
+
+  await step("office view: coverage choropleth, tiling, ranking, trends", async () => {
+    const { page, context } = await open("office", "office?week=2026-W47");
+    const grids = await rendered(page, ["coverage"], 50);
+    const coloured = await page.evaluate(() => {
+      const map = window.gridwatch.map;
+      return map.queryRenderedFeatures({ layers: ["coverage"] }).filter((f) => typeof map.getFeatureState({ source: "grids", sourceLayer: "grids", id: f.properties.code }).percent === "number").length;
+    });
+    assert.ok(coloured > 0, `some of ${grids.length} drawn grids carry a coverage percentage`);
+    await page.locator("#tiling [data-gaps]").waitFor();
+    await page.locator("#trend-table tbody tr").first().waitFor();
+    assert.equal(await page.locator("#trend-table tbody tr").count(), 8);
+    await page.screenshot({ path: `${shots}/office.png` });
+    // English is one click away.
+    await page.click("#language");
+    await page.waitForFunction(() => document.body.dataset.ready === "office");
+    assert.equal(await page.textContent('#views a[data-view="office"]'), "Office");
+    await context.close();
+  });
+} finally {
+  await browser.close();
+}
+console.log(`all ${results.length} browser checks passed`);
