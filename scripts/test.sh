@@ -17,7 +17,10 @@ need_package() {
 }
 
 need_package postgresql-15-postgis-3
-need_package gdal-bin   # ogrinfo: a real OGC API – Features client
+need_package gdal-bin   # ogrinfo: a real OGC API – Features client and MVT decoder
+need_package chromium   # the web map's browser tests (driven by playwright-core)
+need_package fonts-wqy-zenhei   # Chinese glyphs for the map's screenshots
+command -v npm >/dev/null || need_package npm
 
 PGHOST=${PGHOST:-127.0.0.1}
 PGPORT=${PGPORT:-5432}
@@ -50,6 +53,15 @@ if [ ! -x "$venv/bin/st" ] || ! "$venv/bin/python" -c "import openpyxl, georepor
 fi
 export GRIDWATCH_SCHEMATHESIS=${GRIDWATCH_SCHEMATHESIS:-$PWD/$venv/bin/st}
 export GRIDWATCH_PYTHON=${GRIDWATCH_PYTHON:-$PWD/$venv/bin/python}
+
+# npm packages: MapLibre GL JS for the map (maps/build.rs installs it too) and playwright-core
+# for the browser tests; both pinned by their package-lock.json.
+for dir in maps/web tests/browser; do
+  if [ ! -d "$dir/node_modules" ]; then
+    log "installing npm packages in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done
 
 log "building"
 cargo build --workspace --all-targets --locked

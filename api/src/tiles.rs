@@ -233,27 +233,25 @@ fn text(v: &Option<String>) -> Option<Value> {
 
 fn grids_tile(snapshot: &Snapshot, area: &Area, tile: TileId) -> Vec<u8> {
     let mut layer = mvt::Layer::new("grids", EXTENT);
-    for (rect, shift) in tile.query_boxes() {
-        for i in snapshot.index.intersecting(rect) {
-            let e = &snapshot.index.entries()[i];
-            if !area.sees(Some(&e.code), e.payload.responsible_unit.as_deref(), None) {
-                continue;
-            }
-            if let Some(commands) = tile.polygon_commands(&e.geometry, shift) {
-                let level = snapshot.grids.get(&e.code).and_then(|m| m.level).map(|l| Value::from(l.to_string()));
-                layer.add(
-                    Some(i as u64 + 1),
-                    GeomType::Polygon,
-                    &commands,
-                    &[
-                        ("code", Some(Value::from(e.code.as_str()))),
-                        ("name", text(&e.payload.name)),
-                        ("level", level),
-                        ("officer", text(&e.payload.officer)),
-                        ("responsible_unit", text(&e.payload.responsible_unit)),
-                    ],
-                );
-            }
+    for (i, shifts) in tile.candidates(|rect| snapshot.index.intersecting(rect)) {
+        let e = &snapshot.index.entries()[i];
+        if !area.sees(Some(&e.code), e.payload.responsible_unit.as_deref(), None) {
+            continue;
+        }
+        if let Some(commands) = tile.polygon_commands(&e.geometry, &shifts) {
+            let level = snapshot.grids.get(&e.code).and_then(|m| m.level).map(|l| Value::from(l.to_string()));
+            layer.add(
+                Some(i as u64 + 1),
+                GeomType::Polygon,
+                &commands,
+                &[
+                    ("code", Some(Value::from(e.code.as_str()))),
+                    ("name", text(&e.payload.name)),
+                    ("level", level),
+                    ("officer", text(&e.payload.officer)),
+                    ("responsible_unit", text(&e.payload.responsible_unit)),
+                ],
+            );
         }
     }
     mvt::encode_tile(&[layer])
@@ -261,30 +259,28 @@ fn grids_tile(snapshot: &Snapshot, area: &Area, tile: TileId) -> Vec<u8> {
 
 fn points_tile(layers: &Layers, area: &Area, tile: TileId) -> Vec<u8> {
     let mut layer = mvt::Layer::new("points", EXTENT);
-    for (rect, shift) in tile.query_boxes() {
-        for i in in_box(&layers.point_tree, rect) {
-            let p = &layers.points[i];
-            if !area.sees_point(p) {
-                continue;
-            }
-            if let Some((kind, commands)) = tile.geometry_commands(&p.geometry, shift) {
-                let kind_zh =
-                    spatial::patrol::POINT_KINDS.iter().find(|(id, _)| *id == p.kind).map(|(_, zh)| Value::from(*zh));
-                layer.add(
-                    Some(i as u64 + 1),
-                    kind,
-                    &commands,
-                    &[
-                        ("code", Some(Value::from(p.code.as_str()))),
-                        ("name", Some(Value::from(p.name.as_str()))),
-                        ("kind", Some(Value::from(p.kind.as_str()))),
-                        ("kind_zh", kind_zh),
-                        ("required_per_week", Some(Value::Int(i64::from(p.required_per_week)))),
-                        ("grid_code", text(&p.grid_code)),
-                        ("responsible_unit", text(&p.responsible_unit)),
-                    ],
-                );
-            }
+    for (i, shifts) in tile.candidates(|rect| in_box(&layers.point_tree, rect)) {
+        let p = &layers.points[i];
+        if !area.sees_point(p) {
+            continue;
+        }
+        if let Some((kind, commands)) = tile.geometry_commands(&p.geometry, &shifts) {
+            let kind_zh =
+                spatial::patrol::POINT_KINDS.iter().find(|(id, _)| *id == p.kind).map(|(_, zh)| Value::from(*zh));
+            layer.add(
+                Some(i as u64 + 1),
+                kind,
+                &commands,
+                &[
+                    ("code", Some(Value::from(p.code.as_str()))),
+                    ("name", Some(Value::from(p.name.as_str()))),
+                    ("kind", Some(Value::from(p.kind.as_str()))),
+                    ("kind_zh", kind_zh),
+                    ("required_per_week", Some(Value::Int(i64::from(p.required_per_week)))),
+                    ("grid_code", text(&p.grid_code)),
+                    ("responsible_unit", text(&p.responsible_unit)),
+                ],
+            );
         }
     }
     mvt::encode_tile(&[layer])
@@ -292,31 +288,30 @@ fn points_tile(layers: &Layers, area: &Area, tile: TileId) -> Vec<u8> {
 
 fn problems_tile(layers: &Layers, area: &Area, tile: TileId, clock: &Clocked<'_>) -> Vec<u8> {
     let mut layer = mvt::Layer::new("problems", EXTENT);
-    for (rect, shift) in tile.query_boxes() {
-        for i in in_box(&layers.problem_tree, rect) {
-            let p = &layers.problems[i];
-            if !area.sees_problem(p) {
-                continue;
-            }
-            let Some(commands) = tile.point_commands(geo::Coord { x: p.lon, y: p.lat }, shift) else { continue };
-            let colour = colour_at(p, clock.now, clock.calendar, clock.thresholds);
-            let deadline = p.case.deadline.and_then(|d| d.format(&Rfc3339).ok()).map(Value::from);
-            layer.add(
-                u64::try_from(p.id).ok(),
-                GeomType::Point,
-                &commands,
-                &[
-                    ("id", Some(Value::Int(p.id))),
-                    ("status", Some(Value::from(p.status.as_str()))),
-                    ("colour", Some(Value::from(colour.as_str()))),
-                    ("category", Some(Value::from(p.category.as_str()))),
-                    ("category_name", p.class.as_ref().map(|c| Value::from(c.category_name.as_str()))),
-                    ("grid_code", text(&p.grid_code)),
-                    ("responsible_unit", text(&p.responsible_unit)),
-                    ("deadline", deadline),
-                ],
-            );
+    for (i, shifts) in tile.candidates(|rect| in_box(&layers.problem_tree, rect)) {
+        let p = &layers.problems[i];
+        if !area.sees_problem(p) {
+            continue;
         }
+        let position = geo::Coord { x: p.lon, y: p.lat };
+        let Some(commands) = shifts.iter().find_map(|&s| tile.point_commands(position, s)) else { continue };
+        let colour = colour_at(p, clock.now, clock.calendar, clock.thresholds);
+        let deadline = p.case.deadline.and_then(|d| d.format(&Rfc3339).ok()).map(Value::from);
+        layer.add(
+            u64::try_from(p.id).ok(),
+            GeomType::Point,
+            &commands,
+            &[
+                ("id", Some(Value::Int(p.id))),
+                ("status", Some(Value::from(p.status.as_str()))),
+                ("colour", Some(Value::from(colour.as_str()))),
+                ("category", Some(Value::from(p.category.as_str()))),
+                ("category_name", p.class.as_ref().map(|c| Value::from(c.category_name.as_str()))),
+                ("grid_code", text(&p.grid_code)),
+                ("responsible_unit", text(&p.responsible_unit)),
+                ("deadline", deadline),
+            ],
+        );
     }
     mvt::encode_tile(&[layer])
 }

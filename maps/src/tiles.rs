@@ -83,6 +83,21 @@ impl TileId {
         boxes
     }
 
+    /// Feature indexes found by `lookup` in each query box, each with every world shift it was
+    /// found under: one feature per index, drawn once per shift.
+    pub fn candidates<I: IntoIterator<Item = usize>>(
+        &self,
+        mut lookup: impl FnMut(Rect<f64>) -> I,
+    ) -> Vec<(usize, Vec<f64>)> {
+        let mut found: std::collections::BTreeMap<usize, Vec<f64>> = std::collections::BTreeMap::new();
+        for (rect, shift) in self.query_boxes() {
+            for i in lookup(rect) {
+                found.entry(i).or_default().push(shift);
+            }
+        }
+        found.into_iter().collect()
+    }
+
     /// A longitude/latitude position in this tile's units (may lie outside 0..EXTENT), after
     /// shifting it by `shift` whole worlds.
     pub fn project(&self, c: Coord<f64>, shift: f64) -> Coord<f64> {
@@ -108,12 +123,13 @@ impl TileId {
         Some(vec![command(MOVE_TO, 1), zigzag32(p.x as i32), zigzag32(p.y as i32)])
     }
 
-    /// A (multi)polygon's MVT commands: every ring projected, clipped to the buffered tile,
-    /// simplified, snapped to whole units and oriented. `None` when nothing of it is left.
-    pub fn polygon_commands(&self, mp: &MultiPolygon<f64>, shift: f64) -> Option<Vec<u32>> {
+    /// A (multi)polygon's MVT commands: every ring projected (once per world shift, see
+    /// [`TileId::query_boxes`]), clipped to the buffered tile, simplified, snapped to whole units
+    /// and oriented. `None` when nothing of it is left.
+    pub fn polygon_commands(&self, mp: &MultiPolygon<f64>, shifts: &[f64]) -> Option<Vec<u32>> {
         let mut out = Vec::new();
         let mut cursor = (0i32, 0i32);
-        for polygon in &mp.0 {
+        for (polygon, &shift) in shifts.iter().flat_map(|s| mp.0.iter().map(move |p| (p, s))) {
             let Some(exterior) = self.tile_ring(polygon.exterior(), shift) else { continue };
             let area = signed_area(&exterior);
             if area == 0 {
@@ -134,10 +150,10 @@ impl TileId {
 
     /// A line's (or lines') MVT commands: projected, cut to the buffered tile, simplified and
     /// snapped; `None` when nothing of it crosses the tile.
-    pub fn line_commands(&self, lines: &[&geo::LineString<f64>], shift: f64) -> Option<Vec<u32>> {
+    pub fn line_commands(&self, lines: &[&geo::LineString<f64>], shifts: &[f64]) -> Option<Vec<u32>> {
         let mut out = Vec::new();
         let mut cursor = (0i32, 0i32);
-        for line in lines {
+        for (line, &shift) in shifts.iter().flat_map(|s| lines.iter().map(move |l| (l, s))) {
             let projected: Vec<Coord<f64>> = line.0.iter().map(|&c| self.project(c, shift)).collect();
             for part in clip_line(&projected, -BUFFER, f64::from(EXTENT) + BUFFER) {
                 let simplified = simplify_open(&part, SIMPLIFY_TOLERANCE);
@@ -167,18 +183,19 @@ impl TileId {
     }
 
     /// Any simple geometry's MVT type and commands, or `None` when nothing of it is in the tile.
-    pub fn geometry_commands(&self, g: &geo::Geometry<f64>, shift: f64) -> Option<(GeomType, Vec<u32>)> {
+    pub fn geometry_commands(&self, g: &geo::Geometry<f64>, shifts: &[f64]) -> Option<(GeomType, Vec<u32>)> {
         use geo::Geometry as G;
         match g {
-            G::Point(p) => self.point_commands(p.0, shift).map(|c| (GeomType::Point, c)),
+            G::Point(p) => shifts.iter().find_map(|&s| self.point_commands(p.0, s)).map(|c| (GeomType::Point, c)),
             G::MultiPoint(mp) => {
-                let inside: Vec<(i32, i32)> =
-                    mp.0.iter()
-                        .filter(|p| (-MAX_LATITUDE..=MAX_LATITUDE).contains(&p.y()))
-                        .map(|p| self.project(p.0, shift))
-                        .filter(|c| (0.0..f64::from(EXTENT)).contains(&c.x) && (0.0..f64::from(EXTENT)).contains(&c.y))
-                        .map(|c| (c.x as i32, c.y as i32))
-                        .collect();
+                let inside: Vec<(i32, i32)> = shifts
+                    .iter()
+                    .flat_map(|&s| mp.0.iter().map(move |p| (p, s)))
+                    .filter(|(p, _)| (-MAX_LATITUDE..=MAX_LATITUDE).contains(&p.y()))
+                    .map(|(p, s)| self.project(p.0, s))
+                    .filter(|c| (0.0..f64::from(EXTENT)).contains(&c.x) && (0.0..f64::from(EXTENT)).contains(&c.y))
+                    .map(|c| (c.x as i32, c.y as i32))
+                    .collect();
                 if inside.is_empty() {
                     return None;
                 }
@@ -191,14 +208,14 @@ impl TileId {
                 }
                 Some((GeomType::Point, out))
             }
-            G::LineString(l) => self.line_commands(&[l], shift).map(|c| (GeomType::LineString, c)),
+            G::LineString(l) => self.line_commands(&[l], shifts).map(|c| (GeomType::LineString, c)),
             G::MultiLineString(ml) => {
-                self.line_commands(&ml.0.iter().collect::<Vec<_>>(), shift).map(|c| (GeomType::LineString, c))
+                self.line_commands(&ml.0.iter().collect::<Vec<_>>(), shifts).map(|c| (GeomType::LineString, c))
             }
             G::Polygon(p) => {
-                self.polygon_commands(&MultiPolygon(vec![p.clone()]), shift).map(|c| (GeomType::Polygon, c))
+                self.polygon_commands(&MultiPolygon(vec![p.clone()]), shifts).map(|c| (GeomType::Polygon, c))
             }
-            G::MultiPolygon(mp) => self.polygon_commands(mp, shift).map(|c| (GeomType::Polygon, c)),
+            G::MultiPolygon(mp) => self.polygon_commands(mp, shifts).map(|c| (GeomType::Polygon, c)),
             _ => None,
         }
     }
@@ -452,7 +469,7 @@ mod tests {
         let big = MultiPolygon(vec![
             polygon![(x: -179.0, y: -80.0), (x: 179.0, y: -80.0), (x: 179.0, y: 80.0), (x: -179.0, y: 80.0)],
         ]);
-        let commands = t.polygon_commands(&big, 0.0).expect("covers the tile");
+        let commands = t.polygon_commands(&big, &[0.0]).expect("covers the tile");
         // MoveTo 1, LineTo 3 (a square clipped to the buffer), ClosePath.
         assert_eq!(commands.len(), 1 + 2 + 1 + 6 + 1);
         assert_eq!(commands[3], command(LINE_TO, 3));
@@ -492,7 +509,7 @@ mod tests {
     fn a_sliver_smaller_than_a_unit_disappears_at_low_zoom() {
         let tiny =
             MultiPolygon(vec![polygon![(x: 116.4, y: 39.9), (x: 116.40001, y: 39.9), (x: 116.40001, y: 39.90001)]]);
-        assert!(TileId::new(4, 13, 6).expect("valid").polygon_commands(&tiny, 0.0).is_none());
+        assert!(TileId::new(4, 13, 6).expect("valid").polygon_commands(&tiny, &[0.0]).is_none());
     }
 
     #[test]

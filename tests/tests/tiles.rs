@@ -1,0 +1,279 @@
+//! Vector tiles: GDAL's MVT driver reads what we serve (a real, independent decoder); the grids in
+//! a tile match what PostGIS says intersects it (`ST_TileEnvelope`); ETags revalidate and move
+//! when the data does; the antimeridian, the poles and empty tiles; who may read which tile.
+
+mod common;
+
+use common::{gridwatch, text, Backend, PgDatabase, Server};
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::process::Command;
+
+/// Web Mercator half-width in metres.
+const HALF_WORLD: f64 = 20_037_508.342_789_244;
+
+struct Fetched {
+    status: u16,
+    etag: Option<String>,
+    content_type: Option<String>,
+    body: Vec<u8>,
+}
+
+fn fetch(server: &Server, token: Option<&str>, path: &str, if_none_match: Option<&str>) -> Fetched {
+    let mut request = ureq::get(&server.url(path));
+    if let Some(t) = token {
+        request = request.set("Authorization", &format!("Bearer {t}"));
+    }
+    if let Some(tag) = if_none_match {
+        request = request.set("If-None-Match", tag);
+    }
+    let response = match request.call() {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("transport: {e}"),
+    };
+    let status = response.status();
+    let etag = response.header("etag").map(str::to_string);
+    let content_type = response.header("content-type").map(str::to_string);
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(&mut response.into_reader(), &mut body).expect("body");
+    Fetched { status, etag, content_type, body }
+}
+
+/// What GDAL's MVT driver reads from a tile: attribute values of one field, and the extent in
+/// EPSG:3857 metres.
+struct Decoded {
+    listing: String,
+    extent: Option<[f64; 4]>,
+}
+
+fn ogr_read(bytes: &[u8], z: u32, x: u32, y: u32, label: &str) -> Decoded {
+    let dir = common::scratch("tiles-ogr");
+    let file = dir.join(format!("{label}-{z}-{x}-{y}.mvt"));
+    std::fs::write(&file, bytes).expect("write tile");
+    let run = |extra: &[&str]| {
+        let out = Command::new("ogrinfo")
+            .args(["-ro", "-al", "-oo", "CLIP=NO"])
+            .args(extra)
+            .args(["-oo", &format!("Z={z}"), "-oo", &format!("X={x}"), "-oo", &format!("Y={y}")])
+            .arg(&file)
+            .output()
+            .expect("ogrinfo runs (scripts/test.sh installs gdal-bin)");
+        assert!(out.status.success(), "ogrinfo on {label}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let summary = run(&["-so"]);
+    let extent = summary.lines().find(|l| l.starts_with("Extent:")).map(|l| {
+        let numbers: Vec<f64> = l
+            .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == 'e'))
+            .filter_map(|s| s.parse().ok())
+            .collect();
+        [numbers[0], numbers[1], numbers[2], numbers[3]]
+    });
+    Decoded { listing: run(&["-q", "-geom=NO"]), extent }
+}
+
+fn values(listing: &str, field: &str) -> Vec<String> {
+    let prefix = format!("  {field} (");
+    listing
+        .lines()
+        .filter(|l| l.starts_with(&prefix))
+        .filter_map(|l| l.split_once(" = ").map(|(_, v)| v.trim().to_string()))
+        .collect()
+}
+
+/// The tile's box in EPSG:3857, grown by `buffer` tile units.
+fn mercator_box(z: u32, x: u32, y: u32, buffer: f64) -> [f64; 4] {
+    let size = 2.0 * HALF_WORLD / f64::from(1u32 << z);
+    let pad = size * buffer / 4096.0;
+    let min_x = -HALF_WORLD + f64::from(x) * size;
+    let max_y = HALF_WORLD - f64::from(y) * size;
+    [min_x - pad, max_y - size - pad, min_x + size + pad, max_y + pad]
+}
+
+/// Tile column and row of a position.
+fn tile_of(lon: f64, lat: f64, z: u32) -> (u32, u32) {
+    let n = f64::from(1u32 << z);
+    let r = lat.to_radians();
+    let x = ((lon + 180.0) / 360.0 * n).floor() as u32;
+    let y = ((1.0 - (r.tan() + 1.0 / r.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor() as u32;
+    (x, y)
+}
+
+fn scenario(backend: &Backend, postgis: Option<&PgDatabase>) {
+    let name = backend.name();
+    let server = Server::start(&backend.url(), &["--demo"]);
+    let admin = server.token_of("admin");
+    // Dongcheng's centre at zoom 14 and 16.
+    for z in [14u32, 16] {
+        let (x, y) = tile_of(116.41, 39.92, z);
+        let path = format!("/tiles/grids/{z}/{x}/{y}.mvt");
+        let tile = fetch(&server, Some(&admin), &path, None);
+        assert_eq!(tile.status, 200, "{name} {path}");
+        assert_eq!(tile.content_type.as_deref(), Some("application/vnd.mapbox-vector-tile"));
+        let decoded = ogr_read(&tile.body, z, x, y, name);
+        let ours: BTreeSet<String> = values(&decoded.listing, "code").into_iter().collect();
+        assert!(!ours.is_empty(), "{name}: grids at {path}");
+        // Everything GDAL decodes lies within the tile and its 64-unit buffer.
+        let [a, b, c, d] = decoded.extent.expect("extent");
+        let [bx0, by0, bx1, by1] = mercator_box(z, x, y, 64.0 + 1.0);
+        assert!(
+            a >= bx0 && b >= by0 && c <= bx1 && d <= by1,
+            "{name}: extent {:?} within {:?}",
+            [a, b, c, d],
+            [bx0, by0, bx1, by1]
+        );
+        if let Some(db) = postgis {
+            // PostGIS: every leaf grid meeting the tile by more than a few square units is in it,
+            // and nothing in it is outside the buffered tile.
+            let unit = 2.0 * HALF_WORLD / f64::from(1u32 << z) / 4096.0;
+            let query = |margin: f64, min_area: f64| -> BTreeSet<String> {
+                db.sql(&format!(
+                    "SELECT code FROM grids g WHERE valid_to IS NULL \
+                     AND NOT EXISTS (SELECT 1 FROM grids c WHERE c.parent_code = g.code AND c.valid_to IS NULL) \
+                     AND ST_Area(ST_Intersection(ST_Transform(g.geom, 3857), ST_TileEnvelope({z}, {x}, {y}, margin => {margin}))) > {min_area} \
+                     ORDER BY code"
+                ))
+                .lines()
+                .map(str::to_string)
+                .collect()
+            };
+            let clearly_inside = query(0.0, 4.0 * unit * unit);
+            let touching_buffer = query(64.0 / 4096.0, 0.0);
+            assert!(
+                clearly_inside.is_subset(&ours),
+                "{name} z{z}: missing {:?}",
+                clearly_inside.difference(&ours).collect::<Vec<_>>()
+            );
+            assert!(
+                ours.is_subset(&touching_buffer),
+                "{name} z{z}: extra {:?}",
+                ours.difference(&touching_buffer).collect::<Vec<_>>()
+            );
+        }
+    }
+
+    // Points and problems decode too.
+    let (x, y) = tile_of(116.41, 39.92, 13);
+    for layer in ["points", "problems"] {
+        let tile = fetch(&server, Some(&admin), &format!("/tiles/{layer}/13/{x}/{y}.mvt"), None);
+        assert_eq!(tile.status, 200, "{name} {layer}");
+        let decoded = ogr_read(&tile.body, 13, x, y, &format!("{name}-{layer}"));
+        let key = if layer == "points" { "code" } else { "status" };
+        assert!(!values(&decoded.listing, key).is_empty(), "{name}: {layer} drawn");
+        let [a, b, c, d] = decoded.extent.expect("extent");
+        // Problems are points, drawn by exactly one tile; assessment points may be streets or
+        // areas, which reach into the buffer like grids.
+        let buffer = if layer == "problems" { 0.0 } else { 65.0 };
+        let [bx0, by0, bx1, by1] = mercator_box(13, x, y, buffer);
+        assert!(
+            a >= bx0 - 1.0 && b >= by0 - 1.0 && c <= bx1 + 1.0 && d <= by1 + 1.0,
+            "{name} {layer}: {:?} within {:?}", [a, b, c, d], [bx0, by0, bx1, by1]
+        );
+    }
+
+    // ETags: a repeat with If-None-Match is a 304; a new problem changes the problems tile.
+    let (x, y) = tile_of(116.3955, 39.9622, 15);
+    let path = format!("/tiles/problems/15/{x}/{y}.mvt");
+    let first = fetch(&server, Some(&admin), &path, None);
+    let tag = first.etag.clone().expect("ETag");
+    let again = fetch(&server, Some(&admin), &path, Some(&tag));
+    assert_eq!(again.status, 304, "{name}: unchanged tile revalidates");
+    assert!(again.body.is_empty());
+    let (status, created) = server.post_json(
+        "/api/v1/problems",
+        &json!({"lon": 116.3955, "lat": 39.9622, "category": "E01001", "description": "tile test", "source": "officer"}).to_string(),
+    );
+    assert_eq!(status, 201, "{name}: {created}");
+    assert!(
+        common::eventually(10, || fetch(&server, Some(&admin), &path, Some(&tag)).status == 200),
+        "{name}: the new problem changes the tile's ETag"
+    );
+    let after = fetch(&server, Some(&admin), &path, None);
+    let ids = values(&ogr_read(&after.body, 15, x, y, &format!("{name}-after")).listing, "id");
+    assert!(ids.contains(&created["id"].to_string()), "{name}: the new problem is drawn");
+
+    // An officer's grid tile holds only their own grids; a citizen app may not read grids at all.
+    let officer = server.token_of("officer");
+    let (x, y) = tile_of(116.41, 39.92, 12);
+    let mine = fetch(&server, Some(&officer), &format!("/tiles/grids/12/{x}/{y}.mvt"), None);
+    let codes = values(&ogr_read(&mine.body, 12, x, y, &format!("{name}-officer")).listing, "code");
+    assert!(!codes.is_empty() && codes.iter().all(|c| c.starts_with("110101001001")), "{name}: {codes:?}");
+    assert_eq!(fetch(&server, Some(&server.token_of("app")), "/tiles/grids/12/0/0.mvt", None).status, 403);
+    assert_eq!(fetch(&server, None, "/tiles/grids/12/0/0.mvt", None).status, 401);
+
+    // Bad addresses are clear errors; an empty tile is a valid, empty MVT.
+    for (path, status) in [
+        ("/tiles/grids/23/0/0.mvt", 400),
+        ("/tiles/grids/3/8/0.mvt", 400),
+        ("/tiles/grids/3/x/0.mvt", 400),
+        ("/tiles/grids/3/0/0.png", 404),
+        ("/tiles/roads/3/0/0.mvt", 404),
+        ("/tiles/grids/3/0/0.mvt?format=json", 400),
+    ] {
+        let r = fetch(&server, Some(&admin), path, None);
+        assert_eq!(r.status, status, "{name} {path}");
+        let error: serde_json::Value = serde_json::from_slice(&r.body).expect("JSON error");
+        assert!(error["error"]["code"].is_string(), "{name} {path}: {error}");
+    }
+    let ocean = fetch(&server, Some(&admin), "/tiles/grids/6/20/30.mvt", None);
+    assert_eq!((ocean.status, ocean.body.len()), (200, 0), "{name}: empty tile");
+}
+
+#[test]
+fn tiles_from_sqlite_decode_with_gdal() {
+    scenario(&Backend::Sqlite(common::scratch("tiles-sqlite")), None);
+}
+
+#[test]
+fn tiles_from_postgis_match_st_tile_envelope() {
+    let db = PgDatabase::fresh();
+    let backend = Backend::Postgres(db);
+    let Backend::Postgres(db) = &backend else { unreachable!() };
+    scenario(&backend, Some(db));
+}
+
+#[test]
+fn the_antimeridian_and_the_poles() {
+    let dir = common::scratch("tiles-edges");
+    let url = format!("sqlite://{}", dir.join("edges.db").display());
+    // A grid split at the antimeridian (as RFC 7946 asks), and a polar cap.
+    let grids = json!({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "FIJI", "name": "antimeridian"}, "geometry": {"type": "MultiPolygon", "coordinates": [
+            [[[179.0, -17.0], [180.0, -17.0], [180.0, -16.0], [179.0, -16.0], [179.0, -17.0]]],
+            [[[-180.0, -17.0], [-179.0, -17.0], [-179.0, -16.0], [-180.0, -16.0], [-180.0, -17.0]]]]}},
+        {"type": "Feature", "properties": {"code": "POLE", "name": "arctic"}, "geometry": {"type": "Polygon", "coordinates":
+            [[[-30.0, 80.0], [30.0, 80.0], [30.0, 90.0], [-30.0, 90.0], [-30.0, 80.0]]]}}
+    ]});
+    let file = dir.join("edges.geojson");
+    std::fs::write(&file, grids.to_string()).expect("write");
+    let out = gridwatch(&["import", "grids", file.to_str().expect("path")], Some(&url));
+    assert!(out.status.success(), "import: {}", text(&out.stderr));
+    let admin = common::user_with_token(&url, "edge-admin", &["--role", "admin"]);
+    let server = Server::start(&url, &[]);
+
+    // Zoom 3: the grid's halves are in the last and the first column, and each tile's buffer
+    // reaches across the line to the other half.
+    let (_, y) = tile_of(179.5, -16.5, 3);
+    let east =
+        ogr_read(&fetch(&server, Some(&admin), &format!("/tiles/grids/3/7/{y}.mvt"), None).body, 3, 7, y, "east");
+    let west =
+        ogr_read(&fetch(&server, Some(&admin), &format!("/tiles/grids/3/0/{y}.mvt"), None).body, 3, 0, y, "west");
+    assert_eq!(values(&east.listing, "code"), ["FIJI"]);
+    assert_eq!(values(&west.listing, "code"), ["FIJI"]);
+    let [_, _, east_max_x, _] = east.extent.expect("extent");
+    let [west_min_x, _, _, _] = west.extent.expect("extent");
+    assert!(east_max_x > HALF_WORLD, "the east tile draws the western half in its buffer: {east_max_x}");
+    assert!(west_min_x < -HALF_WORLD, "the west tile draws the eastern half in its buffer: {west_min_x}");
+
+    // The polar cap fills the top row up to Web Mercator's edge, and no further.
+    let top = fetch(&server, Some(&admin), "/tiles/grids/2/2/0.mvt", None);
+    let decoded = ogr_read(&top.body, 2, 2, 0, "pole");
+    assert_eq!(values(&decoded.listing, "code"), ["POLE"]);
+    let [_, _, _, max_y] = decoded.extent.expect("extent");
+    let [_, _, _, buffered_top] = mercator_box(2, 2, 0, 64.0);
+    assert!(max_y > HALF_WORLD - 1.0 && max_y <= buffered_top + 1.0, "clamped at the edge: {max_y}");
+    // Below it, the row that does not reach 80°N is empty.
+    let below = fetch(&server, Some(&admin), "/tiles/grids/2/2/1.mvt", None);
+    assert_eq!((below.status, below.body.len()), (200, 0));
+}
