@@ -9,14 +9,14 @@ use crate::problem::Problem;
 use crate::store::{AreaFilter, Store, StoreError};
 use crate::workflow::calendar::WorkingCalendar;
 use crate::workflow::case::colour_at;
-use crate::workflow::colour::Thresholds;
+use crate::workflow::colour::{Colour, Thresholds};
 use arc_swap::ArcSwap;
 use geo::{BoundingRect, Rect};
 use maps::mvt::{self, GeomType, Value};
-use maps::tiles::{TileId, EXTENT};
+use maps::tiles::{point_at, TileId, EXTENT};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -81,7 +81,7 @@ fn in_box(tree: &RTree<Boxed>, r: Rect<f64>) -> impl Iterator<Item = usize> + '_
 
 /// A built tile: its bytes and the ETag derived from them.
 pub struct Tile {
-    pub bytes: Vec<u8>,
+    pub bytes: axum::body::Bytes,
     pub etag: String,
 }
 
@@ -178,7 +178,7 @@ impl TileService {
             (TileLayer::Problems, Some(l)) => problems_tile(l, area, tile, &clock),
             (_, None) => Vec::new(),
         };
-        let built = Arc::new(Tile { etag: format!("\"{:016x}\"", hash(&bytes)), bytes });
+        let built = Arc::new(Tile { etag: format!("\"{:016x}\"", hash(&bytes)), bytes: bytes.into() });
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if cache.len() >= CACHE_TILES {
             cache.clear();
@@ -286,21 +286,49 @@ fn points_tile(layers: &Layers, area: &Area, tile: TileId) -> Vec<u8> {
     mvt::encode_tile(&[layer])
 }
 
+/// Below this zoom, problems are drawn as clusters: a city's 100,000 cases would otherwise make
+/// megabyte tiles that no phone draws smoothly.
+pub const CLUSTER_BELOW_ZOOM: u8 = 14;
+/// Cluster cell size in tile units (4096 across a tile): 8 screen pixels.
+const CLUSTER_CELL: i32 = 64;
+
+/// One cluster of problems: how many, the worst colour, and where (their mean position).
+struct Cluster {
+    count: i64,
+    open: i64,
+    worst: Colour,
+    sum: (i64, i64),
+}
+
 fn problems_tile(layers: &Layers, area: &Area, tile: TileId, clock: &Clocked<'_>) -> Vec<u8> {
     let mut layer = mvt::Layer::new("problems", EXTENT);
+    let mut clusters: BTreeMap<(i32, i32), Cluster> = BTreeMap::new();
     for (i, shifts) in tile.candidates(|rect| in_box(&layers.problem_tree, rect)) {
         let p = &layers.problems[i];
         if !area.sees_problem(p) {
             continue;
         }
         let position = geo::Coord { x: p.lon, y: p.lat };
-        let Some(commands) = shifts.iter().find_map(|&s| tile.point_commands(position, s)) else { continue };
+        let Some(at) = shifts.iter().find_map(|&s| tile.point_position(position, s)) else { continue };
         let colour = colour_at(p, clock.now, clock.calendar, clock.thresholds);
+        if tile.z < CLUSTER_BELOW_ZOOM {
+            let c = clusters.entry((at.0 / CLUSTER_CELL, at.1 / CLUSTER_CELL)).or_insert(Cluster {
+                count: 0,
+                open: 0,
+                worst: Colour::None,
+                sum: (0, 0),
+            });
+            c.count += 1;
+            c.open += i64::from(!matches!(p.status.as_str(), "closed" | "void"));
+            c.worst = c.worst.max(colour);
+            c.sum = (c.sum.0 + i64::from(at.0), c.sum.1 + i64::from(at.1));
+            continue;
+        }
         let deadline = p.case.deadline.and_then(|d| d.format(&Rfc3339).ok()).map(Value::from);
         layer.add(
             u64::try_from(p.id).ok(),
             GeomType::Point,
-            &commands,
+            &point_at(at),
             &[
                 ("id", Some(Value::Int(p.id))),
                 ("status", Some(Value::from(p.status.as_str()))),
@@ -310,6 +338,19 @@ fn problems_tile(layers: &Layers, area: &Area, tile: TileId, clock: &Clocked<'_>
                 ("grid_code", text(&p.grid_code)),
                 ("responsible_unit", text(&p.responsible_unit)),
                 ("deadline", deadline),
+            ],
+        );
+    }
+    for c in clusters.values() {
+        let centre = ((c.sum.0 / c.count) as i32, (c.sum.1 / c.count) as i32);
+        layer.add(
+            None,
+            GeomType::Point,
+            &point_at(centre),
+            &[
+                ("count", Some(Value::Int(c.count))),
+                ("open", Some(Value::Int(c.open))),
+                ("colour", Some(Value::from(c.worst.as_str()))),
             ],
         );
     }

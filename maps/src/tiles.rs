@@ -112,15 +112,17 @@ impl TileId {
     /// A point's MVT commands, or `None` when it is outside the tile (buffer excluded, so each
     /// point is drawn by exactly one tile) or beyond Web Mercator's latitude limit.
     pub fn point_commands(&self, c: Coord<f64>, shift: f64) -> Option<Vec<u32>> {
+        self.point_position(c, shift).map(point_at)
+    }
+
+    /// Where a point falls in this tile, in whole units; `None` outside the tile itself.
+    pub fn point_position(&self, c: Coord<f64>, shift: f64) -> Option<(i32, i32)> {
         if !(-MAX_LATITUDE..=MAX_LATITUDE).contains(&c.y) {
             return None;
         }
         let p = self.project(c, shift);
         let e = f64::from(EXTENT);
-        if !(0.0..e).contains(&p.x) || !(0.0..e).contains(&p.y) {
-            return None;
-        }
-        Some(vec![command(MOVE_TO, 1), zigzag32(p.x as i32), zigzag32(p.y as i32)])
+        ((0.0..e).contains(&p.x) && (0.0..e).contains(&p.y)).then_some((p.x as i32, p.y as i32))
     }
 
     /// A (multi)polygon's MVT commands: every ring projected (once per world shift, see
@@ -241,6 +243,11 @@ impl TileId {
         }
         (snapped.len() >= 3).then_some(snapped)
     }
+}
+
+/// The MVT commands of one point at a tile position.
+pub fn point_at((x, y): (i32, i32)) -> Vec<u32> {
+    vec![command(MOVE_TO, 1), zigzag32(x), zigzag32(y)]
 }
 
 /// Latitude of a Web Mercator world y in 0..1 (0 at the top).

@@ -159,7 +159,8 @@ fn scenario(backend: &Backend, postgis: Option<&PgDatabase>) {
         let tile = fetch(&server, Some(&admin), &format!("/tiles/{layer}/13/{x}/{y}.mvt"), None);
         assert_eq!(tile.status, 200, "{name} {layer}");
         let decoded = ogr_read(&tile.body, 13, x, y, &format!("{name}-{layer}"));
-        let key = if layer == "points" { "code" } else { "status" };
+        // Below zoom 14 problems come as clusters with a count.
+        let key = if layer == "points" { "code" } else { "count" };
         assert!(!values(&decoded.listing, key).is_empty(), "{name}: {layer} drawn");
         let [a, b, c, d] = decoded.extent.expect("extent");
         // Problems are points, drawn by exactly one tile; assessment points may be streets or
@@ -168,9 +169,27 @@ fn scenario(backend: &Backend, postgis: Option<&PgDatabase>) {
         let [bx0, by0, bx1, by1] = mercator_box(13, x, y, buffer);
         assert!(
             a >= bx0 - 1.0 && b >= by0 - 1.0 && c <= bx1 + 1.0 && d <= by1 + 1.0,
-            "{name} {layer}: {:?} within {:?}", [a, b, c, d], [bx0, by0, bx1, by1]
+            "{name} {layer}: {:?} within {:?}",
+            [a, b, c, d],
+            [bx0, by0, bx1, by1]
         );
     }
+
+    // A cluster tile counts exactly the problems its four children draw one by one.
+    let clustered = fetch(&server, Some(&admin), &format!("/tiles/problems/13/{x}/{y}.mvt"), None);
+    let total: i64 = values(&ogr_read(&clustered.body, 13, x, y, &format!("{name}-clusters")).listing, "count")
+        .iter()
+        .map(|c| c.parse::<i64>().expect("count"))
+        .sum();
+    let mut children = 0;
+    for (cx, cy) in [(2 * x, 2 * y), (2 * x + 1, 2 * y), (2 * x, 2 * y + 1), (2 * x + 1, 2 * y + 1)] {
+        let child = fetch(&server, Some(&admin), &format!("/tiles/problems/14/{cx}/{cy}.mvt"), None);
+        if !child.body.is_empty() {
+            children +=
+                values(&ogr_read(&child.body, 14, cx, cy, &format!("{name}-child")).listing, "status").len() as i64;
+        }
+    }
+    assert!(total > 0 && total == children, "{name}: clusters count {total}, children draw {children}");
 
     // ETags: a repeat with If-None-Match is a 304; a new problem changes the problems tile.
     let (x, y) = tile_of(116.3955, 39.9622, 15);

@@ -42,6 +42,40 @@ struct Bucket {
     at: Instant,
 }
 
+/// Who a token belongs to, remembered for [`PrincipalCache::TTL`] so a map pulling tiles does not
+/// cost a database round trip per tile. A revoked or expired token may fetch tiles for up to that
+/// long; every other endpoint asks the store each time.
+pub struct PrincipalCache {
+    entries: Mutex<HashMap<String, (crate::auth::Principal, std::time::Instant)>>,
+}
+
+impl Default for PrincipalCache {
+    fn default() -> Self {
+        Self { entries: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl PrincipalCache {
+    pub const TTL: Duration = Duration::from_secs(2);
+    const MAX_ENTRIES: usize = 10_000;
+
+    fn get(&self, hash: &str) -> Option<crate::auth::Principal> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.get(hash).filter(|(_, at)| at.elapsed() < Self::TTL).map(|(p, _)| p.clone())
+    }
+
+    fn put(&self, hash: String, principal: &crate::auth::Principal) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= Self::MAX_ENTRIES {
+            entries.retain(|_, (_, at)| at.elapsed() < Self::TTL);
+            if entries.len() >= Self::MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(hash, (principal.clone(), std::time::Instant::now()));
+    }
+}
+
 /// Token buckets keyed by caller: `per_minute` requests, refilled continuously.
 pub struct RateLimiter {
     buckets: Mutex<HashMap<String, Bucket>>,
@@ -145,7 +179,7 @@ pub async fn guard(State(ctx): State<ApiContext>, mut req: Request, next: Next) 
         .map(|v| v.trim().strip_prefix("Bearer ").unwrap_or("").trim().to_string());
     let principal = match bearer {
         None => None,
-        Some(token) => match ctx.store.principal(hash_token(&token), ctx.clock.now()).await {
+        Some(token) => match principal_of(&ctx, hash_token(&token), req.uri().path().starts_with("/tiles/")).await {
             Ok(Some(p)) => Some(p),
             Ok(None) => {
                 return ApiError::new(
@@ -191,4 +225,21 @@ mod tests {
         assert!(limiter.take("b", 3, t0).is_ok(), "buckets are per key");
         assert!(limiter.take("a", 3, t0 + Duration::from_secs(21)).is_ok());
     }
+}
+
+/// The token's principal from the store, or for map tiles (read-only, dozens per screen) from
+/// the cache while fresh. Everything else sees a revocation at once.
+async fn principal_of(
+    ctx: &ApiContext,
+    hash: String,
+    cached: bool,
+) -> Result<Option<crate::auth::Principal>, crate::store::StoreError> {
+    if let Some(p) = ctx.principals.get(&hash).filter(|_| cached) {
+        return Ok(Some(p));
+    }
+    let found = ctx.store.principal(hash.clone(), ctx.clock.now()).await?;
+    if let Some(p) = &found {
+        ctx.principals.put(hash, p);
+    }
+    Ok(found)
 }

@@ -42,6 +42,8 @@ pub struct ApiContext {
     pub clock: Arc<dyn Clock>,
     pub limits: Arc<guard::Limits>,
     pub limiter: Arc<guard::RateLimiter>,
+    /// Recently authenticated tokens (a couple of seconds).
+    pub principals: Arc<guard::PrincipalCache>,
     pub calendar: Arc<WorkingCalendar>,
     pub thresholds: Arc<Thresholds>,
     /// Colour changes from the escalation scheduler, for the SSE stream.
@@ -73,6 +75,7 @@ impl ApiContext {
             clock,
             limits: Arc::new(limits),
             limiter: Arc::new(guard::RateLimiter::default()),
+            principals: Arc::new(guard::PrincipalCache::default()),
             calendar: Arc::new(WorkingCalendar::default()),
             thresholds: Arc::new(Thresholds::default()),
             changes: tokio::sync::broadcast::channel(1024).0,

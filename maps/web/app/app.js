@@ -181,7 +181,9 @@ async function dispatcherView(map, panel) {
   map.addLayer({ id: "candidates", type: "fill", source: "grids", "source-layer": "grids", filter: ["in", ["get", "code"], ["literal", []]], paint: { "fill-color": "#f08c00", "fill-opacity": 0.35 } });
   map.addLayer({ id: "candidates-line", type: "line", source: "grids", "source-layer": "grids", filter: ["in", ["get", "code"], ["literal", []]], paint: { "line-color": "#f08c00", "line-width": 2.5 } });
   map.addSource("all-problems", tiles("problems"));
-  map.addLayer({ id: "all-problems", type: "circle", source: "all-problems", "source-layer": "problems", paint: { "circle-color": problemColour, "circle-radius": 3, "circle-opacity": 0.45 } });
+  map.addLayer({ id: "all-problems", type: "circle", source: "all-problems", "source-layer": "problems", paint: { "circle-color": problemColour, "circle-opacity": 0.45,
+    // Below zoom 14 the tiles carry clusters with a count.
+    "circle-radius": ["case", ["has", "count"], ["interpolate", ["linear"], ["get", "count"], 1, 3, 50, 9, 500, 16], 3] } });
   map.addSource("queue", { type: "geojson", data: featureCollection([]) });
   map.addLayer({ id: "queue", type: "circle", source: "queue", paint: { "circle-color": ["match", ["get", "status"], "reported", "#d7263d", "returned", "#7b2cbf", "#1e6fd9"], "circle-radius": 7, "circle-stroke-color": "#fff", "circle-stroke-width": 2 } });
   map.addLayer({ id: "queue-selected", type: "circle", source: "queue", filter: ["==", ["get", "id"], -1], paint: { "circle-color": "rgba(0,0,0,0)", "circle-radius": 13, "circle-stroke-color": "#f08c00", "circle-stroke-width": 3 } });
