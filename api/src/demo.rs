@@ -229,9 +229,67 @@ pub async fn seed(
             problems.push(problem);
         }
     }
-    store.insert_problems(problems, &actor).await?;
+    let stored = store.insert_problems(problems, &actor).await?;
+    seed_case_history(store, stored, now).await?;
     seed_patrols(store, &snapshot, &mut rng).await?;
     Ok(Some(logins))
+}
+
+/// Some cases of the demo week taken through the workflow, so the weekly bulletin, the office's
+/// ranking and its trends have something to show: every third of the first 180 is accepted,
+/// registered and dispatched within the hour; most are then handled, verified and closed — one in
+/// four a day and a half late — and every fifth stays with its unit. Steps later than `now` are
+/// not taken.
+async fn seed_case_history(
+    store: &dyn Store,
+    problems: Vec<crate::problem::Problem>,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    use crate::workflow::calendar::WorkingCalendar;
+    use crate::workflow::case::{apply, colour_at, Request};
+    use crate::workflow::colour::Thresholds;
+    use crate::workflow::state::Action;
+    let calendar = WorkingCalendar::default();
+    for (i, mut p) in problems.into_iter().enumerate().take(180).filter(|(i, _)| i % 3 == 0) {
+        let handling = if i % 4 == 0 { Duration::hours(36) } else { Duration::hours(2) };
+        let mut steps = vec![
+            (Role::Dispatcher, "demo-dispatcher", Action::Accept, Duration::minutes(20)),
+            (Role::Dispatcher, "demo-dispatcher", Action::Register, Duration::minutes(40)),
+            (Role::Dispatcher, "demo-dispatcher", Action::Dispatch, Duration::minutes(60)),
+        ];
+        if i % 5 != 0 {
+            steps.extend([
+                (Role::Unit, "demo-unit", Action::Handle, handling),
+                (Role::Officer, "demo-officer", Action::Verify, handling + Duration::hours(2)),
+                (Role::Dispatcher, "demo-dispatcher", Action::Close, handling + Duration::hours(3)),
+            ]);
+        }
+        let reported = p.created_at;
+        for (role, actor, action, after) in steps {
+            let at = reported + after;
+            if at > now {
+                break;
+            }
+            let mut next = apply(&p, role, action, &Request::default(), at, &calendar)
+                .map_err(|r| StoreError::Corrupt(format!("demo case {}: {r:?}", p.id)))?;
+            // Stored as it stands now, as the escalation scheduler would have left it.
+            next.colour = colour_at(&next, now, &calendar, &Thresholds::default());
+            let event = crate::store::NewEvent {
+                at,
+                actor: actor.into(),
+                role: role.as_str().into(),
+                action: action.as_str().into(),
+                note: None,
+                photo_url: None,
+                details: serde_json::json!({"unit": next.responsible_unit, "demo": true}),
+            };
+            if !store.update_case(next.clone(), p.status.clone(), event).await? {
+                break;
+            }
+            p = next;
+        }
+    }
+    Ok(())
 }
 
 /// Kinds the demo's assessment points cycle through, with a typical checklist line.

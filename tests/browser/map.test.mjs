@@ -118,6 +118,13 @@ try {
     await page.locator("#tiling [data-gaps]").waitFor();
     await page.locator("#trend-table tbody tr").first().waitFor();
     assert.equal(await page.locator("#trend-table tbody tr").count(), 8);
+    // The ranking lists the streets the API ranks for that week, in its order.
+    const bulletin = await api("office", "/api/v1/reports/weekly?week=2026-W47&by=street");
+    assert.ok(bulletin.rows.length > 0, "the demo week has dispatched cases");
+    const names = await page.locator("#ranking-table tbody tr td:nth-child(2)").allTextContents();
+    assert.deepEqual(names, bulletin.rows.map((r) => r.name || r.group));
+    const closed = await page.locator("#trend-table tbody tr:last-child td:nth-child(3)").textContent();
+    assert.equal(Number(closed), bulletin.total.counts.closed);
     await page.screenshot({ path: `${shots}/office.png` });
     // English is one click away.
     await page.click("#language");

@@ -257,7 +257,8 @@ fn queue_scenario(backend: &Backend) {
     let combined = get("/api/v1/problems?status=reported,accepted&source=hotline&category=E01001");
     assert!(combined["total"].as_i64().unwrap_or(0) <= total, "{name}");
 
-    // A dispatched case comes first by deadline.
+    // Sorting by deadline puts the nearest first; a newly dispatched case joins them.
+    let dispatched_before = get("/api/v1/problems?status=dispatched")["total"].as_i64().unwrap_or(0);
     let target = seen[5];
     for action in ["accept", "register", "dispatch"] {
         let (status, _) = server.post_as(
@@ -267,9 +268,20 @@ fn queue_scenario(backend: &Backend) {
         );
         assert_eq!(status, 200, "{name}");
     }
-    let by_deadline = get("/api/v1/problems?sort=deadline&limit=3");
-    assert_eq!(ids(&by_deadline).first(), Some(&target), "{name}");
-    assert_eq!(get("/api/v1/problems?status=dispatched")["total"], 1, "{name}");
+    let by_deadline = get("/api/v1/problems?sort=deadline&limit=1000");
+    let deadlines: Vec<(i64, String)> = by_deadline["problems"]
+        .as_array()
+        .map(|p| p.iter().filter_map(|x| Some((x["id"].as_i64()?, x["deadline"].as_str()?.to_string()))).collect())
+        .unwrap_or_default();
+    assert!(deadlines.iter().any(|(id, _)| *id == target), "{name}: the new deadline is listed");
+    // Every case with a deadline comes before every one without, nearest first.
+    assert!(ids(&by_deadline)[..deadlines.len()].iter().zip(&deadlines).all(|(a, (b, _))| a == b), "{name}");
+    let parsed: Vec<time::OffsetDateTime> = deadlines
+        .iter()
+        .map(|(_, d)| time::OffsetDateTime::parse(d, &time::format_description::well_known::Rfc3339).expect("RFC 3339"))
+        .collect();
+    assert!(parsed.windows(2).all(|w| w[0] <= w[1]), "{name}: nearest deadline first");
+    assert_eq!(get("/api/v1/problems?status=dispatched")["total"], dispatched_before + 1, "{name}");
 
     // The officer's queue is their area only.
     let (_, mine) = server.get_as(Some(&server.token_of("officer")), "/api/v1/problems?limit=1000");
