@@ -210,23 +210,6 @@ pub async fn guard(State(ctx): State<ApiContext>, mut req: Request, next: Next) 
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn buckets_refuse_then_refill() {
-        let limiter = RateLimiter::default();
-        let t0 = Instant::now();
-        for _ in 0..3 {
-            assert!(limiter.take("a", 3, t0).is_ok());
-        }
-        assert_eq!(limiter.take("a", 3, t0), Err(20));
-        assert!(limiter.take("b", 3, t0).is_ok(), "buckets are per key");
-        assert!(limiter.take("a", 3, t0 + Duration::from_secs(21)).is_ok());
-    }
-}
-
 /// The token's principal from the store, or for map tiles (read-only, dozens per screen) from
 /// the cache while fresh. Everything else sees a revocation at once.
 async fn principal_of(
@@ -242,4 +225,21 @@ async fn principal_of(
         ctx.principals.put(hash, p);
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_refuse_then_refill() {
+        let limiter = RateLimiter::default();
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            assert!(limiter.take("a", 3, t0).is_ok());
+        }
+        assert_eq!(limiter.take("a", 3, t0), Err(20));
+        assert!(limiter.take("b", 3, t0).is_ok(), "buckets are per key");
+        assert!(limiter.take("a", 3, t0 + Duration::from_secs(21)).is_ok());
+    }
 }
