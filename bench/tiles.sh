@@ -148,6 +148,12 @@ for z in 12 14 16; do
   printf 'problems tile %-14s %8d bytes\n' "$z/$t" "$(curl -s -H "Authorization: Bearer $token" "$gw/tiles/problems/$t.mvt" | wc -c)"
 done
 
+# The map in a browser at this scale (the admin sees all 100,000 problems).
+if [ -x /usr/bin/chromium ] && [ -d tests/browser/node_modules ]; then
+  echo "== the web map in headless Chromium (software WebGL) over this city"
+  node bench/map-draw.mjs "$gw" "$token"
+fi
+
 # The same grids? Decode a sample of tiles from both servers with GDAL and compare grid codes.
 same=0; sampled=0
 for t in $(awk 'NR % 37 == 1' "$work/tiles.txt"); do
