@@ -3,6 +3,7 @@
 //! Everything here is plain functions over plain data: no I/O, no async, no database.
 //! The API crate feeds it grids read from storage; importers feed it records read from files.
 
+pub mod china_datums;
 pub mod coverage;
 pub mod covers;
 pub mod geodesy;
