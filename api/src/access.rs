@@ -60,14 +60,35 @@ pub enum Area {
     ReportedBy(String),
 }
 
+/// What decides a principal's [`Area`], before the grid hierarchy expands it: equal scopes see
+/// equal areas in the same snapshot, so caches key on this instead of building the area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope<'a> {
+    Everything,
+    Grids(&'a [String]),
+    Unit(&'a str),
+    ReportedBy(&'a str),
+}
+
+impl<'a> Scope<'a> {
+    pub fn of(p: &'a Principal) -> Self {
+        match p.role {
+            Role::Admin => Scope::Everything,
+            Role::App => Scope::ReportedBy(&p.name),
+            Role::Unit => Scope::Unit(p.unit.as_deref().unwrap_or_default()),
+            _ if p.scope.iter().any(|s| s == WHOLE_CITY) => Scope::Everything,
+            _ => Scope::Grids(&p.scope),
+        }
+    }
+}
+
 impl Area {
     pub fn of(p: &Principal, snapshot: &Snapshot) -> Area {
-        match p.role {
-            Role::Admin => Area::Everything,
-            Role::App => Area::ReportedBy(p.name.clone()),
-            Role::Unit => Area::Unit(p.unit.clone().unwrap_or_default()),
-            _ if p.scope.iter().any(|s| s == WHOLE_CITY) => Area::Everything,
-            _ => Area::Grids(snapshot.descendants(&p.scope)),
+        match Scope::of(p) {
+            Scope::Everything => Area::Everything,
+            Scope::ReportedBy(name) => Area::ReportedBy(name.to_string()),
+            Scope::Unit(unit) => Area::Unit(unit.to_string()),
+            Scope::Grids(codes) => Area::Grids(snapshot.descendants(codes)),
         }
     }
 

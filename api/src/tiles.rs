@@ -2,7 +2,8 @@
 //! index, assessment points and problems from layers kept beside it and rebuilt when the store's
 //! layer fingerprint moves. Built tiles are cached per caller's area; ETags let clients revalidate.
 
-use crate::access::Area;
+use crate::access::{Area, Scope};
+use crate::auth::Principal;
 use crate::catalog::Snapshot;
 use crate::patrol::StoredPoint;
 use crate::problem::Problem;
@@ -89,7 +90,7 @@ pub struct Tile {
 struct CacheKey {
     layer: TileLayer,
     tile: TileId,
-    /// Hash of the caller's area: tiles differ per area.
+    /// Hash of the caller's scope and the grid revision: tiles differ per area.
     area: u64,
     /// Grid revision or layer fingerprint hash, and for problems the minute (colours move with time).
     data: u64,
@@ -149,12 +150,13 @@ impl TileService {
         Ok(self.layers.load_full())
     }
 
-    /// One tile of one layer as the caller's area shows it.
+    /// One tile of one layer as the caller's area shows it. The area is only built when the
+    /// tile is not cached already.
     pub async fn tile(
         &self,
         store: &dyn Store,
         snapshot: &Snapshot,
-        area: &Area,
+        principal: &Principal,
         layer: TileLayer,
         tile: TileId,
         clock: Clocked<'_>,
@@ -168,10 +170,12 @@ impl TileService {
             (Some(l), TileLayer::Problems) => hash(&(&l.fingerprint, clock.now.unix_timestamp() / 60)),
             (Some(l), _) => hash(&l.fingerprint),
         };
-        let key = CacheKey { layer, tile, area: hash(&area_key(area)), data };
+        // The area a scope expands to follows the grid hierarchy, hence the revision.
+        let key = CacheKey { layer, tile, area: hash(&(Scope::of(principal), snapshot.revision)), data };
         if let Some(hit) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return Ok(hit.clone());
         }
+        let area = &Area::of(principal, snapshot);
         let bytes = match (layer, &layers) {
             (TileLayer::Grids, _) => grids_tile(snapshot, area, tile),
             (TileLayer::Points, Some(l)) => points_tile(l, area, tile),
@@ -192,16 +196,6 @@ fn hash<T: Hash + ?Sized>(v: &T) -> u64 {
     let mut h = DefaultHasher::new();
     v.hash(&mut h);
     h.finish()
-}
-
-/// A stable description of an area for the cache key.
-fn area_key(area: &Area) -> String {
-    match area {
-        Area::Everything => "*".into(),
-        Area::Grids(codes) => format!("g:{}", hash(codes)),
-        Area::Unit(unit) => format!("u:{unit}"),
-        Area::ReportedBy(name) => format!("r:{name}"),
-    }
 }
 
 async fn load(store: &dyn Store, fingerprint: String) -> Result<Layers, StoreError> {

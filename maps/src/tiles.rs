@@ -158,26 +158,9 @@ impl TileId {
         for (line, &shift) in shifts.iter().flat_map(|s| lines.iter().map(move |l| (l, s))) {
             let projected: Vec<Coord<f64>> = line.0.iter().map(|&c| self.project(c, shift)).collect();
             for part in clip_line(&projected, -BUFFER, f64::from(EXTENT) + BUFFER) {
-                let simplified = simplify_open(&part, SIMPLIFY_TOLERANCE);
-                let mut snapped: Vec<(i32, i32)> = Vec::with_capacity(simplified.len());
-                for c in simplified {
-                    let p = (c.x.round() as i32, c.y.round() as i32);
-                    if snapped.last() != Some(&p) {
-                        snapped.push(p);
-                    }
-                }
-                if snapped.len() < 2 {
-                    continue;
-                }
-                for (i, &(x, y)) in snapped.iter().enumerate() {
-                    if i == 0 {
-                        out.push(command(MOVE_TO, 1));
-                    } else if i == 1 {
-                        out.push(command(LINE_TO, snapped.len() as u32 - 1));
-                    }
-                    out.push(zigzag32(x - cursor.0));
-                    out.push(zigzag32(y - cursor.1));
-                    cursor = (x, y);
+                let snapped = snap(simplify_open(&part, SIMPLIFY_TOLERANCE));
+                if snapped.len() >= 2 {
+                    encode_path(&snapped, false, &mut cursor, &mut out);
                 }
             }
         }
@@ -190,14 +173,8 @@ impl TileId {
         match g {
             G::Point(p) => shifts.iter().find_map(|&s| self.point_commands(p.0, s)).map(|c| (GeomType::Point, c)),
             G::MultiPoint(mp) => {
-                let inside: Vec<(i32, i32)> = shifts
-                    .iter()
-                    .flat_map(|&s| mp.0.iter().map(move |p| (p, s)))
-                    .filter(|(p, _)| (-MAX_LATITUDE..=MAX_LATITUDE).contains(&p.y()))
-                    .map(|(p, s)| self.project(p.0, s))
-                    .filter(|c| (0.0..f64::from(EXTENT)).contains(&c.x) && (0.0..f64::from(EXTENT)).contains(&c.y))
-                    .map(|c| (c.x as i32, c.y as i32))
-                    .collect();
+                let inside: Vec<(i32, i32)> =
+                    shifts.iter().flat_map(|&s| mp.0.iter().filter_map(move |p| self.point_position(p.0, s))).collect();
                 if inside.is_empty() {
                     return None;
                 }
@@ -230,14 +207,7 @@ impl TileId {
         if clipped.len() < 3 {
             return None;
         }
-        let simplified = simplify_ring(&clipped, SIMPLIFY_TOLERANCE);
-        let mut snapped: Vec<(i32, i32)> = Vec::with_capacity(simplified.len());
-        for c in simplified {
-            let p = (c.x.round() as i32, c.y.round() as i32);
-            if snapped.last() != Some(&p) {
-                snapped.push(p);
-            }
-        }
+        let mut snapped = snap(simplify_ring(&clipped, SIMPLIFY_TOLERANCE));
         while snapped.len() > 1 && snapped.first() == snapped.last() {
             snapped.pop();
         }
@@ -266,20 +236,43 @@ fn signed_area(ring: &[(i32, i32)]) -> i64 {
     sum
 }
 
-/// MoveTo, LineTo…, ClosePath with delta-encoded parameters; `reverse` flips the winding.
-fn encode_ring(ring: &[(i32, i32)], reverse: bool, cursor: &mut (i32, i32), out: &mut Vec<u32>) {
-    let ordered: Vec<(i32, i32)> = if reverse { ring.iter().rev().copied().collect() } else { ring.to_vec() };
-    for (i, &(x, y)) in ordered.iter().enumerate() {
+/// Tile positions rounded to whole units, without consecutive repeats.
+fn snap(coords: Vec<Coord<f64>>) -> Vec<(i32, i32)> {
+    let mut snapped: Vec<(i32, i32)> = Vec::with_capacity(coords.len());
+    for c in coords {
+        let p = (c.x.round() as i32, c.y.round() as i32);
+        if snapped.last() != Some(&p) {
+            snapped.push(p);
+        }
+    }
+    snapped
+}
+
+/// MoveTo, LineTo… (and ClosePath for a ring) with parameters as deltas from the cursor.
+fn encode_path(path: &[(i32, i32)], close: bool, cursor: &mut (i32, i32), out: &mut Vec<u32>) {
+    for (i, &(x, y)) in path.iter().enumerate() {
         if i == 0 {
             out.push(command(MOVE_TO, 1));
         } else if i == 1 {
-            out.push(command(LINE_TO, ordered.len() as u32 - 1));
+            out.push(command(LINE_TO, path.len() as u32 - 1));
         }
         out.push(zigzag32(x - cursor.0));
         out.push(zigzag32(y - cursor.1));
         *cursor = (x, y);
     }
-    out.push(command(CLOSE_PATH, 1));
+    if close {
+        out.push(command(CLOSE_PATH, 1));
+    }
+}
+
+/// A ring's commands; `reverse` flips its winding.
+fn encode_ring(ring: &[(i32, i32)], reverse: bool, cursor: &mut (i32, i32), out: &mut Vec<u32>) {
+    if reverse {
+        let reversed: Vec<(i32, i32)> = ring.iter().rev().copied().collect();
+        encode_path(&reversed, true, cursor, out);
+    } else {
+        encode_path(ring, true, cursor, out);
+    }
 }
 
 /// Sutherland–Hodgman against the square `lo..hi` on both axes. The ring may come back with

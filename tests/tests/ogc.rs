@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{text, Backend, Server};
+use common::{ogr_values as values, text, Backend, Server};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::process::Command;
@@ -20,16 +20,6 @@ fn ogrinfo(token: &str, args: &[&str]) -> String {
         .expect("ogrinfo runs (scripts/test.sh installs gdal-bin)");
     assert!(out.status.success(), "ogrinfo {args:?}: {}", text(&out.stderr));
     text(&out.stdout)
-}
-
-/// Every value of one attribute, as ogrinfo prints features (`  code (String) = …`).
-fn values(listing: &str, field: &str) -> Vec<String> {
-    let prefix = format!("  {field} (");
-    listing
-        .lines()
-        .filter(|l| l.starts_with(&prefix))
-        .filter_map(|l| l.split_once(" = ").map(|(_, v)| v.trim().to_string()))
-        .collect()
 }
 
 fn scenario(backend: &Backend) {

@@ -8,40 +8,11 @@ use common::{gridwatch, Backend, Server};
 use serde_json::Value;
 
 /// The centre of a grid's first ring: a point inside a lattice cell of the demo.
-/// The status of a server-sent-event endpoint (headers only; the stream itself never ends).
-fn stream_status(server: &Server, token: Option<&str>, path: &str) -> u16 {
-    let request = ureq::get(&server.url(path));
-    let request = match token {
-        Some(t) => request.set("Authorization", &format!("Bearer {t}")),
-        None => request,
-    };
-    match request.timeout(std::time::Duration::from_secs(5)).call() {
-        Ok(r) => r.status(),
-        Err(ureq::Error::Status(code, _)) => code,
-        Err(e) => panic!("{path}: {e}"),
-    }
-}
-
 /// The zoom-16 tile of a layer around a position: status and bytes.
 fn tile_bytes(server: &Server, token: Option<&str>, layer: &str, lon: f64, lat: f64) -> (u16, Vec<u8>) {
-    let n = f64::from(1u32 << 16);
-    let x = ((lon + 180.0) / 360.0 * n).floor();
-    let r = lat.to_radians();
-    let y = ((1.0 - (r.tan() + 1.0 / r.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor();
-    let request = ureq::get(&server.url(&format!("/tiles/{layer}/16/{x}/{y}.mvt")));
-    let request = match token {
-        Some(t) => request.set("Authorization", &format!("Bearer {t}")),
-        None => request,
-    };
-    let response = match request.call() {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("tile: {e}"),
-    };
-    let status = response.status();
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut response.into_reader(), &mut bytes).expect("tile body");
-    (status, bytes)
+    let (x, y) = common::tile_of(lon, lat, 16);
+    let tile = server.fetch(token, &format!("/tiles/{layer}/16/{x}/{y}.mvt"), None);
+    (tile.status, tile.body)
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
@@ -180,18 +151,9 @@ fn matrix_scenario(backend: &Backend) {
             _ => 403,
         };
         assert_eq!(status, expected, "{ctx}: re-route another area's case");
-        let stream = ureq::get(&server.url("/api/v1/escalations/stream"));
-        let stream = match t {
-            Some(token) => stream.set("Authorization", &format!("Bearer {token}")),
-            None => stream,
-        };
-        let status = match stream.timeout(std::time::Duration::from_secs(5)).call() {
-            Ok(r) => r.status(),
-            Err(ureq::Error::Status(code, _)) => code,
-            Err(e) => panic!("{ctx}: {e}"),
-        };
+        let status = server.stream_status(t, "/api/v1/escalations/stream");
         assert_eq!(status, if t.is_none() { 401 } else { 200 }, "{ctx}: escalation stream");
-        assert_eq!(stream_status(&server, t, "/api/v1/problems/stream"), status, "{ctx}: problem stream");
+        assert_eq!(server.stream_status(t, "/api/v1/problems/stream"), status, "{ctx}: problem stream");
         assert_eq!(server.get_as(t, "/api/v1/me").0, if t.is_none() { 401 } else { 200 }, "{ctx}: me");
         // Vector tiles keep the same borders: another area's grid and cases are not in them.
         // (MVT keeps string values verbatim, so a grid code in the tile's bytes means it is drawn.)

@@ -4,41 +4,13 @@
 
 mod common;
 
-use common::{gridwatch, text, Backend, PgDatabase, Server};
+use common::{gridwatch, ogr_values as values, text, tile_of, Backend, PgDatabase, Server};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::process::Command;
 
 /// Web Mercator half-width in metres.
 const HALF_WORLD: f64 = 20_037_508.342_789_244;
-
-struct Fetched {
-    status: u16,
-    etag: Option<String>,
-    content_type: Option<String>,
-    body: Vec<u8>,
-}
-
-fn fetch(server: &Server, token: Option<&str>, path: &str, if_none_match: Option<&str>) -> Fetched {
-    let mut request = ureq::get(&server.url(path));
-    if let Some(t) = token {
-        request = request.set("Authorization", &format!("Bearer {t}"));
-    }
-    if let Some(tag) = if_none_match {
-        request = request.set("If-None-Match", tag);
-    }
-    let response = match request.call() {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("transport: {e}"),
-    };
-    let status = response.status();
-    let etag = response.header("etag").map(str::to_string);
-    let content_type = response.header("content-type").map(str::to_string);
-    let mut body = Vec::new();
-    std::io::Read::read_to_end(&mut response.into_reader(), &mut body).expect("body");
-    Fetched { status, etag, content_type, body }
-}
 
 /// What GDAL's MVT driver reads from a tile: attribute values of one field, and the extent in
 /// EPSG:3857 metres.
@@ -73,15 +45,6 @@ fn ogr_read(bytes: &[u8], z: u32, x: u32, y: u32, label: &str) -> Decoded {
     Decoded { listing: run(&["-q", "-geom=NO"]), extent }
 }
 
-fn values(listing: &str, field: &str) -> Vec<String> {
-    let prefix = format!("  {field} (");
-    listing
-        .lines()
-        .filter(|l| l.starts_with(&prefix))
-        .filter_map(|l| l.split_once(" = ").map(|(_, v)| v.trim().to_string()))
-        .collect()
-}
-
 /// The tile's box in EPSG:3857, grown by `buffer` tile units.
 fn mercator_box(z: u32, x: u32, y: u32, buffer: f64) -> [f64; 4] {
     let size = 2.0 * HALF_WORLD / f64::from(1u32 << z);
@@ -89,15 +52,6 @@ fn mercator_box(z: u32, x: u32, y: u32, buffer: f64) -> [f64; 4] {
     let min_x = -HALF_WORLD + f64::from(x) * size;
     let max_y = HALF_WORLD - f64::from(y) * size;
     [min_x - pad, max_y - size - pad, min_x + size + pad, max_y + pad]
-}
-
-/// Tile column and row of a position.
-fn tile_of(lon: f64, lat: f64, z: u32) -> (u32, u32) {
-    let n = f64::from(1u32 << z);
-    let r = lat.to_radians();
-    let x = ((lon + 180.0) / 360.0 * n).floor() as u32;
-    let y = ((1.0 - (r.tan() + 1.0 / r.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor() as u32;
-    (x, y)
 }
 
 fn scenario(backend: &Backend, postgis: Option<&PgDatabase>) {
@@ -108,7 +62,7 @@ fn scenario(backend: &Backend, postgis: Option<&PgDatabase>) {
     for z in [14u32, 16] {
         let (x, y) = tile_of(116.41, 39.92, z);
         let path = format!("/tiles/grids/{z}/{x}/{y}.mvt");
-        let tile = fetch(&server, Some(&admin), &path, None);
+        let tile = server.fetch(Some(&admin), &path, None);
         assert_eq!(tile.status, 200, "{name} {path}");
         assert_eq!(tile.content_type.as_deref(), Some("application/vnd.mapbox-vector-tile"));
         let decoded = ogr_read(&tile.body, z, x, y, name);
@@ -156,7 +110,7 @@ fn scenario(backend: &Backend, postgis: Option<&PgDatabase>) {
     // Points and problems decode too.
     let (x, y) = tile_of(116.41, 39.92, 13);
     for layer in ["points", "problems"] {
-        let tile = fetch(&server, Some(&admin), &format!("/tiles/{layer}/13/{x}/{y}.mvt"), None);
+        let tile = server.fetch(Some(&admin), &format!("/tiles/{layer}/13/{x}/{y}.mvt"), None);
         assert_eq!(tile.status, 200, "{name} {layer}");
         let decoded = ogr_read(&tile.body, 13, x, y, &format!("{name}-{layer}"));
         // Below zoom 14 problems come as clusters with a count.
@@ -176,14 +130,14 @@ fn scenario(backend: &Backend, postgis: Option<&PgDatabase>) {
     }
 
     // A cluster tile counts exactly the problems its four children draw one by one.
-    let clustered = fetch(&server, Some(&admin), &format!("/tiles/problems/13/{x}/{y}.mvt"), None);
+    let clustered = server.fetch(Some(&admin), &format!("/tiles/problems/13/{x}/{y}.mvt"), None);
     let total: i64 = values(&ogr_read(&clustered.body, 13, x, y, &format!("{name}-clusters")).listing, "count")
         .iter()
         .map(|c| c.parse::<i64>().expect("count"))
         .sum();
     let mut children = 0;
     for (cx, cy) in [(2 * x, 2 * y), (2 * x + 1, 2 * y), (2 * x, 2 * y + 1), (2 * x + 1, 2 * y + 1)] {
-        let child = fetch(&server, Some(&admin), &format!("/tiles/problems/14/{cx}/{cy}.mvt"), None);
+        let child = server.fetch(Some(&admin), &format!("/tiles/problems/14/{cx}/{cy}.mvt"), None);
         if !child.body.is_empty() {
             children +=
                 values(&ogr_read(&child.body, 14, cx, cy, &format!("{name}-child")).listing, "status").len() as i64;
@@ -194,9 +148,9 @@ fn scenario(backend: &Backend, postgis: Option<&PgDatabase>) {
     // ETags: a repeat with If-None-Match is a 304; a new problem changes the problems tile.
     let (x, y) = tile_of(116.3955, 39.9622, 15);
     let path = format!("/tiles/problems/15/{x}/{y}.mvt");
-    let first = fetch(&server, Some(&admin), &path, None);
+    let first = server.fetch(Some(&admin), &path, None);
     let tag = first.etag.clone().expect("ETag");
-    let again = fetch(&server, Some(&admin), &path, Some(&tag));
+    let again = server.fetch(Some(&admin), &path, Some(&tag));
     assert_eq!(again.status, 304, "{name}: unchanged tile revalidates");
     assert!(again.body.is_empty());
     let (status, created) = server.post_json(
@@ -205,21 +159,21 @@ fn scenario(backend: &Backend, postgis: Option<&PgDatabase>) {
     );
     assert_eq!(status, 201, "{name}: {created}");
     assert!(
-        common::eventually(10, || fetch(&server, Some(&admin), &path, Some(&tag)).status == 200),
+        common::eventually(10, || server.fetch(Some(&admin), &path, Some(&tag)).status == 200),
         "{name}: the new problem changes the tile's ETag"
     );
-    let after = fetch(&server, Some(&admin), &path, None);
+    let after = server.fetch(Some(&admin), &path, None);
     let ids = values(&ogr_read(&after.body, 15, x, y, &format!("{name}-after")).listing, "id");
     assert!(ids.contains(&created["id"].to_string()), "{name}: the new problem is drawn");
 
     // An officer's grid tile holds only their own grids; a citizen app may not read grids at all.
     let officer = server.token_of("officer");
     let (x, y) = tile_of(116.41, 39.92, 12);
-    let mine = fetch(&server, Some(&officer), &format!("/tiles/grids/12/{x}/{y}.mvt"), None);
+    let mine = server.fetch(Some(&officer), &format!("/tiles/grids/12/{x}/{y}.mvt"), None);
     let codes = values(&ogr_read(&mine.body, 12, x, y, &format!("{name}-officer")).listing, "code");
     assert!(!codes.is_empty() && codes.iter().all(|c| c.starts_with("110101001001")), "{name}: {codes:?}");
-    assert_eq!(fetch(&server, Some(&server.token_of("app")), "/tiles/grids/12/0/0.mvt", None).status, 403);
-    assert_eq!(fetch(&server, None, "/tiles/grids/12/0/0.mvt", None).status, 401);
+    assert_eq!(server.fetch(Some(&server.token_of("app")), "/tiles/grids/12/0/0.mvt", None).status, 403);
+    assert_eq!(server.fetch(None, "/tiles/grids/12/0/0.mvt", None).status, 401);
 
     // Bad addresses are clear errors; an empty tile is a valid, empty MVT.
     for (path, status) in [
@@ -230,12 +184,12 @@ fn scenario(backend: &Backend, postgis: Option<&PgDatabase>) {
         ("/tiles/roads/3/0/0.mvt", 404),
         ("/tiles/grids/3/0/0.mvt?format=json", 400),
     ] {
-        let r = fetch(&server, Some(&admin), path, None);
+        let r = server.fetch(Some(&admin), path, None);
         assert_eq!(r.status, status, "{name} {path}");
         let error: serde_json::Value = serde_json::from_slice(&r.body).expect("JSON error");
         assert!(error["error"]["code"].is_string(), "{name} {path}: {error}");
     }
-    let ocean = fetch(&server, Some(&admin), "/tiles/grids/6/20/30.mvt", None);
+    let ocean = server.fetch(Some(&admin), "/tiles/grids/6/20/30.mvt", None);
     assert_eq!((ocean.status, ocean.body.len()), (200, 0), "{name}: empty tile");
 }
 
@@ -274,10 +228,8 @@ fn the_antimeridian_and_the_poles() {
     // Zoom 3: the grid's halves are in the last and the first column, and each tile's buffer
     // reaches across the line to the other half.
     let (_, y) = tile_of(179.5, -16.5, 3);
-    let east =
-        ogr_read(&fetch(&server, Some(&admin), &format!("/tiles/grids/3/7/{y}.mvt"), None).body, 3, 7, y, "east");
-    let west =
-        ogr_read(&fetch(&server, Some(&admin), &format!("/tiles/grids/3/0/{y}.mvt"), None).body, 3, 0, y, "west");
+    let east = ogr_read(&server.fetch(Some(&admin), &format!("/tiles/grids/3/7/{y}.mvt"), None).body, 3, 7, y, "east");
+    let west = ogr_read(&server.fetch(Some(&admin), &format!("/tiles/grids/3/0/{y}.mvt"), None).body, 3, 0, y, "west");
     assert_eq!(values(&east.listing, "code"), ["FIJI"]);
     assert_eq!(values(&west.listing, "code"), ["FIJI"]);
     let [_, _, east_max_x, _] = east.extent.expect("extent");
@@ -286,13 +238,13 @@ fn the_antimeridian_and_the_poles() {
     assert!(west_min_x < -HALF_WORLD, "the west tile draws the eastern half in its buffer: {west_min_x}");
 
     // The polar cap fills the top row up to Web Mercator's edge, and no further.
-    let top = fetch(&server, Some(&admin), "/tiles/grids/2/2/0.mvt", None);
+    let top = server.fetch(Some(&admin), "/tiles/grids/2/2/0.mvt", None);
     let decoded = ogr_read(&top.body, 2, 2, 0, "pole");
     assert_eq!(values(&decoded.listing, "code"), ["POLE"]);
     let [_, _, _, max_y] = decoded.extent.expect("extent");
     let [_, _, _, buffered_top] = mercator_box(2, 2, 0, 64.0);
     assert!(max_y > HALF_WORLD - 1.0 && max_y <= buffered_top + 1.0, "clamped at the edge: {max_y}");
     // Below it, the row that does not reach 80°N is empty.
-    let below = fetch(&server, Some(&admin), "/tiles/grids/2/2/1.mvt", None);
+    let below = server.fetch(Some(&admin), "/tiles/grids/2/2/1.mvt", None);
     assert_eq!((below.status, below.body.len()), (200, 0));
 }

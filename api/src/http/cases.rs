@@ -188,36 +188,47 @@ pub async fn categories(State(ctx): State<ApiContext>, caller: Caller) -> Result
     Ok(Json(json!({"categories": ctx.store.categories().await?})))
 }
 
+/// Server-sent events from a broadcast: each message `to_event` keeps (the caller's area decides),
+/// kept alive; a listener too slow for the channel skips what it missed.
+fn live<T: Clone + Send + 'static>(
+    receiver: tokio::sync::broadcast::Receiver<T>,
+    to_event: impl Fn(T) -> Option<axum::response::sse::Event> + Send + Sync + 'static,
+) -> axum::response::Response {
+    use axum::response::sse::{KeepAlive, Sse};
+    use axum::response::IntoResponse;
+    use tokio::sync::broadcast::error::RecvError;
+    let stream = futures_util::stream::unfold((receiver, to_event), |(mut receiver, to_event)| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(message) => {
+                    if let Some(event) = to_event(message) {
+                        return Some((event, (receiver, to_event)));
+                    }
+                }
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    let stream = futures_util::StreamExt::map(stream, Ok::<_, std::convert::Infallible>);
+    Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
+}
+
 /// `GET /api/v1/escalations/stream`: colour changes in the caller's area as server-sent events
 /// (`event: colour`, JSON data), for dispatch screens.
 pub async fn escalation_stream(
     State(ctx): State<ApiContext>,
     caller: Caller,
-) -> Result<
-    axum::response::sse::Sse<
-        impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
-    >,
-    ApiError,
-> {
-    use axum::response::sse::{Event, KeepAlive, Sse};
-    use tokio::sync::broadcast::error::RecvError;
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::sse::Event;
     let principal = caller.require(Permission::ReadProblems)?;
     let area = Area::of(principal, &ctx.catalog.snapshot());
-    let receiver = ctx.changes.subscribe();
-    let stream = futures_util::stream::unfold((receiver, area), |(mut receiver, area)| async move {
-        loop {
-            match receiver.recv().await {
-                Ok(c) if area.sees(c.grid_code.as_deref(), c.responsible_unit.as_deref(), c.reported_by.as_deref()) => {
-                    let event = Event::default().event("colour").id(c.problem_id.to_string());
-                    let event = event.json_data(&c).unwrap_or_else(|_| Event::default().comment("unencodable change"));
-                    return Some((Ok(event), (receiver, area)));
-                }
-                Ok(_) | Err(RecvError::Lagged(_)) => continue,
-                Err(RecvError::Closed) => return None,
-            }
-        }
-    });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    Ok(live(ctx.changes.subscribe(), move |c| {
+        area.sees(c.grid_code.as_deref(), c.responsible_unit.as_deref(), c.reported_by.as_deref()).then(|| {
+            let event = Event::default().event("colour").id(c.problem_id.to_string());
+            event.json_data(&c).unwrap_or_else(|_| Event::default().comment("unencodable change"))
+        })
+    }))
 }
 
 /// `GET /api/v1/problems/stream`: every case stored or changed in the caller's area, as it
@@ -225,32 +236,18 @@ pub async fn escalation_stream(
 pub async fn problem_stream(
     State(ctx): State<ApiContext>,
     caller: Caller,
-) -> Result<
-    axum::response::sse::Sse<
-        impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
-    >,
-    ApiError,
-> {
-    use axum::response::sse::{Event, KeepAlive, Sse};
-    use tokio::sync::broadcast::error::RecvError;
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::sse::Event;
     let principal = caller.require(Permission::ReadProblems)?;
     let area = Area::of(principal, &ctx.catalog.snapshot());
     let receiver = ctx.problem_changes.subscribe();
-    let stream = futures_util::stream::unfold((receiver, area, ctx), |(mut receiver, area, ctx)| async move {
-        loop {
-            match receiver.recv().await {
-                Ok(p) if area.sees_problem(&p) => {
-                    let event = Event::default().event("problem").id(p.id.to_string());
-                    let feature = super::layers::problem_feature(&ctx, &area, p);
-                    let event = event.json_data(&feature).unwrap_or_else(|_| Event::default().comment("unencodable"));
-                    return Some((Ok(event), (receiver, area, ctx)));
-                }
-                Ok(_) | Err(RecvError::Lagged(_)) => continue,
-                Err(RecvError::Closed) => return None,
-            }
-        }
-    });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    Ok(live(receiver, move |p| {
+        area.sees_problem(&p).then(|| {
+            let event = Event::default().event("problem").id(p.id.to_string());
+            let feature = super::layers::problem_feature(&ctx, &area, p);
+            event.json_data(&feature).unwrap_or_else(|_| Event::default().comment("unencodable change"))
+        })
+    }))
 }
 
 /// `POST /api/v1/problems/{id}/reroute`: a dispatcher moves a case to another grid and/or unit,

@@ -5,7 +5,7 @@ use super::error::ApiError;
 use super::guard::Caller;
 use super::params::Params;
 use super::ApiContext;
-use crate::access::{Action, Area};
+use crate::access::Action;
 use crate::tiles::{Clocked, TileLayer};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -40,9 +40,8 @@ pub async fn tile(
     let tile = TileId::new(number("z", &z)?, number("x", &x)?, number("y", y)?)
         .map_err(|reason| ApiError::parameter("tile", reason))?;
     let snapshot = ctx.catalog.snapshot();
-    let area = Area::of(principal, &snapshot);
     let clock = Clocked { now: ctx.clock.now(), calendar: &ctx.calendar, thresholds: &ctx.thresholds };
-    let built = ctx.tiles.tile(ctx.store.as_ref(), &snapshot, &area, layer, tile, clock).await?;
+    let built = ctx.tiles.tile(ctx.store.as_ref(), &snapshot, principal, layer, tile, clock).await?;
     let fresh = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())

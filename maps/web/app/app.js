@@ -164,9 +164,14 @@ function popupOn(map, layers, html) {
       const f = e.features?.[0];
       if (f) new maplibregl.Popup().setLngLat(e.lngLat).setHTML(html(f.properties)).addTo(map);
     });
-    map.on("mouseenter", layer, () => (map.getCanvas().style.cursor = "pointer"));
-    map.on("mouseleave", layer, () => (map.getCanvas().style.cursor = ""));
+    pointer(map, layer);
   }
+}
+
+/** A hand cursor over a clickable layer. */
+function pointer(map, layer) {
+  map.on("mouseenter", layer, () => (map.getCanvas().style.cursor = "pointer"));
+  map.on("mouseleave", layer, () => (map.getCanvas().style.cursor = ""));
 }
 
 // ---- 派遣台: the dispatcher board ----
@@ -290,8 +295,7 @@ async function dispatcherView(map, panel) {
     }
   })();
   map.on("click", "queue", (e) => e.features?.[0] && select(e.features[0].properties.id));
-  map.on("mouseenter", "queue", () => (map.getCanvas().style.cursor = "pointer"));
-  map.on("mouseleave", "queue", () => (map.getCanvas().style.cursor = ""));
+  pointer(map, "queue");
 }
 
 // ---- 创建办: the office ----

@@ -237,6 +237,34 @@ impl Server {
         out
     }
 
+    /// A GET answered with bytes (tiles): status, ETag, media type and body.
+    pub fn fetch(&self, token: Option<&str>, path: &str, if_none_match: Option<&str>) -> Fetched {
+        let mut request = with_token(ureq::get(&self.url(path)), token);
+        if let Some(tag) = if_none_match {
+            request = request.set("If-None-Match", tag);
+        }
+        let response = match request.call() {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("HTTP transport error: {e}"),
+        };
+        let status = response.status();
+        let etag = response.header("etag").map(str::to_string);
+        let content_type = response.header("content-type").map(str::to_string);
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut response.into_reader(), &mut body).expect("body");
+        Fetched { status, etag, content_type, body }
+    }
+
+    /// The status of a server-sent-event endpoint (headers only: the stream itself never ends).
+    pub fn stream_status(&self, token: Option<&str>, path: &str) -> u16 {
+        match with_token(ureq::get(&self.url(path)), token).timeout(Duration::from_secs(5)).call() {
+            Ok(r) => r.status(),
+            Err(ureq::Error::Status(code, _)) => code,
+            Err(e) => panic!("{path}: {e}"),
+        }
+    }
+
     /// SIGKILL: no shutdown, no flushing, as a power cut or an OOM kill would do.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
@@ -254,6 +282,33 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A raw answer (see [`Server::fetch`]).
+pub struct Fetched {
+    pub status: u16,
+    pub etag: Option<String>,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// Every value of one attribute, as `ogrinfo` prints features (`  code (String) = …`).
+pub fn ogr_values(listing: &str, field: &str) -> Vec<String> {
+    let prefix = format!("  {field} (");
+    listing
+        .lines()
+        .filter(|l| l.starts_with(&prefix))
+        .filter_map(|l| l.split_once(" = ").map(|(_, v)| v.trim().to_string()))
+        .collect()
+}
+
+/// The Web Mercator tile column and row of a position at zoom `z`.
+pub fn tile_of(lon: f64, lat: f64, z: u32) -> (u32, u32) {
+    let n = f64::from(1u32 << z);
+    let r = lat.to_radians();
+    let x = ((lon + 180.0) / 360.0 * n).floor() as u32;
+    let y = ((1.0 - (r.tan() + 1.0 / r.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor() as u32;
+    (x, y)
 }
 
 fn with_token(request: ureq::Request, token: Option<&str>) -> ureq::Request {
