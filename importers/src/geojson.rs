@@ -1,14 +1,17 @@
-//! GeoJSON (RFC 7946) FeatureCollections of Polygon and MultiPolygon features.
+//! GeoJSON (RFC 7946) FeatureCollections, streamed feature by feature.
 
+use crate::record::{Position, RawGeometry, Record};
 use crate::{FileError, RecordError};
-use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use spatial::validity::{RawMultiPolygon, RawPolygon};
+use std::io::Read;
 use std::path::Path;
 
-/// One feature as read: its index in the file, its properties and its geometry.
+/// One feature as read: how the format counts it, its number, its properties and its geometry.
 #[derive(Debug, Clone)]
 pub struct GenericFeature<G> {
+    pub unit: &'static str,
     pub index: usize,
     pub id: Option<String>,
     pub properties: Map<String, Value>,
@@ -18,63 +21,141 @@ pub struct GenericFeature<G> {
 /// A feature with its raw, unvalidated boundary.
 pub type PolygonFeature = GenericFeature<RawMultiPolygon>;
 
-#[derive(Deserialize)]
-struct Collection {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    features: Vec<Value>,
+/// A feature with a validated geometry of any simple kind.
+pub type Feature = GenericFeature<geo::Geometry<f64>>;
+
+/// Streams a FeatureCollection: each feature is handed to `each` as soon as it is parsed, so
+/// the file never sits whole in memory. The collection's own `type` is checked at the end.
+pub fn stream_collection(path: &Path, source: impl Read, each: &mut dyn FnMut(usize, Value)) -> Result<(), FileError> {
+    let name = path.display().to_string();
+    let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 16, source));
+    let kind = CollectionSeed { each, count: 0 }
+        .deserialize(&mut de)
+        .and_then(|kind| de.end().map(|_| kind))
+        .map_err(|source| FileError::Json { path: name.clone(), source })?;
+    match kind.as_deref() {
+        Some("FeatureCollection") => Ok(()),
+        other => Err(FileError::Format {
+            path: name,
+            reason: format!("expected a GeoJSON FeatureCollection, found type {other:?}"),
+        }),
+    }
 }
 
-/// Reads a FeatureCollection file's features as JSON values, in order.
-pub fn read_collection(path: &Path) -> Result<Vec<Value>, FileError> {
-    let name = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|source| FileError::Io { path: name.clone(), source })?;
-    let collection: Collection = serde_json::from_reader(std::io::BufReader::new(file))
-        .map_err(|source| FileError::Json { path: name.clone(), source })?;
-    if collection.kind != "FeatureCollection" {
-        return Err(FileError::Format {
-            path: name,
-            reason: format!("expected a GeoJSON FeatureCollection, found type {:?}", collection.kind),
-        });
+struct CollectionSeed<'f> {
+    each: &'f mut dyn FnMut(usize, Value),
+    count: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for CollectionSeed<'_> {
+    type Value = Option<String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
     }
-    Ok(collection.features)
+}
+
+impl<'de> Visitor<'de> for CollectionSeed<'_> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a GeoJSON FeatureCollection object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut kind = None;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "type" => kind = map.next_value::<Option<String>>()?,
+                "features" => map.next_value_seed(FeaturesSeed { each: self.each, count: &mut self.count })?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(kind)
+    }
+}
+
+struct FeaturesSeed<'f, 'c> {
+    each: &'f mut dyn FnMut(usize, Value),
+    count: &'c mut usize,
+}
+
+impl<'de> DeserializeSeed<'de> for FeaturesSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FeaturesSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of features")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(value) = seq.next_element::<Value>()? {
+            (self.each)(*self.count, value);
+            *self.count += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Reads a FeatureCollection file as records (features counted from 0, as GDAL does).
+pub fn read_records(
+    path: &Path,
+    source: impl Read,
+    sink: &mut dyn FnMut(Result<Record, RecordError>),
+) -> Result<(), FileError> {
+    stream_collection(path, source, &mut |index, value| sink(record_of(index, value)))
+}
+
+fn record_of(index: usize, value: Value) -> Result<Record, RecordError> {
+    parse_feature(index, value, |g| parse_raw_geometry(g).map(Some)).map(|f| {
+        let mut properties = f.properties;
+        // A feature id stands in for a missing code, as GIS tools often move codes there.
+        if let (Some(id), false) = (f.id, properties.contains_key("code")) {
+            properties.insert("code".into(), Value::String(id));
+        }
+        Record { unit: "feature", number: index, properties, geometry: f.geometry }
+    })
+}
+
+fn read_all<G>(
+    path: &Path,
+    convert: fn(usize, Value) -> Result<GenericFeature<G>, RecordError>,
+) -> Result<(Vec<GenericFeature<G>>, Vec<RecordError>), FileError> {
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|source| FileError::Io { path: name, source })?;
+    let mut features = Vec::new();
+    let mut errors = Vec::new();
+    stream_collection(path, file, &mut |index, value| match convert(index, value) {
+        Ok(f) => features.push(f),
+        Err(e) => errors.push(e),
+    })?;
+    Ok((features, errors))
 }
 
 /// Reads a FeatureCollection file; features that are not polygons are reported, not dropped silently.
 pub fn read_polygon_features(path: &Path) -> Result<(Vec<PolygonFeature>, Vec<RecordError>), FileError> {
-    let mut features = Vec::new();
-    let mut errors = Vec::new();
-    for (index, value) in read_collection(path)?.into_iter().enumerate() {
-        match parse_feature(index, value, parse_geometry) {
-            Ok(f) => features.push(f),
-            Err(e) => errors.push(e),
-        }
-    }
-    Ok((features, errors))
+    read_all(path, |index, value| parse_feature(index, value, |g| parse_raw_geometry(g)?.into_polygons()))
 }
 
 /// Reads a FeatureCollection of any simple geometries (points, lines, polygons and their
 /// multi-kinds). Polygons must be valid; each bad feature is reported by index.
 pub fn read_features(path: &Path) -> Result<(Vec<Feature>, Vec<RecordError>), FileError> {
-    let mut features = Vec::new();
-    let mut errors = Vec::new();
-    for (index, value) in read_collection(path)?.into_iter().enumerate() {
-        match parse_feature(index, value, parse_any_geometry) {
-            Ok(f) => features.push(f),
-            Err(e) => errors.push(e),
-        }
-    }
-    Ok((features, errors))
+    read_all(path, |index, value| parse_feature(index, value, parse_any_geometry))
 }
 
 /// Parses one GeoJSON Feature (for example a request body) with any simple geometry.
 pub fn parse_any_feature(value: Value) -> Result<Feature, RecordError> {
     parse_feature(0, value, parse_any_geometry)
 }
-
-/// A feature with a validated geometry of any simple kind.
-pub type Feature = GenericFeature<geo::Geometry<f64>>;
 
 fn contains_nul(v: &Value) -> bool {
     match v {
@@ -83,6 +164,12 @@ fn contains_nul(v: &Value) -> bool {
         Value::Object(m) => m.iter().any(|(k, v)| k.contains('\0') || contains_nul(v)),
         _ => false,
     }
+}
+
+/// The first attribute holding a NUL character: databases refuse them in text, so the
+/// attribute is named instead of failing on insert.
+pub fn nul_property(properties: &Map<String, Value>) -> Option<&str> {
+    properties.iter().find(|(_, v)| contains_nul(v)).map(|(k, _)| k.as_str())
 }
 
 /// A property as text: strings as they are, numbers written out (codes are often numbers).
@@ -97,14 +184,9 @@ pub fn text_property(props: &Map<String, Value>, key: &str) -> Option<String> {
 fn parse_feature<G>(
     index: usize,
     value: Value,
-    geometry_of: fn(&Map<String, Value>) -> Result<G, String>,
+    geometry_of: impl Fn(&Map<String, Value>) -> Result<G, String>,
 ) -> Result<GenericFeature<G>, RecordError> {
-    let err = |field: &str, reason: String, code: Option<String>| RecordError {
-        record: index,
-        code,
-        field: field.into(),
-        reason,
-    };
+    let err = |field: &str, reason: String, code: Option<String>| RecordError::new("feature", index, code, field, reason);
     let Value::Object(mut obj) = value else {
         return Err(err("feature", "is not a JSON object".into(), None));
     };
@@ -119,80 +201,48 @@ fn parse_feature<G>(
         _ => None,
     };
     let code = text_property(&properties, "code").or_else(|| id.clone());
-    // Databases refuse NUL characters in text: name the property instead of failing on insert.
-    if let Some((key, _)) = properties.iter().find(|(_, v)| contains_nul(v)) {
+    if let Some(key) = nul_property(&properties) {
         return Err(err(&format!("properties.{key}"), "contains a NUL character".into(), code));
     }
     let geometry = match obj.remove("geometry") {
         Some(Value::Object(g)) => geometry_of(&g).map_err(|reason| err("geometry", reason, code.clone()))?,
         _ => return Err(err("geometry", "is missing".into(), code)),
     };
-    Ok(GenericFeature { index, id, properties, geometry })
+    Ok(GenericFeature { unit: "feature", index, id, properties, geometry })
 }
 
 fn parse_any_geometry(g: &Map<String, Value>) -> Result<geo::Geometry<f64>, String> {
-    use geo::{Coord, Geometry, LineString, MultiLineString, MultiPoint, Point};
-    let kind = g.get("type").and_then(Value::as_str).unwrap_or("");
-    let coords = g.get("coordinates").ok_or("has no coordinates")?;
-    let array = |v: &Value, what: &str| v.as_array().cloned().ok_or_else(|| format!("{what} must be an array"));
-    let position = |v: &Value| -> Result<Coord<f64>, String> {
-        let [x, y] = parse_position(v)?;
-        if x.abs() > 180.0 || y.abs() > 90.0 {
-            return Err(format!("position ({x}, {y}) is out of range for lon/lat degrees"));
-        }
-        Ok(Coord { x, y })
-    };
-    let line = |v: &Value| -> Result<LineString<f64>, String> {
-        let points = array(v, "a LineString")?.iter().map(position).collect::<Result<Vec<_>, _>>()?;
-        if points.len() < 2 {
-            return Err("a LineString needs at least two positions".into());
-        }
-        Ok(LineString(points))
-    };
-    let polygons = |raw: RawMultiPolygon| {
-        spatial::validity::validate(&raw).map_err(|defects| {
-            let listed: Vec<String> = defects.iter().map(ToString::to_string).collect();
-            format!("invalid polygon: {}", listed.join("; "))
-        })
-    };
-    match kind {
-        "Point" => Ok(Geometry::Point(Point(position(coords)?))),
-        "MultiPoint" => Ok(Geometry::MultiPoint(MultiPoint(
-            array(coords, "MultiPoint coordinates")?
-                .iter()
-                .map(|p| position(p).map(Point))
-                .collect::<Result<_, _>>()?,
-        ))),
-        "LineString" => Ok(Geometry::LineString(line(coords)?)),
-        "MultiLineString" => Ok(Geometry::MultiLineString(MultiLineString(
-            array(coords, "MultiLineString coordinates")?.iter().map(line).collect::<Result<_, _>>()?,
-        ))),
-        "Polygon" | "MultiPolygon" => {
-            let mut mp = polygons(parse_geometry(g)?)?;
-            Ok(if kind == "Polygon" && mp.0.len() == 1 {
-                Geometry::Polygon(mp.0.remove(0))
-            } else {
-                Geometry::MultiPolygon(mp)
-            })
-        }
-        other => Err(format!("type {other:?} is not a Point, LineString or Polygon (or their Multi- kinds)")),
-    }
+    parse_raw_geometry(g)?.into_geometry(false).map(|(g, _)| g).map_err(|reasons| reasons.join("; "))
 }
 
-fn parse_geometry(g: &Map<String, Value>) -> Result<RawMultiPolygon, String> {
+fn array<'v>(v: &'v Value, what: &str) -> Result<&'v [Value], String> {
+    v.as_array().map(Vec::as_slice).ok_or_else(|| format!("{what} must be an array"))
+}
+
+/// A GeoJSON geometry object as a raw geometry: only its structure and numbers are checked.
+pub fn parse_raw_geometry(g: &Map<String, Value>) -> Result<RawGeometry, String> {
     let kind = g.get("type").and_then(Value::as_str).unwrap_or("");
     let coords = g.get("coordinates").ok_or("has no coordinates")?;
-    match kind {
-        "Polygon" => Ok(vec![parse_polygon(coords)?]),
-        "MultiPolygon" => coords
-            .as_array()
-            .ok_or("MultiPolygon coordinates must be an array of polygons")?
-            .iter()
-            .enumerate()
-            .map(|(i, p)| parse_polygon(p).map_err(|e| format!("polygon {i}: {e}")))
-            .collect(),
-        other => Err(format!("type {other:?} is not a Polygon or MultiPolygon")),
-    }
+    let positions = |v: &Value| -> Result<Vec<Position>, String> {
+        array(v, "a LineString")?.iter().map(parse_position).collect()
+    };
+    Ok(match kind {
+        "Point" => RawGeometry::Point(parse_position(coords)?),
+        "MultiPoint" => RawGeometry::MultiPoint(positions(coords)?),
+        "LineString" => RawGeometry::LineString(positions(coords)?),
+        "MultiLineString" => RawGeometry::MultiLineString(
+            array(coords, "MultiLineString coordinates")?.iter().map(positions).collect::<Result<_, _>>()?,
+        ),
+        "Polygon" => RawGeometry::Polygon(parse_polygon(coords)?),
+        "MultiPolygon" => RawGeometry::MultiPolygon(
+            array(coords, "MultiPolygon coordinates")?
+                .iter()
+                .enumerate()
+                .map(|(i, p)| parse_polygon(p).map_err(|e| format!("polygon {i}: {e}")))
+                .collect::<Result<_, _>>()?,
+        ),
+        other => return Err(format!("type {other:?} is not a Point, LineString or Polygon (or their Multi- kinds)")),
+    })
 }
 
 fn parse_polygon(v: &Value) -> Result<RawPolygon, String> {
@@ -211,7 +261,7 @@ fn parse_polygon(v: &Value) -> Result<RawPolygon, String> {
         .collect()
 }
 
-fn parse_position(v: &Value) -> Result<[f64; 2], String> {
+fn parse_position(v: &Value) -> Result<Position, String> {
     let arr = v.as_array().ok_or("a position must be an array [lon, lat]")?;
     if arr.len() < 2 {
         return Err("a position needs two numbers".into());

@@ -30,12 +30,7 @@ pub fn grids_from_features(features: Vec<PolygonFeature>, with_repair: bool) -> 
     let mut seen = HashSet::new();
     for f in features {
         let code = text_property(&f.properties, "code").or(f.id.clone());
-        let err = |field: &str, reason: String| RecordError {
-            record: f.index,
-            code: code.clone(),
-            field: field.into(),
-            reason,
-        };
+        let err = |field: &str, reason: String| RecordError::new(f.unit, f.index, code.clone(), field, reason);
         let Some(code) = code.clone() else {
             batch.errors.push(err("code", "is required".into()));
             continue;
@@ -103,6 +98,7 @@ mod tests {
 
     fn feature(index: usize, props: serde_json::Value, rings: Vec<Vec<[f64; 2]>>) -> PolygonFeature {
         PolygonFeature {
+            unit: "feature",
             index,
             id: None,
             properties: props.as_object().cloned().unwrap_or_default(),

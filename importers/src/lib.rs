@@ -3,10 +3,19 @@
 //! Every reader reports problems per record (feature index or row, field, reason) so that a
 //! user can fix the file; nothing here writes anywhere.
 
+pub mod crs;
+pub mod csv_table;
 pub mod geojson;
+pub mod gpkg;
+pub mod gpx;
 pub mod grids;
 pub mod patrol;
 pub mod points;
+pub mod record;
+pub mod shapefile;
+pub mod source;
+pub mod text;
+pub mod wkt;
 
 use serde::Serialize;
 use std::fmt;
@@ -14,7 +23,10 @@ use std::fmt;
 /// A problem with one record of an input file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RecordError {
-    /// Feature index (0-based) for GeoJSON, data row (1-based, header excluded) for CSV.
+    /// How the format counts records: "feature" (GeoJSON, GeoPackage; 0-based as in GDAL),
+    /// "row" (CSV, 1-based, header excluded), "record" (Shapefile, 1-based as in its .dbf),
+    /// "waypoint" or "track point" (GPX, 0-based).
+    pub unit: &'static str,
     pub record: usize,
     pub code: Option<String>,
     pub field: String,
@@ -23,11 +35,23 @@ pub struct RecordError {
 
 impl fmt::Display for RecordError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "feature {}", self.record)?;
+        write!(f, "{} {}", self.unit, self.record)?;
         if let Some(code) = &self.code {
             write!(f, " (code {code})")?;
         }
         write!(f, ", {}: {}", self.field, self.reason)
+    }
+}
+
+impl RecordError {
+    pub fn new(
+        unit: &'static str,
+        record: usize,
+        code: Option<String>,
+        field: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Self { unit, record, code, field: field.into(), reason: reason.into() }
     }
 }
 

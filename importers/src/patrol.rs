@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use std::path::Path;
 
 fn error(f: &Feature, code: Option<String>, field: &str, reason: impl Into<String>) -> RecordError {
-    RecordError { record: f.index, code, field: field.into(), reason: reason.into() }
+    RecordError::new(f.unit, f.index, code, field, reason)
 }
 
 /// Checks one point's properties; `Err` names every field at fault.
@@ -178,16 +178,12 @@ pub fn read_routes(path: &Path) -> Result<(Vec<PlannedRoute>, Vec<RecordError>),
 /// becomes an accuracy estimate of 5 m per unit.
 pub fn read_gpx(path: &Path) -> Result<(Vec<RawFix>, Vec<RecordError>), FileError> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| FileError::Io { path: name.clone(), source })?;
-    let doc = roxmltree::Document::parse(&text)
-        .map_err(|e| FileError::Format { path: name.clone(), reason: format!("not well-formed XML: {e}") })?;
-    if doc.root_element().tag_name().name() != "gpx" {
-        return Err(FileError::Format { path: name, reason: "the root element is not <gpx>".into() });
-    }
+    let text = std::fs::read_to_string(path).map_err(|source| FileError::Io { path: name, source })?;
+    let doc = crate::gpx::document(path, &text)?;
     let mut fixes = Vec::new();
     let mut errors = Vec::new();
     for (i, pt) in doc.descendants().filter(|n| n.has_tag_name("trkpt")).enumerate() {
-        let bad = |field: &str, reason: String| RecordError { record: i, code: None, field: field.into(), reason };
+        let bad = |field: &str, reason: String| RecordError::new("track point", i, None, field, reason);
         let coordinate = |attr: &str, limit: f64| {
             pt.attribute(attr)
                 .and_then(|v| v.trim().parse::<f64>().ok())

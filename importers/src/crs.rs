@@ -1,0 +1,226 @@
+//! The coordinate systems files arrive in, and the way back to WGS-84 longitude/latitude.
+//!
+//! WGS-84 (EPSG:4326) and CGCS2000 (EPSG:4490) are stored as they are: they agree to a few
+//! centimetres, far below what a grid boundary means. GCJ-02 and BD-09 are undone with the
+//! iterative inverses of `spatial::china_datums`. Projected coordinates (the CGCS2000
+//! Gauss-Krüger zones, UTM, Web Mercator) are unprojected with `spatial::projection`.
+
+use geo::Coord;
+use spatial::projection::{web_mercator_inverse, Ellipsoid, TransverseMercator, CGCS2000, WGS84};
+use std::fmt;
+
+/// A coordinate system gridwatch can read.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Crs {
+    #[default]
+    Wgs84,
+    Cgcs2000,
+    Gcj02,
+    Bd09,
+    WebMercator,
+    TransverseMercator { epsg: Option<u32>, projection: TransverseMercator },
+}
+
+impl Crs {
+    /// Converts one position to WGS-84 longitude/latitude.
+    pub fn to_wgs84(&self, c: Coord<f64>) -> Coord<f64> {
+        match self {
+            Crs::Wgs84 | Crs::Cgcs2000 => c,
+            Crs::Gcj02 => spatial::china_datums::gcj02_to_wgs84(c),
+            Crs::Bd09 => spatial::china_datums::bd09_to_wgs84(c),
+            Crs::WebMercator => web_mercator_inverse(c),
+            Crs::TransverseMercator { projection, .. } => projection.inverse(c),
+        }
+    }
+
+    /// Whether positions are metres (so a lon/lat range check on the raw values would be wrong).
+    pub fn is_projected(&self) -> bool {
+        matches!(self, Crs::WebMercator | Crs::TransverseMercator { .. })
+    }
+
+    /// A CRS from an EPSG code.
+    pub fn from_epsg(code: u32) -> Option<Crs> {
+        let tm = |cm: f64, fe: f64| Crs::TransverseMercator {
+            epsg: Some(code),
+            projection: TransverseMercator::gauss_kruger(cm, fe),
+        };
+        let utm = |zone: u32, south: bool| Crs::TransverseMercator {
+            epsg: Some(code),
+            projection: TransverseMercator {
+                ellipsoid: WGS84,
+                central_meridian: f64::from(zone) * 6.0 - 183.0,
+                scale: 0.9996,
+                false_easting: 500_000.0,
+                false_northing: if south { 10_000_000.0 } else { 0.0 },
+            },
+        };
+        Some(match code {
+            4326 => Crs::Wgs84,
+            4490 => Crs::Cgcs2000,
+            3857 | 900_913 | 3785 | 102_100 => Crs::WebMercator,
+            // CGCS2000 / Gauss-Kruger zones 13–23 (6°, zone number in front of the easting).
+            4491..=4501 => {
+                let zone = code - 4491 + 13;
+                tm(f64::from(zone) * 6.0 - 3.0, f64::from(zone) * 1_000_000.0 + 500_000.0)
+            }
+            // CGCS2000 / Gauss-Kruger CM 75°E–135°E (6°).
+            4502..=4512 => tm(75.0 + 6.0 * f64::from(code - 4502), 500_000.0),
+            // CGCS2000 / 3-degree Gauss-Kruger zones 25–45 (zone number in front).
+            4513..=4533 => {
+                let zone = code - 4513 + 25;
+                tm(f64::from(zone) * 3.0, f64::from(zone) * 1_000_000.0 + 500_000.0)
+            }
+            // CGCS2000 / 3-degree Gauss-Kruger CM 75°E–135°E (EPSG:4547 is CM 114°E).
+            4534..=4554 => tm(75.0 + 3.0 * f64::from(code - 4534), 500_000.0),
+            32601..=32660 => utm(code - 32600, false),
+            32701..=32760 => utm(code - 32700, true),
+            _ => return None,
+        })
+    }
+
+    /// The CRS a `.prj` file (ESRI or OGC WKT 1) describes.
+    pub fn from_prj(wkt: &str) -> Result<Crs, String> {
+        let upper = wkt.to_ascii_uppercase();
+        // An explicit EPSG authority on the outermost object settles it.
+        if let Some(code) = outer_authority(&upper).and_then(Crs::from_epsg) {
+            return Ok(code);
+        }
+        let projected = upper.trim_start().starts_with("PROJCS") || upper.trim_start().starts_with("PROJCRS");
+        let named = |needle: &str| upper.contains(needle);
+        if !projected {
+            return if named("GCJ") {
+                Ok(Crs::Gcj02)
+            } else if named("BD09") || named("BD-09") {
+                Ok(Crs::Bd09)
+            } else if named("CGCS") || named("2000") && named("CHINA") {
+                Ok(Crs::Cgcs2000)
+            } else if upper.starts_with("GEOGCS") || upper.starts_with("GEOGCRS") || upper.starts_with("GEODCRS") {
+                Ok(Crs::Wgs84)
+            } else {
+                Err("the .prj is neither a geographic nor a projected coordinate system".into())
+            };
+        }
+        if named("MERCATOR_AUXILIARY_SPHERE") || named("PSEUDO-MERCATOR") || named("PSEUDO MERCATOR")
+            || named("POPULAR VISUALISATION")
+        {
+            return Ok(Crs::WebMercator);
+        }
+        if !(named("TRANSVERSE_MERCATOR") || named("GAUSS_KRUGER") || named("TRANSVERSE MERCATOR")) {
+            return Err("only Transverse Mercator (Gauss-Krüger, UTM) and Web Mercator projections are supported".into());
+        }
+        let parameter = |name: &str| parameter(&upper, name);
+        if parameter("LATITUDE_OF_ORIGIN").is_some_and(|v| v != 0.0) {
+            return Err("a Transverse Mercator with a latitude of origin other than 0 is not supported".into());
+        }
+        let ellipsoid = spheroid(&upper).unwrap_or(CGCS2000);
+        Ok(Crs::TransverseMercator {
+            epsg: None,
+            projection: TransverseMercator {
+                ellipsoid,
+                central_meridian: parameter("CENTRAL_MERIDIAN").ok_or("the .prj has no central_meridian")?,
+                scale: parameter("SCALE_FACTOR").unwrap_or(1.0),
+                false_easting: parameter("FALSE_EASTING").unwrap_or(0.0),
+                false_northing: parameter("FALSE_NORTHING").unwrap_or(0.0),
+            },
+        })
+    }
+}
+
+/// `AUTHORITY["EPSG","4547"]` or `ID["EPSG",4547]` closing the outermost object.
+fn outer_authority(wkt: &str) -> Option<u32> {
+    let trimmed = wkt.trim_end().strip_suffix(']')?;
+    let at = trimmed.rfind("AUTHORITY[").or_else(|| trimmed.rfind("ID["))?;
+    // Only when it belongs to the outer object: nothing but the closing bracket follows it.
+    let rest = &trimmed[at..];
+    if rest.matches('[').count() != 1 || rest.matches(']').count() != 1 {
+        return None;
+    }
+    let inside = rest.split_once('[')?.1.trim_end_matches(']');
+    let mut parts = inside.split(',').map(|p| p.trim().trim_matches('"'));
+    (parts.next()? == "EPSG").then_some(())?;
+    parts.next()?.parse().ok()
+}
+
+fn parameter(wkt: &str, name: &str) -> Option<f64> {
+    let key = format!("PARAMETER[\"{name}\"");
+    let at = wkt.find(&key)? + key.len();
+    let rest = wkt[at..].trim_start().strip_prefix(',')?;
+    rest.split(']').next()?.trim().parse().ok()
+}
+
+fn spheroid(wkt: &str) -> Option<Ellipsoid> {
+    let at = wkt.find("SPHEROID[").or_else(|| wkt.find("ELLIPSOID["))?;
+    let inside = wkt[at..].split_once('[')?.1;
+    let mut parts = inside.split(',').skip(1).map(|p| p.trim().trim_end_matches(']'));
+    let a: f64 = parts.next()?.parse().ok()?;
+    let inverse_flattening: f64 = parts.next()?.parse().ok()?;
+    (a > 0.0 && inverse_flattening > 0.0).then_some(Ellipsoid { a, inverse_flattening })
+}
+
+impl std::str::FromStr for Crs {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let lower = s.trim().to_ascii_lowercase();
+        let known = "use wgs84, cgcs2000, gcj02, bd09 or EPSG:<code> (4326, 4490, 3857, 4491–4554, 326xx, 327xx)";
+        match lower.as_str() {
+            "wgs84" | "wgs-84" => Ok(Crs::Wgs84),
+            "cgcs2000" => Ok(Crs::Cgcs2000),
+            "gcj02" | "gcj-02" | "amap" | "gaode" => Ok(Crs::Gcj02),
+            "bd09" | "bd-09" | "baidu" => Ok(Crs::Bd09),
+            "webmercator" | "web-mercator" => Ok(Crs::WebMercator),
+            other => {
+                let code = other.strip_prefix("epsg:").unwrap_or(other);
+                let code: u32 = code.parse().map_err(|_| format!("--crs {s:?}: {known}"))?;
+                Crs::from_epsg(code).ok_or_else(|| format!("--crs {s:?}: EPSG:{code} is not supported; {known}"))
+            }
+        }
+    }
+}
+
+impl fmt::Display for Crs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Crs::Wgs84 => write!(f, "WGS-84"),
+            Crs::Cgcs2000 => write!(f, "CGCS2000"),
+            Crs::Gcj02 => write!(f, "GCJ-02"),
+            Crs::Bd09 => write!(f, "BD-09"),
+            Crs::WebMercator => write!(f, "Web Mercator (EPSG:3857)"),
+            Crs::TransverseMercator { epsg: Some(code), .. } => write!(f, "EPSG:{code}"),
+            Crs::TransverseMercator { projection, .. } => {
+                write!(f, "Transverse Mercator (CM {}°)", projection.central_meridian)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epsg_4547_is_the_3_degree_zone_at_114_east() {
+        let Some(Crs::TransverseMercator { projection, .. }) = Crs::from_epsg(4547) else { panic!("4547") };
+        assert_eq!((projection.central_meridian, projection.false_easting), (114.0, 500_000.0));
+        let Some(Crs::TransverseMercator { projection, .. }) = Crs::from_epsg(4527) else { panic!("4527") };
+        assert_eq!((projection.central_meridian, projection.false_easting), (117.0, 39_500_000.0));
+        let Some(Crs::TransverseMercator { projection, .. }) = Crs::from_epsg(4498) else { panic!("4498") };
+        assert_eq!((projection.central_meridian, projection.false_easting), (117.0, 20_500_000.0));
+        assert!("EPSG:9999".parse::<Crs>().is_err());
+        assert_eq!("gcj02".parse::<Crs>(), Ok(Crs::Gcj02));
+    }
+
+    #[test]
+    fn prj_files_as_gdal_and_arcgis_write_them() {
+        let esri = r#"PROJCS["CGCS2000_3_Degree_GK_CM_114E",GEOGCS["GCS_China_Geodetic_Coordinate_System_2000",DATUM["D_China_2000",SPHEROID["CGCS2000",6378137.0,298.257222101]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Gauss_Kruger"],PARAMETER["False_Easting",500000.0],PARAMETER["False_Northing",0.0],PARAMETER["Central_Meridian",114.0],PARAMETER["Scale_Factor",1.0],PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]"#;
+        let Ok(Crs::TransverseMercator { projection, .. }) = Crs::from_prj(esri) else { panic!("esri prj") };
+        assert_eq!(projection.central_meridian, 114.0);
+        assert_eq!(projection.ellipsoid, CGCS2000);
+        let web = r#"PROJCS["WGS_1984_Web_Mercator_Auxiliary_Sphere",GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Mercator_Auxiliary_Sphere"],PARAMETER["False_Easting",0.0],UNIT["Meter",1.0]]"#;
+        assert_eq!(Crs::from_prj(web), Ok(Crs::WebMercator));
+        let geo = r#"GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]]"#;
+        assert_eq!(Crs::from_prj(geo), Ok(Crs::Wgs84));
+        let lambert = r#"PROJCS["x",GEOGCS["y"],PROJECTION["Lambert_Conformal_Conic"]]"#;
+        assert!(Crs::from_prj(lambert).is_err());
+    }
+}
