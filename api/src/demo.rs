@@ -186,7 +186,7 @@ pub async fn seed(
     }
     let actor = Actor::system();
     let grids = city().map_err(StoreError::Corrupt)?;
-    store.import_grids(&grids, DEMO_EPOCH, &actor).await?;
+    store.import_grids(&grids, DEMO_EPOCH, &actor, false).await?;
     catalog.refresh(store).await?;
     let snapshot = catalog.snapshot();
 
@@ -356,7 +356,7 @@ async fn seed_patrols(
         });
     }
     let stored = crate::patrol::place_points(snapshot, points, DEMO_EPOCH);
-    store.upsert_points(stored, DEMO_EPOCH, actor.clone()).await?;
+    store.upsert_points(stored, DEMO_EPOCH, actor.clone(), false).await?;
 
     // The demo officer's beat: the centroids of their community's grids, snaking row by row.
     let mut beat: Vec<Coord<f64>> = snapshot

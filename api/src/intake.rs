@@ -134,6 +134,62 @@ pub fn route(snapshot: &Snapshot, report: Report, class: Option<Class>, now: Off
     }
 }
 
+/// A backlog record (`gridwatch import problems`) as a new case, keyed by its code when it has
+/// one: the same checks as a report over HTTP, the category from the catalogue, and
+/// `reported_at` (RFC 3339, or `YYYY-MM-DD HH:MM[:SS]` in China time) as when it came in.
+pub fn backlog_problem(
+    snapshot: &Snapshot,
+    r: &importers::load::PointRecord,
+    now: OffsetDateTime,
+) -> Result<(Option<String>, NewProblem), importers::RecordError> {
+    let fail =
+        |field: &str, reason: String| importers::RecordError::new(r.unit, r.number, r.code.clone(), field, reason);
+    let text = |key: &str| importers::geojson::text_property(&r.properties, key);
+    let mut body = serde_json::json!({
+        "lon": r.lon,
+        "lat": r.lat,
+        "category": text("category"),
+        "description": text("description").unwrap_or_default(),
+        "source": text("source").unwrap_or_else(|| "citizen".into()),
+    });
+    if let Some(owner) = text("owner") {
+        body["owner"] = Value::String(owner);
+    }
+    let mut report = parse_report(&body).map_err(|errors| {
+        let e = &errors[0];
+        fail(e.field, e.reason.clone())
+    })?;
+    let category = crate::workflow::catalogue::find(&snapshot.categories, &report.category)
+        .ok_or_else(|| fail("category", format!("{:?} is not in the catalogue", report.category)))?;
+    report.category = category.code.clone();
+    let class = Some(Class::from(category));
+    let at = match text("reported_at") {
+        None => now,
+        Some(t) => parse_reported_at(&t)
+            .ok_or_else(|| fail("reported_at", format!("{t:?} is not RFC 3339 or YYYY-MM-DD HH:MM[:SS]")))?,
+    };
+    if at > now {
+        return Err(fail("reported_at", "is in the future".into()));
+    }
+    let mut problem = route(snapshot, report, class, at);
+    problem.reported_by = text("reported_by");
+    Ok((r.code.clone(), problem))
+}
+
+fn parse_reported_at(t: &str) -> Option<OffsetDateTime> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(at) = OffsetDateTime::parse(t, &Rfc3339) {
+        return Some(at);
+    }
+    let china = time::UtcOffset::from_hms(8, 0, 0).ok()?;
+    let formats = [
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"),
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]"),
+        time::macros::format_description!("[year]/[month]/[day] [hour]:[minute]"),
+    ];
+    formats.iter().find_map(|f| time::PrimitiveDateTime::parse(t, f).ok()).map(|p| p.assume_offset(china))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

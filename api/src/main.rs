@@ -259,16 +259,91 @@ struct ServeArgs {
     basemap_attribution: Option<String>,
 }
 
+/// How to read an import file; shared by every file import.
+#[derive(Args)]
+struct SourceArgs {
+    /// The file's format when its extension does not say: geojson, csv, shp, gpkg or gpx.
+    #[arg(long, value_name = "FORMAT")]
+    format: Option<String>,
+    /// The coordinate system of the file: wgs84, cgcs2000, gcj02 (高德/腾讯), bd09 (百度) or
+    /// EPSG:<code>, e.g. EPSG:4547 (CGCS2000 3° Gauss-Krüger CM 114°E) or EPSG:3857. Default:
+    /// what the .prj or the GeoPackage declares, else WGS-84.
+    #[arg(long, value_name = "CRS")]
+    crs: Option<String>,
+    /// The text encoding of a CSV or .dbf, e.g. GBK. Default: the .cpg, else detected.
+    #[arg(long, value_name = "ENCODING")]
+    encoding: Option<String>,
+    /// The GeoPackage layer to read (needed when it has several).
+    #[arg(long, value_name = "LAYER")]
+    layer: Option<String>,
+    /// Our attribute names taken from the file's: ours=theirs,…
+    #[arg(long, value_name = "ours=theirs,…")]
+    map: Option<String>,
+    /// Check everything and say what would change (new, updated, unchanged, invalid); write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Import the valid records and report the invalid ones, instead of refusing the whole file.
+    #[arg(long)]
+    skip_invalid: bool,
+    /// Write every problem and repair (file, unit, record, code, field, problem, action) to this CSV.
+    #[arg(long, value_name = "FILE.csv")]
+    report: Option<PathBuf>,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+impl SourceArgs {
+    fn options(&self, repair: bool) -> Result<cli::import::ImportOptions, String> {
+        let read = importers::source::ReadOptions {
+            format: self.format.as_deref().map(str::parse).transpose().map_err(|e| format!("--format: {e}"))?,
+            crs: self.crs.as_deref().map(str::parse).transpose()?,
+            encoding: self
+                .encoding
+                .as_deref()
+                .map(importers::text::encoding_for)
+                .transpose()
+                .map_err(|e| format!("--encoding: {e}"))?,
+            layer: self.layer.clone(),
+            map: self.map.as_deref().map(str::parse).transpose()?.unwrap_or_default(),
+        };
+        Ok(cli::import::ImportOptions {
+            read,
+            repair,
+            skip_invalid: self.skip_invalid,
+            dry_run: self.dry_run,
+            report: self.report.clone(),
+        })
+    }
+}
+
+const FORMATS_HELP: &str =
+    "Formats (by extension, or --format): GeoJSON (.geojson, .json; streamed), CSV (.csv, .tsv, \
+.txt; lon/lat columns such as lon/lng/x/经度 and lat/y/纬度, or a WKT column; delimiter and UTF-8/GBK detected), \
+Shapefile (.shp with .dbf, .cpg, .prj), GeoPackage (.gpkg), GPX (.gpx waypoints).
+Without --skip-invalid an import is all or nothing: every bad record is named (file, record, field, reason) and \
+nothing is stored. Re-importing the same file changes nothing (upsert by code).";
+
 #[derive(Subcommand)]
 enum ImportCommand {
-    /// Grids from a GeoJSON FeatureCollection of Polygon/MultiPolygon features, upserted by code.
+    /// Grids (网格) from polygons with a code, upserted by code (a changed boundary opens a new version).
+    #[command(after_help = format!("Attributes: code (required), name, parent_code, level (district/street/community/grid or \
+区/街道/社区/网格; else --level, else from the code's length: 6, 9, 12, 15 digits), lead_department, \
+responsible_unit, officer.\n{FORMATS_HELP}\n\nExamples:\n  gridwatch import grids grids.geojson\n  \
+gridwatch import grids --repair --report problems.csv beijing-districts.geojson\n  \
+gridwatch import grids --map code=GRID_ID,name=MC,responsible_unit=SSJD 网格.shp\n  \
+gridwatch import grids --crs EPSG:4547 --dry-run survey.gpkg --layer 网格\n  \
+gridwatch import grids --map code=id --level district --repair us-counties.geojson"))]
     Grids {
         file: PathBuf,
-        #[command(flatten)]
-        database: DatabaseArgs,
-        /// Repair invalid geometry (and report each fix) instead of refusing the file.
+        /// The level of grids whose record names none (district, street, community, grid).
+        #[arg(long, value_name = "LEVEL")]
+        level: Option<String>,
+        /// Repair invalid polygons (closing rings, untangling self-intersections, dropping
+        /// repeated points) and report each fix, instead of refusing them.
         #[arg(long)]
         repair: bool,
+        #[command(flatten)]
+        source: SourceArgs,
     },
     /// Replace the category catalogue (部件/事件) with a CSV or JSON file.
     Categories {
@@ -276,24 +351,36 @@ enum ImportCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
-    /// Assessment points (测评点位) from GeoJSON (Point, LineString or Polygon features), upserted by code.
-    #[command(
-        after_help = "Properties: code, name, type (e.g. market or 农贸市场), criteria ([{id, text, weight}]), \
-required_per_week (1-7), unit.\nExample:\n  gridwatch import points points.geojson"
-    )]
+    /// Assessment points (测评点位): points, lines or polygons, upserted by code.
+    #[command(after_help = format!("Attributes: code, name, type (e.g. market or 农贸市场), criteria \
+([{{id, text, weight}}] as JSON), required_per_week (1-7), unit.\n{FORMATS_HELP}\n\nExamples:\n  \
+gridwatch import points points.geojson\n  gridwatch import points --crs gcj02 --map code=编号,name=名称,type=类型 点位.csv\n  \
+gridwatch import points --skip-invalid --report rejected.csv points.gpkg"))]
     Points {
         file: PathBuf,
+        /// Repair invalid polygons and report each fix.
+        #[arg(long)]
+        repair: bool,
         #[command(flatten)]
-        database: DatabaseArgs,
+        source: SourceArgs,
     },
-    /// Planned patrol routes from GeoJSON LineStrings; replaces the officers' routes for those weekdays.
-    #[command(
-        after_help = "Properties: officer, weekday (1-7 or 周一…周日), name.\nExample:\n  gridwatch import routes routes.geojson"
-    )]
+    /// Planned patrol routes from LineStrings; replaces the officers' routes for those weekdays.
+    #[command(after_help = format!("Attributes: officer, weekday (1-7 or 周一…周日), name.\n{FORMATS_HELP}\n\n\
+Examples:\n  gridwatch import routes routes.geojson\n  gridwatch import routes --map officer=XM,weekday=XQ routes.shp"))]
     Routes {
         file: PathBuf,
         #[command(flatten)]
-        database: DatabaseArgs,
+        source: SourceArgs,
+    },
+    /// A backlog of reported problems (案件) from points; each goes to the grid that covers it.
+    #[command(after_help = format!("Attributes: code (an id from the old system: a re-import skips codes \
+already imported), category (from the catalogue), description, source (citizen, hotline, officer …; default \
+citizen), owner, reported_at (RFC 3339, or YYYY-MM-DD HH:MM[:SS] in China time), reported_by.\n{FORMATS_HELP}\n\n\
+Examples:\n  gridwatch import problems backlog.csv\n  gridwatch import problems --crs bd09 --map category=LB,description=MS 12345.csv"))]
+    Problems {
+        file: PathBuf,
+        #[command(flatten)]
+        source: SourceArgs,
     },
     /// An officer's GPS track from a GPX file (inaccurate fixes and spikes are dropped and counted).
     #[command(after_help = "Example:\n  gridwatch import tracks --officer wang.wei monday.gpx")]
@@ -419,39 +506,19 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("database is up to date ({})", store.backend());
             Ok(())
         }),
-        Command::Import(ImportCommand::Grids { file, database, repair }) => runtime()?.block_on(async {
-            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
-            match cli::import::import_grids(
-                store.as_ref(),
-                &file,
-                repair,
-                gridwatch::clock::Clock::now(&gridwatch::clock::SystemClock),
-            )
-            .await
-            {
-                Ok(report) => {
-                    for r in &report.repairs {
-                        println!("repaired feature {} (code {}): {}", r.record, r.code, r.fix);
-                    }
-                    let s = report.summary;
-                    println!(
-                        "imported {}: {} new, {} new versions, {} updated, {} unchanged",
-                        file.display(),
-                        s.created,
-                        s.new_versions,
-                        s.updated,
-                        s.unchanged
-                    );
-                    Ok(())
-                }
-                Err(problems) => {
-                    for p in &problems {
-                        eprintln!("{p}");
-                    }
-                    Err(format!("{} problem(s) found; nothing was stored", problems.len()))
-                }
-            }
-        }),
+        Command::Import(ImportCommand::Grids { file, level, repair, source }) => {
+            let level = level.map(|l| l.parse()).transpose().map_err(|e| format!("--level: {e}"))?;
+            import_file(cli::import::Target::Grids { level }, &file, &source, repair)
+        }
+        Command::Import(ImportCommand::Points { file, repair, source }) => {
+            import_file(cli::import::Target::Points, &file, &source, repair)
+        }
+        Command::Import(ImportCommand::Routes { file, source }) => {
+            import_file(cli::import::Target::Routes, &file, &source, false)
+        }
+        Command::Import(ImportCommand::Problems { file, source }) => {
+            import_file(cli::import::Target::Problems, &file, &source, false)
+        }
         Command::User(command) => runtime()?.block_on(cli::accounts::user(command_into(command))),
         Command::Token(command) => runtime()?.block_on(cli::accounts::token(token_into(command))),
         Command::Import(ImportCommand::Categories { file, database }) => runtime()?.block_on(async {
@@ -481,17 +548,9 @@ fn run(cli: Cli) -> Result<(), String> {
                 cli::report::weekly(store.as_ref(), week.as_deref(), &by, &format, &out, as_of).await
             })
         }
-        Command::Import(ImportCommand::Points { file, database }) => runtime()?.block_on(async {
-            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
-            report_import(cli::patrol::import_points(store.as_ref(), &file, now()).await)
-        }),
-        Command::Import(ImportCommand::Routes { file, database }) => runtime()?.block_on(async {
-            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
-            report_import(cli::patrol::import_routes(store.as_ref(), &file, now()).await)
-        }),
         Command::Import(ImportCommand::Tracks { file, officer, database }) => runtime()?.block_on(async {
             let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
-            report_import(cli::patrol::import_track(store.as_ref(), &file, &officer, now()).await)
+            report_import(cli::import::import_track(store.as_ref(), &file, &officer, now()).await)
         }),
         Command::Coverage { week, format, out, rules, database } => runtime()?.block_on(async {
             let rules = rules.rules()?;
@@ -535,11 +594,26 @@ fn now() -> time::OffsetDateTime {
     gridwatch::clock::Clock::now(&gridwatch::clock::SystemClock)
 }
 
+fn import_file(
+    target: cli::import::Target,
+    file: &std::path::Path,
+    source: &SourceArgs,
+    repair: bool,
+) -> Result<(), String> {
+    let options = source.options(repair)?;
+    runtime()?.block_on(async {
+        let store = connect(&source.database.database_url).await.map_err(|e| e.to_string())?;
+        report_import(cli::import::run(store.as_ref(), target, file, &options, now()).await)
+    })
+}
+
 /// Prints an import's summary, or every problem found (nothing was stored).
-fn report_import(result: Result<String, Vec<String>>) -> Result<(), String> {
+fn report_import(result: Result<Vec<String>, Vec<String>>) -> Result<(), String> {
     match result {
         Ok(summary) => {
-            println!("{summary}");
+            for line in summary {
+                println!("{line}");
+            }
             Ok(())
         }
         Err(problems) => {

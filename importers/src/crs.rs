@@ -18,7 +18,10 @@ pub enum Crs {
     Gcj02,
     Bd09,
     WebMercator,
-    TransverseMercator { epsg: Option<u32>, projection: TransverseMercator },
+    TransverseMercator {
+        epsg: Option<u32>,
+        projection: TransverseMercator,
+    },
 }
 
 impl Crs {
@@ -100,13 +103,17 @@ impl Crs {
                 Err("the .prj is neither a geographic nor a projected coordinate system".into())
             };
         }
-        if named("MERCATOR_AUXILIARY_SPHERE") || named("PSEUDO-MERCATOR") || named("PSEUDO MERCATOR")
+        if named("MERCATOR_AUXILIARY_SPHERE")
+            || named("PSEUDO-MERCATOR")
+            || named("PSEUDO MERCATOR")
             || named("POPULAR VISUALISATION")
         {
             return Ok(Crs::WebMercator);
         }
         if !(named("TRANSVERSE_MERCATOR") || named("GAUSS_KRUGER") || named("TRANSVERSE MERCATOR")) {
-            return Err("only Transverse Mercator (Gauss-Krüger, UTM) and Web Mercator projections are supported".into());
+            return Err(
+                "only Transverse Mercator (Gauss-Krüger, UTM) and Web Mercator projections are supported".into()
+            );
         }
         let parameter = |name: &str| parameter(&upper, name);
         if parameter("LATITUDE_OF_ORIGIN").is_some_and(|v| v != 0.0) {

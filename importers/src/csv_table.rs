@@ -98,7 +98,7 @@ pub fn read_records(
             Ok(false) => break,
             Ok(true) => {
                 row += 1;
-                sink(parse_row(row, &headers, &record, &geometry));
+                sink(parse_row(row, &headers, &record, &geometry, map));
             }
             // A broken row (for example bytes the encoding cannot hold) is that row's fault.
             Err(e) if e.position().is_some() && !matches!(e.kind(), csv::ErrorKind::Io(_)) => {
@@ -111,13 +111,21 @@ pub fn read_records(
     Ok(TableInfo { encoding: encoding.name(), delimiter: char::from(delimiter) })
 }
 
-fn parse_row(row: usize, headers: &[String], record: &csv::StringRecord, geometry: &Geometry) -> Result<Record, RecordError> {
+fn parse_row(
+    row: usize,
+    headers: &[String],
+    record: &csv::StringRecord,
+    geometry: &Geometry,
+    map: &FieldMap,
+) -> Result<Record, RecordError> {
     let mut properties = Map::new();
     for (h, v) in headers.iter().zip(record.iter()) {
         if !h.is_empty() && !v.trim().is_empty() {
             properties.insert(h.clone(), Value::String(v.trim().to_string()));
         }
     }
+    // Mapped now, so that a row's error can name its code (`--map code=编号`).
+    map.apply(&mut properties);
     let code = crate::geojson::text_property(&properties, "code");
     let err = |field: &str, reason: String| RecordError::new("row", row, code.clone(), field, reason);
     let cell = |i: usize| record.get(i).map(str::trim).unwrap_or("");
@@ -155,7 +163,8 @@ mod tests {
 
     #[test]
     fn gbk_semicolons_and_chinese_headers() {
-        let (bytes, _, _) = encoding_rs::GBK.encode("编码;名称;经度;纬度\nP1;东四菜市场;116.41;39.92\nP2;史家胡同;abc;39.9\n");
+        let (bytes, _, _) =
+            encoding_rs::GBK.encode("编码;名称;经度;纬度\nP1;东四菜市场;116.41;39.92\nP2;史家胡同;abc;39.9\n");
         let (info, rows) = read(&bytes, "code=编码,name=名称");
         assert_eq!(info.expect("info"), TableInfo { encoding: "gb18030", delimiter: ';' });
         let first = rows[0].as_ref().expect("row 1");

@@ -186,7 +186,8 @@ fn parse_feature<G>(
     value: Value,
     geometry_of: impl Fn(&Map<String, Value>) -> Result<G, String>,
 ) -> Result<GenericFeature<G>, RecordError> {
-    let err = |field: &str, reason: String, code: Option<String>| RecordError::new("feature", index, code, field, reason);
+    let err =
+        |field: &str, reason: String, code: Option<String>| RecordError::new("feature", index, code, field, reason);
     let Value::Object(mut obj) = value else {
         return Err(err("feature", "is not a JSON object".into(), None));
     };
@@ -223,9 +224,8 @@ fn array<'v>(v: &'v Value, what: &str) -> Result<&'v [Value], String> {
 pub fn parse_raw_geometry(g: &Map<String, Value>) -> Result<RawGeometry, String> {
     let kind = g.get("type").and_then(Value::as_str).unwrap_or("");
     let coords = g.get("coordinates").ok_or("has no coordinates")?;
-    let positions = |v: &Value| -> Result<Vec<Position>, String> {
-        array(v, "a LineString")?.iter().map(parse_position).collect()
-    };
+    let positions =
+        |v: &Value| -> Result<Vec<Position>, String> { array(v, "a LineString")?.iter().map(parse_position).collect() };
     Ok(match kind {
         "Point" => RawGeometry::Point(parse_position(coords)?),
         "MultiPoint" => RawGeometry::MultiPoint(positions(coords)?),

@@ -38,7 +38,10 @@ fn open_layer(path: &Path, layer: Option<&str>) -> Result<Layer, FileError> {
         (None, [only]) => only.clone(),
         (None, []) => return Err(format("the GeoPackage has no feature layer".into())),
         (None, many) => {
-            return Err(format(format!("the GeoPackage has several layers; choose one with --layer: {}", many.join(", "))))
+            return Err(format(format!(
+                "the GeoPackage has several layers; choose one with --layer: {}",
+                many.join(", ")
+            )))
         }
     };
     let (column, srs_id): (String, i64) = db
@@ -99,9 +102,11 @@ pub fn read_records(
             properties.insert(column_name.clone(), v);
         }
         let code = crate::geojson::text_property(&properties, "code");
-        sink(geometry.map(|geometry| Record { unit: "feature", number, properties, geometry }).map_err(|reason| {
-            RecordError::new("feature", number, code, column.as_str(), reason)
-        }));
+        sink(
+            geometry
+                .map(|geometry| Record { unit: "feature", number, properties, geometry })
+                .map_err(|reason| RecordError::new("feature", number, code, column.as_str(), reason)),
+        );
     }
     Ok(LayerInfo { layer: table, crs })
 }
@@ -160,7 +165,8 @@ pub fn geometry_from_blob(blob: &[u8]) -> Result<Option<RawGeometry>, String> {
 fn raw_of(g: geo::Geometry<f64>) -> Result<RawGeometry, String> {
     use geo::Geometry as G;
     let line = |l: &geo::LineString<f64>| l.0.iter().map(|c| [c.x, c.y]).collect::<Vec<Position>>();
-    let polygon = |p: &geo::Polygon<f64>| std::iter::once(p.exterior()).chain(p.interiors()).map(line).collect::<Vec<_>>();
+    let polygon =
+        |p: &geo::Polygon<f64>| std::iter::once(p.exterior()).chain(p.interiors()).map(line).collect::<Vec<_>>();
     Ok(match g {
         G::Point(p) => RawGeometry::Point([p.x(), p.y()]),
         G::MultiPoint(mp) => RawGeometry::MultiPoint(mp.0.iter().map(|p| [p.x(), p.y()]).collect()),

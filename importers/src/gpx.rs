@@ -39,12 +39,15 @@ pub fn read_waypoints(
         }
         let code = crate::geojson::text_property(&properties, "code");
         let coordinate = |attr: &str| {
-            wpt.attribute(attr)
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .filter(|v| v.is_finite())
-                .ok_or_else(|| {
-                    RecordError::new("waypoint", i, code.clone(), attr, format!("{:?} is not a number", wpt.attribute(attr)))
-                })
+            wpt.attribute(attr).and_then(|v| v.trim().parse::<f64>().ok()).filter(|v| v.is_finite()).ok_or_else(|| {
+                RecordError::new(
+                    "waypoint",
+                    i,
+                    code.clone(),
+                    attr,
+                    format!("{:?} is not a number", wpt.attribute(attr)),
+                )
+            })
         };
         let record = coordinate("lon").and_then(|lon| {
             Ok(Record {

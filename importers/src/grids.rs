@@ -10,6 +10,7 @@ use std::collections::HashSet;
 /// One fix `--repair` made.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RepairNote {
+    pub unit: &'static str,
     pub record: usize,
     pub code: String,
     pub fix: String,
@@ -25,7 +26,11 @@ pub struct GridBatch {
 
 /// Turns features into grids. Invalid geometry is an error unless `with_repair`, in which case it
 /// is repaired where possible and each fix is noted.
-pub fn grids_from_features(features: Vec<PolygonFeature>, with_repair: bool) -> GridBatch {
+pub fn grids_from_features(
+    features: Vec<PolygonFeature>,
+    with_repair: bool,
+    default_level: Option<GridLevel>,
+) -> GridBatch {
     let mut batch = GridBatch::default();
     let mut seen = HashSet::new();
     for f in features {
@@ -47,12 +52,24 @@ pub fn grids_from_features(features: Vec<PolygonFeature>, with_repair: bool) -> 
                     continue;
                 }
             },
-            None => GridLevel::from_code(&code),
+            None => default_level.or_else(|| GridLevel::from_code(&code)),
         };
-        let geometry = if with_repair {
+        let empty = f.geometry.iter().flatten().all(Vec::is_empty);
+        let geometry = if with_repair && empty {
+            // A unit whose boundary was lost (a county collapsed by simplification) still
+            // belongs in the hierarchy: kept, covering nothing, until its boundary comes.
+            batch.repairs.push(RepairNote {
+                unit: f.unit,
+                record: f.index,
+                code: code.clone(),
+                fix: "the boundary is empty: kept without area (it covers nothing until a boundary is imported)".into(),
+            });
+            geo::MultiPolygon(Vec::new())
+        } else if with_repair {
             match repair(&f.geometry) {
                 Ok((geometry, fixes)) => {
                     batch.repairs.extend(fixes.into_iter().map(|fix| RepairNote {
+                        unit: f.unit,
                         record: f.index,
                         code: code.clone(),
                         fix,
@@ -76,6 +93,9 @@ pub fn grids_from_features(features: Vec<PolygonFeature>, with_repair: bool) -> 
                 }
             }
         };
+        // One winding for every source (Shapefiles run outer rings clockwise, GeoJSON
+        // counter-clockwise), so the same boundary from two formats compares equal.
+        let geometry = geo::orient::Orient::orient(&geometry, geo::orient::Direction::Default);
         let prop = |key: &str| text_property(&f.properties, key);
         batch.grids.push(Grid {
             name: prop("name"),
@@ -124,6 +144,7 @@ mod tests {
                 feature(3, json!({"code": "X", "level": "县"}), square()),
             ],
             false,
+            None,
         );
         assert_eq!(batch.grids.len(), 1);
         assert_eq!(batch.grids[0].level, Some(GridLevel::Grid));
@@ -134,12 +155,12 @@ mod tests {
 
     #[test]
     fn invalid_geometry_is_refused_unless_repair_is_asked() {
-        let strict = grids_from_features(vec![feature(0, json!({"code": "A"}), bowtie())], false);
+        let strict = grids_from_features(vec![feature(0, json!({"code": "A"}), bowtie())], false, None);
         assert!(strict.grids.is_empty());
         assert!(strict.errors[0].reason.contains("self-intersection"));
         assert!(strict.errors[0].reason.contains("--repair"));
 
-        let repaired = grids_from_features(vec![feature(0, json!({"code": "A"}), bowtie())], true);
+        let repaired = grids_from_features(vec![feature(0, json!({"code": "A"}), bowtie())], true, None);
         assert_eq!(repaired.grids.len(), 1);
         assert_eq!(repaired.repairs.len(), 1);
         assert_eq!(repaired.repairs[0].code, "A");

@@ -9,6 +9,7 @@ pub mod geojson;
 pub mod gpkg;
 pub mod gpx;
 pub mod grids;
+pub mod load;
 pub mod patrol;
 pub mod points;
 pub mod record;

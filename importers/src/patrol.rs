@@ -101,9 +101,18 @@ pub fn check_criteria(criteria: Vec<Criterion>) -> Result<Vec<Criterion>, String
 /// Reads assessment points; every bad feature and every repeated code is reported.
 pub fn read_points(path: &Path) -> Result<(Vec<AssessmentPoint>, Vec<RecordError>), FileError> {
     let (features, mut errors) = read_features(path)?;
+    let (points, more) = points_from_features(&features);
+    errors.extend(more);
+    errors.sort_by_key(|e| e.record);
+    Ok((points, errors))
+}
+
+/// Checks features as assessment points; repeated codes are reported.
+pub fn points_from_features(features: &[Feature]) -> (Vec<AssessmentPoint>, Vec<RecordError>) {
+    let mut errors = Vec::new();
     let mut points = Vec::with_capacity(features.len());
     let mut seen = HashSet::new();
-    for f in &features {
+    for f in features {
         match point_from_feature(f) {
             Ok(point) if !seen.insert(point.code.clone()) => {
                 errors.push(error(f, Some(point.code), "code", "appears more than once in the file"));
@@ -112,8 +121,7 @@ pub fn read_points(path: &Path) -> Result<(Vec<AssessmentPoint>, Vec<RecordError
             Err(e) => errors.extend(e),
         }
     }
-    errors.sort_by_key(|e| e.record);
-    Ok((points, errors))
+    (points, errors)
 }
 
 /// A weekday as 1 (Monday) … 7 (Sunday), from a number or a name in English or Chinese.
@@ -140,8 +148,17 @@ pub fn parse_weekday(text: &str) -> Option<u8> {
 /// Reads planned routes: LineString features with an officer and a weekday.
 pub fn read_routes(path: &Path) -> Result<(Vec<PlannedRoute>, Vec<RecordError>), FileError> {
     let (features, mut errors) = read_features(path)?;
+    let (routes, more) = routes_from_features(&features);
+    errors.extend(more);
+    errors.sort_by_key(|e| e.record);
+    Ok((routes, errors))
+}
+
+/// Checks features as planned routes: a LineString with an officer and a weekday.
+pub fn routes_from_features(features: &[Feature]) -> (Vec<PlannedRoute>, Vec<RecordError>) {
+    let mut errors = Vec::new();
     let mut routes = Vec::with_capacity(features.len());
-    for f in &features {
+    for f in features {
         let officer = text_property(&f.properties, "officer").filter(|o| o.chars().count() <= 100);
         let weekday = text_property(&f.properties, "weekday").map(|w| (parse_weekday(&w), w));
         let mut bad = Vec::new();
@@ -169,8 +186,7 @@ pub fn read_routes(path: &Path) -> Result<(Vec<PlannedRoute>, Vec<RecordError>),
             _ => errors.extend(bad),
         }
     }
-    errors.sort_by_key(|e| e.record);
-    Ok((routes, errors))
+    (routes, errors)
 }
 
 /// Reads the track points (`trkpt`) of a GPX 1.0/1.1 file. Points without a valid time or
@@ -179,7 +195,12 @@ pub fn read_routes(path: &Path) -> Result<(Vec<PlannedRoute>, Vec<RecordError>),
 pub fn read_gpx(path: &Path) -> Result<(Vec<RawFix>, Vec<RecordError>), FileError> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| FileError::Io { path: name, source })?;
-    let doc = crate::gpx::document(path, &text)?;
+    parse_gpx(path, &text)
+}
+
+/// The track points of GPX text (`path` names it in messages).
+pub fn parse_gpx(path: &Path, text: &str) -> Result<(Vec<RawFix>, Vec<RecordError>), FileError> {
+    let doc = crate::gpx::document(path, text)?;
     let mut fixes = Vec::new();
     let mut errors = Vec::new();
     for (i, pt) in doc.descendants().filter(|n| n.has_tag_name("trkpt")).enumerate() {

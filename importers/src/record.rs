@@ -46,15 +46,23 @@ impl RawGeometry {
         if matches!(crs, Crs::Wgs84 | Crs::Cgcs2000) {
             return;
         }
+        // Converted positions are rounded to 1e-9° (0.1 mm): far below the conversions' own
+        // error, and the same boundary from two formats then compares equal on re-import.
+        let round = |v: f64| (v * 1e9).round() / 1e9;
         for p in self.positions_mut() {
             let c = crs.to_wgs84(Coord { x: p[0], y: p[1] });
-            *p = [c.x, c.y];
+            *p = [round(c.x), round(c.y)];
         }
     }
 
     /// No positions at all (an `EMPTY` WKT, a null shape, a polygon without rings).
-    pub fn is_empty(&mut self) -> bool {
-        self.positions_mut().next().is_none()
+    pub fn is_empty(&self) -> bool {
+        match self {
+            RawGeometry::Point(_) => false,
+            RawGeometry::MultiPoint(ps) | RawGeometry::LineString(ps) => ps.is_empty(),
+            RawGeometry::MultiLineString(ls) | RawGeometry::Polygon(ls) => ls.iter().all(Vec::is_empty),
+            RawGeometry::MultiPolygon(mp) => mp.iter().flatten().all(Vec::is_empty),
+        }
     }
 
     /// The polygons of a Polygon or MultiPolygon.
@@ -94,25 +102,21 @@ impl RawGeometry {
         let one = |r: Result<Geometry<f64>, String>| r.map(|g| (g, Vec::new())).map_err(|e| vec![e]);
         match self {
             RawGeometry::Point(p) => one(position(&p).map(|c| Geometry::Point(Point(c)))),
-            RawGeometry::MultiPoint(ps) => one(
-                ps.iter()
-                    .map(|p| position(p).map(Point))
-                    .collect::<Result<_, _>>()
-                    .map(|ps| Geometry::MultiPoint(MultiPoint(ps))),
-            ),
+            RawGeometry::MultiPoint(ps) => one(ps
+                .iter()
+                .map(|p| position(p).map(Point))
+                .collect::<Result<_, _>>()
+                .map(|ps| Geometry::MultiPoint(MultiPoint(ps)))),
             RawGeometry::LineString(ps) => one(line(&ps).map(Geometry::LineString)),
-            RawGeometry::MultiLineString(ls) => one(
-                ls.iter()
-                    .map(|l| line(l))
-                    .collect::<Result<_, _>>()
-                    .map(|ls| Geometry::MultiLineString(MultiLineString(ls))),
-            ),
-            RawGeometry::Polygon(p) => {
-                polygons(vec![p], repair).map(|(mut mp, fixes)| {
-                    let g = if mp.0.len() == 1 { Geometry::Polygon(mp.0.remove(0)) } else { Geometry::MultiPolygon(mp) };
-                    (g, fixes)
-                })
-            }
+            RawGeometry::MultiLineString(ls) => one(ls
+                .iter()
+                .map(|l| line(l))
+                .collect::<Result<_, _>>()
+                .map(|ls| Geometry::MultiLineString(MultiLineString(ls)))),
+            RawGeometry::Polygon(p) => polygons(vec![p], repair).map(|(mut mp, fixes)| {
+                let g = if mp.0.len() == 1 { Geometry::Polygon(mp.0.remove(0)) } else { Geometry::MultiPolygon(mp) };
+                (g, fixes)
+            }),
             RawGeometry::MultiPolygon(mp) => {
                 polygons(mp, repair).map(|(mp, fixes)| (Geometry::MultiPolygon(mp), fixes))
             }
@@ -158,9 +162,9 @@ impl std::str::FromStr for FieldMap {
             .split(',')
             .filter(|p| !p.trim().is_empty())
             .map(|pair| {
-                let (ours, theirs) = pair.split_once('=').ok_or_else(|| {
-                    format!("--map {pair:?}: write ours=theirs, e.g. --map code=GRID_ID,name=MC")
-                })?;
+                let (ours, theirs) = pair
+                    .split_once('=')
+                    .ok_or_else(|| format!("--map {pair:?}: write ours=theirs, e.g. --map code=GRID_ID,name=MC"))?;
                 let (ours, theirs) = (ours.trim(), theirs.trim());
                 if ours.is_empty() || theirs.is_empty() {
                     return Err(format!("--map {pair:?}: both names are needed"));

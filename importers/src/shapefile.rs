@@ -43,23 +43,39 @@ pub fn read_records(
 ) -> Result<&'static str, FileError> {
     let name = path.display().to_string();
     let format = |reason: String| FileError::Format { path: name.clone(), reason };
-    let open = |p: &Path| {
-        std::fs::File::open(p).map_err(|source| FileError::Io { path: p.display().to_string(), source })
-    };
+    let open =
+        |p: &Path| std::fs::File::open(p).map_err(|source| FileError::Io { path: p.display().to_string(), source });
     let cpg = match sibling(path, "cpg") {
         Some(cpg) => {
             let label = std::fs::read_to_string(&cpg)
                 .map_err(|source| FileError::Io { path: cpg.display().to_string(), source })?;
-            Some(text::encoding_for(&label).map_err(|reason| FileError::Format { path: cpg.display().to_string(), reason })?)
+            Some(
+                text::encoding_for(&label)
+                    .map_err(|reason| FileError::Format { path: cpg.display().to_string(), reason })?,
+            )
         }
         None => None,
     };
     let dbf_path = sibling(path, "dbf").ok_or_else(|| format("the .dbf file with the attributes is missing".into()))?;
-    let mut dbf = Dbf::open(BufReader::new(open(&dbf_path)?)).map_err(|reason| FileError::Format {
-        path: dbf_path.display().to_string(),
-        reason,
-    })?;
-    let encoding = encoding.or(cpg).or(dbf.language_encoding());
+    let dbf = open(&dbf_path)?;
+    read_streams(path, shp, &dbf_path, dbf, encoding.or(cpg), sink)
+}
+
+/// Reads a `.shp` and its `.dbf` side by side (named for messages); `encoding` is the one
+/// given or from the `.cpg`.
+pub fn read_streams(
+    path: &Path,
+    shp: impl Read,
+    dbf_path: &Path,
+    dbf: impl Read,
+    encoding: Option<&'static Encoding>,
+    sink: &mut dyn FnMut(Result<Record, RecordError>),
+) -> Result<&'static str, FileError> {
+    let name = path.display().to_string();
+    let format = |reason: String| FileError::Format { path: name.clone(), reason };
+    let mut dbf = Dbf::open(BufReader::new(dbf))
+        .map_err(|reason| FileError::Format { path: dbf_path.display().to_string(), reason })?;
+    let encoding = encoding.or(dbf.language_encoding());
     let mut shp = BufReader::with_capacity(1 << 16, shp);
     let mut header = [0u8; 100];
     shp.read_exact(&mut header).map_err(|_| format("the .shp is shorter than its 100-byte header".into()))?;
@@ -79,11 +95,14 @@ pub fn read_records(
         }
         number += 1;
         let words = be_i32(&record_header[4..8]);
-        let length = usize::try_from(words).ok().filter(|w| *w <= 1 << 28).map(|w| w * 2).ok_or_else(|| {
-            format(format!("record {number}: content length {words} is impossible"))
-        })?;
+        let length = usize::try_from(words)
+            .ok()
+            .filter(|w| *w <= 1 << 28)
+            .map(|w| w * 2)
+            .ok_or_else(|| format(format!("record {number}: content length {words} is impossible")))?;
         let mut content = vec![0u8; length];
-        shp.read_exact(&mut content).map_err(|_| format(format!("record {number}: the .shp ends inside the record")))?;
+        shp.read_exact(&mut content)
+            .map_err(|_| format(format!("record {number}: the .shp ends inside the record")))?;
         let attributes = dbf.next_record().map_err(|reason| FileError::Format {
             path: dbf_path.display().to_string(),
             reason: format!("record {number}: {reason}"),
@@ -240,9 +259,7 @@ fn shape(content: &[u8]) -> Result<Option<RawGeometry>, String> {
 /// Shapefile polygons are a flat list of rings: outer rings run clockwise, holes counter-
 /// clockwise. Each hole joins the smallest outer ring that holds its first vertex.
 fn polygons_of(rings: Vec<Vec<Position>>) -> RawGeometry {
-    let signed_area = |r: &[Position]| {
-        r.windows(2).map(|w| w[0][0] * w[1][1] - w[1][0] * w[0][1]).sum::<f64>() / 2.0
-    };
+    let signed_area = |r: &[Position]| r.windows(2).map(|w| w[0][0] * w[1][1] - w[1][0] * w[0][1]).sum::<f64>() / 2.0;
     let (mut outers, mut holes): (Vec<(f64, Vec<Vec<Position>>)>, Vec<Vec<Position>>) = (Vec::new(), Vec::new());
     for ring in rings {
         let area = signed_area(&ring);
@@ -254,10 +271,8 @@ fn polygons_of(rings: Vec<Vec<Position>>) -> RawGeometry {
     }
     for hole in holes {
         let Some(first) = hole.first().copied() else { continue };
-        let home = outers
-            .iter_mut()
-            .filter(|(_, rings)| ring_contains(&rings[0], first))
-            .min_by(|a, b| a.0.total_cmp(&b.0));
+        let home =
+            outers.iter_mut().filter(|(_, rings)| ring_contains(&rings[0], first)).min_by(|a, b| a.0.total_cmp(&b.0));
         match home {
             Some((_, rings)) => rings.push(hole),
             // A hole in nothing: written with the wrong winding; keep it as a polygon of its own.
@@ -300,7 +315,9 @@ impl Field {
         Some(match self.kind {
             // Whole numbers stay exact; codes such as 110101001001 must not become floats.
             b'N' | b'F' | b'I' if text.parse::<i64>().is_ok() => Value::Number(text.parse::<i64>().ok()?.into()),
-            b'N' | b'F' => text.parse::<f64>().ok().and_then(Number::from_f64).map_or(Value::String(text.into()), Value::Number),
+            b'N' | b'F' => {
+                text.parse::<f64>().ok().and_then(Number::from_f64).map_or(Value::String(text.into()), Value::Number)
+            }
             b'L' => match text {
                 "T" | "t" | "Y" | "y" => Value::Bool(true),
                 "F" | "f" | "N" | "n" => Value::Bool(false),

@@ -117,7 +117,10 @@ pub fn read(
                 missing_checked = true;
                 let missing = options.map.missing_in(&record.properties);
                 // Geometry columns of a CSV are mapped too and are not attributes.
-                let missing: Vec<String> = missing.into_iter().filter(|m| format != Format::Csv || !is_csv_geometry(&options.map, m)).collect();
+                let missing: Vec<String> = missing
+                    .into_iter()
+                    .filter(|m| format != Format::Csv || !is_csv_geometry(&options.map, m))
+                    .collect();
                 if !missing.is_empty() {
                     let known: Vec<&str> = record.properties.keys().map(String::as_str).collect();
                     return Err(RecordError::new(

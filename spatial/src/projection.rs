@@ -119,10 +119,7 @@ const WEB_MERCATOR_RADIUS: f64 = 6_378_137.0;
 
 /// Web Mercator metres (EPSG:3857) to longitude/latitude.
 pub fn web_mercator_inverse(xy: Coord<f64>) -> Coord<f64> {
-    Coord {
-        x: (xy.x / WEB_MERCATOR_RADIUS).to_degrees(),
-        y: (xy.y / WEB_MERCATOR_RADIUS).sinh().atan().to_degrees(),
-    }
+    Coord { x: (xy.x / WEB_MERCATOR_RADIUS).to_degrees(), y: (xy.y / WEB_MERCATOR_RADIUS).sinh().atan().to_degrees() }
 }
 
 /// Longitude/latitude to Web Mercator metres.
@@ -157,7 +154,8 @@ mod tests {
     #[test]
     fn gauss_kruger_round_trips_across_a_zone_below_a_millimetre() {
         // EPSG:4547, CGCS2000 3° zone at 114°E, and its 6° neighbour with the zone number in front.
-        for tm in [TransverseMercator::gauss_kruger(114.0, 500_000.0), TransverseMercator::gauss_kruger(117.0, 20_500_000.0)]
+        for tm in
+            [TransverseMercator::gauss_kruger(114.0, 500_000.0), TransverseMercator::gauss_kruger(117.0, 20_500_000.0)]
         {
             for i in 0..=40 {
                 for j in 0..=20 {

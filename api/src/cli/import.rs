@@ -1,41 +1,264 @@
-//! `gridwatch import grids FILE`: validate everything first, then store all or nothing.
+//! `gridwatch import grids|points|routes|problems|tracks|categories`: read any supported file,
+//! check every record, then store all or nothing (or, with `--skip-invalid`, every valid
+//! record), upserting by code so a re-import changes only what changed.
 
-use crate::store::{ImportSummary, Store};
-use importers::geojson::read_polygon_features;
-use importers::grids::{grids_from_features, RepairNote};
-use std::path::Path;
+use crate::auth::Actor;
+use crate::catalog::Catalog;
+use crate::store::Store;
+use importers::grids::RepairNote;
+use importers::load::Loaded;
+use importers::source::ReadOptions;
+use importers::RecordError;
+use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
-/// What an import reports back.
-#[derive(Debug)]
-pub struct ImportReport {
-    pub summary: ImportSummary,
-    pub repairs: Vec<RepairNote>,
+/// What to import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// With the level for grids whose record names none.
+    Grids {
+        level: Option<spatial::GridLevel>,
+    },
+    Points,
+    Routes,
+    Problems,
 }
 
-/// Reads and checks the file; on any bad feature returns every problem found and stores nothing.
-pub async fn import_grids(
+/// Options every file import shares.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    pub read: ReadOptions,
+    pub repair: bool,
+    pub skip_invalid: bool,
+    pub dry_run: bool,
+    pub report: Option<PathBuf>,
+}
+
+/// At most this many problems are printed; `--report` has them all.
+const PRINTED: usize = 50;
+
+/// A progress bar on stderr for long imports; indicatif hides it when stderr is not a terminal.
+fn progress_bar(path: &Path) -> indicatif::ProgressBar {
+    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let bar = indicatif::ProgressBar::with_draw_target(Some(len), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} · {msg}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+fn load<T>(
+    path: &Path,
+    options: &ImportOptions,
+    reader: impl FnOnce(&mut dyn FnMut(u64, usize)) -> Result<Loaded<T>, importers::FileError>,
+) -> Result<Loaded<T>, Vec<String>> {
+    let bar = progress_bar(path);
+    let result = reader(&mut |bytes, records| {
+        bar.set_position(bytes);
+        bar.set_message(format!("{records} records"));
+    });
+    bar.finish_and_clear();
+    let loaded = result.map_err(|e| vec![e.to_string()])?;
+    if let Some(report) = &options.report {
+        write_report(report, path, &loaded.errors, &loaded.repairs, options.skip_invalid)?;
+    }
+    if !loaded.errors.is_empty() && !options.skip_invalid {
+        return Err(listed(path, &loaded.errors, options.report.as_deref()));
+    }
+    Ok(loaded)
+}
+
+/// Every problem as `file: feature N (code C), field: reason`, the first [`PRINTED`] of them.
+fn listed(path: &Path, errors: &[RecordError], report: Option<&Path>) -> Vec<String> {
+    let name = path.display();
+    let mut lines: Vec<String> = errors.iter().take(PRINTED).map(|e| format!("{name}: {e}")).collect();
+    if errors.len() > PRINTED {
+        let whole = match report {
+            Some(r) => format!("all of them are in {}", r.display()),
+            None => "write them all with --report problems.csv".into(),
+        };
+        lines.push(format!("{name}: … and {} more problems; {whole}", errors.len() - PRINTED));
+    }
+    lines
+}
+
+/// The per-record report: file, unit, record, code, field, problem, action.
+fn write_report(
+    report: &Path,
+    file: &Path,
+    errors: &[RecordError],
+    repairs: &[RepairNote],
+    skip_invalid: bool,
+) -> Result<(), Vec<String>> {
+    let fail = |e: &dyn std::fmt::Display| vec![format!("cannot write {}: {e}", report.display())];
+    let mut w = csv::Writer::from_path(report).map_err(|e| fail(&e))?;
+    let file = file.display().to_string();
+    w.write_record(["file", "unit", "record", "code", "field", "problem", "action"]).map_err(|e| fail(&e))?;
+    let action = if skip_invalid { "skipped" } else { "refused" };
+    for e in errors {
+        let code = e.code.clone().unwrap_or_default();
+        w.write_record([&file, e.unit, &e.record.to_string(), &code, &e.field, &e.reason, action])
+            .map_err(|e| fail(&e))?;
+    }
+    for r in repairs {
+        w.write_record([&file, r.unit, &r.record.to_string(), &r.code, "geometry", &r.fix, "repaired"])
+            .map_err(|e| fail(&e))?;
+    }
+    w.flush().map_err(|e| fail(&e))
+}
+
+/// The first line of every summary: what was read and how.
+fn heading<T>(path: &Path, loaded: &Loaded<T>, options: &ImportOptions) -> String {
+    let info = &loaded.info;
+    let mut how = vec![info.format.name().to_string(), info.crs.to_string()];
+    how.extend(info.encoding.map(str::to_string));
+    how.extend(info.layer.as_ref().map(|l| format!("layer {l}")));
+    let verb = if options.dry_run { "dry run of" } else { "imported" };
+    format!("{verb} {} ({}): {} records read", path.display(), how.join(", "), loaded.records)
+}
+
+fn tail<T>(loaded: &Loaded<T>, options: &ImportOptions) -> String {
+    let mut parts = Vec::new();
+    if !loaded.errors.is_empty() {
+        parts.push(format!("{} invalid records skipped", loaded.invalid_records()));
+    }
+    if options.dry_run {
+        parts.push("nothing was written (--dry-run)".into());
+    }
+    parts.iter().map(|p| format!("; {p}")).collect()
+}
+
+fn repairs(lines: &mut Vec<String>, repairs: &[RepairNote]) {
+    for r in repairs.iter().take(PRINTED) {
+        lines.push(format!("repaired {} {} (code {}): {}", r.unit, r.record, r.code, r.fix));
+    }
+    if repairs.len() > PRINTED {
+        lines.push(format!("… and {} more repairs (see --report)", repairs.len() - PRINTED));
+    }
+}
+
+/// Runs one import and returns the lines of its summary, or every problem (nothing stored).
+pub async fn run(
+    store: &dyn Store,
+    target: Target,
+    path: &Path,
+    options: &ImportOptions,
+    now: OffsetDateTime,
+) -> Result<Vec<String>, Vec<String>> {
+    let name = path.display().to_string();
+    let stored = |e: crate::store::StoreError| vec![format!("{name}: {e}")];
+    let mut lines = Vec::new();
+    match target {
+        Target::Grids { level } => {
+            let loaded =
+                load(path, options, |p| importers::load::load_grids(path, &options.read, options.repair, level, p))?;
+            nothing_valid(path, &loaded)?;
+            repairs(&mut lines, &loaded.repairs);
+            let s = store.import_grids(&loaded.items, now, &Actor::cli(), options.dry_run).await.map_err(stored)?;
+            lines.push(format!(
+                "{}; {} new, {} new versions, {} updated, {} unchanged{}",
+                heading(path, &loaded, options),
+                s.created,
+                s.new_versions,
+                s.updated,
+                s.unchanged,
+                tail(&loaded, options)
+            ));
+        }
+        Target::Points => {
+            let loaded = load(path, options, |p| importers::load::load_points(path, &options.read, options.repair, p))?;
+            nothing_valid(path, &loaded)?;
+            repairs(&mut lines, &loaded.repairs);
+            let catalog = Catalog::load(store).await.map_err(stored)?;
+            let placed = crate::patrol::place_points(&catalog.snapshot(), loaded.items.clone(), now);
+            let unrouted = placed.iter().filter(|p| p.grid_code.is_none()).count();
+            let s = store.upsert_points(placed, now, Actor::cli(), options.dry_run).await.map_err(stored)?;
+            lines.push(format!(
+                "{}; {} new, {} updated, {} unchanged; {unrouted} outside every grid{}",
+                heading(path, &loaded, options),
+                s.created,
+                s.updated,
+                s.unchanged,
+                tail(&loaded, options)
+            ));
+        }
+        Target::Routes => {
+            let loaded = load(path, options, |p| importers::load::load_routes(path, &options.read, p))?;
+            nothing_valid(path, &loaded)?;
+            let n = loaded.items.len();
+            if !options.dry_run {
+                store.save_routes(None, loaded.items.clone(), true, now, Actor::cli()).await.map_err(stored)?;
+            }
+            lines.push(format!(
+                "{}; {n} routes (earlier routes of the same officers and weekdays replaced){}",
+                heading(path, &loaded, options),
+                tail(&loaded, options)
+            ));
+        }
+        Target::Problems => {
+            let loaded = load(path, options, |p| importers::load::load_reports(path, &options.read, p))?;
+            nothing_valid(path, &loaded)?;
+            let catalog = Catalog::load(store).await.map_err(stored)?;
+            let snapshot = catalog.snapshot();
+            let mut backlog = Vec::with_capacity(loaded.items.len());
+            let mut faults = Vec::new();
+            for item in &loaded.items {
+                match crate::intake::backlog_problem(&snapshot, item, now) {
+                    Ok(p) => backlog.push(p),
+                    Err(e) => faults.push(e),
+                }
+            }
+            if !faults.is_empty() && !options.skip_invalid {
+                return Err(listed(path, &faults, None));
+            }
+            let (created, unchanged) =
+                store.import_problems(backlog, Actor::cli(), options.dry_run).await.map_err(stored)?;
+            let skipped = if faults.is_empty() { String::new() } else { format!("; {} more skipped", faults.len()) };
+            lines.push(format!(
+                "{}; {created} new cases, {unchanged} imported before (unchanged){skipped}{}",
+                heading(path, &loaded, options),
+                tail(&loaded, options)
+            ));
+        }
+    }
+    Ok(lines)
+}
+
+fn nothing_valid<T>(path: &Path, loaded: &Loaded<T>) -> Result<(), Vec<String>> {
+    if loaded.items.is_empty() {
+        let mut lines = listed(path, &loaded.errors, None);
+        lines.push(format!("{}: no valid record to import", path.display()));
+        return Err(lines);
+    }
+    Ok(())
+}
+
+/// Reads a GPX file's track points for one officer, cleans and stores them.
+pub async fn import_track(
     store: &dyn Store,
     path: &Path,
-    repair: bool,
+    officer: &str,
     now: OffsetDateTime,
-) -> Result<ImportReport, Vec<String>> {
+) -> Result<Vec<String>, Vec<String>> {
     let name = path.display().to_string();
-    let (features, mut errors) = read_polygon_features(path).map_err(|e| vec![e.to_string()])?;
-    if features.is_empty() && errors.is_empty() {
-        return Err(vec![format!("{name}: the collection has no features")]);
-    }
-    let batch = grids_from_features(features, repair);
-    errors.extend(batch.errors);
+    let (fixes, errors) = importers::patrol::read_gpx(path).map_err(|e| vec![e.to_string()])?;
     if !errors.is_empty() {
-        errors.sort_by_key(|e| e.record);
-        return Err(errors.iter().map(|e| format!("{name}: {e}")).collect());
+        return Err(listed(path, &errors, None));
     }
-    let summary = store
-        .import_grids(&batch.grids, now, &crate::auth::Actor::cli())
-        .await
-        .map_err(|e| vec![format!("{name}: {e}")])?;
-    Ok(ImportReport { summary, repairs: batch.repairs })
+    let received = fixes.len();
+    let (kept, dropped) = spatial::track::clean(fixes, spatial::track::CleaningRules::default());
+    if !kept.is_empty() {
+        store.insert_track(officer.to_string(), kept.clone(), now).await.map_err(|e| vec![format!("{name}: {e}")])?;
+    }
+    Ok(vec![format!(
+        "imported {name}: {} of {received} fixes for {officer}; dropped {} inaccurate, {} spikes, {} repeated times",
+        kept.len(),
+        dropped.inaccurate,
+        dropped.spikes,
+        dropped.duplicates
+    )])
 }
 
 /// Replaces the catalogue with a CSV or JSON file (by extension); on any bad row, nothing changes.

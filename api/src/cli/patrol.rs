@@ -1,77 +1,14 @@
-//! `gridwatch import points|routes|tracks`, `gridwatch coverage` and `gridwatch check grids`.
+//! `gridwatch coverage` and `gridwatch check grids`.
 
 use crate::access::Area;
-use crate::auth::Actor;
 use crate::catalog::Catalog;
 use crate::coverage::{compute, patrol_week, CoverageRules};
 use crate::store::Store;
 use spatial::tiling::{check_tiling, TileGrid};
 use std::path::Path;
-use time::OffsetDateTime;
 
 fn listed(name: &str, errors: &[importers::RecordError]) -> Vec<String> {
     errors.iter().map(|e| format!("{name}: {e}")).collect()
-}
-
-/// Reads, routes and upserts assessment points: all or nothing.
-pub async fn import_points(store: &dyn Store, path: &Path, now: OffsetDateTime) -> Result<String, Vec<String>> {
-    let name = path.display().to_string();
-    let (points, errors) = importers::patrol::read_points(path).map_err(|e| vec![e.to_string()])?;
-    if !errors.is_empty() {
-        return Err(listed(&name, &errors));
-    }
-    if points.is_empty() {
-        return Err(vec![format!("{name}: the collection has no features")]);
-    }
-    let catalog = Catalog::load(store).await.map_err(|e| vec![e.to_string()])?;
-    let stored = crate::patrol::place_points(&catalog.snapshot(), points, now);
-    let unrouted = stored.iter().filter(|p| p.grid_code.is_none()).count();
-    let s = store.upsert_points(stored, now, Actor::cli()).await.map_err(|e| vec![format!("{name}: {e}")])?;
-    Ok(format!(
-        "imported {name}: {} new, {} updated, {} unchanged; {unrouted} outside every grid",
-        s.created, s.updated, s.unchanged
-    ))
-}
-
-/// Reads planned routes and replaces each officer's routes for the weekdays the file holds.
-pub async fn import_routes(store: &dyn Store, path: &Path, now: OffsetDateTime) -> Result<String, Vec<String>> {
-    let name = path.display().to_string();
-    let (routes, errors) = importers::patrol::read_routes(path).map_err(|e| vec![e.to_string()])?;
-    if !errors.is_empty() {
-        return Err(listed(&name, &errors));
-    }
-    let n = routes.len();
-    store.save_routes(None, routes, true, now, Actor::cli()).await.map_err(|e| vec![format!("{name}: {e}")])?;
-    Ok(format!("imported {name}: {n} routes (earlier routes of the same officers and weekdays replaced)"))
-}
-
-/// Reads a GPX file's track points for one officer, cleans and stores them.
-pub async fn import_track(
-    store: &dyn Store,
-    path: &Path,
-    officer: &str,
-    now: OffsetDateTime,
-) -> Result<String, Vec<String>> {
-    let name = path.display().to_string();
-    let (fixes, errors) = importers::patrol::read_gpx(path).map_err(|e| vec![e.to_string()])?;
-    if !errors.is_empty() {
-        return Err(errors
-            .iter()
-            .map(|e| format!("{name}: track point {}, {}: {}", e.record, e.field, e.reason))
-            .collect());
-    }
-    let received = fixes.len();
-    let (kept, dropped) = spatial::track::clean(fixes, spatial::track::CleaningRules::default());
-    if !kept.is_empty() {
-        store.insert_track(officer.to_string(), kept.clone(), now).await.map_err(|e| vec![format!("{name}: {e}")])?;
-    }
-    Ok(format!(
-        "imported {name}: {} of {received} fixes for {officer}; dropped {} inaccurate, {} spikes, {} repeated times",
-        kept.len(),
-        dropped.inaccurate,
-        dropped.spikes,
-        dropped.duplicates
-    ))
 }
 
 /// Weekly coverage of the whole city as JSON or CSV (one row per point).

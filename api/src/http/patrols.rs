@@ -142,7 +142,7 @@ async fn save_point(
         ));
     }
     let stored = crate::patrol::placed(&ctx.catalog.snapshot(), point, now);
-    ctx.store.upsert_points(vec![stored.clone()], now, caller.actor()).await?;
+    ctx.store.upsert_points(vec![stored.clone()], now, caller.actor(), false).await?;
     let status = if exists { StatusCode::OK } else { StatusCode::CREATED };
     let location = format!("/api/v1/points/{}", stored.code);
     Ok((

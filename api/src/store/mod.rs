@@ -151,6 +151,52 @@ macro_rules! insert_problem_once_body {
     }};
 }
 
+/// Idempotency keys of imported backlogs live under this user id, which no account has.
+pub const IMPORT_KEY_OWNER: i64 = 0;
+
+/// The body of `Store::import_problems`, the same SQL on both backends.
+macro_rules! import_problems_body {
+    ($self:ident, $problems:expr, $actor:expr, $dry_run:expr) => {{
+        let problems: Vec<(Option<String>, NewProblem)> = $problems;
+        let mut tx = $self.begin_write().await?;
+        let (mut created, mut unchanged) = (0, 0);
+        for (code, problem) in &problems {
+            let key = code.as_ref().map(|c| format!("import:{c}"));
+            if let Some(key) = &key {
+                let seen: Option<i64> =
+                    sqlx::query_scalar("SELECT problem_id FROM idempotency_keys WHERE user_id = $1 AND key = $2")
+                        .bind($crate::store::IMPORT_KEY_OWNER)
+                        .bind(key)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if seen.is_some() {
+                    unchanged += 1;
+                    continue;
+                }
+            }
+            let ids = insert_problem_rows!(tx, std::slice::from_ref(problem), INSERT_PROBLEM, &$actor);
+            created += 1;
+            if let Some(key) = key {
+                sqlx::query(
+                    "INSERT INTO idempotency_keys (user_id, key, problem_id, created_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind($crate::store::IMPORT_KEY_OWNER)
+                .bind(key)
+                .bind(ids[0])
+                .bind(problem.created_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        if $dry_run {
+            tx.rollback().await?;
+        } else {
+            tx.commit().await?;
+        }
+        Ok((created, unchanged))
+    }};
+}
+
 /// Users, tokens and the audit log: no geometry, so the same SQL serves both backends. Expands
 /// inside `impl Store for …` of a type with `begin_write()` and `pool`.
 macro_rules! account_methods {
@@ -873,12 +919,14 @@ pub trait Store: Send + Sync {
     /// "postgis" or "sqlite".
     fn backend(&self) -> &'static str;
 
-    /// Upserts grids by code in one transaction (with its audit entry): all or nothing.
+    /// Upserts grids by code in one transaction (with its audit entry): all or nothing. With
+    /// `dry_run` the transaction is rolled back: the summary says what would change.
     async fn import_grids(
         &self,
         grids: &[Grid],
         now: OffsetDateTime,
         actor: &Actor,
+        dry_run: bool,
     ) -> Result<ImportSummary, StoreError>;
 
     /// The current version of every grid.
@@ -910,6 +958,15 @@ pub trait Store: Send + Sync {
 
     /// Stores problems in one transaction (with their audit entries) and returns them with ids.
     async fn insert_problems(&self, problems: Vec<NewProblem>, actor: &Actor) -> Result<Vec<Problem>, StoreError>;
+
+    /// Stores a backlog of problems in one transaction. A problem whose code was imported before
+    /// is left as it is: returns (created, imported before). With `dry_run` nothing is kept.
+    async fn import_problems(
+        &self,
+        problems: Vec<(Option<String>, NewProblem)>,
+        actor: Actor,
+        dry_run: bool,
+    ) -> Result<(usize, usize), StoreError>;
 
     /// Stores one problem, once per `(user id, idempotency key)`: a repeated key returns the
     /// problem stored the first time and `true`.
@@ -946,12 +1003,14 @@ pub trait Store: Send + Sync {
     /// The steps of many cases at once, by case and time.
     fn events_of<'a>(&'a self, ids: &'a [i64]) -> BoxFuture<'a, Result<Vec<ProblemEvent>, StoreError>>;
 
-    /// Creates or updates assessment points by code (all or nothing), counting what changed.
+    /// Creates or updates assessment points by code (all or nothing), counting what changed;
+    /// with `dry_run` nothing is kept.
     fn upsert_points(
         &self,
         points: Vec<crate::patrol::StoredPoint>,
         now: OffsetDateTime,
         actor: Actor,
+        dry_run: bool,
     ) -> BoxFuture<'_, Result<crate::patrol::UpsertSummary, StoreError>>;
 
     /// Assessment points whose bounding box meets `bbox` (all without one), by code.

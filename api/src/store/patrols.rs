@@ -110,56 +110,95 @@ macro_rules! patrol_methods {
             points: Vec<$crate::patrol::StoredPoint>,
             now: OffsetDateTime,
             actor: $crate::auth::Actor,
+            dry_run: bool,
         ) -> $crate::store::BoxFuture<'_, Result<$crate::patrol::UpsertSummary, StoreError>> {
             Box::pin(async move {
                 let mut tx = self.begin_write().await?;
                 let mut summary = $crate::patrol::UpsertSummary::default();
-                let select = $crate::store::patrols::point_query(WKB_OUT, "WHERE code = $1");
+                // One read of what is there, then new points in multi-row INSERTs: an import of
+                // a city's points is a handful of statements, not one round trip per point.
+                let rows = sqlx::query(&$crate::store::patrols::point_query(WKB_OUT, "")).fetch_all(&mut *tx).await?;
+                let mut existing = std::collections::HashMap::with_capacity(rows.len());
+                for r in &rows {
+                    let p = $crate::store::patrols::point_from_row(r)?;
+                    existing.insert(p.code.clone(), p);
+                }
+                drop(rows);
+                let mut fresh = Vec::new();
                 for p in &points {
-                    let existing = sqlx::query(&select).bind(&p.code).fetch_optional(&mut *tx).await?;
-                    let existing = existing.map(|r| $crate::store::patrols::point_from_row(&r)).transpose()?;
-                    let [min_lon, min_lat, max_lon, max_lat] = $crate::store::patrols::bounds(&p.geometry);
-                    let sql = match &existing {
-                        Some(old) if old.same_as(p) => {
-                            summary.unchanged += 1;
-                            continue;
-                        }
+                    match existing.get(&p.code) {
+                        Some(old) if old.same_as(p) => summary.unchanged += 1,
                         Some(_) => {
                             summary.updated += 1;
-                            format!(
+                            let sql = format!(
                                 "UPDATE assessment_points SET name = $2, kind = $3, geom = {}, min_lon = $5, \
                                  min_lat = $6, max_lon = $7, max_lat = $8, criteria = $9, required_per_week = $10, \
                                  grid_code = $11, grids = $12, responsible_unit = $13, updated_at = $14 WHERE code = $1",
                                 wkb_in(4)
-                            )
+                            );
+                            let [min_lon, min_lat, max_lon, max_lat] = $crate::store::patrols::bounds(&p.geometry);
+                            sqlx::query(&sql)
+                                .bind(&p.code)
+                                .bind(&p.name)
+                                .bind(&p.kind)
+                                .bind(spatial::wkb::geometry_to_wkb(&p.geometry))
+                                .bind(min_lon)
+                                .bind(min_lat)
+                                .bind(max_lon)
+                                .bind(max_lat)
+                                .bind(serde_json::to_string(&p.criteria).unwrap_or_else(|_| "[]".into()))
+                                .bind(i32::from(p.required_per_week))
+                                .bind(&p.grid_code)
+                                .bind(serde_json::to_string(&p.grids).unwrap_or_else(|_| "[]".into()))
+                                .bind(&p.responsible_unit)
+                                .bind(now)
+                                .execute(&mut *tx)
+                                .await?;
                         }
                         None => {
                             summary.created += 1;
-                            format!(
-                                "INSERT INTO assessment_points (code, name, kind, geom, min_lon, min_lat, max_lon, \
-                                 max_lat, criteria, required_per_week, grid_code, grids, responsible_unit, created_at, \
-                                 updated_at) VALUES ($1, $2, $3, {}, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
-                                wkb_in(4)
-                            )
+                            fresh.push(p);
                         }
-                    };
-                    sqlx::query(&sql)
-                        .bind(&p.code)
-                        .bind(&p.name)
-                        .bind(&p.kind)
-                        .bind(spatial::wkb::geometry_to_wkb(&p.geometry))
-                        .bind(min_lon)
-                        .bind(min_lat)
-                        .bind(max_lon)
-                        .bind(max_lat)
-                        .bind(serde_json::to_string(&p.criteria).unwrap_or_else(|_| "[]".into()))
-                        .bind(i32::from(p.required_per_week))
-                        .bind(&p.grid_code)
-                        .bind(serde_json::to_string(&p.grids).unwrap_or_else(|_| "[]".into()))
-                        .bind(&p.responsible_unit)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
+                    }
+                }
+                const COLUMNS: usize = 14;
+                for chunk in fresh.chunks(500) {
+                    let rows: Vec<String> = (0..chunk.len())
+                        .map(|i| {
+                            let n = |k: usize| format!("${}", i * COLUMNS + k);
+                            format!(
+                                "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+                                n(1), n(2), n(3), wkb_in(i * COLUMNS + 4), n(5), n(6), n(7), n(8), n(9), n(10),
+                                n(11), n(12), n(13), n(14), n(14)
+                            )
+                        })
+                        .collect();
+                    let sql = format!(
+                        "INSERT INTO assessment_points (code, name, kind, geom, min_lon, min_lat, max_lon, max_lat, \
+                         criteria, required_per_week, grid_code, grids, responsible_unit, created_at, updated_at) \
+                         VALUES {}",
+                        rows.join(", ")
+                    );
+                    let mut query = sqlx::query(&sql);
+                    for p in chunk {
+                        let [min_lon, min_lat, max_lon, max_lat] = $crate::store::patrols::bounds(&p.geometry);
+                        query = query
+                            .bind(&p.code)
+                            .bind(&p.name)
+                            .bind(&p.kind)
+                            .bind(spatial::wkb::geometry_to_wkb(&p.geometry))
+                            .bind(min_lon)
+                            .bind(min_lat)
+                            .bind(max_lon)
+                            .bind(max_lat)
+                            .bind(serde_json::to_string(&p.criteria).unwrap_or_else(|_| "[]".into()))
+                            .bind(i32::from(p.required_per_week))
+                            .bind(&p.grid_code)
+                            .bind(serde_json::to_string(&p.grids).unwrap_or_else(|_| "[]".into()))
+                            .bind(&p.responsible_unit)
+                            .bind(now);
+                    }
+                    query.execute(&mut *tx).await?;
                 }
                 if summary.created + summary.updated > 0 {
                     let codes: Vec<&str> = points.iter().map(|p| p.code.as_str()).take(20).collect();
@@ -172,7 +211,11 @@ macro_rules! patrol_methods {
                         serde_json::json!({"summary": summary, "codes": codes, "of": points.len()})
                     );
                 }
-                tx.commit().await?;
+                if dry_run {
+                    tx.rollback().await?;
+                } else {
+                    tx.commit().await?;
+                }
                 Ok(summary)
             })
         }

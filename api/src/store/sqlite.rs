@@ -129,10 +129,15 @@ impl Store for SqliteStore {
         grids: &[Grid],
         now: OffsetDateTime,
         actor: &Actor,
+        dry_run: bool,
     ) -> Result<ImportSummary, StoreError> {
         let mut tx = self.begin_write().await?;
         let summary = apply_import!(tx, grids, now, actor);
-        tx.commit().await?;
+        if dry_run {
+            tx.rollback().await?;
+        } else {
+            tx.commit().await?;
+        }
         Ok(summary)
     }
 
@@ -232,6 +237,15 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| r.problem_row()?.into_problem()).collect()
+    }
+
+    async fn import_problems(
+        &self,
+        problems: Vec<(Option<String>, NewProblem)>,
+        actor: Actor,
+        dry_run: bool,
+    ) -> Result<(usize, usize), StoreError> {
+        import_problems_body!(self, problems, actor, dry_run)
     }
 
     async fn insert_problem_once(

@@ -1,0 +1,192 @@
+//! From any readable file to checked domain records (grids, assessment points, routes):
+//! every fault named per record, every repair noted, nothing written.
+
+use crate::geojson::{text_property, Feature, GenericFeature, PolygonFeature};
+use crate::grids::{grids_from_features, RepairNote};
+use crate::record::Record;
+use crate::source::{read, ReadOptions, SourceInfo};
+use crate::{FileError, RecordError};
+use spatial::patrol::{AssessmentPoint, PlannedRoute};
+use spatial::Grid;
+use std::path::Path;
+
+/// What a file yielded: the good items, and the faults and fixes of the rest.
+#[derive(Debug)]
+pub struct Loaded<T> {
+    pub info: SourceInfo,
+    /// Records read (good or bad).
+    pub records: usize,
+    pub items: Vec<T>,
+    pub errors: Vec<RecordError>,
+    pub repairs: Vec<RepairNote>,
+}
+
+impl<T> Loaded<T> {
+    /// Records with at least one fault (a record may have several).
+    pub fn invalid_records(&self) -> usize {
+        let mut seen: Vec<(&str, usize)> = self.errors.iter().map(|e| (e.unit, e.record)).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        seen.len()
+    }
+}
+
+fn read_all<T>(
+    path: &Path,
+    options: &ReadOptions,
+    progress: &mut dyn FnMut(u64, usize),
+    mut convert: impl FnMut(Record, &mut Vec<RepairNote>) -> Result<T, Vec<RecordError>>,
+) -> Result<Loaded<T>, FileError> {
+    let (mut items, mut errors, mut repairs, mut records) = (Vec::new(), Vec::new(), Vec::new(), 0usize);
+    let bytes = std::cell::Cell::new(0);
+    let info = read(path, options, &mut |n| bytes.set(bytes.get() + n), &mut |result| {
+        records += 1;
+        match result.map_err(|e| vec![e]).and_then(|r| convert(r, &mut repairs)) {
+            Ok(item) => items.push(item),
+            Err(e) => errors.extend(e),
+        }
+        if records % 1024 == 0 {
+            progress(bytes.get(), records);
+        }
+    })?;
+    progress(bytes.get(), records);
+    if records == 0 {
+        return Err(FileError::Format { path: path.display().to_string(), reason: "the file has no records".into() });
+    }
+    Ok(Loaded { info, records, items, errors, repairs })
+}
+
+fn code_of(r: &Record) -> Option<String> {
+    text_property(&r.properties, "code")
+}
+
+fn empty(r: &Record) -> Vec<RecordError> {
+    vec![RecordError::new(r.unit, r.number, code_of(r), "geometry", "is missing or empty")]
+}
+
+/// Grids (polygons with a code, upserted by code). Repairs happen with `repair`; `level`
+/// applies to grids whose record has none.
+pub fn load_grids(
+    path: &Path,
+    options: &ReadOptions,
+    repair: bool,
+    level: Option<spatial::GridLevel>,
+    progress: &mut dyn FnMut(u64, usize),
+) -> Result<Loaded<Grid>, FileError> {
+    let mut loaded = read_all(path, options, progress, |mut r, _| {
+        // An empty polygon goes on to the grid check, which keeps it under --repair.
+        let geometry = match r.geometry.take() {
+            Some(g) => g
+                .into_polygons()
+                .map_err(|reason| vec![RecordError::new(r.unit, r.number, code_of(&r), "geometry", reason)])?,
+            None => return Err(empty(&r)),
+        };
+        Ok(PolygonFeature { unit: r.unit, index: r.number, id: None, properties: r.properties, geometry })
+    })?;
+    let batch = grids_from_features(std::mem::take(&mut loaded.items), repair, level);
+    loaded.errors.extend(batch.errors);
+    loaded.errors.sort_by_key(|e| e.record);
+    Ok(Loaded {
+        info: loaded.info,
+        records: loaded.records,
+        items: batch.grids,
+        errors: loaded.errors,
+        repairs: batch.repairs,
+    })
+}
+
+fn feature(r: Record, repair: bool, repairs: &mut Vec<RepairNote>) -> Result<Feature, Vec<RecordError>> {
+    let code = code_of(&r);
+    let geometry = match r.geometry {
+        Some(g) if !g.is_empty() => g,
+        _ => return Err(empty(&r)),
+    };
+    let (geometry, fixes) = geometry.into_geometry(repair).map_err(|reasons| {
+        reasons
+            .into_iter()
+            .map(|reason| RecordError::new(r.unit, r.number, code.clone(), "geometry", reason))
+            .collect::<Vec<_>>()
+    })?;
+    repairs.extend(fixes.into_iter().map(|fix| RepairNote {
+        unit: r.unit,
+        record: r.number,
+        code: code.clone().unwrap_or_default(),
+        fix,
+    }));
+    Ok(GenericFeature { unit: r.unit, index: r.number, id: None, properties: r.properties, geometry })
+}
+
+/// Assessment points of any geometry; polygon points are repaired with `repair`.
+pub fn load_points(
+    path: &Path,
+    options: &ReadOptions,
+    repair: bool,
+    progress: &mut dyn FnMut(u64, usize),
+) -> Result<Loaded<AssessmentPoint>, FileError> {
+    let mut loaded = read_all(path, options, progress, |r, repairs| feature(r, repair, repairs))?;
+    let (points, errors) = crate::patrol::points_from_features(&std::mem::take(&mut loaded.items));
+    loaded.errors.extend(errors);
+    loaded.errors.sort_by_key(|e| e.record);
+    Ok(Loaded {
+        info: loaded.info,
+        records: loaded.records,
+        items: points,
+        errors: loaded.errors,
+        repairs: loaded.repairs,
+    })
+}
+
+/// Planned routes (LineStrings with an officer and a weekday).
+pub fn load_routes(
+    path: &Path,
+    options: &ReadOptions,
+    progress: &mut dyn FnMut(u64, usize),
+) -> Result<Loaded<PlannedRoute>, FileError> {
+    let mut loaded = read_all(path, options, progress, |r, repairs| feature(r, false, repairs))?;
+    let (routes, errors) = crate::patrol::routes_from_features(&std::mem::take(&mut loaded.items));
+    loaded.errors.extend(errors);
+    loaded.errors.sort_by_key(|e| e.record);
+    Ok(Loaded {
+        info: loaded.info,
+        records: loaded.records,
+        items: routes,
+        errors: loaded.errors,
+        repairs: loaded.repairs,
+    })
+}
+
+/// A record whose geometry must be one point: a reported problem in a backlog.
+#[derive(Debug, Clone)]
+pub struct PointRecord {
+    pub unit: &'static str,
+    pub number: usize,
+    pub code: Option<String>,
+    pub lon: f64,
+    pub lat: f64,
+    pub properties: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A backlog of reported problems: one Point each; codes, where given, must be unique.
+pub fn load_reports(
+    path: &Path,
+    options: &ReadOptions,
+    progress: &mut dyn FnMut(u64, usize),
+) -> Result<Loaded<PointRecord>, FileError> {
+    let mut seen = std::collections::HashSet::new();
+    read_all(path, options, progress, |r, _| {
+        let code = code_of(&r);
+        let fail = |field: &str, reason: String| vec![RecordError::new(r.unit, r.number, code.clone(), field, reason)];
+        let [lon, lat] = match &r.geometry {
+            Some(crate::record::RawGeometry::Point(p)) => *p,
+            Some(g) => return Err(fail("geometry", format!("a problem is a Point, not a {}", g.kind()))),
+            None => return Err(empty(&r)),
+        };
+        crate::record::check_position([lon, lat]).map_err(|reason| fail("geometry", reason))?;
+        if let Some(c) = &code {
+            if !seen.insert(c.clone()) {
+                return Err(fail("code", "appears more than once in the file".into()));
+            }
+        }
+        Ok(PointRecord { unit: r.unit, number: r.number, code: code.clone(), lon, lat, properties: r.properties })
+    })
+}
