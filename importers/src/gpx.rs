@@ -61,3 +61,25 @@ pub fn read_waypoints(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waypoints_become_points_named_by_their_name() {
+        let text = r#"<?xml version="1.0"?><gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1">
+          <wpt lat="39.915" lon="116.404"><name>东四菜市场</name><type>农贸市场</type><time>2026-11-16T01:00:00Z</time></wpt>
+          <wpt lat="39.9" lon="abc"><name>坏点</name></wpt>
+          <trk><trkseg><trkpt lat="39.9" lon="116.4"/></trkseg></trk></gpx>"#;
+        let mut records = Vec::new();
+        read_waypoints(Path::new("w.gpx"), text, &mut |r| records.push(r)).expect("gpx");
+        assert_eq!(records.len(), 2, "track points are not waypoints");
+        let first = records[0].as_ref().expect("first");
+        assert_eq!((first.properties["code"].as_str(), first.properties["type"].as_str()), (Some("东四菜市场"), Some("农贸市场")));
+        assert_eq!(first.geometry, Some(RawGeometry::Point([116.404, 39.915])));
+        let bad = records[1].as_ref().expect_err("bad lon");
+        assert_eq!((bad.unit, bad.record, bad.field.as_str(), bad.code.as_deref()), ("waypoint", 1, "lon", Some("坏点")));
+        assert!(read_waypoints(Path::new("k.gpx"), "<kml/>", &mut |_| {}).is_err());
+    }
+}

@@ -357,7 +357,8 @@ impl<R: Read> Dbf<R> {
             width += length;
             fields.push(Field { raw_name: d[..name_end].to_vec(), name: String::new(), kind: d[11], length });
         }
-        if width > record_length.max(1) {
+        // Found by fuzzing: a record must hold its deletion flag and every field.
+        if width > record_length {
             return Err(format!("the fields ({width} bytes) are wider than a record ({record_length} bytes)"));
         }
         Ok(Dbf { source, fields, record_length, remaining, language: head[29] })
@@ -412,5 +413,19 @@ mod tests {
         polygon.extend(1_000_000i32.to_le_bytes());
         assert!(shape(&polygon).unwrap_err().contains("does not fit"));
         assert_eq!(shape(&0i32.to_le_bytes()), Ok(None));
+    }
+
+    #[test]
+    fn a_dbf_record_too_short_for_its_fields_is_refused() {
+        // The fuzzer's case: one field of length 0 in records of length 0.
+        let mut dbf = vec![3u8, 0, 0, 0, 1, 0, 0, 0, 65, 0, 0, 0];
+        dbf.resize(32, 0);
+        let mut field = b"A".to_vec();
+        field.resize(11, 0);
+        field.push(b'C');
+        field.resize(32, 0);
+        dbf.extend(field);
+        dbf.push(0x0d);
+        assert!(Dbf::open(dbf.as_slice()).is_err());
     }
 }

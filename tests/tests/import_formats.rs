@@ -63,6 +63,7 @@ fn formats_scenario(backend: &Backend) {
     let map = "code=WGBM,name=MC,responsible_unit=SSJD";
     let (ok, stdout, stderr) = run(&["import", "grids", "--map", map, &shp], &url);
     assert!(ok, "{name}: {stderr}");
+    assert_eq!(stderr, "", "{name}: no progress bar when stderr is not a terminal");
     assert!(stdout.contains("Shapefile") && stdout.contains("GBK") && stdout.contains("3 new"), "{name}: {stdout}");
 
     let server = admin(&url);
