@@ -92,7 +92,7 @@ impl ImportAsCli for &dyn Store {
         grids: &[Grid],
         now: time::OffsetDateTime,
     ) -> Result<gridwatch::store::ImportSummary, StoreError> {
-        self.import_grids(grids, now, &Actor::cli()).await
+        self.import_grids(grids, now, &Actor::cli(), false).await
     }
 }
 

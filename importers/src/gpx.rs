@@ -76,10 +76,16 @@ mod tests {
         read_waypoints(Path::new("w.gpx"), text, &mut |r| records.push(r)).expect("gpx");
         assert_eq!(records.len(), 2, "track points are not waypoints");
         let first = records[0].as_ref().expect("first");
-        assert_eq!((first.properties["code"].as_str(), first.properties["type"].as_str()), (Some("东四菜市场"), Some("农贸市场")));
+        assert_eq!(
+            (first.properties["code"].as_str(), first.properties["type"].as_str()),
+            (Some("东四菜市场"), Some("农贸市场"))
+        );
         assert_eq!(first.geometry, Some(RawGeometry::Point([116.404, 39.915])));
         let bad = records[1].as_ref().expect_err("bad lon");
-        assert_eq!((bad.unit, bad.record, bad.field.as_str(), bad.code.as_deref()), ("waypoint", 1, "lon", Some("坏点")));
+        assert_eq!(
+            (bad.unit, bad.record, bad.field.as_str(), bad.code.as_deref()),
+            ("waypoint", 1, "lon", Some("坏点"))
+        );
         assert!(read_waypoints(Path::new("k.gpx"), "<kml/>", &mut |_| {}).is_err());
     }
 }

@@ -38,18 +38,22 @@ fn read_all<T>(
     mut convert: impl FnMut(Record, &mut Vec<RepairNote>) -> Result<T, Vec<RecordError>>,
 ) -> Result<Loaded<T>, FileError> {
     let (mut items, mut errors, mut repairs, mut records) = (Vec::new(), Vec::new(), Vec::new(), 0usize);
-    let bytes = std::cell::Cell::new(0);
-    let info = read(path, options, &mut |n| bytes.set(bytes.get() + n), &mut |result| {
+    // Bytes are counted on the parsing thread and shown from this one.
+    let bytes = std::sync::atomic::AtomicU64::new(0);
+    let count = |n| {
+        bytes.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    };
+    let info = read(path, options, &mut { count }, &mut |result| {
         records += 1;
         match result.map_err(|e| vec![e]).and_then(|r| convert(r, &mut repairs)) {
             Ok(item) => items.push(item),
             Err(e) => errors.extend(e),
         }
         if records % 1024 == 0 {
-            progress(bytes.get(), records);
+            progress(bytes.load(std::sync::atomic::Ordering::Relaxed), records);
         }
     })?;
-    progress(bytes.get(), records);
+    progress(bytes.load(std::sync::atomic::Ordering::Relaxed), records);
     if records == 0 {
         return Err(FileError::Format { path: path.display().to_string(), reason: "the file has no records".into() });
     }

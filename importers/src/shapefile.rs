@@ -260,7 +260,9 @@ fn shape(content: &[u8]) -> Result<Option<RawGeometry>, String> {
 /// clockwise. Each hole joins the smallest outer ring that holds its first vertex.
 fn polygons_of(rings: Vec<Vec<Position>>) -> RawGeometry {
     let signed_area = |r: &[Position]| r.windows(2).map(|w| w[0][0] * w[1][1] - w[1][0] * w[0][1]).sum::<f64>() / 2.0;
-    let (mut outers, mut holes): (Vec<(f64, Vec<Vec<Position>>)>, Vec<Vec<Position>>) = (Vec::new(), Vec::new());
+    // Each outer ring with its area (to find the smallest one around a hole) and its holes.
+    let mut outers: Vec<(f64, Vec<Vec<Position>>)> = Vec::new();
+    let mut holes: Vec<Vec<Position>> = Vec::new();
     for ring in rings {
         let area = signed_area(&ring);
         if area <= 0.0 {
@@ -328,6 +330,9 @@ impl Field {
     }
 }
 
+/// Whether a row is deleted, and each field's raw bytes.
+type DbfRecord = (bool, Vec<Vec<u8>>);
+
 /// A dBase III table read row by row.
 struct Dbf<R> {
     source: R,
@@ -374,7 +379,7 @@ impl<R: Read> Dbf<R> {
     }
 
     /// The next record: whether it is deleted, and each field's raw bytes.
-    fn next_record(&mut self) -> Result<Option<(bool, Vec<Vec<u8>>)>, String> {
+    fn next_record(&mut self) -> Result<Option<DbfRecord>, String> {
         if self.remaining == 0 {
             return Ok(None);
         }
@@ -411,7 +416,7 @@ mod tests {
         polygon.extend([0u8; 32]);
         polygon.extend(1i32.to_le_bytes());
         polygon.extend(1_000_000i32.to_le_bytes());
-        assert!(shape(&polygon).unwrap_err().contains("does not fit"));
+        assert!(shape(&polygon).expect_err("an error").contains("does not fit"));
         assert_eq!(shape(&0i32.to_le_bytes()), Ok(None));
     }
 

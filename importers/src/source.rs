@@ -95,7 +95,7 @@ impl<R: Read, F: FnMut(u64)> Read for Counting<R, F> {
 pub fn read(
     path: &Path,
     options: &ReadOptions,
-    progress: &mut dyn FnMut(u64),
+    progress: &mut (dyn FnMut(u64) + Send),
     sink: &mut dyn FnMut(Result<Record, RecordError>),
 ) -> Result<SourceInfo, FileError> {
     let name = path.display().to_string();

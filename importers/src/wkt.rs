@@ -180,10 +180,10 @@ mod tests {
 
     #[test]
     fn faults_say_where() {
-        assert!(parse("POINT (1)").unwrap_err().contains("character"));
-        assert!(parse("POINT (1 NaN)").unwrap_err().contains("finite"));
+        assert!(parse("POINT (1)").expect_err("an error").contains("character"));
+        assert!(parse("POINT (1 NaN)").expect_err("an error").contains("finite"));
         assert!(parse("POLYGON ((0 0, 1 0").is_err());
-        assert!(parse("CIRCLE (1 2)").unwrap_err().contains("CIRCLE"));
+        assert!(parse("CIRCLE (1 2)").expect_err("an error").contains("CIRCLE"));
         assert!(parse("POINT (1 2) x").is_err());
         assert!(parse("").is_err());
     }

@@ -168,11 +168,12 @@ pub async fn run(
             ));
         }
         Target::Points => {
-            let loaded = load(path, options, |p| importers::load::load_points(path, &options.read, options.repair, p))?;
+            let mut loaded =
+                load(path, options, |p| importers::load::load_points(path, &options.read, options.repair, p))?;
             nothing_valid(path, &loaded)?;
             repairs(&mut lines, &loaded.repairs);
             let catalog = Catalog::load(store).await.map_err(stored)?;
-            let placed = crate::patrol::place_points(&catalog.snapshot(), loaded.items.clone(), now);
+            let placed = crate::patrol::place_points(&catalog.snapshot(), std::mem::take(&mut loaded.items), now);
             let unrouted = placed.iter().filter(|p| p.grid_code.is_none()).count();
             let s = store.upsert_points(placed, now, Actor::cli(), options.dry_run).await.map_err(stored)?;
             lines.push(format!(
@@ -185,11 +186,12 @@ pub async fn run(
             ));
         }
         Target::Routes => {
-            let loaded = load(path, options, |p| importers::load::load_routes(path, &options.read, p))?;
+            let mut loaded = load(path, options, |p| importers::load::load_routes(path, &options.read, p))?;
             nothing_valid(path, &loaded)?;
             let n = loaded.items.len();
             if !options.dry_run {
-                store.save_routes(None, loaded.items.clone(), true, now, Actor::cli()).await.map_err(stored)?;
+                let routes = std::mem::take(&mut loaded.items);
+                store.save_routes(None, routes, true, now, Actor::cli()).await.map_err(stored)?;
             }
             lines.push(format!(
                 "{}; {n} routes (earlier routes of the same officers and weekdays replaced){}",

@@ -102,7 +102,8 @@ where
 }
 
 /// The patrol methods of `Store`, the same on both backends. Expands inside `impl Store for …`
-/// of a type with `begin_write()`, `pool`, `wkb_in(n)`, `WKB_OUT` and `INSERT_PROBLEM` in scope.
+/// of a type with `begin_write()`, `pool`, `wkb_in(n)`, `positional(n)`, `wkb_positional(n)`,
+/// `WKB_OUT` and `INSERT_PROBLEM` in scope.
 macro_rules! patrol_methods {
     () => {
         fn upsert_points(
@@ -161,16 +162,17 @@ macro_rules! patrol_methods {
                         }
                     }
                 }
-                const COLUMNS: usize = 14;
+                // Positional placeholders: SQLite looks `$N` names up one by one, which is
+                // quadratic in a statement of thousands of parameters.
+                const COLUMNS: usize = 15;
                 for chunk in fresh.chunks(500) {
                     let rows: Vec<String> = (0..chunk.len())
                         .map(|i| {
-                            let n = |k: usize| format!("${}", i * COLUMNS + k);
-                            format!(
-                                "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
-                                n(1), n(2), n(3), wkb_in(i * COLUMNS + 4), n(5), n(6), n(7), n(8), n(9), n(10),
-                                n(11), n(12), n(13), n(14), n(14)
-                            )
+                            let n = |k: usize| positional(i * COLUMNS + k);
+                            let columns: Vec<String> = (1..=COLUMNS)
+                                .map(|k| if k == 4 { wkb_positional(i * COLUMNS + k) } else { n(k) })
+                                .collect();
+                            format!("({})", columns.join(", "))
                         })
                         .collect();
                     let sql = format!(
@@ -196,6 +198,7 @@ macro_rules! patrol_methods {
                             .bind(&p.grid_code)
                             .bind(serde_json::to_string(&p.grids).unwrap_or_else(|_| "[]".into()))
                             .bind(&p.responsible_unit)
+                            .bind(now)
                             .bind(now);
                     }
                     query.execute(&mut *tx).await?;

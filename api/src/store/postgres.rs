@@ -58,6 +58,13 @@ const PROBLEM_COLUMNS: &str = "id, ST_X(geom) AS lon, ST_Y(geom) AS lat, categor
 fn wkb_in(n: usize) -> String {
     format!("ST_GeomFromWKB(${n}, 4326)")
 }
+/// The `n`th parameter of a statement whose parameters are bound in order of appearance.
+fn positional(n: usize) -> String {
+    format!("${n}")
+}
+fn wkb_positional(n: usize) -> String {
+    wkb_in(n)
+}
 const WKB_OUT: &str = "ST_AsBinary(geom)";
 
 pub struct PostgresStore {

@@ -62,6 +62,13 @@ use super::WORLD;
 fn wkb_in(n: usize) -> String {
     format!("${n}")
 }
+/// The `n`th parameter of a statement whose parameters are bound in order of appearance.
+fn positional(_n: usize) -> String {
+    "?".into()
+}
+fn wkb_positional(_n: usize) -> String {
+    "?".into()
+}
 const WKB_OUT: &str = "geom";
 
 pub struct SqliteStore {
