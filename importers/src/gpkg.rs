@@ -9,21 +9,17 @@ use rusqlite::{Connection, OpenFlags};
 use serde_json::{Map, Number, Value};
 use std::path::Path;
 
-/// The layer read and its CRS (`None` when the package leaves it undefined).
-#[derive(Debug, Clone, PartialEq)]
-pub struct LayerInfo {
-    pub layer: String,
+/// One feature layer of an open GeoPackage: its table and its CRS (`None` when the package
+/// leaves it undefined), known before any row is read.
+pub struct Layer {
+    db: Connection,
+    pub table: String,
+    column: String,
     pub crs: Option<Crs>,
 }
 
-struct Layer {
-    db: Connection,
-    table: String,
-    column: String,
-    crs: Option<Crs>,
-}
-
-fn open_layer(path: &Path, layer: Option<&str>) -> Result<Layer, FileError> {
+/// Opens the feature layer named, or the only one.
+pub fn open(path: &Path, layer: Option<&str>) -> Result<Layer, FileError> {
     let name = path.display().to_string();
     let format = |reason: String| FileError::Format { path: name.clone(), reason };
     let db = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
@@ -53,62 +49,55 @@ fn open_layer(path: &Path, layer: Option<&str>) -> Result<Layer, FileError> {
     Ok(Layer { db, table, column, crs })
 }
 
-/// The CRS of the layer that `read_records` would read.
-pub fn layer_crs(path: &Path, layer: Option<&str>) -> Result<Option<Crs>, FileError> {
-    open_layer(path, layer).map(|l| l.crs)
-}
-
-/// Reads one feature layer: the one named, or the only one.
-pub fn read_records(
-    path: &Path,
-    layer: Option<&str>,
-    sink: &mut dyn FnMut(Result<Record, RecordError>),
-) -> Result<LayerInfo, FileError> {
-    let name = path.display().to_string();
-    let sql = |e: rusqlite::Error| FileError::Format { path: name.clone(), reason: e.to_string() };
-    let Layer { db, table, column, crs } = open_layer(path, layer)?;
-    let fid: Option<String> = db
-        .prepare(&format!("SELECT name FROM pragma_table_info({}) WHERE pk = 1", quote_literal(&table)))
-        .and_then(|mut s| s.query_row([], |r| r.get(0)))
-        .ok();
-    let mut statement = db.prepare(&format!("SELECT * FROM {}", quote_identifier(&table))).map_err(sql)?;
-    let names: Vec<String> = statement.column_names().iter().map(|c| c.to_string()).collect();
-    let mut rows = statement.query([]).map_err(sql)?;
-    let mut position = 0;
-    while let Some(row) = rows.next().map_err(sql)? {
-        position += 1;
-        let mut properties = Map::new();
-        let mut number = position;
-        let mut geometry = Ok(None);
-        for (i, column_name) in names.iter().enumerate() {
-            let value = row.get_ref(i).map_err(sql)?;
-            if *column_name == column {
-                if let ValueRef::Blob(blob) = value {
-                    geometry = geometry_from_blob(blob);
+impl Layer {
+    /// Reads every row (`path` names the file in messages).
+    pub fn read_records(self, path: &Path, sink: &mut dyn FnMut(Result<Record, RecordError>)) -> Result<(), FileError> {
+        let name = path.display().to_string();
+        let sql = |e: rusqlite::Error| FileError::Format { path: name.clone(), reason: e.to_string() };
+        let Layer { db, table, column, .. } = self;
+        let fid: Option<String> = db
+            .prepare(&format!("SELECT name FROM pragma_table_info({}) WHERE pk = 1", quote_literal(&table)))
+            .and_then(|mut s| s.query_row([], |r| r.get(0)))
+            .ok();
+        let mut statement = db.prepare(&format!("SELECT * FROM {}", quote_identifier(&table))).map_err(sql)?;
+        let names: Vec<String> = statement.column_names().iter().map(|c| c.to_string()).collect();
+        let mut rows = statement.query([]).map_err(sql)?;
+        let mut position = 0;
+        while let Some(row) = rows.next().map_err(sql)? {
+            position += 1;
+            let mut properties = Map::new();
+            let mut number = position;
+            let mut geometry = Ok(None);
+            for (i, column_name) in names.iter().enumerate() {
+                let value = row.get_ref(i).map_err(sql)?;
+                if *column_name == column {
+                    if let ValueRef::Blob(blob) = value {
+                        geometry = geometry_from_blob(blob);
+                    }
+                    continue;
                 }
-                continue;
-            }
-            if Some(column_name) == fid.as_ref() {
-                if let ValueRef::Integer(n) = value {
-                    number = usize::try_from(n).unwrap_or(position);
+                if Some(column_name) == fid.as_ref() {
+                    if let ValueRef::Integer(n) = value {
+                        number = usize::try_from(n).unwrap_or(position);
+                    }
                 }
+                let v = match value {
+                    ValueRef::Null | ValueRef::Blob(_) => continue,
+                    ValueRef::Integer(n) => Value::Number(n.into()),
+                    ValueRef::Real(f) => Number::from_f64(f).map_or(Value::Null, Value::Number),
+                    ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+                };
+                properties.insert(column_name.clone(), v);
             }
-            let v = match value {
-                ValueRef::Null | ValueRef::Blob(_) => continue,
-                ValueRef::Integer(n) => Value::Number(n.into()),
-                ValueRef::Real(f) => Number::from_f64(f).map_or(Value::Null, Value::Number),
-                ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
-            };
-            properties.insert(column_name.clone(), v);
+            let code = crate::geojson::text_property(&properties, "code");
+            sink(
+                geometry
+                    .map(|geometry| Record { unit: "feature", number, properties, geometry })
+                    .map_err(|reason| RecordError::new("feature", number, code, column.as_str(), reason)),
+            );
         }
-        let code = crate::geojson::text_property(&properties, "code");
-        sink(
-            geometry
-                .map(|geometry| Record { unit: "feature", number, properties, geometry })
-                .map_err(|reason| RecordError::new("feature", number, code, column.as_str(), reason)),
-        );
+        Ok(())
     }
-    Ok(LayerInfo { layer: table, crs })
 }
 
 fn quote_identifier(name: &str) -> String {

@@ -104,13 +104,20 @@ pub fn read(
         reason: "the format is not known from the extension; give --format geojson|csv|shp|gpkg|gpx".into(),
     })?;
     let open = || std::fs::File::open(path).map_err(|source| FileError::Io { path: name.clone(), source });
-    let mut declared = None;
+    // What the file declares is read before its first record, so every record is converted
+    // from one CRS known up front.
+    let package = match format {
+        Format::GeoPackage => Some(gpkg::open(path, options.layer.as_deref())?),
+        _ => None,
+    };
+    let declared = match format {
+        Format::Shapefile => shapefile::declared_crs(path)?,
+        _ => package.as_ref().and_then(|p| p.crs),
+    };
+    let crs = options.crs.or(declared);
     let mut encoding = None;
     let mut layer = None;
-    // Records are finished (renamed, converted) here, once the CRS is known: a reader learns
-    // it before its first record, so they are handed through a small closure.
     let mut missing_checked = options.map.0.is_empty();
-    let crs_cell = std::cell::Cell::new(options.crs);
     let mut finish = |result: Result<Record, RecordError>| {
         let result = result.and_then(|mut record| {
             if !missing_checked {
@@ -133,7 +140,7 @@ pub fn read(
                 }
             }
             options.map.apply(&mut record.properties);
-            if let (Some(g), Some(crs)) = (record.geometry.as_mut(), crs_cell.get()) {
+            if let (Some(g), Some(crs)) = (record.geometry.as_mut(), crs) {
                 g.to_wgs84(&crs);
             }
             Ok(record)
@@ -151,24 +158,15 @@ pub fn read(
             encoding = Some(info.encoding);
         }
         Format::Shapefile => {
-            // The .prj is read before the first record, so the CRS is set in time.
-            let prj = shapefile::declared_crs(path)?;
-            if crs_cell.get().is_none() {
-                crs_cell.set(prj);
-            }
-            declared = prj;
             let source = Counting { inner: open()?, progress: &mut *progress };
             encoding = Some(shapefile::read_records(path, source, options.encoding, &mut finish)?);
         }
         Format::GeoPackage => {
-            let srs = gpkg::layer_crs(path, options.layer.as_deref())?;
-            if crs_cell.get().is_none() {
-                crs_cell.set(srs);
+            if let Some(package) = package {
+                layer = Some(package.table.clone());
+                package.read_records(path, &mut finish)?;
             }
-            declared = srs;
-            let info = gpkg::read_records(path, options.layer.as_deref(), &mut finish)?;
             progress(std::fs::metadata(path).map(|m| m.len()).unwrap_or(0));
-            layer = Some(info.layer);
         }
         Format::Gpx => {
             let text = std::fs::read_to_string(path).map_err(|source| FileError::Io { path: name.clone(), source })?;
@@ -176,7 +174,7 @@ pub fn read(
             gpx::read_waypoints(path, &text, &mut finish)?;
         }
     }
-    Ok(SourceInfo { format, crs: options.crs.or(declared).unwrap_or_default(), encoding, layer })
+    Ok(SourceInfo { format, crs: crs.unwrap_or_default(), encoding, layer })
 }
 
 fn is_csv_geometry(map: &FieldMap, theirs: &str) -> bool {

@@ -113,6 +113,32 @@ macro_rules! insert_problem_rows {
     }};
 }
 
+/// The problem an idempotency key already names, if any (inside a write transaction).
+macro_rules! keyed_problem {
+    ($tx:ident, $user_id:expr, $key:expr) => {{
+        let id: Option<i64> =
+            sqlx::query_scalar("SELECT problem_id FROM idempotency_keys WHERE user_id = $1 AND key = $2")
+                .bind($user_id)
+                .bind($key)
+                .fetch_optional(&mut *$tx)
+                .await?;
+        id
+    }};
+}
+
+/// Records that an idempotency key names a new problem.
+macro_rules! remember_key {
+    ($tx:ident, $user_id:expr, $key:expr, $id:expr, $at:expr) => {
+        sqlx::query("INSERT INTO idempotency_keys (user_id, key, problem_id, created_at) VALUES ($1, $2, $3, $4)")
+            .bind($user_id)
+            .bind($key)
+            .bind($id)
+            .bind($at)
+            .execute(&mut *$tx)
+            .await?
+    };
+}
+
 /// `Store::insert_problem_once`, the same on both backends given the calling module's
 /// `INSERT_PROBLEM`, `PROBLEM_COLUMNS` and `begin_write`.
 macro_rules! insert_problem_once_body {
@@ -121,13 +147,7 @@ macro_rules! insert_problem_once_body {
         let idempotency: Option<(i64, String)> = $idempotency;
         let mut tx = $self.begin_write().await?;
         if let Some((user_id, key)) = &idempotency {
-            let existing: Option<i64> =
-                sqlx::query_scalar("SELECT problem_id FROM idempotency_keys WHERE user_id = $1 AND key = $2")
-                    .bind(user_id)
-                    .bind(key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if let Some(id) = existing {
+            if let Some(id) = keyed_problem!(tx, user_id, key) {
                 let row = sqlx::query(&format!("SELECT {PROBLEM_COLUMNS} FROM problems WHERE id = $1"))
                     .bind(id)
                     .fetch_one(&mut *tx)
@@ -138,13 +158,7 @@ macro_rules! insert_problem_once_body {
         let ids = insert_problem_rows!(tx, std::slice::from_ref(&problem), INSERT_PROBLEM, $actor);
         let id = ids[0];
         if let Some((user_id, key)) = &idempotency {
-            sqlx::query("INSERT INTO idempotency_keys (user_id, key, problem_id, created_at) VALUES ($1, $2, $3, $4)")
-                .bind(user_id)
-                .bind(key)
-                .bind(id)
-                .bind(problem.created_at)
-                .execute(&mut *tx)
-                .await?;
+            remember_key!(tx, user_id, key, id, problem.created_at);
         }
         tx.commit().await?;
         Ok((Problem::from_new(id, problem), false))
@@ -163,13 +177,7 @@ macro_rules! import_problems_body {
         for (code, problem) in &problems {
             let key = code.as_ref().map(|c| format!("import:{c}"));
             if let Some(key) = &key {
-                let seen: Option<i64> =
-                    sqlx::query_scalar("SELECT problem_id FROM idempotency_keys WHERE user_id = $1 AND key = $2")
-                        .bind($crate::store::IMPORT_KEY_OWNER)
-                        .bind(key)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                if seen.is_some() {
+                if keyed_problem!(tx, $crate::store::IMPORT_KEY_OWNER, key).is_some() {
                     unchanged += 1;
                     continue;
                 }
@@ -177,15 +185,7 @@ macro_rules! import_problems_body {
             let ids = insert_problem_rows!(tx, std::slice::from_ref(problem), INSERT_PROBLEM, &$actor);
             created += 1;
             if let Some(key) = key {
-                sqlx::query(
-                    "INSERT INTO idempotency_keys (user_id, key, problem_id, created_at) VALUES ($1, $2, $3, $4)",
-                )
-                .bind($crate::store::IMPORT_KEY_OWNER)
-                .bind(key)
-                .bind(ids[0])
-                .bind(problem.created_at)
-                .execute(&mut *tx)
-                .await?;
+                remember_key!(tx, $crate::store::IMPORT_KEY_OWNER, key, ids[0], problem.created_at);
             }
         }
         if $dry_run {

@@ -101,6 +101,29 @@ where
     })
 }
 
+/// Binds a stored point's columns, `code` to `responsible_unit`, in table order (what the
+/// point UPDATE and the multi-row INSERT both start with).
+macro_rules! bind_point {
+    ($query:expr, $p:expr) => {{
+        let p: &$crate::patrol::StoredPoint = $p;
+        let [min_lon, min_lat, max_lon, max_lat] = $crate::store::patrols::bounds(&p.geometry);
+        $query
+            .bind(&p.code)
+            .bind(&p.name)
+            .bind(&p.kind)
+            .bind(spatial::wkb::geometry_to_wkb(&p.geometry))
+            .bind(min_lon)
+            .bind(min_lat)
+            .bind(max_lon)
+            .bind(max_lat)
+            .bind(serde_json::to_string(&p.criteria).unwrap_or_else(|_| "[]".into()))
+            .bind(i32::from(p.required_per_week))
+            .bind(&p.grid_code)
+            .bind(serde_json::to_string(&p.grids).unwrap_or_else(|_| "[]".into()))
+            .bind(&p.responsible_unit)
+    }};
+}
+
 /// The patrol methods of `Store`, the same on both backends. Expands inside `impl Store for …`
 /// of a type with `begin_write()`, `pool`, `wkb_in(n)`, `positional(n)`, `wkb_positional(n)`,
 /// `WKB_OUT` and `INSERT_PROBLEM` in scope.
@@ -137,21 +160,7 @@ macro_rules! patrol_methods {
                                  grid_code = $11, grids = $12, responsible_unit = $13, updated_at = $14 WHERE code = $1",
                                 wkb_in(4)
                             );
-                            let [min_lon, min_lat, max_lon, max_lat] = $crate::store::patrols::bounds(&p.geometry);
-                            sqlx::query(&sql)
-                                .bind(&p.code)
-                                .bind(&p.name)
-                                .bind(&p.kind)
-                                .bind(spatial::wkb::geometry_to_wkb(&p.geometry))
-                                .bind(min_lon)
-                                .bind(min_lat)
-                                .bind(max_lon)
-                                .bind(max_lat)
-                                .bind(serde_json::to_string(&p.criteria).unwrap_or_else(|_| "[]".into()))
-                                .bind(i32::from(p.required_per_week))
-                                .bind(&p.grid_code)
-                                .bind(serde_json::to_string(&p.grids).unwrap_or_else(|_| "[]".into()))
-                                .bind(&p.responsible_unit)
+                            bind_point!(sqlx::query(&sql), p)
                                 .bind(now)
                                 .execute(&mut *tx)
                                 .await?;
@@ -183,23 +192,7 @@ macro_rules! patrol_methods {
                     );
                     let mut query = sqlx::query(&sql);
                     for p in chunk {
-                        let [min_lon, min_lat, max_lon, max_lat] = $crate::store::patrols::bounds(&p.geometry);
-                        query = query
-                            .bind(&p.code)
-                            .bind(&p.name)
-                            .bind(&p.kind)
-                            .bind(spatial::wkb::geometry_to_wkb(&p.geometry))
-                            .bind(min_lon)
-                            .bind(min_lat)
-                            .bind(max_lon)
-                            .bind(max_lat)
-                            .bind(serde_json::to_string(&p.criteria).unwrap_or_else(|_| "[]".into()))
-                            .bind(i32::from(p.required_per_week))
-                            .bind(&p.grid_code)
-                            .bind(serde_json::to_string(&p.grids).unwrap_or_else(|_| "[]".into()))
-                            .bind(&p.responsible_unit)
-                            .bind(now)
-                            .bind(now);
+                        query = bind_point!(query, p).bind(now).bind(now);
                     }
                     query.execute(&mut *tx).await?;
                 }
