@@ -107,6 +107,15 @@ pub struct Inspection {
     pub problems: BTreeMap<String, i64>,
 }
 
+/// One message of a streamed point upsert: a batch of points, or the word to keep them all.
+/// A stream that ends without [`PointBatch::Commit`] (the file had faults, or its reader
+/// stopped) keeps nothing.
+#[derive(Debug)]
+pub enum PointBatch {
+    Points(Vec<StoredPoint>),
+    Commit,
+}
+
 /// The counts an upsert reports.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct UpsertSummary {

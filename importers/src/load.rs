@@ -8,6 +8,7 @@ use crate::source::{read, ReadOptions, SourceInfo};
 use crate::{FileError, RecordError};
 use spatial::patrol::{AssessmentPoint, PlannedRoute};
 use spatial::Grid;
+use std::collections::HashSet;
 use std::path::Path;
 
 /// What a file yielded: the good items, and the faults and fixes of the rest.
@@ -16,6 +17,8 @@ pub struct Loaded<T> {
     pub info: SourceInfo,
     /// Records read (good or bad).
     pub records: usize,
+    /// Records that passed every check (the items, or what was streamed to a sink).
+    pub kept: usize,
     pub items: Vec<T>,
     pub errors: Vec<RecordError>,
     pub repairs: Vec<RepairNote>,
@@ -31,13 +34,17 @@ impl<T> Loaded<T> {
     }
 }
 
-fn read_all<T>(
+/// Reads every record, converts it and hands each good item to `sink` as soon as it is
+/// ready, so a caller can write while the file is still being read. The returned
+/// [`Loaded`] has no items: they went to `sink`.
+fn read_each<T>(
     path: &Path,
     options: &ReadOptions,
     progress: &mut dyn FnMut(u64, usize),
     mut convert: impl FnMut(Record, &mut Vec<RepairNote>) -> Result<T, Vec<RecordError>>,
+    sink: &mut dyn FnMut(T),
 ) -> Result<Loaded<T>, FileError> {
-    let (mut items, mut errors, mut repairs, mut records) = (Vec::new(), Vec::new(), Vec::new(), 0usize);
+    let (mut errors, mut repairs, mut records, mut kept) = (Vec::new(), Vec::new(), 0usize, 0usize);
     // Bytes are counted on the parsing thread and shown from this one.
     let bytes = std::sync::atomic::AtomicU64::new(0);
     let count = |n| {
@@ -46,7 +53,10 @@ fn read_all<T>(
     let info = read(path, options, &mut { count }, &mut |result| {
         records += 1;
         match result.map_err(|e| vec![e]).and_then(|r| convert(r, &mut repairs)) {
-            Ok(item) => items.push(item),
+            Ok(item) => {
+                kept += 1;
+                sink(item)
+            }
             Err(e) => errors.extend(e),
         }
         if records % 1024 == 0 {
@@ -57,7 +67,18 @@ fn read_all<T>(
     if records == 0 {
         return Err(FileError::Format { path: path.display().to_string(), reason: "the file has no records".into() });
     }
-    Ok(Loaded { info, records, items, errors, repairs })
+    Ok(Loaded { info, records, kept, items: Vec::new(), errors, repairs })
+}
+
+fn read_all<T>(
+    path: &Path,
+    options: &ReadOptions,
+    progress: &mut dyn FnMut(u64, usize),
+    convert: impl FnMut(Record, &mut Vec<RepairNote>) -> Result<T, Vec<RecordError>>,
+) -> Result<Loaded<T>, FileError> {
+    let mut items = Vec::new();
+    let loaded = read_each(path, options, progress, convert, &mut |item| items.push(item))?;
+    Ok(Loaded { items, ..loaded })
 }
 
 fn code_of(r: &Record) -> Option<String> {
@@ -93,6 +114,7 @@ pub fn load_grids(
     Ok(Loaded {
         info: loaded.info,
         records: loaded.records,
+        kept: batch.grids.len(),
         items: batch.grids,
         errors: loaded.errors,
         repairs: batch.repairs,
@@ -120,24 +142,38 @@ fn feature(r: Record, repair: bool, repairs: &mut Vec<RepairNote>) -> Result<Fea
     Ok(GenericFeature { unit: r.unit, index: r.number, id: None, properties: r.properties, geometry })
 }
 
-/// Assessment points of any geometry; polygon points are repaired with `repair`.
+/// Assessment points of any geometry, each handed to `sink` as soon as it is checked;
+/// polygon points are repaired with `repair`. A code seen before in the file is a fault.
+pub fn stream_points(
+    path: &Path,
+    options: &ReadOptions,
+    repair: bool,
+    progress: &mut dyn FnMut(u64, usize),
+    sink: &mut dyn FnMut(AssessmentPoint),
+) -> Result<Loaded<AssessmentPoint>, FileError> {
+    let mut seen = HashSet::new();
+    let check = |r: Record, repairs: &mut Vec<RepairNote>| {
+        let feature = feature(r, repair, repairs)?;
+        let point = crate::patrol::point_from_feature(&feature)?;
+        if !seen.insert(point.code.clone()) {
+            let reason = "appears more than once in the file";
+            return Err(vec![RecordError::new(feature.unit, feature.index, Some(point.code), "code", reason)]);
+        }
+        Ok(point)
+    };
+    read_each(path, options, progress, check, sink)
+}
+
+/// Assessment points of any geometry, all at once (see [`stream_points`]).
 pub fn load_points(
     path: &Path,
     options: &ReadOptions,
     repair: bool,
     progress: &mut dyn FnMut(u64, usize),
 ) -> Result<Loaded<AssessmentPoint>, FileError> {
-    let mut loaded = read_all(path, options, progress, |r, repairs| feature(r, repair, repairs))?;
-    let (points, errors) = crate::patrol::points_from_features(&std::mem::take(&mut loaded.items));
-    loaded.errors.extend(errors);
-    loaded.errors.sort_by_key(|e| e.record);
-    Ok(Loaded {
-        info: loaded.info,
-        records: loaded.records,
-        items: points,
-        errors: loaded.errors,
-        repairs: loaded.repairs,
-    })
+    let mut items = Vec::new();
+    let loaded = stream_points(path, options, repair, progress, &mut |p| items.push(p))?;
+    Ok(Loaded { items, ..loaded })
 }
 
 /// Planned routes (LineStrings with an officer and a weekday).
@@ -153,6 +189,7 @@ pub fn load_routes(
     Ok(Loaded {
         info: loaded.info,
         records: loaded.records,
+        kept: routes.len(),
         items: routes,
         errors: loaded.errors,
         repairs: loaded.repairs,
@@ -176,7 +213,7 @@ pub fn load_reports(
     options: &ReadOptions,
     progress: &mut dyn FnMut(u64, usize),
 ) -> Result<Loaded<PointRecord>, FileError> {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     read_all(path, options, progress, |r, _| {
         let code = code_of(&r);
         let fail = |field: &str, reason: String| vec![RecordError::new(r.unit, r.number, code.clone(), field, reason)];

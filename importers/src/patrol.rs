@@ -98,32 +98,6 @@ pub fn check_criteria(criteria: Vec<Criterion>) -> Result<Vec<Criterion>, String
     Ok(criteria)
 }
 
-/// Reads assessment points; every bad feature and every repeated code is reported.
-pub fn read_points(path: &Path) -> Result<(Vec<AssessmentPoint>, Vec<RecordError>), FileError> {
-    let (features, mut errors) = read_features(path)?;
-    let (points, more) = points_from_features(&features);
-    errors.extend(more);
-    errors.sort_by_key(|e| e.record);
-    Ok((points, errors))
-}
-
-/// Checks features as assessment points; repeated codes are reported.
-pub fn points_from_features(features: &[Feature]) -> (Vec<AssessmentPoint>, Vec<RecordError>) {
-    let mut errors = Vec::new();
-    let mut points = Vec::with_capacity(features.len());
-    let mut seen = HashSet::new();
-    for f in features {
-        match point_from_feature(f) {
-            Ok(point) if !seen.insert(point.code.clone()) => {
-                errors.push(error(f, Some(point.code), "code", "appears more than once in the file"));
-            }
-            Ok(point) => points.push(point),
-            Err(e) => errors.extend(e),
-        }
-    }
-    (points, errors)
-}
-
 /// A weekday as 1 (Monday) … 7 (Sunday), from a number or a name in English or Chinese.
 pub fn parse_weekday(text: &str) -> Option<u8> {
     const NAMES: [[&str; 3]; 7] = [
@@ -252,7 +226,8 @@ mod tests {
               {"type":"Feature","properties":{"code":"P5","name":"far","type":"公厕"},"geometry":{"type":"Point","coordinates":[216.4,39.9]}}
             ]}"#,
         );
-        let (points, errors) = read_points(&path).expect("readable");
+        let loaded = crate::load::load_points(&path, &Default::default(), false, &mut |_, _| {}).expect("readable");
+        let (points, errors) = (loaded.items, loaded.errors);
         assert_eq!(points.len(), 2);
         assert_eq!((points[0].kind, points[0].required_per_week, points[0].criteria[0].weight), ("market", 2, 2.0));
         assert_eq!(points[1].criteria[0].weight, 1.0, "weights default to 1");

@@ -293,3 +293,44 @@ fn import_help_documents_every_option_with_examples() {
         }
     }
 }
+
+/// Points reach the store in batches while the file is still being read. A fault in the
+/// very last record must still leave nothing stored; `--skip-invalid` keeps the rest, and a
+/// re-import finds every point unchanged.
+#[test]
+fn a_fault_after_many_batches_still_stores_nothing() {
+    for backend in Backend::both("batches") {
+        let (name, url) = (backend.name(), backend.url());
+        let dir = scratch(&format!("batches-{name}"));
+        let point = |i: usize, code: &str| {
+            json!({"type": "Feature", "properties": {"code": code, "name": format!("点位 {i}"), "type": "market"},
+                   "geometry": {"type": "Point", "coordinates": [116.3 + (i % 100) as f64 * 0.001, 39.9 + (i / 100) as f64 * 0.001]}})
+        };
+        let mut features: Vec<Value> = (0..5_000).map(|i| point(i, &format!("P{i:05}"))).collect();
+        features.push(point(5_000, "P00000"));
+        let file = dir.join("points.geojson");
+        std::fs::write(&file, json!({"type": "FeatureCollection", "features": features}).to_string()).expect("write");
+        let file = file.to_string_lossy().into_owned();
+        let server = admin(&url);
+        let stored = || {
+            let (status, layer) = server.get("/api/v1/points?limit=200000");
+            assert_eq!(status, 200, "{name}: {layer}");
+            layer["features"].as_array().map_or(0, Vec::len)
+        };
+
+        let (ok, _, stderr) = run(&["import", "points", &file], &url);
+        assert!(!ok, "{name}: a repeated code refuses the import");
+        assert!(stderr.contains("feature 5000 (code P00000), code: appears more than once"), "{name}: {stderr}");
+        assert_eq!(stored(), 0, "{name}: the batches already written were rolled back");
+
+        let (ok, stdout, stderr) = run(&["import", "points", "--skip-invalid", &file], &url);
+        assert!(ok, "{name}: {stderr}");
+        assert!(stdout.contains("5001 records read; 5000 new, 0 updated, 0 unchanged"), "{name}: {stdout}");
+        assert_eq!(stored(), 5_000, "{name}");
+
+        let (ok, stdout, stderr) = run(&["import", "points", "--skip-invalid", &file], &url);
+        assert!(ok, "{name}: {stderr}");
+        assert!(stdout.contains("0 new, 0 updated, 5000 unchanged"), "{name}: {stdout}");
+        server.stop();
+    }
+}

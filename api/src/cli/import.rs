@@ -4,11 +4,13 @@
 
 use crate::auth::Actor;
 use crate::catalog::Catalog;
+use crate::patrol::PointBatch;
 use crate::store::Store;
 use importers::grids::RepairNote;
 use importers::load::Loaded;
 use importers::source::ReadOptions;
 use importers::RecordError;
+use spatial::patrol::AssessmentPoint;
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
@@ -168,14 +170,18 @@ pub async fn run(
             ));
         }
         Target::Points => {
-            let mut loaded =
-                load(path, options, |p| importers::load::load_points(path, &options.read, options.repair, p))?;
-            nothing_valid(path, &loaded)?;
+            let snapshot = Catalog::load(store).await.map_err(stored)?.snapshot();
+            // The file is read, checked and placed on a blocking thread while this one writes
+            // what it sends: an import takes about as long as the slower of the two.
+            let (sender, batches) = tokio::sync::mpsc::channel(4);
+            let reader = {
+                let (path, options) = (path.to_path_buf(), options.clone());
+                tokio::task::spawn_blocking(move || read_points(&path, &options, &snapshot, now, sender))
+            };
+            let upserted = store.upsert_point_batches(batches, now, Actor::cli(), options.dry_run).await;
+            let (loaded, unrouted) = reader.await.map_err(|e| vec![format!("{name}: reading stopped: {e}")])??;
+            let s = upserted.map_err(stored)?;
             repairs(&mut lines, &loaded.repairs);
-            let catalog = Catalog::load(store).await.map_err(stored)?;
-            let placed = crate::patrol::place_points(&catalog.snapshot(), std::mem::take(&mut loaded.items), now);
-            let unrouted = placed.iter().filter(|p| p.grid_code.is_none()).count();
-            let s = store.upsert_points(placed, now, Actor::cli(), options.dry_run).await.map_err(stored)?;
             lines.push(format!(
                 "{}; {} new, {} updated, {} unchanged; {unrouted} outside every grid{}",
                 heading(path, &loaded, options),
@@ -228,8 +234,44 @@ pub async fn run(
     Ok(lines)
 }
 
+/// Points placed in their grids go to the store in batches of this many.
+const POINT_BATCH: usize = 2_000;
+
+/// Reads, checks and places assessment points, sending them to the store in batches; the
+/// store is told to commit only when the whole file passed (or `--skip-invalid`). Returns
+/// what was read and how many points fall outside every grid.
+fn read_points(
+    path: &Path,
+    options: &ImportOptions,
+    snapshot: &crate::catalog::Snapshot,
+    now: OffsetDateTime,
+    sender: tokio::sync::mpsc::Sender<PointBatch>,
+) -> Result<(Loaded<AssessmentPoint>, usize), Vec<String>> {
+    // A send fails only when the store has stopped; its error is the one reported.
+    let send = |message| {
+        let _ = sender.blocking_send(message);
+    };
+    let (mut batch, mut unrouted) = (Vec::with_capacity(POINT_BATCH), 0);
+    let loaded = load(path, options, |progress| {
+        importers::load::stream_points(path, &options.read, options.repair, progress, &mut |point| {
+            let point = crate::patrol::placed(snapshot, point, now);
+            unrouted += usize::from(point.grid_code.is_none());
+            batch.push(point);
+            if batch.len() == POINT_BATCH {
+                send(PointBatch::Points(std::mem::replace(&mut batch, Vec::with_capacity(POINT_BATCH))));
+            }
+        })
+    })?;
+    nothing_valid(path, &loaded)?;
+    if !batch.is_empty() {
+        send(PointBatch::Points(batch));
+    }
+    send(PointBatch::Commit);
+    Ok((loaded, unrouted))
+}
+
 fn nothing_valid<T>(path: &Path, loaded: &Loaded<T>) -> Result<(), Vec<String>> {
-    if loaded.items.is_empty() {
+    if loaded.kept == 0 {
         let mut lines = listed(path, &loaded.errors, None);
         lines.push(format!("{}: no valid record to import", path.display()));
         return Err(lines);

@@ -1003,6 +1003,19 @@ pub trait Store: Send + Sync {
     /// The steps of many cases at once, by case and time.
     fn events_of<'a>(&'a self, ids: &'a [i64]) -> BoxFuture<'a, Result<Vec<ProblemEvent>, StoreError>>;
 
+    /// Creates or updates assessment points by code as their batches arrive, in one
+    /// transaction, counting what changed. It commits only on [`PointBatch::Commit`] and
+    /// without `dry_run`; otherwise nothing is kept.
+    ///
+    /// [`PointBatch::Commit`]: crate::patrol::PointBatch::Commit
+    fn upsert_point_batches(
+        &self,
+        batches: tokio::sync::mpsc::Receiver<crate::patrol::PointBatch>,
+        now: OffsetDateTime,
+        actor: Actor,
+        dry_run: bool,
+    ) -> BoxFuture<'_, Result<crate::patrol::UpsertSummary, StoreError>>;
+
     /// Creates or updates assessment points by code (all or nothing), counting what changed;
     /// with `dry_run` nothing is kept.
     fn upsert_points(
@@ -1011,7 +1024,14 @@ pub trait Store: Send + Sync {
         now: OffsetDateTime,
         actor: Actor,
         dry_run: bool,
-    ) -> BoxFuture<'_, Result<crate::patrol::UpsertSummary, StoreError>>;
+    ) -> BoxFuture<'_, Result<crate::patrol::UpsertSummary, StoreError>> {
+        use crate::patrol::PointBatch;
+        let (sender, batches) = tokio::sync::mpsc::channel(2);
+        // A fresh channel of two has room for both messages.
+        let _ = sender.try_send(PointBatch::Points(points));
+        let _ = sender.try_send(PointBatch::Commit);
+        self.upsert_point_batches(batches, now, actor, dry_run)
+    }
 
     /// Assessment points whose bounding box meets `bbox` (all without one), by code.
     fn points(&self, bbox: Option<BBox>) -> BoxFuture<'_, Result<Vec<crate::patrol::StoredPoint>, StoreError>>;

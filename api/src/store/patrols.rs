@@ -124,14 +124,44 @@ macro_rules! bind_point {
     }};
 }
 
+/// Rows per multi-row point INSERT (15 columns each: 7,500 parameters, within both backends' limits).
+pub(crate) const INSERT_ROWS: usize = 500;
+
+/// One multi-row INSERT of new points. Positional placeholders: SQLite looks `$N` names up
+/// one by one, which is quadratic in a statement of thousands of parameters.
+macro_rules! insert_points {
+    ($tx:expr, $points:expr, $now:expr) => {{
+        const COLUMNS: usize = 15;
+        let points: Vec<$crate::patrol::StoredPoint> = $points;
+        let rows: Vec<String> = (0..points.len())
+            .map(|i| {
+                let columns: Vec<String> = (1..=COLUMNS)
+                    .map(|k| if k == 4 { wkb_positional(i * COLUMNS + k) } else { positional(i * COLUMNS + k) })
+                    .collect();
+                format!("({})", columns.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO assessment_points (code, name, kind, geom, min_lon, min_lat, max_lon, max_lat, criteria, \
+             required_per_week, grid_code, grids, responsible_unit, created_at, updated_at) VALUES {}",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for p in &points {
+            query = bind_point!(query, p).bind($now).bind($now);
+        }
+        query.execute(&mut *$tx).await?;
+    }};
+}
+
 /// The patrol methods of `Store`, the same on both backends. Expands inside `impl Store for …`
 /// of a type with `begin_write()`, `pool`, `wkb_in(n)`, `positional(n)`, `wkb_positional(n)`,
 /// `WKB_OUT` and `INSERT_PROBLEM` in scope.
 macro_rules! patrol_methods {
     () => {
-        fn upsert_points(
+        fn upsert_point_batches(
             &self,
-            points: Vec<$crate::patrol::StoredPoint>,
+            mut batches: tokio::sync::mpsc::Receiver<$crate::patrol::PointBatch>,
             now: OffsetDateTime,
             actor: $crate::auth::Actor,
             dry_run: bool,
@@ -139,75 +169,77 @@ macro_rules! patrol_methods {
             Box::pin(async move {
                 let mut tx = self.begin_write().await?;
                 let mut summary = $crate::patrol::UpsertSummary::default();
-                // One read of what is there, then new points in multi-row INSERTs: an import of
-                // a city's points is a handful of statements, not one round trip per point.
-                let rows = sqlx::query(&$crate::store::patrols::point_query(WKB_OUT, "")).fetch_all(&mut *tx).await?;
-                let mut existing = std::collections::HashMap::with_capacity(rows.len());
-                for r in &rows {
-                    let p = $crate::store::patrols::point_from_row(r)?;
-                    existing.insert(p.code.clone(), p);
-                }
-                drop(rows);
-                let mut fresh = Vec::new();
-                for p in &points {
-                    match existing.get(&p.code) {
-                        Some(old) if old.same_as(p) => summary.unchanged += 1,
-                        Some(_) => {
-                            summary.updated += 1;
-                            let sql = format!(
-                                "UPDATE assessment_points SET name = $2, kind = $3, geom = {}, min_lon = $5, \
-                                 min_lat = $6, max_lon = $7, max_lat = $8, criteria = $9, required_per_week = $10, \
-                                 grid_code = $11, grids = $12, responsible_unit = $13, updated_at = $14 WHERE code = $1",
-                                wkb_in(4)
-                            );
-                            bind_point!(sqlx::query(&sql), p)
-                                .bind(now)
-                                .execute(&mut *tx)
-                                .await?;
+                let (mut fresh, mut codes, mut received, mut commit) = (Vec::new(), Vec::new(), 0usize, false);
+                // Into an empty table (a city's first import) every point is new: no lookups.
+                let empty_table = sqlx::query("SELECT 1 FROM assessment_points LIMIT 1")
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .is_none();
+                while let Some(message) = batches.recv().await {
+                    let points = match message {
+                        $crate::patrol::PointBatch::Points(points) => points,
+                        $crate::patrol::PointBatch::Commit => {
+                            commit = true;
+                            break;
                         }
-                        None => {
-                            summary.created += 1;
-                            fresh.push(p);
+                    };
+                    received += points.len();
+                    // Each batch looks up only its own codes: memory stays that of a batch,
+                    // whatever the size of the table or the file.
+                    let mut existing = std::collections::HashMap::new();
+                    if !empty_table && !points.is_empty() {
+                        let placeholders: Vec<String> = (1..=points.len()).map(positional).collect();
+                        let tail = format!("WHERE code IN ({})", placeholders.join(", "));
+                        let sql = $crate::store::patrols::point_query(WKB_OUT, &tail);
+                        let mut query = sqlx::query(&sql);
+                        for p in &points {
+                            query = query.bind(&p.code);
+                        }
+                        for r in query.fetch_all(&mut *tx).await? {
+                            let p = $crate::store::patrols::point_from_row(&r)?;
+                            existing.insert(p.code.clone(), p);
+                        }
+                    }
+                    for p in points {
+                        if codes.len() < 20 {
+                            codes.push(p.code.clone());
+                        }
+                        match existing.get(&p.code) {
+                            Some(old) if old.same_as(&p) => summary.unchanged += 1,
+                            Some(_) => {
+                                summary.updated += 1;
+                                let sql = format!(
+                                    "UPDATE assessment_points SET name = $2, kind = $3, geom = {}, min_lon = $5, \
+                                     min_lat = $6, max_lon = $7, max_lat = $8, criteria = $9, required_per_week = $10, \
+                                     grid_code = $11, grids = $12, responsible_unit = $13, updated_at = $14 WHERE code = $1",
+                                    wkb_in(4)
+                                );
+                                bind_point!(sqlx::query(&sql), &p).bind(now).execute(&mut *tx).await?;
+                            }
+                            None => {
+                                summary.created += 1;
+                                fresh.push(p);
+                            }
+                        }
+                        if fresh.len() == $crate::store::patrols::INSERT_ROWS {
+                            insert_points!(tx, std::mem::take(&mut fresh), now);
                         }
                     }
                 }
-                // Positional placeholders: SQLite looks `$N` names up one by one, which is
-                // quadratic in a statement of thousands of parameters.
-                const COLUMNS: usize = 15;
-                for chunk in fresh.chunks(500) {
-                    let rows: Vec<String> = (0..chunk.len())
-                        .map(|i| {
-                            let n = |k: usize| positional(i * COLUMNS + k);
-                            let columns: Vec<String> = (1..=COLUMNS)
-                                .map(|k| if k == 4 { wkb_positional(i * COLUMNS + k) } else { n(k) })
-                                .collect();
-                            format!("({})", columns.join(", "))
-                        })
-                        .collect();
-                    let sql = format!(
-                        "INSERT INTO assessment_points (code, name, kind, geom, min_lon, min_lat, max_lon, max_lat, \
-                         criteria, required_per_week, grid_code, grids, responsible_unit, created_at, updated_at) \
-                         VALUES {}",
-                        rows.join(", ")
-                    );
-                    let mut query = sqlx::query(&sql);
-                    for p in chunk {
-                        query = bind_point!(query, p).bind(now).bind(now);
-                    }
-                    query.execute(&mut *tx).await?;
+                if !fresh.is_empty() {
+                    insert_points!(tx, fresh, now);
                 }
                 if summary.created + summary.updated > 0 {
-                    let codes: Vec<&str> = points.iter().map(|p| p.code.as_str()).take(20).collect();
                     audit_row!(
                         tx,
                         now,
                         actor,
                         "points.upsert",
                         "assessment_points",
-                        serde_json::json!({"summary": summary, "codes": codes, "of": points.len()})
+                        serde_json::json!({"summary": summary, "codes": codes, "of": received})
                     );
                 }
-                if dry_run {
+                if dry_run || !commit {
                     tx.rollback().await?;
                 } else {
                     tx.commit().await?;

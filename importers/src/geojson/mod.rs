@@ -1,10 +1,13 @@
 //! GeoJSON (RFC 7946) FeatureCollections, streamed feature by feature.
 
-use crate::record::{Position, RawGeometry, Record};
+mod de;
+
+use crate::record::{RawGeometry, Record};
 use crate::{FileError, RecordError};
+use de::{raw_geometry, FeatureSlot, GeometrySlot};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
-use spatial::validity::{RawMultiPolygon, RawPolygon};
+use spatial::validity::RawMultiPolygon;
 use std::io::Read;
 use std::path::Path;
 
@@ -26,7 +29,11 @@ pub type Feature = GenericFeature<geo::Geometry<f64>>;
 
 /// Streams a FeatureCollection: each feature is handed to `each` as soon as it is parsed, so
 /// the file never sits whole in memory. The collection's own `type` is checked at the end.
-pub fn stream_collection(path: &Path, source: impl Read, each: &mut dyn FnMut(usize, Value)) -> Result<(), FileError> {
+pub fn stream_collection(
+    path: &Path,
+    source: impl Read,
+    each: &mut dyn FnMut(usize, FeatureSlot),
+) -> Result<(), FileError> {
     let name = path.display().to_string();
     let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 16, source));
     let kind = CollectionSeed { each, count: 0 }
@@ -43,7 +50,7 @@ pub fn stream_collection(path: &Path, source: impl Read, each: &mut dyn FnMut(us
 }
 
 struct CollectionSeed<'f> {
-    each: &'f mut dyn FnMut(usize, Value),
+    each: &'f mut dyn FnMut(usize, FeatureSlot),
     count: usize,
 }
 
@@ -78,7 +85,7 @@ impl<'de> Visitor<'de> for CollectionSeed<'_> {
 }
 
 struct FeaturesSeed<'f, 'c> {
-    each: &'f mut dyn FnMut(usize, Value),
+    each: &'f mut dyn FnMut(usize, FeatureSlot),
     count: &'c mut usize,
 }
 
@@ -98,7 +105,7 @@ impl<'de> Visitor<'de> for FeaturesSeed<'_, '_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(value) = seq.next_element::<Value>()? {
+        while let Some(value) = seq.next_element::<FeatureSlot>()? {
             (self.each)(*self.count, value);
             *self.count += 1;
         }
@@ -115,8 +122,8 @@ pub fn read_records(
     stream_collection(path, source, &mut |index, value| sink(record_of(index, value)))
 }
 
-fn record_of(index: usize, value: Value) -> Result<Record, RecordError> {
-    parse_feature(index, value, |g| parse_raw_geometry(g).map(Some)).map(|f| {
+fn record_of(index: usize, slot: FeatureSlot) -> Result<Record, RecordError> {
+    parse_feature(index, slot, |g| Ok(Some(g))).map(|f| {
         let mut properties = f.properties;
         // A feature id stands in for a missing code, as GIS tools often move codes there.
         if let (Some(id), false) = (f.id, properties.contains_key("code")) {
@@ -128,7 +135,7 @@ fn record_of(index: usize, value: Value) -> Result<Record, RecordError> {
 
 fn read_all<G>(
     path: &Path,
-    convert: fn(usize, Value) -> Result<GenericFeature<G>, RecordError>,
+    convert: fn(usize, FeatureSlot) -> Result<GenericFeature<G>, RecordError>,
 ) -> Result<(Vec<GenericFeature<G>>, Vec<RecordError>), FileError> {
     let name = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|source| FileError::Io { path: name, source })?;
@@ -143,18 +150,20 @@ fn read_all<G>(
 
 /// Reads a FeatureCollection file; features that are not polygons are reported, not dropped silently.
 pub fn read_polygon_features(path: &Path) -> Result<(Vec<PolygonFeature>, Vec<RecordError>), FileError> {
-    read_all(path, |index, value| parse_feature(index, value, |g| parse_raw_geometry(g)?.into_polygons()))
+    read_all(path, |index, slot| parse_feature(index, slot, RawGeometry::into_polygons))
 }
 
 /// Reads a FeatureCollection of any simple geometries (points, lines, polygons and their
 /// multi-kinds). Polygons must be valid; each bad feature is reported by index.
 pub fn read_features(path: &Path) -> Result<(Vec<Feature>, Vec<RecordError>), FileError> {
-    read_all(path, |index, value| parse_feature(index, value, parse_any_geometry))
+    read_all(path, |index, slot| parse_feature(index, slot, any_geometry))
 }
 
 /// Parses one GeoJSON Feature (for example a request body) with any simple geometry.
 pub fn parse_any_feature(value: Value) -> Result<Feature, RecordError> {
-    parse_feature(0, value, parse_any_geometry)
+    // A FeatureSlot accepts any JSON value, so this never falls back.
+    let slot = serde_json::from_value(value).unwrap_or(FeatureSlot::Other);
+    parse_feature(0, slot, any_geometry)
 }
 
 fn contains_nul(v: &Value) -> bool {
@@ -183,21 +192,21 @@ pub fn text_property(props: &Map<String, Value>, key: &str) -> Option<String> {
 
 fn parse_feature<G>(
     index: usize,
-    value: Value,
-    geometry_of: impl Fn(&Map<String, Value>) -> Result<G, String>,
+    slot: FeatureSlot,
+    geometry_of: impl Fn(RawGeometry) -> Result<G, String>,
 ) -> Result<GenericFeature<G>, RecordError> {
     let err =
         |field: &str, reason: String, code: Option<String>| RecordError::new("feature", index, code, field, reason);
-    let Value::Object(mut obj) = value else {
+    let FeatureSlot::Object { id, properties, geometry } = slot else {
         return Err(err("feature", "is not a JSON object".into(), None));
     };
-    let properties = match obj.remove("properties") {
+    let properties = match properties {
         Some(Value::Object(m)) => m,
         None | Some(Value::Null) => Map::new(),
         Some(_) => return Err(err("properties", "must be an object".into(), None)),
     };
-    let id = match obj.get("id") {
-        Some(Value::String(s)) => Some(s.clone()),
+    let id = match id {
+        Some(Value::String(s)) => Some(s),
         Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
     };
@@ -205,70 +214,17 @@ fn parse_feature<G>(
     if let Some(key) = nul_property(&properties) {
         return Err(err(&format!("properties.{key}"), "contains a NUL character".into(), code));
     }
-    let geometry = match obj.remove("geometry") {
-        Some(Value::Object(g)) => geometry_of(&g).map_err(|reason| err("geometry", reason, code.clone()))?,
-        _ => return Err(err("geometry", "is missing".into(), code)),
+    let geometry = match geometry {
+        GeometrySlot::Object { kind, coordinates } => raw_geometry(kind.as_ref(), coordinates.as_ref())
+            .and_then(geometry_of)
+            .map_err(|reason| err("geometry", reason, code.clone()))?,
+        GeometrySlot::Missing | GeometrySlot::Other => return Err(err("geometry", "is missing".into(), code)),
     };
     Ok(GenericFeature { unit: "feature", index, id, properties, geometry })
 }
 
-fn parse_any_geometry(g: &Map<String, Value>) -> Result<geo::Geometry<f64>, String> {
-    parse_raw_geometry(g)?.into_geometry(false).map(|(g, _)| g).map_err(|reasons| reasons.join("; "))
-}
-
-fn array<'v>(v: &'v Value, what: &str) -> Result<&'v [Value], String> {
-    v.as_array().map(Vec::as_slice).ok_or_else(|| format!("{what} must be an array"))
-}
-
-/// A GeoJSON geometry object as a raw geometry: only its structure and numbers are checked.
-pub fn parse_raw_geometry(g: &Map<String, Value>) -> Result<RawGeometry, String> {
-    let kind = g.get("type").and_then(Value::as_str).unwrap_or("");
-    let coords = g.get("coordinates").ok_or("has no coordinates")?;
-    let positions =
-        |v: &Value| -> Result<Vec<Position>, String> { array(v, "a LineString")?.iter().map(parse_position).collect() };
-    Ok(match kind {
-        "Point" => RawGeometry::Point(parse_position(coords)?),
-        "MultiPoint" => RawGeometry::MultiPoint(positions(coords)?),
-        "LineString" => RawGeometry::LineString(positions(coords)?),
-        "MultiLineString" => RawGeometry::MultiLineString(
-            array(coords, "MultiLineString coordinates")?.iter().map(positions).collect::<Result<_, _>>()?,
-        ),
-        "Polygon" => RawGeometry::Polygon(parse_polygon(coords)?),
-        "MultiPolygon" => RawGeometry::MultiPolygon(
-            array(coords, "MultiPolygon coordinates")?
-                .iter()
-                .enumerate()
-                .map(|(i, p)| parse_polygon(p).map_err(|e| format!("polygon {i}: {e}")))
-                .collect::<Result<_, _>>()?,
-        ),
-        other => return Err(format!("type {other:?} is not a Point, LineString or Polygon (or their Multi- kinds)")),
-    })
-}
-
-fn parse_polygon(v: &Value) -> Result<RawPolygon, String> {
-    v.as_array()
-        .ok_or("a polygon must be an array of rings")?
-        .iter()
-        .enumerate()
-        .map(|(ri, ring)| {
-            ring.as_array()
-                .ok_or_else(|| format!("ring {ri} must be an array of positions"))?
-                .iter()
-                .enumerate()
-                .map(|(pi, pos)| parse_position(pos).map_err(|e| format!("ring {ri} position {pi}: {e}")))
-                .collect()
-        })
-        .collect()
-}
-
-fn parse_position(v: &Value) -> Result<Position, String> {
-    let arr = v.as_array().ok_or("a position must be an array [lon, lat]")?;
-    if arr.len() < 2 {
-        return Err("a position needs two numbers".into());
-    }
-    // Strings such as "NaN" are how broken exporters write non-numbers: name them clearly.
-    let num = |x: &Value| x.as_f64().filter(|f| f.is_finite()).ok_or_else(|| format!("{x} is not a finite number"));
-    Ok([num(&arr[0])?, num(&arr[1])?])
+fn any_geometry(raw: RawGeometry) -> Result<geo::Geometry<f64>, String> {
+    raw.into_geometry(false).map(|(g, _)| g).map_err(|reasons| reasons.join("; "))
 }
 
 #[cfg(test)]
