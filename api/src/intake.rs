@@ -165,7 +165,7 @@ pub fn backlog_problem(
     let class = Some(Class::from(category));
     let at = match text("reported_at") {
         None => now,
-        Some(t) => parse_reported_at(&t)
+        Some(t) => importers::record::parse_time(&t)
             .ok_or_else(|| fail("reported_at", format!("{t:?} is not RFC 3339 or YYYY-MM-DD HH:MM[:SS]")))?,
     };
     if at > now {
@@ -174,20 +174,6 @@ pub fn backlog_problem(
     let mut problem = route(snapshot, report, class, at);
     problem.reported_by = text("reported_by");
     Ok((r.code.clone(), problem))
-}
-
-fn parse_reported_at(t: &str) -> Option<OffsetDateTime> {
-    use time::format_description::well_known::Rfc3339;
-    if let Ok(at) = OffsetDateTime::parse(t, &Rfc3339) {
-        return Some(at);
-    }
-    let china = time::UtcOffset::from_hms(8, 0, 0).ok()?;
-    let formats = [
-        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"),
-        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]"),
-        time::macros::format_description!("[year]/[month]/[day] [hour]:[minute]"),
-    ];
-    formats.iter().find_map(|f| time::PrimitiveDateTime::parse(t, f).ok()).map(|p| p.assume_offset(china))
 }
 
 #[cfg(test)]

@@ -305,6 +305,7 @@ impl SourceArgs {
                 .map_err(|e| format!("--encoding: {e}"))?,
             layer: self.layer.clone(),
             map: self.map.as_deref().map(str::parse).transpose()?.unwrap_or_default(),
+            gpx: Default::default(),
         };
         Ok(cli::import::ImportOptions {
             read,
@@ -346,6 +347,10 @@ gridwatch import grids --map code=id --level district --repair us-counties.geojs
         source: SourceArgs,
     },
     /// Replace the category catalogue (部件/事件) with a CSV or JSON file.
+    #[command(after_help = "CSV header: code,kind,name_zh,name_en,department,time_limit,limit_unit,severity \
+(kind: component 部件 or event 事件). JSON: an array of objects with the same fields. On any bad row nothing \
+changes, and every bad row is named.\n\n\
+Examples:\n  gridwatch import categories categories.csv\n  gridwatch import categories catalogue.json")]
     Categories {
         file: PathBuf,
         #[command(flatten)]
@@ -382,15 +387,19 @@ Examples:\n  gridwatch import problems backlog.csv\n  gridwatch import problems 
         #[command(flatten)]
         source: SourceArgs,
     },
-    /// An officer's GPS track from a GPX file (inaccurate fixes and spikes are dropped and counted).
-    #[command(after_help = "Example:\n  gridwatch import tracks --officer wang.wei monday.gpx")]
+    /// An officer's GPS track (inaccurate fixes and spikes are dropped and counted).
+    #[command(after_help = "Records: GPX track points (<trkpt>), or points of any other format with a time \
+(RFC 3339, YYYY-MM-DD HH:MM[:SS] in China time, or Unix seconds) and optionally accuracy (metres) or hdop. \
+Phone apps built on 高德 or 腾讯 maps record GCJ-02: give --crs gcj02.\n\n\
+Examples:\n  gridwatch import tracks --officer wang.wei monday.gpx\n  \
+gridwatch import tracks --officer wang.wei --crs gcj02 --map time=定位时间 monday.csv")]
     Tracks {
         file: PathBuf,
         /// The officer (user name) who walked it.
         #[arg(long)]
         officer: String,
         #[command(flatten)]
-        database: DatabaseArgs,
+        source: SourceArgs,
     },
 }
 
@@ -548,9 +557,10 @@ fn run(cli: Cli) -> Result<(), String> {
                 cli::report::weekly(store.as_ref(), week.as_deref(), &by, &format, &out, as_of).await
             })
         }
-        Command::Import(ImportCommand::Tracks { file, officer, database }) => runtime()?.block_on(async {
-            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
-            report_import(cli::import::import_track(store.as_ref(), &file, &officer, now()).await)
+        Command::Import(ImportCommand::Tracks { file, officer, source }) => runtime()?.block_on(async {
+            let options = source.options(false)?;
+            let store = connect(&source.database.database_url).await.map_err(|e| e.to_string())?;
+            report_import(cli::import::import_track(store.as_ref(), &file, &officer, &options, now()).await)
         }),
         Command::Coverage { week, format, out, rules, database } => runtime()?.block_on(async {
             let rules = rules.rules()?;

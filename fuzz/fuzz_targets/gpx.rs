@@ -1,15 +1,22 @@
-//! Any text as GPX: waypoints, and track points through the same document check.
+//! Any text as GPX: waypoints and track points, their geometry checks and their times.
 #![no_main]
+use importers::gpx::{read_points, GpxPoints};
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = importers::gpx::read_waypoints(Path::new("f.gpx"), text, &mut |r| {
-            if let Ok(Some(g)) = r.map(|r| r.geometry) {
-                let _ = g.into_geometry(false);
-            }
-        });
-        let _ = importers::patrol::parse_gpx(Path::new("f.gpx"), text);
+        for which in [GpxPoints::Waypoints, GpxPoints::TrackPoints] {
+            let _ = read_points(Path::new("f.gpx"), text, which, &mut |r| {
+                if let Ok(record) = r {
+                    if let Some(t) = record.properties.get("time").and_then(|t| t.as_str()) {
+                        let _ = importers::record::parse_time(t);
+                    }
+                    if let Some(g) = record.geometry {
+                        let _ = g.into_geometry(false);
+                    }
+                }
+            });
+        }
     }
 });

@@ -1,5 +1,5 @@
-//! GPX waypoints (`<wpt>`) as point records: a phone's marked places become assessment points
-//! or reported problems. Track points are read by `patrol::read_gpx`.
+//! GPX points as point records: waypoints (`<wpt>`, a phone's marked places) become assessment
+//! points or reported problems; track points (`<trkpt>`) become an officer's GPS fixes.
 
 use crate::record::{RawGeometry, Record};
 use crate::{FileError, RecordError};
@@ -17,45 +17,47 @@ pub fn document<'a>(path: &Path, text: &'a str) -> Result<roxmltree::Document<'a
     Ok(doc)
 }
 
-/// Every waypoint (0-based) with `name`, `desc`, `cmt`, `type`, `sym`, `time` and `ele` as
-/// properties; `name` also stands in for a missing `code`.
-pub fn read_waypoints(
+/// Which points of a GPX file are its records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum GpxPoints {
+    #[default]
+    Waypoints,
+    TrackPoints,
+}
+
+/// Every waypoint or track point (0-based) with `name`, `desc`, `cmt`, `type`, `sym`, `time`,
+/// `ele` and `hdop` as properties; a waypoint's `name` also stands in for a missing `code`.
+pub fn read_points(
     path: &Path,
     text: &str,
+    which: GpxPoints,
     sink: &mut dyn FnMut(Result<Record, RecordError>),
 ) -> Result<(), FileError> {
     let doc = document(path, text)?;
-    for (i, wpt) in doc.descendants().filter(|n| n.has_tag_name("wpt")).enumerate() {
+    let (tag, unit) = match which {
+        GpxPoints::Waypoints => ("wpt", "waypoint"),
+        GpxPoints::TrackPoints => ("trkpt", "track point"),
+    };
+    for (i, wpt) in doc.descendants().filter(|n| n.has_tag_name(tag)).enumerate() {
         let mut properties = Map::new();
-        for tag in ["name", "desc", "cmt", "type", "sym", "time", "ele"] {
+        for tag in ["name", "desc", "cmt", "type", "sym", "time", "ele", "hdop"] {
             if let Some(t) = wpt.children().find(|c| c.has_tag_name(tag)).and_then(|c| c.text()) {
                 if !t.trim().is_empty() {
                     properties.insert(tag.into(), Value::String(t.trim().into()));
                 }
             }
         }
-        if let Some(name) = properties.get("name").cloned() {
+        if let (GpxPoints::Waypoints, Some(name)) = (which, properties.get("name").cloned()) {
             properties.entry("code").or_insert(name);
         }
         let code = crate::geojson::text_property(&properties, "code");
         let coordinate = |attr: &str| {
             wpt.attribute(attr).and_then(|v| v.trim().parse::<f64>().ok()).filter(|v| v.is_finite()).ok_or_else(|| {
-                RecordError::new(
-                    "waypoint",
-                    i,
-                    code.clone(),
-                    attr,
-                    format!("{:?} is not a number", wpt.attribute(attr)),
-                )
+                RecordError::new(unit, i, code.clone(), attr, format!("{:?} is not a number", wpt.attribute(attr)))
             })
         };
         let record = coordinate("lon").and_then(|lon| {
-            Ok(Record {
-                unit: "waypoint",
-                number: i,
-                geometry: Some(RawGeometry::Point([lon, coordinate("lat")?])),
-                properties,
-            })
+            Ok(Record { unit, number: i, geometry: Some(RawGeometry::Point([lon, coordinate("lat")?])), properties })
         });
         sink(record);
     }
@@ -73,7 +75,7 @@ mod tests {
           <wpt lat="39.9" lon="abc"><name>坏点</name></wpt>
           <trk><trkseg><trkpt lat="39.9" lon="116.4"/></trkseg></trk></gpx>"#;
         let mut records = Vec::new();
-        read_waypoints(Path::new("w.gpx"), text, &mut |r| records.push(r)).expect("gpx");
+        read_points(Path::new("w.gpx"), text, GpxPoints::Waypoints, &mut |r| records.push(r)).expect("gpx");
         assert_eq!(records.len(), 2, "track points are not waypoints");
         let first = records[0].as_ref().expect("first");
         assert_eq!(
@@ -86,6 +88,6 @@ mod tests {
             (bad.unit, bad.record, bad.field.as_str(), bad.code.as_deref()),
             ("waypoint", 1, "lon", Some("坏点"))
         );
-        assert!(read_waypoints(Path::new("k.gpx"), "<kml/>", &mut |_| {}).is_err());
+        assert!(read_points(Path::new("k.gpx"), "<kml/>", GpxPoints::Waypoints, &mut |_| {}).is_err());
     }
 }

@@ -7,6 +7,7 @@ use crate::record::Record;
 use crate::source::{read, ReadOptions, SourceInfo};
 use crate::{FileError, RecordError};
 use spatial::patrol::{AssessmentPoint, PlannedRoute};
+use spatial::track::RawFix;
 use spatial::Grid;
 use std::collections::HashSet;
 use std::path::Path;
@@ -196,6 +197,42 @@ pub fn load_routes(
     })
 }
 
+/// An officer's GPS fixes: GPX track points, or point records of any format with a `time`
+/// (RFC 3339, `YYYY-MM-DD HH:MM[:SS]` in China time, or Unix seconds) and, optionally, an
+/// `accuracy` in metres or a GPX `hdop` (taken as 5 m per unit).
+pub fn load_fixes(
+    path: &Path,
+    options: &ReadOptions,
+    progress: &mut dyn FnMut(u64, usize),
+) -> Result<Loaded<RawFix>, FileError> {
+    let options = ReadOptions { gpx: crate::gpx::GpxPoints::TrackPoints, ..options.clone() };
+    read_all(path, &options, progress, |r, _| {
+        let fail = |field: &str, reason: String| vec![RecordError::new(r.unit, r.number, None, field, reason)];
+        let [lon, lat] = match &r.geometry {
+            Some(crate::record::RawGeometry::Point(p)) => *p,
+            Some(g) => return Err(fail("geometry", format!("a GPS fix is a Point, not a {}", g.kind()))),
+            None => return Err(empty(&r)),
+        };
+        crate::record::check_position([lon, lat]).map_err(|reason| fail("geometry", reason))?;
+        let t = match r.properties.get("time") {
+            Some(serde_json::Value::Number(n)) => n.as_i64(),
+            Some(serde_json::Value::String(s)) => {
+                crate::record::parse_time(s).map(|t| t.unix_timestamp()).or_else(|| s.trim().parse().ok())
+            }
+            _ => return Err(fail("time", "is required: RFC 3339, YYYY-MM-DD HH:MM[:SS] or Unix seconds".into())),
+        }
+        .ok_or_else(|| {
+            fail("time", format!("{} is not RFC 3339, YYYY-MM-DD HH:MM[:SS] or Unix seconds", r.properties["time"]))
+        })?;
+        let number = |key: &str| {
+            let v = r.properties.get(key)?;
+            v.as_f64().or_else(|| v.as_str()?.trim().parse().ok()).filter(|x: &f64| x.is_finite() && *x >= 0.0)
+        };
+        let accuracy_m = number("accuracy").or_else(|| number("hdop").map(|h| h * 5.0));
+        Ok(RawFix { t, lon, lat, accuracy_m })
+    })
+}
+
 /// A record whose geometry must be one point: a reported problem in a backlog.
 #[derive(Debug, Clone)]
 pub struct PointRecord {
@@ -230,4 +267,60 @@ pub fn load_reports(
         }
         Ok(PointRecord { unit: r.unit, number: r.number, code: code.clone(), lon, lat, properties: r.properties })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn write_temp(name: &str, content: &str) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!("gw-load-{}-{name}", std::process::id()));
+        std::fs::File::create(&path).and_then(|mut f| f.write_all(content.as_bytes())).expect("temp file");
+        path
+    }
+
+    #[test]
+    fn gpx_track_points_with_their_faults() {
+        let path = write_temp(
+            "track.gpx",
+            r#"<?xml version="1.0"?><gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1"><wpt lat="1" lon="1"/><trk><trkseg>
+              <trkpt lat="39.9" lon="116.4"><time>2026-11-16T01:00:00Z</time><hdop>1.2</hdop></trkpt>
+              <trkpt lat="39.9001" lon="116.4"><time>2026-11-16T09:00:15+08:00</time></trkpt>
+              <trkpt lat="99" lon="116.4"><time>2026-11-16T01:00:30Z</time></trkpt>
+              <trkpt lat="39.9" lon="116.4"></trkpt>
+            </trkseg></trk></gpx>"#,
+        );
+        let loaded = load_fixes(&path, &ReadOptions::default(), &mut |_, _| {}).expect("readable");
+        assert_eq!(loaded.records, 4, "track points only, not the waypoint");
+        let fixes = &loaded.items;
+        assert_eq!(fixes.len(), 2);
+        assert_eq!(fixes[1].t - fixes[0].t, 15);
+        assert!((fixes[0].accuracy_m.unwrap_or(0.0) - 6.0).abs() < 1e-9);
+        let faults: Vec<(&str, usize, &str)> =
+            loaded.errors.iter().map(|e| (e.unit, e.record, e.field.as_str())).collect();
+        assert_eq!(faults, [("track point", 2, "geometry"), ("track point", 3, "time")]);
+        let not_gpx = write_temp("x.gpx", "<kml/>");
+        assert!(load_fixes(&not_gpx, &ReadOptions::default(), &mut |_, _| {}).is_err());
+        std::fs::remove_file(path).ok();
+        std::fs::remove_file(not_gpx).ok();
+    }
+
+    #[test]
+    fn csv_fixes_in_china_time_and_gcj02() {
+        let path = write_temp(
+            "track.csv",
+            "lon,lat,time,accuracy\n116.410,39.916,2026-11-16 09:00:00,8\n116.411,39.916,1794790815,\n116.4,39.9,yesterday,5\n",
+        );
+        let options = ReadOptions { crs: Some(crate::crs::Crs::Gcj02), ..ReadOptions::default() };
+        let loaded = load_fixes(&path, &options, &mut |_, _| {}).expect("readable");
+        assert_eq!(loaded.items.len(), 2);
+        let first = &loaded.items[0];
+        assert_eq!(first.t, 1_794_790_800, "09:00 China time is 01:00 UTC");
+        assert_eq!((first.accuracy_m, loaded.items[1].accuracy_m), (Some(8.0), None));
+        // GCJ-02 is shifted a few hundred metres from WGS-84 in Beijing: the fix is converted.
+        assert!((first.lon - 116.410).abs() > 0.003 && (first.lat - 39.916).abs() > 0.0005, "{first:?}");
+        assert_eq!((loaded.errors[0].record, loaded.errors[0].field.as_str()), (3, "time"));
+        std::fs::remove_file(path).ok();
+    }
 }

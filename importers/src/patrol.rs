@@ -9,7 +9,6 @@ use crate::geojson::{read_features, text_property, Feature};
 use crate::{FileError, RecordError};
 use serde_json::Value;
 use spatial::patrol::{point_kind, AssessmentPoint, Criterion, PlannedRoute, POINT_KINDS};
-use spatial::track::RawFix;
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -163,43 +162,6 @@ pub fn routes_from_features(features: &[Feature]) -> (Vec<PlannedRoute>, Vec<Rec
     (routes, errors)
 }
 
-/// Reads the track points (`trkpt`) of a GPX 1.0/1.1 file. Points without a valid time or
-/// position are reported by their number (0-based, in file order). `hdop`, where present,
-/// becomes an accuracy estimate of 5 m per unit.
-pub fn read_gpx(path: &Path) -> Result<(Vec<RawFix>, Vec<RecordError>), FileError> {
-    let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| FileError::Io { path: name, source })?;
-    parse_gpx(path, &text)
-}
-
-/// The track points of GPX text (`path` names it in messages).
-pub fn parse_gpx(path: &Path, text: &str) -> Result<(Vec<RawFix>, Vec<RecordError>), FileError> {
-    let doc = crate::gpx::document(path, text)?;
-    let mut fixes = Vec::new();
-    let mut errors = Vec::new();
-    for (i, pt) in doc.descendants().filter(|n| n.has_tag_name("trkpt")).enumerate() {
-        let bad = |field: &str, reason: String| RecordError::new("track point", i, None, field, reason);
-        let coordinate = |attr: &str, limit: f64| {
-            pt.attribute(attr)
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .filter(|v| v.is_finite() && v.abs() <= limit)
-                .ok_or_else(|| bad(attr, format!("{:?} is not a coordinate within ±{limit}", pt.attribute(attr))))
-        };
-        let child = |tag: &str| pt.children().find(|c| c.has_tag_name(tag)).and_then(|c| c.text());
-        let t = child("time")
-            .and_then(|t| time::OffsetDateTime::parse(t.trim(), &time::format_description::well_known::Rfc3339).ok())
-            .map(|t| t.unix_timestamp())
-            .ok_or_else(|| bad("time", "a track point needs an RFC 3339 <time>".into()));
-        let accuracy_m =
-            child("hdop").and_then(|h| h.trim().parse::<f64>().ok()).filter(|h| h.is_finite()).map(|h| h * 5.0);
-        match (coordinate("lon", 180.0), coordinate("lat", 90.0), t) {
-            (Ok(lon), Ok(lat), Ok(t)) => fixes.push(RawFix { t, lon, lat, accuracy_m }),
-            (lon, lat, t) => errors.extend([lon.err(), lat.err(), t.err()].into_iter().flatten()),
-        }
-    }
-    Ok((fixes, errors))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,28 +212,5 @@ mod tests {
         assert_eq!(errors.len(), 2);
         assert_eq!(parse_weekday("Sunday"), Some(7));
         std::fs::remove_file(path).ok();
-    }
-
-    #[test]
-    fn gpx_track_points_with_their_faults() {
-        let path = write_temp(
-            "track.gpx",
-            r#"<?xml version="1.0"?><gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>
-              <trkpt lat="39.9" lon="116.4"><time>2026-11-16T01:00:00Z</time><hdop>1.2</hdop></trkpt>
-              <trkpt lat="39.9001" lon="116.4"><time>2026-11-16T09:00:15+08:00</time></trkpt>
-              <trkpt lat="99" lon="116.4"><time>2026-11-16T01:00:30Z</time></trkpt>
-              <trkpt lat="39.9" lon="116.4"></trkpt>
-            </trkseg></trk></gpx>"#,
-        );
-        let (fixes, errors) = read_gpx(&path).expect("readable");
-        assert_eq!(fixes.len(), 2);
-        assert_eq!(fixes[1].t - fixes[0].t, 15);
-        assert!((fixes[0].accuracy_m.unwrap_or(0.0) - 6.0).abs() < 1e-9);
-        let faults: Vec<(usize, &str)> = errors.iter().map(|e| (e.record, e.field.as_str())).collect();
-        assert_eq!(faults, [(2, "lat"), (3, "time")]);
-        let not_gpx = write_temp("x.gpx", "<kml/>");
-        assert!(read_gpx(&not_gpx).is_err());
-        std::fs::remove_file(path).ok();
-        std::fs::remove_file(not_gpx).ok();
     }
 }

@@ -124,6 +124,24 @@ impl RawGeometry {
     }
 }
 
+/// A time as users write it: RFC 3339, or `YYYY-MM-DD HH:MM[:SS]` (also with `/`) in China
+/// time, as exports of Chinese systems and Excel have it.
+pub fn parse_time(t: &str) -> Option<time::OffsetDateTime> {
+    use time::format_description::well_known::Rfc3339;
+    let t = t.trim();
+    if let Ok(at) = time::OffsetDateTime::parse(t, &Rfc3339) {
+        return Some(at);
+    }
+    let china = time::UtcOffset::from_hms(8, 0, 0).ok()?;
+    let formats = [
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"),
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]"),
+        time::macros::format_description!("[year]/[month]/[day] [hour]:[minute]:[second]"),
+        time::macros::format_description!("[year]/[month]/[day] [hour]:[minute]"),
+    ];
+    formats.iter().find_map(|f| time::PrimitiveDateTime::parse(t, f).ok()).map(|p| p.assume_offset(china))
+}
+
 /// Longitude within ±180°, latitude within ±90°, both finite.
 pub fn check_position(p: Position) -> Result<(), String> {
     if !(p[0].is_finite() && p[1].is_finite()) || p[0].abs() > 180.0 || p[1].abs() > 90.0 {

@@ -65,6 +65,8 @@ pub struct ReadOptions {
     /// The GeoPackage layer.
     pub layer: Option<String>,
     pub map: FieldMap,
+    /// Which points of a GPX file are records.
+    pub gpx: gpx::GpxPoints,
 }
 
 /// What was read, for the summary.
@@ -171,7 +173,7 @@ pub fn read(
         Format::Gpx => {
             let text = std::fs::read_to_string(path).map_err(|source| FileError::Io { path: name.clone(), source })?;
             progress(text.len() as u64);
-            gpx::read_waypoints(path, &text, &mut finish)?;
+            gpx::read_points(path, &text, options.gpx, &mut finish)?;
         }
     }
     Ok(SourceInfo { format, crs: crs.unwrap_or_default(), encoding, layer })

@@ -157,6 +157,25 @@ fn formats_scenario(backend: &Backend) {
     let metres = ((lon - 116.404) * 111_320.0 * 39.915f64.to_radians().cos()).hypot((lat - 39.915) * 110_574.0);
     assert!(metres < 0.5, "{name}: GCJ-02 undone to within {metres} m");
 
+    // A phone track as a 高德-based app exports it: GCJ-02, Chinese headers, China time.
+    let track = dir.join("track.csv");
+    let fixes: String = (0..3)
+        .map(|i| format!("{},39.91640428150164,2026-11-16 09:0{i}:00\n", 116.41024449916938 + 0.0001 * i as f64))
+        .collect();
+    std::fs::write(&track, format!("经度,纬度,定位时间\n{fixes}")).expect("track");
+    let track = track.to_string_lossy().into_owned();
+    let args = ["import", "tracks", "--officer", "wang", "--crs", "gcj02", "--map", "time=定位时间"];
+    let (ok, stdout, stderr) = run(&[&args[..], &["--dry-run", &track]].concat(), &url);
+    assert!(ok && stdout.contains("3 of 3 fixes") && stdout.contains("--dry-run"), "{name}: {stdout}{stderr}");
+    let walked = || server.get("/api/v1/tracks?officer=wang&date=2026-11-16").1["features"].clone();
+    assert_eq!(walked().as_array().map(Vec::len), Some(0), "{name}: a dry run stores no track");
+    let (ok, stdout, stderr) = run(&[&args[..], &[&track]].concat(), &url);
+    assert!(ok && stdout.contains("3 of 3 fixes for wang"), "{name}: {stdout}{stderr}");
+    let first = &walked()[0]["geometry"]["coordinates"][0];
+    let (lon, lat) = (first[0].as_f64().expect("lon"), first[1].as_f64().expect("lat"));
+    let metres = ((lon - 116.404) * 111_320.0 * 39.915f64.to_radians().cos()).hypot((lat - 39.915) * 110_574.0);
+    assert!(metres < 0.5, "{name}: the track's GCJ-02 undone to within {metres} m");
+
     // A backlog of problems from the old system: routed to grids, and a re-import adds none.
     let backlog = dir.join("backlog.csv");
     std::fs::write(
@@ -275,7 +294,7 @@ fn beijing_districts_invalid_polygons_are_each_named_and_nothing_is_stored_until
 
 #[test]
 fn import_help_documents_every_option_with_examples() {
-    for what in ["grids", "points", "routes", "problems"] {
+    for what in ["grids", "points", "routes", "problems", "tracks"] {
         let out = gridwatch(&["import", what, "--help"], None);
         let help = text(&out.stdout);
         for option in [
@@ -292,6 +311,8 @@ fn import_help_documents_every_option_with_examples() {
             assert!(help.contains(option), "import {what} --help lacks {option}:\n{help}");
         }
     }
+    let help = text(&gridwatch(&["import", "categories", "--help"], None).stdout);
+    assert!(help.contains("code,kind,name_zh") && help.contains("Examples:"), "{help}");
 }
 
 /// Points reach the store in batches while the file is still being read. A fault in the

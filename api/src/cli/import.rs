@@ -279,29 +279,31 @@ fn nothing_valid<T>(path: &Path, loaded: &Loaded<T>) -> Result<(), Vec<String>> 
     Ok(())
 }
 
-/// Reads a GPX file's track points for one officer, cleans and stores them.
+/// Reads an officer's GPS track (GPX track points, or points with a time from any format),
+/// cleans it and stores it.
 pub async fn import_track(
     store: &dyn Store,
     path: &Path,
     officer: &str,
+    options: &ImportOptions,
     now: OffsetDateTime,
 ) -> Result<Vec<String>, Vec<String>> {
     let name = path.display().to_string();
-    let (fixes, errors) = importers::patrol::read_gpx(path).map_err(|e| vec![e.to_string()])?;
-    if !errors.is_empty() {
-        return Err(listed(path, &errors, None));
-    }
-    let received = fixes.len();
-    let (kept, dropped) = spatial::track::clean(fixes, spatial::track::CleaningRules::default());
-    if !kept.is_empty() {
+    let loaded = load(path, options, |p| importers::load::load_fixes(path, &options.read, p))?;
+    nothing_valid(path, &loaded)?;
+    let received = loaded.items.len();
+    let (kept, dropped) = spatial::track::clean(loaded.items.clone(), spatial::track::CleaningRules::default());
+    if !kept.is_empty() && !options.dry_run {
         store.insert_track(officer.to_string(), kept.clone(), now).await.map_err(|e| vec![format!("{name}: {e}")])?;
     }
     Ok(vec![format!(
-        "imported {name}: {} of {received} fixes for {officer}; dropped {} inaccurate, {} spikes, {} repeated times",
+        "{}; {} of {received} fixes for {officer}; dropped {} inaccurate, {} spikes, {} repeated times{}",
+        heading(path, &loaded, options),
         kept.len(),
         dropped.inaccurate,
         dropped.spikes,
-        dropped.duplicates
+        dropped.duplicates,
+        tail(&loaded, options)
     )])
 }
 
