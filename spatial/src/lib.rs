@@ -10,6 +10,7 @@ pub mod geodesy;
 pub mod grid;
 pub mod index;
 pub mod patrol;
+pub mod planning;
 pub mod projection;
 pub mod subdivide;
 pub mod tiling;
