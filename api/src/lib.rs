@@ -14,6 +14,7 @@ pub mod http;
 pub mod indicators;
 pub mod intake;
 pub mod patrol;
+pub mod planning;
 pub mod problem;
 pub mod store;
 pub mod tiles;

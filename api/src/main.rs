@@ -51,6 +51,32 @@ enum Command {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Weekly patrol plans (巡查计划): for every officer (or one), a route per remaining working
+    /// day through the points still due and the handled problems to verify, with ETAs.
+    #[command(after_help = "Days: Monday to Friday, 08:30 for 6 hours at 4.5 km/h from the area's community \
+office point; days already over are skipped, so a plan made mid-week re-plans what is left.\n\n\
+Examples:\n  gridwatch plan --week 2026-W48 --out plans.csv\n  gridwatch plan --week 2026-W48 --officer wang.wei --format geojson")]
+    Plan {
+        /// ISO week, e.g. 2026-W48.
+        #[arg(long)]
+        week: String,
+        /// Only this officer (a user name, or a 网格员 named on grids).
+        #[arg(long)]
+        officer: Option<String>,
+        /// csv or geojson.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Plan as if it were this time (RFC 3339); default: now.
+        #[arg(long)]
+        as_of: Option<String>,
+        #[command(flatten)]
+        rules: CoverageArgs,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Checks on files, without a database.
     #[command(subcommand)]
     Check(CheckCommand),
@@ -561,6 +587,17 @@ fn run(cli: Cli) -> Result<(), String> {
             let options = source.options(false)?;
             let store = connect(&source.database.database_url).await.map_err(|e| e.to_string())?;
             report_import(cli::import::import_track(store.as_ref(), &file, &officer, &options, now()).await)
+        }),
+        Command::Plan { week, officer, format, out, as_of, rules, database } => runtime()?.block_on(async {
+            let rules = rules.rules()?;
+            let as_of = match as_of {
+                Some(t) => time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
+                    .map_err(|e| format!("--as-of {t:?}: {e}"))?,
+                None => now(),
+            };
+            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+            let bytes = cli::patrol::plan(store.as_ref(), &week, officer.as_deref(), &rules, &format, as_of).await?;
+            write_out(out.as_deref(), &bytes)
         }),
         Command::Coverage { week, format, out, rules, database } => runtime()?.block_on(async {
             let rules = rules.rules()?;

@@ -24,15 +24,20 @@ fn district(seed: u64, points: usize) -> (Vec<Stop>, Vec<Day>) {
     let centre = Coord { x: 116.4170, y: 39.9290 };
     let (m_lon, m_lat) = (1.0 / 85_300.0, 1.0 / 111_000.0);
     let communities: Vec<Coord<f64>> = (0..8)
-        .map(|_| Coord { x: centre.x + (rng.next() - 0.5) * 3000.0 * m_lon, y: centre.y + (rng.next() - 0.5) * 3000.0 * m_lat })
+        .map(|_| Coord {
+            x: centre.x + (rng.next() - 0.5) * 3000.0 * m_lon,
+            y: centre.y + (rng.next() - 0.5) * 3000.0 * m_lat,
+        })
         .collect();
     // (kind, dwell minutes, share): markets are inspected in the morning.
-    let kinds = [("market", 15.0), ("back_street", 10.0), ("public_toilet", 5.0), ("old_compound", 15.0), ("bus_stop", 5.0)];
+    let kinds =
+        [("market", 15.0), ("back_street", 10.0), ("public_toilet", 5.0), ("old_compound", 15.0), ("bus_stop", 5.0)];
     let mut stops = Vec::new();
     for i in 0..points {
         let c = communities[(rng.next() * communities.len() as f64) as usize % communities.len()];
         let (kind, dwell) = kinds[i % kinds.len()];
-        let position = Coord { x: c.x + (rng.next() - 0.5) * 600.0 * m_lon, y: c.y + (rng.next() - 0.5) * 600.0 * m_lat };
+        let position =
+            Coord { x: c.x + (rng.next() - 0.5) * 600.0 * m_lon, y: c.y + (rng.next() - 0.5) * 600.0 * m_lat };
         let window = (kind == "market").then_some((8.5 * 3600.0, 10.0 * 3600.0));
         let twice = i % 7 == 0;
         for visit in 0..(1 + usize::from(twice)) {
@@ -45,13 +50,18 @@ fn district(seed: u64, points: usize) -> (Vec<Stop>, Vec<Day>) {
             });
         }
     }
-    let days = (1..=5).map(|w| Day { weekday: w, start: centre, end: centre, start_s: 8.5 * 3600.0, budget_s: 6.0 * 3600.0 }).collect();
+    let days = (1..=5)
+        .map(|w| Day { weekday: w, start: centre, end: centre, start_s: 8.5 * 3600.0, budget_s: 6.0 * 3600.0 })
+        .collect();
     (stops, days)
 }
 
 fn main() {
     let speed = 4.5 / 3.6;
-    println!("{:>5} {:>6} | {:>18} {:>9} | {:>18} {:>9} {:>8} | {:>9}", "seed", "stops", "nearest neighbour", "covered", "gridwatch", "covered", "time", "shorter");
+    println!(
+        "{:>5} {:>6} | {:>18} {:>9} | {:>18} {:>9} {:>8} | {:>9}",
+        "seed", "stops", "nearest neighbour", "covered", "gridwatch", "covered", "time", "shorter"
+    );
     let mut ratios = Vec::new();
     for (seed, points) in [(1, 40), (2, 60), (3, 60), (4, 80), (5, 80), (6, 100)] {
         let (stops, days) = district(seed, points);
@@ -79,6 +89,10 @@ fn main() {
     if !ratios.is_empty() {
         let mean = ratios.iter().sum::<f64>() / ratios.len() as f64;
         let worst = ratios.iter().cloned().fold(f64::INFINITY, f64::min);
-        println!("routes shorter than nearest neighbour, covering as many stops or more: mean {:.1} %, worst {:.1} %", mean * 100.0, worst * 100.0);
+        println!(
+            "routes shorter than nearest neighbour, covering as many stops or more: mean {:.1} %, worst {:.1} %",
+            mean * 100.0,
+            worst * 100.0
+        );
     }
 }

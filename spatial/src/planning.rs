@@ -419,11 +419,7 @@ fn or_opt(inst: &Instance, routes: &mut [Vec<usize>], lengths: &mut [f64]) -> bo
 }
 
 fn finish(inst: &Instance, routes: Vec<Vec<usize>>, open: Vec<usize>) -> Plan {
-    let days = routes
-        .iter()
-        .enumerate()
-        .filter_map(|(d, r)| inst.schedule(d, r))
-        .collect();
+    let days = routes.iter().enumerate().filter_map(|(d, r)| inst.schedule(d, r)).collect();
     let mut unplanned: Vec<(usize, Unplanned)> = open
         .into_iter()
         .map(|s| {
@@ -489,7 +485,7 @@ mod tests {
         for d in &plan.days {
             assert!(d.finish_s <= days[0].start_s + 1200.0 + 1e-9);
             let groups: Vec<&str> = d.visits.iter().map(|v| stops[v.stop].group.as_str()).collect();
-            assert!(!(groups.iter().filter(|g| **g == "p").count() > 1), "one visit of p per day");
+            assert!(groups.iter().filter(|g| **g == "p").count() <= 1, "one visit of p per day");
             for v in &d.visits {
                 if let Some((open, close)) = stops[v.stop].window {
                     assert!(v.arrive_s <= close && v.arrive_s + v.wait_s >= open);
@@ -505,8 +501,7 @@ mod tests {
     #[test]
     fn a_full_week_leaves_the_rest_with_no_room() {
         // Five stops at one spot 100 m away, 250 s each: a 600 s day holds one (450 s), not two (700 s).
-        let stops: Vec<Stop> =
-            (0..5).map(|i| Stop { dwell_s: 250.0, ..stop(&format!("s{i}"), 100.0, 0.0) }).collect();
+        let stops: Vec<Stop> = (0..5).map(|i| Stop { dwell_s: 250.0, ..stop(&format!("s{i}"), 100.0, 0.0) }).collect();
         let plan = plan(&stops, &[day(1, 600.0)], 1.0, &Flat);
         assert_eq!(plan.planned(), 1);
         assert!(plan.unplanned.iter().all(|(_, r)| *r == Unplanned::NoRoom));

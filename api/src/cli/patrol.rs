@@ -111,3 +111,90 @@ pub fn check_grids(boundary: &Path, grids: &Path, min_area_m2: f64, format: &str
     };
     serde_json::to_vec_pretty(&out).map_err(|e| vec![e.to_string()])
 }
+
+/// `gridwatch plan`: the week's plan for every officer (or one), as CSV rows (officer, date,
+/// order, task, code, name, type, eta, depart, lon, lat) or one GeoJSON collection per officer.
+/// Officers are the users with the officer role and the 网格员 named on grids.
+pub async fn plan(
+    store: &dyn Store,
+    week: &str,
+    officer: Option<&str>,
+    rules: &CoverageRules,
+    format: &str,
+    now: time::OffsetDateTime,
+) -> Result<Vec<u8>, String> {
+    use crate::planning::{officer_area, plan_week, PlanRules};
+    if !matches!(format, "csv" | "geojson") {
+        return Err(format!("--format {format:?}: use csv or geojson"));
+    }
+    let week = patrol_week(week, rules)?;
+    let catalog = Catalog::load(store).await.map_err(|e| e.to_string())?;
+    let snapshot = catalog.snapshot();
+    let officers: Vec<String> = match officer {
+        Some(o) => vec![o.to_string()],
+        None => {
+            let mut names: std::collections::BTreeSet<String> = store
+                .users()
+                .await
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .filter(|u| u.role == crate::auth::Role::Officer && u.revoked_at.is_none())
+                .map(|u| u.name)
+                .collect();
+            names.extend(snapshot.index.entries().iter().filter_map(|e| e.payload.officer.clone()));
+            names.into_iter().collect()
+        }
+    };
+    let bar =
+        indicatif::ProgressBar::with_draw_target(Some(officers.len() as u64), indicatif::ProgressDrawTarget::stderr());
+    let mut plans = Vec::new();
+    let mut left_out = Vec::new();
+    for name in &officers {
+        bar.set_message(name.clone());
+        let area = officer_area(store, &snapshot, name)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no officer {name:?}: no such user, and no grid names them"))?;
+        let plan = plan_week(store, &snapshot, name, &area, week.clone(), now, rules, &PlanRules::default(), None)
+            .await
+            .map_err(|e| e.to_string())?;
+        left_out
+            .extend(plan.unplanned.iter().map(|u| format!("{name}: {} {} left out ({:?})", u.task, u.code, u.reason)));
+        plans.push(plan);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    for line in left_out.iter().take(50) {
+        eprintln!("{line}");
+    }
+    if format == "geojson" {
+        let all: Vec<serde_json::Value> = plans.iter().map(|p| p.to_geojson()).collect();
+        return serde_json::to_vec_pretty(&all).map_err(|e| e.to_string());
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header = ["officer", "week", "date", "order", "task", "code", "name", "type", "eta", "depart", "lon", "lat"];
+    w.write_record(header).map_err(|e| e.to_string())?;
+    let rfc = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    for plan in &plans {
+        for day in &plan.days {
+            for s in &day.stops {
+                w.write_record([
+                    plan.officer.clone(),
+                    plan.week.clone(),
+                    day.date.clone(),
+                    s.order.to_string(),
+                    s.task.to_string(),
+                    s.code.clone(),
+                    s.name.clone(),
+                    s.kind.clone(),
+                    rfc(s.eta),
+                    rfc(s.depart),
+                    s.lon.to_string(),
+                    s.lat.to_string(),
+                ])
+                .map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    w.into_inner().map_err(|e| e.to_string())
+}

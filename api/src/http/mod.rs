@@ -14,6 +14,7 @@ mod map;
 mod open311;
 pub mod params;
 pub mod patrols;
+mod plans;
 mod problems;
 mod queue;
 mod reports;
@@ -163,6 +164,7 @@ pub fn router(ctx: ApiContext) -> Router {
                 .post(patrols::post_inspection)
                 .layer(DefaultBodyLimit::max(patrols::MAX_BODY_BYTES)),
         )
+        .route("/api/v1/plans", get(plans::plan))
         .route("/api/v1/coverage", get(coverage::coverage))
         .route("/api/v1/coverage/gaps", get(coverage::coverage_gaps))
         .route("/api/v1/tiling", get(coverage::tiling))

@@ -1,0 +1,70 @@
+//! `GET /api/v1/plans?officer=&week=&base=lon,lat`: an officer's weekly patrol plan (巡查计划)
+//! as GeoJSON: one LineString per working day and one Point per stop, with ETAs.
+
+use super::coverage::week_param;
+use super::error::ApiError;
+use super::guard::Caller;
+use super::params::Params;
+use super::{geojson, ApiContext};
+use crate::access::{Action, Area};
+use crate::auth::Role;
+use crate::planning::{officer_area, plan_week, PlanRules};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+
+pub async fn plan(State(ctx): State<ApiContext>, caller: Caller, params: Params) -> Result<Response, ApiError> {
+    let principal = caller.require(Action::ReadPatrols)?;
+    params.only(&["officer", "week", "base"])?;
+    if principal.role == Role::Unit {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "the unit role may not read officers' plans"));
+    }
+    let officer = match (principal.role, params.text("officer")) {
+        (Role::Officer, Some(o)) if o != principal.name => {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "an officer reads only their own plan"))
+        }
+        (Role::Officer, _) => principal.name.clone(),
+        (_, Some(o)) if !o.contains('\0') && !o.is_empty() && o.len() <= 100 => o.to_string(),
+        (_, Some(_)) => return Err(ApiError::parameter("officer", "must be a user name")),
+        (_, None) => return Err(ApiError::parameter("officer", "is required: whose plan?")),
+    };
+    let base = match params.text("base") {
+        None => None,
+        Some(text) => {
+            let parsed = text
+                .split_once(',')
+                .and_then(|(x, y)| Some((x.trim().parse::<f64>().ok()?, y.trim().parse::<f64>().ok()?)))
+                .filter(|(x, y)| x.abs() <= 180.0 && y.abs() <= 90.0);
+            let (x, y) = parsed.ok_or_else(|| ApiError::parameter("base", "must be lon,lat in degrees"))?;
+            Some(geo::Coord { x, y })
+        }
+    };
+    let week = week_param(&ctx, &params)?;
+    let snapshot = ctx.catalog.snapshot();
+    let area = officer_area(ctx.store.as_ref(), &snapshot, &officer)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no officer {officer:?}: no such user, and no grid names them")))?;
+    // A dispatcher plans only for officers inside their own area.
+    let mine = Area::of(principal, &snapshot);
+    let inside = match (&mine, &area) {
+        (Area::Everything, _) => true,
+        (Area::Grids(own), Area::Grids(theirs)) => theirs.iter().all(|g| own.contains(g)),
+        _ => false,
+    };
+    if !inside {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "that officer's area is outside yours"));
+    }
+    let plan = plan_week(
+        ctx.store.as_ref(),
+        &snapshot,
+        &officer,
+        &area,
+        week,
+        ctx.clock.now(),
+        &ctx.coverage,
+        &PlanRules::default(),
+        base,
+    )
+    .await?;
+    Ok(geojson(plan.to_geojson()))
+}

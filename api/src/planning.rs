@@ -1,0 +1,333 @@
+//! An officer's weekly patrol plan (巡查计划): what is due in their area this week (assessment
+//! points still short of their required inspections, and handled problems to verify, 核查),
+//! the working days left, and the routes `spatial::planning` finds. `GET /api/v1/plans` and
+//! `gridwatch plan` both call [`plan_week`].
+
+use crate::access::Area;
+use crate::bulletin::Week;
+use crate::catalog::Snapshot;
+use crate::coverage::CoverageRules;
+use crate::store::{Store, StoreError};
+use geo::{Centroid, Coord};
+use serde::Serialize;
+use serde_json::{json, Value};
+use spatial::planning::{Day, Geodesic, Stop, Unplanned};
+use time::OffsetDateTime;
+
+/// How an officer's days are planned (per city; the defaults are the issue's).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanRules {
+    /// When the working day starts, in seconds after local midnight (08:30).
+    pub day_start_s: f64,
+    /// Working time per day, base to base (6 h).
+    pub day_budget_s: f64,
+    /// Walking speed in metres per second (4.5 km/h).
+    pub speed_m_s: f64,
+    /// Working weekdays, 1 = Monday.
+    pub workdays: Vec<u8>,
+}
+
+impl Default for PlanRules {
+    fn default() -> Self {
+        Self {
+            day_start_s: 8.5 * 3600.0,
+            day_budget_s: 6.0 * 3600.0,
+            speed_m_s: 4.5 / 3.6,
+            workdays: vec![1, 2, 3, 4, 5],
+        }
+    }
+}
+
+/// Minutes at a point of this kind: a market or an old compound takes longer than a bus stop.
+pub fn dwell_minutes(kind: &str) -> f64 {
+    match kind {
+        "market"
+        | "old_compound"
+        | "residential_compound"
+        | "mall"
+        | "hospital"
+        | "railway_station"
+        | "bus_station"
+        | "construction_site" => 15.0,
+        "bus_stop" | "public_toilet" | "intersection" | "refuse_station" => 5.0,
+        _ => 10.0,
+    }
+}
+
+/// The local-time window for visiting this kind (a market is inspected in the morning, when it
+/// is busy), as seconds after midnight.
+pub fn window(kind: &str) -> Option<(f64, f64)> {
+    match kind {
+        "market" => Some((6.0 * 3600.0, 11.0 * 3600.0)),
+        "school_surroundings" => Some((7.0 * 3600.0, 9.0 * 3600.0)),
+        _ => None,
+    }
+}
+
+/// Minutes to verify a handled problem on site.
+const VERIFY_MINUTES: f64 = 5.0;
+
+/// One stop of a day's route.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedStop {
+    pub order: usize,
+    /// `inspect` (an assessment point) or `verify` (a handled problem, 核查).
+    pub task: &'static str,
+    /// The point's code, or the problem's id.
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub lon: f64,
+    pub lat: f64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub eta: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub depart: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedDay {
+    pub date: String,
+    pub weekday: u8,
+    pub length_m: f64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub start: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub finish: OffsetDateTime,
+    pub stops: Vec<PlannedStop>,
+    /// Base, stops, base.
+    #[serde(skip)]
+    pub line: Vec<Coord<f64>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LeftOut {
+    pub task: &'static str,
+    pub code: String,
+    pub name: String,
+    /// `no_day_left`, `unreachable` (its window or distance cannot fit any day) or `no_room`
+    /// (the week's days are full).
+    pub reason: Unplanned,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OfficerPlan {
+    pub officer: String,
+    pub week: String,
+    pub base: [f64; 2],
+    pub days: Vec<PlannedDay>,
+    pub unplanned: Vec<LeftOut>,
+    /// Visits already recorded this week (inspections or track passes) and so not planned.
+    pub done: usize,
+    pub length_m: f64,
+}
+
+struct Task {
+    task: &'static str,
+    code: String,
+    name: String,
+    kind: String,
+}
+
+/// Plans the rest of `week` for `officer` over `area`: days already over (by `now`) are left
+/// out, and today starts now. The base is the area's community office (社区居委会) or street
+/// office point, else `base`, else the middle of what is due.
+#[allow(clippy::too_many_arguments)]
+pub async fn plan_week(
+    store: &dyn Store,
+    snapshot: &Snapshot,
+    officer: &str,
+    area: &Area,
+    week: Week,
+    now: OffsetDateTime,
+    coverage_rules: &CoverageRules,
+    rules: &PlanRules,
+    base: Option<Coord<f64>>,
+) -> Result<OfficerPlan, StoreError> {
+    let label = week.label.clone();
+    let (coverage, points) = crate::coverage::compute(store, snapshot, area, week.clone(), coverage_rules).await?;
+    let mut stops = Vec::new();
+    let mut tasks = Vec::new();
+    let mut done = 0usize;
+    let mut office = None;
+    for (p, c) in points.iter().zip(&coverage.points) {
+        let Some(centre) = p.geometry.centroid() else { continue };
+        if matches!(p.kind.as_str(), "community_committee" | "street_office") && office.is_none() {
+            office = Some(centre.0);
+        }
+        done += c.visits.min(u32::from(c.required)) as usize;
+        for visit in c.visits..u32::from(c.required) {
+            stops.push(Stop {
+                id: format!("{}#{visit}", p.code),
+                group: p.code.clone(),
+                position: centre.0,
+                dwell_s: dwell_minutes(&p.kind) * 60.0,
+                window: window(&p.kind),
+            });
+            tasks.push(Task { task: "inspect", code: p.code.clone(), name: p.name.clone(), kind: p.kind.clone() });
+        }
+    }
+    for problem in store.open_problems().await? {
+        if problem.status == "handled" && area.sees_problem(&problem) {
+            let id = problem.id.to_string();
+            stops.push(Stop {
+                id: format!("problem {id}"),
+                group: format!("problem {id}"),
+                position: Coord { x: problem.lon, y: problem.lat },
+                dwell_s: VERIFY_MINUTES * 60.0,
+                window: None,
+            });
+            tasks.push(Task { task: "verify", code: id, name: problem.description.clone(), kind: problem.category });
+        }
+    }
+    let base = office.or(base).unwrap_or_else(|| middle(&stops));
+    let offset = coverage_rules.offset;
+    let mut days = Vec::new();
+    let mut dates = Vec::new();
+    for n in 0..7 {
+        let date = (week.start + time::Duration::days(n)).to_offset(offset).date();
+        let weekday = date.weekday().number_from_monday();
+        if !rules.workdays.contains(&weekday) {
+            continue;
+        }
+        let midnight = date.midnight().assume_offset(offset);
+        let (open, close) = (rules.day_start_s, rules.day_start_s + rules.day_budget_s);
+        let from_now = (now - midnight).as_seconds_f64();
+        if from_now >= close {
+            continue;
+        }
+        let start_s = open.max(from_now);
+        days.push(Day { weekday, start: base, end: base, start_s, budget_s: close - start_s });
+        dates.push(midnight);
+    }
+    let plan = spatial::planning::plan(&stops, &days, rules.speed_m_s, &Geodesic);
+    // Whole seconds: an ETA to the nanosecond would be false precision.
+    let at = |midnight: OffsetDateTime, s: f64| midnight + time::Duration::seconds(s.round() as i64);
+    let mut planned_days = Vec::new();
+    for day in plan.days.iter().filter(|d| !d.visits.is_empty()) {
+        let Some(k) = days.iter().position(|d| d.weekday == day.weekday) else { continue };
+        let midnight = dates[k];
+        let mut line = vec![base];
+        let stops_of_day = day
+            .visits
+            .iter()
+            .enumerate()
+            .map(|(order, v)| {
+                let t = &tasks[v.stop];
+                let position = stops[v.stop].position;
+                line.push(position);
+                PlannedStop {
+                    order: order + 1,
+                    task: t.task,
+                    code: t.code.clone(),
+                    name: t.name.clone(),
+                    kind: t.kind.clone(),
+                    lon: position.x,
+                    lat: position.y,
+                    eta: at(midnight, v.arrive_s + v.wait_s),
+                    depart: at(midnight, v.depart_s),
+                }
+            })
+            .collect();
+        line.push(base);
+        planned_days.push(PlannedDay {
+            date: midnight.date().to_string(),
+            weekday: day.weekday,
+            length_m: day.length_m.round(),
+            start: at(midnight, days[k].start_s),
+            finish: at(midnight, day.finish_s),
+            stops: stops_of_day,
+            line,
+        });
+    }
+    let unplanned = plan
+        .unplanned
+        .iter()
+        .map(|&(s, reason)| {
+            let t = &tasks[s];
+            LeftOut { task: t.task, code: t.code.clone(), name: t.name.clone(), reason }
+        })
+        .collect();
+    Ok(OfficerPlan {
+        officer: officer.to_string(),
+        week: label,
+        base: [base.x, base.y],
+        length_m: plan.length_m().round(),
+        days: planned_days,
+        unplanned,
+        done,
+    })
+}
+
+fn middle(stops: &[Stop]) -> Coord<f64> {
+    if stops.is_empty() {
+        return Coord { x: 0.0, y: 0.0 };
+    }
+    let n = stops.len() as f64;
+    let (x, y) = stops.iter().fold((0.0, 0.0), |(x, y), s| (x + s.position.x, y + s.position.y));
+    Coord { x: x / n, y: y / n }
+}
+
+impl OfficerPlan {
+    /// GeoJSON: a LineString per day (base, stops, base) and a Point per stop with its order
+    /// and ETA; what could not be planned, and why, as the foreign member `unplanned`.
+    pub fn to_geojson(&self) -> Value {
+        let mut features = Vec::new();
+        for day in &self.days {
+            let coordinates: Vec<[f64; 2]> = day.line.iter().map(|c| [c.x, c.y]).collect();
+            features.push(json!({
+                "type": "Feature",
+                "geometry": {"type": "LineString", "coordinates": coordinates},
+                "properties": {"kind": "route", "officer": self.officer, "date": day.date, "weekday": day.weekday,
+                    "length_m": day.length_m, "stops": day.stops.len(), "start": rfc3339(day.start), "finish": rfc3339(day.finish)}
+            }));
+            for stop in &day.stops {
+                features.push(json!({
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [stop.lon, stop.lat]},
+                    "properties": {"kind": "stop", "officer": self.officer, "date": day.date, "order": stop.order,
+                        "task": stop.task, "code": stop.code, "name": stop.name, "type": stop.kind,
+                        "eta": rfc3339(stop.eta), "depart": rfc3339(stop.depart)}
+                }));
+            }
+        }
+        json!({
+            "type": "FeatureCollection",
+            "features": features,
+            "officer": self.officer,
+            "week": self.week,
+            "base": self.base,
+            "length_m": self.length_m,
+            "done": self.done,
+            "unplanned": self.unplanned,
+        })
+    }
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// The area an officer plans for: their user account's scope, or else the grids whose 网格员
+/// attribute names them. `None` when neither knows the name.
+pub async fn officer_area(store: &dyn Store, snapshot: &Snapshot, officer: &str) -> Result<Option<Area>, StoreError> {
+    let users = store.users().await?;
+    if let Some(user) = users.iter().find(|u| u.name == officer && u.revoked_at.is_none()) {
+        let scope = crate::auth::Principal {
+            user_id: user.id,
+            name: user.name.clone(),
+            role: user.role,
+            scope: user.scope.clone(),
+            unit: user.unit.clone(),
+        };
+        return Ok(Some(Area::of(&scope, snapshot)));
+    }
+    let grids: std::collections::BTreeSet<String> = snapshot
+        .index
+        .entries()
+        .iter()
+        .filter(|e| e.payload.officer.as_deref() == Some(officer))
+        .map(|e| e.code.clone())
+        .collect();
+    Ok((!grids.is_empty()).then_some(Area::Grids(grids)))
+}
