@@ -63,6 +63,15 @@ try {
     for (const f of points) assert.equal(f.properties.covered, judged.get(f.properties.code), f.properties.code);
     assert.equal(Number(await page.getAttribute(".summary", "data-covered")), coverage.summary.covered);
     await rendered(page, ["route"]);
+    // The next planned day's route (巡查计划), its stops listed in the API's visiting order.
+    const planWeek = await page.getAttribute("#plan", "data-week");
+    const planDate = await page.getAttribute("#plan", "data-date");
+    const plan = await api("officer", `/api/v1/plans?week=${planWeek}`);
+    const expected = plan.features.filter((f) => f.properties.kind === "stop" && f.properties.date === planDate)
+      .sort((a, b) => a.properties.order - b.properties.order).map((f) => f.properties.code);
+    assert.ok(expected.length > 0, "the demo officer has points due");
+    assert.deepEqual(await page.$$eval("#plan li", (lis) => lis.map((li) => li.dataset.code)), expected);
+    await rendered(page, ["plan"]);
     const problems = await rendered(page, ["problems"]);
     assert.ok(problems.every((f) => !["closed", "void"].includes(f.properties.status)), "open problems only");
     assert.ok(problems.every((f) => typeof f.properties.colour === "string"));

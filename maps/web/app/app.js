@@ -104,12 +104,13 @@ const statusText = (s) => STRINGS[state.lang].statuses[s] || s;
 // ---- 我的网格: the officer's own area ----
 async function officerView(map, panel) {
   const week = isoWeek(new Date());
-  const [grids, points, coverage, problems, routes] = await Promise.all([
+  const [grids, points, coverage, problems, routes, planned] = await Promise.all([
     api("/api/v1/layers/grids?level=grid"),
     api("/api/v1/points?limit=10000"),
     api(`/api/v1/coverage?week=${week}`),
     api("/api/v1/layers/problems"),
     api("/api/v1/routes"),
+    nextPlannedDay(week),
   ]);
   const byCode = new Map(coverage.points.map((p) => [p.code, p]));
   for (const f of points.features) {
@@ -126,6 +127,9 @@ async function officerView(map, panel) {
   addGridLayers(map, "grids");
   map.addSource("route", { type: "geojson", data: featureCollection(today.length ? today : mine) });
   map.addLayer({ id: "route", type: "line", source: "route", layout: { "line-cap": "round", "line-join": "round" }, paint: { "line-color": "#0f8b8d", "line-width": 4, "line-opacity": 0.8, ...(today.length ? {} : { "line-dasharray": [2, 2] }) } });
+  map.addSource("plan", { type: "geojson", data: featureCollection(planned ? [planned.line, ...planned.stops] : []) });
+  map.addLayer({ id: "plan", type: "line", source: "plan", filter: ["==", ["geometry-type"], "LineString"], layout: { "line-cap": "round", "line-join": "round" }, paint: { "line-color": "#e07a1f", "line-width": 3, "line-dasharray": [1, 1.5] } });
+  map.addLayer({ id: "plan-stops", type: "circle", source: "plan", filter: ["==", ["geometry-type"], "Point"], paint: { "circle-color": "#e07a1f", "circle-radius": 4 } });
   map.addSource("points", { type: "geojson", data: points });
   const coveredColour = ["case", ["get", "covered"], "#2a9d5b", "#b23a48"];
   map.addLayer({ id: "points-area", type: "fill", source: "points", filter: ["==", ["geometry-type"], "Polygon"], paint: { "fill-color": coveredColour, "fill-opacity": 0.35 } });
@@ -146,6 +150,8 @@ async function officerView(map, panel) {
     <div class="legend"><span><i style="background:#2a9d5b"></i>${t("covered")}</span><span><i style="background:#b23a48"></i>${t("not_covered")}</span></div>
     <h2>${t("open_problems")} (${open.length})</h2>
     <ul id="open-problems">${open.map((f) => `<li data-id="${f.properties.id}">${problemBadge(f.properties)} ${esc(f.properties.category_name || f.properties.category)} · ${esc(statusText(f.properties.status))}<br><span class="muted">${deadlineText(f.properties)}</span></li>`).join("")}</ul>
+    <h2>${t("plan_for")} ${planned ? esc(planned.date) : ""}</h2>
+    ${planned ? `<ol id="plan" data-week="${esc(planned.week)}" data-date="${esc(planned.date)}">${planned.stops.map((f) => `<li data-code="${esc(f.properties.code)}">${clock(f.properties.eta)} ${esc(f.properties.name)} <span class="muted">${t(f.properties.task === "verify" ? "task_verify" : "task_inspect")}</span></li>`).join("")}</ol>` : `<div class="muted">${t("no_plan")}</div>`}
     <h2>${t("route_today")}</h2>
     <div>${today.length ? today.map((f) => esc(f.properties.name)).join("、") : `<span class="muted">${t("no_route_today")}</span>`}</div>
     <h2>${t("uncovered_points")} (${uncovered.length})</h2>
@@ -157,6 +163,23 @@ async function officerView(map, panel) {
   popupOn(map, ["problems"], (p) => `${problemBadge(p)} <b>${esc(p.category_name || p.category)}</b><br>${esc(statusText(p.status))}<br>${deadlineText(p)}`);
   popupOn(map, ["points", "points-line", "points-area"], (p) => `<b>${esc(p.name)}</b><br>${esc(p.type_zh || p.type)}<br>${p.covered ? t("covered") : t("not_covered")} (${p.visits})`);
 }
+
+/** The next working day with a planned route (巡查计划): today's, else a later day this week,
+ * else next week's first. Its line and its stops in visiting order, or null. */
+async function nextPlannedDay(week) {
+  const nextWeek = isoWeek(new Date(Date.now() + 7 * 86400000));
+  for (const w of [week, nextWeek]) {
+    const plan = await api(`/api/v1/plans?week=${w}`).catch(() => null);
+    const line = plan?.features.find((f) => f.properties.kind === "route");
+    if (line) {
+      const date = line.properties.date;
+      const stops = plan.features.filter((f) => f.properties.kind === "stop" && f.properties.date === date).sort((a, b) => a.properties.order - b.properties.order);
+      return { week: w, date, line, stops };
+    }
+  }
+  return null;
+}
+const clock = (iso) => new Date(iso).toLocaleTimeString(state.lang === "zh" ? "zh-CN" : "en-GB", { hour: "2-digit", minute: "2-digit" });
 
 function popupOn(map, layers, html) {
   for (const layer of layers) {
