@@ -129,34 +129,61 @@ struct Task {
     kind: String,
 }
 
-/// Plans the rest of `week` for `officer` over `area`: days already over (by `now`) are left
-/// out, and today starts now. The base is the area's community office (社区居委会) or street
-/// office point, else `base`, else the middle of what is due.
-#[allow(clippy::too_many_arguments)]
-pub async fn plan_week(
-    store: &dyn Store,
-    snapshot: &Snapshot,
+/// A week's work within an area, loaded once: each assessment point with its visits so far
+/// (inspections and track passes, as weekly coverage counts them), and the handled problems
+/// waiting for verification. A point's visits do not depend on the area it is loaded with, so
+/// one city-wide load serves every officer's plan.
+pub struct Workload {
+    pub week: Week,
+    points: Vec<(crate::patrol::StoredPoint, u32, u8)>,
+    handled: Vec<crate::problem::Problem>,
+}
+
+impl Workload {
+    pub async fn load(
+        store: &dyn Store,
+        snapshot: &Snapshot,
+        area: &Area,
+        week: Week,
+        coverage_rules: &CoverageRules,
+    ) -> Result<Self, StoreError> {
+        let (coverage, points) = crate::coverage::compute(store, snapshot, area, week.clone(), coverage_rules).await?;
+        let points = points.into_iter().zip(&coverage.points).map(|(p, c)| (p, c.visits, c.required)).collect();
+        let handled = store
+            .open_problems()
+            .await?
+            .into_iter()
+            .filter(|p| p.status == "handled" && area.sees_problem(p))
+            .collect();
+        Ok(Self { week, points, handled })
+    }
+}
+
+/// Plans the rest of the workload's week for `officer` over `area`: days already over (by
+/// `now`) are left out, and today starts now. The base is the area's community office
+/// (社区居委会) or street office point, else `base`, else the middle of what is due.
+pub fn plan_week(
+    work: &Workload,
     officer: &str,
     area: &Area,
-    week: Week,
     now: OffsetDateTime,
-    coverage_rules: &CoverageRules,
+    offset: time::UtcOffset,
     rules: &PlanRules,
     base: Option<Coord<f64>>,
-) -> Result<OfficerPlan, StoreError> {
+) -> OfficerPlan {
+    let week = &work.week;
     let label = week.label.clone();
-    let (coverage, points) = crate::coverage::compute(store, snapshot, area, week.clone(), coverage_rules).await?;
     let mut stops = Vec::new();
     let mut tasks = Vec::new();
     let mut done = 0usize;
     let mut office = None;
-    for (p, c) in points.iter().zip(&coverage.points) {
+    for (p, visits, required) in work.points.iter().filter(|(p, _, _)| area.sees_point(p)) {
         let Some(centre) = p.geometry.centroid() else { continue };
         if matches!(p.kind.as_str(), "community_committee" | "street_office") && office.is_none() {
             office = Some(centre.0);
         }
-        done += c.visits.min(u32::from(c.required)) as usize;
-        for visit in c.visits..u32::from(c.required) {
+        done += (*visits).min(u32::from(*required)) as usize;
+        for visit in *visits..u32::from(*required) {
             stops.push(Stop {
                 id: format!("{}#{visit}", p.code),
                 group: p.code.clone(),
@@ -167,21 +194,23 @@ pub async fn plan_week(
             tasks.push(Task { task: "inspect", code: p.code.clone(), name: p.name.clone(), kind: p.kind.clone() });
         }
     }
-    for problem in store.open_problems().await? {
-        if problem.status == "handled" && area.sees_problem(&problem) {
-            let id = problem.id.to_string();
-            stops.push(Stop {
-                id: format!("problem {id}"),
-                group: format!("problem {id}"),
-                position: Coord { x: problem.lon, y: problem.lat },
-                dwell_s: VERIFY_MINUTES * 60.0,
-                window: None,
-            });
-            tasks.push(Task { task: "verify", code: id, name: problem.description.clone(), kind: problem.category });
-        }
+    for problem in work.handled.iter().filter(|p| area.sees_problem(p)) {
+        let id = problem.id.to_string();
+        stops.push(Stop {
+            id: format!("problem {id}"),
+            group: format!("problem {id}"),
+            position: Coord { x: problem.lon, y: problem.lat },
+            dwell_s: VERIFY_MINUTES * 60.0,
+            window: None,
+        });
+        tasks.push(Task {
+            task: "verify",
+            code: id,
+            name: problem.description.clone(),
+            kind: problem.category.clone(),
+        });
     }
     let base = office.or(base).unwrap_or_else(|| middle(&stops));
-    let offset = coverage_rules.offset;
     let mut days = Vec::new();
     let mut dates = Vec::new();
     for n in 0..7 {
@@ -248,7 +277,7 @@ pub async fn plan_week(
             LeftOut { task: t.task, code: t.code.clone(), name: t.name.clone(), reason }
         })
         .collect();
-    Ok(OfficerPlan {
+    OfficerPlan {
         officer: officer.to_string(),
         week: label,
         base: [base.x, base.y],
@@ -256,7 +285,7 @@ pub async fn plan_week(
         days: planned_days,
         unplanned,
         done,
-    })
+    }
 }
 
 fn middle(stops: &[Stop]) -> Coord<f64> {
@@ -310,8 +339,7 @@ fn rfc3339(t: OffsetDateTime) -> String {
 
 /// The area an officer plans for: their user account's scope, or else the grids whose 网格员
 /// attribute names them. `None` when neither knows the name.
-pub async fn officer_area(store: &dyn Store, snapshot: &Snapshot, officer: &str) -> Result<Option<Area>, StoreError> {
-    let users = store.users().await?;
+pub fn officer_area(users: &[crate::auth::User], snapshot: &Snapshot, officer: &str) -> Option<Area> {
     if let Some(user) = users.iter().find(|u| u.name == officer && u.revoked_at.is_none()) {
         let scope = crate::auth::Principal {
             user_id: user.id,
@@ -320,7 +348,7 @@ pub async fn officer_area(store: &dyn Store, snapshot: &Snapshot, officer: &str)
             scope: user.scope.clone(),
             unit: user.unit.clone(),
         };
-        return Ok(Some(Area::of(&scope, snapshot)));
+        return Some(Area::of(&scope, snapshot));
     }
     let grids: std::collections::BTreeSet<String> = snapshot
         .index
@@ -329,5 +357,5 @@ pub async fn officer_area(store: &dyn Store, snapshot: &Snapshot, officer: &str)
         .filter(|e| e.payload.officer.as_deref() == Some(officer))
         .map(|e| e.code.clone())
         .collect();
-    Ok((!grids.is_empty()).then_some(Area::Grids(grids)))
+    (!grids.is_empty()).then_some(Area::Grids(grids))
 }

@@ -19,6 +19,14 @@ pub mod text;
 pub mod wkt;
 
 use serde::Serialize;
+
+/// Writes `content` to `name` (unique among the crate's tests) in the temporary directory.
+#[cfg(test)]
+pub(crate) fn test_file(name: &str, content: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("gw-importers-{}-{name}", std::process::id()));
+    std::fs::write(&path, content).expect("temp file");
+    path
+}
 use std::fmt;
 
 /// A problem with one record of an input file.

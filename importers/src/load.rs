@@ -272,17 +272,10 @@ pub fn load_reports(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
-
-    fn write_temp(name: &str, content: &str) -> std::path::PathBuf {
-        let path = std::env::temp_dir().join(format!("gw-load-{}-{name}", std::process::id()));
-        std::fs::File::create(&path).and_then(|mut f| f.write_all(content.as_bytes())).expect("temp file");
-        path
-    }
 
     #[test]
     fn gpx_track_points_with_their_faults() {
-        let path = write_temp(
+        let path = crate::test_file(
             "track.gpx",
             r#"<?xml version="1.0"?><gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1"><wpt lat="1" lon="1"/><trk><trkseg>
               <trkpt lat="39.9" lon="116.4"><time>2026-11-16T01:00:00Z</time><hdop>1.2</hdop></trkpt>
@@ -300,7 +293,7 @@ mod tests {
         let faults: Vec<(&str, usize, &str)> =
             loaded.errors.iter().map(|e| (e.unit, e.record, e.field.as_str())).collect();
         assert_eq!(faults, [("track point", 2, "geometry"), ("track point", 3, "time")]);
-        let not_gpx = write_temp("x.gpx", "<kml/>");
+        let not_gpx = crate::test_file("x.gpx", "<kml/>");
         assert!(load_fixes(&not_gpx, &ReadOptions::default(), &mut |_, _| {}).is_err());
         std::fs::remove_file(path).ok();
         std::fs::remove_file(not_gpx).ok();
@@ -308,7 +301,7 @@ mod tests {
 
     #[test]
     fn csv_fixes_in_china_time_and_gcj02() {
-        let path = write_temp(
+        let path = crate::test_file(
             "track.csv",
             "lon,lat,time,accuracy\n116.410,39.916,2026-11-16 09:00:00,8\n116.411,39.916,1794790815,\n116.4,39.9,yesterday,5\n",
         );

@@ -165,17 +165,10 @@ pub fn routes_from_features(features: &[Feature]) -> (Vec<PlannedRoute>, Vec<Rec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
-
-    fn write_temp(name: &str, content: &str) -> std::path::PathBuf {
-        let path = std::env::temp_dir().join(format!("gw-patrol-{}-{name}", std::process::id()));
-        std::fs::File::create(&path).and_then(|mut f| f.write_all(content.as_bytes())).expect("temp file");
-        path
-    }
 
     #[test]
     fn points_of_every_shape_and_their_faults() {
-        let path = write_temp(
+        let path = crate::test_file(
             "points.geojson",
             r#"{"type":"FeatureCollection","features":[
               {"type":"Feature","properties":{"code":"P1","name":"东四菜市场","type":"农贸市场","required_per_week":2,
@@ -200,7 +193,7 @@ mod tests {
 
     #[test]
     fn routes_need_an_officer_a_weekday_and_a_line() {
-        let path = write_temp(
+        let path = crate::test_file(
             "routes.geojson",
             r#"{"type":"FeatureCollection","features":[
               {"type":"Feature","properties":{"officer":"wang","weekday":"周二"},"geometry":{"type":"LineString","coordinates":[[116.41,39.92],[116.42,39.92]]}},

@@ -142,7 +142,7 @@ impl<'a> Instance<'a> {
 
     /// The route's length, or `None` when it breaks a window or the budget.
     fn evaluate(&self, day: usize, route: &[usize]) -> Option<f64> {
-        self.schedule(day, route).map(|p| p.length_m)
+        self.cost(day, route, false)
     }
 
     /// What an insertion is judged by: metres walked, or (to fit more stops) time used.
@@ -179,14 +179,15 @@ impl<'a> Instance<'a> {
         })
     }
 
-    fn group_free(&self, route: &[usize], stop: usize, except: Option<usize>) -> bool {
+    /// No other stop of `stop`'s group is on the route.
+    fn group_free(&self, route: &[usize], stop: usize) -> bool {
         let group = &self.stops[stop].group;
-        route.iter().all(|&s| Some(s) == except || s == stop || self.stops[s].group != *group)
+        route.iter().all(|&s| s == stop || self.stops[s].group != *group)
     }
 
     /// The cheapest feasible place for `stop` in `day`: (added cost, position).
     fn best_insertion(&self, day: usize, route: &[usize], stop: usize, by_time: bool) -> Option<(f64, usize)> {
-        if !self.group_free(route, stop, None) {
+        if !self.group_free(route, stop) {
             return None;
         }
         let base = self.cost(day, route, by_time)?;
@@ -303,7 +304,7 @@ fn nearest_routes(inst: &Instance) -> (Vec<Vec<usize>>, Vec<usize>) {
             let next = open
                 .iter()
                 .enumerate()
-                .filter(|(_, &s)| inst.group_free(&route, s, None))
+                .filter(|(_, &s)| inst.group_free(&route, s))
                 .filter(|(_, &s)| {
                     let mut trial = route.clone();
                     trial.push(s);
@@ -376,7 +377,7 @@ fn or_opt(inst: &Instance, routes: &mut [Vec<usize>], lengths: &mut [f64]) -> bo
                 };
                 for to in 0..routes.len() {
                     let target = if to == from { &rest } else { &routes[to] };
-                    if to != from && !segment.iter().all(|&s| inst.group_free(target, s, None)) {
+                    if to != from && !segment.iter().all(|&s| inst.group_free(target, s)) {
                         continue;
                     }
                     for pos in 0..=target.len() {

@@ -104,7 +104,7 @@ fn scenario(backend: &Backend) {
         assert_eq!(local_seconds(p["start"].as_str().unwrap_or_default()), 8.5 * 3600.0);
         assert!(local_seconds(p["finish"].as_str().unwrap_or_default()) <= 14.5 * 3600.0, "{name}: {p}");
         let day = by_day.get(date).cloned().unwrap_or_default();
-        let mut etas: Vec<f64> = day.iter().map(|s| local_seconds(s["eta"].as_str().unwrap_or_default())).collect();
+        let etas: Vec<f64> = day.iter().map(|s| local_seconds(s["eta"].as_str().unwrap_or_default())).collect();
         assert!(etas.windows(2).all(|w| w[0] <= w[1]), "{name}: ETAs in visiting order");
         for s in &day {
             if s["type"] == "market" {
@@ -116,7 +116,6 @@ fn scenario(backend: &Backend) {
         let before = codes.len();
         codes.dedup();
         assert_eq!(codes.len(), before, "{name}: no point twice in one day");
-        etas.clear();
 
         // The day's length is the line's length on the ellipsoid, as PostGIS measures it.
         if let Backend::Postgres(db) = backend {

@@ -289,17 +289,18 @@ pub async fn import_track(
     now: OffsetDateTime,
 ) -> Result<Vec<String>, Vec<String>> {
     let name = path.display().to_string();
-    let loaded = load(path, options, |p| importers::load::load_fixes(path, &options.read, p))?;
+    let mut loaded = load(path, options, |p| importers::load::load_fixes(path, &options.read, p))?;
     nothing_valid(path, &loaded)?;
     let received = loaded.items.len();
-    let (kept, dropped) = spatial::track::clean(loaded.items.clone(), spatial::track::CleaningRules::default());
-    if !kept.is_empty() && !options.dry_run {
-        store.insert_track(officer.to_string(), kept.clone(), now).await.map_err(|e| vec![format!("{name}: {e}")])?;
+    let (kept, dropped) =
+        spatial::track::clean(std::mem::take(&mut loaded.items), spatial::track::CleaningRules::default());
+    let stored = kept.len();
+    if stored > 0 && !options.dry_run {
+        store.insert_track(officer.to_string(), kept, now).await.map_err(|e| vec![format!("{name}: {e}")])?;
     }
     Ok(vec![format!(
-        "{}; {} of {received} fixes for {officer}; dropped {} inaccurate, {} spikes, {} repeated times{}",
+        "{}; {stored} of {received} fixes for {officer}; dropped {} inaccurate, {} spikes, {} repeated times{}",
         heading(path, &loaded, options),
-        kept.len(),
         dropped.inaccurate,
         dropped.spikes,
         dropped.duplicates,

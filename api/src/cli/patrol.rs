@@ -123,41 +123,37 @@ pub async fn plan(
     format: &str,
     now: time::OffsetDateTime,
 ) -> Result<Vec<u8>, String> {
-    use crate::planning::{officer_area, plan_week, PlanRules};
+    use crate::planning::{officer_area, plan_week, PlanRules, Workload};
     if !matches!(format, "csv" | "geojson") {
         return Err(format!("--format {format:?}: use csv or geojson"));
     }
     let week = patrol_week(week, rules)?;
     let catalog = Catalog::load(store).await.map_err(|e| e.to_string())?;
     let snapshot = catalog.snapshot();
+    let users = store.users().await.map_err(|e| e.to_string())?;
     let officers: Vec<String> = match officer {
         Some(o) => vec![o.to_string()],
         None => {
-            let mut names: std::collections::BTreeSet<String> = store
-                .users()
-                .await
-                .map_err(|e| e.to_string())?
-                .into_iter()
+            let mut names: std::collections::BTreeSet<String> = users
+                .iter()
                 .filter(|u| u.role == crate::auth::Role::Officer && u.revoked_at.is_none())
-                .map(|u| u.name)
+                .map(|u| u.name.clone())
                 .collect();
             names.extend(snapshot.index.entries().iter().filter_map(|e| e.payload.officer.clone()));
             names.into_iter().collect()
         }
     };
+    // One city-wide load of the week's work serves every officer's plan.
+    let work = Workload::load(store, &snapshot, &Area::Everything, week, rules).await.map_err(|e| e.to_string())?;
     let bar =
         indicatif::ProgressBar::with_draw_target(Some(officers.len() as u64), indicatif::ProgressDrawTarget::stderr());
     let mut plans = Vec::new();
     let mut left_out = Vec::new();
     for name in &officers {
         bar.set_message(name.clone());
-        let area = officer_area(store, &snapshot, name)
-            .await
-            .map_err(|e| e.to_string())?
+        let area = officer_area(&users, &snapshot, name)
             .ok_or_else(|| format!("no officer {name:?}: no such user, and no grid names them"))?;
-        let plan = plan_week(store, &snapshot, name, &area, week.clone(), now, rules, &PlanRules::default(), None)
-            .await
-            .map_err(|e| e.to_string())?;
+        let plan = plan_week(&work, name, &area, now, rules.offset, &PlanRules::default(), None);
         left_out
             .extend(plan.unplanned.iter().map(|u| format!("{name}: {} {} left out ({:?})", u.task, u.code, u.reason)));
         plans.push(plan);

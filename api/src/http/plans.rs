@@ -8,7 +8,7 @@ use super::params::Params;
 use super::{geojson, ApiContext};
 use crate::access::{Action, Area};
 use crate::auth::Role;
-use crate::planning::{officer_area, plan_week, PlanRules};
+use crate::planning::{officer_area, plan_week, PlanRules, Workload};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -41,8 +41,8 @@ pub async fn plan(State(ctx): State<ApiContext>, caller: Caller, params: Params)
     };
     let week = week_param(&ctx, &params)?;
     let snapshot = ctx.catalog.snapshot();
-    let area = officer_area(ctx.store.as_ref(), &snapshot, &officer)
-        .await?
+    let users = ctx.store.users().await?;
+    let area = officer_area(&users, &snapshot, &officer)
         .ok_or_else(|| ApiError::not_found(format!("no officer {officer:?}: no such user, and no grid names them")))?;
     // A dispatcher plans only for officers inside their own area.
     let mine = Area::of(principal, &snapshot);
@@ -54,17 +54,7 @@ pub async fn plan(State(ctx): State<ApiContext>, caller: Caller, params: Params)
     if !inside {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "that officer's area is outside yours"));
     }
-    let plan = plan_week(
-        ctx.store.as_ref(),
-        &snapshot,
-        &officer,
-        &area,
-        week,
-        ctx.clock.now(),
-        &ctx.coverage,
-        &PlanRules::default(),
-        base,
-    )
-    .await?;
+    let work = Workload::load(ctx.store.as_ref(), &snapshot, &area, week, &ctx.coverage).await?;
+    let plan = plan_week(&work, &officer, &area, ctx.clock.now(), ctx.coverage.offset, &PlanRules::default(), base);
     Ok(geojson(plan.to_geojson()))
 }

@@ -127,13 +127,12 @@ macro_rules! bind_point {
 /// Rows per multi-row point INSERT (15 columns each: 7,500 parameters, within both backends' limits).
 pub(crate) const INSERT_ROWS: usize = 500;
 
-/// One multi-row INSERT of new points. Positional placeholders: SQLite looks `$N` names up
-/// one by one, which is quadratic in a statement of thousands of parameters.
-macro_rules! insert_points {
-    ($tx:expr, $points:expr, $now:expr) => {{
+/// The multi-row INSERT of `$rows` new points. Positional placeholders: SQLite looks `$N`
+/// names up one by one, which is quadratic in a statement of thousands of parameters.
+macro_rules! insert_points_sql {
+    ($rows:expr) => {{
         const COLUMNS: usize = 15;
-        let points: Vec<$crate::patrol::StoredPoint> = $points;
-        let rows: Vec<String> = (0..points.len())
+        let rows: Vec<String> = (0..$rows)
             .map(|i| {
                 let columns: Vec<String> = (1..=COLUMNS)
                     .map(|k| if k == 4 { wkb_positional(i * COLUMNS + k) } else { positional(i * COLUMNS + k) })
@@ -141,16 +140,43 @@ macro_rules! insert_points {
                 format!("({})", columns.join(", "))
             })
             .collect();
-        let sql = format!(
+        format!(
             "INSERT INTO assessment_points (code, name, kind, geom, min_lon, min_lat, max_lon, max_lat, criteria, \
              required_per_week, grid_code, grids, responsible_unit, created_at, updated_at) VALUES {}",
             rows.join(", ")
-        );
-        let mut query = sqlx::query(&sql);
-        for p in &points {
+        )
+    }};
+}
+
+/// Inserts new points with `$sql` from [`insert_points_sql!`] for exactly their number.
+macro_rules! insert_points {
+    ($tx:expr, $sql:expr, $points:expr, $now:expr) => {{
+        let points: &[$crate::patrol::StoredPoint] = $points;
+        let mut query = sqlx::query($sql);
+        for p in points {
             query = bind_point!(query, p).bind($now).bind($now);
         }
         query.execute(&mut *$tx).await?;
+    }};
+}
+
+/// The stored points among `$points`, by code: one query for the batch.
+macro_rules! existing_points {
+    ($tx:expr, $points:expr) => {{
+        let points: &[$crate::patrol::StoredPoint] = $points;
+        let placeholders: Vec<String> = (1..=points.len()).map(positional).collect();
+        let tail = format!("WHERE code IN ({})", placeholders.join(", "));
+        let sql = $crate::store::patrols::point_query(WKB_OUT, &tail);
+        let mut query = sqlx::query(&sql);
+        for p in points {
+            query = query.bind(&p.code);
+        }
+        let mut existing = std::collections::HashMap::with_capacity(points.len());
+        for r in query.fetch_all(&mut *$tx).await? {
+            let p = $crate::store::patrols::point_from_row(&r)?;
+            existing.insert(p.code.clone(), p);
+        }
+        existing
     }};
 }
 
@@ -175,6 +201,14 @@ macro_rules! patrol_methods {
                     .fetch_optional(&mut *tx)
                     .await?
                     .is_none();
+                let update = format!(
+                    "UPDATE assessment_points SET name = $2, kind = $3, geom = {}, min_lon = $5, min_lat = $6, \
+                     max_lon = $7, max_lat = $8, criteria = $9, required_per_week = $10, grid_code = $11, \
+                     grids = $12, responsible_unit = $13, updated_at = $14 WHERE code = $1",
+                    wkb_in(4)
+                );
+                // Built once, and only when a full chunk of new points comes (not for one point).
+                let mut full_insert: Option<String> = None;
                 while let Some(message) = batches.recv().await {
                     let points = match message {
                         $crate::patrol::PointBatch::Points(points) => points,
@@ -186,20 +220,11 @@ macro_rules! patrol_methods {
                     received += points.len();
                     // Each batch looks up only its own codes: memory stays that of a batch,
                     // whatever the size of the table or the file.
-                    let mut existing = std::collections::HashMap::new();
-                    if !empty_table && !points.is_empty() {
-                        let placeholders: Vec<String> = (1..=points.len()).map(positional).collect();
-                        let tail = format!("WHERE code IN ({})", placeholders.join(", "));
-                        let sql = $crate::store::patrols::point_query(WKB_OUT, &tail);
-                        let mut query = sqlx::query(&sql);
-                        for p in &points {
-                            query = query.bind(&p.code);
-                        }
-                        for r in query.fetch_all(&mut *tx).await? {
-                            let p = $crate::store::patrols::point_from_row(&r)?;
-                            existing.insert(p.code.clone(), p);
-                        }
-                    }
+                    let existing = if empty_table || points.is_empty() {
+                        std::collections::HashMap::new()
+                    } else {
+                        existing_points!(tx, &points)
+                    };
                     for p in points {
                         if codes.len() < 20 {
                             codes.push(p.code.clone());
@@ -208,13 +233,7 @@ macro_rules! patrol_methods {
                             Some(old) if old.same_as(&p) => summary.unchanged += 1,
                             Some(_) => {
                                 summary.updated += 1;
-                                let sql = format!(
-                                    "UPDATE assessment_points SET name = $2, kind = $3, geom = {}, min_lon = $5, \
-                                     min_lat = $6, max_lon = $7, max_lat = $8, criteria = $9, required_per_week = $10, \
-                                     grid_code = $11, grids = $12, responsible_unit = $13, updated_at = $14 WHERE code = $1",
-                                    wkb_in(4)
-                                );
-                                bind_point!(sqlx::query(&sql), &p).bind(now).execute(&mut *tx).await?;
+                                bind_point!(sqlx::query(&update), &p).bind(now).execute(&mut *tx).await?;
                             }
                             None => {
                                 summary.created += 1;
@@ -222,12 +241,16 @@ macro_rules! patrol_methods {
                             }
                         }
                         if fresh.len() == $crate::store::patrols::INSERT_ROWS {
-                            insert_points!(tx, std::mem::take(&mut fresh), now);
+                            let sql = full_insert
+                                .get_or_insert_with(|| insert_points_sql!($crate::store::patrols::INSERT_ROWS));
+                            insert_points!(tx, sql.as_str(), &fresh, now);
+                            fresh.clear();
                         }
                     }
                 }
                 if !fresh.is_empty() {
-                    insert_points!(tx, fresh, now);
+                    let last_insert = insert_points_sql!(fresh.len());
+                    insert_points!(tx, &last_insert, &fresh, now);
                 }
                 if summary.created + summary.updated > 0 {
                     audit_row!(

@@ -230,17 +230,11 @@ fn any_geometry(raw: RawGeometry) -> Result<geo::Geometry<f64>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
-
-    fn write_temp(content: &str) -> std::path::PathBuf {
-        let path = std::env::temp_dir().join(format!("gw-geojson-{}-{}.json", std::process::id(), content.len()));
-        std::fs::File::create(&path).and_then(|mut f| f.write_all(content.as_bytes())).expect("temp file");
-        path
-    }
 
     #[test]
     fn reads_polygons_and_reports_bad_features_by_index() {
-        let path = write_temp(
+        let path = crate::test_file(
+            "polygons.json",
             r#"{"type":"FeatureCollection","features":[
               {"type":"Feature","properties":{"code":110101001001001,"name":"A"},
                "geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}},
@@ -260,7 +254,7 @@ mod tests {
 
     #[test]
     fn a_file_that_is_not_a_collection_is_refused() {
-        let path = write_temp(r#"{"type":"Feature"}"#);
+        let path = crate::test_file("not-a-collection.json", r#"{"type":"Feature"}"#);
         assert!(matches!(read_polygon_features(&path), Err(FileError::Format { .. })));
         std::fs::remove_file(path).ok();
     }
