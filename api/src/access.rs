@@ -30,6 +30,10 @@ pub enum Action {
     RecordPatrol,
     /// Run the grid tiling check (责任全覆盖).
     CheckTiling,
+    /// Read mock assessments (模拟测评) and their score rates.
+    ReadAssessments,
+    /// Draw mock assessments and record their scores.
+    RunAssessments,
 }
 
 /// The permission table (docs/security.md shows it to users).
@@ -45,6 +49,9 @@ pub fn permitted(role: Role, action: Action) -> bool {
         ManagePatrols => matches!(role, Office | Admin),
         RecordPatrol => matches!(role, Officer | Office | Admin),
         CheckTiling => matches!(role, Dispatcher | Office | Admin),
+        // Officers and units are the ones assessed: which points are drawn stays with the office.
+        ReadAssessments => matches!(role, Dispatcher | Office | Admin),
+        RunAssessments => matches!(role, Office | Admin),
     }
 }
 
@@ -147,6 +154,8 @@ mod tests {
         assert!(Role::ALL.iter().all(|&r| permitted(r, Action::Locate)));
         assert!(permitted(Role::Officer, Action::RecordPatrol) && !permitted(Role::Officer, Action::ManagePatrols));
         assert!(!permitted(Role::App, Action::ReadPatrols) && !permitted(Role::Unit, Action::RecordPatrol));
+        assert!(!permitted(Role::Officer, Action::ReadAssessments) && !permitted(Role::Unit, Action::ReadAssessments));
+        assert!(permitted(Role::Dispatcher, Action::ReadAssessments) && !permitted(Role::Dispatcher, Action::RunAssessments));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! case workflow and the command line.
 
 pub mod access;
+pub mod assessment;
 pub mod auth;
 pub mod bulletin;
 pub mod catalog;

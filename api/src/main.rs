@@ -80,6 +80,69 @@ Examples:\n  gridwatch plan --week 2026-W48 --out plans.csv\n  gridwatch plan --
     /// Checks on files, without a database.
     #[command(subcommand)]
     Check(CheckCommand),
+    /// Mock assessments (模拟测评): a seeded draw of assessment points, scores, score rates.
+    #[command(subcommand)]
+    Assess(AssessCommand),
+}
+
+#[derive(Subcommand)]
+enum AssessCommand {
+    /// Draw points at random, stratified by type and district; prints the score sheet (CSV).
+    #[command(after_help = "Each type-and-district stratum gets its share of --n by its number of points \
+(Sainte-Laguë; every stratum at least one when --n allows), or each type its --per-type count over its districts. \
+The same --seed over the same points draws the same sample. Points without their own criteria get their type's \
+standard checklist.\n\nExamples:\n  gridwatch assess draw --n 78 --seed 2026 --name \"11月模拟测评\" --out sheet.csv\n  \
+gridwatch assess draw --per-type market=3,back_street=5,public_toilet=4 --district 110101")]
+    Draw {
+        /// Points in all, spread over types and districts by their sizes.
+        #[arg(long, required_unless_present = "per_type")]
+        n: Option<usize>,
+        /// Points per type instead: type=count,… (types by id or Chinese name).
+        #[arg(long, value_delimiter = ',', value_name = "TYPE=N")]
+        per_type: Vec<String>,
+        /// The seed (default: a random one, printed and kept with the draw).
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long, default_value = "模拟测评")]
+        name: String,
+        /// Only these districts (6-digit codes, comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        district: Vec<String>,
+        /// Write the score sheet here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// List mock assessments with their score rates.
+    List {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Record scores from a filled-in score sheet (CSV with point, criterion, score or pass, note).
+    #[command(after_help = "Rows with neither score nor pass are skipped; pass takes yes/no, 是/否 or 合格/不合格. \
+A score runs from 0 to the criterion's weight. All or nothing: every bad row is named.\n\n\
+Example:\n  gridwatch assess score 3 sheet.csv --by inspector.li")]
+    Score {
+        id: i64,
+        file: PathBuf,
+        /// Who scored (kept with each score and in the audit log).
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// The score rates (得分率) overall, per type, unit and district: xlsx, json or the csv sheet.
+    #[command(after_help = "Example:\n  gridwatch assess report 3 --format xlsx --out 模拟测评.xlsx")]
+    Report {
+        id: i64,
+        #[arg(long, default_value = "xlsx")]
+        format: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -605,6 +668,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let bytes = cli::patrol::coverage(store.as_ref(), &week, &rules, &format).await?;
             write_out(out.as_deref(), &bytes)
         }),
+        Command::Assess(command) => runtime()?.block_on(assess(command)),
         Command::Check(CheckCommand::Grids { boundary, grids, format, min_area, out }) => {
             if !(min_area.is_finite() && min_area >= 0.0) {
                 return Err("--min-area must be a non-negative number of square metres".into());
@@ -633,6 +697,52 @@ fn run(cli: Cli) -> Result<(), String> {
                 stats.index_seconds
             );
             Ok(())
+        }
+    }
+}
+
+async fn assess(command: AssessCommand) -> Result<(), String> {
+    match command {
+        AssessCommand::Draw { n, per_type, seed, name, district, out, database } => {
+            let mut quotas = serde_json::Map::new();
+            for pair in &per_type {
+                let (kind, count) = pair.split_once('=').ok_or_else(|| format!("--per-type {pair:?}: write type=count"))?;
+                let count: u64 = count.trim().parse().map_err(|_| format!("--per-type {pair:?}: the count is not a number"))?;
+                quotas.insert(kind.trim().to_string(), count.into());
+            }
+            let spec = serde_json::json!({"name": name, "n": n, "seed": seed,
+                "per_type": (!quotas.is_empty()).then_some(quotas), "districts": district});
+            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+            let (id, sheet) = cli::assess::draw(store.as_ref(), spec, now()).await?;
+            let drawn = store.assessments(Some(id)).await.map_err(|e| e.to_string())?;
+            if let Some(a) = drawn.first() {
+                eprintln!("assessment {id}: {} points drawn with seed {}", a.items.len(), a.spec.seed);
+            }
+            write_out(out.as_deref(), &sheet)
+        }
+        AssessCommand::List { database } => {
+            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+            write_out(None, &cli::assess::list(store.as_ref()).await?)
+        }
+        AssessCommand::Score { id, file, by, database } => {
+            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+            let by = by.unwrap_or_else(|| gridwatch::auth::Actor::cli().name);
+            match cli::assess::score(store.as_ref(), id, &file, &by, now()).await {
+                Ok(n) => {
+                    println!("recorded {n} scores in assessment {id}");
+                    Ok(())
+                }
+                Err(problems) => {
+                    for p in &problems {
+                        eprintln!("{p}");
+                    }
+                    Err(format!("{} problem(s) found; no score was recorded", problems.len()))
+                }
+            }
+        }
+        AssessCommand::Report { id, format, out, database } => {
+            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+            write_out(out.as_deref(), &cli::assess::report(store.as_ref(), id, &format).await?)
         }
     }
 }

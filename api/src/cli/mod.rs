@@ -1,6 +1,7 @@
 //! The command line: `serve`, `import`, `assign`, `migrate`, `coverage`, `check`, `report`, `user`, `token`.
 
 pub mod accounts;
+pub mod assess;
 pub mod assign;
 pub mod import;
 pub mod patrol;

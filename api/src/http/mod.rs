@@ -3,6 +3,7 @@
 //! Every request passes [`guard::guard`] (rate limits, bearer-token authentication, time limit);
 //! every handler then asks its [`guard::Caller`] for permission and area (`crate::access`).
 
+mod assessments;
 mod cases;
 mod coverage;
 pub mod error;
@@ -165,6 +166,15 @@ pub fn router(ctx: ApiContext) -> Router {
                 .layer(DefaultBodyLimit::max(patrols::MAX_BODY_BYTES)),
         )
         .route("/api/v1/plans", get(plans::plan))
+        .route(
+            "/api/v1/assessments",
+            get(assessments::list).post(assessments::create).layer(DefaultBodyLimit::max(assessments::MAX_BODY_BYTES)),
+        )
+        .route("/api/v1/assessments/{id}", get(assessments::get))
+        .route(
+            "/api/v1/assessments/{id}/scores",
+            post(assessments::score).layer(DefaultBodyLimit::max(assessments::MAX_BODY_BYTES)),
+        )
         .route("/api/v1/coverage", get(coverage::coverage))
         .route("/api/v1/coverage/gaps", get(coverage::coverage_gaps))
         .route("/api/v1/tiling", get(coverage::tiling))

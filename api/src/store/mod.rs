@@ -704,6 +704,8 @@ macro_rules! read_methods {
 }
 
 #[macro_use]
+pub(crate) mod assessments;
+#[macro_use]
 pub(crate) mod patrols;
 mod postgres;
 mod sqlite;
@@ -1152,6 +1154,30 @@ pub trait Store: Send + Sync {
 
     /// Every recorded step of a case, oldest first.
     fn problem_events(&self, id: i64) -> BoxFuture<'_, Result<Vec<ProblemEvent>, StoreError>>;
+
+    // Mock assessments (see `assessment_methods!`).
+
+    /// Stores a drawn mock assessment with its points and checklists; returns its id.
+    fn create_assessment(
+        &self,
+        spec: crate::assessment::Spec,
+        items: Vec<crate::assessment::Item>,
+        now: OffsetDateTime,
+        actor: Actor,
+    ) -> BoxFuture<'_, Result<i64, StoreError>>;
+
+    /// Every mock assessment with its points and scores (or only `id`), oldest first.
+    fn assessments(&self, id: Option<i64>) -> BoxFuture<'_, Result<Vec<crate::assessment::Assessment>, StoreError>>;
+
+    /// Records scores (checked by `assessment::check_scores`) in one transaction, replacing
+    /// earlier scores of the same criteria; false, and nothing kept, when a point is not drawn.
+    fn record_scores(
+        &self,
+        id: i64,
+        scores: Vec<crate::assessment::Scored>,
+        now: OffsetDateTime,
+        actor: Actor,
+    ) -> BoxFuture<'_, Result<bool, StoreError>>;
 }
 
 /// The database gridwatch uses when none is named: an embedded SQLite file.

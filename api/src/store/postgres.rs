@@ -16,6 +16,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "users, tokens and audit", include_str!("../../migrations/postgres/0002_users_tokens_audit.sql")),
     (3, "workflow", include_str!("../../migrations/postgres/0003_workflow.sql")),
     (4, "patrols", include_str!("../../migrations/postgres/0004_patrols.sql")),
+    (5, "layer fingerprint", include_str!("../../migrations/postgres/0005_layer_fingerprint.sql")),
+    (6, "mock assessments", include_str!("../../migrations/postgres/0006_mock_assessments.sql")),
 ];
 
 const GRID_COLUMNS: &str = "code, version, name, parent_code, level, lead_department, responsible_unit, officer, \
@@ -263,6 +265,8 @@ impl Store for PostgresStore {
     read_methods!();
 
     patrol_methods!();
+
+    assessment_methods!();
 
     async fn count_problems(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM problems").fetch_one(&self.pool).await?)

@@ -1,0 +1,163 @@
+//! `gridwatch assess`: mock assessments (模拟测评) from the command line — draw, list, score
+//! from a spreadsheet, and report (JSON or XLSX).
+
+use crate::access::Area;
+use crate::assessment::{check_scores, sample, Assessment, ScoreInput, Spec};
+use crate::auth::Actor;
+use crate::store::Store;
+use serde_json::json;
+use std::path::Path;
+use time::OffsetDateTime;
+
+/// Draws a mock assessment over the whole city and prints the sample as CSV: one row per
+/// criterion to score, which is also the layout `assess score` reads back.
+pub async fn draw(store: &dyn Store, spec: serde_json::Value, now: OffsetDateTime) -> Result<(i64, Vec<u8>), String> {
+    let spec = Spec::from_json(&spec).map_err(|(field, reason)| format!("--{}: {reason}", field.replace('_', "-")))?;
+    let points = store.points(None).await.map_err(|e| e.to_string())?;
+    let items = sample(&points, &Area::Everything, &spec);
+    if items.is_empty() {
+        return Err("no assessment point matches this draw".into());
+    }
+    let id = store.create_assessment(spec, items, now, Actor::cli()).await.map_err(|e| e.to_string())?;
+    let assessment = one(store, id).await?;
+    Ok((id, score_sheet(&assessment)?))
+}
+
+/// The score sheet: point, criterion and what to fill in (score or pass, note).
+fn score_sheet(a: &Assessment) -> Result<Vec<u8>, String> {
+    let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
+    w.write_record(["point", "name", "type", "district", "unit", "criterion", "text", "weight", "score", "pass", "note"])
+        .map_err(|e| e.to_string())?;
+    for item in &a.items {
+        for c in &item.checklist {
+            let score = item.scores.get(&c.id);
+            w.write_record([
+                item.code.as_str(),
+                &item.name,
+                &item.kind,
+                &item.district,
+                item.unit.as_deref().unwrap_or(""),
+                &c.id,
+                &c.text,
+                &c.weight.to_string(),
+                &score.map(|s| s.score.to_string()).unwrap_or_default(),
+                "",
+                score.map_or("", |s| s.note.as_str()),
+            ])
+            .map_err(|e| e.to_string())?;
+        }
+    }
+    w.into_inner().map_err(|e| e.to_string())
+}
+
+async fn one(store: &dyn Store, id: i64) -> Result<Assessment, String> {
+    store
+        .assessments(Some(id))
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .next()
+        .ok_or_else(|| format!("no assessment {id}"))
+}
+
+/// Every assessment, one line each.
+pub async fn list(store: &dyn Store) -> Result<Vec<u8>, String> {
+    let mut out = String::from("id\tname\tseed\tpoints\tscored/criteria\t得分率\n");
+    for a in store.assessments(None).await.map_err(|e| e.to_string())? {
+        let r = a.report().overall;
+        let rate = r.rate.map_or("-".to_string(), |x| format!("{:.1} %", x * 100.0));
+        out.push_str(&format!("{}\t{}\t{}\t{}\t{}/{}\t{rate}\n", a.id, a.spec.name, a.spec.seed, r.points, r.scored, r.criteria));
+    }
+    Ok(out.into_bytes())
+}
+
+/// Records the scores of a filled-in score sheet (CSV: point, criterion, and score or pass,
+/// optionally note). Rows with neither score nor pass are left unscored. All or nothing: every
+/// bad row is named with its field.
+pub async fn score(store: &dyn Store, id: i64, file: &Path, scorer: &str, now: OffsetDateTime) -> Result<usize, Vec<String>> {
+    let name = file.display().to_string();
+    let assessment = one(store, id).await.map_err(|e| vec![e])?;
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(file).map_err(|e| vec![format!("{name}: {e}")])?;
+    let headers = reader.headers().map_err(|e| vec![format!("{name}: {e}")])?.clone();
+    let column = |wanted: &str| headers.iter().position(|h| h.trim().trim_start_matches('\u{feff}') == wanted);
+    let (Some(point), Some(criterion)) = (column("point"), column("criterion")) else {
+        return Err(vec![format!("{name}: the header needs point and criterion columns (and score or pass)")]);
+    };
+    let (score_at, pass_at, note_at) = (column("score"), column("pass"), column("note"));
+    let mut inputs = Vec::new();
+    let mut rows = Vec::new();
+    let mut faults = Vec::new();
+    for (k, record) in reader.records().enumerate() {
+        let row = k + 2;
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                faults.push(format!("{name} row {row}: {e}"));
+                continue;
+            }
+        };
+        let cell = |at: Option<usize>| at.and_then(|i| record.get(i)).map(str::trim).unwrap_or("");
+        let (score_text, pass_text) = (cell(score_at), cell(pass_at));
+        if score_text.is_empty() && pass_text.is_empty() {
+            continue;
+        }
+        let score = match score_text {
+            "" => None,
+            text => match text.parse::<f64>() {
+                Ok(v) => Some(v),
+                Err(_) => {
+                    faults.push(format!("{name} row {row}, column score: {text:?} is not a number"));
+                    continue;
+                }
+            },
+        };
+        let pass = match pass_text.to_lowercase().as_str() {
+            "" => None,
+            "1" | "y" | "yes" | "true" | "pass" | "是" | "合格" | "通过" => Some(true),
+            "0" | "n" | "no" | "false" | "fail" | "否" | "不合格" => Some(false),
+            other => {
+                faults.push(format!("{name} row {row}, column pass: {other:?} is not yes/no (是/否, 合格/不合格)"));
+                continue;
+            }
+        };
+        inputs.push(ScoreInput {
+            point: cell(Some(point)).to_string(),
+            criterion: cell(Some(criterion)).to_string(),
+            score,
+            pass,
+            note: cell(note_at).to_string(),
+        });
+        rows.push(row);
+    }
+    if inputs.is_empty() && faults.is_empty() {
+        return Err(vec![format!("{name}: no row has a score or pass filled in")]);
+    }
+    let scored = match check_scores(&assessment, inputs, scorer, now) {
+        Ok(scored) => scored,
+        Err(bad) => {
+            faults.extend(bad.into_iter().map(|f| format!("{name} row {}, column {}: {}", rows[f.index], f.field, f.reason)));
+            Vec::new()
+        }
+    };
+    if !faults.is_empty() {
+        return Err(faults);
+    }
+    let count = scored.len();
+    let actor = Actor { name: scorer.to_string(), ..Actor::cli() };
+    match store.record_scores(id, scored, now, actor).await {
+        Ok(true) => Ok(count),
+        Ok(false) => Err(vec![format!("no assessment {id}")]),
+        Err(e) => Err(vec![e.to_string()]),
+    }
+}
+
+/// The report: JSON (the assessment, its points, scores and rates), XLSX, or the CSV score sheet.
+pub async fn report(store: &dyn Store, id: i64, format: &str) -> Result<Vec<u8>, String> {
+    let a = one(store, id).await?;
+    match format {
+        "json" => serde_json::to_vec_pretty(&json!({"assessment": a, "report": a.report()})).map_err(|e| e.to_string()),
+        "xlsx" => a.to_xlsx(),
+        "csv" => score_sheet(&a),
+        other => Err(format!("--format {other:?}: use xlsx, json or csv")),
+    }
+}
