@@ -52,8 +52,10 @@ impl SplitMix64 {
 
 /// Shares of `seats` in proportion to `sizes` by the Sainte-Laguë method, each share at most its
 /// size; with `floor_one` every non-empty group first gets one (when there are seats enough), so
-/// that no type or district is left out of the sample.
-pub fn apportion(sizes: &[usize], seats: usize, floor_one: bool) -> Vec<usize> {
+/// that no type or district is left out of the sample. Equal claims go to the group ranked first
+/// by `rank` (lowest first): the draw passes random ranks, so that with fewer seats than groups
+/// the key order does not decide.
+pub fn apportion(sizes: &[usize], seats: usize, floor_one: bool, rank: &[u64]) -> Vec<usize> {
     let mut shares = vec![0usize; sizes.len()];
     let mut left = seats.min(sizes.iter().sum());
     let non_empty = sizes.iter().filter(|&&s| s > 0).count();
@@ -66,13 +68,11 @@ pub fn apportion(sizes: &[usize], seats: usize, floor_one: bool) -> Vec<usize> {
         left -= non_empty;
     }
     while left > 0 {
-        // The next seat goes to the largest quotient size / (2·share + 1); ties to the first group.
-        let next = (0..sizes.len())
-            .filter(|&i| shares[i] < sizes[i])
-            .max_by(|&a, &b| {
-                let q = |i: usize| sizes[i] as f64 / (2 * shares[i] + 1) as f64;
-                q(a).total_cmp(&q(b)).then(b.cmp(&a))
-            });
+        // The next seat goes to the largest quotient size / (2·share + 1).
+        let next = (0..sizes.len()).filter(|&i| shares[i] < sizes[i]).max_by(|&a, &b| {
+            let q = |i: usize| sizes[i] as f64 / (2 * shares[i] + 1) as f64;
+            q(a).total_cmp(&q(b)).then(rank[b].cmp(&rank[a]))
+        });
         let Some(i) = next else { break };
         shares[i] += 1;
         left -= 1;
@@ -90,21 +90,23 @@ pub fn draw(candidates: &[Candidate], quota: &Quota, seed: u64) -> Vec<usize> {
     }
     let keys: Vec<(&str, &str)> = strata.keys().copied().collect();
     let sizes: Vec<usize> = strata.values().map(Vec::len).collect();
+    let mut rng = SplitMix64::new(seed);
+    let rank: Vec<u64> = keys.iter().map(|_| rng.next_u64()).collect();
     let shares = if quota.per_type.is_empty() {
-        apportion(&sizes, quota.total, true)
+        apportion(&sizes, quota.total, true, &rank)
     } else {
         // Each type's quota over that type's districts; types without a quota are not drawn.
         let mut shares = vec![0; keys.len()];
         for (kind, &wanted) in &quota.per_type {
             let members: Vec<usize> = (0..keys.len()).filter(|&k| keys[k].0 == kind).collect();
             let of_kind: Vec<usize> = members.iter().map(|&k| sizes[k]).collect();
-            for (&k, share) in members.iter().zip(apportion(&of_kind, wanted, true)) {
+            let ranks: Vec<u64> = members.iter().map(|&k| rank[k]).collect();
+            for (&k, share) in members.iter().zip(apportion(&of_kind, wanted, true, &ranks)) {
                 shares[k] = share;
             }
         }
         shares
     };
-    let mut rng = SplitMix64::new(seed);
     let mut drawn = Vec::new();
     for (members, share) in strata.into_values().zip(shares) {
         let mut members = members;
@@ -169,10 +171,12 @@ mod tests {
     #[test]
     fn every_stratum_is_represented_and_small_ones_are_not_overdrawn() {
         let sizes = [1, 50, 3];
-        assert_eq!(apportion(&sizes, 6, true), vec![1, 4, 1]);
-        assert_eq!(apportion(&sizes, 100, true), vec![1, 50, 3], "never more than a stratum holds");
-        assert_eq!(apportion(&[0, 5], 3, true), vec![0, 3]);
-        assert_eq!(apportion(&[10, 10, 10], 2, true), vec![1, 1, 0], "fewer seats than strata: first come");
+        let rank = [0, 1, 2];
+        assert_eq!(apportion(&sizes, 6, true, &rank), vec![1, 4, 1]);
+        assert_eq!(apportion(&sizes, 100, true, &rank), vec![1, 50, 3], "never more than a stratum holds");
+        assert_eq!(apportion(&[0, 5], 3, true, &rank[..2]), vec![0, 3]);
+        assert_eq!(apportion(&[10, 10, 10], 2, true, &[5, 1, 3]), vec![0, 1, 1], "equal claims by rank");
+        assert_eq!(apportion(&[10, 30, 10], 1, true, &rank), vec![0, 1, 0], "the largest first");
     }
 
     #[test]
