@@ -73,6 +73,8 @@ Examples:\n  gridwatch plan --week 2026-W48 --out plans.csv\n  gridwatch plan --
         #[arg(long)]
         as_of: Option<String>,
         #[command(flatten)]
+        planning: PlanningArgs,
+        #[command(flatten)]
         rules: CoverageArgs,
         #[command(flatten)]
         database: DatabaseArgs,
@@ -167,6 +169,22 @@ enum CheckCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+}
+
+#[derive(Args)]
+struct PlanningArgs {
+    /// The city's planning rules (JSON: day_start, day_hours, speed_kmh, workdays, verify_minutes,
+    /// dwell_minutes, windows); default: 08:30 for 6 h, Monday to Friday, at 4.5 km/h.
+    #[arg(long, env = "GRIDWATCH_PLAN_RULES", value_name = "FILE.json")]
+    plan_rules: Option<PathBuf>,
+}
+
+impl PlanningArgs {
+    fn rules(&self) -> Result<gridwatch::planning::PlanRules, String> {
+        let Some(path) = &self.plan_rules else { return Ok(Default::default()) };
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        gridwatch::planning::PlanRules::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
 }
 
 #[derive(Args)]
@@ -339,6 +357,8 @@ struct ServeArgs {
     clock_rate: f64,
     #[command(flatten)]
     coverage: CoverageArgs,
+    #[command(flatten)]
+    planning: PlanningArgs,
     /// A raster basemap for the web map, as an XYZ tile URL template, e.g.
     /// `https://tile.openstreetmap.org/{z}/{x}/{y}.png` (off by default: the map then needs no internet).
     #[arg(long, env = "GRIDWATCH_BASEMAP_URL")]
@@ -578,6 +598,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 },
                 duplicate_metres: args.duplicate_metres.clamp(0.0, 10_000.0),
                 coverage: args.coverage.rules()?,
+                plan_rules: args.planning.rules()?,
                 basemap: match args.basemap_url {
                     Some(url) if url.contains("{z}") && url.contains("{x}") && url.contains("{y}") => {
                         Some(gridwatch::http::Basemap {
@@ -651,15 +672,16 @@ fn run(cli: Cli) -> Result<(), String> {
             let store = connect(&source.database.database_url).await.map_err(|e| e.to_string())?;
             report_import(cli::import::import_track(store.as_ref(), &file, &officer, &options, now()).await)
         }),
-        Command::Plan { week, officer, format, out, as_of, rules, database } => runtime()?.block_on(async {
+        Command::Plan { week, officer, format, out, as_of, planning, rules, database } => runtime()?.block_on(async {
             let rules = rules.rules()?;
+            let plan_rules = planning.rules()?;
             let as_of = match as_of {
                 Some(t) => time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
                     .map_err(|e| format!("--as-of {t:?}: {e}"))?,
                 None => now(),
             };
             let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
-            let bytes = cli::patrol::plan(store.as_ref(), &week, officer.as_deref(), &rules, &format, as_of).await?;
+            let bytes = cli::patrol::plan(store.as_ref(), &week, officer.as_deref(), &rules, &plan_rules, &format, as_of).await?;
             write_out(out.as_deref(), &bytes)
         }),
         Command::Coverage { week, format, out, rules, database } => runtime()?.block_on(async {

@@ -11,10 +11,12 @@ use crate::store::{Store, StoreError};
 use geo::{Centroid, Coord};
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use spatial::planning::{Day, Geodesic, Stop, Unplanned};
 use time::OffsetDateTime;
 
-/// How an officer's days are planned (per city; the defaults are the issue's).
+/// How an officer's days are planned: the defaults are the issue's, and a city changes them
+/// with a JSON file (`--plan-rules`, see [`PlanRules::from_json`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlanRules {
     /// When the working day starts, in seconds after local midnight (08:30).
@@ -25,6 +27,13 @@ pub struct PlanRules {
     pub speed_m_s: f64,
     /// Working weekdays, 1 = Monday.
     pub workdays: Vec<u8>,
+    /// Minutes at a point of a type, where the city differs from [`dwell_minutes`].
+    pub dwell: BTreeMap<String, f64>,
+    /// Visiting windows (seconds after midnight) by type, where the city differs from
+    /// [`window`]; `None` lifts a default window.
+    pub windows: BTreeMap<String, Option<(f64, f64)>>,
+    /// Minutes to verify a handled problem on site (5).
+    pub verify_minutes: f64,
 }
 
 impl Default for PlanRules {
@@ -34,7 +43,116 @@ impl Default for PlanRules {
             day_budget_s: 6.0 * 3600.0,
             speed_m_s: 4.5 / 3.6,
             workdays: vec![1, 2, 3, 4, 5],
+            dwell: BTreeMap::new(),
+            windows: BTreeMap::new(),
+            verify_minutes: 5.0,
         }
+    }
+}
+
+impl PlanRules {
+    /// Reads a city's rules; every field is optional and a fault names its field:
+    ///
+    /// ```json
+    /// {"day_start": "08:00", "day_hours": 7, "speed_kmh": 5, "workdays": [1, 2, 3, 4, 5, 6],
+    ///  "verify_minutes": 10, "dwell_minutes": {"market": 20, "bus_stop": 3},
+    ///  "windows": {"market": ["05:30", "10:00"], "school_surroundings": null}}
+    /// ```
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        use serde_json::Value;
+        let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        let obj = value.as_object().ok_or("must be a JSON object")?;
+        let known = ["day_start", "day_hours", "speed_kmh", "workdays", "verify_minutes", "dwell_minutes", "windows"];
+        if let Some(k) = obj.keys().find(|k| !known.contains(&k.as_str())) {
+            return Err(format!("unknown field {k:?} (fields: {})", known.join(", ")));
+        }
+        let mut rules = Self::default();
+        let number = |field: &str, low: f64, high: f64| -> Result<Option<f64>, String> {
+            match obj.get(field) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => v
+                    .as_f64()
+                    .filter(|x| x.is_finite() && (low..=high).contains(x))
+                    .map(Some)
+                    .ok_or_else(|| format!("{field}: must be a number from {low} to {high}")),
+            }
+        };
+        if let Some(t) = obj.get("day_start") {
+            rules.day_start_s = clock(t).map_err(|e| format!("day_start: {e}"))?;
+        }
+        if let Some(h) = number("day_hours", 0.5, 16.0)? {
+            rules.day_budget_s = h * 3600.0;
+        }
+        if rules.day_start_s + rules.day_budget_s > 24.0 * 3600.0 {
+            return Err("day_start + day_hours: the working day must end by midnight".into());
+        }
+        if let Some(v) = number("speed_kmh", 0.5, 60.0)? {
+            rules.speed_m_s = v / 3.6;
+        }
+        if let Some(v) = number("verify_minutes", 0.0, 240.0)? {
+            rules.verify_minutes = v;
+        }
+        if let Some(days) = obj.get("workdays") {
+            let list = days.as_array().ok_or("workdays: must be a list of weekdays 1-7 (1 = Monday)")?;
+            let mut workdays = Vec::new();
+            for d in list {
+                match d.as_u64() {
+                    Some(d @ 1..=7) if !workdays.contains(&(d as u8)) => workdays.push(d as u8),
+                    _ => return Err(format!("workdays: {d} is not a weekday 1-7 given once (1 = Monday)")),
+                }
+            }
+            rules.workdays = workdays;
+        }
+        let kind = |field: &str, k: &str| {
+            spatial::patrol::point_kind(k)
+                .map(str::to_string)
+                .ok_or_else(|| format!("{field}.{k}: not a point type (e.g. market or 农贸市场)"))
+        };
+        if let Some(map) = obj.get("dwell_minutes") {
+            for (k, v) in map.as_object().ok_or("dwell_minutes: must be an object of type: minutes")? {
+                let minutes = v.as_f64().filter(|m| m.is_finite() && (0.0..=480.0).contains(m));
+                let minutes = minutes.ok_or_else(|| format!("dwell_minutes.{k}: must be minutes from 0 to 480"))?;
+                rules.dwell.insert(kind("dwell_minutes", k)?, minutes);
+            }
+        }
+        if let Some(map) = obj.get("windows") {
+            for (k, v) in map.as_object().ok_or("windows: must be an object of type: [from, to] or null")? {
+                let window = match v {
+                    Value::Null => None,
+                    Value::Array(pair) if pair.len() == 2 => {
+                        let from = clock(&pair[0]).map_err(|e| format!("windows.{k}: {e}"))?;
+                        let to = clock(&pair[1]).map_err(|e| format!("windows.{k}: {e}"))?;
+                        if from >= to {
+                            return Err(format!("windows.{k}: must open before it closes"));
+                        }
+                        Some((from, to))
+                    }
+                    _ => return Err(format!("windows.{k}: must be [\"HH:MM\", \"HH:MM\"] or null")),
+                };
+                rules.windows.insert(kind("windows", k)?, window);
+            }
+        }
+        Ok(rules)
+    }
+
+    /// Minutes at a point of this type.
+    pub fn dwell_minutes(&self, kind: &str) -> f64 {
+        self.dwell.get(kind).copied().unwrap_or_else(|| dwell_minutes(kind))
+    }
+
+    /// The visiting window of this type, if any.
+    pub fn window(&self, kind: &str) -> Option<(f64, f64)> {
+        self.windows.get(kind).copied().unwrap_or_else(|| window(kind))
+    }
+}
+
+/// "HH:MM" as seconds after midnight.
+fn clock(value: &serde_json::Value) -> Result<f64, String> {
+    let text = value.as_str().ok_or("must be a time of day like \"08:30\"")?;
+    let parsed = text.split_once(':').and_then(|(h, m)| Some((h.trim().parse::<u32>().ok()?, m.trim().parse::<u32>().ok()?)));
+    match parsed {
+        Some((h, m)) if h < 24 && m < 60 => Ok(f64::from(h * 3600 + m * 60)),
+        _ => Err(format!("{text:?} is not a time of day like \"08:30\"")),
     }
 }
 
@@ -63,9 +181,6 @@ pub fn window(kind: &str) -> Option<(f64, f64)> {
         _ => None,
     }
 }
-
-/// Minutes to verify a handled problem on site.
-const VERIFY_MINUTES: f64 = 5.0;
 
 /// One stop of a day's route.
 #[derive(Debug, Clone, Serialize)]
@@ -188,8 +303,8 @@ pub fn plan_week(
                 id: format!("{}#{visit}", p.code),
                 group: p.code.clone(),
                 position: centre.0,
-                dwell_s: dwell_minutes(&p.kind) * 60.0,
-                window: window(&p.kind),
+                dwell_s: rules.dwell_minutes(&p.kind) * 60.0,
+                window: rules.window(&p.kind),
             });
             tasks.push(Task { task: "inspect", code: p.code.clone(), name: p.name.clone(), kind: p.kind.clone() });
         }
@@ -200,7 +315,7 @@ pub fn plan_week(
             id: format!("problem {id}"),
             group: format!("problem {id}"),
             position: Coord { x: problem.lon, y: problem.lat },
-            dwell_s: VERIFY_MINUTES * 60.0,
+            dwell_s: rules.verify_minutes * 60.0,
             window: None,
         });
         tasks.push(Task {
@@ -358,4 +473,45 @@ pub fn officer_area(users: &[crate::auth::User], snapshot: &Snapshot, officer: &
         .map(|e| e.code.clone())
         .collect();
     (!grids.is_empty()).then_some(Area::Grids(grids))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_city_changes_its_days_dwell_times_and_windows() {
+        let rules = PlanRules::from_json(
+            r#"{"day_start": "08:00", "day_hours": 7, "speed_kmh": 5, "workdays": [1, 2, 3, 4, 5, 6],
+                "verify_minutes": 10, "dwell_minutes": {"农贸市场": 20}, "windows": {"market": ["05:30", "10:00"],
+                "school_surroundings": null, "park": ["07:00", "09:30"]}}"#,
+        )
+        .expect("valid");
+        assert_eq!((rules.day_start_s, rules.day_budget_s), (8.0 * 3600.0, 7.0 * 3600.0));
+        assert!((rules.speed_m_s - 5.0 / 3.6).abs() < 1e-12);
+        assert_eq!(rules.workdays, [1, 2, 3, 4, 5, 6]);
+        assert_eq!((rules.dwell_minutes("market"), rules.dwell_minutes("bus_stop")), (20.0, 5.0));
+        assert_eq!(rules.window("market"), Some((5.5 * 3600.0, 10.0 * 3600.0)));
+        assert_eq!(rules.window("school_surroundings"), None, "a default window lifted");
+        assert_eq!(rules.window("park"), Some((7.0 * 3600.0, 9.5 * 3600.0)));
+        assert_eq!(PlanRules::from_json("{}").expect("empty"), PlanRules::default());
+    }
+
+    #[test]
+    fn bad_rules_name_their_field() {
+        for (text, field) in [
+            (r#"{"day_start": "25:00"}"#, "day_start"),
+            (r#"{"day_hours": 0}"#, "day_hours"),
+            (r#"{"day_start": "20:00", "day_hours": 6}"#, "midnight"),
+            (r#"{"workdays": [1, 1]}"#, "workdays"),
+            (r#"{"workdays": [8]}"#, "workdays"),
+            (r#"{"dwell_minutes": {"castle": 5}}"#, "dwell_minutes.castle"),
+            (r#"{"windows": {"market": ["11:00", "06:00"]}}"#, "windows.market"),
+            (r#"{"speed": 4}"#, "unknown field"),
+            ("[", "not JSON"),
+        ] {
+            let e = PlanRules::from_json(text).expect_err(text);
+            assert!(e.contains(field), "{text}: {e}");
+        }
+    }
 }

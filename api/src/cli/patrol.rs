@@ -120,10 +120,11 @@ pub async fn plan(
     week: &str,
     officer: Option<&str>,
     rules: &CoverageRules,
+    plan_rules: &crate::planning::PlanRules,
     format: &str,
     now: time::OffsetDateTime,
 ) -> Result<Vec<u8>, String> {
-    use crate::planning::{officer_area, plan_week, PlanRules, Workload};
+    use crate::planning::{officer_area, plan_week, Workload};
     if !matches!(format, "csv" | "geojson") {
         return Err(format!("--format {format:?}: use csv or geojson"));
     }
@@ -153,7 +154,7 @@ pub async fn plan(
         bar.set_message(name.clone());
         let area = officer_area(&users, &snapshot, name)
             .ok_or_else(|| format!("no officer {name:?}: no such user, and no grid names them"))?;
-        let plan = plan_week(&work, name, &area, now, rules.offset, &PlanRules::default(), None);
+        let plan = plan_week(&work, name, &area, now, rules.offset, plan_rules, None);
         left_out
             .extend(plan.unplanned.iter().map(|u| format!("{name}: {} {} left out ({:?})", u.task, u.code, u.reason)));
         plans.push(plan);

@@ -26,6 +26,7 @@ pub struct ServeOptions {
     pub coverage: crate::coverage::CoverageRules,
     /// The web map's raster basemap (none by default).
     pub basemap: Option<crate::http::Basemap>,
+    pub plan_rules: crate::planning::PlanRules,
 }
 
 pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), String> {
@@ -67,6 +68,7 @@ pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), S
     ctx.thresholds = Arc::new(options.thresholds);
     ctx.duplicate_metres = options.duplicate_metres;
     ctx.coverage = Arc::new(options.coverage);
+    ctx.plan_rules = Arc::new(options.plan_rules);
     ctx.basemap = options.basemap.map(Arc::new);
     let escalator = crate::escalation::Escalator {
         store: store.clone(),

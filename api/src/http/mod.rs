@@ -60,6 +60,8 @@ pub struct ApiContext {
     pub tiles: Arc<crate::tiles::TileService>,
     /// The web map's raster basemap, if one is configured.
     pub basemap: Option<Arc<Basemap>>,
+    /// How officers' weeks are planned (days, speed, dwell times, windows).
+    pub plan_rules: Arc<crate::planning::PlanRules>,
 }
 
 /// A raster basemap for the web map: an XYZ URL template and its attribution.
@@ -86,6 +88,7 @@ impl ApiContext {
             tiles: Arc::new(crate::tiles::TileService::default()),
             problem_changes: tokio::sync::broadcast::channel(1024).0,
             basemap: None,
+            plan_rules: Arc::new(crate::planning::PlanRules::default()),
         }
     }
 
