@@ -18,6 +18,7 @@ need_package() {
 
 need_package postgresql-15-postgis-3
 need_package gdal-bin   # ogrinfo: a real OGC API – Features client and MVT decoder
+need_package postgresql-15-pgrouting   # pgr_dijkstra: an independent check of street distances
 need_package chromium   # the web map's browser tests (driven by playwright-core)
 need_package fonts-wqy-zenhei   # Chinese glyphs for the map's screenshots
 command -v npm >/dev/null || need_package npm

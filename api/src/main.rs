@@ -496,6 +496,18 @@ Examples:\n  gridwatch import problems backlog.csv\n  gridwatch import problems 
         #[command(flatten)]
         source: SourceArgs,
     },
+    /// The street network (路网): weekly plans then measure walks along the streets. Replaces the
+    /// whole network.
+    #[command(after_help = format!("Records: LineStrings or MultiLineStrings, optionally with a name. Streets \
+meet where they share a vertex; lines that cross without one (bridges, tunnels) do not connect. Only the largest \
+connected part is used to join stops to the network.\n{FORMATS_HELP}\n\nOpenStreetMap extracts convert with \
+GDAL: ogr2ogr -f GeoJSON streets.geojson city.osm.pbf lines -where \"highway IS NOT NULL\"\n\n\
+Examples:\n  gridwatch import streets streets.geojson\n  gridwatch import streets --crs gcj02 路网.shp"))]
+    Streets {
+        file: PathBuf,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
     /// An officer's GPS track (inaccurate fixes and spikes are dropped and counted).
     #[command(after_help = "Records: GPX track points (<trkpt>), or points of any other format with a time \
 (RFC 3339, YYYY-MM-DD HH:MM[:SS] in China time, or Unix seconds) and optionally accuracy (metres) or hdop. \
@@ -634,6 +646,9 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Import(ImportCommand::Routes { file, source }) => {
             import_file(cli::import::Target::Routes, &file, &source, false)
+        }
+        Command::Import(ImportCommand::Streets { file, source }) => {
+            import_file(cli::import::Target::Streets, &file, &source, false)
         }
         Command::Import(ImportCommand::Problems { file, source }) => {
             import_file(cli::import::Target::Problems, &file, &source, false)

@@ -12,7 +12,8 @@ use geo::{Centroid, Coord};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use spatial::planning::{Day, Geodesic, Stop, Unplanned};
+use std::sync::Arc;
+use spatial::planning::{Day, Distances, Stop, Unplanned};
 use time::OffsetDateTime;
 
 /// How an officer's days are planned: the defaults are the issue's, and a city changes them
@@ -210,7 +211,7 @@ pub struct PlannedDay {
     #[serde(with = "time::serde::rfc3339")]
     pub finish: OffsetDateTime,
     pub stops: Vec<PlannedStop>,
-    /// Base, stops, base.
+    /// Base, stops, base: along the streets walked when the network is known.
     #[serde(skip)]
     pub line: Vec<Coord<f64>>,
 }
@@ -285,6 +286,7 @@ pub fn plan_week(
     offset: time::UtcOffset,
     rules: &PlanRules,
     base: Option<Coord<f64>>,
+    distances: &dyn Distances,
 ) -> OfficerPlan {
     let week = &work.week;
     let label = week.label.clone();
@@ -344,7 +346,7 @@ pub fn plan_week(
         days.push(Day { weekday, start: base, end: base, start_s, budget_s: close - start_s });
         dates.push(midnight);
     }
-    let plan = spatial::planning::plan(&stops, &days, rules.speed_m_s, &Geodesic);
+    let plan = spatial::planning::plan(&stops, &days, rules.speed_m_s, distances);
     // Whole seconds: an ETA to the nanosecond would be false precision.
     let at = |midnight: OffsetDateTime, s: f64| midnight + time::Duration::seconds(s.round() as i64);
     let mut planned_days = Vec::new();
@@ -359,7 +361,7 @@ pub fn plan_week(
             .map(|(order, v)| {
                 let t = &tasks[v.stop];
                 let position = stops[v.stop].position;
-                line.push(position);
+                walk(&mut line, position, distances);
                 PlannedStop {
                     order: order + 1,
                     task: t.task,
@@ -373,7 +375,7 @@ pub fn plan_week(
                 }
             })
             .collect();
-        line.push(base);
+        walk(&mut line, base, distances);
         planned_days.push(PlannedDay {
             date: midnight.date().to_string(),
             weekday: day.weekday,
@@ -401,6 +403,12 @@ pub fn plan_week(
         unplanned,
         done,
     }
+}
+
+/// Extends a day's line to `to` along the way walked (along the streets where they are known).
+fn walk(line: &mut Vec<Coord<f64>>, to: Coord<f64>, distances: &dyn Distances) {
+    let from = line.last().copied().unwrap_or(to);
+    line.extend(distances.path(from, to).into_iter().skip(1));
 }
 
 fn middle(stops: &[Stop]) -> Coord<f64> {
@@ -450,6 +458,41 @@ impl OfficerPlan {
 
 fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// The stored street network as a graph, or straight (geodesic) distances when none is stored.
+pub async fn street_network(store: &dyn Store) -> Result<Arc<dyn Distances + Send + Sync>, StoreError> {
+    let streets = store.streets().await?;
+    if streets.is_empty() {
+        return Ok(Arc::new(spatial::planning::Geodesic));
+    }
+    let lines: Vec<geo::LineString<f64>> = streets.into_iter().map(|s| s.line).collect();
+    // Building the graph is CPU work: keep it off the async workers.
+    let network = tokio::task::spawn_blocking(move || spatial::streets::StreetNetwork::new(&lines))
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("building the street network failed: {e}")))?;
+    Ok(Arc::new(network))
+}
+
+/// The server's street graph, rebuilt when the stored network's revision moves.
+#[derive(Default)]
+pub struct StreetCache {
+    built: tokio::sync::Mutex<Option<(i64, Arc<dyn Distances + Send + Sync>)>>,
+}
+
+impl StreetCache {
+    pub async fn network(&self, store: &dyn Store) -> Result<Arc<dyn Distances + Send + Sync>, StoreError> {
+        let revision = store.street_revision().await?;
+        let mut built = self.built.lock().await;
+        if let Some((seen, network)) = built.as_ref() {
+            if *seen == revision {
+                return Ok(network.clone());
+            }
+        }
+        let network = street_network(store).await?;
+        *built = Some((revision, network.clone()));
+        Ok(network)
+    }
 }
 
 /// The area an officer plans for: their user account's scope, or else the grids whose 网格员

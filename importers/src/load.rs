@@ -197,6 +197,26 @@ pub fn load_routes(
     })
 }
 
+/// A street network (LineStrings or MultiLineStrings, optionally named).
+pub fn load_streets(
+    path: &Path,
+    options: &ReadOptions,
+    progress: &mut dyn FnMut(u64, usize),
+) -> Result<Loaded<spatial::streets::Street>, FileError> {
+    let mut loaded = read_all(path, options, progress, |r, repairs| feature(r, false, repairs))?;
+    let (streets, errors) = crate::patrol::streets_from_features(&std::mem::take(&mut loaded.items));
+    loaded.errors.extend(errors);
+    loaded.errors.sort_by_key(|e| e.record);
+    Ok(Loaded {
+        info: loaded.info,
+        records: loaded.records,
+        kept: streets.len(),
+        items: streets,
+        errors: loaded.errors,
+        repairs: loaded.repairs,
+    })
+}
+
 /// An officer's GPS fixes: GPX track points, or point records of any format with a `time`
 /// (RFC 3339, `YYYY-MM-DD HH:MM[:SS]` in China time, or Unix seconds) and, optionally, an
 /// `accuracy` in metres or a GPX `hdop` (taken as 5 m per unit).

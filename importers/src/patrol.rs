@@ -127,6 +127,30 @@ pub fn read_routes(path: &Path) -> Result<(Vec<PlannedRoute>, Vec<RecordError>),
     Ok((routes, errors))
 }
 
+/// Street lines (路网) for distances along streets: each LineString is a street, each part of a
+/// MultiLineString too; `name` is kept when there is one.
+pub fn streets_from_features(features: &[Feature]) -> (Vec<spatial::streets::Street>, Vec<RecordError>) {
+    let mut errors = Vec::new();
+    let mut streets = Vec::with_capacity(features.len());
+    for f in features {
+        let name = text_property(&f.properties, "name");
+        let parts = match &f.geometry {
+            geo::Geometry::LineString(ls) => vec![ls.clone()],
+            geo::Geometry::MultiLineString(mls) => mls.0.clone(),
+            _ => {
+                errors.push(error(f, name.clone(), "geometry", "a street must be a LineString or MultiLineString"));
+                continue;
+            }
+        };
+        if parts.iter().any(|l| l.0.len() < 2) {
+            errors.push(error(f, name.clone(), "geometry", "a street line needs at least two positions"));
+            continue;
+        }
+        streets.extend(parts.into_iter().map(|line| spatial::streets::Street { name: name.clone(), line }));
+    }
+    (streets, errors)
+}
+
 /// Checks features as planned routes: a LineString with an officer and a weekday.
 pub fn routes_from_features(features: &[Feature]) -> (Vec<PlannedRoute>, Vec<RecordError>) {
     let mut errors = Vec::new();

@@ -12,6 +12,7 @@ pub mod index;
 pub mod patrol;
 pub mod planning;
 pub mod projection;
+pub mod streets;
 pub mod subdivide;
 pub mod tiling;
 pub mod track;

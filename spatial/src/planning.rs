@@ -36,9 +36,29 @@ pub struct Day {
     pub budget_s: f64,
 }
 
-/// Distances in metres between positions; geodesic by default, or along streets.
+/// Distances in metres between positions; geodesic by default, or along streets
+/// ([`crate::streets::StreetNetwork`]).
 pub trait Distances {
     fn metres(&self, a: Coord<f64>, b: Coord<f64>) -> f64;
+
+    /// Every pair at once, row-major (`n × n`): a street network runs one search per row.
+    fn matrix(&self, positions: &[Coord<f64>]) -> Vec<f64> {
+        let n = positions.len();
+        let mut matrix = vec![0.0; n * n];
+        for i in 0..n {
+            for j in (i + 1)..n {
+                let m = self.metres(positions[i], positions[j]);
+                matrix[i * n + j] = m;
+                matrix[j * n + i] = m;
+            }
+        }
+        matrix
+    }
+
+    /// The line walked from `a` to `b` (both ends included), whose length is `metres(a, b)`.
+    fn path(&self, a: Coord<f64>, b: Coord<f64>) -> Vec<Coord<f64>> {
+        vec![a, b]
+    }
 }
 
 /// On the WGS-84 ellipsoid.
@@ -117,14 +137,7 @@ impl<'a> Instance<'a> {
             positions.extend([d.start, d.end]);
         }
         let nodes = positions.len();
-        let mut matrix = vec![0.0; nodes * nodes];
-        for i in 0..nodes {
-            for j in (i + 1)..nodes {
-                let m = distances.metres(positions[i], positions[j]);
-                matrix[i * nodes + j] = m;
-                matrix[j * nodes + i] = m;
-            }
-        }
+        let matrix = distances.matrix(&positions);
         Self { stops, days, speed: speed_m_s, matrix, nodes }
     }
 

@@ -24,6 +24,7 @@ pub enum Target {
     Points,
     Routes,
     Problems,
+    Streets,
 }
 
 /// Options every file import shares.
@@ -202,6 +203,20 @@ pub async fn run(
             lines.push(format!(
                 "{}; {n} routes (earlier routes of the same officers and weekdays replaced){}",
                 heading(path, &loaded, options),
+                tail(&loaded, options)
+            ));
+        }
+        Target::Streets => {
+            let mut loaded = load(path, options, |p| importers::load::load_streets(path, &options.read, p))?;
+            nothing_valid(path, &loaded)?;
+            let streets = std::mem::take(&mut loaded.items);
+            let network = spatial::streets::StreetNetwork::new(&streets.iter().map(|s| s.line.clone()).collect::<Vec<_>>());
+            let n = store.replace_streets(streets, now, Actor::cli(), options.dry_run).await.map_err(stored)?;
+            lines.push(format!(
+                "{}; {n} street lines replace the network: {} junctions and vertices, {} segments joined up{}",
+                heading(path, &loaded, options),
+                network.nodes(),
+                network.segments(),
                 tail(&loaded, options)
             ));
         }

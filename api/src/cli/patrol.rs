@@ -144,7 +144,8 @@ pub async fn plan(
             names.into_iter().collect()
         }
     };
-    // One city-wide load of the week's work serves every officer's plan.
+    // One street network and one city-wide load of the week's work serve every officer's plan.
+    let network = crate::planning::street_network(store).await.map_err(|e| e.to_string())?;
     let work = Workload::load(store, &snapshot, &Area::Everything, week, rules).await.map_err(|e| e.to_string())?;
     let bar =
         indicatif::ProgressBar::with_draw_target(Some(officers.len() as u64), indicatif::ProgressDrawTarget::stderr());
@@ -154,7 +155,7 @@ pub async fn plan(
         bar.set_message(name.clone());
         let area = officer_area(&users, &snapshot, name)
             .ok_or_else(|| format!("no officer {name:?}: no such user, and no grid names them"))?;
-        let plan = plan_week(&work, name, &area, now, rules.offset, plan_rules, None);
+        let plan = plan_week(&work, name, &area, now, rules.offset, plan_rules, None, network.as_ref());
         left_out
             .extend(plan.unplanned.iter().map(|u| format!("{name}: {} {} left out ({:?})", u.task, u.code, u.reason)));
         plans.push(plan);

@@ -62,6 +62,8 @@ pub struct ApiContext {
     pub basemap: Option<Arc<Basemap>>,
     /// How officers' weeks are planned (days, speed, dwell times, windows).
     pub plan_rules: Arc<crate::planning::PlanRules>,
+    /// The street network's graph, rebuilt when the stored network changes.
+    pub streets: Arc<crate::planning::StreetCache>,
 }
 
 /// A raster basemap for the web map: an XYZ URL template and its attribution.
@@ -89,6 +91,7 @@ impl ApiContext {
             problem_changes: tokio::sync::broadcast::channel(1024).0,
             basemap: None,
             plan_rules: Arc::new(crate::planning::PlanRules::default()),
+            streets: Arc::new(crate::planning::StreetCache::default()),
         }
     }
 

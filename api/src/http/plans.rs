@@ -55,6 +55,6 @@ pub async fn plan(State(ctx): State<ApiContext>, caller: Caller, params: Params)
         return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "that officer's area is outside yours"));
     }
     let work = Workload::load(ctx.store.as_ref(), &snapshot, &area, week, &ctx.coverage).await?;
-    let plan = plan_week(&work, &officer, &area, ctx.clock.now(), ctx.coverage.offset, &ctx.plan_rules, base);
+    let plan = plan_week(&work, &officer, &area, ctx.clock.now(), ctx.coverage.offset, &ctx.plan_rules, base, ctx.streets.network(ctx.store.as_ref()).await?.as_ref());
     Ok(geojson(plan.to_geojson()))
 }

@@ -707,6 +707,8 @@ macro_rules! read_methods {
 pub(crate) mod assessments;
 #[macro_use]
 pub(crate) mod patrols;
+#[macro_use]
+pub(crate) mod streets;
 mod postgres;
 mod sqlite;
 
@@ -1154,6 +1156,22 @@ pub trait Store: Send + Sync {
 
     /// Every recorded step of a case, oldest first.
     fn problem_events(&self, id: i64) -> BoxFuture<'_, Result<Vec<ProblemEvent>, StoreError>>;
+
+    // The street network (see `street_methods!`).
+
+    /// Replaces the whole street network in one transaction; with `dry_run` nothing is kept.
+    fn replace_streets(
+        &self,
+        streets: Vec<spatial::streets::Street>,
+        now: OffsetDateTime,
+        actor: Actor,
+        dry_run: bool,
+    ) -> BoxFuture<'_, Result<usize, StoreError>>;
+
+    fn streets(&self) -> BoxFuture<'_, Result<Vec<spatial::streets::Street>, StoreError>>;
+
+    /// Changes whenever the street network is replaced.
+    fn street_revision(&self) -> BoxFuture<'_, Result<i64, StoreError>>;
 
     // Mock assessments (see `assessment_methods!`).
 

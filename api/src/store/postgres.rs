@@ -18,6 +18,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "patrols", include_str!("../../migrations/postgres/0004_patrols.sql")),
     (5, "layer fingerprint", include_str!("../../migrations/postgres/0005_layer_fingerprint.sql")),
     (6, "mock assessments", include_str!("../../migrations/postgres/0006_mock_assessments.sql")),
+    (7, "streets", include_str!("../../migrations/postgres/0007_streets.sql")),
 ];
 
 const GRID_COLUMNS: &str = "code, version, name, parent_code, level, lead_department, responsible_unit, officer, \
@@ -267,6 +268,8 @@ impl Store for PostgresStore {
     patrol_methods!();
 
     assessment_methods!();
+
+    street_methods!();
 
     async fn count_problems(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM problems").fetch_one(&self.pool).await?)
