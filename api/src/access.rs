@@ -155,7 +155,10 @@ mod tests {
         assert!(permitted(Role::Officer, Action::RecordPatrol) && !permitted(Role::Officer, Action::ManagePatrols));
         assert!(!permitted(Role::App, Action::ReadPatrols) && !permitted(Role::Unit, Action::RecordPatrol));
         assert!(!permitted(Role::Officer, Action::ReadAssessments) && !permitted(Role::Unit, Action::ReadAssessments));
-        assert!(permitted(Role::Dispatcher, Action::ReadAssessments) && !permitted(Role::Dispatcher, Action::RunAssessments));
+        assert!(
+            permitted(Role::Dispatcher, Action::ReadAssessments)
+                && !permitted(Role::Dispatcher, Action::RunAssessments)
+        );
     }
 
     #[test]

@@ -696,7 +696,9 @@ fn run(cli: Cli) -> Result<(), String> {
                 None => now(),
             };
             let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
-            let bytes = cli::patrol::plan(store.as_ref(), &week, officer.as_deref(), &rules, &plan_rules, &format, as_of).await?;
+            let bytes =
+                cli::patrol::plan(store.as_ref(), &week, officer.as_deref(), &rules, &plan_rules, &format, as_of)
+                    .await?;
             write_out(out.as_deref(), &bytes)
         }),
         Command::Coverage { week, format, out, rules, database } => runtime()?.block_on(async {
@@ -743,8 +745,10 @@ async fn assess(command: AssessCommand) -> Result<(), String> {
         AssessCommand::Draw { n, per_type, seed, name, district, out, database } => {
             let mut quotas = serde_json::Map::new();
             for pair in &per_type {
-                let (kind, count) = pair.split_once('=').ok_or_else(|| format!("--per-type {pair:?}: write type=count"))?;
-                let count: u64 = count.trim().parse().map_err(|_| format!("--per-type {pair:?}: the count is not a number"))?;
+                let (kind, count) =
+                    pair.split_once('=').ok_or_else(|| format!("--per-type {pair:?}: write type=count"))?;
+                let count: u64 =
+                    count.trim().parse().map_err(|_| format!("--per-type {pair:?}: the count is not a number"))?;
                 quotas.insert(kind.trim().to_string(), count.into());
             }
             let spec = serde_json::json!({"name": name, "n": n, "seed": seed,

@@ -11,9 +11,9 @@ use crate::store::{Store, StoreError};
 use geo::{Centroid, Coord};
 use serde::Serialize;
 use serde_json::{json, Value};
+use spatial::planning::{Day, Distances, Stop, Unplanned};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use spatial::planning::{Day, Distances, Stop, Unplanned};
 use time::OffsetDateTime;
 
 /// How an officer's days are planned: the defaults are the issue's, and a city changes them
@@ -150,7 +150,8 @@ impl PlanRules {
 /// "HH:MM" as seconds after midnight.
 fn clock(value: &serde_json::Value) -> Result<f64, String> {
     let text = value.as_str().ok_or("must be a time of day like \"08:30\"")?;
-    let parsed = text.split_once(':').and_then(|(h, m)| Some((h.trim().parse::<u32>().ok()?, m.trim().parse::<u32>().ok()?)));
+    let parsed =
+        text.split_once(':').and_then(|(h, m)| Some((h.trim().parse::<u32>().ok()?, m.trim().parse::<u32>().ok()?)));
     match parsed {
         Some((h, m)) if h < 24 && m < 60 => Ok(f64::from(h * 3600 + m * 60)),
         _ => Err(format!("{text:?} is not a time of day like \"08:30\"")),
@@ -275,6 +276,15 @@ impl Workload {
     }
 }
 
+/// How plans are made in a city: its rules, its time zone, and how distances are measured
+/// (geodesic, or along its streets).
+#[derive(Clone, Copy)]
+pub struct Planner<'a> {
+    pub rules: &'a PlanRules,
+    pub offset: time::UtcOffset,
+    pub distances: &'a dyn Distances,
+}
+
 /// Plans the rest of the workload's week for `officer` over `area`: days already over (by
 /// `now`) are left out, and today starts now. The base is the area's community office
 /// (社区居委会) or street office point, else `base`, else the middle of what is due.
@@ -283,11 +293,10 @@ pub fn plan_week(
     officer: &str,
     area: &Area,
     now: OffsetDateTime,
-    offset: time::UtcOffset,
-    rules: &PlanRules,
+    how: &Planner,
     base: Option<Coord<f64>>,
-    distances: &dyn Distances,
 ) -> OfficerPlan {
+    let Planner { rules, offset, distances } = *how;
     let week = &work.week;
     let label = week.label.clone();
     let mut stops = Vec::new();

@@ -183,18 +183,7 @@ pub fn load_routes(
     options: &ReadOptions,
     progress: &mut dyn FnMut(u64, usize),
 ) -> Result<Loaded<PlannedRoute>, FileError> {
-    let mut loaded = read_all(path, options, progress, |r, repairs| feature(r, false, repairs))?;
-    let (routes, errors) = crate::patrol::routes_from_features(&std::mem::take(&mut loaded.items));
-    loaded.errors.extend(errors);
-    loaded.errors.sort_by_key(|e| e.record);
-    Ok(Loaded {
-        info: loaded.info,
-        records: loaded.records,
-        kept: routes.len(),
-        items: routes,
-        errors: loaded.errors,
-        repairs: loaded.repairs,
-    })
+    load_features_as(path, options, progress, crate::patrol::routes_from_features)
 }
 
 /// A street network (LineStrings or MultiLineStrings, optionally named).
@@ -203,15 +192,26 @@ pub fn load_streets(
     options: &ReadOptions,
     progress: &mut dyn FnMut(u64, usize),
 ) -> Result<Loaded<spatial::streets::Street>, FileError> {
+    load_features_as(path, options, progress, crate::patrol::streets_from_features)
+}
+
+/// Reads every feature, then turns them into records with `convert`, whose errors join the
+/// reader's in file order.
+fn load_features_as<T>(
+    path: &Path,
+    options: &ReadOptions,
+    progress: &mut dyn FnMut(u64, usize),
+    convert: fn(&[Feature]) -> (Vec<T>, Vec<RecordError>),
+) -> Result<Loaded<T>, FileError> {
     let mut loaded = read_all(path, options, progress, |r, repairs| feature(r, false, repairs))?;
-    let (streets, errors) = crate::patrol::streets_from_features(&std::mem::take(&mut loaded.items));
+    let (items, errors) = convert(&std::mem::take(&mut loaded.items));
     loaded.errors.extend(errors);
     loaded.errors.sort_by_key(|e| e.record);
     Ok(Loaded {
         info: loaded.info,
         records: loaded.records,
-        kept: streets.len(),
-        items: streets,
+        kept: items.len(),
+        items,
         errors: loaded.errors,
         repairs: loaded.repairs,
     })

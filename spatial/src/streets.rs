@@ -29,10 +29,13 @@ pub struct StreetNetwork {
     /// Per node: (neighbour, metres).
     edges: Vec<Vec<(usize, f64)>>,
     /// Segments of the largest connected part, in scaled degrees (x · cos φ₀, y), for snapping.
-    segments: RTree<GeomWithData<Line<[f64; 2]>, (usize, usize)>>,
+    segments: RTree<Segment>,
     /// cos φ₀ of the network's mean latitude: makes degree distances roughly isotropic.
     x_scale: f64,
 }
+
+/// A street segment in scaled degrees, with the nodes at its ends.
+type Segment = GeomWithData<Line<[f64; 2]>, (usize, usize)>;
 
 /// Where a position joins the network: on the segment from node `a` to node `b`, at `at`.
 #[derive(Debug, Clone, Copy)]
@@ -81,7 +84,8 @@ impl StreetNetwork {
             })
         };
         for line in lines {
-            let finite: Vec<Coord<f64>> = line.0.iter().copied().filter(|c| c.x.is_finite() && c.y.is_finite()).collect();
+            let finite: Vec<Coord<f64>> =
+                line.0.iter().copied().filter(|c| c.x.is_finite() && c.y.is_finite()).collect();
             for pair in finite.windows(2) {
                 let (a, b) = (node(pair[0], &mut nodes, &mut edges), node(pair[1], &mut nodes, &mut edges));
                 if a == b {

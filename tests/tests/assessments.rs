@@ -36,8 +36,10 @@ fn second_district_and_points(url: &str, server: &Server, dir: &std::path::Path)
     }
     let mut features = Vec::new();
     let mut point = |code: String, kind: &str, lon: f64, lat: f64, criteria: Value| {
-        features.push(json!({"type": "Feature", "properties": {"code": code, "name": code, "type": kind, "criteria": criteria},
-            "geometry": {"type": "Point", "coordinates": [lon, lat]}}));
+        features.push(
+            json!({"type": "Feature", "properties": {"code": code, "name": code, "type": kind, "criteria": criteria},
+            "geometry": {"type": "Point", "coordinates": [lon, lat]}}),
+        );
     };
     for i in 0..20 {
         point(format!("H-DC-{i:02}"), "hospital", x, y, json!([]));
@@ -45,7 +47,8 @@ fn second_district_and_points(url: &str, server: &Server, dir: &std::path::Path)
     for i in 0..10 {
         point(format!("H-XC-{i:02}"), "hospital", 116.31, 39.91, json!([]));
     }
-    let own = json!([{"id": "C1", "text": "影厅整洁", "weight": 2.0}, {"id": "C2", "text": "安全出口畅通", "weight": 2.0}]);
+    let own =
+        json!([{"id": "C1", "text": "影厅整洁", "weight": 2.0}, {"id": "C2", "text": "安全出口畅通", "weight": 2.0}]);
     for i in 0..10 {
         point(format!("C-DC-{i:02}"), "cinema", x, y, own.clone());
     }
@@ -56,7 +59,12 @@ fn second_district_and_points(url: &str, server: &Server, dir: &std::path::Path)
 }
 
 fn codes(assessment: &Value) -> Vec<String> {
-    assessment["items"].as_array().expect("items").iter().map(|i| i["code"].as_str().unwrap_or("").to_string()).collect()
+    assessment["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["code"].as_str().unwrap_or("").to_string())
+        .collect()
 }
 
 fn scenario(backend: &Backend) {
@@ -111,7 +119,11 @@ fn scenario(backend: &Backend) {
             s.insert("point".into(), item["code"].clone());
             s.insert("criterion".into(), c["id"].clone());
             scores.push(Value::Object(s));
-            for key in ["overall".to_string(), item["type"].as_str().unwrap_or("").to_string(), item["district"].as_str().unwrap_or("").to_string()] {
+            for key in [
+                "overall".to_string(),
+                item["type"].as_str().unwrap_or("").to_string(),
+                item["district"].as_str().unwrap_or("").to_string(),
+            ] {
                 let e = expected.entry(key).or_default();
                 e.0 += got;
                 e.1 += weight;
@@ -122,18 +134,29 @@ fn scenario(backend: &Backend) {
     let mut bad = scores.clone();
     bad.push(json!({"point": drawn_codes[0], "criterion": "NOPE", "pass": true}));
     bad.push(json!({"point": "C-DC-00-missing", "criterion": "C1", "pass": true}));
-    let (status, error) = server.post_json(&format!("/api/v1/assessments/{id}/scores"), &json!({"scores": bad}).to_string());
+    let (status, error) =
+        server.post_json(&format!("/api/v1/assessments/{id}/scores"), &json!({"scores": bad}).to_string());
     assert_eq!(status, 422, "{name}: {error}");
-    let fields: Vec<&str> = error["error"]["details"]["fields"].as_array().expect("fields").iter().filter_map(|f| f["field"].as_str()).collect();
+    let fields: Vec<&str> = error["error"]["details"]["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .filter_map(|f| f["field"].as_str())
+        .collect();
     let n = scores.len();
     assert_eq!(fields, [format!("scores[{n}].criterion"), format!("scores[{}].point", n + 1)], "{name}");
     let over = json!({"scores": [{"point": drawn_codes[0], "criterion": drawn["items"][0]["checklist"][0]["id"], "score": 9.0}]});
     let (status, error) = server.post_json(&format!("/api/v1/assessments/{id}/scores"), &over.to_string());
-    assert_eq!((status, error["error"]["details"]["fields"][0]["field"].as_str()), (422, Some("scores[0].score")), "{name}");
+    assert_eq!(
+        (status, error["error"]["details"]["fields"][0]["field"].as_str()),
+        (422, Some("scores[0].score")),
+        "{name}"
+    );
     let (_, untouched) = server.get(&format!("/api/v1/assessments/{id}"));
     assert_eq!(untouched["report"]["overall"]["scored"], 0, "{name}: nothing was recorded");
 
-    let (status, recorded) = server.post_json(&format!("/api/v1/assessments/{id}/scores"), &json!({"scores": scores}).to_string());
+    let (status, recorded) =
+        server.post_json(&format!("/api/v1/assessments/{id}/scores"), &json!({"scores": scores}).to_string());
     assert_eq!((status, recorded["recorded"].as_u64()), (200, Some(n as u64)), "{name}: {recorded}");
     let (_, report) = server.get(&format!("/api/v1/assessments/{id}"));
     let report = &report["report"];
@@ -154,12 +177,16 @@ fn scenario(backend: &Backend) {
     let file = dir.join("assessment.xlsx");
     std::fs::write(&file, &xlsx.body).expect("write");
     let read = Command::new(python())
-        .args(["-c", "import sys, openpyxl\n\
+        .args([
+            "-c",
+            "import sys, openpyxl\n\
              book = openpyxl.load_workbook(sys.argv[1])\n\
              print(book.sheetnames)\n\
              s = book['得分率']\n\
              print(s.cell(4, 2).value, s.cell(4, 8).value)\n\
-             print(book['明细'].max_row - 1)", &file.to_string_lossy()])
+             print(book['明细'].max_row - 1)",
+            &file.to_string_lossy(),
+        ])
         .output()
         .expect("python runs");
     assert!(read.status.success(), "{}", text(&read.stderr));
@@ -180,11 +207,13 @@ fn scenario(backend: &Backend) {
     assert!(mine["items"].as_array().expect("items").iter().all(|i| i["district"] == "110101"), "{name}");
     let mine_id = mine["id"].as_i64().expect("id");
     let (_, listed) = server.get_as(Some(&office), "/api/v1/assessments");
-    let ids: Vec<i64> = listed["assessments"].as_array().expect("list").iter().filter_map(|a| a["id"].as_i64()).collect();
+    let ids: Vec<i64> =
+        listed["assessments"].as_array().expect("list").iter().filter_map(|a| a["id"].as_i64()).collect();
     assert!(ids.contains(&mine_id) && !ids.contains(&id), "{name}: {listed}");
     let (status, _) = server.get_as(Some(&server.token_of("dispatcher")), &format!("/api/v1/assessments/{mine_id}"));
     assert_eq!(status, 200, "{name}");
-    let (status, _) = server.post_as(Some(&server.token_of("dispatcher")), "/api/v1/assessments", &json!({"n": 5}).to_string());
+    let (status, _) =
+        server.post_as(Some(&server.token_of("dispatcher")), "/api/v1/assessments", &json!({"n": 5}).to_string());
     assert_eq!(status, 403, "{name}: dispatchers read, they do not draw");
     for role in ["officer", "unit", "app"] {
         let (status, _) = server.get_as(Some(&server.token_of(role)), &format!("/api/v1/assessments/{mine_id}"));
@@ -192,10 +221,20 @@ fn scenario(backend: &Backend) {
     }
     let (status, _) = server.get_as(None, "/api/v1/assessments");
     assert_eq!(status, 401, "{name}");
-    for (body, field) in [(json!({}), "n"), (json!({"n": 0}), "n"), (json!({"n": 5, "per_type": {"castle": 1}}), "per_type"),
-        (json!({"n": 5, "seed": -1}), "seed"), (json!({"n": 5, "districts": ["东城"]}), "districts"), (json!({"n": 5, "x": 1}), "body")] {
+    for (body, field) in [
+        (json!({}), "n"),
+        (json!({"n": 0}), "n"),
+        (json!({"n": 5, "per_type": {"castle": 1}}), "per_type"),
+        (json!({"n": 5, "seed": -1}), "seed"),
+        (json!({"n": 5, "districts": ["东城"]}), "districts"),
+        (json!({"n": 5, "x": 1}), "body"),
+    ] {
         let (status, error) = server.post_json("/api/v1/assessments", &body.to_string());
-        assert_eq!((status, error["error"]["details"]["fields"][0]["field"].as_str()), (422, Some(field)), "{name}: {body}");
+        assert_eq!(
+            (status, error["error"]["details"]["fields"][0]["field"].as_str()),
+            (422, Some(field)),
+            "{name}: {body}"
+        );
     }
     let (status, _) = server.get("/api/v1/assessments/abc");
     assert_eq!(status, 400, "{name}");
@@ -207,7 +246,11 @@ fn scenario(backend: &Backend) {
     let out = gridwatch(&["assess", "draw", "--per-type", "hospital=6,cinema=2", "--seed", "2026"], Some(&url));
     assert!(out.status.success(), "{name}: {}", text(&out.stderr));
     let sheet = text(&out.stdout);
-    let cli_id = text(&out.stderr).split_whitespace().nth(1).and_then(|w| w.trim_end_matches(':').parse::<i64>().ok()).expect("id");
+    let cli_id = text(&out.stderr)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|w| w.trim_end_matches(':').parse::<i64>().ok())
+        .expect("id");
     let mut reader = csv::Reader::from_reader(sheet.trim_start_matches('\u{feff}').as_bytes());
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
     let cli_codes: BTreeSet<String> = rows.iter().map(|r| r[0].to_string()).collect();
@@ -242,7 +285,11 @@ fn scenario(backend: &Backend) {
     assert_eq!(after["report"]["overall"]["rate"].as_f64(), Some(1.0), "{name}");
     assert_eq!(after["report"]["overall"]["scored"].as_u64(), Some(rows.len() as u64), "{name}");
     let out = gridwatch(&["assess", "list"], Some(&url));
-    assert!(text(&out.stdout).lines().any(|l| l.starts_with(&format!("{cli_id}\t")) && l.ends_with("100.0 %")), "{name}: {}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).lines().any(|l| l.starts_with(&format!("{cli_id}\t")) && l.ends_with("100.0 %")),
+        "{name}: {}",
+        text(&out.stdout)
+    );
 }
 
 #[test]

@@ -181,21 +181,33 @@ fn scenario(backend: &Backend) {
     let out = gridwatch(&[&args[..], &["--plan-rules", &rules.to_string_lossy()]].concat(), Some(&url));
     assert!(out.status.success(), "{name}: {}", text(&out.stderr));
     let plans: Value = serde_json::from_slice(&out.stdout).expect("geojson");
-    let routes: Vec<&Value> = plans[0]["features"].as_array().expect("features").iter()
-        .filter(|f| f["properties"]["kind"] == "route").map(|f| &f["properties"]).collect();
-    assert!(!routes.is_empty() && routes.iter().all(|r| r["date"] == "2026-11-28"), "{name}: Saturdays only: {routes:?}");
+    let routes: Vec<&Value> = plans[0]["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .filter(|f| f["properties"]["kind"] == "route")
+        .map(|f| &f["properties"])
+        .collect();
+    assert!(
+        !routes.is_empty() && routes.iter().all(|r| r["date"] == "2026-11-28"),
+        "{name}: Saturdays only: {routes:?}"
+    );
     for r in &routes {
         assert_eq!(local_seconds(r["start"].as_str().unwrap_or_default()), 8.0 * 3600.0, "{name}: {r}");
         assert!(local_seconds(r["finish"].as_str().unwrap_or_default()) <= 12.0 * 3600.0, "{name}: {r}");
     }
     for s in stops(&plans[0]).iter().filter(|s| s["type"] == "public_toilet") {
-        let stay = local_seconds(s["depart"].as_str().unwrap_or_default()) - local_seconds(s["eta"].as_str().unwrap_or_default());
+        let stay = local_seconds(s["depart"].as_str().unwrap_or_default())
+            - local_seconds(s["eta"].as_str().unwrap_or_default());
         assert_eq!(stay, 8.0 * 60.0, "{name}: {s}");
     }
     std::fs::write(&rules, r#"{"day_start": "08:00", "day_hours": 30}"#).expect("write");
     let out = gridwatch(&[&args[..], &["--plan-rules", &rules.to_string_lossy()]].concat(), Some(&url));
     let stderr = text(&out.stderr);
-    assert!(!out.status.success() && stderr.contains("plan-rules.json") && stderr.contains("day_hours"), "{name}: {stderr}");
+    assert!(
+        !out.status.success() && stderr.contains("plan-rules.json") && stderr.contains("day_hours"),
+        "{name}: {stderr}"
+    );
     server.stop();
 }
 

@@ -51,7 +51,13 @@ fn plan(url: &str) -> Value {
 }
 
 fn routes(plan: &Value) -> Vec<Value> {
-    plan["features"].as_array().expect("features").iter().filter(|f| f["properties"]["kind"] == "route").cloned().collect()
+    plan["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .filter(|f| f["properties"]["kind"] == "route")
+        .cloned()
+        .collect()
 }
 
 fn scenario(backend: &Backend, pg: &PgDatabase) {
@@ -65,8 +71,10 @@ fn scenario(backend: &Backend, pg: &PgDatabase) {
     assert!(gridwatch(&["import", "grids", &file.to_string_lossy()], Some(&url)).status.success());
     user_with_token(&url, "li.officer", &["--role", "officer", "--scope", "110101001001001"]);
     // The community office and eight points, all at junctions.
-    let mut features = vec![json!({"type": "Feature", "properties": {"code": "OFFICE", "name": "社区居委会", "type": "community_committee"},
-        "geometry": {"type": "Point", "coordinates": [116.400, 39.900]}})];
+    let mut features = vec![
+        json!({"type": "Feature", "properties": {"code": "OFFICE", "name": "社区居委会", "type": "community_committee"},
+        "geometry": {"type": "Point", "coordinates": [116.400, 39.900]}}),
+    ];
     for (k, (i, j)) in [(5, 4), (2, 3), (4, 1), (1, 4), (3, 0), (5, 2), (0, 3), (3, 3)].into_iter().enumerate() {
         let (x, y) = junction(i, j);
         features.push(json!({"type": "Feature", "properties": {"code": format!("P{k}"), "name": format!("点位{k}"), "type": "back_street"},
@@ -109,17 +117,31 @@ fn scenario(backend: &Backend, pg: &PgDatabase) {
     let along = plan(&url);
     assert_eq!(along["unplanned"].as_array().map(Vec::len), Some(0), "{name}: {along}");
     let total = |p: &Value| p["length_m"].as_f64().unwrap_or(0.0);
-    assert!(total(&along) > total(&straight) * 1.05, "{name}: streets {} m vs straight {} m", total(&along), total(&straight));
+    assert!(
+        total(&along) > total(&straight) * 1.05,
+        "{name}: streets {} m vs straight {} m",
+        total(&along),
+        total(&straight)
+    );
 
     // Every step of every day's line is a street that exists.
     let existing: HashSet<(usize, usize)> = edges.iter().flat_map(|&(a, b)| [(a, b), (b, a)]).collect();
     let node_at = |c: &Value| -> usize {
         let (x, y) = (c[0].as_f64().unwrap_or(0.0), c[1].as_f64().unwrap_or(0.0));
         let (i, j) = (((x - 116.400) / 0.002).round() as usize, ((y - 39.900) / 0.002).round() as usize);
-        assert!((junction(i, j).0 - x).abs() < 1e-9 && (junction(i, j).1 - y).abs() < 1e-9, "{name}: {c} is at a junction");
+        assert!(
+            (junction(i, j).0 - x).abs() < 1e-9 && (junction(i, j).1 - y).abs() < 1e-9,
+            "{name}: {c} is at a junction"
+        );
         j * COLUMNS + i
     };
-    let stops: Vec<Value> = along["features"].as_array().expect("features").iter().filter(|f| f["properties"]["kind"] == "stop").cloned().collect();
+    let stops: Vec<Value> = along["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .filter(|f| f["properties"]["kind"] == "stop")
+        .cloned()
+        .collect();
     for route in routes(&along) {
         let coords = route["geometry"]["coordinates"].as_array().expect("line");
         let nodes: Vec<usize> = coords.iter().map(node_at).collect();

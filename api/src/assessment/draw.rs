@@ -132,7 +132,11 @@ mod tests {
         let mut c = Vec::new();
         for (kind, district, n) in [("market", "110101", 40), ("market", "110102", 20), ("back_street", "110101", 20)] {
             for i in 0..n {
-                c.push(Candidate { code: format!("{kind}-{district}-{i:02}"), kind: kind.into(), district: district.into() });
+                c.push(Candidate {
+                    code: format!("{kind}-{district}-{i:02}"),
+                    kind: kind.into(),
+                    district: district.into(),
+                });
             }
         }
         c
@@ -192,9 +196,8 @@ mod tests {
     #[test]
     fn draws_are_close_to_uniform_within_a_stratum() {
         // Each of 10 points should be drawn about 3 times in 10 draws of 3 from 10 seeds.
-        let c: Vec<Candidate> = (0..10)
-            .map(|i| Candidate { code: format!("p{i}"), kind: "park".into(), district: "1".into() })
-            .collect();
+        let c: Vec<Candidate> =
+            (0..10).map(|i| Candidate { code: format!("p{i}"), kind: "park".into(), district: "1".into() }).collect();
         let mut hits = [0usize; 10];
         for seed in 0..2000 {
             for i in draw(&c, &Quota { total: 3, ..Default::default() }, seed) {

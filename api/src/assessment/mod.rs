@@ -81,7 +81,9 @@ impl Spec {
             return Err(fault("per_type", format!("draws at most {MAX_POINTS} points in all")));
         }
         let seed = match obj.get("seed") {
-            None | Some(Value::Null) => random_seed().ok_or_else(|| fault("seed", "no randomness available: give one".into()))?,
+            None | Some(Value::Null) => {
+                random_seed().ok_or_else(|| fault("seed", "no randomness available: give one".into()))?
+            }
             Some(v) => v.as_u64().ok_or_else(|| fault("seed", "must be a whole number from 0 to 2^64-1".into()))?,
         };
         let district_list = || fault("districts", "must be a list of 6-digit district codes".into());
@@ -89,7 +91,9 @@ impl Spec {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(list)) => list
                 .iter()
-                .map(|d| d.as_str().filter(|d| d.len() == 6 && d.bytes().all(|b| b.is_ascii_digit())).map(str::to_string))
+                .map(|d| {
+                    d.as_str().filter(|d| d.len() == 6 && d.bytes().all(|b| b.is_ascii_digit())).map(str::to_string)
+                })
                 .collect::<Option<Vec<_>>>()
                 .ok_or_else(district_list)?,
             Some(_) => return Err(district_list()),
@@ -162,7 +166,11 @@ pub fn sample(points: &[StoredPoint], area: &Area, spec: &Spec) -> Vec<Item> {
         .collect();
     let candidates: Vec<Candidate> = eligible
         .iter()
-        .map(|p| Candidate { code: p.code.clone(), kind: p.kind.clone(), district: district_of(p.grid_code.as_deref()) })
+        .map(|p| Candidate {
+            code: p.code.clone(),
+            kind: p.kind.clone(),
+            district: district_of(p.grid_code.as_deref()),
+        })
         .collect();
     let quota = Quota { total: spec.n, per_type: spec.per_type.clone() };
     draw::draw(&candidates, &quota, spec.seed)
@@ -347,19 +355,36 @@ impl Assessment {
         let percent = Format::new().set_num_format("0.00%");
         let summary = book.add_worksheet();
         summary.set_name("得分率").map_err(e)?;
-        summary.write_string_with_format(0, 0, format!("模拟测评 {} (seed {})", self.spec.name, self.spec.seed), &bold).map_err(e)?;
-        let headers = ["分组 by", "组 group", "点位 points", "测评项 criteria", "已评 scored", "得分 score", "应得 possible", "得分率 rate"];
+        summary
+            .write_string_with_format(0, 0, format!("模拟测评 {} (seed {})", self.spec.name, self.spec.seed), &bold)
+            .map_err(e)?;
+        let headers = [
+            "分组 by",
+            "组 group",
+            "点位 points",
+            "测评项 criteria",
+            "已评 scored",
+            "得分 score",
+            "应得 possible",
+            "得分率 rate",
+        ];
         for (c, h) in headers.iter().enumerate() {
             summary.write_string_with_format(2, c as u16, *h, &bold).map_err(e)?;
         }
-        let sections = [("总体 overall", std::slice::from_ref(&report.overall)), ("类型 type", &report.by_type[..]),
-            ("单位 unit", &report.by_unit[..]), ("区 district", &report.by_district[..])];
+        let sections = [
+            ("总体 overall", std::slice::from_ref(&report.overall)),
+            ("类型 type", &report.by_type[..]),
+            ("单位 unit", &report.by_unit[..]),
+            ("区 district", &report.by_district[..]),
+        ];
         let mut row = 3u32;
         for (label, rates) in sections {
             for r in rates {
                 summary.write_string(row, 0, label).map_err(e)?;
                 summary.write_string(row, 1, &r.group).map_err(e)?;
-                for (c, v) in [(2, r.points as f64), (3, r.criteria as f64), (4, r.scored as f64), (5, r.score), (6, r.possible)] {
+                for (c, v) in
+                    [(2, r.points as f64), (3, r.criteria as f64), (4, r.scored as f64), (5, r.score), (6, r.possible)]
+                {
                     summary.write_number(row, c, v).map_err(e)?;
                 }
                 if let Some(rate) = r.rate {
@@ -370,8 +395,21 @@ impl Assessment {
         }
         let detail = book.add_worksheet();
         detail.set_name("明细").map_err(e)?;
-        let headers = ["点位 code", "名称 name", "类型 type", "区 district", "单位 unit", "网格 grid", "测评项 criterion",
-            "标准 text", "分值 weight", "得分 score", "说明 note", "评分人 by", "时间 at"];
+        let headers = [
+            "点位 code",
+            "名称 name",
+            "类型 type",
+            "区 district",
+            "单位 unit",
+            "网格 grid",
+            "测评项 criterion",
+            "标准 text",
+            "分值 weight",
+            "得分 score",
+            "说明 note",
+            "评分人 by",
+            "时间 at",
+        ];
         for (c, h) in headers.iter().enumerate() {
             detail.write_string_with_format(0, c as u16, *h, &bold).map_err(e)?;
         }
@@ -460,8 +498,9 @@ mod tests {
             pass,
             note: String::new(),
         };
-        let ok = check_scores(&a, vec![input("A", "MK1", Some(0.5), None), input("A", "MK2", None, Some(true))], "x", at)
-            .expect("valid");
+        let ok =
+            check_scores(&a, vec![input("A", "MK1", Some(0.5), None), input("A", "MK2", None, Some(true))], "x", at)
+                .expect("valid");
         assert_eq!((ok[0].2.score, ok[1].2.score), (0.5, 1.0));
         let faults = check_scores(
             &a,

@@ -26,8 +26,20 @@ pub async fn draw(store: &dyn Store, spec: serde_json::Value, now: OffsetDateTim
 /// The score sheet: point, criterion and what to fill in (score or pass, note).
 fn score_sheet(a: &Assessment) -> Result<Vec<u8>, String> {
     let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
-    w.write_record(["point", "name", "type", "district", "unit", "criterion", "text", "weight", "score", "pass", "note"])
-        .map_err(|e| e.to_string())?;
+    w.write_record([
+        "point",
+        "name",
+        "type",
+        "district",
+        "unit",
+        "criterion",
+        "text",
+        "weight",
+        "score",
+        "pass",
+        "note",
+    ])
+    .map_err(|e| e.to_string())?;
     for item in &a.items {
         for c in &item.checklist {
             let score = item.scores.get(&c.id);
@@ -66,7 +78,10 @@ pub async fn list(store: &dyn Store) -> Result<Vec<u8>, String> {
     for a in store.assessments(None).await.map_err(|e| e.to_string())? {
         let r = a.report().overall;
         let rate = r.rate.map_or("-".to_string(), |x| format!("{:.1} %", x * 100.0));
-        out.push_str(&format!("{}\t{}\t{}\t{}\t{}/{}\t{rate}\n", a.id, a.spec.name, a.spec.seed, r.points, r.scored, r.criteria));
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}/{}\t{rate}\n",
+            a.id, a.spec.name, a.spec.seed, r.points, r.scored, r.criteria
+        ));
     }
     Ok(out.into_bytes())
 }
@@ -74,10 +89,17 @@ pub async fn list(store: &dyn Store) -> Result<Vec<u8>, String> {
 /// Records the scores of a filled-in score sheet (CSV: point, criterion, and score or pass,
 /// optionally note). Rows with neither score nor pass are left unscored. All or nothing: every
 /// bad row is named with its field.
-pub async fn score(store: &dyn Store, id: i64, file: &Path, scorer: &str, now: OffsetDateTime) -> Result<usize, Vec<String>> {
+pub async fn score(
+    store: &dyn Store,
+    id: i64,
+    file: &Path,
+    scorer: &str,
+    now: OffsetDateTime,
+) -> Result<usize, Vec<String>> {
     let name = file.display().to_string();
     let assessment = one(store, id).await.map_err(|e| vec![e])?;
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(file).map_err(|e| vec![format!("{name}: {e}")])?;
+    let mut reader =
+        csv::ReaderBuilder::new().flexible(true).from_path(file).map_err(|e| vec![format!("{name}: {e}")])?;
     let headers = reader.headers().map_err(|e| vec![format!("{name}: {e}")])?.clone();
     let column = |wanted: &str| headers.iter().position(|h| h.trim().trim_start_matches('\u{feff}') == wanted);
     let (Some(point), Some(criterion)) = (column("point"), column("criterion")) else {
@@ -135,7 +157,9 @@ pub async fn score(store: &dyn Store, id: i64, file: &Path, scorer: &str, now: O
     let scored = match check_scores(&assessment, inputs, scorer, now) {
         Ok(scored) => scored,
         Err(bad) => {
-            faults.extend(bad.into_iter().map(|f| format!("{name} row {}, column {}: {}", rows[f.index], f.field, f.reason)));
+            faults.extend(
+                bad.into_iter().map(|f| format!("{name} row {}, column {}: {}", rows[f.index], f.field, f.reason)),
+            );
             Vec::new()
         }
     };

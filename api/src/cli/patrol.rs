@@ -124,7 +124,7 @@ pub async fn plan(
     format: &str,
     now: time::OffsetDateTime,
 ) -> Result<Vec<u8>, String> {
-    use crate::planning::{officer_area, plan_week, Workload};
+    use crate::planning::{officer_area, plan_week, Planner, Workload};
     if !matches!(format, "csv" | "geojson") {
         return Err(format!("--format {format:?}: use csv or geojson"));
     }
@@ -155,7 +155,8 @@ pub async fn plan(
         bar.set_message(name.clone());
         let area = officer_area(&users, &snapshot, name)
             .ok_or_else(|| format!("no officer {name:?}: no such user, and no grid names them"))?;
-        let plan = plan_week(&work, name, &area, now, rules.offset, plan_rules, None, network.as_ref());
+        let how = Planner { rules: plan_rules, offset: rules.offset, distances: network.as_ref() };
+        let plan = plan_week(&work, name, &area, now, &how, None);
         left_out
             .extend(plan.unplanned.iter().map(|u| format!("{name}: {} {} left out ({:?})", u.task, u.code, u.reason)));
         plans.push(plan);

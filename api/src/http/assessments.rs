@@ -23,7 +23,11 @@ use serde_json::{json, Value};
 /// Bodies are small: a draw's settings, or a few hundred scores.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
-pub async fn create(State(ctx): State<ApiContext>, caller: Caller, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+pub async fn create(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     let principal = caller.require(Action::RunAssessments)?;
     let value = json_body(body)?;
     let spec = Spec::from_json(&value).map_err(|(field, reason)| invalid_field(&field, reason))?;
@@ -36,7 +40,8 @@ pub async fn create(State(ctx): State<ApiContext>, caller: Caller, body: Result<
     }
     let id = ctx.store.create_assessment(spec, items, ctx.clock.now(), caller.actor()).await?;
     let stored = load(&ctx, &area, id).await?;
-    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/v1/assessments/{id}"))], Json(present(&stored))).into_response())
+    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/v1/assessments/{id}"))], Json(present(&stored)))
+        .into_response())
 }
 
 pub async fn list(State(ctx): State<ApiContext>, caller: Caller, params: Params) -> Result<Json<Value>, ApiError> {
@@ -95,8 +100,10 @@ pub async fn score(
     if let Some(k) = obj.keys().find(|k| k.as_str() != "scores") {
         return Err(invalid_field("body", format!("unknown field {k:?} (fields: scores)")));
     }
-    let inputs: Vec<ScoreInput> = serde_json::from_value(obj.get("scores").cloned().unwrap_or(Value::Null))
-        .map_err(|e| invalid_field("scores", format!("must be an array of {{point, criterion, score | pass, note}}: {e}")))?;
+    let inputs: Vec<ScoreInput> =
+        serde_json::from_value(obj.get("scores").cloned().unwrap_or(Value::Null)).map_err(|e| {
+            invalid_field("scores", format!("must be an array of {{point, criterion, score | pass, note}}: {e}"))
+        })?;
     if inputs.is_empty() || inputs.len() > 10_000 {
         return Err(invalid_field("scores", "give 1 to 10000 scores"));
     }
@@ -125,7 +132,10 @@ async fn load(ctx: &ApiContext, area: &Area, id: i64) -> Result<Assessment, ApiE
 }
 
 fn parse_id(text: &str) -> Result<i64, ApiError> {
-    text.parse::<i64>().ok().filter(|&id| id > 0).ok_or_else(|| ApiError::parameter("id", "must be a positive whole number"))
+    text.parse::<i64>()
+        .ok()
+        .filter(|&id| id > 0)
+        .ok_or_else(|| ApiError::parameter("id", "must be a positive whole number"))
 }
 
 fn present(a: &Assessment) -> Value {

@@ -8,7 +8,7 @@ use super::params::Params;
 use super::{geojson, ApiContext};
 use crate::access::{Action, Area};
 use crate::auth::Role;
-use crate::planning::{officer_area, plan_week, Workload};
+use crate::planning::{officer_area, plan_week, Planner, Workload};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -55,6 +55,8 @@ pub async fn plan(State(ctx): State<ApiContext>, caller: Caller, params: Params)
         return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "that officer's area is outside yours"));
     }
     let work = Workload::load(ctx.store.as_ref(), &snapshot, &area, week, &ctx.coverage).await?;
-    let plan = plan_week(&work, &officer, &area, ctx.clock.now(), ctx.coverage.offset, &ctx.plan_rules, base, ctx.streets.network(ctx.store.as_ref()).await?.as_ref());
+    let network = ctx.streets.network(ctx.store.as_ref()).await?;
+    let how = Planner { rules: &ctx.plan_rules, offset: ctx.coverage.offset, distances: network.as_ref() };
+    let plan = plan_week(&work, &officer, &area, ctx.clock.now(), &how, base);
     Ok(geojson(plan.to_geojson()))
 }

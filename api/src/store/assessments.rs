@@ -16,7 +16,8 @@ where
 {
     let id: i64 = r.try_get("assessment_id")?;
     let code: String = r.try_get("point_code")?;
-    let corrupt = |what: &str, e: serde_json::Error| StoreError::Corrupt(format!("assessment {id} point {code} {what}: {e}"));
+    let corrupt =
+        |what: &str, e: serde_json::Error| StoreError::Corrupt(format!("assessment {id} point {code} {what}: {e}"));
     let checklist: String = r.try_get("checklist")?;
     let scores: String = r.try_get("scores")?;
     Ok((
