@@ -81,7 +81,11 @@ fn main() {
     let streets = StreetNetwork::new(&street_lattice(99));
     println!("== distances on the ellipsoid");
     compare(&Geodesic);
-    println!("\n== distances along a generated street network ({} junctions, {} segments)", streets.nodes(), streets.segments());
+    println!(
+        "\n== distances along a generated street network ({} junctions, {} segments)",
+        streets.nodes(),
+        streets.segments()
+    );
     compare(&streets);
 }
 

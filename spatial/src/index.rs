@@ -5,6 +5,7 @@
 //! covering grid is reported as a candidate so a dispatcher can see the alternatives.
 
 use crate::covers::polygon_covers;
+use crate::locator::Locator;
 use geo::{BoundingRect, Coord, MultiPolygon, Polygon};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::RTree;
@@ -34,6 +35,8 @@ pub struct GridIndex<T> {
     /// Sorted by code, so the smallest entry index is the smallest code.
     entries: Vec<Entry<T>>,
     tree: RTree<PartBox>,
+    /// The fast exact path for the responsible grid (bulk assignment, intake).
+    locator: Locator,
 }
 
 impl<T> GridIndex<T> {
@@ -52,7 +55,9 @@ impl<T> GridIndex<T> {
                 })
             })
             .collect();
-        Self { entries, tree: RTree::bulk_load(boxes) }
+        let parts: Vec<&[Polygon<f64>]> = entries.iter().map(|e| &e.geometry.0[..]).collect();
+        let locator = Locator::new(&parts);
+        Self { entries, tree: RTree::bulk_load(boxes), locator }
     }
 
     pub fn len(&self) -> usize {
@@ -65,6 +70,11 @@ impl<T> GridIndex<T> {
 
     pub fn entries(&self) -> &[Entry<T>] {
         &self.entries
+    }
+
+    /// The fast locator (its memory and tuning figures).
+    pub fn locator(&self) -> &Locator {
+        &self.locator
     }
 
     fn part(&self, id: (u32, u32)) -> &Polygon<f64> {
@@ -82,7 +92,14 @@ impl<T> GridIndex<T> {
     }
 
     /// The index of the responsible grid only: the hot path of bulk assignment.
+    #[inline]
     pub fn locate_index(&self, p: Coord<f64>) -> Option<usize> {
+        self.locator.locate(p)
+    }
+
+    /// The same answer through the R-tree and whole-ring tests: the reference the locator is
+    /// checked and benchmarked against.
+    pub fn locate_index_rtree(&self, p: Coord<f64>) -> Option<usize> {
         let mut best: Option<u32> = None;
         for hit in self.tree.locate_all_at_point(&[p.x, p.y]) {
             let (grid, _) = hit.data;

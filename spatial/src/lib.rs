@@ -9,6 +9,7 @@ pub mod covers;
 pub mod geodesy;
 pub mod grid;
 pub mod index;
+pub mod locator;
 pub mod patrol;
 pub mod planning;
 pub mod projection;

@@ -1,0 +1,424 @@
+//! The fast path of assignment: which grid covers a point, answered with as few edge tests as
+//! possible and exactly the answer of [`crate::covers`] (PostGIS `ST_Covers`, smallest code on
+//! shared edges).
+//!
+//! Two ideas, both exact:
+//! - A uniform **cell grid** over all grids. A cell that no edge touches lies wholly inside the
+//!   same grids (or none), so its answer is decided once, when the index is built; a point
+//!   falling there needs no test at all. Only cells crossed by boundaries keep a short list of
+//!   candidate polygons.
+//! - **Slabs** per ring. The winding test only counts edges that span the point's latitude, so
+//!   each ring keeps its edges sorted into horizontal slabs, and a point is tested against the
+//!   few edges of its slab, with the very arithmetic of [`crate::covers::ring_position`]. The
+//!   result is bit-for-bit that of testing the whole ring.
+
+use crate::covers::Position;
+use geo::{BoundingRect, Coord, Polygon};
+
+/// Cell contents: `EMPTY`, a grid index (the cell is wholly inside it), or `MIXED | k` where k
+/// indexes `spans`.
+const EMPTY: u32 = u32::MAX;
+const MIXED: u32 = 1 << 31;
+/// A candidate that covers its whole cell (no test needed) carries this bit.
+const WHOLE: u32 = 1 << 31;
+
+/// One ring's edges, sorted into horizontal slabs.
+#[derive(Debug, Clone)]
+struct Ring {
+    min_y: f64,
+    max_y: f64,
+    inv_slab: f64,
+    /// Slab k's edges are `edges[slab_start[k]..slab_start[k + 1]]`.
+    slab_start: Vec<u32>,
+    edges: Vec<[Coord<f64>; 2]>,
+}
+
+impl Ring {
+    fn new(ring: &[Coord<f64>]) -> Self {
+        let segments: Vec<[Coord<f64>; 2]> = ring.windows(2).map(|w| [w[0], w[1]]).filter(|[a, b]| a != b).collect();
+        let (min_y, max_y) = segments
+            .iter()
+            .flat_map(|s| [s[0].y, s[1].y])
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| (lo.min(y), hi.max(y)));
+        let slabs = segments.len().clamp(1, 256);
+        let height = max_y - min_y;
+        let inv_slab = if height > 0.0 { slabs as f64 / height } else { 0.0 };
+        let slab_of = |y: f64| (((y - min_y) * inv_slab) as usize).min(slabs - 1);
+        let mut members: Vec<Vec<u32>> = vec![Vec::new(); slabs];
+        for (i, s) in segments.iter().enumerate() {
+            // Monotone arithmetic: an edge spanning y is in the slab that y falls in.
+            let (lo, hi) = (slab_of(s[0].y.min(s[1].y)), slab_of(s[0].y.max(s[1].y)));
+            for slab in &mut members[lo..=hi] {
+                slab.push(i as u32);
+            }
+        }
+        let mut slab_start = Vec::with_capacity(slabs + 1);
+        let mut edges = Vec::new();
+        for m in &members {
+            slab_start.push(edges.len() as u32);
+            edges.extend(m.iter().map(|&i| segments[i as usize]));
+        }
+        slab_start.push(edges.len() as u32);
+        Self { min_y, max_y, inv_slab, slab_start, edges }
+    }
+
+    /// [`crate::covers::ring_position`], over the point's slab only.
+    #[inline]
+    fn position(&self, p: Coord<f64>) -> Position {
+        if !(self.min_y <= p.y && p.y <= self.max_y) {
+            return Position::Outside;
+        }
+        let slabs = self.slab_start.len() - 1;
+        let k = (((p.y - self.min_y) * self.inv_slab) as usize).min(slabs - 1);
+        let mut winding = 0i32;
+        for &[a, b] in &self.edges[self.slab_start[k] as usize..self.slab_start[k + 1] as usize] {
+            if (p.y < a.y && p.y < b.y) || (p.y > a.y && p.y > b.y) {
+                continue;
+            }
+            let side = (b.x - a.x) * (p.y - a.y) - (p.x - a.x) * (b.y - a.y);
+            if side == 0.0 && a.x.min(b.x) <= p.x && p.x <= a.x.max(b.x) && a.y.min(b.y) <= p.y && p.y <= a.y.max(b.y) {
+                return Position::Boundary;
+            }
+            if a.y <= p.y && p.y < b.y && side > 0.0 {
+                winding += 1;
+            } else if b.y <= p.y && p.y < a.y && side < 0.0 {
+                winding -= 1;
+            }
+        }
+        if winding == 0 {
+            Position::Outside
+        } else {
+            Position::Inside
+        }
+    }
+}
+
+/// A polygon part of one grid: its shell and holes.
+#[derive(Debug, Clone)]
+struct Part {
+    grid: u32,
+    shell: Ring,
+    holes: Vec<Ring>,
+}
+
+impl Part {
+    /// [`crate::covers::polygon_covers`].
+    #[inline]
+    fn covers(&self, p: Coord<f64>) -> bool {
+        match self.shell.position(p) {
+            Position::Outside => false,
+            Position::Boundary => true,
+            Position::Inside => {
+                for hole in &self.holes {
+                    match hole.position(p) {
+                        Position::Inside => return false,
+                        Position::Boundary => return true,
+                        Position::Outside => {}
+                    }
+                }
+                true
+            }
+        }
+    }
+}
+
+/// Answers "the smallest-indexed grid covering this point" for grids given in index order.
+#[derive(Debug, Clone)]
+pub struct Locator {
+    x0: f64,
+    y0: f64,
+    x1: f64,
+    y1: f64,
+    inv_w: f64,
+    inv_h: f64,
+    nx: usize,
+    ny: usize,
+    cells: Vec<u32>,
+    /// Mixed cell k's candidates are `candidates[spans[k]..spans[k + 1]]`, by grid index.
+    spans: Vec<u32>,
+    candidates: Vec<u32>,
+    parts: Vec<Part>,
+}
+
+/// About this many cells per polygon part: finer cells answer more points without a test, and
+/// cost memory (4 bytes each).
+const CELLS_PER_PART: usize = 256;
+const MAX_CELLS: usize = 1 << 24;
+
+impl Locator {
+    /// Builds the locator over `grids[i]`'s polygon parts; an answer is an index into `grids`.
+    pub fn new(grids: &[&[Polygon<f64>]]) -> Self {
+        let mut parts = Vec::new();
+        let mut boxes = Vec::new();
+        for (g, polygons) in grids.iter().enumerate() {
+            for polygon in polygons.iter() {
+                let Some(r) = polygon.bounding_rect() else { continue };
+                if !(r.min().x.is_finite() && r.min().y.is_finite() && r.max().x.is_finite() && r.max().y.is_finite()) {
+                    continue;
+                }
+                parts.push(Part {
+                    grid: g as u32,
+                    shell: Ring::new(&polygon.exterior().0),
+                    holes: polygon.interiors().iter().map(|h| Ring::new(&h.0)).collect(),
+                });
+                boxes.push(r);
+            }
+        }
+        let (x0, y0, x1, y1) = boxes
+            .iter()
+            .fold((f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY), |(a, b, c, d), r| {
+                (a.min(r.min().x), b.min(r.min().y), c.max(r.max().x), d.max(r.max().y))
+            });
+        if parts.is_empty() {
+            return Self {
+                x0: 0.0,
+                y0: 0.0,
+                x1: -1.0,
+                y1: -1.0,
+                inv_w: 0.0,
+                inv_h: 0.0,
+                nx: 0,
+                ny: 0,
+                cells: Vec::new(),
+                spans: vec![0],
+                candidates: Vec::new(),
+                parts,
+            };
+        }
+        // Square-ish cells, about CELLS_PER_PART per part.
+        let (width, height) = ((x1 - x0).max(1e-12), (y1 - y0).max(1e-12));
+        let target = (parts.len() * CELLS_PER_PART).clamp(1, MAX_CELLS) as f64;
+        let side = (width * height / target).sqrt();
+        let nx = ((width / side).ceil() as usize).clamp(1, 1 << 14);
+        let ny = ((height / side).ceil() as usize).clamp(1, 1 << 14);
+        let (w, h) = (width / nx as f64, height / ny as f64);
+        let (inv_w, inv_h) = (1.0 / w, 1.0 / h);
+        // A point is filed in a cell by rounded arithmetic: judge each cell on a slightly larger box.
+        let (mx, my) = (w * 1e-6, h * 1e-6);
+        let cell_box = |i: usize, j: usize| {
+            let (cx, cy) = (x0 + i as f64 * w, y0 + j as f64 * h);
+            (cx - mx, cy - my, cx + w + mx, cy + h + my)
+        };
+        let cell_range = |lo: f64, hi: f64, origin: f64, inv: f64, n: usize| {
+            let a = (((lo - origin) * inv).floor() as isize - 1).clamp(0, n as isize - 1) as usize;
+            let b = (((hi - origin) * inv).floor() as isize + 1).clamp(0, n as isize - 1) as usize;
+            (a, b)
+        };
+        // Cells touched by any edge, and by which parts.
+        let mut touched: Vec<Vec<u32>> = vec![Vec::new(); nx * ny];
+        for (k, part) in parts.iter().enumerate() {
+            for ring in std::iter::once(&part.shell).chain(&part.holes) {
+                for &[a, b] in &ring.edges {
+                    let (i0, i1) = cell_range(a.x.min(b.x), a.x.max(b.x), x0, inv_w, nx);
+                    let (j0, j1) = cell_range(a.y.min(b.y), a.y.max(b.y), y0, inv_h, ny);
+                    for j in j0..=j1 {
+                        for i in i0..=i1 {
+                            let cell = &mut touched[j * nx + i];
+                            if cell.last() != Some(&(k as u32)) && segment_meets_box(a, b, cell_box(i, j)) {
+                                cell.push(k as u32);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut cells = vec![EMPTY; nx * ny];
+        let mut spans = vec![0u32];
+        let mut candidates = Vec::new();
+        // Parts by bounding box, to find those around each cell.
+        let mut around: Vec<Vec<u32>> = vec![Vec::new(); nx * ny];
+        for (k, r) in boxes.iter().enumerate() {
+            let (i0, i1) = cell_range(r.min().x, r.max().x, x0, inv_w, nx);
+            let (j0, j1) = cell_range(r.min().y, r.max().y, y0, inv_h, ny);
+            for j in j0..=j1 {
+                for i in i0..=i1 {
+                    around[j * nx + i].push(k as u32);
+                }
+            }
+        }
+        for j in 0..ny {
+            for i in 0..nx {
+                let c = j * nx + i;
+                let (bx0, by0, bx1, by1) = cell_box(i, j);
+                let centre = Coord { x: (bx0 + bx1) / 2.0, y: (by0 + by1) / 2.0 };
+                // Parts no edge of which touches the cell cover all of it or none of it.
+                let whole: Vec<u32> = around[c]
+                    .iter()
+                    .copied()
+                    .filter(|k| !touched[c].contains(k) && parts[*k as usize].covers(centre))
+                    .collect();
+                if touched[c].is_empty() {
+                    cells[c] = whole.iter().map(|&k| parts[k as usize].grid).min().unwrap_or(EMPTY);
+                    continue;
+                }
+                let mut list: Vec<u32> = touched[c].iter().copied().chain(whole.iter().map(|&k| k | WHOLE)).collect();
+                list.sort_by_key(|&k| (parts[(k & !WHOLE) as usize].grid, k & WHOLE == 0));
+                // Nothing after a part that covers the whole cell can win.
+                if let Some(cut) = list.iter().position(|&k| k & WHOLE != 0) {
+                    list.truncate(cut + 1);
+                }
+                cells[c] = MIXED | (spans.len() as u32 - 1);
+                candidates.extend(list);
+                spans.push(candidates.len() as u32);
+            }
+        }
+        Self { x0, y0, x1, y1, inv_w, inv_h, nx, ny, cells, spans, candidates, parts }
+    }
+
+    /// The smallest grid index covering `p`, boundary included.
+    #[inline]
+    pub fn locate(&self, p: Coord<f64>) -> Option<usize> {
+        if !(self.x0 <= p.x && p.x <= self.x1 && self.y0 <= p.y && p.y <= self.y1) {
+            return None;
+        }
+        let i = (((p.x - self.x0) * self.inv_w) as usize).min(self.nx - 1);
+        let j = (((p.y - self.y0) * self.inv_h) as usize).min(self.ny - 1);
+        let cell = self.cells[j * self.nx + i];
+        if cell == EMPTY {
+            return None;
+        }
+        if cell & MIXED == 0 {
+            return Some(cell as usize);
+        }
+        let k = (cell & !MIXED) as usize;
+        for &candidate in &self.candidates[self.spans[k] as usize..self.spans[k + 1] as usize] {
+            let part = &self.parts[(candidate & !WHOLE) as usize];
+            if candidate & WHOLE != 0 || part.covers(p) {
+                return Some(part.grid as usize);
+            }
+        }
+        None
+    }
+
+    /// Bytes held, for the memory figures.
+    pub fn heap_bytes(&self) -> usize {
+        let rings: usize = self
+            .parts
+            .iter()
+            .flat_map(|p| std::iter::once(&p.shell).chain(&p.holes))
+            .map(|r| r.edges.len() * 32 + r.slab_start.len() * 4)
+            .sum();
+        self.cells.len() * 4 + self.spans.len() * 4 + self.candidates.len() * 4 + rings
+    }
+
+    /// Share of cells answered without any test (for tuning and the benchmark notes).
+    pub fn settled_share(&self) -> f64 {
+        let settled = self.cells.iter().filter(|&&c| c == EMPTY || c & MIXED == 0).count();
+        settled as f64 / self.cells.len().max(1) as f64
+    }
+}
+
+/// Does segment ab meet the box (x0, y0, x1, y1)? Box overlap, then the separating axis of the
+/// segment's line: all four corners strictly on one side means no.
+fn segment_meets_box(a: Coord<f64>, b: Coord<f64>, (x0, y0, x1, y1): (f64, f64, f64, f64)) -> bool {
+    if a.x.max(b.x) < x0 || a.x.min(b.x) > x1 || a.y.max(b.y) < y0 || a.y.min(b.y) > y1 {
+        return false;
+    }
+    let side = |x: f64, y: f64| (b.x - a.x) * (y - a.y) - (x - a.x) * (b.y - a.y);
+    let s = [side(x0, y0), side(x1, y0), side(x0, y1), side(x1, y1)];
+    !(s.iter().all(|&v| v > 0.0) || s.iter().all(|&v| v < 0.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::covers::polygon_covers;
+    use geo::{polygon, MultiPolygon};
+
+    /// The reference: the smallest index whose polygons cover p, by whole-ring tests.
+    fn reference(grids: &[MultiPolygon<f64>], p: Coord<f64>) -> Option<usize> {
+        grids.iter().position(|mp| mp.0.iter().any(|poly| polygon_covers(poly, p)))
+    }
+
+    fn grids() -> Vec<MultiPolygon<f64>> {
+        let mut out = Vec::new();
+        // A 6 × 6 tiling of jagged squares (shared edges), one with a hole, plus one overlapping
+        // grid with a larger index and a far island.
+        for j in 0..6 {
+            for i in 0..6 {
+                let (x, y) = (f64::from(i), f64::from(j));
+                let mut shell = vec![
+                    Coord { x, y },
+                    Coord { x: x + 0.5, y: y + 0.013 * (i % 3) as f64 },
+                    Coord { x: x + 1.0, y },
+                    Coord { x: x + 1.0, y: y + 1.0 },
+                    Coord { x, y: y + 1.0 },
+                    Coord { x, y },
+                ];
+                if j == 0 {
+                    shell[1].y = y; // the bottom row keeps a straight bottom edge
+                }
+                let holes = if (i, j) == (2, 2) {
+                    vec![geo::LineString(vec![
+                        Coord { x: x + 0.3, y: y + 0.3 },
+                        Coord { x: x + 0.7, y: y + 0.3 },
+                        Coord { x: x + 0.7, y: y + 0.7 },
+                        Coord { x: x + 0.3, y: y + 0.7 },
+                        Coord { x: x + 0.3, y: y + 0.3 },
+                    ])]
+                } else {
+                    vec![]
+                };
+                out.push(MultiPolygon(vec![Polygon::new(geo::LineString(shell), holes)]));
+            }
+        }
+        // Rows above j shifted: make the upper edge of each row follow the next row's jagged
+        // bottom so that the tiling has no gaps (jags are only on bottoms of rows ≥ 1).
+        for j in 0..5 {
+            for i in 0..6 {
+                let upper = out[(j + 1) * 6 + i].0[0].exterior().0[1];
+                let poly = &mut out[j * 6 + i].0[0];
+                let mut ring = poly.exterior().0.clone();
+                ring.insert(4, upper);
+                *poly = Polygon::new(geo::LineString(ring), poly.interiors().to_vec());
+            }
+        }
+        out.push(MultiPolygon(vec![
+            polygon![(x: 1.5, y: 1.5), (x: 3.5, y: 1.5), (x: 3.5, y: 2.5), (x: 1.5, y: 2.5), (x: 1.5, y: 1.5)],
+        ]));
+        out.push(MultiPolygon(vec![
+            polygon![(x: 10.0, y: 10.0), (x: 11.0, y: 10.0), (x: 10.0, y: 11.0), (x: 10.0, y: 10.0)],
+        ]));
+        out
+    }
+
+    #[test]
+    fn answers_exactly_as_whole_ring_tests_on_random_points_vertices_and_edges() {
+        let grids = grids();
+        let parts: Vec<&[Polygon<f64>]> = grids.iter().map(|g| &g.0[..]).collect();
+        let locator = Locator::new(&parts);
+        let mut seed = 42u64;
+        let mut next = || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut points: Vec<Coord<f64>> =
+            (0..200_000).map(|_| Coord { x: next() * 12.0 - 0.5, y: next() * 12.0 - 0.5 }).collect();
+        // Every vertex, every edge's midpoint, and points a hair off each edge.
+        for g in &grids {
+            for poly in &g.0 {
+                for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+                    for w in ring.0.windows(2) {
+                        let mid = Coord { x: (w[0].x + w[1].x) / 2.0, y: (w[0].y + w[1].y) / 2.0 };
+                        points.extend([
+                            w[0],
+                            mid,
+                            Coord { x: mid.x + 1e-12, y: mid.y },
+                            Coord { x: mid.x, y: mid.y - 1e-12 },
+                        ]);
+                    }
+                }
+            }
+        }
+        for p in points {
+            assert_eq!(locator.locate(p), reference(&grids, p), "{p:?}");
+        }
+        assert!(locator.settled_share() > 0.3, "{}", locator.settled_share());
+    }
+
+    #[test]
+    fn no_grids_no_answer() {
+        let locator = Locator::new(&[]);
+        assert_eq!(locator.locate(Coord { x: 0.0, y: 0.0 }), None);
+    }
+}
