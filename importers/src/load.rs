@@ -195,13 +195,16 @@ pub fn load_streets(
     load_features_as(path, options, progress, crate::patrol::streets_from_features)
 }
 
+/// Turns features into records, and names the features that cannot be.
+type Convert<T> = fn(&[Feature]) -> (Vec<T>, Vec<RecordError>);
+
 /// Reads every feature, then turns them into records with `convert`, whose errors join the
 /// reader's in file order.
 fn load_features_as<T>(
     path: &Path,
     options: &ReadOptions,
     progress: &mut dyn FnMut(u64, usize),
-    convert: fn(&[Feature]) -> (Vec<T>, Vec<RecordError>),
+    convert: Convert<T>,
 ) -> Result<Loaded<T>, FileError> {
     let mut loaded = read_all(path, options, progress, |r, repairs| feature(r, false, repairs))?;
     let (items, errors) = convert(&std::mem::take(&mut loaded.items));
