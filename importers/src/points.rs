@@ -11,12 +11,48 @@ pub struct PointRow {
     pub lat: f64,
 }
 
+/// Many points read at once: their ids packed in one buffer (no allocation per point).
+#[derive(Debug, Default, Clone)]
+pub struct PointBatch {
+    ids: Vec<u8>,
+    ends: Vec<usize>,
+    pub coords: Vec<(f64, f64)>,
+}
+
+impl PointBatch {
+    pub fn len(&self) -> usize {
+        self.coords.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.coords.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.ids.clear();
+        self.ends.clear();
+        self.coords.clear();
+    }
+
+    /// The id of point `i`, as bytes exactly as read.
+    pub fn id(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.ids[start..self.ends[i]]
+    }
+
+    fn push(&mut self, id: &[u8], lon: f64, lat: f64) {
+        self.ids.extend_from_slice(id);
+        self.ends.push(self.ids.len());
+        self.coords.push((lon, lat));
+    }
+}
+
 /// A streaming reader over a point CSV; errors name the row (1-based, header excluded) and field.
 pub struct PointReader<R: Read> {
     name: String,
     inner: csv::Reader<R>,
     columns: [usize; 3],
-    record: csv::StringRecord,
+    record: csv::ByteRecord,
     row: usize,
 }
 
@@ -33,40 +69,70 @@ impl<R: Read> PointReader<R> {
                 .ok_or_else(|| format!("{name}: the header has no {want:?} column (expected id,lon,lat)"))
         };
         let columns = [find("id")?, find("lon")?, find("lat")?];
-        Ok(Self { name, inner, columns, record: csv::StringRecord::new(), row: 0 })
+        Ok(Self { name, inner, columns, record: csv::ByteRecord::new(), row: 0 })
     }
 
     /// The next point, `None` at the end.
     pub fn next_point(&mut self) -> Option<Result<PointRow, String>> {
-        match self.inner.read_record(&mut self.record) {
-            Ok(false) => None,
-            Err(e) => Some(Err(format!("{}: row {}: {e}", self.name, self.row + 1))),
-            Ok(true) => {
-                self.row += 1;
-                Some(self.parse())
-            }
+        let mut batch = PointBatch::default();
+        match self.next_batch(&mut batch, 1) {
+            Ok(0) => None,
+            Ok(_) => Some(Ok(PointRow {
+                id: String::from_utf8_lossy(batch.id(0)).into_owned(),
+                lon: batch.coords[0].0,
+                lat: batch.coords[0].1,
+            })),
+            Err(e) => Some(Err(e)),
         }
     }
 
-    fn parse(&self) -> Result<PointRow, String> {
+    /// Appends up to `max` points to `batch`; returns how many (0 at the end).
+    pub fn next_batch(&mut self, batch: &mut PointBatch, max: usize) -> Result<usize, String> {
+        let mut read = 0;
+        while read < max {
+            match self.inner.read_byte_record(&mut self.record) {
+                Ok(false) => break,
+                Err(e) => return Err(format!("{}: row {}: {e}", self.name, self.row + 1)),
+                Ok(true) => {
+                    self.row += 1;
+                    let (id, lon, lat) = self.parse()?;
+                    batch.push(id, lon, lat);
+                    read += 1;
+                }
+            }
+        }
+        Ok(read)
+    }
+
+    fn parse(&self) -> Result<(&[u8], f64, f64), String> {
         // Error texts are built only on error: this runs once per point.
         let field = |i: usize, label: &str| {
             self.record
                 .get(self.columns[i])
-                .map(str::trim)
+                .map(<[u8]>::trim_ascii)
                 .ok_or_else(|| format!("{}: row {}: field {label} is missing", self.name, self.row))
         };
         let coord = |i: usize, label: &str, range: f64| -> Result<f64, String> {
-            let text = field(i, label)?;
-            let value: f64 = text
-                .parse()
-                .map_err(|_| format!("{}: row {}: field {label}: {text:?} is not a number", self.name, self.row))?;
+            let bytes = field(i, label)?;
+            let text = std::str::from_utf8(bytes).unwrap_or("");
+            let value: f64 = text.parse().map_err(|_| {
+                format!(
+                    "{}: row {}: field {label}: {:?} is not a number",
+                    self.name,
+                    self.row,
+                    String::from_utf8_lossy(bytes)
+                )
+            })?;
             if !value.is_finite() || value.abs() > range {
                 return Err(format!("{}: row {}: field {label}: {text} is out of range ±{range}", self.name, self.row));
             }
             Ok(value)
         };
-        Ok(PointRow { id: field(0, "id")?.to_string(), lon: coord(1, "lon", 180.0)?, lat: coord(2, "lat", 90.0)? })
+        let id = field(0, "id")?;
+        if std::str::from_utf8(id).is_err() {
+            return Err(format!("{}: row {}: field id is not UTF-8 text", self.name, self.row));
+        }
+        Ok((id, coord(1, "lon", 180.0)?, coord(2, "lat", 90.0)?))
     }
 }
 

@@ -22,44 +22,61 @@ const MIXED: u32 = 1 << 31;
 /// A candidate that covers its whole cell (no test needed) carries this bit.
 const WHOLE: u32 = 1 << 31;
 
-/// One ring's edges, sorted into horizontal slabs.
+/// One ring's edges, sorted into horizontal slabs. Edges are kept once, as the index of their
+/// first vertex; a slab lists the edges that reach into it.
 #[derive(Debug, Clone)]
 struct Ring {
     min_y: f64,
     max_y: f64,
     inv_slab: f64,
-    /// Slab k's edges are `edges[slab_start[k]..slab_start[k + 1]]`.
+    /// Slab k's edges are `slab_edges[slab_start[k]..slab_start[k + 1]]`.
     slab_start: Vec<u32>,
-    edges: Vec<[Coord<f64>; 2]>,
+    slab_edges: Vec<u32>,
+    vertices: Vec<Coord<f64>>,
 }
+
+/// About this many edges per slab: fewer slabs list each edge fewer times (memory), more
+/// slabs test fewer edges per point (time).
+const EDGES_PER_SLAB: usize = 4;
 
 impl Ring {
     fn new(ring: &[Coord<f64>]) -> Self {
-        let segments: Vec<[Coord<f64>; 2]> = ring.windows(2).map(|w| [w[0], w[1]]).filter(|[a, b]| a != b).collect();
+        let vertices = ring.to_vec();
+        // Zero-length segments carry no direction: the whole-ring test skips them too.
+        let segments: Vec<u32> = (0..vertices.len().saturating_sub(1))
+            .filter(|&i| vertices[i] != vertices[i + 1])
+            .map(|i| i as u32)
+            .collect();
         let (min_y, max_y) = segments
             .iter()
-            .flat_map(|s| [s[0].y, s[1].y])
+            .flat_map(|&i| [vertices[i as usize].y, vertices[i as usize + 1].y])
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| (lo.min(y), hi.max(y)));
-        let slabs = segments.len().clamp(1, 256);
+        let slabs = (segments.len() / EDGES_PER_SLAB).clamp(1, 64);
         let height = max_y - min_y;
         let inv_slab = if height > 0.0 { slabs as f64 / height } else { 0.0 };
         let slab_of = |y: f64| (((y - min_y) * inv_slab) as usize).min(slabs - 1);
         let mut members: Vec<Vec<u32>> = vec![Vec::new(); slabs];
-        for (i, s) in segments.iter().enumerate() {
+        for &i in &segments {
+            let (a, b) = (vertices[i as usize], vertices[i as usize + 1]);
             // Monotone arithmetic: an edge spanning y is in the slab that y falls in.
-            let (lo, hi) = (slab_of(s[0].y.min(s[1].y)), slab_of(s[0].y.max(s[1].y)));
+            let (lo, hi) = (slab_of(a.y.min(b.y)), slab_of(a.y.max(b.y)));
             for slab in &mut members[lo..=hi] {
-                slab.push(i as u32);
+                slab.push(i);
             }
         }
         let mut slab_start = Vec::with_capacity(slabs + 1);
-        let mut edges = Vec::new();
+        let mut slab_edges = Vec::new();
         for m in &members {
-            slab_start.push(edges.len() as u32);
-            edges.extend(m.iter().map(|&i| segments[i as usize]));
+            slab_start.push(slab_edges.len() as u32);
+            slab_edges.extend_from_slice(m);
         }
-        slab_start.push(edges.len() as u32);
-        Self { min_y, max_y, inv_slab, slab_start, edges }
+        slab_start.push(slab_edges.len() as u32);
+        Self { min_y, max_y, inv_slab, slab_start, slab_edges, vertices }
+    }
+
+    /// Every edge, once.
+    fn edges(&self) -> impl Iterator<Item = [Coord<f64>; 2]> + '_ {
+        self.vertices.windows(2).filter(|w| w[0] != w[1]).map(|w| [w[0], w[1]])
     }
 
     /// [`crate::covers::ring_position`], over the point's slab only.
@@ -71,7 +88,8 @@ impl Ring {
         let slabs = self.slab_start.len() - 1;
         let k = (((p.y - self.min_y) * self.inv_slab) as usize).min(slabs - 1);
         let mut winding = 0i32;
-        for &[a, b] in &self.edges[self.slab_start[k] as usize..self.slab_start[k + 1] as usize] {
+        for &i in &self.slab_edges[self.slab_start[k] as usize..self.slab_start[k + 1] as usize] {
+            let (a, b) = (self.vertices[i as usize], self.vertices[i as usize + 1]);
             if (p.y < a.y && p.y < b.y) || (p.y > a.y && p.y > b.y) {
                 continue;
             }
@@ -204,63 +222,86 @@ impl Locator {
             let b = (((hi - origin) * inv).floor() as isize + 1).clamp(0, n as isize - 1) as usize;
             (a, b)
         };
-        // Cells touched by any edge, and by which parts.
-        let mut touched: Vec<Vec<u32>> = vec![Vec::new(); nx * ny];
-        for (k, part) in parts.iter().enumerate() {
+        // Each part is rasterised on its own: the cells its edges touch become (cell, part)
+        // pairs; the cells it holds whole are found row by row, one test per run of untouched
+        // cells (no edge passes between two neighbouring untouched cells).
+        let mut cells = vec![EMPTY; nx * ny];
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        let mut whole_pairs: Vec<(u32, u32)> = Vec::new();
+        let mut local: Vec<bool> = Vec::new();
+        for (k, (part, r)) in parts.iter().zip(&boxes).enumerate() {
+            let (i0, i1) = cell_range(r.min().x, r.max().x, x0, inv_w, nx);
+            let (j0, j1) = cell_range(r.min().y, r.max().y, y0, inv_h, ny);
+            let width = i1 - i0 + 1;
+            local.clear();
+            local.resize(width * (j1 - j0 + 1), false);
             for ring in std::iter::once(&part.shell).chain(&part.holes) {
-                for &[a, b] in &ring.edges {
-                    let (i0, i1) = cell_range(a.x.min(b.x), a.x.max(b.x), x0, inv_w, nx);
-                    let (j0, j1) = cell_range(a.y.min(b.y), a.y.max(b.y), y0, inv_h, ny);
-                    for j in j0..=j1 {
-                        for i in i0..=i1 {
-                            let cell = &mut touched[j * nx + i];
-                            if cell.last() != Some(&(k as u32)) && segment_meets_box(a, b, cell_box(i, j)) {
-                                cell.push(k as u32);
+                for [a, b] in ring.edges() {
+                    let (ei0, ei1) = cell_range(a.x.min(b.x), a.x.max(b.x), x0, inv_w, nx);
+                    let (ej0, ej1) = cell_range(a.y.min(b.y), a.y.max(b.y), y0, inv_h, ny);
+                    for j in ej0.max(j0)..=ej1.min(j1) {
+                        for i in ei0.max(i0)..=ei1.min(i1) {
+                            let slot = &mut local[(j - j0) * width + (i - i0)];
+                            if !*slot && segment_meets_box(a, b, cell_box(i, j)) {
+                                *slot = true;
                             }
                         }
                     }
                 }
             }
+            for j in j0..=j1 {
+                let mut run_inside: Option<bool> = None;
+                for i in i0..=i1 {
+                    let c = (j * nx + i) as u32;
+                    if local[(j - j0) * width + (i - i0)] {
+                        pairs.push((c, k as u32));
+                        run_inside = None;
+                        continue;
+                    }
+                    let inside = *run_inside.get_or_insert_with(|| {
+                        let (bx0, by0, bx1, by1) = cell_box(i, j);
+                        part.covers(Coord { x: (bx0 + bx1) / 2.0, y: (by0 + by1) / 2.0 })
+                    });
+                    if inside {
+                        whole_pairs.push((c, k as u32));
+                        let cell = &mut cells[c as usize];
+                        *cell = (*cell).min(part.grid);
+                    }
+                }
+            }
         }
-        let mut cells = vec![EMPTY; nx * ny];
+        // Cells some edge touches keep their candidates: the touching parts, and the parts that
+        // hold them whole (marked, no test needed), by grid index.
+        pairs.sort_unstable();
+        whole_pairs.sort_unstable();
         let mut spans = vec![0u32];
         let mut candidates = Vec::new();
-        // Parts by bounding box, to find those around each cell.
-        let mut around: Vec<Vec<u32>> = vec![Vec::new(); nx * ny];
-        for (k, r) in boxes.iter().enumerate() {
-            let (i0, i1) = cell_range(r.min().x, r.max().x, x0, inv_w, nx);
-            let (j0, j1) = cell_range(r.min().y, r.max().y, y0, inv_h, ny);
-            for j in j0..=j1 {
-                for i in i0..=i1 {
-                    around[j * nx + i].push(k as u32);
+        let (mut p, mut w) = (0, 0);
+        let mut list: Vec<u32> = Vec::new();
+        while p < pairs.len() {
+            let c = pairs[p].0;
+            list.clear();
+            while p < pairs.len() && pairs[p].0 == c {
+                if list.last() != Some(&pairs[p].1) {
+                    list.push(pairs[p].1);
                 }
+                p += 1;
             }
-        }
-        for j in 0..ny {
-            for i in 0..nx {
-                let c = j * nx + i;
-                let (bx0, by0, bx1, by1) = cell_box(i, j);
-                let centre = Coord { x: (bx0 + bx1) / 2.0, y: (by0 + by1) / 2.0 };
-                // Parts no edge of which touches the cell cover all of it or none of it.
-                let whole: Vec<u32> = around[c]
-                    .iter()
-                    .copied()
-                    .filter(|k| !touched[c].contains(k) && parts[*k as usize].covers(centre))
-                    .collect();
-                if touched[c].is_empty() {
-                    cells[c] = whole.iter().map(|&k| parts[k as usize].grid).min().unwrap_or(EMPTY);
-                    continue;
-                }
-                let mut list: Vec<u32> = touched[c].iter().copied().chain(whole.iter().map(|&k| k | WHOLE)).collect();
-                list.sort_by_key(|&k| (parts[(k & !WHOLE) as usize].grid, k & WHOLE == 0));
-                // Nothing after a part that covers the whole cell can win.
-                if let Some(cut) = list.iter().position(|&k| k & WHOLE != 0) {
-                    list.truncate(cut + 1);
-                }
-                cells[c] = MIXED | (spans.len() as u32 - 1);
-                candidates.extend(list);
-                spans.push(candidates.len() as u32);
+            while w < whole_pairs.len() && whole_pairs[w].0 < c {
+                w += 1;
             }
+            while w < whole_pairs.len() && whole_pairs[w].0 == c {
+                list.push(whole_pairs[w].1 | WHOLE);
+                w += 1;
+            }
+            list.sort_by_key(|&k| (parts[(k & !WHOLE) as usize].grid, k & WHOLE == 0));
+            // Nothing after a part that covers the whole cell can win.
+            if let Some(cut) = list.iter().position(|&k| k & WHOLE != 0) {
+                list.truncate(cut + 1);
+            }
+            cells[c as usize] = MIXED | (spans.len() as u32 - 1);
+            candidates.extend_from_slice(&list);
+            spans.push(candidates.len() as u32);
         }
         Self { x0, y0, x1, y1, inv_w, inv_h, nx, ny, cells, spans, candidates, parts }
     }
@@ -268,12 +309,7 @@ impl Locator {
     /// The smallest grid index covering `p`, boundary included.
     #[inline]
     pub fn locate(&self, p: Coord<f64>) -> Option<usize> {
-        if !(self.x0 <= p.x && p.x <= self.x1 && self.y0 <= p.y && p.y <= self.y1) {
-            return None;
-        }
-        let i = (((p.x - self.x0) * self.inv_w) as usize).min(self.nx - 1);
-        let j = (((p.y - self.y0) * self.inv_h) as usize).min(self.ny - 1);
-        let cell = self.cells[j * self.nx + i];
+        let cell = self.cells[self.cell_of(p)? as usize];
         if cell == EMPTY {
             return None;
         }
@@ -290,13 +326,23 @@ impl Locator {
         None
     }
 
+    #[inline]
+    fn cell_of(&self, p: Coord<f64>) -> Option<u32> {
+        if !(self.x0 <= p.x && p.x <= self.x1 && self.y0 <= p.y && p.y <= self.y1) {
+            return None;
+        }
+        let i = (((p.x - self.x0) * self.inv_w) as usize).min(self.nx - 1);
+        let j = (((p.y - self.y0) * self.inv_h) as usize).min(self.ny - 1);
+        Some((j * self.nx + i) as u32)
+    }
+
     /// Bytes held, for the memory figures.
     pub fn heap_bytes(&self) -> usize {
         let rings: usize = self
             .parts
             .iter()
             .flat_map(|p| std::iter::once(&p.shell).chain(&p.holes))
-            .map(|r| r.edges.len() * 32 + r.slab_start.len() * 4)
+            .map(|r| r.vertices.len() * 16 + (r.slab_start.len() + r.slab_edges.len()) * 4)
             .sum();
         self.cells.len() * 4 + self.spans.len() * 4 + self.candidates.len() * 4 + rings
     }

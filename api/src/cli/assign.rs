@@ -1,10 +1,11 @@
 //! `gridwatch assign`: assign a CSV of points to grids from a GeoJSON file, no database needed.
 //!
-//! Streams in chunks (bounded memory for any number of points), works the chunks on several
-//! threads and writes to a temporary file that replaces OUT only when everything succeeded.
+//! Streams in batches (bounded memory for any number of points): with two threads or more, one
+//! thread parses the CSV while another locates and writes, to a temporary file that replaces
+//! OUT only when everything succeeded. Locating is the cheap part (see `spatial::locator`).
 
 use importers::geojson::{read_polygon_features, text_property};
-use importers::points::{PointReader, PointRow};
+use importers::points::{PointBatch, PointReader};
 use spatial::index::Entry;
 use spatial::GridIndex;
 use std::io::Write;
@@ -54,31 +55,55 @@ pub fn run(grids: &Path, points: &Path, out: &Path, threads: usize) -> Result<As
     let tmp = out.with_extension(format!("partial-{}", std::process::id()));
     let result = (|| {
         let file = std::fs::File::create(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-        let mut writer = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
-        writer.write_record(["id", "code"]).map_err(|e| e.to_string())?;
+        let mut output = Output { out: std::io::BufWriter::with_capacity(1 << 20, file), line: Vec::new() };
+        output.out.write_all(b"id,code\n").map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
         let mut stats = AssignStats { grids: index.len(), points: 0, assigned: 0, index_seconds, seconds: 0.0 };
-        let mut chunk: Vec<PointRow> = Vec::with_capacity(CHUNK);
-        let mut codes: Vec<Option<usize>> = Vec::with_capacity(CHUNK);
-        loop {
-            chunk.clear();
-            while chunk.len() < CHUNK {
-                match reader.next_point() {
-                    Some(row) => chunk.push(row?),
-                    None => break,
+        if threads <= 1 {
+            // One thread reads, locates and writes in turn.
+            let mut batch = PointBatch::default();
+            loop {
+                batch.clear();
+                if reader.next_batch(&mut batch, CHUNK)? == 0 {
+                    break;
                 }
+                output.write(&index, &batch, &mut stats).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
             }
-            if chunk.is_empty() {
-                break;
+        } else {
+            // Reading (parsing CSV) is the slow half: one thread reads while this one locates and
+            // writes. Batches go back and forth so that their buffers are reused.
+            let (full, filled) = std::sync::mpsc::sync_channel::<Result<PointBatch, String>>(2);
+            let (empty, emptied) = std::sync::mpsc::channel::<PointBatch>();
+            for _ in 0..3 {
+                let _ = empty.send(PointBatch::default());
             }
-            assign_chunk(&index, &chunk, &mut codes, threads);
-            for (row, hit) in chunk.iter().zip(&codes) {
-                let code = hit.map(|i| index.entries()[i].code.as_str()).unwrap_or("");
-                writer.write_record([row.id.as_str(), code]).map_err(|e| e.to_string())?;
-            }
-            stats.points += chunk.len();
-            stats.assigned += codes.iter().filter(|c| c.is_some()).count();
+            std::thread::scope(|scope| {
+                // Owned here, so that leaving early (a write error) drops them and the reader,
+                // blocked on either channel, stops.
+                let (empty, filled) = (empty, filled);
+                scope.spawn(move || {
+                    while let Ok(mut batch) = emptied.recv() {
+                        batch.clear();
+                        let result = reader.next_batch(&mut batch, CHUNK);
+                        let done = !matches!(result, Ok(n) if n > 0);
+                        if full.send(result.map(|_| batch)).is_err() || done {
+                            break;
+                        }
+                    }
+                });
+                while let Ok(message) = filled.recv() {
+                    let batch = message?;
+                    if batch.is_empty() {
+                        break;
+                    }
+                    output
+                        .write(&index, &batch, &mut stats)
+                        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+                    let _ = empty.send(batch);
+                }
+                Ok::<(), String>(())
+            })?;
         }
-        let mut inner = writer.into_inner().map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        let mut inner = output.out.into_inner().map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
         inner.flush().map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
         std::fs::rename(&tmp, out).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
         stats.seconds = started.elapsed().as_secs_f64();
@@ -90,18 +115,40 @@ pub fn run(grids: &Path, points: &Path, out: &Path, threads: usize) -> Result<As
     result
 }
 
-/// Locates one chunk, split across `threads` scoped threads; results stay in input order.
-fn assign_chunk(index: &GridIndex<()>, chunk: &[PointRow], codes: &mut Vec<Option<usize>>, threads: usize) {
-    codes.clear();
-    codes.resize(chunk.len(), None);
-    let per_thread = chunk.len().div_ceil(threads.max(1)).max(1);
-    std::thread::scope(|scope| {
-        for (points, out) in chunk.chunks(per_thread).zip(codes.chunks_mut(per_thread)) {
-            scope.spawn(move || {
-                for (p, slot) in points.iter().zip(out.iter_mut()) {
-                    *slot = index.locate_index(geo::Coord { x: p.lon, y: p.lat });
+/// The output CSV, written by hand: `id,code` per point, the id quoted as CSV needs.
+struct Output {
+    out: std::io::BufWriter<std::fs::File>,
+    line: Vec<u8>,
+}
+
+impl Output {
+    fn write(&mut self, index: &GridIndex<()>, batch: &PointBatch, stats: &mut AssignStats) -> std::io::Result<()> {
+        for (i, &(lon, lat)) in batch.coords.iter().enumerate() {
+            let hit = index.locate_index(geo::Coord { x: lon, y: lat });
+            let line = &mut self.line;
+            line.clear();
+            let id = batch.id(i);
+            if id.iter().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
+                line.push(b'"');
+                for &b in id {
+                    if b == b'"' {
+                        line.push(b'"');
+                    }
+                    line.push(b);
                 }
-            });
+                line.push(b'"');
+            } else {
+                line.extend_from_slice(id);
+            }
+            line.push(b',');
+            if let Some(g) = hit {
+                line.extend_from_slice(index.entries()[g].code.as_bytes());
+                stats.assigned += 1;
+            }
+            line.push(b'\n');
+            self.out.write_all(line)?;
         }
-    });
+        stats.points += batch.len();
+        Ok(())
+    }
 }
