@@ -157,6 +157,11 @@ fn scenario(backend: &Backend) {
     assert_eq!(done["inspection"]["problems"]["c1"], id);
     let unknown = json!({"point": "S1", "results": [{"criterion": "zz", "pass": false}]}).to_string();
     assert_eq!(server.post_as(Some(&officer), "/api/v1/inspections", &unknown).0, 422);
+    // A code PostgreSQL text cannot hold (NUL) is a named 4xx, never a 500 (found by Schemathesis).
+    let nul = json!({"point": "P\u{0}1", "results": []}).to_string();
+    assert_eq!(server.post_as(Some(&officer), "/api/v1/inspections", &nul).0, 422);
+    assert_eq!(server.get_as(Some(&officer), "/api/v1/points/P%001").0, 404);
+    assert_eq!(server.send_as("DELETE", server.token.as_deref(), "/api/v1/points/P%001", None).0, 404);
     assert_eq!(server.post_as(Some(&unit), "/api/v1/inspections", &body.to_string()).0, 403);
 
     // Coverage of 2026-W48: the toilet was passed on Monday, the street inspected on Wednesday.

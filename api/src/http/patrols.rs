@@ -98,6 +98,9 @@ pub async fn list_points(State(ctx): State<ApiContext>, caller: Caller, params: 
 async fn visible_point(ctx: &ApiContext, caller: &Caller, code: &str) -> Result<StoredPoint, ApiError> {
     let principal = caller.require(Action::ReadPatrols)?;
     let area = Area::of(principal, &ctx.catalog.snapshot());
+    if code.contains('\0') {
+        return Err(ApiError::not_found(format!("no assessment point {code:?}")));
+    }
     let point = ctx.store.point(code.to_string()).await?;
     point.filter(|p| area.sees_point(p)).ok_or_else(|| ApiError::not_found(format!("no assessment point {code:?}")))
 }
@@ -183,7 +186,7 @@ pub async fn delete_point(
     Path(code): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Action::ManagePatrols)?;
-    if ctx.store.delete_point(code.clone(), ctx.clock.now(), caller.actor()).await? {
+    if !code.contains('\0') && ctx.store.delete_point(code.clone(), ctx.clock.now(), caller.actor()).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(format!("no assessment point {code:?}")))
@@ -482,6 +485,10 @@ pub async fn post_inspection(
     let obj = object_with(&value, &["point", "officer", "time", "results", "note", "photos"])?;
     let officer = officer_for(principal, obj.get("officer"))?;
     let code = obj.get("point").and_then(Value::as_str).ok_or_else(|| invalid_field("point", "is required"))?;
+    // A code the database cannot even hold (PostgreSQL text has no NUL) names no point.
+    if code.is_empty() || code.chars().count() > 100 || code.contains('\0') {
+        return Err(invalid_field("point", "must be a point code of 1 to 100 characters"));
+    }
     let snapshot = ctx.catalog.snapshot();
     let area = Area::of(principal, &snapshot);
     let point = ctx.store.point(code.to_string()).await?.filter(|p| area.sees_point(p));
