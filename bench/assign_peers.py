@@ -130,7 +130,7 @@ def run_postgis(work, url, m):
 
     psql("DROP TABLE IF EXISTS g, p, ans")
     psql("CREATE EXTENSION IF NOT EXISTS postgis")
-    psql("CREATE TABLE g (code text, geom geometry(Polygon, 4326))")
+    psql("CREATE TABLE g (code text, geom geometry(Geometry, 4326))")
     psql(f"\\copy g FROM '{work}/grids.csv'")
     psql("CREATE TABLE p (id int, lon float8, lat float8)")
     psql(f"\\copy p FROM '{work}/points.csv' CSV HEADER")
