@@ -42,8 +42,12 @@ fn edge(a: (usize, usize), b: (usize, usize)) -> Vec<Coord<f64>> {
     let mut points: Vec<Coord<f64>> = (0..=PIECES)
         .map(|k| {
             let t = k as f64 / PIECES as f64;
-            let bend = if straight { 0.0 } else { (t * std::f64::consts::PI).sin() * 0.04 * STEP * ((k % 3) as f64 - 1.0) };
-            Coord { x: p.x + (q.x - p.x) * t - (q.y - p.y) * bend / STEP, y: p.y + (q.y - p.y) * t + (q.x - p.x) * bend / STEP }
+            let bend =
+                if straight { 0.0 } else { (t * std::f64::consts::PI).sin() * 0.04 * STEP * ((k % 3) as f64 - 1.0) };
+            Coord {
+                x: p.x + (q.x - p.x) * t - (q.y - p.y) * bend / STEP,
+                y: p.y + (q.y - p.y) * t + (q.x - p.x) * bend / STEP,
+            }
         })
         .collect();
     if reversed {
@@ -73,7 +77,12 @@ fn city() -> Vec<Entry<()>> {
 fn points(n: usize) -> Vec<Coord<f64>> {
     let mut rng = Rng(2026);
     let span = SIDE as f64 * STEP;
-    (0..n).map(|_| Coord { x: 116.4 - 0.002 + rng.next() * (span + 0.004), y: 39.9 - 0.002 + rng.next() * (span + 0.004) }).collect()
+    (0..n)
+        .map(|_| Coord {
+            x: 116.4 - 0.002 + rng.next() * (span + 0.004),
+            y: 39.9 - 0.002 + rng.next() * (span + 0.004),
+        })
+        .collect()
 }
 
 fn locate(c: &mut Criterion) {

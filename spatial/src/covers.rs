@@ -18,22 +18,8 @@ pub enum Position {
 pub fn ring_position(ring: &[Coord<f64>], p: Coord<f64>) -> Position {
     let mut winding = 0i32;
     for seg in ring.windows(2) {
-        let (a, b) = (seg[0], seg[1]);
-        if a == b {
-            continue; // zero-length segments carry no direction
-        }
-        // Only segments spanning the point's latitude can touch or wind around it.
-        if (p.y < a.y && p.y < b.y) || (p.y > a.y && p.y > b.y) {
-            continue;
-        }
-        let side = (b.x - a.x) * (p.y - a.y) - (p.x - a.x) * (b.y - a.y);
-        if side == 0.0 && within_segment_box(a, b, p) {
-            return Position::Boundary;
-        }
-        if a.y <= p.y && p.y < b.y && side > 0.0 {
-            winding += 1;
-        } else if b.y <= p.y && p.y < a.y && side < 0.0 {
-            winding -= 1;
+        if seg[0] != seg[1] && winding_step(seg[0], seg[1], p, &mut winding) {
+            return Position::Boundary; // zero-length segments (skipped) carry no direction
         }
     }
     if winding == 0 {
@@ -41,6 +27,27 @@ pub fn ring_position(ring: &[Coord<f64>], p: Coord<f64>) -> Position {
     } else {
         Position::Inside
     }
+}
+
+/// One edge's share of the winding test: `true` when `p` lies on the edge, else the edge's
+/// crossing (if any) is added to `winding`. The locator's slab test calls this very function,
+/// so both give the same answer to the last bit.
+#[inline]
+pub(crate) fn winding_step(a: Coord<f64>, b: Coord<f64>, p: Coord<f64>, winding: &mut i32) -> bool {
+    // Only segments spanning the point's latitude can touch or wind around it.
+    if (p.y < a.y && p.y < b.y) || (p.y > a.y && p.y > b.y) {
+        return false;
+    }
+    let side = (b.x - a.x) * (p.y - a.y) - (p.x - a.x) * (b.y - a.y);
+    if side == 0.0 && within_segment_box(a, b, p) {
+        return true;
+    }
+    if a.y <= p.y && p.y < b.y && side > 0.0 {
+        *winding += 1;
+    } else if b.y <= p.y && p.y < a.y && side < 0.0 {
+        *winding -= 1;
+    }
+    false
 }
 
 fn within_segment_box(a: Coord<f64>, b: Coord<f64>, p: Coord<f64>) -> bool {

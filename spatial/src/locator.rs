@@ -9,10 +9,10 @@
 //!   candidate polygons.
 //! - **Slabs** per ring. The winding test only counts edges that span the point's latitude, so
 //!   each ring keeps its edges sorted into horizontal slabs, and a point is tested against the
-//!   few edges of its slab, with the very arithmetic of [`crate::covers::ring_position`]. The
-//!   result is bit-for-bit that of testing the whole ring.
+//!   few edges of its slab with [`crate::covers::ring_position`]'s own edge step. The result is
+//!   bit-for-bit that of testing the whole ring.
 
-use crate::covers::Position;
+use crate::covers::{winding_step, Position};
 use geo::{BoundingRect, Coord, Polygon};
 
 /// Cell contents: `EMPTY`, a grid index (the cell is wholly inside it), or `MIXED | k` where k
@@ -90,17 +90,8 @@ impl Ring {
         let mut winding = 0i32;
         for &i in &self.slab_edges[self.slab_start[k] as usize..self.slab_start[k + 1] as usize] {
             let (a, b) = (self.vertices[i as usize], self.vertices[i as usize + 1]);
-            if (p.y < a.y && p.y < b.y) || (p.y > a.y && p.y > b.y) {
-                continue;
-            }
-            let side = (b.x - a.x) * (p.y - a.y) - (p.x - a.x) * (b.y - a.y);
-            if side == 0.0 && a.x.min(b.x) <= p.x && p.x <= a.x.max(b.x) && a.y.min(b.y) <= p.y && p.y <= a.y.max(b.y) {
+            if winding_step(a, b, p, &mut winding) {
                 return Position::Boundary;
-            }
-            if a.y <= p.y && p.y < b.y && side > 0.0 {
-                winding += 1;
-            } else if b.y <= p.y && p.y < a.y && side < 0.0 {
-                winding -= 1;
             }
         }
         if winding == 0 {
