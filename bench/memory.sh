@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Memory of a big city served from the embedded SQLite file: a generated city of GRIDS grids
+# (bench/assign_peers.py's generator), POINTS assessment points and PROBLEMS problems imported
+# with the CLI, then `gridwatch serve` with its in-memory indexes and tile layers built. Prints
+# the server's resident memory (VmRSS) and its peak (VmHWM).
+#   bash bench/memory.sh [GRIDS] [POINTS] [PROBLEMS]      # default 50000 200000 1000000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+grids=${1:-50000}
+points=${2:-200000}
+problems=${3:-1000000}
+venv=target/bench-venv
+if ! "$venv/bin/python" -c "import shapely" 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "shapely==2.2.0" "numpy"
+fi
+cargo build -q --release --locked -p gridwatch
+work=$(mktemp -d)
+server=""
+trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
+(cd bench && "$root/$venv/bin/python" - "$work" "$grids" "$points" "$problems" "${GRIDWATCH_SHARED_DATA:-$root/../shared/data}" <<'PY'
+import json, sys
+import numpy as np
+import shapely
+import assign_peers as a
+work, n, m, k, shared = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+grids, envelope = a.generated_city(n, 2026, shared)
+features = [{"type": "Feature", "properties": {"code": code, "level": "grid"}, "geometry": shapely.geometry.mapping(g)} for code, g in grids]
+json.dump({"type": "FeatureCollection", "features": features}, open(f"{work}/grids.geojson", "w"))
+rng = np.random.default_rng(7)
+minx, miny, maxx, maxy = envelope.bounds
+kinds = ["market", "back_street", "public_toilet", "bus_stop", "old_compound"]
+with open(f"{work}/points.csv", "w") as f:
+    f.write("code,name,type,lon,lat\n")
+    for i in range(m):
+        f.write(f"P{i:07d},点位{i},{kinds[i % 5]},{rng.uniform(minx, maxx)!r},{rng.uniform(miny, maxy)!r}\n")
+with open(f"{work}/problems.csv", "w") as f:
+    f.write("code,category,description,source,reported_at,lon,lat\n")
+    for i in range(k):
+        f.write(f"Q{i:08d},C01001,bench,citizen,2026-11-{1 + i % 28:02d} 09:00,{rng.uniform(minx, maxx)!r},{rng.uniform(miny, maxy)!r}\n")
+PY
+)
+db="sqlite://$work/city.db"
+timed() { local label=$1; shift; local t0=$SECONDS; GRIDWATCH_LOG=warn "$@" >/dev/null; echo "$label: $((SECONDS - t0)) s"; }
+timed "import $grids grids" target/release/gridwatch import grids --database-url "$db" "$work/grids.geojson"
+timed "import $points points" target/release/gridwatch import points --database-url "$db" --skip-invalid "$work/points.csv"
+timed "import $problems problems" target/release/gridwatch import problems --database-url "$db" --skip-invalid "$work/problems.csv"
+GRIDWATCH_LOG=warn target/release/gridwatch serve --database-url "$db" --listen 127.0.0.1:18090 > "$work/serve.log" 2>&1 &
+server=$!
+for _ in $(seq 1 600); do grep -q "listening on" "$work/serve.log" && break; sleep 0.5; done
+# Tiles build the in-memory point and problem layers on first use: ask for one of each.
+target/release/gridwatch user add bench --role admin --scope '*' --database-url "$db" >/dev/null
+token=$(target/release/gridwatch token create bench --database-url "$db" | tail -n 1)
+for layer in grids points problems; do
+  printf "tile %s: HTTP %s\n" "$layer" "$(curl -s -o /dev/null -w "%{http_code}" -H "Authorization: Bearer $token" "http://127.0.0.1:18090/tiles/$layer/12/3375/1545.mvt")"
+done
+sleep 2
+grep -E "VmRSS|VmHWM" "/proc/$server/status"
