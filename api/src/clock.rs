@@ -2,6 +2,11 @@
 
 use time::OffsetDateTime;
 
+/// A time as RFC 3339 text, as every response and export writes it.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
 pub trait Clock: Send + Sync {
     fn now(&self) -> OffsetDateTime;
 }

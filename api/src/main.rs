@@ -754,11 +754,8 @@ async fn assess(command: AssessCommand) -> Result<(), String> {
             let spec = serde_json::json!({"name": name, "n": n, "seed": seed,
                 "per_type": (!quotas.is_empty()).then_some(quotas), "districts": district});
             let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
-            let (id, sheet) = cli::assess::draw(store.as_ref(), spec, now()).await?;
-            let drawn = store.assessments(Some(id)).await.map_err(|e| e.to_string())?;
-            if let Some(a) = drawn.first() {
-                eprintln!("assessment {id}: {} points drawn with seed {}", a.items.len(), a.spec.seed);
-            }
+            let (drawn, sheet) = cli::assess::draw(store.as_ref(), spec, now()).await?;
+            eprintln!("assessment {}: {} points drawn with seed {}", drawn.id, drawn.items.len(), drawn.spec.seed);
             write_out(out.as_deref(), &sheet)
         }
         AssessCommand::List { database } => {

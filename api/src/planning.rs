@@ -6,6 +6,7 @@
 use crate::access::Area;
 use crate::bulletin::Week;
 use crate::catalog::Snapshot;
+use crate::clock::rfc3339;
 use crate::coverage::CoverageRules;
 use crate::store::{Store, StoreError};
 use geo::{Centroid, Coord};
@@ -463,10 +464,6 @@ impl OfficerPlan {
             "unplanned": self.unplanned,
         })
     }
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 /// The stored street network as a graph, or straight (geodesic) distances when none is stored.

@@ -71,7 +71,7 @@ impl PartialOrd for Entry {
 const SNAP_DEGREES: f64 = 1e-7;
 
 impl StreetNetwork {
-    pub fn new(lines: &[LineString<f64>]) -> Self {
+    pub fn new<'a>(lines: impl IntoIterator<Item = &'a LineString<f64>>) -> Self {
         let mut ids: HashMap<(i64, i64), usize> = HashMap::new();
         let mut nodes = Vec::new();
         let mut edges: Vec<Vec<(usize, f64)>> = Vec::new();
@@ -339,7 +339,7 @@ mod tests {
 
     #[test]
     fn no_streets_means_straight_lines() {
-        let net = StreetNetwork::new(&[]);
+        let net = StreetNetwork::new(&Vec::new());
         let (a, b) = (c(116.40, 39.90), c(116.41, 39.91));
         assert_eq!(net.route(a, b), (Geodesic.metres(a, b), vec![a, b]));
     }

@@ -429,8 +429,7 @@ impl Assessment {
                     detail.write_number(row, 9, s.score).map_err(e)?;
                     detail.write_string(row, 10, &s.note).map_err(e)?;
                     detail.write_string(row, 11, &s.by).map_err(e)?;
-                    let at = s.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-                    detail.write_string(row, 12, at).map_err(e)?;
+                    detail.write_string(row, 12, crate::clock::rfc3339(s.at)).map_err(e)?;
                 }
                 row += 1;
             }

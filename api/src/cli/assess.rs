@@ -9,9 +9,13 @@ use serde_json::json;
 use std::path::Path;
 use time::OffsetDateTime;
 
-/// Draws a mock assessment over the whole city and prints the sample as CSV: one row per
-/// criterion to score, which is also the layout `assess score` reads back.
-pub async fn draw(store: &dyn Store, spec: serde_json::Value, now: OffsetDateTime) -> Result<(i64, Vec<u8>), String> {
+/// Draws a mock assessment over the whole city: the stored assessment, and its score sheet as
+/// CSV (one row per criterion to score, which is also the layout `assess score` reads back).
+pub async fn draw(
+    store: &dyn Store,
+    spec: serde_json::Value,
+    now: OffsetDateTime,
+) -> Result<(Assessment, Vec<u8>), String> {
     let spec = Spec::from_json(&spec).map_err(|(field, reason)| format!("--{}: {reason}", field.replace('_', "-")))?;
     let points = store.points(None).await.map_err(|e| e.to_string())?;
     let items = sample(&points, &Area::Everything, &spec);
@@ -20,7 +24,8 @@ pub async fn draw(store: &dyn Store, spec: serde_json::Value, now: OffsetDateTim
     }
     let id = store.create_assessment(spec, items, now, Actor::cli()).await.map_err(|e| e.to_string())?;
     let assessment = one(store, id).await?;
-    Ok((id, score_sheet(&assessment)?))
+    let sheet = score_sheet(&assessment)?;
+    Ok((assessment, sheet))
 }
 
 /// The score sheet: point, criterion and what to fill in (score or pass, note).

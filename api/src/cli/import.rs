@@ -210,8 +210,7 @@ pub async fn run(
             let mut loaded = load(path, options, |p| importers::load::load_streets(path, &options.read, p))?;
             nothing_valid(path, &loaded)?;
             let streets = std::mem::take(&mut loaded.items);
-            let network =
-                spatial::streets::StreetNetwork::new(&streets.iter().map(|s| s.line.clone()).collect::<Vec<_>>());
+            let network = spatial::streets::StreetNetwork::new(streets.iter().map(|s| &s.line));
             let n = store.replace_streets(streets, now, Actor::cli(), options.dry_run).await.map_err(stored)?;
             lines.push(format!(
                 "{}; {n} street lines replace the network: {} junctions and vertices, {} segments joined up{}",

@@ -173,7 +173,7 @@ pub async fn plan(
     let mut w = csv::Writer::from_writer(Vec::new());
     let header = ["officer", "week", "date", "order", "task", "code", "name", "type", "eta", "depart", "lon", "lat"];
     w.write_record(header).map_err(|e| e.to_string())?;
-    let rfc = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let rfc = crate::clock::rfc3339;
     for plan in &plans {
         for day in &plan.days {
             for s in &day.stops {

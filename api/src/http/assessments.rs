@@ -8,10 +8,11 @@
 
 use super::error::ApiError;
 use super::guard::Caller;
-use super::params::{invalid_field, json_body, Params};
-use super::ApiContext;
+use super::params::{invalid_field, json_body, object_with, Params};
+use super::{download, ApiContext, XLSX};
 use crate::access::{Action, Area};
 use crate::assessment::{check_scores, sample, Assessment, ScoreInput, Spec};
+use crate::clock::rfc3339;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -79,9 +80,7 @@ pub async fn get(
                 tracing::error!(error = %e, "assessment rendering failed");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the workbook could not be rendered")
             })?;
-            let kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string();
-            let file = format!("attachment; filename=\"gridwatch-assessment-{}.xlsx\"", assessment.id);
-            Ok(([(header::CONTENT_TYPE, kind), (header::CONTENT_DISPOSITION, file)], body).into_response())
+            Ok(download(XLSX, &format!("gridwatch-assessment-{}.xlsx", assessment.id), body))
         }
         other => Err(ApiError::parameter("format", format!("{other:?} is not json or xlsx"))),
     }
@@ -96,10 +95,7 @@ pub async fn score(
     let principal = caller.require(Action::RunAssessments)?;
     let id = parse_id(&id)?;
     let value = json_body(body)?;
-    let obj = value.as_object().ok_or_else(|| invalid_field("body", "must be a JSON object {\"scores\": [...]}"))?;
-    if let Some(k) = obj.keys().find(|k| k.as_str() != "scores") {
-        return Err(invalid_field("body", format!("unknown field {k:?} (fields: scores)")));
-    }
+    let obj = object_with(&value, &["scores"])?;
     let inputs: Vec<ScoreInput> =
         serde_json::from_value(obj.get("scores").cloned().unwrap_or(Value::Null)).map_err(|e| {
             invalid_field("scores", format!("must be an array of {{point, criterion, score | pass, note}}: {e}"))
@@ -141,8 +137,4 @@ fn parse_id(text: &str) -> Result<i64, ApiError> {
 fn present(a: &Assessment) -> Value {
     json!({"id": a.id, "name": a.spec.name, "spec": a.spec, "created_by": a.created_by,
            "created_at": rfc3339(a.created_at), "items": a.items, "report": a.report()})
-}
-
-fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }

@@ -205,6 +205,18 @@ fn geojson(body: Value) -> axum::response::Response {
     ([(axum::http::header::CONTENT_TYPE, "application/geo+json")], body.to_string()).into_response()
 }
 
+/// A file to download (`attachment; filename=…`) of the given media type: the office's CSV and
+/// XLSX exports.
+fn download(media_type: &str, filename: &str, body: Vec<u8>) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let disposition = format!("attachment; filename=\"{filename}\"");
+    ([(header::CONTENT_TYPE, media_type.to_string()), (header::CONTENT_DISPOSITION, disposition)], body).into_response()
+}
+
+/// The media type of an Excel workbook.
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
 /// The OpenAPI 3.0 description of this API (`api/openapi.json`, checked by Schemathesis in the tests).
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 

@@ -112,6 +112,18 @@ pub fn json_body(
     })
 }
 
+/// The body as a JSON object of only the named fields (422 naming the first unknown one).
+pub fn object_with<'a>(
+    value: &'a serde_json::Value,
+    fields: &[&str],
+) -> Result<&'a serde_json::Map<String, serde_json::Value>, ApiError> {
+    let obj = value.as_object().ok_or_else(|| invalid_field("body", "must be a JSON object"))?;
+    match obj.keys().find(|k| !fields.contains(&k.as_str())) {
+        Some(k) => Err(invalid_field("body", format!("unknown field {k:?} (fields: {})", fields.join(", ")))),
+        None => Ok(obj),
+    }
+}
+
 /// An invalid field of a request body: 422 with the field named.
 pub fn invalid_field(field: &str, reason: impl Into<String>) -> ApiError {
     let reason = reason.into();

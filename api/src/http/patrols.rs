@@ -3,7 +3,7 @@
 
 use super::error::ApiError;
 use super::guard::Caller;
-use super::params::{invalid_field, json_body, Params};
+use super::params::{invalid_field, json_body, object_with, Params};
 use super::{geojson, ApiContext};
 use crate::access::{Action, Area};
 use crate::auth::{Principal, Role};
@@ -294,15 +294,6 @@ pub async fn delete_route(
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(format!("no route {id}")))
-    }
-}
-
-/// The body as a JSON object of only the named fields.
-fn object_with<'a>(value: &'a Value, fields: &[&str]) -> Result<&'a Map<String, Value>, ApiError> {
-    let obj = value.as_object().ok_or_else(|| invalid_field("body", "must be a JSON object"))?;
-    match obj.keys().find(|k| !fields.contains(&k.as_str())) {
-        Some(k) => Err(invalid_field("body", format!("unknown field {k:?} (fields: {})", fields.join(", ")))),
-        None => Ok(obj),
     }
 }
 

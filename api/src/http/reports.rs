@@ -4,11 +4,10 @@
 use super::error::ApiError;
 use super::guard::Caller;
 use super::params::Params;
-use super::ApiContext;
+use super::{download, ApiContext, XLSX};
 use crate::access::{Action, Area};
 use crate::bulletin::{load, parse_week, week_of, GroupBy};
 use axum::extract::State;
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
@@ -25,26 +24,10 @@ pub async fn weekly(State(ctx): State<ApiContext>, caller: Caller, params: Param
     let area = Area::of(principal, &snapshot).filter();
     let bulletin = load(ctx.store.as_ref(), &snapshot, &area, week, by, ctx.clock.now()).await?;
     let file = format!("gridwatch-weekly-{}", bulletin.week.label);
-    let attachment = |ext: &str| format!("attachment; filename=\"{file}.{ext}\"");
     match params.text("format").unwrap_or("json") {
         "json" => Ok(Json(bulletin).into_response()),
-        "csv" => {
-            let body = bulletin.to_csv().map_err(internal)?;
-            Ok((
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                    (header::CONTENT_DISPOSITION, attachment("csv")),
-                ],
-                body,
-            )
-                .into_response())
-        }
-        "xlsx" => {
-            let body = bulletin.to_xlsx().map_err(internal)?;
-            let kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string();
-            Ok(([(header::CONTENT_TYPE, kind), (header::CONTENT_DISPOSITION, attachment("xlsx"))], body)
-                .into_response())
-        }
+        "csv" => Ok(download("text/csv; charset=utf-8", &format!("{file}.csv"), bulletin.to_csv().map_err(internal)?)),
+        "xlsx" => Ok(download(XLSX, &format!("{file}.xlsx"), bulletin.to_xlsx().map_err(internal)?)),
         other => Err(ApiError::parameter("format", format!("{other:?} is not json, csv or xlsx"))),
     }
 }
