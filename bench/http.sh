@@ -8,8 +8,15 @@ cd "$(dirname "$0")/.."
 seconds=${1:-10}
 connections=${2:-32}
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+if ! dpkg-query -W -f='${Status}' postgresql-15-postgis-3 2>/dev/null | grep -q "install ok installed"; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15-postgis-3 >/dev/null
+fi
 pg_isready -q -h 127.0.0.1 || pg_ctlcluster --skip-systemctl-redirect 15 main start
+# A Unix socket is cheaper than TCP for a database on the same machine: try
+# GRIDWATCH_BENCH_POSTGRES_URL='postgres://postgres@localhost/postgres?host=/var/run/postgresql'.
 url=${GRIDWATCH_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+base=${url%%\?*}
+bench_url="${base%/*}/gw_bench_http${url#"$base"}"
 cargo build -q --release --locked -p gridwatch
 work=$(mktemp -d)
 server=""
@@ -38,6 +45,7 @@ run() {
     --rate-limit-per-token 100000000 --rate-limit-per-ip 100000000 > "$work/serve.log" 2>&1 &
   server=$!
   for _ in $(seq 1 120); do grep -q "listening on" "$work/serve.log" && break; sleep 0.5; done
+  grep -q "listening on" "$work/serve.log" || { cat "$work/serve.log"; exit 1; }
   local token
   token=$(awk '$1 == "demo" && $3 == "admin" {print $NF}' "$work/serve.log")
   echo "== $label: GET /api/v1/locate, $connections connections, ${seconds} s"
@@ -49,6 +57,25 @@ run() {
   kill "$server"; wait "$server" 2>/dev/null || true; server=""
 }
 
+# The limit for intake: the same PostgreSQL inserting the same rows (the case and its audit
+# entry, one transaction per report) from pgbench, with as many clients, nothing else done.
+cat > "$work/insert.sql" <<'SQL'
+\set r random(1, 1000000)
+BEGIN;
+INSERT INTO problems (geom, category, description, source, grid_code, grid_version, responsible_unit, candidates, status,
+  created_at, reported_by, category_name, kind, department, severity, time_limit, limit_unit, colour, nearby,
+  likely_duplicates, point_code, criterion_id)
+VALUES (ST_SetSRID(ST_MakePoint(116.39 + :r / 25000000.0, 39.90 + :r / 20000000.0), 4326), 'C01001', 'bench', 'officer',
+  '110101001001001', 1, '东华门街道办事处', '[]', 'reported', now(), 'demo', '暴露垃圾', 'event', '环境卫生服务中心',
+  'none', 2, 'working_hours', 'none', '[]', '[]', NULL, NULL) RETURNING id;
+INSERT INTO audit_log (at, actor, remote, action, object, details)
+VALUES (now(), 'demo', '127.0.0.1', 'problem.create', 'problem/' || :r, '{"grid_code":"110101001001001","source":"officer"}');
+END;
+SQL
+
 psql "$url" -qAtc "DROP DATABASE IF EXISTS gw_bench_http" && psql "$url" -qAtc "CREATE DATABASE gw_bench_http"
-run "PostGIS" "${url%/*}/gw_bench_http"
+run "PostGIS" "$bench_url"
+echo "== pgbench: the same rows inserted raw, $connections clients, ${seconds} s"
+pgbench -n -c "$connections" -j 2 -T "$seconds" -f "$work/insert.sql" "$bench_url" 2>&1 |
+  grep -E "^tps|latency average"
 run "SQLite" "sqlite://$work/bench.db"

@@ -16,9 +16,16 @@ if ! "$venv/bin/python" -c "import shapely" 2>/dev/null; then
   "$venv/bin/pip" install -q --disable-pip-version-check "shapely==2.2.0" "numpy"
 fi
 cargo build -q --release --locked -p gridwatch
-work=$(mktemp -d)
+# GRIDWATCH_BENCH_KEEP=DIR keeps the generated city in DIR and reuses it on the next run.
+keep=${GRIDWATCH_BENCH_KEEP:-}
+work=${keep:-$(mktemp -d)}
+mkdir -p "$work"
 server=""
-trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
+trap '[ -n "$server" ] && kill "$server" 2>/dev/null; [ -n "$keep" ] || rm -rf "$work"' EXIT
+db="sqlite://$work/city.db"
+timed() { local label=$1; shift; local t0=$SECONDS; GRIDWATCH_LOG=warn "$@" >/dev/null; echo "$label: $((SECONDS - t0)) s"; }
+if [ ! -f "$work/imported" ]; then
+rm -f "$work/city.db"*
 (cd bench && "$root/$venv/bin/python" - "$work" "$grids" "$points" "$problems" "${GRIDWATCH_SHARED_DATA:-$root/../shared/data}" <<'PY'
 import json, sys
 import numpy as np
@@ -41,19 +48,27 @@ with open(f"{work}/problems.csv", "w") as f:
         f.write(f"Q{i:08d},C01001,bench,citizen,2026-11-{1 + i % 28:02d} 09:00,{rng.uniform(minx, maxx)!r},{rng.uniform(miny, maxy)!r}\n")
 PY
 )
-db="sqlite://$work/city.db"
-timed() { local label=$1; shift; local t0=$SECONDS; GRIDWATCH_LOG=warn "$@" >/dev/null; echo "$label: $((SECONDS - t0)) s"; }
 timed "import $grids grids" target/release/gridwatch import grids --database-url "$db" "$work/grids.geojson"
 timed "import $points points" target/release/gridwatch import points --database-url "$db" --skip-invalid "$work/points.csv"
 timed "import $problems problems" target/release/gridwatch import problems --database-url "$db" --skip-invalid "$work/problems.csv"
+target/release/gridwatch user add bench --role admin --scope '*' --database-url "$db" >/dev/null
+touch "$work/imported"
+fi
 GRIDWATCH_LOG=warn target/release/gridwatch serve --database-url "$db" --listen 127.0.0.1:18090 > "$work/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 1 600); do grep -q "listening on" "$work/serve.log" && break; sleep 0.5; done
+echo "serving, grid index built: $(grep VmRSS "/proc/$server/status" | tr -s ' ')"
 # Tiles build the in-memory point and problem layers on first use: ask for one of each.
-target/release/gridwatch user add bench --role admin --scope '*' --database-url "$db" >/dev/null
-token=$(target/release/gridwatch token create bench --database-url "$db" | tail -n 1)
+token=$(target/release/gridwatch token create bench --database-url "$db" 2>/dev/null | tail -n 1)
 for layer in grids points problems; do
-  printf "tile %s: HTTP %s\n" "$layer" "$(curl -s -o /dev/null -w "%{http_code}" -H "Authorization: Bearer $token" "http://127.0.0.1:18090/tiles/$layer/12/3375/1545.mvt")"
+  printf "tile %s: %s\n" "$layer" "$(curl -s -o /dev/null -m 120 -w "HTTP %{http_code} in %{time_total} s" \
+    -H "Authorization: Bearer $token" "http://127.0.0.1:18090/tiles/$layer/12/3375/1545.mvt")"
 done
-sleep 2
+# The escalation scheduler walks every open case on start: watch it settle for 30 s.
+for t in $(seq 2 2 30); do
+  sleep 2
+  printf "t+%2d s  %s\n" "$t" "$(grep VmRSS "/proc/$server/status" | tr -s ' ')"
+done
 grep -E "VmRSS|VmHWM" "/proc/$server/status"
+hwm_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server/status")
+printf "peak RSS %d MiB (target < 1024 MiB): %s\n" $((hwm_kb / 1024)) "$([ "$hwm_kb" -lt 1048576 ] && echo met || echo NOT met)"

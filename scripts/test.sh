@@ -21,6 +21,7 @@ need_package gdal-bin   # ogrinfo: a real OGC API – Features client and MVT de
 need_package postgresql-15-pgrouting   # pgr_dijkstra: an independent check of street distances
 need_package chromium   # the web map's browser tests (driven by playwright-core)
 need_package fonts-wqy-zenhei   # Chinese glyphs for the map's screenshots
+need_package libimage-exiftool-perl   # exiftool writes real EXIF (time, GPS, device) into the photo tests
 command -v npm >/dev/null || need_package npm
 
 PGHOST=${PGHOST:-127.0.0.1}

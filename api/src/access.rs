@@ -34,6 +34,8 @@ pub enum Action {
     ReadAssessments,
     /// Draw mock assessments and record their scores.
     RunAssessments,
+    /// Attach photos and documents to a case the caller can see (apps: report photos only).
+    AttachEvidence,
 }
 
 /// The permission table (docs/security.md shows it to users).
@@ -52,6 +54,7 @@ pub fn permitted(role: Role, action: Action) -> bool {
         // Officers and units are the ones assessed: which points are drawn stays with the office.
         ReadAssessments => matches!(role, Dispatcher | Office | Admin),
         RunAssessments => matches!(role, Office | Admin),
+        AttachEvidence => true,
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::clock::Clock;
 use crate::problem::Problem;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, Which, PAGE};
 use crate::workflow::calendar::WorkingCalendar;
 use crate::workflow::case::colour_at;
 use crate::workflow::colour::{Colour, Thresholds};
@@ -120,29 +120,46 @@ pub struct Escalator {
 impl Escalator {
     /// One pass over every open case. Returns the changes it recorded.
     pub async fn tick(&self) -> Result<Vec<ColourChange>, StoreError> {
-        let now = self.clock.now();
         let mut changes = Vec::new();
-        for p in self.store.open_problems().await? {
-            let colour = colour_at(&p, now, &self.calendar, &self.thresholds);
-            if colour == p.colour {
-                continue;
-            }
-            if self.store.record_colour(p.id, p.status.clone(), p.colour, colour, now).await? {
-                changes.push(change(&p, colour, now));
-            }
-        }
-        for c in &changes {
-            let _ = self.changes.send(c.clone()); // nobody listening is fine
-            if let Some(hook) = self.webhook.clone() {
-                let c = c.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = hook.deliver(&c).await {
-                        tracing::warn!(problem = c.problem_id, error = %e, "webhook delivery failed");
-                    }
-                });
-            }
-        }
+        self.pass(|c| changes.push(c.clone())).await?;
         Ok(changes)
+    }
+
+    /// One pass, a page of cases at a time so that a city's million open cases are never in
+    /// memory together; each recorded change is published and handed to `seen`.
+    async fn pass(&self, mut seen: impl FnMut(&ColourChange)) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let mut after = 0;
+        loop {
+            let page = self.store.problems_page(after, PAGE, Which::OpenOnMap).await?;
+            let Some(last) = page.last() else { return Ok(()) };
+            after = last.id;
+            let full = page.len() as i64 == PAGE;
+            for p in page {
+                let colour = colour_at(&p, now, &self.calendar, &self.thresholds);
+                if colour != p.colour && self.store.record_colour(p.id, p.status.clone(), p.colour, colour, now).await?
+                {
+                    let c = change(&p, colour, now);
+                    self.publish(&c);
+                    seen(&c);
+                }
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    fn publish(&self, c: &ColourChange) {
+        let _ = self.changes.send(c.clone()); // nobody listening is fine
+        if let Some(hook) = self.webhook.clone() {
+            let c = c.clone();
+            tokio::spawn(async move {
+                if let Err(e) = hook.deliver(&c).await {
+                    tracing::warn!(problem = c.problem_id, error = %e, "webhook delivery failed");
+                }
+            });
+        }
     }
 
     /// Runs [`Escalator::tick`] every `every` until the task is dropped.
@@ -150,9 +167,10 @@ impl Escalator {
         let mut timer = tokio::time::interval(every);
         loop {
             timer.tick().await;
-            match self.tick().await {
-                Ok(changes) if !changes.is_empty() => tracing::info!(changes = changes.len(), "colours changed"),
-                Ok(_) => {}
+            let mut changed = 0usize;
+            match self.pass(|_| changed += 1).await {
+                Ok(()) if changed > 0 => tracing::info!(changes = changed, "colours changed"),
+                Ok(()) => {}
                 Err(e) => tracing::warn!(error = %e, "escalation pass failed; will retry"),
             }
         }

@@ -11,6 +11,8 @@ pub mod clock;
 pub mod coverage;
 pub mod demo;
 pub mod escalation;
+pub mod evidence;
+pub mod group_commit;
 pub mod http;
 pub mod indicators;
 pub mod intake;

@@ -267,12 +267,13 @@ impl Workload {
     ) -> Result<Self, StoreError> {
         let (coverage, points) = crate::coverage::compute(store, snapshot, area, week.clone(), coverage_rules).await?;
         let points = points.into_iter().zip(&coverage.points).map(|(p, c)| (p, c.visits, c.required)).collect();
-        let handled = store
-            .open_problems()
-            .await?
-            .into_iter()
-            .filter(|p| p.status == "handled" && area.sees_problem(p))
-            .collect();
+        let mut handled = Vec::new();
+        crate::store::for_each_problem(store, crate::store::Which::Open, |p| {
+            if p.status == "handled" && area.sees_problem(&p) {
+                handled.push(p);
+            }
+        })
+        .await?;
         Ok(Self { week, points, handled })
     }
 }

@@ -7,16 +7,16 @@ use crate::auth::Principal;
 use crate::catalog::Snapshot;
 use crate::patrol::StoredPoint;
 use crate::problem::Problem;
-use crate::store::{AreaFilter, Store, StoreError};
+use crate::store::{for_each_point, for_each_problem, Store, StoreError, Which};
 use crate::workflow::calendar::WorkingCalendar;
-use crate::workflow::case::colour_at;
+use crate::workflow::case::CaseClock;
 use crate::workflow::colour::{Colour, Thresholds};
 use arc_swap::ArcSwap;
 use geo::{BoundingRect, Rect};
 use maps::mvt::{self, GeomType, Value};
 use maps::tiles::{point_at, TileId, EXTENT};
 use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{RTree, AABB};
+use rstar::{RTree, RTreeObject, AABB};
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
@@ -50,13 +50,91 @@ impl TileLayer {
 
 type Boxed = GeomWithData<Rectangle<[f64; 2]>, u32>;
 
+/// A case as a tile draws it: place, state and colour clock, with the repeated texts shared
+/// (a city has a million cases but only thousands of grids, units and categories).
+struct CaseMark {
+    id: i64,
+    lon: f64,
+    lat: f64,
+    status: Arc<str>,
+    category: Arc<str>,
+    category_name: Option<Arc<str>>,
+    grid_code: Option<Arc<str>>,
+    responsible_unit: Option<Arc<str>>,
+    reported_by: Option<Arc<str>>,
+    clock: CaseClock,
+}
+
+/// Hands out one shared copy of each distinct text.
+#[derive(Default)]
+struct Interner(HashMap<String, Arc<str>>);
+
+impl Interner {
+    fn get(&mut self, text: &str) -> Arc<str> {
+        if let Some(shared) = self.0.get(text) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = Arc::from(text);
+        self.0.insert(text.to_string(), shared.clone());
+        shared
+    }
+
+    fn point(&mut self, p: StoredPoint) -> PointMark {
+        PointMark {
+            code: p.code.into(),
+            name: p.name.into(),
+            kind: self.get(&p.kind),
+            geometry: p.geometry,
+            required_per_week: p.required_per_week,
+            grid_code: p.grid_code.as_deref().map(|t| self.get(t)),
+            grids: p.grids.iter().map(|t| self.get(t)).collect(),
+            responsible_unit: p.responsible_unit.as_deref().map(|t| self.get(t)),
+        }
+    }
+
+    fn mark(&mut self, p: &Problem) -> CaseMark {
+        CaseMark {
+            id: p.id,
+            lon: p.lon,
+            lat: p.lat,
+            status: self.get(&p.status),
+            category: self.get(&p.category),
+            category_name: p.class.as_ref().map(|c| self.get(&c.category_name)),
+            grid_code: p.grid_code.as_deref().map(|t| self.get(t)),
+            responsible_unit: p.responsible_unit.as_deref().map(|t| self.get(t)),
+            reported_by: p.reported_by.as_deref().map(|t| self.get(t)),
+            clock: CaseClock::of(p),
+        }
+    }
+}
+
+/// An assessment point as a tile draws it (its checklist is one request away).
+struct PointMark {
+    code: Box<str>,
+    name: Box<str>,
+    kind: Arc<str>,
+    geometry: geo::Geometry<f64>,
+    required_per_week: u8,
+    grid_code: Option<Arc<str>>,
+    /// Every grid it touches: a caller whose area holds any of them sees it.
+    grids: Box<[Arc<str>]>,
+    responsible_unit: Option<Arc<str>>,
+}
+
+impl PointMark {
+    fn seen_by(&self, area: &Area) -> bool {
+        area.sees(self.grid_code.as_deref(), self.responsible_unit.as_deref(), None)
+            || self.grids.iter().any(|g| area.sees(Some(g), None, None))
+    }
+}
+
 /// Points and problems as the tiles need them, with an R-tree over each.
 struct Layers {
     fingerprint: String,
-    points: Vec<StoredPoint>,
+    points: Vec<PointMark>,
     point_tree: RTree<Boxed>,
-    problems: Vec<Problem>,
-    problem_tree: RTree<Boxed>,
+    problems: Vec<CaseMark>,
+    problem_tree: RTree<Placed>,
 }
 
 impl Layers {
@@ -75,7 +153,13 @@ fn boxed(r: Rect<f64>, i: usize) -> Boxed {
     GeomWithData::new(Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]), i as u32)
 }
 
-fn in_box(tree: &RTree<Boxed>, r: Rect<f64>) -> impl Iterator<Item = usize> + '_ {
+/// A case's place in the problem tree: a point is half a box's size, and there are a million.
+type Placed = GeomWithData<[f64; 2], u32>;
+
+fn in_box<G: RTreeObject<Envelope = AABB<[f64; 2]>>>(
+    tree: &RTree<GeomWithData<G, u32>>,
+    r: Rect<f64>,
+) -> impl Iterator<Item = usize> + '_ {
     let envelope = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
     tree.locate_in_envelope_intersecting(&envelope).map(|b| b.data as usize)
 }
@@ -102,18 +186,18 @@ const CACHE_TILES: usize = 20_000;
 const CHECK_EVERY: Duration = Duration::from_millis(500);
 
 pub struct TileService {
-    layers: ArcSwap<Layers>,
+    layers: Arc<ArcSwap<Layers>>,
     checked: Mutex<Option<Instant>>,
-    rebuilding: tokio::sync::Mutex<()>,
+    rebuilding: Arc<tokio::sync::Mutex<()>>,
     cache: Mutex<HashMap<CacheKey, Arc<Tile>>>,
 }
 
 impl Default for TileService {
     fn default() -> Self {
         Self {
-            layers: ArcSwap::from_pointee(Layers::empty()),
+            layers: Arc::new(ArcSwap::from_pointee(Layers::empty())),
             checked: Mutex::new(None),
-            rebuilding: tokio::sync::Mutex::new(()),
+            rebuilding: Arc::new(tokio::sync::Mutex::new(())),
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -129,7 +213,7 @@ pub struct Clocked<'a> {
 impl TileService {
     /// Reloads points and problems when the store says they changed (checked at most every
     /// [`CHECK_EVERY`]; one reload at a time, readers keep the previous layers meanwhile).
-    async fn fresh_layers(&self, store: &dyn Store) -> Result<Arc<Layers>, StoreError> {
+    async fn fresh_layers(&self, store: &Arc<dyn Store>) -> Result<Arc<Layers>, StoreError> {
         let due = {
             let mut checked = self.checked.lock().unwrap_or_else(|e| e.into_inner());
             let due = checked.is_none_or(|t| t.elapsed() >= CHECK_EVERY);
@@ -139,12 +223,24 @@ impl TileService {
             due
         };
         if due {
-            let _one = self.rebuilding.lock().await;
+            let one = self.rebuilding.clone().lock_owned().await;
             let fingerprint = store.layer_fingerprint().await?;
             if fingerprint != self.layers.load().fingerprint {
-                let layers = load(store, fingerprint).await?;
-                tracing::info!(points = layers.points.len(), problems = layers.problems.len(), "tile layers rebuilt");
-                self.layers.store(Arc::new(layers));
+                // A big city's layers take longer than a request may: the build runs on its own,
+                // so a request that gives up does not throw the half-built layers away.
+                let (store, slot) = (store.clone(), self.layers.clone());
+                let build = tokio::spawn(async move {
+                    let _one = one;
+                    let layers = load(&*store, fingerprint).await?;
+                    tracing::info!(
+                        points = layers.points.len(),
+                        problems = layers.problems.len(),
+                        "tile layers rebuilt"
+                    );
+                    slot.store(Arc::new(layers));
+                    Ok::<(), StoreError>(())
+                });
+                build.await.map_err(|e| StoreError::Corrupt(format!("building the tile layers failed: {e}")))??;
             }
         }
         Ok(self.layers.load_full())
@@ -154,7 +250,7 @@ impl TileService {
     /// tile is not cached already.
     pub async fn tile(
         &self,
-        store: &dyn Store,
+        store: &Arc<dyn Store>,
         snapshot: &Snapshot,
         principal: &Principal,
         layer: TileLayer,
@@ -199,25 +295,18 @@ fn hash<T: Hash + ?Sized>(v: &T) -> u64 {
 }
 
 async fn load(store: &dyn Store, fingerprint: String) -> Result<Layers, StoreError> {
-    let points = store.points(None).await?;
-    let mut problems = store.problems_in_bbox(None, &AreaFilter::default(), i64::MAX).await?;
-    // The tiles draw a case's place and state; the full case is one request away.
-    for p in &mut problems {
-        p.description = String::new();
-        p.nearby = Vec::new();
-        p.likely_duplicates = Vec::new();
-        p.candidates = Vec::new();
-    }
+    let mut texts = Interner::default();
+    let mut points = Vec::new();
+    for_each_point(store, |p| points.push(texts.point(p))).await?;
+    points.shrink_to_fit();
+    // Walked page by page: whole `Problem`s for a million cases would take gigabytes.
+    let mut problems = Vec::with_capacity(usize::try_from(store.count_problems().await?).unwrap_or(0));
+    for_each_problem(store, Which::AllOnMap, |p| problems.push(texts.mark(&p))).await?;
     let point_tree = RTree::bulk_load(
         points.iter().enumerate().filter_map(|(i, p)| Some(boxed(p.geometry.bounding_rect()?, i))).collect(),
     );
-    let problem_tree = RTree::bulk_load(
-        problems
-            .iter()
-            .enumerate()
-            .map(|(i, p)| boxed(Rect::new(geo::Coord { x: p.lon, y: p.lat }, geo::Coord { x: p.lon, y: p.lat }), i))
-            .collect(),
-    );
+    let problem_tree =
+        RTree::bulk_load(problems.iter().enumerate().map(|(i, p)| Placed::new([p.lon, p.lat], i as u32)).collect());
     Ok(Layers { fingerprint, points, point_tree, problems, problem_tree })
 }
 
@@ -255,24 +344,24 @@ fn points_tile(layers: &Layers, area: &Area, tile: TileId) -> Vec<u8> {
     let mut layer = mvt::Layer::new("points", EXTENT);
     for (i, shifts) in tile.candidates(|rect| in_box(&layers.point_tree, rect)) {
         let p = &layers.points[i];
-        if !area.sees_point(p) {
+        if !p.seen_by(area) {
             continue;
         }
         if let Some((kind, commands)) = tile.geometry_commands(&p.geometry, &shifts) {
             let kind_zh =
-                spatial::patrol::POINT_KINDS.iter().find(|(id, _)| *id == p.kind).map(|(_, zh)| Value::from(*zh));
+                spatial::patrol::POINT_KINDS.iter().find(|(id, _)| *id == &*p.kind).map(|(_, zh)| Value::from(*zh));
             layer.add(
                 Some(i as u64 + 1),
                 kind,
                 &commands,
                 &[
-                    ("code", Some(Value::from(p.code.as_str()))),
-                    ("name", Some(Value::from(p.name.as_str()))),
-                    ("kind", Some(Value::from(p.kind.as_str()))),
+                    ("code", Some(Value::from(&*p.code))),
+                    ("name", Some(Value::from(&*p.name))),
+                    ("kind", Some(Value::from(&*p.kind))),
                     ("kind_zh", kind_zh),
                     ("required_per_week", Some(Value::Int(i64::from(p.required_per_week)))),
-                    ("grid_code", text(&p.grid_code)),
-                    ("responsible_unit", text(&p.responsible_unit)),
+                    ("grid_code", p.grid_code.as_deref().map(Value::from)),
+                    ("responsible_unit", p.responsible_unit.as_deref().map(Value::from)),
                 ],
             );
         }
@@ -299,12 +388,12 @@ fn problems_tile(layers: &Layers, area: &Area, tile: TileId, clock: &Clocked<'_>
     let mut clusters: BTreeMap<(i32, i32), Cluster> = BTreeMap::new();
     for (i, shifts) in tile.candidates(|rect| in_box(&layers.problem_tree, rect)) {
         let p = &layers.problems[i];
-        if !area.sees_problem(p) {
+        if !area.sees(p.grid_code.as_deref(), p.responsible_unit.as_deref(), p.reported_by.as_deref()) {
             continue;
         }
         let position = geo::Coord { x: p.lon, y: p.lat };
         let Some(at) = shifts.iter().find_map(|&s| tile.point_position(position, s)) else { continue };
-        let colour = colour_at(p, clock.now, clock.calendar, clock.thresholds);
+        let colour = p.clock.colour_at(clock.now, clock.calendar, clock.thresholds);
         if tile.z < CLUSTER_BELOW_ZOOM {
             let c = clusters.entry((at.0 / CLUSTER_CELL, at.1 / CLUSTER_CELL)).or_insert(Cluster {
                 count: 0,
@@ -313,24 +402,24 @@ fn problems_tile(layers: &Layers, area: &Area, tile: TileId, clock: &Clocked<'_>
                 sum: (0, 0),
             });
             c.count += 1;
-            c.open += i64::from(!matches!(p.status.as_str(), "closed" | "void"));
+            c.open += i64::from(!matches!(&*p.status, "closed" | "void"));
             c.worst = c.worst.max(colour);
             c.sum = (c.sum.0 + i64::from(at.0), c.sum.1 + i64::from(at.1));
             continue;
         }
-        let deadline = p.case.deadline.and_then(|d| d.format(&Rfc3339).ok()).map(Value::from);
+        let deadline = p.clock.deadline.and_then(|d| d.format(&Rfc3339).ok()).map(Value::from);
         layer.add(
             u64::try_from(p.id).ok(),
             GeomType::Point,
             &point_at(at),
             &[
                 ("id", Some(Value::Int(p.id))),
-                ("status", Some(Value::from(p.status.as_str()))),
+                ("status", Some(Value::from(&*p.status))),
                 ("colour", Some(Value::from(colour.as_str()))),
-                ("category", Some(Value::from(p.category.as_str()))),
-                ("category_name", p.class.as_ref().map(|c| Value::from(c.category_name.as_str()))),
-                ("grid_code", text(&p.grid_code)),
-                ("responsible_unit", text(&p.responsible_unit)),
+                ("category", Some(Value::from(&*p.category))),
+                ("category_name", p.category_name.as_deref().map(Value::from)),
+                ("grid_code", p.grid_code.as_deref().map(Value::from)),
+                ("responsible_unit", p.responsible_unit.as_deref().map(Value::from)),
                 ("deadline", deadline),
             ],
         );

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{gridwatch, Backend, Server};
+use common::{gridwatch, inside, Backend, Server};
 use serde_json::Value;
 
 /// The centre of a grid's first ring: a point inside a lattice cell of the demo.
@@ -17,20 +17,6 @@ fn tile_bytes(server: &Server, token: Option<&str>, layer: &str, lon: f64, lat: 
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
-}
-
-fn inside(feature: &Value) -> (f64, f64) {
-    let ring = feature["geometry"]["coordinates"][0].as_array().cloned().unwrap_or_default();
-    let ring = if feature["geometry"]["type"] == "MultiPolygon" {
-        feature["geometry"]["coordinates"][0][0].as_array().cloned().unwrap_or_default()
-    } else {
-        ring
-    };
-    let n = (ring.len() - 1) as f64;
-    let sum = ring[..ring.len() - 1]
-        .iter()
-        .fold((0.0, 0.0), |(x, y), p| (x + p[0].as_f64().unwrap_or(0.0), y + p[1].as_f64().unwrap_or(0.0)));
-    (sum.0 / n, sum.1 / n)
 }
 
 fn report(lon: f64, lat: f64) -> String {
@@ -207,10 +193,13 @@ fn matrix_scenario(backend: &Backend) {
     assert_eq!((status, body["error"]["code"].as_str()), (401, Some("invalid_token")), "{name}");
     let out = gridwatch(&["user", "revoke", "street-dispatcher"], Some(&url));
     assert!(out.status.success(), "{name}");
+    assert_eq!(server.get_as(Some(&street_dispatcher), "/api/v1/me").0, 401, "{name}: revoked at once");
+    // Grid lookups (locate, tiles) may reuse a token check for PrincipalCache::TTL (2 s).
+    std::thread::sleep(std::time::Duration::from_millis(2100));
     assert_eq!(
         server.get_as(Some(&street_dispatcher), "/api/v1/locate?lon=116.4&lat=39.9").0,
         401,
-        "{name}: revoked at once"
+        "{name}: locate refuses a revoked token after the 2 s reuse"
     );
     let (status, _) = server.get_as(Some(&admin), "/api/v1/layers/problems?bbox=100,20,130,50");
     assert_eq!(status, 400, "{name}: a bbox over the area limit is refused");

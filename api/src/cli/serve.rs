@@ -27,6 +27,7 @@ pub struct ServeOptions {
     /// The web map's raster basemap (none by default).
     pub basemap: Option<crate::http::Basemap>,
     pub plan_rules: crate::planning::PlanRules,
+    pub evidence: crate::http::Evidence,
 }
 
 pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), String> {
@@ -69,6 +70,7 @@ pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), S
     ctx.duplicate_metres = options.duplicate_metres;
     ctx.coverage = Arc::new(options.coverage);
     ctx.plan_rules = Arc::new(options.plan_rules);
+    ctx.evidence = Arc::new(options.evidence);
     ctx.basemap = options.basemap.map(Arc::new);
     let escalator = crate::escalation::Escalator {
         store: store.clone(),

@@ -179,7 +179,7 @@ pub async fn guard(State(ctx): State<ApiContext>, mut req: Request, next: Next) 
         .map(|v| v.trim().strip_prefix("Bearer ").unwrap_or("").trim().to_string());
     let principal = match bearer {
         None => None,
-        Some(token) => match principal_of(&ctx, hash_token(&token), req.uri().path().starts_with("/tiles/")).await {
+        Some(token) => match principal_of(&ctx, hash_token(&token), reuses_token_check(req.uri().path())).await {
             Ok(Some(p)) => Some(p),
             Ok(None) => {
                 return ApiError::new(
@@ -210,7 +210,13 @@ pub async fn guard(State(ctx): State<ApiContext>, mut req: Request, next: Next) 
     }
 }
 
-/// The token's principal from the store, or for map tiles (read-only, dozens per screen) from
+/// Map tiles (dozens per screen) and `locate` (an app asks it at every tap) show only what the
+/// grid map shows, never a case: they may reuse a token check for [`PrincipalCache::TTL`].
+fn reuses_token_check(path: &str) -> bool {
+    path.starts_with("/tiles/") || path == "/api/v1/locate"
+}
+
+/// The token's principal from the store, or for map tiles and `locate` (read-only, dozens per screen) from
 /// the cache while fresh. Everything else sees a revocation at once.
 async fn principal_of(
     ctx: &ApiContext,

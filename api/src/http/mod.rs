@@ -15,6 +15,7 @@ mod map;
 mod open311;
 pub mod params;
 pub mod patrols;
+pub mod photos;
 mod plans;
 mod problems;
 mod queue;
@@ -64,6 +65,18 @@ pub struct ApiContext {
     pub plan_rules: Arc<crate::planning::PlanRules>,
     /// The street network's graph, rebuilt when the stored network changes.
     pub streets: Arc<crate::planning::StreetCache>,
+    /// Reports arriving together share one commit.
+    pub intake: Arc<crate::group_commit::GroupCommit>,
+    /// Where photo evidence is kept and how it is checked.
+    pub evidence: Arc<Evidence>,
+}
+
+/// Photo evidence settings.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    pub blobs: crate::evidence::blobs::LocalBlobs,
+    /// A photo taken farther than this from its case is flagged (metres).
+    pub max_distance_m: f64,
 }
 
 /// A raster basemap for the web map: an XYZ URL template and its attribution.
@@ -76,7 +89,6 @@ pub struct Basemap {
 impl ApiContext {
     pub fn new(store: Arc<dyn Store>, catalog: Arc<Catalog>, clock: Arc<dyn Clock>, limits: guard::Limits) -> Self {
         Self {
-            store,
             catalog,
             clock,
             limits: Arc::new(limits),
@@ -92,6 +104,12 @@ impl ApiContext {
             basemap: None,
             plan_rules: Arc::new(crate::planning::PlanRules::default()),
             streets: Arc::new(crate::planning::StreetCache::default()),
+            intake: Arc::new(crate::group_commit::GroupCommit::new(store.clone())),
+            evidence: Arc::new(Evidence {
+                blobs: crate::evidence::blobs::LocalBlobs::new(std::env::temp_dir().join("gridwatch-media")),
+                max_distance_m: 100.0,
+            }),
+            store,
         }
     }
 
@@ -126,6 +144,11 @@ pub fn router(ctx: ApiContext) -> Router {
         .route("/api/v1/problems/{id}/transitions", post(cases::transition))
         .route("/api/v1/problems/{id}/events", get(cases::events))
         .route("/api/v1/problems/{id}/reroute", post(cases::reroute))
+        .route(
+            "/api/v1/problems/{id}/photos",
+            get(photos::list).post(photos::upload).layer(DefaultBodyLimit::max(photos::MAX_UPLOAD_BYTES + 64 * 1024)),
+        )
+        .route("/api/v1/photos/{sha256}", get(photos::download))
         .route("/api/v1/categories", get(cases::categories))
         .route("/api/v1/escalations/stream", get(cases::escalation_stream))
         .route("/api/v1/reports/weekly", get(reports::weekly))

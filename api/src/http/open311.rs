@@ -170,7 +170,7 @@ pub async fn post_request(
     problem.source = Source::App;
     problem.reported_by = Some(principal.name.clone());
     let actor = crate::auth::Actor { name: principal.name.clone(), remote: "open311".into() };
-    let (stored, _) = ctx.store.insert_problem_once(problem, None, &actor).await?;
+    let (stored, _) = ctx.intake.submit(crate::store::KeyedProblem { problem, idempotency: None, actor }).await?;
     ctx.announce(&stored);
     let notice = match &stored.grid_code {
         Some(grid) => format!("已受理，转网格 {grid}"),

@@ -99,9 +99,10 @@ pub async fn create(
     }
     problem.reported_by = Some(principal.name.clone());
     problem.likely_duplicates = likely_duplicates(&ctx, &problem).await?;
-    // Acknowledge only what is committed: insert_problem_once returns after COMMIT.
+    // Acknowledge only what is committed: submit returns after the COMMIT holding this report.
     let idempotency = idempotency_key.map(|key| (principal.user_id, key));
-    let (problem, replayed) = ctx.store.insert_problem_once(problem, idempotency, &caller.actor()).await?;
+    let report = crate::store::KeyedProblem { problem, idempotency, actor: caller.actor() };
+    let (problem, replayed) = ctx.intake.submit(report).await?;
     if !replayed {
         ctx.announce(&problem);
     }
@@ -142,6 +143,7 @@ async fn likely_duplicates(
         category: Some(p.category.clone()),
         statuses: Some(State::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str().to_string()).collect()),
         limit: 100,
+        page_only: true,
         ..Default::default()
     };
     let (near, _) = ctx.store.query_problems(&query).await?;

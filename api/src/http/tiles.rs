@@ -41,7 +41,7 @@ pub async fn tile(
         .map_err(|reason| ApiError::parameter("tile", reason))?;
     let snapshot = ctx.catalog.snapshot();
     let clock = Clocked { now: ctx.clock.now(), calendar: &ctx.calendar, thresholds: &ctx.thresholds };
-    let built = ctx.tiles.tile(ctx.store.as_ref(), &snapshot, principal, layer, tile, clock).await?;
+    let built = ctx.tiles.tile(&ctx.store, &snapshot, principal, layer, tile, clock).await?;
     let fresh = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())

@@ -67,51 +67,100 @@ macro_rules! audit_row {
     };
 }
 
+/// Binds a `NewProblem` to the backend's `INSERT_PROBLEM` parameters (whose first two are lon
+/// and lat), in their order.
+macro_rules! bind_new_problem {
+    ($q:expr, $p:expr) => {{
+        let p = $p;
+        $q.bind(p.lon)
+            .bind(p.lat)
+            .bind(&p.category)
+            .bind(&p.description)
+            .bind(p.source.as_str())
+            .bind(&p.grid_code)
+            .bind(p.grid_version)
+            .bind(&p.responsible_unit)
+            .bind($crate::store::candidates_json(p))
+            .bind(&p.status)
+            .bind(p.created_at)
+            .bind(&p.reported_by)
+            .bind(p.class.as_ref().map(|c| c.category_name.clone()))
+            .bind(p.class.as_ref().map(|c| c.kind.as_str()))
+            .bind(p.class.as_ref().map(|c| c.department.clone()))
+            .bind(p.class.as_ref().map_or("none", |c| c.severity.as_str()))
+            .bind(p.class.as_ref().map(|c| c.time_limit as i32))
+            .bind(p.class.as_ref().map(|c| c.limit_unit.as_str()))
+            .bind(p.class.as_ref().map_or("none", |c| c.severity.as_str()))
+            .bind(serde_json::to_string(&p.nearby).unwrap_or_else(|_| "[]".into()))
+            .bind(serde_json::to_string(&p.likely_duplicates).unwrap_or_else(|_| "[]".into()))
+            .bind(p.origin.as_ref().map(|o| o.assessment_point.clone()))
+            .bind(p.origin.as_ref().map(|o| o.criterion.clone()))
+    }};
+}
+
+/// The audit entry of a new case.
+fn created_details(p: &NewProblem) -> serde_json::Value {
+    serde_json::json!({"grid_code": p.grid_code, "source": p.source})
+}
+
 /// Inserts problems inside the open transaction `tx` with the backend's `INSERT … RETURNING id`
 /// (whose first two parameters are lon and lat), audits each, and returns their ids in order.
 macro_rules! insert_problem_rows {
     ($tx:ident, $problems:expr, $sql:expr, $actor:expr) => {{
         let mut ids = Vec::with_capacity($problems.len());
         for p in $problems {
-            let id: i64 = sqlx::query_scalar($sql)
-                .bind(p.lon)
-                .bind(p.lat)
-                .bind(&p.category)
-                .bind(&p.description)
-                .bind(p.source.as_str())
-                .bind(&p.grid_code)
-                .bind(p.grid_version)
-                .bind(&p.responsible_unit)
-                .bind($crate::store::candidates_json(p))
-                .bind(&p.status)
-                .bind(p.created_at)
-                .bind(&p.reported_by)
-                .bind(p.class.as_ref().map(|c| c.category_name.clone()))
-                .bind(p.class.as_ref().map(|c| c.kind.as_str()))
-                .bind(p.class.as_ref().map(|c| c.department.clone()))
-                .bind(p.class.as_ref().map_or("none", |c| c.severity.as_str()))
-                .bind(p.class.as_ref().map(|c| c.time_limit as i32))
-                .bind(p.class.as_ref().map(|c| c.limit_unit.as_str()))
-                .bind(p.class.as_ref().map_or("none", |c| c.severity.as_str()))
-                .bind(serde_json::to_string(&p.nearby).unwrap_or_else(|_| "[]".into()))
-                .bind(serde_json::to_string(&p.likely_duplicates).unwrap_or_else(|_| "[]".into()))
-                .bind(p.origin.as_ref().map(|o| o.assessment_point.clone()))
-                .bind(p.origin.as_ref().map(|o| o.criterion.clone()))
-                .fetch_one(&mut *$tx)
-                .await?;
+            let id: i64 = bind_new_problem!(sqlx::query_scalar($sql), p).fetch_one(&mut *$tx).await?;
             audit_row!(
                 $tx,
                 p.created_at,
                 $actor,
                 "problem.create",
                 format!("problem/{id}"),
-                serde_json::json!({"grid_code": p.grid_code, "source": p.source})
+                $crate::store::created_details(p)
             );
             ids.push(id);
         }
         ids
     }};
 }
+
+/// The single-row `INSERT … VALUES (…) [RETURNING …]` statement `one`, made to insert `rows`
+/// rows in one statement: the placeholders of row `i` are shifted by `i` times their count.
+pub(crate) fn many_rows(one: &str, rows: usize) -> String {
+    let start = one.find(" VALUES ").map_or(one.len(), |i| i + " VALUES ".len());
+    let (head, rest) = one.split_at(start);
+    let end = rest.find(") RETURNING").map_or(rest.len(), |i| i + 1);
+    let (tuple, tail) = rest.split_at(end);
+    let bytes = tuple.as_bytes();
+    let params = bytes.windows(2).filter(|w| w[0] == b'$' && w[1].is_ascii_digit()).count();
+    let mut sql = String::from(head);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        let mut chars = tuple.chars().peekable();
+        while let Some(c) = chars.next() {
+            sql.push(c);
+            if c != '$' || !chars.peek().is_some_and(char::is_ascii_digit) {
+                continue;
+            }
+            let mut n = 0usize;
+            while let Some(d) = chars.next_if(char::is_ascii_digit) {
+                n = n * 10 + (d as usize - '0' as usize);
+            }
+            sql.push_str(&(n + row * params).to_string());
+        }
+    }
+    sql.push_str(tail);
+    sql
+}
+
+/// One audit entry, as `many_rows` multiplies it.
+pub(crate) const INSERT_AUDIT: &str =
+    "INSERT INTO audit_log (at, actor, remote, action, object, details) VALUES ($1, $2, $3, $4, $5, $6)";
+/// One idempotency key, as `many_rows` multiplies it.
+pub(crate) const INSERT_KEY: &str =
+    "INSERT INTO idempotency_keys (user_id, key, problem_id, created_at) VALUES ($1, $2, $3, $4)";
 
 /// The problem an idempotency key already names, if any (inside a write transaction).
 macro_rules! keyed_problem {
@@ -139,29 +188,84 @@ macro_rules! remember_key {
     };
 }
 
-/// `Store::insert_problem_once`, the same on both backends given the calling module's
-/// `INSERT_PROBLEM`, `PROBLEM_COLUMNS` and `begin_write`.
-macro_rules! insert_problem_once_body {
-    ($self:ident, $problem:expr, $idempotency:expr, $actor:expr) => {{
-        let problem: NewProblem = $problem;
-        let idempotency: Option<(i64, String)> = $idempotency;
+/// `Store::insert_problems_once`, the same on both backends given the calling module's
+/// `INSERT_PROBLEM`, `PROBLEM_COLUMNS` and `begin_write`: every report in one transaction, and
+/// the new ones in one statement each for cases, audit entries and keys, so that concurrent
+/// reports share one commit and a handful of round trips (group commit).
+macro_rules! insert_problems_once_body {
+    ($self:ident, $batch:expr) => {{
+        let batch: Vec<$crate::store::KeyedProblem> = $batch;
         let mut tx = $self.begin_write().await?;
-        if let Some((user_id, key)) = &idempotency {
-            if let Some(id) = keyed_problem!(tx, user_id, key) {
-                let row = sqlx::query(&format!("SELECT {PROBLEM_COLUMNS} FROM problems WHERE id = $1"))
-                    .bind(id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                return Ok((row.problem_row()?.into_problem()?, true));
+        // Replays: a key stored before, or repeated earlier in this batch.
+        let mut replayed: Vec<Option<Problem>> = Vec::with_capacity(batch.len());
+        let mut repeats: Vec<Option<usize>> = vec![None; batch.len()];
+        let mut first_with: std::collections::HashMap<(i64, &str), usize> = std::collections::HashMap::new();
+        for (i, report) in batch.iter().enumerate() {
+            let mut earlier = None;
+            if let Some((user_id, key)) = &report.idempotency {
+                if let Some(id) = keyed_problem!(tx, user_id, key) {
+                    let row = sqlx::query(&format!("SELECT {PROBLEM_COLUMNS} FROM problems WHERE id = $1"))
+                        .bind(id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    earlier = Some(row.problem_row()?.into_problem()?);
+                } else if let Some(&j) = first_with.get(&(*user_id, key.as_str())) {
+                    repeats[i] = Some(j);
+                } else {
+                    first_with.insert((*user_id, key.as_str()), i);
+                }
+            }
+            replayed.push(earlier);
+        }
+        let fresh: Vec<usize> = (0..batch.len()).filter(|&i| replayed[i].is_none() && repeats[i].is_none()).collect();
+        let mut ids = std::collections::HashMap::with_capacity(fresh.len());
+        if !fresh.is_empty() {
+            let sql = $crate::store::many_rows(INSERT_PROBLEM, fresh.len());
+            let mut insert = sqlx::query_scalar(&sql);
+            for &i in &fresh {
+                insert = bind_new_problem!(insert, &batch[i].problem);
+            }
+            let mut new_ids: Vec<i64> = insert.fetch_all(&mut *tx).await?;
+            // Ids are drawn in the order the rows are inserted, which is the VALUES order.
+            new_ids.sort_unstable();
+            ids.extend(fresh.iter().copied().zip(new_ids));
+            let sql = $crate::store::many_rows($crate::store::INSERT_AUDIT, fresh.len());
+            let mut audit = sqlx::query(&sql);
+            for &i in &fresh {
+                let (report, id) = (&batch[i], ids[&i]);
+                audit = audit
+                    .bind(report.problem.created_at)
+                    .bind(&report.actor.name)
+                    .bind(&report.actor.remote)
+                    .bind("problem.create")
+                    .bind(format!("problem/{id}"))
+                    .bind($crate::store::created_details(&report.problem).to_string());
+            }
+            audit.execute(&mut *tx).await?;
+            let keyed: Vec<usize> = fresh.iter().copied().filter(|&i| batch[i].idempotency.is_some()).collect();
+            if !keyed.is_empty() {
+                let sql = $crate::store::many_rows($crate::store::INSERT_KEY, keyed.len());
+                let mut remember = sqlx::query(&sql);
+                for &i in &keyed {
+                    if let Some((user_id, key)) = &batch[i].idempotency {
+                        remember = remember.bind(*user_id).bind(key).bind(ids[&i]).bind(batch[i].problem.created_at);
+                    }
+                }
+                remember.execute(&mut *tx).await?;
             }
         }
-        let ids = insert_problem_rows!(tx, std::slice::from_ref(&problem), INSERT_PROBLEM, $actor);
-        let id = ids[0];
-        if let Some((user_id, key)) = &idempotency {
-            remember_key!(tx, user_id, key, id, problem.created_at);
-        }
         tx.commit().await?;
-        Ok((Problem::from_new(id, problem), false))
+        drop(first_with);
+        let mut stored: Vec<(Problem, bool)> = Vec::with_capacity(batch.len());
+        for (i, (report, earlier)) in batch.into_iter().zip(replayed).enumerate() {
+            let answer = match (earlier, repeats[i]) {
+                (Some(p), _) => (p, true),
+                (None, Some(j)) => (stored[j].0.clone(), true),
+                (None, None) => (Problem::from_new(ids[&i], report.problem), false),
+            };
+            stored.push(answer);
+        }
+        Ok(stored)
     }};
 }
 
@@ -648,17 +752,31 @@ macro_rules! read_methods {
             };
             let page = format!("SELECT {PROBLEM_COLUMNS} FROM problems {QUEUE_WHERE} ORDER BY {order} LIMIT $17 OFFSET $18");
             let rows = bind_problem_query!(sqlx::query(&page), q).bind(q.limit).bind(q.offset).fetch_all(&self.pool).await?;
-            let count = format!("SELECT count(*) FROM problems {QUEUE_WHERE}");
-            let total: i64 = bind_problem_query!(sqlx::query_scalar(&count), q).fetch_one(&self.pool).await?;
+            let total: i64 = if q.page_only {
+                -1
+            } else {
+                let count = format!("SELECT count(*) FROM problems {QUEUE_WHERE}");
+                bind_problem_query!(sqlx::query_scalar(&count), q).fetch_one(&self.pool).await?
+            };
             let problems = rows.iter().map(|r| r.problem_row()?.into_problem()).collect::<Result<Vec<_>, _>>()?;
             Ok((problems, total))
             })
         }
 
-        fn open_problems(&self) -> crate::store::BoxFuture<'_, Result<Vec<Problem>, StoreError>> {
+        fn problems_page(
+            &self,
+            after: i64,
+            limit: i64,
+            which: crate::store::Which,
+        ) -> crate::store::BoxFuture<'_, Result<Vec<Problem>, StoreError>> {
             Box::pin(async move {
-            let sql = format!("SELECT {PROBLEM_COLUMNS} FROM problems WHERE status NOT IN ('closed', 'void') ORDER BY id");
-            let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+            let (columns, open) = match which {
+                crate::store::Which::Open => (PROBLEM_COLUMNS, "AND status NOT IN ('closed', 'void')"),
+                crate::store::Which::OpenOnMap => (MAP_COLUMNS, "AND status NOT IN ('closed', 'void')"),
+                crate::store::Which::AllOnMap => (MAP_COLUMNS, ""),
+            };
+            let sql = format!("SELECT {columns} FROM problems WHERE id > $1 {open} ORDER BY id LIMIT $2");
+            let rows = sqlx::query(&sql).bind(after).bind(limit).fetch_all(&self.pool).await?;
             rows.iter().map(|r| r.problem_row()?.into_problem()).collect()
             })
         }
@@ -708,6 +826,8 @@ pub(crate) mod assessments;
 #[macro_use]
 pub(crate) mod patrols;
 #[macro_use]
+pub mod photos;
+#[macro_use]
 pub(crate) mod streets;
 mod postgres;
 mod sqlite;
@@ -718,6 +838,67 @@ use async_trait::async_trait;
 use spatial::{Grid, GridLevel, MultiPolygon};
 use std::borrow::Cow;
 use std::collections::HashMap;
+
+/// A report to store once per `(user id, idempotency key)`, on behalf of `actor`.
+#[derive(Debug, Clone)]
+pub struct KeyedProblem {
+    pub problem: NewProblem,
+    pub idempotency: Option<(i64, String)>,
+    pub actor: Actor,
+}
+
+/// Which cases a walk over [`Store::problems_page`] visits, and how much of each it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// Not closed or void, whole.
+    Open,
+    /// Not closed or void, as the map and the escalation pass need them: description,
+    /// candidates, nearby grids, likely duplicates and extension request left empty.
+    OpenOnMap,
+    /// Every case, as the map needs it.
+    AllOnMap,
+}
+
+/// Cases per page when walking all of them: big enough to amortise a query, small enough that a
+/// page of whole `Problem`s stays a few megabytes.
+pub const PAGE: i64 = 2_000;
+
+/// Visits every assessment point, by code, one page in memory at a time.
+pub async fn for_each_point(
+    store: &dyn Store,
+    mut visit: impl FnMut(crate::patrol::StoredPoint),
+) -> Result<(), StoreError> {
+    let mut after = String::new();
+    loop {
+        let page = store.points_page(after, PAGE).await?;
+        let Some(last) = page.last() else { return Ok(()) };
+        after = last.code.clone();
+        let full = page.len() as i64 == PAGE;
+        page.into_iter().for_each(&mut visit);
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
+/// Visits every case `which` selects, by id, one page in memory at a time.
+pub async fn for_each_problem(
+    store: &dyn Store,
+    which: Which,
+    mut visit: impl FnMut(Problem),
+) -> Result<(), StoreError> {
+    let mut after = 0;
+    loop {
+        let page = store.problems_page(after, PAGE, which).await?;
+        let Some(last) = page.last() else { return Ok(()) };
+        after = last.id;
+        let full = page.len() as i64 == PAGE;
+        page.into_iter().for_each(&mut visit);
+        if !full {
+            return Ok(());
+        }
+    }
+}
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -846,6 +1027,9 @@ pub struct ProblemQuery {
     pub sort: Sort,
     pub limit: i64,
     pub offset: i64,
+    /// Skip counting every match (the total comes back as -1): for callers that need only
+    /// the page, such as the duplicate check on each new report.
+    pub page_only: bool,
 }
 
 pub(crate) fn json_list(list: &Option<Vec<String>>) -> Option<String> {
@@ -972,14 +1156,21 @@ pub trait Store: Send + Sync {
         dry_run: bool,
     ) -> Result<(usize, usize), StoreError>;
 
-    /// Stores one problem, once per `(user id, idempotency key)`: a repeated key returns the
-    /// problem stored the first time and `true`.
+    /// Stores reports in one transaction, each once per `(user id, idempotency key)`: a repeated
+    /// key returns the problem stored the first time and `true`. All or nothing.
+    async fn insert_problems_once(&self, batch: Vec<KeyedProblem>) -> Result<Vec<(Problem, bool)>, StoreError>;
+
+    /// [`Store::insert_problems_once`] for one report.
     async fn insert_problem_once(
         &self,
         problem: NewProblem,
         idempotency: Option<(i64, String)>,
         actor: &Actor,
-    ) -> Result<(Problem, bool), StoreError>;
+    ) -> Result<(Problem, bool), StoreError> {
+        let batch = vec![KeyedProblem { problem, idempotency, actor: actor.clone() }];
+        let mut stored = self.insert_problems_once(batch).await?;
+        stored.pop().ok_or_else(|| StoreError::Corrupt("a stored report went missing".into()))
+    }
 
     async fn problem(&self, id: i64) -> Result<Option<Problem>, StoreError>;
 
@@ -993,8 +1184,9 @@ pub trait Store: Send + Sync {
 
     async fn count_problems(&self) -> Result<i64, StoreError>;
 
-    /// Every case that is not closed or void.
-    fn open_problems(&self) -> BoxFuture<'_, Result<Vec<Problem>, StoreError>>;
+    /// Up to `limit` cases with ids above `after`, by id: a city's million cases are walked
+    /// page by page (see [`for_each_problem`]), never held whole.
+    fn problems_page(&self, after: i64, limit: i64, which: Which) -> BoxFuture<'_, Result<Vec<Problem>, StoreError>>;
 
     /// Cases (last) dispatched in `[from, to)` within `area`: what a period's indicators count.
     fn dispatched_between<'a>(
@@ -1039,6 +1231,13 @@ pub trait Store: Send + Sync {
 
     /// Assessment points whose bounding box meets `bbox` (all without one), by code.
     fn points(&self, bbox: Option<BBox>) -> BoxFuture<'_, Result<Vec<crate::patrol::StoredPoint>, StoreError>>;
+
+    /// Up to `limit` points with codes after `after`, by code (see [`for_each_point`]).
+    fn points_page(
+        &self,
+        after: String,
+        limit: i64,
+    ) -> BoxFuture<'_, Result<Vec<crate::patrol::StoredPoint>, StoreError>>;
 
     /// One assessment point by code.
     fn point(&self, code: String) -> BoxFuture<'_, Result<Option<crate::patrol::StoredPoint>, StoreError>>;
@@ -1156,6 +1355,29 @@ pub trait Store: Send + Sync {
 
     /// Every recorded step of a case, oldest first.
     fn problem_events(&self, id: i64) -> BoxFuture<'_, Result<Vec<ProblemEvent>, StoreError>>;
+
+    // Photo evidence (see `photo_methods!`).
+
+    /// Attaches a photo to a case; the same file on the same case again returns the first and
+    /// `true`.
+    fn add_photo(
+        &self,
+        photo: photos::NewPhoto,
+        actor: Actor,
+    ) -> BoxFuture<'_, Result<(photos::Photo, bool), StoreError>>;
+
+    fn photos_of(&self, problem_id: i64) -> BoxFuture<'_, Result<Vec<photos::Photo>, StoreError>>;
+
+    /// Photos on other cases that may be this one: the same SHA-256, or any with a dHash (the
+    /// caller compares them).
+    fn photo_matches(
+        &self,
+        sha256: String,
+        other_than: i64,
+    ) -> BoxFuture<'_, Result<Vec<crate::evidence::checks::Seen>, StoreError>>;
+
+    /// The cases a file is attached to.
+    fn problems_with_photo(&self, sha256: String) -> BoxFuture<'_, Result<Vec<i64>, StoreError>>;
 
     // The street network (see `street_methods!`).
 
@@ -1557,6 +1779,20 @@ mod tests {
         );
         g.name = Some(name.into());
         g
+    }
+
+    #[test]
+    fn many_rows_repeats_the_tuple_with_shifted_placeholders() {
+        let one = "INSERT INTO t (g, a, b) VALUES (f($1, $2), $3, 'x$') RETURNING id";
+        assert_eq!(
+            many_rows(one, 3),
+            "INSERT INTO t (g, a, b) VALUES (f($1, $2), $3, 'x$'), (f($4, $5), $6, 'x$'), (f($7, $8), $9, 'x$') RETURNING id"
+        );
+        assert_eq!(
+            many_rows(INSERT_KEY, 2),
+            INSERT_KEY.replace("($1, $2, $3, $4)", "($1, $2, $3, $4), ($5, $6, $7, $8)")
+        );
+        assert_eq!(many_rows(INSERT_AUDIT, 1), INSERT_AUDIT);
     }
 
     #[test]

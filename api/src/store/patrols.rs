@@ -291,6 +291,24 @@ macro_rules! patrol_methods {
             })
         }
 
+        fn points_page(
+            &self,
+            after: String,
+            limit: i64,
+        ) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::patrol::StoredPoint>, StoreError>> {
+            Box::pin(async move {
+                let rows = sqlx::query(&$crate::store::patrols::point_query(
+                    WKB_OUT,
+                    "WHERE code > $1 ORDER BY code LIMIT $2",
+                ))
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(|r| $crate::store::patrols::point_from_row(r)).collect()
+            })
+        }
+
         fn point(
             &self,
             code: String,

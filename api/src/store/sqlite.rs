@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "layer fingerprint", include_str!("../../migrations/sqlite/0005_layer_fingerprint.sql")),
     (6, "mock assessments", include_str!("../../migrations/sqlite/0006_mock_assessments.sql")),
     (7, "streets", include_str!("../../migrations/sqlite/0007_streets.sql")),
+    (8, "photos", include_str!("../../migrations/sqlite/0008_photos.sql")),
 ];
 
 const GRID_COLUMNS: &str = "code, version, name, parent_code, level, lead_department, responsible_unit, officer, \
@@ -59,6 +60,12 @@ const EVENTS_OF_WHERE: &str = "problem_id IN (SELECT value FROM json_each($1))";
 const PROBLEM_COLUMNS: &str = "id, lon, lat, category, description, source, grid_code, grid_version, \
      responsible_unit, candidates, status, created_at, reported_by, category_name, kind, department, severity, time_limit, \
      limit_unit, dispatched_at, deadline, reworks, extension_requested, closed_at, colour, nearby, likely_duplicates, merged_into, point_code, criterion_id";
+/// [`PROBLEM_COLUMNS`] without the long texts (description, candidates, nearby, duplicates,
+/// extension request): what the map layers and the escalation pass read, a million at a time.
+const MAP_COLUMNS: &str = "id, lon, lat, category, '' AS description, source, grid_code, grid_version, \
+     responsible_unit, '[]' AS candidates, status, created_at, reported_by, category_name, kind, department, severity, time_limit, \
+     limit_unit, dispatched_at, deadline, reworks, NULL AS extension_requested, closed_at, colour, '[]' AS nearby, \
+     '[]' AS likely_duplicates, merged_into, point_code, criterion_id";
 use super::WORLD;
 
 /// How WKB parameter `$n` becomes a geometry, and how a geometry column becomes WKB.
@@ -261,13 +268,11 @@ impl Store for SqliteStore {
         import_problems_body!(self, problems, actor, dry_run)
     }
 
-    async fn insert_problem_once(
+    async fn insert_problems_once(
         &self,
-        problem: NewProblem,
-        idempotency: Option<(i64, String)>,
-        actor: &Actor,
-    ) -> Result<(Problem, bool), StoreError> {
-        insert_problem_once_body!(self, problem, idempotency, actor)
+        batch: Vec<crate::store::KeyedProblem>,
+    ) -> Result<Vec<(Problem, bool)>, StoreError> {
+        insert_problems_once_body!(self, batch)
     }
 
     account_methods!();
@@ -281,6 +286,7 @@ impl Store for SqliteStore {
     assessment_methods!();
 
     street_methods!();
+    photo_methods!();
 
     async fn count_problems(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM problems").fetch_one(&self.pool).await?)

@@ -118,16 +118,45 @@ pub fn apply(
 
 /// The colour of a case at `now` (none once it is finished).
 pub fn colour_at(problem: &Problem, now: OffsetDateTime, calendar: &WorkingCalendar, t: &Thresholds) -> Colour {
-    let open = problem.status.parse::<State>().map(State::is_open).unwrap_or(false);
-    if !open {
-        return Colour::None;
+    CaseClock::of(problem).colour_at(now, calendar, t)
+}
+
+/// What a case's colour depends on, and nothing else: 40 bytes, so layers holding a million
+/// cases keep this instead of the whole [`Problem`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CaseClock {
+    pub open: bool,
+    /// The colour the case starts at (serious matters).
+    pub floor: Colour,
+    /// The deadline's unit, when the case is classified.
+    pub limit_unit: Option<LimitUnit>,
+    pub dispatched_at: Option<OffsetDateTime>,
+    pub deadline: Option<OffsetDateTime>,
+    pub reworks: u32,
+}
+
+impl CaseClock {
+    pub fn of(problem: &Problem) -> Self {
+        Self {
+            open: problem.status.parse::<State>().map(State::is_open).unwrap_or(false),
+            floor: problem.class.as_ref().map_or(Colour::None, |c| c.severity),
+            limit_unit: problem.class.as_ref().map(|c| c.limit_unit),
+            dispatched_at: problem.case.dispatched_at,
+            deadline: problem.case.deadline,
+            reworks: problem.case.reworks,
+        }
     }
-    let floor = problem.class.as_ref().map_or(Colour::None, |c| c.severity);
-    let share = match (&problem.class, problem.case.dispatched_at, problem.case.deadline) {
-        (Some(class), Some(start), Some(deadline)) => Some(calendar.share_used(start, deadline, now, class.limit_unit)),
-        _ => None,
-    };
-    colour(share, problem.case.reworks, floor, t)
+
+    pub fn colour_at(&self, now: OffsetDateTime, calendar: &WorkingCalendar, t: &Thresholds) -> Colour {
+        if !self.open {
+            return Colour::None;
+        }
+        let share = match (self.limit_unit, self.dispatched_at, self.deadline) {
+            (Some(unit), Some(start), Some(deadline)) => Some(calendar.share_used(start, deadline, now, unit)),
+            _ => None,
+        };
+        colour(share, self.reworks, self.floor, t)
+    }
 }
 
 #[cfg(test)]

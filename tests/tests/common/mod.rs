@@ -364,3 +364,18 @@ pub fn user_with_token(database_url: &str, name: &str, args: &[&str]) -> String 
     assert!(out.status.success(), "token create: {}", text(&out.stderr));
     text(&out.stdout).trim().to_string()
 }
+
+/// A point inside a grid feature (the mean of its first ring's vertices; grids are convex enough).
+pub fn inside(feature: &Value) -> (f64, f64) {
+    let ring = feature["geometry"]["coordinates"][0].as_array().cloned().unwrap_or_default();
+    let ring = if feature["geometry"]["type"] == "MultiPolygon" {
+        feature["geometry"]["coordinates"][0][0].as_array().cloned().unwrap_or_default()
+    } else {
+        ring
+    };
+    let n = (ring.len() - 1) as f64;
+    let sum = ring[..ring.len() - 1]
+        .iter()
+        .fold((0.0, 0.0), |(x, y), p| (x + p[0].as_f64().unwrap_or(0.0), y + p[1].as_f64().unwrap_or(0.0)));
+    (sum.0 / n, sum.1 / n)
+}

@@ -1,0 +1,98 @@
+//! Content-addressed file storage: a file is kept once under its SHA-256, as sent (originals are
+//! never modified), at `ROOT/ab/abcdef…`; its thumbnail sits beside it as `…​.thumb.jpg`.
+//! Writing goes to a temporary name first and is renamed into place, so a crash never leaves a
+//! half-written file under a real name.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct LocalBlobs {
+    root: PathBuf,
+}
+
+/// Which file of an upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    Original,
+    Thumbnail,
+}
+
+impl LocalBlobs {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where a blob lives; `None` for anything that is not a SHA-256 in hex (no path tricks).
+    pub fn path(&self, sha256: &str, variant: Variant) -> Option<PathBuf> {
+        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            return None;
+        }
+        let name = match variant {
+            Variant::Original => sha256.to_string(),
+            Variant::Thumbnail => format!("{sha256}.thumb.jpg"),
+        };
+        Some(self.root.join(&sha256[..2]).join(name))
+    }
+
+    /// Stores `bytes` under `sha256` unless it is there already.
+    pub fn put(&self, sha256: &str, variant: Variant, bytes: &[u8]) -> std::io::Result<PathBuf> {
+        let path = self.path(sha256, variant).ok_or_else(|| std::io::Error::other("not a SHA-256"))?;
+        if path.exists() {
+            return Ok(path);
+        }
+        let dir = path.parent().ok_or_else(|| std::io::Error::other("no parent directory"))?;
+        std::fs::create_dir_all(dir)?;
+        let mut temporary = tempfile_in(dir)?;
+        temporary.1.write_all(bytes)?;
+        temporary.1.sync_all()?;
+        std::fs::rename(&temporary.0, &path)?;
+        Ok(path)
+    }
+
+    pub fn get(&self, sha256: &str, variant: Variant) -> std::io::Result<Option<Vec<u8>>> {
+        let Some(path) = self.path(sha256, variant) else { return Ok(None) };
+        match std::fs::read(path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A new file `.upload-<random>` in `dir`.
+fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+    let mut random = [0u8; 8];
+    getrandom::getrandom(&mut random).map_err(std::io::Error::other)?;
+    let path = dir.join(format!(".upload-{}", hex::encode(random)));
+    let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+    Ok((path, file))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blobs_are_stored_once_under_their_hash_and_paths_cannot_escape() {
+        let root = std::env::temp_dir().join(format!("gw-blobs-{}", std::process::id()));
+        let blobs = LocalBlobs::new(&root);
+        let sha = "ab".repeat(32);
+        let path = blobs.put(&sha, Variant::Original, b"photo").expect("put");
+        assert_eq!(path, root.join("ab").join(&sha));
+        blobs.put(&sha, Variant::Original, b"other bytes").expect("second put");
+        assert_eq!(blobs.get(&sha, Variant::Original).expect("get"), Some(b"photo".to_vec()), "kept as first sent");
+        assert_eq!(blobs.get(&"cd".repeat(32), Variant::Thumbnail).expect("get"), None);
+        assert_eq!(blobs.path("../../etc/passwd", Variant::Original), None);
+        assert_eq!(blobs.path(&"AB".repeat(32), Variant::Original), None);
+        let leftovers = std::fs::read_dir(root.join("ab"))
+            .expect("dir")
+            .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().starts_with(".upload-")));
+        assert_eq!(leftovers.count(), 0, "no temporary file left behind");
+        let _ = std::fs::remove_dir_all(root);
+    }
+}

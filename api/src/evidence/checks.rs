@@ -1,0 +1,177 @@
+//! Tamper checks (防弄虚作假): does a photo fit the case it is attached to? Each failed check is
+//! a flag shown to dispatchers and the office; closing a case on a flagged after-photo needs an
+//! explicit override, which the audit log keeps.
+
+use super::exif::Taken;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// At most this many of the 64 dHash bits differ between two copies of one picture (re-encoded,
+/// resized, lightly edited). Different scenes differ in about half the bits.
+pub const SAME_PICTURE_BITS: u32 = 6;
+
+/// Which moment of a case a photo shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// The problem as reported (整改前).
+    Report,
+    /// Work in progress (处置中).
+    Handling,
+    /// The fix, as the unit or the verifier shows it (整改后).
+    Verification,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 3] = [Stage::Report, Stage::Handling, Stage::Verification];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Report => "report",
+            Stage::Handling => "handling",
+            Stage::Verification => "verification",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Photos claiming to show work or the fix must be taken after the report.
+    pub fn shows_the_fix(self) -> bool {
+        self != Stage::Report
+    }
+}
+
+/// One reason to doubt a photo.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "flag", rename_all = "snake_case")]
+pub enum Flag {
+    /// No EXIF at all: a screenshot, an edited export, or a picture sent through a chat app.
+    NoExif,
+    /// EXIF without a capture time or a GPS position.
+    NoTime,
+    NoPosition,
+    /// Taken farther from the case than the limit.
+    FarAway {
+        distance_m: f64,
+        limit_m: f64,
+    },
+    /// Claims to show the fix but was taken before the problem was reported.
+    TakenBeforeReport {
+        #[serde(with = "time::serde::rfc3339")]
+        taken_at: OffsetDateTime,
+        #[serde(with = "time::serde::rfc3339")]
+        reported_at: OffsetDateTime,
+    },
+    /// The same file, or the same picture re-encoded, is evidence for another case.
+    Reused {
+        problem_id: i64,
+        identical: bool,
+    },
+}
+
+/// What the checks compare a photo with.
+pub struct Case {
+    pub lon: f64,
+    pub lat: f64,
+    pub reported_at: OffsetDateTime,
+}
+
+/// A photo already attached elsewhere that matches this one by SHA-256 or dHash.
+pub struct Seen {
+    pub problem_id: i64,
+    pub sha256: String,
+    pub dhash: Option<u64>,
+}
+
+/// Every flag the photo earns. `taken` is its EXIF (`None`: none at all).
+pub fn check(
+    taken: Option<&Taken>,
+    stage: Stage,
+    case: &Case,
+    limit_m: f64,
+    sha256: &str,
+    dhash: Option<u64>,
+    elsewhere: &[Seen],
+) -> Vec<Flag> {
+    let mut flags = Vec::new();
+    match taken {
+        None => flags.push(Flag::NoExif),
+        Some(t) => {
+            match t.at {
+                None => flags.push(Flag::NoTime),
+                Some(at) if stage.shows_the_fix() && at < case.reported_at => {
+                    flags.push(Flag::TakenBeforeReport { taken_at: at, reported_at: case.reported_at });
+                }
+                Some(_) => {}
+            }
+            match (t.lon, t.lat) {
+                (Some(lon), Some(lat)) => {
+                    let d =
+                        spatial::geodesy::distance_m(geo::Point::new(case.lon, case.lat), geo::Point::new(lon, lat));
+                    if d > limit_m {
+                        flags.push(Flag::FarAway { distance_m: (d * 10.0).round() / 10.0, limit_m });
+                    }
+                }
+                _ => flags.push(Flag::NoPosition),
+            }
+        }
+    }
+    // One flag per other case; identical when any of its files is this very file.
+    let mut reused: std::collections::BTreeMap<i64, bool> = std::collections::BTreeMap::new();
+    for s in elsewhere {
+        let identical = s.sha256 == sha256;
+        let similar = matches!((s.dhash, dhash), (Some(a), Some(b)) if (a ^ b).count_ones() <= SAME_PICTURE_BITS);
+        if identical || similar {
+            *reused.entry(s.problem_id).or_default() |= identical;
+        }
+    }
+    flags.extend(reused.into_iter().map(|(problem_id, identical)| Flag::Reused { problem_id, identical }));
+    flags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn case() -> Case {
+        Case { lon: 116.4, lat: 39.9, reported_at: datetime!(2026-11-30 09:00 +8) }
+    }
+
+    fn taken(at: OffsetDateTime, lon: f64, lat: f64) -> Taken {
+        Taken { at: Some(at), lon: Some(lon), lat: Some(lat), device: Some("Phone".into()) }
+    }
+
+    #[test]
+    fn a_genuine_after_photo_has_no_flag() {
+        let t = taken(datetime!(2026-11-30 15:00 +8), 116.4005, 39.9);
+        assert_eq!(check(Some(&t), Stage::Verification, &case(), 100.0, "a", Some(0), &[]), vec![]);
+    }
+
+    #[test]
+    fn far_early_missing_and_reused_photos_are_flagged() {
+        let early_and_far = taken(datetime!(2026-11-29 15:00 +8), 116.41, 39.9);
+        let flags = check(Some(&early_and_far), Stage::Verification, &case(), 100.0, "a", None, &[]);
+        assert!(matches!(flags[0], Flag::TakenBeforeReport { .. }), "{flags:?}");
+        assert!(
+            matches!(flags[1], Flag::FarAway { distance_m, .. } if (850.0..860.0).contains(&distance_m)),
+            "{flags:?}"
+        );
+        // A report photo may predate the report (it shows the problem).
+        assert_eq!(check(Some(&early_and_far), Stage::Report, &case(), 1000.0, "a", None, &[]), vec![]);
+        assert_eq!(check(None, Stage::Report, &case(), 100.0, "a", None, &[]), vec![Flag::NoExif]);
+        let seen = [
+            Seen { problem_id: 7, sha256: "z".into(), dhash: Some(1) },
+            Seen { problem_id: 7, sha256: "a".into(), dhash: None },
+            Seen { problem_id: 8, sha256: "b".into(), dhash: Some(0b1111) },
+            Seen { problem_id: 9, sha256: "c".into(), dhash: Some(u64::MAX) },
+        ];
+        let t = taken(datetime!(2026-11-30 15:00 +8), 116.4, 39.9);
+        assert_eq!(
+            check(Some(&t), Stage::Report, &case(), 100.0, "a", Some(0), &seen),
+            vec![Flag::Reused { problem_id: 7, identical: true }, Flag::Reused { problem_id: 8, identical: false }]
+        );
+    }
+}

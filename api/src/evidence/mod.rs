@@ -1,0 +1,181 @@
+//! Photo and document evidence (佐证材料): what an upload is, what it says about itself, and
+//! whether it looks genuine. Files are kept as sent, under their SHA-256 ([`blobs`]); thumbnails
+//! are made beside them.
+
+pub mod blobs;
+pub mod checks;
+pub mod exif;
+
+use image::imageops::FilterType;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// The kinds of file accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Media {
+    Jpeg,
+    Png,
+    Pdf,
+}
+
+impl Media {
+    pub fn mime(self) -> &'static str {
+        match self {
+            Media::Jpeg => "image/jpeg",
+            Media::Png => "image/png",
+            Media::Pdf => "application/pdf",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Media::Jpeg, Media::Png, Media::Pdf].into_iter().find(|m| m.mime() == s)
+    }
+
+    /// By the file's first bytes, never by its name or the type the client claims.
+    pub fn sniff(bytes: &[u8]) -> Result<Self, Unaccepted> {
+        if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Ok(Media::Jpeg)
+        } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Ok(Media::Png)
+        } else if bytes.starts_with(b"%PDF-") {
+            Ok(Media::Pdf)
+        } else if bytes.get(4..8) == Some(b"ftyp")
+            && bytes.get(8..12).is_some_and(|brand| {
+                [b"heic", b"heix", b"mif1", b"msf1"].contains(&brand.try_into().unwrap_or(&[0; 4]))
+            })
+        {
+            Err(Unaccepted::Heic)
+        } else {
+            Err(Unaccepted::Type)
+        }
+    }
+
+    pub fn is_image(self) -> bool {
+        matches!(self, Media::Jpeg | Media::Png)
+    }
+}
+
+/// Why an upload is refused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Unaccepted {
+    Type,
+    Heic,
+    /// An image whose pixels cannot be decoded.
+    Broken(String),
+}
+
+impl std::fmt::Display for Unaccepted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unaccepted::Type => write!(f, "only JPEG, PNG and PDF files are accepted"),
+            Unaccepted::Heic => {
+                write!(f, "HEIC photos are not converted yet: set the phone camera to 'Most Compatible' (JPEG)")
+            }
+            Unaccepted::Broken(why) => write!(f, "the image cannot be read: {why}"),
+        }
+    }
+}
+
+/// An accepted upload, before it is stored.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub media: Media,
+    pub sha256: String,
+    /// 64-bit difference hash of the picture (dHash): near-identical for the same scene
+    /// re-encoded, resized or lightly edited. `None` for documents.
+    pub dhash: Option<u64>,
+    /// A JPEG at most [`THUMB`] pixels across, for the map and lists. `None` for documents.
+    pub thumbnail: Option<Vec<u8>>,
+}
+
+/// Thumbnail size, pixels on the longer side.
+pub const THUMB: u32 = 320;
+
+/// Checks the type, hashes the bytes and, for images, decodes them once for the perceptual hash
+/// and the thumbnail.
+pub fn accept(bytes: &[u8]) -> Result<Upload, Unaccepted> {
+    let media = Media::sniff(bytes)?;
+    let sha256 = hex::encode(Sha256::digest(bytes));
+    if !media.is_image() {
+        return Ok(Upload { media, sha256, dhash: None, thumbnail: None });
+    }
+    let format = if media == Media::Jpeg { image::ImageFormat::Jpeg } else { image::ImageFormat::Png };
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(20_000);
+    limits.max_image_height = Some(20_000);
+    limits.max_alloc = Some(512 * 1024 * 1024);
+    reader.limits(limits);
+    let picture = reader.decode().map_err(|e| Unaccepted::Broken(e.to_string()))?;
+    let dhash = Some(difference_hash(&picture));
+    let mut thumbnail = Vec::new();
+    picture
+        .thumbnail(THUMB, THUMB)
+        .to_rgb8()
+        .write_to(&mut std::io::Cursor::new(&mut thumbnail), image::ImageFormat::Jpeg)
+        .map_err(|e| Unaccepted::Broken(e.to_string()))?;
+    Ok(Upload { media, sha256, dhash, thumbnail: Some(thumbnail) })
+}
+
+/// dHash: the picture in 9 × 8 grey pixels, one bit per neighbour pair (is the left brighter?).
+pub fn difference_hash(picture: &image::DynamicImage) -> u64 {
+    let small = picture.resize_exact(9, 8, FilterType::Triangle).to_luma8();
+    let mut hash = 0u64;
+    for y in 0..8 {
+        for x in 0..8 {
+            hash = (hash << 1) | u64::from(small.get_pixel(x, y)[0] > small.get_pixel(x + 1, y)[0]);
+        }
+    }
+    hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{Rgb, RgbImage};
+
+    fn scene(shift: u8) -> RgbImage {
+        RgbImage::from_fn(640, 480, |x, y| {
+            Rgb([
+                ((x * 255 / 640) as u8).wrapping_add(shift),
+                ((y * 255 / 480) as u8),
+                if (x / 80 + y / 80) % 2 == 0 { 40 } else { 200 },
+            ])
+        })
+    }
+
+    fn encode(picture: &RgbImage, format: image::ImageFormat) -> Vec<u8> {
+        let mut out = Vec::new();
+        picture.write_to(&mut std::io::Cursor::new(&mut out), format).expect("encode");
+        out
+    }
+
+    #[test]
+    fn types_are_sniffed_from_the_bytes() {
+        assert_eq!(Media::sniff(b"%PDF-1.7\n"), Ok(Media::Pdf));
+        assert_eq!(Media::sniff(b"\0\0\0\x18ftypheic\0\0"), Err(Unaccepted::Heic));
+        assert_eq!(Media::sniff(b"GIF89a"), Err(Unaccepted::Type));
+        assert_eq!(Media::sniff(b""), Err(Unaccepted::Type));
+    }
+
+    #[test]
+    fn the_same_scene_re_encoded_keeps_its_perceptual_hash() {
+        let jpeg = accept(&encode(&scene(0), image::ImageFormat::Jpeg)).expect("jpeg");
+        let png = accept(&encode(&scene(0), image::ImageFormat::Png)).expect("png");
+        let other =
+            accept(&encode(&image::imageops::flip_horizontal(&scene(0)), image::ImageFormat::Png)).expect("png");
+        assert_ne!(jpeg.sha256, png.sha256, "different bytes");
+        let distance = |a: &Upload, b: &Upload| (a.dhash.unwrap_or(0) ^ b.dhash.unwrap_or(0)).count_ones();
+        assert!(distance(&jpeg, &png) <= checks::SAME_PICTURE_BITS, "same picture: {}", distance(&jpeg, &png));
+        assert!(distance(&png, &other) > checks::SAME_PICTURE_BITS, "mirrored: {}", distance(&png, &other));
+        let thumb = image::load_from_memory(jpeg.thumbnail.as_deref().unwrap_or_default()).expect("thumbnail");
+        assert_eq!((thumb.width(), thumb.height()), (THUMB, 240));
+    }
+
+    #[test]
+    fn a_truncated_image_is_refused_not_panicked_on() {
+        let bytes = encode(&scene(0), image::ImageFormat::Png);
+        assert!(matches!(accept(&bytes[..bytes.len() / 2]), Err(Unaccepted::Broken(_))));
+    }
+}

@@ -1,0 +1,85 @@
+//! Group commit (成批提交) for intake: reports that arrive together are stored in one
+//! transaction, so a burst of reports costs one commit (one WAL flush) instead of one each.
+//! Every caller still waits for the commit that holds its own report: nothing is acknowledged
+//! before it is durable.
+
+use crate::problem::Problem;
+use crate::store::{KeyedProblem, Store, StoreError};
+use std::sync::{Arc, OnceLock};
+use tokio::sync::{mpsc, oneshot, Mutex};
+
+/// Reports at most in one transaction: enough to amortise the commit, few enough that the
+/// first report in a batch does not wait long for the last.
+pub const MAX_BATCH: usize = 128;
+/// Transactions in flight at once: one fills while another commits.
+pub const WRITERS: usize = 2;
+/// Reports waiting for a writer before callers wait to queue (back-pressure).
+const QUEUE: usize = 4_096;
+
+type Reply = oneshot::Sender<Result<(Problem, bool), StoreError>>;
+
+pub struct GroupCommit {
+    store: Arc<dyn Store>,
+    /// Started on first use, inside the server's runtime.
+    queue: OnceLock<mpsc::Sender<(KeyedProblem, Reply)>>,
+}
+
+impl GroupCommit {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store, queue: OnceLock::new() }
+    }
+
+    /// Stores `report` (once per idempotency key) and returns after the commit that holds it.
+    pub async fn submit(&self, report: KeyedProblem) -> Result<(Problem, bool), StoreError> {
+        let queue = self.queue.get_or_init(|| start(self.store.clone()));
+        let (reply, answer) = oneshot::channel();
+        if let Err(mpsc::error::SendError((report, _))) = queue.send((report, reply)).await {
+            // The writers are gone (shutting down): store it directly.
+            return self.store.insert_problem_once(report.problem, report.idempotency, &report.actor).await;
+        }
+        answer.await.map_err(|_| StoreError::Corrupt("the intake writer stopped before answering".into()))?
+    }
+}
+
+fn start(store: Arc<dyn Store>) -> mpsc::Sender<(KeyedProblem, Reply)> {
+    let (sender, receiver) = mpsc::channel(QUEUE);
+    let receiver = Arc::new(Mutex::new(receiver));
+    for _ in 0..WRITERS {
+        tokio::spawn(writer(store.clone(), receiver.clone()));
+    }
+    sender
+}
+
+/// Takes whatever reports are waiting (at least one), stores them in one transaction, answers.
+async fn writer(store: Arc<dyn Store>, queue: Arc<Mutex<mpsc::Receiver<(KeyedProblem, Reply)>>>) {
+    loop {
+        let mut jobs = Vec::with_capacity(MAX_BATCH);
+        {
+            let mut queue = queue.lock().await;
+            if queue.recv_many(&mut jobs, MAX_BATCH).await == 0 {
+                return; // every sender dropped
+            }
+        }
+        let (reports, replies): (Vec<KeyedProblem>, Vec<Reply>) = jobs.into_iter().unzip();
+        match store.insert_problems_once(reports.clone()).await {
+            Ok(stored) => {
+                for (reply, result) in replies.into_iter().zip(stored) {
+                    let _ = reply.send(Ok(result)); // the caller may have gone (timeout)
+                }
+            }
+            // All or nothing failed: one report may be at fault (a key raced by another server),
+            // or the database is away. Each report then gets its own transaction and answer.
+            Err(e) if reports.len() > 1 => {
+                tracing::debug!(error = %e, reports = reports.len(), "group commit failed; storing one by one");
+                for (reply, r) in replies.into_iter().zip(reports) {
+                    let _ = reply.send(store.insert_problem_once(r.problem, r.idempotency, &r.actor).await);
+                }
+            }
+            Err(e) => {
+                if let Some(reply) = replies.into_iter().next() {
+                    let _ = reply.send(Err(e));
+                }
+            }
+        }
+    }
+}

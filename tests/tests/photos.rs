@@ -1,0 +1,267 @@
+//! Photo evidence on cases, on both backends: camera-style JPEGs whose EXIF time, GPS and device
+//! are written by a real tool (exiftool), uploaded as multipart forms; the tamper checks (far
+//! away, taken before the report, no EXIF, reused by hash or by picture) and their flags; the
+//! content-addressed files, thumbnails and downloads; bad uploads; who may see what.
+
+mod common;
+
+use common::{inside, Backend, Server};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use time::{Duration, OffsetDateTime, UtcOffset};
+
+/// A street scene: gradients and a checkerboard, so that pictures differ where it matters.
+fn scene(mirrored: bool) -> image::RgbImage {
+    image::RgbImage::from_fn(800, 600, |x, y| {
+        let x = if mirrored { 799 - x } else { x };
+        let board = if (x / 100 + y / 100) % 2 == 0 { 30 } else { 220 };
+        image::Rgb([(x * 255 / 800) as u8, (y * 255 / 600) as u8, board])
+    })
+}
+
+fn encode(picture: &image::RgbImage, format: image::ImageFormat) -> Vec<u8> {
+    let mut out = Vec::new();
+    picture.write_to(&mut std::io::Cursor::new(&mut out), format).expect("encode");
+    out
+}
+
+/// A JPEG of the scene with EXIF written by exiftool, as a phone camera writes it.
+fn camera_jpeg(dir: &Path, name: &str, taken: OffsetDateTime, lon: f64, lat: f64) -> Vec<u8> {
+    let path = dir.join(name);
+    std::fs::write(&path, encode(&scene(false), image::ImageFormat::Jpeg)).expect("write jpeg");
+    let local = taken.to_offset(UtcOffset::from_hms(8, 0, 0).expect("offset"));
+    let stamp = format!(
+        "{:04}:{:02}:{:02} {:02}:{:02}:{:02}",
+        local.year(),
+        u8::from(local.month()),
+        local.day(),
+        local.hour(),
+        local.minute(),
+        local.second()
+    );
+    let out = Command::new("exiftool")
+        .args([
+            "-q",
+            "-overwrite_original",
+            &format!("-DateTimeOriginal={stamp}"),
+            "-OffsetTimeOriginal=+08:00",
+            &format!("-GPSLatitude={}", lat.abs()),
+            &format!("-GPSLatitudeRef={}", if lat < 0.0 { "S" } else { "N" }),
+            &format!("-GPSLongitude={}", lon.abs()),
+            &format!("-GPSLongitudeRef={}", if lon < 0.0 { "W" } else { "E" }),
+            "-Make=HUAWEI",
+            "-Model=Mate 60",
+        ])
+        .arg(&path)
+        .output()
+        .expect("exiftool runs (Debian's libimage-exiftool-perl)");
+    assert!(out.status.success(), "exiftool: {}", String::from_utf8_lossy(&out.stderr));
+    std::fs::read(&path).expect("read back")
+}
+
+/// POSTs a multipart form with `file` (and `stage`); status and JSON answer.
+fn upload(server: &Server, token: &str, problem: i64, stage: Option<&str>, name: &str, bytes: &[u8]) -> (u16, Value) {
+    let boundary = "gridwatch-test-boundary-7d2f";
+    let mut body = Vec::new();
+    if let Some(stage) = stage {
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"stage\"\r\n\r\n{stage}\r\n").bytes(),
+        );
+    }
+    body.extend(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend(format!("\r\n--{boundary}--\r\n").bytes());
+    let response = ureq::post(&server.url(&format!("/api/v1/problems/{problem}/photos")))
+        .set("Authorization", &format!("Bearer {token}"))
+        .set("Content-Type", &format!("multipart/form-data; boundary={boundary}"))
+        .send_bytes(&body);
+    match response {
+        Ok(r) => (r.status(), r.into_json().unwrap_or(Value::Null)),
+        Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap_or(Value::Null)),
+        Err(e) => panic!("upload failed: {e}"),
+    }
+}
+
+/// GET answered with bytes: status, media type, body.
+fn fetch(server: &Server, token: &str, path: &str) -> (u16, String, Vec<u8>) {
+    let response = match ureq::get(&server.url(path)).set("Authorization", &format!("Bearer {token}")).call() {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("GET {path}: {e}"),
+    };
+    let (status, media) = (response.status(), response.content_type().to_string());
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(&mut response.into_reader(), &mut body).expect("body");
+    (status, media, body)
+}
+
+/// Haversine on the mean Earth radius: an independent check of the server's geodesic distance.
+fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (la1, la2) = (a.1.to_radians(), b.1.to_radians());
+    let h = ((la2 - la1) / 2.0).sin().powi(2) + la1.cos() * la2.cos() * ((b.0 - a.0).to_radians() / 2.0).sin().powi(2);
+    2.0 * 6_371_008.8 * h.sqrt().asin()
+}
+
+fn flags(photo: &Value) -> Vec<String> {
+    photo["flags"]
+        .as_array()
+        .map(|f| f.iter().map(|x| x["flag"].as_str().unwrap_or("").to_string()).collect())
+        .unwrap_or_default()
+}
+
+fn scenario(backend: &Backend) {
+    let name = backend.name();
+    let media_dir: PathBuf = common::scratch("media");
+    let work = common::scratch("photos");
+    let server = Server::start(&backend.url(), &["--demo", "--media-dir", media_dir.to_str().expect("utf-8 path")]);
+    let (admin, officer) = (server.token_of("admin"), server.token_of("officer"));
+
+    // Two cases: one in the officer's own grid, one in another street's.
+    let (_, mine) = server.get_as(Some(&officer), "/api/v1/layers/grids?level=grid");
+    let (_, all) = server.get_as(Some(&admin), "/api/v1/layers/grids?level=grid");
+    let other_grid = all["features"]
+        .as_array()
+        .and_then(|f| f.iter().find(|g| !g["id"].as_str().unwrap_or("").starts_with("110101001")).cloned())
+        .expect("a grid of another street");
+    let report = |lon: f64, lat: f64| {
+        let body = format!(
+            r#"{{"lon": {lon}, "lat": {lat}, "category": "暴露垃圾", "description": "photos", "source": "officer"}}"#
+        );
+        let (status, p) = server.post_as(Some(&admin), "/api/v1/problems", &body);
+        assert_eq!(status, 201, "{name}: {p}");
+        (p["id"].as_i64().expect("id"), lon, lat)
+    };
+    let (own_lon, own_lat) = inside(&mine["features"][0]);
+    let (first, lon, lat) = report(own_lon, own_lat);
+    let (other_lon, other_lat) = inside(&other_grid);
+    let (second, _, _) = report(other_lon, other_lat);
+    let now = OffsetDateTime::now_utc();
+
+    // A genuine after-photo: 20 m away, taken after the report, with its device.
+    let near = (lon + 20.0 / 85_000.0, lat);
+    let genuine = camera_jpeg(&work, "genuine.jpg", now + Duration::minutes(2), near.0, near.1);
+    let (status, photo) = upload(&server, &officer, first, Some("verification"), "IMG_0001.jpg", &genuine);
+    assert_eq!(status, 201, "{name}: {photo}");
+    assert_eq!(flags(&photo), Vec::<String>::new(), "{name}: a genuine photo has no flag: {photo}");
+    assert_eq!(photo["exif"]["device"], "HUAWEI Mate 60", "{name}");
+    assert!((photo["exif"]["lon"].as_f64().unwrap_or(0.0) - near.0).abs() < 1e-6, "{name}: GPS read back: {photo}");
+    assert_eq!(photo["stage"], "verification", "{name}");
+    assert_eq!(photo["filename"], "IMG_0001.jpg", "{name}");
+    let sha = hex::encode(Sha256::digest(&genuine));
+    assert_eq!(photo["sha256"], sha, "{name}: addressed by the SHA-256 of the bytes sent");
+    // The same file again on the same case: the first upload, not a second one.
+    let (status, again) = upload(&server, &officer, first, Some("verification"), "copy.jpg", &genuine);
+    assert_eq!((status, &again["id"]), (200, &photo["id"]), "{name}");
+
+    // Stored as sent, under its hash; a thumbnail beside it; both downloadable.
+    let stored = media_dir.join(&sha[..2]).join(&sha);
+    assert_eq!(std::fs::read(&stored).expect("stored original"), genuine, "{name}: the original is never modified");
+    let (status, media, body) = fetch(&server, &officer, &format!("/api/v1/photos/{sha}"));
+    assert_eq!((status, media.as_str()), (200, "image/jpeg"), "{name}");
+    assert_eq!(hex::encode(Sha256::digest(&body)), sha, "{name}: download round trip");
+    let (status, media, body) = fetch(&server, &officer, &format!("/api/v1/photos/{sha}?size=thumb"));
+    assert_eq!((status, media.as_str()), (200, "image/jpeg"), "{name}");
+    let thumb = image::load_from_memory(&body).expect("thumbnail decodes");
+    assert_eq!((thumb.width(), thumb.height()), (320, 240), "{name}: thumbnail size");
+    assert!(media_dir.join(&sha[..2]).join(format!("{sha}.thumb.jpg")).exists(), "{name}");
+
+    // Far away: 1 km east. The distance the server gives agrees with an independent formula.
+    let far = (lon + 1000.0 / 85_000.0, lat);
+    let jpeg = camera_jpeg(&work, "far.jpg", now + Duration::minutes(3), far.0, far.1);
+    let (status, photo) = upload(&server, &officer, first, Some("verification"), "far.jpg", &jpeg);
+    assert_eq!((status, flags(&photo)), (201, vec!["far_away".to_string()]), "{name}: {photo}");
+    let distance = photo["flags"][0]["distance_m"].as_f64().unwrap_or(0.0);
+    let expected = haversine_m((lon, lat), far);
+    assert!((distance - expected).abs() / expected < 0.005, "{name}: {distance} m against {expected} m");
+    assert_eq!(photo["flags"][0]["limit_m"], 100.0, "{name}");
+
+    // Too early: an "after" photo taken the day before the report. As a report photo it is fine.
+    let early = camera_jpeg(&work, "early.jpg", now - Duration::days(1), lon, lat);
+    let (status, photo) = upload(&server, &officer, first, Some("verification"), "early.jpg", &early);
+    assert_eq!((status, flags(&photo)), (201, vec!["taken_before_report".to_string()]), "{name}: {photo}");
+    let (status, photo) = upload(&server, &admin, second, Some("report"), "early.jpg", &early);
+    assert_eq!(status, 201, "{name}");
+    assert!(!flags(&photo).contains(&"taken_before_report".to_string()), "{name}: {photo}");
+
+    // No EXIF at all (a screenshot, a chat-app copy).
+    let bare = encode(&scene(true), image::ImageFormat::Jpeg);
+    let (status, photo) = upload(&server, &officer, first, None, "bare.jpg", &bare);
+    assert_eq!((status, flags(&photo)), (201, vec!["no_exif".to_string()]), "{name}: {photo}");
+    assert_eq!(photo["stage"], "report", "{name}: report is the default stage");
+
+    // Reused: the genuine photo's very bytes on another case, and the same picture re-encoded.
+    let (status, photo) = upload(&server, &admin, second, Some("verification"), "reuse.jpg", &genuine);
+    assert_eq!(status, 201, "{name}");
+    assert!(
+        photo["flags"].as_array().is_some_and(|f| f
+            .iter()
+            .any(|x| x["flag"] == "reused" && x["problem_id"] == first && x["identical"] == true)),
+        "{name}: {photo}"
+    );
+    let png = encode(&scene(false), image::ImageFormat::Png);
+    let (status, photo) = upload(&server, &admin, second, None, "same-scene.png", &png);
+    assert_eq!(status, 201, "{name}");
+    assert!(
+        photo["flags"].as_array().is_some_and(|f| f.iter().any(|x| x["flag"] == "reused" && x["identical"] == false)),
+        "{name}: the same picture re-encoded is found by its perceptual hash: {photo}"
+    );
+
+    // The case's photos, flags included, for the dispatcher.
+    let (status, list) =
+        server.get_as(Some(&server.token_of("dispatcher")), &format!("/api/v1/problems/{first}/photos"));
+    assert_eq!(status, 200, "{name}: {list}");
+    let listed: Vec<Vec<String>> = list["photos"].as_array().map(|p| p.iter().map(flags).collect()).unwrap_or_default();
+    assert_eq!(
+        listed,
+        vec![
+            vec![],
+            vec!["far_away".to_string()],
+            vec!["taken_before_report".to_string()],
+            vec!["no_exif".to_string()]
+        ],
+        "{name}"
+    );
+
+    // Bad uploads: clear errors, nothing stored.
+    let before = std::fs::read_dir(&media_dir).map(|d| d.count()).unwrap_or(0);
+    let (status, body) = upload(&server, &officer, first, None, "a.gif", b"GIF89a\x01\x00\x01\x00");
+    assert_eq!((status, body["error"]["code"].as_str()), (415, Some("unsupported_file")), "{name}");
+    let (status, body) = upload(&server, &officer, first, None, "half.png", &png[..png.len() / 2]);
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("unsupported_file")), "{name}: {body}");
+    let (status, body) = upload(&server, &officer, first, Some("afterwards"), "x.jpg", &genuine);
+    assert_eq!((status, body["error"]["details"]["fields"][0]["field"].as_str()), (422, Some("stage")), "{name}");
+    let (status, body) = server.post_as(Some(&officer), &format!("/api/v1/problems/{first}/photos"), "{}");
+    assert_eq!((status, body["error"]["code"].as_str()), (415, Some("unsupported_media_type")), "{name}");
+    let huge = vec![0xFFu8; 21 * 1024 * 1024];
+    let (status, body) = upload(&server, &officer, first, None, "huge.jpg", &huge);
+    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("payload_too_large")), "{name}: {body}");
+    assert_eq!(std::fs::read_dir(&media_dir).map(|d| d.count()).unwrap_or(0), before, "{name}: nothing half-written");
+
+    // Who may see what: the officer cannot reach the other street's case or its files.
+    assert_eq!(upload(&server, &officer, second, None, "x.jpg", &bare).0, 404, "{name}");
+    assert_eq!(server.get_as(Some(&officer), &format!("/api/v1/problems/{second}/photos")).0, 404, "{name}");
+    let png_sha = hex::encode(Sha256::digest(&png));
+    assert_eq!(fetch(&server, &officer, &format!("/api/v1/photos/{png_sha}")).0, 404, "{name}");
+    assert_eq!(fetch(&server, &admin, &format!("/api/v1/photos/{png_sha}")).0, 200, "{name}");
+    assert_eq!(fetch(&server, &admin, "/api/v1/photos/..%2F..%2Fetc%2Fpasswd").0, 404, "{name}");
+    assert_eq!(server.get_as(None, &format!("/api/v1/problems/{first}/photos")).0, 401, "{name}");
+    let app = server.token_of("app");
+    let (status, _) = upload(&server, &app, first, Some("verification"), "x.jpg", &bare);
+    assert!(status == 403 || status == 404, "{name}: an app attaches no verification photo ({status})");
+    let _ = std::fs::remove_dir_all(media_dir);
+    let _ = std::fs::remove_dir_all(work);
+}
+
+#[test]
+fn photos_are_stored_checked_and_served_on_both_backends() {
+    for backend in Backend::both("photos") {
+        scenario(&backend);
+    }
+}
