@@ -161,6 +161,8 @@ impl Server {
             .args(extra)
             .env("GRIDWATCH_DATABASE_URL", database_url)
             .env("GRIDWATCH_LOG", "warn")
+            // Uploads go to a scratch folder unless the test names one (--media-dir wins).
+            .env("GRIDWATCH_MEDIA_DIR", scratch("media"))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
