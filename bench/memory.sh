@@ -58,11 +58,17 @@ GRIDWATCH_LOG=warn target/release/gridwatch serve --database-url "$db" --listen 
 server=$!
 for _ in $(seq 1 600); do grep -q "listening on" "$work/serve.log" && break; sleep 0.5; done
 echo "serving, grid index built: $(grep VmRSS "/proc/$server/status" | tr -s ' ')"
-# Tiles build the in-memory point and problem layers on first use: ask for one of each.
+# The server builds the in-memory point and problem layers at start; ask for one tile of each
+# (a request waits at most 30 s, so the first may answer 503 while a big city's layers build).
 token=$(target/release/gridwatch token create bench --database-url "$db" 2>/dev/null | tail -n 1)
+t0=$SECONDS
 for layer in grids points problems; do
-  printf "tile %s: %s\n" "$layer" "$(curl -s -o /dev/null -m 120 -w "HTTP %{http_code} in %{time_total} s" \
-    -H "Authorization: Bearer $token" "http://127.0.0.1:18090/tiles/$layer/12/3375/1545.mvt")"
+  for attempt in 1 2 3 4; do
+    code=$(curl -s -o /dev/null -m 120 -w "%{http_code}" -H "Authorization: Bearer $token" \
+      "http://127.0.0.1:18090/tiles/$layer/12/3375/1545.mvt")
+    [ "$code" = 200 ] && break
+  done
+  echo "tile $layer: HTTP $code, $((SECONDS - t0)) s after start"
 done
 # The escalation scheduler walks every open case on start: watch it settle for 30 s.
 for t in $(seq 2 2 30); do

@@ -222,7 +222,8 @@ impl TileService {
             }
             due
         };
-        if due {
+        // Never built yet (the server just started): wait for the build rather than draw nothing.
+        if due || self.layers.load().fingerprint.is_empty() {
             let one = self.rebuilding.clone().lock_owned().await;
             let fingerprint = store.layer_fingerprint().await?;
             if fingerprint != self.layers.load().fingerprint {
@@ -244,6 +245,14 @@ impl TileService {
             }
         }
         Ok(self.layers.load_full())
+    }
+
+    /// Builds the point and problem layers ahead of the first map: a big city's take longer
+    /// than a request may wait.
+    pub async fn warm(&self, store: &Arc<dyn Store>) {
+        if let Err(e) = self.fresh_layers(store).await {
+            tracing::warn!(error = %e, "building the tile layers at start failed; the first tile will retry");
+        }
     }
 
     /// One tile of one layer as the caller's area shows it. The area is only built when the

@@ -229,6 +229,42 @@ fn scenario(backend: &Backend) {
         "{name}"
     );
 
+    // Verifying the case on its flagged after-photos needs an explicit override with a reason,
+    // and the override is kept in the case's history and the audit log.
+    let transition = |body: &str| server.post_as(Some(&admin), &format!("/api/v1/problems/{first}/transitions"), body);
+    assert_eq!(transition(r#"{"action": "self_handle", "note": "cleaned"}"#).0, 200, "{name}");
+    let (status, body) = transition(r#"{"action": "verify"}"#);
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("flagged_evidence")), "{name}: {body}");
+    let shown: Vec<Vec<String>> =
+        body["error"]["details"]["photos"].as_array().map(|p| p.iter().map(flags).collect()).unwrap_or_default();
+    assert_eq!(
+        shown,
+        vec![vec!["far_away".to_string()], vec!["taken_before_report".to_string()]],
+        "{name}: the after-photos at fault"
+    );
+    let (status, body) = transition(r#"{"action": "verify", "override_flags": true}"#);
+    assert_eq!(
+        (status, body["error"]["details"]["fields"][0]["field"].as_str()),
+        (422, Some("note")),
+        "{name}: {body}"
+    );
+    let (status, body) = transition(
+        r#"{"action": "verify", "override_flags": true, "note": "GPS drift in the hutong; checked on site"}"#,
+    );
+    assert_eq!((status, body["status"].as_str()), (200, Some("verified")), "{name}: {body}");
+    let (_, events) = server.get_as(Some(&admin), &format!("/api/v1/problems/{first}/events"));
+    let verify = events["events"]
+        .as_array()
+        .and_then(|e| e.iter().find(|x| x["action"] == "verify").cloned())
+        .expect("verify step");
+    assert_eq!(verify["details"]["overridden_photos"].as_array().map(Vec::len), Some(2), "{name}: {verify}");
+    if let Backend::Postgres(db) = backend {
+        let audit = db.sql(&format!(
+            "SELECT actor, details FROM audit_log WHERE action = 'photo.override' AND object = 'problem/{first}'"
+        ));
+        assert!(audit.starts_with("demo-admin|") && audit.contains("GPS drift"), "{name}: {audit}");
+    }
+
     // Bad uploads: clear errors, nothing stored.
     let before = std::fs::read_dir(&media_dir).map(|d| d.count()).unwrap_or(0);
     let (status, body) = upload(&server, &officer, first, None, "a.gif", b"GIF89a\x01\x00\x01\x00");

@@ -71,6 +71,8 @@ pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), S
     ctx.coverage = Arc::new(options.coverage);
     ctx.plan_rules = Arc::new(options.plan_rules);
     ctx.evidence = Arc::new(options.evidence);
+    let (tiles, tile_store) = (ctx.tiles.clone(), store.clone());
+    tokio::spawn(async move { tiles.warm(&tile_store).await });
     ctx.basemap = options.basemap.map(Arc::new);
     let escalator = crate::escalation::Escalator {
         store: store.clone(),

@@ -56,7 +56,8 @@ fn optional_text(body: &serde_json::Map<String, Value>, key: &str, max: usize) -
 
 fn parse_request(body: &Value) -> Result<(Action, Request), ApiError> {
     let obj = body.as_object().ok_or_else(|| invalid("body", "must be a JSON object"))?;
-    const FIELDS: [&str; 7] = ["action", "note", "photo_url", "unit", "forward_to", "extension", "into"];
+    const FIELDS: [&str; 8] =
+        ["action", "note", "photo_url", "unit", "forward_to", "extension", "into", "override_flags"];
     if let Some(k) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(invalid("body", format!("unknown field {k:?} (fields: {})", FIELDS.join(", "))));
     }
@@ -105,6 +106,7 @@ pub async fn transition(
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
     let (action, request) = parse_request(&value)?;
+    let overridden = flagged_after_photos(&ctx, &problem, action, &request, &value).await?;
     let area = Area::of(principal, &ctx.catalog.snapshot());
     if let (Action::Merge, Some(into)) = (action, request.into) {
         // The case merged into must exist, be visible to the caller and still be open.
@@ -149,9 +151,47 @@ pub async fn transition(
             "merged_into": request.into,
             "deadline": updated.case.deadline.and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok()),
             "remote": caller.remote,
+            "overridden_photos": overridden,
         }),
     };
     commit(&ctx, &area, &problem, updated, event).await
+}
+
+/// Verifying or closing a case whose after-photos (handling, verification) are flagged needs
+/// `"override_flags": true` and a note saying why; the photos overridden are returned so that
+/// the step and the audit log record them.
+async fn flagged_after_photos(
+    ctx: &ApiContext,
+    problem: &Problem,
+    action: Action,
+    request: &crate::workflow::case::Request,
+    body: &Value,
+) -> Result<Option<Vec<i64>>, ApiError> {
+    if !matches!(action, Action::Verify | Action::Close) {
+        return Ok(None);
+    }
+    let flagged: Vec<crate::store::photos::Photo> = ctx
+        .store
+        .photos_of(problem.id)
+        .await?
+        .into_iter()
+        .filter(|p| p.stage.shows_the_fix() && !p.flags.is_empty())
+        .collect();
+    if flagged.is_empty() {
+        return Ok(None);
+    }
+    let ids: Vec<i64> = flagged.iter().map(|p| p.id).collect();
+    match body.get("override_flags") {
+        Some(Value::Bool(true)) if request.note.is_some() => Ok(Some(ids)),
+        Some(Value::Bool(true)) => Err(invalid("note", "overriding flagged photos needs a note saying why")),
+        None | Some(Value::Bool(false)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "flagged_evidence",
+            format!("{} after-photo(s) of this case failed the tamper checks: look at them, then send \"override_flags\": true with a note to {action} anyway", ids.len()),
+        )
+        .with_details(json!({"photos": flagged.iter().map(super::photos::present).collect::<Vec<_>>()}))),
+        Some(_) => Err(invalid("override_flags", "must be true or false")),
+    }
 }
 
 /// Stores a case change with its step, unless someone moved the case first (409).

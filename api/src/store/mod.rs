@@ -653,6 +653,20 @@ macro_rules! workflow_methods {
                 .bind(event.details.to_string())
                 .execute(&mut *tx)
                 .await?;
+                if let Some(photos) = event.details.get("overridden_photos").filter(|v| !v.is_null()) {
+                    let actor = $crate::auth::Actor {
+                        name: event.actor.clone(),
+                        remote: event.details["remote"].as_str().unwrap_or("").to_string(),
+                    };
+                    audit_row!(
+                        tx,
+                        event.at,
+                        actor,
+                        "photo.override",
+                        format!("problem/{}", problem.id),
+                        serde_json::json!({"action": event.action, "photos": photos, "note": event.note})
+                    );
+                }
                 tx.commit().await?;
                 Ok(true)
             })
