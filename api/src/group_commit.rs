@@ -1,10 +1,11 @@
 //! Group commit (成批提交) for intake: reports that arrive together are stored in one
 //! transaction, so a burst of reports costs one commit (one WAL flush) instead of one each.
 //! Every caller still waits for the commit that holds its own report: nothing is acknowledged
-//! before it is durable.
+//! before it is durable. The batch's likely duplicates (open cases of the same category nearby)
+//! are found in one query too.
 
-use crate::problem::Problem;
-use crate::store::{KeyedProblem, Store, StoreError};
+use crate::problem::{Duplicate, NewProblem, Problem};
+use crate::store::{BBox, KeyedProblem, NearProbe, Store, StoreError};
 use std::sync::{Arc, OnceLock};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
@@ -12,7 +13,7 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 /// first report in a batch does not wait long for the last.
 pub const MAX_BATCH: usize = 128;
 /// Transactions in flight at once: one fills while another commits.
-pub const WRITERS: usize = 2;
+pub const WRITERS: usize = 4;
 /// Reports waiting for a writer before callers wait to queue (back-pressure).
 const QUEUE: usize = 4_096;
 
@@ -20,18 +21,20 @@ type Reply = oneshot::Sender<Result<(Problem, bool), StoreError>>;
 
 pub struct GroupCommit {
     store: Arc<dyn Store>,
+    /// Same-category open cases this close (metres) to a report are its likely duplicates.
+    duplicate_metres: f64,
     /// Started on first use, inside the server's runtime.
     queue: OnceLock<mpsc::Sender<(KeyedProblem, Reply)>>,
 }
 
 impl GroupCommit {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, queue: OnceLock::new() }
+    pub fn new(store: Arc<dyn Store>, duplicate_metres: f64) -> Self {
+        Self { store, duplicate_metres, queue: OnceLock::new() }
     }
 
     /// Stores `report` (once per idempotency key) and returns after the commit that holds it.
     pub async fn submit(&self, report: KeyedProblem) -> Result<(Problem, bool), StoreError> {
-        let queue = self.queue.get_or_init(|| start(self.store.clone()));
+        let queue = self.queue.get_or_init(|| start(self.store.clone(), self.duplicate_metres));
         let (reply, answer) = oneshot::channel();
         if let Err(mpsc::error::SendError((report, _))) = queue.send((report, reply)).await {
             // The writers are gone (shutting down): store it directly.
@@ -41,17 +44,21 @@ impl GroupCommit {
     }
 }
 
-fn start(store: Arc<dyn Store>) -> mpsc::Sender<(KeyedProblem, Reply)> {
+fn start(store: Arc<dyn Store>, duplicate_metres: f64) -> mpsc::Sender<(KeyedProblem, Reply)> {
     let (sender, receiver) = mpsc::channel(QUEUE);
     let receiver = Arc::new(Mutex::new(receiver));
     for _ in 0..WRITERS {
-        tokio::spawn(writer(store.clone(), receiver.clone()));
+        tokio::spawn(writer(store.clone(), receiver.clone(), duplicate_metres));
     }
     sender
 }
 
 /// Takes whatever reports are waiting (at least one), stores them in one transaction, answers.
-async fn writer(store: Arc<dyn Store>, queue: Arc<Mutex<mpsc::Receiver<(KeyedProblem, Reply)>>>) {
+async fn writer(
+    store: Arc<dyn Store>,
+    queue: Arc<Mutex<mpsc::Receiver<(KeyedProblem, Reply)>>>,
+    duplicate_metres: f64,
+) {
     loop {
         let mut jobs = Vec::with_capacity(MAX_BATCH);
         {
@@ -60,7 +67,18 @@ async fn writer(store: Arc<dyn Store>, queue: Arc<Mutex<mpsc::Receiver<(KeyedPro
                 return; // every sender dropped
             }
         }
-        let (reports, replies): (Vec<KeyedProblem>, Vec<Reply>) = jobs.into_iter().unzip();
+        let (mut reports, replies): (Vec<KeyedProblem>, Vec<Reply>) = jobs.into_iter().unzip();
+        let probes = reports.iter().map(|r| probe(&r.problem, duplicate_metres)).collect();
+        match store.open_near(probes).await {
+            Ok(near) => {
+                for (report, near) in reports.iter_mut().zip(near) {
+                    report.problem.likely_duplicates = duplicates(&report.problem, near, duplicate_metres);
+                }
+            }
+            // The insert below tells the callers if the database is away; otherwise the reports
+            // are stored without the hint rather than refused.
+            Err(e) => tracing::warn!(error = %e, "the duplicate search failed; storing without it"),
+        }
         match store.insert_problems_once(reports.clone()).await {
             Ok(stored) => {
                 for (reply, result) in replies.into_iter().zip(stored) {
@@ -82,4 +100,33 @@ async fn writer(store: Arc<dyn Store>, queue: Arc<Mutex<mpsc::Receiver<(KeyedPro
             }
         }
     }
+}
+
+/// The box around a report within which duplicates may lie.
+fn probe(p: &NewProblem, radius: f64) -> NearProbe {
+    let (per_lat, per_lon) = spatial::geodesy::metres_per_degree(p.lat);
+    let (dx, dy) = (radius / per_lon.max(1e-9), radius / per_lat);
+    NearProbe {
+        bbox: BBox { min_lon: p.lon - dx, min_lat: p.lat - dy, max_lon: p.lon + dx, max_lat: p.lat + dy },
+        category: p.category.clone(),
+    }
+}
+
+/// The cases found in the box that lie within `radius` of the report, nearest first.
+fn duplicates(p: &NewProblem, near: Vec<crate::store::Near>, radius: f64) -> Vec<Duplicate> {
+    let here = geo::Point::new(p.lon, p.lat);
+    let mut found: Vec<Duplicate> = near
+        .into_iter()
+        .map(|o| (spatial::geodesy::distance_m(here, geo::Point::new(o.lon, o.lat)), o))
+        .filter(|(d, _)| *d <= radius)
+        .map(|(d, o)| Duplicate {
+            id: o.id,
+            distance_m: (d * 10.0).round() / 10.0,
+            grid_code: o.grid_code,
+            responsible_unit: o.responsible_unit,
+            reported_by: o.reported_by,
+        })
+        .collect();
+    found.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
+    found
 }

@@ -67,7 +67,7 @@ pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), S
     let mut ctx = ApiContext::new(store.clone(), catalog, clock.clone(), options.limits);
     ctx.calendar = Arc::new(options.calendar);
     ctx.thresholds = Arc::new(options.thresholds);
-    ctx.duplicate_metres = options.duplicate_metres;
+    ctx.intake = Arc::new(crate::group_commit::GroupCommit::new(store.clone(), options.duplicate_metres));
     ctx.coverage = Arc::new(options.coverage);
     ctx.plan_rules = Arc::new(options.plan_rules);
     ctx.evidence = Arc::new(options.evidence);

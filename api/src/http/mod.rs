@@ -51,8 +51,6 @@ pub struct ApiContext {
     pub thresholds: Arc<Thresholds>,
     /// Colour changes from the escalation scheduler, for the SSE stream.
     pub changes: tokio::sync::broadcast::Sender<crate::escalation::ColourChange>,
-    /// Same-category open problems this close to a new report are flagged as likely duplicates.
-    pub duplicate_metres: f64,
     /// How weekly coverage is judged.
     pub coverage: Arc<crate::coverage::CoverageRules>,
     /// New and changed cases, for the dispatcher board's live stream.
@@ -65,7 +63,7 @@ pub struct ApiContext {
     pub plan_rules: Arc<crate::planning::PlanRules>,
     /// The street network's graph, rebuilt when the stored network changes.
     pub streets: Arc<crate::planning::StreetCache>,
-    /// Reports arriving together share one commit.
+    /// Reports arriving together share one commit (and one search for likely duplicates).
     pub intake: Arc<crate::group_commit::GroupCommit>,
     /// Where photo evidence is kept and how it is checked.
     pub evidence: Arc<Evidence>,
@@ -97,14 +95,13 @@ impl ApiContext {
             calendar: Arc::new(WorkingCalendar::default()),
             thresholds: Arc::new(Thresholds::default()),
             changes: tokio::sync::broadcast::channel(1024).0,
-            duplicate_metres: 50.0,
             coverage: Arc::new(crate::coverage::CoverageRules::default()),
             tiles: Arc::new(crate::tiles::TileService::default()),
             problem_changes: tokio::sync::broadcast::channel(1024).0,
             basemap: None,
             plan_rules: Arc::new(crate::planning::PlanRules::default()),
             streets: Arc::new(crate::planning::StreetCache::default()),
-            intake: Arc::new(crate::group_commit::GroupCommit::new(store.clone())),
+            intake: Arc::new(crate::group_commit::GroupCommit::new(store.clone(), 50.0)),
             evidence: Arc::new(Evidence {
                 blobs: crate::evidence::blobs::LocalBlobs::new(std::env::temp_dir().join("gridwatch-media")),
                 max_distance_m: 100.0,

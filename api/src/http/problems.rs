@@ -98,8 +98,8 @@ pub async fn create(
         ));
     }
     problem.reported_by = Some(principal.name.clone());
-    problem.likely_duplicates = likely_duplicates(&ctx, &problem).await?;
-    // Acknowledge only what is committed: submit returns after the COMMIT holding this report.
+    // Acknowledge only what is committed: submit returns after the COMMIT holding this report,
+    // with the likely duplicates found for its batch.
     let idempotency = idempotency_key.map(|key| (principal.user_id, key));
     let report = crate::store::KeyedProblem { problem, idempotency, actor: caller.actor() };
     let (problem, replayed) = ctx.intake.submit(report).await?;
@@ -122,44 +122,4 @@ pub async fn get(
     let problem = super::cases::visible(&ctx, &caller, &id).await?;
     let area = Area::of(caller.require(Action::ReadProblems)?, &ctx.catalog.snapshot());
     Ok(Json(super::cases::present(&ctx, &area, problem)))
-}
-
-/// Open problems of the same category within `duplicate_metres` of a new report, nearest first.
-async fn likely_duplicates(
-    ctx: &ApiContext,
-    p: &crate::problem::NewProblem,
-) -> Result<Vec<crate::problem::Duplicate>, ApiError> {
-    use crate::workflow::state::State;
-    let radius = ctx.duplicate_metres;
-    let (per_lat, per_lon) = spatial::geodesy::metres_per_degree(p.lat);
-    let (dx, dy) = (radius / per_lon.max(1e-9), radius / per_lat);
-    let query = crate::store::ProblemQuery {
-        bbox: Some(crate::store::BBox {
-            min_lon: p.lon - dx,
-            min_lat: p.lat - dy,
-            max_lon: p.lon + dx,
-            max_lat: p.lat + dy,
-        }),
-        category: Some(p.category.clone()),
-        statuses: Some(State::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str().to_string()).collect()),
-        limit: 100,
-        page_only: true,
-        ..Default::default()
-    };
-    let (near, _) = ctx.store.query_problems(&query).await?;
-    let here = geo::Point::new(p.lon, p.lat);
-    let mut found: Vec<crate::problem::Duplicate> = near
-        .into_iter()
-        .map(|o| (spatial::geodesy::distance_m(here, geo::Point::new(o.lon, o.lat)), o))
-        .filter(|(d, _)| *d <= radius)
-        .map(|(d, o)| crate::problem::Duplicate {
-            id: o.id,
-            distance_m: (d * 10.0).round() / 10.0,
-            grid_code: o.grid_code,
-            responsible_unit: o.responsible_unit,
-            reported_by: o.reported_by,
-        })
-        .collect();
-    found.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
-    Ok(found)
 }

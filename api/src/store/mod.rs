@@ -269,6 +269,42 @@ macro_rules! insert_problems_once_body {
     }};
 }
 
+/// `Store::open_near` given the backend's `OPEN_NEAR` query, whose one parameter is the probes
+/// as a JSON array of `{i, x0, y0, x1, y1, cat}` and which selects `i` and `Near`'s columns.
+macro_rules! open_near_body {
+    ($self:ident, $probes:expr) => {{
+        let probes: Vec<$crate::store::NearProbe> = $probes;
+        let mut found: Vec<Vec<$crate::store::Near>> = vec![Vec::new(); probes.len()];
+        if probes.is_empty() {
+            return Ok(found);
+        }
+        let json: Vec<serde_json::Value> = probes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                serde_json::json!({"i": i, "x0": p.bbox.min_lon, "y0": p.bbox.min_lat, "x1": p.bbox.max_lon,
+                    "y1": p.bbox.max_lat, "cat": p.category})
+            })
+            .collect();
+        let rows = sqlx::query(OPEN_NEAR).bind(serde_json::Value::Array(json).to_string()).fetch_all(&$self.pool).await?;
+        for r in &rows {
+            use sqlx::Row;
+            let i: i64 = r.try_get("i")?;
+            if let Some(slot) = usize::try_from(i).ok().and_then(|i| found.get_mut(i)) {
+                slot.push($crate::store::Near {
+                    id: r.try_get("id")?,
+                    lon: r.try_get("lon")?,
+                    lat: r.try_get("lat")?,
+                    grid_code: r.try_get("grid_code")?,
+                    responsible_unit: r.try_get("responsible_unit")?,
+                    reported_by: r.try_get("reported_by")?,
+                });
+            }
+        }
+        Ok(found)
+    }};
+}
+
 /// Idempotency keys of imported backlogs live under this user id, which no account has.
 pub const IMPORT_KEY_OWNER: i64 = 0;
 
@@ -766,12 +802,8 @@ macro_rules! read_methods {
             };
             let page = format!("SELECT {PROBLEM_COLUMNS} FROM problems {QUEUE_WHERE} ORDER BY {order} LIMIT $17 OFFSET $18");
             let rows = bind_problem_query!(sqlx::query(&page), q).bind(q.limit).bind(q.offset).fetch_all(&self.pool).await?;
-            let total: i64 = if q.page_only {
-                -1
-            } else {
-                let count = format!("SELECT count(*) FROM problems {QUEUE_WHERE}");
-                bind_problem_query!(sqlx::query_scalar(&count), q).fetch_one(&self.pool).await?
-            };
+            let count = format!("SELECT count(*) FROM problems {QUEUE_WHERE}");
+            let total: i64 = bind_problem_query!(sqlx::query_scalar(&count), q).fetch_one(&self.pool).await?;
             let problems = rows.iter().map(|r| r.problem_row()?.into_problem()).collect::<Result<Vec<_>, _>>()?;
             Ok((problems, total))
             })
@@ -852,6 +884,24 @@ use async_trait::async_trait;
 use spatial::{Grid, GridLevel, MultiPolygon};
 use std::borrow::Cow;
 use std::collections::HashMap;
+
+/// Where and what to look for open cases near a new report.
+#[derive(Debug, Clone)]
+pub struct NearProbe {
+    pub bbox: BBox,
+    pub category: String,
+}
+
+/// An open case found near a probe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Near {
+    pub id: i64,
+    pub lon: f64,
+    pub lat: f64,
+    pub grid_code: Option<String>,
+    pub responsible_unit: Option<String>,
+    pub reported_by: Option<String>,
+}
 
 /// A report to store once per `(user id, idempotency key)`, on behalf of `actor`.
 #[derive(Debug, Clone)]
@@ -1041,9 +1091,6 @@ pub struct ProblemQuery {
     pub sort: Sort,
     pub limit: i64,
     pub offset: i64,
-    /// Skip counting every match (the total comes back as -1): for callers that need only
-    /// the page, such as the duplicate check on each new report.
-    pub page_only: bool,
 }
 
 pub(crate) fn json_list(list: &Option<Vec<String>>) -> Option<String> {
@@ -1173,6 +1220,10 @@ pub trait Store: Send + Sync {
     /// Stores reports in one transaction, each once per `(user id, idempotency key)`: a repeated
     /// key returns the problem stored the first time and `true`. All or nothing.
     async fn insert_problems_once(&self, batch: Vec<KeyedProblem>) -> Result<Vec<(Problem, bool)>, StoreError>;
+
+    /// For each probe, the open cases of its category inside its box (at most 100 each, by id):
+    /// the candidates a batch of new reports may duplicate, found in one query.
+    async fn open_near(&self, probes: Vec<NearProbe>) -> Result<Vec<Vec<Near>>, StoreError>;
 
     /// [`Store::insert_problems_once`] for one report.
     async fn insert_problem_once(

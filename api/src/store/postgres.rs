@@ -57,6 +57,13 @@ const EVENTS_OF_WHERE: &str = "problem_id IN (SELECT (jsonb_array_elements_text(
 const PROBLEM_COLUMNS: &str = "id, ST_X(geom) AS lon, ST_Y(geom) AS lat, category, description, source, grid_code, \
      grid_version, responsible_unit, candidates, status, created_at, reported_by, category_name, kind, department, severity, time_limit, \
      limit_unit, dispatched_at, deadline, reworks, extension_requested, closed_at, colour, nearby, likely_duplicates, merged_into, point_code, criterion_id";
+/// Open cases of each probe's category in its box, at most 100 per probe (see `open_near_body!`).
+const OPEN_NEAR: &str = "SELECT q.i::bigint AS i, p.id, ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat, p.grid_code, \
+     p.responsible_unit, p.reported_by \
+     FROM jsonb_to_recordset($1::jsonb) AS q(i int, x0 float8, y0 float8, x1 float8, y1 float8, cat text) \
+     CROSS JOIN LATERAL (SELECT id, geom, grid_code, responsible_unit, reported_by FROM problems \
+       WHERE geom && ST_MakeEnvelope(q.x0, q.y0, q.x1, q.y1, 4326) AND category = q.cat \
+       AND status NOT IN ('closed', 'void') ORDER BY id LIMIT 100) p";
 /// [`PROBLEM_COLUMNS`] without the long texts (description, candidates, nearby, duplicates,
 /// extension request): what the map layers and the escalation pass read, a million at a time.
 const MAP_COLUMNS: &str = "id, ST_X(geom) AS lon, ST_Y(geom) AS lat, category, ''::text AS description, source, grid_code, grid_version, \
@@ -255,6 +262,13 @@ impl Store for PostgresStore {
         dry_run: bool,
     ) -> Result<(usize, usize), StoreError> {
         import_problems_body!(self, problems, actor, dry_run)
+    }
+
+    async fn open_near(
+        &self,
+        probes: Vec<crate::store::NearProbe>,
+    ) -> Result<Vec<Vec<crate::store::Near>>, StoreError> {
+        open_near_body!(self, probes)
     }
 
     async fn insert_problems_once(

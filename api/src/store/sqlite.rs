@@ -60,6 +60,13 @@ const EVENTS_OF_WHERE: &str = "problem_id IN (SELECT value FROM json_each($1))";
 const PROBLEM_COLUMNS: &str = "id, lon, lat, category, description, source, grid_code, grid_version, \
      responsible_unit, candidates, status, created_at, reported_by, category_name, kind, department, severity, time_limit, \
      limit_unit, dispatched_at, deadline, reworks, extension_requested, closed_at, colour, nearby, likely_duplicates, merged_into, point_code, criterion_id";
+/// Open cases of each probe's category in its box (see `open_near_body!`).
+const OPEN_NEAR: &str = "WITH q AS (SELECT json_extract(value, '$.i') AS i, json_extract(value, '$.x0') AS x0, \
+     json_extract(value, '$.y0') AS y0, json_extract(value, '$.x1') AS x1, json_extract(value, '$.y1') AS y1, \
+     json_extract(value, '$.cat') AS cat FROM json_each($1)) \
+     SELECT q.i AS i, p.id, p.lon, p.lat, p.grid_code, p.responsible_unit, p.reported_by FROM q JOIN problems p \
+     ON p.lon >= q.x0 AND p.lon <= q.x1 AND p.lat >= q.y0 AND p.lat <= q.y1 AND p.category = q.cat \
+     AND p.status NOT IN ('closed', 'void') ORDER BY q.i, p.id";
 /// [`PROBLEM_COLUMNS`] without the long texts (description, candidates, nearby, duplicates,
 /// extension request): what the map layers and the escalation pass read, a million at a time.
 const MAP_COLUMNS: &str = "id, lon, lat, category, '' AS description, source, grid_code, grid_version, \
@@ -266,6 +273,13 @@ impl Store for SqliteStore {
         dry_run: bool,
     ) -> Result<(usize, usize), StoreError> {
         import_problems_body!(self, problems, actor, dry_run)
+    }
+
+    async fn open_near(
+        &self,
+        probes: Vec<crate::store::NearProbe>,
+    ) -> Result<Vec<Vec<crate::store::Near>>, StoreError> {
+        open_near_body!(self, probes)
     }
 
     async fn insert_problems_once(
