@@ -265,6 +265,37 @@ fn scenario(backend: &Backend) {
         assert!(audit.starts_with("demo-admin|") && audit.contains("GPS drift"), "{name}: {audit}");
     }
 
+    // Closing needs the override too; then the period's evidence archive holds the case.
+    let (status, body) =
+        transition(r#"{"action": "close", "override_flags": true, "note": "checked on site by the street office"}"#);
+    assert_eq!((status, body["status"].as_str()), (200, Some("closed")), "{name}: {body}");
+    let today = now.to_offset(UtcOffset::from_hms(8, 0, 0).expect("offset")).date();
+    let period = format!("/api/v1/evidence/archive?from={today}&to={today}");
+    assert_eq!(fetch(&server, &officer, &period).0, 403, "{name}: officers do not export archives");
+    let (status, media, zip_bytes) = fetch(&server, &server.token_of("office"), &period);
+    assert_eq!((status, media.as_str()), (200, "application/zip"), "{name}");
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes)).expect("a ZIP");
+    let names: Vec<String> = zip.file_names().filter_map(Result::ok).map(|n| n.to_string()).collect();
+    let read = |zip: &mut zip::ZipArchive<std::io::Cursor<Vec<u8>>>, name: &str| {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut zip.by_name(name).expect(name), &mut out).expect("read");
+        out
+    };
+    let html = String::from_utf8(read(&mut zip, "index.html")).expect("utf-8");
+    assert!(
+        html.contains(&format!("<td>{first}</td>")) && html.contains("far_away") && html.contains("暴露垃圾"),
+        "{name}: {html}"
+    );
+    let after: Vec<&String> = names.iter().filter(|n| n.contains(&format!("/{first}/verification-"))).collect();
+    assert_eq!(after.len(), 3, "{name}: the case's three after-photos: {names:?}");
+    let genuine_path = after.iter().find(|n| n.ends_with("verification-1.jpg")).expect("the first after-photo");
+    assert_eq!(hex::encode(Sha256::digest(read(&mut zip, genuine_path))), sha, "{name}: photos archived as sent");
+    let xlsx = read(&mut zip, "index.xlsx");
+    assert!(xlsx.starts_with(b"PK"), "{name}: the XLSX index is there");
+    assert!(!names.iter().any(|n| n.contains(&format!("/{second}/"))), "{name}: open cases are not in the archive");
+    let (status, body) = server.get_as(Some(&admin), "/api/v1/evidence/archive?from=2026-12-31&to=2026-01-01");
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_parameter")), "{name}: {body}");
+
     // Bad uploads: clear errors, nothing stored.
     let before = std::fs::read_dir(&media_dir).map(|d| d.count()).unwrap_or(0);
     let (status, body) = upload(&server, &officer, first, None, "a.gif", b"GIF89a\x01\x00\x01\x00");

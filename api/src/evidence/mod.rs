@@ -2,6 +2,7 @@
 //! whether it looks genuine. Files are kept as sent, under their SHA-256 ([`blobs`]); thumbnails
 //! are made beside them.
 
+pub mod archive;
 pub mod blobs;
 pub mod checks;
 pub mod exif;

@@ -146,6 +146,7 @@ pub fn router(ctx: ApiContext) -> Router {
             get(photos::list).post(photos::upload).layer(DefaultBodyLimit::max(photos::MAX_UPLOAD_BYTES + 64 * 1024)),
         )
         .route("/api/v1/photos/{sha256}", get(photos::download))
+        .route("/api/v1/evidence/archive", get(photos::archive))
         .route("/api/v1/categories", get(cases::categories))
         .route("/api/v1/escalations/stream", get(cases::escalation_stream))
         .route("/api/v1/reports/weekly", get(reports::weekly))

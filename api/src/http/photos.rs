@@ -216,3 +216,67 @@ pub async fn download(
     )
         .into_response())
 }
+
+/// Cases in one archive at most: an office asks per month or per assessment period.
+pub const MAX_ARCHIVE_CASES: i64 = 5_000;
+
+/// `GET /api/v1/evidence/archive?from=YYYY-MM-DD&to=YYYY-MM-DD`: the evidence archive (网上申报材料)
+/// of the cases closed in `[from, to]` within the caller's area, as a ZIP.
+pub async fn archive(State(ctx): State<ApiContext>, caller: Caller, params: Params) -> Result<Response, ApiError> {
+    let principal = caller.require(Action::ReadReports)?;
+    params.only(&["from", "to"])?;
+    let offset = ctx.calendar.offset;
+    let day = |name: &str| -> Result<time::Date, ApiError> {
+        let text = params.text(name).ok_or_else(|| ApiError::parameter(name, "is required: a date YYYY-MM-DD"))?;
+        time::Date::parse(text, time::macros::format_description!("[year]-[month]-[day]"))
+            .map_err(|_| ApiError::parameter(name, "must be a date YYYY-MM-DD"))
+    };
+    let (from, to) = (day("from")?, day("to")?);
+    if to < from || (to - from).whole_days() > 366 {
+        return Err(ApiError::parameter("to", "must be on or after from, at most a year later"));
+    }
+    let start = from.midnight().assume_offset(offset);
+    let end = to.next_day().unwrap_or(to).midnight().assume_offset(offset);
+    let area = Area::of(principal, &ctx.catalog.snapshot());
+    let query = crate::store::ProblemQuery {
+        area: area.filter(),
+        statuses: Some(vec!["closed".to_string()]),
+        limit: MAX_ARCHIVE_CASES + 1,
+        ..Default::default()
+    };
+    let (closed, _) = ctx.store.query_problems(&query).await?;
+    let in_period: Vec<_> = closed
+        .into_iter()
+        .filter(|p| p.case.merged_into.is_none() && p.case.closed_at.is_some_and(|t| start <= t && t < end))
+        .collect();
+    if in_period.len() as i64 > MAX_ARCHIVE_CASES {
+        return Err(ApiError::parameter(
+            "to",
+            format!("more than {MAX_ARCHIVE_CASES} cases: ask for a shorter period"),
+        ));
+    }
+    let mut cases = Vec::with_capacity(in_period.len());
+    for problem in in_period {
+        let mut photos = Vec::new();
+        for photo in ctx.store.photos_of(problem.id).await? {
+            let (blobs, sha) = (ctx.evidence.blobs.clone(), photo.sha256.clone());
+            let bytes = tokio::task::spawn_blocking(move || blobs.get(&sha, Variant::Original))
+                .await
+                .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
+                .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", e.to_string()))?;
+            match bytes {
+                Some(bytes) => photos.push((photo, bytes)),
+                None => {
+                    tracing::warn!(photo = photo.id, sha256 = %photo.sha256, "a photo's file is missing; left out of the archive")
+                }
+            }
+        }
+        cases.push(crate::evidence::archive::ArchivedCase { problem, photos });
+    }
+    let title = format!("佐证材料 evidence archive {from} – {to}");
+    let zip = tokio::task::spawn_blocking(move || crate::evidence::archive::build(&title, &cases))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "archive_failed", e))?;
+    Ok(super::download("application/zip", &format!("gridwatch-evidence-{from}-{to}.zip"), zip))
+}
