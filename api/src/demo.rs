@@ -282,6 +282,7 @@ async fn seed_case_history(
                 note: None,
                 photo_url: None,
                 details: serde_json::json!({"unit": next.responsible_unit, "demo": true}),
+                audit: None,
             };
             if !store.update_case(next.clone(), p.status.clone(), event).await? {
                 break;

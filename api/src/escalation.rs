@@ -4,7 +4,7 @@
 
 use crate::clock::Clock;
 use crate::problem::Problem;
-use crate::store::{Store, StoreError, Which, PAGE};
+use crate::store::{Keyset, Store, StoreError, Which, PAGE};
 use crate::workflow::calendar::WorkingCalendar;
 use crate::workflow::case::colour_at;
 use crate::workflow::colour::{Colour, Thresholds};
@@ -129,12 +129,10 @@ impl Escalator {
     /// memory together; each recorded change is published and handed to `seen`.
     async fn pass(&self, mut seen: impl FnMut(&ColourChange)) -> Result<(), StoreError> {
         let now = self.clock.now();
-        let mut after = 0;
-        loop {
+        let mut pages = Keyset::new(0);
+        while let Some(after) = pages.next() {
             let page = self.store.problems_page(after, PAGE, Which::OpenOnMap).await?;
-            let Some(last) = page.last() else { return Ok(()) };
-            after = last.id;
-            let full = page.len() as i64 == PAGE;
+            pages.advance(&page, |p| p.id);
             for p in page {
                 let colour = colour_at(&p, now, &self.calendar, &self.thresholds);
                 if colour != p.colour && self.store.record_colour(p.id, p.status.clone(), p.colour, colour, now).await?
@@ -144,10 +142,8 @@ impl Escalator {
                     seen(&c);
                 }
             }
-            if !full {
-                return Ok(());
-            }
         }
+        Ok(())
     }
 
     fn publish(&self, c: &ColourChange) {

@@ -416,6 +416,7 @@ async fn case_scenario(store: &dyn Store) {
         note: Some("ok".into()),
         photo_url: None,
         details: serde_json::json!({}),
+        audit: None,
     };
     let mut current = p.clone();
     for action in [Action::Accept, Action::Register, Action::Dispatch] {

@@ -153,6 +153,11 @@ pub async fn transition(
             "remote": caller.remote,
             "overridden_photos": overridden,
         }),
+        audit: overridden.as_ref().map(|photos| crate::store::StepAudit {
+            action: "photo.override",
+            remote: caller.remote.clone(),
+            details: json!({"action": action.as_str(), "photos": photos, "note": request.note}),
+        }),
     };
     commit(&ctx, &area, &problem, updated, event).await
 }
@@ -356,6 +361,7 @@ pub async fn reroute(
             "from_unit": problem.responsible_unit, "to_unit": updated.responsible_unit,
             "remote": caller.remote,
         }),
+        audit: None,
     };
     commit(&ctx, &area, &problem, updated, event).await
 }

@@ -189,10 +189,9 @@ pub async fn download(
     }
     let area = Area::of(principal, &ctx.catalog.snapshot());
     let mut media = None;
-    for id in ctx.store.problems_with_photo(sha256.clone()).await? {
-        if let Some(problem) = ctx.store.problem(id).await?.filter(|p| area.sees_problem(p)) {
-            let photos = ctx.store.photos_of(problem.id).await?;
-            media = photos.into_iter().find(|p| p.sha256 == sha256).map(|p| p.media);
+    for (id, kind) in ctx.store.photo_holders(sha256.clone()).await? {
+        if ctx.store.problem(id).await?.is_some_and(|p| area.sees_problem(&p)) {
+            media = Some(kind);
             break;
         }
     }

@@ -53,17 +53,15 @@ macro_rules! apply_import {
 /// Appends one audit entry inside the open transaction `tx`.
 macro_rules! audit_row {
     ($tx:ident, $at:expr, $actor:expr, $action:expr, $object:expr, $details:expr) => {
-        sqlx::query(
-            "INSERT INTO audit_log (at, actor, remote, action, object, details) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind($at)
-        .bind(&$actor.name)
-        .bind(&$actor.remote)
-        .bind($action)
-        .bind($object)
-        .bind($details.to_string())
-        .execute(&mut *$tx)
-        .await?;
+        sqlx::query($crate::store::INSERT_AUDIT)
+            .bind($at)
+            .bind(&$actor.name)
+            .bind(&$actor.remote)
+            .bind($action)
+            .bind($object)
+            .bind($details.to_string())
+            .execute(&mut *$tx)
+            .await?;
     };
 }
 
@@ -155,7 +153,7 @@ pub(crate) fn many_rows(one: &str, rows: usize) -> String {
     sql
 }
 
-/// One audit entry, as `many_rows` multiplies it.
+/// One audit entry (`audit_row!`; `many_rows` multiplies it for a batch).
 pub(crate) const INSERT_AUDIT: &str =
     "INSERT INTO audit_log (at, actor, remote, action, object, details) VALUES ($1, $2, $3, $4, $5, $6)";
 /// One idempotency key, as `many_rows` multiplies it.
@@ -689,19 +687,9 @@ macro_rules! workflow_methods {
                 .bind(event.details.to_string())
                 .execute(&mut *tx)
                 .await?;
-                if let Some(photos) = event.details.get("overridden_photos").filter(|v| !v.is_null()) {
-                    let actor = $crate::auth::Actor {
-                        name: event.actor.clone(),
-                        remote: event.details["remote"].as_str().unwrap_or("").to_string(),
-                    };
-                    audit_row!(
-                        tx,
-                        event.at,
-                        actor,
-                        "photo.override",
-                        format!("problem/{}", problem.id),
-                        serde_json::json!({"action": event.action, "photos": photos, "note": event.note})
-                    );
+                if let Some(audit) = &event.audit {
+                    let actor = $crate::auth::Actor { name: event.actor.clone(), remote: audit.remote.clone() };
+                    audit_row!(tx, event.at, actor, audit.action, format!("problem/{}", problem.id), audit.details);
                 }
                 tx.commit().await?;
                 Ok(true)
@@ -927,22 +915,40 @@ pub enum Which {
 /// page of whole `Problem`s stays a few megabytes.
 pub const PAGE: i64 = 2_000;
 
+/// Keyset paging (`WHERE key > after ORDER BY key LIMIT PAGE`): where the next page starts,
+/// until a short page ends the walk.
+pub struct Keyset<K> {
+    after: Option<K>,
+}
+
+impl<K: Clone> Keyset<K> {
+    pub fn new(start: K) -> Self {
+        Self { after: Some(start) }
+    }
+
+    /// The key the next page starts after; `None` once the walk is over.
+    pub fn next(&self) -> Option<K> {
+        self.after.clone()
+    }
+
+    /// Records a fetched page.
+    pub fn advance<T>(&mut self, page: &[T], key: impl Fn(&T) -> K) {
+        self.after = page.last().filter(|_| page.len() as i64 == PAGE).map(key);
+    }
+}
+
 /// Visits every assessment point, by code, one page in memory at a time.
 pub async fn for_each_point(
     store: &dyn Store,
     mut visit: impl FnMut(crate::patrol::StoredPoint),
 ) -> Result<(), StoreError> {
-    let mut after = String::new();
-    loop {
+    let mut pages = Keyset::new(String::new());
+    while let Some(after) = pages.next() {
         let page = store.points_page(after, PAGE).await?;
-        let Some(last) = page.last() else { return Ok(()) };
-        after = last.code.clone();
-        let full = page.len() as i64 == PAGE;
+        pages.advance(&page, |p| p.code.clone());
         page.into_iter().for_each(&mut visit);
-        if !full {
-            return Ok(());
-        }
     }
+    Ok(())
 }
 
 /// Visits every case `which` selects, by id, one page in memory at a time.
@@ -951,17 +957,13 @@ pub async fn for_each_problem(
     which: Which,
     mut visit: impl FnMut(Problem),
 ) -> Result<(), StoreError> {
-    let mut after = 0;
-    loop {
+    let mut pages = Keyset::new(0);
+    while let Some(after) = pages.next() {
         let page = store.problems_page(after, PAGE, which).await?;
-        let Some(last) = page.last() else { return Ok(()) };
-        after = last.id;
-        let full = page.len() as i64 == PAGE;
+        pages.advance(&page, |p| p.id);
         page.into_iter().for_each(&mut visit);
-        if !full {
-            return Ok(());
-        }
     }
+    Ok(())
 }
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -1155,6 +1157,16 @@ pub struct NewEvent {
     pub action: String,
     pub note: Option<String>,
     pub photo_url: Option<String>,
+    pub details: serde_json::Value,
+    /// An audit-log entry to write with the step, in the same transaction.
+    pub audit: Option<StepAudit>,
+}
+
+/// An audit-log entry about a case step (its actor and time are the step's).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepAudit {
+    pub action: &'static str,
+    pub remote: String,
     pub details: serde_json::Value,
 }
 
@@ -1441,8 +1453,8 @@ pub trait Store: Send + Sync {
         other_than: i64,
     ) -> BoxFuture<'_, Result<Vec<crate::evidence::checks::Seen>, StoreError>>;
 
-    /// The cases a file is attached to.
-    fn problems_with_photo(&self, sha256: String) -> BoxFuture<'_, Result<Vec<i64>, StoreError>>;
+    /// The cases a file is attached to, with its kind.
+    fn photo_holders(&self, sha256: String) -> BoxFuture<'_, Result<Vec<(i64, crate::evidence::Media)>, StoreError>>;
 
     // The street network (see `street_methods!`).
 

@@ -201,12 +201,23 @@ macro_rules! photo_methods {
             })
         }
 
-        fn problems_with_photo(&self, sha256: String) -> $crate::store::BoxFuture<'_, Result<Vec<i64>, StoreError>> {
+        fn photo_holders(
+            &self,
+            sha256: String,
+        ) -> $crate::store::BoxFuture<'_, Result<Vec<(i64, $crate::evidence::Media)>, StoreError>> {
             Box::pin(async move {
-                Ok(sqlx::query_scalar("SELECT problem_id FROM photos WHERE sha256 = $1 ORDER BY problem_id")
-                    .bind(&sha256)
-                    .fetch_all(&self.pool)
-                    .await?)
+                let rows: Vec<(i64, String)> =
+                    sqlx::query_as("SELECT problem_id, media FROM photos WHERE sha256 = $1 ORDER BY problem_id")
+                        .bind(&sha256)
+                        .fetch_all(&self.pool)
+                        .await?;
+                rows.into_iter()
+                    .map(|(id, media)| {
+                        let media = $crate::evidence::Media::parse(&media)
+                            .ok_or_else(|| StoreError::Corrupt(format!("photo {sha256} on problem {id}: media {media:?}")))?;
+                        Ok((id, media))
+                    })
+                    .collect()
             })
         }
     };
