@@ -352,6 +352,13 @@ struct ServeArgs {
     /// Where photo and document evidence is kept (content-addressed files and thumbnails).
     #[arg(long, env = "GRIDWATCH_MEDIA_DIR", default_value = "gridwatch-media")]
     media_dir: PathBuf,
+    /// Keep evidence in an S3-compatible bucket instead (MinIO, Ceph, AWS S3):
+    /// http(s)://host[:port]/bucket[/prefix]; keys in GRIDWATCH_S3_ACCESS_KEY and GRIDWATCH_S3_SECRET_KEY.
+    #[arg(long, env = "GRIDWATCH_MEDIA_S3")]
+    media_s3: Option<String>,
+    /// The bucket's region (MinIO and most S3-compatible stores accept the default).
+    #[arg(long, env = "GRIDWATCH_S3_REGION", default_value = "us-east-1")]
+    s3_region: String,
     /// A photo taken farther than this (metres, by its EXIF GPS) from its case is flagged.
     #[arg(long, env = "GRIDWATCH_PHOTO_MAX_METRES", default_value_t = 100.0)]
     photo_max_metres: f64,
@@ -621,7 +628,17 @@ fn run(cli: Cli) -> Result<(), String> {
                 },
                 duplicate_metres: args.duplicate_metres.clamp(0.0, 10_000.0),
                 evidence: gridwatch::http::Evidence {
-                    blobs: gridwatch::evidence::blobs::LocalBlobs::new(args.media_dir),
+                    blobs: match &args.media_s3 {
+                        None => gridwatch::evidence::blobs::Blobs::Local(gridwatch::evidence::blobs::LocalBlobs::new(
+                            args.media_dir,
+                        )),
+                        Some(url) => gridwatch::evidence::blobs::Blobs::S3(gridwatch::evidence::s3::Bucket::new(
+                            url,
+                            &args.s3_region,
+                            &std::env::var("GRIDWATCH_S3_ACCESS_KEY").unwrap_or_default(),
+                            &std::env::var("GRIDWATCH_S3_SECRET_KEY").unwrap_or_default(),
+                        )?),
+                    },
                     max_distance_m: args.photo_max_metres.clamp(1.0, 100_000.0),
                 },
                 coverage: args.coverage.rules()?,

@@ -13,6 +13,10 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("app.js", "text/javascript; charset=utf-8", web_file!("app/app.js")),
     ("i18n.js", "text/javascript; charset=utf-8", web_file!("app/i18n.js")),
     ("app.css", "text/css; charset=utf-8", web_file!("app/app.css")),
+    ("outbox.js", "text/javascript; charset=utf-8", web_file!("app/outbox.js")),
+    ("sw.js", "text/javascript; charset=utf-8", web_file!("app/sw.js")),
+    ("manifest.webmanifest", "application/manifest+json", web_file!("app/manifest.webmanifest")),
+    ("icon.svg", "image/svg+xml", web_file!("app/icon.svg")),
     ("maplibre-gl.js", "text/javascript; charset=utf-8", web_file!("node_modules/maplibre-gl/dist/maplibre-gl.js")),
     ("maplibre-gl.css", "text/css; charset=utf-8", web_file!("node_modules/maplibre-gl/dist/maplibre-gl.css")),
 ];

@@ -37,3 +37,50 @@ fn every_view_of_the_web_map_draws_in_chromium() {
         assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{view}: a real screenshot");
     }
 }
+
+/// The officer's phone offline (tests/browser/offline.test.mjs): installed as an app, reopened
+/// with no signal, a report with a camera photo filed offline, and on return both arrive exactly
+/// once although the server's first answers are lost. Checked here again through the API.
+#[test]
+fn a_report_filed_offline_arrives_exactly_once_with_its_photo() {
+    let dir = common::scratch("offline");
+    let server = Server::start(&format!("sqlite://{}", dir.join("offline.db").display()), &["--demo"]);
+    let token = server.token_of("officer");
+    let (status, grids) = server.get_as(Some(&token), "/api/v1/layers/grids?level=grid");
+    assert_eq!(status, 200);
+    let (lon, lat) = common::inside(&grids["features"][0]);
+    let now = time::OffsetDateTime::now_utc();
+    let photo = dir.join("scene.jpg");
+    let bytes = common::camera::camera_jpeg(&dir, "scene.jpg", now, lon, lat);
+    let description = format!("离线上报 offline report {}", now.unix_timestamp_nanos());
+    let out = Command::new("node")
+        .arg("offline.test.mjs")
+        .current_dir(common::workspace().join("tests/browser"))
+        .env("GRIDWATCH_URL", &server.base)
+        .env("GRIDWATCH_TOKEN", &token)
+        .env("GRIDWATCH_PHOTO", &photo)
+        .env("GRIDWATCH_AT", format!("{lon},{lat}"))
+        .env("GRIDWATCH_DESCRIPTION", &description)
+        .output()
+        .expect("node runs (scripts/test.sh installs playwright-core into tests/browser)");
+    let log = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "offline browser checks failed:\n{log}");
+    assert!(log.contains("offline checks passed"), "{log}");
+
+    let (_, list) = server.get_as(Some(&token), "/api/v1/problems?limit=1000&sort=-created_at");
+    let mine: Vec<&serde_json::Value> = list["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .filter(|p| p["description"] == description.as_str())
+        .collect();
+    assert_eq!(mine.len(), 1, "one case: {mine:?}");
+    assert_eq!(mine[0]["reported_by"], "demo-officer");
+    let (_, photos) = server.get_as(Some(&token), &format!("/api/v1/problems/{}/photos", mine[0]["id"]));
+    let photos = photos["photos"].as_array().expect("photos");
+    assert_eq!(photos.len(), 1, "one photo: {photos:?}");
+    use sha2::Digest;
+    assert_eq!(photos[0]["sha256"], hex::encode(sha2::Sha256::digest(&bytes)));
+    // Taken where and when it was filed: none of the tamper checks fire.
+    assert_eq!(photos[0]["flags"], json!([]), "{:?}", photos[0]);
+}

@@ -5,61 +5,13 @@
 
 mod common;
 
+use common::camera::{camera_jpeg, encode, scene};
 use common::{inside, Backend, Server};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use time::{Duration, OffsetDateTime, UtcOffset};
-
-/// A street scene: gradients and a checkerboard, so that pictures differ where it matters.
-fn scene(mirrored: bool) -> image::RgbImage {
-    image::RgbImage::from_fn(800, 600, |x, y| {
-        let x = if mirrored { 799 - x } else { x };
-        let board = if (x / 100 + y / 100) % 2 == 0 { 30 } else { 220 };
-        image::Rgb([(x * 255 / 800) as u8, (y * 255 / 600) as u8, board])
-    })
-}
-
-fn encode(picture: &image::RgbImage, format: image::ImageFormat) -> Vec<u8> {
-    let mut out = Vec::new();
-    picture.write_to(&mut std::io::Cursor::new(&mut out), format).expect("encode");
-    out
-}
-
-/// A JPEG of the scene with EXIF written by exiftool, as a phone camera writes it.
-fn camera_jpeg(dir: &Path, name: &str, taken: OffsetDateTime, lon: f64, lat: f64) -> Vec<u8> {
-    let path = dir.join(name);
-    std::fs::write(&path, encode(&scene(false), image::ImageFormat::Jpeg)).expect("write jpeg");
-    let local = taken.to_offset(UtcOffset::from_hms(8, 0, 0).expect("offset"));
-    let stamp = format!(
-        "{:04}:{:02}:{:02} {:02}:{:02}:{:02}",
-        local.year(),
-        u8::from(local.month()),
-        local.day(),
-        local.hour(),
-        local.minute(),
-        local.second()
-    );
-    let out = Command::new("exiftool")
-        .args([
-            "-q",
-            "-overwrite_original",
-            &format!("-DateTimeOriginal={stamp}"),
-            "-OffsetTimeOriginal=+08:00",
-            &format!("-GPSLatitude={}", lat.abs()),
-            &format!("-GPSLatitudeRef={}", if lat < 0.0 { "S" } else { "N" }),
-            &format!("-GPSLongitude={}", lon.abs()),
-            &format!("-GPSLongitudeRef={}", if lon < 0.0 { "W" } else { "E" }),
-            "-Make=HUAWEI",
-            "-Model=Mate 60",
-        ])
-        .arg(&path)
-        .output()
-        .expect("exiftool runs (Debian's libimage-exiftool-perl)");
-    assert!(out.status.success(), "exiftool: {}", String::from_utf8_lossy(&out.stderr));
-    std::fs::read(&path).expect("read back")
-}
 
 /// POSTs a multipart form with `file` (and `stage`); status and JSON answer.
 fn upload(server: &Server, token: &str, problem: i64, stage: Option<&str>, name: &str, bytes: &[u8]) -> (u16, Value) {
@@ -331,4 +283,105 @@ fn photos_are_stored_checked_and_served_on_both_backends() {
     for backend in Backend::both("photos") {
         scenario(&backend);
     }
+}
+
+/// A real S3-compatible server (s3s-fs, which checks every request's Signature V4 and keeps each
+/// object as a file; scripts/test.sh installs it) on a free port, serving the folder `root`.
+struct S3Server {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl S3Server {
+    const ACCESS_KEY: &'static str = "gridwatch-test";
+    const SECRET_KEY: &'static str = "a-secret-for-the-test-bucket";
+
+    fn start(root: &Path) -> Self {
+        let binary = std::env::var_os("GRIDWATCH_S3S_FS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| common::workspace().join("target/tools/bin/s3s-fs"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let child = Command::new(&binary)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", Self::ACCESS_KEY, "--secret-key", Self::SECRET_KEY])
+            .arg(root)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{} runs (scripts/test.sh installs s3s-fs): {e}", binary.display()));
+        assert!(
+            common::eventually(30, || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()),
+            "s3s-fs listens on {port}"
+        );
+        Self { child, port }
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn photos_round_trip_through_an_s3_compatible_bucket() {
+    let root = common::scratch("s3");
+    std::fs::create_dir_all(root.join("evidence")).expect("the bucket (a folder to s3s-fs)");
+    let s3 = S3Server::start(&root);
+    let work = common::scratch("s3-photos");
+    let db = |name: &str| format!("sqlite://{}", work.join(name).display());
+    let bucket = format!("http://127.0.0.1:{}/evidence/city-a", s3.port);
+    let serve = |name: &str, secret: &str| {
+        let keys = [("GRIDWATCH_S3_ACCESS_KEY", S3Server::ACCESS_KEY), ("GRIDWATCH_S3_SECRET_KEY", secret)];
+        Server::start_with_env(&db(name), &["--demo", "--media-s3", &bucket], &keys)
+    };
+    let server = serve("s3.db", S3Server::SECRET_KEY);
+    let (admin, officer) = (server.token_of("admin"), server.token_of("officer"));
+    let (_, mine) = server.get_as(Some(&officer), "/api/v1/layers/grids?level=grid");
+    let (lon, lat) = inside(&mine["features"][0]);
+    let body =
+        format!(r#"{{"lon": {lon}, "lat": {lat}, "category": "暴露垃圾", "description": "s3", "source": "officer"}}"#);
+    let (status, case) = server.post_as(Some(&admin), "/api/v1/problems", &body);
+    assert_eq!(status, 201, "{case}");
+    let id = case["id"].as_i64().expect("id");
+
+    let jpeg = camera_jpeg(&work, "s3.jpg", OffsetDateTime::now_utc(), lon, lat);
+    let sha = hex::encode(Sha256::digest(&jpeg));
+    let (status, photo) = upload(&server, &officer, id, None, "s3.jpg", &jpeg);
+    assert_eq!((status, flags(&photo)), (201, vec![]), "{photo}");
+    // In the bucket under its name, as sent, with the thumbnail beside it (s3s-fs keeps each
+    // object as the file bucket/key).
+    let object = root.join("evidence/city-a").join(&sha[..2]).join(&sha);
+    assert_eq!(std::fs::read(&object).expect("the object in the bucket"), jpeg, "the original, unmodified");
+    let thumb_object = root.join("evidence/city-a").join(&sha[..2]).join(format!("{sha}.thumb.jpg"));
+    assert!(thumb_object.exists(), "the thumbnail in the bucket");
+
+    // Downloads come back from the bucket.
+    let (status, media, bytes) = fetch(&server, &officer, &format!("/api/v1/photos/{sha}"));
+    assert_eq!((status, media.as_str(), bytes == jpeg), (200, "image/jpeg", true));
+    let (status, _, bytes) = fetch(&server, &officer, &format!("/api/v1/photos/{sha}?size=thumb"));
+    let thumb = image::load_from_memory(&bytes).expect("thumbnail decodes");
+    assert_eq!((status, thumb.width(), thumb.height()), (200, 320, 240));
+    // The same file on another case is stored once; the bucket refuses nothing it already has.
+    let (status, other) = server.post_as(Some(&admin), "/api/v1/problems", &body.replace("\"s3\"", "\"s3 again\""));
+    assert_eq!(status, 201);
+    let (status, _) = upload(&server, &admin, other["id"].as_i64().expect("id"), None, "copy.jpg", &jpeg);
+    assert_eq!(status, 201);
+    let objects = std::fs::read_dir(root.join("evidence/city-a").join(&sha[..2])).expect("prefix folder").count();
+    assert_eq!(objects, 2, "one original and one thumbnail");
+    drop(server);
+
+    // A wrong secret: the bucket refuses the signature, the upload fails cleanly and nothing is kept.
+    let server = serve("wrong.db", "not-the-secret");
+    let officer = server.token_of("officer");
+    let (status, case) = server.post_as(Some(&server.token_of("admin")), "/api/v1/problems", &body);
+    assert_eq!(status, 201);
+    let id = case["id"].as_i64().expect("id");
+    let other = encode(&scene(true), image::ImageFormat::Png);
+    let (status, answer) = upload(&server, &officer, id, None, "refused.png", &other);
+    assert_eq!((status, answer["error"]["code"].as_str()), (503, Some("storage_unavailable")), "{answer}");
+    let (_, list) = server.get_as(Some(&officer), &format!("/api/v1/problems/{id}/photos"));
+    assert_eq!(list["photos"], serde_json::json!([]), "no row without its file");
+    let _ = std::fs::remove_dir_all(root);
 }

@@ -1,11 +1,57 @@
 //! Content-addressed file storage: a file is kept once under its SHA-256, as sent (originals are
-//! never modified), at `ROOT/ab/abcdef…`; its thumbnail sits beside it as `…​.thumb.jpg`.
-//! Writing goes to a temporary name first and is renamed into place, so a crash never leaves a
-//! half-written file under a real name.
+//! never modified), under the name `ab/abcdef…`; its thumbnail sits beside it as `…​.thumb.jpg`.
+//! Two places can hold them: a local directory (the default) or an S3-compatible bucket
+//! ([`super::s3`]: MinIO, Ceph, AWS S3 …).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// Where files are kept.
+#[derive(Debug, Clone)]
+pub enum Blobs {
+    Local(LocalBlobs),
+    S3(super::s3::Bucket),
+}
+
+impl Blobs {
+    /// Stores `bytes` under `sha256` unless a file is there already (the first one stays).
+    pub fn put(&self, sha256: &str, variant: Variant, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Self::Local(local) => local.put(sha256, variant, bytes).map(drop),
+            Self::S3(bucket) => bucket.put(sha256, variant, bytes),
+        }
+    }
+
+    pub fn get(&self, sha256: &str, variant: Variant) -> std::io::Result<Option<Vec<u8>>> {
+        match self {
+            Self::Local(local) => local.get(sha256, variant),
+            Self::S3(bucket) => bucket.get(sha256, variant),
+        }
+    }
+
+    /// Where the files are, for the start-up log.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Local(local) => local.root().display().to_string(),
+            Self::S3(bucket) => bucket.describe(),
+        }
+    }
+}
+
+/// A file's name in the store: `ab/abcdef…` or `ab/abcdef….thumb.jpg`; `None` for anything that
+/// is not a SHA-256 in lower-case hex (no path tricks).
+pub fn object_name(sha256: &str, variant: Variant) -> Option<String> {
+    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return None;
+    }
+    Some(match variant {
+        Variant::Original => format!("{}/{sha256}", &sha256[..2]),
+        Variant::Thumbnail => format!("{}/{sha256}.thumb.jpg", &sha256[..2]),
+    })
+}
+
+/// Files in a local directory. Writing goes to a temporary name first and is renamed into place,
+/// so a crash never leaves a half-written file under a real name.
 #[derive(Debug, Clone)]
 pub struct LocalBlobs {
     root: PathBuf,
@@ -27,16 +73,9 @@ impl LocalBlobs {
         &self.root
     }
 
-    /// Where a blob lives; `None` for anything that is not a SHA-256 in hex (no path tricks).
+    /// Where a blob lives; `None` for anything that is not a SHA-256 in hex.
     pub fn path(&self, sha256: &str, variant: Variant) -> Option<PathBuf> {
-        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-            return None;
-        }
-        let name = match variant {
-            Variant::Original => sha256.to_string(),
-            Variant::Thumbnail => format!("{sha256}.thumb.jpg"),
-        };
-        Some(self.root.join(&sha256[..2]).join(name))
+        object_name(sha256, variant).map(|name| self.root.join(name))
     }
 
     /// Stores `bytes` under `sha256` unless it is there already.

@@ -6,6 +6,7 @@ pub mod archive;
 pub mod blobs;
 pub mod checks;
 pub mod exif;
+pub mod s3;
 
 use image::imageops::FilterType;
 use serde::Serialize;

@@ -19,8 +19,9 @@ pub async fn page() -> Result<Response, ApiError> {
 
 pub async fn file(Path(name): Path<String>) -> Result<Response, ApiError> {
     let (media, bytes) = maps::web::file(&name).ok_or_else(|| ApiError::not_found(format!("no map file {name:?}")))?;
-    // The page always revalidates; the rest is versioned with the binary and cached for a day.
-    let cache = if media.starts_with("text/html") { "no-cache" } else { "public, max-age=86400" };
+    // The page and the service worker always revalidate (a new binary's files then reach phones
+    // that keep the app offline); the rest is versioned with the binary and cached for a day.
+    let cache = if media.starts_with("text/html") || name == "sw.js" { "no-cache" } else { "public, max-age=86400" };
     Ok(([(header::CONTENT_TYPE, media), (header::CACHE_CONTROL, cache)], bytes).into_response())
 }
 

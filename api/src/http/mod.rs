@@ -9,6 +9,7 @@ mod coverage;
 pub mod error;
 mod features;
 pub mod guard;
+mod idempotency;
 mod layers;
 mod locate;
 mod map;
@@ -72,7 +73,7 @@ pub struct ApiContext {
 /// Photo evidence settings.
 #[derive(Debug, Clone)]
 pub struct Evidence {
-    pub blobs: crate::evidence::blobs::LocalBlobs,
+    pub blobs: crate::evidence::blobs::Blobs,
     /// A photo taken farther than this from its case is flagged (metres).
     pub max_distance_m: f64,
 }
@@ -103,7 +104,9 @@ impl ApiContext {
             streets: Arc::new(crate::planning::StreetCache::default()),
             intake: Arc::new(crate::group_commit::GroupCommit::new(store.clone(), 50.0)),
             evidence: Arc::new(Evidence {
-                blobs: crate::evidence::blobs::LocalBlobs::new(std::env::temp_dir().join("gridwatch-media")),
+                blobs: crate::evidence::blobs::Blobs::Local(crate::evidence::blobs::LocalBlobs::new(
+                    std::env::temp_dir().join("gridwatch-media"),
+                )),
                 max_distance_m: 100.0,
             }),
             store,
@@ -117,6 +120,9 @@ impl ApiContext {
 }
 
 pub fn router(ctx: ApiContext) -> Router {
+    // Writes a phone may send twice when its connection drops take an Idempotency-Key.
+    use axum::handler::Handler;
+    let once = || middleware::from_fn_with_state(ctx.clone(), idempotency::replay);
     Router::new()
         .route("/", get(features::landing))
         .route("/conformance", get(features::conformance))
@@ -143,7 +149,9 @@ pub fn router(ctx: ApiContext) -> Router {
         .route("/api/v1/problems/{id}/reroute", post(cases::reroute))
         .route(
             "/api/v1/problems/{id}/photos",
-            get(photos::list).post(photos::upload).layer(DefaultBodyLimit::max(photos::MAX_UPLOAD_BYTES + 64 * 1024)),
+            get(photos::list)
+                .post(photos::upload.layer(once()))
+                .layer(DefaultBodyLimit::max(photos::MAX_UPLOAD_BYTES + 64 * 1024)),
         )
         .route("/api/v1/photos/{sha256}", get(photos::download))
         .route("/api/v1/evidence/archive", get(photos::archive))
@@ -184,12 +192,14 @@ pub fn router(ctx: ApiContext) -> Router {
         )
         .route(
             "/api/v1/tracks",
-            get(patrols::get_tracks).post(patrols::post_track).layer(DefaultBodyLimit::max(patrols::MAX_BODY_BYTES)),
+            get(patrols::get_tracks)
+                .post(patrols::post_track.layer(once()))
+                .layer(DefaultBodyLimit::max(patrols::MAX_BODY_BYTES)),
         )
         .route(
             "/api/v1/inspections",
             get(patrols::list_inspections)
-                .post(patrols::post_inspection)
+                .post(patrols::post_inspection.layer(once()))
                 .layer(DefaultBodyLimit::max(patrols::MAX_BODY_BYTES)),
         )
         .route("/api/v1/plans", get(plans::plan))

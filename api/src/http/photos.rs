@@ -184,7 +184,7 @@ pub async fn download(
         Some(_) => return Err(ApiError::bad_request("invalid_parameter", "size must be original or thumb")),
     };
     let not_found = || ApiError::not_found(format!("no photo {sha256}"));
-    if ctx.evidence.blobs.path(&sha256, variant).is_none() {
+    if crate::evidence::blobs::object_name(&sha256, variant).is_none() {
         return Err(not_found());
     }
     let area = Area::of(principal, &ctx.catalog.snapshot());
@@ -240,14 +240,13 @@ pub async fn archive(State(ctx): State<ApiContext>, caller: Caller, params: Para
     let query = crate::store::ProblemQuery {
         area: area.filter(),
         statuses: Some(vec!["closed".to_string()]),
+        closed_from: Some(start),
+        closed_to: Some(end),
         limit: MAX_ARCHIVE_CASES + 1,
         ..Default::default()
     };
     let (closed, _) = ctx.store.query_problems(&query).await?;
-    let in_period: Vec<_> = closed
-        .into_iter()
-        .filter(|p| p.case.merged_into.is_none() && p.case.closed_at.is_some_and(|t| start <= t && t < end))
-        .collect();
+    let in_period: Vec<_> = closed.into_iter().filter(|p| p.case.merged_into.is_none()).collect();
     if in_period.len() as i64 > MAX_ARCHIVE_CASES {
         return Err(ApiError::parameter(
             "to",

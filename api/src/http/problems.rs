@@ -19,9 +19,6 @@ use serde_json::{json, Value};
 /// Largest accepted report body.
 pub const MAX_REPORT_BYTES: usize = 64 * 1024;
 
-/// Longest accepted `Idempotency-Key`.
-pub const MAX_IDEMPOTENCY_KEY: usize = 200;
-
 pub async fn create(
     State(ctx): State<ApiContext>,
     caller: Caller,
@@ -29,19 +26,7 @@ pub async fn create(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let principal = caller.require(Action::Report)?;
-    let idempotency_key = match headers.get("idempotency-key") {
-        None => None,
-        Some(v) => {
-            let key = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY);
-            let key = key.ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid_header",
-                    format!("Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} visible ASCII characters"),
-                )
-            })?;
-            Some(key.to_string())
-        }
-    };
+    let idempotency_key = super::idempotency::key_of(&headers)?;
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -108,7 +93,7 @@ pub async fn create(
     }
     let headers = [
         (header::LOCATION, format!("/api/v1/problems/{}", problem.id)),
-        (header::HeaderName::from_static("idempotent-replayed"), replayed.to_string()),
+        (header::HeaderName::from_static(super::idempotency::REPLAYED), replayed.to_string()),
     ];
     let area = Area::of(principal, &ctx.catalog.snapshot());
     Ok((StatusCode::CREATED, headers, Json(super::cases::present(&ctx, &area, problem))))

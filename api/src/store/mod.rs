@@ -771,6 +771,8 @@ macro_rules! bind_problem_query {
             .bind($q.source.clone())
             .bind($q.created_from)
             .bind($q.created_to)
+            .bind($q.closed_from)
+            .bind($q.closed_to)
     }};
 }
 
@@ -788,7 +790,7 @@ macro_rules! read_methods {
                 crate::store::Sort::Newest => ORDER_NEWEST,
                 crate::store::Sort::Deadline => ORDER_DEADLINE,
             };
-            let page = format!("SELECT {PROBLEM_COLUMNS} FROM problems {QUEUE_WHERE} ORDER BY {order} LIMIT $17 OFFSET $18");
+            let page = format!("SELECT {PROBLEM_COLUMNS} FROM problems {QUEUE_WHERE} ORDER BY {order} LIMIT $19 OFFSET $20");
             let rows = bind_problem_query!(sqlx::query(&page), q).bind(q.limit).bind(q.offset).fetch_all(&self.pool).await?;
             let count = format!("SELECT count(*) FROM problems {QUEUE_WHERE}");
             let total: i64 = bind_problem_query!(sqlx::query_scalar(&count), q).fetch_one(&self.pool).await?;
@@ -861,6 +863,8 @@ pub(crate) mod assessments;
 pub(crate) mod patrols;
 #[macro_use]
 pub mod photos;
+#[macro_use]
+pub mod replies;
 #[macro_use]
 pub(crate) mod streets;
 mod postgres;
@@ -1090,6 +1094,9 @@ pub struct ProblemQuery {
     pub source: Option<String>,
     pub created_from: Option<OffsetDateTime>,
     pub created_to: Option<OffsetDateTime>,
+    /// Closed in [closed_from, closed_to): the evidence archive's period.
+    pub closed_from: Option<OffsetDateTime>,
+    pub closed_to: Option<OffsetDateTime>,
     pub sort: Sort,
     pub limit: i64,
     pub offset: i64,
@@ -1455,6 +1462,20 @@ pub trait Store: Send + Sync {
 
     /// The cases a file is attached to, with its kind.
     fn photo_holders(&self, sha256: String) -> BoxFuture<'_, Result<Vec<(i64, crate::evidence::Media)>, StoreError>>;
+
+    // Kept answers to Idempotency-Keys (see `reply_methods!`).
+
+    /// The answer kept for a caller's key, if any.
+    fn reply(&self, user_id: i64, key: String) -> BoxFuture<'_, Result<Option<replies::Reply>, StoreError>>;
+
+    /// Keeps the first answer to a key (a second is ignored) and forgets week-old ones.
+    fn keep_reply(
+        &self,
+        user_id: i64,
+        key: String,
+        reply: replies::Reply,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'_, Result<(), StoreError>>;
 
     // The street network (see `street_methods!`).
 

@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "mock assessments", include_str!("../../migrations/postgres/0006_mock_assessments.sql")),
     (7, "streets", include_str!("../../migrations/postgres/0007_streets.sql")),
     (8, "photos", include_str!("../../migrations/postgres/0008_photos.sql")),
+    (9, "replies", include_str!("../../migrations/postgres/0009_replies.sql")),
 ];
 
 const GRID_COLUMNS: &str = "code, version, name, parent_code, level, lead_department, responsible_unit, officer, \
@@ -28,7 +29,7 @@ const INSERT_PROBLEM: &str = "INSERT INTO problems (geom, category, description,
      responsible_unit, candidates, status, created_at, reported_by, \
      category_name, kind, department, severity, time_limit, limit_unit, colour, nearby, likely_duplicates, point_code, criterion_id) \
      VALUES (ST_SetSRID(ST_MakePoint($1, $2), 4326), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) RETURNING id";
-/// The queue filters, parameters $1…$16 as `bind_problem_query!` binds them.
+/// The queue filters, parameters $1…$18 as `bind_problem_query!` binds them.
 const QUEUE_WHERE: &str = "WHERE geom && ST_MakeEnvelope($1, $2, $3, $4, 4326) \
      AND ($5::text IS NULL OR grid_code IN (SELECT jsonb_array_elements_text($5::jsonb))) \
      AND ($6::text IS NULL OR responsible_unit = $6) \
@@ -41,7 +42,9 @@ const QUEUE_WHERE: &str = "WHERE geom && ST_MakeEnvelope($1, $2, $3, $4, 4326) \
      AND ($13::text IS NULL OR category = $13) \
      AND ($14::text IS NULL OR source = $14) \
      AND ($15::timestamptz IS NULL OR created_at >= $15) \
-     AND ($16::timestamptz IS NULL OR created_at < $16)";
+     AND ($16::timestamptz IS NULL OR created_at < $16) \
+     AND ($17::timestamptz IS NULL OR closed_at >= $17) \
+     AND ($18::timestamptz IS NULL OR closed_at < $18)";
 
 /// Queue orders, as `read_methods!` uses them.
 const ORDER_OLDEST: &str = "id";
@@ -290,6 +293,7 @@ impl Store for PostgresStore {
 
     street_methods!();
     photo_methods!();
+    reply_methods!();
 
     async fn count_problems(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM problems").fetch_one(&self.pool).await?)

@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "mock assessments", include_str!("../../migrations/sqlite/0006_mock_assessments.sql")),
     (7, "streets", include_str!("../../migrations/sqlite/0007_streets.sql")),
     (8, "photos", include_str!("../../migrations/sqlite/0008_photos.sql")),
+    (9, "replies", include_str!("../../migrations/sqlite/0009_replies.sql")),
 ];
 
 const GRID_COLUMNS: &str = "code, version, name, parent_code, level, lead_department, responsible_unit, officer, \
@@ -30,7 +31,7 @@ const INSERT_PROBLEM: &str = "INSERT INTO problems (lon, lat, category, descript
      responsible_unit, candidates, status, created_at, reported_by, \
      category_name, kind, department, severity, time_limit, limit_unit, colour, nearby, likely_duplicates, point_code, criterion_id) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) RETURNING id";
-/// The queue filters, parameters $1…$16 as `bind_problem_query!` binds them.
+/// The queue filters, parameters $1…$18 as `bind_problem_query!` binds them.
 const QUEUE_WHERE: &str = "WHERE lon >= $1 AND lat >= $2 AND lon <= $3 AND lat <= $4 \
      AND ($5 IS NULL OR grid_code IN (SELECT value FROM json_each($5))) \
      AND ($6 IS NULL OR responsible_unit = $6) \
@@ -43,7 +44,9 @@ const QUEUE_WHERE: &str = "WHERE lon >= $1 AND lat >= $2 AND lon <= $3 AND lat <
      AND ($13 IS NULL OR category = $13) \
      AND ($14 IS NULL OR source = $14) \
      AND ($15 IS NULL OR julianday(created_at) >= julianday($15)) \
-     AND ($16 IS NULL OR julianday(created_at) < julianday($16))";
+     AND ($16 IS NULL OR julianday(created_at) < julianday($16)) \
+     AND ($17 IS NULL OR julianday(closed_at) >= julianday($17)) \
+     AND ($18 IS NULL OR julianday(closed_at) < julianday($18))";
 
 /// Queue orders, as `read_methods!` uses them.
 const ORDER_OLDEST: &str = "id";
@@ -301,6 +304,7 @@ impl Store for SqliteStore {
 
     street_methods!();
     photo_methods!();
+    reply_methods!();
 
     async fn count_problems(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM problems").fetch_one(&self.pool).await?)

@@ -5,15 +5,17 @@
 // Data comes with the caller's API token (kept in this browser only); the server decides what
 // each token may see.
 import { STRINGS } from "./i18n.js";
+import * as outbox from "./outbox.js";
 
 const maplibregl = window.maplibregl;
 const TOKEN_KEY = "gridwatch.token";
+const AREA_CACHE = "gridwatch-area";
 const LANG_KEY = "gridwatch.lang";
 const COLOURS = { red: "#d7263d", yellow: "#e6a700", blue: "#1e6fd9", none: "#6b5fa8" };
 const QUEUE_STATUSES = ["reported", "accepted", "registered", "returned"];
 const NEXT_STEPS = { reported: ["accept", "void"], accepted: ["register", "void"], registered: ["dispatch", "void"], returned: ["dispatch", "void"] };
 
-const state = { token: localStorage.getItem(TOKEN_KEY), lang: localStorage.getItem(LANG_KEY) || "zh", me: null, map: null, view: null, stop: [] };
+const state = { token: localStorage.getItem(TOKEN_KEY), lang: localStorage.getItem(LANG_KEY) || "zh", me: null, map: null, view: null, stop: [], offline: false };
 const t = (key) => STRINGS[state.lang][key] ?? STRINGS.zh[key] ?? key;
 const $ = (sel) => document.querySelector(sel);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -24,11 +26,31 @@ class ApiError extends Error {}
 
 async function api(path, options = {}) {
   const headers = { Authorization: `Bearer ${state.token}`, ...(options.body ? { "Content-Type": "application/json" } : {}) };
-  const response = await fetch(path, { ...options, headers });
+  const read = !options.method || options.method === "GET";
+  let response;
+  try {
+    response = await fetch(path, { ...options, headers });
+  } catch (e) {
+    // No signal: what this phone last read of the officer's area stands in (kept below).
+    const kept = read && (await cachedAnswer(path));
+    if (!kept) throw e;
+    state.offline = true;
+    return kept;
+  }
   if (response.status === 401) { signOut(); throw new ApiError(t("login_hint")); }
   const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
   if (!response.ok) throw new ApiError(body?.error?.message || `${response.status}`);
+  if (read && body && window.caches) {
+    const cache = await caches.open(AREA_CACHE);
+    await cache.put(path, new Response(JSON.stringify(body), { headers: { "Content-Type": "application/json" } }));
+  }
   return body;
+}
+
+async function cachedAnswer(path) {
+  if (!window.caches) return null;
+  const kept = await (await caches.open(AREA_CACHE)).match(path);
+  return kept ? kept.json() : null;
 }
 
 // ---- dates: ISO weeks in the browser's time zone (the city's, on the officer's phone) ----
@@ -144,6 +166,8 @@ async function officerView(map, panel) {
   open.sort((a, b) => (a.properties.deadline || "9").localeCompare(b.properties.deadline || "9"));
   panel.innerHTML = `
     <h2>${t("my_area")} · ${esc(state.me.scope.map((s) => s.name || s.code).join("、"))}</h2>
+    ${state.offline ? `<p id="offline-note" class="error">${t("offline_copy")}</p>` : ""}
+    <section id="field-work"></section>
     <div class="muted" data-week="${week}">${t("week")} ${week}</div>
     <h2>${t("points_covered")}</h2>
     <div class="summary" data-covered="${covered}" data-points="${points.features.length}">${covered} / ${points.features.length}</div>
@@ -160,8 +184,123 @@ async function officerView(map, panel) {
     const f = open.find((p) => String(p.properties.id) === li.dataset.id);
     if (f) map.flyTo({ center: f.geometry.coordinates, zoom: 17 });
   }));
+  fieldWork(map, panel);
   popupOn(map, ["problems"], (p) => `${problemBadge(p)} <b>${esc(p.category_name || p.category)}</b><br>${esc(statusText(p.status))}<br>${deadlineText(p)}`);
   popupOn(map, ["points", "points-line", "points-area"], (p) => `<b>${esc(p.name)}</b><br>${esc(p.type_zh || p.type)}<br>${p.covered ? t("covered") : t("not_covered")} (${p.visits})`);
+}
+
+// ---- field work: report with photos, GPS on patrol, and the outbox (待发送) ----
+const TRACK_BATCH = 20;
+
+/** The report form, the patrol switch and the list of what waits to be sent, in the officer's panel. */
+async function fieldWork(map, panel) {
+  const categories = await api("/api/v1/categories").then((c) => c.categories).catch(() => []);
+  const box = panel.querySelector("#field-work");
+  box.innerHTML = `
+    <h2>${t("report_problem")}</h2>
+    <form id="report">
+      <select name="category" required aria-label="${t("category")}">${categories.map((c) => `<option value="${esc(c.code)}">${esc(state.lang === "zh" ? c.name_zh : c.name_en)}</option>`).join("")}</select>
+      <textarea name="description" required rows="2" placeholder="${t("description")}"></textarea>
+      <input name="photo" type="file" accept="image/jpeg,image/png,image/heic,application/pdf" capture="environment" multiple aria-label="${t("photo")}">
+      <div class="muted" id="report-where">${t("position_hint")}</div>
+      <button type="submit">${t("file_report")}</button>
+    </form>
+    <div class="actions"><button type="button" id="patrol" class="secondary">${t("start_patrol")}</button></div>
+    <h2>${t("outbox")} <span id="outbox-count" data-count="0">(0)</span></h2>
+    <ul id="outbox"></ul>`;
+
+  // Where: a tap on the map, else the phone's GPS, else the middle of the map.
+  let tapped = null;
+  const marker = new maplibregl.Marker({ color: "#e07a1f" });
+  const onTap = (e) => {
+    tapped = [e.lngLat.lng, e.lngLat.lat];
+    marker.setLngLat(e.lngLat).addTo(map);
+    $("#report-where").textContent = `${t("position")}: ${tapped[1].toFixed(5)}, ${tapped[0].toFixed(5)}`;
+  };
+  map.on("click", onTap);
+  state.stop.push(() => map.off("click", onTap));
+
+  box.querySelector("#report").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const form = new FormData(e.target);
+    const [lon, lat] = tapped || (await gpsFix()) || map.getCenter().toArray();
+    const photos = [...e.target.photo.files].map((file) => ({ blob: file, name: file.name, stage: "report" }));
+    const body = { lon, lat, category: form.get("category"), description: form.get("description").trim(), source: "officer" };
+    await outbox.enqueue({ kind: "report", user: state.me.name, body, photos });
+    e.target.reset();
+    tapped = null;
+    marker.remove();
+    $("#report-where").textContent = t("position_hint");
+    await sendNow();
+  });
+
+  // On patrol: GPS fixes gather on the phone and leave in batches, through the outbox.
+  let watch = null;
+  let fixes = [];
+  const flushFixes = async () => {
+    if (!fixes.length) return;
+    const batch = fixes.splice(0);
+    await outbox.enqueue({ kind: "track", user: state.me.name, body: { fixes: batch } });
+    await sendNow();
+  };
+  const stopPatrol = async () => {
+    if (watch != null) navigator.geolocation.clearWatch(watch);
+    watch = null;
+    await flushFixes();
+  };
+  box.querySelector("#patrol").addEventListener("click", async (e) => {
+    if (watch != null) {
+      await stopPatrol();
+      e.target.textContent = t("start_patrol");
+      return;
+    }
+    if (!navigator.geolocation) return;
+    e.target.textContent = t("stop_patrol");
+    watch = navigator.geolocation.watchPosition((p) => {
+      fixes.push({ time: new Date(p.timestamp).toISOString(), lon: p.coords.longitude, lat: p.coords.latitude, accuracy: p.coords.accuracy });
+      if (fixes.length >= TRACK_BATCH) flushFixes();
+    }, () => {}, { enableHighAccuracy: true });
+  });
+  state.stop.push(() => { stopPatrol(); });
+  await renderOutbox();
+  sendNow();
+}
+
+function gpsFix() {
+  if (!navigator.geolocation) return Promise.resolve(null);
+  return new Promise((resolve) => navigator.geolocation.getCurrentPosition(
+    (p) => resolve([p.coords.longitude, p.coords.latitude]), () => resolve(null), { timeout: 5000, maximumAge: 60_000 }));
+}
+
+/** Sends what waits (this user's only), then redraws the list. A connection that dropped while
+ * the phone says it is online is tried again soon, a few seconds later each time up to half a minute. */
+let retryIn = 2000;
+let retryTimer = null;
+async function sendNow() {
+  if (!state.token || !state.me) return;
+  const stalled = await outbox.flush(state.token, state.me.name, renderOutbox);
+  if (stalled && navigator.onLine && !retryTimer) {
+    retryTimer = setTimeout(() => { retryTimer = null; sendNow(); }, retryIn);
+    retryIn = Math.min(retryIn * 2, 30_000);
+  } else if (!stalled) {
+    retryIn = 2000;
+  }
+}
+
+async function renderOutbox() {
+  const list = $("#outbox");
+  if (!list) return;
+  const items = (await outbox.waiting()).filter((i) => i.user === state.me?.name);
+  $("#outbox-count").dataset.count = String(items.length);
+  $("#outbox-count").textContent = `(${items.length})`;
+  list.innerHTML = items.length ? items.map((i) => {
+    const what = i.kind === "report" ? `${t("outbox_report")} ${esc(i.body.description.slice(0, 30))}` : i.kind === "track" ? `${t("outbox_track")} (${i.body.fixes.length})` : `${t("outbox_inspection")} ${esc(i.body.point)}`;
+    const photos = i.photos?.length ? ` · ${i.photos.filter((p) => !p.sent).length}/${i.photos.length} ${t("photo")}` : "";
+    const status = i.error ? `<span class="error">${esc(i.error)}</span> <button type="button" data-retry="${i.seq}">${t("retry")}</button> <button type="button" class="secondary" data-discard="${i.seq}">${t("discard")}</button>` : `<span class="muted">${t("waiting")}</span>`;
+    return `<li data-seq="${i.seq}" data-kind="${i.kind}">${what}${photos}<br><span class="muted">${shortTime(i.filed_at)}</span> ${status}</li>`;
+  }).join("") : `<li class="muted">${t("outbox_empty")}</li>`;
+  list.querySelectorAll("[data-retry]").forEach((b) => b.addEventListener("click", async () => { await outbox.retry(Number(b.dataset.retry)); sendNow(); }));
+  list.querySelectorAll("[data-discard]").forEach((b) => b.addEventListener("click", async () => { await outbox.discard(Number(b.dataset.discard)); renderOutbox(); }));
 }
 
 /** The next working day with a planned route (巡查计划): today's, else a later day this week,
@@ -429,12 +568,15 @@ function applyLanguage() {
 
 function signOut() {
   localStorage.removeItem(TOKEN_KEY);
+  // The next user of this phone must not see this one's area offline.
+  window.caches?.delete(AREA_CACHE);
   state.token = null;
   $("#login").hidden = false;
 }
 
 async function show() {
   state.stop.splice(0).forEach((stop) => stop());
+  state.offline = false;
   document.body.dataset.ready = "";
   const view = location.hash.replace(/^#/, "").split("?")[0] || DEFAULT_VIEW[state.me.role] || "officer";
   document.querySelectorAll("#views a").forEach((a) => a.classList.toggle("active", a.dataset.view === view));
@@ -481,4 +623,9 @@ $("#language").addEventListener("click", () => {
 });
 $("#logout").addEventListener("click", () => { signOut(); state.map?.remove(); state.map = null; });
 window.addEventListener("hashchange", () => state.me && show());
+// Back online: send what waited. Also every half minute, for connections that come back quietly.
+window.addEventListener("online", () => sendNow());
+setInterval(() => sendNow(), 30_000);
+// An installable app that opens with no signal (sw.js keeps the map's own files).
+navigator.serviceWorker?.register("sw.js").catch(() => {});
 start();

@@ -1,6 +1,8 @@
 //! Shared harness: the real binary, a fresh PostGIS database per test, and a tiny HTTP client.
 #![allow(dead_code)]
 
+pub mod camera;
+
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -156,6 +158,11 @@ pub struct Server {
 
 impl Server {
     pub fn start(database_url: &str, extra: &[&str]) -> Self {
+        Self::start_with_env(database_url, extra, &[])
+    }
+
+    /// `start` with more environment variables for the server (secrets that take no flag).
+    pub fn start_with_env(database_url: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(binary())
             .args(["serve", "--listen", "127.0.0.1:0", "--reload-seconds", "1"])
             .args(extra)
@@ -163,6 +170,7 @@ impl Server {
             .env("GRIDWATCH_LOG", "warn")
             // Uploads go to a scratch folder unless the test names one (--media-dir wins).
             .env("GRIDWATCH_MEDIA_DIR", scratch("media"))
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

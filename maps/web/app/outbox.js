@@ -1,0 +1,119 @@
+// 待发送 the outbox: what an officer files on the phone — reports with photos, inspections, GPS
+// fixes — is kept in IndexedDB first and sent in order whenever the phone is online. Every write
+// carries an Idempotency-Key made when it was filed, so a retry after a lost answer is recognised
+// by the server and nothing arrives twice.
+
+const DB = "gridwatch-outbox";
+const STORE = "items";
+
+function open() {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(DB, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore(STORE, { keyPath: "seq", autoIncrement: true });
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+async function run(mode, work) {
+  const db = await open();
+  try {
+    return await new Promise((resolve, reject) => {
+      const tx = db.transaction(STORE, mode);
+      const result = work(tx.objectStore(STORE));
+      tx.oncomplete = () => resolve(result.result ?? result);
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error);
+    });
+  } finally {
+    db.close();
+  }
+}
+
+/** Everything still waiting, oldest first. */
+export const waiting = () => run("readonly", (s) => s.getAll());
+const save = (item) => run("readwrite", (s) => s.put(item));
+const remove = (seq) => run("readwrite", (s) => s.delete(seq));
+/** Forgets everything waiting (on sign-out: the next user must not send it). */
+export const clear = () => run("readwrite", (s) => s.clear());
+
+/** Files a write: `{kind: "report"|"inspection"|"track", body, photos?: [{blob, name, stage}]}`. */
+export async function enqueue(item) {
+  const photos = (item.photos || []).map((p) => ({ ...p, key: crypto.randomUUID(), sent: false }));
+  await save({ ...item, photos, key: crypto.randomUUID(), filed_at: new Date().toISOString(), error: null });
+}
+
+class Offline extends Error {}
+
+/** Sends what `user` filed, in order; stops at the first item the network or server cannot take
+ * now. True when something still waits for the network. */
+export async function flush(token, user, onChange = () => {}) {
+  if (flush.running) return flush.running;
+  flush.running = (async () => {
+    let stalled = false;
+    try {
+      for (const item of await waiting()) {
+        if (item.user !== user) continue; // filed under another sign-in: sent only with its own token
+        if (item.error) continue; // refused by the server: the officer decides (retry or discard)
+        try {
+          await send(token, item);
+          await remove(item.seq);
+        } catch (e) {
+          if (e instanceof Offline) { stalled = true; break; }
+          await save({ ...item, error: e.message });
+        }
+        onChange();
+      }
+    } finally {
+      flush.running = null;
+      onChange();
+    }
+    return stalled;
+  })();
+  return flush.running;
+}
+
+/** Puts a refused item back in line. */
+export async function retry(seq) {
+  const item = (await waiting()).find((i) => i.seq === seq);
+  if (item) await save({ ...item, error: null });
+}
+export const discard = remove;
+
+const ENDPOINT = { report: "/api/v1/problems", inspection: "/api/v1/inspections", track: "/api/v1/tracks" };
+
+async function send(token, item) {
+  if (item.kind === "report" && item.problem_id == null) {
+    const created = await post(token, ENDPOINT.report, item.key, JSON.stringify(item.body), "application/json");
+    item.problem_id = created.id;
+    await save(item); // the case exists now; its photos follow even after a restart
+  } else if (item.kind !== "report" && !item.done) {
+    await post(token, ENDPOINT[item.kind], item.key, JSON.stringify(item.body), "application/json");
+    item.done = true;
+    await save(item);
+  }
+  for (const photo of item.photos) {
+    if (photo.sent || item.kind !== "report") continue;
+    const form = new FormData();
+    form.append("stage", photo.stage || "report");
+    form.append("file", photo.blob, photo.name || "photo.jpg");
+    await post(token, `/api/v1/problems/${item.problem_id}/photos`, photo.key, form);
+    photo.sent = true;
+    await save(item);
+  }
+}
+
+async function post(token, path, key, body, contentType) {
+  let response;
+  try {
+    const headers = { Authorization: `Bearer ${token}`, "Idempotency-Key": key, ...(contentType ? { "Content-Type": contentType } : {}) };
+    response = await fetch(path, { method: "POST", headers, body });
+  } catch {
+    throw new Offline("offline");
+  }
+  // Busy or briefly failing servers are retried later like a dropped connection.
+  if (response.status >= 500 || response.status === 429 || response.status === 408 || response.status === 401) throw new Offline(String(response.status));
+  const json = await response.json().catch(() => null);
+  if (!response.ok) throw new Error(json?.error?.message || `HTTP ${response.status}`);
+  return json;
+}

@@ -1,0 +1,95 @@
+// The officer's phone with no signal, in headless Chromium: the app is installed (service worker,
+// manifest), the network is cut (Playwright's offline emulation), the map reopens from what the
+// phone kept, a report with a photo is filed and waits in the outbox; back online it is sent, and
+// although the server's first answers are lost on the way back (the request lands, the answer
+// never arrives), the report and its photo arrive exactly once.
+//   GRIDWATCH_URL, GRIDWATCH_TOKEN (an officer's), GRIDWATCH_PHOTO (a JPEG), GRIDWATCH_AT ("lon,lat"
+//   inside the officer's grid), GRIDWATCH_DESCRIPTION (unique text for the report)
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+
+const base = process.env.GRIDWATCH_URL;
+const token = process.env.GRIDWATCH_TOKEN;
+const photo = process.env.GRIDWATCH_PHOTO;
+const [lon, lat] = process.env.GRIDWATCH_AT.split(",").map(Number);
+const description = process.env.GRIDWATCH_DESCRIPTION;
+const api = (path) => fetch(`${base}${path}`, { headers: { Authorization: `Bearer ${token}` } }).then((r) => r.json());
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const step = (name) => console.log(`${name}: ok`);
+try {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, geolocation: { longitude: lon, latitude: lat, accuracy: 8 }, permissions: ["geolocation"] });
+  await context.addInitScript(([t]) => localStorage.setItem("gridwatch.token", t), [token]);
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  const ready = () => page.waitForFunction(() => document.body.dataset.ready === "officer" || document.body.dataset.ready?.startsWith("error"), null, { timeout: 60_000 });
+
+  await page.goto(`${base}/map/#officer`);
+  await ready();
+  // Installable: a manifest the browser reads, and a service worker in charge of /map/.
+  const manifest = await page.evaluate(async () => (await fetch(document.querySelector("link[rel=manifest]").href)).json());
+  assert.equal(manifest.start_url, "/map/#officer");
+  assert.equal(manifest.display, "standalone");
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await page.reload(); // now under the service worker, which keeps the map's files
+  await ready();
+  assert.ok(await page.evaluate(() => Boolean(navigator.serviceWorker.controller)), "the service worker controls the page");
+  step("installed: manifest and service worker");
+
+  await context.setOffline(true);
+  await page.reload();
+  await ready();
+  assert.equal(await page.evaluate(() => document.body.dataset.ready), "officer", await page.textContent("#panel"));
+  assert.ok(await page.isVisible("#offline-note"), "the officer is told the data is what the phone kept");
+  const grids = await page.evaluate(() => window.gridwatch.map.getStyle().sources.grids.data.features.length);
+  assert.ok(grids > 0, "the officer's own grids draw offline");
+  step("reopened offline from the phone's copy");
+
+  await page.fill("#report textarea[name=description]", description);
+  await page.setInputFiles("#report input[name=photo]", photo);
+  await page.click("#report button[type=submit]");
+  await page.waitForFunction(() => document.querySelector("#outbox-count").dataset.count === "1");
+  assert.match(await page.textContent("#outbox"), /1\/1/, "the photo waits with the report");
+  const before = await api("/api/v1/problems?limit=1000&sort=-created_at");
+  assert.equal(before.problems.filter((p) => p.description === description).length, 0, "nothing reached the server while offline");
+  step("filed offline: waiting in the outbox");
+
+  // The first answer to each write is lost on its way back: the server has the write, the phone
+  // does not know it, and must retry with the same Idempotency-Key.
+  const lost = { report: 0, photo: 0 };
+  await page.route("**/api/v1/problems", async (route) => {
+    if (route.request().method() !== "POST" || lost.report++ > 0) return route.continue();
+    await route.fetch();
+    await route.abort("connectionreset");
+  });
+  await page.route("**/api/v1/problems/*/photos", async (route) => {
+    if (route.request().method() !== "POST" || lost.photo++ > 0) return route.continue();
+    await route.fetch();
+    await route.abort("connectionreset");
+  });
+  await context.setOffline(false);
+  await page.evaluate(() => window.dispatchEvent(new Event("online")));
+  // The lost answers leave the item waiting; the next round (online event or timer) finishes it.
+  await page.waitForFunction(() => document.querySelector("#outbox-count").dataset.count === "0", null, { timeout: 90_000 });
+  assert.ok(lost.report >= 2 && lost.photo >= 2, `each write was retried after its lost answer (${JSON.stringify(lost)})`);
+
+  const after = await api("/api/v1/problems?limit=1000&sort=-created_at");
+  const mine = after.problems.filter((p) => p.description === description);
+  assert.equal(mine.length, 1, "the report arrived exactly once");
+  const photos = await api(`/api/v1/problems/${mine[0].id}/photos`);
+  const sha = createHash("sha256").update(readFileSync(photo)).digest("hex");
+  assert.deepEqual(photos.photos.map((p) => p.sha256), [sha], "the photo arrived exactly once, unchanged");
+  assert.ok(Math.abs(mine[0].lon - lon) < 1e-6 && Math.abs(mine[0].lat - lat) < 1e-6, "reported where the phone's GPS was");
+  assert.deepEqual(errors, [], "no script errors");
+  step("back online: sent in order, exactly once");
+  console.log(`offline checks passed: problem ${mine[0].id}`);
+} finally {
+  await browser.close();
+}

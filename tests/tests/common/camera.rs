@@ -1,0 +1,55 @@
+//! Camera-style photos for the evidence tests: a street scene encoded by the image crate, with
+//! EXIF time, GPS and device written by a real tool (exiftool), as a phone camera writes them.
+
+use std::path::Path;
+use std::process::Command;
+use time::{OffsetDateTime, UtcOffset};
+
+/// A street scene: gradients and a checkerboard, so that pictures differ where it matters.
+pub fn scene(mirrored: bool) -> image::RgbImage {
+    image::RgbImage::from_fn(800, 600, |x, y| {
+        let x = if mirrored { 799 - x } else { x };
+        let board = if (x / 100 + y / 100) % 2 == 0 { 30 } else { 220 };
+        image::Rgb([(x * 255 / 800) as u8, (y * 255 / 600) as u8, board])
+    })
+}
+
+pub fn encode(picture: &image::RgbImage, format: image::ImageFormat) -> Vec<u8> {
+    let mut out = Vec::new();
+    picture.write_to(&mut std::io::Cursor::new(&mut out), format).expect("encode");
+    out
+}
+
+/// A JPEG of the scene with EXIF written by exiftool, as a phone camera writes it.
+pub fn camera_jpeg(dir: &Path, name: &str, taken: OffsetDateTime, lon: f64, lat: f64) -> Vec<u8> {
+    let path = dir.join(name);
+    std::fs::write(&path, encode(&scene(false), image::ImageFormat::Jpeg)).expect("write jpeg");
+    let local = taken.to_offset(UtcOffset::from_hms(8, 0, 0).expect("offset"));
+    let stamp = format!(
+        "{:04}:{:02}:{:02} {:02}:{:02}:{:02}",
+        local.year(),
+        u8::from(local.month()),
+        local.day(),
+        local.hour(),
+        local.minute(),
+        local.second()
+    );
+    let out = Command::new("exiftool")
+        .args([
+            "-q",
+            "-overwrite_original",
+            &format!("-DateTimeOriginal={stamp}"),
+            "-OffsetTimeOriginal=+08:00",
+            &format!("-GPSLatitude={}", lat.abs()),
+            &format!("-GPSLatitudeRef={}", if lat < 0.0 { "S" } else { "N" }),
+            &format!("-GPSLongitude={}", lon.abs()),
+            &format!("-GPSLongitudeRef={}", if lon < 0.0 { "W" } else { "E" }),
+            "-Make=HUAWEI",
+            "-Model=Mate 60",
+        ])
+        .arg(&path)
+        .output()
+        .expect("exiftool runs (Debian's libimage-exiftool-perl)");
+    assert!(out.status.success(), "exiftool: {}", String::from_utf8_lossy(&out.stderr));
+    std::fs::read(&path).expect("read back")
+}
