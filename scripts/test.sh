@@ -65,6 +65,14 @@ for dir in maps/web tests/browser; do
   fi
 done
 
+# s3s-fs: an S3-compatible server (it checks every request's Signature V4 and keeps each object as
+# a file) for the evidence-storage test. MinIO is in none of the registries these machines reach.
+if [ ! -x target/tools/bin/s3s-fs ]; then
+  log "installing s3s-fs (an S3-compatible server) into target/tools"
+  cargo install s3s-fs@0.14.1 --features binary --locked --quiet --root target/tools --target-dir target
+fi
+export GRIDWATCH_S3S_FS=${GRIDWATCH_S3S_FS:-$PWD/target/tools/bin/s3s-fs}
+
 log "building"
 cargo build --workspace --all-targets --locked
 

@@ -100,9 +100,19 @@ try {
     const created = await response.json();
     await page.waitForFunction((n) => Number(document.body.dataset.queue) === n + 1, before, { timeout: 15_000 });
     await page.locator(`#queue li[data-id="${created.id}"]`).waitFor();
-    // Select it: its candidate grids light up, then accept it (受理) from the board.
+    // A photo with no EXIF (a screenshot, say) comes with the report: flagged by the tamper checks.
+    const form = new FormData();
+    const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==", "base64");
+    form.append("file", new Blob([png], { type: "image/png" }), "screenshot.png");
+    const uploaded = await fetch(`${base}/api/v1/problems/${created.id}/photos`, { method: "POST", headers: { Authorization: `Bearer ${tokens.dispatcher}` }, body: form });
+    assert.equal(uploaded.status, 201, await uploaded.text());
+    // Select it: its candidate grids light up, its photo shows with its flag, then accept it (受理).
     await page.click(`#queue li[data-id="${created.id}"]`);
     await page.locator("#detail button[data-action=accept]").waitFor();
+    const figure = page.locator("#photos figure[data-flags*=no_exif]");
+    await figure.waitFor();
+    assert.match(await figure.locator(".flag").first().textContent(), /无拍摄信息/, "the flag is shown in words");
+    await page.waitForFunction(() => document.querySelector("#photos img")?.naturalWidth > 0);
     const candidates = await rendered(page, ["candidates"]);
     assert.ok(candidates.some((f) => f.properties.code === created.grid_code), "the covering grid is highlighted");
     await page.screenshot({ path: `${shots}/dispatcher.png` });

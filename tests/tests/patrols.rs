@@ -36,6 +36,21 @@ fn point_feature(code: &str, kind: &str, geometry: Value) -> String {
     .to_string()
 }
 
+/// POSTs JSON with an `Idempotency-Key`: status, the `Idempotent-Replayed` header, the answer.
+fn post_keyed(server: &Server, token: &str, path: &str, key: &str, body: &str) -> (u16, String, Value) {
+    let answer = ureq::post(&server.url(path))
+        .set("Authorization", &format!("Bearer {token}"))
+        .set("Idempotency-Key", key)
+        .set("Content-Type", "application/json")
+        .send_string(body);
+    let response = match answer {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("HTTP transport error: {e}"),
+    };
+    let replayed = response.header("idempotent-replayed").unwrap_or("").to_string();
+    (response.status(), replayed, serde_json::from_str(&response.into_string().expect("body")).expect("JSON"))
+}
+
 fn scenario(backend: &Backend) {
     let name = backend.name();
     // Wednesday of 2026-W48 in Beijing (the demo's own patrols are in W47).
@@ -141,11 +156,35 @@ fn scenario(backend: &Backend) {
     assert_eq!(day["features"][0]["geometry"]["type"], "LineString");
     assert_eq!(server.get_as(Some(&unit), "/api/v1/tracks").0, 403);
 
+    // A phone that lost the answer sends the same batch again with the same Idempotency-Key:
+    // a later week's track (kept out of this week's coverage) is stored once and the retry gets
+    // the first answer back.
+    let later: Vec<Value> = fixes
+        .iter()
+        .map(|f| json!({"time": f["time"].as_i64().unwrap_or(0) + 14 * 86_400, "lon": f["lon"], "lat": f["lat"], "accuracy": f["accuracy"]}))
+        .collect();
+    let batch = json!({"fixes": later}).to_string();
+    let (status, replayed, first) = post_keyed(&server, &officer, "/api/v1/tracks", "phone-1-track-7", &batch);
+    assert_eq!((status, replayed.as_str()), (201, "false"), "{name}: {first}");
+    let (status, replayed, again) = post_keyed(&server, &officer, "/api/v1/tracks", "phone-1-track-7", &batch);
+    assert_eq!((status, replayed.as_str(), &again), (201, "true", &first), "{name}");
+    let (_, day) = server.get_as(Some(&officer), "/api/v1/tracks?date=2026-12-07");
+    assert_eq!(day["features"][0]["properties"]["fixes"], 38, "{name}: stored once: {day}");
+    let (status, _, reused) = post_keyed(&server, &officer, "/api/v1/inspections", "phone-1-track-7", "{}");
+    assert_eq!((status, reused["error"]["code"].as_str()), (422, Some("idempotency_key_reused")), "{name}");
+    let (status, _, bad) = post_keyed(&server, &officer, "/api/v1/tracks", &"k".repeat(201), &batch);
+    assert_eq!((status, bad["error"]["code"].as_str()), (400, Some("invalid_header")), "{name}");
+
     // An inspection at the street: c1 fails and opens a problem routed like any report.
     let body = json!({"point": "S1", "results": [{"criterion": "c1", "pass": false, "note": "坑洼"}, {"criterion": "c2", "pass": true}],
         "photos": ["https://example.org/p/1.jpg"]});
-    let (status, done) = server.post_as(Some(&officer), "/api/v1/inspections", &body.to_string());
-    assert_eq!(status, 201, "{name}: {done}");
+    let (status, replayed, done) =
+        post_keyed(&server, &officer, "/api/v1/inspections", "phone-1-inspection-1", &body.to_string());
+    assert_eq!((status, replayed.as_str()), (201, "false"), "{name}: {done}");
+    // Sent twice (a lost answer): one inspection, one problem.
+    let (_, replayed, twice) =
+        post_keyed(&server, &officer, "/api/v1/inspections", "phone-1-inspection-1", &body.to_string());
+    assert_eq!((replayed.as_str(), &twice), ("true", &done), "{name}");
     let problem = &done["problems"][0];
     assert_eq!(done["problems"].as_array().map_or(0, Vec::len), 1);
     assert_eq!((problem["source"].as_str(), problem["assessment_point"].as_str()), (Some("inspection"), Some("S1")));

@@ -385,6 +385,8 @@ async function dispatcherView(map, panel) {
       <div>${esc(p.description)}</div>
       <div class="muted">${t("status")}: <b data-status>${esc(statusText(p.status))}</b> · ${t("reported_at")} ${shortTime(p.created_at)}</div>
       <div class="muted">${t("grid")}: ${esc(p.grid_code || "—")} · ${t("unit")}: ${esc(p.responsible_unit || "—")}</div>
+      <h2>${t("flags")}</h2>
+      <div id="photos" class="photos muted">${t("loading")}</div>
       <h2>${t("candidates")}</h2>
       <ul>${(p.nearby || []).map((n) => `<li>${esc(n.code)} <span class="muted">${n.distance_m.toFixed(0)} m</span></li>`).join("") || `<li class="muted">—</li>`}</ul>
       <div class="actions">${steps.map((s) => `<button type="button" data-action="${s}" class="${s === "void" ? "secondary" : ""}">${esc(names[s] || s)}</button>`).join("")}</div>
@@ -395,6 +397,7 @@ async function dispatcherView(map, panel) {
         <button type="submit">${t("reroute")}</button>
       </form>
       <p id="action-result" role="status"></p>`;
+    showPhotos(p.id);
     $("#detail").querySelectorAll("button[data-action]").forEach((b) => b.addEventListener("click", () => act(p.id, { action: b.dataset.action, note: b.dataset.action === "void" ? "dispatcher board" : undefined })));
     $("#reroute").addEventListener("submit", (e) => {
       e.preventDefault();
@@ -458,6 +461,24 @@ async function dispatcherView(map, panel) {
   })();
   map.on("click", "queue", (e) => e.features?.[0] && select(e.features[0].properties.id));
   pointer(map, "queue");
+}
+
+/** A case's photos as thumbnails, each with its tamper-check flags (far away, too early, no EXIF,
+ * reused), so a dispatcher sees doubtful evidence before acting on it. */
+async function showPhotos(id) {
+  const box = $("#photos");
+  const list = await api(`/api/v1/problems/${id}/photos`).catch(() => null);
+  if (!box || !list) return;
+  if (!list.photos.length) { box.textContent = "—"; return; }
+  box.className = "photos";
+  box.innerHTML = list.photos.map((p) => `<figure data-sha="${esc(p.sha256)}" data-flags="${esc(p.flags.map((f) => f.flag).join(","))}">
+    <img alt="${esc(p.filename || p.stage)}"><figcaption>${esc(STRINGS[state.lang].stages?.[p.stage] || p.stage)}
+    ${p.flags.length ? p.flags.map((f) => `<span class="flag">⚠ ${esc(STRINGS[state.lang].flag_names?.[f.flag] || f.flag)}</span>`).join(" ") : `<span class="muted">✓</span>`}</figcaption></figure>`).join("");
+  // Thumbnails need the token, so they come through fetch rather than a plain <img src>.
+  for (const figure of box.querySelectorAll("figure")) {
+    const response = await fetch(`/api/v1/photos/${figure.dataset.sha}?size=thumb`, { headers: { Authorization: `Bearer ${state.token}` } }).catch(() => null);
+    if (response?.ok) figure.querySelector("img").src = URL.createObjectURL(await response.blob());
+  }
 }
 
 // ---- 创建办: the office ----
