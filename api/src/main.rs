@@ -17,7 +17,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Import data into the database.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -580,90 +580,94 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve(args) => runtime()?.block_on(async {
-            let store = connect(&args.database.database_url).await.map_err(|e| e.to_string())?;
-            let options = cli::serve::ServeOptions {
-                listen: args.listen,
-                demo: args.demo,
-                reload_interval: Duration::from_secs(args.reload_seconds.max(1)),
-                limits: gridwatch::http::guard::Limits {
-                    requests_per_minute_per_token: args.rate_limit_per_token,
-                    requests_per_minute_per_ip: args.rate_limit_per_ip,
-                    request_timeout: Duration::from_secs(args.request_timeout_seconds.max(1)),
-                    max_bbox_km2: args.max_bbox_km2,
-                },
-                escalation_interval: Duration::from_secs_f64(args.escalation_seconds.clamp(0.05, 86_400.0)),
-                webhook: args.webhook_url.map(|url| gridwatch::escalation::Webhook {
-                    url,
-                    secret: args.webhook_secret,
-                    attempts: args.webhook_attempts,
-                }),
-                calendar: match &args.calendar {
-                    None => gridwatch::workflow::calendar::WorkingCalendar::default(),
-                    Some(path) => {
-                        let text = std::fs::read_to_string(path)
-                            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                        gridwatch::workflow::calendar::WorkingCalendar::from_json(&text)
-                            .map_err(|e| format!("{}: {e}", path.display()))?
-                    }
-                },
-                thresholds: {
-                    let t = gridwatch::workflow::colour::Thresholds {
-                        blue_share: args.blue_share,
-                        red_share: args.red_share,
-                        yellow_reworks: args.yellow_reworks,
-                        red_reworks: args.red_reworks,
-                    };
-                    if !(0.0 < t.blue_share
-                        && t.blue_share <= 1.0
-                        && t.red_share >= 1.0
-                        && t.yellow_reworks <= t.red_reworks)
-                    {
-                        return Err(
+        Command::Serve(args) => {
+            let args = *args;
+            runtime()?.block_on(async {
+                let store = connect(&args.database.database_url).await.map_err(|e| e.to_string())?;
+                let options = cli::serve::ServeOptions {
+                    listen: args.listen,
+                    demo: args.demo,
+                    reload_interval: Duration::from_secs(args.reload_seconds.max(1)),
+                    limits: gridwatch::http::guard::Limits {
+                        requests_per_minute_per_token: args.rate_limit_per_token,
+                        requests_per_minute_per_ip: args.rate_limit_per_ip,
+                        request_timeout: Duration::from_secs(args.request_timeout_seconds.max(1)),
+                        max_bbox_km2: args.max_bbox_km2,
+                    },
+                    escalation_interval: Duration::from_secs_f64(args.escalation_seconds.clamp(0.05, 86_400.0)),
+                    webhook: args.webhook_url.map(|url| gridwatch::escalation::Webhook {
+                        url,
+                        secret: args.webhook_secret,
+                        attempts: args.webhook_attempts,
+                    }),
+                    calendar: match &args.calendar {
+                        None => gridwatch::workflow::calendar::WorkingCalendar::default(),
+                        Some(path) => {
+                            let text = std::fs::read_to_string(path)
+                                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                            gridwatch::workflow::calendar::WorkingCalendar::from_json(&text)
+                                .map_err(|e| format!("{}: {e}", path.display()))?
+                        }
+                    },
+                    thresholds: {
+                        let t = gridwatch::workflow::colour::Thresholds {
+                            blue_share: args.blue_share,
+                            red_share: args.red_share,
+                            yellow_reworks: args.yellow_reworks,
+                            red_reworks: args.red_reworks,
+                        };
+                        if !(0.0 < t.blue_share
+                            && t.blue_share <= 1.0
+                            && t.red_share >= 1.0
+                            && t.yellow_reworks <= t.red_reworks)
+                        {
+                            return Err(
                             "thresholds: need 0 < --blue-share ≤ 1 ≤ --red-share and --yellow-reworks ≤ --red-reworks"
                                 .into(),
                         );
-                    }
-                    t
-                },
-                duplicate_metres: args.duplicate_metres.clamp(0.0, 10_000.0),
-                evidence: gridwatch::http::Evidence {
-                    blobs: match &args.media_s3 {
-                        None => gridwatch::evidence::blobs::Blobs::Local(gridwatch::evidence::blobs::LocalBlobs::new(
-                            args.media_dir,
-                        )),
-                        Some(url) => gridwatch::evidence::blobs::Blobs::S3(gridwatch::evidence::s3::Bucket::new(
-                            url,
-                            &args.s3_region,
-                            &std::env::var("GRIDWATCH_S3_ACCESS_KEY").unwrap_or_default(),
-                            &std::env::var("GRIDWATCH_S3_SECRET_KEY").unwrap_or_default(),
-                        )?),
+                        }
+                        t
                     },
-                    max_distance_m: args.photo_max_metres.clamp(1.0, 100_000.0),
-                },
-                coverage: args.coverage.rules()?,
-                plan_rules: args.planning.rules()?,
-                basemap: match args.basemap_url {
-                    Some(url) if url.contains("{z}") && url.contains("{x}") && url.contains("{y}") => {
-                        Some(gridwatch::http::Basemap {
-                            url,
-                            attribution: args.basemap_attribution.unwrap_or_default(),
-                        })
-                    }
-                    Some(url) => return Err(format!("--basemap-url {url:?}: needs {{z}}, {{x}} and {{y}} in it")),
-                    None => None,
-                },
-                clock: match args.clock_start {
-                    None => None,
-                    Some(start) => {
-                        let start = time::OffsetDateTime::parse(&start, &time::format_description::well_known::Rfc3339)
-                            .map_err(|e| format!("--clock-start {start:?}: {e}"))?;
-                        Some(std::sync::Arc::new(gridwatch::clock::SimulatedClock::new(start, args.clock_rate)))
-                    }
-                },
-            };
-            cli::serve::serve(store, options).await
-        }),
+                    duplicate_metres: args.duplicate_metres.clamp(0.0, 10_000.0),
+                    evidence: gridwatch::http::Evidence {
+                        blobs: match &args.media_s3 {
+                            None => gridwatch::evidence::blobs::Blobs::Local(
+                                gridwatch::evidence::blobs::LocalBlobs::new(args.media_dir),
+                            ),
+                            Some(url) => gridwatch::evidence::blobs::Blobs::S3(gridwatch::evidence::s3::Bucket::new(
+                                url,
+                                &args.s3_region,
+                                &std::env::var("GRIDWATCH_S3_ACCESS_KEY").unwrap_or_default(),
+                                &std::env::var("GRIDWATCH_S3_SECRET_KEY").unwrap_or_default(),
+                            )?),
+                        },
+                        max_distance_m: args.photo_max_metres.clamp(1.0, 100_000.0),
+                    },
+                    coverage: args.coverage.rules()?,
+                    plan_rules: args.planning.rules()?,
+                    basemap: match args.basemap_url {
+                        Some(url) if url.contains("{z}") && url.contains("{x}") && url.contains("{y}") => {
+                            Some(gridwatch::http::Basemap {
+                                url,
+                                attribution: args.basemap_attribution.unwrap_or_default(),
+                            })
+                        }
+                        Some(url) => return Err(format!("--basemap-url {url:?}: needs {{z}}, {{x}} and {{y}} in it")),
+                        None => None,
+                    },
+                    clock: match args.clock_start {
+                        None => None,
+                        Some(start) => {
+                            let start =
+                                time::OffsetDateTime::parse(&start, &time::format_description::well_known::Rfc3339)
+                                    .map_err(|e| format!("--clock-start {start:?}: {e}"))?;
+                            Some(std::sync::Arc::new(gridwatch::clock::SimulatedClock::new(start, args.clock_rate)))
+                        }
+                    },
+                };
+                cli::serve::serve(store, options).await
+            })
+        }
         Command::Migrate(db) => runtime()?.block_on(async {
             let store = connect(&db.database_url).await.map_err(|e| e.to_string())?;
             println!("database is up to date ({})", store.backend());
