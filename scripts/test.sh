@@ -22,6 +22,7 @@ need_package postgresql-15-pgrouting   # pgr_dijkstra: an independent check of s
 need_package chromium   # the web map's browser tests (driven by playwright-core)
 need_package fonts-wqy-zenhei   # Chinese glyphs for the map's screenshots
 need_package libimage-exiftool-perl   # exiftool writes real EXIF (time, GPS, device) into the photo tests
+need_package libheif-examples   # heif-convert turns HEIC photos into JPEG (the server uses it); heif-enc makes HEIC in the tests
 command -v npm >/dev/null || need_package npm
 
 PGHOST=${PGHOST:-127.0.0.1}

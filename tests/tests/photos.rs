@@ -370,6 +370,35 @@ fn photos_round_trip_through_an_s3_compatible_bucket() {
     assert_eq!(status, 201);
     let objects = std::fs::read_dir(root.join("evidence/city-a").join(&sha[..2])).expect("prefix folder").count();
     assert_eq!(objects, 2, "one original and one thumbnail");
+
+    // A HEIC photo (an iPhone's default) of the same scene on a third case: kept as sent, with a
+    // JPEG made from it and a thumbnail beside it; its EXIF is read, and the perceptual hash
+    // knows it for the JPEG's picture.
+    let heic = common::camera::camera_heic(&work, "IMG_0002.heic", OffsetDateTime::now_utc(), lon, lat);
+    assert_eq!(&heic[4..12], b"ftypheic", "a real HEIC file");
+    let (status, third) = server.post_as(Some(&admin), "/api/v1/problems", &body.replace("\"s3\"", "\"heic\""));
+    assert_eq!(status, 201);
+    let (status, photo) = upload(&server, &officer, third["id"].as_i64().expect("id"), None, "IMG_0002.HEIC", &heic);
+    assert_eq!((status, photo["media"].as_str()), (201, Some("heic")), "{photo}");
+    assert_eq!(photo["exif"]["device"], "HUAWEI Mate 60", "{photo}");
+    assert!((photo["exif"]["lat"].as_f64().unwrap_or(0.0) - lat).abs() < 1e-6, "{photo}");
+    assert!(
+        photo["flags"].as_array().is_some_and(|f| f
+            .iter()
+            .any(|x| x["flag"] == "reused" && x["problem_id"] == id && x["identical"] == false)),
+        "the same picture as HEIC is found: {photo}"
+    );
+    let heic_sha = hex::encode(Sha256::digest(&heic));
+    let folder = root.join("evidence/city-a").join(&heic_sha[..2]);
+    assert_eq!(std::fs::read(folder.join(&heic_sha)).expect("HEIC original in the bucket"), heic);
+    assert!(folder.join(format!("{heic_sha}.jpg")).exists() && folder.join(format!("{heic_sha}.thumb.jpg")).exists());
+    let (status, media, bytes) = fetch(&server, &officer, &format!("/api/v1/photos/{heic_sha}"));
+    assert_eq!((status, media.as_str(), bytes == heic), (200, "image/heic", true), "the original as sent");
+    let (status, media, bytes) = fetch(&server, &officer, &format!("/api/v1/photos/{heic_sha}?size=jpeg"));
+    assert_eq!((status, media.as_str()), (200, "image/jpeg"));
+    let picture = image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg).expect("a JPEG");
+    assert_eq!((picture.width(), picture.height()), (800, 600));
+    assert_eq!(photo["jpeg_url"], format!("/api/v1/photos/{heic_sha}?size=jpeg"));
     drop(server);
 
     // A wrong secret: the bucket refuses the signature, the upload fails cleanly and nothing is kept.

@@ -17,7 +17,8 @@ pub struct ArchivedCase {
 pub fn path_in_archive(case: &ArchivedCase, photo: &Photo, n: usize) -> String {
     let unit = case.problem.responsible_unit.as_deref().unwrap_or("未分派");
     let ext = match photo.media {
-        super::Media::Jpeg => "jpg",
+        // HEIC goes in as its JPEG, which every office computer opens and prints.
+        super::Media::Jpeg | super::Media::Heic => "jpg",
         super::Media::Png => "png",
         super::Media::Pdf => "pdf",
     };

@@ -47,6 +47,7 @@ pub fn object_name(sha256: &str, variant: Variant) -> Option<String> {
     Some(match variant {
         Variant::Original => format!("{}/{sha256}", &sha256[..2]),
         Variant::Thumbnail => format!("{}/{sha256}.thumb.jpg", &sha256[..2]),
+        Variant::Jpeg => format!("{}/{sha256}.jpg", &sha256[..2]),
     })
 }
 
@@ -62,6 +63,8 @@ pub struct LocalBlobs {
 pub enum Variant {
     Original,
     Thumbnail,
+    /// A HEIC original as JPEG.
+    Jpeg,
 }
 
 impl LocalBlobs {

@@ -6,6 +6,7 @@ pub mod archive;
 pub mod blobs;
 pub mod checks;
 pub mod exif;
+pub mod heic;
 pub mod s3;
 
 use image::imageops::FilterType;
@@ -19,6 +20,8 @@ pub enum Media {
     Jpeg,
     Png,
     Pdf,
+    /// Kept as sent, with a JPEG made from it beside it ([`heic`]).
+    Heic,
 }
 
 impl Media {
@@ -27,11 +30,12 @@ impl Media {
             Media::Jpeg => "image/jpeg",
             Media::Png => "image/png",
             Media::Pdf => "application/pdf",
+            Media::Heic => "image/heic",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Media::Jpeg, Media::Png, Media::Pdf].into_iter().find(|m| m.mime() == s)
+        [Media::Jpeg, Media::Png, Media::Pdf, Media::Heic].into_iter().find(|m| m.mime() == s)
     }
 
     /// By the file's first bytes, never by its name or the type the client claims.
@@ -44,17 +48,17 @@ impl Media {
             Ok(Media::Pdf)
         } else if bytes.get(4..8) == Some(b"ftyp")
             && bytes.get(8..12).is_some_and(|brand| {
-                [b"heic", b"heix", b"mif1", b"msf1"].contains(&brand.try_into().unwrap_or(&[0; 4]))
+                [b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1"].contains(&brand.try_into().unwrap_or(&[0; 4]))
             })
         {
-            Err(Unaccepted::Heic)
+            Ok(Media::Heic)
         } else {
             Err(Unaccepted::Type)
         }
     }
 
     pub fn is_image(self) -> bool {
-        matches!(self, Media::Jpeg | Media::Png)
+        matches!(self, Media::Jpeg | Media::Png | Media::Heic)
     }
 }
 
@@ -62,7 +66,8 @@ impl Media {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Unaccepted {
     Type,
-    Heic,
+    /// A HEIC photo, and no `heif-convert` on the server to turn it into JPEG.
+    HeicConverterMissing,
     /// An image whose pixels cannot be decoded.
     Broken(String),
 }
@@ -70,10 +75,12 @@ pub enum Unaccepted {
 impl std::fmt::Display for Unaccepted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Unaccepted::Type => write!(f, "only JPEG, PNG and PDF files are accepted"),
-            Unaccepted::Heic => {
-                write!(f, "HEIC photos are not converted yet: set the phone camera to 'Most Compatible' (JPEG)")
-            }
+            Unaccepted::Type => write!(f, "only JPEG, PNG, HEIC and PDF files are accepted"),
+            Unaccepted::HeicConverterMissing => write!(
+                f,
+                "this server cannot convert HEIC photos (heif-convert, Debian package libheif-examples, is not \
+                 installed): send JPEG, or set the phone camera to 'Most Compatible'"
+            ),
             Unaccepted::Broken(why) => write!(f, "the image cannot be read: {why}"),
         }
     }
@@ -89,6 +96,8 @@ pub struct Upload {
     pub dhash: Option<u64>,
     /// A JPEG at most [`THUMB`] pixels across, for the map and lists. `None` for documents.
     pub thumbnail: Option<Vec<u8>>,
+    /// For a HEIC photo: the same picture as a JPEG, EXIF included.
+    pub converted: Option<Vec<u8>>,
 }
 
 /// Thumbnail size, pixels on the longer side.
@@ -100,10 +109,15 @@ pub fn accept(bytes: &[u8]) -> Result<Upload, Unaccepted> {
     let media = Media::sniff(bytes)?;
     let sha256 = hex::encode(Sha256::digest(bytes));
     if !media.is_image() {
-        return Ok(Upload { media, sha256, dhash: None, thumbnail: None });
+        return Ok(Upload { media, sha256, dhash: None, thumbnail: None, converted: None });
     }
-    let format = if media == Media::Jpeg { image::ImageFormat::Jpeg } else { image::ImageFormat::Png };
-    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    let converted = if media == Media::Heic { Some(heic::to_jpeg(bytes)?) } else { None };
+    let (pixels, format) = match (&converted, media) {
+        (Some(jpeg), _) => (jpeg.as_slice(), image::ImageFormat::Jpeg),
+        (None, Media::Png) => (bytes, image::ImageFormat::Png),
+        (None, _) => (bytes, image::ImageFormat::Jpeg),
+    };
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(pixels), format);
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(20_000);
     limits.max_image_height = Some(20_000);
@@ -117,7 +131,7 @@ pub fn accept(bytes: &[u8]) -> Result<Upload, Unaccepted> {
         .to_rgb8()
         .write_to(&mut std::io::Cursor::new(&mut thumbnail), image::ImageFormat::Jpeg)
         .map_err(|e| Unaccepted::Broken(e.to_string()))?;
-    Ok(Upload { media, sha256, dhash, thumbnail: Some(thumbnail) })
+    Ok(Upload { media, sha256, dhash, thumbnail: Some(thumbnail), converted })
 }
 
 /// dHash: the picture in 9 × 8 grey pixels, one bit per neighbour pair (is the left brighter?).
@@ -156,7 +170,7 @@ mod tests {
     #[test]
     fn types_are_sniffed_from_the_bytes() {
         assert_eq!(Media::sniff(b"%PDF-1.7\n"), Ok(Media::Pdf));
-        assert_eq!(Media::sniff(b"\0\0\0\x18ftypheic\0\0"), Err(Unaccepted::Heic));
+        assert_eq!(Media::sniff(b"\0\0\0\x18ftypheic\0\0"), Ok(Media::Heic));
         assert_eq!(Media::sniff(b"GIF89a"), Err(Unaccepted::Type));
         assert_eq!(Media::sniff(b""), Err(Unaccepted::Type));
     }

@@ -33,6 +33,10 @@ pub fn present(photo: &Photo) -> Value {
         map.insert("url".into(), json!(format!("/api/v1/photos/{}", photo.sha256)));
         let thumb = photo.media.is_image().then(|| format!("/api/v1/photos/{}?size=thumb", photo.sha256));
         map.insert("thumbnail_url".into(), json!(thumb));
+        // A HEIC original also comes as JPEG, for browsers and printing.
+        let jpeg =
+            (photo.media == crate::evidence::Media::Heic).then(|| format!("/api/v1/photos/{}?size=jpeg", photo.sha256));
+        map.insert("jpeg_url".into(), json!(jpeg));
         map.insert("flagged".into(), json!(!photo.flags.is_empty()));
     }
     v
@@ -97,9 +101,15 @@ pub async fn upload(
                 _ => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             };
             ApiError::new(status, "unsupported_file", e.to_string())
-                .with_details(json!({"accepted": ["image/jpeg", "image/png", "application/pdf"]}))
+                .with_details(json!({"accepted": ["image/jpeg", "image/png", "image/heic", "application/pdf"]}))
         })?;
-    let exif = if upload.media.is_image() { crate::evidence::exif::read(&file, ctx.calendar.offset) } else { None };
+    let exif = if upload.media.is_image() {
+        crate::evidence::exif::read(&file, ctx.calendar.offset).or_else(|| {
+            upload.converted.as_deref().and_then(|jpeg| crate::evidence::exif::read(jpeg, ctx.calendar.offset))
+        })
+    } else {
+        None
+    };
     let elsewhere = ctx.store.photo_matches(upload.sha256.clone(), problem.id).await?;
     let case = checks::Case { lon: problem.lon, lat: problem.lat, reported_at: problem.created_at };
     let flags = if upload.media.is_image() {
@@ -118,12 +128,15 @@ pub async fn upload(
     // Files first, then the row that names them: a crash in between leaves an unnamed file,
     // never a row without its file.
     let blobs = ctx.evidence.blobs.clone();
-    let (sha, thumbnail) = (upload.sha256.clone(), upload.thumbnail.clone());
+    let (sha, thumbnail, converted) = (upload.sha256.clone(), upload.thumbnail.clone(), upload.converted.clone());
     let bytes = file.clone();
     tokio::task::spawn_blocking(move || -> std::io::Result<()> {
         blobs.put(&sha, Variant::Original, &bytes)?;
         if let Some(thumb) = thumbnail {
             blobs.put(&sha, Variant::Thumbnail, &thumb)?;
+        }
+        if let Some(jpeg) = converted {
+            blobs.put(&sha, Variant::Jpeg, &jpeg)?;
         }
         Ok(())
     })
@@ -181,7 +194,8 @@ pub async fn download(
     let variant = match params.text("size") {
         None | Some("original") => Variant::Original,
         Some("thumb") => Variant::Thumbnail,
-        Some(_) => return Err(ApiError::bad_request("invalid_parameter", "size must be original or thumb")),
+        Some("jpeg") => Variant::Jpeg,
+        Some(_) => return Err(ApiError::bad_request("invalid_parameter", "size must be original, thumb or jpeg")),
     };
     let not_found = || ApiError::not_found(format!("no photo {sha256}"));
     if crate::evidence::blobs::object_name(&sha256, variant).is_none() {
@@ -203,7 +217,7 @@ pub async fn download(
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", e.to_string()))?
         .ok_or_else(not_found)?;
-    let mime = if variant == Variant::Thumbnail { "image/jpeg" } else { media.mime() };
+    let mime = if variant == Variant::Original { media.mime() } else { "image/jpeg" };
     Ok((
         [
             (header::CONTENT_TYPE, mime.to_string()),
@@ -258,7 +272,8 @@ pub async fn archive(State(ctx): State<ApiContext>, caller: Caller, params: Para
         let mut photos = Vec::new();
         for photo in ctx.store.photos_of(problem.id).await? {
             let (blobs, sha) = (ctx.evidence.blobs.clone(), photo.sha256.clone());
-            let bytes = tokio::task::spawn_blocking(move || blobs.get(&sha, Variant::Original))
+            let variant = if photo.media == crate::evidence::Media::Heic { Variant::Jpeg } else { Variant::Original };
+            let bytes = tokio::task::spawn_blocking(move || blobs.get(&sha, variant))
                 .await
                 .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
                 .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", e.to_string()))?;

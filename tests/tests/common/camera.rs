@@ -53,3 +53,18 @@ pub fn camera_jpeg(dir: &Path, name: &str, taken: OffsetDateTime, lon: f64, lat:
     assert!(out.status.success(), "exiftool: {}", String::from_utf8_lossy(&out.stderr));
     std::fs::read(&path).expect("read back")
 }
+
+/// The same camera photo as HEIC (an iPhone's default), encoded by libheif's heif-enc, which
+/// carries the EXIF across.
+pub fn camera_heic(dir: &Path, name: &str, taken: OffsetDateTime, lon: f64, lat: f64) -> Vec<u8> {
+    let jpeg = format!("{name}.source.jpg");
+    camera_jpeg(dir, &jpeg, taken, lon, lat);
+    let out = Command::new("heif-enc")
+        .args(["-q", "80", "-o"])
+        .arg(dir.join(name))
+        .arg(dir.join(&jpeg))
+        .output()
+        .expect("heif-enc runs (Debian's libheif-examples)");
+    assert!(out.status.success(), "heif-enc: {}", String::from_utf8_lossy(&out.stderr));
+    std::fs::read(dir.join(name)).expect("read back")
+}
