@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::camera::{camera_jpeg, encode, scene};
+use common::camera::{camera_jpeg, camera_jpeg_of, encode, other_scene, scene};
 use common::{inside, Backend, Server};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -13,13 +13,26 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
-/// POSTs a multipart form with `file` (and `stage`); status and JSON answer.
+/// POSTs a multipart form with `file` (and `stage`) to a case; status and JSON answer.
 fn upload(server: &Server, token: &str, problem: i64, stage: Option<&str>, name: &str, bytes: &[u8]) -> (u16, Value) {
+    let path = format!("/api/v1/problems/{problem}/photos");
+    upload_form(server, token, &path, stage.map(|s| ("stage", s)), name, bytes)
+}
+
+/// POSTs a multipart form with `file` and one more field, if given.
+fn upload_form(
+    server: &Server,
+    token: &str,
+    path: &str,
+    field: Option<(&str, &str)>,
+    name: &str,
+    bytes: &[u8],
+) -> (u16, Value) {
     let boundary = "gridwatch-test-boundary-7d2f";
     let mut body = Vec::new();
-    if let Some(stage) = stage {
+    if let Some((field, value)) = field {
         body.extend(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"stage\"\r\n\r\n{stage}\r\n").bytes(),
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n").bytes(),
         );
     }
     body.extend(
@@ -31,7 +44,7 @@ fn upload(server: &Server, token: &str, problem: i64, stage: Option<&str>, name:
     );
     body.extend_from_slice(bytes);
     body.extend(format!("\r\n--{boundary}--\r\n").bytes());
-    let response = ureq::post(&server.url(&format!("/api/v1/problems/{problem}/photos")))
+    let response = ureq::post(&server.url(path))
         .set("Authorization", &format!("Bearer {token}"))
         .set("Content-Type", &format!("multipart/form-data; boundary={boundary}"))
         .send_bytes(&body);
@@ -217,6 +230,79 @@ fn scenario(backend: &Backend) {
         assert!(audit.starts_with("demo-admin|") && audit.contains("GPS drift"), "{name}: {audit}");
     }
 
+    // On-site photos of an assessment point (测评点位实景), per criterion of its checklist.
+    let (_, points) = server.get_as(Some(&officer), "/api/v1/points?limit=10000");
+    let point = points["features"]
+        .as_array()
+        .and_then(|f| {
+            f.iter()
+                .find(|p| {
+                    p["geometry"]["type"] == "Point"
+                        && p["properties"]["criteria"].as_array().is_some_and(|c| c.len() >= 2)
+                })
+                .cloned()
+        })
+        .expect("a demo point with a checklist in the officer's area");
+    let code = point["properties"]["code"].as_str().expect("code").to_string();
+    let criteria: Vec<String> = point["properties"]["criteria"]
+        .as_array()
+        .map(|c| c.iter().filter_map(|x| x["id"].as_str().map(String::from)).collect())
+        .unwrap_or_default();
+    let (plon, plat) = (
+        point["geometry"]["coordinates"][0].as_f64().expect("lon"),
+        point["geometry"]["coordinates"][1].as_f64().expect("lat"),
+    );
+    let on_site = camera_jpeg_of(&other_scene(1), &work, "site.jpg", now, plon + 10.0 / 85_000.0, plat);
+    let point_upload = |criterion: &str, name: &str, bytes: &[u8]| {
+        let form = if criterion.is_empty() { None } else { Some(("criterion", criterion)) };
+        upload_form(&server, &officer, &format!("/api/v1/points/{code}/photos"), form, name, bytes)
+    };
+    let (status, site) = point_upload(&criteria[0], "site.jpg", &on_site);
+    assert_eq!((status, flags(&site)), (201, vec![]), "{name}: an on-site photo 10 m from the point: {site}");
+    assert_eq!(
+        (site["point_code"].as_str(), site["criterion"].as_str()),
+        (Some(code.as_str()), Some(criteria[0].as_str()))
+    );
+    let far_site = camera_jpeg_of(&other_scene(2), &work, "far-site.jpg", now, plon + 2000.0 / 85_000.0, plat);
+    let (status, far) = point_upload(&criteria[1], "far-site.jpg", &far_site);
+    assert_eq!((status, flags(&far)), (201, vec!["far_away".to_string()]), "{name}: {far}");
+    // The case's after-photo offered as the point's photo: found as reused from the case.
+    let (status, reused) = point_upload("", "again.jpg", &genuine);
+    assert_eq!(status, 201, "{name}: {reused}");
+    assert!(
+        reused["flags"].as_array().is_some_and(|f| f
+            .iter()
+            .any(|x| x["flag"] == "reused" && x["problem_id"] == first && x["identical"] == true)),
+        "{name}: {reused}"
+    );
+    let (status, body) = point_upload("no-such-criterion", "x.jpg", &on_site);
+    assert_eq!((status, body["error"]["details"]["fields"][0]["field"].as_str()), (422, Some("criterion")), "{name}");
+    assert_eq!(
+        upload_form(
+            &server,
+            &server.token_of("app"),
+            &format!("/api/v1/points/{code}/photos"),
+            None,
+            "x.jpg",
+            &on_site
+        )
+        .0,
+        403
+    );
+    let (status, listed) = server.get_as(Some(&officer), &format!("/api/v1/points/{code}/photos"));
+    assert_eq!((status, listed["photos"].as_array().map(Vec::len)), (200, Some(3)), "{name}: {listed}");
+    let site_sha = hex::encode(Sha256::digest(&on_site));
+    let (status, _, bytes) = fetch(&server, &officer, &format!("/api/v1/photos/{site_sha}"));
+    assert_eq!((status, bytes == on_site), (200, true), "{name}: a point photo downloads");
+    // And an inspection of the point this week: its results go into the archive beside the photos.
+    let results: Vec<Value> = criteria.iter().map(|c| serde_json::json!({"criterion": c, "pass": true})).collect();
+    let (status, inspected) = server.post_as(
+        Some(&officer),
+        "/api/v1/inspections",
+        &serde_json::json!({"point": code, "results": results}).to_string(),
+    );
+    assert_eq!(status, 201, "{name}: {inspected}");
+
     // Closing needs the override too; then the period's evidence archive holds the case.
     let (status, body) =
         transition(r#"{"action": "close", "override_flags": true, "note": "checked on site by the street office"}"#);
@@ -242,6 +328,15 @@ fn scenario(backend: &Backend) {
     assert_eq!(after.len(), 3, "{name}: the case's three after-photos: {names:?}");
     let genuine_path = after.iter().find(|n| n.ends_with("verification-1.jpg")).expect("the first after-photo");
     assert_eq!(hex::encode(Sha256::digest(read(&mut zip, genuine_path))), sha, "{name}: photos archived as sent");
+    // Per criterion of the point: its best photo (the one that passed), the far one flagged.
+    assert!(html.contains("测评点位实景") && html.contains(&code), "{name}: the points' part");
+    let folder = names
+        .iter()
+        .find(|n| n.starts_with("points/") && n.contains(&format!("/{code}/{}-", criteria[0])))
+        .expect("the criterion's photo");
+    assert_eq!(read(&mut zip, folder), on_site, "{name}: point photos archived as sent");
+    assert!(names.iter().any(|n| n.contains(&format!("/{code}/whole-"))), "{name}: the whole-point photo: {names:?}");
+    assert!(html.contains("1 次 · 不达标 0"), "{name}: the inspection result per criterion");
     let xlsx = read(&mut zip, "index.xlsx");
     assert!(xlsx.starts_with(b"PK"), "{name}: the XLSX index is there");
     assert!(!names.iter().any(|n| n.contains(&format!("/{second}/"))), "{name}: open cases are not in the archive");

@@ -64,11 +64,22 @@ pub enum Flag {
         #[serde(with = "time::serde::rfc3339")]
         reported_at: OffsetDateTime,
     },
-    /// The same file, or the same picture re-encoded, is evidence for another case.
+    /// The same file, or the same picture re-encoded, is evidence for another case or another
+    /// assessment point.
     Reused {
-        problem_id: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        problem_id: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        point: Option<String>,
         identical: bool,
     },
+}
+
+/// What a photo is evidence for: a case, or an assessment point (测评点位实景).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Holder {
+    Problem(i64),
+    Point(String),
 }
 
 /// What the checks compare a photo with.
@@ -80,7 +91,7 @@ pub struct Case {
 
 /// A photo already attached elsewhere that matches this one by SHA-256 or dHash.
 pub struct Seen {
-    pub problem_id: i64,
+    pub holder: Holder,
     pub sha256: String,
     pub dhash: Option<u64>,
 }
@@ -118,16 +129,19 @@ pub fn check(
             }
         }
     }
-    // One flag per other case; identical when any of its files is this very file.
-    let mut reused: std::collections::BTreeMap<i64, bool> = std::collections::BTreeMap::new();
+    // One flag per other case or point; identical when any of its files is this very file.
+    let mut reused: std::collections::BTreeMap<&Holder, bool> = std::collections::BTreeMap::new();
     for s in elsewhere {
         let identical = s.sha256 == sha256;
         let similar = matches!((s.dhash, dhash), (Some(a), Some(b)) if (a ^ b).count_ones() <= SAME_PICTURE_BITS);
         if identical || similar {
-            *reused.entry(s.problem_id).or_default() |= identical;
+            *reused.entry(&s.holder).or_default() |= identical;
         }
     }
-    flags.extend(reused.into_iter().map(|(problem_id, identical)| Flag::Reused { problem_id, identical }));
+    flags.extend(reused.into_iter().map(|(holder, identical)| match holder {
+        Holder::Problem(id) => Flag::Reused { problem_id: Some(*id), point: None, identical },
+        Holder::Point(code) => Flag::Reused { problem_id: None, point: Some(code.clone()), identical },
+    }));
     flags
 }
 
@@ -163,15 +177,20 @@ mod tests {
         assert_eq!(check(Some(&early_and_far), Stage::Report, &case(), 1000.0, "a", None, &[]), vec![]);
         assert_eq!(check(None, Stage::Report, &case(), 100.0, "a", None, &[]), vec![Flag::NoExif]);
         let seen = [
-            Seen { problem_id: 7, sha256: "z".into(), dhash: Some(1) },
-            Seen { problem_id: 7, sha256: "a".into(), dhash: None },
-            Seen { problem_id: 8, sha256: "b".into(), dhash: Some(0b1111) },
-            Seen { problem_id: 9, sha256: "c".into(), dhash: Some(u64::MAX) },
+            Seen { holder: Holder::Problem(7), sha256: "z".into(), dhash: Some(1) },
+            Seen { holder: Holder::Problem(7), sha256: "a".into(), dhash: None },
+            Seen { holder: Holder::Problem(8), sha256: "b".into(), dhash: Some(0b1111) },
+            Seen { holder: Holder::Problem(9), sha256: "c".into(), dhash: Some(u64::MAX) },
+            Seen { holder: Holder::Point("P1".into()), sha256: "d".into(), dhash: Some(0b11) },
         ];
         let t = taken(datetime!(2026-11-30 15:00 +8), 116.4, 39.9);
         assert_eq!(
             check(Some(&t), Stage::Report, &case(), 100.0, "a", Some(0), &seen),
-            vec![Flag::Reused { problem_id: 7, identical: true }, Flag::Reused { problem_id: 8, identical: false }]
+            vec![
+                Flag::Reused { problem_id: Some(7), point: None, identical: true },
+                Flag::Reused { problem_id: Some(8), point: None, identical: false },
+                Flag::Reused { problem_id: None, point: Some("P1".into()), identical: false },
+            ]
         );
     }
 }

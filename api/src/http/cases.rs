@@ -180,7 +180,7 @@ async fn flagged_after_photos(
         .photos_of(problem.id)
         .await?
         .into_iter()
-        .filter(|p| p.stage.shows_the_fix() && !p.flags.is_empty())
+        .filter(|p| p.stage.shows_the_fix() && !p.file.flags.is_empty())
         .collect();
     if flagged.is_empty() {
         return Ok(None);

@@ -153,6 +153,12 @@ pub fn router(ctx: ApiContext) -> Router {
                 .post(photos::upload.layer(once()))
                 .layer(DefaultBodyLimit::max(photos::MAX_UPLOAD_BYTES + 64 * 1024)),
         )
+        .route(
+            "/api/v1/points/{code}/photos",
+            get(photos::point_list)
+                .post(photos::upload_to_point.layer(once()))
+                .layer(DefaultBodyLimit::max(photos::MAX_UPLOAD_BYTES + 64 * 1024)),
+        )
         .route("/api/v1/photos/{sha256}", get(photos::download))
         .route("/api/v1/evidence/archive", get(photos::archive))
         .route("/api/v1/categories", get(cases::categories))

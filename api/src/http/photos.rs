@@ -8,8 +8,8 @@ use super::ApiContext;
 use crate::access::{Action, Area};
 use crate::auth::Role;
 use crate::evidence::blobs::Variant;
-use crate::evidence::checks::{self, Stage};
-use crate::store::photos::{NewPhoto, Photo};
+use crate::evidence::checks::{self, Holder, Stage};
+use crate::store::photos::{NewPhoto, Photo, PhotoFile};
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -26,30 +26,79 @@ fn invalid(field: &str, reason: impl Into<String>) -> ApiError {
         .with_details(json!({"fields": [{"field": field, "reason": reason}]}))
 }
 
-/// A photo as the API shows it: with where to fetch it and its thumbnail.
-pub fn present(photo: &Photo) -> Value {
+/// A case's or a point's photo as the API shows it: with where to fetch it and its thumbnail.
+pub fn present(photo: &(impl serde::Serialize + HasFile)) -> Value {
+    let file = photo.file();
     let mut v = serde_json::to_value(photo).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut v {
-        map.insert("url".into(), json!(format!("/api/v1/photos/{}", photo.sha256)));
-        let thumb = photo.media.is_image().then(|| format!("/api/v1/photos/{}?size=thumb", photo.sha256));
+        map.insert("url".into(), json!(format!("/api/v1/photos/{}", file.sha256)));
+        let thumb = file.media.is_image().then(|| format!("/api/v1/photos/{}?size=thumb", file.sha256));
         map.insert("thumbnail_url".into(), json!(thumb));
         // A HEIC original also comes as JPEG, for browsers and printing.
         let jpeg =
-            (photo.media == crate::evidence::Media::Heic).then(|| format!("/api/v1/photos/{}?size=jpeg", photo.sha256));
+            (file.media == crate::evidence::Media::Heic).then(|| format!("/api/v1/photos/{}?size=jpeg", file.sha256));
         map.insert("jpeg_url".into(), json!(jpeg));
-        map.insert("flagged".into(), json!(!photo.flags.is_empty()));
+        map.insert("flagged".into(), json!(!file.flags.is_empty()));
     }
     v
 }
 
-pub async fn upload(
-    State(ctx): State<ApiContext>,
-    caller: Caller,
-    Path(id): Path<String>,
-    form: Result<Multipart, MultipartRejection>,
-) -> Result<impl IntoResponse, ApiError> {
-    let principal = caller.require(Action::AttachEvidence)?;
-    let problem = super::cases::visible(&ctx, &caller, &id).await?;
+/// Photos of cases and of points share their file.
+pub trait HasFile {
+    fn file(&self) -> &PhotoFile;
+}
+impl HasFile for Photo {
+    fn file(&self) -> &PhotoFile {
+        &self.file
+    }
+}
+impl HasFile for crate::store::photos::PointPhoto {
+    fn file(&self) -> &PhotoFile {
+        &self.file
+    }
+}
+
+/// Runs the tamper checks on an examined upload (against what it claims to show, and against
+/// every other case's and point's photos), keeps its files, and gives what to store.
+async fn checked_file(
+    ctx: &ApiContext,
+    received: Received,
+    upload: crate::evidence::Upload,
+    exif: Option<crate::evidence::exif::Taken>,
+    stage: Stage,
+    case: &checks::Case,
+    holder: Holder,
+) -> Result<PhotoFile, ApiError> {
+    let elsewhere = ctx.store.photo_matches(upload.sha256.clone(), holder).await?;
+    let flags = if upload.media.is_image() {
+        let limit = ctx.evidence.max_distance_m;
+        checks::check(exif.as_ref(), stage, case, limit, &upload.sha256, upload.dhash, &elsewhere)
+    } else {
+        Vec::new()
+    };
+    keep_files(ctx, &upload, &received.file).await?;
+    Ok(PhotoFile {
+        sha256: upload.sha256,
+        media: upload.media,
+        bytes: received.file.len() as i64,
+        filename: received.filename,
+        dhash: upload.dhash,
+        exif,
+        flags,
+        uploaded_at: ctx.clock.now(),
+    })
+}
+
+/// A multipart upload as received: the file, its name, and the form's one other field.
+struct Received {
+    file: axum::body::Bytes,
+    filename: Option<String>,
+    /// The value of the form's other field (`stage` for cases, `criterion` for points), if sent.
+    field: Option<String>,
+}
+
+/// Reads the form: `file` and, optionally, the field `other`.
+async fn receive(form: Result<Multipart, MultipartRejection>, other: &str) -> Result<Received, ApiError> {
     let mut form = form.map_err(|e| {
         ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -57,7 +106,7 @@ pub async fn upload(
             format!("send multipart/form-data: {e}"),
         )
     })?;
-    let (mut file, mut filename, mut stage) = (None, None, Stage::Report);
+    let (mut file, mut filename, mut value) = (None, None, None);
     loop {
         let field = match form.next_field().await {
             Ok(Some(field)) => field,
@@ -75,21 +124,25 @@ pub async fn upload(
                 file = Some(bytes);
             }
             "file" => return Err(invalid("file", "send one file per request")),
-            "stage" => {
+            name if name == other => {
                 let text = field.text().await.map_err(|e| too_large_or_unreadable(e.status(), e.body_text()))?;
-                stage = Stage::parse(text.trim())
-                    .ok_or_else(|| invalid("stage", "must be report, handling or verification"))?;
+                value = Some(text.trim().to_string());
             }
-            other => return Err(invalid(other, "unknown field: send file and, optionally, stage")),
+            name => return Err(invalid(name, format!("unknown field: send file and, optionally, {other}"))),
         }
     }
     let file = file.ok_or_else(|| invalid("file", "missing: send the photo or document as the form field 'file'"))?;
     if file.is_empty() {
         return Err(invalid("file", "is empty"));
     }
-    if principal.role == Role::App && stage != Stage::Report {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "a citizen app attaches report photos only"));
-    }
+    Ok(Received { file, filename: filename.filter(|n| !n.is_empty()), field: value })
+}
+
+/// Type, hashes, thumbnail (and a HEIC photo's JPEG), and what its EXIF says.
+async fn examine(
+    ctx: &ApiContext,
+    file: &axum::body::Bytes,
+) -> Result<(crate::evidence::Upload, Option<crate::evidence::exif::Taken>), ApiError> {
     // Decoding a 20-megapixel photo takes a while: off the request threads.
     let bytes = file.clone();
     let upload = tokio::task::spawn_blocking(move || crate::evidence::accept(&bytes))
@@ -104,29 +157,22 @@ pub async fn upload(
                 .with_details(json!({"accepted": ["image/jpeg", "image/png", "image/heic", "application/pdf"]}))
         })?;
     let exif = if upload.media.is_image() {
-        crate::evidence::exif::read(&file, ctx.calendar.offset).or_else(|| {
+        crate::evidence::exif::read(file, ctx.calendar.offset).or_else(|| {
             upload.converted.as_deref().and_then(|jpeg| crate::evidence::exif::read(jpeg, ctx.calendar.offset))
         })
     } else {
         None
     };
-    let elsewhere = ctx.store.photo_matches(upload.sha256.clone(), problem.id).await?;
-    let case = checks::Case { lon: problem.lon, lat: problem.lat, reported_at: problem.created_at };
-    let flags = if upload.media.is_image() {
-        checks::check(
-            exif.as_ref(),
-            stage,
-            &case,
-            ctx.evidence.max_distance_m,
-            &upload.sha256,
-            upload.dhash,
-            &elsewhere,
-        )
-    } else {
-        Vec::new()
-    };
-    // Files first, then the row that names them: a crash in between leaves an unnamed file,
-    // never a row without its file.
+    Ok((upload, exif))
+}
+
+/// Files first, then the row that names them: a crash in between leaves an unnamed file, never a
+/// row without its file.
+async fn keep_files(
+    ctx: &ApiContext,
+    upload: &crate::evidence::Upload,
+    file: &axum::body::Bytes,
+) -> Result<(), ApiError> {
     let blobs = ctx.evidence.blobs.clone();
     let (sha, thumbnail, converted) = (upload.sha256.clone(), upload.thumbnail.clone(), upload.converted.clone());
     let bytes = file.clone();
@@ -145,22 +191,118 @@ pub async fn upload(
     .map_err(|e| {
         tracing::error!(error = %e, "storing an upload failed");
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "the file could not be stored; try again")
-    })?;
-    let photo = NewPhoto {
-        problem_id: problem.id,
-        stage,
-        sha256: upload.sha256,
-        media: upload.media,
-        bytes: file.len() as i64,
-        filename: filename.filter(|n| !n.is_empty()),
-        dhash: upload.dhash,
-        exif,
-        flags,
-        uploaded_at: ctx.clock.now(),
+    })
+}
+
+/// `POST /api/v1/problems/{id}/photos`: evidence for a case.
+pub async fn upload(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: Result<Multipart, MultipartRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let principal = caller.require(Action::AttachEvidence)?;
+    let problem = super::cases::visible(&ctx, &caller, &id).await?;
+    let received = receive(form, "stage").await?;
+    let stage = match received.field.as_deref() {
+        None => Stage::Report,
+        Some(text) => Stage::parse(text).ok_or_else(|| invalid("stage", "must be report, handling or verification"))?,
     };
-    let (stored, replayed) = ctx.store.add_photo(photo, caller.actor()).await?;
+    if principal.role == Role::App && stage != Stage::Report {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "a citizen app attaches report photos only"));
+    }
+    let (upload, exif) = examine(&ctx, &received.file).await?;
+    let case = checks::Case { lon: problem.lon, lat: problem.lat, reported_at: problem.created_at };
+    let file = checked_file(&ctx, received, upload, exif, stage, &case, Holder::Problem(problem.id)).await?;
+    let (stored, replayed) =
+        ctx.store.add_photo(NewPhoto { problem_id: problem.id, stage, file }, caller.actor()).await?;
     let status = if replayed { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, [(header::LOCATION, format!("/api/v1/photos/{}", stored.sha256))], Json(present(&stored))))
+    Ok((status, [(header::LOCATION, format!("/api/v1/photos/{}", stored.file.sha256))], Json(present(&stored))))
+}
+
+/// `POST /api/v1/points/{code}/photos`: an on-site photo of an assessment point (测评点位实景),
+/// for one criterion of its checklist (`criterion`) or for the whole point.
+pub async fn upload_to_point(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    Path(code): Path<String>,
+    form: Result<Multipart, MultipartRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let principal = caller.require(Action::RecordPatrol)?;
+    let point = visible_point(&ctx, principal, &code).await?;
+    let received = receive(form, "criterion").await?;
+    let criterion = received.field.clone().unwrap_or_default();
+    if !criterion.is_empty() && !point.criteria.iter().any(|c| c.id == criterion) {
+        let known: Vec<&str> = point.criteria.iter().map(|c| c.id.as_str()).collect();
+        return Err(invalid(
+            "criterion",
+            format!("{criterion:?} is not on point {code}'s checklist ({})", known.join(", ")),
+        ));
+    }
+    let (upload, exif) = examine(&ctx, &received.file).await?;
+    // Far away means far from the point's own shape: a street or a market is checked from its
+    // nearest part, not its middle.
+    let near = exif
+        .as_ref()
+        .and_then(|t| Some(geo::Point::new(t.lon?, t.lat?)))
+        .and_then(|p| nearest_on(&point.geometry, p))
+        .or_else(|| geo::InteriorPoint::interior_point(&point.geometry))
+        .ok_or_else(|| invalid("point", "has an empty geometry"))?;
+    // A point has no report time: a photo of it is judged like a report photo (time not compared).
+    let case = checks::Case { lon: near.x(), lat: near.y(), reported_at: ctx.clock.now() };
+    let file =
+        checked_file(&ctx, received, upload, exif, Stage::Report, &case, Holder::Point(point.code.clone())).await?;
+    let photo = crate::store::photos::NewPointPhoto { point_code: point.code.clone(), criterion, file };
+    let (stored, replayed) = ctx.store.add_point_photo(photo, caller.actor()).await?;
+    let status = if replayed { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, [(header::LOCATION, format!("/api/v1/photos/{}", stored.file.sha256))], Json(present(&stored))))
+}
+
+/// `GET /api/v1/points/{code}/photos[?from=&to=]`: a point's photos, newest first per criterion.
+pub async fn point_list(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    Path(code): Path<String>,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
+    let principal = caller.require(Action::ReadPatrols)?;
+    params.only(&["from", "to"])?;
+    let point = visible_point(&ctx, principal, &code).await?;
+    let (from, to) = match (params.text("from"), params.text("to")) {
+        (None, None) => (i64::MIN, i64::MAX),
+        _ => {
+            let (start, end) = period(&ctx, &params)?;
+            (start.unix_timestamp(), end.unix_timestamp())
+        }
+    };
+    let photos = ctx.store.point_photos(Some(point.code.clone()), from, to).await?;
+    Ok(Json(json!({"point": point.code, "photos": photos.iter().map(present).collect::<Vec<_>>()})))
+}
+
+/// A point the caller may see; any other looks absent (404).
+async fn visible_point(
+    ctx: &ApiContext,
+    principal: &crate::auth::Principal,
+    code: &str,
+) -> Result<crate::patrol::StoredPoint, ApiError> {
+    let not_found = || ApiError::not_found(format!("no assessment point {code:?}"));
+    if code.is_empty() || code.chars().count() > 100 || code.contains('\0') {
+        return Err(not_found());
+    }
+    let area = Area::of(principal, &ctx.catalog.snapshot());
+    ctx.store.point(code.to_string()).await?.filter(|p| area.sees_point(p)).ok_or_else(not_found)
+}
+
+/// The point of `shape` nearest to `p` (degrees are fine at a street's scale).
+fn nearest_on(shape: &geo::Geometry<f64>, p: geo::Point<f64>) -> Option<geo::Point<f64>> {
+    use geo::{ClosestPoint, Contains};
+    if shape.contains(&p) {
+        return Some(p);
+    }
+    match shape.closest_point(&p) {
+        geo::Closest::Intersection(q) | geo::Closest::SinglePoint(q) => Some(q),
+        geo::Closest::Indeterminate => None,
+    }
 }
 
 fn too_large_or_unreadable(status: StatusCode, message: String) -> ApiError {
@@ -182,7 +324,7 @@ pub async fn list(
     Ok(Json(json!({"problem_id": problem.id, "photos": photos.iter().map(present).collect::<Vec<_>>()})))
 }
 
-/// The file itself, to callers who may see a case it is attached to.
+/// The file itself, to callers who may see a case or an assessment point it belongs to.
 pub async fn download(
     State(ctx): State<ApiContext>,
     caller: Caller,
@@ -203,8 +345,12 @@ pub async fn download(
     }
     let area = Area::of(principal, &ctx.catalog.snapshot());
     let mut media = None;
-    for (id, kind) in ctx.store.photo_holders(sha256.clone()).await? {
-        if ctx.store.problem(id).await?.is_some_and(|p| area.sees_problem(&p)) {
+    for (holder, kind) in ctx.store.photo_holders(sha256.clone()).await? {
+        let visible = match holder {
+            Holder::Problem(id) => ctx.store.problem(id).await?.is_some_and(|p| area.sees_problem(&p)),
+            Holder::Point(code) => ctx.store.point(code).await?.is_some_and(|p| area.sees_point(&p)),
+        };
+        if visible {
             media = Some(kind);
             break;
         }
@@ -230,15 +376,9 @@ pub async fn download(
         .into_response())
 }
 
-/// Cases in one archive at most: an office asks per month or per assessment period.
-pub const MAX_ARCHIVE_CASES: i64 = 5_000;
-
-/// `GET /api/v1/evidence/archive?from=YYYY-MM-DD&to=YYYY-MM-DD`: the evidence archive (网上申报材料)
-/// of the cases closed in `[from, to]` within the caller's area, as a ZIP.
-pub async fn archive(State(ctx): State<ApiContext>, caller: Caller, params: Params) -> Result<Response, ApiError> {
-    let principal = caller.require(Action::ReadReports)?;
-    params.only(&["from", "to"])?;
-    let offset = ctx.calendar.offset;
+/// `from` and `to` (dates in the city's time zone, both included, at most a year apart) as the
+/// instants [start, end).
+fn period(ctx: &ApiContext, params: &Params) -> Result<(time::OffsetDateTime, time::OffsetDateTime), ApiError> {
     let day = |name: &str| -> Result<time::Date, ApiError> {
         let text = params.text(name).ok_or_else(|| ApiError::parameter(name, "is required: a date YYYY-MM-DD"))?;
         time::Date::parse(text, time::macros::format_description!("[year]-[month]-[day]"))
@@ -248,8 +388,38 @@ pub async fn archive(State(ctx): State<ApiContext>, caller: Caller, params: Para
     if to < from || (to - from).whole_days() > 366 {
         return Err(ApiError::parameter("to", "must be on or after from, at most a year later"));
     }
-    let start = from.midnight().assume_offset(offset);
-    let end = to.next_day().unwrap_or(to).midnight().assume_offset(offset);
+    let offset = ctx.calendar.offset;
+    Ok((from.midnight().assume_offset(offset), to.next_day().unwrap_or(to).midnight().assume_offset(offset)))
+}
+
+/// A file for the archive (a HEIC photo's JPEG); `None`, logged, when its file is missing.
+async fn archived_file(
+    ctx: &ApiContext,
+    sha256: &str,
+    media: crate::evidence::Media,
+) -> Result<Option<Vec<u8>>, ApiError> {
+    let (blobs, sha) = (ctx.evidence.blobs.clone(), sha256.to_string());
+    let variant = if media == crate::evidence::Media::Heic { Variant::Jpeg } else { Variant::Original };
+    let bytes = tokio::task::spawn_blocking(move || blobs.get(&sha, variant))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", e.to_string()))?;
+    if bytes.is_none() {
+        tracing::warn!(sha256, "a photo's file is missing; left out of the archive");
+    }
+    Ok(bytes)
+}
+
+/// Cases in one archive at most: an office asks per month or per assessment period.
+pub const MAX_ARCHIVE_CASES: i64 = 5_000;
+
+/// `GET /api/v1/evidence/archive?from=YYYY-MM-DD&to=YYYY-MM-DD`: the evidence archive (网上申报材料)
+/// of the cases closed in `[from, to]` within the caller's area, as a ZIP.
+pub async fn archive(State(ctx): State<ApiContext>, caller: Caller, params: Params) -> Result<Response, ApiError> {
+    let principal = caller.require(Action::ReadReports)?;
+    params.only(&["from", "to"])?;
+    let (start, end) = period(&ctx, &params)?;
+    let (from, to) = (params.text("from").unwrap_or_default(), params.text("to").unwrap_or_default());
     let area = Area::of(principal, &ctx.catalog.snapshot());
     let query = crate::store::ProblemQuery {
         area: area.filter(),
@@ -271,23 +441,35 @@ pub async fn archive(State(ctx): State<ApiContext>, caller: Caller, params: Para
     for problem in in_period {
         let mut photos = Vec::new();
         for photo in ctx.store.photos_of(problem.id).await? {
-            let (blobs, sha) = (ctx.evidence.blobs.clone(), photo.sha256.clone());
-            let variant = if photo.media == crate::evidence::Media::Heic { Variant::Jpeg } else { Variant::Original };
-            let bytes = tokio::task::spawn_blocking(move || blobs.get(&sha, variant))
-                .await
-                .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
-                .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", e.to_string()))?;
-            match bytes {
-                Some(bytes) => photos.push((photo, bytes)),
-                None => {
-                    tracing::warn!(photo = photo.id, sha256 = %photo.sha256, "a photo's file is missing; left out of the archive")
-                }
+            if let Some(bytes) = archived_file(&ctx, &photo.file.sha256, photo.file.media).await? {
+                photos.push((photo, bytes));
             }
         }
         cases.push(crate::evidence::archive::ArchivedCase { problem, photos });
     }
+    // The points of the area with inspections or on-site photos in the period.
+    let (from_unix, to_unix) = (start.unix_timestamp(), end.unix_timestamp());
+    let inspections = ctx.store.inspections(from_unix, to_unix).await?;
+    let point_photos = ctx.store.point_photos(None, from_unix, to_unix).await?;
+    let codes: std::collections::BTreeSet<String> = inspections
+        .iter()
+        .map(|i| i.point_code.clone())
+        .chain(point_photos.iter().map(|p| p.point_code.clone()))
+        .collect();
+    let mut points = Vec::new();
+    for code in codes {
+        let Some(point) = ctx.store.point(code.clone()).await?.filter(|p| area.sees_point(p)) else { continue };
+        let mut photos = Vec::new();
+        for photo in point_photos.iter().filter(|p| p.point_code == code) {
+            if let Some(bytes) = archived_file(&ctx, &photo.file.sha256, photo.file.media).await? {
+                photos.push((photo.clone(), bytes));
+            }
+        }
+        let inspections = inspections.iter().filter(|i| i.point_code == code).cloned().collect();
+        points.push(crate::evidence::archive::ArchivedPoint { point, inspections, photos });
+    }
     let title = format!("佐证材料 evidence archive {from} – {to}");
-    let zip = tokio::task::spawn_blocking(move || crate::evidence::archive::build(&title, &cases))
+    let zip = tokio::task::spawn_blocking(move || crate::evidence::archive::build(&title, &cases, &points))
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "archive_failed", e))?;

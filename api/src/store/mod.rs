@@ -1457,11 +1457,30 @@ pub trait Store: Send + Sync {
     fn photo_matches(
         &self,
         sha256: String,
-        other_than: i64,
+        other_than: crate::evidence::checks::Holder,
     ) -> BoxFuture<'_, Result<Vec<crate::evidence::checks::Seen>, StoreError>>;
 
-    /// The cases a file is attached to, with its kind.
-    fn photo_holders(&self, sha256: String) -> BoxFuture<'_, Result<Vec<(i64, crate::evidence::Media)>, StoreError>>;
+    /// The cases and points a file is a photo of, with its kind.
+    fn photo_holders(
+        &self,
+        sha256: String,
+    ) -> BoxFuture<'_, Result<Vec<(crate::evidence::checks::Holder, crate::evidence::Media)>, StoreError>>;
+
+    /// Attaches a photo to an assessment point (and criterion); the same file on the same point
+    /// and criterion again returns the first and `true`.
+    fn add_point_photo(
+        &self,
+        photo: photos::NewPointPhoto,
+        actor: Actor,
+    ) -> BoxFuture<'_, Result<(photos::PointPhoto, bool), StoreError>>;
+
+    /// Point photos uploaded in [from, to) (Unix seconds), of one point or all.
+    fn point_photos(
+        &self,
+        point_code: Option<String>,
+        from_unix: i64,
+        to_unix: i64,
+    ) -> BoxFuture<'_, Result<Vec<photos::PointPhoto>, StoreError>>;
 
     // Kept answers to Idempotency-Keys (see `reply_methods!`).
 

@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "streets", include_str!("../../migrations/sqlite/0007_streets.sql")),
     (8, "photos", include_str!("../../migrations/sqlite/0008_photos.sql")),
     (9, "replies", include_str!("../../migrations/sqlite/0009_replies.sql")),
+    (10, "point photos", include_str!("../../migrations/sqlite/0010_point_photos.sql")),
 ];
 
 const GRID_COLUMNS: &str = "code, version, name, parent_code, level, lead_department, responsible_unit, officer, \

@@ -22,8 +22,37 @@ pub fn encode(picture: &image::RgbImage, format: image::ImageFormat) -> Vec<u8> 
 
 /// A JPEG of the scene with EXIF written by exiftool, as a phone camera writes it.
 pub fn camera_jpeg(dir: &Path, name: &str, taken: OffsetDateTime, lon: f64, lat: f64) -> Vec<u8> {
+    camera_jpeg_of(&scene(false), dir, name, taken, lon, lat)
+}
+
+/// Another street scene, different from [`scene`] and from every other `n` to a perceptual hash:
+/// blocks of pseudo-random brightness.
+pub fn other_scene(n: u32) -> image::RgbImage {
+    let cell = |x: u32, y: u32| {
+        let mut h = (x / 90 + 1).wrapping_mul(0x9E37_79B9)
+            ^ (y / 75 + 1).wrapping_mul(0x85EB_CA6B)
+            ^ n.wrapping_mul(0xC2B2_AE35);
+        h ^= h >> 15;
+        h = h.wrapping_mul(0x2C1B_3C6D);
+        (h >> 24) as u8
+    };
+    image::RgbImage::from_fn(800, 600, |x, y| {
+        let v = cell(x, y);
+        image::Rgb([v, v / 2 + 40, 255 - v])
+    })
+}
+
+/// A JPEG of `picture` with EXIF written by exiftool.
+pub fn camera_jpeg_of(
+    picture: &image::RgbImage,
+    dir: &Path,
+    name: &str,
+    taken: OffsetDateTime,
+    lon: f64,
+    lat: f64,
+) -> Vec<u8> {
     let path = dir.join(name);
-    std::fs::write(&path, encode(&scene(false), image::ImageFormat::Jpeg)).expect("write jpeg");
+    std::fs::write(&path, encode(picture, image::ImageFormat::Jpeg)).expect("write jpeg");
     let local = taken.to_offset(UtcOffset::from_hms(8, 0, 0).expect("offset"));
     let stamp = format!(
         "{:04}:{:02}:{:02} {:02}:{:02}:{:02}",
