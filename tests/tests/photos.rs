@@ -289,6 +289,23 @@ fn scenario(backend: &Backend) {
         .0,
         403
     );
+    // Who may: an officer only at points of their own area (others look absent), a dispatcher not at all.
+    let (_, every) = server.get_as(Some(&admin), "/api/v1/points?limit=10000");
+    let mine: Vec<&Value> =
+        points["features"].as_array().map(|f| f.iter().map(|p| &p["properties"]["code"]).collect()).unwrap_or_default();
+    let elsewhere = every["features"]
+        .as_array()
+        .and_then(|f| f.iter().map(|p| &p["properties"]["code"]).find(|c| !mine.contains(c)).and_then(Value::as_str))
+        .expect("a point of another street")
+        .to_string();
+    let path = format!("/api/v1/points/{elsewhere}/photos");
+    assert_eq!(upload_form(&server, &officer, &path, None, "x.jpg", &on_site).0, 404, "{name}");
+    assert_eq!(server.get_as(Some(&officer), &path).0, 404, "{name}");
+    let dispatcher = server.token_of("dispatcher");
+    assert_eq!(
+        upload_form(&server, &dispatcher, &format!("/api/v1/points/{code}/photos"), None, "x.jpg", &on_site).0,
+        403
+    );
     let (status, listed) = server.get_as(Some(&officer), &format!("/api/v1/points/{code}/photos"));
     assert_eq!((status, listed["photos"].as_array().map(Vec::len)), (200, Some(3)), "{name}: {listed}");
     let site_sha = hex::encode(Sha256::digest(&on_site));
