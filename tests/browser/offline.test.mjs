@@ -1,8 +1,8 @@
 // The officer's phone with no signal, in headless Chromium: the app is installed (service worker,
 // manifest), the network is cut (Playwright's offline emulation), the map reopens from what the
-// phone kept, a report with a photo is filed and waits in the outbox; back online it is sent, and
-// although the server's first answers are lost on the way back (the request lands, the answer
-// never arrives), the report and its photo arrive exactly once.
+// phone kept, a report with a photo and an inspection with an on-site photo are filed and wait in
+// the outbox; back online they are sent, and although the server's first answers are lost on the
+// way back (the request lands, the answer never arrives), each arrives exactly once.
 //   GRIDWATCH_URL, GRIDWATCH_TOKEN (an officer's), GRIDWATCH_PHOTO (a JPEG), GRIDWATCH_AT ("lon,lat"
 //   inside the officer's grid), GRIDWATCH_DESCRIPTION (unique text for the report)
 import { chromium } from "playwright-core";
@@ -57,13 +57,36 @@ try {
   await page.click("#report button[type=submit]");
   await page.waitForFunction(() => document.querySelector("#outbox-count").dataset.count === "1");
   assert.match(await page.textContent("#outbox"), /1\/1/, "the photo waits with the report");
+  // An inspection of a point of the officer's checklist, with an on-site photo for its first criterion.
+  const code = await page.evaluate(() => {
+    const listed = new Set([...document.querySelectorAll("#panel li[data-code]")].map((li) => li.dataset.code));
+    const f = window.gridwatch.map.getStyle().sources.points.data.features.find((p) => listed.has(p.properties.code) && p.properties.criteria?.length);
+    return f?.properties.code;
+  });
+  assert.ok(code, "a listed point with a checklist");
+  const inspectionsBefore = (await api(`/api/v1/inspections?point=${encodeURIComponent(code)}`)).inspections.length;
+  await page.click(`#panel li[data-code="${code}"]`);
+  await page.locator("#inspection fieldset").first().waitFor();
+  const criterion = await page.getAttribute("#inspection fieldset", "data-criterion");
+  await page.uncheck("#inspection fieldset:first-of-type input[name=pass]");
+  await page.fill("#inspection fieldset:first-of-type input[name=note]", "垃圾未清");
+  await page.setInputFiles("#inspection fieldset:first-of-type input[name=photo]", photo);
+  await page.click("#inspection button[type=submit]");
+  await page.waitForFunction(() => document.querySelector("#outbox-count").dataset.count === "2");
   const before = await api("/api/v1/problems?limit=1000&sort=-created_at");
   assert.equal(before.problems.filter((p) => p.description === description).length, 0, "nothing reached the server while offline");
-  step("filed offline: waiting in the outbox");
+  step("filed offline: a report and an inspection waiting in the outbox");
 
   // The first answer to each write is lost on its way back: the server has the write, the phone
   // does not know it, and must retry with the same Idempotency-Key.
-  const lost = { report: 0, photo: 0 };
+  const lost = { report: 0, photo: 0, inspection: 0, pointPhoto: 0 };
+  const loseFirst = (pattern, key) => page.route(pattern, async (route) => {
+    if (route.request().method() !== "POST" || lost[key]++ > 0) return route.continue();
+    await route.fetch();
+    await route.abort("connectionreset");
+  });
+  await loseFirst("**/api/v1/inspections", "inspection");
+  await loseFirst("**/api/v1/points/*/photos", "pointPhoto");
   await page.route("**/api/v1/problems", async (route) => {
     if (route.request().method() !== "POST" || lost.report++ > 0) return route.continue();
     await route.fetch();
@@ -78,7 +101,7 @@ try {
   await page.evaluate(() => window.dispatchEvent(new Event("online")));
   // The lost answers leave the item waiting; the next round (online event or timer) finishes it.
   await page.waitForFunction(() => document.querySelector("#outbox-count").dataset.count === "0", null, { timeout: 90_000 });
-  assert.ok(lost.report >= 2 && lost.photo >= 2, `each write was retried after its lost answer (${JSON.stringify(lost)})`);
+  assert.ok(Object.values(lost).every((n) => n >= 2), `each write was retried after its lost answer (${JSON.stringify(lost)})`);
 
   const after = await api("/api/v1/problems?limit=1000&sort=-created_at");
   const mine = after.problems.filter((p) => p.description === description);
@@ -87,6 +110,12 @@ try {
   const sha = createHash("sha256").update(readFileSync(photo)).digest("hex");
   assert.deepEqual(photos.photos.map((p) => p.sha256), [sha], "the photo arrived exactly once, unchanged");
   assert.ok(Math.abs(mine[0].lon - lon) < 1e-6 && Math.abs(mine[0].lat - lat) < 1e-6, "reported where the phone's GPS was");
+  const inspections = (await api(`/api/v1/inspections?point=${encodeURIComponent(code)}`)).inspections;
+  assert.equal(inspections.length, inspectionsBefore + 1, "the inspection arrived exactly once");
+  const filed = inspections.find((i) => i.results.some((r) => r.criterion === criterion && !r.pass && r.note === "垃圾未清"));
+  assert.ok(filed, `the failed criterion with its note: ${JSON.stringify(inspections)}`);
+  const pointPhotos = (await api(`/api/v1/points/${encodeURIComponent(code)}/photos`)).photos;
+  assert.deepEqual(pointPhotos.map((p) => [p.sha256, p.criterion]), [[sha, criterion]], "the on-site photo arrived exactly once, for its criterion");
   assert.deepEqual(errors, [], "no script errors");
   step("back online: sent in order, exactly once");
   console.log(`offline checks passed: problem ${mine[0].id}`);

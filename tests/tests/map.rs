@@ -39,10 +39,11 @@ fn every_view_of_the_web_map_draws_in_chromium() {
 }
 
 /// The officer's phone offline (tests/browser/offline.test.mjs): installed as an app, reopened
-/// with no signal, a report with a camera photo filed offline, and on return both arrive exactly
-/// once although the server's first answers are lost. Checked here again through the API.
+/// with no signal, a report with a camera photo and an inspection with an on-site photo filed
+/// offline; on return all four writes arrive exactly once although the server's first answers
+/// are lost. The report is checked here again through the API.
 #[test]
-fn a_report_filed_offline_arrives_exactly_once_with_its_photo() {
+fn a_report_and_an_inspection_filed_offline_arrive_exactly_once_with_their_photos() {
     let dir = common::scratch("offline");
     let server = Server::start(&format!("sqlite://{}", dir.join("offline.db").display()), &["--demo"]);
     let token = server.token_of("officer");

@@ -184,9 +184,18 @@ async function officerView(map, panel) {
     const f = open.find((p) => String(p.properties.id) === li.dataset.id);
     if (f) map.flyTo({ center: f.geometry.coordinates, zoom: 17 });
   }));
-  fieldWork(map, panel);
+  await fieldWork(map, panel);
+  // A point in the lists (or its popup's button) opens its inspection form (点位检查).
+  const openInspection = (code) => {
+    const f = points.features.find((p) => p.properties.code === code);
+    if (f) inspectForm(f);
+  };
+  panel.querySelectorAll("li[data-code]").forEach((li) => li.addEventListener("click", () => openInspection(li.dataset.code)));
+  const onInspect = (e) => e.target.dataset?.inspect && openInspection(e.target.dataset.inspect);
+  document.addEventListener("click", onInspect);
+  state.stop.push(() => document.removeEventListener("click", onInspect));
   popupOn(map, ["problems"], (p) => `${problemBadge(p)} <b>${esc(p.category_name || p.category)}</b><br>${esc(statusText(p.status))}<br>${deadlineText(p)}`);
-  popupOn(map, ["points", "points-line", "points-area"], (p) => `<b>${esc(p.name)}</b><br>${esc(p.type_zh || p.type)}<br>${p.covered ? t("covered") : t("not_covered")} (${p.visits})`);
+  popupOn(map, ["points", "points-line", "points-area"], (p) => `<b>${esc(p.name)}</b><br>${esc(p.type_zh || p.type)}<br>${p.covered ? t("covered") : t("not_covered")} (${p.visits})<br><button type="button" data-inspect="${esc(p.code)}">${t("inspect")}</button>`);
 }
 
 // ---- field work: report with photos, GPS on patrol, and the outbox (待发送) ----
@@ -197,6 +206,7 @@ async function fieldWork(map, panel) {
   const categories = await api("/api/v1/categories").then((c) => c.categories).catch(() => []);
   const box = panel.querySelector("#field-work");
   box.innerHTML = `
+    <section id="inspect" hidden></section>
     <h2>${t("report_problem")}</h2>
     <form id="report">
       <select name="category" required aria-label="${t("category")}">${categories.map((c) => `<option value="${esc(c.code)}">${esc(state.lang === "zh" ? c.name_zh : c.name_en)}</option>`).join("")}</select>
@@ -264,6 +274,43 @@ async function fieldWork(map, panel) {
   state.stop.push(() => { stopPatrol(); });
   await renderOutbox();
   sendNow();
+}
+
+/** The inspection form of a point: each criterion of its checklist passes or fails, with a note
+ * and on-site photos (实景图片); filed into the outbox like a report. */
+function inspectForm(point) {
+  const box = $("#inspect");
+  const p = point.properties;
+  const criteria = Array.isArray(p.criteria) ? p.criteria : JSON.parse(p.criteria || "[]");
+  box.hidden = false;
+  box.innerHTML = `
+    <h2>${t("inspect")} · ${esc(p.name)} <span class="muted">${esc(p.code)}</span></h2>
+    <form id="inspection" data-point="${esc(p.code)}">
+      ${criteria.map((c) => `<fieldset data-criterion="${esc(c.id)}">
+        <label><input type="checkbox" name="pass" checked> ${esc(c.text)}</label>
+        <input name="note" placeholder="${t("note")}">
+        <input name="photo" type="file" accept="image/jpeg,image/png,image/heic" capture="environment" multiple aria-label="${t("photo")}">
+      </fieldset>`).join("")}
+      <button type="submit">${t("file_inspection")}</button>
+      <button type="button" class="secondary" data-close>${t("cancel")}</button>
+    </form>`;
+  box.scrollIntoView({ block: "nearest" });
+  box.querySelector("[data-close]").addEventListener("click", () => { box.hidden = true; box.innerHTML = ""; });
+  box.querySelector("form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const results = [];
+    const photos = [];
+    for (const set of e.target.querySelectorAll("fieldset")) {
+      const criterion = set.dataset.criterion;
+      results.push({ criterion, pass: set.querySelector("[name=pass]").checked, note: set.querySelector("[name=note]").value.trim() });
+      for (const file of set.querySelector("[name=photo]").files) photos.push({ blob: file, name: file.name, criterion });
+    }
+    const body = { point: p.code, time: new Date().toISOString(), results };
+    await outbox.enqueue({ kind: "inspection", user: state.me.name, body, photos });
+    box.hidden = true;
+    box.innerHTML = "";
+    await sendNow();
+  });
 }
 
 function gpsFix() {

@@ -37,7 +37,8 @@ const remove = (seq) => run("readwrite", (s) => s.delete(seq));
 /** Forgets everything waiting (on sign-out: the next user must not send it). */
 export const clear = () => run("readwrite", (s) => s.clear());
 
-/** Files a write: `{kind: "report"|"inspection"|"track", body, photos?: [{blob, name, stage}]}`. */
+/** Files a write: `{kind: "report"|"inspection"|"track", user, body, photos?: [{blob, name,
+ * stage (reports) | criterion (inspections)}]}`. */
 export async function enqueue(item) {
   const photos = (item.photos || []).map((p) => ({ ...p, key: crypto.randomUUID(), sent: false }));
   await save({ ...item, photos, key: crypto.randomUUID(), filed_at: new Date().toISOString(), error: null });
@@ -93,11 +94,19 @@ async function send(token, item) {
     await save(item);
   }
   for (const photo of item.photos) {
-    if (photo.sent || item.kind !== "report") continue;
+    if (photo.sent) continue;
+    // A report's photos go to its case; an inspection's to the point, per criterion (实景图片).
     const form = new FormData();
-    form.append("stage", photo.stage || "report");
+    let path;
+    if (item.kind === "report") {
+      form.append("stage", photo.stage || "report");
+      path = `/api/v1/problems/${item.problem_id}/photos`;
+    } else {
+      if (photo.criterion) form.append("criterion", photo.criterion);
+      path = `/api/v1/points/${encodeURIComponent(item.body.point)}/photos`;
+    }
     form.append("file", photo.blob, photo.name || "photo.jpg");
-    await post(token, `/api/v1/problems/${item.problem_id}/photos`, photo.key, form);
+    await post(token, path, photo.key, form);
     photo.sent = true;
     await save(item);
   }
