@@ -151,6 +151,19 @@ try {
     assert.equal(await page.textContent('#views a[data-view="office"]'), "Office");
     await context.close();
   });
+
+  await step("office view, this week: the photos that failed a tamper check (照片核验)", async () => {
+    const { page, context } = await open("office", "office");
+    await page.waitForFunction(() => document.querySelector("#flagged")?.dataset.count !== undefined);
+    const { count, from, to } = await page.evaluate(() => ({ ...document.querySelector("#flagged").dataset }));
+    const listed = await api("office", `/api/v1/evidence/flagged?from=${from}&to=${to}`);
+    assert.equal(Number(count), listed.photos.length + listed.point_photos.length, "as the API lists them");
+    // The dispatcher step's screenshot-like photo (no EXIF) is among them, with its flag in words.
+    const figure = page.locator("#flagged figure[data-flags*=no_exif]").first();
+    await figure.waitFor();
+    assert.match(await figure.textContent(), /#\d+/, "the case it belongs to");
+    await context.close();
+  });
 } finally {
   await browser.close();
 }

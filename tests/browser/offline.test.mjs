@@ -115,7 +115,8 @@ try {
   const filed = inspections.find((i) => i.results.some((r) => r.criterion === criterion && !r.pass && r.note === "垃圾未清"));
   assert.ok(filed, `the failed criterion with its note: ${JSON.stringify(inspections)}`);
   const pointPhotos = (await api(`/api/v1/points/${encodeURIComponent(code)}/photos`)).photos;
-  assert.deepEqual(pointPhotos.map((p) => [p.sha256, p.criterion]), [[sha, criterion]], "the on-site photo arrived exactly once, for its criterion");
+  assert.deepEqual(pointPhotos.map((p) => [p.sha256, p.criterion, p.inspection]), [[sha, criterion, filed.id]], "the on-site photo arrived exactly once, for its criterion and inspection");
+  assert.deepEqual(filed.photos, [`/api/v1/photos/${sha}`], "the inspection lists its photo");
   assert.deepEqual(errors, [], "no script errors");
   step("back online: sent in order, exactly once");
   console.log(`offline checks passed: problem ${mine[0].id}`);

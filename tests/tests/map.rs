@@ -31,7 +31,7 @@ fn every_view_of_the_web_map_draws_in_chromium() {
         .expect("node runs (scripts/test.sh installs playwright-core into tests/browser)");
     let log = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "browser checks failed:\n{log}");
-    assert!(log.contains("all 3 browser checks passed"), "{log}");
+    assert!(log.contains("all 4 browser checks passed"), "{log}");
     for view in ["officer", "dispatcher", "office"] {
         let png = std::fs::read(shots.join(format!("{view}.png"))).expect("screenshot saved");
         assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{view}: a real screenshot");

@@ -16,21 +16,22 @@ use time::{Duration, OffsetDateTime, UtcOffset};
 /// POSTs a multipart form with `file` (and `stage`) to a case; status and JSON answer.
 fn upload(server: &Server, token: &str, problem: i64, stage: Option<&str>, name: &str, bytes: &[u8]) -> (u16, Value) {
     let path = format!("/api/v1/problems/{problem}/photos");
-    upload_form(server, token, &path, stage.map(|s| ("stage", s)), name, bytes)
+    let fields: Vec<(&str, &str)> = stage.map(|s| ("stage", s)).into_iter().collect();
+    upload_form(server, token, &path, &fields, name, bytes)
 }
 
-/// POSTs a multipart form with `file` and one more field, if given.
+/// POSTs a multipart form with these fields and then `file`.
 fn upload_form(
     server: &Server,
     token: &str,
     path: &str,
-    field: Option<(&str, &str)>,
+    fields: &[(&str, &str)],
     name: &str,
     bytes: &[u8],
 ) -> (u16, Value) {
     let boundary = "gridwatch-test-boundary-7d2f";
     let mut body = Vec::new();
-    if let Some((field, value)) = field {
+    for (field, value) in fields {
         body.extend(
             format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n").bytes(),
         );
@@ -254,8 +255,8 @@ fn scenario(backend: &Backend) {
     );
     let on_site = camera_jpeg_of(&other_scene(1), &work, "site.jpg", now, plon + 10.0 / 85_000.0, plat);
     let point_upload = |criterion: &str, name: &str, bytes: &[u8]| {
-        let form = if criterion.is_empty() { None } else { Some(("criterion", criterion)) };
-        upload_form(&server, &officer, &format!("/api/v1/points/{code}/photos"), form, name, bytes)
+        let form: Vec<(&str, &str)> = if criterion.is_empty() { vec![] } else { vec![("criterion", criterion)] };
+        upload_form(&server, &officer, &format!("/api/v1/points/{code}/photos"), &form, name, bytes)
     };
     let (status, site) = point_upload(&criteria[0], "site.jpg", &on_site);
     assert_eq!((status, flags(&site)), (201, vec![]), "{name}: an on-site photo 10 m from the point: {site}");
@@ -278,15 +279,8 @@ fn scenario(backend: &Backend) {
     let (status, body) = point_upload("no-such-criterion", "x.jpg", &on_site);
     assert_eq!((status, body["error"]["details"]["fields"][0]["field"].as_str()), (422, Some("criterion")), "{name}");
     assert_eq!(
-        upload_form(
-            &server,
-            &server.token_of("app"),
-            &format!("/api/v1/points/{code}/photos"),
-            None,
-            "x.jpg",
-            &on_site
-        )
-        .0,
+        upload_form(&server, &server.token_of("app"), &format!("/api/v1/points/{code}/photos"), &[], "x.jpg", &on_site)
+            .0,
         403
     );
     // Who may: an officer only at points of their own area (others look absent), a dispatcher not at all.
@@ -299,11 +293,11 @@ fn scenario(backend: &Backend) {
         .expect("a point of another street")
         .to_string();
     let path = format!("/api/v1/points/{elsewhere}/photos");
-    assert_eq!(upload_form(&server, &officer, &path, None, "x.jpg", &on_site).0, 404, "{name}");
+    assert_eq!(upload_form(&server, &officer, &path, &[], "x.jpg", &on_site).0, 404, "{name}");
     assert_eq!(server.get_as(Some(&officer), &path).0, 404, "{name}");
     let dispatcher = server.token_of("dispatcher");
     assert_eq!(
-        upload_form(&server, &dispatcher, &format!("/api/v1/points/{code}/photos"), None, "x.jpg", &on_site).0,
+        upload_form(&server, &dispatcher, &format!("/api/v1/points/{code}/photos"), &[], "x.jpg", &on_site).0,
         403
     );
     let (status, listed) = server.get_as(Some(&officer), &format!("/api/v1/points/{code}/photos"));
@@ -319,6 +313,23 @@ fn scenario(backend: &Backend) {
         &serde_json::json!({"point": code, "results": results}).to_string(),
     );
     assert_eq!(status, 201, "{name}: {inspected}");
+    // A photo taken at that inspection: tied to it, and listed among its photos.
+    let inspection = inspected["inspection"]["id"].as_i64().expect("inspection id").to_string();
+    let at_inspection = camera_jpeg_of(&other_scene(3), &work, "at-inspection.jpg", now, plon, plat);
+    let path = format!("/api/v1/points/{code}/photos");
+    let form = |id: &str| {
+        let fields = [("inspection", id), ("criterion", criteria[0].as_str())];
+        upload_form(&server, &officer, &path, &fields, "at-inspection.jpg", &at_inspection)
+    };
+    let (status, tied) = form(&inspection);
+    assert_eq!((status, tied["inspection"].as_i64()), (201, inspection.parse().ok()), "{name}: {tied}");
+    let (_, week) = server.get_as(Some(&officer), &format!("/api/v1/inspections?point={code}"));
+    let listed_at = week["inspections"]
+        .as_array()
+        .and_then(|l| l.iter().find(|i| i["id"].as_i64() == inspection.parse().ok()).cloned());
+    let url = format!("/api/v1/photos/{}", hex::encode(Sha256::digest(&at_inspection)));
+    assert_eq!(listed_at.map(|i| i["photos"].clone()), Some(serde_json::json!([url])), "{name}");
+    assert_eq!(form("999999").0, 422, "{name}: an inspection of another point, or none");
 
     // Closing needs the override too; then the period's evidence archive holds the case.
     let (status, body) =

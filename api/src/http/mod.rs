@@ -161,6 +161,7 @@ pub fn router(ctx: ApiContext) -> Router {
         )
         .route("/api/v1/photos/{sha256}", get(photos::download))
         .route("/api/v1/evidence/archive", get(photos::archive))
+        .route("/api/v1/evidence/flagged", get(photos::flagged))
         .route("/api/v1/categories", get(cases::categories))
         .route("/api/v1/escalations/stream", get(cases::escalation_stream))
         .route("/api/v1/reports/weekly", get(reports::weekly))

@@ -89,16 +89,16 @@ async fn checked_file(
     })
 }
 
-/// A multipart upload as received: the file, its name, and the form's one other field.
+/// A multipart upload as received: the file, its name, and the form's other fields.
 struct Received {
     file: axum::body::Bytes,
     filename: Option<String>,
-    /// The value of the form's other field (`stage` for cases, `criterion` for points), if sent.
-    field: Option<String>,
+    /// The other fields sent (`stage` for cases; `criterion`, `inspection` for points).
+    fields: std::collections::HashMap<String, String>,
 }
 
-/// Reads the form: `file` and, optionally, the field `other`.
-async fn receive(form: Result<Multipart, MultipartRejection>, other: &str) -> Result<Received, ApiError> {
+/// Reads the form: `file` and, optionally, the fields named in `others`.
+async fn receive(form: Result<Multipart, MultipartRejection>, others: &[&str]) -> Result<Received, ApiError> {
     let mut form = form.map_err(|e| {
         ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -106,7 +106,7 @@ async fn receive(form: Result<Multipart, MultipartRejection>, other: &str) -> Re
             format!("send multipart/form-data: {e}"),
         )
     })?;
-    let (mut file, mut filename, mut value) = (None, None, None);
+    let (mut file, mut filename, mut fields) = (None, None, std::collections::HashMap::new());
     loop {
         let field = match form.next_field().await {
             Ok(Some(field)) => field,
@@ -124,18 +124,21 @@ async fn receive(form: Result<Multipart, MultipartRejection>, other: &str) -> Re
                 file = Some(bytes);
             }
             "file" => return Err(invalid("file", "send one file per request")),
-            name if name == other => {
+            name if others.contains(&name) => {
+                let name = name.to_string();
                 let text = field.text().await.map_err(|e| too_large_or_unreadable(e.status(), e.body_text()))?;
-                value = Some(text.trim().to_string());
+                fields.insert(name, text.trim().to_string());
             }
-            name => return Err(invalid(name, format!("unknown field: send file and, optionally, {other}"))),
+            name => {
+                return Err(invalid(name, format!("unknown field: send file and, optionally, {}", others.join(", "))))
+            }
         }
     }
     let file = file.ok_or_else(|| invalid("file", "missing: send the photo or document as the form field 'file'"))?;
     if file.is_empty() {
         return Err(invalid("file", "is empty"));
     }
-    Ok(Received { file, filename: filename.filter(|n| !n.is_empty()), field: value })
+    Ok(Received { file, filename: filename.filter(|n| !n.is_empty()), fields })
 }
 
 /// Type, hashes, thumbnail (and a HEIC photo's JPEG), and what its EXIF says.
@@ -203,8 +206,8 @@ pub async fn upload(
 ) -> Result<impl IntoResponse, ApiError> {
     let principal = caller.require(Action::AttachEvidence)?;
     let problem = super::cases::visible(&ctx, &caller, &id).await?;
-    let received = receive(form, "stage").await?;
-    let stage = match received.field.as_deref() {
+    let received = receive(form, &["stage"]).await?;
+    let stage = match received.fields.get("stage").map(String::as_str) {
         None => Stage::Report,
         Some(text) => Stage::parse(text).ok_or_else(|| invalid("stage", "must be report, handling or verification"))?,
     };
@@ -221,7 +224,8 @@ pub async fn upload(
 }
 
 /// `POST /api/v1/points/{code}/photos`: an on-site photo of an assessment point (测评点位实景),
-/// for one criterion of its checklist (`criterion`) or for the whole point.
+/// for one criterion of its checklist (`criterion`) or for the whole point, taken at one of its
+/// inspections (`inspection`) or not.
 pub async fn upload_to_point(
     State(ctx): State<ApiContext>,
     caller: Caller,
@@ -230,8 +234,19 @@ pub async fn upload_to_point(
 ) -> Result<impl IntoResponse, ApiError> {
     let principal = caller.require(Action::RecordPatrol)?;
     let point = visible_point(&ctx, principal, &code).await?;
-    let received = receive(form, "criterion").await?;
-    let criterion = received.field.clone().unwrap_or_default();
+    let received = receive(form, &["criterion", "inspection"]).await?;
+    let criterion = received.fields.get("criterion").cloned().unwrap_or_default();
+    let inspection = match received.fields.get("inspection") {
+        None => None,
+        Some(text) => {
+            let id = text.parse::<i64>().ok().filter(|id| *id > 0);
+            let id = id.ok_or_else(|| invalid("inspection", "must be an inspection id"))?;
+            if ctx.store.inspection_point(id).await?.as_deref() != Some(point.code.as_str()) {
+                return Err(invalid("inspection", format!("no inspection {id} of point {code}")));
+            }
+            Some(id)
+        }
+    };
     if !criterion.is_empty() && !point.criteria.iter().any(|c| c.id == criterion) {
         let known: Vec<&str> = point.criteria.iter().map(|c| c.id.as_str()).collect();
         return Err(invalid(
@@ -252,7 +267,7 @@ pub async fn upload_to_point(
     let case = checks::Case { lon: near.x(), lat: near.y(), reported_at: ctx.clock.now() };
     let file =
         checked_file(&ctx, received, upload, exif, Stage::Report, &case, Holder::Point(point.code.clone())).await?;
-    let photo = crate::store::photos::NewPointPhoto { point_code: point.code.clone(), criterion, file };
+    let photo = crate::store::photos::NewPointPhoto { point_code: point.code.clone(), criterion, inspection, file };
     let (stored, replayed) = ctx.store.add_point_photo(photo, caller.actor()).await?;
     let status = if replayed { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, [(header::LOCATION, format!("/api/v1/photos/{}", stored.file.sha256))], Json(present(&stored))))
@@ -408,6 +423,44 @@ async fn archived_file(
         tracing::warn!(sha256, "a photo's file is missing; left out of the archive");
     }
     Ok(bytes)
+}
+
+/// Flagged photos listed at most, of cases and of points each.
+pub const MAX_FLAGGED: i64 = 500;
+
+/// `GET /api/v1/evidence/flagged?from=&to=`: the photos of the period that failed a tamper check,
+/// within the caller's area, newest first: for the office's review (照片核验).
+pub async fn flagged(State(ctx): State<ApiContext>, caller: Caller, params: Params) -> Result<Json<Value>, ApiError> {
+    let principal = caller.require(Action::ReadReports)?;
+    params.only(&["from", "to"])?;
+    let (start, end) = period(&ctx, &params)?;
+    let area = Area::of(principal, &ctx.catalog.snapshot());
+    let flagged = ctx.store.flagged_photos(start.unix_timestamp(), end.unix_timestamp(), MAX_FLAGGED).await?;
+    let (cases, points) = (flagged.cases, flagged.points);
+    let mut of_cases = Vec::new();
+    for photo in &cases {
+        if let Some(problem) = ctx.store.problem(photo.problem_id).await?.filter(|p| area.sees_problem(p)) {
+            let mut shown = present(photo);
+            shown["case"] = json!({
+                "id": problem.id,
+                "status": problem.status,
+                "category_name": problem.class.as_ref().map(|c| c.category_name.clone()),
+                "grid_code": problem.grid_code,
+                "responsible_unit": problem.responsible_unit,
+            });
+            of_cases.push(shown);
+        }
+    }
+    let mut of_points = Vec::new();
+    for photo in &points {
+        if let Some(point) = ctx.store.point(photo.point_code.clone()).await?.filter(|p| area.sees_point(p)) {
+            let mut shown = present(photo);
+            shown["point"] =
+                json!({"code": point.code, "name": point.name, "responsible_unit": point.responsible_unit});
+            of_points.push(shown);
+        }
+    }
+    Ok(Json(json!({"photos": of_cases, "point_photos": of_points})))
 }
 
 /// Cases in one archive at most: an office asks per month or per assessment period.

@@ -1474,6 +1474,18 @@ pub trait Store: Send + Sync {
         actor: Actor,
     ) -> BoxFuture<'_, Result<(photos::PointPhoto, bool), StoreError>>;
 
+    /// The flagged photos of cases and of points uploaded in [from, to) (Unix seconds), newest
+    /// first, at most `limit` of each.
+    fn flagged_photos(
+        &self,
+        from_unix: i64,
+        to_unix: i64,
+        limit: i64,
+    ) -> BoxFuture<'_, Result<photos::Flagged, StoreError>>;
+
+    /// The point an inspection was made at, if it exists.
+    fn inspection_point(&self, id: i64) -> BoxFuture<'_, Result<Option<String>, StoreError>>;
+
     /// Point photos uploaded in [from, to) (Unix seconds), of one point or all.
     fn point_photos(
         &self,

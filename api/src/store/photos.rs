@@ -49,6 +49,8 @@ pub struct PointPhoto {
     pub id: i64,
     pub point_code: String,
     pub criterion: String,
+    /// The inspection (检查记录) it was taken at, if any.
+    pub inspection: Option<i64>,
     #[serde(flatten)]
     pub file: PhotoFile,
     pub uploaded_by: String,
@@ -59,7 +61,15 @@ pub struct PointPhoto {
 pub struct NewPointPhoto {
     pub point_code: String,
     pub criterion: String,
+    pub inspection: Option<i64>,
     pub file: PhotoFile,
+}
+
+/// The flagged photos of a period, of cases and of points.
+#[derive(Debug, Clone, Default)]
+pub struct Flagged {
+    pub cases: Vec<Photo>,
+    pub points: Vec<PointPhoto>,
 }
 
 /// Binds the file's columns, in the order both tables list them: sha256, media, bytes, filename,
@@ -149,7 +159,8 @@ where
     })
 }
 
-pub(crate) const POINT_PHOTO_COLUMNS: &str = "id, point_code, criterion, sha256, media, bytes, filename, dhash, exif, \
+pub(crate) const POINT_PHOTO_COLUMNS: &str =
+    "id, point_code, criterion, inspection_id, sha256, media, bytes, filename, dhash, exif, \
      taken_at, lon, lat, device, flags, uploaded_by, uploaded_at";
 
 pub(crate) fn point_photo_from_row<'r, R>(r: &'r R) -> Result<PointPhoto, crate::store::StoreError>
@@ -164,7 +175,14 @@ where
 {
     let id: i64 = r.try_get("id")?;
     let (file, uploaded_by) = file_columns(r, &format!("point photo {id}"))?;
-    Ok(PointPhoto { id, point_code: r.try_get("point_code")?, criterion: r.try_get("criterion")?, file, uploaded_by })
+    Ok(PointPhoto {
+        id,
+        point_code: r.try_get("point_code")?,
+        criterion: r.try_get("criterion")?,
+        inspection: r.try_get("inspection_id")?,
+        file,
+        uploaded_by,
+    })
 }
 
 /// The photo methods of `Store`, the same on both backends. Expands inside `impl Store for …`
@@ -189,12 +207,13 @@ macro_rules! photo_methods {
                 }
                 let insert = sqlx::query_scalar(
                     "INSERT INTO photos (problem_id, stage, sha256, media, bytes, filename, dhash, exif, taken_at, lon, lat, \
-                     device, flags, uploaded_by, uploaded_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+                     device, flags, uploaded_by, uploaded_at, uploaded_unix) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
                 )
                 .bind(photo.problem_id)
                 .bind(photo.stage.as_str());
                 let id: i64 = bind_photo_file!(insert, &photo.file, actor)
+                    .bind(photo.file.uploaded_at.unix_timestamp())
                     .fetch_one(&mut *tx)
                     .await?;
                 audit_row!(
@@ -322,12 +341,13 @@ macro_rules! photo_methods {
                     return Ok((point_photo_from_row(&row)?, true)); // the same file again: nothing new
                 }
                 let insert = sqlx::query_scalar(
-                    "INSERT INTO point_photos (point_code, criterion, sha256, media, bytes, filename, dhash, exif, taken_at, \
-                     lon, lat, device, flags, uploaded_by, uploaded_at, uploaded_unix) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
+                    "INSERT INTO point_photos (point_code, criterion, inspection_id, sha256, media, bytes, filename, dhash, \
+                     exif, taken_at, lon, lat, device, flags, uploaded_by, uploaded_at, uploaded_unix) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
                 )
                 .bind(&photo.point_code)
-                .bind(&photo.criterion);
+                .bind(&photo.criterion)
+                .bind(photo.inspection);
                 let id: i64 = bind_photo_file!(insert, &photo.file, actor)
                     .bind(photo.file.uploaded_at.unix_timestamp())
                     .fetch_one(&mut *tx)
@@ -340,11 +360,30 @@ macro_rules! photo_methods {
                     format!("point/{}", photo.point_code),
                     serde_json::json!({"point_photo": id, "sha256": photo.file.sha256, "criterion": photo.criterion, "flags": photo.file.flags})
                 );
+                // The inspection it was taken at lists it among its photos.
+                if let Some(inspection) = photo.inspection {
+                    let listed: String = sqlx::query_scalar("SELECT photos FROM inspections WHERE id = $1")
+                        .bind(inspection)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let mut urls: Vec<String> = serde_json::from_str(&listed)
+                        .map_err(|e| StoreError::Corrupt(format!("inspection {inspection}: photos: {e}")))?;
+                    let url = format!("/api/v1/photos/{}", photo.file.sha256);
+                    if !urls.contains(&url) {
+                        urls.push(url);
+                        sqlx::query("UPDATE inspections SET photos = $1 WHERE id = $2")
+                            .bind(serde_json::to_string(&urls).unwrap_or_else(|_| "[]".into()))
+                            .bind(inspection)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
                 tx.commit().await?;
                 let stored = $crate::store::photos::PointPhoto {
                     id,
                     point_code: photo.point_code,
                     criterion: photo.criterion,
+                    inspection: photo.inspection,
                     file: photo.file,
                     uploaded_by: actor.name,
                 };
@@ -370,6 +409,43 @@ macro_rules! photo_methods {
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter().map(|r| point_photo_from_row(r)).collect()
+            })
+        }
+
+        fn flagged_photos(
+            &self,
+            from_unix: i64,
+            to_unix: i64,
+            limit: i64,
+        ) -> $crate::store::BoxFuture<'_, Result<$crate::store::photos::Flagged, StoreError>> {
+            Box::pin(async move {
+                use $crate::store::photos::{photo_from_row, point_photo_from_row, PHOTO_COLUMNS, POINT_PHOTO_COLUMNS};
+                let window = "flags <> '[]' AND uploaded_unix >= $1 AND uploaded_unix < $2 ORDER BY uploaded_unix DESC, id DESC LIMIT $3";
+                let cases = sqlx::query(&format!("SELECT {PHOTO_COLUMNS} FROM photos WHERE {window}"))
+                    .bind(from_unix)
+                    .bind(to_unix)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                let points = sqlx::query(&format!("SELECT {POINT_PHOTO_COLUMNS} FROM point_photos WHERE {window}"))
+                    .bind(from_unix)
+                    .bind(to_unix)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok($crate::store::photos::Flagged {
+                    cases: cases.iter().map(|r| photo_from_row(r)).collect::<Result<_, _>>()?,
+                    points: points.iter().map(|r| point_photo_from_row(r)).collect::<Result<_, _>>()?,
+                })
+            })
+        }
+
+        fn inspection_point(&self, id: i64) -> $crate::store::BoxFuture<'_, Result<Option<String>, StoreError>> {
+            Box::pin(async move {
+                Ok(sqlx::query_scalar("SELECT point_code FROM inspections WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?)
             })
         }
     };

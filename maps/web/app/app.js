@@ -517,9 +517,14 @@ async function showPhotos(id) {
   const list = await api(`/api/v1/problems/${id}/photos`).catch(() => null);
   if (!box || !list) return;
   if (!list.photos.length) { box.textContent = "—"; return; }
+  await photoFigures(box, list.photos, (p) => esc(STRINGS[state.lang].stages?.[p.stage] || p.stage));
+}
+
+/** Thumbnails with their flags in words into `box`; `caption` says what each photo is of. */
+async function photoFigures(box, photos, caption) {
   box.className = "photos";
-  box.innerHTML = list.photos.map((p) => `<figure data-sha="${esc(p.sha256)}" data-flags="${esc(p.flags.map((f) => f.flag).join(","))}">
-    <img alt="${esc(p.filename || p.stage)}"><figcaption>${esc(STRINGS[state.lang].stages?.[p.stage] || p.stage)}
+  box.innerHTML = photos.map((p) => `<figure data-sha="${esc(p.sha256)}" data-flags="${esc(p.flags.map((f) => f.flag).join(","))}">
+    <img alt="${esc(p.filename || "")}"><figcaption>${caption(p)}
     ${p.flags.length ? p.flags.map((f) => `<span class="flag">⚠ ${esc(STRINGS[state.lang].flag_names?.[f.flag] || f.flag)}</span>`).join(" ") : `<span class="muted">✓</span>`}</figcaption></figure>`).join("");
   // Thumbnails need the token, so they come through fetch rather than a plain <img src>.
   for (const figure of box.querySelectorAll("figure")) {
@@ -539,6 +544,7 @@ async function officeView(map, panel) {
     <div id="coverage-summary" class="summary"></div>
     <h2>${t("tiling")}</h2><div id="tiling" class="muted">${t("loading")}</div>
     <h2>${t("ranking")}</h2><div id="ranking" class="muted">${t("loading")}</div>
+    <h2>${t("flagged_photos")}</h2><div id="flagged" class="muted">${t("loading")}</div>
     <h2>${t("trends")}</h2><div id="chart" class="muted">${t("loading")}</div>`;
   $("#week").addEventListener("change", (e) => { location.hash = `office?week=${e.target.value}`; });
 
@@ -580,8 +586,19 @@ async function officeView(map, panel) {
     ? `<table id="ranking-table"><thead><tr><th>${t("rank")}</th><th>${t("name")}</th><th class="num">${t("score")}</th><th class="num">${t("handled_rate")}</th><th class="num">${t("on_time_rate")}</th></tr></thead><tbody>${report.rows.map((r) => `<tr><td>${r.rank ?? ""}</td><td>${esc(r.name || r.group)}</td><td class="num">${r.rates ? r.rates.score.toFixed(1) : "—"}</td><td class="num">${pct(r.rates?.handling)}</td><td class="num">${pct(r.rates?.on_time_closing)}</td></tr>`).join("")}</tbody></table>`
     : `<span class="muted">${t("no_rows")}</span>`;
 
-  // Trends: eight weeks ending with the chosen one.
+  // 照片核验: the week's photos that failed a tamper check, of cases and of points.
   const monday = weekMonday(week);
+  const sunday = new Date(monday); sunday.setUTCDate(monday.getUTCDate() + 6);
+  const flagged = await api(`/api/v1/evidence/flagged?from=${ymd(monday)}&to=${ymd(sunday)}`).catch(() => null);
+  const doubtful = flagged ? [...flagged.photos, ...flagged.point_photos] : [];
+  Object.assign($("#flagged").dataset, { count: String(doubtful.length), from: ymd(monday), to: ymd(sunday) });
+  if (doubtful.length) {
+    await photoFigures($("#flagged"), doubtful, (p) => (p.case ? `#${p.case.id} ${esc(p.case.category_name || "")}` : `${esc(p.point.name)} ${esc(p.criterion)}`));
+  } else {
+    $("#flagged").textContent = flagged ? t("no_flagged") : "—";
+  }
+
+  // Trends: eight weeks ending with the chosen one.
   const weeks = [...Array(8).keys()].reverse().map((i) => { const d = new Date(monday); d.setUTCDate(d.getUTCDate() - 7 * i); return d; });
   const rows = await Promise.all(weeks.map(async (d) => {
     const label = isoWeek(new Date(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));

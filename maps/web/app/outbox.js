@@ -89,8 +89,9 @@ async function send(token, item) {
     item.problem_id = created.id;
     await save(item); // the case exists now; its photos follow even after a restart
   } else if (item.kind !== "report" && !item.done) {
-    await post(token, ENDPOINT[item.kind], item.key, JSON.stringify(item.body), "application/json");
+    const created = await post(token, ENDPOINT[item.kind], item.key, JSON.stringify(item.body), "application/json");
     item.done = true;
+    if (item.kind === "inspection") item.inspection_id = created?.inspection?.id;
     await save(item);
   }
   for (const photo of item.photos) {
@@ -103,6 +104,7 @@ async function send(token, item) {
       path = `/api/v1/problems/${item.problem_id}/photos`;
     } else {
       if (photo.criterion) form.append("criterion", photo.criterion);
+      if (item.inspection_id) form.append("inspection", String(item.inspection_id));
       path = `/api/v1/points/${encodeURIComponent(item.body.point)}/photos`;
     }
     form.append("file", photo.blob, photo.name || "photo.jpg");
