@@ -73,9 +73,19 @@ try {
   await page.setInputFiles("#inspection fieldset:first-of-type input[name=photo]", photo);
   await page.click("#inspection button[type=submit]");
   await page.waitForFunction(() => document.querySelector("#outbox-count").dataset.count === "2");
+  // A short patrol with the phone's GPS: three fixes, sent as one track when it ends.
+  const today = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10); // the demo city keeps China time
+  const fixesBefore = (await api(`/api/v1/tracks?date=${today}`)).features.reduce((n, f) => n + f.properties.fixes, 0);
+  await page.click("#patrol");
+  for (const step of [1, 2, 3]) {
+    await context.setGeolocation({ longitude: lon + step * 0.0001, latitude: lat, accuracy: 5 });
+    await page.waitForTimeout(1100);
+  }
+  await page.click("#patrol");
+  await page.waitForFunction(() => document.querySelector("#outbox-count").dataset.count === "3");
   const before = await api("/api/v1/problems?limit=1000&sort=-created_at");
   assert.equal(before.problems.filter((p) => p.description === description).length, 0, "nothing reached the server while offline");
-  step("filed offline: a report and an inspection waiting in the outbox");
+  step("filed offline: a report, an inspection and a patrol track waiting in the outbox");
 
   // The first answer to each write is lost on its way back: the server has the write, the phone
   // does not know it, and must retry with the same Idempotency-Key.
@@ -117,6 +127,8 @@ try {
   const pointPhotos = (await api(`/api/v1/points/${encodeURIComponent(code)}/photos`)).photos;
   assert.deepEqual(pointPhotos.map((p) => [p.sha256, p.criterion, p.inspection]), [[sha, criterion, filed.id]], "the on-site photo arrived exactly once, for its criterion and inspection");
   assert.deepEqual(filed.photos, [`/api/v1/photos/${sha}`], "the inspection lists its photo");
+  const fixesAfter = (await api(`/api/v1/tracks?date=${today}`)).features.reduce((n, f) => n + f.properties.fixes, 0);
+  assert.ok(fixesAfter - fixesBefore >= 3, `the patrol's fixes arrived (${fixesBefore} → ${fixesAfter})`);
   assert.deepEqual(errors, [], "no script errors");
   step("back online: sent in order, exactly once");
   console.log(`offline checks passed: problem ${mine[0].id}`);

@@ -368,6 +368,14 @@ fn scenario(backend: &Backend) {
     let xlsx = read(&mut zip, "index.xlsx");
     assert!(xlsx.starts_with(b"PK"), "{name}: the XLSX index is there");
     assert!(!names.iter().any(|n| n.contains(&format!("/{second}/"))), "{name}: open cases are not in the archive");
+    // The day before holds none of today's closings (the store filters by closing time).
+    let yesterday = today.previous_day().expect("a day before");
+    let (status, _, earlier) =
+        fetch(&server, &admin, &format!("/api/v1/evidence/archive?from={yesterday}&to={yesterday}"));
+    let earlier = zip::ZipArchive::new(std::io::Cursor::new(earlier)).expect("a ZIP");
+    let inside: Vec<String> = earlier.file_names().filter_map(Result::ok).map(|n| n.to_string()).collect();
+    assert_eq!(status, 200, "{name}");
+    assert!(!inside.iter().any(|n| n.contains(&format!("/{first}/"))), "{name}: {inside:?}");
     let (status, body) = server.get_as(Some(&admin), "/api/v1/evidence/archive?from=2026-12-31&to=2026-01-01");
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_parameter")), "{name}: {body}");
 
