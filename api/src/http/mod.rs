@@ -289,3 +289,23 @@ async fn health(State(ctx): State<ApiContext>) -> Json<Value> {
         "indexed_grids": snapshot.index.len(),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_openapi_document_names_each_operation_once() {
+        // A copied operationId makes clients (and Schemathesis' links) call the wrong endpoint.
+        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).expect("valid JSON");
+        let mut seen = std::collections::BTreeMap::new();
+        for (path, operations) in doc["paths"].as_object().expect("paths") {
+            for (method, operation) in operations.as_object().expect("operations") {
+                if let Some(id) = operation["operationId"].as_str() {
+                    if let Some(first) = seen.insert(id.to_string(), format!("{method} {path}")) {
+                        panic!("operationId {id} is used by {first} and {method} {path}");
+                    }
+                }
+            }
+        }
+        assert!(seen.len() > 20, "the document names its operations");
+    }
+}
