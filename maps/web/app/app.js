@@ -320,17 +320,18 @@ function gpsFix() {
 }
 
 /** Sends what waits (this user's only), then redraws the list. A connection that dropped while
- * the phone says it is online is tried again soon, a few seconds later each time up to half a minute. */
+ * the phone says it is online is tried again soon: 2 s, then twice as long each time nothing gets
+ * through, up to half a minute. */
 let retryIn = 2000;
 let retryTimer = null;
 async function sendNow() {
   if (!state.token || !state.me) return;
-  const stalled = await outbox.flush(state.token, state.me.name, renderOutbox);
+  const { stalled, progressed } = await outbox.flush(state.token, state.me.name, renderOutbox);
+  // Back-off grows only while nothing gets through; any progress starts it afresh.
+  if (progressed || !stalled) retryIn = 2000;
   if (stalled && navigator.onLine && !retryTimer) {
     retryTimer = setTimeout(() => { retryTimer = null; sendNow(); }, retryIn);
     retryIn = Math.min(retryIn * 2, 30_000);
-  } else if (!stalled) {
-    retryIn = 2000;
   }
 }
 

@@ -47,19 +47,23 @@ export async function enqueue(item) {
 class Offline extends Error {}
 
 /** Sends what `user` filed, in order; stops at the first item the network or server cannot take
- * now. True when something still waits for the network. */
+ * now. Says whether something still waits for the network, and whether anything went through. */
 export async function flush(token, user, onChange = () => {}) {
   if (flush.running) return flush.running;
   flush.running = (async () => {
     let stalled = false;
+    let progressed = false;
     try {
       for (const item of await waiting()) {
         if (item.user !== user) continue; // filed under another sign-in: sent only with its own token
         if (item.error) continue; // refused by the server: the officer decides (retry or discard)
         try {
+          item.progressed = false; // set by each step of this attempt that goes through
           await send(token, item);
           await remove(item.seq);
+          progressed = true;
         } catch (e) {
+          progressed ||= item.progressed; // a report may be in while its photo is not
           if (e instanceof Offline) { stalled = true; break; }
           await save({ ...item, error: e.message });
         }
@@ -69,7 +73,7 @@ export async function flush(token, user, onChange = () => {}) {
       flush.running = null;
       onChange();
     }
-    return stalled;
+    return { stalled, progressed };
   })();
   return flush.running;
 }
@@ -87,10 +91,12 @@ async function send(token, item) {
   if (item.kind === "report" && item.problem_id == null) {
     const created = await post(token, ENDPOINT.report, item.key, JSON.stringify(item.body), "application/json");
     item.problem_id = created.id;
+    item.progressed = true;
     await save(item); // the case exists now; its photos follow even after a restart
   } else if (item.kind !== "report" && !item.done) {
     const created = await post(token, ENDPOINT[item.kind], item.key, JSON.stringify(item.body), "application/json");
     item.done = true;
+    item.progressed = true;
     if (item.kind === "inspection") item.inspection_id = created?.inspection?.id;
     await save(item);
   }
@@ -110,6 +116,7 @@ async function send(token, item) {
     form.append("file", photo.blob, photo.name || "photo.jpg");
     await post(token, path, photo.key, form);
     photo.sent = true;
+    item.progressed = true;
     await save(item);
   }
 }
