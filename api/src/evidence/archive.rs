@@ -81,10 +81,6 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-fn flags_text(photo: &Photo) -> String {
-    checks_text(&photo.file.flags)
-}
-
 fn checks_text(flags: &[super::checks::Flag]) -> String {
     if flags.is_empty() {
         return "通过 passed".into();
@@ -155,7 +151,7 @@ pub fn build(title: &str, cases: &[ArchivedCase], points: &[ArchivedPoint]) -> R
             zip.start_file(path.as_str(), if photo.file.media == super::Media::Pdf { deflated } else { stored })
                 .map_err(e)?;
             zip.write_all(bytes).map_err(|e| e.to_string())?;
-            let checks = flags_text(photo);
+            let checks = checks_text(&photo.file.flags);
             let cell = format!(
                 "<div><a href=\"{p}\">{img}</a><br><span class=\"{cls}\">{c}</span></div>",
                 p = escape(&path),

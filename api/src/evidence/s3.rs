@@ -30,7 +30,7 @@ impl std::fmt::Debug for Bucket {
     }
 }
 
-/// Largest file read back (the upload limit, with room for a PDF's thumbnail-less original).
+/// Largest object read back: well above the 20 MiB upload limit, a guard against a wrong bucket.
 const MAX_OBJECT_BYTES: u64 = 64 * 1024 * 1024;
 
 impl Bucket {

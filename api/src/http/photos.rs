@@ -504,21 +504,23 @@ pub async fn archive(State(ctx): State<ApiContext>, caller: Caller, params: Para
     let (from_unix, to_unix) = (start.unix_timestamp(), end.unix_timestamp());
     let inspections = ctx.store.inspections(from_unix, to_unix).await?;
     let point_photos = ctx.store.point_photos(None, from_unix, to_unix).await?;
-    let codes: std::collections::BTreeSet<String> = inspections
-        .iter()
-        .map(|i| i.point_code.clone())
-        .chain(point_photos.iter().map(|p| p.point_code.clone()))
-        .collect();
+    // Each point's inspections and photos, gathered in one pass over the period's.
+    let mut by_point: std::collections::BTreeMap<String, (Vec<_>, Vec<_>)> = std::collections::BTreeMap::new();
+    for inspection in inspections {
+        by_point.entry(inspection.point_code.clone()).or_default().0.push(inspection);
+    }
+    for photo in point_photos {
+        by_point.entry(photo.point_code.clone()).or_default().1.push(photo);
+    }
     let mut points = Vec::new();
-    for code in codes {
-        let Some(point) = ctx.store.point(code.clone()).await?.filter(|p| area.sees_point(p)) else { continue };
+    for (code, (inspections, point_photos)) in by_point {
+        let Some(point) = ctx.store.point(code).await?.filter(|p| area.sees_point(p)) else { continue };
         let mut photos = Vec::new();
-        for photo in point_photos.iter().filter(|p| p.point_code == code) {
+        for photo in point_photos {
             if let Some(bytes) = archived_file(&ctx, &photo.file.sha256, photo.file.media).await? {
-                photos.push((photo.clone(), bytes));
+                photos.push((photo, bytes));
             }
         }
-        let inspections = inspections.iter().filter(|i| i.point_code == code).cloned().collect();
         points.push(crate::evidence::archive::ArchivedPoint { point, inspections, photos });
     }
     let title = format!("佐证材料 evidence archive {from} – {to}");

@@ -25,14 +25,14 @@ window.gridwatch = state;
 class ApiError extends Error {}
 
 async function api(path, options = {}) {
-  const headers = { Authorization: `Bearer ${state.token}`, ...(options.body ? { "Content-Type": "application/json" } : {}) };
-  const read = !options.method || options.method === "GET";
+  const { keep, ...request } = options;
+  const headers = { Authorization: `Bearer ${state.token}`, ...(request.body ? { "Content-Type": "application/json" } : {}) };
   let response;
   try {
-    response = await fetch(path, { ...options, headers });
+    response = await fetch(path, { ...request, headers });
   } catch (e) {
     // No signal: what this phone last read of the officer's area stands in (kept below).
-    const kept = read && (await cachedAnswer(path));
+    const kept = keep && (await cachedAnswer(path));
     if (!kept) throw e;
     state.offline = true;
     return kept;
@@ -40,12 +40,15 @@ async function api(path, options = {}) {
   if (response.status === 401) { signOut(); throw new ApiError(t("login_hint")); }
   const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
   if (!response.ok) throw new ApiError(body?.error?.message || `${response.status}`);
-  if (read && body && window.caches) {
+  if (keep && body && window.caches) {
     const cache = await caches.open(AREA_CACHE);
     await cache.put(path, new Response(JSON.stringify(body), { headers: { "Content-Type": "application/json" } }));
   }
   return body;
 }
+
+/** A read the officer's phone keeps for when there is no signal (the officer's own area). */
+const kept = (path) => api(path, { keep: true });
 
 async function cachedAnswer(path) {
   if (!window.caches) return null;
@@ -127,11 +130,11 @@ const statusText = (s) => STRINGS[state.lang].statuses[s] || s;
 async function officerView(map, panel) {
   const week = isoWeek(new Date());
   const [grids, points, coverage, problems, routes, planned] = await Promise.all([
-    api("/api/v1/layers/grids?level=grid"),
-    api("/api/v1/points?limit=10000"),
-    api(`/api/v1/coverage?week=${week}`),
-    api("/api/v1/layers/problems"),
-    api("/api/v1/routes"),
+    kept("/api/v1/layers/grids?level=grid"),
+    kept("/api/v1/points?limit=10000"),
+    kept(`/api/v1/coverage?week=${week}`),
+    kept("/api/v1/layers/problems"),
+    kept("/api/v1/routes"),
     nextPlannedDay(week),
   ]);
   const byCode = new Map(coverage.points.map((p) => [p.code, p]));
@@ -203,7 +206,7 @@ const TRACK_BATCH = 20;
 
 /** The report form, the patrol switch and the list of what waits to be sent, in the officer's panel. */
 async function fieldWork(map, panel) {
-  const categories = await api("/api/v1/categories").then((c) => c.categories).catch(() => []);
+  const categories = await kept("/api/v1/categories").then((c) => c.categories).catch(() => []);
   const box = panel.querySelector("#field-work");
   box.innerHTML = `
     <section id="inspect" hidden></section>
@@ -356,7 +359,7 @@ async function renderOutbox() {
 async function nextPlannedDay(week) {
   const nextWeek = isoWeek(new Date(Date.now() + 7 * 86400000));
   for (const w of [week, nextWeek]) {
-    const plan = await api(`/api/v1/plans?week=${w}`).catch(() => null);
+    const plan = await kept(`/api/v1/plans?week=${w}`).catch(() => null);
     const line = plan?.features.find((f) => f.properties.kind === "route");
     if (line) {
       const date = line.properties.date;
@@ -685,7 +688,7 @@ async function start() {
   applyLanguage();
   if (!state.token) { $("#login").hidden = false; return; }
   try {
-    state.me = await api("/api/v1/me");
+    state.me = await kept("/api/v1/me");
   } catch (e) {
     $("#login-error").textContent = e.message;
     return;
