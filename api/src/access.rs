@@ -122,6 +122,15 @@ impl Area {
             || p.grids.iter().any(|g| self.sees(Some(g), None, None))
     }
 
+    /// Does this area hold all of `other` (an officer's area inside a dispatcher's or an office's)?
+    pub fn covers(&self, other: &Area) -> bool {
+        match (self, other) {
+            (Area::Everything, _) => true,
+            (Area::Grids(own), Area::Grids(theirs)) => !theirs.is_empty() && theirs.iter().all(|g| own.contains(g)),
+            _ => false,
+        }
+    }
+
     /// May a caller with this area report at a place routed to `grid` (owned by `unit`)?
     pub fn may_report_at(&self, grid: Option<&str>) -> bool {
         match self {
@@ -186,6 +195,7 @@ mod tests {
             nearby: vec![],
             likely_duplicates: vec![],
             origin: None,
+            version: 0,
         };
         let mine = Area::Grids(["110101001001001".to_string()].into());
         let other = Area::Grids(["110101002001001".to_string()].into());
@@ -197,5 +207,9 @@ mod tests {
         p.grid_code = None;
         assert!(!mine.sees_problem(&p) && Area::Everything.sees_problem(&p));
         assert!(!mine.may_report_at(None) && mine.may_report_at(Some("110101001001001")));
+        let street = Area::Grids(["110101001001001".to_string(), "110101001001002".to_string()].into());
+        assert!(street.covers(&mine) && !street.covers(&other) && !mine.covers(&street));
+        assert!(Area::Everything.covers(&street) && !street.covers(&Area::Everything));
+        assert!(!street.covers(&Area::Grids(Default::default())), "an empty area is nobody's");
     }
 }

@@ -287,6 +287,7 @@ async fn seed_case_history(
             if !store.update_case(next.clone(), p.status.clone(), event).await? {
                 break;
             }
+            next.version += 1;
             p = next;
         }
     }

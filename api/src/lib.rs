@@ -12,6 +12,7 @@ pub mod coverage;
 pub mod demo;
 pub mod escalation;
 pub mod evidence;
+pub mod export;
 pub mod group_commit;
 pub mod http;
 pub mod indicators;

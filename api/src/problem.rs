@@ -188,6 +188,9 @@ pub struct Problem {
     pub origin: Option<Origin>,
     /// 三色督办 — computed when the problem is read, never stored stale.
     pub colour: Colour,
+    /// Bumped by every change of the case: a change names the version it read, so of two racing
+    /// changes exactly one wins.
+    pub version: i64,
 }
 
 impl Problem {
@@ -212,6 +215,7 @@ impl Problem {
             nearby: p.nearby,
             likely_duplicates: p.likely_duplicates,
             origin: p.origin,
+            version: 0,
         }
     }
 }

@@ -98,15 +98,15 @@ fn write_report(
     let fail = |e: &dyn std::fmt::Display| vec![format!("cannot write {}: {e}", report.display())];
     let mut w = csv::Writer::from_path(report).map_err(|e| fail(&e))?;
     let file = file.display().to_string();
-    w.write_record(["file", "unit", "record", "code", "field", "problem", "action"]).map_err(|e| fail(&e))?;
+    crate::export::write_record(&mut w, ["file", "unit", "record", "code", "field", "problem", "action"]).map_err(|e| fail(&e))?;
     let action = if skip_invalid { "skipped" } else { "refused" };
     for e in errors {
         let code = e.code.clone().unwrap_or_default();
-        w.write_record([&file, e.unit, &e.record.to_string(), &code, &e.field, &e.reason, action])
+        crate::export::write_record(&mut w, [&file, e.unit, &e.record.to_string(), &code, &e.field, &e.reason, action])
             .map_err(|e| fail(&e))?;
     }
     for r in repairs {
-        w.write_record([&file, r.unit, &r.record.to_string(), &r.code, "geometry", &r.fix, "repaired"])
+        crate::export::write_record(&mut w, [&file, r.unit, &r.record.to_string(), &r.code, "geometry", &r.fix, "repaired"])
             .map_err(|e| fail(&e))?;
     }
     w.flush().map_err(|e| fail(&e))

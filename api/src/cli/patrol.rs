@@ -23,10 +23,10 @@ pub async fn coverage(store: &dyn Store, week: &str, rules: &CoverageRules, form
             let mut w = csv::Writer::from_writer(Vec::new());
             let header = ["week", "code", "name", "type", "grid_code", "street_code", "unit", "required", "visits"];
             let header_rest = ["inspections", "last_visit", "covered", "on_route"];
-            w.write_record(header.iter().chain(&header_rest)).map_err(|e| e.to_string())?;
+            crate::export::write_record(&mut w, header.iter().chain(&header_rest)).map_err(|e| e.to_string())?;
             for p in &coverage.points {
                 let last = p.last_visit.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok());
-                w.write_record([
+                crate::export::write_record(&mut w, [
                     coverage.week.label.clone(),
                     p.code.clone(),
                     p.name.clone(),
@@ -172,12 +172,12 @@ pub async fn plan(
     }
     let mut w = csv::Writer::from_writer(Vec::new());
     let header = ["officer", "week", "date", "order", "task", "code", "name", "type", "eta", "depart", "lon", "lat"];
-    w.write_record(header).map_err(|e| e.to_string())?;
+    crate::export::write_record(&mut w, header).map_err(|e| e.to_string())?;
     let rfc = crate::clock::rfc3339;
     for plan in &plans {
         for day in &plan.days {
             for s in &day.stops {
-                w.write_record([
+                crate::export::write_record(&mut w, [
                     plan.officer.clone(),
                     plan.week.clone(),
                     day.date.clone(),

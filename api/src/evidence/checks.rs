@@ -52,6 +52,12 @@ pub enum Flag {
     /// EXIF without a capture time or a GPS position.
     NoTime,
     NoPosition,
+    /// A GPS position no place on Earth has (latitude beyond ±90°, longitude beyond ±180°): a
+    /// forged or broken EXIF, never a reason to skip the distance check.
+    ImpossiblePosition {
+        lon: f64,
+        lat: f64,
+    },
     /// Taken farther from the case than the limit.
     FarAway {
         distance_m: f64,
@@ -118,6 +124,11 @@ pub fn check(
                 Some(_) => {}
             }
             match (t.lon, t.lat) {
+                (Some(lon), Some(lat)) if !possible(lon, lat) => {
+                    // NaN never survives JSON: an impossible position is shown as 0 where not a number.
+                    let shown = |v: f64| if v.is_finite() { v } else { 0.0 };
+                    flags.push(Flag::ImpossiblePosition { lon: shown(lon), lat: shown(lat) });
+                }
                 (Some(lon), Some(lat)) => {
                     let d =
                         spatial::geodesy::distance_m(geo::Point::new(case.lon, case.lat), geo::Point::new(lon, lat));
@@ -143,6 +154,11 @@ pub fn check(
         Holder::Point(code) => Flag::Reused { problem_id: None, point: Some(code.clone()), identical },
     }));
     flags
+}
+
+/// Is (lon, lat) a place on Earth?
+fn possible(lon: f64, lat: f64) -> bool {
+    (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)
 }
 
 #[cfg(test)]
@@ -173,6 +189,12 @@ mod tests {
             matches!(flags[1], Flag::FarAway { distance_m, .. } if (850.0..860.0).contains(&distance_m)),
             "{flags:?}"
         );
+        // An impossible EXIF position is a flag of its own, never a way around the distance check.
+        for (lon, lat) in [(116.4, 1000.0), (116.4, 90.0001), (116.4, -1000.0), (181.0, 39.9), (f64::NAN, 39.9)] {
+            let forged = taken(datetime!(2026-11-30 15:00 +8), lon, lat);
+            let flags = check(Some(&forged), Stage::Verification, &case(), 100.0, "a", None, &[]);
+            assert!(matches!(flags.as_slice(), [Flag::ImpossiblePosition { .. }]), "{lon},{lat}: {flags:?}");
+        }
         // A report photo may predate the report (it shows the problem).
         assert_eq!(check(Some(&early_and_far), Stage::Report, &case(), 1000.0, "a", None, &[]), vec![]);
         assert_eq!(check(None, Stage::Report, &case(), 100.0, "a", None, &[]), vec![Flag::NoExif]);

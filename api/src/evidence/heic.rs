@@ -11,6 +11,18 @@ fn program() -> PathBuf {
     std::env::var_os("GRIDWATCH_HEIF_CONVERT").map_or_else(|| PathBuf::from("heif-convert"), PathBuf::from)
 }
 
+/// The largest image size any `ispe` (image spatial extents) property of the file declares, read
+/// from the bytes without decoding: each is a full box `ispe`, 4 bytes of version and flags, then
+/// width and height as big-endian u32. `None` when the file declares none.
+pub fn declared_size(heic: &[u8]) -> Option<(u32, u32)> {
+    let u32_at = |i: usize| heic.get(i..i + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+    heic.windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == b"ispe")
+        .filter_map(|(i, _)| Some((u32_at(i + 8)?, u32_at(i + 12)?)))
+        .max_by_key(|(w, h)| u64::from(*w) * u64::from(*h))
+}
+
 /// The HEIC file's primary image as a JPEG (quality 90), with its EXIF.
 pub fn to_jpeg(heic: &[u8]) -> Result<Vec<u8>, Unaccepted> {
     let mut random = [0u8; 8];
@@ -36,4 +48,19 @@ fn convert(dir: &std::path::Path, heic: &[u8]) -> Result<Vec<u8>, Unaccepted> {
     std::fs::read(&output)
         .or_else(|_| std::fs::read(dir.join("out-1.jpg")))
         .map_err(|e| Unaccepted::Broken(format!("the HEIC photo gave no JPEG: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_declared_size_is_the_largest_ispe() {
+        let mut file = b"....ftypheic....".to_vec();
+        for (w, h) in [(512u32, 512u32), (20_000, 20_000), (64, 64)] {
+            file.extend_from_slice(b"\0\0\0\x14ispe\0\0\0\0");
+            file.extend_from_slice(&w.to_be_bytes());
+            file.extend_from_slice(&h.to_be_bytes());
+        }
+        assert_eq!(super::declared_size(&file), Some((20_000, 20_000)));
+        assert_eq!(super::declared_size(b"no boxes here"), None);
+    }
 }

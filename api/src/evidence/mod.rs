@@ -70,6 +70,8 @@ pub enum Unaccepted {
     HeicConverterMissing,
     /// An image whose pixels cannot be decoded.
     Broken(String),
+    /// An image declaring more than [`MAX_PIXELS`] pixels (a decompression bomb, or a panorama).
+    TooManyPixels { width: u32, height: u32 },
 }
 
 impl std::fmt::Display for Unaccepted {
@@ -82,6 +84,11 @@ impl std::fmt::Display for Unaccepted {
                  installed): send JPEG, or set the phone camera to 'Most Compatible'"
             ),
             Unaccepted::Broken(why) => write!(f, "the image cannot be read: {why}"),
+            Unaccepted::TooManyPixels { width, height } => write!(
+                f,
+                "the image declares {width} × {height} pixels; at most {} megapixels are accepted",
+                MAX_PIXELS / 1_000_000
+            ),
         }
     }
 }
@@ -103,25 +110,46 @@ pub struct Upload {
 /// Thumbnail size, pixels on the longer side.
 pub const THUMB: u32 = 320;
 
+/// The most pixels an accepted image may declare: 50 megapixels, above every phone camera
+/// (48 MP is 8064 × 6048). Larger ones are refused from their header, before any decoding.
+pub const MAX_PIXELS: u64 = 50_000_000;
+
+/// Refuses an image whose header declares more than [`MAX_PIXELS`].
+fn check_pixels(width: u32, height: u32) -> Result<(), Unaccepted> {
+    if u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(Unaccepted::TooManyPixels { width, height });
+    }
+    Ok(())
+}
+
 /// Checks the type, hashes the bytes and, for images, decodes them once for the perceptual hash
-/// and the thumbnail.
+/// and the thumbnail. The size an image declares is checked before its pixels are decoded.
 pub fn accept(bytes: &[u8]) -> Result<Upload, Unaccepted> {
     let media = Media::sniff(bytes)?;
     let sha256 = hex::encode(Sha256::digest(bytes));
     if !media.is_image() {
         return Ok(Upload { media, sha256, dhash: None, thumbnail: None, converted: None });
     }
-    let converted = if media == Media::Heic { Some(heic::to_jpeg(bytes)?) } else { None };
+    let converted = if media == Media::Heic {
+        if let Some((width, height)) = heic::declared_size(bytes) {
+            check_pixels(width, height)?;
+        }
+        Some(heic::to_jpeg(bytes)?)
+    } else {
+        None
+    };
     let (pixels, format) = match (&converted, media) {
         (Some(jpeg), _) => (jpeg.as_slice(), image::ImageFormat::Jpeg),
         (None, Media::Png) => (bytes, image::ImageFormat::Png),
         (None, _) => (bytes, image::ImageFormat::Jpeg),
     };
-    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(pixels), format);
+    let reader = || image::ImageReader::with_format(std::io::Cursor::new(pixels), format);
+    let (width, height) = reader().into_dimensions().map_err(|e| Unaccepted::Broken(e.to_string()))?;
+    check_pixels(width, height)?;
+    let mut reader = reader();
     let mut limits = image::Limits::default();
-    limits.max_image_width = Some(20_000);
-    limits.max_image_height = Some(20_000);
-    limits.max_alloc = Some(512 * 1024 * 1024);
+    // RGBA at MAX_PIXELS, with room for the decoder's own buffers.
+    limits.max_alloc = Some(MAX_PIXELS * 4 + 64 * 1024 * 1024);
     reader.limits(limits);
     let picture = reader.decode().map_err(|e| Unaccepted::Broken(e.to_string()))?;
     let dhash = Some(difference_hash(&picture));

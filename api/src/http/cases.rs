@@ -106,8 +106,8 @@ pub async fn transition(
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
     let (action, request) = parse_request(&value)?;
-    let overridden = flagged_after_photos(&ctx, &problem, action, &request, &value).await?;
     let area = Area::of(principal, &ctx.catalog.snapshot());
+    let overridden = flagged_after_photos(&ctx, &problem, action, &request, &value, &area).await?;
     if let (Action::Merge, Some(into)) = (action, request.into) {
         // The case merged into must exist, be visible to the caller and still be open.
         let target = ctx.store.problem(into).await?.filter(|t| area.sees_problem(t));
@@ -171,6 +171,7 @@ async fn flagged_after_photos(
     action: Action,
     request: &crate::workflow::case::Request,
     body: &Value,
+    area: &Area,
 ) -> Result<Option<Vec<i64>>, ApiError> {
     if !matches!(action, Action::Verify | Action::Close) {
         return Ok(None);
@@ -186,6 +187,7 @@ async fn flagged_after_photos(
         return Ok(None);
     }
     let ids: Vec<i64> = flagged.iter().map(|p| p.id).collect();
+    let shown = super::photos::present_all(ctx, area, &flagged).await?;
     match body.get("override_flags") {
         Some(Value::Bool(true)) if request.note.is_some() => Ok(Some(ids)),
         Some(Value::Bool(true)) => Err(invalid("note", "overriding flagged photos needs a note saying why")),
@@ -194,7 +196,7 @@ async fn flagged_after_photos(
             "flagged_evidence",
             format!("{} after-photo(s) of this case failed the tamper checks: look at them, then send \"override_flags\": true with a note to {action} anyway", ids.len()),
         )
-        .with_details(json!({"photos": flagged.iter().map(super::photos::present).collect::<Vec<_>>()}))),
+        .with_details(json!({"photos": shown}))),
         Some(_) => Err(invalid("override_flags", "must be true or false")),
     }
 }
@@ -204,9 +206,10 @@ async fn commit(
     ctx: &ApiContext,
     area: &Area,
     before: &Problem,
-    after: Problem,
+    mut after: Problem,
     step: NewEvent,
 ) -> Result<Json<Problem>, ApiError> {
+    after.version = before.version;
     if !ctx.store.update_case(after.clone(), before.status.clone(), step).await? {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -214,6 +217,7 @@ async fn commit(
             "the case changed meanwhile; reload it and try again",
         ));
     }
+    after.version += 1;
     ctx.announce(&after);
     Ok(Json(present(ctx, area, after)))
 }
@@ -233,30 +237,102 @@ pub async fn categories(State(ctx): State<ApiContext>, caller: Caller) -> Result
     Ok(Json(json!({"categories": ctx.store.categories().await?})))
 }
 
+/// How often a live stream asks again whether its token still holds (as often as the token cache
+/// elsewhere may lag: [`super::guard::PrincipalCache::TTL`]).
+pub const STREAM_RECHECK: std::time::Duration = super::guard::PrincipalCache::TTL;
+
+/// Live streams one user may hold open at once (a dispatcher's few tabs, each with its board and
+/// its escalations).
+pub const MAX_STREAMS_PER_USER: usize = 8;
+
+/// Open live streams per user; a [`StreamSlot`] gives its place back when its stream ends.
+#[derive(Default)]
+pub struct StreamCounts(std::sync::Mutex<std::collections::HashMap<i64, usize>>);
+
+pub struct StreamSlot {
+    counts: std::sync::Arc<StreamCounts>,
+    user: i64,
+}
+
+impl StreamCounts {
+    fn take(self: &std::sync::Arc<Self>, user: i64) -> Option<StreamSlot> {
+        let mut counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let open = counts.entry(user).or_default();
+        if *open >= MAX_STREAMS_PER_USER {
+            return None;
+        }
+        *open += 1;
+        Some(StreamSlot { counts: self.clone(), user })
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut counts = self.counts.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(open) = counts.get_mut(&self.user) {
+            *open = open.saturating_sub(1);
+            if *open == 0 {
+                counts.remove(&self.user);
+            }
+        }
+    }
+}
+
 /// Server-sent events from a broadcast: each message `to_event` keeps (the caller's area decides),
-/// kept alive; a listener too slow for the channel skips what it missed.
+/// kept alive; a listener too slow for the channel skips what it missed. Every
+/// [`STREAM_RECHECK`] the caller's token is checked again: once it is revoked or expired (or its
+/// user's role or area changed, or the store cannot tell), a last `revoked` event ends the stream.
 fn live<T: Clone + Send + 'static>(
+    ctx: &ApiContext,
+    caller: &Caller,
     receiver: tokio::sync::broadcast::Receiver<T>,
     to_event: impl Fn(T) -> Option<axum::response::sse::Event> + Send + Sync + 'static,
-) -> axum::response::Response {
-    use axum::response::sse::{KeepAlive, Sse};
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
     use axum::response::IntoResponse;
     use tokio::sync::broadcast::error::RecvError;
-    let stream = futures_util::stream::unfold((receiver, to_event), |(mut receiver, to_event)| async move {
-        loop {
-            match receiver.recv().await {
-                Ok(message) => {
-                    if let Some(event) = to_event(message) {
-                        return Some((event, (receiver, to_event)));
+    let principal = caller.require(Permission::ReadProblems)?.clone();
+    let token = caller.token_hash.clone().unwrap_or_default();
+    let slot = ctx.streams.take(principal.user_id).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_streams",
+            format!("at most {MAX_STREAMS_PER_USER} live streams per user; close one first"),
+        )
+    })?;
+    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + STREAM_RECHECK, STREAM_RECHECK);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let ctx = ctx.clone();
+    let state = Some((receiver, to_event, recheck, slot));
+    let stream = futures_util::stream::unfold(state, move |state| {
+        let (ctx, token, principal) = (ctx.clone(), token.clone(), principal.clone());
+        async move {
+            let (mut receiver, to_event, mut recheck, slot) = state?;
+            loop {
+                tokio::select! {
+                    message = receiver.recv() => match message {
+                        Ok(message) => {
+                            if let Some(event) = to_event(message) {
+                                return Some((event, Some((receiver, to_event, recheck, slot))));
+                            }
+                        }
+                        Err(RecvError::Lagged(_)) => continue,
+                        Err(RecvError::Closed) => return None,
+                    },
+                    _ = recheck.tick() => {
+                        let now = ctx.clock.now();
+                        let still = ctx.store.principal(token.clone(), now).await.ok().flatten();
+                        if still.as_ref() != Some(&principal) {
+                            let end = Event::default().event("revoked").data("the token is revoked or expired, or its user changed: sign in again");
+                            return Some((end, None));
+                        }
                     }
                 }
-                Err(RecvError::Lagged(_)) => continue,
-                Err(RecvError::Closed) => return None,
             }
         }
     });
     let stream = futures_util::StreamExt::map(stream, Ok::<_, std::convert::Infallible>);
-    Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
 }
 
 /// `GET /api/v1/escalations/stream`: colour changes in the caller's area as server-sent events
@@ -268,12 +344,12 @@ pub async fn escalation_stream(
     use axum::response::sse::Event;
     let principal = caller.require(Permission::ReadProblems)?;
     let area = Area::of(principal, &ctx.catalog.snapshot());
-    Ok(live(ctx.changes.subscribe(), move |c| {
+    live(&ctx, &caller, ctx.changes.subscribe(), move |c| {
         area.sees(c.grid_code.as_deref(), c.responsible_unit.as_deref(), c.reported_by.as_deref()).then(|| {
             let event = Event::default().event("colour").id(c.problem_id.to_string());
             event.json_data(&c).unwrap_or_else(|_| Event::default().comment("unencodable change"))
         })
-    }))
+    })
 }
 
 /// `GET /api/v1/problems/stream`: every case stored or changed in the caller's area, as it
@@ -286,13 +362,14 @@ pub async fn problem_stream(
     let principal = caller.require(Permission::ReadProblems)?;
     let area = Area::of(principal, &ctx.catalog.snapshot());
     let receiver = ctx.problem_changes.subscribe();
-    Ok(live(receiver, move |p| {
+    let shown = ctx.clone();
+    live(&ctx, &caller, receiver, move |p| {
         area.sees_problem(&p).then(|| {
             let event = Event::default().event("problem").id(p.id.to_string());
-            let feature = super::layers::problem_feature(&ctx, &area, p);
+            let feature = super::layers::problem_feature(&shown, &area, p);
             event.json_data(&feature).unwrap_or_else(|_| Event::default().comment("unencodable change"))
         })
-    }))
+    })
 }
 
 /// `POST /api/v1/problems/{id}/reroute`: a dispatcher moves a case to another grid and/or unit,

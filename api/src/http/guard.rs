@@ -114,6 +114,9 @@ impl RateLimiter {
 pub struct Caller {
     pub principal: Option<Principal>,
     pub remote: String,
+    /// The SHA-256 of the bearer token, so that a long-lived answer (a live stream) can ask again
+    /// whether it is still valid.
+    pub token_hash: Option<String>,
 }
 
 impl Caller {
@@ -177,9 +180,10 @@ pub async fn guard(State(ctx): State<ApiContext>, mut req: Request, next: Next) 
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().strip_prefix("Bearer ").unwrap_or("").trim().to_string());
-    let principal = match bearer {
+    let token_hash = bearer.map(|token| hash_token(&token));
+    let principal = match &token_hash {
         None => None,
-        Some(token) => match principal_of(&ctx, hash_token(&token), reuses_token_check(req.uri().path())).await {
+        Some(hash) => match principal_of(&ctx, hash.clone(), reuses_token_check(req.uri().path())).await {
             Ok(Some(p)) => Some(p),
             Ok(None) => {
                 return ApiError::new(
@@ -199,7 +203,7 @@ pub async fn guard(State(ctx): State<ApiContext>, mut req: Request, next: Next) 
             return too_many(wait, "for this token");
         }
     }
-    req.extensions_mut().insert(Caller { principal, remote });
+    req.extensions_mut().insert(Caller { principal, remote, token_hash });
     match tokio::time::timeout(ctx.limits.request_timeout, next.run(req)).await {
         Ok(response) => response,
         Err(_) => {

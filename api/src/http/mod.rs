@@ -68,6 +68,8 @@ pub struct ApiContext {
     pub intake: Arc<crate::group_commit::GroupCommit>,
     /// Where photo evidence is kept and how it is checked.
     pub evidence: Arc<Evidence>,
+    /// Live streams open per user (capped).
+    pub streams: Arc<cases::StreamCounts>,
 }
 
 /// Photo evidence settings.
@@ -109,6 +111,7 @@ impl ApiContext {
                 )),
                 max_distance_m: 100.0,
             }),
+            streams: Arc::default(),
             store,
         }
     }
@@ -122,7 +125,9 @@ impl ApiContext {
 pub fn router(ctx: ApiContext) -> Router {
     // Writes a phone may send twice when its connection drops take an Idempotency-Key.
     use axum::handler::Handler;
-    let once = || middleware::from_fn_with_state(ctx.clone(), idempotency::replay);
+    // Their bodies are read whole (up to the route's limit) before the handler runs.
+    let once = |limit: usize| middleware::from_fn_with_state((ctx.clone(), limit), idempotency::replay);
+    let upload_limit = photos::MAX_UPLOAD_BYTES + 64 * 1024;
     Router::new()
         .route("/", get(features::landing))
         .route("/conformance", get(features::conformance))
@@ -150,14 +155,14 @@ pub fn router(ctx: ApiContext) -> Router {
         .route(
             "/api/v1/problems/{id}/photos",
             get(photos::list)
-                .post(photos::upload.layer(once()))
-                .layer(DefaultBodyLimit::max(photos::MAX_UPLOAD_BYTES + 64 * 1024)),
+                .post(photos::upload.layer(once(upload_limit)))
+                .layer(DefaultBodyLimit::max(upload_limit)),
         )
         .route(
             "/api/v1/points/{code}/photos",
             get(photos::point_list)
-                .post(photos::upload_to_point.layer(once()))
-                .layer(DefaultBodyLimit::max(photos::MAX_UPLOAD_BYTES + 64 * 1024)),
+                .post(photos::upload_to_point.layer(once(upload_limit)))
+                .layer(DefaultBodyLimit::max(upload_limit)),
         )
         .route("/api/v1/photos/{sha256}", get(photos::download))
         .route("/api/v1/evidence/archive", get(photos::archive))
@@ -200,13 +205,13 @@ pub fn router(ctx: ApiContext) -> Router {
         .route(
             "/api/v1/tracks",
             get(patrols::get_tracks)
-                .post(patrols::post_track.layer(once()))
+                .post(patrols::post_track.layer(once(patrols::MAX_BODY_BYTES)))
                 .layer(DefaultBodyLimit::max(patrols::MAX_BODY_BYTES)),
         )
         .route(
             "/api/v1/inspections",
             get(patrols::list_inspections)
-                .post(patrols::post_inspection.layer(once()))
+                .post(patrols::post_inspection.layer(once(patrols::MAX_BODY_BYTES)))
                 .layer(DefaultBodyLimit::max(patrols::MAX_BODY_BYTES)),
         )
         .route("/api/v1/plans", get(plans::plan))

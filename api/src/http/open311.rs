@@ -1,8 +1,9 @@
 //! Open311 GeoReport v2 (JSON) for citizen apps, under `/open311/v2`.
 //!
 //! Services are the category catalogue. Posting needs a citizen app's key (`api_key`, a token of
-//! role `app`). Reading is public, as the standard expects, and shows only requests that came in
-//! through Open311, with no personal data. Errors are `[{"code", "description"}]`.
+//! role `app`). Reading is public, as the standard expects; what is published is decided by
+//! [`published`] and [`request`] alone (docs/security.md, "What Open311 publishes"). Errors are
+//! `[{"code", "description"}]`.
 
 use super::ApiContext;
 use crate::auth::{hash_token, Role};
@@ -97,7 +98,14 @@ pub async fn service_definition(
     Ok(Json(json!({"service_code": c.code, "attributes": []})))
 }
 
-/// A request as GeoReport v2 describes it.
+/// The publication rule: a case is public on Open311 only when it arrived through a citizen app's
+/// key (source `app`, which staff cannot claim: see `http::problems::create`).
+pub fn published(p: &Problem) -> bool {
+    p.source == Source::App
+}
+
+/// A request as GeoReport v2 describes it, as published: the description (free text that often
+/// carries names and phone numbers) and the reporter are never part of it.
 fn request(p: &Problem) -> Value {
     let open = p.status.parse::<CaseState>().map(CaseState::is_open).unwrap_or(true);
     json!({
@@ -106,7 +114,7 @@ fn request(p: &Problem) -> Value {
         "status_notes": p.status,
         "service_name": p.class.as_ref().map(|c| c.category_name.clone()),
         "service_code": p.category,
-        "description": p.description,
+        "description": Value::Null,
         "agency_responsible": p.class.as_ref().map(|c| c.department.clone()),
         "service_notice": p.case.deadline.and_then(rfc3339).map(|d| format!("限时整改 deadline {d}")),
         "requested_datetime": rfc3339(p.created_at),
@@ -143,7 +151,7 @@ pub async fn post_request(
         .store
         .principal(hash_token(&key), ctx.clock.now())
         .await?
-        .filter(|p| matches!(p.role, Role::App | Role::Admin))
+        .filter(|p| p.role == Role::App)
         .ok_or_else(|| {
             Open311Error(StatusCode::FORBIDDEN, "the api_key is unknown, revoked or not a citizen app's".into())
         })?;
@@ -240,6 +248,7 @@ pub async fn get_requests(
         .iter()
         .filter(|p| codes.as_ref().is_none_or(|c| c.contains(&p.category)))
         .filter(|p| ids.as_ref().is_none_or(|i| i.contains(&p.id)))
+        .filter(|p| published(p))
         .map(request)
         .collect();
     Ok(Json(Value::Array(found)))
@@ -252,6 +261,6 @@ pub async fn get_request(
 ) -> Result<Json<Value>, Open311Error> {
     let not_found = || Open311Error(StatusCode::NOT_FOUND, format!("no service request {segment}"));
     let id: i64 = json_name(&segment)?.parse().map_err(|_| not_found())?;
-    let problem = ctx.store.problem(id).await?.filter(|p| p.source == Source::App).ok_or_else(not_found)?;
+    let problem = ctx.store.problem(id).await?.filter(published).ok_or_else(not_found)?;
     Ok(Json(json!([request(&problem)])))
 }

@@ -134,17 +134,31 @@ async fn save_point(
     point: AssessmentPoint,
     create_only: bool,
 ) -> Result<Response, ApiError> {
-    caller.require(Action::ManagePatrols)?;
+    let principal = caller.require(Action::ManagePatrols)?;
     let now = ctx.clock.now();
-    let exists = ctx.store.point(point.code.clone()).await?.is_some();
-    if create_only && exists {
+    let snapshot = ctx.catalog.snapshot();
+    let area = Area::of(principal, &snapshot);
+    let existing = ctx.store.point(point.code.clone()).await?;
+    if create_only && existing.is_some() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "conflict",
             format!("assessment point {:?} exists already: PUT /api/v1/points/{{code}} changes it", point.code),
         ));
     }
-    let stored = crate::patrol::placed(&ctx.catalog.snapshot(), point, now);
+    // A point outside the caller's area is not theirs to change (and looks absent, as on reading).
+    if existing.as_ref().is_some_and(|p| !area.sees_point(p)) {
+        return Err(ApiError::not_found(format!("no assessment point {:?}", point.code)));
+    }
+    let exists = existing.is_some();
+    let stored = crate::patrol::placed(&snapshot, point, now);
+    if !area.sees_point(&stored) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "outside_area",
+            "the point would lie outside your area: you can place points only inside it",
+        ));
+    }
     ctx.store.upsert_points(vec![stored.clone()], now, caller.actor(), false).await?;
     let status = if exists { StatusCode::OK } else { StatusCode::CREATED };
     let location = format!("/api/v1/points/{}", stored.code);
@@ -186,10 +200,43 @@ pub async fn delete_point(
     Path(code): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Action::ManagePatrols)?;
-    if !code.contains('\0') && ctx.store.delete_point(code.clone(), ctx.clock.now(), caller.actor()).await? {
+    // Only a point the caller may see may be deleted; any other looks absent.
+    visible_point(&ctx, &caller, &code).await?;
+    if ctx.store.delete_point(code.clone(), ctx.clock.now(), caller.actor()).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(format!("no assessment point {code:?}")))
+    }
+}
+
+/// The refusal for acting on an officer outside the caller's area.
+pub(super) fn officer_outside() -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "forbidden", "that officer's area is outside yours")
+}
+
+/// May `principal` write for `officer` (their routes, tracks, inspections)? Officers only for
+/// themselves; everyone else only for officers whose whole area lies inside their own (an admin,
+/// or a whole-city scope, for anyone).
+pub(super) async fn may_write_for(ctx: &ApiContext, principal: &Principal, officer: &str) -> Result<(), ApiError> {
+    if officer == principal.name {
+        return Ok(());
+    }
+    if principal.role == Role::Officer {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "an officer records only their own tracks and inspections",
+        ));
+    }
+    let snapshot = ctx.catalog.snapshot();
+    let mine = Area::of(principal, &snapshot);
+    if mine == Area::Everything {
+        return Ok(());
+    }
+    let users = ctx.store.users().await?;
+    match crate::planning::officer_area(&users, &snapshot, officer) {
+        Some(theirs) if mine.covers(&theirs) => Ok(()),
+        _ => Err(officer_outside()),
     }
 }
 
@@ -241,13 +288,20 @@ pub async fn create_route(
     caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    caller.require(Action::ManagePatrols)?;
+    let principal = caller.require(Action::ManagePatrols)?;
     let route = route_from_body(json_body(body)?)?;
+    may_write_for(&ctx, principal, &route.officer).await?;
     let ids = ctx.store.save_routes(None, vec![route.clone()], false, ctx.clock.now(), caller.actor()).await?;
     let id = ids.first().copied().unwrap_or_default();
     let stored = StoredRoute { id, officer: route.officer, weekday: route.weekday, name: route.name, line: route.line };
     Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/v1/routes/{id}"))], geojson(route_feature(&stored)))
         .into_response())
+}
+
+/// A stored route by id, or 404.
+async fn stored_route(ctx: &ApiContext, id: i64) -> Result<StoredRoute, ApiError> {
+    let routes = ctx.store.routes().await?;
+    routes.into_iter().find(|r| r.id == id).ok_or_else(|| ApiError::not_found(format!("no route {id}")))
 }
 
 fn route_id(text: &str) -> Result<i64, ApiError> {
@@ -272,9 +326,13 @@ pub async fn put_route(
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    caller.require(Action::ManagePatrols)?;
+    let principal = caller.require(Action::ManagePatrols)?;
     let id = route_id(&id)?;
     let route = route_from_body(json_body(body)?)?;
+    // The route as it is, and as it would be, must both belong to officers of the caller's area.
+    let current = stored_route(&ctx, id).await?;
+    may_write_for(&ctx, principal, &current.officer).await.map_err(|_| ApiError::not_found(format!("no route {id}")))?;
+    may_write_for(&ctx, principal, &route.officer).await?;
     let ids = ctx.store.save_routes(Some(id), vec![route.clone()], false, ctx.clock.now(), caller.actor()).await?;
     if ids.is_empty() {
         return Err(ApiError::not_found(format!("no route {id}")));
@@ -288,14 +346,20 @@ pub async fn delete_route(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(Action::ManagePatrols)?;
+    let principal = caller.require(Action::ManagePatrols)?;
     let id = route_id(&id)?;
+    let current = stored_route(&ctx, id).await?;
+    may_write_for(&ctx, principal, &current.officer).await.map_err(|_| ApiError::not_found(format!("no route {id}")))?;
     if ctx.store.delete_route(id, ctx.clock.now(), caller.actor()).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(format!("no route {id}")))
     }
 }
+
+/// How far ahead of the server's clock a phone's clock may run: a fix or an inspection dated later
+/// is refused.
+const CLOCK_SKEW_SECONDS: i64 = 300;
 
 /// Unix seconds as RFC 3339 in the city's time zone.
 fn local_time(t: i64, offset: time::UtcOffset) -> Option<String> {
@@ -325,24 +389,15 @@ fn number(obj: &Map<String, Value>, key: &str, limit: f64) -> Result<f64, String
     Ok(n)
 }
 
-/// The officer a record is for: officers record only for themselves.
-fn officer_for(principal: &Principal, given: Option<&Value>) -> Result<String, ApiError> {
-    let given = match given {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 100 && !s.contains('\0') => {
-            Some(s.trim().to_string())
-        }
+/// The officer a record is for: the caller, unless they name another they may write for.
+async fn officer_for(ctx: &ApiContext, principal: &Principal, given: Option<&Value>) -> Result<String, ApiError> {
+    let officer = match given {
+        None | Some(Value::Null) => principal.name.clone(),
+        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 100 && !s.contains('\0') => s.trim().to_string(),
         Some(_) => return Err(invalid_field("officer", "must be a user name")),
     };
-    match (principal.role, given) {
-        (Role::Officer, Some(other)) if other != principal.name => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "an officer records only their own tracks and inspections",
-        )),
-        (_, Some(name)) => Ok(name),
-        (_, None) => Ok(principal.name.clone()),
-    }
+    may_write_for(ctx, principal, &officer).await?;
+    Ok(officer)
 }
 
 pub async fn post_track(
@@ -353,16 +408,21 @@ pub async fn post_track(
     let principal = caller.require(Action::RecordPatrol)?;
     let value = json_body(body)?;
     let obj = object_with(&value, &["officer", "fixes"])?;
-    let officer = officer_for(principal, obj.get("officer"))?;
+    let officer = officer_for(&ctx, principal, obj.get("officer")).await?;
     let list = obj.get("fixes").and_then(Value::as_array).ok_or_else(|| invalid_field("fixes", "must be an array"))?;
     if list.is_empty() || list.len() > MAX_FIXES_PER_BATCH {
         return Err(invalid_field("fixes", format!("must hold 1 to {MAX_FIXES_PER_BATCH} fixes")));
     }
     let mut fixes = Vec::with_capacity(list.len());
+    let latest = ctx.clock.now().unix_timestamp() + CLOCK_SKEW_SECONDS;
     for (i, f) in list.iter().enumerate() {
         let at = |field: &str, reason: String| invalid_field(&format!("fixes[{i}].{field}"), reason);
         let f = f.as_object().ok_or_else(|| at("", "must be an object".into()))?;
         let t = parse_time(f.get("time").unwrap_or(&Value::Null)).map_err(|r| at("time", r))?;
+        // A fix from the future would mark next week's points covered now.
+        if t > latest {
+            return Err(at("time", "is in the future".into()));
+        }
         let lon = number(f, "lon", 180.0).map_err(|r| at("lon", r))?;
         let lat = number(f, "lat", 90.0).map_err(|r| at("lat", r))?;
         let accuracy_m = match f.get("accuracy") {
@@ -474,7 +534,7 @@ pub async fn post_inspection(
     let principal = caller.require(Action::RecordPatrol)?;
     let value = json_body(body)?;
     let obj = object_with(&value, &["point", "officer", "time", "results", "note", "photos"])?;
-    let officer = officer_for(principal, obj.get("officer"))?;
+    let officer = officer_for(&ctx, principal, obj.get("officer")).await?;
     let code = obj.get("point").and_then(Value::as_str).ok_or_else(|| invalid_field("point", "is required"))?;
     // A code the database cannot even hold (PostgreSQL text has no NUL) names no point.
     if code.is_empty() || code.chars().count() > 100 || code.contains('\0') {
@@ -489,7 +549,7 @@ pub async fn post_inspection(
         None | Some(Value::Null) => now.unix_timestamp(),
         Some(v) => parse_time(v).map_err(|r| invalid_field("time", r))?,
     };
-    if at > now.unix_timestamp() + 300 {
+    if at > now.unix_timestamp() + CLOCK_SKEW_SECONDS {
         return Err(invalid_field("time", "is in the future"));
     }
     let results: Vec<CriterionResult> = serde_json::from_value(obj.get("results").cloned().unwrap_or(Value::Null))

@@ -43,6 +43,53 @@ pub fn present(photo: &(impl serde::Serialize + HasFile)) -> Value {
     v
 }
 
+/// A photo as `caller`'s area may see it: a `reused` flag names the other case or assessment point
+/// only when the caller may see that one too (otherwise it says only that the picture is reused).
+pub async fn present_to(
+    ctx: &ApiContext,
+    area: &Area,
+    photo: &(impl serde::Serialize + HasFile),
+) -> Result<Value, ApiError> {
+    let mut shown = present(photo);
+    if let Some(flags) = shown.get_mut("flags").and_then(Value::as_array_mut) {
+        for flag in flags.iter_mut().filter(|f| f["flag"] == "reused") {
+            let holder = match (flag["problem_id"].as_i64(), flag["point"].as_str()) {
+                (Some(id), _) => Holder::Problem(id),
+                (None, Some(code)) => Holder::Point(code.to_string()),
+                (None, None) => continue,
+            };
+            if !sees_holder(ctx, area, &holder).await? {
+                if let Some(fields) = flag.as_object_mut() {
+                    fields.remove("problem_id");
+                    fields.remove("point");
+                }
+            }
+        }
+    }
+    Ok(shown)
+}
+
+/// May a caller with `area` see the case or assessment point a photo belongs to?
+async fn sees_holder(ctx: &ApiContext, area: &Area, holder: &Holder) -> Result<bool, ApiError> {
+    Ok(match holder {
+        Holder::Problem(id) => ctx.store.problem(*id).await?.is_some_and(|p| area.sees_problem(&p)),
+        Holder::Point(code) => ctx.store.point(code.clone()).await?.is_some_and(|p| area.sees_point(&p)),
+    })
+}
+
+/// Each photo of a list as `area` may see it.
+pub(super) async fn present_all<P: serde::Serialize + HasFile>(
+    ctx: &ApiContext,
+    area: &Area,
+    photos: &[P],
+) -> Result<Vec<Value>, ApiError> {
+    let mut shown = Vec::with_capacity(photos.len());
+    for photo in photos {
+        shown.push(present_to(ctx, area, photo).await?);
+    }
+    Ok(shown)
+}
+
 /// Photos of cases and of points share their file.
 pub trait HasFile {
     fn file(&self) -> &PhotoFile;
@@ -146,18 +193,31 @@ async fn examine(
     ctx: &ApiContext,
     file: &axum::body::Bytes,
 ) -> Result<(crate::evidence::Upload, Option<crate::evidence::exif::Taken>), ApiError> {
-    // Decoding a 20-megapixel photo takes a while: off the request threads.
+    // Decoding a 20-megapixel photo takes a while and up to 200 MB: off the request threads, and
+    // only DECODES at a time whoever sends them (the rest wait their turn, within the request's
+    // time limit).
+    static DECODES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+    let _turn = DECODES
+        .acquire()
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     let bytes = file.clone();
     let upload = tokio::task::spawn_blocking(move || crate::evidence::accept(&bytes))
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
         .map_err(|e| {
-            let status = match e {
-                crate::evidence::Unaccepted::Broken(_) => StatusCode::UNPROCESSABLE_ENTITY,
-                _ => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            use crate::evidence::Unaccepted;
+            let (status, code) = match e {
+                Unaccepted::Broken(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unsupported_file"),
+                Unaccepted::TooManyPixels { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "image_too_large"),
+                Unaccepted::Type | Unaccepted::HeicConverterMissing => {
+                    (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_file")
+                }
             };
-            ApiError::new(status, "unsupported_file", e.to_string())
-                .with_details(json!({"accepted": ["image/jpeg", "image/png", "image/heic", "application/pdf"]}))
+            ApiError::new(status, code, e.to_string()).with_details(json!({
+                "accepted": ["image/jpeg", "image/png", "image/heic", "application/pdf"],
+                "max_pixels": crate::evidence::MAX_PIXELS,
+            }))
         })?;
     let exif = if upload.media.is_image() {
         crate::evidence::exif::read(file, ctx.calendar.offset).or_else(|| {
@@ -220,7 +280,8 @@ pub async fn upload(
     let (stored, replayed) =
         ctx.store.add_photo(NewPhoto { problem_id: problem.id, stage, file }, caller.actor()).await?;
     let status = if replayed { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, [(header::LOCATION, format!("/api/v1/photos/{}", stored.file.sha256))], Json(present(&stored))))
+    let shown = present_to(&ctx, &Area::of(principal, &ctx.catalog.snapshot()), &stored).await?;
+    Ok((status, [(header::LOCATION, format!("/api/v1/photos/{}", stored.file.sha256))], Json(shown)))
 }
 
 /// `POST /api/v1/points/{code}/photos`: an on-site photo of an assessment point (测评点位实景),
@@ -270,7 +331,8 @@ pub async fn upload_to_point(
     let photo = crate::store::photos::NewPointPhoto { point_code: point.code.clone(), criterion, inspection, file };
     let (stored, replayed) = ctx.store.add_point_photo(photo, caller.actor()).await?;
     let status = if replayed { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, [(header::LOCATION, format!("/api/v1/photos/{}", stored.file.sha256))], Json(present(&stored))))
+    let shown = present_to(&ctx, &Area::of(principal, &ctx.catalog.snapshot()), &stored).await?;
+    Ok((status, [(header::LOCATION, format!("/api/v1/photos/{}", stored.file.sha256))], Json(shown)))
 }
 
 /// `GET /api/v1/points/{code}/photos[?from=&to=]`: a point's photos, newest first per criterion.
@@ -291,7 +353,8 @@ pub async fn point_list(
         }
     };
     let photos = ctx.store.point_photos(Some(point.code.clone()), from, to).await?;
-    Ok(Json(json!({"point": point.code, "photos": photos.iter().map(present).collect::<Vec<_>>()})))
+    let area = Area::of(principal, &ctx.catalog.snapshot());
+    Ok(Json(json!({"point": point.code, "photos": present_all(&ctx, &area, &photos).await?})))
 }
 
 /// A point the caller may see; any other looks absent (404).
@@ -336,7 +399,8 @@ pub async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let problem = super::cases::visible(&ctx, &caller, &id).await?;
     let photos = ctx.store.photos_of(problem.id).await?;
-    Ok(Json(json!({"problem_id": problem.id, "photos": photos.iter().map(present).collect::<Vec<_>>()})))
+    let area = Area::of(caller.require(Action::ReadProblems)?, &ctx.catalog.snapshot());
+    Ok(Json(json!({"problem_id": problem.id, "photos": present_all(&ctx, &area, &photos).await?})))
 }
 
 /// The file itself, to callers who may see a case or an assessment point it belongs to.
@@ -361,11 +425,7 @@ pub async fn download(
     let area = Area::of(principal, &ctx.catalog.snapshot());
     let mut media = None;
     for (holder, kind) in ctx.store.photo_holders(sha256.clone()).await? {
-        let visible = match holder {
-            Holder::Problem(id) => ctx.store.problem(id).await?.is_some_and(|p| area.sees_problem(&p)),
-            Holder::Point(code) => ctx.store.point(code).await?.is_some_and(|p| area.sees_point(&p)),
-        };
-        if visible {
+        if sees_holder(&ctx, &area, &holder).await? {
             media = Some(kind);
             break;
         }
@@ -440,7 +500,7 @@ pub async fn flagged(State(ctx): State<ApiContext>, caller: Caller, params: Para
     let mut of_cases = Vec::new();
     for photo in &cases {
         if let Some(problem) = ctx.store.problem(photo.problem_id).await?.filter(|p| area.sees_problem(p)) {
-            let mut shown = present(photo);
+            let mut shown = present_to(&ctx, &area, photo).await?;
             shown["case"] = json!({
                 "id": problem.id,
                 "status": problem.status,
@@ -454,7 +514,7 @@ pub async fn flagged(State(ctx): State<ApiContext>, caller: Caller, params: Para
     let mut of_points = Vec::new();
     for photo in &points {
         if let Some(point) = ctx.store.point(photo.point_code.clone()).await?.filter(|p| area.sees_point(p)) {
-            let mut shown = present(photo);
+            let mut shown = present_to(&ctx, &area, photo).await?;
             shown["point"] =
                 json!({"code": point.code, "name": point.name, "responsible_unit": point.responsible_unit});
             of_points.push(shown);

@@ -45,14 +45,8 @@ pub async fn plan(State(ctx): State<ApiContext>, caller: Caller, params: Params)
     let area = officer_area(&users, &snapshot, &officer)
         .ok_or_else(|| ApiError::not_found(format!("no officer {officer:?}: no such user, and no grid names them")))?;
     // A dispatcher plans only for officers inside their own area.
-    let mine = Area::of(principal, &snapshot);
-    let inside = match (&mine, &area) {
-        (Area::Everything, _) => true,
-        (Area::Grids(own), Area::Grids(theirs)) => theirs.iter().all(|g| own.contains(g)),
-        _ => false,
-    };
-    if !inside {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "that officer's area is outside yours"));
+    if !Area::of(principal, &snapshot).covers(&area) {
+        return Err(super::patrols::officer_outside());
     }
     let work = Workload::load(ctx.store.as_ref(), &snapshot, &area, week, &ctx.coverage).await?;
     let network = ctx.streets.network(ctx.store.as_ref()).await?;

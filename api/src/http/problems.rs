@@ -60,6 +60,14 @@ pub async fn create(
     let mut report = report;
     if principal.role == Role::App {
         report.source = Source::App; // a citizen app's key speaks for the app, whatever it claims
+    } else if report.source == Source::App {
+        // Source `app` is what Open311 publishes: only a citizen app's key may file it.
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_report",
+            "the report is invalid: source: only a citizen app's key reports as source app",
+        )
+        .with_details(json!({"fields": [{"field": "source", "reason": "only a citizen app's key reports as source app"}]})));
     }
     let snapshot = ctx.catalog.snapshot();
     let Some(category) = find(&snapshot.categories, &report.category) else {
@@ -86,8 +94,18 @@ pub async fn create(
     // Acknowledge only what is committed: submit returns after the COMMIT holding this report,
     // with the likely duplicates found for its batch.
     let idempotency = idempotency_key.map(|key| (principal.user_id, key));
+    let sent = (problem.lon, problem.lat, problem.category.clone(), problem.description.clone());
     let report = crate::store::KeyedProblem { problem, idempotency, actor: caller.actor() };
     let (problem, replayed) = ctx.intake.submit(report).await?;
+    // The same key with another report is another request: refused, not answered with the first.
+    if replayed && sent != (problem.lon, problem.lat, problem.category.clone(), problem.description.clone()) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "this Idempotency-Key was already used for a different report; send a new key",
+        )
+        .with_details(json!({"first_used_for": format!("/api/v1/problems/{}", problem.id)})));
+    }
     if !replayed {
         ctx.announce(&problem);
     }

@@ -650,7 +650,8 @@ macro_rules! workflow_methods {
                 let changed = sqlx::query(
                     "UPDATE problems SET status = $2, responsible_unit = $3, dispatched_at = $4, deadline = $5, \
                      reworks = $6, extension_requested = $7, closed_at = $8, colour = $10, merged_into = $11, \
-                     grid_code = $12, grid_version = $13 WHERE id = $1 AND status = $9",
+                     grid_code = $12, grid_version = $13, version = version + 1 \
+                     WHERE id = $1 AND status = $9 AND version = $14",
                 )
                 .bind(problem.id)
                 .bind(&problem.status)
@@ -665,6 +666,7 @@ macro_rules! workflow_methods {
                 .bind(problem.case.merged_into)
                 .bind(&problem.grid_code)
                 .bind(problem.grid_version)
+                .bind(problem.version)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -1418,7 +1420,8 @@ pub trait Store: Send + Sync {
     ) -> BoxFuture<'_, Result<usize, StoreError>>;
 
     /// Writes a case's new state and records the step, only if the case is still in
-    /// `from_status` (false otherwise: someone moved it first).
+    /// `from_status` at `problem.version`, the version it was read at (false otherwise: someone
+    /// changed it first). The stored version is then one more.
     fn update_case(
         &self,
         problem: Problem,
@@ -1717,6 +1720,7 @@ pub(crate) struct ProblemRow {
     pub merged_into: Option<i64>,
     pub point_code: Option<String>,
     pub criterion_id: Option<String>,
+    pub version: i64,
 }
 
 impl ProblemRow {
@@ -1776,7 +1780,7 @@ impl ProblemRow {
                     Some(crate::problem::Origin { assessment_point, criterion })
                 }
                 _ => None,
-            },
+            },            version: self.version,
         })
     }
 }
@@ -1888,6 +1892,7 @@ where
             merged_into: self.try_get("merged_into")?,
             point_code: self.try_get("point_code")?,
             criterion_id: self.try_get("criterion_id")?,
+            version: self.try_get("version")?,
         })
     }
 }

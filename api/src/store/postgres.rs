@@ -22,6 +22,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "photos", include_str!("../../migrations/postgres/0008_photos.sql")),
     (9, "replies", include_str!("../../migrations/postgres/0009_replies.sql")),
     (10, "point photos", include_str!("../../migrations/postgres/0010_point_photos.sql")),
+    (11, "case versions", include_str!("../../migrations/postgres/0011_case_versions.sql")),
+    (12, "reply fingerprints", include_str!("../../migrations/postgres/0012_reply_fingerprints.sql")),
 ];
 
 const GRID_COLUMNS: &str = "code, version, name, parent_code, level, lead_department, responsible_unit, officer, \
@@ -60,7 +62,7 @@ const EVENTS_OF_WHERE: &str = "problem_id IN (SELECT (jsonb_array_elements_text(
 
 const PROBLEM_COLUMNS: &str = "id, ST_X(geom) AS lon, ST_Y(geom) AS lat, category, description, source, grid_code, \
      grid_version, responsible_unit, candidates, status, created_at, reported_by, category_name, kind, department, severity, time_limit, \
-     limit_unit, dispatched_at, deadline, reworks, extension_requested, closed_at, colour, nearby, likely_duplicates, merged_into, point_code, criterion_id";
+     limit_unit, dispatched_at, deadline, reworks, extension_requested, closed_at, colour, nearby, likely_duplicates, merged_into, point_code, criterion_id, version";
 /// Open cases of each probe's category in its box, at most 100 per probe (see `open_near_body!`).
 const OPEN_NEAR: &str = "SELECT q.i::bigint AS i, p.id, ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat, p.grid_code, \
      p.responsible_unit, p.reported_by \
@@ -73,7 +75,7 @@ const OPEN_NEAR: &str = "SELECT q.i::bigint AS i, p.id, ST_X(p.geom) AS lon, ST_
 const MAP_COLUMNS: &str = "id, ST_X(geom) AS lon, ST_Y(geom) AS lat, category, ''::text AS description, source, grid_code, grid_version, \
      responsible_unit, '[]'::text AS candidates, status, created_at, reported_by, category_name, kind, department, severity, time_limit, \
      limit_unit, dispatched_at, deadline, reworks, NULL::text AS extension_requested, closed_at, colour, '[]'::text AS nearby, \
-     '[]'::text AS likely_duplicates, merged_into, point_code, criterion_id";
+     '[]'::text AS likely_duplicates, merged_into, point_code, criterion_id, version";
 
 /// How WKB parameter `$n` becomes a geometry, and how a geometry column becomes WKB.
 fn wkb_in(n: usize) -> String {

@@ -4,6 +4,8 @@
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
     pub endpoint: String,
+    /// SHA-256 of the request (endpoint and body): the same key with another request is refused.
+    pub fingerprint: String,
     pub status: u16,
     pub body: String,
 }
@@ -16,14 +18,15 @@ macro_rules! reply_methods {
     () => {
         fn reply(&self, user_id: i64, key: String) -> $crate::store::BoxFuture<'_, Result<Option<$crate::store::replies::Reply>, StoreError>> {
             Box::pin(async move {
-                let row: Option<(String, i32, String)> =
-                    sqlx::query_as("SELECT endpoint, status, body FROM replies WHERE user_id = $1 AND key = $2")
+                let row: Option<(String, String, i32, String)> =
+                    sqlx::query_as("SELECT endpoint, fingerprint, status, body FROM replies WHERE user_id = $1 AND key = $2")
                         .bind(user_id)
                         .bind(&key)
                         .fetch_optional(&self.pool)
                         .await?;
-                Ok(row.map(|(endpoint, status, body)| $crate::store::replies::Reply {
+                Ok(row.map(|(endpoint, fingerprint, status, body)| $crate::store::replies::Reply {
                     endpoint,
+                    fingerprint,
                     status: status as u16,
                     body,
                 }))
@@ -44,8 +47,8 @@ macro_rules! reply_methods {
                     .execute(&self.pool)
                     .await?;
                 sqlx::query(
-                    "INSERT INTO replies (user_id, key, endpoint, status, body, created_unix) VALUES ($1, $2, $3, $4, $5, $6) \
-                     ON CONFLICT (user_id, key) DO NOTHING",
+                    "INSERT INTO replies (user_id, key, endpoint, status, body, created_unix, fingerprint) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id, key) DO NOTHING",
                 )
                 .bind(user_id)
                 .bind(&key)
@@ -53,6 +56,7 @@ macro_rules! reply_methods {
                 .bind(i32::from(reply.status))
                 .bind(&reply.body)
                 .bind(now)
+                .bind(&reply.fingerprint)
                 .execute(&self.pool)
                 .await?;
                 Ok(())

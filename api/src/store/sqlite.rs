@@ -24,6 +24,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "photos", include_str!("../../migrations/sqlite/0008_photos.sql")),
     (9, "replies", include_str!("../../migrations/sqlite/0009_replies.sql")),
     (10, "point photos", include_str!("../../migrations/sqlite/0010_point_photos.sql")),
+    (11, "case versions", include_str!("../../migrations/sqlite/0011_case_versions.sql")),
+    (12, "reply fingerprints", include_str!("../../migrations/sqlite/0012_reply_fingerprints.sql")),
 ];
 
 const GRID_COLUMNS: &str = "code, version, name, parent_code, level, lead_department, responsible_unit, officer, \
@@ -63,7 +65,7 @@ const EVENTS_OF_WHERE: &str = "problem_id IN (SELECT value FROM json_each($1))";
 
 const PROBLEM_COLUMNS: &str = "id, lon, lat, category, description, source, grid_code, grid_version, \
      responsible_unit, candidates, status, created_at, reported_by, category_name, kind, department, severity, time_limit, \
-     limit_unit, dispatched_at, deadline, reworks, extension_requested, closed_at, colour, nearby, likely_duplicates, merged_into, point_code, criterion_id";
+     limit_unit, dispatched_at, deadline, reworks, extension_requested, closed_at, colour, nearby, likely_duplicates, merged_into, point_code, criterion_id, version";
 /// Open cases of each probe's category in its box (see `open_near_body!`).
 const OPEN_NEAR: &str = "WITH q AS (SELECT json_extract(value, '$.i') AS i, json_extract(value, '$.x0') AS x0, \
      json_extract(value, '$.y0') AS y0, json_extract(value, '$.x1') AS x1, json_extract(value, '$.y1') AS y1, \
@@ -76,7 +78,7 @@ const OPEN_NEAR: &str = "WITH q AS (SELECT json_extract(value, '$.i') AS i, json
 const MAP_COLUMNS: &str = "id, lon, lat, category, '' AS description, source, grid_code, grid_version, \
      responsible_unit, '[]' AS candidates, status, created_at, reported_by, category_name, kind, department, severity, time_limit, \
      limit_unit, dispatched_at, deadline, reworks, NULL AS extension_requested, closed_at, colour, '[]' AS nearby, \
-     '[]' AS likely_duplicates, merged_into, point_code, criterion_id";
+     '[]' AS likely_duplicates, merged_into, point_code, criterion_id, version";
 use super::WORLD;
 
 /// How WKB parameter `$n` becomes a geometry, and how a geometry column becomes WKB.

@@ -194,6 +194,7 @@ mod tests {
             nearby: vec![],
             likely_duplicates: vec![],
             origin: None,
+            version: 0,
         }
     }
 
