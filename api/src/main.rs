@@ -316,6 +316,17 @@ struct ServeArgs {
     /// Seconds a request may take before it is stopped (503).
     #[arg(long, env = "GRIDWATCH_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
     request_timeout_seconds: u64,
+    /// Seconds a client has to send a request's headers; also how long a kept-alive connection may
+    /// sit idle.
+    #[arg(long, env = "GRIDWATCH_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10)]
+    header_read_timeout_seconds: u64,
+    /// The address users reach the service at, behind a proxy (e.g. https://grid.example.cn):
+    /// every link in OGC API and Open311 answers is built from it.
+    #[arg(long, env = "GRIDWATCH_PUBLIC_URL", value_parser = public_url)]
+    public_url: Option<String>,
+    /// Connections one client address may hold open at once.
+    #[arg(long, env = "GRIDWATCH_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
+    max_connections_per_ip: usize,
     /// Largest bbox a layer request may cover, in km².
     #[arg(long, env = "GRIDWATCH_MAX_BBOX_KM2", default_value_t = 20000.0)]
     max_bbox_km2: f64,
@@ -594,6 +605,11 @@ fn run(cli: Cli) -> Result<(), String> {
                         request_timeout: Duration::from_secs(args.request_timeout_seconds.max(1)),
                         max_bbox_km2: args.max_bbox_km2,
                     },
+                    connections: gridwatch::http::server::ConnectionLimits {
+                        header_read_timeout: Duration::from_secs(args.header_read_timeout_seconds.max(1)),
+                        max_per_ip: args.max_connections_per_ip.max(1),
+                        ..Default::default()
+                    },
                     escalation_interval: Duration::from_secs_f64(args.escalation_seconds.clamp(0.05, 86_400.0)),
                     webhook: args.webhook_url.map(|url| gridwatch::escalation::Webhook {
                         url,
@@ -645,6 +661,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     },
                     coverage: args.coverage.rules()?,
                     plan_rules: args.planning.rules()?,
+                    public_url: args.public_url,
                     basemap: match args.basemap_url {
                         Some(url) if url.contains("{z}") && url.contains("{x}") && url.contains("{y}") => {
                             Some(gridwatch::http::Basemap {
@@ -886,5 +903,15 @@ fn token_into(c: TokenCommand) -> cli::accounts::TokenCommand {
             T::Create { user, expires_in_days, label, database_url: database.database_url }
         }
         TokenCommand::Revoke { id, database } => T::Revoke { id, database_url: database.database_url },
+    }
+}
+
+/// `--public-url`: an absolute http(s) URL without a query, links are built on it.
+fn public_url(text: &str) -> Result<String, String> {
+    let url = text.trim().trim_end_matches('/');
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(rest) if !rest.is_empty() && !rest.contains(['?', '#', ' ', '"', '<', '>']) => Ok(url.to_string()),
+        _ => Err(format!("{text:?} is not an http(s) URL such as https://grid.example.cn")),
     }
 }

@@ -15,6 +15,9 @@ pub struct ServeOptions {
     pub demo: bool,
     pub reload_interval: Duration,
     pub limits: Limits,
+    pub connections: crate::http::server::ConnectionLimits,
+    /// The address users reach the service at (links are built from it).
+    pub public_url: Option<String>,
     /// Seconds between escalation passes.
     pub escalation_interval: Duration,
     pub webhook: Option<crate::escalation::Webhook>,
@@ -59,6 +62,14 @@ pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), S
             }
         })
     };
+    if let crate::evidence::blobs::Blobs::Local(local) = &options.evidence.blobs {
+        // Half-written uploads of a process killed mid-write (an hour old: never one in progress).
+        match local.sweep(Duration::from_secs(3600)) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "removed temporary upload files left by a crash"),
+            Err(e) => tracing::warn!(error = %e, "could not sweep temporary upload files"),
+        }
+    }
     let snapshot = catalog.snapshot();
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
@@ -74,6 +85,7 @@ pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), S
     let (tiles, tile_store) = (ctx.tiles.clone(), store.clone());
     tokio::spawn(async move { tiles.warm(&tile_store).await });
     ctx.basemap = options.basemap.map(Arc::new);
+    ctx.public_url = options.public_url.map(Arc::from);
     let escalator = crate::escalation::Escalator {
         store: store.clone(),
         clock,
@@ -90,10 +102,7 @@ pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), S
         snapshot.index.len()
     );
     drop(snapshot);
-    axum::serve(listener, router(ctx).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())?;
+    crate::http::server::serve(listener, router(ctx), options.connections, shutdown_signal()).await;
     refresher.abort();
     escalations.abort();
     Ok(())

@@ -89,11 +89,32 @@ impl LocalBlobs {
         }
         let dir = path.parent().ok_or_else(|| std::io::Error::other("no parent directory"))?;
         std::fs::create_dir_all(dir)?;
-        let mut temporary = tempfile_in(dir)?;
-        temporary.1.write_all(bytes)?;
-        temporary.1.sync_all()?;
-        std::fs::rename(&temporary.0, &path)?;
+        let (temporary, mut file) = tempfile_in(dir)?;
+        let written = file.write_all(bytes).and_then(|()| file.sync_all()).and_then(|()| std::fs::rename(&temporary, &path));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&temporary);
+            return Err(e);
+        }
+        // The rename itself must survive a power cut: the directory's entry is synced too.
+        std::fs::File::open(dir)?.sync_all()?;
         Ok(path)
+    }
+
+    /// Removes temporary files (`.upload-*`) that a killed process left behind, once they are
+    /// older than `age` (a younger one may be another node's upload in progress). Gives how many.
+    pub fn sweep(&self, age: std::time::Duration) -> std::io::Result<usize> {
+        let mut removed = 0;
+        let Ok(shards) = std::fs::read_dir(&self.root) else { return Ok(0) }; // nothing stored yet
+        for shard in shards.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())) {
+            for entry in std::fs::read_dir(shard.path())?.flatten() {
+                let stale = entry.file_name().to_string_lossy().starts_with(".upload-")
+                    && entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().unwrap_or_default() > age);
+                if stale && std::fs::remove_file(entry.path()).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
     }
 
     pub fn get(&self, sha256: &str, variant: Variant) -> std::io::Result<Option<Vec<u8>>> {
@@ -136,5 +157,20 @@ mod tests {
             .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().starts_with(".upload-")));
         assert_eq!(leftovers.count(), 0, "no temporary file left behind");
         let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn a_sweep_removes_old_leftovers_only() {
+        let root = std::env::temp_dir().join(format!("gw-sweep-{}", std::process::id()));
+        let blobs = LocalBlobs::new(&root);
+        let sha = "ab".repeat(32);
+        blobs.put(&sha, Variant::Original, b"kept").expect("stored");
+        let shard = root.join("ab");
+        std::fs::write(shard.join(".upload-dead"), b"half").expect("leftover");
+        assert_eq!(blobs.sweep(std::time::Duration::from_secs(3600)).expect("swept"), 0, "young files stay");
+        assert_eq!(blobs.sweep(std::time::Duration::ZERO).expect("swept"), 1);
+        assert!(!shard.join(".upload-dead").exists());
+        assert_eq!(blobs.get(&sha, Variant::Original).expect("read"), Some(b"kept".to_vec()));
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

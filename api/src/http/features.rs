@@ -8,7 +8,7 @@ use super::{geojson, ApiContext};
 use crate::access::{Action, Area};
 use crate::store::{ProblemQuery, Sort};
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Json;
 use geo::Intersects;
@@ -181,17 +181,16 @@ fn json_bbox(g: &Value) -> Option<[f64; 4]> {
     b
 }
 
-fn base(headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    format!("http://{host}")
+fn base(ctx: &ApiContext, headers: &HeaderMap) -> String {
+    super::public_base(ctx, headers)
 }
 
 fn link(href: String, rel: &str, kind: &str, title: &str) -> Value {
     json!({"href": href, "rel": rel, "type": kind, "title": title})
 }
 
-pub async fn landing(headers: HeaderMap) -> Json<Value> {
-    let b = base(&headers);
+pub async fn landing(State(ctx): State<ApiContext>, headers: HeaderMap) -> Json<Value> {
+    let b = base(&ctx, &headers);
     Json(json!({
         "title": "gridwatch",
         "description": "Responsibility grids (网格) and the problems reported in them, as OGC API – Features",
@@ -204,8 +203,8 @@ pub async fn landing(headers: HeaderMap) -> Json<Value> {
     }))
 }
 
-pub async fn conformance(headers: HeaderMap) -> Json<Value> {
-    let b = base(&headers);
+pub async fn conformance(State(ctx): State<ApiContext>, headers: HeaderMap) -> Json<Value> {
+    let b = base(&ctx, &headers);
     Json(
         json!({"conformsTo": CONFORMANCE, "links": [link(format!("{b}/conformance"), "self", "application/json", "conformance")]}),
     )
@@ -252,7 +251,7 @@ pub async fn collections(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Action::Locate)?;
-    let b = base(&headers);
+    let b = base(&ctx, &headers);
     let e = extent(&ctx);
     let visible: Vec<Value> =
         COLLECTIONS.iter().filter(|c| caller.require(c.needs).is_ok()).map(|c| describe(c, &b, e)).collect();
@@ -270,7 +269,7 @@ pub async fn collection(
 ) -> Result<Json<Value>, ApiError> {
     let c = find(&id)?;
     caller.require(c.needs)?;
-    Ok(Json(describe(c, &base(&headers), extent(&ctx))))
+    Ok(Json(describe(c, &base(&ctx, &headers), extent(&ctx))))
 }
 
 fn parse_time(text: &str) -> Result<Option<OffsetDateTime>, String> {
@@ -371,7 +370,7 @@ pub async fn items(
         let matched = all.len() as i64;
         (all.into_iter().skip(offset as usize).take(limit as usize).collect(), matched)
     };
-    let b = base(&headers);
+    let b = base(&ctx, &headers);
     let returned = features.len() as i64;
     let query_without_offset: Vec<String> =
         params.pairs().filter(|(k, _)| *k != "offset").map(|(k, v)| format!("{k}={}", encode(v))).collect();
@@ -424,7 +423,7 @@ pub async fn item(
         let wanted = |f: &Value| same_text(&f["id"], &feature);
         all.into_iter().find(wanted).ok_or_else(not_found)?
     };
-    let b = base(&headers);
+    let b = base(&ctx, &headers);
     f["links"] = json!([
         link(
             format!("{b}/collections/{}/items/{}", c.id, encode(&feature)),

@@ -21,6 +21,7 @@ mod plans;
 mod problems;
 mod queue;
 mod reports;
+pub mod server;
 mod tiles;
 
 pub use coverage::tiling_features;
@@ -70,6 +71,9 @@ pub struct ApiContext {
     pub evidence: Arc<Evidence>,
     /// Live streams open per user (capped).
     pub streams: Arc<cases::StreamCounts>,
+    /// The address users reach this service at (`--public-url`, e.g. `https://grid.example.cn`):
+    /// every link is built from it when set.
+    pub public_url: Option<Arc<str>>,
 }
 
 /// Photo evidence settings.
@@ -112,6 +116,7 @@ impl ApiContext {
                 max_distance_m: 100.0,
             }),
             streams: Arc::default(),
+            public_url: None,
             store,
         }
     }
@@ -239,7 +244,53 @@ pub fn router(ctx: ApiContext) -> Router {
             )
         })
         .layer(middleware::from_fn_with_state(ctx.clone(), guard::guard))
+        .layer(middleware::from_fn_with_state(ctx.clone(), security_headers))
         .with_state(ctx)
+}
+
+/// Headers every answer carries: no framing (clickjacking of dispatcher actions), no type
+/// sniffing, no referrer (a case id in a URL stays here); the web map's pages get their
+/// Content-Security-Policy; an answer to a token-bearing request that says nothing of caching is
+/// never stored (`no-store`: private JSON must not stay in shared or browser caches).
+async fn security_headers(
+    State(ctx): State<ApiContext>,
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{header, HeaderValue};
+    let private = req.headers().contains_key(header::AUTHORIZATION);
+    let page = req.uri().path().starts_with("/map");
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if page {
+        let policy = map::content_security_policy(ctx.basemap.as_deref());
+        if let Ok(value) = HeaderValue::from_str(&policy) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, value);
+        }
+    } else {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'none'"));
+    }
+    if private && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// Where links (OGC API, Open311 discovery) point: `--public-url` when configured; otherwise
+/// `http://` and the request's `Host`, if it is a plain host name or address with a port (any other
+/// text in it, such as a path or a quote, would end up in every link: `localhost` then).
+pub fn public_base(ctx: &ApiContext, headers: &axum::http::HeaderMap) -> String {
+    if let Some(url) = &ctx.public_url {
+        return url.trim_end_matches('/').to_string();
+    }
+    let plain = |h: &&str| {
+        !h.is_empty() && h.len() <= 255 && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+    };
+    let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).filter(plain);
+    format!("http://{}", host.unwrap_or("localhost"))
 }
 
 /// A GeoJSON document (`application/geo+json`): every layer answers this way.

@@ -53,14 +53,14 @@ fn rfc3339(t: OffsetDateTime) -> Option<String> {
 }
 
 pub async fn discovery(State(ctx): State<ApiContext>, headers: HeaderMap) -> Json<Value> {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let base = super::public_base(&ctx, &headers);
     Json(json!({
         "changeset": rfc3339(ctx.clock.now()),
         "contact": "gridwatch — see /api/v1/openapi.json",
         "key_service": "API keys for citizen apps are issued by the city's gridwatch administrator (role app)",
         "endpoints": [{
             "specification": "http://wiki.open311.org/GeoReport_v2",
-            "url": format!("http://{host}/open311/v2"),
+            "url": format!("{base}/open311/v2"),
             "changeset": rfc3339(ctx.clock.now()),
             "type": "production",
             "formats": ["application/json"]
@@ -198,6 +198,9 @@ pub async fn get_requests(
     params: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, Open311Error> {
     let Query(params) = params.map_err(|e| bad(format!("the query string cannot be read: {e}")))?;
+    if params.iter().any(|(k, v)| k.contains('\0') || v.contains('\0')) {
+        return Err(bad("the query string must not contain NUL characters"));
+    }
     let time = |k: &str| -> Result<Option<OffsetDateTime>, Open311Error> {
         params
             .get(k)

@@ -18,6 +18,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
             .map_err(|e| ApiError::bad_request("invalid_query", format!("the query string cannot be read: {e}")))?;
         let mut map = HashMap::new();
         for (k, v) in pairs {
+            // No name, code or date holds a NUL, and PostgreSQL text cannot: refused here, once,
+            // for every endpoint and both backends.
+            if k.contains('\0') || v.contains('\0') {
+                return Err(ApiError::parameter(&k.replace('\0', "\\0"), "must not contain a NUL character"));
+            }
             if map.insert(k.clone(), v).is_some() {
                 return Err(ApiError::parameter(&k, "is given more than once"));
             }

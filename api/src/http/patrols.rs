@@ -582,7 +582,7 @@ pub async fn post_inspection(
     }
     // Each failed criterion becomes a problem, routed exactly like a report made at the point.
     // A problem found at a street or market is reported at a point on it.
-    let position = geo::InteriorPoint::interior_point(&point.geometry)
+    let position = report_position(&snapshot, &area, &point.geometry)
         .ok_or_else(|| invalid_field("point", "has an empty geometry"))?;
     let mut problems = Vec::new();
     for r in results.iter().filter(|r| !r.pass) {
@@ -624,6 +624,43 @@ pub async fn post_inspection(
         Json(json!({"inspection": inspection_json(&inspection, ctx.coverage.offset), "problems": opened})),
     )
         .into_response())
+}
+
+/// Where on an assessment point a problem found there is reported: its interior point, unless
+/// that lies in a grid outside the inspector's area (a street crossing several grids); then the
+/// place on the point's shape nearest to it that lies inside the area, so the case is routed to a
+/// grid the inspector answers for and can follow.
+fn report_position(
+    snapshot: &crate::catalog::Snapshot,
+    area: &Area,
+    shape: &geo::Geometry<f64>,
+) -> Option<geo::Point<f64>> {
+    use geo::{Distance, Euclidean};
+    /// Places tried along each segment of the shape.
+    const STEPS: usize = 32;
+    let centre = geo::InteriorPoint::interior_point(shape)?;
+    let inside = |c: geo::Coord<f64>| area.may_report_at(snapshot.index.locate(c).grid.map(|e| e.code.as_str()));
+    if inside(centre.0) {
+        return Some(centre);
+    }
+    let rings: Vec<&geo::LineString<f64>> = match shape {
+        geo::Geometry::LineString(l) => vec![l],
+        geo::Geometry::MultiLineString(m) => m.0.iter().collect(),
+        geo::Geometry::Polygon(p) => std::iter::once(p.exterior()).chain(p.interiors()).collect(),
+        geo::Geometry::MultiPolygon(m) => m.0.iter().flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors())).collect(),
+        _ => Vec::new(),
+    };
+    let along = rings.into_iter().flat_map(|ring| ring.lines()).flat_map(|line| {
+        (0..=STEPS).map(move |i| {
+            let t = i as f64 / STEPS as f64;
+            geo::Coord { x: line.start.x + (line.end.x - line.start.x) * t, y: line.start.y + (line.end.y - line.start.y) * t }
+        })
+    });
+    let nearest = along
+        .filter(|c| inside(*c))
+        .map(geo::Point::from)
+        .min_by(|a, b| Euclidean.distance(*a, centre).total_cmp(&Euclidean.distance(*b, centre)));
+    Some(nearest.unwrap_or(centre))
 }
 
 pub(super) fn inspection_json(i: &Inspection, offset: time::UtcOffset) -> Value {

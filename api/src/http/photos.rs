@@ -439,8 +439,11 @@ pub async fn download(
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", e.to_string()))?
         .ok_or_else(not_found)?;
     let mime = if variant == Variant::Original { media.mime() } else { "image/jpeg" };
+    // Only pictures show inline; a document (PDF) is downloaded, never run in the API's origin.
+    let disposition = if mime.starts_with("image/") { "inline" } else { "attachment" };
     Ok((
         [
+            (header::CONTENT_DISPOSITION, format!("{disposition}; filename=\"{sha256}.{}\"", extension_of(mime))),
             (header::CONTENT_TYPE, mime.to_string()),
             (header::ETAG, format!("\"{sha256}\"")),
             // Content-addressed: the bytes under this name never change.
@@ -449,6 +452,16 @@ pub async fn download(
         bytes,
     )
         .into_response())
+}
+
+/// The file name extension of a media type this service stores.
+fn extension_of(mime: &str) -> &'static str {
+    match mime {
+        "image/png" => "png",
+        "image/heic" => "heic",
+        "application/pdf" => "pdf",
+        _ => "jpg",
+    }
 }
 
 /// `from` and `to` (dates in the city's time zone, both included, at most a year apart) as the

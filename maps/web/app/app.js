@@ -77,7 +77,8 @@ const shortTime = (iso) => (iso ? new Date(iso).toLocaleString(state.lang === "z
 
 // ---- the map ----
 async function newMap() {
-  const config = await fetch("config.json").then((r) => r.json()).catch(() => ({}));
+  // The basemap's URL may carry a key: only signed-in users are given it.
+  const config = await api("config.json").catch(() => ({}));
   const sources = {};
   const layers = [{ id: "background", type: "background", paint: { "background-color": "#eef1f5" } }];
   if (config.basemap?.url) {

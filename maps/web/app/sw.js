@@ -1,8 +1,8 @@
 // gridwatch's service worker: keeps the web map's own files so the officer's phone opens the map
 // with no signal. The officer's area (API answers) is kept by the page itself (app.js, cachedApi)
 // and the writes made offline wait in the outbox (outbox.js); neither passes through here.
-const SHELL = "gridwatch-shell-v1";
-const FILES = ["./", "index.html", "app.js", "i18n.js", "outbox.js", "app.css", "maplibre-gl.js", "maplibre-gl.css", "manifest.webmanifest", "icon.svg", "config.json"];
+const SHELL = "gridwatch-shell-v2";
+const FILES = ["./", "index.html", "app.js", "i18n.js", "outbox.js", "app.css", "maplibre-gl.js", "maplibre-gl.css", "manifest.webmanifest", "icon.svg"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(SHELL).then((cache) => cache.addAll(FILES)).then(() => self.skipWaiting()));
