@@ -188,6 +188,8 @@ const CHECK_EVERY: Duration = Duration::from_millis(500);
 pub struct TileService {
     layers: Arc<ArcSwap<Layers>>,
     checked: Mutex<Option<Instant>>,
+    /// Set when this process committed a change the layers show (see [`TileService::changed`]).
+    changed: std::sync::atomic::AtomicBool,
     rebuilding: Arc<tokio::sync::Mutex<()>>,
     cache: Mutex<HashMap<CacheKey, Arc<Tile>>>,
 }
@@ -197,6 +199,7 @@ impl Default for TileService {
         Self {
             layers: Arc::new(ArcSwap::from_pointee(Layers::empty())),
             checked: Mutex::new(None),
+            changed: std::sync::atomic::AtomicBool::new(false),
             rebuilding: Arc::new(tokio::sync::Mutex::new(())),
             cache: Mutex::new(HashMap::new()),
         }
@@ -211,10 +214,22 @@ pub struct Clocked<'a> {
 }
 
 impl TileService {
-    /// Reloads points and problems when the store says they changed (checked at most every
-    /// [`CHECK_EVERY`]; one reload at a time, readers keep the previous layers meanwhile).
+    /// Says that a change the layers show (a case stored or changed, a point written) was
+    /// committed by this process: the next tile reloads the layers before it is drawn, so a tile
+    /// asked for after a write shows it. Changes made elsewhere (imports, other nodes) are seen by
+    /// the fingerprint, checked every [`CHECK_EVERY`].
+    pub fn changed(&self) {
+        self.changed.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Reloads points and problems when this process changed them, or when the store says they
+    /// changed (checked at most every [`CHECK_EVERY`]); one reload at a time, readers keep the
+    /// previous layers meanwhile.
     async fn fresh_layers(&self, store: &Arc<dyn Store>) -> Result<Arc<Layers>, StoreError> {
-        let due = {
+        // A change committed here forces a reload even if the fingerprint did not move: on
+        // PostgreSQL a transaction holding a lower id can commit after one holding a higher id.
+        let forced = self.changed.swap(false, std::sync::atomic::Ordering::SeqCst);
+        let due = forced || {
             let mut checked = self.checked.lock().unwrap_or_else(|e| e.into_inner());
             let due = checked.is_none_or(|t| t.elapsed() >= CHECK_EVERY);
             if due {
@@ -224,9 +239,10 @@ impl TileService {
         };
         // Never built yet (the server just started): wait for the build rather than draw nothing.
         if due || self.layers.load().fingerprint.is_empty() {
+            // Waiting here for a build that began before the change, then building again.
             let one = self.rebuilding.clone().lock_owned().await;
             let fingerprint = store.layer_fingerprint().await?;
-            if fingerprint != self.layers.load().fingerprint {
+            if forced || fingerprint != self.layers.load().fingerprint {
                 // A big city's layers take longer than a request may: the build runs on its own,
                 // so a request that gives up does not throw the half-built layers away.
                 let (store, slot) = (store.clone(), self.layers.clone());

@@ -123,6 +123,7 @@ impl ApiContext {
 
     /// Tells live streams that a case was stored or changed (after its commit).
     pub fn announce(&self, problem: &crate::problem::Problem) {
+        self.tiles.changed();
         let _ = self.problem_changes.send(problem.clone()); // nobody listening is fine
     }
 }
