@@ -74,6 +74,10 @@ if [ ! -x target/tools/bin/s3s-fs ]; then
 fi
 export GRIDWATCH_S3S_FS=${GRIDWATCH_S3S_FS:-$PWD/target/tools/bin/s3s-fs}
 
+log "checking formatting and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
 log "building"
 cargo build --workspace --all-targets --locked
 

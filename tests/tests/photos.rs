@@ -17,43 +17,7 @@ use time::{Duration, OffsetDateTime, UtcOffset};
 fn upload(server: &Server, token: &str, problem: i64, stage: Option<&str>, name: &str, bytes: &[u8]) -> (u16, Value) {
     let path = format!("/api/v1/problems/{problem}/photos");
     let fields: Vec<(&str, &str)> = stage.map(|s| ("stage", s)).into_iter().collect();
-    upload_form(server, token, &path, &fields, name, bytes)
-}
-
-/// POSTs a multipart form with these fields and then `file`.
-fn upload_form(
-    server: &Server,
-    token: &str,
-    path: &str,
-    fields: &[(&str, &str)],
-    name: &str,
-    bytes: &[u8],
-) -> (u16, Value) {
-    let boundary = "gridwatch-test-boundary-7d2f";
-    let mut body = Vec::new();
-    for (field, value) in fields {
-        body.extend(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n").bytes(),
-        );
-    }
-    body.extend(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
-             Content-Type: application/octet-stream\r\n\r\n"
-        )
-        .bytes(),
-    );
-    body.extend_from_slice(bytes);
-    body.extend(format!("\r\n--{boundary}--\r\n").bytes());
-    let response = ureq::post(&server.url(path))
-        .set("Authorization", &format!("Bearer {token}"))
-        .set("Content-Type", &format!("multipart/form-data; boundary={boundary}"))
-        .send_bytes(&body);
-    match response {
-        Ok(r) => (r.status(), r.into_json().unwrap_or(Value::Null)),
-        Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap_or(Value::Null)),
-        Err(e) => panic!("upload failed: {e}"),
-    }
+    common::upload_form(server, token, &path, &fields, name, bytes)
 }
 
 /// GET answered with bytes: status, media type, body.
@@ -256,7 +220,7 @@ fn scenario(backend: &Backend) {
     let on_site = camera_jpeg_of(&other_scene(1), &work, "site.jpg", now, plon + 10.0 / 85_000.0, plat);
     let point_upload = |criterion: &str, name: &str, bytes: &[u8]| {
         let form: Vec<(&str, &str)> = if criterion.is_empty() { vec![] } else { vec![("criterion", criterion)] };
-        upload_form(&server, &officer, &format!("/api/v1/points/{code}/photos"), &form, name, bytes)
+        common::upload_form(&server, &officer, &format!("/api/v1/points/{code}/photos"), &form, name, bytes)
     };
     let (status, site) = point_upload(&criteria[0], "site.jpg", &on_site);
     assert_eq!((status, flags(&site)), (201, vec![]), "{name}: an on-site photo 10 m from the point: {site}");
@@ -279,8 +243,15 @@ fn scenario(backend: &Backend) {
     let (status, body) = point_upload("no-such-criterion", "x.jpg", &on_site);
     assert_eq!((status, body["error"]["details"]["fields"][0]["field"].as_str()), (422, Some("criterion")), "{name}");
     assert_eq!(
-        upload_form(&server, &server.token_of("app"), &format!("/api/v1/points/{code}/photos"), &[], "x.jpg", &on_site)
-            .0,
+        common::upload_form(
+            &server,
+            &server.token_of("app"),
+            &format!("/api/v1/points/{code}/photos"),
+            &[],
+            "x.jpg",
+            &on_site
+        )
+        .0,
         403
     );
     // Who may: an officer only at points of their own area (others look absent), a dispatcher not at all.
@@ -293,11 +264,11 @@ fn scenario(backend: &Backend) {
         .expect("a point of another street")
         .to_string();
     let path = format!("/api/v1/points/{elsewhere}/photos");
-    assert_eq!(upload_form(&server, &officer, &path, &[], "x.jpg", &on_site).0, 404, "{name}");
+    assert_eq!(common::upload_form(&server, &officer, &path, &[], "x.jpg", &on_site).0, 404, "{name}");
     assert_eq!(server.get_as(Some(&officer), &path).0, 404, "{name}");
     let dispatcher = server.token_of("dispatcher");
     assert_eq!(
-        upload_form(&server, &dispatcher, &format!("/api/v1/points/{code}/photos"), &[], "x.jpg", &on_site).0,
+        common::upload_form(&server, &dispatcher, &format!("/api/v1/points/{code}/photos"), &[], "x.jpg", &on_site).0,
         403
     );
     let (status, listed) = server.get_as(Some(&officer), &format!("/api/v1/points/{code}/photos"));
@@ -319,7 +290,7 @@ fn scenario(backend: &Backend) {
     let path = format!("/api/v1/points/{code}/photos");
     let form = |id: &str| {
         let fields = [("inspection", id), ("criterion", criteria[0].as_str())];
-        upload_form(&server, &officer, &path, &fields, "at-inspection.jpg", &at_inspection)
+        common::upload_form(&server, &officer, &path, &fields, "at-inspection.jpg", &at_inspection)
     };
     let (status, tied) = form(&inspection);
     assert_eq!((status, tied["inspection"].as_i64()), (201, inspection.parse().ok()), "{name}: {tied}");

@@ -31,36 +31,30 @@ pub async fn draw(
 /// The score sheet: point, criterion and what to fill in (score or pass, note).
 fn score_sheet(a: &Assessment) -> Result<Vec<u8>, String> {
     let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
-    crate::export::write_record(&mut w, [
-        "point",
-        "name",
-        "type",
-        "district",
-        "unit",
-        "criterion",
-        "text",
-        "weight",
-        "score",
-        "pass",
-        "note",
-    ])
+    crate::export::write_record(
+        &mut w,
+        ["point", "name", "type", "district", "unit", "criterion", "text", "weight", "score", "pass", "note"],
+    )
     .map_err(|e| e.to_string())?;
     for item in &a.items {
         for c in &item.checklist {
             let score = item.scores.get(&c.id);
-            crate::export::write_record(&mut w, [
-                item.code.as_str(),
-                &item.name,
-                &item.kind,
-                &item.district,
-                item.unit.as_deref().unwrap_or(""),
-                &c.id,
-                &c.text,
-                &c.weight.to_string(),
-                &score.map(|s| s.score.to_string()).unwrap_or_default(),
-                "",
-                score.map_or("", |s| s.note.as_str()),
-            ])
+            crate::export::write_record(
+                &mut w,
+                [
+                    item.code.as_str(),
+                    &item.name,
+                    &item.kind,
+                    &item.district,
+                    item.unit.as_deref().unwrap_or(""),
+                    &c.id,
+                    &c.text,
+                    &c.weight.to_string(),
+                    &score.map(|s| s.score.to_string()).unwrap_or_default(),
+                    "",
+                    score.map_or("", |s| s.note.as_str()),
+                ],
+            )
             .map_err(|e| e.to_string())?;
         }
     }

@@ -98,7 +98,8 @@ fn write_report(
     let fail = |e: &dyn std::fmt::Display| vec![format!("cannot write {}: {e}", report.display())];
     let mut w = csv::Writer::from_path(report).map_err(|e| fail(&e))?;
     let file = file.display().to_string();
-    crate::export::write_record(&mut w, ["file", "unit", "record", "code", "field", "problem", "action"]).map_err(|e| fail(&e))?;
+    crate::export::write_record(&mut w, ["file", "unit", "record", "code", "field", "problem", "action"])
+        .map_err(|e| fail(&e))?;
     let action = if skip_invalid { "skipped" } else { "refused" };
     for e in errors {
         let code = e.code.clone().unwrap_or_default();
@@ -106,8 +107,11 @@ fn write_report(
             .map_err(|e| fail(&e))?;
     }
     for r in repairs {
-        crate::export::write_record(&mut w, [&file, r.unit, &r.record.to_string(), &r.code, "geometry", &r.fix, "repaired"])
-            .map_err(|e| fail(&e))?;
+        crate::export::write_record(
+            &mut w,
+            [&file, r.unit, &r.record.to_string(), &r.code, "geometry", &r.fix, "repaired"],
+        )
+        .map_err(|e| fail(&e))?;
     }
     w.flush().map_err(|e| fail(&e))
 }

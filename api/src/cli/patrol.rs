@@ -26,21 +26,24 @@ pub async fn coverage(store: &dyn Store, week: &str, rules: &CoverageRules, form
             crate::export::write_record(&mut w, header.iter().chain(&header_rest)).map_err(|e| e.to_string())?;
             for p in &coverage.points {
                 let last = p.last_visit.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok());
-                crate::export::write_record(&mut w, [
-                    coverage.week.label.clone(),
-                    p.code.clone(),
-                    p.name.clone(),
-                    p.kind.clone(),
-                    p.grid_code.clone().unwrap_or_default(),
-                    p.street_code.clone().unwrap_or_default(),
-                    p.unit.clone().unwrap_or_default(),
-                    p.required.to_string(),
-                    p.visits.to_string(),
-                    p.inspections.to_string(),
-                    last.unwrap_or_default(),
-                    p.covered.to_string(),
-                    p.on_route.to_string(),
-                ])
+                crate::export::write_record(
+                    &mut w,
+                    [
+                        coverage.week.label.clone(),
+                        p.code.clone(),
+                        p.name.clone(),
+                        p.kind.clone(),
+                        p.grid_code.clone().unwrap_or_default(),
+                        p.street_code.clone().unwrap_or_default(),
+                        p.unit.clone().unwrap_or_default(),
+                        p.required.to_string(),
+                        p.visits.to_string(),
+                        p.inspections.to_string(),
+                        last.unwrap_or_default(),
+                        p.covered.to_string(),
+                        p.on_route.to_string(),
+                    ],
+                )
                 .map_err(|e| e.to_string())?;
             }
             w.into_inner().map_err(|e| e.to_string())
@@ -177,20 +180,23 @@ pub async fn plan(
     for plan in &plans {
         for day in &plan.days {
             for s in &day.stops {
-                crate::export::write_record(&mut w, [
-                    plan.officer.clone(),
-                    plan.week.clone(),
-                    day.date.clone(),
-                    s.order.to_string(),
-                    s.task.to_string(),
-                    s.code.clone(),
-                    s.name.clone(),
-                    s.kind.clone(),
-                    rfc(s.eta),
-                    rfc(s.depart),
-                    s.lon.to_string(),
-                    s.lat.to_string(),
-                ])
+                crate::export::write_record(
+                    &mut w,
+                    [
+                        plan.officer.clone(),
+                        plan.week.clone(),
+                        day.date.clone(),
+                        s.order.to_string(),
+                        s.task.to_string(),
+                        s.code.clone(),
+                        s.name.clone(),
+                        s.kind.clone(),
+                        rfc(s.eta),
+                        rfc(s.depart),
+                        s.lon.to_string(),
+                        s.lat.to_string(),
+                    ],
+                )
                 .map_err(|e| e.to_string())?;
             }
         }

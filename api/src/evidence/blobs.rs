@@ -90,7 +90,8 @@ impl LocalBlobs {
         let dir = path.parent().ok_or_else(|| std::io::Error::other("no parent directory"))?;
         std::fs::create_dir_all(dir)?;
         let (temporary, mut file) = tempfile_in(dir)?;
-        let written = file.write_all(bytes).and_then(|()| file.sync_all()).and_then(|()| std::fs::rename(&temporary, &path));
+        let written =
+            file.write_all(bytes).and_then(|()| file.sync_all()).and_then(|()| std::fs::rename(&temporary, &path));
         if let Err(e) = written {
             let _ = std::fs::remove_file(&temporary);
             return Err(e);

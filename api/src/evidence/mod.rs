@@ -71,7 +71,10 @@ pub enum Unaccepted {
     /// An image whose pixels cannot be decoded.
     Broken(String),
     /// An image declaring more than [`MAX_PIXELS`] pixels (a decompression bomb, or a panorama).
-    TooManyPixels { width: u32, height: u32 },
+    TooManyPixels {
+        width: u32,
+        height: u32,
+    },
 }
 
 impl std::fmt::Display for Unaccepted {

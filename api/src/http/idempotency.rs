@@ -44,12 +44,14 @@ pub fn key_of(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 
 /// Requests with the same user and key take turns, so a retry racing its original waits for the
 /// first answer rather than writing again. One lock per key in use: other keys never wait.
-static TURNS: LazyLock<std::sync::Mutex<HashMap<(i64, String), Arc<tokio::sync::Mutex<()>>>>> =
-    LazyLock::new(Default::default);
+static TURNS: LazyLock<std::sync::Mutex<HashMap<KeyOf, Arc<tokio::sync::Mutex<()>>>>> = LazyLock::new(Default::default);
+
+/// A caller's key: user id and `Idempotency-Key`.
+type KeyOf = (i64, String);
 
 /// A key's turn; the key's lock is forgotten when nobody holds or awaits it any more.
 struct Turn {
-    id: (i64, String),
+    id: KeyOf,
     guard: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
@@ -86,12 +88,12 @@ fn fingerprint(endpoint: &str, headers: &HeaderMap, body: &[u8]) -> String {
     hash.update(endpoint.as_bytes());
     hash.update([0]);
     match boundary {
-        Some(b) => memchr::memmem::find_iter(body, b.as_bytes())
-            .chain(std::iter::once(body.len()))
-            .fold(0, |from, at| {
+        Some(b) => {
+            memchr::memmem::find_iter(body, b.as_bytes()).chain(std::iter::once(body.len())).fold(0, |from, at| {
                 hash.update(&body[from..at]);
                 (at + b.len()).min(body.len())
-            }),
+            })
+        }
         None => {
             hash.update(body);
             body.len()
@@ -165,35 +167,18 @@ pub async fn replay(State((ctx, limit)): State<(ApiContext, usize)>, req: Reques
         return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the answer could not be kept")
             .into_response();
     };
-    let reply =
-        Reply { endpoint, fingerprint, status: parts.status.as_u16(), body: String::from_utf8_lossy(&bytes).into_owned() };
+    let reply = Reply {
+        endpoint,
+        fingerprint,
+        status: parts.status.as_u16(),
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    };
     if let Err(e) = ctx.store.keep_reply(user_id, key, reply, ctx.clock.now()).await {
         // The write is done; only a later retry could repeat it. Say so in the log.
         tracing::warn!("idempotency key not kept: {e}");
     }
     parts.headers.insert(REPLAYED, HeaderValue::from_static("false"));
     Response::from_parts(parts, Body::from(bytes))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_multipart_fingerprint_ignores_the_boundary_only() {
-        let form = |b: &str, content: &str| {
-            let mut headers = HeaderMap::new();
-            let value = HeaderValue::from_str(&format!("multipart/form-data; boundary={b}")).expect("header");
-            headers.insert(header::CONTENT_TYPE, value);
-            let body = format!("--{b}\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n{content}\r\n--{b}--\r\n");
-            fingerprint("POST /x", &headers, body.as_bytes())
-        };
-        assert_eq!(form("AaB03x", "photo"), form("zz9", "photo"), "a new boundary is the same request");
-        assert_ne!(form("AaB03x", "photo"), form("AaB03x", "other"), "another file is another request");
-        let json = |body: &str| fingerprint("POST /x", &HeaderMap::new(), body.as_bytes());
-        assert_ne!(json(r#"{"a":1}"#), json(r#"{"a":2}"#));
-        assert_ne!(fingerprint("POST /x", &HeaderMap::new(), b"{}"), fingerprint("POST /y", &HeaderMap::new(), b"{}"));
-    }
 }
 
 fn replayed(kept: Reply) -> Response {
@@ -207,4 +192,26 @@ fn replayed(kept: Reply) -> Response {
         kept.body,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_multipart_fingerprint_ignores_the_boundary_only() {
+        let form = |b: &str, content: &str| {
+            let mut headers = HeaderMap::new();
+            let value = HeaderValue::from_str(&format!("multipart/form-data; boundary={b}")).expect("header");
+            headers.insert(header::CONTENT_TYPE, value);
+            let body =
+                format!("--{b}\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n{content}\r\n--{b}--\r\n");
+            fingerprint("POST /x", &headers, body.as_bytes())
+        };
+        assert_eq!(form("AaB03x", "photo"), form("zz9", "photo"), "a new boundary is the same request");
+        assert_ne!(form("AaB03x", "photo"), form("AaB03x", "other"), "another file is another request");
+        let json = |body: &str| fingerprint("POST /x", &HeaderMap::new(), body.as_bytes());
+        assert_ne!(json(r#"{"a":1}"#), json(r#"{"a":2}"#));
+        assert_ne!(fingerprint("POST /x", &HeaderMap::new(), b"{}"), fingerprint("POST /y", &HeaderMap::new(), b"{}"));
+    }
 }

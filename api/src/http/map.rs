@@ -61,7 +61,10 @@ fn origin_of(url: &str) -> Option<String> {
 mod tests {
     #[test]
     fn the_basemap_origin_joins_the_policy() {
-        assert_eq!(super::origin_of("https://t{s}.tianditu.gov.cn/{z}/{x}/{y}?tk=KEY").as_deref(), Some("https://*.tianditu.gov.cn"));
+        assert_eq!(
+            super::origin_of("https://t{s}.tianditu.gov.cn/{z}/{x}/{y}?tk=KEY").as_deref(),
+            Some("https://*.tianditu.gov.cn")
+        );
         assert_eq!(super::origin_of("http://127.0.0.1:9000/{z}/{x}/{y}.png").as_deref(), Some("http://127.0.0.1:9000"));
         assert_eq!(super::origin_of("javascript:alert(1)"), None);
         assert_eq!(super::origin_of("https://a.example'; script-src *;/{z}"), None);

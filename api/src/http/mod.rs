@@ -160,9 +160,7 @@ pub fn router(ctx: ApiContext) -> Router {
         .route("/api/v1/problems/{id}/reroute", post(cases::reroute))
         .route(
             "/api/v1/problems/{id}/photos",
-            get(photos::list)
-                .post(photos::upload.layer(once(upload_limit)))
-                .layer(DefaultBodyLimit::max(upload_limit)),
+            get(photos::list).post(photos::upload.layer(once(upload_limit))).layer(DefaultBodyLimit::max(upload_limit)),
         )
         .route(
             "/api/v1/points/{code}/photos",

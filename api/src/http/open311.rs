@@ -147,14 +147,10 @@ pub async fn post_request(
     };
     let text = |k: &str| fields.get(k).and_then(|v| v.as_str().map(String::from).or_else(|| Some(v.to_string())));
     let key = text("api_key").ok_or_else(|| Open311Error(StatusCode::FORBIDDEN, "api_key is required".into()))?;
-    let principal = ctx
-        .store
-        .principal(hash_token(&key), ctx.clock.now())
-        .await?
-        .filter(|p| p.role == Role::App)
-        .ok_or_else(|| {
-            Open311Error(StatusCode::FORBIDDEN, "the api_key is unknown, revoked or not a citizen app's".into())
-        })?;
+    let principal =
+        ctx.store.principal(hash_token(&key), ctx.clock.now()).await?.filter(|p| p.role == Role::App).ok_or_else(
+            || Open311Error(StatusCode::FORBIDDEN, "the api_key is unknown, revoked or not a citizen app's".into()),
+        )?;
     let number = |k: &str| -> Result<Value, Open311Error> {
         let t = text(k).ok_or_else(|| bad(format!("{k} is required (address_string alone is not supported)")))?;
         t.trim().parse::<f64>().map(|n| json!(n)).map_err(|_| bad(format!("{k}: {t:?} is not a number")))

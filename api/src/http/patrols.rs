@@ -333,7 +333,9 @@ pub async fn put_route(
     let route = route_from_body(json_body(body)?)?;
     // The route as it is, and as it would be, must both belong to officers of the caller's area.
     let current = stored_route(&ctx, id).await?;
-    may_write_for(&ctx, principal, &current.officer).await.map_err(|_| ApiError::not_found(format!("no route {id}")))?;
+    may_write_for(&ctx, principal, &current.officer)
+        .await
+        .map_err(|_| ApiError::not_found(format!("no route {id}")))?;
     may_write_for(&ctx, principal, &route.officer).await?;
     let ids = ctx.store.save_routes(Some(id), vec![route.clone()], false, ctx.clock.now(), caller.actor()).await?;
     if ids.is_empty() {
@@ -351,7 +353,9 @@ pub async fn delete_route(
     let principal = caller.require(Action::ManagePatrols)?;
     let id = route_id(&id)?;
     let current = stored_route(&ctx, id).await?;
-    may_write_for(&ctx, principal, &current.officer).await.map_err(|_| ApiError::not_found(format!("no route {id}")))?;
+    may_write_for(&ctx, principal, &current.officer)
+        .await
+        .map_err(|_| ApiError::not_found(format!("no route {id}")))?;
     if ctx.store.delete_route(id, ctx.clock.now(), caller.actor()).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -649,13 +653,18 @@ fn report_position(
         geo::Geometry::LineString(l) => vec![l],
         geo::Geometry::MultiLineString(m) => m.0.iter().collect(),
         geo::Geometry::Polygon(p) => std::iter::once(p.exterior()).chain(p.interiors()).collect(),
-        geo::Geometry::MultiPolygon(m) => m.0.iter().flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors())).collect(),
+        geo::Geometry::MultiPolygon(m) => {
+            m.0.iter().flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors())).collect()
+        }
         _ => Vec::new(),
     };
     let along = rings.into_iter().flat_map(|ring| ring.lines()).flat_map(|line| {
         (0..=STEPS).map(move |i| {
             let t = i as f64 / STEPS as f64;
-            geo::Coord { x: line.start.x + (line.end.x - line.start.x) * t, y: line.start.y + (line.end.y - line.start.y) * t }
+            geo::Coord {
+                x: line.start.x + (line.end.x - line.start.x) * t,
+                y: line.start.y + (line.end.y - line.start.y) * t,
+            }
         })
     });
     let nearest = along

@@ -67,7 +67,9 @@ pub async fn create(
             "invalid_report",
             "the report is invalid: source: only a citizen app's key reports as source app",
         )
-        .with_details(json!({"fields": [{"field": "source", "reason": "only a citizen app's key reports as source app"}]})));
+        .with_details(
+            json!({"fields": [{"field": "source", "reason": "only a citizen app's key reports as source app"}]}),
+        ));
     }
     let snapshot = ctx.catalog.snapshot();
     let Some(category) = find(&snapshot.categories, &report.category) else {

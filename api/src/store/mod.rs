@@ -1780,7 +1780,8 @@ impl ProblemRow {
                     Some(crate::problem::Origin { assessment_point, criterion })
                 }
                 _ => None,
-            },            version: self.version,
+            },
+            version: self.version,
         })
     }
 }

@@ -16,14 +16,19 @@ pub const KEEP_SECONDS: i64 = 7 * 24 * 3600;
 /// The reply methods of `Store`. Expands inside `impl Store for …` of a type with `pool`.
 macro_rules! reply_methods {
     () => {
-        fn reply(&self, user_id: i64, key: String) -> $crate::store::BoxFuture<'_, Result<Option<$crate::store::replies::Reply>, StoreError>> {
+        fn reply(
+            &self,
+            user_id: i64,
+            key: String,
+        ) -> $crate::store::BoxFuture<'_, Result<Option<$crate::store::replies::Reply>, StoreError>> {
             Box::pin(async move {
-                let row: Option<(String, String, i32, String)> =
-                    sqlx::query_as("SELECT endpoint, fingerprint, status, body FROM replies WHERE user_id = $1 AND key = $2")
-                        .bind(user_id)
-                        .bind(&key)
-                        .fetch_optional(&self.pool)
-                        .await?;
+                let row: Option<(String, String, i32, String)> = sqlx::query_as(
+                    "SELECT endpoint, fingerprint, status, body FROM replies WHERE user_id = $1 AND key = $2",
+                )
+                .bind(user_id)
+                .bind(&key)
+                .fetch_optional(&self.pool)
+                .await?;
                 Ok(row.map(|(endpoint, fingerprint, status, body)| $crate::store::replies::Reply {
                     endpoint,
                     fingerprint,

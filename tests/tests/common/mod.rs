@@ -389,3 +389,56 @@ pub fn inside(feature: &Value) -> (f64, f64) {
         .fold((0.0, 0.0), |(x, y), p| (x + p[0].as_f64().unwrap_or(0.0), y + p[1].as_f64().unwrap_or(0.0)));
     (sum.0 / n, sum.1 / n)
 }
+
+/// POSTs a multipart form with these fields and then `file` (as a phone's outbox sends photos);
+/// status and JSON answer. A transport error (the server closing while the client still sends)
+/// fails the test: the client must always read the server's answer.
+pub fn upload_form(
+    server: &Server,
+    token: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+    name: &str,
+    bytes: &[u8],
+) -> (u16, Value) {
+    upload_form_with(server, token, path, fields, name, bytes, &[])
+}
+
+/// [`upload_form`] with extra headers (an `Idempotency-Key`).
+pub fn upload_form_with(
+    server: &Server,
+    token: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+    name: &str,
+    bytes: &[u8],
+    headers: &[(&str, &str)],
+) -> (u16, Value) {
+    let boundary = format!("gridwatch-test-boundary-{}", COUNTER.fetch_add(1, Ordering::SeqCst));
+    let mut body = Vec::new();
+    for (field, value) in fields {
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n").bytes(),
+        );
+    }
+    body.extend(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend(format!("\r\n--{boundary}--\r\n").bytes());
+    let mut request = ureq::post(&server.url(path))
+        .set("Authorization", &format!("Bearer {token}"))
+        .set("Content-Type", &format!("multipart/form-data; boundary={boundary}"));
+    for (name, value) in headers {
+        request = request.set(name, value);
+    }
+    match request.send_bytes(&body) {
+        Ok(r) => (r.status(), r.into_json().unwrap_or(Value::Null)),
+        Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap_or(Value::Null)),
+        Err(e) => panic!("upload failed: {e}"),
+    }
+}
