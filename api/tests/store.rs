@@ -426,6 +426,7 @@ async fn case_scenario(store: &dyn Store) {
             "{backend}"
         );
         current = next;
+        current.version += 1; // each change bumps the stored version
     }
     // A second writer that still believes the case is `registered` loses.
     let stale = apply(&p, Role::Dispatcher, Action::Accept, &Request::default(), now, &cal).expect("allowed");
@@ -450,6 +451,20 @@ async fn case_scenario(store: &dyn Store) {
     let expected: Vec<(String, String, String)> =
         expected.iter().map(|(a, f, t)| (a.to_string(), f.to_string(), t.to_string())).collect();
     assert_eq!(steps, expected, "{backend}");
+
+    // Two changes that keep the status (two re-routes) read the same version: one wins.
+    let mut first = current.clone();
+    first.responsible_unit = Some("甲单位".into());
+    let mut second = current.clone();
+    second.responsible_unit = Some("乙单位".into());
+    assert!(store.update_case(first, "dispatched".into(), event(Action::Dispatch)).await.expect("update"), "{backend}");
+    assert!(
+        !store.update_case(second, "dispatched".into(), event(Action::Dispatch)).await.expect("update"),
+        "{backend}: the second writer read a version that is gone"
+    );
+    let read = store.problem(p.id).await.expect("read").expect("present");
+    assert_eq!((read.responsible_unit.as_deref(), read.version), (Some("甲单位"), current.version + 1), "{backend}");
+    assert_eq!(store.problem_events(p.id).await.expect("events").len(), 4, "{backend}: the loser left no step");
 
     let mine = default_catalogue().into_iter().take(2).collect::<Vec<_>>();
     assert_eq!(store.replace_categories(mine.clone(), now, Actor::cli()).await.expect("replace"), 2);

@@ -78,7 +78,7 @@ fn demo_scenario(backend: &Backend) {
     assert_eq!((status, &read), (200, &created), "{name}: the stored problem reads back as acknowledged");
     let (status, outside_problem) = server.post_json(
         "/api/v1/problems",
-        r#"{"lon": 0.5, "lat": 0.5, "category": "暴露垃圾", "description": "", "source": "app"}"#,
+        r#"{"lon": 0.5, "lat": 0.5, "category": "暴露垃圾", "description": "", "source": "citizen"}"#,
     );
     assert_eq!(status, 201, "{name}");
     assert_eq!(outside_problem["grid_code"], Value::Null, "{name}: unassigned, but kept");

@@ -157,18 +157,18 @@ fn scenario(backend: &Backend) {
     assert_eq!(server.get_as(Some(&unit), "/api/v1/tracks").0, 403);
 
     // A phone that lost the answer sends the same batch again with the same Idempotency-Key:
-    // a later week's track (kept out of this week's coverage) is stored once and the retry gets
-    // the first answer back.
-    let later: Vec<Value> = fixes
+    // an earlier week's track (kept out of this week's coverage; a later one would be dated ahead
+    // of the clock and refused) is stored once and the retry gets the first answer back.
+    let earlier: Vec<Value> = fixes
         .iter()
-        .map(|f| json!({"time": f["time"].as_i64().unwrap_or(0) + 14 * 86_400, "lon": f["lon"], "lat": f["lat"], "accuracy": f["accuracy"]}))
+        .map(|f| json!({"time": f["time"].as_i64().unwrap_or(0) - 14 * 86_400, "lon": f["lon"], "lat": f["lat"], "accuracy": f["accuracy"]}))
         .collect();
-    let batch = json!({"fixes": later}).to_string();
+    let batch = json!({"fixes": earlier}).to_string();
     let (status, replayed, first) = post_keyed(&server, &officer, "/api/v1/tracks", "phone-1-track-7", &batch);
     assert_eq!((status, replayed.as_str()), (201, "false"), "{name}: {first}");
     let (status, replayed, again) = post_keyed(&server, &officer, "/api/v1/tracks", "phone-1-track-7", &batch);
     assert_eq!((status, replayed.as_str(), &again), (201, "true", &first), "{name}");
-    let (_, day) = server.get_as(Some(&officer), "/api/v1/tracks?date=2026-12-07");
+    let (_, day) = server.get_as(Some(&officer), "/api/v1/tracks?date=2026-11-09");
     assert_eq!(day["features"][0]["properties"]["fixes"], 38, "{name}: stored once: {day}");
     let (status, _, reused) = post_keyed(&server, &officer, "/api/v1/inspections", "phone-1-track-7", "{}");
     assert_eq!((status, reused["error"]["code"].as_str()), (422, Some("idempotency_key_reused")), "{name}");

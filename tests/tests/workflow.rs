@@ -350,7 +350,7 @@ fn admins_replace_the_catalogue_from_csv_or_json_all_or_nothing() {
     assert_eq!(codes, ["C01001", "E01080"]);
     let (status, p) = server.post_json(
         "/api/v1/problems",
-        r#"{"lon": 116.41, "lat": 39.93, "category": "共享单车乱停", "description": "", "source": "app"}"#,
+        r#"{"lon": 116.41, "lat": 39.93, "category": "共享单车乱停", "description": "", "source": "citizen"}"#,
     );
     assert_eq!((status, p["category"].as_str(), p["department"].as_str()), (201, Some("E01080"), Some("城管执法队")));
     // A component whose owner is named goes to the owner first (先属主).

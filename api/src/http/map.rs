@@ -48,9 +48,9 @@ pub fn content_security_policy(basemap: Option<&super::Basemap>) -> String {
 fn origin_of(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
     let host: String = rest.chars().take_while(|c| !['/', '?', '#'].contains(c)).collect();
-    // A subdomain template ({s}) allows the service's subdomains.
-    let host = match host.split_once('}') {
-        Some((_, tail)) if host.starts_with('{') => format!("*{tail}"),
+    // A subdomain template (`t{s}.example.cn`) allows the service's subdomains.
+    let host = match host.split_once('.') {
+        Some((first, rest)) if first.contains('{') => format!("*.{rest}"),
         _ => host,
     };
     let plain = host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:*".contains(c));
