@@ -30,6 +30,8 @@ async function open(role, view, viewport = { width: 1280, height: 800 }) {
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
+  // The page's Content-Security-Policy must allow everything the map does.
+  page.on("console", (m) => { if (m.type() === "error" && /Content Security Policy/i.test(m.text())) errors.push(m.text()); });
   await page.goto(`${base}/map/#${view}`);
   const name = view.split("?")[0];
   await page.waitForFunction((v) => document.body.dataset.ready === v || document.body.dataset.ready?.startsWith("error"), name, { timeout: 60_000 });

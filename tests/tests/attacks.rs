@@ -346,6 +346,27 @@ fn scenario(backend: &Backend) {
         "{name}: the admin sees which: {as_admin}"
     );
 
+    // 5. An impossible EXIF position is a flag of its own (and no way around the distance check).
+    let scratch = common::scratch("attack-exif");
+    for (i, lat) in [1000.0, 90.0001].into_iter().enumerate() {
+        let taken = time::OffsetDateTime::now_utc() - time::Duration::minutes(5);
+        let forged = common::camera::camera_jpeg(&scratch, &format!("forged-{i}.jpg"), taken, own_lon, lat);
+        let (status, shown) = upload_form(
+            &server,
+            &officer,
+            &format!("/api/v1/problems/{}/photos", mine["id"]),
+            &[("stage", "report")],
+            "f.jpg",
+            &forged,
+        );
+        let flags: Vec<&str> = shown["flags"]
+            .as_array()
+            .map(|f| f.iter().filter_map(|f| f["flag"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(status, 201, "{name}: {shown}");
+        assert!(flags.contains(&"impossible_position"), "{name}: latitude {lat}: {flags:?} ({})", shown["exif"]);
+    }
+
     // The 404 of an upload to a case outside the area comes after the body: the client reads it.
     let big = vec![0u8; 4 * 1024 * 1024];
     let (status, _) =
