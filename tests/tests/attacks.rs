@@ -586,6 +586,24 @@ fn connections_are_bounded_and_links_follow_the_public_url() {
         "connections are accepted again once the others closed"
     );
 
+    // A refusal waits for the (small) body: answering first and closing would reset a client
+    // still sending it, which then sees a broken connection instead of the 401.
+    let mut early = TcpStream::connect(&address).expect("connect");
+    let body = r#"{"lon": 116.41, "lat": 39.93, "category": "暴露垃圾", "description": "x", "source": "officer"}"#;
+    let head = format!(
+        "POST /api/v1/problems HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    early.write_all(head.as_bytes()).expect("headers");
+    early.set_read_timeout(Some(Duration::from_millis(500))).expect("timeout");
+    let mut first = [0u8; 1];
+    assert!(early.read(&mut first).is_err(), "no answer before the body arrived");
+    early.write_all(body.as_bytes()).expect("body");
+    early.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    let mut status = String::new();
+    BufReader::new(early).read_line(&mut status).expect("the answer arrives");
+    assert!(status.contains(" 401 "), "{status}");
+
     // 13. Every link is built on --public-url, whatever Host says.
     let (_, _, landing) = raw_get(&server, None, "/", &[("Host", "evil.example")]);
     let landing = text(&landing);

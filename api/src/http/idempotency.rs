@@ -103,7 +103,7 @@ fn fingerprint(endpoint: &str, headers: &HeaderMap, body: &[u8]) -> String {
 }
 
 /// Reads the whole body, at most `limit` bytes (413 beyond).
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+pub(super) async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     match http_body_util::Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
