@@ -1,9 +1,9 @@
 //! The weekly bulletin (一周一通报): indicators per grid, street, unit or department for an ISO
 //! week, ranked by the weighted score, as JSON, CSV or XLSX.
 
-use crate::catalog::Snapshot;
-use crate::indicators::{CaseFacts, Counts, Rates};
-use crate::problem::Problem;
+use crate::domain::grids::Snapshot;
+use crate::domain::indicators::{CaseFacts, Counts, Rates};
+use crate::domain::problem::Problem;
 use crate::store::ProblemEvent;
 use serde::Serialize;
 use spatial::GridLevel;

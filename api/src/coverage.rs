@@ -2,10 +2,10 @@
 //! street and unit, and where the gaps are. The HTTP API and `gridwatch coverage` both call
 //! [`compute`]; the geometry is `spatial::coverage`.
 
-use crate::access::Area;
 use crate::bulletin::Week;
-use crate::catalog::Snapshot;
-use crate::patrol::StoredPoint;
+use crate::domain::access::Area;
+use crate::domain::grids::Snapshot;
+use crate::domain::patrol::StoredPoint;
 use crate::store::{Store, StoreError};
 use serde::Serialize;
 use spatial::coverage::{grids_with_fixes, CoverageIndex, Fix, WeekTally};

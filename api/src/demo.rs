@@ -2,12 +2,12 @@
 //! communities, cut into ~1,300 unit grids, and a few hundred problems. Deterministic: the same
 //! binary always seeds the same city. See `demo/ATTRIBUTION.md` for the sources.
 
-use crate::auth::{hash_token, new_token, Actor, Role, WHOLE_CITY};
 use crate::catalog::Catalog;
-use crate::intake::{route, Report};
-use crate::problem::{Class, Source};
+use crate::domain::auth::{hash_token, new_token, Actor, Role, WHOLE_CITY};
+use crate::domain::intake::{route, Report};
+use crate::domain::problem::{Class, Source};
+use crate::domain::workflow::catalogue::{default_catalogue, find};
 use crate::store::{NewUser, Store, StoreError};
-use crate::workflow::catalogue::{default_catalogue, find};
 use spatial::subdivide::{split_by_weights, Lattice};
 use spatial::{Grid, GridLevel, MultiPolygon};
 use time::macros::datetime;
@@ -242,13 +242,13 @@ pub async fn seed(
 /// not taken.
 async fn seed_case_history(
     store: &dyn Store,
-    problems: Vec<crate::problem::Problem>,
+    problems: Vec<crate::domain::problem::Problem>,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    use crate::workflow::calendar::WorkingCalendar;
-    use crate::workflow::case::{apply, colour_at, Request};
-    use crate::workflow::colour::Thresholds;
-    use crate::workflow::state::Action;
+    use crate::domain::workflow::calendar::WorkingCalendar;
+    use crate::domain::workflow::case::{apply, colour_at, Request};
+    use crate::domain::workflow::colour::Thresholds;
+    use crate::domain::workflow::state::Action;
     let calendar = WorkingCalendar::default();
     for (i, mut p) in problems.into_iter().enumerate().take(180).filter(|(i, _)| i % 3 == 0) {
         let handling = if i % 4 == 0 { Duration::hours(36) } else { Duration::hours(2) };
@@ -312,7 +312,7 @@ const DEMO_POINT_KINDS: [(&str, &str); 8] = [
 /// (Wednesday is missed, so the week shows gaps).
 async fn seed_patrols(
     store: &dyn Store,
-    snapshot: &crate::catalog::Snapshot,
+    snapshot: &crate::domain::grids::Snapshot,
     rng: &mut SplitMix,
 ) -> Result<(), StoreError> {
     use geo::{BoundingRect, Centroid, Coord, Geometry, LineString, Polygon};
@@ -357,7 +357,7 @@ async fn seed_patrols(
             unit: None,
         });
     }
-    let stored = crate::patrol::place_points(snapshot, points, DEMO_EPOCH);
+    let stored = crate::domain::patrol::place_points(snapshot, points, DEMO_EPOCH);
     store.upsert_points(stored, DEMO_EPOCH, actor.clone(), false).await?;
 
     // The demo officer's beat: the centroids of their community's grids, snaking row by row.

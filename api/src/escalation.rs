@@ -2,12 +2,12 @@
 //! each change as a case step, and publishes it to server-sent-event subscribers and to a
 //! signed webhook.
 
-use crate::clock::Clock;
-use crate::problem::Problem;
+use crate::domain::clock::Clock;
+use crate::domain::problem::Problem;
+use crate::domain::workflow::calendar::WorkingCalendar;
+use crate::domain::workflow::case::colour_at;
+use crate::domain::workflow::colour::{Colour, Thresholds};
 use crate::store::{Keyset, Store, StoreError, Which, PAGE};
-use crate::workflow::calendar::WorkingCalendar;
-use crate::workflow::case::colour_at;
-use crate::workflow::colour::{Colour, Thresholds};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;

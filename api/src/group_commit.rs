@@ -4,7 +4,7 @@
 //! before it is durable. The batch's likely duplicates (open cases of the same category nearby)
 //! are found in one query too.
 
-use crate::problem::{Duplicate, NewProblem, Problem};
+use crate::domain::problem::{Duplicate, NewProblem, Problem};
 use crate::store::{BBox, KeyedProblem, NearProbe, Store, StoreError};
 use std::sync::{Arc, OnceLock};
 use tokio::sync::{mpsc, oneshot, Mutex};

@@ -617,16 +617,16 @@ fn run(cli: Cli) -> Result<(), String> {
                         attempts: args.webhook_attempts,
                     }),
                     calendar: match &args.calendar {
-                        None => gridwatch::workflow::calendar::WorkingCalendar::default(),
+                        None => gridwatch::domain::workflow::calendar::WorkingCalendar::default(),
                         Some(path) => {
                             let text = std::fs::read_to_string(path)
                                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                            gridwatch::workflow::calendar::WorkingCalendar::from_json(&text)
+                            gridwatch::domain::workflow::calendar::WorkingCalendar::from_json(&text)
                                 .map_err(|e| format!("{}: {e}", path.display()))?
                         }
                     },
                     thresholds: {
-                        let t = gridwatch::workflow::colour::Thresholds {
+                        let t = gridwatch::domain::workflow::colour::Thresholds {
                             blue_share: args.blue_share,
                             red_share: args.red_share,
                             yellow_reworks: args.yellow_reworks,
@@ -678,7 +678,10 @@ fn run(cli: Cli) -> Result<(), String> {
                             let start =
                                 time::OffsetDateTime::parse(&start, &time::format_description::well_known::Rfc3339)
                                     .map_err(|e| format!("--clock-start {start:?}: {e}"))?;
-                            Some(std::sync::Arc::new(gridwatch::clock::SimulatedClock::new(start, args.clock_rate)))
+                            Some(std::sync::Arc::new(gridwatch::domain::clock::SimulatedClock::new(
+                                start,
+                                args.clock_rate,
+                            )))
                         }
                     },
                 };
@@ -817,7 +820,7 @@ async fn assess(command: AssessCommand) -> Result<(), String> {
         }
         AssessCommand::Score { id, file, by, database } => {
             let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
-            let by = by.unwrap_or_else(|| gridwatch::auth::Actor::cli().name);
+            let by = by.unwrap_or_else(|| gridwatch::domain::auth::Actor::cli().name);
             match cli::assess::score(store.as_ref(), id, &file, &by, now()).await {
                 Ok(n) => {
                     println!("recorded {n} scores in assessment {id}");
@@ -839,7 +842,7 @@ async fn assess(command: AssessCommand) -> Result<(), String> {
 }
 
 fn now() -> time::OffsetDateTime {
-    gridwatch::clock::Clock::now(&gridwatch::clock::SystemClock)
+    gridwatch::domain::clock::Clock::now(&gridwatch::domain::clock::SystemClock)
 }
 
 fn import_file(

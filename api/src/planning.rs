@@ -3,11 +3,11 @@
 //! the working days left, and the routes `spatial::planning` finds. `GET /api/v1/plans` and
 //! `gridwatch plan` both call [`plan_week`].
 
-use crate::access::Area;
 use crate::bulletin::Week;
-use crate::catalog::Snapshot;
-use crate::clock::rfc3339;
 use crate::coverage::CoverageRules;
+use crate::domain::access::Area;
+use crate::domain::clock::rfc3339;
+use crate::domain::grids::Snapshot;
 use crate::store::{Store, StoreError};
 use geo::{Centroid, Coord};
 use serde::Serialize;
@@ -253,8 +253,8 @@ struct Task {
 /// one city-wide load serves every officer's plan.
 pub struct Workload {
     pub week: Week,
-    points: Vec<(crate::patrol::StoredPoint, u32, u8)>,
-    handled: Vec<crate::problem::Problem>,
+    points: Vec<(crate::domain::patrol::StoredPoint, u32, u8)>,
+    handled: Vec<crate::domain::problem::Problem>,
 }
 
 impl Workload {
@@ -504,9 +504,9 @@ impl StreetCache {
 
 /// The area an officer plans for: their user account's scope, or else the grids whose 网格员
 /// attribute names them. `None` when neither knows the name.
-pub fn officer_area(users: &[crate::auth::User], snapshot: &Snapshot, officer: &str) -> Option<Area> {
+pub fn officer_area(users: &[crate::domain::auth::User], snapshot: &Snapshot, officer: &str) -> Option<Area> {
     if let Some(user) = users.iter().find(|u| u.name == officer && u.revoked_at.is_none()) {
-        let scope = crate::auth::Principal {
+        let scope = crate::domain::auth::Principal {
             user_id: user.id,
             name: user.name.clone(),
             role: user.role,

@@ -2,15 +2,15 @@
 //! index, assessment points and problems from layers kept beside it and rebuilt when the store's
 //! layer fingerprint moves. Built tiles are cached per caller's area; ETags let clients revalidate.
 
-use crate::access::{Area, Scope};
-use crate::auth::Principal;
-use crate::catalog::Snapshot;
-use crate::patrol::StoredPoint;
-use crate::problem::Problem;
+use crate::domain::access::{Area, Scope};
+use crate::domain::auth::Principal;
+use crate::domain::grids::Snapshot;
+use crate::domain::patrol::StoredPoint;
+use crate::domain::problem::Problem;
+use crate::domain::workflow::calendar::WorkingCalendar;
+use crate::domain::workflow::case::CaseClock;
+use crate::domain::workflow::colour::{Colour, Thresholds};
 use crate::store::{for_each_point, for_each_problem, Store, StoreError, Which};
-use crate::workflow::calendar::WorkingCalendar;
-use crate::workflow::case::CaseClock;
-use crate::workflow::colour::{Colour, Thresholds};
 use arc_swap::ArcSwap;
 use geo::{BoundingRect, Rect};
 use maps::mvt::{self, GeomType, Value};

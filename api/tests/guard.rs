@@ -6,7 +6,7 @@ use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use axum::{middleware, Router};
 use gridwatch::catalog::Catalog;
-use gridwatch::clock::SystemClock;
+use gridwatch::domain::clock::SystemClock;
 use gridwatch::http::guard::{guard, Caller, Limits};
 use gridwatch::http::ApiContext;
 use gridwatch::store::connect;

@@ -2,13 +2,13 @@
 //! embedded SQLite file. Both must behave identically.
 
 use geo::polygon;
-use gridwatch::auth::{hash_token, Actor, Role};
-use gridwatch::problem::{Class, NewProblem, Source};
+use gridwatch::domain::auth::{hash_token, Actor, Role};
+use gridwatch::domain::problem::{Class, NewProblem, Source};
+use gridwatch::domain::workflow::calendar::WorkingCalendar;
+use gridwatch::domain::workflow::case::{apply, Request};
+use gridwatch::domain::workflow::catalogue::default_catalogue;
+use gridwatch::domain::workflow::state::Action;
 use gridwatch::store::{connect, AreaFilter, BBox, NewUser, Store, StoreError};
-use gridwatch::workflow::calendar::WorkingCalendar;
-use gridwatch::workflow::case::{apply, Request};
-use gridwatch::workflow::catalogue::default_catalogue;
-use gridwatch::workflow::state::Action;
 use spatial::{Grid, GridLevel, MultiPolygon};
 use sqlx::Connection;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -126,7 +126,7 @@ fn problem(lon: f64, lat: f64) -> NewProblem {
         created_at: datetime!(2026-11-20 08:30:00.123456 UTC),
         reported_by: Some("app-1".into()),
         class: default_catalogue().iter().find(|c| c.code == "E01001").map(Class::from),
-        nearby: vec![gridwatch::problem::NearbyGrid { code: "A".into(), distance_m: 0.0 }],
+        nearby: vec![gridwatch::domain::problem::NearbyGrid { code: "A".into(), distance_m: 0.0 }],
         likely_duplicates: vec![],
         origin: None,
     }
@@ -291,7 +291,7 @@ async fn area_filter_scenario(store: &dyn Store) {
     in_b.responsible_unit = Some("景山街道办事处".into());
     in_b.reported_by = Some("app-2".into());
     store.insert_problems(vec![problem(116.005, 39.905), in_b], &Actor::cli()).await.expect("insert");
-    let ids = |p: Vec<gridwatch::problem::Problem>| {
+    let ids = |p: Vec<gridwatch::domain::problem::Problem>| {
         p.into_iter().map(|p| p.grid_code.unwrap_or_default()).collect::<Vec<_>>()
     };
     assert_eq!(ids(store.problems_in_bbox(None, &only_a, 10).await.expect("problems")), ["A"], "{backend}");
@@ -312,7 +312,7 @@ async fn accounts_scenario(store: &dyn Store) {
         "{backend}: names are unique"
     );
 
-    let token = gridwatch::auth::new_token().expect("token");
+    let token = gridwatch::domain::auth::new_token().expect("token");
     let info = store
         .create_token(
             "wang".into(),
@@ -341,7 +341,7 @@ async fn accounts_scenario(store: &dyn Store) {
     assert!(store.revoke_token(info.id, now, Actor::cli()).await.expect("revoke"), "{backend}");
     assert!(store.principal(hash_token(&token), now).await.expect("lookup").is_none(), "{backend}: revoked");
 
-    let second = gridwatch::auth::new_token().expect("token");
+    let second = gridwatch::domain::auth::new_token().expect("token");
     store.create_token("wang".into(), hash_token(&second), None, None, now, Actor::cli()).await.expect("token");
     assert!(store.principal(hash_token(&second), now).await.expect("lookup").is_some());
     assert!(store.revoke_user("wang".into(), now, Actor::cli()).await.expect("revoke"), "{backend}");

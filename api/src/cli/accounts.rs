@@ -1,7 +1,7 @@
 //! `gridwatch user add|list|revoke` and `gridwatch token create|revoke`.
 
-use crate::auth::{check_user, hash_token, new_token, Actor, Role};
-use crate::clock::{Clock, SystemClock};
+use crate::domain::auth::{check_user, hash_token, new_token, Actor, Role};
+use crate::domain::clock::{Clock, SystemClock};
 use crate::store::{connect, NewUser};
 
 pub enum UserCommand {

@@ -1,9 +1,9 @@
 //! `gridwatch assess`: mock assessments (模拟测评) from the command line — draw, list, score
 //! from a spreadsheet, and report (JSON or XLSX).
 
-use crate::access::Area;
-use crate::assessment::{check_scores, sample, Assessment, ScoreInput, Spec};
-use crate::auth::Actor;
+use crate::domain::access::Area;
+use crate::domain::assessment::{check_scores, sample, Assessment, ScoreInput, Spec};
+use crate::domain::auth::Actor;
 use crate::store::Store;
 use serde_json::json;
 use std::path::Path;

@@ -2,9 +2,9 @@
 //! check every record, then store all or nothing (or, with `--skip-invalid`, every valid
 //! record), upserting by code so a re-import changes only what changed.
 
-use crate::auth::Actor;
 use crate::catalog::Catalog;
-use crate::patrol::PointBatch;
+use crate::domain::auth::Actor;
+use crate::domain::patrol::PointBatch;
 use crate::store::Store;
 use importers::grids::RepairNote;
 use importers::load::Loaded;
@@ -232,7 +232,7 @@ pub async fn run(
             let mut backlog = Vec::with_capacity(loaded.items.len());
             let mut faults = Vec::new();
             for item in &loaded.items {
-                match crate::intake::backlog_problem(&snapshot, item, now) {
+                match crate::domain::intake::backlog_problem(&snapshot, item, now) {
                     Ok(p) => backlog.push(p),
                     Err(e) => faults.push(e),
                 }
@@ -262,7 +262,7 @@ const POINT_BATCH: usize = 2_000;
 fn read_points(
     path: &Path,
     options: &ImportOptions,
-    snapshot: &crate::catalog::Snapshot,
+    snapshot: &crate::domain::grids::Snapshot,
     now: OffsetDateTime,
     sender: tokio::sync::mpsc::Sender<PointBatch>,
 ) -> Result<(Loaded<AssessmentPoint>, usize), Vec<String>> {
@@ -273,7 +273,7 @@ fn read_points(
     let (mut batch, mut unrouted) = (Vec::with_capacity(POINT_BATCH), 0);
     let loaded = load(path, options, |progress| {
         importers::load::stream_points(path, &options.read, options.repair, progress, &mut |point| {
-            let point = crate::patrol::placed(snapshot, point, now);
+            let point = crate::domain::patrol::placed(snapshot, point, now);
             unrouted += usize::from(point.grid_code.is_none());
             batch.push(point);
             if batch.len() == POINT_BATCH {
@@ -333,10 +333,13 @@ pub async fn import_categories(store: &dyn Store, path: &Path) -> Result<usize, 
     let text = std::fs::read_to_string(path).map_err(|e| vec![format!("cannot read {name}: {e}")])?;
     let json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
     let categories = if json {
-        crate::workflow::catalogue::parse_json(&text, &name)?
+        crate::domain::workflow::catalogue::parse_json(&text, &name)?
     } else {
-        crate::workflow::catalogue::parse_csv(&text, &name)?
+        crate::domain::workflow::catalogue::parse_csv(&text, &name)?
     };
-    let now = crate::clock::Clock::now(&crate::clock::SystemClock);
-    store.replace_categories(categories, now, crate::auth::Actor::cli()).await.map_err(|e| vec![format!("{name}: {e}")])
+    let now = crate::domain::clock::Clock::now(&crate::domain::clock::SystemClock);
+    store
+        .replace_categories(categories, now, crate::domain::auth::Actor::cli())
+        .await
+        .map_err(|e| vec![format!("{name}: {e}")])
 }

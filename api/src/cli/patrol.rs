@@ -1,8 +1,8 @@
 //! `gridwatch coverage` and `gridwatch check grids`.
 
-use crate::access::Area;
 use crate::catalog::Catalog;
 use crate::coverage::{compute, patrol_week, CoverageRules};
+use crate::domain::access::Area;
 use crate::store::Store;
 use spatial::tiling::{check_tiling, TileGrid};
 use std::path::Path;
@@ -140,7 +140,7 @@ pub async fn plan(
         None => {
             let mut names: std::collections::BTreeSet<String> = users
                 .iter()
-                .filter(|u| u.role == crate::auth::Role::Officer && u.revoked_at.is_none())
+                .filter(|u| u.role == crate::domain::auth::Role::Officer && u.revoked_at.is_none())
                 .map(|u| u.name.clone())
                 .collect();
             names.extend(snapshot.index.entries().iter().filter_map(|e| e.payload.officer.clone()));
@@ -176,7 +176,7 @@ pub async fn plan(
     let mut w = csv::Writer::from_writer(Vec::new());
     let header = ["officer", "week", "date", "order", "task", "code", "name", "type", "eta", "depart", "lon", "lat"];
     crate::export::write_record(&mut w, header).map_err(|e| e.to_string())?;
-    let rfc = crate::clock::rfc3339;
+    let rfc = crate::domain::clock::rfc3339;
     for plan in &plans {
         for day in &plan.days {
             for s in &day.stops {

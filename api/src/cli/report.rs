@@ -2,9 +2,9 @@
 
 use crate::bulletin::{load, parse_week, week_of, GroupBy};
 use crate::catalog::Catalog;
-use crate::clock::{Clock, SystemClock};
+use crate::domain::clock::{Clock, SystemClock};
+use crate::domain::workflow::calendar::WorkingCalendar;
 use crate::store::{AreaFilter, Store};
-use crate::workflow::calendar::WorkingCalendar;
 use std::path::Path;
 
 pub async fn weekly(

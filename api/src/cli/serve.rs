@@ -1,8 +1,8 @@
 //! `gridwatch serve`: the HTTP API, with the index kept fresh from the database.
 
 use crate::catalog::Catalog;
-use crate::clock::Clock;
-use crate::clock::SystemClock;
+use crate::domain::clock::Clock;
+use crate::domain::clock::SystemClock;
 use crate::http::guard::Limits;
 use crate::http::{router, ApiContext};
 use crate::store::Store;
@@ -23,8 +23,8 @@ pub struct ServeOptions {
     pub webhook: Option<crate::escalation::Webhook>,
     /// A clock other than the wall clock (demos and tests).
     pub clock: Option<Arc<dyn Clock>>,
-    pub calendar: crate::workflow::calendar::WorkingCalendar,
-    pub thresholds: crate::workflow::colour::Thresholds,
+    pub calendar: crate::domain::workflow::calendar::WorkingCalendar,
+    pub thresholds: crate::domain::workflow::colour::Thresholds,
     pub duplicate_metres: f64,
     pub coverage: crate::coverage::CoverageRules,
     /// The web map's raster basemap (none by default).

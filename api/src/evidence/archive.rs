@@ -2,7 +2,7 @@
 //! their before and after photos and each photo's check status, packed as a ZIP with an index an
 //! office can open, print or submit (index.html) and sort (index.xlsx).
 
-use crate::problem::Problem;
+use crate::domain::problem::Problem;
 use crate::store::photos::Photo;
 use std::io::Write;
 use zip::write::SimpleFileOptions;
@@ -15,8 +15,8 @@ pub struct ArchivedCase {
 
 /// An assessment point with the period's inspections of it and its on-site photos (实景图片).
 pub struct ArchivedPoint {
-    pub point: crate::patrol::StoredPoint,
-    pub inspections: Vec<crate::patrol::Inspection>,
+    pub point: crate::domain::patrol::StoredPoint,
+    pub inspections: Vec<crate::domain::patrol::Inspection>,
     pub photos: Vec<(crate::store::photos::PointPhoto, Vec<u8>)>,
 }
 
@@ -32,7 +32,11 @@ fn extension(media: super::Media) -> &'static str {
 
 /// Where a point photo sits: `points/<unit>/<point>/<criterion>-<n>.<ext>` (`whole` for the
 /// whole point).
-fn point_path(point: &crate::patrol::StoredPoint, photo: &crate::store::photos::PointPhoto, n: usize) -> String {
+fn point_path(
+    point: &crate::domain::patrol::StoredPoint,
+    photo: &crate::store::photos::PointPhoto,
+    n: usize,
+) -> String {
     let unit = point.responsible_unit.as_deref().unwrap_or("未分派");
     let criterion = if photo.criterion.is_empty() { "whole" } else { photo.criterion.as_str() };
     format!(
@@ -168,15 +172,16 @@ pub fn build(title: &str, cases: &[ArchivedCase], points: &[ArchivedPoint]) -> R
             } else {
                 before.push_str(&cell)
             }
-            let taken = photo.file.exif.as_ref().and_then(|t| t.at).map(crate::clock::rfc3339).unwrap_or_default();
+            let taken =
+                photo.file.exif.as_ref().and_then(|t| t.at).map(crate::domain::clock::rfc3339).unwrap_or_default();
             let device = photo.file.exif.as_ref().and_then(|t| t.device.clone()).unwrap_or_default();
             let values = [
                 p.responsible_unit.clone().unwrap_or_default(),
                 p.id.to_string(),
                 category.clone(),
                 p.grid_code.clone().unwrap_or_default(),
-                crate::clock::rfc3339(p.created_at),
-                p.case.closed_at.map(crate::clock::rfc3339).unwrap_or_default(),
+                crate::domain::clock::rfc3339(p.created_at),
+                p.case.closed_at.map(crate::domain::clock::rfc3339).unwrap_or_default(),
                 photo.stage.as_str().to_string(),
                 path,
                 taken,
@@ -194,8 +199,8 @@ pub fn build(title: &str, cases: &[ArchivedCase], points: &[ArchivedPoint]) -> R
             p.id,
             escape(&category),
             escape(p.grid_code.as_deref().unwrap_or("")),
-            crate::clock::rfc3339(p.created_at),
-            p.case.closed_at.map(crate::clock::rfc3339).unwrap_or_default(),
+            crate::domain::clock::rfc3339(p.created_at),
+            p.case.closed_at.map(crate::domain::clock::rfc3339).unwrap_or_default(),
             if before.is_empty() { "—".into() } else { before },
             if after.is_empty() {
                 "<span class=\"flag\">缺整改后照片 no after-photo</span>".into()
@@ -316,7 +321,8 @@ fn write_points(
                 photos.len().saturating_sub(1)
             ));
             for (photo, _) in &photos {
-                let taken = photo.file.exif.as_ref().and_then(|t| t.at).map(crate::clock::rfc3339).unwrap_or_default();
+                let taken =
+                    photo.file.exif.as_ref().and_then(|t| t.at).map(crate::domain::clock::rfc3339).unwrap_or_default();
                 let device = photo.file.exif.as_ref().and_then(|t| t.device.clone()).unwrap_or_default();
                 let is_best = chosen.is_some_and(|(b, _)| b.id == photo.id);
                 let values = [

@@ -10,9 +10,9 @@ use super::error::ApiError;
 use super::guard::Caller;
 use super::params::{invalid_field, json_body, object_with, Params};
 use super::{download, ApiContext, XLSX};
-use crate::access::{Action, Area};
-use crate::assessment::{check_scores, sample, Assessment, ScoreInput, Spec};
-use crate::clock::rfc3339;
+use crate::domain::access::{Action, Area};
+use crate::domain::assessment::{check_scores, sample, Assessment, ScoreInput, Spec};
+use crate::domain::clock::rfc3339;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -107,7 +107,7 @@ pub async fn score(
     let assessment = load(&ctx, &area, id).await?;
     let now = ctx.clock.now();
     let scored = check_scores(&assessment, inputs, &principal.name, now).map_err(|faults| {
-        let field = |f: &crate::assessment::ScoreFault| format!("scores[{}].{}", f.index, f.field);
+        let field = |f: &crate::domain::assessment::ScoreFault| format!("scores[{}].{}", f.index, f.field);
         let fields: Vec<Value> = faults.iter().map(|f| json!({"field": field(f), "reason": f.reason})).collect();
         let summary: Vec<String> = faults.iter().map(|f| format!("{}: {}", field(f), f.reason)).collect();
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", summary.join("; "))

@@ -4,12 +4,12 @@
 use super::error::ApiError;
 use super::guard::Caller;
 use super::ApiContext;
-use crate::access::{Action as Permission, Area};
-use crate::problem::Problem;
+use crate::domain::access::{Action as Permission, Area};
+use crate::domain::problem::Problem;
+use crate::domain::workflow::calendar::LimitUnit;
+use crate::domain::workflow::case::{apply, colour_at, Refusal, Request};
+use crate::domain::workflow::state::Action;
 use crate::store::NewEvent;
-use crate::workflow::calendar::LimitUnit;
-use crate::workflow::case::{apply, colour_at, Refusal, Request};
-use crate::workflow::state::Action;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -113,7 +113,7 @@ pub async fn transition(
         let target = ctx.store.problem(into).await?.filter(|t| area.sees_problem(t));
         let open = target
             .as_ref()
-            .and_then(|t| t.status.parse::<crate::workflow::state::State>().ok())
+            .and_then(|t| t.status.parse::<crate::domain::workflow::state::State>().ok())
             .is_some_and(|s| s.is_open());
         if !open {
             return Err(invalid("into", format!("no open problem {into} to merge into")));
@@ -169,7 +169,7 @@ async fn flagged_after_photos(
     ctx: &ApiContext,
     problem: &Problem,
     action: Action,
-    request: &crate::workflow::case::Request,
+    request: &crate::domain::workflow::case::Request,
     body: &Value,
     area: &Area,
 ) -> Result<Option<Vec<i64>>, ApiError> {
@@ -382,7 +382,7 @@ pub async fn reroute(
 ) -> Result<Json<Problem>, ApiError> {
     let problem = visible(&ctx, &caller, &id).await?;
     let principal = caller.require(Permission::ReadProblems)?;
-    if !matches!(principal.role, crate::auth::Role::Dispatcher | crate::auth::Role::Admin) {
+    if !matches!(principal.role, crate::domain::auth::Role::Dispatcher | crate::domain::auth::Role::Admin) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -402,7 +402,8 @@ pub async fn reroute(
     if grid.is_none() && unit.is_none() {
         return Err(invalid("body", "give a grid, a unit or both"));
     }
-    let state: crate::workflow::state::State = problem.status.parse().map_err(|e: String| invalid("status", e))?;
+    let state: crate::domain::workflow::state::State =
+        problem.status.parse().map_err(|e: String| invalid("status", e))?;
     if !state.is_open() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

@@ -5,9 +5,9 @@ use super::error::ApiError;
 use super::guard::Caller;
 use super::params::Params;
 use super::{geojson, ApiContext};
-use crate::access::{Action, Area};
 use crate::bulletin::Week;
 use crate::coverage::{compute, patrol_week};
+use crate::domain::access::{Action, Area};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
@@ -40,7 +40,7 @@ pub async fn coverage(State(ctx): State<ApiContext>, caller: Caller, params: Par
 /// without an officer or without any track (their boundary). `gap` says which.
 pub async fn gap_features(
     ctx: &ApiContext,
-    principal: &crate::auth::Principal,
+    principal: &crate::domain::auth::Principal,
     week: Week,
 ) -> Result<Vec<Value>, ApiError> {
     let snapshot = ctx.catalog.snapshot();
@@ -142,7 +142,7 @@ pub fn tiling_features(report: &TilingReport) -> Vec<Value> {
 /// boundary is the jurisdiction; by default every top-level grid together).
 pub async fn tiling_report(
     ctx: &ApiContext,
-    principal: &crate::auth::Principal,
+    principal: &crate::domain::auth::Principal,
     params: &Params,
 ) -> Result<TilingReport, ApiError> {
     let level = match params.text("level") {

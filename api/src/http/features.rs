@@ -5,7 +5,7 @@ use super::error::ApiError;
 use super::guard::Caller;
 use super::params::Params;
 use super::{geojson, ApiContext};
-use crate::access::{Action, Area};
+use crate::domain::access::{Action, Area};
 use crate::store::{ProblemQuery, Sort};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -93,7 +93,7 @@ const SELECTORS: [&str; 4] = ["week", "level", "within", "min_area"];
 /// paging: the same features the `/api/v1` endpoints serve.
 async fn computed(
     ctx: &ApiContext,
-    principal: &crate::auth::Principal,
+    principal: &crate::domain::auth::Principal,
     c: &Collection,
     params: &Params,
 ) -> Result<Vec<Value>, ApiError> {

@@ -3,8 +3,8 @@
 
 use super::error::ApiError;
 use super::ApiContext;
-use crate::access::{permitted, Action};
-use crate::auth::{hash_token, Actor, Principal};
+use crate::domain::access::{permitted, Action};
+use crate::domain::auth::{hash_token, Actor, Principal};
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -46,7 +46,7 @@ struct Bucket {
 /// cost a database round trip per tile. A revoked or expired token may fetch tiles for up to that
 /// long; every other endpoint asks the store each time.
 pub struct PrincipalCache {
-    entries: Mutex<HashMap<String, (crate::auth::Principal, std::time::Instant)>>,
+    entries: Mutex<HashMap<String, (crate::domain::auth::Principal, std::time::Instant)>>,
 }
 
 impl Default for PrincipalCache {
@@ -59,12 +59,12 @@ impl PrincipalCache {
     pub const TTL: Duration = Duration::from_secs(2);
     const MAX_ENTRIES: usize = 10_000;
 
-    fn get(&self, hash: &str) -> Option<crate::auth::Principal> {
+    fn get(&self, hash: &str) -> Option<crate::domain::auth::Principal> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries.get(hash).filter(|(_, at)| at.elapsed() < Self::TTL).map(|(p, _)| p.clone())
     }
 
-    fn put(&self, hash: String, principal: &crate::auth::Principal) {
+    fn put(&self, hash: String, principal: &crate::domain::auth::Principal) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= Self::MAX_ENTRIES {
             entries.retain(|_, (_, at)| at.elapsed() < Self::TTL);
@@ -226,7 +226,7 @@ async fn principal_of(
     ctx: &ApiContext,
     hash: String,
     cached: bool,
-) -> Result<Option<crate::auth::Principal>, crate::store::StoreError> {
+) -> Result<Option<crate::domain::auth::Principal>, crate::store::StoreError> {
     if let Some(p) = ctx.principals.get(&hash).filter(|_| cached) {
         return Ok(Some(p));
     }

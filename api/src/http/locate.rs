@@ -4,7 +4,7 @@ use super::error::ApiError;
 use super::guard::Caller;
 use super::params::Params;
 use super::ApiContext;
-use crate::access::Action;
+use crate::domain::access::Action;
 use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};

@@ -29,7 +29,7 @@ pub async fn file(Path(name): Path<String>) -> Result<Response, ApiError> {
 /// The map's settings: the basemap, if any. Its URL may carry the city's key for the tile
 /// service, so only signed-in callers get it.
 pub async fn config(State(ctx): State<ApiContext>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    caller.require(crate::access::Action::Locate)?;
+    caller.require(crate::domain::access::Action::Locate)?;
     Ok(Json(json!({"basemap": ctx.basemap.as_deref()})))
 }
 

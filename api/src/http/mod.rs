@@ -1,7 +1,7 @@
 //! The HTTP API: axum routers, one module per resource, one shared context.
 //!
 //! Every request passes [`guard::guard`] (rate limits, bearer-token authentication, time limit);
-//! every handler then asks its [`guard::Caller`] for permission and area (`crate::access`).
+//! every handler then asks its [`guard::Caller`] for permission and area (`crate::domain::access`).
 
 mod assessments;
 mod cases;
@@ -27,10 +27,10 @@ mod tiles;
 pub use coverage::tiling_features;
 
 use crate::catalog::Catalog;
-use crate::clock::Clock;
+use crate::domain::clock::Clock;
+use crate::domain::workflow::calendar::WorkingCalendar;
+use crate::domain::workflow::colour::Thresholds;
 use crate::store::Store;
-use crate::workflow::calendar::WorkingCalendar;
-use crate::workflow::colour::Thresholds;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::middleware;
 use axum::routing::{get, post};
@@ -56,7 +56,7 @@ pub struct ApiContext {
     /// How weekly coverage is judged.
     pub coverage: Arc<crate::coverage::CoverageRules>,
     /// New and changed cases, for the dispatcher board's live stream.
-    pub problem_changes: tokio::sync::broadcast::Sender<crate::problem::Problem>,
+    pub problem_changes: tokio::sync::broadcast::Sender<crate::domain::problem::Problem>,
     /// Vector tiles and the in-memory layers behind them.
     pub tiles: Arc<crate::tiles::TileService>,
     /// The web map's raster basemap, if one is configured.
@@ -122,7 +122,7 @@ impl ApiContext {
     }
 
     /// Tells live streams that a case was stored or changed (after its commit).
-    pub fn announce(&self, problem: &crate::problem::Problem) {
+    pub fn announce(&self, problem: &crate::domain::problem::Problem) {
         self.tiles.changed();
         let _ = self.problem_changes.send(problem.clone()); // nobody listening is fine
     }

@@ -6,12 +6,12 @@
 //! `[{"code", "description"}]`.
 
 use super::ApiContext;
-use crate::auth::{hash_token, Role};
-use crate::intake::{parse_report, route};
-use crate::problem::{Class, Problem, Source};
+use crate::domain::auth::{hash_token, Role};
+use crate::domain::intake::{parse_report, route};
+use crate::domain::problem::{Class, Problem, Source};
+use crate::domain::workflow::catalogue::{find, Category, Kind};
+use crate::domain::workflow::state::State as CaseState;
 use crate::store::{ProblemQuery, Sort};
-use crate::workflow::catalogue::{find, Category, Kind};
-use crate::workflow::state::State as CaseState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -173,7 +173,7 @@ pub async fn post_request(
     let mut problem = route(&ctx.catalog.snapshot(), report, Some(Class::from(category)), ctx.clock.now());
     problem.source = Source::App;
     problem.reported_by = Some(principal.name.clone());
-    let actor = crate::auth::Actor { name: principal.name.clone(), remote: "open311".into() };
+    let actor = crate::domain::auth::Actor { name: principal.name.clone(), remote: "open311".into() };
     let (stored, _) = ctx.intake.submit(crate::store::KeyedProblem { problem, idempotency: None, actor }).await?;
     ctx.announce(&stored);
     let notice = match &stored.grid_code {

@@ -5,11 +5,11 @@ use super::error::ApiError;
 use super::guard::Caller;
 use super::params::{invalid_field, json_body, object_with, Params};
 use super::{geojson, ApiContext};
-use crate::access::{Action, Area};
-use crate::auth::{Principal, Role};
-use crate::intake::{route, Report};
-use crate::patrol::{CriterionResult, Inspection, StoredPoint, StoredRoute};
-use crate::problem::{Class, Origin, Source};
+use crate::domain::access::{Action, Area};
+use crate::domain::auth::{Principal, Role};
+use crate::domain::intake::{route, Report};
+use crate::domain::patrol::{CriterionResult, Inspection, StoredPoint, StoredRoute};
+use crate::domain::problem::{Class, Origin, Source};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -151,7 +151,7 @@ async fn save_point(
         return Err(ApiError::not_found(format!("no assessment point {:?}", point.code)));
     }
     let exists = existing.is_some();
-    let stored = crate::patrol::placed(&snapshot, point, now);
+    let stored = crate::domain::patrol::placed(&snapshot, point, now);
     if !area.sees_point(&stored) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -594,8 +594,8 @@ pub async fn post_inspection(
     for r in results.iter().filter(|r| !r.pass) {
         let criterion = point.criteria.iter().find(|c| c.id == r.criterion);
         let wanted = criterion.and_then(|c| c.category.clone()).unwrap_or_else(|| INSPECTION_CATEGORY.to_string());
-        let category = crate::workflow::catalogue::find(&snapshot.categories, &wanted)
-            .or_else(|| crate::workflow::catalogue::find(&snapshot.categories, INSPECTION_CATEGORY));
+        let category = crate::domain::workflow::catalogue::find(&snapshot.categories, &wanted)
+            .or_else(|| crate::domain::workflow::catalogue::find(&snapshot.categories, INSPECTION_CATEGORY));
         let text = criterion.map(|c| c.text.clone()).unwrap_or_default();
         let report = Report {
             lon: position.x(),
@@ -637,7 +637,7 @@ pub async fn post_inspection(
 /// place on the point's shape nearest to it that lies inside the area, so the case is routed to a
 /// grid the inspector answers for and can follow.
 fn report_position(
-    snapshot: &crate::catalog::Snapshot,
+    snapshot: &crate::domain::grids::Snapshot,
     area: &Area,
     shape: &geo::Geometry<f64>,
 ) -> Option<geo::Point<f64>> {

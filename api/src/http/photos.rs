@@ -5,8 +5,8 @@ use super::error::ApiError;
 use super::guard::Caller;
 use super::params::Params;
 use super::ApiContext;
-use crate::access::{Action, Area};
-use crate::auth::Role;
+use crate::domain::access::{Action, Area};
+use crate::domain::auth::Role;
 use crate::evidence::blobs::Variant;
 use crate::evidence::checks::{self, Holder, Stage};
 use crate::store::photos::{NewPhoto, Photo, PhotoFile};
@@ -360,9 +360,9 @@ pub async fn point_list(
 /// A point the caller may see; any other looks absent (404).
 async fn visible_point(
     ctx: &ApiContext,
-    principal: &crate::auth::Principal,
+    principal: &crate::domain::auth::Principal,
     code: &str,
-) -> Result<crate::patrol::StoredPoint, ApiError> {
+) -> Result<crate::domain::patrol::StoredPoint, ApiError> {
     let not_found = || ApiError::not_found(format!("no assessment point {code:?}"));
     if code.is_empty() || code.chars().count() > 100 || code.contains('\0') {
         return Err(not_found());

@@ -3,11 +3,11 @@
 use super::error::ApiError;
 use super::guard::Caller;
 use super::ApiContext;
-use crate::access::{Action, Area};
-use crate::auth::Role;
-use crate::intake::{parse_report, route};
-use crate::problem::{Class, Source};
-use crate::workflow::catalogue::find;
+use crate::domain::access::{Action, Area};
+use crate::domain::auth::Role;
+use crate::domain::intake::{parse_report, route};
+use crate::domain::problem::{Class, Source};
+use crate::domain::workflow::catalogue::find;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};

@@ -5,7 +5,7 @@ use super::error::ApiError;
 use super::guard::Caller;
 use super::params::Params;
 use super::ApiContext;
-use crate::access::Action;
+use crate::domain::access::Action;
 use crate::tiles::{Clocked, TileLayer};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};

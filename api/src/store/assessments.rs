@@ -1,7 +1,7 @@
 //! Mock assessments (模拟测评) in storage: no geometry, so one SQL text serves both backends.
 
 use super::StoreError;
-use crate::assessment::{Assessment, Item, Spec};
+use crate::domain::assessment::{Assessment, Item, Spec};
 use sqlx::Row;
 
 /// An item row decoded (both backends select the same columns).
@@ -67,10 +67,10 @@ macro_rules! assessment_methods {
     () => {
         fn create_assessment(
             &self,
-            spec: $crate::assessment::Spec,
-            items: Vec<$crate::assessment::Item>,
+            spec: $crate::domain::assessment::Spec,
+            items: Vec<$crate::domain::assessment::Item>,
             now: OffsetDateTime,
-            actor: $crate::auth::Actor,
+            actor: $crate::domain::auth::Actor,
         ) -> $crate::store::BoxFuture<'_, Result<i64, StoreError>> {
             Box::pin(async move {
                 let mut tx = self.begin_write().await?;
@@ -119,7 +119,7 @@ macro_rules! assessment_methods {
         fn assessments(
             &self,
             id: Option<i64>,
-        ) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::assessment::Assessment>, StoreError>> {
+        ) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::domain::assessment::Assessment>, StoreError>> {
             Box::pin(async move {
                 let headers = sqlx::query(
                     "SELECT id, spec, created_by, created_at FROM assessments WHERE ($1 IS NULL OR id = $1) ORDER BY id",
@@ -152,13 +152,13 @@ macro_rules! assessment_methods {
         fn record_scores(
             &self,
             id: i64,
-            scores: Vec<$crate::assessment::Scored>,
+            scores: Vec<$crate::domain::assessment::Scored>,
             now: OffsetDateTime,
-            actor: $crate::auth::Actor,
+            actor: $crate::domain::auth::Actor,
         ) -> $crate::store::BoxFuture<'_, Result<bool, StoreError>> {
             Box::pin(async move {
                 let mut tx = self.begin_write().await?;
-                let mut by_point: std::collections::BTreeMap<&str, Vec<&$crate::assessment::Scored>> =
+                let mut by_point: std::collections::BTreeMap<&str, Vec<&$crate::domain::assessment::Scored>> =
                     std::collections::BTreeMap::new();
                 for s in &scores {
                     by_point.entry(s.0.as_str()).or_default().push(s);
@@ -175,7 +175,7 @@ macro_rules! assessment_methods {
                         tx.rollback().await?;
                         return Ok(false);
                     };
-                    let mut merged: std::collections::BTreeMap<String, $crate::assessment::Score> =
+                    let mut merged: std::collections::BTreeMap<String, $crate::domain::assessment::Score> =
                         serde_json::from_str(&stored)
                             .map_err(|e| StoreError::Corrupt(format!("assessment {id} point {point} scores: {e}")))?;
                     for (_, criterion, score) in given {

@@ -343,8 +343,8 @@ macro_rules! account_methods {
             &self,
             user: $crate::store::NewUser,
             now: OffsetDateTime,
-            actor: $crate::auth::Actor,
-        ) -> $crate::store::BoxFuture<'_, Result<$crate::auth::User, StoreError>> {
+            actor: $crate::domain::auth::Actor,
+        ) -> $crate::store::BoxFuture<'_, Result<$crate::domain::auth::User, StoreError>> {
             Box::pin(async move {
                 let mut tx = self.begin_write().await?;
                 let scope = serde_json::to_string(&user.scope).unwrap_or_else(|_| "[]".into());
@@ -373,7 +373,7 @@ macro_rules! account_methods {
                     serde_json::json!({"role": user.role, "scope": user.scope, "unit": user.unit})
                 );
                 tx.commit().await?;
-                Ok($crate::auth::User {
+                Ok($crate::domain::auth::User {
                     id,
                     name: user.name,
                     role: user.role,
@@ -385,7 +385,7 @@ macro_rules! account_methods {
             })
         }
 
-        fn users(&self) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::auth::User>, StoreError>> {
+        fn users(&self) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::domain::auth::User>, StoreError>> {
             Box::pin(async move {
                 let rows = sqlx::query("SELECT id, name, role, scope, unit, created_at, revoked_at FROM users ORDER BY name")
                     .fetch_all(&self.pool)
@@ -393,7 +393,7 @@ macro_rules! account_methods {
                 rows.iter()
                     .map(|r| {
                         use sqlx::Row;
-                        Ok($crate::auth::User {
+                        Ok($crate::domain::auth::User {
                             id: r.try_get("id")?,
                             name: r.try_get("name")?,
                             role: $crate::store::parse_role(r.try_get("role")?)?,
@@ -411,7 +411,7 @@ macro_rules! account_methods {
             &self,
             name: String,
             now: OffsetDateTime,
-            actor: $crate::auth::Actor,
+            actor: $crate::domain::auth::Actor,
         ) -> $crate::store::BoxFuture<'_, Result<bool, StoreError>> {
             Box::pin(async move {
                 let mut tx = self.begin_write().await?;
@@ -445,7 +445,7 @@ macro_rules! account_methods {
             label: Option<String>,
             expires_at: Option<OffsetDateTime>,
             now: OffsetDateTime,
-            actor: $crate::auth::Actor,
+            actor: $crate::domain::auth::Actor,
         ) -> $crate::store::BoxFuture<'_, Result<Option<$crate::store::TokenInfo>, StoreError>> {
             Box::pin(async move {
                 let mut tx = self.begin_write().await?;
@@ -481,7 +481,7 @@ macro_rules! account_methods {
             &self,
             id: i64,
             now: OffsetDateTime,
-            actor: $crate::auth::Actor,
+            actor: $crate::domain::auth::Actor,
         ) -> $crate::store::BoxFuture<'_, Result<bool, StoreError>> {
             Box::pin(async move {
                 let mut tx = self.begin_write().await?;
@@ -504,7 +504,7 @@ macro_rules! account_methods {
             &self,
             hash: String,
             now: OffsetDateTime,
-        ) -> $crate::store::BoxFuture<'_, Result<Option<$crate::auth::Principal>, StoreError>> {
+        ) -> $crate::store::BoxFuture<'_, Result<Option<$crate::domain::auth::Principal>, StoreError>> {
             Box::pin(async move {
                 use sqlx::Row;
                 let row = sqlx::query(
@@ -520,7 +520,7 @@ macro_rules! account_methods {
                 if expires_at.is_some_and(|e| e <= now) {
                     return Ok(None);
                 }
-                Ok(Some($crate::auth::Principal {
+                Ok(Some($crate::domain::auth::Principal {
                     user_id: r.try_get("id")?,
                     name: r.try_get("name")?,
                     role: $crate::store::parse_role(r.try_get("role")?)?,
@@ -564,7 +564,7 @@ macro_rules! workflow_methods {
     () => {
         fn categories(
             &self,
-        ) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::workflow::catalogue::Category>, StoreError>> {
+        ) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::domain::workflow::catalogue::Category>, StoreError>> {
             Box::pin(async move {
                 use sqlx::Row;
                 let rows = sqlx::query(
@@ -577,16 +577,16 @@ macro_rules! workflow_methods {
                     .map(|r| {
                         let bad = |e: String| StoreError::Corrupt(format!("category: {e}"));
                         let time_limit: i32 = r.try_get("time_limit")?;
-                        Ok($crate::workflow::catalogue::Category {
+                        Ok($crate::domain::workflow::catalogue::Category {
                             code: r.try_get("code")?,
-                            kind: $crate::workflow::catalogue::Kind::parse(r.try_get("kind")?).map_err(bad)?,
+                            kind: $crate::domain::workflow::catalogue::Kind::parse(r.try_get("kind")?).map_err(bad)?,
                             name_zh: r.try_get("name_zh")?,
                             name_en: r.try_get("name_en")?,
                             department: r.try_get("department")?,
                             time_limit: time_limit.max(0) as u32,
-                            limit_unit: $crate::workflow::calendar::LimitUnit::parse(r.try_get("limit_unit")?)
+                            limit_unit: $crate::domain::workflow::calendar::LimitUnit::parse(r.try_get("limit_unit")?)
                                 .map_err(bad)?,
-                            severity: $crate::workflow::colour::Colour::parse(r.try_get("severity")?).map_err(bad)?,
+                            severity: $crate::domain::workflow::colour::Colour::parse(r.try_get("severity")?).map_err(bad)?,
                         })
                     })
                     .collect()
@@ -601,9 +601,9 @@ macro_rules! workflow_methods {
 
         fn replace_categories(
             &self,
-            categories: Vec<$crate::workflow::catalogue::Category>,
+            categories: Vec<$crate::domain::workflow::catalogue::Category>,
             now: OffsetDateTime,
-            actor: $crate::auth::Actor,
+            actor: $crate::domain::auth::Actor,
         ) -> $crate::store::BoxFuture<'_, Result<usize, StoreError>> {
             Box::pin(async move {
                 let mut tx = self.begin_write().await?;
@@ -640,7 +640,7 @@ macro_rules! workflow_methods {
 
         fn update_case(
             &self,
-            problem: $crate::problem::Problem,
+            problem: $crate::domain::problem::Problem,
             from_status: String,
             event: $crate::store::NewEvent,
         ) -> $crate::store::BoxFuture<'_, Result<bool, StoreError>> {
@@ -690,7 +690,7 @@ macro_rules! workflow_methods {
                 .execute(&mut *tx)
                 .await?;
                 if let Some(audit) = &event.audit {
-                    let actor = $crate::auth::Actor { name: event.actor.clone(), remote: audit.remote.clone() };
+                    let actor = $crate::domain::auth::Actor { name: event.actor.clone(), remote: audit.remote.clone() };
                     audit_row!(tx, event.at, actor, audit.action, format!("problem/{}", problem.id), audit.details);
                 }
                 tx.commit().await?;
@@ -702,8 +702,8 @@ macro_rules! workflow_methods {
             &self,
             id: i64,
             status: String,
-            from: $crate::workflow::colour::Colour,
-            to: $crate::workflow::colour::Colour,
+            from: $crate::domain::workflow::colour::Colour,
+            to: $crate::domain::workflow::colour::Colour,
             at: OffsetDateTime,
         ) -> $crate::store::BoxFuture<'_, Result<bool, StoreError>> {
             Box::pin(async move {
@@ -761,7 +761,7 @@ macro_rules! bind_problem_query {
             .bind(b.min_lat)
             .bind(b.max_lon)
             .bind(b.max_lat)
-            .bind($q.area.codes_json())
+            .bind(crate::store::codes_json(&$q.area))
             .bind($q.area.unit.clone())
             .bind($q.area.reported_by.clone())
             .bind($crate::store::json_list(&$q.statuses))
@@ -831,7 +831,7 @@ macro_rules! read_methods {
             let rows = sqlx::query(&sql)
                 .bind(from)
                 .bind(to)
-                .bind(area.codes_json())
+                .bind(crate::store::codes_json(area))
                 .bind(&area.unit)
                 .bind(&area.reported_by)
                 .fetch_all(&self.pool)
@@ -872,8 +872,8 @@ pub(crate) mod streets;
 mod postgres;
 mod sqlite;
 
-use crate::auth::{Actor, Principal, Role, User};
-use crate::problem::{NewProblem, Problem, Source};
+use crate::domain::auth::{Actor, Principal, Role, User};
+use crate::domain::problem::{NewProblem, Problem, Source};
 use async_trait::async_trait;
 use spatial::{Grid, GridLevel, MultiPolygon};
 use std::borrow::Cow;
@@ -946,7 +946,7 @@ impl<K: Clone> Keyset<K> {
 /// Visits every assessment point, by code, one page in memory at a time.
 pub async fn for_each_point(
     store: &dyn Store,
-    mut visit: impl FnMut(crate::patrol::StoredPoint),
+    mut visit: impl FnMut(crate::domain::patrol::StoredPoint),
 ) -> Result<(), StoreError> {
     let mut pages = Keyset::new(String::new());
     while let Some(after) = pages.next() {
@@ -1011,14 +1011,7 @@ impl StoreError {
     }
 }
 
-/// A grid as stored: one version of it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredGrid {
-    pub grid: Grid,
-    pub version: i32,
-    pub valid_from: OffsetDateTime,
-    pub valid_to: Option<OffsetDateTime>,
-}
+pub use crate::domain::grids::StoredGrid;
 
 /// A longitude/latitude box.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -1041,22 +1034,11 @@ pub struct ImportSummary {
     pub unchanged: usize,
 }
 
-/// Restricts a query to a caller's area; `None` fields do not restrict.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct AreaFilter {
-    /// Only these grid codes (grids), or problems routed to them.
-    pub grid_codes: Option<Vec<String>>,
-    /// Only grids and problems of this responsible unit.
-    pub unit: Option<String>,
-    /// Only problems this user reported.
-    pub reported_by: Option<String>,
-}
+pub use crate::domain::access::AreaFilter;
 
-impl AreaFilter {
-    /// The codes as a JSON array, as both backends take a list parameter.
-    fn codes_json(&self) -> Option<String> {
-        self.grid_codes.as_ref().map(|c| serde_json::to_string(c).unwrap_or_else(|_| "[]".into()))
-    }
+/// An area's grid codes as a JSON array: both backends take a list parameter that way.
+pub(crate) fn codes_json(filter: &AreaFilter) -> Option<String> {
+    filter.grid_codes.as_ref().map(|c| serde_json::to_string(c).unwrap_or_else(|_| "[]".into()))
 }
 
 /// How a queue is ordered.
@@ -1140,22 +1122,7 @@ pub struct AuditEntry {
     pub details: serde_json::Value,
 }
 
-/// One recorded step of a case (append-only).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct ProblemEvent {
-    pub id: i64,
-    pub problem_id: i64,
-    #[serde(with = "time::serde::rfc3339")]
-    pub at: OffsetDateTime,
-    pub actor: String,
-    pub role: String,
-    pub action: String,
-    pub from_state: String,
-    pub to_state: String,
-    pub note: Option<String>,
-    pub photo_url: Option<String>,
-    pub details: serde_json::Value,
-}
+pub use crate::domain::problem::ProblemEvent;
 
 /// A step to record with a case change.
 #[derive(Debug, Clone, PartialEq)]
@@ -1289,25 +1256,25 @@ pub trait Store: Send + Sync {
     /// transaction, counting what changed. It commits only on [`PointBatch::Commit`] and
     /// without `dry_run`; otherwise nothing is kept.
     ///
-    /// [`PointBatch::Commit`]: crate::patrol::PointBatch::Commit
+    /// [`PointBatch::Commit`]: crate::domain::patrol::PointBatch::Commit
     fn upsert_point_batches(
         &self,
-        batches: tokio::sync::mpsc::Receiver<crate::patrol::PointBatch>,
+        batches: tokio::sync::mpsc::Receiver<crate::domain::patrol::PointBatch>,
         now: OffsetDateTime,
         actor: Actor,
         dry_run: bool,
-    ) -> BoxFuture<'_, Result<crate::patrol::UpsertSummary, StoreError>>;
+    ) -> BoxFuture<'_, Result<crate::domain::patrol::UpsertSummary, StoreError>>;
 
     /// Creates or updates assessment points by code (all or nothing), counting what changed;
     /// with `dry_run` nothing is kept.
     fn upsert_points(
         &self,
-        points: Vec<crate::patrol::StoredPoint>,
+        points: Vec<crate::domain::patrol::StoredPoint>,
         now: OffsetDateTime,
         actor: Actor,
         dry_run: bool,
-    ) -> BoxFuture<'_, Result<crate::patrol::UpsertSummary, StoreError>> {
-        use crate::patrol::PointBatch;
+    ) -> BoxFuture<'_, Result<crate::domain::patrol::UpsertSummary, StoreError>> {
+        use crate::domain::patrol::PointBatch;
         let (sender, batches) = tokio::sync::mpsc::channel(2);
         // A fresh channel of two has room for both messages.
         let _ = sender.try_send(PointBatch::Points(points));
@@ -1316,17 +1283,17 @@ pub trait Store: Send + Sync {
     }
 
     /// Assessment points whose bounding box meets `bbox` (all without one), by code.
-    fn points(&self, bbox: Option<BBox>) -> BoxFuture<'_, Result<Vec<crate::patrol::StoredPoint>, StoreError>>;
+    fn points(&self, bbox: Option<BBox>) -> BoxFuture<'_, Result<Vec<crate::domain::patrol::StoredPoint>, StoreError>>;
 
     /// Up to `limit` points with codes after `after`, by code (see [`for_each_point`]).
     fn points_page(
         &self,
         after: String,
         limit: i64,
-    ) -> BoxFuture<'_, Result<Vec<crate::patrol::StoredPoint>, StoreError>>;
+    ) -> BoxFuture<'_, Result<Vec<crate::domain::patrol::StoredPoint>, StoreError>>;
 
     /// One assessment point by code.
-    fn point(&self, code: String) -> BoxFuture<'_, Result<Option<crate::patrol::StoredPoint>, StoreError>>;
+    fn point(&self, code: String) -> BoxFuture<'_, Result<Option<crate::domain::patrol::StoredPoint>, StoreError>>;
 
     fn delete_point(&self, code: String, now: OffsetDateTime, actor: Actor) -> BoxFuture<'_, Result<bool, StoreError>>;
 
@@ -1342,7 +1309,7 @@ pub trait Store: Send + Sync {
         actor: Actor,
     ) -> BoxFuture<'_, Result<Vec<i64>, StoreError>>;
 
-    fn routes(&self) -> BoxFuture<'_, Result<Vec<crate::patrol::StoredRoute>, StoreError>>;
+    fn routes(&self) -> BoxFuture<'_, Result<Vec<crate::domain::patrol::StoredRoute>, StoreError>>;
 
     fn delete_route(&self, id: i64, now: OffsetDateTime, actor: Actor) -> BoxFuture<'_, Result<bool, StoreError>>;
 
@@ -1360,19 +1327,23 @@ pub trait Store: Send + Sync {
         from: i64,
         to: i64,
         officer: Option<String>,
-    ) -> BoxFuture<'_, Result<Vec<crate::patrol::TrackChunk>, StoreError>>;
+    ) -> BoxFuture<'_, Result<Vec<crate::domain::patrol::TrackChunk>, StoreError>>;
 
     /// Stores an inspection and the problems its failed criteria open, in one transaction.
     fn insert_inspection(
         &self,
-        inspection: crate::patrol::Inspection,
+        inspection: crate::domain::patrol::Inspection,
         problems: Vec<(String, NewProblem)>,
         now: OffsetDateTime,
         actor: Actor,
-    ) -> BoxFuture<'_, Result<(crate::patrol::Inspection, Vec<Problem>), StoreError>>;
+    ) -> BoxFuture<'_, Result<(crate::domain::patrol::Inspection, Vec<Problem>), StoreError>>;
 
     /// Inspections in [from, to) (Unix seconds), oldest first.
-    fn inspections(&self, from: i64, to: i64) -> BoxFuture<'_, Result<Vec<crate::patrol::Inspection>, StoreError>>;
+    fn inspections(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> BoxFuture<'_, Result<Vec<crate::domain::patrol::Inspection>, StoreError>>;
 
     /// One page of a queue and how many problems match in all.
     fn query_problems<'a>(&'a self, query: &'a ProblemQuery) -> BoxFuture<'a, Result<(Vec<Problem>, i64), StoreError>>;
@@ -1409,12 +1380,12 @@ pub trait Store: Send + Sync {
     // The case workflow (see `workflow_methods!`).
 
     /// The category catalogue, by code.
-    fn categories(&self) -> BoxFuture<'_, Result<Vec<crate::workflow::catalogue::Category>, StoreError>>;
+    fn categories(&self) -> BoxFuture<'_, Result<Vec<crate::domain::workflow::catalogue::Category>, StoreError>>;
 
     /// Replaces the whole catalogue in one transaction.
     fn replace_categories(
         &self,
-        categories: Vec<crate::workflow::catalogue::Category>,
+        categories: Vec<crate::domain::workflow::catalogue::Category>,
         now: OffsetDateTime,
         actor: Actor,
     ) -> BoxFuture<'_, Result<usize, StoreError>>;
@@ -1435,8 +1406,8 @@ pub trait Store: Send + Sync {
         &self,
         id: i64,
         status: String,
-        from: crate::workflow::colour::Colour,
-        to: crate::workflow::colour::Colour,
+        from: crate::domain::workflow::colour::Colour,
+        to: crate::domain::workflow::colour::Colour,
         at: OffsetDateTime,
     ) -> BoxFuture<'_, Result<bool, StoreError>>;
 
@@ -1532,21 +1503,24 @@ pub trait Store: Send + Sync {
     /// Stores a drawn mock assessment with its points and checklists; returns its id.
     fn create_assessment(
         &self,
-        spec: crate::assessment::Spec,
-        items: Vec<crate::assessment::Item>,
+        spec: crate::domain::assessment::Spec,
+        items: Vec<crate::domain::assessment::Item>,
         now: OffsetDateTime,
         actor: Actor,
     ) -> BoxFuture<'_, Result<i64, StoreError>>;
 
     /// Every mock assessment with its points and scores (or only `id`), oldest first.
-    fn assessments(&self, id: Option<i64>) -> BoxFuture<'_, Result<Vec<crate::assessment::Assessment>, StoreError>>;
+    fn assessments(
+        &self,
+        id: Option<i64>,
+    ) -> BoxFuture<'_, Result<Vec<crate::domain::assessment::Assessment>, StoreError>>;
 
     /// Records scores (checked by `assessment::check_scores`) in one transaction, replacing
     /// earlier scores of the same criteria; false, and nothing kept, when a point is not drawn.
     fn record_scores(
         &self,
         id: i64,
-        scores: Vec<crate::assessment::Scored>,
+        scores: Vec<crate::domain::assessment::Scored>,
         now: OffsetDateTime,
         actor: Actor,
     ) -> BoxFuture<'_, Result<bool, StoreError>>;
@@ -1567,7 +1541,7 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     // A new database starts with the shipped catalogue; admins replace it with `import categories`.
     if store.categories().await?.is_empty() {
         let now = OffsetDateTime::now_utc();
-        store.replace_categories(crate::workflow::catalogue::default_catalogue(), now, Actor::system()).await?;
+        store.replace_categories(crate::domain::workflow::catalogue::default_catalogue(), now, Actor::system()).await?;
     }
     Ok(store)
 }
@@ -1731,14 +1705,14 @@ impl ProblemRow {
         let corrupt = |what: &str, e: String| StoreError::Corrupt(format!("problem {} {what}: {e}", self.id));
         let class = match (self.category_name, self.kind, self.department, self.time_limit, self.limit_unit) {
             (Some(category_name), Some(kind), Some(department), Some(time_limit), Some(limit_unit)) => {
-                Some(crate::problem::Class {
+                Some(crate::domain::problem::Class {
                     category_name,
-                    kind: crate::workflow::catalogue::Kind::parse(&kind).map_err(|e| corrupt("kind", e))?,
+                    kind: crate::domain::workflow::catalogue::Kind::parse(&kind).map_err(|e| corrupt("kind", e))?,
                     department,
-                    severity: crate::workflow::colour::Colour::parse(&self.severity)
+                    severity: crate::domain::workflow::colour::Colour::parse(&self.severity)
                         .map_err(|e| corrupt("severity", e))?,
                     time_limit: time_limit.max(0) as u32,
-                    limit_unit: crate::workflow::calendar::LimitUnit::parse(&limit_unit)
+                    limit_unit: crate::domain::workflow::calendar::LimitUnit::parse(&limit_unit)
                         .map_err(|e| corrupt("limit_unit", e))?,
                 })
             }
@@ -1763,7 +1737,7 @@ impl ProblemRow {
             created_at: utc(self.created_at),
             reported_by: self.reported_by,
             class,
-            case: crate::problem::Case {
+            case: crate::domain::problem::Case {
                 dispatched_at: self.dispatched_at.map(utc),
                 deadline: self.deadline.map(utc),
                 reworks: self.reworks.max(0) as u32,
@@ -1774,10 +1748,10 @@ impl ProblemRow {
             nearby: serde_json::from_str(&self.nearby).map_err(|e| corrupt("nearby", e.to_string()))?,
             likely_duplicates: serde_json::from_str(&self.likely_duplicates)
                 .map_err(|e| corrupt("likely_duplicates", e.to_string()))?,
-            colour: crate::workflow::colour::Colour::parse(&self.colour).map_err(|e| corrupt("colour", e))?,
+            colour: crate::domain::workflow::colour::Colour::parse(&self.colour).map_err(|e| corrupt("colour", e))?,
             origin: match (self.point_code, self.criterion_id) {
                 (Some(assessment_point), Some(criterion)) => {
-                    Some(crate::problem::Origin { assessment_point, criterion })
+                    Some(crate::domain::problem::Origin { assessment_point, criterion })
                 }
                 _ => None,
             },

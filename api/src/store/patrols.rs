@@ -3,7 +3,7 @@
 //! module supplies as `wkb_in(n)` and `WKB_OUT`.
 
 use super::StoreError;
-use crate::patrol::{CriterionResult, Inspection, StoredPoint, StoredRoute};
+use crate::domain::patrol::{CriterionResult, Inspection, StoredPoint, StoredRoute};
 use geo::BoundingRect;
 use sqlx::Row;
 
@@ -105,7 +105,7 @@ where
 /// point UPDATE and the multi-row INSERT both start with).
 macro_rules! bind_point {
     ($query:expr, $p:expr) => {{
-        let p: &$crate::patrol::StoredPoint = $p;
+        let p: &$crate::domain::patrol::StoredPoint = $p;
         let [min_lon, min_lat, max_lon, max_lat] = $crate::store::patrols::bounds(&p.geometry);
         $query
             .bind(&p.code)
@@ -151,7 +151,7 @@ macro_rules! insert_points_sql {
 /// Inserts new points with `$sql` from [`insert_points_sql!`] for exactly their number.
 macro_rules! insert_points {
     ($tx:expr, $sql:expr, $points:expr, $now:expr) => {{
-        let points: &[$crate::patrol::StoredPoint] = $points;
+        let points: &[$crate::domain::patrol::StoredPoint] = $points;
         let mut query = sqlx::query($sql);
         for p in points {
             query = bind_point!(query, p).bind($now).bind($now);
@@ -163,7 +163,7 @@ macro_rules! insert_points {
 /// The stored points among `$points`, by code: one query for the batch.
 macro_rules! existing_points {
     ($tx:expr, $points:expr) => {{
-        let points: &[$crate::patrol::StoredPoint] = $points;
+        let points: &[$crate::domain::patrol::StoredPoint] = $points;
         let placeholders: Vec<String> = (1..=points.len()).map(positional).collect();
         let tail = format!("WHERE code IN ({})", placeholders.join(", "));
         let sql = $crate::store::patrols::point_query(WKB_OUT, &tail);
@@ -187,14 +187,14 @@ macro_rules! patrol_methods {
     () => {
         fn upsert_point_batches(
             &self,
-            mut batches: tokio::sync::mpsc::Receiver<$crate::patrol::PointBatch>,
+            mut batches: tokio::sync::mpsc::Receiver<$crate::domain::patrol::PointBatch>,
             now: OffsetDateTime,
-            actor: $crate::auth::Actor,
+            actor: $crate::domain::auth::Actor,
             dry_run: bool,
-        ) -> $crate::store::BoxFuture<'_, Result<$crate::patrol::UpsertSummary, StoreError>> {
+        ) -> $crate::store::BoxFuture<'_, Result<$crate::domain::patrol::UpsertSummary, StoreError>> {
             Box::pin(async move {
                 let mut tx = self.begin_write().await?;
-                let mut summary = $crate::patrol::UpsertSummary::default();
+                let mut summary = $crate::domain::patrol::UpsertSummary::default();
                 let (mut fresh, mut codes, mut received, mut commit) = (Vec::new(), Vec::new(), 0usize, false);
                 // Into an empty table (a city's first import) every point is new: no lookups.
                 let empty_table = sqlx::query("SELECT 1 FROM assessment_points LIMIT 1")
@@ -211,8 +211,8 @@ macro_rules! patrol_methods {
                 let mut full_insert: Option<String> = None;
                 while let Some(message) = batches.recv().await {
                     let points = match message {
-                        $crate::patrol::PointBatch::Points(points) => points,
-                        $crate::patrol::PointBatch::Commit => {
+                        $crate::domain::patrol::PointBatch::Points(points) => points,
+                        $crate::domain::patrol::PointBatch::Commit => {
                             commit = true;
                             break;
                         }
@@ -274,7 +274,7 @@ macro_rules! patrol_methods {
         fn points(
             &self,
             bbox: Option<$crate::store::BBox>,
-        ) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::patrol::StoredPoint>, StoreError>> {
+        ) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::domain::patrol::StoredPoint>, StoreError>> {
             Box::pin(async move {
                 let b = bbox.unwrap_or($crate::store::WORLD);
                 let rows = sqlx::query(&$crate::store::patrols::point_query(
@@ -295,7 +295,7 @@ macro_rules! patrol_methods {
             &self,
             after: String,
             limit: i64,
-        ) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::patrol::StoredPoint>, StoreError>> {
+        ) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::domain::patrol::StoredPoint>, StoreError>> {
             Box::pin(async move {
                 let rows = sqlx::query(&$crate::store::patrols::point_query(
                     WKB_OUT,
@@ -312,7 +312,7 @@ macro_rules! patrol_methods {
         fn point(
             &self,
             code: String,
-        ) -> $crate::store::BoxFuture<'_, Result<Option<$crate::patrol::StoredPoint>, StoreError>> {
+        ) -> $crate::store::BoxFuture<'_, Result<Option<$crate::domain::patrol::StoredPoint>, StoreError>> {
             Box::pin(async move {
                 let row = sqlx::query(&$crate::store::patrols::point_query(WKB_OUT, "WHERE code = $1"))
                     .bind(&code)
@@ -326,7 +326,7 @@ macro_rules! patrol_methods {
             &self,
             code: String,
             now: OffsetDateTime,
-            actor: $crate::auth::Actor,
+            actor: $crate::domain::auth::Actor,
         ) -> $crate::store::BoxFuture<'_, Result<bool, StoreError>> {
             Box::pin(async move {
                 let mut tx = self.begin_write().await?;
@@ -350,7 +350,7 @@ macro_rules! patrol_methods {
             routes: Vec<spatial::patrol::PlannedRoute>,
             replace_days: bool,
             now: OffsetDateTime,
-            actor: $crate::auth::Actor,
+            actor: $crate::domain::auth::Actor,
         ) -> $crate::store::BoxFuture<'_, Result<Vec<i64>, StoreError>> {
             Box::pin(async move {
                 let mut tx = self.begin_write().await?;
@@ -411,7 +411,7 @@ macro_rules! patrol_methods {
             })
         }
 
-        fn routes(&self) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::patrol::StoredRoute>, StoreError>> {
+        fn routes(&self) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::domain::patrol::StoredRoute>, StoreError>> {
             Box::pin(async move {
                 let rows = sqlx::query(&format!(
                     "SELECT id, officer, weekday, name, {WKB_OUT} AS wkb FROM patrol_routes ORDER BY id"
@@ -426,7 +426,7 @@ macro_rules! patrol_methods {
             &self,
             id: i64,
             now: OffsetDateTime,
-            actor: $crate::auth::Actor,
+            actor: $crate::domain::auth::Actor,
         ) -> $crate::store::BoxFuture<'_, Result<bool, StoreError>> {
             Box::pin(async move {
                 let mut tx = self.begin_write().await?;
@@ -478,7 +478,7 @@ macro_rules! patrol_methods {
             from: i64,
             to: i64,
             officer: Option<String>,
-        ) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::patrol::TrackChunk>, StoreError>> {
+        ) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::domain::patrol::TrackChunk>, StoreError>> {
             Box::pin(async move {
                 use sqlx::Row;
                 let rows = sqlx::query(
@@ -496,7 +496,7 @@ macro_rules! patrol_methods {
                         let data: Vec<u8> = r.try_get("data")?;
                         let fixes = spatial::track::decode(&data)
                             .ok_or_else(|| StoreError::Corrupt(format!("track chunk {id} cannot be decoded")))?;
-                        Ok($crate::patrol::TrackChunk { id, officer: r.try_get("officer")?, fixes })
+                        Ok($crate::domain::patrol::TrackChunk { id, officer: r.try_get("officer")?, fixes })
                     })
                     .collect()
             })
@@ -504,11 +504,11 @@ macro_rules! patrol_methods {
 
         fn insert_inspection(
             &self,
-            inspection: $crate::patrol::Inspection,
+            inspection: $crate::domain::patrol::Inspection,
             problems: Vec<(String, NewProblem)>,
             now: OffsetDateTime,
-            actor: $crate::auth::Actor,
-        ) -> $crate::store::BoxFuture<'_, Result<($crate::patrol::Inspection, Vec<Problem>), StoreError>> {
+            actor: $crate::domain::auth::Actor,
+        ) -> $crate::store::BoxFuture<'_, Result<($crate::domain::patrol::Inspection, Vec<Problem>), StoreError>> {
             Box::pin(async move {
                 let mut inspection = inspection;
                 let mut tx = self.begin_write().await?;
@@ -547,7 +547,7 @@ macro_rules! patrol_methods {
             &self,
             from: i64,
             to: i64,
-        ) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::patrol::Inspection>, StoreError>> {
+        ) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::domain::patrol::Inspection>, StoreError>> {
             Box::pin(async move {
                 let rows = sqlx::query(
                     "SELECT id, point_code, officer, at, results, note, photos, problems FROM inspections \

@@ -192,7 +192,7 @@ macro_rules! photo_methods {
         fn add_photo(
             &self,
             photo: $crate::store::photos::NewPhoto,
-            actor: $crate::auth::Actor,
+            actor: $crate::domain::auth::Actor,
         ) -> $crate::store::BoxFuture<'_, Result<($crate::store::photos::Photo, bool), StoreError>> {
             Box::pin(async move {
                 use $crate::store::photos::{photo_from_row, PHOTO_COLUMNS};
@@ -324,7 +324,7 @@ macro_rules! photo_methods {
         fn add_point_photo(
             &self,
             photo: $crate::store::photos::NewPointPhoto,
-            actor: $crate::auth::Actor,
+            actor: $crate::domain::auth::Actor,
         ) -> $crate::store::BoxFuture<'_, Result<($crate::store::photos::PointPhoto, bool), StoreError>> {
             Box::pin(async move {
                 use $crate::store::photos::{point_photo_from_row, POINT_PHOTO_COLUMNS};

@@ -2,8 +2,8 @@
 //! boundary as WKB.
 
 use super::{level_text, migrator, AreaFilter, BBox, ImportSummary, RowExt, Store, StoreError, StoredGrid};
-use crate::auth::Actor;
-use crate::problem::{NewProblem, Problem};
+use crate::domain::auth::Actor;
+use crate::domain::problem::{NewProblem, Problem};
 use async_trait::async_trait;
 use spatial::wkb::multipolygon_to_wkb;
 use spatial::{Grid, GridLevel};
@@ -198,7 +198,7 @@ impl Store for PostgresStore {
         .bind(b.max_lat)
         .bind(level.map(GridLevel::as_str))
         .bind(limit)
-        .bind(area.codes_json())
+        .bind(crate::store::codes_json(area))
         .bind(&area.unit)
         .bind(as_of)
         .fetch_all(&self.pool)
@@ -253,7 +253,7 @@ impl Store for PostgresStore {
         .bind(b.max_lon)
         .bind(b.max_lat)
         .bind(limit)
-        .bind(area.codes_json())
+        .bind(crate::store::codes_json(area))
         .bind(&area.unit)
         .bind(&area.reported_by)
         .fetch_all(&self.pool)

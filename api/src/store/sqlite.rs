@@ -2,8 +2,8 @@
 //! bounding-box columns; exact spatial tests happen in `spatial`, as they do for PostGIS results.
 
 use super::{level_text, migrator, AreaFilter, BBox, ImportSummary, RowExt, Store, StoreError, StoredGrid};
-use crate::auth::Actor;
-use crate::problem::{NewProblem, Problem};
+use crate::domain::auth::Actor;
+use crate::domain::problem::{NewProblem, Problem};
 use async_trait::async_trait;
 use geo::BoundingRect;
 use spatial::wkb::multipolygon_to_wkb;
@@ -210,7 +210,7 @@ impl Store for SqliteStore {
         .bind(b.max_lat)
         .bind(level.map(GridLevel::as_str))
         .bind(limit)
-        .bind(area.codes_json())
+        .bind(crate::store::codes_json(area))
         .bind(&area.unit)
         .bind(as_of)
         .fetch_all(&self.pool)
@@ -264,7 +264,7 @@ impl Store for SqliteStore {
         .bind(b.max_lon)
         .bind(b.max_lat)
         .bind(limit)
-        .bind(area.codes_json())
+        .bind(crate::store::codes_json(area))
         .bind(&area.unit)
         .bind(&area.reported_by)
         .fetch_all(&self.pool)

@@ -9,7 +9,7 @@ macro_rules! street_methods {
             &self,
             streets: Vec<spatial::streets::Street>,
             now: OffsetDateTime,
-            actor: $crate::auth::Actor,
+            actor: $crate::domain::auth::Actor,
             dry_run: bool,
         ) -> $crate::store::BoxFuture<'_, Result<usize, StoreError>> {
             Box::pin(async move {

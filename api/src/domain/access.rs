@@ -3,10 +3,9 @@
 //! Objects outside a caller's area are reported as not found (404), never as forbidden, so that
 //! nobody learns that they exist.
 
-use crate::auth::{Principal, Role, WHOLE_CITY};
-use crate::catalog::Snapshot;
-use crate::problem::Problem;
-use crate::store::AreaFilter;
+use crate::domain::auth::{Principal, Role, WHOLE_CITY};
+use crate::domain::grids::Snapshot;
+use crate::domain::problem::Problem;
 use std::collections::BTreeSet;
 
 /// The things callers ask for.
@@ -56,6 +55,17 @@ pub fn permitted(role: Role, action: Action) -> bool {
         RunAssessments => matches!(role, Office | Admin),
         AttachEvidence => true,
     }
+}
+
+/// Restricts a query to a caller's area; `None` fields do not restrict.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AreaFilter {
+    /// Only these grid codes (grids), or problems routed to them.
+    pub grid_codes: Option<Vec<String>>,
+    /// Only grids and problems of this responsible unit.
+    pub unit: Option<String>,
+    /// Only problems this user reported.
+    pub reported_by: Option<String>,
 }
 
 /// The part of the city a caller may see.
@@ -117,7 +127,7 @@ impl Area {
     }
 
     /// An assessment point: by its grid and unit, or by any grid it touches.
-    pub fn sees_point(&self, p: &crate::patrol::StoredPoint) -> bool {
+    pub fn sees_point(&self, p: &crate::domain::patrol::StoredPoint) -> bool {
         self.sees(p.grid_code.as_deref(), p.responsible_unit.as_deref(), None)
             || p.grids.iter().any(|g| self.sees(Some(g), None, None))
     }
@@ -181,7 +191,7 @@ mod tests {
             lat: 0.0,
             category: "x".into(),
             description: String::new(),
-            source: crate::problem::Source::Hotline,
+            source: crate::domain::problem::Source::Hotline,
             grid_code: Some("110101001001001".into()),
             grid_version: Some(1),
             responsible_unit: Some("东华门街道办事处".into()),
@@ -190,8 +200,8 @@ mod tests {
             created_at: time::OffsetDateTime::UNIX_EPOCH,
             reported_by: Some("app-1".into()),
             class: None,
-            case: crate::problem::Case::default(),
-            colour: crate::workflow::colour::Colour::None,
+            case: crate::domain::problem::Case::default(),
+            colour: crate::domain::workflow::colour::Colour::None,
             nearby: vec![],
             likely_duplicates: vec![],
             origin: None,

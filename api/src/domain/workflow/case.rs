@@ -4,8 +4,8 @@
 use super::calendar::{LimitUnit, WorkingCalendar};
 use super::colour::{colour, Colour, Thresholds};
 use super::state::{actions_from, next, Action, State};
-use crate::auth::Role;
-use crate::problem::{ExtensionRequest, Problem};
+use crate::domain::auth::Role;
+use crate::domain::problem::{ExtensionRequest, Problem};
 use time::OffsetDateTime;
 
 /// What the actor sends with an action.
@@ -162,8 +162,8 @@ impl CaseClock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::problem::{Case, Class, Source};
-    use crate::workflow::catalogue::Kind;
+    use crate::domain::problem::{Case, Class, Source};
+    use crate::domain::workflow::catalogue::Kind;
     use time::macros::datetime;
 
     fn problem(status: &str) -> Problem {

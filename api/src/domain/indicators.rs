@@ -5,8 +5,8 @@
 //! Handling, closing, reworks and extensions are counted as they stand at the end of the period
 //! (or now, for a period still running).
 
-use crate::problem::Problem;
-use crate::store::ProblemEvent;
+use crate::domain::problem::Problem;
+use crate::domain::problem::ProblemEvent;
 use serde::Serialize;
 use time::OffsetDateTime;
 

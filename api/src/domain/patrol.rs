@@ -1,7 +1,7 @@
 //! Patrol records as stored: assessment points with their routing, planned routes, GPS track
 //! batches and inspections (check-ins).
 
-use crate::catalog::Snapshot;
+use crate::domain::grids::Snapshot;
 use serde::Serialize;
 use spatial::patrol::{place, AssessmentPoint, Criterion};
 use spatial::track::RawFix;

@@ -6,8 +6,8 @@
 pub mod checklist;
 pub mod draw;
 
-use crate::access::Area;
-use crate::patrol::StoredPoint;
+use crate::domain::access::Area;
+use crate::domain::patrol::StoredPoint;
 use draw::{Candidate, Quota};
 use geo::Centroid;
 use serde::{Deserialize, Serialize};
@@ -429,7 +429,7 @@ impl Assessment {
                     detail.write_number(row, 9, s.score).map_err(e)?;
                     detail.write_string(row, 10, &s.note).map_err(e)?;
                     detail.write_string(row, 11, &s.by).map_err(e)?;
-                    detail.write_string(row, 12, crate::clock::rfc3339(s.at)).map_err(e)?;
+                    detail.write_string(row, 12, crate::domain::clock::rfc3339(s.at)).map_err(e)?;
                 }
                 row += 1;
             }

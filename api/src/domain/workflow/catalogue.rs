@@ -48,7 +48,7 @@ pub struct Category {
 }
 
 /// The catalogue gridwatch ships (`api/catalogue/categories.csv`).
-pub const DEFAULT_CSV: &str = include_str!("../../catalogue/categories.csv");
+pub const DEFAULT_CSV: &str = include_str!("../../../catalogue/categories.csv");
 
 /// One row as written in a CSV or JSON file: every field a string or number.
 #[derive(Debug, Deserialize)]

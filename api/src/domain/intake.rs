@@ -1,8 +1,8 @@
 //! Intake: validating a report and routing it to the grid that covers it.
 
-use crate::catalog::Snapshot;
-use crate::problem::{Class, NearbyGrid, NewProblem, Source, STATUS_REPORTED};
-use crate::workflow::catalogue::Kind;
+use crate::domain::grids::Snapshot;
+use crate::domain::problem::{Class, NearbyGrid, NewProblem, Source, STATUS_REPORTED};
+use crate::domain::workflow::catalogue::Kind;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -159,7 +159,7 @@ pub fn backlog_problem(
         let e = &errors[0];
         fail(e.field, e.reason.clone())
     })?;
-    let category = crate::workflow::catalogue::find(&snapshot.categories, &report.category)
+    let category = crate::domain::workflow::catalogue::find(&snapshot.categories, &report.category)
         .ok_or_else(|| fail("category", format!("{:?} is not in the catalogue", report.category)))?;
     report.category = category.code.clone();
     let class = Some(Class::from(category));

@@ -1,8 +1,8 @@
 //! Problems (问题/案件): what officers and citizens report, routed to a grid on intake.
 
-use crate::workflow::calendar::LimitUnit;
-use crate::workflow::catalogue::{Category, Kind};
-use crate::workflow::colour::Colour;
+use crate::domain::workflow::calendar::LimitUnit;
+use crate::domain::workflow::catalogue::{Category, Kind};
+use crate::domain::workflow::colour::Colour;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -222,3 +222,20 @@ impl Problem {
 
 /// The first state of every problem (上报).
 pub const STATUS_REPORTED: &str = "reported";
+
+/// One recorded step of a case (append-only).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ProblemEvent {
+    pub id: i64,
+    pub problem_id: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub actor: String,
+    pub role: String,
+    pub action: String,
+    pub from_state: String,
+    pub to_state: String,
+    pub note: Option<String>,
+    pub photo_url: Option<String>,
+    pub details: serde_json::Value,
+}

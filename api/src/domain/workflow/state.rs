@@ -1,7 +1,7 @@
 //! The case workflow (CJ/T 315 practice) as a pure state machine: which action leads from which
 //! state to which, and who may take it.
 
-use crate::auth::Role;
+use crate::domain::auth::Role;
 use serde::Serialize;
 use std::fmt;
 use std::str::FromStr;

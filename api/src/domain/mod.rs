@@ -1,0 +1,13 @@
+//! The domain: pure types and rules, with no database, no HTTP and no runtime (no sqlx, axum or
+//! tokio). Everything else in `api` builds on these.
+
+pub mod access;
+pub mod assessment;
+pub mod auth;
+pub mod clock;
+pub mod grids;
+pub mod indicators;
+pub mod intake;
+pub mod patrol;
+pub mod problem;
+pub mod workflow;
