@@ -180,10 +180,10 @@ struct PlanningArgs {
 }
 
 impl PlanningArgs {
-    fn rules(&self) -> Result<gridwatch::planning::PlanRules, String> {
+    fn rules(&self) -> Result<gridwatch::app::planning::PlanRules, String> {
         let Some(path) = &self.plan_rules else { return Ok(Default::default()) };
         let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        gridwatch::planning::PlanRules::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+        gridwatch::app::planning::PlanRules::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 }
 
@@ -201,14 +201,14 @@ struct CoverageArgs {
 }
 
 impl CoverageArgs {
-    fn rules(&self) -> Result<gridwatch::coverage::CoverageRules, String> {
+    fn rules(&self) -> Result<gridwatch::app::coverage::CoverageRules, String> {
         if !(self.coverage_radius.is_finite() && (0.0..=10_000.0).contains(&self.coverage_radius)) {
             return Err("--coverage-radius must be between 0 and 10000 metres".into());
         }
-        Ok(gridwatch::coverage::CoverageRules {
+        Ok(gridwatch::app::coverage::CoverageRules {
             radius_m: self.coverage_radius,
-            offset: gridwatch::coverage::parse_time_zone(&self.time_zone)?,
-            week_start: gridwatch::coverage::parse_week_start(&self.week_start)?,
+            offset: gridwatch::app::coverage::parse_time_zone(&self.time_zone)?,
+            week_start: gridwatch::app::coverage::parse_week_start(&self.week_start)?,
         })
     }
 }
@@ -611,7 +611,7 @@ fn run(cli: Cli) -> Result<(), String> {
                         ..Default::default()
                     },
                     escalation_interval: Duration::from_secs_f64(args.escalation_seconds.clamp(0.05, 86_400.0)),
-                    webhook: args.webhook_url.map(|url| gridwatch::escalation::Webhook {
+                    webhook: args.webhook_url.map(|url| gridwatch::app::escalation::Webhook {
                         url,
                         secret: args.webhook_secret,
                         attempts: args.webhook_attempts,
@@ -647,15 +647,17 @@ fn run(cli: Cli) -> Result<(), String> {
                     duplicate_metres: args.duplicate_metres.clamp(0.0, 10_000.0),
                     evidence: gridwatch::http::Evidence {
                         blobs: match &args.media_s3 {
-                            None => gridwatch::evidence::blobs::Blobs::Local(
-                                gridwatch::evidence::blobs::LocalBlobs::new(args.media_dir),
+                            None => gridwatch::app::evidence::blobs::Blobs::Local(
+                                gridwatch::app::evidence::blobs::LocalBlobs::new(args.media_dir),
                             ),
-                            Some(url) => gridwatch::evidence::blobs::Blobs::S3(gridwatch::evidence::s3::Bucket::new(
-                                url,
-                                &args.s3_region,
-                                &std::env::var("GRIDWATCH_S3_ACCESS_KEY").unwrap_or_default(),
-                                &std::env::var("GRIDWATCH_S3_SECRET_KEY").unwrap_or_default(),
-                            )?),
+                            Some(url) => {
+                                gridwatch::app::evidence::blobs::Blobs::S3(gridwatch::app::evidence::s3::Bucket::new(
+                                    url,
+                                    &args.s3_region,
+                                    &std::env::var("GRIDWATCH_S3_ACCESS_KEY").unwrap_or_default(),
+                                    &std::env::var("GRIDWATCH_S3_SECRET_KEY").unwrap_or_default(),
+                                )?)
+                            }
                         },
                         max_distance_m: args.photo_max_metres.clamp(1.0, 100_000.0),
                     },

@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use axum::{middleware, Router};
-use gridwatch::catalog::Catalog;
+use gridwatch::app::catalog::Catalog;
 use gridwatch::domain::clock::SystemClock;
 use gridwatch::http::guard::{guard, Caller, Limits};
 use gridwatch::http::ApiContext;

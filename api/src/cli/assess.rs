@@ -31,7 +31,7 @@ pub async fn draw(
 /// The score sheet: point, criterion and what to fill in (score or pass, note).
 fn score_sheet(a: &Assessment) -> Result<Vec<u8>, String> {
     let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
-    crate::export::write_record(
+    crate::app::export::write_record(
         &mut w,
         ["point", "name", "type", "district", "unit", "criterion", "text", "weight", "score", "pass", "note"],
     )
@@ -39,7 +39,7 @@ fn score_sheet(a: &Assessment) -> Result<Vec<u8>, String> {
     for item in &a.items {
         for c in &item.checklist {
             let score = item.scores.get(&c.id);
-            crate::export::write_record(
+            crate::app::export::write_record(
                 &mut w,
                 [
                     item.code.as_str(),

@@ -2,7 +2,7 @@
 //! check every record, then store all or nothing (or, with `--skip-invalid`, every valid
 //! record), upserting by code so a re-import changes only what changed.
 
-use crate::catalog::Catalog;
+use crate::app::catalog::Catalog;
 use crate::domain::auth::Actor;
 use crate::domain::patrol::PointBatch;
 use crate::store::Store;
@@ -98,16 +98,19 @@ fn write_report(
     let fail = |e: &dyn std::fmt::Display| vec![format!("cannot write {}: {e}", report.display())];
     let mut w = csv::Writer::from_path(report).map_err(|e| fail(&e))?;
     let file = file.display().to_string();
-    crate::export::write_record(&mut w, ["file", "unit", "record", "code", "field", "problem", "action"])
+    crate::app::export::write_record(&mut w, ["file", "unit", "record", "code", "field", "problem", "action"])
         .map_err(|e| fail(&e))?;
     let action = if skip_invalid { "skipped" } else { "refused" };
     for e in errors {
         let code = e.code.clone().unwrap_or_default();
-        crate::export::write_record(&mut w, [&file, e.unit, &e.record.to_string(), &code, &e.field, &e.reason, action])
-            .map_err(|e| fail(&e))?;
+        crate::app::export::write_record(
+            &mut w,
+            [&file, e.unit, &e.record.to_string(), &code, &e.field, &e.reason, action],
+        )
+        .map_err(|e| fail(&e))?;
     }
     for r in repairs {
-        crate::export::write_record(
+        crate::app::export::write_record(
             &mut w,
             [&file, r.unit, &r.record.to_string(), &r.code, "geometry", &r.fix, "repaired"],
         )

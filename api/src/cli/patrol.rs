@@ -1,7 +1,7 @@
 //! `gridwatch coverage` and `gridwatch check grids`.
 
-use crate::catalog::Catalog;
-use crate::coverage::{compute, patrol_week, CoverageRules};
+use crate::app::catalog::Catalog;
+use crate::app::coverage::{compute, patrol_week, CoverageRules};
 use crate::domain::access::Area;
 use crate::store::Store;
 use spatial::tiling::{check_tiling, TileGrid};
@@ -23,10 +23,10 @@ pub async fn coverage(store: &dyn Store, week: &str, rules: &CoverageRules, form
             let mut w = csv::Writer::from_writer(Vec::new());
             let header = ["week", "code", "name", "type", "grid_code", "street_code", "unit", "required", "visits"];
             let header_rest = ["inspections", "last_visit", "covered", "on_route"];
-            crate::export::write_record(&mut w, header.iter().chain(&header_rest)).map_err(|e| e.to_string())?;
+            crate::app::export::write_record(&mut w, header.iter().chain(&header_rest)).map_err(|e| e.to_string())?;
             for p in &coverage.points {
                 let last = p.last_visit.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok());
-                crate::export::write_record(
+                crate::app::export::write_record(
                     &mut w,
                     [
                         coverage.week.label.clone(),
@@ -123,11 +123,11 @@ pub async fn plan(
     week: &str,
     officer: Option<&str>,
     rules: &CoverageRules,
-    plan_rules: &crate::planning::PlanRules,
+    plan_rules: &crate::app::planning::PlanRules,
     format: &str,
     now: time::OffsetDateTime,
 ) -> Result<Vec<u8>, String> {
-    use crate::planning::{officer_area, plan_week, Planner, Workload};
+    use crate::app::planning::{officer_area, plan_week, Planner, Workload};
     if !matches!(format, "csv" | "geojson") {
         return Err(format!("--format {format:?}: use csv or geojson"));
     }
@@ -148,7 +148,7 @@ pub async fn plan(
         }
     };
     // One street network and one city-wide load of the week's work serve every officer's plan.
-    let network = crate::planning::street_network(store).await.map_err(|e| e.to_string())?;
+    let network = crate::app::planning::street_network(store).await.map_err(|e| e.to_string())?;
     let work = Workload::load(store, &snapshot, &Area::Everything, week, rules).await.map_err(|e| e.to_string())?;
     let bar =
         indicatif::ProgressBar::with_draw_target(Some(officers.len() as u64), indicatif::ProgressDrawTarget::stderr());
@@ -175,12 +175,12 @@ pub async fn plan(
     }
     let mut w = csv::Writer::from_writer(Vec::new());
     let header = ["officer", "week", "date", "order", "task", "code", "name", "type", "eta", "depart", "lon", "lat"];
-    crate::export::write_record(&mut w, header).map_err(|e| e.to_string())?;
+    crate::app::export::write_record(&mut w, header).map_err(|e| e.to_string())?;
     let rfc = crate::domain::clock::rfc3339;
     for plan in &plans {
         for day in &plan.days {
             for s in &day.stops {
-                crate::export::write_record(
+                crate::app::export::write_record(
                     &mut w,
                     [
                         plan.officer.clone(),

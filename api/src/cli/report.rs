@@ -1,7 +1,7 @@
 //! `gridwatch report weekly`: the weekly bulletin to a file.
 
-use crate::bulletin::{load, parse_week, week_of, GroupBy};
-use crate::catalog::Catalog;
+use crate::app::bulletin::{load, parse_week, week_of, GroupBy};
+use crate::app::catalog::Catalog;
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::workflow::calendar::WorkingCalendar;
 use crate::store::{AreaFilter, Store};

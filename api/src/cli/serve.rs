@@ -1,6 +1,6 @@
 //! `gridwatch serve`: the HTTP API, with the index kept fresh from the database.
 
-use crate::catalog::Catalog;
+use crate::app::catalog::Catalog;
 use crate::domain::clock::Clock;
 use crate::domain::clock::SystemClock;
 use crate::http::guard::Limits;
@@ -20,16 +20,16 @@ pub struct ServeOptions {
     pub public_url: Option<String>,
     /// Seconds between escalation passes.
     pub escalation_interval: Duration,
-    pub webhook: Option<crate::escalation::Webhook>,
+    pub webhook: Option<crate::app::escalation::Webhook>,
     /// A clock other than the wall clock (demos and tests).
     pub clock: Option<Arc<dyn Clock>>,
     pub calendar: crate::domain::workflow::calendar::WorkingCalendar,
     pub thresholds: crate::domain::workflow::colour::Thresholds,
     pub duplicate_metres: f64,
-    pub coverage: crate::coverage::CoverageRules,
+    pub coverage: crate::app::coverage::CoverageRules,
     /// The web map's raster basemap (none by default).
     pub basemap: Option<crate::http::Basemap>,
-    pub plan_rules: crate::planning::PlanRules,
+    pub plan_rules: crate::app::planning::PlanRules,
     pub evidence: crate::http::Evidence,
 }
 
@@ -37,7 +37,7 @@ pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), S
     let catalog = Arc::new(Catalog::load(store.as_ref()).await.map_err(|e| e.to_string())?);
     let clock: Arc<dyn Clock> = options.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
     if options.demo {
-        let seeded = crate::demo::seed(store.as_ref(), &catalog, clock.now())
+        let seeded = crate::app::demo::seed(store.as_ref(), &catalog, clock.now())
             .await
             .map_err(|e| format!("demo seed failed: {e}"))?;
         if let Some(logins) = seeded {
@@ -62,7 +62,7 @@ pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), S
             }
         })
     };
-    if let crate::evidence::blobs::Blobs::Local(local) = &options.evidence.blobs {
+    if let crate::app::evidence::blobs::Blobs::Local(local) = &options.evidence.blobs {
         // Half-written uploads of a process killed mid-write (an hour old: never one in progress).
         match local.sweep(Duration::from_secs(3600)) {
             Ok(0) => {}
@@ -78,7 +78,7 @@ pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), S
     let mut ctx = ApiContext::new(store.clone(), catalog, clock.clone(), options.limits);
     ctx.calendar = Arc::new(options.calendar);
     ctx.thresholds = Arc::new(options.thresholds);
-    ctx.intake = Arc::new(crate::group_commit::GroupCommit::new(store.clone(), options.duplicate_metres));
+    ctx.intake = Arc::new(crate::app::group_commit::GroupCommit::new(store.clone(), options.duplicate_metres));
     ctx.coverage = Arc::new(options.coverage);
     ctx.plan_rules = Arc::new(options.plan_rules);
     ctx.evidence = Arc::new(options.evidence);
@@ -86,7 +86,7 @@ pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), S
     tokio::spawn(async move { tiles.warm(&tile_store).await });
     ctx.basemap = options.basemap.map(Arc::new);
     ctx.public_url = options.public_url.map(Arc::from);
-    let escalator = crate::escalation::Escalator {
+    let escalator = crate::app::escalation::Escalator {
         store: store.clone(),
         clock,
         calendar: ctx.calendar.clone(),

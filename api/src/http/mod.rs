@@ -26,7 +26,7 @@ mod tiles;
 
 pub use coverage::tiling_features;
 
-use crate::catalog::Catalog;
+use crate::app::catalog::Catalog;
 use crate::domain::clock::Clock;
 use crate::domain::workflow::calendar::WorkingCalendar;
 use crate::domain::workflow::colour::Thresholds;
@@ -52,21 +52,21 @@ pub struct ApiContext {
     pub calendar: Arc<WorkingCalendar>,
     pub thresholds: Arc<Thresholds>,
     /// Colour changes from the escalation scheduler, for the SSE stream.
-    pub changes: tokio::sync::broadcast::Sender<crate::escalation::ColourChange>,
+    pub changes: tokio::sync::broadcast::Sender<crate::app::escalation::ColourChange>,
     /// How weekly coverage is judged.
-    pub coverage: Arc<crate::coverage::CoverageRules>,
+    pub coverage: Arc<crate::app::coverage::CoverageRules>,
     /// New and changed cases, for the dispatcher board's live stream.
     pub problem_changes: tokio::sync::broadcast::Sender<crate::domain::problem::Problem>,
     /// Vector tiles and the in-memory layers behind them.
-    pub tiles: Arc<crate::tiles::TileService>,
+    pub tiles: Arc<crate::app::tiles::TileService>,
     /// The web map's raster basemap, if one is configured.
     pub basemap: Option<Arc<Basemap>>,
     /// How officers' weeks are planned (days, speed, dwell times, windows).
-    pub plan_rules: Arc<crate::planning::PlanRules>,
+    pub plan_rules: Arc<crate::app::planning::PlanRules>,
     /// The street network's graph, rebuilt when the stored network changes.
-    pub streets: Arc<crate::planning::StreetCache>,
+    pub streets: Arc<crate::app::planning::StreetCache>,
     /// Reports arriving together share one commit (and one search for likely duplicates).
-    pub intake: Arc<crate::group_commit::GroupCommit>,
+    pub intake: Arc<crate::app::group_commit::GroupCommit>,
     /// Where photo evidence is kept and how it is checked.
     pub evidence: Arc<Evidence>,
     /// Live streams open per user (capped).
@@ -79,7 +79,7 @@ pub struct ApiContext {
 /// Photo evidence settings.
 #[derive(Debug, Clone)]
 pub struct Evidence {
-    pub blobs: crate::evidence::blobs::Blobs,
+    pub blobs: crate::app::evidence::blobs::Blobs,
     /// A photo taken farther than this from its case is flagged (metres).
     pub max_distance_m: f64,
 }
@@ -102,15 +102,15 @@ impl ApiContext {
             calendar: Arc::new(WorkingCalendar::default()),
             thresholds: Arc::new(Thresholds::default()),
             changes: tokio::sync::broadcast::channel(1024).0,
-            coverage: Arc::new(crate::coverage::CoverageRules::default()),
-            tiles: Arc::new(crate::tiles::TileService::default()),
+            coverage: Arc::new(crate::app::coverage::CoverageRules::default()),
+            tiles: Arc::new(crate::app::tiles::TileService::default()),
             problem_changes: tokio::sync::broadcast::channel(1024).0,
             basemap: None,
-            plan_rules: Arc::new(crate::planning::PlanRules::default()),
-            streets: Arc::new(crate::planning::StreetCache::default()),
-            intake: Arc::new(crate::group_commit::GroupCommit::new(store.clone(), 50.0)),
+            plan_rules: Arc::new(crate::app::planning::PlanRules::default()),
+            streets: Arc::new(crate::app::planning::StreetCache::default()),
+            intake: Arc::new(crate::app::group_commit::GroupCommit::new(store.clone(), 50.0)),
             evidence: Arc::new(Evidence {
-                blobs: crate::evidence::blobs::Blobs::Local(crate::evidence::blobs::LocalBlobs::new(
+                blobs: crate::app::evidence::blobs::Blobs::Local(crate::app::evidence::blobs::LocalBlobs::new(
                     std::env::temp_dir().join("gridwatch-media"),
                 )),
                 max_distance_m: 100.0,

@@ -236,7 +236,7 @@ pub(super) async fn may_write_for(ctx: &ApiContext, principal: &Principal, offic
         return Ok(());
     }
     let users = ctx.store.users().await?;
-    match crate::planning::officer_area(&users, &snapshot, officer) {
+    match crate::app::planning::officer_area(&users, &snapshot, officer) {
         Some(theirs) if mine.covers(&theirs) => Ok(()),
         _ => Err(officer_outside()),
     }

@@ -5,10 +5,10 @@ use super::error::ApiError;
 use super::guard::Caller;
 use super::params::Params;
 use super::ApiContext;
+use crate::app::evidence::blobs::Variant;
 use crate::domain::access::{Action, Area};
 use crate::domain::auth::Role;
-use crate::evidence::blobs::Variant;
-use crate::evidence::checks::{self, Holder, Stage};
+use crate::domain::evidence::checks::{self, Holder, Stage};
 use crate::store::photos::{NewPhoto, Photo, PhotoFile};
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{Path, State};
@@ -35,8 +35,8 @@ pub fn present(photo: &(impl serde::Serialize + HasFile)) -> Value {
         let thumb = file.media.is_image().then(|| format!("/api/v1/photos/{}?size=thumb", file.sha256));
         map.insert("thumbnail_url".into(), json!(thumb));
         // A HEIC original also comes as JPEG, for browsers and printing.
-        let jpeg =
-            (file.media == crate::evidence::Media::Heic).then(|| format!("/api/v1/photos/{}?size=jpeg", file.sha256));
+        let jpeg = (file.media == crate::domain::evidence::Media::Heic)
+            .then(|| format!("/api/v1/photos/{}?size=jpeg", file.sha256));
         map.insert("jpeg_url".into(), json!(jpeg));
         map.insert("flagged".into(), json!(!file.flags.is_empty()));
     }
@@ -110,8 +110,8 @@ impl HasFile for crate::store::photos::PointPhoto {
 async fn checked_file(
     ctx: &ApiContext,
     received: Received,
-    upload: crate::evidence::Upload,
-    exif: Option<crate::evidence::exif::Taken>,
+    upload: crate::app::evidence::Upload,
+    exif: Option<crate::domain::evidence::exif::Taken>,
     stage: Stage,
     case: &checks::Case,
     holder: Holder,
@@ -192,7 +192,7 @@ async fn receive(form: Result<Multipart, MultipartRejection>, others: &[&str]) -
 async fn examine(
     ctx: &ApiContext,
     file: &axum::body::Bytes,
-) -> Result<(crate::evidence::Upload, Option<crate::evidence::exif::Taken>), ApiError> {
+) -> Result<(crate::app::evidence::Upload, Option<crate::domain::evidence::exif::Taken>), ApiError> {
     // Decoding a 20-megapixel photo takes a while and up to 200 MB: off the request threads, and
     // only DECODES at a time whoever sends them (the rest wait their turn, within the request's
     // time limit).
@@ -202,11 +202,11 @@ async fn examine(
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     let bytes = file.clone();
-    let upload = tokio::task::spawn_blocking(move || crate::evidence::accept(&bytes))
+    let upload = tokio::task::spawn_blocking(move || crate::app::evidence::accept(&bytes))
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
         .map_err(|e| {
-            use crate::evidence::Unaccepted;
+            use crate::domain::evidence::Unaccepted;
             let (status, code) = match e {
                 Unaccepted::Broken(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unsupported_file"),
                 Unaccepted::TooManyPixels { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "image_too_large"),
@@ -216,12 +216,12 @@ async fn examine(
             };
             ApiError::new(status, code, e.to_string()).with_details(json!({
                 "accepted": ["image/jpeg", "image/png", "image/heic", "application/pdf"],
-                "max_pixels": crate::evidence::MAX_PIXELS,
+                "max_pixels": crate::app::evidence::MAX_PIXELS,
             }))
         })?;
     let exif = if upload.media.is_image() {
-        crate::evidence::exif::read(file, ctx.calendar.offset).or_else(|| {
-            upload.converted.as_deref().and_then(|jpeg| crate::evidence::exif::read(jpeg, ctx.calendar.offset))
+        crate::domain::evidence::exif::read(file, ctx.calendar.offset).or_else(|| {
+            upload.converted.as_deref().and_then(|jpeg| crate::domain::evidence::exif::read(jpeg, ctx.calendar.offset))
         })
     } else {
         None
@@ -233,7 +233,7 @@ async fn examine(
 /// row without its file.
 async fn keep_files(
     ctx: &ApiContext,
-    upload: &crate::evidence::Upload,
+    upload: &crate::app::evidence::Upload,
     file: &axum::body::Bytes,
 ) -> Result<(), ApiError> {
     let blobs = ctx.evidence.blobs.clone();
@@ -419,7 +419,7 @@ pub async fn download(
         Some(_) => return Err(ApiError::bad_request("invalid_parameter", "size must be original, thumb or jpeg")),
     };
     let not_found = || ApiError::not_found(format!("no photo {sha256}"));
-    if crate::evidence::blobs::object_name(&sha256, variant).is_none() {
+    if crate::app::evidence::blobs::object_name(&sha256, variant).is_none() {
         return Err(not_found());
     }
     let area = Area::of(principal, &ctx.catalog.snapshot());
@@ -484,10 +484,10 @@ fn period(ctx: &ApiContext, params: &Params) -> Result<(time::OffsetDateTime, ti
 async fn archived_file(
     ctx: &ApiContext,
     sha256: &str,
-    media: crate::evidence::Media,
+    media: crate::domain::evidence::Media,
 ) -> Result<Option<Vec<u8>>, ApiError> {
     let (blobs, sha) = (ctx.evidence.blobs.clone(), sha256.to_string());
-    let variant = if media == crate::evidence::Media::Heic { Variant::Jpeg } else { Variant::Original };
+    let variant = if media == crate::domain::evidence::Media::Heic { Variant::Jpeg } else { Variant::Original };
     let bytes = tokio::task::spawn_blocking(move || blobs.get(&sha, variant))
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
@@ -571,7 +571,7 @@ pub async fn archive(State(ctx): State<ApiContext>, caller: Caller, params: Para
                 photos.push((photo, bytes));
             }
         }
-        cases.push(crate::evidence::archive::ArchivedCase { problem, photos });
+        cases.push(crate::app::evidence::archive::ArchivedCase { problem, photos });
     }
     // The points of the area with inspections or on-site photos in the period.
     let (from_unix, to_unix) = (start.unix_timestamp(), end.unix_timestamp());
@@ -594,10 +594,10 @@ pub async fn archive(State(ctx): State<ApiContext>, caller: Caller, params: Para
                 photos.push((photo, bytes));
             }
         }
-        points.push(crate::evidence::archive::ArchivedPoint { point, inspections, photos });
+        points.push(crate::app::evidence::archive::ArchivedPoint { point, inspections, photos });
     }
     let title = format!("佐证材料 evidence archive {from} – {to}");
-    let zip = tokio::task::spawn_blocking(move || crate::evidence::archive::build(&title, &cases, &points))
+    let zip = tokio::task::spawn_blocking(move || crate::app::evidence::archive::build(&title, &cases, &points))
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "archive_failed", e))?;

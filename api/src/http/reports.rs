@@ -5,7 +5,7 @@ use super::error::ApiError;
 use super::guard::Caller;
 use super::params::Params;
 use super::{download, ApiContext, XLSX};
-use crate::bulletin::{load, parse_week, week_of, GroupBy};
+use crate::app::bulletin::{load, parse_week, week_of, GroupBy};
 use crate::domain::access::{Action, Area};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};

@@ -1431,14 +1431,14 @@ pub trait Store: Send + Sync {
     fn photo_matches(
         &self,
         sha256: String,
-        other_than: crate::evidence::checks::Holder,
-    ) -> BoxFuture<'_, Result<Vec<crate::evidence::checks::Seen>, StoreError>>;
+        other_than: crate::domain::evidence::checks::Holder,
+    ) -> BoxFuture<'_, Result<Vec<crate::domain::evidence::checks::Seen>, StoreError>>;
 
     /// The cases and points a file is a photo of, with its kind.
     fn photo_holders(
         &self,
         sha256: String,
-    ) -> BoxFuture<'_, Result<Vec<(crate::evidence::checks::Holder, crate::evidence::Media)>, StoreError>>;
+    ) -> BoxFuture<'_, Result<Vec<(crate::domain::evidence::checks::Holder, crate::domain::evidence::Media)>, StoreError>>;
 
     /// Attaches a photo to an assessment point (and criterion); the same file on the same point
     /// and criterion again returns the first and `true`.

@@ -1,9 +1,9 @@
 //! Photo evidence in storage: one row per file attached to a case (`photos`) or to an assessment
 //! point (`point_photos`), the same SQL on both backends.
 
-use crate::evidence::checks::{Flag, Stage};
-use crate::evidence::exif::Taken;
-use crate::evidence::Media;
+use crate::domain::evidence::checks::{Flag, Stage};
+use crate::domain::evidence::exif::Taken;
+use crate::domain::evidence::Media;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -253,10 +253,10 @@ macro_rules! photo_methods {
         fn photo_matches(
             &self,
             sha256: String,
-            other_than: $crate::evidence::checks::Holder,
-        ) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::evidence::checks::Seen>, StoreError>> {
+            other_than: $crate::domain::evidence::checks::Holder,
+        ) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::domain::evidence::checks::Seen>, StoreError>> {
             Box::pin(async move {
-                use $crate::evidence::checks::{Holder, Seen};
+                use $crate::domain::evidence::checks::{Holder, Seen};
                 use sqlx::Row;
                 // Same bytes by index; similar pictures by comparing every other holder's dHash
                 // (64-bit XOR and popcount: a million photos take milliseconds).
@@ -296,9 +296,9 @@ macro_rules! photo_methods {
         fn photo_holders(
             &self,
             sha256: String,
-        ) -> $crate::store::BoxFuture<'_, Result<Vec<($crate::evidence::checks::Holder, $crate::evidence::Media)>, StoreError>> {
+        ) -> $crate::store::BoxFuture<'_, Result<Vec<($crate::domain::evidence::checks::Holder, $crate::domain::evidence::Media)>, StoreError>> {
             Box::pin(async move {
-                use $crate::evidence::checks::Holder;
+                use $crate::domain::evidence::checks::Holder;
                 let cases: Vec<(i64, String)> =
                     sqlx::query_as("SELECT problem_id, media FROM photos WHERE sha256 = $1 ORDER BY problem_id")
                         .bind(&sha256)
@@ -313,7 +313,7 @@ macro_rules! photo_methods {
                 holders
                     .chain(points.into_iter().map(|(code, m)| (Holder::Point(code), m)))
                     .map(|(holder, media)| {
-                        let kind = $crate::evidence::Media::parse(&media)
+                        let kind = $crate::domain::evidence::Media::parse(&media)
                             .ok_or_else(|| StoreError::Corrupt(format!("photo {sha256} of {holder:?}: media {media:?}")))?;
                         Ok((holder, kind))
                     })

@@ -3,8 +3,8 @@
 //! the working days left, and the routes `spatial::planning` finds. `GET /api/v1/plans` and
 //! `gridwatch plan` both call [`plan_week`].
 
-use crate::bulletin::Week;
-use crate::coverage::CoverageRules;
+use crate::app::bulletin::Week;
+use crate::app::coverage::CoverageRules;
 use crate::domain::access::Area;
 use crate::domain::clock::rfc3339;
 use crate::domain::grids::Snapshot;
@@ -265,7 +265,8 @@ impl Workload {
         week: Week,
         coverage_rules: &CoverageRules,
     ) -> Result<Self, StoreError> {
-        let (coverage, points) = crate::coverage::compute(store, snapshot, area, week.clone(), coverage_rules).await?;
+        let (coverage, points) =
+            crate::app::coverage::compute(store, snapshot, area, week.clone(), coverage_rules).await?;
         let points = points.into_iter().zip(&coverage.points).map(|(p, c)| (p, c.visits, c.required)).collect();
         let mut handled = Vec::new();
         crate::store::for_each_problem(store, crate::store::Which::Open, |p| {

@@ -2,7 +2,7 @@
 //! communities, cut into ~1,300 unit grids, and a few hundred problems. Deterministic: the same
 //! binary always seeds the same city. See `demo/ATTRIBUTION.md` for the sources.
 
-use crate::catalog::Catalog;
+use crate::app::catalog::Catalog;
 use crate::domain::auth::{hash_token, new_token, Actor, Role, WHOLE_CITY};
 use crate::domain::intake::{route, Report};
 use crate::domain::problem::{Class, Source};
@@ -13,8 +13,8 @@ use spatial::{Grid, GridLevel, MultiPolygon};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-const DISTRICT_GEOJSON: &str = include_str!("../demo/dongcheng.geojson");
-const DIVISIONS_CSV: &str = include_str!("../demo/dongcheng-divisions.csv");
+const DISTRICT_GEOJSON: &str = include_str!("../../demo/dongcheng.geojson");
+const DIVISIONS_CSV: &str = include_str!("../../demo/dongcheng-divisions.csv");
 
 /// Side of a unit-grid cell in metres (gives ~1,300 grids over Dongcheng's 41.8 km²).
 pub const CELL_METRES: f64 = 190.0;

@@ -201,9 +201,9 @@ impl Bulletin {
     /// CSV (UTF-8 with a byte-order mark, so Excel in China opens it right).
     pub fn to_csv(&self) -> Result<Vec<u8>, String> {
         let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
-        crate::export::write_record(&mut w, HEADERS).map_err(|e| e.to_string())?;
+        crate::app::export::write_record(&mut w, HEADERS).map_err(|e| e.to_string())?;
         for row in self.table() {
-            crate::export::write_record(&mut w, row).map_err(|e| e.to_string())?;
+            crate::app::export::write_record(&mut w, row).map_err(|e| e.to_string())?;
         }
         w.into_inner().map_err(|e| e.to_string())
     }

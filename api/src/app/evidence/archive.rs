@@ -85,7 +85,7 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-fn checks_text(flags: &[super::checks::Flag]) -> String {
+fn checks_text(flags: &[crate::domain::evidence::checks::Flag]) -> String {
     if flags.is_empty() {
         return "通过 passed".into();
     }

@@ -2,7 +2,7 @@
 //! street and unit, and where the gaps are. The HTTP API and `gridwatch coverage` both call
 //! [`compute`]; the geometry is `spatial::coverage`.
 
-use crate::bulletin::Week;
+use crate::app::bulletin::Week;
 use crate::domain::access::Area;
 use crate::domain::grids::Snapshot;
 use crate::domain::patrol::StoredPoint;
@@ -59,7 +59,7 @@ pub fn parse_week_start(text: &str) -> Result<Weekday, String> {
 /// The ISO week `label` (`2026-W47`), begun on the rules' week-start day: the last such day
 /// on or before the ISO week's Monday.
 pub fn patrol_week(label: &str, rules: &CoverageRules) -> Result<Week, String> {
-    let iso = crate::bulletin::parse_week(label, rules.offset)?;
+    let iso = crate::app::bulletin::parse_week(label, rules.offset)?;
     let back = (7 - rules.week_start.number_days_from_monday()) % 7;
     let start = iso.start - time::Duration::days(i64::from(back));
     Ok(Week { label: iso.label, start, end: start + time::Duration::weeks(1) })

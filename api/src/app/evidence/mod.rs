@@ -4,97 +4,12 @@
 
 pub mod archive;
 pub mod blobs;
-pub mod checks;
-pub mod exif;
 pub mod heic;
 pub mod s3;
 
+pub use crate::domain::evidence::{Media, Unaccepted, MAX_PIXELS};
 use image::imageops::FilterType;
-use serde::Serialize;
 use sha2::{Digest, Sha256};
-
-/// The kinds of file accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Media {
-    Jpeg,
-    Png,
-    Pdf,
-    /// Kept as sent, with a JPEG made from it beside it ([`heic`]).
-    Heic,
-}
-
-impl Media {
-    pub fn mime(self) -> &'static str {
-        match self {
-            Media::Jpeg => "image/jpeg",
-            Media::Png => "image/png",
-            Media::Pdf => "application/pdf",
-            Media::Heic => "image/heic",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Media::Jpeg, Media::Png, Media::Pdf, Media::Heic].into_iter().find(|m| m.mime() == s)
-    }
-
-    /// By the file's first bytes, never by its name or the type the client claims.
-    pub fn sniff(bytes: &[u8]) -> Result<Self, Unaccepted> {
-        if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-            Ok(Media::Jpeg)
-        } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-            Ok(Media::Png)
-        } else if bytes.starts_with(b"%PDF-") {
-            Ok(Media::Pdf)
-        } else if bytes.get(4..8) == Some(b"ftyp")
-            && bytes.get(8..12).is_some_and(|brand| {
-                [b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1"].contains(&brand.try_into().unwrap_or(&[0; 4]))
-            })
-        {
-            Ok(Media::Heic)
-        } else {
-            Err(Unaccepted::Type)
-        }
-    }
-
-    pub fn is_image(self) -> bool {
-        matches!(self, Media::Jpeg | Media::Png | Media::Heic)
-    }
-}
-
-/// Why an upload is refused.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Unaccepted {
-    Type,
-    /// A HEIC photo, and no `heif-convert` on the server to turn it into JPEG.
-    HeicConverterMissing,
-    /// An image whose pixels cannot be decoded.
-    Broken(String),
-    /// An image declaring more than [`MAX_PIXELS`] pixels (a decompression bomb, or a panorama).
-    TooManyPixels {
-        width: u32,
-        height: u32,
-    },
-}
-
-impl std::fmt::Display for Unaccepted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Unaccepted::Type => write!(f, "only JPEG, PNG, HEIC and PDF files are accepted"),
-            Unaccepted::HeicConverterMissing => write!(
-                f,
-                "this server cannot convert HEIC photos (heif-convert, Debian package libheif-examples, is not \
-                 installed): send JPEG, or set the phone camera to 'Most Compatible'"
-            ),
-            Unaccepted::Broken(why) => write!(f, "the image cannot be read: {why}"),
-            Unaccepted::TooManyPixels { width, height } => write!(
-                f,
-                "the image declares {width} × {height} pixels; at most {} megapixels are accepted",
-                MAX_PIXELS / 1_000_000
-            ),
-        }
-    }
-}
 
 /// An accepted upload, before it is stored.
 #[derive(Debug, Clone)]
@@ -112,10 +27,6 @@ pub struct Upload {
 
 /// Thumbnail size, pixels on the longer side.
 pub const THUMB: u32 = 320;
-
-/// The most pixels an accepted image may declare: 50 megapixels, above every phone camera
-/// (48 MP is 8064 × 6048). Larger ones are refused from their header, before any decoding.
-pub const MAX_PIXELS: u64 = 50_000_000;
 
 /// Refuses an image whose header declares more than [`MAX_PIXELS`].
 fn check_pixels(width: u32, height: u32) -> Result<(), Unaccepted> {
@@ -214,8 +125,16 @@ mod tests {
             accept(&encode(&image::imageops::flip_horizontal(&scene(0)), image::ImageFormat::Png)).expect("png");
         assert_ne!(jpeg.sha256, png.sha256, "different bytes");
         let distance = |a: &Upload, b: &Upload| (a.dhash.unwrap_or(0) ^ b.dhash.unwrap_or(0)).count_ones();
-        assert!(distance(&jpeg, &png) <= checks::SAME_PICTURE_BITS, "same picture: {}", distance(&jpeg, &png));
-        assert!(distance(&png, &other) > checks::SAME_PICTURE_BITS, "mirrored: {}", distance(&png, &other));
+        assert!(
+            distance(&jpeg, &png) <= crate::domain::evidence::checks::SAME_PICTURE_BITS,
+            "same picture: {}",
+            distance(&jpeg, &png)
+        );
+        assert!(
+            distance(&png, &other) > crate::domain::evidence::checks::SAME_PICTURE_BITS,
+            "mirrored: {}",
+            distance(&png, &other)
+        );
         let thumb = image::load_from_memory(jpeg.thumbnail.as_deref().unwrap_or_default()).expect("thumbnail");
         assert_eq!((thumb.width(), thumb.height()), (THUMB, 240));
     }

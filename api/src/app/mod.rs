@@ -1,0 +1,14 @@
+//! The use cases shared by the HTTP API and the command line: the grid catalogue kept fresh,
+//! intake's group commit, escalation, coverage, planning, bulletins, evidence files and tiles. Built
+//! on [`crate::domain`] and [`crate::store`]; knows nothing of HTTP or the command line.
+
+pub mod bulletin;
+pub mod catalog;
+pub mod coverage;
+pub mod demo;
+pub mod escalation;
+pub mod evidence;
+pub mod export;
+pub mod group_commit;
+pub mod planning;
+pub mod tiles;
