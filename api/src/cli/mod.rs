@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod assess;
 pub mod assign;
+pub mod command;
 pub mod import;
 pub mod patrol;
 pub mod report;

@@ -1,0 +1,916 @@
+//! The `gridwatch` command line: its arguments (clap, each flag with an environment variable) and
+//! what each command does. `main.rs` only installs the allocator and calls [`main`].
+
+use crate::cli;
+use crate::store::{connect, DEFAULT_DATABASE_URL};
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Parses the command line, sets up logging and runs the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("GRIDWATCH_LOG").unwrap_or_else(|_| "info".into()))
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// gridwatch — responsibility grids (网格), problem intake and patrols.
+#[derive(Parser)]
+#[command(name = "gridwatch", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API.
+    Serve(Box<ServeArgs>),
+    /// Import data into the database.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Assign points (CSV id,lon,lat) to grids (GeoJSON) without a database; writes id,code.
+    Assign(AssignArgs),
+    /// Create or upgrade the database schema, then exit.
+    Migrate(DatabaseArgs),
+    /// Reports for the office.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Manage users (roles and areas).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Weekly coverage of assessment points (一周一梳理), per point, as JSON or CSV.
+    #[command(after_help = "Example:\n  gridwatch coverage --week 2026-W47 --format csv --out coverage.csv")]
+    Coverage {
+        /// ISO week, e.g. 2026-W47.
+        #[arg(long)]
+        week: String,
+        /// json or csv.
+        #[arg(long, default_value = "json")]
+        format: String,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        rules: CoverageArgs,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Weekly patrol plans (巡查计划): for every officer (or one), a route per remaining working
+    /// day through the points still due and the handled problems to verify, with ETAs.
+    #[command(after_help = "Days: Monday to Friday, 08:30 for 6 hours at 4.5 km/h from the area's community \
+office point; days already over are skipped, so a plan made mid-week re-plans what is left.\n\n\
+Examples:\n  gridwatch plan --week 2026-W48 --out plans.csv\n  gridwatch plan --week 2026-W48 --officer wang.wei --format geojson")]
+    Plan {
+        /// ISO week, e.g. 2026-W48.
+        #[arg(long)]
+        week: String,
+        /// Only this officer (a user name, or a 网格员 named on grids).
+        #[arg(long)]
+        officer: Option<String>,
+        /// csv or geojson.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Plan as if it were this time (RFC 3339); default: now.
+        #[arg(long)]
+        as_of: Option<String>,
+        #[command(flatten)]
+        planning: PlanningArgs,
+        #[command(flatten)]
+        rules: CoverageArgs,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Checks on files, without a database.
+    #[command(subcommand)]
+    Check(CheckCommand),
+    /// Mock assessments (模拟测评): a seeded draw of assessment points, scores, score rates.
+    #[command(subcommand)]
+    Assess(AssessCommand),
+}
+
+#[derive(Subcommand)]
+enum AssessCommand {
+    /// Draw points at random, stratified by type and district; prints the score sheet (CSV).
+    #[command(after_help = "Each type-and-district stratum gets its share of --n by its number of points \
+(Sainte-Laguë; every stratum at least one when --n allows), or each type its --per-type count over its districts. \
+The same --seed over the same points draws the same sample. Points without their own criteria get their type's \
+standard checklist.\n\nExamples:\n  gridwatch assess draw --n 78 --seed 2026 --name \"11月模拟测评\" --out sheet.csv\n  \
+gridwatch assess draw --per-type market=3,back_street=5,public_toilet=4 --district 110101")]
+    Draw {
+        /// Points in all, spread over types and districts by their sizes.
+        #[arg(long, required_unless_present = "per_type")]
+        n: Option<usize>,
+        /// Points per type instead: type=count,… (types by id or Chinese name).
+        #[arg(long, value_delimiter = ',', value_name = "TYPE=N")]
+        per_type: Vec<String>,
+        /// The seed (default: a random one, printed and kept with the draw).
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long, default_value = "模拟测评")]
+        name: String,
+        /// Only these districts (6-digit codes, comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        district: Vec<String>,
+        /// Write the score sheet here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// List mock assessments with their score rates.
+    List {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Record scores from a filled-in score sheet (CSV with point, criterion, score or pass, note).
+    #[command(after_help = "Rows with neither score nor pass are skipped; pass takes yes/no, 是/否 or 合格/不合格. \
+A score runs from 0 to the criterion's weight. All or nothing: every bad row is named.\n\n\
+Example:\n  gridwatch assess score 3 sheet.csv --by inspector.li")]
+    Score {
+        id: i64,
+        file: PathBuf,
+        /// Who scored (kept with each score and in the audit log).
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// The score rates (得分率) overall, per type, unit and district: xlsx, json or the csv sheet.
+    #[command(after_help = "Example:\n  gridwatch assess report 3 --format xlsx --out 模拟测评.xlsx")]
+    Report {
+        id: i64,
+        #[arg(long, default_value = "xlsx")]
+        format: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum CheckCommand {
+    /// The tiling check (责任全覆盖): gaps, overlaps, parts outside the boundary and invalid grids.
+    #[command(
+        after_help = "Example:\n  gridwatch check grids --boundary district.geojson grids.geojson --format json --min-area 1"
+    )]
+    Grids {
+        /// The jurisdiction boundary (GeoJSON Polygon/MultiPolygon features, taken together).
+        #[arg(long)]
+        boundary: PathBuf,
+        /// The grids of one level (GeoJSON with a `code` property).
+        grids: PathBuf,
+        /// json (summary and every finding) or geojson (the findings as features).
+        #[arg(long, default_value = "json")]
+        format: String,
+        /// Parts (and overlapping pairs) smaller than this many square metres are ignored.
+        #[arg(long, default_value_t = 1.0)]
+        min_area: f64,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct PlanningArgs {
+    /// The city's planning rules (JSON: day_start, day_hours, speed_kmh, workdays, verify_minutes,
+    /// dwell_minutes, windows); default: 08:30 for 6 h, Monday to Friday, at 4.5 km/h.
+    #[arg(long, env = "GRIDWATCH_PLAN_RULES", value_name = "FILE.json")]
+    plan_rules: Option<PathBuf>,
+}
+
+impl PlanningArgs {
+    fn rules(&self) -> Result<crate::app::planning::PlanRules, String> {
+        let Some(path) = &self.plan_rules else { return Ok(Default::default()) };
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        crate::app::planning::PlanRules::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+#[derive(Args)]
+struct CoverageArgs {
+    /// A track passing this close (metres) to an assessment point visits it.
+    #[arg(long, env = "GRIDWATCH_COVERAGE_RADIUS", default_value_t = 30.0)]
+    coverage_radius: f64,
+    /// The city's time zone: a UTC offset such as +08:00, or Asia/Shanghai.
+    #[arg(long, env = "GRIDWATCH_TIME_ZONE", default_value = "Asia/Shanghai")]
+    time_zone: String,
+    /// The day a patrol week begins (monday … sunday, or 周一 … 周日).
+    #[arg(long, env = "GRIDWATCH_WEEK_START", default_value = "monday")]
+    week_start: String,
+}
+
+impl CoverageArgs {
+    fn rules(&self) -> Result<crate::app::coverage::CoverageRules, String> {
+        if !(self.coverage_radius.is_finite() && (0.0..=10_000.0).contains(&self.coverage_radius)) {
+            return Err("--coverage-radius must be between 0 and 10000 metres".into());
+        }
+        Ok(crate::app::coverage::CoverageRules {
+            radius_m: self.coverage_radius,
+            offset: crate::app::coverage::parse_time_zone(&self.time_zone)?,
+            week_start: crate::app::coverage::parse_week_start(&self.week_start)?,
+        })
+    }
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// The weekly bulletin (一周一通报): indicators per grid, street, unit or department, ranked.
+    Weekly {
+        /// ISO week, e.g. 2026-W47 (default: this week).
+        #[arg(long)]
+        week: Option<String>,
+        /// grid, street, unit or department.
+        #[arg(long, default_value = "street")]
+        by: String,
+        /// json, csv or xlsx.
+        #[arg(long, default_value = "xlsx")]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// Count cases as they stood at this RFC 3339 time (default: now, or the week's end if earlier).
+        #[arg(long)]
+        as_of: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user.
+    Add {
+        name: String,
+        /// officer, unit, dispatcher, office, admin or app (a citizen app's key).
+        #[arg(long)]
+        role: String,
+        /// Grid codes the user answers for (any level, comma-separated); * for the whole city.
+        #[arg(long, value_delimiter = ',')]
+        scope: Vec<String>,
+        /// The responsible unit (责任单位) of unit staff.
+        #[arg(long)]
+        unit: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// List users.
+    List {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Revoke a user and every token of theirs.
+    Revoke {
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a user; it is printed once and stored only as a hash.
+    Create {
+        user: String,
+        /// Days until the token expires (default: never).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+        #[arg(long)]
+        label: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Revoke one token by its id.
+    Revoke {
+        id: i64,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Args)]
+struct DatabaseArgs {
+    /// postgres://… for PostGIS, sqlite://FILE for the embedded database.
+    #[arg(long, env = "GRIDWATCH_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    database_url: String,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// Address to listen on.
+    #[arg(long, env = "GRIDWATCH_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Seed the demo city (Dongcheng) into an empty database on first start.
+    #[arg(long, env = "GRIDWATCH_DEMO")]
+    demo: bool,
+    /// Seconds between checks for grid changes made by other processes.
+    #[arg(long, env = "GRIDWATCH_RELOAD_SECONDS", default_value_t = 5)]
+    reload_seconds: u64,
+    /// Requests per minute one token may make.
+    #[arg(long, env = "GRIDWATCH_RATE_LIMIT_PER_TOKEN", default_value_t = 1200)]
+    rate_limit_per_token: u32,
+    /// Requests per minute one IP address may make.
+    #[arg(long, env = "GRIDWATCH_RATE_LIMIT_PER_IP", default_value_t = 3000)]
+    rate_limit_per_ip: u32,
+    /// Seconds a request may take before it is stopped (503).
+    #[arg(long, env = "GRIDWATCH_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
+    request_timeout_seconds: u64,
+    /// Seconds a client has to send a request's headers; also how long a kept-alive connection may
+    /// sit idle.
+    #[arg(long, env = "GRIDWATCH_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10)]
+    header_read_timeout_seconds: u64,
+    /// The address users reach the service at, behind a proxy (e.g. https://grid.example.cn):
+    /// every link in OGC API and Open311 answers is built from it.
+    #[arg(long, env = "GRIDWATCH_PUBLIC_URL", value_parser = public_url)]
+    public_url: Option<String>,
+    /// Connections one client address may hold open at once.
+    #[arg(long, env = "GRIDWATCH_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
+    max_connections_per_ip: usize,
+    /// Largest bbox a layer request may cover, in km².
+    #[arg(long, env = "GRIDWATCH_MAX_BBOX_KM2", default_value_t = 20000.0)]
+    max_bbox_km2: f64,
+    /// Seconds between escalation (三色督办) passes over open cases.
+    #[arg(long, env = "GRIDWATCH_ESCALATION_SECONDS", default_value_t = 60.0)]
+    escalation_seconds: f64,
+    /// Where colour changes are POSTed (http://…), signed with --webhook-secret.
+    #[arg(long, env = "GRIDWATCH_WEBHOOK_URL")]
+    webhook_url: Option<String>,
+    /// The HMAC-SHA256 key for X-Gridwatch-Signature.
+    #[arg(long, env = "GRIDWATCH_WEBHOOK_SECRET", default_value = "")]
+    webhook_secret: String,
+    /// Delivery attempts per change.
+    #[arg(long, env = "GRIDWATCH_WEBHOOK_ATTEMPTS", default_value_t = 5)]
+    webhook_attempts: u32,
+    /// The city's working calendar (JSON: utc_offset, day_start, day_end, holidays, working_weekends).
+    #[arg(long, env = "GRIDWATCH_CALENDAR")]
+    calendar: Option<PathBuf>,
+    /// Share of a case's limit used that turns it blue.
+    #[arg(long, env = "GRIDWATCH_BLUE_SHARE", default_value_t = 0.8)]
+    blue_share: f64,
+    /// Share of a case's limit used that turns it red (2.0 = overdue by its full limit again).
+    #[arg(long, env = "GRIDWATCH_RED_SHARE", default_value_t = 2.0)]
+    red_share: f64,
+    /// Reworks that make a case yellow.
+    #[arg(long, env = "GRIDWATCH_YELLOW_REWORKS", default_value_t = 1)]
+    yellow_reworks: u32,
+    /// Reworks that make a case red.
+    #[arg(long, env = "GRIDWATCH_RED_REWORKS", default_value_t = 2)]
+    red_reworks: u32,
+    /// Same-category open cases this close (metres) to a new report are flagged as likely duplicates.
+    #[arg(long, env = "GRIDWATCH_DUPLICATE_METRES", default_value_t = 50.0)]
+    duplicate_metres: f64,
+    /// Where photo and document evidence is kept (content-addressed files and thumbnails).
+    #[arg(long, env = "GRIDWATCH_MEDIA_DIR", default_value = "gridwatch-media")]
+    media_dir: PathBuf,
+    /// Keep evidence in an S3-compatible bucket instead (MinIO, Ceph, AWS S3):
+    /// http(s)://host[:port]/bucket[/prefix]; keys in GRIDWATCH_S3_ACCESS_KEY and GRIDWATCH_S3_SECRET_KEY.
+    #[arg(long, env = "GRIDWATCH_MEDIA_S3")]
+    media_s3: Option<String>,
+    /// The bucket's region (MinIO and most S3-compatible stores accept the default).
+    #[arg(long, env = "GRIDWATCH_S3_REGION", default_value = "us-east-1")]
+    s3_region: String,
+    /// A photo taken farther than this (metres, by its EXIF GPS) from its case is flagged.
+    #[arg(long, env = "GRIDWATCH_PHOTO_MAX_METRES", default_value_t = 100.0)]
+    photo_max_metres: f64,
+    /// Run a simulated clock from this RFC 3339 time instead of the wall clock (demos, tests).
+    #[arg(long, env = "GRIDWATCH_CLOCK_START")]
+    clock_start: Option<String>,
+    /// How many times faster than real time the simulated clock runs.
+    #[arg(long, env = "GRIDWATCH_CLOCK_RATE", default_value_t = 1.0)]
+    clock_rate: f64,
+    #[command(flatten)]
+    coverage: CoverageArgs,
+    #[command(flatten)]
+    planning: PlanningArgs,
+    /// A raster basemap for the web map, as an XYZ tile URL template, e.g.
+    /// `https://tile.openstreetmap.org/{z}/{x}/{y}.png` (off by default: the map then needs no internet).
+    #[arg(long, env = "GRIDWATCH_BASEMAP_URL")]
+    basemap_url: Option<String>,
+    /// The basemap's attribution, shown on the map (e.g. "© OpenStreetMap contributors" or "天地图").
+    #[arg(long, env = "GRIDWATCH_BASEMAP_ATTRIBUTION")]
+    basemap_attribution: Option<String>,
+}
+
+/// How to read an import file; shared by every file import.
+#[derive(Args)]
+struct SourceArgs {
+    /// The file's format when its extension does not say: geojson, csv, shp, gpkg or gpx.
+    #[arg(long, value_name = "FORMAT")]
+    format: Option<String>,
+    /// The coordinate system of the file: wgs84, cgcs2000, gcj02 (高德/腾讯), bd09 (百度) or
+    /// EPSG:<code>, e.g. EPSG:4547 (CGCS2000 3° Gauss-Krüger CM 114°E) or EPSG:3857. Default:
+    /// what the .prj or the GeoPackage declares, else WGS-84.
+    #[arg(long, value_name = "CRS")]
+    crs: Option<String>,
+    /// The text encoding of a CSV or .dbf, e.g. GBK. Default: the .cpg, else detected.
+    #[arg(long, value_name = "ENCODING")]
+    encoding: Option<String>,
+    /// The GeoPackage layer to read (needed when it has several).
+    #[arg(long, value_name = "LAYER")]
+    layer: Option<String>,
+    /// Our attribute names taken from the file's: ours=theirs,…
+    #[arg(long, value_name = "ours=theirs,…")]
+    map: Option<String>,
+    /// Check everything and say what would change (new, updated, unchanged, invalid); write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Import the valid records and report the invalid ones, instead of refusing the whole file.
+    #[arg(long)]
+    skip_invalid: bool,
+    /// Write every problem and repair (file, unit, record, code, field, problem, action) to this CSV.
+    #[arg(long, value_name = "FILE.csv")]
+    report: Option<PathBuf>,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+impl SourceArgs {
+    fn options(&self, repair: bool) -> Result<cli::import::ImportOptions, String> {
+        let read = importers::source::ReadOptions {
+            format: self.format.as_deref().map(str::parse).transpose().map_err(|e| format!("--format: {e}"))?,
+            crs: self.crs.as_deref().map(str::parse).transpose()?,
+            encoding: self
+                .encoding
+                .as_deref()
+                .map(importers::text::encoding_for)
+                .transpose()
+                .map_err(|e| format!("--encoding: {e}"))?,
+            layer: self.layer.clone(),
+            map: self.map.as_deref().map(str::parse).transpose()?.unwrap_or_default(),
+            gpx: Default::default(),
+        };
+        Ok(cli::import::ImportOptions {
+            read,
+            repair,
+            skip_invalid: self.skip_invalid,
+            dry_run: self.dry_run,
+            report: self.report.clone(),
+        })
+    }
+}
+
+const FORMATS_HELP: &str =
+    "Formats (by extension, or --format): GeoJSON (.geojson, .json; streamed), CSV (.csv, .tsv, \
+.txt; lon/lat columns such as lon/lng/x/经度 and lat/y/纬度, or a WKT column; delimiter and UTF-8/GBK detected), \
+Shapefile (.shp with .dbf, .cpg, .prj), GeoPackage (.gpkg), GPX (.gpx waypoints).
+Without --skip-invalid an import is all or nothing: every bad record is named (file, record, field, reason) and \
+nothing is stored. Re-importing the same file changes nothing (upsert by code).";
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Grids (网格) from polygons with a code, upserted by code (a changed boundary opens a new version).
+    #[command(after_help = format!("Attributes: code (required), name, parent_code, level (district/street/community/grid or \
+区/街道/社区/网格; else --level, else from the code's length: 6, 9, 12, 15 digits), lead_department, \
+responsible_unit, officer.\n{FORMATS_HELP}\n\nExamples:\n  gridwatch import grids grids.geojson\n  \
+gridwatch import grids --repair --report problems.csv beijing-districts.geojson\n  \
+gridwatch import grids --map code=GRID_ID,name=MC,responsible_unit=SSJD 网格.shp\n  \
+gridwatch import grids --crs EPSG:4547 --dry-run survey.gpkg --layer 网格\n  \
+gridwatch import grids --map code=id --level district --repair us-counties.geojson"))]
+    Grids {
+        file: PathBuf,
+        /// The level of grids whose record names none (district, street, community, grid).
+        #[arg(long, value_name = "LEVEL")]
+        level: Option<String>,
+        /// Repair invalid polygons (closing rings, untangling self-intersections, dropping
+        /// repeated points) and report each fix, instead of refusing them.
+        #[arg(long)]
+        repair: bool,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+    /// Replace the category catalogue (部件/事件) with a CSV or JSON file.
+    #[command(after_help = "CSV header: code,kind,name_zh,name_en,department,time_limit,limit_unit,severity \
+(kind: component 部件 or event 事件). JSON: an array of objects with the same fields. On any bad row nothing \
+changes, and every bad row is named.\n\n\
+Examples:\n  gridwatch import categories categories.csv\n  gridwatch import categories catalogue.json")]
+    Categories {
+        file: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Assessment points (测评点位): points, lines or polygons, upserted by code.
+    #[command(after_help = format!("Attributes: code, name, type (e.g. market or 农贸市场), criteria \
+([{{id, text, weight}}] as JSON), required_per_week (1-7), unit.\n{FORMATS_HELP}\n\nExamples:\n  \
+gridwatch import points points.geojson\n  gridwatch import points --crs gcj02 --map code=编号,name=名称,type=类型 点位.csv\n  \
+gridwatch import points --skip-invalid --report rejected.csv points.gpkg"))]
+    Points {
+        file: PathBuf,
+        /// Repair invalid polygons and report each fix.
+        #[arg(long)]
+        repair: bool,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+    /// Planned patrol routes from LineStrings; replaces the officers' routes for those weekdays.
+    #[command(after_help = format!("Attributes: officer, weekday (1-7 or 周一…周日), name.\n{FORMATS_HELP}\n\n\
+Examples:\n  gridwatch import routes routes.geojson\n  gridwatch import routes --map officer=XM,weekday=XQ routes.shp"))]
+    Routes {
+        file: PathBuf,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+    /// A backlog of reported problems (案件) from points; each goes to the grid that covers it.
+    #[command(after_help = format!("Attributes: code (an id from the old system: a re-import skips codes \
+already imported), category (from the catalogue), description, source (citizen, hotline, officer …; default \
+citizen), owner, reported_at (RFC 3339, or YYYY-MM-DD HH:MM[:SS] in China time), reported_by.\n{FORMATS_HELP}\n\n\
+Examples:\n  gridwatch import problems backlog.csv\n  gridwatch import problems --crs bd09 --map category=LB,description=MS 12345.csv"))]
+    Problems {
+        file: PathBuf,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+    /// The street network (路网): weekly plans then measure walks along the streets. Replaces the
+    /// whole network.
+    #[command(after_help = format!("Records: LineStrings or MultiLineStrings, optionally with a name. Streets \
+meet where they share a vertex; lines that cross without one (bridges, tunnels) do not connect. Only the largest \
+connected part is used to join stops to the network.\n{FORMATS_HELP}\n\nOpenStreetMap extracts convert with \
+GDAL: ogr2ogr -f GeoJSON streets.geojson city.osm.pbf lines -where \"highway IS NOT NULL\"\n\n\
+Examples:\n  gridwatch import streets streets.geojson\n  gridwatch import streets --crs gcj02 路网.shp"))]
+    Streets {
+        file: PathBuf,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+    /// An officer's GPS track (inaccurate fixes and spikes are dropped and counted).
+    #[command(after_help = "Records: GPX track points (<trkpt>), or points of any other format with a time \
+(RFC 3339, YYYY-MM-DD HH:MM[:SS] in China time, or Unix seconds) and optionally accuracy (metres) or hdop. \
+Phone apps built on 高德 or 腾讯 maps record GCJ-02: give --crs gcj02.\n\n\
+Examples:\n  gridwatch import tracks --officer wang.wei monday.gpx\n  \
+gridwatch import tracks --officer wang.wei --crs gcj02 --map time=定位时间 monday.csv")]
+    Tracks {
+        file: PathBuf,
+        /// The officer (user name) who walked it.
+        #[arg(long)]
+        officer: String,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+}
+
+#[derive(Args)]
+struct AssignArgs {
+    /// GeoJSON FeatureCollection of grid polygons with a `code` property.
+    #[arg(long)]
+    grids: PathBuf,
+    /// CSV with a header and columns id,lon,lat.
+    #[arg(long)]
+    points: PathBuf,
+    /// Output CSV (id,code); an empty code means no grid covers the point.
+    #[arg(long)]
+    out: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve(args) => {
+            let args = *args;
+            runtime()?.block_on(async {
+                let store = connect(&args.database.database_url).await.map_err(|e| e.to_string())?;
+                let options = cli::serve::ServeOptions {
+                    listen: args.listen,
+                    demo: args.demo,
+                    reload_interval: Duration::from_secs(args.reload_seconds.max(1)),
+                    limits: crate::http::guard::Limits {
+                        requests_per_minute_per_token: args.rate_limit_per_token,
+                        requests_per_minute_per_ip: args.rate_limit_per_ip,
+                        request_timeout: Duration::from_secs(args.request_timeout_seconds.max(1)),
+                        max_bbox_km2: args.max_bbox_km2,
+                    },
+                    connections: crate::http::server::ConnectionLimits {
+                        header_read_timeout: Duration::from_secs(args.header_read_timeout_seconds.max(1)),
+                        max_per_ip: args.max_connections_per_ip.max(1),
+                        ..Default::default()
+                    },
+                    escalation_interval: Duration::from_secs_f64(args.escalation_seconds.clamp(0.05, 86_400.0)),
+                    webhook: args.webhook_url.map(|url| crate::app::escalation::Webhook {
+                        url,
+                        secret: args.webhook_secret,
+                        attempts: args.webhook_attempts,
+                    }),
+                    calendar: match &args.calendar {
+                        None => crate::domain::workflow::calendar::WorkingCalendar::default(),
+                        Some(path) => {
+                            let text = std::fs::read_to_string(path)
+                                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                            crate::domain::workflow::calendar::WorkingCalendar::from_json(&text)
+                                .map_err(|e| format!("{}: {e}", path.display()))?
+                        }
+                    },
+                    thresholds: {
+                        let t = crate::domain::workflow::colour::Thresholds {
+                            blue_share: args.blue_share,
+                            red_share: args.red_share,
+                            yellow_reworks: args.yellow_reworks,
+                            red_reworks: args.red_reworks,
+                        };
+                        if !(0.0 < t.blue_share
+                            && t.blue_share <= 1.0
+                            && t.red_share >= 1.0
+                            && t.yellow_reworks <= t.red_reworks)
+                        {
+                            return Err(
+                            "thresholds: need 0 < --blue-share ≤ 1 ≤ --red-share and --yellow-reworks ≤ --red-reworks"
+                                .into(),
+                        );
+                        }
+                        t
+                    },
+                    duplicate_metres: args.duplicate_metres.clamp(0.0, 10_000.0),
+                    evidence: crate::http::Evidence {
+                        blobs: match &args.media_s3 {
+                            None => crate::app::evidence::blobs::Blobs::Local(
+                                crate::app::evidence::blobs::LocalBlobs::new(args.media_dir),
+                            ),
+                            Some(url) => crate::app::evidence::blobs::Blobs::S3(crate::app::evidence::s3::Bucket::new(
+                                url,
+                                &args.s3_region,
+                                &std::env::var("GRIDWATCH_S3_ACCESS_KEY").unwrap_or_default(),
+                                &std::env::var("GRIDWATCH_S3_SECRET_KEY").unwrap_or_default(),
+                            )?),
+                        },
+                        max_distance_m: args.photo_max_metres.clamp(1.0, 100_000.0),
+                    },
+                    coverage: args.coverage.rules()?,
+                    plan_rules: args.planning.rules()?,
+                    public_url: args.public_url,
+                    basemap: match args.basemap_url {
+                        Some(url) if url.contains("{z}") && url.contains("{x}") && url.contains("{y}") => {
+                            Some(crate::http::Basemap {
+                                url,
+                                attribution: args.basemap_attribution.unwrap_or_default(),
+                            })
+                        }
+                        Some(url) => return Err(format!("--basemap-url {url:?}: needs {{z}}, {{x}} and {{y}} in it")),
+                        None => None,
+                    },
+                    clock: match args.clock_start {
+                        None => None,
+                        Some(start) => {
+                            let start =
+                                time::OffsetDateTime::parse(&start, &time::format_description::well_known::Rfc3339)
+                                    .map_err(|e| format!("--clock-start {start:?}: {e}"))?;
+                            Some(std::sync::Arc::new(crate::domain::clock::SimulatedClock::new(start, args.clock_rate)))
+                        }
+                    },
+                };
+                cli::serve::serve(store, options).await
+            })
+        }
+        Command::Migrate(db) => runtime()?.block_on(async {
+            let store = connect(&db.database_url).await.map_err(|e| e.to_string())?;
+            println!("database is up to date ({})", store.backend());
+            Ok(())
+        }),
+        Command::Import(ImportCommand::Grids { file, level, repair, source }) => {
+            let level = level.map(|l| l.parse()).transpose().map_err(|e| format!("--level: {e}"))?;
+            import_file(cli::import::Target::Grids { level }, &file, &source, repair)
+        }
+        Command::Import(ImportCommand::Points { file, repair, source }) => {
+            import_file(cli::import::Target::Points, &file, &source, repair)
+        }
+        Command::Import(ImportCommand::Routes { file, source }) => {
+            import_file(cli::import::Target::Routes, &file, &source, false)
+        }
+        Command::Import(ImportCommand::Streets { file, source }) => {
+            import_file(cli::import::Target::Streets, &file, &source, false)
+        }
+        Command::Import(ImportCommand::Problems { file, source }) => {
+            import_file(cli::import::Target::Problems, &file, &source, false)
+        }
+        Command::User(command) => runtime()?.block_on(cli::accounts::user(command_into(command))),
+        Command::Token(command) => runtime()?.block_on(cli::accounts::token(token_into(command))),
+        Command::Import(ImportCommand::Categories { file, database }) => runtime()?.block_on(async {
+            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+            match cli::import::import_categories(store.as_ref(), &file).await {
+                Ok(n) => {
+                    println!("imported {}: {n} categories replace the catalogue", file.display());
+                    Ok(())
+                }
+                Err(problems) => {
+                    for p in &problems {
+                        eprintln!("{p}");
+                    }
+                    Err(format!("{} problem(s) found; the catalogue is unchanged", problems.len()))
+                }
+            }
+        }),
+        Command::Report(ReportCommand::Weekly { week, by, format, out, as_of, database }) => {
+            runtime()?.block_on(async {
+                let as_of = as_of
+                    .map(|t| {
+                        time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
+                            .map_err(|e| format!("--as-of {t:?}: {e}"))
+                    })
+                    .transpose()?;
+                let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+                cli::report::weekly(store.as_ref(), week.as_deref(), &by, &format, &out, as_of).await
+            })
+        }
+        Command::Import(ImportCommand::Tracks { file, officer, source }) => runtime()?.block_on(async {
+            let options = source.options(false)?;
+            let store = connect(&source.database.database_url).await.map_err(|e| e.to_string())?;
+            report_import(cli::import::import_track(store.as_ref(), &file, &officer, &options, now()).await)
+        }),
+        Command::Plan { week, officer, format, out, as_of, planning, rules, database } => runtime()?.block_on(async {
+            let rules = rules.rules()?;
+            let plan_rules = planning.rules()?;
+            let as_of = match as_of {
+                Some(t) => time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
+                    .map_err(|e| format!("--as-of {t:?}: {e}"))?,
+                None => now(),
+            };
+            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+            let bytes =
+                cli::patrol::plan(store.as_ref(), &week, officer.as_deref(), &rules, &plan_rules, &format, as_of)
+                    .await?;
+            write_out(out.as_deref(), &bytes)
+        }),
+        Command::Coverage { week, format, out, rules, database } => runtime()?.block_on(async {
+            let rules = rules.rules()?;
+            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+            let bytes = cli::patrol::coverage(store.as_ref(), &week, &rules, &format).await?;
+            write_out(out.as_deref(), &bytes)
+        }),
+        Command::Assess(command) => runtime()?.block_on(assess(command)),
+        Command::Check(CheckCommand::Grids { boundary, grids, format, min_area, out }) => {
+            if !(min_area.is_finite() && min_area >= 0.0) {
+                return Err("--min-area must be a non-negative number of square metres".into());
+            }
+            match cli::patrol::check_grids(&boundary, &grids, min_area, &format) {
+                Ok(bytes) => write_out(out.as_deref(), &bytes),
+                Err(problems) => {
+                    for p in &problems {
+                        eprintln!("{p}");
+                    }
+                    Err(format!("{} problem(s) found in the input", problems.len()))
+                }
+            }
+        }
+        Command::Assign(args) => {
+            let threads =
+                args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+            let stats = cli::assign::run(&args.grids, &args.points, &args.out, threads)?;
+            eprintln!(
+                "assigned {} of {} points to {} grids in {:.2} s ({:.0} points/s; index built in {:.2} s)",
+                stats.assigned,
+                stats.points,
+                stats.grids,
+                stats.seconds,
+                stats.points as f64 / stats.seconds.max(1e-9),
+                stats.index_seconds
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn assess(command: AssessCommand) -> Result<(), String> {
+    match command {
+        AssessCommand::Draw { n, per_type, seed, name, district, out, database } => {
+            let mut quotas = serde_json::Map::new();
+            for pair in &per_type {
+                let (kind, count) =
+                    pair.split_once('=').ok_or_else(|| format!("--per-type {pair:?}: write type=count"))?;
+                let count: u64 =
+                    count.trim().parse().map_err(|_| format!("--per-type {pair:?}: the count is not a number"))?;
+                quotas.insert(kind.trim().to_string(), count.into());
+            }
+            let spec = serde_json::json!({"name": name, "n": n, "seed": seed,
+                "per_type": (!quotas.is_empty()).then_some(quotas), "districts": district});
+            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+            let (drawn, sheet) = cli::assess::draw(store.as_ref(), spec, now()).await?;
+            eprintln!("assessment {}: {} points drawn with seed {}", drawn.id, drawn.items.len(), drawn.spec.seed);
+            write_out(out.as_deref(), &sheet)
+        }
+        AssessCommand::List { database } => {
+            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+            write_out(None, &cli::assess::list(store.as_ref()).await?)
+        }
+        AssessCommand::Score { id, file, by, database } => {
+            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+            let by = by.unwrap_or_else(|| crate::domain::auth::Actor::cli().name);
+            match cli::assess::score(store.as_ref(), id, &file, &by, now()).await {
+                Ok(n) => {
+                    println!("recorded {n} scores in assessment {id}");
+                    Ok(())
+                }
+                Err(problems) => {
+                    for p in &problems {
+                        eprintln!("{p}");
+                    }
+                    Err(format!("{} problem(s) found; no score was recorded", problems.len()))
+                }
+            }
+        }
+        AssessCommand::Report { id, format, out, database } => {
+            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+            write_out(out.as_deref(), &cli::assess::report(store.as_ref(), id, &format).await?)
+        }
+    }
+}
+
+fn now() -> time::OffsetDateTime {
+    crate::domain::clock::Clock::now(&crate::domain::clock::SystemClock)
+}
+
+fn import_file(
+    target: cli::import::Target,
+    file: &std::path::Path,
+    source: &SourceArgs,
+    repair: bool,
+) -> Result<(), String> {
+    let options = source.options(repair)?;
+    runtime()?.block_on(async {
+        let store = connect(&source.database.database_url).await.map_err(|e| e.to_string())?;
+        report_import(cli::import::run(store.as_ref(), target, file, &options, now()).await)
+    })
+}
+
+/// Prints an import's summary, or every problem found (nothing was stored).
+fn report_import(result: Result<Vec<String>, Vec<String>>) -> Result<(), String> {
+    match result {
+        Ok(summary) => {
+            for line in summary {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            Err(format!("{} problem(s) found; nothing was stored", problems.len()))
+        }
+    }
+}
+
+fn write_out(out: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), String> {
+    match out {
+        Some(path) => std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display())),
+        None => {
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            let end: &[u8] = if bytes.ends_with(b"\n") { b"" } else { b"\n" };
+            stdout.write_all(bytes).and_then(|_| stdout.write_all(end)).map_err(|e| e.to_string())
+        }
+    }
+}
+
+fn command_into(c: UserCommand) -> cli::accounts::UserCommand {
+    use cli::accounts::UserCommand as U;
+    match c {
+        UserCommand::Add { name, role, scope, unit, database } => {
+            U::Add { name, role, scope, unit, database_url: database.database_url }
+        }
+        UserCommand::List { database } => U::List { database_url: database.database_url },
+        UserCommand::Revoke { name, database } => U::Revoke { name, database_url: database.database_url },
+    }
+}
+
+fn token_into(c: TokenCommand) -> cli::accounts::TokenCommand {
+    use cli::accounts::TokenCommand as T;
+    match c {
+        TokenCommand::Create { user, expires_in_days, label, database } => {
+            T::Create { user, expires_in_days, label, database_url: database.database_url }
+        }
+        TokenCommand::Revoke { id, database } => T::Revoke { id, database_url: database.database_url },
+    }
+}
+
+/// `--public-url`: an absolute http(s) URL without a query, links are built on it.
+fn public_url(text: &str) -> Result<String, String> {
+    let url = text.trim().trim_end_matches('/');
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(rest) if !rest.is_empty() && !rest.contains(['?', '#', ' ', '"', '<', '>']) => Ok(url.to_string()),
+        _ => Err(format!("{text:?} is not an http(s) URL such as https://grid.example.cn")),
+    }
+}
