@@ -75,8 +75,13 @@ async fn writer(
                     report.problem.likely_duplicates = duplicates(&report.problem, near, duplicate_metres);
                 }
             }
-            // The insert below tells the callers if the database is away; otherwise the reports
-            // are stored without the hint rather than refused.
+            // The database is away: storing would only wait for it again (and answer after twice
+            // the pool's timeout). Every caller hears so now, and retries with its key.
+            Err(e) if e.is_unavailable() => {
+                unavailable(replies, &e);
+                continue;
+            }
+            // Otherwise the reports are stored without the hint rather than refused.
             Err(e) => tracing::warn!(error = %e, "the duplicate search failed; storing without it"),
         }
         match store.insert_problems_once(reports.clone()).await {
@@ -85,6 +90,8 @@ async fn writer(
                     let _ = reply.send(Ok(result)); // the caller may have gone (timeout)
                 }
             }
+            // Nothing was stored; one by one would wait for the database once per report.
+            Err(e) if e.is_unavailable() => unavailable(replies, &e),
             // All or nothing failed: one report may be at fault (a key raced by another server),
             // or the database is away. Each report then gets its own transaction and answer.
             Err(e) if reports.len() > 1 => {
@@ -99,6 +106,14 @@ async fn writer(
                 }
             }
         }
+    }
+}
+
+/// Tells every caller of a batch that the database is away.
+fn unavailable(replies: Vec<Reply>, cause: &StoreError) {
+    tracing::warn!(error = %cause, reports = replies.len(), "the database is away; intake answers 503");
+    for reply in replies {
+        let _ = reply.send(Err(StoreError::Unavailable(cause.to_string())));
     }
 }
 

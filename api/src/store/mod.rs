@@ -989,6 +989,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("unsupported database URL {0:?}: use postgres://… or sqlite://…")]
     UnsupportedUrl(String),
+    /// The database was found away for a batch this request was part of (see `is_unavailable`).
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl StoreError {
@@ -996,6 +999,7 @@ impl StoreError {
     /// the caller may retry, and nothing was stored.
     pub fn is_unavailable(&self) -> bool {
         match self {
+            StoreError::Unavailable(_) => true,
             StoreError::Database(e) => match e {
                 sqlx::Error::Io(_)
                 | sqlx::Error::PoolTimedOut
