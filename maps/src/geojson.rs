@@ -72,6 +72,35 @@ pub fn feature_collection(features: Vec<Value>) -> Value {
     json!({"type": "FeatureCollection", "features": features})
 }
 
+/// The tiling report as features: gaps, overlaps and parts outside, each with `issue`.
+pub fn tiling_features(report: &spatial::tiling::TilingReport) -> Vec<Value> {
+    let mut features = Vec::new();
+    for (i, g) in report.gaps.iter().enumerate() {
+        let mut props = Map::new();
+        props.insert("issue".into(), json!("gap"));
+        props.insert("area_m2".into(), json!(g.area_m2));
+        props.insert("neighbours".into(), json!(g.neighbours));
+        let geometry = multipolygon(&geo::MultiPolygon(vec![g.geometry.clone()]));
+        features.push(feature(json!(format!("gap/{}", i + 1)), geometry, props));
+    }
+    for o in &report.overlaps {
+        let mut props = Map::new();
+        props.insert("issue".into(), json!("overlap"));
+        props.insert("area_m2".into(), json!(o.area_m2));
+        props.insert("grids".into(), json!([o.a, o.b]));
+        features.push(feature(json!(format!("overlap/{}/{}", o.a, o.b)), multipolygon(&o.geometry), props));
+    }
+    for (i, o) in report.outside.iter().enumerate() {
+        let mut props = Map::new();
+        props.insert("issue".into(), json!("outside"));
+        props.insert("area_m2".into(), json!(o.area_m2));
+        props.insert("grid".into(), json!(o.code));
+        let geometry = multipolygon(&geo::MultiPolygon(vec![o.geometry.clone()]));
+        features.push(feature(json!(format!("outside/{}/{}", o.code, i + 1)), geometry, props));
+    }
+    features
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

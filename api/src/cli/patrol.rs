@@ -100,7 +100,7 @@ pub fn check_grids(boundary: &Path, grids: &Path, min_area_m2: f64, format: &str
     }
     let report = check_tiling(&boundary_geometry, &tiles, min_area_m2);
     let out = match format {
-        "geojson" => maps::geojson::feature_collection(crate::http::tiling_features(&report)),
+        "geojson" => maps::geojson::feature_collection(maps::geojson::tiling_features(&report)),
         _ => {
             let mut v = serde_json::json!(report);
             if let Some(obj) = v.as_object_mut() {

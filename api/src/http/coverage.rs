@@ -105,39 +105,6 @@ pub async fn coverage_gaps(
     Ok(geojson(maps::geojson::feature_collection(gap_features(&ctx, principal, week).await?)))
 }
 
-/// The tiling report as features: gaps, overlaps and parts outside, each with `issue`.
-pub fn tiling_features(report: &TilingReport) -> Vec<Value> {
-    let mut features = Vec::new();
-    for (i, g) in report.gaps.iter().enumerate() {
-        let mut props = Map::new();
-        props.insert("issue".into(), json!("gap"));
-        props.insert("area_m2".into(), json!(g.area_m2));
-        props.insert("neighbours".into(), json!(g.neighbours));
-        let geometry = maps::geojson::multipolygon(&geo::MultiPolygon(vec![g.geometry.clone()]));
-        features.push(maps::geojson::feature(json!(format!("gap/{}", i + 1)), geometry, props));
-    }
-    for o in &report.overlaps {
-        let mut props = Map::new();
-        props.insert("issue".into(), json!("overlap"));
-        props.insert("area_m2".into(), json!(o.area_m2));
-        props.insert("grids".into(), json!([o.a, o.b]));
-        features.push(maps::geojson::feature(
-            json!(format!("overlap/{}/{}", o.a, o.b)),
-            maps::geojson::multipolygon(&o.geometry),
-            props,
-        ));
-    }
-    for (i, o) in report.outside.iter().enumerate() {
-        let mut props = Map::new();
-        props.insert("issue".into(), json!("outside"));
-        props.insert("area_m2".into(), json!(o.area_m2));
-        props.insert("grid".into(), json!(o.code));
-        let geometry = maps::geojson::multipolygon(&geo::MultiPolygon(vec![o.geometry.clone()]));
-        features.push(maps::geojson::feature(json!(format!("outside/{}/{}", o.code, i + 1)), geometry, props));
-    }
-    features
-}
-
 /// Runs the tiling check on stored grids: the grids of `level` below `within` (a grid code whose
 /// boundary is the jurisdiction; by default every top-level grid together).
 pub async fn tiling_report(
@@ -198,7 +165,7 @@ pub async fn tiling(State(ctx): State<ApiContext>, caller: Caller, params: Param
     }
     let report = tiling_report(&ctx, principal, &params).await?;
     Ok(match format {
-        "geojson" => geojson(maps::geojson::feature_collection(tiling_features(&report))),
+        "geojson" => geojson(maps::geojson::feature_collection(maps::geojson::tiling_features(&report))),
         _ => axum::Json(report).into_response(),
     })
 }

@@ -136,7 +136,7 @@ async fn computed(
             let week = super::coverage::week_param(ctx, params)?;
             super::coverage::gap_features(ctx, principal, week).await?
         }
-        _ => super::coverage::tiling_features(&super::coverage::tiling_report(ctx, principal, params).await?),
+        _ => maps::geojson::tiling_features(&super::coverage::tiling_report(ctx, principal, params).await?),
     };
     let bbox = params.bbox()?;
     features.retain(|f| {

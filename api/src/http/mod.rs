@@ -24,8 +24,6 @@ mod reports;
 pub mod server;
 mod tiles;
 
-pub use coverage::tiling_features;
-
 use crate::app::catalog::Catalog;
 use crate::domain::clock::Clock;
 use crate::domain::workflow::calendar::WorkingCalendar;
