@@ -245,39 +245,6 @@ pub const STREAM_RECHECK: std::time::Duration = super::guard::PrincipalCache::TT
 /// its escalations).
 pub const MAX_STREAMS_PER_USER: usize = 8;
 
-/// Open live streams per user; a [`StreamSlot`] gives its place back when its stream ends.
-#[derive(Default)]
-pub struct StreamCounts(std::sync::Mutex<std::collections::HashMap<i64, usize>>);
-
-pub struct StreamSlot {
-    counts: std::sync::Arc<StreamCounts>,
-    user: i64,
-}
-
-impl StreamCounts {
-    fn take(self: &std::sync::Arc<Self>, user: i64) -> Option<StreamSlot> {
-        let mut counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let open = counts.entry(user).or_default();
-        if *open >= MAX_STREAMS_PER_USER {
-            return None;
-        }
-        *open += 1;
-        Some(StreamSlot { counts: self.clone(), user })
-    }
-}
-
-impl Drop for StreamSlot {
-    fn drop(&mut self) {
-        let mut counts = self.counts.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(open) = counts.get_mut(&self.user) {
-            *open = open.saturating_sub(1);
-            if *open == 0 {
-                counts.remove(&self.user);
-            }
-        }
-    }
-}
-
 /// Server-sent events from a broadcast: each message `to_event` keeps (the caller's area decides),
 /// kept alive; a listener too slow for the channel skips what it missed. Every
 /// [`STREAM_RECHECK`] the caller's token is checked again: once it is revoked or expired (or its
@@ -293,7 +260,7 @@ fn live<T: Clone + Send + 'static>(
     use tokio::sync::broadcast::error::RecvError;
     let principal = caller.require(Permission::ReadProblems)?.clone();
     let token = caller.token_hash.clone().unwrap_or_default();
-    let slot = ctx.streams.take(principal.user_id).ok_or_else(|| {
+    let slot = ctx.streams.take(principal.user_id, MAX_STREAMS_PER_USER).ok_or_else(|| {
         ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_streams",

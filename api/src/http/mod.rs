@@ -22,6 +22,7 @@ mod problems;
 mod queue;
 mod reports;
 pub mod server;
+mod slots;
 mod tiles;
 
 use crate::app::catalog::Catalog;
@@ -67,8 +68,8 @@ pub struct ApiContext {
     pub intake: Arc<crate::app::group_commit::GroupCommit>,
     /// Where photo evidence is kept and how it is checked.
     pub evidence: Arc<Evidence>,
-    /// Live streams open per user (capped).
-    pub streams: Arc<cases::StreamCounts>,
+    /// Live streams open per user id (capped: [`cases::MAX_STREAMS_PER_USER`]).
+    pub streams: Arc<slots::Slots<i64>>,
     /// The address users reach this service at (`--public-url`, e.g. `https://grid.example.cn`):
     /// every link is built from it when set.
     pub public_url: Option<Arc<str>>,

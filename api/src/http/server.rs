@@ -5,9 +5,8 @@
 //! header line every few seconds kept a connection forever).
 
 use axum::Router;
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Limits on connections (docs/security.md).
@@ -28,40 +27,6 @@ impl Default for ConnectionLimits {
     }
 }
 
-/// Open connections per client address.
-#[derive(Default)]
-struct PerAddress(Mutex<HashMap<IpAddr, usize>>);
-
-/// A connection's place in [`PerAddress`], given back when the connection ends.
-struct Place {
-    counts: Arc<PerAddress>,
-    ip: IpAddr,
-}
-
-impl PerAddress {
-    fn take(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<Place> {
-        let mut counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let open = counts.entry(ip).or_default();
-        if *open >= max {
-            return None;
-        }
-        *open += 1;
-        Some(Place { counts: self.clone(), ip })
-    }
-}
-
-impl Drop for Place {
-    fn drop(&mut self) {
-        let mut counts = self.counts.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(open) = counts.get_mut(&self.ip) {
-            *open = open.saturating_sub(1);
-            if *open == 0 {
-                counts.remove(&self.ip);
-            }
-        }
-    }
-}
-
 /// Serves `app` on `listener` until `shutdown` completes, then drains (see [`ConnectionLimits`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
@@ -73,7 +38,7 @@ pub async fn serve(
     let mut make = app.into_make_service_with_connect_info::<SocketAddr>();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
-    let per_address = Arc::new(PerAddress::default());
+    let per_address = Arc::new(super::slots::Slots::<IpAddr>::default());
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
