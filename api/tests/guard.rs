@@ -20,7 +20,8 @@ async fn context(limits: Limits) -> ApiContext {
     std::fs::create_dir_all(&dir).expect("dir");
     let store = connect(&format!("sqlite://{}", dir.join("g.db").display())).await.expect("store");
     let catalog = Arc::new(Catalog::load(store.as_ref()).await.expect("catalog"));
-    ApiContext::new(store, catalog, Arc::new(SystemClock), limits)
+    let settings = gridwatch::http::Settings { limits, ..Default::default() };
+    ApiContext::new(store, catalog, Arc::new(SystemClock), settings)
 }
 
 async fn slow(caller: Caller) -> &'static str {

@@ -598,12 +598,6 @@ fn run(cli: Cli) -> Result<(), String> {
                     listen: args.listen,
                     demo: args.demo,
                     reload_interval: Duration::from_secs(args.reload_seconds.max(1)),
-                    limits: crate::http::guard::Limits {
-                        requests_per_minute_per_token: args.rate_limit_per_token,
-                        requests_per_minute_per_ip: args.rate_limit_per_ip,
-                        request_timeout: Duration::from_secs(args.request_timeout_seconds.max(1)),
-                        max_bbox_km2: args.max_bbox_km2,
-                    },
                     connections: crate::http::server::ConnectionLimits {
                         header_read_timeout: Duration::from_secs(args.header_read_timeout_seconds.max(1)),
                         max_per_ip: args.max_connections_per_ip.max(1),
@@ -615,62 +609,6 @@ fn run(cli: Cli) -> Result<(), String> {
                         secret: args.webhook_secret,
                         attempts: args.webhook_attempts,
                     }),
-                    calendar: match &args.calendar {
-                        None => crate::domain::workflow::calendar::WorkingCalendar::default(),
-                        Some(path) => {
-                            let text = std::fs::read_to_string(path)
-                                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                            crate::domain::workflow::calendar::WorkingCalendar::from_json(&text)
-                                .map_err(|e| format!("{}: {e}", path.display()))?
-                        }
-                    },
-                    thresholds: {
-                        let t = crate::domain::workflow::colour::Thresholds {
-                            blue_share: args.blue_share,
-                            red_share: args.red_share,
-                            yellow_reworks: args.yellow_reworks,
-                            red_reworks: args.red_reworks,
-                        };
-                        if !(0.0 < t.blue_share
-                            && t.blue_share <= 1.0
-                            && t.red_share >= 1.0
-                            && t.yellow_reworks <= t.red_reworks)
-                        {
-                            return Err(
-                            "thresholds: need 0 < --blue-share ≤ 1 ≤ --red-share and --yellow-reworks ≤ --red-reworks"
-                                .into(),
-                        );
-                        }
-                        t
-                    },
-                    duplicate_metres: args.duplicate_metres.clamp(0.0, 10_000.0),
-                    evidence: crate::http::Evidence {
-                        blobs: match &args.media_s3 {
-                            None => crate::app::evidence::blobs::Blobs::Local(
-                                crate::app::evidence::blobs::LocalBlobs::new(args.media_dir),
-                            ),
-                            Some(url) => crate::app::evidence::blobs::Blobs::S3(crate::app::evidence::s3::Bucket::new(
-                                url,
-                                &args.s3_region,
-                                &std::env::var("GRIDWATCH_S3_ACCESS_KEY").unwrap_or_default(),
-                                &std::env::var("GRIDWATCH_S3_SECRET_KEY").unwrap_or_default(),
-                            )?),
-                        },
-                        max_distance_m: args.photo_max_metres.clamp(1.0, 100_000.0),
-                    },
-                    coverage: args.coverage.rules()?,
-                    plan_rules: args.planning.rules()?,
-                    public_url: args.public_url,
-                    basemap: match args.basemap_url {
-                        Some(url) if url.contains("{z}") && url.contains("{x}") && url.contains("{y}") => {
-                            Some(crate::http::Basemap {
-                                url,
-                                attribution: args.basemap_attribution.unwrap_or_default(),
-                            })
-                        }
-                        Some(url) => return Err(format!("--basemap-url {url:?}: needs {{z}}, {{x}} and {{y}} in it")),
-                        None => None,
-                    },
                     clock: match args.clock_start {
                         None => None,
                         Some(start) => {
@@ -679,6 +617,70 @@ fn run(cli: Cli) -> Result<(), String> {
                                     .map_err(|e| format!("--clock-start {start:?}: {e}"))?;
                             Some(std::sync::Arc::new(crate::domain::clock::SimulatedClock::new(start, args.clock_rate)))
                         }
+                    },
+                    api: crate::http::Settings {
+                        limits: crate::http::guard::Limits {
+                            requests_per_minute_per_token: args.rate_limit_per_token,
+                            requests_per_minute_per_ip: args.rate_limit_per_ip,
+                            request_timeout: Duration::from_secs(args.request_timeout_seconds.max(1)),
+                            max_bbox_km2: args.max_bbox_km2,
+                        },
+                        calendar: match &args.calendar {
+                            None => crate::domain::workflow::calendar::WorkingCalendar::default(),
+                            Some(path) => {
+                                let text = std::fs::read_to_string(path)
+                                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                                crate::domain::workflow::calendar::WorkingCalendar::from_json(&text)
+                                    .map_err(|e| format!("{}: {e}", path.display()))?
+                            }
+                        },
+                        thresholds: {
+                            let t = crate::domain::workflow::colour::Thresholds {
+                                blue_share: args.blue_share,
+                                red_share: args.red_share,
+                                yellow_reworks: args.yellow_reworks,
+                                red_reworks: args.red_reworks,
+                            };
+                            if !(0.0 < t.blue_share
+                                && t.blue_share <= 1.0
+                                && t.red_share >= 1.0
+                                && t.yellow_reworks <= t.red_reworks)
+                            {
+                                return Err(
+                                "thresholds: need 0 < --blue-share ≤ 1 ≤ --red-share and --yellow-reworks ≤ --red-reworks"
+                                    .into(),
+                            );
+                            }
+                            t
+                        },
+                        duplicate_metres: args.duplicate_metres.clamp(0.0, 10_000.0),
+                        evidence: crate::http::Evidence {
+                            blobs: match &args.media_s3 {
+                                None => crate::app::evidence::blobs::Blobs::Local(
+                                    crate::app::evidence::blobs::LocalBlobs::new(args.media_dir),
+                                ),
+                                Some(url) => crate::app::evidence::blobs::Blobs::S3(crate::app::evidence::s3::Bucket::new(
+                                    url,
+                                    &args.s3_region,
+                                    &std::env::var("GRIDWATCH_S3_ACCESS_KEY").unwrap_or_default(),
+                                    &std::env::var("GRIDWATCH_S3_SECRET_KEY").unwrap_or_default(),
+                                )?),
+                            },
+                            max_distance_m: args.photo_max_metres.clamp(1.0, 100_000.0),
+                        },
+                        coverage: args.coverage.rules()?,
+                        plan_rules: args.planning.rules()?,
+                        public_url: args.public_url,
+                        basemap: match args.basemap_url {
+                            Some(url) if url.contains("{z}") && url.contains("{x}") && url.contains("{y}") => {
+                                Some(crate::http::Basemap {
+                                    url,
+                                    attribution: args.basemap_attribution.unwrap_or_default(),
+                                })
+                            }
+                            Some(url) => return Err(format!("--basemap-url {url:?}: needs {{z}}, {{x}} and {{y}} in it")),
+                            None => None,
+                        },
                     },
                 };
                 cli::serve::serve(store, options).await

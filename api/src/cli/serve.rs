@@ -3,7 +3,6 @@
 use crate::app::catalog::Catalog;
 use crate::domain::clock::Clock;
 use crate::domain::clock::SystemClock;
-use crate::http::guard::Limits;
 use crate::http::{router, ApiContext};
 use crate::store::Store;
 use std::net::SocketAddr;
@@ -14,23 +13,14 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     pub demo: bool,
     pub reload_interval: Duration,
-    pub limits: Limits,
     pub connections: crate::http::server::ConnectionLimits,
-    /// The address users reach the service at (links are built from it).
-    pub public_url: Option<String>,
     /// Seconds between escalation passes.
     pub escalation_interval: Duration,
     pub webhook: Option<crate::app::escalation::Webhook>,
     /// A clock other than the wall clock (demos and tests).
     pub clock: Option<Arc<dyn Clock>>,
-    pub calendar: crate::domain::workflow::calendar::WorkingCalendar,
-    pub thresholds: crate::domain::workflow::colour::Thresholds,
-    pub duplicate_metres: f64,
-    pub coverage: crate::app::coverage::CoverageRules,
-    /// The web map's raster basemap (none by default).
-    pub basemap: Option<crate::http::Basemap>,
-    pub plan_rules: crate::app::planning::PlanRules,
-    pub evidence: crate::http::Evidence,
+    /// What the API itself is configured with (limits, calendar, colours, evidence, links …).
+    pub api: crate::http::Settings,
 }
 
 pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), String> {
@@ -62,7 +52,7 @@ pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), S
             }
         })
     };
-    if let crate::app::evidence::blobs::Blobs::Local(local) = &options.evidence.blobs {
+    if let crate::app::evidence::blobs::Blobs::Local(local) = &options.api.evidence.blobs {
         // Half-written uploads of a process killed mid-write (an hour old: never one in progress).
         match local.sweep(Duration::from_secs(3600)) {
             Ok(0) => {}
@@ -75,17 +65,9 @@ pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), S
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let mut ctx = ApiContext::new(store.clone(), catalog, clock.clone(), options.limits);
-    ctx.calendar = Arc::new(options.calendar);
-    ctx.thresholds = Arc::new(options.thresholds);
-    ctx.intake = Arc::new(crate::app::group_commit::GroupCommit::new(store.clone(), options.duplicate_metres));
-    ctx.coverage = Arc::new(options.coverage);
-    ctx.plan_rules = Arc::new(options.plan_rules);
-    ctx.evidence = Arc::new(options.evidence);
+    let ctx = ApiContext::new(store.clone(), catalog, clock.clone(), options.api);
     let (tiles, tile_store) = (ctx.tiles.clone(), store.clone());
     tokio::spawn(async move { tiles.warm(&tile_store).await });
-    ctx.basemap = options.basemap.map(Arc::new);
-    ctx.public_url = options.public_url.map(Arc::from);
     let escalator = crate::app::escalation::Escalator {
         store: store.clone(),
         clock,

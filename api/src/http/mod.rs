@@ -90,32 +90,64 @@ pub struct Basemap {
     pub attribution: String,
 }
 
-impl ApiContext {
-    pub fn new(store: Arc<dyn Store>, catalog: Arc<Catalog>, clock: Arc<dyn Clock>, limits: guard::Limits) -> Self {
+/// What the operator configures for the API (`gridwatch serve` flags); `Default` gives the
+/// built-in value of each.
+pub struct Settings {
+    pub limits: guard::Limits,
+    pub calendar: WorkingCalendar,
+    pub thresholds: Thresholds,
+    /// Open cases of the same category within this many metres are likely duplicates.
+    pub duplicate_metres: f64,
+    pub coverage: crate::app::coverage::CoverageRules,
+    pub plan_rules: crate::app::planning::PlanRules,
+    pub evidence: Evidence,
+    pub basemap: Option<Basemap>,
+    /// The address users reach the service at (`--public-url`).
+    pub public_url: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
         Self {
-            catalog,
-            clock,
-            limits: Arc::new(limits),
-            limiter: Arc::new(guard::RateLimiter::default()),
-            principals: Arc::new(guard::PrincipalCache::default()),
-            calendar: Arc::new(WorkingCalendar::default()),
-            thresholds: Arc::new(Thresholds::default()),
-            changes: tokio::sync::broadcast::channel(1024).0,
-            coverage: Arc::new(crate::app::coverage::CoverageRules::default()),
-            tiles: Arc::new(crate::app::tiles::TileService::default()),
-            problem_changes: tokio::sync::broadcast::channel(1024).0,
-            basemap: None,
-            plan_rules: Arc::new(crate::app::planning::PlanRules::default()),
-            streets: Arc::new(crate::app::planning::StreetCache::default()),
-            intake: Arc::new(crate::app::group_commit::GroupCommit::new(store.clone(), 50.0)),
-            evidence: Arc::new(Evidence {
+            limits: guard::Limits::default(),
+            calendar: WorkingCalendar::default(),
+            thresholds: Thresholds::default(),
+            duplicate_metres: 50.0,
+            coverage: crate::app::coverage::CoverageRules::default(),
+            plan_rules: crate::app::planning::PlanRules::default(),
+            evidence: Evidence {
                 blobs: crate::app::evidence::blobs::Blobs::Local(crate::app::evidence::blobs::LocalBlobs::new(
                     std::env::temp_dir().join("gridwatch-media"),
                 )),
                 max_distance_m: 100.0,
-            }),
-            streams: Arc::default(),
+            },
+            basemap: None,
             public_url: None,
+        }
+    }
+}
+
+impl ApiContext {
+    pub fn new(store: Arc<dyn Store>, catalog: Arc<Catalog>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+        Self {
+            catalog,
+            clock,
+            limits: Arc::new(settings.limits),
+            limiter: Arc::new(guard::RateLimiter::default()),
+            principals: Arc::new(guard::PrincipalCache::default()),
+            calendar: Arc::new(settings.calendar),
+            thresholds: Arc::new(settings.thresholds),
+            changes: tokio::sync::broadcast::channel(1024).0,
+            coverage: Arc::new(settings.coverage),
+            tiles: Arc::new(crate::app::tiles::TileService::default()),
+            problem_changes: tokio::sync::broadcast::channel(1024).0,
+            basemap: settings.basemap.map(Arc::new),
+            plan_rules: Arc::new(settings.plan_rules),
+            streets: Arc::new(crate::app::planning::StreetCache::default()),
+            intake: Arc::new(crate::app::group_commit::GroupCommit::new(store.clone(), settings.duplicate_metres)),
+            evidence: Arc::new(settings.evidence),
+            streams: Arc::default(),
+            public_url: settings.public_url.map(Arc::from),
             store,
         }
     }
