@@ -7,7 +7,7 @@ use gridwatch::domain::problem::{Class, NewProblem, Source};
 use gridwatch::domain::workflow::calendar::WorkingCalendar;
 use gridwatch::domain::workflow::case::{apply, Request};
 use gridwatch::domain::workflow::catalogue::default_catalogue;
-use gridwatch::domain::workflow::state::Action;
+use gridwatch::domain::workflow::state::{Action, State};
 use gridwatch::store::{connect, AreaFilter, BBox, NewUser, Store, StoreError};
 use spatial::{Grid, GridLevel, MultiPolygon};
 use sqlx::Connection;
@@ -122,7 +122,7 @@ fn problem(lon: f64, lat: f64) -> NewProblem {
         grid_version: Some(1),
         responsible_unit: Some("东华门街道办事处".into()),
         candidates: vec!["A".into(), "B".into()],
-        status: "reported".into(),
+        status: State::Reported,
         created_at: datetime!(2026-11-20 08:30:00.123456 UTC),
         reported_by: Some("app-1".into()),
         class: default_catalogue().iter().find(|c| c.code == "E01001").map(Class::from),
@@ -421,19 +421,16 @@ async fn case_scenario(store: &dyn Store) {
     let mut current = p.clone();
     for action in [Action::Accept, Action::Register, Action::Dispatch] {
         let next = apply(&current, Role::Dispatcher, action, &Request::default(), now, &cal).expect("allowed");
-        assert!(
-            store.update_case(next.clone(), current.status.clone(), event(action)).await.expect("update"),
-            "{backend}"
-        );
+        assert!(store.update_case(next.clone(), current.status, event(action)).await.expect("update"), "{backend}");
         current = next;
         current.version += 1; // each change bumps the stored version
     }
     // A second writer that still believes the case is `registered` loses.
     let stale = apply(&p, Role::Dispatcher, Action::Accept, &Request::default(), now, &cal).expect("allowed");
-    assert!(!store.update_case(stale, "registered".into(), event(Action::Accept)).await.expect("update"), "{backend}");
+    assert!(!store.update_case(stale, State::Registered, event(Action::Accept)).await.expect("update"), "{backend}");
 
     let read = store.problem(p.id).await.expect("read").expect("present");
-    assert_eq!(read.status, "dispatched", "{backend}");
+    assert_eq!(read.status, State::Dispatched, "{backend}");
     assert_eq!(read.case, current.case, "{backend}: deadline and dispatch time read back exactly");
     assert_eq!(read.case.deadline, Some(datetime!(2026-11-23 13:00 +08:00)), "{backend}");
     let steps: Vec<(String, String, String)> = store
@@ -457,9 +454,9 @@ async fn case_scenario(store: &dyn Store) {
     first.responsible_unit = Some("甲单位".into());
     let mut second = current.clone();
     second.responsible_unit = Some("乙单位".into());
-    assert!(store.update_case(first, "dispatched".into(), event(Action::Dispatch)).await.expect("update"), "{backend}");
+    assert!(store.update_case(first, State::Dispatched, event(Action::Dispatch)).await.expect("update"), "{backend}");
     assert!(
-        !store.update_case(second, "dispatched".into(), event(Action::Dispatch)).await.expect("update"),
+        !store.update_case(second, State::Dispatched, event(Action::Dispatch)).await.expect("update"),
         "{backend}: the second writer read a version that is gone"
     );
     let read = store.problem(p.id).await.expect("read").expect("present");

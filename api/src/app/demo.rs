@@ -284,7 +284,7 @@ async fn seed_case_history(
                 details: serde_json::json!({"unit": next.responsible_unit, "demo": true}),
                 audit: None,
             };
-            if !store.update_case(next.clone(), p.status.clone(), event).await? {
+            if !store.update_case(next.clone(), p.status, event).await? {
                 break;
             }
             next.version += 1;

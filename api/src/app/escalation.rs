@@ -20,7 +20,7 @@ use tokio::sync::broadcast;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ColourChange {
     pub problem_id: i64,
-    pub status: String,
+    pub status: crate::domain::workflow::state::State,
     pub from: Colour,
     pub to: Colour,
     #[serde(with = "time::serde::rfc3339")]
@@ -135,8 +135,7 @@ impl Escalator {
             pages.advance(&page, |p| p.id);
             for p in page {
                 let colour = colour_at(&p, now, &self.calendar, &self.thresholds);
-                if colour != p.colour && self.store.record_colour(p.id, p.status.clone(), p.colour, colour, now).await?
-                {
+                if colour != p.colour && self.store.record_colour(p.id, p.status, p.colour, colour, now).await? {
                     let c = change(&p, colour, now);
                     self.publish(&c);
                     seen(&c);
@@ -176,7 +175,7 @@ impl Escalator {
 fn change(p: &Problem, to: Colour, at: OffsetDateTime) -> ColourChange {
     ColourChange {
         problem_id: p.id,
-        status: p.status.clone(),
+        status: p.status,
         from: p.colour,
         to,
         at,

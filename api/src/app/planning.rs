@@ -270,7 +270,7 @@ impl Workload {
         let points = points.into_iter().zip(&coverage.points).map(|(p, c)| (p, c.visits, c.required)).collect();
         let mut handled = Vec::new();
         crate::store::for_each_problem(store, crate::store::Which::Open, |p| {
-            if p.status == "handled" && area.sees_problem(&p) {
+            if p.status == crate::domain::workflow::state::State::Handled && area.sees_problem(&p) {
                 handled.push(p);
             }
         })

@@ -56,7 +56,7 @@ struct CaseMark {
     id: i64,
     lon: f64,
     lat: f64,
-    status: Arc<str>,
+    status: crate::domain::workflow::state::State,
     category: Arc<str>,
     category_name: Option<Arc<str>>,
     grid_code: Option<Arc<str>>,
@@ -97,7 +97,7 @@ impl Interner {
             id: p.id,
             lon: p.lon,
             lat: p.lat,
-            status: self.get(&p.status),
+            status: p.status,
             category: self.get(&p.category),
             category_name: p.class.as_ref().map(|c| self.get(&c.category_name)),
             grid_code: p.grid_code.as_deref().map(|t| self.get(t)),
@@ -427,7 +427,7 @@ fn problems_tile(layers: &Layers, area: &Area, tile: TileId, clock: &Clocked<'_>
                 sum: (0, 0),
             });
             c.count += 1;
-            c.open += i64::from(!matches!(&*p.status, "closed" | "void"));
+            c.open += i64::from(p.status.is_open());
             c.worst = c.worst.max(colour);
             c.sum = (c.sum.0 + i64::from(at.0), c.sum.1 + i64::from(at.1));
             continue;
@@ -439,7 +439,7 @@ fn problems_tile(layers: &Layers, area: &Area, tile: TileId, clock: &Clocked<'_>
             &point_at(at),
             &[
                 ("id", Some(Value::Int(p.id))),
-                ("status", Some(Value::from(&*p.status))),
+                ("status", Some(Value::from(p.status.as_str()))),
                 ("colour", Some(Value::from(colour.as_str()))),
                 ("category", Some(Value::from(&*p.category))),
                 ("category_name", p.category_name.as_deref().map(Value::from)),

@@ -196,7 +196,7 @@ mod tests {
             grid_version: Some(1),
             responsible_unit: Some("东华门街道办事处".into()),
             candidates: vec![],
-            status: "reported".into(),
+            status: crate::domain::workflow::state::State::Reported,
             created_at: time::OffsetDateTime::UNIX_EPOCH,
             reported_by: Some("app-1".into()),
             class: None,

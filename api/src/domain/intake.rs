@@ -1,8 +1,9 @@
 //! Intake: validating a report and routing it to the grid that covers it.
 
 use crate::domain::grids::Snapshot;
-use crate::domain::problem::{Class, NearbyGrid, NewProblem, Source, STATUS_REPORTED};
+use crate::domain::problem::{Class, NearbyGrid, NewProblem, Source};
 use crate::domain::workflow::catalogue::Kind;
+use crate::domain::workflow::state::State;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -119,7 +120,7 @@ pub fn route(snapshot: &Snapshot, report: Report, class: Option<Class>, now: Off
         grid_version: found.grid.map(|e| e.payload.version),
         responsible_unit,
         candidates: found.candidates.iter().map(|e| e.code.clone()).collect(),
-        status: STATUS_REPORTED.into(),
+        status: State::Reported, // 上报: where every case starts
         created_at: now,
         reported_by: None,
         class,

@@ -3,6 +3,7 @@
 use crate::domain::workflow::calendar::LimitUnit;
 use crate::domain::workflow::catalogue::{Category, Kind};
 use crate::domain::workflow::colour::Colour;
+use crate::domain::workflow::state::State;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -74,7 +75,7 @@ pub struct NewProblem {
     pub responsible_unit: Option<String>,
     /// Every grid covering the point (more than one on a shared boundary).
     pub candidates: Vec<String>,
-    pub status: String,
+    pub status: State,
     pub created_at: OffsetDateTime,
     /// The user (or citizen app) that reported it.
     pub reported_by: Option<String>,
@@ -173,7 +174,7 @@ pub struct Problem {
     pub grid_version: Option<i32>,
     pub responsible_unit: Option<String>,
     pub candidates: Vec<String>,
-    pub status: String,
+    pub status: State,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     pub reported_by: Option<String>,
@@ -219,9 +220,6 @@ impl Problem {
         }
     }
 }
-
-/// The first state of every problem (上报).
-pub const STATUS_REPORTED: &str = "reported";
 
 /// One recorded step of a case (append-only).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

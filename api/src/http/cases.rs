@@ -111,10 +111,7 @@ pub async fn transition(
     if let (Action::Merge, Some(into)) = (action, request.into) {
         // The case merged into must exist, be visible to the caller and still be open.
         let target = ctx.store.problem(into).await?.filter(|t| area.sees_problem(t));
-        let open = target
-            .as_ref()
-            .and_then(|t| t.status.parse::<crate::domain::workflow::state::State>().ok())
-            .is_some_and(|s| s.is_open());
+        let open = target.as_ref().is_some_and(|t| t.status.is_open());
         if !open {
             return Err(invalid("into", format!("no open problem {into} to merge into")));
         }
@@ -210,7 +207,7 @@ async fn commit(
     step: NewEvent,
 ) -> Result<Json<Problem>, ApiError> {
     after.version = before.version;
-    if !ctx.store.update_case(after.clone(), before.status.clone(), step).await? {
+    if !ctx.store.update_case(after.clone(), before.status, step).await? {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "conflict",
@@ -369,8 +366,7 @@ pub async fn reroute(
     if grid.is_none() && unit.is_none() {
         return Err(invalid("body", "give a grid, a unit or both"));
     }
-    let state: crate::domain::workflow::state::State =
-        problem.status.parse().map_err(|e: String| invalid("status", e))?;
+    let state = problem.status;
     if !state.is_open() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

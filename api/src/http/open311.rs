@@ -107,7 +107,7 @@ pub fn published(p: &Problem) -> bool {
 /// A request as GeoReport v2 describes it, as published: the description (free text that often
 /// carries names and phone numbers) and the reporter are never part of it.
 fn request(p: &Problem) -> Value {
-    let open = p.status.parse::<CaseState>().map(CaseState::is_open).unwrap_or(true);
+    let open = p.status.is_open();
     json!({
         "service_request_id": p.id.to_string(),
         "status": if open { "open" } else { "closed" },

@@ -79,7 +79,7 @@ macro_rules! bind_new_problem {
             .bind(p.grid_version)
             .bind(&p.responsible_unit)
             .bind($crate::store::candidates_json(p))
-            .bind(&p.status)
+            .bind(p.status.as_str())
             .bind(p.created_at)
             .bind(&p.reported_by)
             .bind(p.class.as_ref().map(|c| c.category_name.clone()))
@@ -641,7 +641,7 @@ macro_rules! workflow_methods {
         fn update_case(
             &self,
             problem: $crate::domain::problem::Problem,
-            from_status: String,
+            from_status: $crate::domain::workflow::state::State,
             event: $crate::store::NewEvent,
         ) -> $crate::store::BoxFuture<'_, Result<bool, StoreError>> {
             Box::pin(async move {
@@ -654,14 +654,14 @@ macro_rules! workflow_methods {
                      WHERE id = $1 AND status = $9 AND version = $14",
                 )
                 .bind(problem.id)
-                .bind(&problem.status)
+                .bind(problem.status.as_str())
                 .bind(&problem.responsible_unit)
                 .bind(problem.case.dispatched_at)
                 .bind(problem.case.deadline)
                 .bind(problem.case.reworks as i32)
                 .bind(extension)
                 .bind(problem.case.closed_at)
-                .bind(&from_status)
+                .bind(from_status.as_str())
                 .bind(problem.colour.as_str())
                 .bind(problem.case.merged_into)
                 .bind(&problem.grid_code)
@@ -682,8 +682,8 @@ macro_rules! workflow_methods {
                 .bind(&event.actor)
                 .bind(&event.role)
                 .bind(&event.action)
-                .bind(&from_status)
-                .bind(&problem.status)
+                .bind(from_status.as_str())
+                .bind(problem.status.as_str())
                 .bind(&event.note)
                 .bind(&event.photo_url)
                 .bind(event.details.to_string())
@@ -701,7 +701,7 @@ macro_rules! workflow_methods {
         fn record_colour(
             &self,
             id: i64,
-            status: String,
+            status: $crate::domain::workflow::state::State,
             from: $crate::domain::workflow::colour::Colour,
             to: $crate::domain::workflow::colour::Colour,
             at: OffsetDateTime,
@@ -712,7 +712,7 @@ macro_rules! workflow_methods {
                     .bind(id)
                     .bind(to.as_str())
                     .bind(from.as_str())
-                    .bind(&status)
+                    .bind(status.as_str())
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
@@ -725,7 +725,7 @@ macro_rules! workflow_methods {
                 )
                 .bind(id)
                 .bind(at)
-                .bind(&status)
+                .bind(status.as_str())
                 .bind(serde_json::json!({"from_colour": from, "to_colour": to}).to_string())
                 .execute(&mut *tx)
                 .await?;
@@ -1400,7 +1400,7 @@ pub trait Store: Send + Sync {
     fn update_case(
         &self,
         problem: Problem,
-        from_status: String,
+        from_status: crate::domain::workflow::state::State,
         event: NewEvent,
     ) -> BoxFuture<'_, Result<bool, StoreError>>;
 
@@ -1409,7 +1409,7 @@ pub trait Store: Send + Sync {
     fn record_colour(
         &self,
         id: i64,
-        status: String,
+        status: crate::domain::workflow::state::State,
         from: crate::domain::workflow::colour::Colour,
         to: crate::domain::workflow::colour::Colour,
         at: OffsetDateTime,
@@ -1737,7 +1737,7 @@ impl ProblemRow {
             grid_version: self.grid_version,
             responsible_unit: self.responsible_unit,
             candidates,
-            status: self.status,
+            status: self.status.parse().map_err(|e| corrupt("status", e))?,
             created_at: utc(self.created_at),
             reported_by: self.reported_by,
             class,

@@ -51,13 +51,13 @@ pub fn apply(
     if !action.allowed_roles().contains(&role) {
         return Err(Refusal::Role(role));
     }
-    let state: State = problem.status.parse().map_err(Refusal::Input)?;
+    let state = problem.status;
     let to = next(state, action).ok_or_else(|| Refusal::State { state, allowed: options(state) })?;
     if action.needs_reason() && request.note.as_deref().is_none_or(|n| n.trim().is_empty()) {
         return Err(Refusal::Input(format!("{action} needs a note saying why")));
     }
     let mut p = problem.clone();
-    p.status = to.as_str().to_string();
+    p.status = to;
     match action {
         Action::Dispatch => {
             if let Some(unit) = &request.unit {
@@ -138,7 +138,7 @@ pub struct CaseClock {
 impl CaseClock {
     pub fn of(problem: &Problem) -> Self {
         Self {
-            open: problem.status.parse::<State>().map(State::is_open).unwrap_or(false),
+            open: problem.status.is_open(),
             floor: problem.class.as_ref().map_or(Colour::None, |c| c.severity),
             limit_unit: problem.class.as_ref().map(|c| c.limit_unit),
             dispatched_at: problem.case.dispatched_at,
@@ -178,7 +178,7 @@ mod tests {
             grid_version: Some(1),
             responsible_unit: Some("东华门街道办事处".into()),
             candidates: vec![],
-            status: status.into(),
+            status: status.parse().expect("a known state"),
             created_at: datetime!(2026-10-05 08:00 +08:00),
             reported_by: None,
             class: Some(Class {
@@ -205,7 +205,7 @@ mod tests {
         let now = datetime!(2026-10-05 09:00 +08:00);
         let p = apply(&problem("registered"), Role::Dispatcher, Action::Dispatch, &Request::default(), now, &cal)
             .expect("dispatch");
-        assert_eq!(p.status, "dispatched");
+        assert_eq!(p.status, State::Dispatched);
         assert_eq!(p.case.deadline, Some(datetime!(2026-10-05 13:00 +08:00)));
         assert_eq!(colour_at(&p, datetime!(2026-10-05 12:00 +08:00), &cal, &t), Colour::None);
         assert_eq!(colour_at(&p, datetime!(2026-10-05 12:12 +08:00), &cal, &t), Colour::Blue);
