@@ -56,7 +56,7 @@ fn read_each<T>(
         match result.map_err(|e| vec![e]).and_then(|r| convert(r, &mut repairs)) {
             Ok(item) => {
                 kept += 1;
-                sink(item)
+                sink(item);
             }
             Err(e) => errors.extend(e),
         }

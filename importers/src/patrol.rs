@@ -165,7 +165,7 @@ pub fn routes_from_features(features: &[Feature]) -> (Vec<PlannedRoute>, Vec<Rec
         match &weekday {
             None => bad.push(error(f, officer.clone(), "weekday", "is required")),
             Some((None, w)) => {
-                bad.push(error(f, officer.clone(), "weekday", format!("{w:?} is not 1–7 or a day name")))
+                bad.push(error(f, officer.clone(), "weekday", format!("{w:?} is not 1–7 or a day name")));
             }
             Some((Some(_), _)) => {}
         }
@@ -178,7 +178,7 @@ pub fn routes_from_features(features: &[Feature]) -> (Vec<PlannedRoute>, Vec<Rec
         };
         match (officer, weekday, line) {
             (Some(officer), Some((Some(weekday), _)), Some(line)) if bad.is_empty() => {
-                routes.push(PlannedRoute { officer, weekday, name: text_property(&f.properties, "name"), line })
+                routes.push(PlannedRoute { officer, weekday, name: text_property(&f.properties, "name"), line });
             }
             _ => errors.extend(bad),
         }

@@ -147,7 +147,7 @@ pub fn read(
             }
             Ok(record)
         });
-        sink(result)
+        sink(result);
     };
     match format {
         Format::GeoJson => {

@@ -98,14 +98,14 @@ fn locate(c: &mut Criterion) {
     group.throughput(Throughput::Elements(pts.len() as u64));
     group.bench_function("locator", |b| b.iter(|| pts.iter().filter(|p| index.locate_index(**p).is_some()).count()));
     group.bench_function("r-tree, whole rings", |b| {
-        b.iter(|| pts.iter().filter(|p| index.locate_index_rtree(**p).is_some()).count())
+        b.iter(|| pts.iter().filter(|p| index.locate_index_rtree(**p).is_some()).count());
     });
     group.finish();
     let mut group = c.benchmark_group("covers one grid");
     group.throughput(Throughput::Elements(1));
     let p = Coord { x: 116.4 + 17.5 * STEP, y: 39.9 + 17.5 * STEP };
     group.bench_function(BenchmarkId::new("whole ring", "40 vertices"), |b| {
-        b.iter(|| multipolygon_covers(black_box(&geometries[17 * SIDE + 17]), black_box(p)))
+        b.iter(|| multipolygon_covers(black_box(&geometries[17 * SIDE + 17]), black_box(p)));
     });
     group.finish();
 }
@@ -127,7 +127,7 @@ fn streets(c: &mut Criterion) {
     let stops = points(60);
     let mut group = c.benchmark_group("streets");
     group.bench_function("route across the city", |b| {
-        b.iter(|| network.route(black_box(stops[0]), black_box(stops[1])).0)
+        b.iter(|| network.route(black_box(stops[0]), black_box(stops[1])).0);
     });
     group.bench_function("distance matrix, 60 stops", |b| b.iter(|| network.matrix(black_box(&stops)).len()));
     group.finish();

@@ -254,7 +254,7 @@ pub fn plan(stops: &[Stop], days: &[Day], speed_m_s: f64, distances: &dyn Distan
 }
 
 /// Regret insertion: place first the stop whose best place beats its second best by most.
-fn regret_insertion(inst: &Instance, by_time: bool) -> (Vec<Vec<usize>>, Vec<usize>) {
+fn regret_insertion(inst: &Instance<'_>, by_time: bool) -> (Vec<Vec<usize>>, Vec<usize>) {
     let mut routes: Vec<Vec<usize>> = vec![Vec::new(); inst.days.len()];
     let mut open: Vec<usize> = (0..inst.stops.len()).collect();
     while !open.is_empty() {
@@ -281,7 +281,7 @@ fn regret_insertion(inst: &Instance, by_time: bool) -> (Vec<Vec<usize>>, Vec<usi
 }
 
 /// Puts left-over stops where they now fit (after the routes got shorter), cheapest first.
-fn insert_cheapest(inst: &Instance, routes: &mut [Vec<usize>], open: &mut Vec<usize>) -> bool {
+fn insert_cheapest(inst: &Instance<'_>, routes: &mut [Vec<usize>], open: &mut Vec<usize>) -> bool {
     let mut any = false;
     loop {
         let fixed: &[Vec<usize>] = routes;
@@ -307,7 +307,7 @@ pub fn nearest_neighbour(stops: &[Stop], days: &[Day], speed_m_s: f64, distances
     finish(&inst, routes, open)
 }
 
-fn nearest_routes(inst: &Instance) -> (Vec<Vec<usize>>, Vec<usize>) {
+fn nearest_routes(inst: &Instance<'_>) -> (Vec<Vec<usize>>, Vec<usize>) {
     let mut open: Vec<usize> = (0..inst.stops.len()).collect();
     let mut routes = Vec::with_capacity(inst.days.len());
     for d in 0..inst.days.len() {
@@ -337,7 +337,7 @@ fn nearest_routes(inst: &Instance) -> (Vec<Vec<usize>>, Vec<usize>) {
 
 /// Local search to a local optimum: 2-opt within a day, then Or-opt moves of segments of
 /// 1–3 stops to any place in any day; first improvement, repeated until nothing improves.
-fn improve(inst: &Instance, routes: &mut [Vec<usize>]) {
+fn improve(inst: &Instance<'_>, routes: &mut [Vec<usize>]) {
     let mut lengths: Vec<f64> = (0..routes.len()).map(|d| inst.evaluate(d, &routes[d]).unwrap_or(0.0)).collect();
     let mut improved = true;
     let mut rounds = 0;
@@ -353,7 +353,7 @@ fn improve(inst: &Instance, routes: &mut [Vec<usize>]) {
 
 const EPSILON_M: f64 = 1e-6;
 
-fn two_opt(inst: &Instance, day: usize, route: &mut Vec<usize>, length: &mut f64) -> bool {
+fn two_opt(inst: &Instance<'_>, day: usize, route: &mut Vec<usize>, length: &mut f64) -> bool {
     let mut any = false;
     let mut again = true;
     while again {
@@ -376,7 +376,7 @@ fn two_opt(inst: &Instance, day: usize, route: &mut Vec<usize>, length: &mut f64
     any
 }
 
-fn or_opt(inst: &Instance, routes: &mut [Vec<usize>], lengths: &mut [f64]) -> bool {
+fn or_opt(inst: &Instance<'_>, routes: &mut [Vec<usize>], lengths: &mut [f64]) -> bool {
     for from in 0..routes.len() {
         for seg in 1..=3usize {
             let mut i = 0;
@@ -432,7 +432,7 @@ fn or_opt(inst: &Instance, routes: &mut [Vec<usize>], lengths: &mut [f64]) -> bo
     false
 }
 
-fn finish(inst: &Instance, routes: Vec<Vec<usize>>, open: Vec<usize>) -> Plan {
+fn finish(inst: &Instance<'_>, routes: Vec<Vec<usize>>, open: Vec<usize>) -> Plan {
     let days = routes.iter().enumerate().filter_map(|(d, r)| inst.schedule(d, r)).collect();
     let mut unplanned: Vec<(usize, Unplanned)> = open
         .into_iter()

@@ -70,7 +70,7 @@ fn matrix_scenario(backend: &Backend) {
     let app_own = format!("/api/v1/problems/{}", app_problem["id"]);
 
     // (who, token, locate, report own, report other, read own, read other, read grids layer)
-    let roles: Vec<Expectation> = vec![
+    let roles: Vec<Expectation<'_>> = vec![
         ("anonymous", None, 401, 401, 401, 401, 401, 401),
         ("officer", Some(server.token_of("officer")), 200, 201, 403, 200, 404, 200),
         ("unit", Some(server.token_of("unit")), 200, 403, 403, 200, 404, 200),

@@ -149,7 +149,7 @@ fn scenario(backend: &Backend, postgis: Option<&PgDatabase>) {
     let (x, y) = tile_of(116.3955, 39.9622, 15);
     let path = format!("/tiles/problems/15/{x}/{y}.mvt");
     let first = server.fetch(Some(&admin), &path, None);
-    let tag = first.etag.clone().expect("ETag");
+    let tag = first.etag.expect("ETag");
     let again = server.fetch(Some(&admin), &path, Some(&tag));
     assert_eq!(again.status, 304, "{name}: unchanged tile revalidates");
     assert!(again.body.is_empty());

@@ -296,7 +296,7 @@ pub fn plan_week(
     officer: &str,
     area: &Area,
     now: OffsetDateTime,
-    how: &Planner,
+    how: &Planner<'_>,
     base: Option<Coord<f64>>,
 ) -> OfficerPlan {
     let Planner { rules, offset, distances } = *how;

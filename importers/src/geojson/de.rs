@@ -94,7 +94,7 @@ impl<'de> Deserialize<'de> for FeatureSlot {
         struct V;
         impl<'de> Visitor<'de> for V {
             type Value = FeatureSlot;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a GeoJSON feature")
             }
             other_scalars!(FeatureSlot::Other);
@@ -125,7 +125,7 @@ impl<'de> Deserialize<'de> for GeometrySlot {
         struct V;
         impl<'de> Visitor<'de> for V {
             type Value = GeometrySlot;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a GeoJSON geometry")
             }
             other_scalars!(GeometrySlot::Other);
@@ -156,7 +156,7 @@ impl<'de> Deserialize<'de> for Coords {
         struct V;
         impl<'de> Visitor<'de> for V {
             type Value = Coords;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("GeoJSON coordinates")
             }
             fn visit_bool<E>(self, b: bool) -> Result<Coords, E> {

@@ -65,7 +65,7 @@ impl<'de> DeserializeSeed<'de> for CollectionSeed<'_> {
 impl<'de> Visitor<'de> for CollectionSeed<'_> {
     type Value = Option<String>;
 
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a GeoJSON FeatureCollection object")
     }
 
@@ -100,7 +100,7 @@ impl<'de> DeserializeSeed<'de> for FeaturesSeed<'_, '_> {
 impl<'de> Visitor<'de> for FeaturesSeed<'_, '_> {
     type Value = ();
 
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("an array of features")
     }
 

@@ -168,9 +168,9 @@ pub fn build(title: &str, cases: &[ArchivedCase], points: &[ArchivedPoint]) -> R
                 c = escape(&checks)
             );
             if photo.stage.shows_the_fix() {
-                after.push_str(&cell)
+                after.push_str(&cell);
             } else {
-                before.push_str(&cell)
+                before.push_str(&cell);
             }
             let taken =
                 photo.file.exif.as_ref().and_then(|t| t.at).map(crate::domain::clock::rfc3339).unwrap_or_default();

@@ -132,7 +132,7 @@ struct Credentials<'a> {
 /// `x-amz-content-sha256` and `Authorization` — given the other headers to sign (`host` first of
 /// all) and the payload's SHA-256 in hex. `path` must be URI-encoded already (ours need none).
 fn sign(
-    key: &Credentials,
+    key: &Credentials<'_>,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],

@@ -154,7 +154,7 @@ mod tests {
         assert_eq!(count(&c, &drawn, "market", "110101"), 8);
         assert_eq!(count(&c, &drawn, "market", "110102"), 4);
         assert_eq!(count(&c, &drawn, "back_street", "110101"), 4);
-        let mut unique = drawn.clone();
+        let mut unique = drawn;
         unique.sort_unstable();
         unique.dedup();
         assert_eq!(unique.len(), 16, "no point twice");
