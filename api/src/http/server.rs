@@ -57,7 +57,8 @@ pub async fn serve(
         };
         while connections.try_join_next().is_some() {} // forget finished connections
         let Some(place) = per_address.take(peer.ip(), limits.max_per_ip) else {
-            tracing::warn!(ip = %peer.ip(), "too many connections from one address; closed");
+            // Debug only: a flood of refused connections must not flood the log too.
+            tracing::debug!(ip = %peer.ip(), "too many connections from one address; closed");
             continue;
         };
         let _ = stream.set_nodelay(true);
