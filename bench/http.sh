@@ -3,6 +3,8 @@
 # `POST /api/v1/problems` (intake, acknowledged only after its commit) against the demo city on
 # PostGIS, then the same on the embedded SQLite file. Prints requests/s and latency percentiles.
 #   bash bench/http.sh [SECONDS] [CONNECTIONS]
+# Two builds side by side in one run (before and after a change), each on a fresh database:
+#   GRIDWATCH_BENCH_BINARIES="before=/tmp/gridwatch-old after=target/release/gridwatch" bash bench/http.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
@@ -17,7 +19,11 @@ pg_isready -q -h 127.0.0.1 || pg_ctlcluster --skip-systemctl-redirect 15 main st
 url=${GRIDWATCH_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 base=${url%%\?*}
 bench_url="${base%/*}/gw_bench_http${url#"$base"}"
-cargo build -q --release --locked -p gridwatch
+binaries=${GRIDWATCH_BENCH_BINARIES:-}
+if [ -z "$binaries" ]; then
+  cargo build -q --release --locked -p gridwatch
+  binaries="gridwatch=target/release/gridwatch"
+fi
 work=$(mktemp -d)
 server=""
 cleanup() {
@@ -40,8 +46,8 @@ end
 LUA
 
 run() {
-  local label=$1 database=$2
-  target/release/gridwatch serve --demo --listen 127.0.0.1:18089 --database-url "$database" \
+  local label=$1 database=$2 binary=$3
+  "$binary" serve --demo --listen 127.0.0.1:18089 --database-url "$database" \
     --rate-limit-per-token 100000000 --rate-limit-per-ip 100000000 > "$work/serve.log" 2>&1 &
   server=$!
   for _ in $(seq 1 120); do grep -q "listening on" "$work/serve.log" && break; sleep 0.5; done
@@ -73,9 +79,14 @@ VALUES (now(), 'demo', '127.0.0.1', 'problem.create', 'problem/' || :r, '{"grid_
 END;
 SQL
 
-psql "$url" -qAtc "DROP DATABASE IF EXISTS gw_bench_http" && psql "$url" -qAtc "CREATE DATABASE gw_bench_http"
-run "PostGIS" "$bench_url"
+for named in $binaries; do
+  psql "$url" -qAtc "DROP DATABASE IF EXISTS gw_bench_http" && psql "$url" -qAtc "CREATE DATABASE gw_bench_http"
+  run "PostGIS, ${named%%=*}" "$bench_url" "${named#*=}"
+done
 echo "== pgbench: the same rows inserted raw, $connections clients, ${seconds} s"
 pgbench -n -c "$connections" -j 2 -T "$seconds" -f "$work/insert.sql" "$bench_url" 2>&1 |
   grep -E "^tps|latency average"
-run "SQLite" "sqlite://$work/bench.db"
+for named in $binaries; do
+  rm -f "$work"/bench.db*
+  run "SQLite, ${named%%=*}" "sqlite://$work/bench.db" "${named#*=}"
+done

@@ -38,9 +38,20 @@ use error::ApiError;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-/// Everything a handler needs.
+/// Everything a handler needs, shared: axum clones the state for every middleware of every
+/// request, so cloning it is one reference count, not one per field.
 #[derive(Clone)]
-pub struct ApiContext {
+pub struct ApiContext(Arc<Context>);
+
+impl std::ops::Deref for ApiContext {
+    type Target = Context;
+    fn deref(&self) -> &Context {
+        &self.0
+    }
+}
+
+/// What [`ApiContext`] shares.
+pub struct Context {
     pub store: Arc<dyn Store>,
     pub catalog: Arc<Catalog>,
     pub clock: Arc<dyn Clock>,
@@ -129,7 +140,7 @@ impl Default for Settings {
 
 impl ApiContext {
     pub fn new(store: Arc<dyn Store>, catalog: Arc<Catalog>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        Self {
+        Self(Arc::new(Context {
             catalog,
             clock,
             limits: Arc::new(settings.limits),
@@ -149,7 +160,7 @@ impl ApiContext {
             streams: Arc::default(),
             public_url: settings.public_url.map(Arc::from),
             store,
-        }
+        }))
     }
 
     /// Tells live streams that a case was stored or changed (after its commit).
