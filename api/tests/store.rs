@@ -24,7 +24,7 @@ fn postgres_admin_url() -> String {
 
 /// A store on a brand-new database, dropped again by [`TestDb::finish`].
 struct TestDb {
-    store: Arc<dyn Store>,
+    store: Arc<Store>,
     postgres_db: Option<String>,
     sqlite_dir: Option<std::path::PathBuf>,
 }
@@ -86,7 +86,7 @@ trait ImportAsCli {
     ) -> Result<gridwatch::store::ImportSummary, StoreError>;
 }
 
-impl ImportAsCli for &dyn Store {
+impl ImportAsCli for &Store {
     async fn import_grids_as_cli(
         &self,
         grids: &[Grid],
@@ -132,7 +132,7 @@ fn problem(lon: f64, lat: f64) -> NewProblem {
     }
 }
 
-async fn versions_scenario(store: &dyn Store) {
+async fn versions_scenario(store: &Store) {
     let t1 = datetime!(2026-01-01 00:00 UTC);
     let t2 = datetime!(2026-06-01 00:00 UTC);
     let backend = store.backend();
@@ -182,7 +182,7 @@ async fn versions_scenario(store: &dyn Store) {
     assert_eq!(current[1].version, 1, "{backend}");
 }
 
-async fn atomic_import_scenario(store: &dyn Store) {
+async fn atomic_import_scenario(store: &Store) {
     let backend = store.backend();
     store.import_grids_as_cli(&[grid("A", 116.0, 0.01)], datetime!(2026-01-01 00:00 UTC)).await.expect("import");
     // The second "C" collides with the first inside one import: the whole import must roll back.
@@ -198,7 +198,7 @@ async fn atomic_import_scenario(store: &dyn Store) {
     assert_eq!(store.grid_revision().await.expect("revision"), 1, "{backend}");
 }
 
-async fn bbox_scenario(store: &dyn Store) {
+async fn bbox_scenario(store: &Store) {
     let backend = store.backend();
     let mut district = grid("110101", 116.0, 0.05);
     district.level = Some(GridLevel::District);
@@ -233,7 +233,7 @@ async fn bbox_scenario(store: &dyn Store) {
     );
 }
 
-async fn problems_scenario(store: &dyn Store) {
+async fn problems_scenario(store: &Store) {
     let backend = store.backend();
     assert_eq!(store.count_problems().await.expect("count"), 0, "{backend}");
     let stored = store
@@ -273,7 +273,7 @@ async fn problems_read_back_exactly_as_acknowledged() {
     on_both_backends!(problems_scenario);
 }
 
-async fn area_filter_scenario(store: &dyn Store) {
+async fn area_filter_scenario(store: &Store) {
     let backend = store.backend();
     let mut other = grid("B", 116.02, 0.01);
     other.responsible_unit = Some("景山街道办事处".into());
@@ -301,7 +301,7 @@ async fn area_filter_scenario(store: &dyn Store) {
     assert_eq!(store.problems_in_bbox(None, &AreaFilter::default(), 10).await.expect("problems").len(), 2, "{backend}");
 }
 
-async fn accounts_scenario(store: &dyn Store) {
+async fn accounts_scenario(store: &Store) {
     let backend = store.backend();
     let now = datetime!(2026-11-20 08:00 UTC);
     let officer = NewUser { name: "wang".into(), role: Role::Officer, scope: vec!["110101001001".into()], unit: None };
@@ -362,7 +362,7 @@ async fn accounts_scenario(store: &dyn Store) {
     assert!(!format!("{log:?}").contains(&token[3..]), "{backend}: tokens never reach the audit log");
 }
 
-async fn idempotency_scenario(store: &dyn Store) {
+async fn idempotency_scenario(store: &Store) {
     let backend = store.backend();
     let (first, replayed) = store
         .insert_problem_once(problem(116.4, 39.9), Some((7, "key-1".into())), &Actor::cli())
@@ -399,7 +399,7 @@ async fn idempotency_keys_store_a_report_once() {
     on_both_backends!(idempotency_scenario);
 }
 
-async fn case_scenario(store: &dyn Store) {
+async fn case_scenario(store: &Store) {
     let backend = store.backend();
     assert_eq!(store.categories().await.expect("catalogue"), default_catalogue(), "{backend}: seeded with the default");
     let stored = store.insert_problems(vec![problem(116.405, 39.905)], &Actor::cli()).await.expect("insert");

@@ -79,7 +79,7 @@ pub struct Bulletin {
 
 /// Loads the week's cases within `area` and builds the bulletin.
 pub async fn load(
-    store: &dyn crate::store::Store,
+    store: &crate::store::Store,
     snapshot: &Snapshot,
     area: &crate::store::AreaFilter,
     week: Week,

@@ -12,12 +12,12 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    pub async fn load(store: &dyn Store) -> Result<Self, StoreError> {
+    pub async fn load(store: &Store) -> Result<Self, StoreError> {
         let snapshot = Self::build(store).await?;
         Ok(Self { current: ArcSwap::from_pointee(snapshot) })
     }
 
-    async fn build(store: &dyn Store) -> Result<Snapshot, StoreError> {
+    async fn build(store: &Store) -> Result<Snapshot, StoreError> {
         // Read the revision first: if grids change while we read, the next refresh catches it.
         let revision = store.grid_revision().await?;
         let category_revision = store.category_revision().await?;
@@ -31,7 +31,7 @@ impl Catalog {
     }
 
     /// Rebuilds when a stored revision differs from the snapshot's. Returns whether it did.
-    pub async fn refresh(&self, store: &dyn Store) -> Result<bool, StoreError> {
+    pub async fn refresh(&self, store: &Store) -> Result<bool, StoreError> {
         let current = self.current.load();
         if store.grid_revision().await? == current.revision
             && store.category_revision().await? == current.category_revision

@@ -138,7 +138,7 @@ fn percent(covered: usize, of: usize) -> f64 {
 
 /// Loads the week's points, routes, tracks and inspections within `area` and computes coverage.
 pub async fn compute(
-    store: &dyn Store,
+    store: &Store,
     snapshot: &Snapshot,
     area: &Area,
     week: Week,

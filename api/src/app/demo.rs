@@ -176,11 +176,7 @@ fn demo_users() -> Vec<(NewUser, String)> {
 
 /// Seeds an empty database with the demo city and one user per role. Returns the logins (with
 /// their tokens, shown only now), or `None` (touching nothing) when the database is not empty.
-pub async fn seed(
-    store: &dyn Store,
-    catalog: &Catalog,
-    now: OffsetDateTime,
-) -> Result<Option<Vec<DemoLogin>>, StoreError> {
+pub async fn seed(store: &Store, catalog: &Catalog, now: OffsetDateTime) -> Result<Option<Vec<DemoLogin>>, StoreError> {
     if !store.current_grids().await?.is_empty() || store.count_problems().await? > 0 {
         return Ok(None);
     }
@@ -241,7 +237,7 @@ pub async fn seed(
 /// four a day and a half late — and every fifth stays with its unit. Steps later than `now` are
 /// not taken.
 async fn seed_case_history(
-    store: &dyn Store,
+    store: &Store,
     problems: Vec<crate::domain::problem::Problem>,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
@@ -311,7 +307,7 @@ const DEMO_POINT_KINDS: [(&str, &str); 8] = [
 /// their community on weekdays, and GPS tracks of Monday, Tuesday, Thursday and Friday along it
 /// (Wednesday is missed, so the week shows gaps).
 async fn seed_patrols(
-    store: &dyn Store,
+    store: &Store,
     snapshot: &crate::domain::grids::Snapshot,
     rng: &mut SplitMix,
 ) -> Result<(), StoreError> {

@@ -109,7 +109,7 @@ impl Webhook {
 
 /// Recomputes colours and publishes changes.
 pub struct Escalator {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<Store>,
     pub clock: Arc<dyn Clock>,
     pub calendar: Arc<WorkingCalendar>,
     pub thresholds: Arc<Thresholds>,

@@ -20,7 +20,7 @@ const QUEUE: usize = 4_096;
 type Reply = oneshot::Sender<Result<(Problem, bool), StoreError>>;
 
 pub struct GroupCommit {
-    store: Arc<dyn Store>,
+    store: Arc<Store>,
     /// Same-category open cases this close (metres) to a report are its likely duplicates.
     duplicate_metres: f64,
     /// Started on first use, inside the server's runtime.
@@ -28,7 +28,7 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    pub fn new(store: Arc<dyn Store>, duplicate_metres: f64) -> Self {
+    pub fn new(store: Arc<Store>, duplicate_metres: f64) -> Self {
         Self { store, duplicate_metres, queue: OnceLock::new() }
     }
 
@@ -44,7 +44,7 @@ impl GroupCommit {
     }
 }
 
-fn start(store: Arc<dyn Store>, duplicate_metres: f64) -> mpsc::Sender<(KeyedProblem, Reply)> {
+fn start(store: Arc<Store>, duplicate_metres: f64) -> mpsc::Sender<(KeyedProblem, Reply)> {
     let (sender, receiver) = mpsc::channel(QUEUE);
     let receiver = Arc::new(Mutex::new(receiver));
     for _ in 0..WRITERS {
@@ -54,11 +54,7 @@ fn start(store: Arc<dyn Store>, duplicate_metres: f64) -> mpsc::Sender<(KeyedPro
 }
 
 /// Takes whatever reports are waiting (at least one), stores them in one transaction, answers.
-async fn writer(
-    store: Arc<dyn Store>,
-    queue: Arc<Mutex<mpsc::Receiver<(KeyedProblem, Reply)>>>,
-    duplicate_metres: f64,
-) {
+async fn writer(store: Arc<Store>, queue: Arc<Mutex<mpsc::Receiver<(KeyedProblem, Reply)>>>, duplicate_metres: f64) {
     loop {
         let mut jobs = Vec::with_capacity(MAX_BATCH);
         {

@@ -259,7 +259,7 @@ pub struct Workload {
 
 impl Workload {
     pub async fn load(
-        store: &dyn Store,
+        store: &Store,
         snapshot: &Snapshot,
         area: &Area,
         week: Week,
@@ -469,7 +469,7 @@ impl OfficerPlan {
 }
 
 /// The stored street network as a graph, or straight (geodesic) distances when none is stored.
-pub async fn street_network(store: &dyn Store) -> Result<Arc<dyn Distances + Send + Sync>, StoreError> {
+pub async fn street_network(store: &Store) -> Result<Arc<dyn Distances + Send + Sync>, StoreError> {
     let streets = store.streets().await?;
     if streets.is_empty() {
         return Ok(Arc::new(spatial::planning::Geodesic));
@@ -489,7 +489,7 @@ pub struct StreetCache {
 }
 
 impl StreetCache {
-    pub async fn network(&self, store: &dyn Store) -> Result<Arc<dyn Distances + Send + Sync>, StoreError> {
+    pub async fn network(&self, store: &Store) -> Result<Arc<dyn Distances + Send + Sync>, StoreError> {
         let revision = store.street_revision().await?;
         let mut built = self.built.lock().await;
         if let Some((seen, network)) = built.as_ref() {

@@ -225,7 +225,7 @@ impl TileService {
     /// Reloads points and problems when this process changed them, or when the store says they
     /// changed (checked at most every [`CHECK_EVERY`]); one reload at a time, readers keep the
     /// previous layers meanwhile.
-    async fn fresh_layers(&self, store: &Arc<dyn Store>) -> Result<Arc<Layers>, StoreError> {
+    async fn fresh_layers(&self, store: &Arc<Store>) -> Result<Arc<Layers>, StoreError> {
         // A change committed here forces a reload even if the fingerprint did not move: on
         // PostgreSQL a transaction holding a lower id can commit after one holding a higher id.
         let forced = self.changed.swap(false, std::sync::atomic::Ordering::SeqCst);
@@ -248,7 +248,7 @@ impl TileService {
                 let (store, slot) = (store.clone(), self.layers.clone());
                 let build = tokio::spawn(async move {
                     let _one = one;
-                    let layers = load(&*store, fingerprint).await?;
+                    let layers = load(&store, fingerprint).await?;
                     tracing::info!(
                         points = layers.points.len(),
                         problems = layers.problems.len(),
@@ -265,7 +265,7 @@ impl TileService {
 
     /// Builds the point and problem layers ahead of the first map: a big city's take longer
     /// than a request may wait.
-    pub async fn warm(&self, store: &Arc<dyn Store>) {
+    pub async fn warm(&self, store: &Arc<Store>) {
         if let Err(e) = self.fresh_layers(store).await {
             tracing::warn!(error = %e, "building the tile layers at start failed; the first tile will retry");
         }
@@ -275,7 +275,7 @@ impl TileService {
     /// tile is not cached already.
     pub async fn tile(
         &self,
-        store: &Arc<dyn Store>,
+        store: &Arc<Store>,
         snapshot: &Snapshot,
         principal: &Principal,
         layer: TileLayer,
@@ -319,7 +319,7 @@ fn hash<T: Hash + ?Sized>(v: &T) -> u64 {
     h.finish()
 }
 
-async fn load(store: &dyn Store, fingerprint: String) -> Result<Layers, StoreError> {
+async fn load(store: &Store, fingerprint: String) -> Result<Layers, StoreError> {
     let mut texts = Interner::default();
     let mut points = Vec::new();
     for_each_point(store, |p| points.push(texts.point(p))).await?;

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 /// Draws a mock assessment over the whole city: the stored assessment, and its score sheet as
 /// CSV (one row per criterion to score, which is also the layout `assess score` reads back).
 pub async fn draw(
-    store: &dyn Store,
+    store: &Store,
     spec: serde_json::Value,
     now: OffsetDateTime,
 ) -> Result<(Assessment, Vec<u8>), String> {
@@ -61,7 +61,7 @@ fn score_sheet(a: &Assessment) -> Result<Vec<u8>, String> {
     w.into_inner().map_err(|e| e.to_string())
 }
 
-async fn one(store: &dyn Store, id: i64) -> Result<Assessment, String> {
+async fn one(store: &Store, id: i64) -> Result<Assessment, String> {
     store
         .assessments(Some(id))
         .await
@@ -72,7 +72,7 @@ async fn one(store: &dyn Store, id: i64) -> Result<Assessment, String> {
 }
 
 /// Every assessment, one line each.
-pub async fn list(store: &dyn Store) -> Result<Vec<u8>, String> {
+pub async fn list(store: &Store) -> Result<Vec<u8>, String> {
     let mut out = String::from("id\tname\tseed\tpoints\tscored/criteria\t得分率\n");
     for a in store.assessments(None).await.map_err(|e| e.to_string())? {
         let r = a.report().overall;
@@ -89,7 +89,7 @@ pub async fn list(store: &dyn Store) -> Result<Vec<u8>, String> {
 /// optionally note). Rows with neither score nor pass are left unscored. All or nothing: every
 /// bad row is named with its field.
 pub async fn score(
-    store: &dyn Store,
+    store: &Store,
     id: i64,
     file: &Path,
     scorer: &str,
@@ -175,7 +175,7 @@ pub async fn score(
 }
 
 /// The report: JSON (the assessment, its points, scores and rates), XLSX, or the CSV score sheet.
-pub async fn report(store: &dyn Store, id: i64, format: &str) -> Result<Vec<u8>, String> {
+pub async fn report(store: &Store, id: i64, format: &str) -> Result<Vec<u8>, String> {
     let a = one(store, id).await?;
     match format {
         "json" => serde_json::to_vec_pretty(&json!({"assessment": a, "report": a.report()})).map_err(|e| e.to_string()),

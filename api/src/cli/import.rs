@@ -151,7 +151,7 @@ fn repairs(lines: &mut Vec<String>, repairs: &[RepairNote]) {
 
 /// Runs one import and returns the lines of its summary, or every problem (nothing stored).
 pub async fn run(
-    store: &dyn Store,
+    store: &Store,
     target: Target,
     path: &Path,
     options: &ImportOptions,
@@ -304,7 +304,7 @@ fn nothing_valid<T>(path: &Path, loaded: &Loaded<T>) -> Result<(), Vec<String>> 
 /// Reads an officer's GPS track (GPX track points, or points with a time from any format),
 /// cleans it and stores it.
 pub async fn import_track(
-    store: &dyn Store,
+    store: &Store,
     path: &Path,
     officer: &str,
     options: &ImportOptions,
@@ -331,7 +331,7 @@ pub async fn import_track(
 }
 
 /// Replaces the catalogue with a CSV or JSON file (by extension); on any bad row, nothing changes.
-pub async fn import_categories(store: &dyn Store, path: &Path) -> Result<usize, Vec<String>> {
+pub async fn import_categories(store: &Store, path: &Path) -> Result<usize, Vec<String>> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| vec![format!("cannot read {name}: {e}")])?;
     let json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));

@@ -12,7 +12,7 @@ fn listed(name: &str, errors: &[importers::RecordError]) -> Vec<String> {
 }
 
 /// Weekly coverage of the whole city as JSON or CSV (one row per point).
-pub async fn coverage(store: &dyn Store, week: &str, rules: &CoverageRules, format: &str) -> Result<Vec<u8>, String> {
+pub async fn coverage(store: &Store, week: &str, rules: &CoverageRules, format: &str) -> Result<Vec<u8>, String> {
     let week = patrol_week(week, rules)?;
     let catalog = Catalog::load(store).await.map_err(|e| e.to_string())?;
     let (coverage, _) =
@@ -119,7 +119,7 @@ pub fn check_grids(boundary: &Path, grids: &Path, min_area_m2: f64, format: &str
 /// order, task, code, name, type, eta, depart, lon, lat) or one GeoJSON collection per officer.
 /// Officers are the users with the officer role and the 网格员 named on grids.
 pub async fn plan(
-    store: &dyn Store,
+    store: &Store,
     week: &str,
     officer: Option<&str>,
     rules: &CoverageRules,

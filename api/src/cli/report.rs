@@ -8,7 +8,7 @@ use crate::store::{AreaFilter, Store};
 use std::path::Path;
 
 pub async fn weekly(
-    store: &dyn Store,
+    store: &Store,
     week: Option<&str>,
     by: &str,
     format: &str,

@@ -23,7 +23,7 @@ pub struct ServeOptions {
     pub api: crate::http::Settings,
 }
 
-pub async fn serve(store: Arc<dyn Store>, options: ServeOptions) -> Result<(), String> {
+pub async fn serve(store: Arc<Store>, options: ServeOptions) -> Result<(), String> {
     let catalog = Arc::new(Catalog::load(store.as_ref()).await.map_err(|e| e.to_string())?);
     let clock: Arc<dyn Clock> = options.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
     if options.demo {

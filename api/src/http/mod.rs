@@ -52,7 +52,7 @@ impl std::ops::Deref for ApiContext {
 
 /// What [`ApiContext`] shares.
 pub struct Context {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<Store>,
     pub catalog: Arc<Catalog>,
     pub clock: Arc<dyn Clock>,
     pub limits: Arc<guard::Limits>,
@@ -139,7 +139,7 @@ impl Default for Settings {
 }
 
 impl ApiContext {
-    pub fn new(store: Arc<dyn Store>, catalog: Arc<Catalog>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+    pub fn new(store: Arc<Store>, catalog: Arc<Catalog>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
         Self(Arc::new(Context {
             catalog,
             clock,

@@ -1,564 +1,511 @@
-//! Patrol storage shared by both backends: assessment points, planned routes, track batches
-//! and inspections. Geometry SQL differs only in how WKB goes in and out, which each backend
-//! module supplies as `wkb_in(n)` and `WKB_OUT`.
+//! Patrols in storage: assessment points (测评点位), planned routes, officers' track batches and
+//! inspections (检查记录).
 
-use super::StoreError;
-use crate::domain::patrol::{CriterionResult, Inspection, StoredPoint, StoredRoute};
+use super::cases::insert_each;
+use super::db::{sql, Param, Sql, Tx, Value};
+use super::dialect::Dialect;
+use super::{audit, json_text, utc, BBox, Store, StoreError, WORLD};
+use crate::domain::auth::Actor;
+use crate::domain::patrol::{Inspection, PointBatch, StoredPoint, StoredRoute, TrackChunk, UpsertSummary};
+use crate::domain::problem::{NewProblem, Problem};
 use geo::BoundingRect;
-use sqlx::Row;
+use serde_json::json;
+use std::collections::{BTreeSet, HashMap};
+use time::OffsetDateTime;
 
 /// `[min_lon, min_lat, max_lon, max_lat]` of a geometry (zeros for an empty one).
 pub(crate) fn bounds(g: &geo::Geometry<f64>) -> [f64; 4] {
     g.bounding_rect().map_or([0.0; 4], |r| [r.min().x, r.min().y, r.max().x, r.max().y])
 }
 
-/// The SELECT of assessment points with their geometry as WKB, followed by `tail`.
-pub(crate) fn point_query(wkb_out: &str, tail: &str) -> String {
+/// The SELECT of assessment points ([`PointRow`]), followed by `tail`.
+fn point_query(d: Dialect, tail: &str) -> String {
     format!(
-        "SELECT code, name, kind, {wkb_out} AS wkb, criteria, required_per_week, grid_code, grids, \
-         responsible_unit, created_at, updated_at FROM assessment_points {tail}"
+        "SELECT code, name, kind, {wkb} AS wkb, criteria, required_per_week, grid_code, grids, \
+         responsible_unit, created_at, updated_at FROM assessment_points {tail}",
+        wkb = d.wkb()
     )
 }
 
-pub(crate) fn point_from_row<'r, R>(r: &'r R) -> Result<StoredPoint, StoreError>
-where
-    R: Row,
-    &'r str: sqlx::ColumnIndex<R>,
-    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    i32: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    time::OffsetDateTime: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    let code: String = r.try_get("code")?;
-    let corrupt = |what: &str, e: String| StoreError::Corrupt(format!("assessment point {code} {what}: {e}"));
-    let wkb: Vec<u8> = r.try_get("wkb")?;
-    let criteria: String = r.try_get("criteria")?;
-    let grids: String = r.try_get("grids")?;
-    let required: i32 = r.try_get("required_per_week")?;
-    Ok(StoredPoint {
-        geometry: spatial::wkb::geometry_from_wkb(&wkb).map_err(|e| corrupt("geometry", e.to_string()))?,
-        criteria: serde_json::from_str(&criteria).map_err(|e| corrupt("criteria", e.to_string()))?,
-        grids: serde_json::from_str(&grids).map_err(|e| corrupt("grids", e.to_string()))?,
-        required_per_week: required.clamp(1, 7) as u8,
-        name: r.try_get("name")?,
-        kind: r.try_get("kind")?,
-        grid_code: r.try_get("grid_code")?,
-        responsible_unit: r.try_get("responsible_unit")?,
-        created_at: super::utc(r.try_get("created_at")?),
-        updated_at: super::utc(r.try_get("updated_at")?),
-        code,
-    })
+#[derive(sqlx::FromRow)]
+struct PointRow {
+    code: String,
+    name: String,
+    kind: String,
+    wkb: Vec<u8>,
+    criteria: String,
+    required_per_week: i32,
+    grid_code: Option<String>,
+    grids: String,
+    responsible_unit: Option<String>,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
 }
 
-pub(crate) fn route_from_row<'r, R>(r: &'r R) -> Result<StoredRoute, StoreError>
-where
-    R: Row,
-    &'r str: sqlx::ColumnIndex<R>,
-    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    i32: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    let id: i64 = r.try_get("id")?;
-    let wkb: Vec<u8> = r.try_get("wkb")?;
-    let line = match spatial::wkb::geometry_from_wkb(&wkb) {
-        Ok(geo::Geometry::LineString(ls)) => ls,
-        other => return Err(StoreError::Corrupt(format!("route {id}: not a line string: {other:?}"))),
-    };
-    let weekday: i32 = r.try_get("weekday")?;
-    Ok(StoredRoute {
-        id,
-        officer: r.try_get("officer")?,
-        weekday: weekday.clamp(1, 7) as u8,
-        name: r.try_get("name")?,
-        line,
-    })
+impl PointRow {
+    fn into_point(self) -> Result<StoredPoint, StoreError> {
+        let code = self.code;
+        let corrupt = |what: &str, e: String| StoreError::Corrupt(format!("assessment point {code} {what}: {e}"));
+        Ok(StoredPoint {
+            geometry: spatial::wkb::geometry_from_wkb(&self.wkb).map_err(|e| corrupt("geometry", e.to_string()))?,
+            criteria: serde_json::from_str(&self.criteria).map_err(|e| corrupt("criteria", e.to_string()))?,
+            grids: serde_json::from_str(&self.grids).map_err(|e| corrupt("grids", e.to_string()))?,
+            required_per_week: self.required_per_week.clamp(1, 7) as u8,
+            name: self.name,
+            kind: self.kind,
+            grid_code: self.grid_code,
+            responsible_unit: self.responsible_unit,
+            created_at: utc(self.created_at),
+            updated_at: utc(self.updated_at),
+            code,
+        })
+    }
 }
 
-pub(crate) fn inspection_from_row<'r, R>(r: &'r R) -> Result<Inspection, StoreError>
-where
-    R: Row,
-    &'r str: sqlx::ColumnIndex<R>,
-    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    let id: i64 = r.try_get("id")?;
-    let corrupt = |what: &str, e: serde_json::Error| StoreError::Corrupt(format!("inspection {id} {what}: {e}"));
-    let results: String = r.try_get("results")?;
-    let photos: String = r.try_get("photos")?;
-    let problems: String = r.try_get("problems")?;
-    Ok(Inspection {
-        id,
-        point_code: r.try_get("point_code")?,
-        officer: r.try_get("officer")?,
-        at: r.try_get("at")?,
-        results: serde_json::from_str::<Vec<CriterionResult>>(&results).map_err(|e| corrupt("results", e))?,
-        note: r.try_get("note")?,
-        photos: serde_json::from_str(&photos).map_err(|e| corrupt("photos", e))?,
-        problems: serde_json::from_str(&problems).map_err(|e| corrupt("problems", e))?,
-    })
+fn into_points(rows: Vec<PointRow>) -> Result<Vec<StoredPoint>, StoreError> {
+    rows.into_iter().map(PointRow::into_point).collect()
 }
 
-/// Binds a stored point's columns, `code` to `responsible_unit`, in table order (what the
-/// point UPDATE and the multi-row INSERT both start with).
-macro_rules! bind_point {
-    ($query:expr, $p:expr) => {{
-        let p: &$crate::domain::patrol::StoredPoint = $p;
-        let [min_lon, min_lat, max_lon, max_lat] = $crate::store::patrols::bounds(&p.geometry);
-        $query
-            .bind(&p.code)
-            .bind(&p.name)
-            .bind(&p.kind)
-            .bind(spatial::wkb::geometry_to_wkb(&p.geometry))
-            .bind(min_lon)
-            .bind(min_lat)
-            .bind(max_lon)
-            .bind(max_lat)
-            .bind(serde_json::to_string(&p.criteria).unwrap_or_else(|_| "[]".into()))
-            .bind(i32::from(p.required_per_week))
-            .bind(&p.grid_code)
-            .bind(serde_json::to_string(&p.grids).unwrap_or_else(|_| "[]".into()))
-            .bind(&p.responsible_unit)
-    }};
+#[derive(sqlx::FromRow)]
+struct RouteRow {
+    id: i64,
+    officer: String,
+    weekday: i32,
+    name: Option<String>,
+    wkb: Vec<u8>,
+}
+
+impl RouteRow {
+    fn into_route(self) -> Result<StoredRoute, StoreError> {
+        let line = match spatial::wkb::geometry_from_wkb(&self.wkb) {
+            Ok(geo::Geometry::LineString(line)) => line,
+            other => return Err(StoreError::Corrupt(format!("route {}: not a line string: {other:?}", self.id))),
+        };
+        Ok(StoredRoute {
+            id: self.id,
+            officer: self.officer,
+            weekday: self.weekday.clamp(1, 7) as u8,
+            name: self.name,
+            line,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct InspectionRow {
+    id: i64,
+    point_code: String,
+    officer: String,
+    at: i64,
+    results: String,
+    note: String,
+    photos: String,
+    problems: String,
+}
+
+impl InspectionRow {
+    fn into_inspection(self) -> Result<Inspection, StoreError> {
+        let id = self.id;
+        let corrupt = |what: &str, e: serde_json::Error| StoreError::Corrupt(format!("inspection {id} {what}: {e}"));
+        Ok(Inspection {
+            id,
+            point_code: self.point_code,
+            officer: self.officer,
+            at: self.at,
+            results: serde_json::from_str(&self.results).map_err(|e| corrupt("results", e))?,
+            note: self.note,
+            photos: serde_json::from_str(&self.photos).map_err(|e| corrupt("photos", e))?,
+            problems: serde_json::from_str(&self.problems).map_err(|e| corrupt("problems", e))?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct TrackRow {
+    id: i64,
+    officer: String,
+    data: Vec<u8>,
+}
+
+/// A stored point's columns, `code` to `responsible_unit`, in table order (what the point
+/// UPDATE and the multi-row INSERT both start with).
+fn point_params(p: &StoredPoint) -> [Param<'_>; 13] {
+    let [min_lon, min_lat, max_lon, max_lat] = bounds(&p.geometry);
+    [
+        p.code.as_str().into_param(),
+        p.name.as_str().into_param(),
+        p.kind.as_str().into_param(),
+        spatial::wkb::geometry_to_wkb(&p.geometry).into_param(),
+        min_lon.into_param(),
+        min_lat.into_param(),
+        max_lon.into_param(),
+        max_lat.into_param(),
+        json_text(&p.criteria, "[]").into_param(),
+        i32::from(p.required_per_week).into_param(),
+        (&p.grid_code).into_param(),
+        json_text(&p.grids, "[]").into_param(),
+        (&p.responsible_unit).into_param(),
+    ]
 }
 
 /// Rows per multi-row point INSERT (15 columns each: 7,500 parameters, within both backends' limits).
-pub(crate) const INSERT_ROWS: usize = 500;
+const INSERT_ROWS: usize = 500;
 
-/// The multi-row INSERT of `$rows` new points. Positional placeholders: SQLite looks `$N`
-/// names up one by one, which is quadratic in a statement of thousands of parameters.
-macro_rules! insert_points_sql {
-    ($rows:expr) => {{
-        const COLUMNS: usize = 15;
-        let rows: Vec<String> = (0..$rows)
-            .map(|i| {
-                let columns: Vec<String> = (1..=COLUMNS)
-                    .map(|k| if k == 4 { wkb_positional(i * COLUMNS + k) } else { positional(i * COLUMNS + k) })
-                    .collect();
-                format!("({})", columns.join(", "))
-            })
-            .collect();
-        format!(
-            "INSERT INTO assessment_points (code, name, kind, geom, min_lon, min_lat, max_lon, max_lat, criteria, \
-             required_per_week, grid_code, grids, responsible_unit, created_at, updated_at) VALUES {}",
-            rows.join(", ")
-        )
-    }};
+/// The multi-row INSERT of `rows` new points, with positional placeholders.
+fn insert_points_sql(d: Dialect, rows: usize) -> String {
+    const COLUMNS: usize = 15;
+    let rows: Vec<String> = (0..rows)
+        .map(|i| {
+            let columns: Vec<String> = (1..=COLUMNS)
+                .map(|k| if k == 4 { d.positional_geometry(i * COLUMNS + k) } else { d.positional(i * COLUMNS + k) })
+                .collect();
+            format!("({})", columns.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO assessment_points (code, name, kind, geom, min_lon, min_lat, max_lon, max_lat, criteria, \
+         required_per_week, grid_code, grids, responsible_unit, created_at, updated_at) VALUES {}",
+        rows.join(", ")
+    )
 }
 
-/// Inserts new points with `$sql` from [`insert_points_sql!`] for exactly their number.
-macro_rules! insert_points {
-    ($tx:expr, $sql:expr, $points:expr, $now:expr) => {{
-        let points: &[$crate::domain::patrol::StoredPoint] = $points;
-        let mut query = sqlx::query($sql);
-        for p in points {
-            query = bind_point!(query, p).bind($now).bind($now);
-        }
-        query.execute(&mut *$tx).await?;
-    }};
+/// Inserts new points with `statement` from [`insert_points_sql`] for exactly their number.
+async fn insert_points(
+    tx: &mut Tx,
+    statement: &str,
+    points: &[StoredPoint],
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    let mut insert = sql(statement);
+    for p in points {
+        insert = insert.bind_all(point_params(p)).bind(now).bind(now);
+    }
+    insert.execute(tx).await?;
+    Ok(())
 }
 
-/// The stored points among `$points`, by code: one query for the batch.
-macro_rules! existing_points {
-    ($tx:expr, $points:expr) => {{
-        let points: &[$crate::domain::patrol::StoredPoint] = $points;
-        let placeholders: Vec<String> = (1..=points.len()).map(positional).collect();
-        let tail = format!("WHERE code IN ({})", placeholders.join(", "));
-        let sql = $crate::store::patrols::point_query(WKB_OUT, &tail);
-        let mut query = sqlx::query(&sql);
-        for p in points {
-            query = query.bind(&p.code);
-        }
-        let mut existing = std::collections::HashMap::with_capacity(points.len());
-        for r in query.fetch_all(&mut *$tx).await? {
-            let p = $crate::store::patrols::point_from_row(&r)?;
-            existing.insert(p.code.clone(), p);
-        }
-        existing
-    }};
+/// The stored points among `points`, by code: one query for the batch.
+async fn existing_points(
+    tx: &mut Tx,
+    d: Dialect,
+    points: &[StoredPoint],
+) -> Result<HashMap<String, StoredPoint>, StoreError> {
+    let placeholders: Vec<String> = (1..=points.len()).map(|n| d.positional(n)).collect();
+    let mut query = sql(point_query(d, &format!("WHERE code IN ({})", placeholders.join(", "))));
+    for p in points {
+        query = query.bind(&p.code);
+    }
+    let rows: Vec<PointRow> = query.all(tx).await?;
+    let mut existing = HashMap::with_capacity(points.len());
+    for row in rows {
+        let p = row.into_point()?;
+        existing.insert(p.code.clone(), p);
+    }
+    Ok(existing)
 }
 
-/// The patrol methods of `Store`, the same on both backends. Expands inside `impl Store for …`
-/// of a type with `begin_write()`, `pool`, `wkb_in(n)`, `positional(n)`, `wkb_positional(n)`,
-/// `WKB_OUT` and `INSERT_PROBLEM` in scope.
-macro_rules! patrol_methods {
-    () => {
-        fn upsert_point_batches(
-            &self,
-            mut batches: tokio::sync::mpsc::Receiver<$crate::domain::patrol::PointBatch>,
-            now: OffsetDateTime,
-            actor: $crate::domain::auth::Actor,
-            dry_run: bool,
-        ) -> $crate::store::BoxFuture<'_, Result<$crate::domain::patrol::UpsertSummary, StoreError>> {
-            Box::pin(async move {
-                let mut tx = self.begin_write().await?;
-                let mut summary = $crate::domain::patrol::UpsertSummary::default();
-                let (mut fresh, mut codes, mut received, mut commit) = (Vec::new(), Vec::new(), 0usize, false);
-                // Into an empty table (a city's first import) every point is new: no lookups.
-                let empty_table = sqlx::query("SELECT 1 FROM assessment_points LIMIT 1")
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .is_none();
-                let update = format!(
-                    "UPDATE assessment_points SET name = $2, kind = $3, geom = {}, min_lon = $5, min_lat = $6, \
-                     max_lon = $7, max_lat = $8, criteria = $9, required_per_week = $10, grid_code = $11, \
-                     grids = $12, responsible_unit = $13, updated_at = $14 WHERE code = $1",
-                    wkb_in(4)
-                );
-                // Built once, and only when a full chunk of new points comes (not for one point).
-                let mut full_insert: Option<String> = None;
-                while let Some(message) = batches.recv().await {
-                    let points = match message {
-                        $crate::domain::patrol::PointBatch::Points(points) => points,
-                        $crate::domain::patrol::PointBatch::Commit => {
-                            commit = true;
-                            break;
-                        }
-                    };
-                    received += points.len();
-                    // Each batch looks up only its own codes: memory stays that of a batch,
-                    // whatever the size of the table or the file.
-                    let existing = if empty_table || points.is_empty() {
-                        std::collections::HashMap::new()
-                    } else {
-                        existing_points!(tx, &points)
-                    };
-                    for p in points {
-                        if codes.len() < 20 {
-                            codes.push(p.code.clone());
-                        }
-                        match existing.get(&p.code) {
-                            Some(old) if old.same_as(&p) => summary.unchanged += 1,
-                            Some(_) => {
-                                summary.updated += 1;
-                                bind_point!(sqlx::query(&update), &p).bind(now).execute(&mut *tx).await?;
-                            }
-                            None => {
-                                summary.created += 1;
-                                fresh.push(p);
-                            }
-                        }
-                        if fresh.len() == $crate::store::patrols::INSERT_ROWS {
-                            let sql = full_insert
-                                .get_or_insert_with(|| insert_points_sql!($crate::store::patrols::INSERT_ROWS));
-                            insert_points!(tx, sql.as_str(), &fresh, now);
-                            fresh.clear();
-                        }
+impl Store {
+    /// Creates or updates assessment points by code as their batches arrive, in one
+    /// transaction, counting what changed. It commits only on [`PointBatch::Commit`] and
+    /// without `dry_run`; otherwise nothing is kept.
+    pub async fn upsert_point_batches(
+        &self,
+        mut batches: tokio::sync::mpsc::Receiver<PointBatch>,
+        now: OffsetDateTime,
+        actor: Actor,
+        dry_run: bool,
+    ) -> Result<UpsertSummary, StoreError> {
+        let d = self.dialect;
+        let mut tx = self.pool.begin_write().await?;
+        let mut summary = UpsertSummary::default();
+        let (mut fresh, mut codes, mut received, mut commit) = (Vec::new(), Vec::new(), 0usize, false);
+        // Into an empty table (a city's first import) every point is new: no lookups.
+        let empty_table =
+            sql("SELECT 1 FROM assessment_points LIMIT 1").optional_scalar::<i32>(&mut tx).await?.is_none();
+        let update = format!(
+            "UPDATE assessment_points SET name = $2, kind = $3, geom = {}, min_lon = $5, min_lat = $6, \
+             max_lon = $7, max_lat = $8, criteria = $9, required_per_week = $10, grid_code = $11, \
+             grids = $12, responsible_unit = $13, updated_at = $14 WHERE code = $1",
+            d.geometry(4)
+        );
+        // Built once, and only when a full chunk of new points comes (not for one point).
+        let mut full_insert: Option<String> = None;
+        while let Some(message) = batches.recv().await {
+            let points = match message {
+                PointBatch::Points(points) => points,
+                PointBatch::Commit => {
+                    commit = true;
+                    break;
+                }
+            };
+            received += points.len();
+            // Each batch looks up only its own codes: memory stays that of a batch, whatever
+            // the size of the table or the file.
+            let existing = if empty_table || points.is_empty() {
+                HashMap::new()
+            } else {
+                existing_points(&mut tx, d, &points).await?
+            };
+            for p in points {
+                if codes.len() < 20 {
+                    codes.push(p.code.clone());
+                }
+                match existing.get(&p.code) {
+                    Some(old) if old.same_as(&p) => summary.unchanged += 1,
+                    Some(_) => {
+                        summary.updated += 1;
+                        sql(update.as_str()).bind_all(point_params(&p)).bind(now).execute(&mut tx).await?;
+                    }
+                    None => {
+                        summary.created += 1;
+                        fresh.push(p);
                     }
                 }
-                if !fresh.is_empty() {
-                    let last_insert = insert_points_sql!(fresh.len());
-                    insert_points!(tx, &last_insert, &fresh, now);
+                if fresh.len() == INSERT_ROWS {
+                    let statement = full_insert.get_or_insert_with(|| insert_points_sql(d, INSERT_ROWS));
+                    insert_points(&mut tx, statement, &fresh, now).await?;
+                    fresh.clear();
                 }
-                if summary.created + summary.updated > 0 {
-                    audit_row!(
-                        tx,
-                        now,
-                        actor,
-                        "points.upsert",
-                        "assessment_points",
-                        serde_json::json!({"summary": summary, "codes": codes, "of": received})
-                    );
-                }
-                if dry_run || !commit {
-                    tx.rollback().await?;
-                } else {
-                    tx.commit().await?;
-                }
-                Ok(summary)
-            })
+            }
         }
-
-        fn points(
-            &self,
-            bbox: Option<$crate::store::BBox>,
-        ) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::domain::patrol::StoredPoint>, StoreError>> {
-            Box::pin(async move {
-                let b = bbox.unwrap_or($crate::store::WORLD);
-                let rows = sqlx::query(&$crate::store::patrols::point_query(
-                    WKB_OUT,
-                    "WHERE max_lon >= $1 AND min_lon <= $3 AND max_lat >= $2 AND min_lat <= $4 ORDER BY code",
-                ))
-                .bind(b.min_lon)
-                .bind(b.min_lat)
-                .bind(b.max_lon)
-                .bind(b.max_lat)
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter().map(|r| $crate::store::patrols::point_from_row(r)).collect()
-            })
+        if !fresh.is_empty() {
+            insert_points(&mut tx, &insert_points_sql(d, fresh.len()), &fresh, now).await?;
         }
-
-        fn points_page(
-            &self,
-            after: String,
-            limit: i64,
-        ) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::domain::patrol::StoredPoint>, StoreError>> {
-            Box::pin(async move {
-                let rows = sqlx::query(&$crate::store::patrols::point_query(
-                    WKB_OUT,
-                    "WHERE code > $1 ORDER BY code LIMIT $2",
-                ))
-                .bind(after)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter().map(|r| $crate::store::patrols::point_from_row(r)).collect()
-            })
+        if summary.created + summary.updated > 0 {
+            let details = json!({"summary": summary, "codes": codes, "of": received});
+            audit::record(&mut tx, now, &actor, "points.upsert", "assessment_points", &details).await?;
         }
+        tx.finish(dry_run || !commit).await?;
+        Ok(summary)
+    }
 
-        fn point(
-            &self,
-            code: String,
-        ) -> $crate::store::BoxFuture<'_, Result<Option<$crate::domain::patrol::StoredPoint>, StoreError>> {
-            Box::pin(async move {
-                let row = sqlx::query(&$crate::store::patrols::point_query(WKB_OUT, "WHERE code = $1"))
-                    .bind(&code)
-                    .fetch_optional(&self.pool)
+    /// Creates or updates assessment points by code (all or nothing), counting what changed;
+    /// with `dry_run` nothing is kept.
+    pub async fn upsert_points(
+        &self,
+        points: Vec<StoredPoint>,
+        now: OffsetDateTime,
+        actor: Actor,
+        dry_run: bool,
+    ) -> Result<UpsertSummary, StoreError> {
+        let (sender, batches) = tokio::sync::mpsc::channel(2);
+        // A fresh channel of two has room for both messages.
+        let _ = sender.try_send(PointBatch::Points(points));
+        let _ = sender.try_send(PointBatch::Commit);
+        self.upsert_point_batches(batches, now, actor, dry_run).await
+    }
+
+    /// Assessment points whose bounding box meets `bbox` (all without one), by code.
+    pub async fn points(&self, bbox: Option<BBox>) -> Result<Vec<StoredPoint>, StoreError> {
+        let b = bbox.unwrap_or(WORLD);
+        let tail = "WHERE max_lon >= $1 AND min_lon <= $3 AND max_lat >= $2 AND min_lat <= $4 ORDER BY code";
+        let rows = sql(point_query(self.dialect, tail))
+            .bind(b.min_lon)
+            .bind(b.min_lat)
+            .bind(b.max_lon)
+            .bind(b.max_lat)
+            .all(&self.pool)
+            .await?;
+        into_points(rows)
+    }
+
+    /// Up to `limit` points with codes after `after`, by code (see [`super::for_each_point`]).
+    pub async fn points_page(&self, after: String, limit: i64) -> Result<Vec<StoredPoint>, StoreError> {
+        let rows = sql(point_query(self.dialect, "WHERE code > $1 ORDER BY code LIMIT $2"))
+            .bind(after)
+            .bind(limit)
+            .all(&self.pool)
+            .await?;
+        into_points(rows)
+    }
+
+    /// One assessment point by code.
+    pub async fn point(&self, code: String) -> Result<Option<StoredPoint>, StoreError> {
+        let row: Option<PointRow> =
+            sql(point_query(self.dialect, "WHERE code = $1")).bind(&code).optional(&self.pool).await?;
+        row.map(PointRow::into_point).transpose()
+    }
+
+    pub async fn delete_point(&self, code: String, now: OffsetDateTime, actor: Actor) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin_write().await?;
+        let done = sql("DELETE FROM assessment_points WHERE code = $1").bind(&code).execute(&mut tx).await? > 0;
+        if done {
+            audit::record(&mut tx, now, &actor, "point.delete", &format!("point/{code}"), &json!({})).await?;
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// Stores planned routes in one transaction: replacing route `replace` (keeping its id;
+    /// nothing happens and no id returns when it does not exist), or, with `replace_days`,
+    /// every earlier route of the same officer and weekday (a re-import).
+    pub async fn save_routes(
+        &self,
+        replace: Option<i64>,
+        routes: Vec<spatial::patrol::PlannedRoute>,
+        replace_days: bool,
+        now: OffsetDateTime,
+        actor: Actor,
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut tx = self.pool.begin_write().await?;
+        if let Some(id) = replace {
+            if sql("DELETE FROM patrol_routes WHERE id = $1").bind(id).execute(&mut tx).await? == 0 {
+                return Ok(vec![]);
+            }
+        }
+        if replace_days {
+            let days: BTreeSet<(&str, u8)> = routes.iter().map(|r| (r.officer.as_str(), r.weekday)).collect();
+            for (officer, weekday) in days {
+                sql("DELETE FROM patrol_routes WHERE officer = $1 AND weekday = $2")
+                    .bind(officer)
+                    .bind(i32::from(weekday))
+                    .execute(&mut tx)
                     .await?;
-                row.map(|r| $crate::store::patrols::point_from_row(&r)).transpose()
-            })
+            }
         }
+        let insert = format!(
+            "INSERT INTO patrol_routes ({}officer, weekday, name, geom, min_lon, min_lat, max_lon, max_lat, \
+             created_at, updated_at) VALUES ({}$1, $2, $3, {}, $5, $6, $7, $8, $9, $9) RETURNING id",
+            if replace.is_some() { "id, " } else { "" },
+            if replace.is_some() { "$10, " } else { "" },
+            self.dialect.geometry(4)
+        );
+        let mut ids = Vec::with_capacity(routes.len());
+        for r in &routes {
+            let geometry = geo::Geometry::LineString(r.line.clone());
+            let [min_lon, min_lat, max_lon, max_lat] = bounds(&geometry);
+            let statement: Sql<'_> = sql(insert.as_str())
+                .bind(&r.officer)
+                .bind(i32::from(r.weekday))
+                .bind(&r.name)
+                .bind(spatial::wkb::geometry_to_wkb(&geometry))
+                .bind(min_lon)
+                .bind(min_lat)
+                .bind(max_lon)
+                .bind(max_lat)
+                .bind(now);
+            let statement = if let Some(id) = replace { statement.bind(id) } else { statement };
+            ids.push(statement.scalar::<i64>(&mut tx).await?);
+        }
+        let details = json!({"ids": ids, "replaced": replace, "replace_days": replace_days});
+        audit::record(&mut tx, now, &actor, "routes.save", "patrol_routes", &details).await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
 
-        fn delete_point(
-            &self,
-            code: String,
-            now: OffsetDateTime,
-            actor: $crate::domain::auth::Actor,
-        ) -> $crate::store::BoxFuture<'_, Result<bool, StoreError>> {
-            Box::pin(async move {
-                let mut tx = self.begin_write().await?;
-                let done = sqlx::query("DELETE FROM assessment_points WHERE code = $1")
-                    .bind(&code)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    > 0;
-                if done {
-                    audit_row!(tx, now, actor, "point.delete", format!("point/{code}"), serde_json::json!({}));
-                }
-                tx.commit().await?;
-                Ok(done)
-            })
-        }
+    pub async fn routes(&self) -> Result<Vec<StoredRoute>, StoreError> {
+        let rows: Vec<RouteRow> = sql(format!(
+            "SELECT id, officer, weekday, name, {} AS wkb FROM patrol_routes ORDER BY id",
+            self.dialect.wkb()
+        ))
+        .all(&self.pool)
+        .await?;
+        rows.into_iter().map(RouteRow::into_route).collect()
+    }
 
-        fn save_routes(
-            &self,
-            replace: Option<i64>,
-            routes: Vec<spatial::patrol::PlannedRoute>,
-            replace_days: bool,
-            now: OffsetDateTime,
-            actor: $crate::domain::auth::Actor,
-        ) -> $crate::store::BoxFuture<'_, Result<Vec<i64>, StoreError>> {
-            Box::pin(async move {
-                let mut tx = self.begin_write().await?;
-                if let Some(id) = replace {
-                    let gone =
-                        sqlx::query("DELETE FROM patrol_routes WHERE id = $1").bind(id).execute(&mut *tx).await?;
-                    if gone.rows_affected() == 0 {
-                        return Ok(vec![]);
-                    }
-                }
-                if replace_days {
-                    let days: std::collections::BTreeSet<(&str, u8)> =
-                        routes.iter().map(|r| (r.officer.as_str(), r.weekday)).collect();
-                    for (officer, weekday) in days {
-                        sqlx::query("DELETE FROM patrol_routes WHERE officer = $1 AND weekday = $2")
-                            .bind(officer)
-                            .bind(i32::from(weekday))
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                }
-                let sql = format!(
-                    "INSERT INTO patrol_routes ({}officer, weekday, name, geom, min_lon, min_lat, max_lon, max_lat, \
-                     created_at, updated_at) VALUES ({}$1, $2, $3, {}, $5, $6, $7, $8, $9, $9) RETURNING id",
-                    if replace.is_some() { "id, " } else { "" },
-                    if replace.is_some() { "$10, " } else { "" },
-                    wkb_in(4)
-                );
-                let mut ids = Vec::with_capacity(routes.len());
-                for r in &routes {
-                    let geometry = geo::Geometry::LineString(r.line.clone());
-                    let [min_lon, min_lat, max_lon, max_lat] = $crate::store::patrols::bounds(&geometry);
-                    let mut q = sqlx::query_scalar::<_, i64>(&sql)
-                        .bind(&r.officer)
-                        .bind(i32::from(r.weekday))
-                        .bind(&r.name)
-                        .bind(spatial::wkb::geometry_to_wkb(&geometry))
-                        .bind(min_lon)
-                        .bind(min_lat)
-                        .bind(max_lon)
-                        .bind(max_lat)
-                        .bind(now);
-                    if let Some(id) = replace {
-                        q = q.bind(id);
-                    }
-                    ids.push(q.fetch_one(&mut *tx).await?);
-                }
-                audit_row!(
-                    tx,
-                    now,
-                    actor,
-                    "routes.save",
-                    "patrol_routes",
-                    serde_json::json!({"ids": ids, "replaced": replace, "replace_days": replace_days})
-                );
-                tx.commit().await?;
-                Ok(ids)
-            })
+    pub async fn delete_route(&self, id: i64, now: OffsetDateTime, actor: Actor) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin_write().await?;
+        let done = sql("DELETE FROM patrol_routes WHERE id = $1").bind(id).execute(&mut tx).await? > 0;
+        if done {
+            audit::record(&mut tx, now, &actor, "route.delete", &format!("route/{id}"), &json!({})).await?;
         }
+        tx.commit().await?;
+        Ok(done)
+    }
 
-        fn routes(&self) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::domain::patrol::StoredRoute>, StoreError>> {
-            Box::pin(async move {
-                let rows = sqlx::query(&format!(
-                    "SELECT id, officer, weekday, name, {WKB_OUT} AS wkb FROM patrol_routes ORDER BY id"
-                ))
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter().map(|r| $crate::store::patrols::route_from_row(r)).collect()
-            })
-        }
+    /// Stores one batch of an officer's cleaned, time-sorted fixes.
+    pub async fn insert_track(
+        &self,
+        officer: String,
+        fixes: Vec<spatial::track::RawFix>,
+        now: OffsetDateTime,
+    ) -> Result<i64, StoreError> {
+        let first = fixes.first().map_or(0, |f| f.t);
+        let last = fixes.last().map_or(0, |f| f.t);
+        let fold = |pick: fn(&spatial::track::RawFix) -> f64, init: f64, f: fn(f64, f64) -> f64| {
+            fixes.iter().map(pick).fold(init, f)
+        };
+        Ok(sql("INSERT INTO track_chunks (officer, first_fix, last_fix, fixes, min_lon, min_lat, max_lon, max_lat, \
+                data, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id")
+        .bind(&officer)
+        .bind(first)
+        .bind(last)
+        .bind(fixes.len() as i32)
+        .bind(fold(|f| f.lon, 180.0, f64::min))
+        .bind(fold(|f| f.lat, 90.0, f64::min))
+        .bind(fold(|f| f.lon, -180.0, f64::max))
+        .bind(fold(|f| f.lat, -90.0, f64::max))
+        .bind(spatial::track::encode(&fixes))
+        .bind(now)
+        .scalar(&self.pool)
+        .await?)
+    }
 
-        fn delete_route(
-            &self,
-            id: i64,
-            now: OffsetDateTime,
-            actor: $crate::domain::auth::Actor,
-        ) -> $crate::store::BoxFuture<'_, Result<bool, StoreError>> {
-            Box::pin(async move {
-                let mut tx = self.begin_write().await?;
-                let done =
-                    sqlx::query("DELETE FROM patrol_routes WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected()
-                        > 0;
-                if done {
-                    audit_row!(tx, now, actor, "route.delete", format!("route/{id}"), serde_json::json!({}));
-                }
-                tx.commit().await?;
-                Ok(done)
+    /// Track batches with fixes in [from, to) (Unix seconds), of one officer or all.
+    pub async fn track_chunks(
+        &self,
+        from: i64,
+        to: i64,
+        officer: Option<String>,
+    ) -> Result<Vec<TrackChunk>, StoreError> {
+        let rows: Vec<TrackRow> =
+            sql("SELECT id, officer, data FROM track_chunks WHERE last_fix >= $1 AND first_fix < $2 \
+             AND ($3 IS NULL OR officer = $3) ORDER BY officer, first_fix, id")
+            .bind(from)
+            .bind(to)
+            .bind(&officer)
+            .all(&self.pool)
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                let fixes = spatial::track::decode(&r.data)
+                    .ok_or_else(|| StoreError::Corrupt(format!("track chunk {} cannot be decoded", r.id)))?;
+                Ok(TrackChunk { id: r.id, officer: r.officer, fixes })
             })
-        }
+            .collect()
+    }
 
-        fn insert_track(
-            &self,
-            officer: String,
-            fixes: Vec<spatial::track::RawFix>,
-            now: OffsetDateTime,
-        ) -> $crate::store::BoxFuture<'_, Result<i64, StoreError>> {
-            Box::pin(async move {
-                let first = fixes.first().map_or(0, |f| f.t);
-                let last = fixes.last().map_or(0, |f| f.t);
-                let fold = |pick: fn(&spatial::track::RawFix) -> f64, init: f64, f: fn(f64, f64) -> f64| {
-                    fixes.iter().map(pick).fold(init, f)
-                };
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO track_chunks (officer, first_fix, last_fix, fixes, min_lon, min_lat, max_lon, max_lat, \
-                     data, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-                )
-                .bind(&officer)
-                .bind(first)
-                .bind(last)
-                .bind(fixes.len() as i32)
-                .bind(fold(|f| f.lon, 180.0, f64::min))
-                .bind(fold(|f| f.lat, 90.0, f64::min))
-                .bind(fold(|f| f.lon, -180.0, f64::max))
-                .bind(fold(|f| f.lat, -90.0, f64::max))
-                .bind(spatial::track::encode(&fixes))
-                .bind(now)
-                .fetch_one(&self.pool)
-                .await?;
-                Ok(id)
-            })
-        }
+    /// Stores an inspection and the problems its failed criteria open, in one transaction.
+    pub async fn insert_inspection(
+        &self,
+        mut inspection: Inspection,
+        problems: Vec<(String, NewProblem)>,
+        now: OffsetDateTime,
+        actor: Actor,
+    ) -> Result<(Inspection, Vec<Problem>), StoreError> {
+        let mut tx = self.pool.begin_write().await?;
+        let (criteria, new): (Vec<String>, Vec<NewProblem>) = problems.into_iter().unzip();
+        let ids = insert_each(&mut tx, self.dialect, &new, &actor).await?;
+        inspection.problems = criteria.into_iter().zip(ids.iter().copied()).collect();
+        inspection.id =
+            sql("INSERT INTO inspections (point_code, officer, at, results, note, photos, problems, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
+            .bind(&inspection.point_code)
+            .bind(&inspection.officer)
+            .bind(inspection.at)
+            .bind(json_text(&inspection.results, "[]"))
+            .bind(&inspection.note)
+            .bind(json_text(&inspection.photos, "[]"))
+            .bind(json_text(&inspection.problems, "{}"))
+            .bind(now)
+            .scalar(&mut tx)
+            .await?;
+        let details = json!({"point": inspection.point_code, "problems": inspection.problems});
+        audit::record(&mut tx, now, &actor, "inspection.create", &format!("inspection/{}", inspection.id), &details)
+            .await?;
+        tx.commit().await?;
+        let problems = ids.into_iter().zip(new).map(|(id, p)| Problem::from_new(id, p)).collect();
+        Ok((inspection, problems))
+    }
 
-        fn track_chunks(
-            &self,
-            from: i64,
-            to: i64,
-            officer: Option<String>,
-        ) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::domain::patrol::TrackChunk>, StoreError>> {
-            Box::pin(async move {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT id, officer, data FROM track_chunks WHERE last_fix >= $1 AND first_fix < $2 \
-                     AND ($3 IS NULL OR officer = $3) ORDER BY officer, first_fix, id",
-                )
-                .bind(from)
-                .bind(to)
-                .bind(&officer)
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        let id: i64 = r.try_get("id")?;
-                        let data: Vec<u8> = r.try_get("data")?;
-                        let fixes = spatial::track::decode(&data)
-                            .ok_or_else(|| StoreError::Corrupt(format!("track chunk {id} cannot be decoded")))?;
-                        Ok($crate::domain::patrol::TrackChunk { id, officer: r.try_get("officer")?, fixes })
-                    })
-                    .collect()
-            })
-        }
-
-        fn insert_inspection(
-            &self,
-            inspection: $crate::domain::patrol::Inspection,
-            problems: Vec<(String, NewProblem)>,
-            now: OffsetDateTime,
-            actor: $crate::domain::auth::Actor,
-        ) -> $crate::store::BoxFuture<'_, Result<($crate::domain::patrol::Inspection, Vec<Problem>), StoreError>> {
-            Box::pin(async move {
-                let mut inspection = inspection;
-                let mut tx = self.begin_write().await?;
-                let (criteria, new): (Vec<String>, Vec<NewProblem>) = problems.into_iter().unzip();
-                let ids = insert_problem_rows!(tx, &new, INSERT_PROBLEM, actor);
-                inspection.problems = criteria.into_iter().zip(ids.iter().copied()).collect();
-                inspection.id = sqlx::query_scalar(
-                    "INSERT INTO inspections (point_code, officer, at, results, note, photos, problems, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-                )
-                .bind(&inspection.point_code)
-                .bind(&inspection.officer)
-                .bind(inspection.at)
-                .bind(serde_json::to_string(&inspection.results).unwrap_or_else(|_| "[]".into()))
-                .bind(&inspection.note)
-                .bind(serde_json::to_string(&inspection.photos).unwrap_or_else(|_| "[]".into()))
-                .bind(serde_json::to_string(&inspection.problems).unwrap_or_else(|_| "{}".into()))
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-                audit_row!(
-                    tx,
-                    now,
-                    actor,
-                    "inspection.create",
-                    format!("inspection/{}", inspection.id),
-                    serde_json::json!({"point": inspection.point_code, "problems": inspection.problems})
-                );
-                tx.commit().await?;
-                let problems = ids.into_iter().zip(new).map(|(id, p)| Problem::from_new(id, p)).collect();
-                Ok((inspection, problems))
-            })
-        }
-
-        fn inspections(
-            &self,
-            from: i64,
-            to: i64,
-        ) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::domain::patrol::Inspection>, StoreError>> {
-            Box::pin(async move {
-                let rows = sqlx::query(
-                    "SELECT id, point_code, officer, at, results, note, photos, problems FROM inspections \
-                     WHERE at >= $1 AND at < $2 ORDER BY at, id",
-                )
-                .bind(from)
-                .bind(to)
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter().map(|r| $crate::store::patrols::inspection_from_row(r)).collect()
-            })
-        }
-    };
+    /// Inspections in [from, to) (Unix seconds), oldest first.
+    pub async fn inspections(&self, from: i64, to: i64) -> Result<Vec<Inspection>, StoreError> {
+        let rows: Vec<InspectionRow> = sql("SELECT id, point_code, officer, at, results, note, photos, problems \
+             FROM inspections WHERE at >= $1 AND at < $2 ORDER BY at, id")
+        .bind(from)
+        .bind(to)
+        .all(&self.pool)
+        .await?;
+        rows.into_iter().map(InspectionRow::into_inspection).collect()
+    }
 }

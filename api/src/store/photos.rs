@@ -1,10 +1,14 @@
 //! Photo evidence in storage: one row per file attached to a case (`photos`) or to an assessment
-//! point (`point_photos`), the same SQL on both backends.
+//! point (`point_photos`).
 
-use crate::domain::evidence::checks::{Flag, Stage};
+use super::db::{sql, Param, Value};
+use super::{audit, json_text, utc, Store, StoreError};
+use crate::domain::auth::Actor;
+use crate::domain::evidence::checks::{Flag, Holder, Seen, Stage};
 use crate::domain::evidence::exif::Taken;
 use crate::domain::evidence::Media;
 use serde::Serialize;
+use serde_json::json;
 use time::OffsetDateTime;
 
 /// A kept file and what it says about itself: the same for a case's photo and a point's.
@@ -72,381 +76,325 @@ pub struct Flagged {
     pub points: Vec<PointPhoto>,
 }
 
-/// Binds the file's columns, in the order both tables list them: sha256, media, bytes, filename,
-/// dhash, exif, taken_at, lon, lat, device, flags, uploaded_by, uploaded_at.
-macro_rules! bind_photo_file {
-    ($query:expr, $file:expr, $actor:expr) => {{
-        let file: &$crate::store::photos::PhotoFile = $file;
-        let taken = file.exif.clone().unwrap_or_default();
-        $query
-            .bind(file.sha256.clone())
-            .bind(file.media.mime())
-            .bind(file.bytes)
-            .bind(file.filename.clone())
-            .bind(file.dhash.map(|h| h as i64))
-            .bind(file.exif.is_some())
-            .bind(taken.at)
-            .bind(taken.lon)
-            .bind(taken.lat)
-            .bind(taken.device)
-            .bind(serde_json::to_string(&file.flags).unwrap_or_else(|_| "[]".into()))
-            .bind($actor.name.clone())
-            .bind(file.uploaded_at)
-    }};
+/// The file's columns, in the order both tables list them: sha256, media, bytes, filename,
+/// dhash, exif, taken_at, lon, lat, device, flags, uploaded_by, uploaded_at, uploaded_unix.
+fn file_params<'a>(file: &'a PhotoFile, actor: &'a Actor) -> [Param<'a>; 14] {
+    let taken = file.exif.as_ref();
+    [
+        file.sha256.as_str().into_param(),
+        file.media.mime().into_param(),
+        file.bytes.into_param(),
+        (&file.filename).into_param(),
+        file.dhash.map(|h| h as i64).into_param(),
+        file.exif.is_some().into_param(),
+        taken.and_then(|t| t.at).into_param(),
+        taken.and_then(|t| t.lon).into_param(),
+        taken.and_then(|t| t.lat).into_param(),
+        taken.and_then(|t| t.device.as_deref()).into_param(),
+        json_text(&file.flags, "[]").into_param(),
+        actor.name.as_str().into_param(),
+        file.uploaded_at.into_param(),
+        file.uploaded_at.unix_timestamp().into_param(),
+    ]
 }
 
-pub(crate) const PHOTO_COLUMNS: &str = "id, problem_id, stage, sha256, media, bytes, filename, dhash, exif, taken_at, \
-     lon, lat, device, flags, uploaded_by, uploaded_at";
+const FILE_COLUMNS: &str =
+    "sha256, media, bytes, filename, dhash, exif, taken_at, lon, lat, device, flags, uploaded_by, uploaded_at";
+const PHOTO_COLUMNS: &str = "id, problem_id, stage";
+const POINT_PHOTO_COLUMNS: &str = "id, point_code, criterion, inspection_id";
 
 /// What both photo tables hold about the file, and who sent it.
-fn file_columns<'r, R>(r: &'r R, what: &str) -> Result<(PhotoFile, String), crate::store::StoreError>
-where
-    R: sqlx::Row,
-    &'r str: sqlx::ColumnIndex<R>,
-    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    OffsetDateTime: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    use crate::store::StoreError;
-    let corrupt = |field: &str| StoreError::Corrupt(format!("{what}: {field}"));
-    let media: String = r.try_get("media")?;
-    let flags: String = r.try_get("flags")?;
-    let has_exif: bool = r.try_get("exif")?;
-    let exif = has_exif
-        .then(|| -> Result<Taken, sqlx::Error> {
-            Ok(Taken {
-                at: r.try_get::<Option<OffsetDateTime>, _>("taken_at")?.map(crate::store::utc),
-                lon: r.try_get("lon")?,
-                lat: r.try_get("lat")?,
-                device: r.try_get("device")?,
-            })
+#[derive(sqlx::FromRow)]
+struct FileRow {
+    sha256: String,
+    media: String,
+    bytes: i64,
+    filename: Option<String>,
+    dhash: Option<i64>,
+    exif: bool,
+    taken_at: Option<OffsetDateTime>,
+    lon: Option<f64>,
+    lat: Option<f64>,
+    device: Option<String>,
+    flags: String,
+    uploaded_by: String,
+    uploaded_at: OffsetDateTime,
+}
+
+impl FileRow {
+    fn into_file(self, what: &str) -> Result<(PhotoFile, String), StoreError> {
+        let corrupt = |field: &str| StoreError::Corrupt(format!("{what}: {field}"));
+        let exif = self.exif.then(|| Taken {
+            at: self.taken_at.map(utc),
+            lon: self.lon,
+            lat: self.lat,
+            device: self.device.clone(),
+        });
+        let file = PhotoFile {
+            media: Media::parse(&self.media).ok_or_else(|| corrupt("media"))?,
+            flags: serde_json::from_str(&self.flags).map_err(|e| corrupt(&format!("flags: {e}")))?,
+            sha256: self.sha256,
+            bytes: self.bytes,
+            filename: self.filename,
+            dhash: self.dhash.map(|h| h as u64),
+            exif,
+            uploaded_at: utc(self.uploaded_at),
+        };
+        Ok((file, self.uploaded_by))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct PhotoRow {
+    id: i64,
+    problem_id: i64,
+    stage: String,
+    #[sqlx(flatten)]
+    file: FileRow,
+}
+
+impl PhotoRow {
+    fn into_photo(self) -> Result<Photo, StoreError> {
+        let id = self.id;
+        let (file, uploaded_by) = self.file.into_file(&format!("photo {id}"))?;
+        let stage = Stage::parse(&self.stage).ok_or_else(|| StoreError::Corrupt(format!("photo {id}: stage")))?;
+        Ok(Photo { id, problem_id: self.problem_id, stage, file, uploaded_by })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct PointPhotoRow {
+    id: i64,
+    point_code: String,
+    criterion: String,
+    inspection_id: Option<i64>,
+    #[sqlx(flatten)]
+    file: FileRow,
+}
+
+impl PointPhotoRow {
+    fn into_photo(self) -> Result<PointPhoto, StoreError> {
+        let (file, uploaded_by) = self.file.into_file(&format!("point photo {}", self.id))?;
+        Ok(PointPhoto {
+            id: self.id,
+            point_code: self.point_code,
+            criterion: self.criterion,
+            inspection: self.inspection_id,
+            file,
+            uploaded_by,
         })
-        .transpose()?;
-    let file = PhotoFile {
-        sha256: r.try_get("sha256")?,
-        media: Media::parse(&media).ok_or_else(|| corrupt("media"))?,
-        bytes: r.try_get("bytes")?,
-        filename: r.try_get("filename")?,
-        dhash: r.try_get::<Option<i64>, _>("dhash")?.map(|h| h as u64),
-        exif,
-        flags: serde_json::from_str(&flags).map_err(|e| corrupt(&format!("flags: {e}")))?,
-        uploaded_at: crate::store::utc(r.try_get("uploaded_at")?),
-    };
-    Ok((file, r.try_get("uploaded_by")?))
+    }
 }
 
-pub(crate) fn photo_from_row<'r, R>(r: &'r R) -> Result<Photo, crate::store::StoreError>
-where
-    R: sqlx::Row,
-    &'r str: sqlx::ColumnIndex<R>,
-    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    OffsetDateTime: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    let id: i64 = r.try_get("id")?;
-    let stage: String = r.try_get("stage")?;
-    let (file, uploaded_by) = file_columns(r, &format!("photo {id}"))?;
-    Ok(Photo {
-        id,
-        problem_id: r.try_get("problem_id")?,
-        stage: Stage::parse(&stage).ok_or_else(|| crate::store::StoreError::Corrupt(format!("photo {id}: stage")))?,
-        file,
-        uploaded_by,
-    })
+#[derive(sqlx::FromRow)]
+struct SeenRow {
+    holder: String,
+    sha256: String,
+    dhash: Option<i64>,
 }
 
-pub(crate) const POINT_PHOTO_COLUMNS: &str =
-    "id, point_code, criterion, inspection_id, sha256, media, bytes, filename, dhash, exif, \
-     taken_at, lon, lat, device, flags, uploaded_by, uploaded_at";
-
-pub(crate) fn point_photo_from_row<'r, R>(r: &'r R) -> Result<PointPhoto, crate::store::StoreError>
-where
-    R: sqlx::Row,
-    &'r str: sqlx::ColumnIndex<R>,
-    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    OffsetDateTime: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    let id: i64 = r.try_get("id")?;
-    let (file, uploaded_by) = file_columns(r, &format!("point photo {id}"))?;
-    Ok(PointPhoto {
-        id,
-        point_code: r.try_get("point_code")?,
-        criterion: r.try_get("criterion")?,
-        inspection: r.try_get("inspection_id")?,
-        file,
-        uploaded_by,
-    })
-}
-
-/// The photo methods of `Store`, the same on both backends. Expands inside `impl Store for …`
-/// of a type with `begin_write()` and `pool`.
-macro_rules! photo_methods {
-    () => {
-        fn add_photo(
-            &self,
-            photo: $crate::store::photos::NewPhoto,
-            actor: $crate::domain::auth::Actor,
-        ) -> $crate::store::BoxFuture<'_, Result<($crate::store::photos::Photo, bool), StoreError>> {
-            Box::pin(async move {
-                use $crate::store::photos::{photo_from_row, PHOTO_COLUMNS};
-                let mut tx = self.begin_write().await?;
-                let existing = sqlx::query(&format!("SELECT {PHOTO_COLUMNS} FROM photos WHERE problem_id = $1 AND sha256 = $2"))
-                    .bind(photo.problem_id)
-                    .bind(&photo.file.sha256)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if let Some(row) = existing {
-                    return Ok((photo_from_row(&row)?, true)); // the same file again: nothing new
-                }
-                let insert = sqlx::query_scalar(
-                    "INSERT INTO photos (problem_id, stage, sha256, media, bytes, filename, dhash, exif, taken_at, lon, lat, \
-                     device, flags, uploaded_by, uploaded_at, uploaded_unix) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
-                )
+impl Store {
+    /// Attaches a photo to a case; the same file on the same case again returns the first and
+    /// `true`.
+    pub async fn add_photo(&self, photo: NewPhoto, actor: Actor) -> Result<(Photo, bool), StoreError> {
+        let mut tx = self.pool.begin_write().await?;
+        let existing: Option<PhotoRow> =
+            sql(format!("SELECT {PHOTO_COLUMNS}, {FILE_COLUMNS} FROM photos WHERE problem_id = $1 AND sha256 = $2"))
                 .bind(photo.problem_id)
-                .bind(photo.stage.as_str());
-                let id: i64 = bind_photo_file!(insert, &photo.file, actor)
-                    .bind(photo.file.uploaded_at.unix_timestamp())
-                    .fetch_one(&mut *tx)
-                    .await?;
-                audit_row!(
-                    tx,
-                    photo.file.uploaded_at,
-                    actor,
-                    "photo.add",
-                    format!("problem/{}", photo.problem_id),
-                    serde_json::json!({"photo": id, "sha256": photo.file.sha256, "stage": photo.stage, "flags": photo.file.flags})
-                );
-                tx.commit().await?;
-                let stored = $crate::store::photos::Photo {
-                    id,
-                    problem_id: photo.problem_id,
-                    stage: photo.stage,
-                    file: photo.file,
-                    uploaded_by: actor.name,
-                };
-                Ok((stored, false))
-            })
-        }
-
-        fn photos_of(
-            &self,
-            problem_id: i64,
-        ) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::store::photos::Photo>, StoreError>> {
-            Box::pin(async move {
-                use $crate::store::photos::{photo_from_row, PHOTO_COLUMNS};
-                let rows = sqlx::query(&format!("SELECT {PHOTO_COLUMNS} FROM photos WHERE problem_id = $1 ORDER BY id"))
-                    .bind(problem_id)
-                    .fetch_all(&self.pool)
-                    .await?;
-                rows.iter().map(|r| photo_from_row(r)).collect()
-            })
-        }
-
-        fn photo_matches(
-            &self,
-            sha256: String,
-            other_than: $crate::domain::evidence::checks::Holder,
-        ) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::domain::evidence::checks::Seen>, StoreError>> {
-            Box::pin(async move {
-                use $crate::domain::evidence::checks::{Holder, Seen};
-                use sqlx::Row;
-                // Same bytes by index; similar pictures by comparing every other holder's dHash
-                // (64-bit XOR and popcount: a million photos take milliseconds).
-                let (case, point) = match &other_than {
-                    Holder::Problem(id) => (*id, String::new()),
-                    Holder::Point(code) => (0, code.clone()),
-                };
-                let cases = sqlx::query(
-                    "SELECT problem_id, sha256, dhash FROM photos WHERE problem_id <> $1 AND (sha256 = $2 OR dhash IS NOT NULL) \
-                     ORDER BY problem_id",
-                )
-                .bind(case)
-                .bind(&sha256)
-                .fetch_all(&self.pool)
-                .await?;
-                let points = sqlx::query(
-                    "SELECT point_code, sha256, dhash FROM point_photos WHERE point_code <> $1 \
-                     AND (sha256 = $2 OR dhash IS NOT NULL) ORDER BY point_code",
-                )
-                .bind(&point)
-                .bind(&sha256)
-                .fetch_all(&self.pool)
-                .await?;
-                let mut found = Vec::with_capacity(cases.len() + points.len());
-                for r in &cases {
-                    let dhash = r.try_get::<Option<i64>, _>("dhash")?.map(|h| h as u64);
-                    found.push(Seen { holder: Holder::Problem(r.try_get("problem_id")?), sha256: r.try_get("sha256")?, dhash });
-                }
-                for r in &points {
-                    let dhash = r.try_get::<Option<i64>, _>("dhash")?.map(|h| h as u64);
-                    found.push(Seen { holder: Holder::Point(r.try_get("point_code")?), sha256: r.try_get("sha256")?, dhash });
-                }
-                Ok(found)
-            })
-        }
-
-        fn photo_holders(
-            &self,
-            sha256: String,
-        ) -> $crate::store::BoxFuture<'_, Result<Vec<($crate::domain::evidence::checks::Holder, $crate::domain::evidence::Media)>, StoreError>> {
-            Box::pin(async move {
-                use $crate::domain::evidence::checks::Holder;
-                let cases: Vec<(i64, String)> =
-                    sqlx::query_as("SELECT problem_id, media FROM photos WHERE sha256 = $1 ORDER BY problem_id")
-                        .bind(&sha256)
-                        .fetch_all(&self.pool)
-                        .await?;
-                let points: Vec<(String, String)> =
-                    sqlx::query_as("SELECT DISTINCT point_code, media FROM point_photos WHERE sha256 = $1 ORDER BY point_code")
-                        .bind(&sha256)
-                        .fetch_all(&self.pool)
-                        .await?;
-                let holders = cases.into_iter().map(|(id, m)| (Holder::Problem(id), m));
-                holders
-                    .chain(points.into_iter().map(|(code, m)| (Holder::Point(code), m)))
-                    .map(|(holder, media)| {
-                        let kind = $crate::domain::evidence::Media::parse(&media)
-                            .ok_or_else(|| StoreError::Corrupt(format!("photo {sha256} of {holder:?}: media {media:?}")))?;
-                        Ok((holder, kind))
-                    })
-                    .collect()
-            })
-        }
-
-        fn add_point_photo(
-            &self,
-            photo: $crate::store::photos::NewPointPhoto,
-            actor: $crate::domain::auth::Actor,
-        ) -> $crate::store::BoxFuture<'_, Result<($crate::store::photos::PointPhoto, bool), StoreError>> {
-            Box::pin(async move {
-                use $crate::store::photos::{point_photo_from_row, POINT_PHOTO_COLUMNS};
-                let mut tx = self.begin_write().await?;
-                let existing = sqlx::query(&format!(
-                    "SELECT {POINT_PHOTO_COLUMNS} FROM point_photos WHERE point_code = $1 AND criterion = $2 AND sha256 = $3"
-                ))
-                .bind(&photo.point_code)
-                .bind(&photo.criterion)
                 .bind(&photo.file.sha256)
-                .fetch_optional(&mut *tx)
+                .optional(&mut tx)
                 .await?;
-                if let Some(row) = existing {
-                    return Ok((point_photo_from_row(&row)?, true)); // the same file again: nothing new
-                }
-                let insert = sqlx::query_scalar(
-                    "INSERT INTO point_photos (point_code, criterion, inspection_id, sha256, media, bytes, filename, dhash, \
-                     exif, taken_at, lon, lat, device, flags, uploaded_by, uploaded_at, uploaded_unix) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
-                )
-                .bind(&photo.point_code)
-                .bind(&photo.criterion)
-                .bind(photo.inspection);
-                let id: i64 = bind_photo_file!(insert, &photo.file, actor)
-                    .bind(photo.file.uploaded_at.unix_timestamp())
-                    .fetch_one(&mut *tx)
-                    .await?;
-                audit_row!(
-                    tx,
-                    photo.file.uploaded_at,
-                    actor,
-                    "photo.add",
-                    format!("point/{}", photo.point_code),
-                    serde_json::json!({"point_photo": id, "sha256": photo.file.sha256, "criterion": photo.criterion, "flags": photo.file.flags})
-                );
-                // The inspection it was taken at lists it among its photos.
-                if let Some(inspection) = photo.inspection {
-                    let listed: String = sqlx::query_scalar("SELECT photos FROM inspections WHERE id = $1")
-                        .bind(inspection)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    let mut urls: Vec<String> = serde_json::from_str(&listed)
-                        .map_err(|e| StoreError::Corrupt(format!("inspection {inspection}: photos: {e}")))?;
-                    let url = format!("/api/v1/photos/{}", photo.file.sha256);
-                    if !urls.contains(&url) {
-                        urls.push(url);
-                        sqlx::query("UPDATE inspections SET photos = $1 WHERE id = $2")
-                            .bind(serde_json::to_string(&urls).unwrap_or_else(|_| "[]".into()))
-                            .bind(inspection)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                }
-                tx.commit().await?;
-                let stored = $crate::store::photos::PointPhoto {
-                    id,
-                    point_code: photo.point_code,
-                    criterion: photo.criterion,
-                    inspection: photo.inspection,
-                    file: photo.file,
-                    uploaded_by: actor.name,
-                };
-                Ok((stored, false))
-            })
+        if let Some(row) = existing {
+            return Ok((row.into_photo()?, true)); // the same file again: nothing new
         }
+        let id: i64 = sql(format!(
+            "INSERT INTO photos (problem_id, stage, {FILE_COLUMNS}, uploaded_unix) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id"
+        ))
+        .bind(photo.problem_id)
+        .bind(photo.stage.as_str())
+        .bind_all(file_params(&photo.file, &actor))
+        .scalar(&mut tx)
+        .await?;
+        let details =
+            json!({"photo": id, "sha256": photo.file.sha256, "stage": photo.stage, "flags": photo.file.flags});
+        let object = format!("problem/{}", photo.problem_id);
+        audit::record(&mut tx, photo.file.uploaded_at, &actor, "photo.add", &object, &details).await?;
+        tx.commit().await?;
+        let stored =
+            Photo { id, problem_id: photo.problem_id, stage: photo.stage, file: photo.file, uploaded_by: actor.name };
+        Ok((stored, false))
+    }
 
-        fn point_photos(
-            &self,
-            point_code: Option<String>,
-            from_unix: i64,
-            to_unix: i64,
-        ) -> $crate::store::BoxFuture<'_, Result<Vec<$crate::store::photos::PointPhoto>, StoreError>> {
-            Box::pin(async move {
-                use $crate::store::photos::{point_photo_from_row, POINT_PHOTO_COLUMNS};
-                let rows = sqlx::query(&format!(
-                    "SELECT {POINT_PHOTO_COLUMNS} FROM point_photos WHERE ($1 IS NULL OR point_code = $1) \
-                     AND uploaded_unix >= $2 AND uploaded_unix < $3 ORDER BY point_code, criterion, id"
-                ))
-                .bind(point_code)
+    pub async fn photos_of(&self, problem_id: i64) -> Result<Vec<Photo>, StoreError> {
+        let rows: Vec<PhotoRow> =
+            sql(format!("SELECT {PHOTO_COLUMNS}, {FILE_COLUMNS} FROM photos WHERE problem_id = $1 ORDER BY id"))
+                .bind(problem_id)
+                .all(&self.pool)
+                .await?;
+        rows.into_iter().map(PhotoRow::into_photo).collect()
+    }
+
+    /// Photos on other cases that may be this one: the same SHA-256, or any with a dHash (the
+    /// caller compares them).
+    pub async fn photo_matches(&self, sha256: String, other_than: Holder) -> Result<Vec<Seen>, StoreError> {
+        // Same bytes by index; similar pictures by comparing every other holder's dHash
+        // (64-bit XOR and popcount: a million photos take milliseconds).
+        let (case, point) = match &other_than {
+            Holder::Problem(id) => (*id, String::new()),
+            Holder::Point(code) => (0, code.clone()),
+        };
+        let cases: Vec<(i64, String, Option<i64>)> = sql(
+            "SELECT problem_id, sha256, dhash FROM photos WHERE problem_id <> $1 AND (sha256 = $2 OR dhash IS NOT NULL) \
+             ORDER BY problem_id",
+        )
+        .bind(case)
+        .bind(&sha256)
+        .all(&self.pool)
+        .await?;
+        let points: Vec<SeenRow> =
+            sql("SELECT point_code AS holder, sha256, dhash FROM point_photos WHERE point_code <> $1 \
+             AND (sha256 = $2 OR dhash IS NOT NULL) ORDER BY point_code")
+            .bind(&point)
+            .bind(&sha256)
+            .all(&self.pool)
+            .await?;
+        let dhash = |h: Option<i64>| h.map(|h| h as u64);
+        let cases =
+            cases.into_iter().map(|(id, sha256, h)| Seen { holder: Holder::Problem(id), sha256, dhash: dhash(h) });
+        let points = points.into_iter().map(|r| Seen {
+            holder: Holder::Point(r.holder),
+            sha256: r.sha256,
+            dhash: dhash(r.dhash),
+        });
+        Ok(cases.chain(points).collect())
+    }
+
+    /// The cases and points a file is a photo of, with its kind.
+    pub async fn photo_holders(&self, sha256: String) -> Result<Vec<(Holder, Media)>, StoreError> {
+        let cases: Vec<(i64, String)> =
+            sql("SELECT problem_id, media FROM photos WHERE sha256 = $1 ORDER BY problem_id")
+                .bind(&sha256)
+                .all(&self.pool)
+                .await?;
+        let points: Vec<(String, String)> =
+            sql("SELECT DISTINCT point_code, media FROM point_photos WHERE sha256 = $1 ORDER BY point_code")
+                .bind(&sha256)
+                .all(&self.pool)
+                .await?;
+        let holders = cases.into_iter().map(|(id, m)| (Holder::Problem(id), m));
+        holders
+            .chain(points.into_iter().map(|(code, m)| (Holder::Point(code), m)))
+            .map(|(holder, media)| {
+                let kind = Media::parse(&media)
+                    .ok_or_else(|| StoreError::Corrupt(format!("photo {sha256} of {holder:?}: media {media:?}")))?;
+                Ok((holder, kind))
+            })
+            .collect()
+    }
+
+    /// Attaches a photo to an assessment point (and criterion); the same file on the same point
+    /// and criterion again returns the first and `true`.
+    pub async fn add_point_photo(&self, photo: NewPointPhoto, actor: Actor) -> Result<(PointPhoto, bool), StoreError> {
+        let mut tx = self.pool.begin_write().await?;
+        let existing: Option<PointPhotoRow> = sql(format!(
+            "SELECT {POINT_PHOTO_COLUMNS}, {FILE_COLUMNS} FROM point_photos \
+             WHERE point_code = $1 AND criterion = $2 AND sha256 = $3"
+        ))
+        .bind(&photo.point_code)
+        .bind(&photo.criterion)
+        .bind(&photo.file.sha256)
+        .optional(&mut tx)
+        .await?;
+        if let Some(row) = existing {
+            return Ok((row.into_photo()?, true)); // the same file again: nothing new
+        }
+        let id: i64 = sql(format!(
+            "INSERT INTO point_photos (point_code, criterion, inspection_id, {FILE_COLUMNS}, uploaded_unix) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id"
+        ))
+        .bind(&photo.point_code)
+        .bind(&photo.criterion)
+        .bind(photo.inspection)
+        .bind_all(file_params(&photo.file, &actor))
+        .scalar(&mut tx)
+        .await?;
+        let details = json!({"point_photo": id, "sha256": photo.file.sha256, "criterion": photo.criterion, "flags": photo.file.flags});
+        let object = format!("point/{}", photo.point_code);
+        audit::record(&mut tx, photo.file.uploaded_at, &actor, "photo.add", &object, &details).await?;
+        // The inspection it was taken at lists it among its photos.
+        if let Some(inspection) = photo.inspection {
+            let listed: String =
+                sql("SELECT photos FROM inspections WHERE id = $1").bind(inspection).scalar(&mut tx).await?;
+            let mut urls: Vec<String> = serde_json::from_str(&listed)
+                .map_err(|e| StoreError::Corrupt(format!("inspection {inspection}: photos: {e}")))?;
+            let url = format!("/api/v1/photos/{}", photo.file.sha256);
+            if !urls.contains(&url) {
+                urls.push(url);
+                sql("UPDATE inspections SET photos = $1 WHERE id = $2")
+                    .bind(json_text(&urls, "[]"))
+                    .bind(inspection)
+                    .execute(&mut tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        let stored = PointPhoto {
+            id,
+            point_code: photo.point_code,
+            criterion: photo.criterion,
+            inspection: photo.inspection,
+            file: photo.file,
+            uploaded_by: actor.name,
+        };
+        Ok((stored, false))
+    }
+
+    /// Point photos uploaded in [from, to) (Unix seconds), of one point or all.
+    pub async fn point_photos(
+        &self,
+        point_code: Option<String>,
+        from_unix: i64,
+        to_unix: i64,
+    ) -> Result<Vec<PointPhoto>, StoreError> {
+        let rows: Vec<PointPhotoRow> = sql(format!(
+            "SELECT {POINT_PHOTO_COLUMNS}, {FILE_COLUMNS} FROM point_photos WHERE ($1 IS NULL OR point_code = $1) \
+             AND uploaded_unix >= $2 AND uploaded_unix < $3 ORDER BY point_code, criterion, id"
+        ))
+        .bind(point_code)
+        .bind(from_unix)
+        .bind(to_unix)
+        .all(&self.pool)
+        .await?;
+        rows.into_iter().map(PointPhotoRow::into_photo).collect()
+    }
+
+    /// The flagged photos of cases and of points uploaded in [from, to) (Unix seconds), newest
+    /// first, at most `limit` of each.
+    pub async fn flagged_photos(&self, from_unix: i64, to_unix: i64, limit: i64) -> Result<Flagged, StoreError> {
+        let window =
+            "flags <> '[]' AND uploaded_unix >= $1 AND uploaded_unix < $2 ORDER BY uploaded_unix DESC, id DESC LIMIT $3";
+        let cases: Vec<PhotoRow> = sql(format!("SELECT {PHOTO_COLUMNS}, {FILE_COLUMNS} FROM photos WHERE {window}"))
+            .bind(from_unix)
+            .bind(to_unix)
+            .bind(limit)
+            .all(&self.pool)
+            .await?;
+        let points: Vec<PointPhotoRow> =
+            sql(format!("SELECT {POINT_PHOTO_COLUMNS}, {FILE_COLUMNS} FROM point_photos WHERE {window}"))
                 .bind(from_unix)
                 .bind(to_unix)
-                .fetch_all(&self.pool)
+                .bind(limit)
+                .all(&self.pool)
                 .await?;
-                rows.iter().map(|r| point_photo_from_row(r)).collect()
-            })
-        }
+        Ok(Flagged {
+            cases: cases.into_iter().map(PhotoRow::into_photo).collect::<Result<_, _>>()?,
+            points: points.into_iter().map(PointPhotoRow::into_photo).collect::<Result<_, _>>()?,
+        })
+    }
 
-        fn flagged_photos(
-            &self,
-            from_unix: i64,
-            to_unix: i64,
-            limit: i64,
-        ) -> $crate::store::BoxFuture<'_, Result<$crate::store::photos::Flagged, StoreError>> {
-            Box::pin(async move {
-                use $crate::store::photos::{photo_from_row, point_photo_from_row, PHOTO_COLUMNS, POINT_PHOTO_COLUMNS};
-                let window = "flags <> '[]' AND uploaded_unix >= $1 AND uploaded_unix < $2 ORDER BY uploaded_unix DESC, id DESC LIMIT $3";
-                let cases = sqlx::query(&format!("SELECT {PHOTO_COLUMNS} FROM photos WHERE {window}"))
-                    .bind(from_unix)
-                    .bind(to_unix)
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await?;
-                let points = sqlx::query(&format!("SELECT {POINT_PHOTO_COLUMNS} FROM point_photos WHERE {window}"))
-                    .bind(from_unix)
-                    .bind(to_unix)
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await?;
-                Ok($crate::store::photos::Flagged {
-                    cases: cases.iter().map(|r| photo_from_row(r)).collect::<Result<_, _>>()?,
-                    points: points.iter().map(|r| point_photo_from_row(r)).collect::<Result<_, _>>()?,
-                })
-            })
-        }
-
-        fn inspection_point(&self, id: i64) -> $crate::store::BoxFuture<'_, Result<Option<String>, StoreError>> {
-            Box::pin(async move {
-                Ok(sqlx::query_scalar("SELECT point_code FROM inspections WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await?)
-            })
-        }
-    };
+    /// The point an inspection was made at, if it exists.
+    pub async fn inspection_point(&self, id: i64) -> Result<Option<String>, StoreError> {
+        Ok(sql("SELECT point_code FROM inspections WHERE id = $1").bind(id).optional_scalar(&self.pool).await?)
+    }
 }

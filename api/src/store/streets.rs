@@ -1,75 +1,72 @@
-//! The street network in storage. Geometry goes in and out as WKB, which each backend module
-//! supplies as `wkb_in(n)` and `WKB_OUT`.
+//! The street network (路网) that planned routes follow.
 
-/// The street methods of `Store`, the same on both backends. Expands inside `impl Store for …`
-/// of a type with `begin_write()`, `pool`, `wkb_in(n)` and `WKB_OUT` in scope.
-macro_rules! street_methods {
-    () => {
-        fn replace_streets(
-            &self,
-            streets: Vec<spatial::streets::Street>,
-            now: OffsetDateTime,
-            actor: $crate::domain::auth::Actor,
-            dry_run: bool,
-        ) -> $crate::store::BoxFuture<'_, Result<usize, StoreError>> {
-            Box::pin(async move {
-                let mut tx = self.begin_write().await?;
-                sqlx::query("DELETE FROM streets").execute(&mut *tx).await?;
-                let sql = format!(
-                    "INSERT INTO streets (name, geom, min_lon, min_lat, max_lon, max_lat, imported_at) \
-                     VALUES ($1, {}, $3, $4, $5, $6, $7)",
-                    wkb_in(2)
-                );
-                for street in &streets {
-                    let geometry = geo::Geometry::LineString(street.line.clone());
-                    let [min_lon, min_lat, max_lon, max_lat] = $crate::store::patrols::bounds(&geometry);
-                    sqlx::query(&sql)
-                        .bind(&street.name)
-                        .bind(spatial::wkb::geometry_to_wkb(&geometry))
-                        .bind(min_lon)
-                        .bind(min_lat)
-                        .bind(max_lon)
-                        .bind(max_lat)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                sqlx::query("UPDATE revisions SET value = value + 1 WHERE name = 'streets'").execute(&mut *tx).await?;
-                audit_row!(tx, now, actor, "streets.replace", "streets", serde_json::json!({"lines": streets.len()}));
-                if dry_run {
-                    tx.rollback().await?;
-                } else {
-                    tx.commit().await?;
-                }
-                Ok(streets.len())
-            })
-        }
+use super::db::sql;
+use super::patrols::bounds;
+use super::{audit, Store, StoreError};
+use crate::domain::auth::Actor;
+use serde_json::json;
+use spatial::streets::Street;
+use time::OffsetDateTime;
 
-        fn streets(&self) -> $crate::store::BoxFuture<'_, Result<Vec<spatial::streets::Street>, StoreError>> {
-            Box::pin(async move {
-                use sqlx::Row;
-                let rows = sqlx::query(&format!("SELECT id, name, {WKB_OUT} AS wkb FROM streets ORDER BY id"))
-                    .fetch_all(&self.pool)
-                    .await?;
-                rows.iter()
-                    .map(|r| {
-                        let id: i64 = r.try_get("id")?;
-                        let wkb: Vec<u8> = r.try_get("wkb")?;
-                        match spatial::wkb::geometry_from_wkb(&wkb) {
-                            Ok(geo::Geometry::LineString(line)) => {
-                                Ok(spatial::streets::Street { name: r.try_get("name")?, line })
-                            }
-                            other => Err(StoreError::Corrupt(format!("street {id}: not a line string: {other:?}"))),
-                        }
-                    })
-                    .collect()
-            })
-        }
+#[derive(sqlx::FromRow)]
+struct StreetRow {
+    id: i64,
+    name: Option<String>,
+    wkb: Vec<u8>,
+}
 
-        fn street_revision(&self) -> $crate::store::BoxFuture<'_, Result<i64, StoreError>> {
-            Box::pin(async move {
-                Ok(sqlx::query_scalar("SELECT value FROM revisions WHERE name = 'streets'").fetch_one(&self.pool).await?)
-            })
+impl Store {
+    /// Replaces the whole street network in one transaction; with `dry_run` nothing is kept.
+    pub async fn replace_streets(
+        &self,
+        streets: Vec<Street>,
+        now: OffsetDateTime,
+        actor: Actor,
+        dry_run: bool,
+    ) -> Result<usize, StoreError> {
+        let mut tx = self.pool.begin_write().await?;
+        sql("DELETE FROM streets").execute(&mut tx).await?;
+        let insert = format!(
+            "INSERT INTO streets (name, geom, min_lon, min_lat, max_lon, max_lat, imported_at) \
+             VALUES ($1, {}, $3, $4, $5, $6, $7)",
+            self.dialect.geometry(2)
+        );
+        for street in &streets {
+            let geometry = geo::Geometry::LineString(street.line.clone());
+            let [min_lon, min_lat, max_lon, max_lat] = bounds(&geometry);
+            sql(insert.as_str())
+                .bind(&street.name)
+                .bind(spatial::wkb::geometry_to_wkb(&geometry))
+                .bind(min_lon)
+                .bind(min_lat)
+                .bind(max_lon)
+                .bind(max_lat)
+                .bind(now)
+                .execute(&mut tx)
+                .await?;
         }
-    };
+        sql("UPDATE revisions SET value = value + 1 WHERE name = 'streets'").execute(&mut tx).await?;
+        let details = json!({"lines": streets.len()});
+        audit::record(&mut tx, now, &actor, "streets.replace", "streets", &details).await?;
+        tx.finish(dry_run).await?;
+        Ok(streets.len())
+    }
+
+    pub async fn streets(&self) -> Result<Vec<Street>, StoreError> {
+        let rows: Vec<StreetRow> =
+            sql(format!("SELECT id, name, {} AS wkb FROM streets ORDER BY id", self.dialect.wkb()))
+                .all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|r| match spatial::wkb::geometry_from_wkb(&r.wkb) {
+                Ok(geo::Geometry::LineString(line)) => Ok(Street { name: r.name, line }),
+                other => Err(StoreError::Corrupt(format!("street {}: not a line string: {other:?}", r.id))),
+            })
+            .collect()
+    }
+
+    /// Changes whenever the street network is replaced.
+    pub async fn street_revision(&self) -> Result<i64, StoreError> {
+        Ok(sql("SELECT value FROM revisions WHERE name = 'streets'").scalar(&self.pool).await?)
+    }
 }
