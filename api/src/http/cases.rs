@@ -3,7 +3,7 @@
 
 use super::error::ApiError;
 use super::guard::Caller;
-use super::ApiContext;
+use super::{present, ApiContext};
 use crate::domain::access::{Action as Permission, Area};
 use crate::domain::problem::Problem;
 use crate::domain::workflow::calendar::LimitUnit;
@@ -16,27 +16,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
-
-/// A problem as a caller sees it: with its colour at this moment, and links to likely
-/// duplicates only where the caller may see them.
-pub fn present(ctx: &ApiContext, area: &Area, mut p: Problem) -> Problem {
-    p.colour = colour_at(&p, ctx.clock.now(), &ctx.calendar, &ctx.thresholds);
-    p.likely_duplicates
-        .retain(|d| area.sees(d.grid_code.as_deref(), d.responsible_unit.as_deref(), d.reported_by.as_deref()));
-    p
-}
-
-/// Loads a problem the caller may see; outside the caller's area looks exactly like absent (404).
-pub(super) async fn visible(ctx: &ApiContext, caller: &Caller, id: &str) -> Result<Problem, ApiError> {
-    let principal = caller.require(Permission::ReadProblems)?;
-    let not_found = || ApiError::not_found(format!("no problem with id {id}"));
-    let numeric: i64 = id.parse().map_err(|_| not_found())?;
-    let problem = ctx.store.problem(numeric).await?.ok_or_else(not_found)?;
-    if !Area::of(principal, &ctx.catalog.snapshot()).sees_problem(&problem) {
-        return Err(not_found());
-    }
-    Ok(problem)
-}
 
 fn invalid(field: &str, reason: impl Into<String>) -> ApiError {
     let reason = reason.into();
@@ -100,7 +79,7 @@ pub async fn transition(
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Problem>, ApiError> {
-    let problem = visible(&ctx, &caller, &id).await?;
+    let problem = present::visible_case(&ctx, &caller, &id).await?;
     let principal = caller.require(Permission::ReadProblems)?;
     let body = body.map_err(|e| ApiError::new(e.status(), "unreadable_body", e.to_string()))?;
     let value: Value = serde_json::from_slice(&body)
@@ -184,7 +163,7 @@ async fn flagged_after_photos(
         return Ok(None);
     }
     let ids: Vec<i64> = flagged.iter().map(|p| p.id).collect();
-    let shown = super::photos::present_all(ctx, area, &flagged).await?;
+    let shown = super::present::photos_to(ctx, area, &flagged).await?;
     match body.get("override_flags") {
         Some(Value::Bool(true)) if request.note.is_some() => Ok(Some(ids)),
         Some(Value::Bool(true)) => Err(invalid("note", "overriding flagged photos needs a note saying why")),
@@ -216,7 +195,7 @@ async fn commit(
     }
     after.version += 1;
     ctx.announce(&after);
-    Ok(Json(present(ctx, area, after)))
+    Ok(Json(present::case(ctx, area, after)))
 }
 
 pub async fn events(
@@ -224,7 +203,7 @@ pub async fn events(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let problem = visible(&ctx, &caller, &id).await?;
+    let problem = present::visible_case(&ctx, &caller, &id).await?;
     let events = ctx.store.problem_events(problem.id).await?;
     Ok(Json(json!({"problem": problem.id, "events": events})))
 }
@@ -330,7 +309,7 @@ pub async fn problem_stream(
     live(&ctx, &caller, receiver, move |p| {
         area.sees_problem(&p).then(|| {
             let event = Event::default().event("problem").id(p.id.to_string());
-            let feature = super::layers::problem_feature(&shown, &area, p);
+            let feature = super::present::case_feature(&shown, &area, p);
             event.json_data(&feature).unwrap_or_else(|_| Event::default().comment("unencodable change"))
         })
     })
@@ -344,7 +323,7 @@ pub async fn reroute(
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Problem>, ApiError> {
-    let problem = visible(&ctx, &caller, &id).await?;
+    let problem = present::visible_case(&ctx, &caller, &id).await?;
     let principal = caller.require(Permission::ReadProblems)?;
     if !matches!(principal.role, crate::domain::auth::Role::Dispatcher | crate::domain::auth::Role::Admin) {
         return Err(ApiError::new(

@@ -364,7 +364,7 @@ pub async fn items(
             ..super::queue::property_filters(&params, &snapshot, &area)?
         };
         let (problems, total) = ctx.store.query_problems(&query).await?;
-        (problems.into_iter().map(|p| super::layers::problem_feature(&ctx, &area, p)).collect(), total)
+        (problems.into_iter().map(|p| super::present::case_feature(&ctx, &area, p)).collect(), total)
     } else {
         let all = computed(&ctx, principal, c, &params).await?;
         let matched = all.len() as i64;
@@ -417,7 +417,7 @@ pub async fn item(
     } else if c.id == "problems" {
         let numeric: i64 = feature.parse().map_err(|_| not_found())?;
         let p = ctx.store.problem(numeric).await?.filter(|p| area.sees_problem(p)).ok_or_else(not_found)?;
-        super::layers::problem_feature(&ctx, &area, p)
+        super::present::case_feature(&ctx, &area, p)
     } else {
         let all = computed(&ctx, principal, c, &Params::default()).await?;
         let wanted = |f: &Value| same_text(&f["id"], &feature);

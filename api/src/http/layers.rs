@@ -5,7 +5,6 @@ use super::guard::Caller;
 use super::params::Params;
 use super::{geojson, ApiContext};
 use crate::domain::access::{Action, Area};
-use crate::domain::problem::Problem;
 use crate::store::{BBox, StoredGrid};
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -34,23 +33,6 @@ pub(super) fn grid_feature(g: StoredGrid) -> Value {
     props.insert("version".into(), json!(g.version));
     props.insert("valid_from".into(), json!(g.valid_from.format(&Rfc3339).ok()));
     maps::geojson::feature(json!(grid.code), maps::geojson::multipolygon(&grid.geometry), props)
-}
-
-pub(super) fn problem_feature(ctx: &ApiContext, area: &Area, p: Problem) -> Value {
-    let p = super::cases::present(ctx, area, p);
-    let geometry = maps::geojson::point(geo::Point::new(p.lon, p.lat));
-    let id = p.id;
-    let mut props = match serde_json::to_value(p) {
-        Ok(Value::Object(m)) => m,
-        _ => Map::new(),
-    };
-    // A map layer carries what a map shows; the full case is at /api/v1/problems/{id}.
-    for detail in
-        ["lon", "lat", "candidates", "nearby", "likely_duplicates", "extension_requested", "time_limit", "limit_unit"]
-    {
-        props.remove(detail);
-    }
-    maps::geojson::feature(json!(id), geometry, props)
 }
 
 /// A bbox no larger than the configured limit.
@@ -105,6 +87,6 @@ pub async fn problems(
     let area = Area::of(principal, &ctx.catalog.snapshot());
     let problems = ctx.store.problems_in_bbox(bbox, &area.filter(), limit).await?;
     Ok(geojson(maps::geojson::feature_collection(
-        problems.into_iter().map(|p| problem_feature(&ctx, &area, p)).collect(),
+        problems.into_iter().map(|p| super::present::case_feature(&ctx, &area, p)).collect(),
     )))
 }

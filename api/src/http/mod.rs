@@ -18,6 +18,7 @@ pub mod params;
 pub mod patrols;
 pub mod photos;
 mod plans;
+mod present;
 mod problems;
 mod queue;
 mod reports;

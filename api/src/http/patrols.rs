@@ -624,7 +624,7 @@ pub async fn post_inspection(
     };
     let (inspection, opened) = ctx.store.insert_inspection(inspection, problems, now, caller.actor()).await?;
     opened.iter().for_each(|p| ctx.announce(p));
-    let opened: Vec<Value> = opened.into_iter().map(|p| json!(super::cases::present(&ctx, &area, p))).collect();
+    let opened: Vec<Value> = opened.into_iter().map(|p| json!(super::present::case(&ctx, &area, p))).collect();
     Ok((
         StatusCode::CREATED,
         Json(json!({"inspection": inspection_json(&inspection, ctx.coverage.offset), "problems": opened})),

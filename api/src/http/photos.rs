@@ -4,12 +4,12 @@
 use super::error::ApiError;
 use super::guard::Caller;
 use super::params::Params;
-use super::ApiContext;
+use super::{present, ApiContext};
 use crate::app::evidence::blobs::Variant;
 use crate::domain::access::{Action, Area};
 use crate::domain::auth::Role;
 use crate::domain::evidence::checks::{self, Holder, Stage};
-use crate::store::photos::{NewPhoto, Photo, PhotoFile};
+use crate::store::photos::{NewPhoto, PhotoFile};
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -24,85 +24,6 @@ fn invalid(field: &str, reason: impl Into<String>) -> ApiError {
     let reason = reason.into();
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_upload", format!("{field}: {reason}"))
         .with_details(json!({"fields": [{"field": field, "reason": reason}]}))
-}
-
-/// A case's or a point's photo as the API shows it: with where to fetch it and its thumbnail.
-pub fn present(photo: &(impl serde::Serialize + HasFile)) -> Value {
-    let file = photo.file();
-    let mut v = serde_json::to_value(photo).unwrap_or(Value::Null);
-    if let Value::Object(map) = &mut v {
-        map.insert("url".into(), json!(format!("/api/v1/photos/{}", file.sha256)));
-        let thumb = file.media.is_image().then(|| format!("/api/v1/photos/{}?size=thumb", file.sha256));
-        map.insert("thumbnail_url".into(), json!(thumb));
-        // A HEIC original also comes as JPEG, for browsers and printing.
-        let jpeg = (file.media == crate::domain::evidence::Media::Heic)
-            .then(|| format!("/api/v1/photos/{}?size=jpeg", file.sha256));
-        map.insert("jpeg_url".into(), json!(jpeg));
-        map.insert("flagged".into(), json!(!file.flags.is_empty()));
-    }
-    v
-}
-
-/// A photo as `caller`'s area may see it: a `reused` flag names the other case or assessment point
-/// only when the caller may see that one too (otherwise it says only that the picture is reused).
-pub async fn present_to(
-    ctx: &ApiContext,
-    area: &Area,
-    photo: &(impl serde::Serialize + HasFile),
-) -> Result<Value, ApiError> {
-    let mut shown = present(photo);
-    if let Some(flags) = shown.get_mut("flags").and_then(Value::as_array_mut) {
-        for flag in flags.iter_mut().filter(|f| f["flag"] == "reused") {
-            let holder = match (flag["problem_id"].as_i64(), flag["point"].as_str()) {
-                (Some(id), _) => Holder::Problem(id),
-                (None, Some(code)) => Holder::Point(code.to_string()),
-                (None, None) => continue,
-            };
-            if !sees_holder(ctx, area, &holder).await? {
-                if let Some(fields) = flag.as_object_mut() {
-                    fields.remove("problem_id");
-                    fields.remove("point");
-                }
-            }
-        }
-    }
-    Ok(shown)
-}
-
-/// May a caller with `area` see the case or assessment point a photo belongs to?
-async fn sees_holder(ctx: &ApiContext, area: &Area, holder: &Holder) -> Result<bool, ApiError> {
-    Ok(match holder {
-        Holder::Problem(id) => ctx.store.problem(*id).await?.is_some_and(|p| area.sees_problem(&p)),
-        Holder::Point(code) => ctx.store.point(code.clone()).await?.is_some_and(|p| area.sees_point(&p)),
-    })
-}
-
-/// Each photo of a list as `area` may see it.
-pub(super) async fn present_all<P: serde::Serialize + HasFile>(
-    ctx: &ApiContext,
-    area: &Area,
-    photos: &[P],
-) -> Result<Vec<Value>, ApiError> {
-    let mut shown = Vec::with_capacity(photos.len());
-    for photo in photos {
-        shown.push(present_to(ctx, area, photo).await?);
-    }
-    Ok(shown)
-}
-
-/// Photos of cases and of points share their file.
-pub trait HasFile {
-    fn file(&self) -> &PhotoFile;
-}
-impl HasFile for Photo {
-    fn file(&self) -> &PhotoFile {
-        &self.file
-    }
-}
-impl HasFile for crate::store::photos::PointPhoto {
-    fn file(&self) -> &PhotoFile {
-        &self.file
-    }
 }
 
 /// Runs the tamper checks on an examined upload (against what it claims to show, and against
@@ -265,7 +186,7 @@ pub async fn upload(
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let principal = caller.require(Action::AttachEvidence)?;
-    let problem = super::cases::visible(&ctx, &caller, &id).await?;
+    let problem = super::present::visible_case(&ctx, &caller, &id).await?;
     let received = receive(form, &["stage"]).await?;
     let stage = match received.fields.get("stage").map(String::as_str) {
         None => Stage::Report,
@@ -280,7 +201,7 @@ pub async fn upload(
     let (stored, replayed) =
         ctx.store.add_photo(NewPhoto { problem_id: problem.id, stage, file }, caller.actor()).await?;
     let status = if replayed { StatusCode::OK } else { StatusCode::CREATED };
-    let shown = present_to(&ctx, &Area::of(principal, &ctx.catalog.snapshot()), &stored).await?;
+    let shown = present::photo_to(&ctx, &Area::of(principal, &ctx.catalog.snapshot()), &stored).await?;
     Ok((status, [(header::LOCATION, format!("/api/v1/photos/{}", stored.file.sha256))], Json(shown)))
 }
 
@@ -331,7 +252,7 @@ pub async fn upload_to_point(
     let photo = crate::store::photos::NewPointPhoto { point_code: point.code.clone(), criterion, inspection, file };
     let (stored, replayed) = ctx.store.add_point_photo(photo, caller.actor()).await?;
     let status = if replayed { StatusCode::OK } else { StatusCode::CREATED };
-    let shown = present_to(&ctx, &Area::of(principal, &ctx.catalog.snapshot()), &stored).await?;
+    let shown = present::photo_to(&ctx, &Area::of(principal, &ctx.catalog.snapshot()), &stored).await?;
     Ok((status, [(header::LOCATION, format!("/api/v1/photos/{}", stored.file.sha256))], Json(shown)))
 }
 
@@ -354,7 +275,7 @@ pub async fn point_list(
     };
     let photos = ctx.store.point_photos(Some(point.code.clone()), from, to).await?;
     let area = Area::of(principal, &ctx.catalog.snapshot());
-    Ok(Json(json!({"point": point.code, "photos": present_all(&ctx, &area, &photos).await?})))
+    Ok(Json(json!({"point": point.code, "photos": present::photos_to(&ctx, &area, &photos).await?})))
 }
 
 /// A point the caller may see; any other looks absent (404).
@@ -397,10 +318,10 @@ pub async fn list(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let problem = super::cases::visible(&ctx, &caller, &id).await?;
+    let problem = super::present::visible_case(&ctx, &caller, &id).await?;
     let photos = ctx.store.photos_of(problem.id).await?;
     let area = Area::of(caller.require(Action::ReadProblems)?, &ctx.catalog.snapshot());
-    Ok(Json(json!({"problem_id": problem.id, "photos": present_all(&ctx, &area, &photos).await?})))
+    Ok(Json(json!({"problem_id": problem.id, "photos": present::photos_to(&ctx, &area, &photos).await?})))
 }
 
 /// The file itself, to callers who may see a case or an assessment point it belongs to.
@@ -425,7 +346,7 @@ pub async fn download(
     let area = Area::of(principal, &ctx.catalog.snapshot());
     let mut media = None;
     for (holder, kind) in ctx.store.photo_holders(sha256.clone()).await? {
-        if sees_holder(&ctx, &area, &holder).await? {
+        if present::sees_holder(&ctx, &area, &holder).await? {
             media = Some(kind);
             break;
         }
@@ -513,7 +434,7 @@ pub async fn flagged(State(ctx): State<ApiContext>, caller: Caller, params: Para
     let mut of_cases = Vec::new();
     for photo in &cases {
         if let Some(problem) = ctx.store.problem(photo.problem_id).await?.filter(|p| area.sees_problem(p)) {
-            let mut shown = present_to(&ctx, &area, photo).await?;
+            let mut shown = present::photo_to(&ctx, &area, photo).await?;
             shown["case"] = json!({
                 "id": problem.id,
                 "status": problem.status,
@@ -527,7 +448,7 @@ pub async fn flagged(State(ctx): State<ApiContext>, caller: Caller, params: Para
     let mut of_points = Vec::new();
     for photo in &points {
         if let Some(point) = ctx.store.point(photo.point_code.clone()).await?.filter(|p| area.sees_point(p)) {
-            let mut shown = present_to(&ctx, &area, photo).await?;
+            let mut shown = present::photo_to(&ctx, &area, photo).await?;
             shown["point"] =
                 json!({"code": point.code, "name": point.name, "responsible_unit": point.responsible_unit});
             of_points.push(shown);

@@ -116,7 +116,7 @@ pub async fn create(
         (header::HeaderName::from_static(super::idempotency::REPLAYED), replayed.to_string()),
     ];
     let area = Area::of(principal, &ctx.catalog.snapshot());
-    Ok((StatusCode::CREATED, headers, Json(super::cases::present(&ctx, &area, problem))))
+    Ok((StatusCode::CREATED, headers, Json(super::present::case(&ctx, &area, problem))))
 }
 
 pub async fn get(
@@ -124,7 +124,7 @@ pub async fn get(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let problem = super::cases::visible(&ctx, &caller, &id).await?;
+    let problem = super::present::visible_case(&ctx, &caller, &id).await?;
     let area = Area::of(caller.require(Action::ReadProblems)?, &ctx.catalog.snapshot());
-    Ok(Json(super::cases::present(&ctx, &area, problem)))
+    Ok(Json(super::present::case(&ctx, &area, problem)))
 }

@@ -124,6 +124,6 @@ pub async fn list_problems(
             .collect();
         format!("{}?{}", uri.path(), kept.join("&"))
     });
-    let problems: Vec<_> = problems.into_iter().map(|p| super::cases::present(&ctx, &area, p)).collect();
+    let problems: Vec<_> = problems.into_iter().map(|p| super::present::case(&ctx, &area, p)).collect();
     Ok(Json(json!({"total": total, "offset": offset, "limit": query.limit, "problems": problems, "next": next})))
 }

@@ -1,0 +1,194 @@
+//! How things are shown to a caller, in one place: a case with its colour at this moment and
+//! only the links its area may follow, a case on the map, a photo with its links. Every
+//! resource that answers with cases or photos goes through here.
+
+use super::error::ApiError;
+use super::guard::Caller;
+use super::ApiContext;
+use crate::domain::access::{Action as Permission, Area};
+use crate::domain::evidence::checks::Holder;
+use crate::domain::problem::{Origin, Problem, Source};
+use crate::domain::workflow::case::colour_at;
+use crate::domain::workflow::catalogue::Kind;
+use crate::domain::workflow::colour::Colour;
+use crate::domain::workflow::state::State;
+use crate::store::photos::{Photo, PhotoFile, PointPhoto};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use time::OffsetDateTime;
+
+/// A problem as a caller sees it: with its colour at this moment, and links to likely
+/// duplicates only where the caller may see them.
+pub fn case(ctx: &ApiContext, area: &Area, mut p: Problem) -> Problem {
+    p.colour = colour_at(&p, ctx.clock.now(), &ctx.calendar, &ctx.thresholds);
+    p.likely_duplicates
+        .retain(|d| area.sees(d.grid_code.as_deref(), d.responsible_unit.as_deref(), d.reported_by.as_deref()));
+    p
+}
+
+/// Loads a problem the caller may see; outside the caller's area looks exactly like absent (404).
+pub(super) async fn visible_case(ctx: &ApiContext, caller: &Caller, id: &str) -> Result<Problem, ApiError> {
+    let principal = caller.require(Permission::ReadProblems)?;
+    let not_found = || ApiError::not_found(format!("no problem with id {id}"));
+    let numeric: i64 = id.parse().map_err(|_| not_found())?;
+    let problem = ctx.store.problem(numeric).await?.ok_or_else(not_found)?;
+    if !Area::of(principal, &ctx.catalog.snapshot()).sees_problem(&problem) {
+        return Err(not_found());
+    }
+    Ok(problem)
+}
+
+/// What a map shows of a case (the properties of its feature); the whole case is at
+/// `/api/v1/problems/{id}`.
+#[derive(Serialize)]
+struct MapCase<'a> {
+    id: i64,
+    category: &'a str,
+    description: &'a str,
+    source: Source,
+    grid_code: Option<&'a str>,
+    grid_version: Option<i32>,
+    responsible_unit: Option<&'a str>,
+    status: State,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    reported_by: Option<&'a str>,
+    #[serde(flatten)]
+    class: Option<MapClass<'a>>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    dispatched_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    deadline: Option<OffsetDateTime>,
+    reworks: u32,
+    #[serde(with = "time::serde::rfc3339::option")]
+    closed_at: Option<OffsetDateTime>,
+    merged_into: Option<i64>,
+    #[serde(flatten)]
+    origin: Option<&'a Origin>,
+    colour: Colour,
+    version: i64,
+}
+
+/// The catalogue's words on a case, as a map labels and colours it.
+#[derive(Serialize)]
+struct MapClass<'a> {
+    category_name: &'a str,
+    kind: Kind,
+    department: &'a str,
+    severity: Colour,
+}
+
+/// A case as a GeoJSON feature of the problems layer, as `area` sees it.
+pub(super) fn case_feature(ctx: &ApiContext, area: &Area, p: Problem) -> Value {
+    let p = case(ctx, area, p);
+    let shown = MapCase {
+        id: p.id,
+        category: &p.category,
+        description: &p.description,
+        source: p.source,
+        grid_code: p.grid_code.as_deref(),
+        grid_version: p.grid_version,
+        responsible_unit: p.responsible_unit.as_deref(),
+        status: p.status,
+        created_at: p.created_at,
+        reported_by: p.reported_by.as_deref(),
+        class: p.class.as_ref().map(|c| MapClass {
+            category_name: &c.category_name,
+            kind: c.kind,
+            department: &c.department,
+            severity: c.severity,
+        }),
+        dispatched_at: p.case.dispatched_at,
+        deadline: p.case.deadline,
+        reworks: p.case.reworks,
+        closed_at: p.case.closed_at,
+        merged_into: p.case.merged_into,
+        origin: p.origin.as_ref(),
+        colour: p.colour,
+        version: p.version,
+    };
+    let props = match serde_json::to_value(shown) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    maps::geojson::feature(json!(p.id), maps::geojson::point(geo::Point::new(p.lon, p.lat)), props)
+}
+
+/// A case's or a point's photo as the API shows it: with where to fetch it and its thumbnail.
+pub fn photo(photo: &(impl serde::Serialize + HasFile)) -> Value {
+    let file = photo.file();
+    let mut v = serde_json::to_value(photo).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut v {
+        map.insert("url".into(), json!(format!("/api/v1/photos/{}", file.sha256)));
+        let thumb = file.media.is_image().then(|| format!("/api/v1/photos/{}?size=thumb", file.sha256));
+        map.insert("thumbnail_url".into(), json!(thumb));
+        // A HEIC original also comes as JPEG, for browsers and printing.
+        let jpeg = (file.media == crate::domain::evidence::Media::Heic)
+            .then(|| format!("/api/v1/photos/{}?size=jpeg", file.sha256));
+        map.insert("jpeg_url".into(), json!(jpeg));
+        map.insert("flagged".into(), json!(!file.flags.is_empty()));
+    }
+    v
+}
+
+/// A photo as `caller`'s area may see it: a `reused` flag names the other case or assessment point
+/// only when the caller may see that one too (otherwise it says only that the picture is reused).
+pub async fn photo_to(
+    ctx: &ApiContext,
+    area: &Area,
+    photo: &(impl serde::Serialize + HasFile),
+) -> Result<Value, ApiError> {
+    let mut shown = self::photo(photo);
+    if let Some(flags) = shown.get_mut("flags").and_then(Value::as_array_mut) {
+        for flag in flags.iter_mut().filter(|f| f["flag"] == "reused") {
+            let holder = match (flag["problem_id"].as_i64(), flag["point"].as_str()) {
+                (Some(id), _) => Holder::Problem(id),
+                (None, Some(code)) => Holder::Point(code.to_string()),
+                (None, None) => continue,
+            };
+            if !sees_holder(ctx, area, &holder).await? {
+                if let Some(fields) = flag.as_object_mut() {
+                    fields.remove("problem_id");
+                    fields.remove("point");
+                }
+            }
+        }
+    }
+    Ok(shown)
+}
+
+/// May a caller with `area` see the case or assessment point a photo belongs to?
+pub(super) async fn sees_holder(ctx: &ApiContext, area: &Area, holder: &Holder) -> Result<bool, ApiError> {
+    Ok(match holder {
+        Holder::Problem(id) => ctx.store.problem(*id).await?.is_some_and(|p| area.sees_problem(&p)),
+        Holder::Point(code) => ctx.store.point(code.clone()).await?.is_some_and(|p| area.sees_point(&p)),
+    })
+}
+
+/// Each photo of a list as `area` may see it.
+pub(super) async fn photos_to<P: serde::Serialize + HasFile>(
+    ctx: &ApiContext,
+    area: &Area,
+    photos: &[P],
+) -> Result<Vec<Value>, ApiError> {
+    let mut shown = Vec::with_capacity(photos.len());
+    for photo in photos {
+        shown.push(photo_to(ctx, area, photo).await?);
+    }
+    Ok(shown)
+}
+
+/// Photos of cases and of points share their file.
+pub trait HasFile {
+    fn file(&self) -> &PhotoFile;
+}
+impl HasFile for Photo {
+    fn file(&self) -> &PhotoFile {
+        &self.file
+    }
+}
+impl HasFile for PointPhoto {
+    fn file(&self) -> &PhotoFile {
+        &self.file
+    }
+}

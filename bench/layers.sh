@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The map layers of a city with a million cases, loaded at start: `gridwatch serve` on an
+# embedded SQLite file of CASES cases (default 1,000,000), timed from launch to its log line
+# "tile layers rebuilt", beside Python's sqlite3 reading the same rows in the same run (the
+# floor: one query, tuples, no decoding into cases).
+#   bash bench/layers.sh [CASES]
+# Two builds side by side (before and after a change), on the same file:
+#   GRIDWATCH_BENCH_BINARIES="before=/tmp/gridwatch-old after=target/release/gridwatch" bash bench/layers.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-1000000}
+binaries=${GRIDWATCH_BENCH_BINARIES:-}
+if [ -z "$binaries" ]; then
+  cargo build -q --release --locked -p gridwatch
+  binaries="gridwatch=target/release/gridwatch"
+fi
+work=$(mktemp -d)
+server=""
+trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
+db="$work/city.db"
+first=${binaries%% *}
+GRIDWATCH_LOG=warn "${first#*=}" migrate --database-url "sqlite://$db"
+
+# Cases spread over Dongcheng, in every state, each with a category, a deadline and a colour:
+# what the map layers and the escalation pass read. Written by SQLite itself (seconds).
+python3 - "$db" "$n" <<'PY'
+import sqlite3, sys
+db, n = sys.argv[1], int(sys.argv[2])
+c = sqlite3.connect(db)
+c.execute("""
+WITH RECURSIVE i(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM i WHERE k < ?)
+INSERT INTO problems (lon, lat, category, description, source, grid_code, grid_version, responsible_unit,
+  status, created_at, reported_by, category_name, kind, department, severity, time_limit, limit_unit,
+  dispatched_at, deadline, colour)
+SELECT 116.38 + (abs(random()) % 60000) / 1e6, 39.87 + (abs(random()) % 80000) / 1e6,
+  'garbage_overflow', 'overflowing bin ' || k, 'officer', '1101010010' || (k % 90), 1, 'unit ' || (k % 40),
+  CASE k % 5 WHEN 0 THEN 'closed' WHEN 1 THEN 'reported' WHEN 2 THEN 'dispatched' WHEN 3 THEN 'handled' ELSE 'accepted' END,
+  '2026-11-' || printf('%02d', 1 + k % 28) || 'T08:00:00Z', 'officer' || (k % 300), '垃圾满溢', 'event', 'sanitation',
+  'yellow', 2, 'hours', '2026-11-' || printf('%02d', 1 + k % 28) || 'T09:00:00Z',
+  '2026-11-' || printf('%02d', 1 + k % 28) || 'T11:00:00Z', 'green'
+FROM i
+""", (n,))
+c.commit()
+PY
+echo "cases: $n"
+
+t0=$(date +%s.%N)
+python3 - "$db" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+rows = c.execute("SELECT id, lon, lat, category, source, grid_code, grid_version, responsible_unit, status, created_at, "
+                 "reported_by, category_name, kind, department, severity, time_limit, limit_unit, dispatched_at, deadline, "
+                 "reworks, closed_at, colour, merged_into, point_code, criterion_id, version FROM problems ORDER BY id").fetchall()
+assert len(rows) > 0
+PY
+printf '%-28s %6.1f s\n' "python sqlite3, one query" "$(echo "$(date +%s.%N) - $t0" | bc)"
+
+port=18480
+for entry in $binaries; do
+  label=${entry%%=*}
+  bin=${entry#*=}
+  log="$work/$label.log"
+  t0=$(date +%s.%N)
+  GRIDWATCH_LOG=info "$bin" serve --database-url "sqlite://$db" --listen "127.0.0.1:$port" >"$log" 2>&1 &
+  server=$!
+  until grep -q "tile layers rebuilt" "$log"; do
+    kill -0 "$server" 2>/dev/null || { echo "$label exited:"; tail -5 "$log"; exit 1; }
+    sleep 0.1
+  done
+  elapsed=$(echo "$(date +%s.%N) - $t0" | bc)
+  kill "$server"
+  wait "$server" 2>/dev/null || true
+  server=""
+  printf '%-28s %6.1f s\n' "$label: serve to layers built" "$elapsed"
+  port=$((port + 1))
+done
