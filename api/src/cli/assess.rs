@@ -1,6 +1,7 @@
 //! `gridwatch assess`: mock assessments (模拟测评) from the command line — draw, list, score
 //! from a spreadsheet, and report (JSON or XLSX).
 
+use crate::cli::error::CliError;
 use crate::domain::access::Area;
 use crate::domain::assessment::{check_scores, sample, Assessment, ScoreInput, Spec};
 use crate::domain::auth::Actor;
@@ -15,27 +16,26 @@ pub async fn draw(
     store: &Store,
     spec: serde_json::Value,
     now: OffsetDateTime,
-) -> Result<(Assessment, Vec<u8>), String> {
+) -> Result<(Assessment, Vec<u8>), CliError> {
     let spec = Spec::from_json(&spec).map_err(|(field, reason)| format!("--{}: {reason}", field.replace('_', "-")))?;
-    let points = store.points(None).await.map_err(|e| e.to_string())?;
+    let points = store.points(None).await?;
     let items = sample(&points, &Area::Everything, &spec);
     if items.is_empty() {
         return Err("no assessment point matches this draw".into());
     }
-    let id = store.create_assessment(spec, items, now, Actor::cli()).await.map_err(|e| e.to_string())?;
+    let id = store.create_assessment(spec, items, now, Actor::cli()).await?;
     let assessment = one(store, id).await?;
     let sheet = score_sheet(&assessment)?;
     Ok((assessment, sheet))
 }
 
 /// The score sheet: point, criterion and what to fill in (score or pass, note).
-fn score_sheet(a: &Assessment) -> Result<Vec<u8>, String> {
+fn score_sheet(a: &Assessment) -> Result<Vec<u8>, CliError> {
     let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
     crate::app::export::write_record(
         &mut w,
         ["point", "name", "type", "district", "unit", "criterion", "text", "weight", "score", "pass", "note"],
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     for item in &a.items {
         for c in &item.checklist {
             let score = item.scores.get(&c.id);
@@ -54,27 +54,20 @@ fn score_sheet(a: &Assessment) -> Result<Vec<u8>, String> {
                     "",
                     score.map_or("", |s| s.note.as_str()),
                 ],
-            )
-            .map_err(|e| e.to_string())?;
+            )?;
         }
     }
-    w.into_inner().map_err(|e| e.to_string())
+    w.into_inner().map_err(|e| CliError::Failed(e.to_string()))
 }
 
-async fn one(store: &Store, id: i64) -> Result<Assessment, String> {
-    store
-        .assessments(Some(id))
-        .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .next()
-        .ok_or_else(|| format!("no assessment {id}"))
+async fn one(store: &Store, id: i64) -> Result<Assessment, CliError> {
+    store.assessments(Some(id)).await?.into_iter().next().ok_or_else(|| CliError::Failed(format!("no assessment {id}")))
 }
 
 /// Every assessment, one line each.
-pub async fn list(store: &Store) -> Result<Vec<u8>, String> {
+pub async fn list(store: &Store) -> Result<Vec<u8>, CliError> {
     let mut out = String::from("id\tname\tseed\tpoints\tscored/criteria\t得分率\n");
-    for a in store.assessments(None).await.map_err(|e| e.to_string())? {
+    for a in store.assessments(None).await? {
         let r = a.report().overall;
         let rate = r.rate.map_or("-".to_string(), |x| format!("{:.1} %", x * 100.0));
         out.push_str(&format!(
@@ -96,7 +89,7 @@ pub async fn score(
     now: OffsetDateTime,
 ) -> Result<usize, Vec<String>> {
     let name = file.display().to_string();
-    let assessment = one(store, id).await.map_err(|e| vec![e])?;
+    let assessment = one(store, id).await.map_err(|e| vec![e.to_string()])?;
     let mut reader =
         csv::ReaderBuilder::new().flexible(true).from_path(file).map_err(|e| vec![format!("{name}: {e}")])?;
     let headers = reader.headers().map_err(|e| vec![format!("{name}: {e}")])?.clone();
@@ -175,12 +168,13 @@ pub async fn score(
 }
 
 /// The report: JSON (the assessment, its points, scores and rates), XLSX, or the CSV score sheet.
-pub async fn report(store: &Store, id: i64, format: &str) -> Result<Vec<u8>, String> {
+pub async fn report(store: &Store, id: i64, format: &str) -> Result<Vec<u8>, CliError> {
     let a = one(store, id).await?;
     match format {
-        "json" => serde_json::to_vec_pretty(&json!({"assessment": a, "report": a.report()})).map_err(|e| e.to_string()),
-        "xlsx" => a.to_xlsx(),
+        "json" => serde_json::to_vec_pretty(&json!({"assessment": a, "report": a.report()}))
+            .map_err(|e| CliError::Failed(e.to_string())),
+        "xlsx" => Ok(a.to_xlsx()?),
         "csv" => score_sheet(&a),
-        other => Err(format!("--format {other:?}: use xlsx, json or csv")),
+        other => Err(format!("--format {other:?}: use xlsx, json or csv").into()),
     }
 }

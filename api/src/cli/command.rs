@@ -2,12 +2,12 @@
 //! what each command does. `main.rs` only installs the allocator and calls [`main`].
 
 use crate::cli;
-use crate::store::{connect, DEFAULT_DATABASE_URL};
+use crate::cli::config::{CoverageArgs, DatabaseArgs, PlanningArgs, ServeArgs};
+use crate::cli::error::{CliError, ConfigError};
+use crate::store::connect;
 use clap::{Args, Parser, Subcommand};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 /// Parses the command line, sets up logging and runs the command.
 pub fn main() -> ExitCode {
@@ -19,8 +19,8 @@ pub fn main() -> ExitCode {
         .init();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
+        Err(error) => {
+            eprintln!("error: {error}");
             ExitCode::FAILURE
         }
     }
@@ -191,48 +191,6 @@ enum CheckCommand {
     },
 }
 
-#[derive(Args)]
-struct PlanningArgs {
-    /// The city's planning rules (JSON: day_start, day_hours, speed_kmh, workdays, verify_minutes,
-    /// dwell_minutes, windows); default: 08:30 for 6 h, Monday to Friday, at 4.5 km/h.
-    #[arg(long, env = "GRIDWATCH_PLAN_RULES", value_name = "FILE.json")]
-    plan_rules: Option<PathBuf>,
-}
-
-impl PlanningArgs {
-    fn rules(&self) -> Result<crate::app::planning::PlanRules, String> {
-        let Some(path) = &self.plan_rules else { return Ok(Default::default()) };
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        crate::app::planning::PlanRules::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
-    }
-}
-
-#[derive(Args)]
-struct CoverageArgs {
-    /// A track passing this close (metres) to an assessment point visits it.
-    #[arg(long, env = "GRIDWATCH_COVERAGE_RADIUS", default_value_t = 30.0)]
-    coverage_radius: f64,
-    /// The city's time zone: a UTC offset such as +08:00, or Asia/Shanghai.
-    #[arg(long, env = "GRIDWATCH_TIME_ZONE", default_value = "Asia/Shanghai")]
-    time_zone: String,
-    /// The day a patrol week begins (monday … sunday, or 周一 … 周日).
-    #[arg(long, env = "GRIDWATCH_WEEK_START", default_value = "monday")]
-    week_start: String,
-}
-
-impl CoverageArgs {
-    fn rules(&self) -> Result<crate::app::coverage::CoverageRules, String> {
-        if !(self.coverage_radius.is_finite() && (0.0..=10_000.0).contains(&self.coverage_radius)) {
-            return Err("--coverage-radius must be between 0 and 10000 metres".into());
-        }
-        Ok(crate::app::coverage::CoverageRules {
-            radius_m: self.coverage_radius,
-            offset: crate::app::coverage::parse_time_zone(&self.time_zone)?,
-            week_start: crate::app::coverage::parse_week_start(&self.week_start)?,
-        })
-    }
-}
-
 #[derive(Subcommand)]
 enum ReportCommand {
     /// The weekly bulletin (一周一通报): indicators per grid, street, unit or department, ranked.
@@ -307,112 +265,6 @@ enum TokenCommand {
     },
 }
 
-#[derive(Args)]
-struct DatabaseArgs {
-    /// postgres://… for PostGIS, sqlite://FILE for the embedded database.
-    #[arg(long, env = "GRIDWATCH_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
-    database_url: String,
-}
-
-#[derive(Args)]
-struct ServeArgs {
-    #[command(flatten)]
-    database: DatabaseArgs,
-    /// Address to listen on.
-    #[arg(long, env = "GRIDWATCH_LISTEN", default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
-    /// Seed the demo city (Dongcheng) into an empty database on first start.
-    #[arg(long, env = "GRIDWATCH_DEMO")]
-    demo: bool,
-    /// Seconds between checks for grid changes made by other processes.
-    #[arg(long, env = "GRIDWATCH_RELOAD_SECONDS", default_value_t = 5)]
-    reload_seconds: u64,
-    /// Requests per minute one token may make.
-    #[arg(long, env = "GRIDWATCH_RATE_LIMIT_PER_TOKEN", default_value_t = 1200)]
-    rate_limit_per_token: u32,
-    /// Requests per minute one IP address may make.
-    #[arg(long, env = "GRIDWATCH_RATE_LIMIT_PER_IP", default_value_t = 3000)]
-    rate_limit_per_ip: u32,
-    /// Seconds a request may take before it is stopped (503).
-    #[arg(long, env = "GRIDWATCH_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
-    request_timeout_seconds: u64,
-    /// Seconds a client has to send a request's headers; also how long a kept-alive connection may
-    /// sit idle.
-    #[arg(long, env = "GRIDWATCH_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10)]
-    header_read_timeout_seconds: u64,
-    /// The address users reach the service at, behind a proxy (e.g. https://grid.example.cn):
-    /// every link in OGC API and Open311 answers is built from it.
-    #[arg(long, env = "GRIDWATCH_PUBLIC_URL", value_parser = public_url)]
-    public_url: Option<String>,
-    /// Connections one client address may hold open at once.
-    #[arg(long, env = "GRIDWATCH_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
-    max_connections_per_ip: usize,
-    /// Largest bbox a layer request may cover, in km².
-    #[arg(long, env = "GRIDWATCH_MAX_BBOX_KM2", default_value_t = 20000.0)]
-    max_bbox_km2: f64,
-    /// Seconds between escalation (三色督办) passes over open cases.
-    #[arg(long, env = "GRIDWATCH_ESCALATION_SECONDS", default_value_t = 60.0)]
-    escalation_seconds: f64,
-    /// Where colour changes are POSTed (http://…), signed with --webhook-secret.
-    #[arg(long, env = "GRIDWATCH_WEBHOOK_URL")]
-    webhook_url: Option<String>,
-    /// The HMAC-SHA256 key for X-Gridwatch-Signature.
-    #[arg(long, env = "GRIDWATCH_WEBHOOK_SECRET", default_value = "")]
-    webhook_secret: String,
-    /// Delivery attempts per change.
-    #[arg(long, env = "GRIDWATCH_WEBHOOK_ATTEMPTS", default_value_t = 5)]
-    webhook_attempts: u32,
-    /// The city's working calendar (JSON: utc_offset, day_start, day_end, holidays, working_weekends).
-    #[arg(long, env = "GRIDWATCH_CALENDAR")]
-    calendar: Option<PathBuf>,
-    /// Share of a case's limit used that turns it blue.
-    #[arg(long, env = "GRIDWATCH_BLUE_SHARE", default_value_t = 0.8)]
-    blue_share: f64,
-    /// Share of a case's limit used that turns it red (2.0 = overdue by its full limit again).
-    #[arg(long, env = "GRIDWATCH_RED_SHARE", default_value_t = 2.0)]
-    red_share: f64,
-    /// Reworks that make a case yellow.
-    #[arg(long, env = "GRIDWATCH_YELLOW_REWORKS", default_value_t = 1)]
-    yellow_reworks: u32,
-    /// Reworks that make a case red.
-    #[arg(long, env = "GRIDWATCH_RED_REWORKS", default_value_t = 2)]
-    red_reworks: u32,
-    /// Same-category open cases this close (metres) to a new report are flagged as likely duplicates.
-    #[arg(long, env = "GRIDWATCH_DUPLICATE_METRES", default_value_t = 50.0)]
-    duplicate_metres: f64,
-    /// Where photo and document evidence is kept (content-addressed files and thumbnails).
-    #[arg(long, env = "GRIDWATCH_MEDIA_DIR", default_value = "gridwatch-media")]
-    media_dir: PathBuf,
-    /// Keep evidence in an S3-compatible bucket instead (MinIO, Ceph, AWS S3):
-    /// http(s)://host[:port]/bucket[/prefix]; keys in GRIDWATCH_S3_ACCESS_KEY and GRIDWATCH_S3_SECRET_KEY.
-    #[arg(long, env = "GRIDWATCH_MEDIA_S3")]
-    media_s3: Option<String>,
-    /// The bucket's region (MinIO and most S3-compatible stores accept the default).
-    #[arg(long, env = "GRIDWATCH_S3_REGION", default_value = "us-east-1")]
-    s3_region: String,
-    /// A photo taken farther than this (metres, by its EXIF GPS) from its case is flagged.
-    #[arg(long, env = "GRIDWATCH_PHOTO_MAX_METRES", default_value_t = 100.0)]
-    photo_max_metres: f64,
-    /// Run a simulated clock from this RFC 3339 time instead of the wall clock (demos, tests).
-    #[arg(long, env = "GRIDWATCH_CLOCK_START")]
-    clock_start: Option<String>,
-    /// How many times faster than real time the simulated clock runs.
-    #[arg(long, env = "GRIDWATCH_CLOCK_RATE", default_value_t = 1.0)]
-    clock_rate: f64,
-    #[command(flatten)]
-    coverage: CoverageArgs,
-    #[command(flatten)]
-    planning: PlanningArgs,
-    /// A raster basemap for the web map, as an XYZ tile URL template, e.g.
-    /// `https://tile.openstreetmap.org/{z}/{x}/{y}.png` (off by default: the map then needs no internet).
-    #[arg(long, env = "GRIDWATCH_BASEMAP_URL")]
-    basemap_url: Option<String>,
-    /// The basemap's attribution, shown on the map (e.g. "© OpenStreetMap contributors" or "天地图").
-    #[arg(long, env = "GRIDWATCH_BASEMAP_ATTRIBUTION")]
-    basemap_attribution: Option<String>,
-}
-
-/// How to read an import file; shared by every file import.
 #[derive(Args)]
 struct SourceArgs {
     /// The file's format when its extension does not say: geojson, csv, shp, gpkg or gpx.
@@ -584,110 +436,18 @@ struct AssignArgs {
     threads: Option<usize>,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?)
 }
 
-fn run(cli: Cli) -> Result<(), String> {
+fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve(args) => {
-            let args = *args;
-            runtime()?.block_on(async {
-                let store = connect(&args.database.database_url).await.map_err(|e| e.to_string())?;
-                let options = cli::serve::ServeOptions {
-                    listen: args.listen,
-                    demo: args.demo,
-                    reload_interval: Duration::from_secs(args.reload_seconds.max(1)),
-                    connections: crate::http::server::ConnectionLimits {
-                        header_read_timeout: Duration::from_secs(args.header_read_timeout_seconds.max(1)),
-                        max_per_ip: args.max_connections_per_ip.max(1),
-                        ..Default::default()
-                    },
-                    escalation_interval: Duration::from_secs_f64(args.escalation_seconds.clamp(0.05, 86_400.0)),
-                    webhook: args.webhook_url.map(|url| crate::app::escalation::Webhook {
-                        url,
-                        secret: args.webhook_secret,
-                        attempts: args.webhook_attempts,
-                    }),
-                    clock: match args.clock_start {
-                        None => None,
-                        Some(start) => {
-                            let start =
-                                time::OffsetDateTime::parse(&start, &time::format_description::well_known::Rfc3339)
-                                    .map_err(|e| format!("--clock-start {start:?}: {e}"))?;
-                            Some(std::sync::Arc::new(crate::domain::clock::SimulatedClock::new(start, args.clock_rate)))
-                        }
-                    },
-                    api: crate::http::Settings {
-                        limits: crate::http::guard::Limits {
-                            requests_per_minute_per_token: args.rate_limit_per_token,
-                            requests_per_minute_per_ip: args.rate_limit_per_ip,
-                            request_timeout: Duration::from_secs(args.request_timeout_seconds.max(1)),
-                            max_bbox_km2: args.max_bbox_km2,
-                        },
-                        calendar: match &args.calendar {
-                            None => crate::domain::workflow::calendar::WorkingCalendar::default(),
-                            Some(path) => {
-                                let text = std::fs::read_to_string(path)
-                                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                                crate::domain::workflow::calendar::WorkingCalendar::from_json(&text)
-                                    .map_err(|e| format!("{}: {e}", path.display()))?
-                            }
-                        },
-                        thresholds: {
-                            let t = crate::domain::workflow::colour::Thresholds {
-                                blue_share: args.blue_share,
-                                red_share: args.red_share,
-                                yellow_reworks: args.yellow_reworks,
-                                red_reworks: args.red_reworks,
-                            };
-                            if !(0.0 < t.blue_share
-                                && t.blue_share <= 1.0
-                                && t.red_share >= 1.0
-                                && t.yellow_reworks <= t.red_reworks)
-                            {
-                                return Err(
-                                "thresholds: need 0 < --blue-share ≤ 1 ≤ --red-share and --yellow-reworks ≤ --red-reworks"
-                                    .into(),
-                            );
-                            }
-                            t
-                        },
-                        duplicate_metres: args.duplicate_metres.clamp(0.0, 10_000.0),
-                        evidence: crate::http::Evidence {
-                            blobs: match &args.media_s3 {
-                                None => crate::app::evidence::blobs::Blobs::Local(
-                                    crate::app::evidence::blobs::LocalBlobs::new(args.media_dir),
-                                ),
-                                Some(url) => crate::app::evidence::blobs::Blobs::S3(crate::app::evidence::s3::Bucket::new(
-                                    url,
-                                    &args.s3_region,
-                                    &std::env::var("GRIDWATCH_S3_ACCESS_KEY").unwrap_or_default(),
-                                    &std::env::var("GRIDWATCH_S3_SECRET_KEY").unwrap_or_default(),
-                                )?),
-                            },
-                            max_distance_m: args.photo_max_metres.clamp(1.0, 100_000.0),
-                        },
-                        coverage: args.coverage.rules()?,
-                        plan_rules: args.planning.rules()?,
-                        public_url: args.public_url,
-                        basemap: match args.basemap_url {
-                            Some(url) if url.contains("{z}") && url.contains("{x}") && url.contains("{y}") => {
-                                Some(crate::http::Basemap {
-                                    url,
-                                    attribution: args.basemap_attribution.unwrap_or_default(),
-                                })
-                            }
-                            Some(url) => return Err(format!("--basemap-url {url:?}: needs {{z}}, {{x}} and {{y}} in it")),
-                            None => None,
-                        },
-                    },
-                };
-                cli::serve::serve(store, options).await
-            })
+            let config = args.into_config()?;
+            runtime()?.block_on(cli::serve::serve(config))
         }
         Command::Migrate(db) => runtime()?.block_on(async {
-            let store = connect(&db.database_url).await.map_err(|e| e.to_string())?;
+            let store = connect(&db.database_url).await?;
             println!("database is up to date ({})", store.backend());
             Ok(())
         }),
@@ -710,18 +470,13 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::User(command) => runtime()?.block_on(cli::accounts::user(command_into(command))),
         Command::Token(command) => runtime()?.block_on(cli::accounts::token(token_into(command))),
         Command::Import(ImportCommand::Categories { file, database }) => runtime()?.block_on(async {
-            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+            let store = connect(&database.database_url).await?;
             match cli::import::import_categories(store.as_ref(), &file).await {
                 Ok(n) => {
                     println!("imported {}: {n} categories replace the catalogue", file.display());
                     Ok(())
                 }
-                Err(problems) => {
-                    for p in &problems {
-                        eprintln!("{p}");
-                    }
-                    Err(format!("{} problem(s) found; the catalogue is unchanged", problems.len()))
-                }
+                Err(problems) => Err(CliError::problems(&problems, "the catalogue is unchanged")),
             }
         }),
         Command::Report(ReportCommand::Weekly { week, by, format, out, as_of, database }) => {
@@ -732,13 +487,13 @@ fn run(cli: Cli) -> Result<(), String> {
                             .map_err(|e| format!("--as-of {t:?}: {e}"))
                     })
                     .transpose()?;
-                let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+                let store = connect(&database.database_url).await?;
                 cli::report::weekly(store.as_ref(), week.as_deref(), &by, &format, &out, as_of).await
             })
         }
         Command::Import(ImportCommand::Tracks { file, officer, source }) => runtime()?.block_on(async {
             let options = source.options(false)?;
-            let store = connect(&source.database.database_url).await.map_err(|e| e.to_string())?;
+            let store = connect(&source.database.database_url).await?;
             report_import(cli::import::import_track(store.as_ref(), &file, &officer, &options, now()).await)
         }),
         Command::Plan { week, officer, format, out, as_of, planning, rules, database } => runtime()?.block_on(async {
@@ -749,7 +504,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     .map_err(|e| format!("--as-of {t:?}: {e}"))?,
                 None => now(),
             };
-            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+            let store = connect(&database.database_url).await?;
             let bytes =
                 cli::patrol::plan(store.as_ref(), &week, officer.as_deref(), &rules, &plan_rules, &format, as_of)
                     .await?;
@@ -757,23 +512,23 @@ fn run(cli: Cli) -> Result<(), String> {
         }),
         Command::Coverage { week, format, out, rules, database } => runtime()?.block_on(async {
             let rules = rules.rules()?;
-            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+            let store = connect(&database.database_url).await?;
             let bytes = cli::patrol::coverage(store.as_ref(), &week, &rules, &format).await?;
             write_out(out.as_deref(), &bytes)
         }),
         Command::Assess(command) => runtime()?.block_on(assess(command)),
         Command::Check(CheckCommand::Grids { boundary, grids, format, min_area, out }) => {
             if !(min_area.is_finite() && min_area >= 0.0) {
-                return Err("--min-area must be a non-negative number of square metres".into());
+                return Err(ConfigError::Flag {
+                    flag: "--min-area",
+                    value: min_area.to_string(),
+                    reason: "must be a non-negative number of square metres".into(),
+                }
+                .into());
             }
             match cli::patrol::check_grids(&boundary, &grids, min_area, &format) {
                 Ok(bytes) => write_out(out.as_deref(), &bytes),
-                Err(problems) => {
-                    for p in &problems {
-                        eprintln!("{p}");
-                    }
-                    Err(format!("{} problem(s) found in the input", problems.len()))
-                }
+                Err(problems) => Err(CliError::problems(&problems, "nothing was written")),
             }
         }
         Command::Assign(args) => {
@@ -794,7 +549,7 @@ fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-async fn assess(command: AssessCommand) -> Result<(), String> {
+async fn assess(command: AssessCommand) -> Result<(), CliError> {
     match command {
         AssessCommand::Draw { n, per_type, seed, name, district, out, database } => {
             let mut quotas = serde_json::Map::new();
@@ -807,33 +562,28 @@ async fn assess(command: AssessCommand) -> Result<(), String> {
             }
             let spec = serde_json::json!({"name": name, "n": n, "seed": seed,
                 "per_type": (!quotas.is_empty()).then_some(quotas), "districts": district});
-            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+            let store = connect(&database.database_url).await?;
             let (drawn, sheet) = cli::assess::draw(store.as_ref(), spec, now()).await?;
             eprintln!("assessment {}: {} points drawn with seed {}", drawn.id, drawn.items.len(), drawn.spec.seed);
             write_out(out.as_deref(), &sheet)
         }
         AssessCommand::List { database } => {
-            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+            let store = connect(&database.database_url).await?;
             write_out(None, &cli::assess::list(store.as_ref()).await?)
         }
         AssessCommand::Score { id, file, by, database } => {
-            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+            let store = connect(&database.database_url).await?;
             let by = by.unwrap_or_else(|| crate::domain::auth::Actor::cli().name);
             match cli::assess::score(store.as_ref(), id, &file, &by, now()).await {
                 Ok(n) => {
                     println!("recorded {n} scores in assessment {id}");
                     Ok(())
                 }
-                Err(problems) => {
-                    for p in &problems {
-                        eprintln!("{p}");
-                    }
-                    Err(format!("{} problem(s) found; no score was recorded", problems.len()))
-                }
+                Err(problems) => Err(CliError::problems(&problems, "no score was recorded")),
             }
         }
         AssessCommand::Report { id, format, out, database } => {
-            let store = connect(&database.database_url).await.map_err(|e| e.to_string())?;
+            let store = connect(&database.database_url).await?;
             write_out(out.as_deref(), &cli::assess::report(store.as_ref(), id, &format).await?)
         }
     }
@@ -848,40 +598,34 @@ fn import_file(
     file: &std::path::Path,
     source: &SourceArgs,
     repair: bool,
-) -> Result<(), String> {
+) -> Result<(), CliError> {
     let options = source.options(repair)?;
     runtime()?.block_on(async {
-        let store = connect(&source.database.database_url).await.map_err(|e| e.to_string())?;
+        let store = connect(&source.database.database_url).await?;
         report_import(cli::import::run(store.as_ref(), target, file, &options, now()).await)
     })
 }
 
 /// Prints an import's summary, or every problem found (nothing was stored).
-fn report_import(result: Result<Vec<String>, Vec<String>>) -> Result<(), String> {
-    match result {
-        Ok(summary) => {
-            for line in summary {
-                println!("{line}");
-            }
-            Ok(())
-        }
-        Err(problems) => {
-            for p in &problems {
-                eprintln!("{p}");
-            }
-            Err(format!("{} problem(s) found; nothing was stored", problems.len()))
-        }
+fn report_import(result: Result<Vec<String>, Vec<String>>) -> Result<(), CliError> {
+    let summary = result.map_err(|problems| CliError::problems(&problems, "nothing was stored"))?;
+    for line in summary {
+        println!("{line}");
     }
+    Ok(())
 }
 
-fn write_out(out: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), String> {
+fn write_out(out: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), CliError> {
     match out {
-        Some(path) => std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display())),
+        Some(path) => {
+            std::fs::write(path, bytes).map_err(|source| CliError::Write { path: path.to_path_buf(), source })
+        }
         None => {
             use std::io::Write;
             let mut stdout = std::io::stdout().lock();
             let end: &[u8] = if bytes.ends_with(b"\n") { b"" } else { b"\n" };
-            stdout.write_all(bytes).and_then(|_| stdout.write_all(end)).map_err(|e| e.to_string())
+            let written = stdout.write_all(bytes).and_then(|_| stdout.write_all(end));
+            written.map_err(|source| CliError::Write { path: "standard output".into(), source })
         }
     }
 }
@@ -904,15 +648,5 @@ fn token_into(c: TokenCommand) -> cli::accounts::TokenCommand {
             T::Create { user, expires_in_days, label, database_url: database.database_url }
         }
         TokenCommand::Revoke { id, database } => T::Revoke { id, database_url: database.database_url },
-    }
-}
-
-/// `--public-url`: an absolute http(s) URL without a query, links are built on it.
-fn public_url(text: &str) -> Result<String, String> {
-    let url = text.trim().trim_end_matches('/');
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
-    match rest {
-        Some(rest) if !rest.is_empty() && !rest.contains(['?', '#', ' ', '"', '<', '>']) => Ok(url.to_string()),
-        _ => Err(format!("{text:?} is not an http(s) URL such as https://grid.example.cn")),
     }
 }

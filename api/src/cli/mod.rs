@@ -4,6 +4,8 @@ pub mod accounts;
 pub mod assess;
 pub mod assign;
 pub mod command;
+pub mod config;
+pub mod error;
 pub mod import;
 pub mod patrol;
 pub mod report;

@@ -2,6 +2,7 @@
 
 use crate::app::catalog::Catalog;
 use crate::app::coverage::{compute, patrol_week, CoverageRules};
+use crate::cli::error::CliError;
 use crate::domain::access::Area;
 use crate::store::Store;
 use spatial::tiling::{check_tiling, TileGrid};
@@ -12,18 +13,17 @@ fn listed(name: &str, errors: &[importers::RecordError]) -> Vec<String> {
 }
 
 /// Weekly coverage of the whole city as JSON or CSV (one row per point).
-pub async fn coverage(store: &Store, week: &str, rules: &CoverageRules, format: &str) -> Result<Vec<u8>, String> {
+pub async fn coverage(store: &Store, week: &str, rules: &CoverageRules, format: &str) -> Result<Vec<u8>, CliError> {
     let week = patrol_week(week, rules)?;
-    let catalog = Catalog::load(store).await.map_err(|e| e.to_string())?;
-    let (coverage, _) =
-        compute(store, &catalog.snapshot(), &Area::Everything, week, rules).await.map_err(|e| e.to_string())?;
+    let catalog = Catalog::load(store).await?;
+    let (coverage, _) = compute(store, &catalog.snapshot(), &Area::Everything, week, rules).await?;
     match format {
-        "json" => serde_json::to_vec_pretty(&coverage).map_err(|e| e.to_string()),
+        "json" => serde_json::to_vec_pretty(&coverage).map_err(|e| CliError::Failed(e.to_string())),
         "csv" => {
             let mut w = csv::Writer::from_writer(Vec::new());
             let header = ["week", "code", "name", "type", "grid_code", "street_code", "unit", "required", "visits"];
             let header_rest = ["inspections", "last_visit", "covered", "on_route"];
-            crate::app::export::write_record(&mut w, header.iter().chain(&header_rest)).map_err(|e| e.to_string())?;
+            crate::app::export::write_record(&mut w, header.iter().chain(&header_rest))?;
             for p in &coverage.points {
                 let last = p.last_visit.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok());
                 crate::app::export::write_record(
@@ -43,12 +43,11 @@ pub async fn coverage(store: &Store, week: &str, rules: &CoverageRules, format: 
                         p.covered.to_string(),
                         p.on_route.to_string(),
                     ],
-                )
-                .map_err(|e| e.to_string())?;
+                )?;
             }
-            w.into_inner().map_err(|e| e.to_string())
+            w.into_inner().map_err(|e| CliError::Failed(e.to_string()))
         }
-        other => Err(format!("--format {other:?}: use json or csv")),
+        other => Err(format!("--format {other:?}: use json or csv").into()),
     }
 }
 
@@ -126,15 +125,15 @@ pub async fn plan(
     plan_rules: &crate::app::planning::PlanRules,
     format: &str,
     now: time::OffsetDateTime,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, CliError> {
     use crate::app::planning::{officer_area, plan_week, Planner, Workload};
     if !matches!(format, "csv" | "geojson") {
-        return Err(format!("--format {format:?}: use csv or geojson"));
+        return Err(format!("--format {format:?}: use csv or geojson").into());
     }
     let week = patrol_week(week, rules)?;
-    let catalog = Catalog::load(store).await.map_err(|e| e.to_string())?;
+    let catalog = Catalog::load(store).await?;
     let snapshot = catalog.snapshot();
-    let users = store.users().await.map_err(|e| e.to_string())?;
+    let users = store.users().await?;
     let officers: Vec<String> = match officer {
         Some(o) => vec![o.to_string()],
         None => {
@@ -148,8 +147,8 @@ pub async fn plan(
         }
     };
     // One street network and one city-wide load of the week's work serve every officer's plan.
-    let network = crate::app::planning::street_network(store).await.map_err(|e| e.to_string())?;
-    let work = Workload::load(store, &snapshot, &Area::Everything, week, rules).await.map_err(|e| e.to_string())?;
+    let network = crate::app::planning::street_network(store).await?;
+    let work = Workload::load(store, &snapshot, &Area::Everything, week, rules).await?;
     let bar =
         indicatif::ProgressBar::with_draw_target(Some(officers.len() as u64), indicatif::ProgressDrawTarget::stderr());
     let mut plans = Vec::new();
@@ -171,11 +170,11 @@ pub async fn plan(
     }
     if format == "geojson" {
         let all: Vec<serde_json::Value> = plans.iter().map(|p| p.to_geojson()).collect();
-        return serde_json::to_vec_pretty(&all).map_err(|e| e.to_string());
+        return serde_json::to_vec_pretty(&all).map_err(|e| CliError::Failed(e.to_string()));
     }
     let mut w = csv::Writer::from_writer(Vec::new());
     let header = ["officer", "week", "date", "order", "task", "code", "name", "type", "eta", "depart", "lon", "lat"];
-    crate::app::export::write_record(&mut w, header).map_err(|e| e.to_string())?;
+    crate::app::export::write_record(&mut w, header)?;
     let rfc = crate::domain::clock::rfc3339;
     for plan in &plans {
         for day in &plan.days {
@@ -196,10 +195,9 @@ pub async fn plan(
                         s.lon.to_string(),
                         s.lat.to_string(),
                     ],
-                )
-                .map_err(|e| e.to_string())?;
+                )?;
             }
         }
     }
-    w.into_inner().map_err(|e| e.to_string())
+    w.into_inner().map_err(|e| CliError::Failed(e.to_string()))
 }

@@ -2,6 +2,7 @@
 
 use crate::app::bulletin::{load, parse_week, week_of, GroupBy};
 use crate::app::catalog::Catalog;
+use crate::cli::error::CliError;
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::workflow::calendar::WorkingCalendar;
 use crate::store::{AreaFilter, Store};
@@ -14,7 +15,7 @@ pub async fn weekly(
     format: &str,
     out: &Path,
     as_of: Option<time::OffsetDateTime>,
-) -> Result<(), String> {
+) -> Result<(), CliError> {
     let now = as_of.unwrap_or_else(|| SystemClock.now());
     let offset = WorkingCalendar::default().offset;
     let week = match week {
@@ -22,14 +23,13 @@ pub async fn weekly(
         None => week_of(now, offset),
     };
     let by = GroupBy::parse(by)?;
-    let catalog = Catalog::load(store).await.map_err(|e| e.to_string())?;
-    let bulletin =
-        load(store, &catalog.snapshot(), &AreaFilter::default(), week, by, now).await.map_err(|e| e.to_string())?;
+    let catalog = Catalog::load(store).await?;
+    let bulletin = load(store, &catalog.snapshot(), &AreaFilter::default(), week, by, now).await?;
     let bytes = match format {
-        "json" => serde_json::to_vec_pretty(&bulletin).map_err(|e| e.to_string())?,
+        "json" => serde_json::to_vec_pretty(&bulletin)?,
         "csv" => bulletin.to_csv()?,
         "xlsx" => bulletin.to_xlsx()?,
-        other => return Err(format!("--format {other:?}: use json, csv or xlsx")),
+        other => return Err(format!("--format {other:?}: use json, csv or xlsx").into()),
     };
     std::fs::write(out, bytes).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     println!(

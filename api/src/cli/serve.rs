@@ -1,10 +1,12 @@
 //! `gridwatch serve`: the HTTP API, with the index kept fresh from the database.
 
 use crate::app::catalog::Catalog;
+use crate::cli::config::ServeConfig;
+use crate::cli::error::CliError;
 use crate::domain::clock::Clock;
 use crate::domain::clock::SystemClock;
 use crate::http::{router, ApiContext};
-use crate::store::Store;
+use crate::store::connect;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,13 +25,17 @@ pub struct ServeOptions {
     pub api: crate::http::Settings,
 }
 
-pub async fn serve(store: Arc<Store>, options: ServeOptions) -> Result<(), String> {
-    let catalog = Arc::new(Catalog::load(store.as_ref()).await.map_err(|e| e.to_string())?);
+/// Connects, seeds the demo city when asked, and serves until SIGTERM or Ctrl-C: the one place
+/// the running service is put together.
+pub async fn serve(config: ServeConfig) -> Result<(), CliError> {
+    let ServeConfig { database_url, options } = config;
+    let store = connect(&database_url).await?;
+    let catalog = Arc::new(Catalog::load(store.as_ref()).await?);
     let clock: Arc<dyn Clock> = options.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
     if options.demo {
         let seeded = crate::app::demo::seed(store.as_ref(), &catalog, clock.now())
             .await
-            .map_err(|e| format!("demo seed failed: {e}"))?;
+            .map_err(|e| CliError::Failed(format!("demo seed failed: {e}")))?;
         if let Some(logins) = seeded {
             tracing::info!("seeded the demo city (Dongcheng, 110101)");
             // Shown once: only their hashes are stored.
@@ -63,8 +69,8 @@ pub async fn serve(store: Arc<Store>, options: ServeOptions) -> Result<(), Strin
     let snapshot = catalog.snapshot();
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        .map_err(|e| CliError::Failed(format!("cannot listen on {}: {e}", options.listen)))?;
+    let addr = listener.local_addr().map_err(|e| CliError::Failed(e.to_string()))?;
     let ctx = ApiContext::new(store.clone(), catalog, clock.clone(), options.api);
     let (tiles, tile_store) = (ctx.tiles.clone(), store.clone());
     tokio::spawn(async move { tiles.warm(&tile_store).await });

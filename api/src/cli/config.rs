@@ -1,0 +1,338 @@
+//! The configuration of `gridwatch serve`: its flags (each with an environment variable), checked
+//! once into [`ServeConfig`] before anything starts. A wrong value is a [`ConfigError`] naming
+//! the flag and the value.
+
+use super::error::ConfigError;
+use super::serve::ServeOptions;
+use crate::app::coverage::{parse_time_zone, parse_week_start, CoverageRules};
+use crate::app::escalation::Webhook;
+use crate::app::evidence::blobs::{Blobs, LocalBlobs};
+use crate::app::evidence::s3::Bucket;
+use crate::app::planning::PlanRules;
+use crate::domain::clock::SimulatedClock;
+use crate::domain::workflow::calendar::WorkingCalendar;
+use crate::domain::workflow::colour::Thresholds;
+use crate::http::guard::Limits;
+use crate::http::server::ConnectionLimits;
+use crate::http::{Basemap, Evidence, Settings};
+use crate::store::DEFAULT_DATABASE_URL;
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use time::format_description::well_known::Rfc3339;
+
+/// Everything `gridwatch serve` runs with, checked.
+pub struct ServeConfig {
+    pub database_url: String,
+    pub options: ServeOptions,
+}
+
+fn flag(flag: &'static str, value: impl std::fmt::Display, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Flag { flag, value: value.to_string(), reason: reason.into() }
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })
+}
+
+#[derive(Args)]
+pub(super) struct DatabaseArgs {
+    /// postgres://… for PostGIS, sqlite://FILE for the embedded database.
+    #[arg(long, env = "GRIDWATCH_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub(super) database_url: String,
+}
+
+#[derive(Args)]
+pub(super) struct ServeArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// Address to listen on.
+    #[arg(long, env = "GRIDWATCH_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Seed the demo city (Dongcheng) into an empty database on first start.
+    #[arg(long, env = "GRIDWATCH_DEMO")]
+    demo: bool,
+    /// Seconds between checks for grid changes made by other processes.
+    #[arg(long, env = "GRIDWATCH_RELOAD_SECONDS", default_value_t = 5)]
+    reload_seconds: u64,
+    /// Requests per minute one token may make.
+    #[arg(long, env = "GRIDWATCH_RATE_LIMIT_PER_TOKEN", default_value_t = 1200)]
+    rate_limit_per_token: u32,
+    /// Requests per minute one IP address may make.
+    #[arg(long, env = "GRIDWATCH_RATE_LIMIT_PER_IP", default_value_t = 3000)]
+    rate_limit_per_ip: u32,
+    /// Seconds a request may take before it is stopped (503).
+    #[arg(long, env = "GRIDWATCH_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
+    request_timeout_seconds: u64,
+    /// Seconds a client has to send a request's headers; also how long a kept-alive connection may
+    /// sit idle.
+    #[arg(long, env = "GRIDWATCH_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10)]
+    header_read_timeout_seconds: u64,
+    /// The address users reach the service at, behind a proxy (e.g. https://grid.example.cn):
+    /// every link in OGC API and Open311 answers is built from it.
+    #[arg(long, env = "GRIDWATCH_PUBLIC_URL", value_parser = public_url)]
+    public_url: Option<String>,
+    /// Connections one client address may hold open at once.
+    #[arg(long, env = "GRIDWATCH_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
+    max_connections_per_ip: usize,
+    /// Largest bbox a layer request may cover, in km².
+    #[arg(long, env = "GRIDWATCH_MAX_BBOX_KM2", default_value_t = 20000.0)]
+    max_bbox_km2: f64,
+    /// Seconds between escalation (三色督办) passes over open cases.
+    #[arg(long, env = "GRIDWATCH_ESCALATION_SECONDS", default_value_t = 60.0)]
+    escalation_seconds: f64,
+    /// Where colour changes are POSTed (http://…), signed with --webhook-secret.
+    #[arg(long, env = "GRIDWATCH_WEBHOOK_URL")]
+    webhook_url: Option<String>,
+    /// The HMAC-SHA256 key for X-Gridwatch-Signature.
+    #[arg(long, env = "GRIDWATCH_WEBHOOK_SECRET", default_value = "")]
+    webhook_secret: String,
+    /// Delivery attempts per change.
+    #[arg(long, env = "GRIDWATCH_WEBHOOK_ATTEMPTS", default_value_t = 5)]
+    webhook_attempts: u32,
+    /// The city's working calendar (JSON: utc_offset, day_start, day_end, holidays, working_weekends).
+    #[arg(long, env = "GRIDWATCH_CALENDAR")]
+    calendar: Option<PathBuf>,
+    /// Share of a case's limit used that turns it blue.
+    #[arg(long, env = "GRIDWATCH_BLUE_SHARE", default_value_t = 0.8)]
+    blue_share: f64,
+    /// Share of a case's limit used that turns it red (2.0 = overdue by its full limit again).
+    #[arg(long, env = "GRIDWATCH_RED_SHARE", default_value_t = 2.0)]
+    red_share: f64,
+    /// Reworks that make a case yellow.
+    #[arg(long, env = "GRIDWATCH_YELLOW_REWORKS", default_value_t = 1)]
+    yellow_reworks: u32,
+    /// Reworks that make a case red.
+    #[arg(long, env = "GRIDWATCH_RED_REWORKS", default_value_t = 2)]
+    red_reworks: u32,
+    /// Same-category open cases this close (metres) to a new report are flagged as likely duplicates.
+    #[arg(long, env = "GRIDWATCH_DUPLICATE_METRES", default_value_t = 50.0)]
+    duplicate_metres: f64,
+    /// Where photo and document evidence is kept (content-addressed files and thumbnails).
+    #[arg(long, env = "GRIDWATCH_MEDIA_DIR", default_value = "gridwatch-media")]
+    media_dir: PathBuf,
+    /// Keep evidence in an S3-compatible bucket instead (MinIO, Ceph, AWS S3):
+    /// http(s)://host[:port]/bucket[/prefix]; keys in GRIDWATCH_S3_ACCESS_KEY and GRIDWATCH_S3_SECRET_KEY.
+    #[arg(long, env = "GRIDWATCH_MEDIA_S3")]
+    media_s3: Option<String>,
+    /// The bucket's region (MinIO and most S3-compatible stores accept the default).
+    #[arg(long, env = "GRIDWATCH_S3_REGION", default_value = "us-east-1")]
+    s3_region: String,
+    /// A photo taken farther than this (metres, by its EXIF GPS) from its case is flagged.
+    #[arg(long, env = "GRIDWATCH_PHOTO_MAX_METRES", default_value_t = 100.0)]
+    photo_max_metres: f64,
+    /// Run a simulated clock from this RFC 3339 time instead of the wall clock (demos, tests).
+    #[arg(long, env = "GRIDWATCH_CLOCK_START")]
+    clock_start: Option<String>,
+    /// How many times faster than real time the simulated clock runs.
+    #[arg(long, env = "GRIDWATCH_CLOCK_RATE", default_value_t = 1.0)]
+    clock_rate: f64,
+    #[command(flatten)]
+    coverage: CoverageArgs,
+    #[command(flatten)]
+    planning: PlanningArgs,
+    /// A raster basemap for the web map, as an XYZ tile URL template, e.g.
+    /// `https://tile.openstreetmap.org/{z}/{x}/{y}.png` (off by default: the map then needs no internet).
+    #[arg(long, env = "GRIDWATCH_BASEMAP_URL")]
+    basemap_url: Option<String>,
+    /// The basemap's attribution, shown on the map (e.g. "© OpenStreetMap contributors" or "天地图").
+    #[arg(long, env = "GRIDWATCH_BASEMAP_ATTRIBUTION")]
+    basemap_attribution: Option<String>,
+}
+
+impl ServeArgs {
+    /// Checks every flag and builds the configuration; the first wrong one is named.
+    pub(super) fn into_config(self) -> Result<ServeConfig, ConfigError> {
+        for (name, value) in [
+            ("--escalation-seconds", self.escalation_seconds),
+            ("--clock-rate", self.clock_rate),
+            ("--max-bbox-km2", self.max_bbox_km2),
+            ("--duplicate-metres", self.duplicate_metres),
+            ("--photo-max-metres", self.photo_max_metres),
+            ("--blue-share", self.blue_share),
+            ("--red-share", self.red_share),
+        ] {
+            if !value.is_finite() {
+                return Err(flag(name, value, "must be a finite number"));
+            }
+        }
+        let thresholds = Thresholds {
+            blue_share: self.blue_share,
+            red_share: self.red_share,
+            yellow_reworks: self.yellow_reworks,
+            red_reworks: self.red_reworks,
+        };
+        if !(0.0 < thresholds.blue_share
+            && thresholds.blue_share <= 1.0
+            && thresholds.red_share >= 1.0
+            && thresholds.yellow_reworks <= thresholds.red_reworks)
+        {
+            return Err(ConfigError::Rule(
+                "thresholds: need 0 < --blue-share ≤ 1 ≤ --red-share and --yellow-reworks ≤ --red-reworks",
+            ));
+        }
+        let calendar = match &self.calendar {
+            None => WorkingCalendar::default(),
+            Some(path) => WorkingCalendar::from_json(&read(path)?)
+                .map_err(|reason| ConfigError::File { path: path.clone(), reason })?,
+        };
+        let clock = match &self.clock_start {
+            None => None,
+            Some(start) => {
+                let start = time::OffsetDateTime::parse(start, &Rfc3339)
+                    .map_err(|e| flag("--clock-start", start, e.to_string()))?;
+                Some(Arc::new(SimulatedClock::new(start, self.clock_rate)) as Arc<dyn crate::domain::clock::Clock>)
+            }
+        };
+        let blobs = match &self.media_s3 {
+            None => Blobs::Local(LocalBlobs::new(self.media_dir.clone())),
+            Some(url) => Blobs::S3(
+                Bucket::new(
+                    url,
+                    &self.s3_region,
+                    &std::env::var("GRIDWATCH_S3_ACCESS_KEY").unwrap_or_default(),
+                    &std::env::var("GRIDWATCH_S3_SECRET_KEY").unwrap_or_default(),
+                )
+                .map_err(|e| flag("--media-s3", url, e))?,
+            ),
+        };
+        let basemap = match self.basemap_url {
+            Some(url) if url.contains("{z}") && url.contains("{x}") && url.contains("{y}") => {
+                Some(Basemap { url, attribution: self.basemap_attribution.unwrap_or_default() })
+            }
+            Some(url) => return Err(flag("--basemap-url", url, "needs {z}, {x} and {y} in it")),
+            None => None,
+        };
+        let api = Settings {
+            limits: Limits {
+                requests_per_minute_per_token: self.rate_limit_per_token,
+                requests_per_minute_per_ip: self.rate_limit_per_ip,
+                request_timeout: Duration::from_secs(self.request_timeout_seconds.max(1)),
+                max_bbox_km2: self.max_bbox_km2,
+            },
+            calendar,
+            thresholds,
+            duplicate_metres: self.duplicate_metres.clamp(0.0, 10_000.0),
+            evidence: Evidence { blobs, max_distance_m: self.photo_max_metres.clamp(1.0, 100_000.0) },
+            coverage: self.coverage.rules()?,
+            plan_rules: self.planning.rules()?,
+            public_url: self.public_url,
+            basemap,
+        };
+        let options = ServeOptions {
+            listen: self.listen,
+            demo: self.demo,
+            reload_interval: Duration::from_secs(self.reload_seconds.max(1)),
+            connections: ConnectionLimits {
+                header_read_timeout: Duration::from_secs(self.header_read_timeout_seconds.max(1)),
+                max_per_ip: self.max_connections_per_ip.max(1),
+                ..Default::default()
+            },
+            escalation_interval: Duration::from_secs_f64(self.escalation_seconds.clamp(0.05, 86_400.0)),
+            webhook: self.webhook_url.map(|url| Webhook {
+                url,
+                secret: self.webhook_secret,
+                attempts: self.webhook_attempts,
+            }),
+            clock,
+            api,
+        };
+        Ok(ServeConfig { database_url: self.database.database_url, options })
+    }
+}
+
+#[derive(Args)]
+pub(super) struct PlanningArgs {
+    /// The city's planning rules (JSON: day_start, day_hours, speed_kmh, workdays, verify_minutes,
+    /// dwell_minutes, windows); default: 08:30 for 6 h, Monday to Friday, at 4.5 km/h.
+    #[arg(long, env = "GRIDWATCH_PLAN_RULES", value_name = "FILE.json")]
+    plan_rules: Option<PathBuf>,
+}
+
+impl PlanningArgs {
+    pub(super) fn rules(&self) -> Result<PlanRules, ConfigError> {
+        let Some(path) = &self.plan_rules else { return Ok(Default::default()) };
+        PlanRules::from_json(&read(path)?).map_err(|reason| ConfigError::File { path: path.clone(), reason })
+    }
+}
+
+#[derive(Args)]
+pub(super) struct CoverageArgs {
+    /// A track passing this close (metres) to an assessment point visits it.
+    #[arg(long, env = "GRIDWATCH_COVERAGE_RADIUS", default_value_t = 30.0)]
+    coverage_radius: f64,
+    /// The city's time zone: a UTC offset such as +08:00, or Asia/Shanghai.
+    #[arg(long, env = "GRIDWATCH_TIME_ZONE", default_value = "Asia/Shanghai")]
+    time_zone: String,
+    /// The day a patrol week begins (monday … sunday, or 周一 … 周日).
+    #[arg(long, env = "GRIDWATCH_WEEK_START", default_value = "monday")]
+    week_start: String,
+}
+
+impl CoverageArgs {
+    pub(super) fn rules(&self) -> Result<CoverageRules, ConfigError> {
+        if !(self.coverage_radius.is_finite() && (0.0..=10_000.0).contains(&self.coverage_radius)) {
+            return Err(flag("--coverage-radius", self.coverage_radius, "must be between 0 and 10000 metres"));
+        }
+        Ok(CoverageRules {
+            radius_m: self.coverage_radius,
+            offset: parse_time_zone(&self.time_zone).map_err(|e| flag("--time-zone", &self.time_zone, e))?,
+            week_start: parse_week_start(&self.week_start).map_err(|e| flag("--week-start", &self.week_start, e))?,
+        })
+    }
+}
+
+/// `--public-url`: an absolute http(s) URL without a query, links are built on it.
+fn public_url(text: &str) -> Result<String, String> {
+    let url = text.trim().trim_end_matches('/');
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(rest) if !rest.is_empty() && !rest.contains(['?', '#', ' ', '"', '<', '>']) => Ok(url.to_string()),
+        _ => Err(format!("{text:?} is not an http(s) URL such as https://grid.example.cn")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+
+    fn config(flags: &[&str]) -> Result<ServeConfig, ConfigError> {
+        let parsed = Serve::try_parse_from(std::iter::once("serve").chain(flags.iter().copied())).expect("flags parse");
+        parsed.args.into_config()
+    }
+
+    #[test]
+    fn each_wrong_flag_is_named_with_its_value_and_nothing_panics() {
+        let named = |flags: &[&str], expected: &str| match config(flags) {
+            Err(e) => assert!(e.to_string().contains(expected), "{flags:?}: {e}"),
+            Ok(_) => panic!("{flags:?} was accepted"),
+        };
+        named(&["--escalation-seconds", "NaN"], "--escalation-seconds \"NaN\": must be a finite number");
+        named(&["--clock-rate", "inf"], "--clock-rate");
+        named(&["--blue-share", "1.5"], "--blue-share ≤ 1");
+        named(&["--basemap-url", "https://tiles.example.cn/a.png"], "--basemap-url");
+        named(&["--clock-start", "yesterday"], "--clock-start \"yesterday\"");
+        named(&["--coverage-radius", "20000"], "--coverage-radius");
+        named(&["--time-zone", "Mars/Olympus"], "--time-zone \"Mars/Olympus\"");
+        named(&["--calendar", "/nonexistent/calendar.json"], "cannot read /nonexistent/calendar.json");
+    }
+
+    #[test]
+    fn the_defaults_make_a_working_configuration() {
+        let config = config(&["--database-url", "sqlite://city.db", "--clock-start", "2026-11-23T10:00:00+08:00"])
+            .expect("defaults are valid");
+        assert_eq!(config.database_url, "sqlite://city.db");
+        assert_eq!(config.options.escalation_interval, Duration::from_secs(60));
+        assert!(config.options.clock.is_some() && config.options.webhook.is_none());
+        assert_eq!(config.options.api.limits.requests_per_minute_per_token, 1200);
+    }
+}
