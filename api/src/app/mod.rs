@@ -1,8 +1,9 @@
 //! The use cases shared by the HTTP API and the command line: the grid catalogue kept fresh,
-//! intake's group commit, escalation, coverage, planning, bulletins, evidence files and tiles. Built
+//! intake's group commit, taking a case a step further, escalation, coverage, planning, bulletins, evidence files and tiles. Built
 //! on [`crate::domain`] and [`crate::store`]; knows nothing of HTTP or the command line.
 
 pub mod bulletin;
+pub mod casework;
 pub mod catalog;
 pub mod coverage;
 pub mod demo;

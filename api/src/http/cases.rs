@@ -4,12 +4,12 @@
 use super::error::ApiError;
 use super::guard::Caller;
 use super::{present, ApiContext};
+use crate::app::casework::{Casework, Caseworker, StepError};
 use crate::domain::access::{Action as Permission, Area};
 use crate::domain::problem::Problem;
 use crate::domain::workflow::calendar::LimitUnit;
-use crate::domain::workflow::case::{apply, colour_at, Refusal, Request};
+use crate::domain::workflow::case::{Refusal, Request};
 use crate::domain::workflow::state::Action;
-use crate::store::NewEvent;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -85,23 +85,34 @@ pub async fn transition(
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
     let (action, request) = parse_request(&value)?;
+    let override_flags = match value.get("override_flags") {
+        None | Some(Value::Bool(false)) => false,
+        Some(Value::Bool(true)) => true,
+        Some(_) => return Err(invalid("override_flags", "must be true or false")),
+    };
     let area = Area::of(principal, &ctx.catalog.snapshot());
-    let overridden = flagged_after_photos(&ctx, &problem, action, &request, &value, &area).await?;
-    if let (Action::Merge, Some(into)) = (action, request.into) {
-        // The case merged into must exist, be visible to the caller and still be open.
-        let target = ctx.store.problem(into).await?.filter(|t| area.sees_problem(t));
-        let open = target.as_ref().is_some_and(|t| t.status.is_open());
-        if !open {
-            return Err(invalid("into", format!("no open problem {into} to merge into")));
-        }
-    }
-    let now = ctx.clock.now();
-    let mut updated = apply(&problem, principal.role, action, &request, now, &ctx.calendar).map_err(|r| match r {
-        Refusal::Role(role) => {
+    let who = Caseworker { principal, area: &area, remote: &caller.remote, now: ctx.clock.now() };
+    let taken = casework(&ctx).take_step(&who, &problem, action, &request, override_flags).await;
+    let updated = match taken {
+        Ok(updated) => updated,
+        Err(e) => return Err(step_refused(&ctx, &area, action, e).await),
+    };
+    ctx.announce(&updated);
+    Ok(Json(present::case(&ctx, &area, updated)))
+}
+
+fn casework(ctx: &ApiContext) -> Casework<'_> {
+    Casework { store: &ctx.store, calendar: &ctx.calendar, thresholds: &ctx.thresholds }
+}
+
+/// A refused step as the API answers it.
+async fn step_refused(ctx: &ApiContext, area: &Area, action: Action, error: StepError) -> ApiError {
+    match error {
+        StepError::Refused(Refusal::Role(role)) => {
             ApiError::new(StatusCode::FORBIDDEN, "forbidden", format!("the {role} role may not {action}"))
                 .with_details(json!({"allowed_roles": action.allowed_roles()}))
         }
-        Refusal::State { state, allowed } => {
+        StepError::Refused(Refusal::State { state, allowed }) => {
             let options: Vec<Value> = allowed.iter().map(|(a, s)| json!({"action": a, "to": s})).collect();
             let next: Vec<&str> = allowed.iter().map(|(_, s)| s.as_str()).collect();
             ApiError::new(
@@ -111,91 +122,29 @@ pub async fn transition(
             )
             .with_details(json!({"state": state, "allowed": options}))
         }
-        Refusal::Input(reason) => invalid("body", reason),
-    })?;
-    updated.colour = colour_at(&updated, now, &ctx.calendar, &ctx.thresholds);
-    let event = NewEvent {
-        at: now,
-        actor: principal.name.clone(),
-        role: principal.role.as_str().into(),
-        action: action.as_str().into(),
-        note: request.note.clone(),
-        photo_url: request.photo_url.clone(),
-        details: json!({
-            "unit": updated.responsible_unit,
-            "forward_to": request.forward_to,
-            "merged_into": request.into,
-            "deadline": updated.case.deadline.and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok()),
-            "remote": caller.remote,
-            "overridden_photos": overridden,
-        }),
-        audit: overridden.as_ref().map(|photos| crate::store::StepAudit {
-            action: "photo.override",
-            remote: caller.remote.clone(),
-            details: json!({"action": action.as_str(), "photos": photos, "note": request.note}),
-        }),
-    };
-    commit(&ctx, &area, &problem, updated, event).await
-}
-
-/// Verifying or closing a case whose after-photos (handling, verification) are flagged needs
-/// `"override_flags": true` and a note saying why; the photos overridden are returned so that
-/// the step and the audit log record them.
-async fn flagged_after_photos(
-    ctx: &ApiContext,
-    problem: &Problem,
-    action: Action,
-    request: &crate::domain::workflow::case::Request,
-    body: &Value,
-    area: &Area,
-) -> Result<Option<Vec<i64>>, ApiError> {
-    if !matches!(action, Action::Verify | Action::Close) {
-        return Ok(None);
+        StepError::Refused(Refusal::Input(reason)) => invalid("body", reason),
+        StepError::NoMergeTarget(_) => invalid("into", error.to_string()),
+        StepError::OverrideNeedsNote => invalid("note", error.to_string()),
+        StepError::FlaggedEvidence(photos) => {
+            let shown = match present::photos_to(ctx, area, &photos).await {
+                Ok(shown) => shown,
+                Err(e) => return e,
+            };
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "flagged_evidence",
+                format!("{} after-photo(s) of this case failed the tamper checks: look at them, then send \"override_flags\": true with a note to {action} anyway", photos.len()),
+            )
+            .with_details(json!({"photos": shown}))
+        }
+        StepError::MayNotReroute(_) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", error.to_string()),
+        StepError::Closed(_) => ApiError::new(StatusCode::CONFLICT, "illegal_transition", error.to_string()),
+        StepError::NoSuchGrid(_) => invalid("grid", error.to_string()),
+        StepError::Conflict => {
+            ApiError::new(StatusCode::CONFLICT, "conflict", "the case changed meanwhile; reload it and try again")
+        }
+        StepError::Store(e) => e.into(),
     }
-    let flagged: Vec<crate::store::photos::Photo> = ctx
-        .store
-        .photos_of(problem.id)
-        .await?
-        .into_iter()
-        .filter(|p| p.stage.shows_the_fix() && !p.file.flags.is_empty())
-        .collect();
-    if flagged.is_empty() {
-        return Ok(None);
-    }
-    let ids: Vec<i64> = flagged.iter().map(|p| p.id).collect();
-    let shown = super::present::photos_to(ctx, area, &flagged).await?;
-    match body.get("override_flags") {
-        Some(Value::Bool(true)) if request.note.is_some() => Ok(Some(ids)),
-        Some(Value::Bool(true)) => Err(invalid("note", "overriding flagged photos needs a note saying why")),
-        None | Some(Value::Bool(false)) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "flagged_evidence",
-            format!("{} after-photo(s) of this case failed the tamper checks: look at them, then send \"override_flags\": true with a note to {action} anyway", ids.len()),
-        )
-        .with_details(json!({"photos": shown}))),
-        Some(_) => Err(invalid("override_flags", "must be true or false")),
-    }
-}
-
-/// Stores a case change with its step, unless someone moved the case first (409).
-async fn commit(
-    ctx: &ApiContext,
-    area: &Area,
-    before: &Problem,
-    mut after: Problem,
-    step: NewEvent,
-) -> Result<Json<Problem>, ApiError> {
-    after.version = before.version;
-    if !ctx.store.update_case(after.clone(), before.status, step).await? {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            "the case changed meanwhile; reload it and try again",
-        ));
-    }
-    after.version += 1;
-    ctx.announce(&after);
-    Ok(Json(present::case(ctx, area, after)))
 }
 
 pub async fn events(
@@ -325,13 +274,6 @@ pub async fn reroute(
 ) -> Result<Json<Problem>, ApiError> {
     let problem = present::visible_case(&ctx, &caller, &id).await?;
     let principal = caller.require(Permission::ReadProblems)?;
-    if !matches!(principal.role, crate::domain::auth::Role::Dispatcher | crate::domain::auth::Role::Admin) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("the {} role may not re-route", principal.role),
-        ));
-    }
     let body = body.map_err(|e| ApiError::new(e.status(), "unreadable_body", e.to_string()))?;
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
@@ -345,43 +287,14 @@ pub async fn reroute(
     if grid.is_none() && unit.is_none() {
         return Err(invalid("body", "give a grid, a unit or both"));
     }
-    let state = problem.status;
-    if !state.is_open() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "illegal_transition",
-            format!("a {state} case cannot be re-routed"),
-        ));
-    }
     let snapshot = ctx.catalog.snapshot();
     let area = Area::of(principal, &snapshot);
-    let mut updated = problem.clone();
-    if let Some(code) = &grid {
-        let entry = snapshot.index.entries().iter().find(|e| &e.code == code);
-        let entry = entry
-            .filter(|e| area.sees(Some(e.code.as_str()), e.payload.responsible_unit.as_deref(), None))
-            .ok_or_else(|| invalid("grid", format!("no grid {code} in your area")))?;
-        updated.grid_code = Some(entry.code.clone());
-        updated.grid_version = Some(entry.payload.version);
-        updated.responsible_unit = entry.payload.responsible_unit.clone();
-    }
-    if let Some(unit) = &unit {
-        updated.responsible_unit = Some(unit.clone());
-    }
-    let now = ctx.clock.now();
-    let event = NewEvent {
-        at: now,
-        actor: principal.name.clone(),
-        role: principal.role.as_str().into(),
-        action: "reroute".into(),
-        note: Some(reason),
-        photo_url: None,
-        details: json!({
-            "from_grid": problem.grid_code, "to_grid": updated.grid_code,
-            "from_unit": problem.responsible_unit, "to_unit": updated.responsible_unit,
-            "remote": caller.remote,
-        }),
-        audit: None,
+    let who = Caseworker { principal, area: &area, remote: &caller.remote, now: ctx.clock.now() };
+    let moved = casework(&ctx).reroute(&snapshot, &who, &problem, grid.as_deref(), unit.as_deref(), reason).await;
+    let updated = match moved {
+        Ok(updated) => updated,
+        Err(e) => return Err(step_refused(&ctx, &area, Action::Dispatch, e).await),
     };
-    commit(&ctx, &area, &problem, updated, event).await
+    ctx.announce(&updated);
+    Ok(Json(present::case(&ctx, &area, updated)))
 }

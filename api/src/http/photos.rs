@@ -5,11 +5,11 @@ use super::error::ApiError;
 use super::guard::Caller;
 use super::params::Params;
 use super::{present, ApiContext};
+use crate::app::evidence::attach::{AttachError, Evidence, Sent};
 use crate::app::evidence::blobs::Variant;
 use crate::domain::access::{Action, Area};
-use crate::domain::auth::Role;
-use crate::domain::evidence::checks::{self, Holder, Stage};
-use crate::store::photos::{NewPhoto, PhotoFile};
+use crate::domain::evidence::checks::Stage;
+use crate::domain::evidence::Unaccepted;
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -24,37 +24,6 @@ fn invalid(field: &str, reason: impl Into<String>) -> ApiError {
     let reason = reason.into();
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_upload", format!("{field}: {reason}"))
         .with_details(json!({"fields": [{"field": field, "reason": reason}]}))
-}
-
-/// Runs the tamper checks on an examined upload (against what it claims to show, and against
-/// every other case's and point's photos), keeps its files, and gives what to store.
-async fn checked_file(
-    ctx: &ApiContext,
-    received: Received,
-    upload: crate::app::evidence::Upload,
-    exif: Option<crate::domain::evidence::exif::Taken>,
-    stage: Stage,
-    case: &checks::Case,
-    holder: Holder,
-) -> Result<PhotoFile, ApiError> {
-    let elsewhere = ctx.store.photo_matches(upload.sha256.clone(), holder).await?;
-    let flags = if upload.media.is_image() {
-        let limit = ctx.evidence.max_distance_m;
-        checks::check(exif.as_ref(), stage, case, limit, &upload.sha256, upload.dhash, &elsewhere)
-    } else {
-        Vec::new()
-    };
-    keep_files(ctx, &upload, &received.file).await?;
-    Ok(PhotoFile {
-        sha256: upload.sha256,
-        media: upload.media,
-        bytes: received.file.len() as i64,
-        filename: received.filename,
-        dhash: upload.dhash,
-        exif,
-        flags,
-        uploaded_at: ctx.clock.now(),
-    })
 }
 
 /// A multipart upload as received: the file, its name, and the form's other fields.
@@ -109,25 +78,20 @@ async fn receive(form: Result<Multipart, MultipartRejection>, others: &[&str]) -
     Ok(Received { file, filename: filename.filter(|n| !n.is_empty()), fields })
 }
 
-/// Type, hashes, thumbnail (and a HEIC photo's JPEG), and what its EXIF says.
-async fn examine(
-    ctx: &ApiContext,
-    file: &axum::body::Bytes,
-) -> Result<(crate::app::evidence::Upload, Option<crate::domain::evidence::exif::Taken>), ApiError> {
-    // Decoding a 20-megapixel photo takes a while and up to 200 MB: off the request threads, and
-    // only DECODES at a time whoever sends them (the rest wait their turn, within the request's
-    // time limit).
-    static DECODES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
-    let _turn = DECODES
-        .acquire()
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-    let bytes = file.clone();
-    let upload = tokio::task::spawn_blocking(move || crate::app::evidence::accept(&bytes))
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
-        .map_err(|e| {
-            use crate::domain::evidence::Unaccepted;
+/// How the evidence of this service is kept and judged.
+fn evidence(ctx: &ApiContext) -> Evidence<'_> {
+    Evidence {
+        store: &ctx.store,
+        blobs: &ctx.evidence.blobs,
+        max_distance_m: ctx.evidence.max_distance_m,
+        offset: ctx.calendar.offset,
+    }
+}
+
+/// A file not attached, as the API answers it.
+fn not_attached(error: AttachError) -> ApiError {
+    match error {
+        AttachError::Unaccepted(e) => {
             let (status, code) = match e {
                 Unaccepted::Broken(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unsupported_file"),
                 Unaccepted::TooManyPixels { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "image_too_large"),
@@ -139,43 +103,20 @@ async fn examine(
                 "accepted": ["image/jpeg", "image/png", "image/heic", "application/pdf"],
                 "max_pixels": crate::app::evidence::MAX_PIXELS,
             }))
-        })?;
-    let exif = if upload.media.is_image() {
-        crate::domain::evidence::exif::read(file, ctx.calendar.offset).or_else(|| {
-            upload.converted.as_deref().and_then(|jpeg| crate::domain::evidence::exif::read(jpeg, ctx.calendar.offset))
-        })
-    } else {
-        None
-    };
-    Ok((upload, exif))
-}
-
-/// Files first, then the row that names them: a crash in between leaves an unnamed file, never a
-/// row without its file.
-async fn keep_files(
-    ctx: &ApiContext,
-    upload: &crate::app::evidence::Upload,
-    file: &axum::body::Bytes,
-) -> Result<(), ApiError> {
-    let blobs = ctx.evidence.blobs.clone();
-    let (sha, thumbnail, converted) = (upload.sha256.clone(), upload.thumbnail.clone(), upload.converted.clone());
-    let bytes = file.clone();
-    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-        blobs.put(&sha, Variant::Original, &bytes)?;
-        if let Some(thumb) = thumbnail {
-            blobs.put(&sha, Variant::Thumbnail, &thumb)?;
         }
-        if let Some(jpeg) = converted {
-            blobs.put(&sha, Variant::Jpeg, &jpeg)?;
+        AttachError::AppReportsOnly => ApiError::new(StatusCode::FORBIDDEN, "forbidden", error.to_string()),
+        AttachError::Invalid { field, reason } => invalid(field, reason),
+        AttachError::Storage(e) => {
+            tracing::error!(error = %e, "storing an upload failed");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_unavailable",
+                "the file could not be stored; try again",
+            )
         }
-        Ok(())
-    })
-    .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
-    .map_err(|e| {
-        tracing::error!(error = %e, "storing an upload failed");
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "the file could not be stored; try again")
-    })
+        AttachError::Internal(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e),
+        AttachError::Store(e) => e.into(),
+    }
 }
 
 /// `POST /api/v1/problems/{id}/photos`: evidence for a case.
@@ -192,14 +133,10 @@ pub async fn upload(
         None => Stage::Report,
         Some(text) => Stage::parse(text).ok_or_else(|| invalid("stage", "must be report, handling or verification"))?,
     };
-    if principal.role == Role::App && stage != Stage::Report {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "a citizen app attaches report photos only"));
-    }
-    let (upload, exif) = examine(&ctx, &received.file).await?;
-    let case = checks::Case { lon: problem.lon, lat: problem.lat, reported_at: problem.created_at };
-    let file = checked_file(&ctx, received, upload, exif, stage, &case, Holder::Problem(problem.id)).await?;
-    let (stored, replayed) =
-        ctx.store.add_photo(NewPhoto { problem_id: problem.id, stage, file }, caller.actor()).await?;
+    let sent = Sent { bytes: received.file, filename: received.filename };
+    let attached =
+        evidence(&ctx).attach_to_case(&problem, stage, principal.role, caller.actor(), sent, ctx.clock.now()).await;
+    let (stored, replayed) = attached.map_err(not_attached)?;
     let status = if replayed { StatusCode::OK } else { StatusCode::CREATED };
     let shown = present::photo_to(&ctx, &Area::of(principal, &ctx.catalog.snapshot()), &stored).await?;
     Ok((status, [(header::LOCATION, format!("/api/v1/photos/{}", stored.file.sha256))], Json(shown)))
@@ -222,35 +159,13 @@ pub async fn upload_to_point(
         None => None,
         Some(text) => {
             let id = text.parse::<i64>().ok().filter(|id| *id > 0);
-            let id = id.ok_or_else(|| invalid("inspection", "must be an inspection id"))?;
-            if ctx.store.inspection_point(id).await?.as_deref() != Some(point.code.as_str()) {
-                return Err(invalid("inspection", format!("no inspection {id} of point {code}")));
-            }
-            Some(id)
+            Some(id.ok_or_else(|| invalid("inspection", "must be an inspection id"))?)
         }
     };
-    if !criterion.is_empty() && !point.criteria.iter().any(|c| c.id == criterion) {
-        let known: Vec<&str> = point.criteria.iter().map(|c| c.id.as_str()).collect();
-        return Err(invalid(
-            "criterion",
-            format!("{criterion:?} is not on point {code}'s checklist ({})", known.join(", ")),
-        ));
-    }
-    let (upload, exif) = examine(&ctx, &received.file).await?;
-    // Far away means far from the point's own shape: a street or a market is checked from its
-    // nearest part, not its middle.
-    let near = exif
-        .as_ref()
-        .and_then(|t| Some(geo::Point::new(t.lon?, t.lat?)))
-        .and_then(|p| nearest_on(&point.geometry, p))
-        .or_else(|| geo::InteriorPoint::interior_point(&point.geometry))
-        .ok_or_else(|| invalid("point", "has an empty geometry"))?;
-    // A point has no report time: a photo of it is judged like a report photo (time not compared).
-    let case = checks::Case { lon: near.x(), lat: near.y(), reported_at: ctx.clock.now() };
-    let file =
-        checked_file(&ctx, received, upload, exif, Stage::Report, &case, Holder::Point(point.code.clone())).await?;
-    let photo = crate::store::photos::NewPointPhoto { point_code: point.code.clone(), criterion, inspection, file };
-    let (stored, replayed) = ctx.store.add_point_photo(photo, caller.actor()).await?;
+    let sent = Sent { bytes: received.file, filename: received.filename };
+    let attached =
+        evidence(&ctx).attach_to_point(&point, criterion, inspection, caller.actor(), sent, ctx.clock.now()).await;
+    let (stored, replayed) = attached.map_err(not_attached)?;
     let status = if replayed { StatusCode::OK } else { StatusCode::CREATED };
     let shown = present::photo_to(&ctx, &Area::of(principal, &ctx.catalog.snapshot()), &stored).await?;
     Ok((status, [(header::LOCATION, format!("/api/v1/photos/{}", stored.file.sha256))], Json(shown)))
@@ -290,18 +205,6 @@ async fn visible_point(
     }
     let area = Area::of(principal, &ctx.catalog.snapshot());
     ctx.store.point(code.to_string()).await?.filter(|p| area.sees_point(p)).ok_or_else(not_found)
-}
-
-/// The point of `shape` nearest to `p` (degrees are fine at a street's scale).
-fn nearest_on(shape: &geo::Geometry<f64>, p: geo::Point<f64>) -> Option<geo::Point<f64>> {
-    use geo::{ClosestPoint, Contains};
-    if shape.contains(&p) {
-        return Some(p);
-    }
-    match shape.closest_point(&p) {
-        geo::Closest::Intersection(q) | geo::Closest::SinglePoint(q) => Some(q),
-        geo::Closest::Indeterminate => None,
-    }
 }
 
 fn too_large_or_unreadable(status: StatusCode, message: String) -> ApiError {

@@ -3,6 +3,7 @@
 //! are made beside them.
 
 pub mod archive;
+pub mod attach;
 pub mod blobs;
 pub mod heic;
 pub mod s3;
