@@ -4,6 +4,8 @@
 # routing, no upsert: the raw load a GIS would do). Every gridwatch point is validated, placed
 # in its grid (3,231 US counties as grids) and upserted by code in one transaction.
 # usage: bench/import.sh [POINTS]   (default 1,000,000)
+# Two builds side by side (before and after a change), in one run:
+#   GRIDWATCH_BENCH_BINARIES="before=/tmp/gridwatch-old after=target/release/gridwatch" bash bench/import.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000000}
@@ -12,8 +14,11 @@ url=${GRIDWATCH_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 command -v psql >/dev/null && command -v ogr2ogr >/dev/null || { echo "needs psql, PostGIS and gdal-bin (scripts/test.sh installs them)"; exit 1; }
 data=${GRIDWATCH_SHARED_DATA:-../shared/data}
 mkdir -p "$out"
-cargo build -q --release -p gridwatch
-gw=target/release/gridwatch
+binaries=${GRIDWATCH_BENCH_BINARIES:-}
+if [ -z "$binaries" ]; then
+  cargo build -q --release --locked -p gridwatch
+  binaries="gridwatch=target/release/gridwatch"
+fi
 
 # A seeded city of points over the counties' box, with the attributes points carry.
 python3 - "$n" "$out/points.geojson" <<'PY'
@@ -35,17 +40,23 @@ size=$(du -m "$out/points.geojson" | cut -f1)
 seconds() { local s; s=$(date +%s.%N); "$@" >/dev/null; echo "$(date +%s.%N) - $s" | bc; }
 peak_rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
 
-rm -f "$out"/gw.db*
-GRIDWATCH_DATABASE_URL="sqlite://$out/gw.db" $gw import grids --map code=id --level district --repair "$data/us-counties.geojson" >/dev/null
-gw_sqlite=$(GRIDWATCH_DATABASE_URL="sqlite://$out/gw.db" seconds $gw import points "$out/points.geojson")
-gw_sqlite_again=$(GRIDWATCH_DATABASE_URL="sqlite://$out/gw.db" seconds $gw import points "$out/points.geojson")
-
 db=gw_bench_import
-psql "$url" -qAt -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
 dburl="${url%/*}/$db"
-GRIDWATCH_DATABASE_URL="$dburl" $gw import grids --map code=id --level district --repair "$data/us-counties.geojson" >/dev/null
-gw_pg=$(GRIDWATCH_DATABASE_URL="$dburl" seconds $gw import points "$out/points.geojson")
-rss=$(rm -f "$out"/rss.db*; GRIDWATCH_DATABASE_URL="sqlite://$out/rss.db" peak_rss $gw import points "$out/points.geojson")
+rows=()
+for entry in $binaries; do
+  label=${entry%%=*}
+  gw=${entry#*=}
+  rm -f "$out"/gw.db*
+  GRIDWATCH_DATABASE_URL="sqlite://$out/gw.db" $gw import grids --map code=id --level district --repair "$data/us-counties.geojson" >/dev/null
+  gw_sqlite=$(GRIDWATCH_DATABASE_URL="sqlite://$out/gw.db" seconds $gw import points "$out/points.geojson")
+  gw_sqlite_again=$(GRIDWATCH_DATABASE_URL="sqlite://$out/gw.db" seconds $gw import points "$out/points.geojson")
+  psql "$url" -qAt -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+  GRIDWATCH_DATABASE_URL="$dburl" $gw import grids --map code=id --level district --repair "$data/us-counties.geojson" >/dev/null
+  gw_pg=$(GRIDWATCH_DATABASE_URL="$dburl" seconds $gw import points "$out/points.geojson")
+  rss=$(rm -f "$out"/rss.db*; GRIDWATCH_DATABASE_URL="sqlite://$out/rss.db" peak_rss $gw import points "$out/points.geojson")
+  rows+=("$label import points → SQLite|$gw_sqlite" "$label re-import (all unchanged) → SQLite|$gw_sqlite_again" \
+    "$label import points → PostGIS|$gw_pg" "$label peak RSS importing into SQLite (MB)|$((rss / 1024))")
+done
 
 rm -f "$out/ogr.sqlite"
 ogr_sqlite=$(seconds ogr2ogr -f SQLite "$out/ogr.sqlite" "$out/points.geojson" -nln points -gt 65536)
@@ -54,10 +65,14 @@ psql "$url" -qAt -c "DROP DATABASE $db" >/dev/null
 
 rate() { echo "$n / $1" | bc; }
 printf '\n%d point features, %d MB of GeoJSON\n' "$n" "$size"
-printf '%-44s %9s %14s\n' "" "seconds" "features/s"
-printf '%-44s %9.2f %14s\n' "gridwatch import points → SQLite" "$gw_sqlite" "$(rate "$gw_sqlite")"
-printf '%-44s %9.2f %14s\n' "gridwatch re-import (all unchanged) → SQLite" "$gw_sqlite_again" "$(rate "$gw_sqlite_again")"
-printf '%-44s %9.2f %14s\n' "gridwatch import points → PostGIS" "$gw_pg" "$(rate "$gw_pg")"
-printf '%-44s %9.2f %14s\n' "ogr2ogr → SQLite (raw load)" "$ogr_sqlite" "$(rate "$ogr_sqlite")"
-printf '%-44s %9.2f %14s\n' "ogr2ogr → PostGIS (raw load, no index)" "$ogr_pg" "$(rate "$ogr_pg")"
-printf 'gridwatch peak RSS importing into SQLite: %d MB\n' "$((rss / 1024))"
+printf '%-52s %9s %14s\n' "" "seconds" "features/s"
+for row in "${rows[@]}"; do
+  what=${row%%|*}
+  value=${row#*|}
+  case $what in
+    *RSS*) printf '%-52s %9s\n' "$what" "$value" ;;
+    *) printf '%-52s %9.2f %14s\n' "$what" "$value" "$(rate "$value")" ;;
+  esac
+done
+printf '%-52s %9.2f %14s\n' "ogr2ogr → SQLite (raw load)" "$ogr_sqlite" "$(rate "$ogr_sqlite")"
+printf '%-52s %9.2f %14s\n' "ogr2ogr → PostGIS (raw load, no index)" "$ogr_pg" "$(rate "$ogr_pg")"

@@ -36,8 +36,8 @@ SELECT 116.38 + (abs(random()) % 60000) / 1e6, 39.87 + (abs(random()) % 80000) /
   'garbage_overflow', 'overflowing bin ' || k, 'officer', '1101010010' || (k % 90), 1, 'unit ' || (k % 40),
   CASE k % 5 WHEN 0 THEN 'closed' WHEN 1 THEN 'reported' WHEN 2 THEN 'dispatched' WHEN 3 THEN 'handled' ELSE 'accepted' END,
   '2026-11-' || printf('%02d', 1 + k % 28) || 'T08:00:00Z', 'officer' || (k % 300), '垃圾满溢', 'event', 'sanitation',
-  'yellow', 2, 'hours', '2026-11-' || printf('%02d', 1 + k % 28) || 'T09:00:00Z',
-  '2026-11-' || printf('%02d', 1 + k % 28) || 'T11:00:00Z', 'green'
+  'yellow', 2, 'urgent_hours', '2026-11-' || printf('%02d', 1 + k % 28) || 'T09:00:00Z',
+  '2026-11-' || printf('%02d', 1 + k % 28) || 'T11:00:00Z', 'blue'
 FROM i
 """, (n,))
 c.commit()
@@ -65,6 +65,7 @@ for entry in $binaries; do
   server=$!
   until grep -q "tile layers rebuilt" "$log"; do
     kill -0 "$server" 2>/dev/null || { echo "$label exited:"; tail -5 "$log"; exit 1; }
+    if grep -q "building the tile layers at start failed" "$log"; then echo "$label:"; tail -3 "$log"; exit 1; fi
     sleep 0.1
   done
   elapsed=$(echo "$(date +%s.%N) - $t0" | bc)
