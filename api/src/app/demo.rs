@@ -3,7 +3,7 @@
 //! binary always seeds the same city. See `demo/ATTRIBUTION.md` for the sources.
 
 use crate::app::catalog::Catalog;
-use crate::domain::auth::{hash_token, new_token, Actor, Role, WHOLE_CITY};
+use crate::domain::auth::{hash_token, new_password, new_token, Actor, Role, WHOLE_CITY};
 use crate::domain::intake::{route, Report};
 use crate::domain::problem::{Class, Source};
 use crate::domain::workflow::catalogue::{default_catalogue, find};
@@ -149,13 +149,15 @@ pub const DEMO_CATEGORIES: [&str; 12] = [
     "E04001",
 ];
 
-/// A demo user and the token printed for it on first start.
+/// A demo user with the token and the password printed for it on first start.
 #[derive(Debug, Clone)]
 pub struct DemoLogin {
     pub role: Role,
     pub user: String,
     pub area: String,
     pub token: String,
+    /// For signing in to the map; `None` for the citizen app, which uses its key.
+    pub password: Option<String>,
 }
 
 /// One user per role, so a new user can try every view.
@@ -195,7 +197,16 @@ pub async fn seed(store: &Store, catalog: &Catalog, now: OffsetDateTime) -> Resu
         }
         let token = new_token().map_err(StoreError::Corrupt)?;
         store.create_token(name.clone(), hash_token(&token), Some("demo".into()), None, now, actor.clone()).await?;
-        logins.push(DemoLogin { role, user: name, area, token });
+        let password = match role {
+            Role::App => None,
+            _ => {
+                let password = new_password().map_err(StoreError::Corrupt)?;
+                let hash = crate::app::sign_in::hashed(password.clone()).await.map_err(StoreError::Corrupt)?;
+                store.set_password(&name, hash, false, false, now, actor.clone()).await?;
+                Some(password)
+            }
+        };
+        logins.push(DemoLogin { role, user: name, area, token, password });
     }
 
     let Some(bbox) = grids.first().and_then(|d| geo::BoundingRect::bounding_rect(&d.geometry)) else {

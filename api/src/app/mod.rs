@@ -12,4 +12,5 @@ pub mod evidence;
 pub mod export;
 pub mod group_commit;
 pub mod planning;
+pub mod sign_in;
 pub mod tiles;

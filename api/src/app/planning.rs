@@ -513,6 +513,7 @@ pub fn officer_area(users: &[crate::domain::auth::User], snapshot: &Snapshot, of
             role: user.role,
             scope: user.scope.clone(),
             unit: user.unit.clone(),
+            must_change_password: false,
         };
         return Some(Area::of(&scope, snapshot));
     }

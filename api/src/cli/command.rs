@@ -228,6 +228,25 @@ enum UserCommand {
         /// The responsible unit (责任单位) of unit staff.
         #[arg(long)]
         unit: Option<String>,
+        /// Read the user's password (for signing in to the map) from standard input, one line.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Ask for a new password at the first sign-in.
+        #[arg(long, requires = "password_stdin")]
+        must_change: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Set a user's password (read from standard input, one line; with --generate, made and
+    /// printed). Ends the user's open sign-in sessions; API tokens stay.
+    Passwd {
+        name: String,
+        /// Make a password instead of reading one, and print it.
+        #[arg(long)]
+        generate: bool,
+        /// Ask for a new password at the next sign-in (an admin reset).
+        #[arg(long)]
+        must_change: bool,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -633,8 +652,11 @@ fn write_out(out: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), CliError
 fn command_into(c: UserCommand) -> cli::accounts::UserCommand {
     use cli::accounts::UserCommand as U;
     match c {
-        UserCommand::Add { name, role, scope, unit, database } => {
-            U::Add { name, role, scope, unit, database_url: database.database_url }
+        UserCommand::Add { name, role, scope, unit, password_stdin, must_change, database } => {
+            U::Add { name, role, scope, unit, password_stdin, must_change, database_url: database.database_url }
+        }
+        UserCommand::Passwd { name, generate, must_change, database } => {
+            U::Passwd { name, generate, must_change, database_url: database.database_url }
         }
         UserCommand::List { database } => U::List { database_url: database.database_url },
         UserCommand::Revoke { name, database } => U::Revoke { name, database_url: database.database_url },

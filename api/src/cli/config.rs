@@ -77,6 +77,9 @@ pub(super) struct ServeArgs {
     /// Connections one client address may hold open at once.
     #[arg(long, env = "GRIDWATCH_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
     max_connections_per_ip: usize,
+    /// Hours a sign-in session lasts unused (it slides forward while used).
+    #[arg(long, env = "GRIDWATCH_SESSION_HOURS", default_value_t = 12.0)]
+    session_hours: f64,
     /// Largest bbox a layer request may cover, in km².
     #[arg(long, env = "GRIDWATCH_MAX_BBOX_KM2", default_value_t = 20000.0)]
     max_bbox_km2: f64,
@@ -153,6 +156,7 @@ impl ServeArgs {
             ("--photo-max-metres", self.photo_max_metres),
             ("--blue-share", self.blue_share),
             ("--red-share", self.red_share),
+            ("--session-hours", self.session_hours),
         ] {
             if !value.is_finite() {
                 return Err(flag(name, value, "must be a finite number"));
@@ -172,6 +176,9 @@ impl ServeArgs {
             return Err(ConfigError::Rule(
                 "thresholds: need 0 < --blue-share ≤ 1 ≤ --red-share and --yellow-reworks ≤ --red-reworks",
             ));
+        }
+        if !(1.0 / 60.0..=24.0 * 90.0).contains(&self.session_hours) {
+            return Err(flag("--session-hours", self.session_hours, "must be between 1/60 and 2160 (90 days)"));
         }
         let calendar = match &self.calendar {
             None => WorkingCalendar::default(),
@@ -220,6 +227,7 @@ impl ServeArgs {
             plan_rules: self.planning.rules()?,
             public_url: self.public_url,
             basemap,
+            session_idle: time::Duration::seconds_f64(self.session_hours * 3600.0),
         };
         let options = ServeOptions {
             listen: self.listen,

@@ -39,7 +39,13 @@ pub async fn serve(config: ServeConfig) -> Result<(), CliError> {
         if let Some(logins) = seeded {
             tracing::info!("seeded the demo city (Dongcheng, 110101)");
             // Shown once: only their hashes are stored.
-            println!("demo API tokens (shown only now; send as Authorization: Bearer <token>):");
+            println!("demo sign-ins for the map (shown only now):");
+            for l in &logins {
+                if let Some(password) = &l.password {
+                    println!("  demo login {} {} {}", l.role.as_str(), l.user, password);
+                }
+            }
+            println!("demo API tokens for scripts (shown only now; send as Authorization: Bearer <token>):");
             for l in logins {
                 println!("  demo token {:<10} {:<16} {:<24} {}", l.role.as_str(), l.user, l.area, l.token);
             }

@@ -68,6 +68,9 @@ pub struct Principal {
     pub scope: Vec<String>,
     /// The unit (责任单位) of unit staff.
     pub unit: Option<String>,
+    /// Signed in with a password an admin set: until it is changed, the session may only change
+    /// it (and say who it is).
+    pub must_change_password: bool,
 }
 
 /// A stored user.
@@ -107,6 +110,57 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Passwords are at least this long (characters).
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// And at most this long, so that hashing cannot be made expensive on purpose.
+pub const MAX_PASSWORD_CHARS: usize = 128;
+
+/// Checks a new password: 8 to 128 characters, not blank, no control characters, and not the
+/// user's own name.
+pub fn check_password(user: &str, password: &str) -> Result<(), String> {
+    let chars = password.chars().count();
+    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
+        return Err(format!("a password has {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"));
+    }
+    if password.chars().any(char::is_control) || password.trim().is_empty() {
+        return Err("a password has no control characters and is not blank".into());
+    }
+    if password.eq_ignore_ascii_case(user) {
+        return Err("a password is not the user's own name".into());
+    }
+    Ok(())
+}
+
+/// The Argon2id hash of a password (PHC string, with its own random salt): what the database
+/// keeps. Slow on purpose (tens of milliseconds): run it off the request threads.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let mut salt = [0u8; 16];
+    getrandom::getrandom(&mut salt).map_err(|e| format!("no randomness available: {e}"))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
+    let hash = argon2::Argon2::default().hash_password(password.as_bytes(), &salt).map_err(|e| e.to_string())?;
+    Ok(hash.to_string())
+}
+
+/// Whether `password` is the one `hash` was made from. An unreadable hash matches nothing.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash).is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// A hash no password matches, verified against when the user is unknown so that an unknown
+/// user and a wrong password take the same time.
+pub const DECOY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$ZGVjb3lkZWNveWRlY295$0mS+bd2LpeJ6Aj5o9VJ1b6F8dbS0ZlPmfXa5UuFXGdE";
+
+/// A fresh password for a demo or reset account: 12 letters and digits, easy to type on a phone.
+pub fn new_password() -> Result<String, String> {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut bytes = [0u8; 12];
+    getrandom::getrandom(&mut bytes).map_err(|e| format!("no randomness available: {e}"))?;
+    Ok(bytes.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect())
+}
+
 /// Who did something and from where, for the audit log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Actor {
@@ -140,6 +194,25 @@ mod tests {
         assert_eq!(hash_token(&a), hash_token(&a));
         assert_ne!(hash_token(&a), hash_token(&b));
         assert!(!hash_token(&a).contains(&a[3..]));
+    }
+
+    #[test]
+    fn passwords_are_hashed_salted_and_checked() {
+        let hash = hash_password("晨光-2026-巡查").expect("hash");
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert_ne!(hash, hash_password("晨光-2026-巡查").expect("hash"), "each hash has its own salt");
+        assert!(verify_password("晨光-2026-巡查", &hash));
+        assert!(!verify_password("晨光-2026-巡察", &hash));
+        assert!(!verify_password("anything", "not a hash"));
+        assert!(argon2::password_hash::PasswordHash::new(DECOY_HASH).is_ok(), "the decoy is a well-formed hash");
+        assert!(!verify_password("", DECOY_HASH));
+        assert!(check_password("wang.wei", "short").is_err());
+        assert!(check_password("wang.wei", "WANG.WEI").is_err());
+        assert!(check_password("wang.wei", &"x".repeat(129)).is_err());
+        assert!(check_password("wang.wei", "tab\there!").is_err());
+        assert!(check_password("wang.wei", "東華門-網格-7").is_ok());
+        let fresh = new_password().expect("password");
+        assert!(fresh.len() == 12 && check_password("demo", &fresh).is_ok());
     }
 
     #[test]

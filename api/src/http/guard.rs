@@ -64,6 +64,11 @@ impl PrincipalCache {
         entries.get(hash).filter(|(_, at)| at.elapsed() < Self::TTL).map(|(p, _)| p.clone())
     }
 
+    /// Forgets a token at once (its session ended).
+    pub fn forget(&self, hash: &str) {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).remove(hash);
+    }
+
     fn put(&self, hash: String, principal: &crate::domain::auth::Principal) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= Self::MAX_ENTRIES {
@@ -123,8 +128,19 @@ impl Caller {
     /// The principal, if it may do `action`: 401 without a token, 403 when the role may not.
     pub fn require(&self, action: Action) -> Result<&Principal, ApiError> {
         let principal = self.principal.as_ref().ok_or_else(|| {
-            ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "send an API token: Authorization: Bearer <token>")
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "sign in (POST /api/v1/auth/login) or send an API token: Authorization: Bearer <token>",
+            )
         })?;
+        if principal.must_change_password {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "password_change_required",
+                "change the password an admin set first: POST /api/v1/auth/password",
+            ));
+        }
         if permitted(principal.role, action) {
             Ok(principal)
         } else {

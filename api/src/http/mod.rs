@@ -4,6 +4,7 @@
 //! every handler then asks its [`guard::Caller`] for permission and area (`crate::domain::access`).
 
 mod assessments;
+mod auth;
 mod cases;
 mod coverage;
 pub mod error;
@@ -85,6 +86,10 @@ pub struct Context {
     /// The address users reach this service at (`--public-url`, e.g. `https://grid.example.cn`):
     /// every link is built from it when set.
     pub public_url: Option<Arc<str>>,
+    /// Failed sign-ins, counted to slow and then refuse guessing.
+    pub sign_ins: Arc<crate::app::sign_in::SignIns>,
+    /// How long a sign-in session lasts unused (it slides while used).
+    pub session_idle: time::Duration,
 }
 
 /// Photo evidence settings.
@@ -116,6 +121,8 @@ pub struct Settings {
     pub basemap: Option<Basemap>,
     /// The address users reach the service at (`--public-url`).
     pub public_url: Option<String>,
+    /// How long a sign-in session lasts unused (`--session-hours`).
+    pub session_idle: time::Duration,
 }
 
 impl Default for Settings {
@@ -135,6 +142,7 @@ impl Default for Settings {
             },
             basemap: None,
             public_url: None,
+            session_idle: time::Duration::hours(12),
         }
     }
 }
@@ -160,6 +168,8 @@ impl ApiContext {
             evidence: Arc::new(settings.evidence),
             streams: Arc::default(),
             public_url: settings.public_url.map(Arc::from),
+            sign_ins: Arc::default(),
+            session_idle: settings.session_idle,
             store,
         }))
     }
@@ -198,6 +208,10 @@ pub fn router(ctx: ApiContext) -> Router {
         .route("/api/v1/problems/stream", get(cases::problem_stream))
         .route("/api/v1/problems/{id}", get(problems::get))
         .route("/api/v1/me", get(me))
+        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/auth/password", post(auth::change_password))
+        .route("/api/v1/users/{name}/password", post(auth::reset_password))
         .route("/api/v1/problems/{id}/transitions", post(cases::transition))
         .route("/api/v1/problems/{id}/events", get(cases::events))
         .route("/api/v1/problems/{id}/reroute", post(cases::reroute))
@@ -398,7 +412,7 @@ async fn me(State(ctx): State<ApiContext>, caller: guard::Caller) -> Result<Json
         ApiError::new(
             axum::http::StatusCode::UNAUTHORIZED,
             "unauthorized",
-            "send an API token: Authorization: Bearer <token>",
+            "sign in (POST /api/v1/auth/login) or send an API token: Authorization: Bearer <token>",
         )
     })?;
     let snapshot = ctx.catalog.snapshot();
@@ -407,7 +421,8 @@ async fn me(State(ctx): State<ApiContext>, caller: guard::Caller) -> Result<Json
         .iter()
         .map(|code| json!({"code": code, "name": snapshot.grids.get(code).and_then(|m| m.name.clone())}))
         .collect();
-    Ok(Json(json!({"name": principal.name, "role": principal.role.as_str(), "scope": scope, "unit": principal.unit})))
+    Ok(Json(json!({"name": principal.name, "role": principal.role.as_str(), "scope": scope, "unit": principal.unit,
+        "must_change_password": principal.must_change_password})))
 }
 
 async fn health(State(ctx): State<ApiContext>) -> Json<Value> {

@@ -117,6 +117,15 @@ pub fn json_body(
     })
 }
 
+/// A request body read into its typed form: malformed JSON is 400 `malformed_json`, JSON of
+/// the wrong shape (a missing, unknown or mistyped field) is 422 `invalid_body` saying which.
+pub fn typed_body<T: serde::de::DeserializeOwned>(
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<T, ApiError> {
+    let value = json_body(body)?;
+    serde_json::from_value(value).map_err(|e| invalid_field("body", e.to_string()))
+}
+
 /// The body as a JSON object of only the named fields (422 naming the first unknown one).
 pub fn object_with<'a>(
     value: &'a serde_json::Value,

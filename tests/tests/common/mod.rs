@@ -153,6 +153,8 @@ pub struct Server {
     pub base: String,
     /// Demo tokens by role, when the server seeded the demo.
     pub tokens: HashMap<String, String>,
+    /// Demo sign-ins by role (user name, password), when the server seeded the demo.
+    pub logins: HashMap<String, (String, String)>,
     pub token: Option<String>,
 }
 
@@ -178,22 +180,25 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let mut tokens = HashMap::new();
+            let (mut tokens, mut logins) = (HashMap::new(), HashMap::new());
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 let words: Vec<&str> = line.split_whitespace().collect();
                 if let ["demo", "token", role, .., token] = words.as_slice() {
                     tokens.insert(role.to_string(), token.to_string());
                 }
+                if let ["demo", "login", role, user, password] = words.as_slice() {
+                    logins.insert(role.to_string(), (user.to_string(), password.to_string()));
+                }
                 if let Some(rest) = line.split("listening on ").nth(1) {
                     let base = rest.split_whitespace().next().unwrap_or("").to_string();
-                    let _ = tx.send((base, std::mem::take(&mut tokens)));
+                    let _ = tx.send((base, std::mem::take(&mut tokens), std::mem::take(&mut logins)));
                 }
             }
         });
-        let (base, tokens) =
+        let (base, tokens, logins) =
             rx.recv_timeout(Duration::from_secs(60)).expect("server announces its address within 60 s");
         let token = tokens.get("admin").cloned();
-        Self { child, base, tokens, token }
+        Self { child, base, tokens, logins, token }
     }
 
     /// The demo token of a role.
