@@ -108,7 +108,7 @@ impl SignIns {
         let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         keys.iter().zip([FAILURES_PER_USER, FAILURES_PER_ADDRESS]).find_map(|(key, limit)| {
             let f = failures.get(key)?;
-            let left = FAILURE_WINDOW.checked_sub(now.duration_since(f.since))?;
+            let left = FAILURE_WINDOW.checked_sub(now.duration_since(f.since)).filter(|left| !left.is_zero())?;
             (f.count >= limit).then_some(left)
         })
     }
