@@ -1,13 +1,15 @@
 // Opens each view of the web map in headless Chromium against a running demo server, asserts
 // that features are drawn (map.queryRenderedFeatures), runs one dispatcher action end to end and
 // saves a screenshot of each view.
-//   GRIDWATCH_URL, GRIDWATCH_TOKENS (JSON {role: token}), GRIDWATCH_SCREENSHOTS (a directory)
+//   GRIDWATCH_URL, GRIDWATCH_TOKENS (JSON {role: token}), GRIDWATCH_LOGINS (JSON {role: [user, password]}),
+//   GRIDWATCH_SCREENSHOTS (a directory)
 import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 
 const base = process.env.GRIDWATCH_URL;
 const tokens = JSON.parse(process.env.GRIDWATCH_TOKENS);
+const logins = JSON.parse(process.env.GRIDWATCH_LOGINS);
 const shots = process.env.GRIDWATCH_SCREENSHOTS;
 mkdirSync(shots, { recursive: true });
 
@@ -53,6 +55,34 @@ async function rendered(page, layers, min = 1) {
 }
 
 try {
+  await step("sign-in (phone): a wrong password is refused, the right one opens the officer's grids, sign-out ends the session", async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
+    const page = await context.newPage();
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(`${base}/map/`);
+    await page.locator("#login").waitFor();
+    const [user, password] = logins.officer;
+    await page.fill("#username", user);
+    await page.fill("#password", "not-the-password");
+    await page.click('#login button[type="submit"]');
+    await page.waitForFunction(() => document.querySelector("#login-error").textContent.length > 0);
+    assert.match(await page.textContent("#login-error"), /用户名或密码错误/);
+    await page.fill("#password", password);
+    await page.screenshot({ path: `${shots}/sign-in.png` });
+    await page.click('#login button[type="submit"]');
+    await page.waitForFunction(() => document.body.dataset.ready === "officer", null, { timeout: 60_000 });
+    assert.equal(await page.textContent("#who"), `${user} · officer`);
+    const session = await page.evaluate(() => localStorage.getItem("gridwatch.token"));
+    assert.ok(session && session !== tokens.officer, "a session of its own, not the demo token");
+    await page.click("#logout");
+    await page.locator("#login").waitFor();
+    const after = await fetch(`${base}/api/v1/me`, { headers: { Authorization: `Bearer ${session}` } });
+    assert.equal(after.status, 401, "signing out ends the session on the server");
+    assert.deepEqual(errors, [], "no script errors");
+    await context.close();
+  });
+
   await step("officer view (phone): my grids, this week's points, open problems, route", async () => {
     const { page, context } = await open("officer", "officer", { width: 390, height: 844 });
     const grids = await rendered(page, ["grids-fill"]);

@@ -18,6 +18,8 @@ fn every_view_of_the_web_map_draws_in_chromium() {
         "dispatcher": server.token_of("dispatcher"),
         "office": server.token_of("office"),
     });
+    let logins: serde_json::Map<String, serde_json::Value> =
+        server.logins.iter().map(|(role, (user, password))| (role.clone(), json!([user, password]))).collect();
     let shots = common::workspace().join("target/test-output/map");
     let _ = std::fs::remove_dir_all(&shots);
     let browser = common::workspace().join("tests/browser");
@@ -26,13 +28,14 @@ fn every_view_of_the_web_map_draws_in_chromium() {
         .current_dir(&browser)
         .env("GRIDWATCH_URL", &server.base)
         .env("GRIDWATCH_TOKENS", tokens.to_string())
+        .env("GRIDWATCH_LOGINS", serde_json::Value::Object(logins).to_string())
         .env("GRIDWATCH_SCREENSHOTS", &shots)
         .output()
         .expect("node runs (scripts/test.sh installs playwright-core into tests/browser)");
     let log = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "browser checks failed:\n{log}");
-    assert!(log.contains("all 4 browser checks passed"), "{log}");
-    for view in ["officer", "dispatcher", "office"] {
+    assert!(log.contains("all 5 browser checks passed"), "{log}");
+    for view in ["sign-in", "officer", "dispatcher", "office"] {
         let png = std::fs::read(shots.join(format!("{view}.png"))).expect("screenshot saved");
         assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{view}: a real screenshot");
     }

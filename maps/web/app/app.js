@@ -37,7 +37,7 @@ async function api(path, options = {}) {
     state.offline = true;
     return kept;
   }
-  if (response.status === 401) { signOut(); throw new ApiError(t("login_hint")); }
+  if (response.status === 401) { signOut(); throw new ApiError(t("session_over")); }
   const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
   if (!response.ok) throw new ApiError(body?.error?.message || `${response.status}`);
   if (keep && body && window.caches) {
@@ -656,12 +656,19 @@ function applyLanguage() {
   $("#token").placeholder = t("token");
 }
 
-function signOut() {
+async function signOut() {
+  const token = state.token;
   localStorage.removeItem(TOKEN_KEY);
   // The next user of this phone must not see this one's area offline.
   window.caches?.delete(AREA_CACHE);
   state.token = null;
+  // A sign-in session ends on the server too (an API token pasted here stays valid); the form
+  // shows once it has.
+  if (token && navigator.onLine) {
+    await fetch("/api/v1/auth/logout", { method: "POST", headers: { Authorization: `Bearer ${token}` } }).catch(() => {});
+  }
   $("#login").hidden = false;
+  $("#logout").hidden = true;
 }
 
 async function show() {
@@ -687,7 +694,7 @@ async function show() {
 
 async function start() {
   applyLanguage();
-  if (!state.token) { $("#login").hidden = false; return; }
+  if (!state.token) { $("#login").hidden = false; $("#logout").hidden = true; return; }
   try {
     state.me = await kept("/api/v1/me");
   } catch (e) {
@@ -695,15 +702,49 @@ async function start() {
     return;
   }
   $("#login").hidden = true;
+  $("#logout").hidden = false;
   $("#who").textContent = `${state.me.name} · ${state.me.role}`;
+  // A password an admin set is changed before anything else.
+  if (state.me.must_change_password) { $("#change-password").hidden = false; return; }
+  $("#change-password").hidden = true;
   await show();
 }
 
-$("#login").addEventListener("submit", (e) => {
-  e.preventDefault();
-  state.token = $("#token").value.trim();
-  localStorage.setItem(TOKEN_KEY, state.token);
+function useToken(token) {
+  state.token = token;
+  localStorage.setItem(TOKEN_KEY, token);
+  $("#password").value = "";
   start();
+}
+
+$("#login").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  $("#login-error").textContent = "";
+  const body = JSON.stringify({ username: $("#username").value.trim(), password: $("#password").value });
+  try {
+    const response = await fetch("/api/v1/auth/login", { method: "POST", headers: { "Content-Type": "application/json" }, body });
+    const answer = await response.json().catch(() => null);
+    if (!response.ok) {
+      $("#login-error").textContent = response.status === 401 ? t("wrong_credentials") : (answer?.error?.message || `${response.status}`);
+      return;
+    }
+    useToken(answer.token);
+  } catch {
+    $("#login-error").textContent = t("no_signal");
+  }
+});
+$("#token-login").addEventListener("click", () => useToken($("#token").value.trim()));
+$("#change-password").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  $("#change-error").textContent = "";
+  const body = JSON.stringify({ current_password: $("#current-password").value, new_password: $("#new-password").value });
+  try {
+    await api("/api/v1/auth/password", { method: "POST", body });
+    $("#current-password").value = $("#new-password").value = "";
+    start();
+  } catch (error) {
+    $("#change-error").textContent = error.message;
+  }
 });
 $("#language").addEventListener("click", () => {
   state.lang = state.lang === "zh" ? "en" : "zh";
