@@ -27,7 +27,8 @@ const step = async (name, fn) => {
 };
 
 async function open(role, view, viewport = { width: 1280, height: 800 }) {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
+  // The browser's zone is not the city's: the map must not use it.
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1, timezoneId: "UTC" });
   await context.addInitScript(([token]) => localStorage.setItem("gridwatch.token", token), [tokens[role]]);
   const page = await context.newPage();
   const errors = [];
@@ -103,6 +104,11 @@ try {
       .sort((a, b) => a.properties.order - b.properties.order).map((f) => f.properties.code);
     assert.ok(expected.length > 0, "the demo officer has points due");
     assert.deepEqual(await page.$$eval("#plan li", (lis) => lis.map((li) => li.dataset.code)), expected);
+    // Each stop's time is on the city's clock (UTC+8), whatever the browser's zone (this one's is UTC).
+    const firstStop = plan.features.filter((f) => f.properties.kind === "stop" && f.properties.date === planDate)
+      .sort((a, b) => a.properties.order - b.properties.order)[0];
+    const cityClock = new Date(Date.parse(firstStop.properties.eta) + 8 * 3600_000).toISOString().slice(11, 16);
+    assert.ok((await page.textContent("#plan li")).startsWith(cityClock), `the first stop at ${cityClock} city time`);
     await rendered(page, ["plan"]);
     const problems = await rendered(page, ["problems"]);
     assert.ok(problems.every((f) => !["closed", "void"].includes(f.properties.status)), "open problems only");

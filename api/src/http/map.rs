@@ -30,7 +30,9 @@ pub async fn file(Path(name): Path<String>) -> Result<Response, ApiError> {
 /// service, so only signed-in callers get it.
 pub async fn config(State(ctx): State<ApiContext>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(crate::domain::access::Action::Locate)?;
-    Ok(Json(json!({"basemap": ctx.basemap.as_deref()})))
+    // The city's offset: the map shows every time, and picks this week, on the city's clock.
+    let offset = ctx.coverage.offset.whole_minutes();
+    Ok(Json(json!({"basemap": ctx.basemap.as_deref(), "utc_offset_minutes": offset})))
 }
 
 /// The web map's Content-Security-Policy: its own scripts only, MapLibre's blob workers, tiles

@@ -9,13 +9,14 @@ import * as outbox from "./outbox.js";
 
 const maplibregl = window.maplibregl;
 const TOKEN_KEY = "gridwatch.token";
+const OFFSET_KEY = "gridwatch.utc_offset_minutes";
 const AREA_CACHE = "gridwatch-area";
 const LANG_KEY = "gridwatch.lang";
 const COLOURS = { red: "#d7263d", yellow: "#e6a700", blue: "#1e6fd9", none: "#6b5fa8" };
 const QUEUE_STATUSES = ["reported", "accepted", "registered", "returned"];
 const NEXT_STEPS = { reported: ["accept", "void"], accepted: ["register", "void"], registered: ["dispatch", "void"], returned: ["dispatch", "void"] };
 
-const state = { token: localStorage.getItem(TOKEN_KEY), lang: localStorage.getItem(LANG_KEY) || "zh", me: null, map: null, view: null, stop: [], offline: false };
+const state = { offsetMinutes: Number(localStorage.getItem(OFFSET_KEY) ?? 480), token: localStorage.getItem(TOKEN_KEY), lang: localStorage.getItem(LANG_KEY) || "zh", me: null, map: null, view: null, stop: [], offline: false };
 const t = (key) => STRINGS[state.lang][key] ?? STRINGS.zh[key] ?? key;
 const $ = (sel) => document.querySelector(sel);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -57,8 +58,13 @@ async function cachedAnswer(path) {
 }
 
 // ---- dates: ISO weeks in the browser's time zone (the city's, on the officer's phone) ----
+/** Now (or `ms`) as the city's wall clock: a Date whose UTC fields are the city's date and time.
+ * The city's offset comes with the map's configuration (the server's --time-zone), not from the
+ * browser, whose zone may be anything (a UTC laptop showed 08:39 as 00:39). */
+const cityDate = (ms = Date.now()) => new Date(ms + state.offsetMinutes * 60000);
+/** The ISO week of a Date's UTC fields (use `cityDate` for the city's). */
 function isoWeek(date) {
-  const d = new Date(Date.UTC(date.getFullYear(), date.getMonth(), date.getDate()));
+  const d = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()));
   const day = d.getUTCDay() || 7;
   d.setUTCDate(d.getUTCDate() + 4 - day);
   const year = d.getUTCFullYear();
@@ -73,12 +79,16 @@ function weekMonday(label) {
   return monday;
 }
 const ymd = (d) => d.toISOString().slice(0, 10);
-const shortTime = (iso) => (iso ? new Date(iso).toLocaleString(state.lang === "zh" ? "zh-CN" : "en-GB", { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }) : "");
+const shortTime = (iso) => (iso ? cityDate(Date.parse(iso)).toLocaleString(state.lang === "zh" ? "zh-CN" : "en-GB", { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", timeZone: "UTC" }) : "");
 
 // ---- the map ----
 async function newMap() {
   // The basemap's URL may carry a key: only signed-in users are given it.
   const config = await api("config.json").catch(() => ({}));
+  if (Number.isFinite(config.utc_offset_minutes)) {
+    state.offsetMinutes = config.utc_offset_minutes;
+    localStorage.setItem(OFFSET_KEY, String(config.utc_offset_minutes));
+  }
   const sources = {};
   const layers = [{ id: "background", type: "background", paint: { "background-color": "#eef1f5" } }];
   if (config.basemap?.url) {
@@ -129,7 +139,7 @@ const statusText = (s) => STRINGS[state.lang].statuses[s] || s;
 
 // ---- 我的网格: the officer's own area ----
 async function officerView(map, panel) {
-  const week = isoWeek(new Date());
+  const week = isoWeek(cityDate());
   const [grids, points, coverage, problems, routes, planned] = await Promise.all([
     kept("/api/v1/layers/grids?level=grid"),
     kept("/api/v1/points?limit=10000"),
@@ -145,7 +155,7 @@ async function officerView(map, panel) {
     f.properties.visits = c?.visits ?? 0;
   }
   const open = problems.features.filter((f) => !["closed", "void"].includes(f.properties.status));
-  const weekday = new Date().getDay() || 7;
+  const weekday = cityDate().getUTCDay() || 7;
   const mine = routes.features.filter((f) => f.properties.officer === state.me.name);
   const today = mine.filter((f) => f.properties.weekday === weekday);
 
@@ -358,7 +368,7 @@ async function renderOutbox() {
 /** The next working day with a planned route (巡查计划): today's, else a later day this week,
  * else next week's first. Its line and its stops in visiting order, or null. */
 async function nextPlannedDay(week) {
-  const nextWeek = isoWeek(new Date(Date.now() + 7 * 86400000));
+  const nextWeek = isoWeek(cityDate(Date.now() + 7 * 86400000));
   for (const w of [week, nextWeek]) {
     const plan = await kept(`/api/v1/plans?week=${w}`).catch(() => null);
     const line = plan?.features.find((f) => f.properties.kind === "route");
@@ -370,7 +380,7 @@ async function nextPlannedDay(week) {
   }
   return null;
 }
-const clock = (iso) => new Date(iso).toLocaleTimeString(state.lang === "zh" ? "zh-CN" : "en-GB", { hour: "2-digit", minute: "2-digit" });
+const clock = (iso) => cityDate(Date.parse(iso)).toLocaleTimeString(state.lang === "zh" ? "zh-CN" : "en-GB", { hour: "2-digit", minute: "2-digit", timeZone: "UTC" });
 
 function popupOn(map, layers, html) {
   for (const layer of layers) {
@@ -541,7 +551,7 @@ async function photoFigures(box, photos, caption) {
 // ---- 创建办: the office ----
 async function officeView(map, panel) {
   const params = new URLSearchParams(location.hash.split("?")[1] || "");
-  const week = params.get("week") || isoWeek(new Date());
+  const week = params.get("week") || isoWeek(cityDate());
   panel.innerHTML = `
     <h2>${t("coverage_choropleth")}</h2>
     <label>${t("week")} <input id="week" type="week" value="${esc(week)}"></label>
@@ -606,7 +616,7 @@ async function officeView(map, panel) {
   // Trends: eight weeks ending with the chosen one.
   const weeks = [...Array(8).keys()].reverse().map((i) => { const d = new Date(monday); d.setUTCDate(d.getUTCDate() - 7 * i); return d; });
   const rows = await Promise.all(weeks.map(async (d) => {
-    const label = isoWeek(new Date(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
+    const label = isoWeek(d);
     const sunday = new Date(d); sunday.setUTCDate(d.getUTCDate() + 6);
     const [opened, bulletin] = await Promise.all([
       api(`/api/v1/problems?from=${ymd(d)}&to=${ymd(sunday)}&limit=1`),
