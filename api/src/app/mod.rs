@@ -13,4 +13,5 @@ pub mod export;
 pub mod group_commit;
 pub mod planning;
 pub mod sign_in;
+pub mod tasks;
 pub mod tiles;

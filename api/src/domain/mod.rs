@@ -11,4 +11,5 @@ pub mod indicators;
 pub mod intake;
 pub mod patrol;
 pub mod problem;
+pub mod tasks;
 pub mod workflow;

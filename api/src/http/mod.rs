@@ -25,6 +25,7 @@ mod queue;
 mod reports;
 pub mod server;
 mod slots;
+mod tasks;
 mod tiles;
 
 use crate::app::catalog::Catalog;
@@ -208,6 +209,7 @@ pub fn router(ctx: ApiContext) -> Router {
         .route("/api/v1/problems/stream", get(cases::problem_stream))
         .route("/api/v1/problems/{id}", get(problems::get))
         .route("/api/v1/me", get(me))
+        .route("/api/v1/tasks", get(tasks::list))
         .route("/api/v1/auth/login", post(auth::login))
         .route("/api/v1/auth/logout", post(auth::logout))
         .route("/api/v1/auth/password", post(auth::change_password))

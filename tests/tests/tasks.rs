@@ -1,0 +1,147 @@
+//! The to-do lists (待办, issue 22): the whole loop through the API with signed-in sessions — an
+//! officer reports, the dispatcher finds it on their list and accepts, registers and dispatches,
+//! the unit finds it and handles it with an after-photo, the officer finds the check (核查) and
+//! verifies, the dispatcher closes — each step offered on the right list with the actions taken.
+
+mod common;
+
+use common::{inside, upload_form, Backend, Server};
+use serde_json::{json, Value};
+
+/// Signs a demo role in and returns its session token.
+fn session(server: &Server, role: &str) -> String {
+    let (user, password) = &server.logins[role];
+    let (status, answer) =
+        server.post_as(None, "/api/v1/auth/login", &json!({"username": user, "password": password}).to_string());
+    assert_eq!(status, 200, "{role} signs in: {answer}");
+    answer["token"].as_str().expect("token").to_string()
+}
+
+/// The caller's task for case `id`, if listed.
+fn task_for(server: &Server, token: &str, id: i64) -> Option<Value> {
+    let (status, list) = server.get_as(Some(token), "/api/v1/tasks");
+    assert_eq!(status, 200, "{list}");
+    let tasks = list["tasks"].as_array().expect("tasks");
+    // Counts agree with the list, and the list is most urgent first.
+    let counted: u64 = list["counts"].as_object().expect("counts").values().filter_map(Value::as_u64).sum();
+    assert_eq!(counted as usize, tasks.len(), "{list}");
+    let rank = |t: &Value| match t["colour"].as_str() {
+        Some("red") => 0,
+        Some("yellow") => 1,
+        Some("blue") => 2,
+        _ => 3,
+    };
+    let cases: Vec<&Value> = tasks.iter().filter(|t| t["problem_id"].is_i64()).collect();
+    assert!(cases.windows(2).all(|w| rank(w[0]) <= rank(w[1])), "red first, then yellow, blue, the rest");
+    tasks.iter().find(|t| t["problem_id"].as_i64() == Some(id)).cloned()
+}
+
+fn act(server: &Server, token: &str, id: i64, body: Value) -> Value {
+    let (status, after) = server.post_as(Some(token), &format!("/api/v1/problems/{id}/transitions"), &body.to_string());
+    assert_eq!(status, 200, "{body}: {after}");
+    after
+}
+
+/// A small JPEG (no EXIF, as a screenshot would be).
+fn jpeg() -> Vec<u8> {
+    let picture = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([(x * 4) as u8, (y * 5) as u8, 90]));
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    picture.write_to(&mut bytes, image::ImageFormat::Jpeg).expect("jpeg");
+    bytes.into_inner()
+}
+
+fn scenario(backend: &Backend) {
+    let name = backend.name();
+    // The demo's week (2026-W47), so that its cases and patrols are current.
+    let server = Server::start(&backend.url(), &["--demo", "--clock-start", "2026-11-20T10:00:00+08:00"]);
+    let [officer, dispatcher, unit, office] = ["officer", "dispatcher", "unit", "office"].map(|r| session(&server, r));
+
+    // The officer reports in their own area, in the demo unit's street.
+    let (_, grids) = server.get_as(Some(&officer), "/api/v1/layers/grids?level=grid");
+    let grid = grids["features"]
+        .as_array()
+        .and_then(|g| g.iter().find(|f| f["properties"]["responsible_unit"] == "东华门街道办事处").cloned())
+        .expect("an officer's grid of the demo unit");
+    let (lon, lat) = inside(&grid);
+    let report =
+        json!({"lon": lon, "lat": lat, "category": "暴露垃圾", "description": "胡同口垃圾堆放", "source": "officer"});
+    let (status, case) = server.post_as(Some(&officer), "/api/v1/problems", &report.to_string());
+    assert_eq!(status, 201, "{name}: {case}");
+    let id = case["id"].as_i64().expect("id");
+    assert!(task_for(&server, &unit, id).is_none(), "{name}: not the unit's yet");
+
+    // The dispatcher's list offers each next move, with the action it takes.
+    for (kind, action) in [("accept", "accept"), ("register", "register"), ("dispatch", "dispatch")] {
+        let task =
+            task_for(&server, &dispatcher, id).unwrap_or_else(|| panic!("{name}: {kind} is on the dispatcher's list"));
+        assert_eq!(task["kind"], kind, "{name}: {task}");
+        assert!(task["next_actions"].as_array().is_some_and(|a| a.contains(&json!(action))), "{name}: {task}");
+        act(&server, &dispatcher, id, json!({"action": action}));
+    }
+    assert!(task_for(&server, &dispatcher, id).is_none(), "{name}: dispatched in time, off the dispatcher's list");
+
+    // The unit: handle, with an after-photo (a screenshot-like JPEG: flagged, so the check overrides).
+    let task = task_for(&server, &unit, id).expect("on the unit's list");
+    assert_eq!((task["kind"].as_str(), task["kind_zh"].as_str()), (Some("handle"), Some("处置")), "{name}: {task}");
+    assert_eq!(task["next_actions"], json!(["refuse", "handle", "request_extension"]), "{name}");
+    assert!(task["deadline"].is_string(), "{name}: the deadline is shown");
+    let (status, photo) = upload_form(
+        &server,
+        &unit,
+        &format!("/api/v1/problems/{id}/photos"),
+        &[("stage", "handling")],
+        "after.jpg",
+        &jpeg(),
+    );
+    assert_eq!(status, 201, "{name}: {photo}");
+    act(&server, &unit, id, json!({"action": "handle", "note": "已清运"}));
+    assert!(task_for(&server, &unit, id).is_none(), "{name}: handled, off the unit's list");
+
+    // The officer checks it on site (核查).
+    let task = task_for(&server, &officer, id).expect("on the officer's list");
+    assert_eq!((task["kind"].as_str(), task["next_actions"].clone()), (Some("verify"), json!(["reject", "verify"])));
+    act(
+        &server,
+        &officer,
+        id,
+        json!({"action": "verify", "override_flags": true, "note": "现场核查已清理，照片为截图"}),
+    );
+
+    // The dispatcher closes (结案).
+    let task = task_for(&server, &dispatcher, id).expect("close is on the dispatcher's list");
+    assert_eq!(task["kind"], "close", "{name}: {task}");
+    // The flagged after-photo is overridden again, in the dispatcher's own words.
+    let closed =
+        act(&server, &dispatcher, id, json!({"action": "close", "override_flags": true, "note": "核查员已现场确认"}));
+    assert_eq!(closed["status"], "closed", "{name}");
+    for token in [&officer, &dispatcher, &unit, &office] {
+        assert!(task_for(&server, token, id).is_none(), "{name}: a closed case is on nobody's list");
+    }
+    let (_, events) = server.get_as(Some(&dispatcher), &format!("/api/v1/problems/{id}/events"));
+    let steps: Vec<&str> =
+        events["events"].as_array().expect("events").iter().filter_map(|e| e["action"].as_str()).collect();
+    assert_eq!(steps, ["accept", "register", "dispatch", "handle", "verify", "close"], "{name}: the history");
+
+    // The officer's list also holds this week's points still due, as the coverage counts them.
+    let (_, list) = server.get_as(Some(&officer), "/api/v1/tasks");
+    let (_, coverage) = server.get_as(Some(&officer), "/api/v1/coverage?week=2026-W47");
+    let due = coverage["points"].as_array().expect("points").iter().filter(|p| p["covered"] == false).count();
+    assert_eq!(list["counts"]["inspect"].as_u64().unwrap_or(0) as usize, due, "{name}: {}", list["counts"]);
+    // The office chases red and yellow cases only; the citizen app has no list.
+    let (_, chased) = server.get_as(Some(&office), "/api/v1/tasks");
+    let tasks = chased["tasks"].as_array().expect("tasks");
+    assert!(tasks
+        .iter()
+        .all(|t| t["kind"] == "chase" && ["red", "yellow"].contains(&t["colour"].as_str().unwrap_or(""))));
+    let (status, app) = server.get_as(Some(&server.token_of("app")), "/api/v1/tasks");
+    assert_eq!((status, app["tasks"].as_array().map(Vec::len)), (200, Some(0)), "{name}: {app}");
+    assert_eq!(server.get_as(None, "/api/v1/tasks").0, 401);
+    assert_eq!(server.get_as(Some(&officer), "/api/v1/tasks?x=1").0, 400, "{name}: unknown parameters are refused");
+}
+
+#[test]
+fn each_role_finds_its_next_move_and_a_report_goes_round_the_loop_on_both_backends() {
+    for backend in Backend::both("tasks") {
+        scenario(&backend);
+    }
+}
