@@ -120,6 +120,38 @@ try {
     await context.close();
   });
 
+  await step("unit's board (phone): its cases to fix, most urgent first, one handled with an after-photo", async () => {
+    // The dispatcher sends a fresh report to the demo unit first, so its board has a case to fix.
+    const send = (path, body) => fetch(`${base}${path}`, { method: "POST", headers: { Authorization: `Bearer ${tokens.dispatcher}`, "Content-Type": "application/json" }, body: JSON.stringify(body) }).then((r) => r.json());
+    const report = await send("/api/v1/problems", { lon: 116.4045, lat: 39.9152, category: "E01001", description: "browser test: for the unit", source: "officer" });
+    for (const action of ["accept", "register"]) await send(`/api/v1/problems/${report.id}/transitions`, { action });
+    const dispatched = await send(`/api/v1/problems/${report.id}/transitions`, { action: "dispatch", unit: "东华门街道办事处" });
+    assert.equal(dispatched.status, "dispatched", JSON.stringify(dispatched));
+    const { page, context } = await open("unit", "tasks", { width: 390, height: 844 });
+    const listed = await api("unit", "/api/v1/tasks");
+    assert.ok(listed.tasks.length > 0, "the demo unit has cases to fix");
+    assert.equal(Number(await page.evaluate(() => document.body.dataset.tasks)), listed.tasks.length);
+    const shown = await page.$$eval("#tasks li", (lis) => lis.map((li) => Number(li.dataset.id)));
+    assert.deepEqual(shown, listed.tasks.map((task) => task.problem_id), "in the API's order of urgency");
+    const first = listed.tasks.find((task) => task.next_actions.includes("handle"));
+    await page.click(`#tasks li[data-id="${first.problem_id}"]`);
+    await page.locator("#task-act button[data-action=handle]").waitFor();
+    assert.ok((await page.$$eval("ol.history li", (lis) => lis.length)) > 0, "the case's history is shown");
+    await page.screenshot({ path: `${shots}/unit.png` });
+    const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==", "base64");
+    await page.setInputFiles('#task-act input[name="photo"]', { name: "after.png", mimeType: "image/png", buffer: png });
+    await page.fill('#task-act textarea[name="note"]', "已清运，现场恢复整洁");
+    await page.click("#task-act button[data-action=handle]");
+    await page.waitForFunction((id) => document.body.dataset.acted === `${id}:handled`, first.problem_id, { timeout: 30_000 });
+    const stored = await api("unit", `/api/v1/problems/${first.problem_id}`);
+    assert.equal(stored.status, "handled");
+    const photos = await api("unit", `/api/v1/problems/${first.problem_id}/photos`);
+    assert.ok(photos.photos.some((p) => p.stage === "handling"), "the after-photo is on the case");
+    await page.waitForFunction(() => document.body.dataset.ready === "tasks");
+    assert.equal(await page.$(`#tasks li[data-id="${first.problem_id}"]`), null, "off the list once handled");
+    await context.close();
+  });
+
   await step("dispatcher view: live queue, candidates, one action end to end", async () => {
     const { page, context } = await open("dispatcher", "dispatcher");
     const queued = await rendered(page, ["queue"]);

@@ -17,6 +17,7 @@ fn every_view_of_the_web_map_draws_in_chromium() {
         "officer": server.token_of("officer"),
         "dispatcher": server.token_of("dispatcher"),
         "office": server.token_of("office"),
+        "unit": server.token_of("unit"),
     });
     let logins: serde_json::Map<String, serde_json::Value> =
         server.logins.iter().map(|(role, (user, password))| (role.clone(), json!([user, password]))).collect();
@@ -34,8 +35,8 @@ fn every_view_of_the_web_map_draws_in_chromium() {
         .expect("node runs (scripts/test.sh installs playwright-core into tests/browser)");
     let log = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "browser checks failed:\n{log}");
-    assert!(log.contains("all 5 browser checks passed"), "{log}");
-    for view in ["sign-in", "officer", "dispatcher", "office"] {
+    assert!(log.contains("all 6 browser checks passed"), "{log}");
+    for view in ["sign-in", "officer", "unit", "dispatcher", "office"] {
         let png = std::fs::read(shots.join(format!("{view}.png"))).expect("screenshot saved");
         assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{view}: a real screenshot");
     }

@@ -652,9 +652,82 @@ function trendChart(rows) {
   <tbody>${rows.map((r) => `<tr><td>${r.label}</td><td class="num">${r.opened}</td><td class="num">${r.closed}</td><td class="num">${r.onTime == null ? "—" : `${(r.onTime * 100).toFixed(0)} %`}</td></tr>`).join("")}</tbody></table>`;
 }
 
+// ---- 待办: the caller's to-do list (the unit's board 待整改, the officer's checks, the desk's follow-up) ----
+async function tasksView(map, panel) {
+  const list = await api("/api/v1/tasks");
+  const cases = list.tasks.filter((task) => task.problem_id);
+  const toFeature = (task) => ({ type: "Feature", id: task.problem_id ?? 0, geometry: { type: "Point", coordinates: [task.lon, task.lat] }, properties: task });
+  map.addSource("grids", tiles("grids"));
+  addGridLayers(map, "grids", "grids");
+  map.addSource("tasks", { type: "geojson", data: featureCollection(list.tasks.map(toFeature)) });
+  map.addLayer({ id: "tasks", type: "circle", source: "tasks", paint: { "circle-color": problemColour, "circle-radius": 8, "circle-stroke-color": "#12355b", "circle-stroke-width": 2 } });
+  fitTo(map, list.tasks.map(toFeature));
+  const badges = Object.entries(list.counts).map(([kind, n]) => `<span class="count" data-kind="${esc(kind)}">${esc(kindText(kind))} <b>${n}</b></span>`).join("");
+  panel.innerHTML = `<h2>${t("tasks")} <span class="muted">${list.tasks.length}</span></h2>
+    <div class="badges">${badges || `<span class="muted">${t("no_tasks")}</span>`}</div>
+    <ul id="tasks">${list.tasks.map((task, i) => `<li data-index="${i}" data-kind="${esc(task.kind)}" ${task.problem_id ? `data-id="${task.problem_id}"` : ""} class="colour-${esc(task.colour)}">
+      <b>${esc(kindText(task.kind))}</b> ${task.problem_id ? `#${task.problem_id} ` : ""}${esc(task.title)}
+      <br><span class="muted">${task.deadline ? `${t("deadline")} ${shortTime(task.deadline)}` : ""}${task.visits ? ` · ${task.visits[0]}/${task.visits[1]}` : ""} · ${esc(task.grid_code || "—")}</span></li>`).join("")}</ul>
+    <div id="task-detail" class="muted">${cases.length ? t("choose_task") : ""}</div>`;
+  document.body.dataset.tasks = String(list.tasks.length);
+  $("#tasks").querySelectorAll("li").forEach((li) => li.addEventListener("click", () => open(list.tasks[Number(li.dataset.index)])));
+
+  async function open(task) {
+    $("#tasks").querySelectorAll("li").forEach((li) => li.classList.toggle("selected", li.dataset.index === String(list.tasks.indexOf(task))));
+    map.flyTo({ center: [task.lon, task.lat], zoom: Math.max(map.getZoom(), 16), duration: 0 });
+    if (!task.problem_id) { $("#task-detail").innerHTML = `<h2>${esc(task.title)}</h2><p class="muted">${t("inspect_hint")}</p>`; return; }
+    const [p, history] = await Promise.all([api(`/api/v1/problems/${task.problem_id}`), api(`/api/v1/problems/${task.problem_id}/events`)]);
+    const names = STRINGS[state.lang].transitions;
+    const needsPhoto = task.next_actions.includes("handle");
+    $("#task-detail").className = "";
+    $("#task-detail").innerHTML = `
+      <h2>#${p.id} ${esc(p.category_name || p.category)}</h2>
+      <div>${esc(p.description)}</div>
+      <div class="muted">${t("status")}: <b data-status>${esc(statusText(p.status))}</b> · ${t("deadline")} ${p.deadline ? shortTime(p.deadline) : "—"} · ${t("unit")}: ${esc(p.responsible_unit || "—")}</div>
+      <div id="photos" class="photos muted">${t("loading")}</div>
+      <form id="task-act" class="task-form">
+        <textarea name="note" rows="2" placeholder="${t("note")}"></textarea>
+        ${needsPhoto ? `<label>${t("after_photo")} <input type="file" name="photo" accept="image/*" capture="environment"></label>` : ""}
+        ${task.next_actions.includes("request_extension") ? `<label>${t("extension")} <input type="number" name="amount" min="1" max="1000" value="2"> <select name="unit"><option value="working_days">${t("working_days")}</option><option value="working_hours">${t("working_hours")}</option></select></label>` : ""}
+        ${task.next_actions.includes("refuse") ? `<input name="forward_to" placeholder="${t("forward_to")}">` : ""}
+        <div class="actions">${task.next_actions.map((a) => `<button type="button" data-action="${esc(a)}" class="${["refuse", "reject", "void"].includes(a) ? "secondary" : ""}">${esc(names[a] || a)}</button>`).join("")}</div>
+      </form>
+      <p id="task-result" role="status"></p>
+      <h2>${t("history")}</h2>
+      <ol class="history">${history.events.map((e) => `<li>${shortTime(e.at)} ${esc(names[e.action] || e.action)} <span class="muted">${esc(e.actor)}${e.note ? ` · ${esc(e.note)}` : ""}</span></li>`).join("")}</ol>`;
+    showPhotos(p.id);
+    $("#task-act").querySelectorAll("button[data-action]").forEach((b) => b.addEventListener("click", () => act(p, b.dataset.action)));
+  }
+
+  async function act(p, action) {
+    const form = new FormData($("#task-act"));
+    const note = String(form.get("note") || "").trim() || undefined;
+    const body = { action, note };
+    if (action === "refuse") body.forward_to = String(form.get("forward_to") || "").trim() || undefined;
+    if (action === "request_extension") body.extension = { amount: Number(form.get("amount")), unit: form.get("unit") };
+    try {
+      const photo = form.get("photo");
+      if (action === "handle" && photo && photo.size) {
+        const upload = new FormData();
+        upload.append("stage", "handling");
+        upload.append("file", photo);
+        const sent = await fetch(`/api/v1/problems/${p.id}/photos`, { method: "POST", headers: { Authorization: `Bearer ${state.token}` }, body: upload });
+        if (!sent.ok) throw new ApiError((await sent.json().catch(() => null))?.error?.message || `${sent.status}`);
+      }
+      const updated = await api(`/api/v1/problems/${p.id}/transitions`, { method: "POST", body: JSON.stringify(body) });
+      $("#task-result").textContent = `${t("done")}: ${statusText(updated.status)}`;
+      document.body.dataset.acted = `${p.id}:${updated.status}`;
+      await show();
+    } catch (e) {
+      $("#task-result").innerHTML = `<span class="error">${esc(e.message)}</span>`;
+    }
+  }
+}
+const kindText = (kind) => STRINGS[state.lang].task_kinds[kind] || kind;
+
 // ---- shell: sign-in, language, view switching ----
-const VIEWS = { officer: officerView, dispatcher: dispatcherView, office: officeView };
-const DEFAULT_VIEW = { officer: "officer", dispatcher: "dispatcher", office: "office", admin: "office", unit: "dispatcher", app: "officer" };
+const VIEWS = { tasks: tasksView, officer: officerView, dispatcher: dispatcherView, office: officeView };
+const DEFAULT_VIEW = { officer: "officer", dispatcher: "dispatcher", office: "office", admin: "office", unit: "tasks", app: "officer" };
 
 function applyLanguage() {
   document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
