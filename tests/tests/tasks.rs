@@ -69,6 +69,12 @@ fn scenario(backend: &Backend) {
     assert_eq!(status, 201, "{name}: {case}");
     let id = case["id"].as_i64().expect("id");
     assert!(task_for(&server, &unit, id).is_none(), "{name}: not the unit's yet");
+    let bulletin = || {
+        let (status, b) = server.get_as(Some(&dispatcher), "/api/v1/reports/weekly?week=2026-W47&by=unit");
+        assert_eq!(status, 200, "{name}: {b}");
+        b["total"]["counts"].clone()
+    };
+    let before = bulletin();
 
     // The dispatcher's list offers each next move, with the action it takes.
     for (kind, action) in [("accept", "accept"), ("register", "register"), ("dispatch", "dispatch")] {
@@ -121,6 +127,11 @@ fn scenario(backend: &Backend) {
     let steps: Vec<&str> =
         events["events"].as_array().expect("events").iter().filter_map(|e| e["action"].as_str()).collect();
     assert_eq!(steps, ["accept", "register", "dispatch", "handle", "verify", "close"], "{name}: the history");
+    // The weekly bulletin agrees: one more case to handle, handled and closed, on time.
+    let after = bulletin();
+    for count in ["should_handle", "handled", "on_time_handled", "closed", "on_time_closed"] {
+        assert_eq!(after[count].as_u64(), before[count].as_u64().map(|n| n + 1), "{name}: {count}: {before} → {after}");
+    }
 
     // The officer's list also holds this week's points still due, as the coverage counts them.
     let (_, list) = server.get_as(Some(&officer), "/api/v1/tasks");
