@@ -193,6 +193,20 @@ try {
     const events = await fetch(`${base}/api/v1/problems/${created.id}/events`, { headers: { Authorization: `Bearer ${tokens.dispatcher}` } }).then((r) => r.json());
     assert.ok(JSON.stringify(events).includes("accept"), "and is in the case log");
     assert.ok(target.id > 0);
+    // The same thing reported again a few metres away is offered as a likely duplicate: merged
+    // from the case panel, it closes pointing at the earlier case.
+    const again = await fetch(`${base}/api/v1/problems`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${tokens.dispatcher}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ lon: 116.39552, lat: 39.96221, category: "E01001", description: "browser test: reported twice", source: "hotline" }),
+    }).then((r) => r.json());
+    assert.ok(again.likely_duplicates.some((d) => d.id === created.id), JSON.stringify(again.likely_duplicates));
+    await page.locator(`#queue li[data-id="${again.id}"]`).waitFor();
+    await page.click(`#queue li[data-id="${again.id}"]`);
+    await page.click(`#duplicates button[data-merge="${created.id}"]`);
+    await page.waitForFunction(() => document.querySelector("#action-result")?.textContent.length > 0);
+    const merged = await fetch(`${base}/api/v1/problems/${again.id}`, { headers: { Authorization: `Bearer ${tokens.dispatcher}` } }).then((r) => r.json());
+    assert.deepEqual([merged.status, merged.merged_into], ["closed", created.id], "merged into the earlier case");
     await context.close();
   });
 

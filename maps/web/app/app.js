@@ -451,6 +451,7 @@ async function dispatcherView(map, panel) {
       <div id="photos" class="photos muted">${t("loading")}</div>
       <h2>${t("candidates")}</h2>
       <ul>${(p.nearby || []).map((n) => `<li>${esc(n.code)} <span class="muted">${n.distance_m.toFixed(0)} m</span></li>`).join("") || `<li class="muted">—</li>`}</ul>
+      ${(p.likely_duplicates || []).length ? `<h2>${t("likely_duplicates")}</h2><ul id="duplicates">${p.likely_duplicates.map((d) => `<li>#${d.id} <span class="muted">${d.distance_m.toFixed(0)} m</span> <button type="button" class="secondary" data-merge="${d.id}">${t("merge_into")} #${d.id}</button></li>`).join("")}</ul>` : ""}
       <div class="actions">${steps.map((s) => `<button type="button" data-action="${s}" class="${s === "void" ? "secondary" : ""}">${esc(names[s] || s)}</button>`).join("")}</div>
       <h2>${t("reroute")}</h2>
       <form id="reroute" class="actions">
@@ -461,6 +462,8 @@ async function dispatcherView(map, panel) {
       <p id="action-result" role="status"></p>`;
     showPhotos(p.id);
     $("#detail").querySelectorAll("button[data-action]").forEach((b) => b.addEventListener("click", () => act(p.id, { action: b.dataset.action, note: b.dataset.action === "void" ? "dispatcher board" : undefined })));
+    // A likely duplicate: this report joins the earlier case and closes pointing at it.
+    $("#detail").querySelectorAll("button[data-merge]").forEach((b) => b.addEventListener("click", () => act(p.id, { action: "merge", into: Number(b.dataset.merge), note: t("merged_note") })));
     $("#reroute").addEventListener("submit", (e) => {
       e.preventDefault();
       const form = new FormData(e.target);
@@ -678,7 +681,8 @@ async function tasksView(map, panel) {
     if (!task.problem_id) { $("#task-detail").innerHTML = `<h2>${esc(task.title)}</h2><p class="muted">${t("inspect_hint")}</p>`; return; }
     const [p, history] = await Promise.all([api(`/api/v1/problems/${task.problem_id}`), api(`/api/v1/problems/${task.problem_id}/events`)]);
     const names = STRINGS[state.lang].transitions;
-    const needsPhoto = task.next_actions.includes("handle");
+    // The photo that goes with the step: after the fix (处置), or of the check on site (核查).
+    const photoStage = task.next_actions.includes("handle") ? "handling" : task.next_actions.includes("verify") ? "verification" : null;
     $("#task-detail").className = "";
     $("#task-detail").innerHTML = `
       <h2>#${p.id} ${esc(p.category_name || p.category)}</h2>
@@ -687,7 +691,7 @@ async function tasksView(map, panel) {
       <div id="photos" class="photos muted">${t("loading")}</div>
       <form id="task-act" class="task-form">
         <textarea name="note" rows="2" placeholder="${t("note")}"></textarea>
-        ${needsPhoto ? `<label>${t("after_photo")} <input type="file" name="photo" accept="image/*" capture="environment"></label>` : ""}
+        ${photoStage ? `<label>${t(photoStage === "handling" ? "after_photo" : "check_photo")} <input type="file" name="photo" accept="image/*" capture="environment" data-stage="${photoStage}"></label>` : ""}
         ${task.next_actions.includes("request_extension") ? `<label>${t("extension")} <input type="number" name="amount" min="1" max="1000" value="2"> <select name="unit"><option value="working_days">${t("working_days")}</option><option value="working_hours">${t("working_hours")}</option></select></label>` : ""}
         ${task.next_actions.includes("refuse") ? `<input name="forward_to" placeholder="${t("forward_to")}">` : ""}
         <div class="actions">${task.next_actions.map((a) => `<button type="button" data-action="${esc(a)}" class="${["refuse", "reject", "void"].includes(a) ? "secondary" : ""}">${esc(names[a] || a)}</button>`).join("")}</div>
@@ -707,9 +711,10 @@ async function tasksView(map, panel) {
     if (action === "request_extension") body.extension = { amount: Number(form.get("amount")), unit: form.get("unit") };
     try {
       const photo = form.get("photo");
-      if (action === "handle" && photo && photo.size) {
+      const stage = $("#task-act input[name=photo]")?.dataset.stage;
+      if (["handle", "verify", "reject"].includes(action) && photo && photo.size) {
         const upload = new FormData();
-        upload.append("stage", "handling");
+        upload.append("stage", stage);
         upload.append("file", photo);
         const sent = await fetch(`/api/v1/problems/${p.id}/photos`, { method: "POST", headers: { Authorization: `Bearer ${state.token}` }, body: upload });
         if (!sent.ok) throw new ApiError((await sent.json().catch(() => null))?.error?.message || `${sent.status}`);
