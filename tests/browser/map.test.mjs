@@ -211,18 +211,22 @@ try {
   });
 
   await step("office view: coverage choropleth, tiling, ranking, trends", async () => {
-    const { page, context } = await open("office", "office?week=2026-W47");
+    // The demo lives in the week its server's clock is in (2026-W49): the office opens on it.
+    const { page, context } = await open("office", "office");
+    assert.equal(await page.evaluate(() => location.hash), "#office");
     const grids = await rendered(page, ["coverage"], 50);
     const coloured = await page.evaluate(() => {
       const map = window.gridwatch.map;
       return map.queryRenderedFeatures({ layers: ["coverage"] }).filter((f) => typeof map.getFeatureState({ source: "grids", sourceLayer: "grids", id: f.properties.code }).percent === "number").length;
     });
     assert.ok(coloured > 0, `some of ${grids.length} drawn grids carry a coverage percentage`);
+    const week = await api("office", "/api/v1/coverage?week=2026-W49");
+    assert.ok(week.summary.covered > 0, "this week's coverage is above 0 % on a fresh demo");
     await page.locator("#tiling [data-gaps]").waitFor();
     await page.locator("#trend-table tbody tr").first().waitFor();
     assert.equal(await page.locator("#trend-table tbody tr").count(), 8);
     // The ranking lists the streets the API ranks for that week, in its order.
-    const bulletin = await api("office", "/api/v1/reports/weekly?week=2026-W47&by=street");
+    const bulletin = await api("office", "/api/v1/reports/weekly?week=2026-W49&by=street");
     assert.ok(bulletin.rows.length > 0, "the demo week has dispatched cases");
     const names = await page.locator("#ranking-table tbody tr td:nth-child(2)").allTextContents();
     assert.deepEqual(names, bulletin.rows.map((r) => r.name || r.group));

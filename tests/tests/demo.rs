@@ -212,3 +212,75 @@ fn the_demo_seed_is_deterministic() {
     };
     assert_eq!(layer(&first), layer(&second));
 }
+
+/// A fresh demo on a day outside its own fortnight (issue 22): reports over the eight weeks up to
+/// the start, cases in every state and every colour, this week's patrols (coverage above 0 %),
+/// work on the unit's and the dispatcher's lists, and a plan for the rest of the week; the same
+/// start gives the same demo.
+#[test]
+fn the_demo_lives_in_the_present() {
+    // A Thursday afternoon in Beijing, 2026-W49.
+    let start = ["--demo", "--clock-start", "2026-12-03T15:00:00+08:00"];
+    let first = common::scratch("demo-present-1");
+    let server = Server::start(&format!("sqlite://{}", first.join("g.db").display()), &start);
+    let admin = server.token_of("admin");
+    let (_, all) = server.get_as(Some(&admin), "/api/v1/problems?limit=1000");
+    let problems = all["problems"].as_array().expect("problems").clone();
+    assert_eq!(problems.len(), 300);
+    let weeks: std::collections::BTreeSet<String> = problems
+        .iter()
+        .filter_map(|p| p["created_at"].as_str())
+        .map(|t| {
+            let at = time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).expect("time");
+            let (year, week, _) = at.to_offset(time::macros::offset!(+8)).date().to_iso_week_date();
+            format!("{year}-W{week:02}")
+        })
+        .collect();
+    assert_eq!(weeks.len(), 8, "this week and the seven before have reports: {weeks:?}");
+    assert!(weeks.contains("2026-W49") && !weeks.iter().any(|w| w.as_str() > "2026-W49"), "{weeks:?}");
+    let states: std::collections::BTreeSet<&str> = problems.iter().filter_map(|p| p["status"].as_str()).collect();
+    for state in ["reported", "dispatched", "closed"] {
+        assert!(states.contains(state), "cases {state}: {states:?}");
+    }
+    let open: Vec<&Value> =
+        problems.iter().filter(|p| !["closed", "void"].contains(&p["status"].as_str().unwrap_or(""))).collect();
+    let colours: std::collections::BTreeSet<&str> = open.iter().filter_map(|p| p["colour"].as_str()).collect();
+    for colour in ["none", "red"] {
+        assert!(colours.contains(colour), "open cases in {colour}: {colours:?}");
+    }
+    let (_, coverage) = server.get_as(Some(&server.token_of("office")), "/api/v1/coverage?week=2026-W49");
+    assert!(
+        coverage["summary"]["covered"].as_u64().is_some_and(|n| n > 0),
+        "this week's coverage: {}",
+        coverage["summary"]
+    );
+    let (_, unit) = server.get_as(Some(&server.token_of("unit")), "/api/v1/tasks");
+    assert!(
+        unit["counts"]["handle"].as_u64().is_some_and(|n| n > 0),
+        "the demo unit has cases to fix: {}",
+        unit["counts"]
+    );
+    let (_, desk) = server.get_as(Some(&server.token_of("dispatcher")), "/api/v1/tasks");
+    assert!(desk["counts"]["accept"].as_u64().is_some_and(|n| n > 0), "reports to accept: {}", desk["counts"]);
+    // The officer walked this week's beat (Monday, Tuesday, this morning): done; next week is planned.
+    let officer = server.token_of("officer");
+    let (_, this_week) = server.get_as(Some(&officer), "/api/v1/plans?week=2026-W49");
+    assert!(this_week["done"].as_u64().is_some_and(|n| n > 0), "{}", this_week["done"]);
+    let (_, next_week) = server.get_as(Some(&officer), "/api/v1/plans?week=2026-W50");
+    let days: Vec<&str> = next_week["features"]
+        .as_array()
+        .expect("plan")
+        .iter()
+        .filter_map(|f| f["properties"]["date"].as_str())
+        .collect();
+    assert!(days.contains(&"2026-12-07"), "Monday's route is planned: {days:?}");
+    drop(server);
+
+    // The same start, the same demo.
+    let second = common::scratch("demo-present-2");
+    let again = Server::start(&format!("sqlite://{}", second.join("g.db").display()), &start);
+    let (_, all) = again.get_as(Some(&again.token_of("admin")), "/api/v1/problems?limit=1000");
+    let key = |p: &Value| (p["id"].clone(), p["created_at"].clone(), p["category"].clone(), p["status"].clone());
+    let twice: Vec<_> = all["problems"].as_array().expect("problems").iter().map(key).collect();
+    assert_eq!(twice, problems.iter().map(key).collect::<Vec<_>>());
+}

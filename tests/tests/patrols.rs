@@ -355,7 +355,11 @@ fn points_routes_and_tracks_import_from_files_and_coverage_exports_csv() {
 #[test]
 fn the_demo_city_has_a_patrol_week_to_look_at() {
     let dir = common::scratch("patrol-demo");
-    let server = Server::start(&format!("sqlite://{}", dir.join("g.db").display()), &["--demo"]);
+    // In the demo's own week (on other days it lives in the present: tests/tests/demo.rs).
+    let server = Server::start(
+        &format!("sqlite://{}", dir.join("g.db").display()),
+        &["--demo", "--clock-start", "2026-11-20T10:00:00+08:00"],
+    );
     let (status, cov) = server.get_as(Some(&server.token_of("officer")), "/api/v1/coverage?week=2026-W47");
     assert_eq!(status, 200, "{cov}");
     let points = cov["points"].as_array().expect("points");

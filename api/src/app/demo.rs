@@ -20,8 +20,96 @@ const DIVISIONS_CSV: &str = include_str!("../../demo/dongcheng-divisions.csv");
 pub const CELL_METRES: f64 = 190.0;
 /// How many problems the demo seeds.
 pub const DEMO_PROBLEMS: usize = 300;
-/// When the demo's grids become valid and its problems start.
+/// When the demo's grids become valid and its own week (2026-W47) starts.
 pub const DEMO_EPOCH: OffsetDateTime = datetime!(2026-11-16 00:00:00 +08:00);
+/// The demo unit (责任单位), whose board gets the cases that stay with a unit.
+const DEMO_UNIT: &str = "东华门街道办事处";
+
+/// When the demo's story happens. While the clock is in the demo's own fortnight (2026-W47 and
+/// W48, where the tests pin it) everything is as it always was: reports from the Monday of W47,
+/// patrols in W47. On any other day the demo lives in the present: its reports are spread over
+/// its week and the seven before, up to the moment it starts, cases move through the workflow as far as that
+/// moment allows, and the patrols are this week's (in Beijing time), so that a newcomer opening
+/// the office view today sees this week's coverage and a ranking. Deterministic for a given start.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Timeline {
+    Fixed,
+    Present { now: OffsetDateTime, week: OffsetDateTime },
+}
+
+/// The present demo's reports start this many weeks before the current one.
+const HISTORY: Duration = Duration::weeks(7);
+
+impl Timeline {
+    fn at(now: OffsetDateTime) -> Self {
+        if now >= DEMO_EPOCH && now < DEMO_EPOCH + Duration::weeks(2) {
+            return Timeline::Fixed;
+        }
+        // To the minute, so that the same start seeds the same demo (a start is never exact).
+        let now = now - Duration::nanoseconds(i64::from(now.nanosecond())) - Duration::seconds(i64::from(now.second()));
+        let local = now.to_offset(DEMO_EPOCH.offset());
+        let monday = local.date() - Duration::days(i64::from(local.weekday().number_days_from_monday()));
+        Timeline::Present { now, week: monday.midnight().assume_offset(DEMO_EPOCH.offset()) }
+    }
+
+    /// The moment the demo is seeded at: the present demo's minute, or the clock's.
+    fn seeded_at(self, clock: OffsetDateTime) -> OffsetDateTime {
+        match self {
+            Timeline::Fixed => clock,
+            Timeline::Present { now, .. } => now,
+        }
+    }
+
+    /// When report `i` of the demo's [`DEMO_PROBLEMS`] was made.
+    fn report_time(self, i: usize) -> OffsetDateTime {
+        match self {
+            Timeline::Fixed => DEMO_EPOCH + Duration::minutes(37 * i as i64),
+            Timeline::Present { now, week } => {
+                // From the Monday seven weeks back up to (not quite) now: this week and the seven before.
+                let from = week - HISTORY;
+                let span = (now - from).whole_seconds();
+                from + Duration::seconds(span * i as i64 / DEMO_PROBLEMS as i64)
+            }
+        }
+    }
+
+    /// The Monday the demo's patrol week starts.
+    fn patrol_week(self) -> OffsetDateTime {
+        match self {
+            Timeline::Fixed => DEMO_EPOCH,
+            Timeline::Present { week, .. } => week,
+        }
+    }
+
+    /// Whether the instant `t` (Unix seconds) is in the demo's past.
+    fn has_happened(self, t: i64) -> bool {
+        match self {
+            Timeline::Fixed => true,
+            Timeline::Present { now, .. } => t <= now.unix_timestamp(),
+        }
+    }
+
+    /// When each of the week's demo tracks starts (Unix seconds), given how long one takes:
+    /// Monday, Tuesday, Thursday and Friday at 09:00 (Wednesday is missed, so the week shows
+    /// gaps). In the present only walks already over count; early on a Monday, one that ended
+    /// just now stands in.
+    fn track_starts(self, walk_seconds: i64) -> Vec<i64> {
+        let week = self.patrol_week();
+        let days = [0, 1, 3, 4].map(|day| (week + Duration::days(day) + Duration::hours(9)).unix_timestamp());
+        match self {
+            Timeline::Fixed => days.to_vec(),
+            Timeline::Present { now, .. } => {
+                let now = now.unix_timestamp();
+                let over: Vec<i64> = days.into_iter().filter(|start| start + walk_seconds <= now).collect();
+                if over.is_empty() {
+                    vec![(now - walk_seconds).max(week.unix_timestamp())]
+                } else {
+                    over
+                }
+            }
+        }
+    }
+}
 
 struct Division {
     code: String,
@@ -213,6 +301,8 @@ pub async fn seed(store: &Store, catalog: &Catalog, now: OffsetDateTime) -> Resu
         return Ok(Some(logins));
     };
     let catalogue = default_catalogue();
+    let timeline = Timeline::at(now);
+    let now = timeline.seeded_at(now);
     let mut rng = SplitMix(20_261_116);
     let sources = [Source::Officer, Source::Officer, Source::Hotline, Source::Citizen, Source::App, Source::Undercover];
     let mut problems = Vec::with_capacity(DEMO_PROBLEMS);
@@ -230,41 +320,46 @@ pub async fn seed(store: &Store, catalog: &Catalog, now: OffsetDateTime) -> Resu
             source: *rng.pick(&sources),
             owner: None,
         };
-        let at = DEMO_EPOCH + Duration::minutes(37 * problems.len() as i64);
+        let at = timeline.report_time(problems.len());
         let problem = route(&snapshot, report, class, at);
         if problem.grid_code.is_some() {
             problems.push(problem);
         }
     }
     let stored = store.insert_problems(problems, &actor).await?;
-    seed_case_history(store, stored, now).await?;
-    seed_patrols(store, &snapshot, &mut rng).await?;
+    seed_case_history(store, stored, now, timeline).await?;
+    seed_patrols(store, &snapshot, &mut rng, timeline).await?;
     Ok(Some(logins))
 }
 
-/// Some cases of the demo week taken through the workflow, so the weekly bulletin, the office's
-/// ranking and its trends have something to show: every third of the first 180 is accepted,
-/// registered and dispatched within the hour; most are then handled, verified and closed — one in
-/// four a day and a half late — and every fifth stays with its unit. Steps later than `now` are
-/// not taken.
+/// Some cases of the demo taken through the workflow, so the weekly bulletin, the office's
+/// ranking and its trends have something to show: every third (of the first 180 in the demo's
+/// own week, of all in the present) is accepted, registered and dispatched within the hour; most
+/// are then handled, verified and closed — one in four a day and a half late — and every fifth
+/// stays with its unit (in the present, the demo unit). Steps later than `now` are not taken.
 async fn seed_case_history(
     store: &Store,
     problems: Vec<crate::domain::problem::Problem>,
     now: OffsetDateTime,
+    timeline: Timeline,
 ) -> Result<(), StoreError> {
     use crate::domain::workflow::calendar::WorkingCalendar;
     use crate::domain::workflow::case::{apply, colour_at, Request};
     use crate::domain::workflow::colour::Thresholds;
     use crate::domain::workflow::state::Action;
     let calendar = WorkingCalendar::default();
-    for (i, mut p) in problems.into_iter().enumerate().take(180).filter(|(i, _)| i % 3 == 0) {
+    let taken = if timeline == Timeline::Fixed { 180 } else { DEMO_PROBLEMS };
+    for (i, mut p) in problems.into_iter().enumerate().take(taken).filter(|(i, _)| i % 3 == 0) {
+        let stays = i % 5 == 0;
+        // In the present the cases that stay with a unit go to the demo unit, so its board has work.
+        let dispatch_to = (stays && timeline != Timeline::Fixed).then(|| DEMO_UNIT.to_string());
         let handling = if i % 4 == 0 { Duration::hours(36) } else { Duration::hours(2) };
         let mut steps = vec![
             (Role::Dispatcher, "demo-dispatcher", Action::Accept, Duration::minutes(20)),
             (Role::Dispatcher, "demo-dispatcher", Action::Register, Duration::minutes(40)),
             (Role::Dispatcher, "demo-dispatcher", Action::Dispatch, Duration::minutes(60)),
         ];
-        if i % 5 != 0 {
+        if !stays {
             steps.extend([
                 (Role::Unit, "demo-unit", Action::Handle, handling),
                 (Role::Officer, "demo-officer", Action::Verify, handling + Duration::hours(2)),
@@ -277,7 +372,11 @@ async fn seed_case_history(
             if at > now {
                 break;
             }
-            let mut next = apply(&p, role, action, &Request::default(), at, &calendar)
+            let request = Request {
+                unit: if action == Action::Dispatch { dispatch_to.clone() } else { None },
+                ..Request::default()
+            };
+            let mut next = apply(&p, role, action, &request, at, &calendar)
                 .map_err(|r| StoreError::Corrupt(format!("demo case {}: {r:?}", p.id)))?;
             // Stored as it stands now, as the escalation scheduler would have left it.
             next.colour = colour_at(&next, now, &calendar, &Thresholds::default());
@@ -313,14 +412,14 @@ const DEMO_POINT_KINDS: [(&str, &str); 8] = [
     ("intersection", "交通设施完好"),
 ];
 
-/// The demo's patrols for the week of `DEMO_EPOCH` (2026-W47): an assessment point in every
-/// third unit grid (a back street or a market every so often), the demo officer's route through
-/// their community on weekdays, and GPS tracks of Monday, Tuesday, Thursday and Friday along it
-/// (Wednesday is missed, so the week shows gaps).
+/// The demo's patrols for its patrol week ([`Timeline::patrol_week`]): an assessment point in
+/// every third unit grid (a back street or a market every so often), the demo officer's route
+/// through their community on weekdays, and GPS tracks along it ([`Timeline::track_starts`]).
 async fn seed_patrols(
     store: &Store,
     snapshot: &crate::domain::grids::Snapshot,
     rng: &mut SplitMix,
+    timeline: Timeline,
 ) -> Result<(), StoreError> {
     use geo::{BoundingRect, Centroid, Coord, Geometry, LineString, Polygon};
     use spatial::patrol::{AssessmentPoint, Criterion, PlannedRoute};
@@ -389,9 +488,13 @@ async fn seed_patrols(
         })
         .collect();
     store.save_routes(None, routes, true, DEMO_EPOCH, actor).await?;
-    for day in [0, 1, 3, 4] {
-        let start = (DEMO_EPOCH + Duration::days(day) + Duration::hours(9)).unix_timestamp();
-        store.insert_track("demo-officer".into(), walk(&line, start), DEMO_EPOCH).await?;
+    let walk_seconds = walk(&line, 0).last().map_or(0, |f| f.t);
+    for start in timeline.track_starts(walk_seconds) {
+        // No fix later than the moment the demo starts (just after midnight on a Monday).
+        let fixes: Vec<_> = walk(&line, start).into_iter().filter(|f| timeline.has_happened(f.t)).collect();
+        if !fixes.is_empty() {
+            store.insert_track("demo-officer".into(), fixes, DEMO_EPOCH).await?;
+        }
     }
     Ok(())
 }
@@ -418,6 +521,38 @@ fn walk(line: &geo::LineString<f64>, start: i64) -> Vec<spatial::track::RawFix> 
 mod tests {
     use super::*;
     use geo::{Area, Validation};
+
+    #[test]
+    fn the_demo_keeps_its_own_fortnight_and_lives_in_the_present_on_any_other_day() {
+        for pinned in [datetime!(2026-11-20 10:00 +08:00), datetime!(2026-11-29 23:59 +08:00)] {
+            assert_eq!(Timeline::at(pinned), Timeline::Fixed, "{pinned}: the tests' weeks stay as they were");
+        }
+        assert_eq!(Timeline::Fixed.report_time(10), DEMO_EPOCH + Duration::minutes(370));
+        // A Thursday afternoon in Beijing (07:00 UTC): its week began on Monday 00:00 +08:00.
+        let now = datetime!(2026-12-03 07:00 UTC);
+        let present = Timeline::at(now);
+        assert_eq!(present.patrol_week(), datetime!(2026-11-30 00:00 +08:00));
+        let times: Vec<OffsetDateTime> = (0..DEMO_PROBLEMS).map(|i| present.report_time(i)).collect();
+        assert!(times.windows(2).all(|w| w[0] < w[1]), "in order");
+        assert_eq!(times[0], datetime!(2026-10-12 00:00 +08:00), "from the Monday seven weeks back");
+        assert!(times[DEMO_PROBLEMS - 1] < now, "up to now");
+        // Monday, Tuesday and the walk done this morning at nine: Thursday's is over by 15:00;
+        // Wednesday is missed; Friday has not come.
+        let starts = present.track_starts(3600);
+        let days: Vec<i64> =
+            starts.iter().map(|s| (s - datetime!(2026-11-30 09:00 +08:00).unix_timestamp()) / 86_400).collect();
+        assert_eq!(days, vec![0, 1, 3]);
+        // Early on a Monday no walk is over yet: one that ended just now stands in, within the week.
+        let monday = datetime!(2026-12-07 07:30 +08:00);
+        let early = Timeline::at(monday).track_starts(3600);
+        assert_eq!(early, vec![monday.unix_timestamp() - 3600]);
+        assert!(early[0] >= datetime!(2026-12-07 00:00 +08:00).unix_timestamp());
+        let midnight = datetime!(2026-12-07 00:20 +08:00);
+        assert_eq!(
+            Timeline::at(midnight).track_starts(3600),
+            vec![datetime!(2026-12-07 00:00 +08:00).unix_timestamp()]
+        );
+    }
 
     #[test]
     fn the_demo_city_tiles_dongcheng_with_real_codes() {

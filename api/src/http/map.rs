@@ -31,8 +31,10 @@ pub async fn file(Path(name): Path<String>) -> Result<Response, ApiError> {
 pub async fn config(State(ctx): State<ApiContext>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(crate::domain::access::Action::Locate)?;
     // The city's offset: the map shows every time, and picks this week, on the city's clock.
+    // And the server's now: a demo's clock may be set to another day than the browser's.
     let offset = ctx.coverage.offset.whole_minutes();
-    Ok(Json(json!({"basemap": ctx.basemap.as_deref(), "utc_offset_minutes": offset})))
+    let now = ctx.clock.now().format(&time::format_description::well_known::Rfc3339).ok();
+    Ok(Json(json!({"basemap": ctx.basemap.as_deref(), "utc_offset_minutes": offset, "now": now})))
 }
 
 /// The web map's Content-Security-Policy: its own scripts only, MapLibre's blob workers, tiles

@@ -16,7 +16,7 @@ const COLOURS = { red: "#d7263d", yellow: "#e6a700", blue: "#1e6fd9", none: "#6b
 const QUEUE_STATUSES = ["reported", "accepted", "registered", "returned"];
 const NEXT_STEPS = { reported: ["accept", "void"], accepted: ["register", "void"], registered: ["dispatch", "void"], returned: ["dispatch", "void"] };
 
-const state = { offsetMinutes: Number(localStorage.getItem(OFFSET_KEY) ?? 480), token: localStorage.getItem(TOKEN_KEY), lang: localStorage.getItem(LANG_KEY) || "zh", me: null, map: null, view: null, stop: [], offline: false };
+const state = { offsetMinutes: Number(localStorage.getItem(OFFSET_KEY) ?? 480), skewMs: 0, token: localStorage.getItem(TOKEN_KEY), lang: localStorage.getItem(LANG_KEY) || "zh", me: null, map: null, view: null, stop: [], offline: false };
 const t = (key) => STRINGS[state.lang][key] ?? STRINGS.zh[key] ?? key;
 const $ = (sel) => document.querySelector(sel);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -61,7 +61,9 @@ async function cachedAnswer(path) {
 /** Now (or `ms`) as the city's wall clock: a Date whose UTC fields are the city's date and time.
  * The city's offset comes with the map's configuration (the server's --time-zone), not from the
  * browser, whose zone may be anything (a UTC laptop showed 08:39 as 00:39). */
-const cityDate = (ms = Date.now()) => new Date(ms + state.offsetMinutes * 60000);
+const cityDate = (ms = serverNow()) => new Date(ms + state.offsetMinutes * 60000);
+/** The server's now (a demo's clock may be set to another day than the browser's). */
+const serverNow = () => Date.now() + state.skewMs;
 /** The ISO week of a Date's UTC fields (use `cityDate` for the city's). */
 function isoWeek(date) {
   const d = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()));
@@ -89,6 +91,7 @@ async function newMap() {
     state.offsetMinutes = config.utc_offset_minutes;
     localStorage.setItem(OFFSET_KEY, String(config.utc_offset_minutes));
   }
+  if (config.now && Number.isFinite(Date.parse(config.now))) state.skewMs = Date.parse(config.now) - Date.now();
   const sources = {};
   const layers = [{ id: "background", type: "background", paint: { "background-color": "#eef1f5" } }];
   if (config.basemap?.url) {
@@ -132,7 +135,7 @@ function problemBadge(p) {
 }
 function deadlineText(p) {
   if (!p.deadline) return `<span class="muted">${t("no_deadline")}</span>`;
-  const late = new Date(p.deadline) < new Date();
+  const late = Date.parse(p.deadline) < serverNow();
   return `${t("deadline")} ${shortTime(p.deadline)}${late ? ` <b class="error">${t("overdue")}</b>` : ""}`;
 }
 const statusText = (s) => STRINGS[state.lang].statuses[s] || s;
@@ -368,7 +371,7 @@ async function renderOutbox() {
 /** The next working day with a planned route (巡查计划): today's, else a later day this week,
  * else next week's first. Its line and its stops in visiting order, or null. */
 async function nextPlannedDay(week) {
-  const nextWeek = isoWeek(cityDate(Date.now() + 7 * 86400000));
+  const nextWeek = isoWeek(cityDate(serverNow() + 7 * 86400000));
   for (const w of [week, nextWeek]) {
     const plan = await kept(`/api/v1/plans?week=${w}`).catch(() => null);
     const line = plan?.features.find((f) => f.properties.kind === "route");
