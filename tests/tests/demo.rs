@@ -239,13 +239,13 @@ fn the_demo_lives_in_the_present() {
     assert_eq!(weeks.len(), 8, "this week and the seven before have reports: {weeks:?}");
     assert!(weeks.contains("2026-W49") && !weeks.iter().any(|w| w.as_str() > "2026-W49"), "{weeks:?}");
     let states: std::collections::BTreeSet<&str> = problems.iter().filter_map(|p| p["status"].as_str()).collect();
-    for state in ["reported", "dispatched", "closed"] {
+    for state in ["reported", "accepted", "registered", "dispatched", "handled", "verified", "closed"] {
         assert!(states.contains(state), "cases {state}: {states:?}");
     }
     let open: Vec<&Value> =
         problems.iter().filter(|p| !["closed", "void"].contains(&p["status"].as_str().unwrap_or(""))).collect();
     let colours: std::collections::BTreeSet<&str> = open.iter().filter_map(|p| p["colour"].as_str()).collect();
-    for colour in ["none", "red"] {
+    for colour in ["none", "yellow", "red"] {
         assert!(colours.contains(colour), "open cases in {colour}: {colours:?}");
     }
     let (_, coverage) = server.get_as(Some(&server.token_of("office")), "/api/v1/coverage?week=2026-W49");

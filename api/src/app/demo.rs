@@ -336,7 +336,8 @@ pub async fn seed(store: &Store, catalog: &Catalog, now: OffsetDateTime) -> Resu
 /// ranking and its trends have something to show: every third (of the first 180 in the demo's
 /// own week, of all in the present) is accepted, registered and dispatched within the hour; most
 /// are then handled, verified and closed — one in four a day and a half late — and every fifth
-/// stays with its unit (in the present, the demo unit). Steps later than `now` are not taken.
+/// stays with its unit (in the present, the demo unit, and a few wait at each step). Steps later
+/// than `now` are not taken.
 async fn seed_case_history(
     store: &Store,
     problems: Vec<crate::domain::problem::Problem>,
@@ -365,6 +366,18 @@ async fn seed_case_history(
                 (Role::Officer, "demo-officer", Action::Verify, handling + Duration::hours(2)),
                 (Role::Dispatcher, "demo-dispatcher", Action::Close, handling + Duration::hours(3)),
             ]);
+            // In the present some cases wait at each step, so every list has work: accepted (to
+            // register), registered (to dispatch), handled (to check), verified (to close).
+            if timeline != Timeline::Fixed {
+                let waits_after = match (i / 3) % 10 {
+                    1 => 1,
+                    2 => 2,
+                    4 => 4,
+                    7 => 5,
+                    _ => steps.len(),
+                };
+                steps.truncate(waits_after);
+            }
         }
         let reported = p.created_at;
         for (role, actor, action, after) in steps {

@@ -91,9 +91,8 @@ impl SignIns {
         };
         self.forget(&keys[0]);
         let token = new_token().map_err(SignInError::Internal)?;
+        let role: Role = credentials.role.parse().map_err(|e| SignInError::Store(StoreError::Corrupt(e)))?;
         let opened = store.open_session(credentials.user_id, hash_token(&token), idle, now, actor).await?;
-        let principal = store.principal(hash_token(&token), now).await?;
-        let role = principal.map(|p| p.role).ok_or_else(|| SignInError::Internal("the new session is gone".into()))?;
         Ok(Session {
             token,
             expires_at: opened.expires_at,

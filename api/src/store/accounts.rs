@@ -34,6 +34,7 @@ struct PrincipalRow {
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Credentials {
     pub user_id: i64,
+    pub role: String,
     /// The Argon2id PHC string; `None` for a user who has no password (signs in with tokens only).
     pub password_hash: Option<String>,
     pub must_change_password: bool,
@@ -212,10 +213,11 @@ impl Store {
 
     /// What an active user's sign-in is checked against; `None` for an unknown or revoked user.
     pub async fn credentials(&self, name: &str) -> Result<Option<Credentials>, StoreError> {
-        Ok(sql("SELECT id AS user_id, password_hash, must_change_password FROM users WHERE name = $1 AND revoked_at IS NULL")
-            .bind(name)
-            .optional(&self.pool)
-            .await?)
+        Ok(sql("SELECT id AS user_id, role, password_hash, must_change_password FROM users \
+             WHERE name = $1 AND revoked_at IS NULL")
+        .bind(name)
+        .optional(&self.pool)
+        .await?)
     }
 
     /// Sets an active user's password (its Argon2id hash) and whether it must be changed at the
