@@ -111,6 +111,12 @@ fn scenario(backend: &Backend) {
     assert_eq!(change(&made, "东华门-整改-2026").0, 204, "{name}: changed");
     assert_eq!(server.get_as(Some(&token), "/api/v1/problems?limit=1").0, 200, "{name}: the session works now");
     assert_eq!(login(&server, &unit, "东华门-整改-2026").0, 200, "{name}: and the new password signs in");
+    // A stolen session cannot guess the current password either: confirmations count as sign-ins.
+    for _ in 0..5 {
+        assert_eq!(change("a-guess-1234", "东华门-整改-2027").0, 403);
+    }
+    let (status, body) = change("东华门-整改-2026", "东华门-整改-2027");
+    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("too_many_sign_ins")), "{name}: {body}");
 
     // Bad bodies are named 4xx, never a 500.
     for body in ["{", "[]", r#"{"username":"a"}"#, r#"{"username":"a","password":"b","extra":1}"#] {

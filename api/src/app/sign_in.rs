@@ -102,6 +102,36 @@ impl SignIns {
         })
     }
 
+    /// Checks that `password` is `username`'s current one (before a change of one's own
+    /// password), counted and slowed like a sign-in: a stolen session cannot guess it either.
+    pub async fn confirm(
+        &self,
+        store: &Store,
+        username: &str,
+        password: &str,
+        remote: &str,
+    ) -> Result<(), SignInError> {
+        let keys = [format!("user:{username}"), format!("address:{remote}")];
+        if let Some(retry_after) = self.refused(&keys, Instant::now()) {
+            return Err(SignInError::Throttled { retry_after });
+        }
+        let hash = store.credentials(username).await?.and_then(|c| c.password_hash);
+        let known = hash.is_some();
+        let given = password.to_string();
+        let matches = tokio::task::spawn_blocking(move || {
+            verify_password(&given, hash.as_deref().unwrap_or(DECOY_HASH)) && known
+        })
+        .await
+        .map_err(|e| SignInError::Internal(e.to_string()))?;
+        if !matches {
+            let in_a_row = self.failed(&keys, Instant::now());
+            tokio::time::sleep((DELAY_STEP * in_a_row).min(MAX_DELAY)).await;
+            return Err(SignInError::InvalidCredentials);
+        }
+        self.forget(&keys[0]);
+        Ok(())
+    }
+
     /// How long until the first of `keys` over its limit may try again, if any is.
     fn refused(&self, keys: &[String; 2], now: Instant) -> Option<Duration> {
         let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
@@ -143,13 +173,6 @@ impl SignIns {
 /// Hashes a new password off the calling thread (Argon2id takes tens of milliseconds).
 pub async fn hashed(password: String) -> Result<String, String> {
     tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(|e| e.to_string())?
-}
-
-/// Whether `password` is the user's current one (for a change of one's own password).
-pub async fn is_current(store: &Store, username: &str, password: &str) -> Result<bool, StoreError> {
-    let Some(hash) = store.credentials(username).await?.and_then(|c| c.password_hash) else { return Ok(false) };
-    let given = password.to_string();
-    Ok(tokio::task::spawn_blocking(move || verify_password(&given, &hash)).await.unwrap_or(false))
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use super::error::ApiError;
 use super::guard::Caller;
 use super::params::typed_body;
 use super::ApiContext;
-use crate::app::sign_in::{hashed, is_current, SignInError};
-use crate::domain::auth::{check_password, new_password, Role};
+use crate::app::sign_in::{hashed, SignInError};
+use crate::domain::auth::{check_password, new_password, Principal, Role};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -74,6 +74,24 @@ fn not_stored(mut response: Response) -> Response {
     response
 }
 
+/// The signed-in caller (a session or a token), or 401.
+fn signed_in(caller: &Caller) -> Result<&Principal, ApiError> {
+    caller.principal.as_ref().ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "sign in first"))
+}
+
+/// A refused sign-in (or confirmation of one's password) as the API answers it.
+fn refused(error: SignInError, wrong: ApiError) -> ApiError {
+    match error {
+        SignInError::InvalidCredentials => wrong,
+        SignInError::Throttled { retry_after } => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_sign_ins", error.to_string())
+                .with_details(json!({"retry_after_seconds": retry_after.as_secs().max(1)}))
+        }
+        SignInError::Internal(reason) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", reason),
+        SignInError::Store(e) => e.into(),
+    }
+}
+
 fn weak_password(reason: String) -> ApiError {
     super::params::invalid_field("password", reason)
 }
@@ -93,17 +111,8 @@ pub async fn login(
     let actor = crate::domain::auth::Actor { name: request.username.clone(), remote: caller.remote.clone() };
     let signed_in =
         ctx.sign_ins.sign_in(&ctx.store, &request.username, &request.password, actor, ctx.session_idle, now).await;
-    let session = signed_in.map_err(|e| match e {
-        SignInError::InvalidCredentials => {
-            ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "the user name or password is wrong")
-        }
-        SignInError::Throttled { retry_after } => {
-            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_sign_ins", e.to_string())
-                .with_details(json!({"retry_after_seconds": retry_after.as_secs().max(1)}))
-        }
-        SignInError::Internal(reason) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", reason),
-        SignInError::Store(e) => e.into(),
-    })?;
+    let wrong = ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "the user name or password is wrong");
+    let session = signed_in.map_err(|e| refused(e, wrong))?;
     let answer = LoginResponse {
         token: session.token,
         expires_at: session.expires_at,
@@ -116,7 +125,8 @@ pub async fn login(
 
 /// `POST /api/v1/auth/logout`: ends the session the request is signed in with (204).
 pub async fn logout(State(ctx): State<ApiContext>, caller: Caller) -> Result<StatusCode, ApiError> {
-    let (Some(_), Some(hash)) = (&caller.principal, &caller.token_hash) else {
+    signed_in(&caller)?;
+    let Some(hash) = &caller.token_hash else {
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "sign in first"));
     };
     if !ctx.store.end_session(hash, ctx.clock.now(), caller.actor()).await? {
@@ -136,16 +146,14 @@ pub async fn change_password(
     caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let principal = caller
-        .principal
-        .as_ref()
-        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "sign in first"))?;
+    let principal = signed_in(&caller)?;
     let request: PasswordChange = typed_body(body)?;
-    if request.current_password.chars().count() > 1024
-        || !is_current(&ctx.store, &principal.name, &request.current_password).await?
-    {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_password", "the current password is wrong"));
+    let wrong = ApiError::new(StatusCode::FORBIDDEN, "wrong_password", "the current password is wrong");
+    if request.current_password.chars().count() > 1024 {
+        return Err(wrong);
     }
+    let confirmed = ctx.sign_ins.confirm(&ctx.store, &principal.name, &request.current_password, &caller.remote).await;
+    confirmed.map_err(|e| refused(e, wrong))?;
     check_password(&principal.name, &request.new_password).map_err(weak_password)?;
     if request.new_password == request.current_password {
         return Err(weak_password("the new password is the current one".into()));
@@ -165,10 +173,7 @@ pub async fn reset_password(
     Path(name): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let principal = caller
-        .principal
-        .as_ref()
-        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "sign in first"))?;
+    let principal = signed_in(&caller)?;
     if principal.role != Role::Admin || principal.must_change_password {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "only an admin resets passwords"));
     }
