@@ -22,6 +22,8 @@ pub const CELL_METRES: f64 = 190.0;
 pub const DEMO_PROBLEMS: usize = 300;
 /// When the demo's grids become valid and its own week (2026-W47) starts.
 pub const DEMO_EPOCH: OffsetDateTime = datetime!(2026-11-16 00:00:00 +08:00);
+/// The demo officer's community (多福巷社区).
+const DEMO_COMMUNITY: &str = "110101001001";
 /// The demo unit (责任单位), whose board gets the cases that stay with a unit.
 const DEMO_UNIT: &str = "东华门街道办事处";
 
@@ -480,18 +482,7 @@ async fn seed_patrols(
     store.upsert_points(stored, DEMO_EPOCH, actor.clone(), false).await?;
 
     // The demo officer's beat: the centroids of their community's grids, snaking row by row.
-    let mut beat: Vec<Coord<f64>> = snapshot
-        .index
-        .entries()
-        .iter()
-        .filter(|e| e.code.starts_with("110101001001"))
-        .filter_map(|e| e.geometry.centroid().map(|c| c.0))
-        .collect();
-    beat.sort_by(|a, b| b.y.total_cmp(&a.y).then(a.x.total_cmp(&b.x)));
-    if beat.len() < 2 {
-        return Ok(());
-    }
-    let line = LineString(beat);
+    let Some(line) = beat_of(snapshot, DEMO_COMMUNITY) else { return Ok(()) };
     let routes = (1..=5)
         .map(|weekday| PlannedRoute {
             officer: "demo-officer".into(),
@@ -509,7 +500,40 @@ async fn seed_patrols(
             store.insert_track("demo-officer".into(), fixes, DEMO_EPOCH).await?;
         }
     }
+    // In the present the office should see a district at work, not one community: the officers
+    // of each street's first community walk their beats on the same days (tracks only; they have
+    // no accounts in the demo).
+    if timeline != Timeline::Fixed {
+        let mut communities: Vec<&str> =
+            snapshot.index.entries().iter().filter_map(|e| e.code.get(..12)).filter(|c| *c != DEMO_COMMUNITY).collect();
+        communities.sort_unstable();
+        communities.dedup_by(|a, b| a[..9] == b[..9]);
+        for community in communities {
+            let Some(beat) = beat_of(snapshot, community) else { continue };
+            let walk_seconds = walk(&beat, 0).last().map_or(0, |f| f.t);
+            for start in timeline.track_starts(walk_seconds) {
+                let fixes: Vec<_> = walk(&beat, start).into_iter().filter(|f| timeline.has_happened(f.t)).collect();
+                if !fixes.is_empty() {
+                    store.insert_track(format!("网格员-{community}"), fixes, DEMO_EPOCH).await?;
+                }
+            }
+        }
+    }
     Ok(())
+}
+
+/// A community's beat: the centroids of its grids, snaking row by row (`None` under two grids).
+fn beat_of(snapshot: &crate::domain::grids::Snapshot, community: &str) -> Option<geo::LineString<f64>> {
+    use geo::Centroid;
+    let mut beat: Vec<geo::Coord<f64>> = snapshot
+        .index
+        .entries()
+        .iter()
+        .filter(|e| e.code.starts_with(community))
+        .filter_map(|e| e.geometry.centroid().map(|c| c.0))
+        .collect();
+    beat.sort_by(|a, b| b.y.total_cmp(&a.y).then(a.x.total_cmp(&b.x)));
+    (beat.len() >= 2).then_some(geo::LineString(beat))
 }
 
 /// Fixes every 15 s walking along `line` at 1.2 m/s from `start`.
