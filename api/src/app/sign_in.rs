@@ -4,6 +4,7 @@
 //! and a session opened on success.
 
 use crate::domain::auth::{hash_password, hash_token, new_token, verify_password, Actor, Role, DECOY_HASH};
+use crate::store::accounts::Credentials;
 use crate::store::{Store, StoreError};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -70,26 +71,7 @@ impl SignIns {
         idle: time::Duration,
         now: OffsetDateTime,
     ) -> Result<Session, SignInError> {
-        let keys = [format!("user:{username}"), format!("address:{}", actor.remote)];
-        if let Some(retry_after) = self.refused(&keys, Instant::now()) {
-            return Err(SignInError::Throttled { retry_after });
-        }
-        let credentials = store.credentials(username).await?;
-        let hash = credentials.as_ref().and_then(|c| c.password_hash.clone());
-        let known = hash.is_some();
-        let given = password.to_string();
-        // The decoy costs as much as a real hash: an unknown name takes as long as a wrong password.
-        let matches = tokio::task::spawn_blocking(move || {
-            verify_password(&given, hash.as_deref().unwrap_or(DECOY_HASH)) && known
-        })
-        .await
-        .map_err(|e| SignInError::Internal(e.to_string()))?;
-        let Some(credentials) = credentials.filter(|_| matches) else {
-            let in_a_row = self.failed(&keys, Instant::now());
-            tokio::time::sleep((DELAY_STEP * in_a_row).min(MAX_DELAY)).await;
-            return Err(SignInError::InvalidCredentials);
-        };
-        self.forget(&keys[0]);
+        let credentials = self.checked(store, username, password, &actor.remote).await?;
         let token = new_token().map_err(SignInError::Internal)?;
         let role: Role = credentials.role.parse().map_err(|e| SignInError::Store(StoreError::Corrupt(e)))?;
         let opened = store.open_session(credentials.user_id, hash_token(&token), idle, now, actor).await?;
@@ -111,25 +93,39 @@ impl SignIns {
         password: &str,
         remote: &str,
     ) -> Result<(), SignInError> {
+        self.checked(store, username, password, remote).await.map(drop)
+    }
+
+    /// The user's credentials if `password` is theirs: refused while over the failure limits,
+    /// counted and slowed when wrong, the user name's failures forgotten when right.
+    async fn checked(
+        &self,
+        store: &Store,
+        username: &str,
+        password: &str,
+        remote: &str,
+    ) -> Result<Credentials, SignInError> {
         let keys = [format!("user:{username}"), format!("address:{remote}")];
         if let Some(retry_after) = self.refused(&keys, Instant::now()) {
             return Err(SignInError::Throttled { retry_after });
         }
-        let hash = store.credentials(username).await?.and_then(|c| c.password_hash);
+        let credentials = store.credentials(username).await?;
+        let hash = credentials.as_ref().and_then(|c| c.password_hash.clone());
         let known = hash.is_some();
         let given = password.to_string();
+        // The decoy costs as much as a real hash: an unknown name takes as long as a wrong password.
         let matches = tokio::task::spawn_blocking(move || {
             verify_password(&given, hash.as_deref().unwrap_or(DECOY_HASH)) && known
         })
         .await
         .map_err(|e| SignInError::Internal(e.to_string()))?;
-        if !matches {
+        let Some(credentials) = credentials.filter(|_| matches) else {
             let in_a_row = self.failed(&keys, Instant::now());
             tokio::time::sleep((DELAY_STEP * in_a_row).min(MAX_DELAY)).await;
             return Err(SignInError::InvalidCredentials);
-        }
+        };
         self.forget(&keys[0]);
-        Ok(())
+        Ok(credentials)
     }
 
     /// How long until the first of `keys` over its limit may try again, if any is.

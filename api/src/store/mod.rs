@@ -3,7 +3,7 @@
 //! written once: statements run through [`db`], which holds the one `match` on the backend, and
 //! the SQL that differs between the two lives in [`dialect`]. Both backends run the same tests.
 
-mod accounts;
+pub mod accounts;
 pub(crate) mod assessments;
 mod audit;
 mod cases;
