@@ -5,8 +5,9 @@ use geo::polygon;
 use gridwatch::domain::auth::{hash_token, Actor, Role};
 use gridwatch::domain::problem::{Class, NewProblem, Source};
 use gridwatch::domain::workflow::calendar::WorkingCalendar;
-use gridwatch::domain::workflow::case::{apply, Request};
+use gridwatch::domain::workflow::case::{apply, Request, Rules};
 use gridwatch::domain::workflow::catalogue::default_catalogue;
+use gridwatch::domain::workflow::confirmation::Confirmation;
 use gridwatch::domain::workflow::state::{Action, State};
 use gridwatch::store::{connect, AreaFilter, BBox, NewUser, Store, StoreError};
 use spatial::{Grid, GridLevel, MultiPolygon};
@@ -407,6 +408,9 @@ async fn case_scenario(store: &Store) {
     assert_eq!(p.class.as_ref().map(|c| c.department.as_str()), Some("环境卫生服务中心"), "{backend}");
 
     let cal = WorkingCalendar::default();
+    // The case goes straight from accepted to registered here; 核实 has tests of its own.
+    let confirmation = Confirmation::none();
+    let rules = Rules { calendar: &cal, confirmation: &confirmation };
     let now = datetime!(2026-11-23 09:00 +08:00);
     let event = |action: Action| gridwatch::store::NewEvent {
         at: now,
@@ -420,13 +424,13 @@ async fn case_scenario(store: &Store) {
     };
     let mut current = p.clone();
     for action in [Action::Accept, Action::Register, Action::Dispatch] {
-        let next = apply(&current, Role::Dispatcher, action, &Request::default(), now, &cal).expect("allowed");
+        let next = apply(&current, Role::Dispatcher, action, &Request::default(), now, rules).expect("allowed");
         assert!(store.update_case(next.clone(), current.status, event(action)).await.expect("update"), "{backend}");
         current = next;
         current.version += 1; // each change bumps the stored version
     }
     // A second writer that still believes the case is `registered` loses.
-    let stale = apply(&p, Role::Dispatcher, Action::Accept, &Request::default(), now, &cal).expect("allowed");
+    let stale = apply(&p, Role::Dispatcher, Action::Accept, &Request::default(), now, rules).expect("allowed");
     assert!(!store.update_case(stale, State::Registered, event(Action::Accept)).await.expect("update"), "{backend}");
 
     let read = store.problem(p.id).await.expect("read").expect("present");

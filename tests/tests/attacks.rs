@@ -239,6 +239,7 @@ fn scenario(backend: &Backend) {
     let transitions = format!("/api/v1/problems/{}/transitions", case["id"]);
     for step in [
         json!({"action": "accept"}),
+        json!({"action": "confirm"}), // a hotline call is confirmed on site (核实) first
         json!({"action": "register"}),
         json!({"action": "dispatch", "unit": "=HYPERLINK(\"http://evil.example\",\"点我\")"}),
     ] {

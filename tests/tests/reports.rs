@@ -51,6 +51,23 @@ fn the_weekly_bulletin_counts_a_known_week_and_exports_csv_and_xlsx() {
     act(&officer, b, json!({"action": "reject", "note": "未清理干净"}));
     act(&unit, b, json!({"action": "handle"}));
     dispatch(c);
+    // E and F: hotline calls the dispatcher enters; both go to the officer to confirm (核实), who
+    // confirms E at once (on time) and has not yet been to F.
+    let call = |i: usize| {
+        let body = json!({"lon": lon, "lat": lat, "category": "E01001", "description": format!("12345 {i}"), "source": "hotline"});
+        let (status, p) = server.post_as(Some(&dispatcher), "/api/v1/problems", &body.to_string());
+        assert_eq!(status, 201, "{p}");
+        let id = p["id"].as_i64().expect("id");
+        act(&dispatcher, id, json!({"action": "accept"}));
+        id
+    };
+    let (e, _f) = (call(5), call(6));
+    let (_, tasks) = server.get_as(Some(&officer), "/api/v1/tasks");
+    let confirm: Vec<&Value> =
+        tasks["tasks"].as_array().expect("tasks").iter().filter(|t| t["kind"] == "confirm").collect();
+    assert_eq!(confirm.len(), 2, "both calls wait on the officer's list: {tasks}");
+    assert_eq!(confirm[0]["next_actions"], json!(["confirm", "void"]));
+    act(&officer, e, json!({"action": "confirm"}));
 
     let (status, bulletin) =
         server.get_as(Some(&server.token_of("office")), "/api/v1/reports/weekly?week=2026-W48&by=department");
@@ -59,8 +76,11 @@ fn the_weekly_bulletin_counts_a_known_week_and_exports_csv_and_xlsx() {
     assert_eq!(
         counts,
         &json!({"should_handle": 3, "handled": 2, "on_time_handled": 2, "closed": 1, "on_time_closed": 1,
-                "reworked": 1, "overdue_unhandled": 0, "extended": 0})
+                "reworked": 1, "overdue_unhandled": 0, "extended": 0,
+                "to_confirm": 2, "confirmed": 1, "on_time_confirmed": 1})
     );
+    // 核实率 1/2, 按时核实率 1/2, beside the score (which weighs handling only).
+    assert_eq!(bulletin["total"]["confirmation"], json!({"confirming": 0.5, "on_time_confirming": 0.5}));
     let rates = &bulletin["total"]["rates"];
     let close = |v: &Value, x: f64| (v.as_f64().unwrap_or(f64::NAN) - x).abs() < 1e-9;
     assert!(close(&rates["handling"], 2.0 / 3.0) && close(&rates["closing"], 1.0 / 3.0), "{rates}");
@@ -92,7 +112,7 @@ fn the_weekly_bulletin_counts_a_known_week_and_exports_csv_and_xlsx() {
     let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
     assert!(lines[0].starts_with("rank,group,name,应处置 should_handle"), "{}", lines[0]);
     assert!(
-        lines[1].starts_with(",total,,3,2,2,1,1,1,0,0,66.67,66.67,33.33,33.33,33.33,0.00,0.00,76.67"),
+        lines[1].starts_with(",total,,3,2,2,1,1,1,0,0,66.67,66.67,33.33,33.33,33.33,0.00,0.00,76.67,2,1,1,50.00,50.00"),
         "{}",
         lines[1]
     );

@@ -2,8 +2,9 @@
 //! week, ranked by the weighted score, as JSON, CSV or XLSX.
 
 use crate::domain::grids::Snapshot;
-use crate::domain::indicators::{CaseFacts, Counts, Rates};
+use crate::domain::indicators::{CaseFacts, ConfirmFacts, ConfirmRates, Counts, Rates};
 use crate::domain::problem::Problem;
+use crate::domain::workflow::state::State;
 use crate::store::ProblemEvent;
 use serde::Serialize;
 use spatial::GridLevel;
@@ -66,6 +67,15 @@ pub struct Row {
     pub rank: Option<usize>,
     pub counts: Counts,
     pub rates: Option<Rates>,
+    /// 核实率 and 按时核实率, when reports were sent to be confirmed on site.
+    pub confirmation: Option<ConfirmRates>,
+}
+
+impl Row {
+    fn of(group: String, name: Option<String>, counts: Counts) -> Self {
+        let (rates, confirmation) = (Rates::of(&counts), ConfirmRates::of(&counts));
+        Self { group, name, rank: None, counts, rates, confirmation }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -86,28 +96,28 @@ pub async fn load(
     by: GroupBy,
     now: OffsetDateTime,
 ) -> Result<Bulletin, crate::store::StoreError> {
-    let problems = store.dispatched_between(week.start, week.end, area).await?;
-    let ids: Vec<i64> = problems.iter().map(|p| p.id).collect();
+    let dispatched = store.dispatched_between(week.start, week.end, area).await?;
+    let to_confirm = store.entered_between(State::Confirming, week.start, week.end, area).await?;
+    let mut ids: Vec<i64> = dispatched.iter().chain(&to_confirm).map(|p| p.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
     let events = store.events_of(&ids).await?;
-    Ok(build(week, by, &problems, &events, snapshot, now))
+    Ok(build(week, by, &Cases { dispatched: &dispatched, to_confirm: &to_confirm, events: &events }, snapshot, now))
 }
 
-/// Builds the bulletin from the cases dispatched in the week and their steps, as they stand at
-/// the end of the week — or now, for the week still running.
-pub fn build(
-    week: Week,
-    by: GroupBy,
-    problems: &[Problem],
-    events: &[ProblemEvent],
-    snapshot: &Snapshot,
-    now: OffsetDateTime,
-) -> Bulletin {
+/// What a bulletin counts: the cases dispatched in the week, the reports sent to be confirmed
+/// on site in it, and the steps of both.
+pub struct Cases<'a> {
+    pub dispatched: &'a [Problem],
+    pub to_confirm: &'a [Problem],
+    pub events: &'a [ProblemEvent],
+}
+
+/// Builds the bulletin as the cases stand at the end of the week — or now, for the week still
+/// running.
+pub fn build(week: Week, by: GroupBy, cases: &Cases<'_>, snapshot: &Snapshot, now: OffsetDateTime) -> Bulletin {
     let as_of = week.end.min(now);
-    let mut groups: BTreeMap<String, Vec<CaseFacts>> = BTreeMap::new();
-    let mut all = Vec::new();
-    for p in problems {
-        let history: Vec<ProblemEvent> = events.iter().filter(|e| e.problem_id == p.id).cloned().collect();
-        let Some(facts) = CaseFacts::from_history(p, &history) else { continue };
+    let key = |p: &Problem| {
         let key = match by {
             GroupBy::Grid => p.grid_code.clone(),
             GroupBy::Street => {
@@ -116,20 +126,34 @@ pub fn build(
             GroupBy::Unit => p.responsible_unit.clone(),
             GroupBy::Department => p.class.as_ref().map(|c| c.department.clone()),
         };
-        groups.entry(key.unwrap_or_else(|| "(none)".into())).or_default().push(facts.clone());
-        all.push(facts);
+        key.unwrap_or_else(|| "(none)".into())
+    };
+    let history =
+        |p: &Problem| -> Vec<ProblemEvent> { cases.events.iter().filter(|e| e.problem_id == p.id).cloned().collect() };
+    type Facts = (Vec<CaseFacts>, Vec<ConfirmFacts>);
+    let mut groups: BTreeMap<String, Facts> = BTreeMap::new();
+    let mut all: Facts = Default::default();
+    for p in cases.dispatched {
+        let Some(facts) = CaseFacts::from_history(p, &history(p)) else { continue };
+        groups.entry(key(p)).or_default().0.push(facts.clone());
+        all.0.push(facts);
+    }
+    for p in cases.to_confirm {
+        let Some(facts) = ConfirmFacts::from_history(&history(p)) else { continue };
+        groups.entry(key(p)).or_default().1.push(facts);
+        all.1.push(facts);
     }
     let name = |group: &str| match by {
         GroupBy::Grid | GroupBy::Street => snapshot.grids.get(group).and_then(|m| m.name.clone()),
         GroupBy::Unit | GroupBy::Department => None,
     };
-    let mut rows: Vec<Row> = groups
-        .into_iter()
-        .map(|(group, facts)| {
-            let counts = Counts::of(&facts, as_of);
-            Row { name: name(&group), group, rank: None, rates: Rates::of(&counts), counts }
-        })
-        .collect();
+    let counts = |(handled, confirmed): &Facts| {
+        let mut counts = Counts::of(handled, as_of);
+        counts.count_confirmations(confirmed, as_of);
+        counts
+    };
+    let mut rows: Vec<Row> =
+        groups.into_iter().map(|(group, facts)| Row::of(group.clone(), name(&group), counts(&facts))).collect();
     rows.sort_by(|a, b| {
         let score = |r: &Row| r.rates.map_or(f64::NEG_INFINITY, |x| x.score);
         score(b).total_cmp(&score(a)).then_with(|| a.group.cmp(&b.group))
@@ -137,13 +161,11 @@ pub fn build(
     for (i, row) in rows.iter_mut().enumerate() {
         row.rank = row.rates.map(|_| i + 1);
     }
-    let total_counts = Counts::of(&all, as_of);
-    let total =
-        Row { group: "total".into(), name: None, rank: None, rates: Rates::of(&total_counts), counts: total_counts };
+    let total = Row::of("total".into(), None, counts(&all));
     Bulletin { week, by, total, rows }
 }
 
-const HEADERS: [&str; 20] = [
+const HEADERS: [&str; 25] = [
     "rank",
     "group",
     "name",
@@ -163,6 +185,11 @@ const HEADERS: [&str; 20] = [
     "超期待处置率 %",
     "延期率 %",
     "score",
+    "应核实 to_confirm",
+    "核实 confirmed",
+    "按时核实 on_time_confirmed",
+    "核实率 %",
+    "按时核实率 %",
     "week",
 ];
 
@@ -189,6 +216,11 @@ fn cells(row: &Row, week: &str) -> Vec<String> {
         pct(|r| r.overdue_unhandled),
         pct(|r| r.extension),
         row.rates.map_or(String::new(), |r| format!("{:.2}", r.score)),
+        c.to_confirm.to_string(),
+        c.confirmed.to_string(),
+        c.on_time_confirmed.to_string(),
+        row.confirmation.map_or(String::new(), |r| format!("{:.2}", r.confirming * 100.0)),
+        row.confirmation.map_or(String::new(), |r| format!("{:.2}", r.on_time_confirming * 100.0)),
         week.to_string(),
     ]
 }

@@ -7,8 +7,7 @@ use crate::domain::access::Area;
 use crate::domain::auth::{Principal, Role};
 use crate::domain::grids::Snapshot;
 use crate::domain::problem::Problem;
-use crate::domain::workflow::calendar::WorkingCalendar;
-use crate::domain::workflow::case::{apply, colour_at, Refusal, Request};
+use crate::domain::workflow::case::{apply, colour_at, Refusal, Request, Rules};
 use crate::domain::workflow::colour::Thresholds;
 use crate::domain::workflow::state::{Action, State};
 use crate::store::photos::Photo;
@@ -55,7 +54,7 @@ pub struct Caseworker<'a> {
 /// The cases, and the city's rules a step is judged by.
 pub struct Casework<'a> {
     pub store: &'a Store,
-    pub calendar: &'a WorkingCalendar,
+    pub rules: Rules<'a>,
     pub thresholds: &'a Thresholds,
 }
 
@@ -80,8 +79,8 @@ impl Casework<'_> {
         }
         let principal = who.principal;
         let mut updated =
-            apply(problem, principal.role, action, request, now, self.calendar).map_err(StepError::Refused)?;
-        updated.colour = colour_at(&updated, now, self.calendar, self.thresholds);
+            apply(problem, principal.role, action, request, now, self.rules).map_err(StepError::Refused)?;
+        updated.colour = colour_at(&updated, now, self.rules.calendar, self.thresholds);
         let event = NewEvent {
             at: now,
             actor: principal.name.clone(),

@@ -347,21 +347,28 @@ async fn seed_case_history(
     timeline: Timeline,
 ) -> Result<(), StoreError> {
     use crate::domain::workflow::calendar::WorkingCalendar;
-    use crate::domain::workflow::case::{apply, colour_at, Request};
+    use crate::domain::workflow::case::{apply, colour_at, Request, Rules};
     use crate::domain::workflow::colour::Thresholds;
+    use crate::domain::workflow::confirmation::Confirmation;
     use crate::domain::workflow::state::Action;
     let calendar = WorkingCalendar::default();
+    let confirmation = Confirmation::default();
+    let rules = Rules { calendar: &calendar, confirmation: &confirmation };
     let taken = if timeline == Timeline::Fixed { 180 } else { DEMO_PROBLEMS };
     for (i, mut p) in problems.into_iter().enumerate().take(taken).filter(|(i, _)| i % 3 == 0) {
         let stays = i % 5 == 0;
         // In the present the cases that stay with a unit go to the demo unit, so its board has work.
         let dispatch_to = (stays && timeline != Timeline::Fixed).then(|| DEMO_UNIT.to_string());
         let handling = if i % 4 == 0 { Duration::hours(36) } else { Duration::hours(2) };
-        let mut steps = vec![
-            (Role::Dispatcher, "demo-dispatcher", Action::Accept, Duration::minutes(20)),
+        let mut steps = vec![(Role::Dispatcher, "demo-dispatcher", Action::Accept, Duration::minutes(20))];
+        // A citizen's or the hotline's report is confirmed on site first (核实), within the hour.
+        if confirmation.needed(p.source) {
+            steps.push((Role::Officer, "demo-officer", Action::Confirm, Duration::minutes(30)));
+        }
+        steps.extend([
             (Role::Dispatcher, "demo-dispatcher", Action::Register, Duration::minutes(40)),
             (Role::Dispatcher, "demo-dispatcher", Action::Dispatch, Duration::minutes(60)),
-        ];
+        ]);
         if !stays {
             steps.extend([
                 (Role::Unit, "demo-unit", Action::Handle, handling),
@@ -391,8 +398,10 @@ async fn seed_case_history(
                 unit: if action == Action::Dispatch { dispatch_to.clone() } else { None },
                 ..Request::default()
             };
-            let mut next = apply(&p, role, action, &request, at, &calendar)
+            let mut next = apply(&p, role, action, &request, at, rules)
                 .map_err(|r| StoreError::Corrupt(format!("demo case {}: {r:?}", p.id)))?;
+            let deadline =
+                next.case.deadline.and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok());
             // Stored as it stands now, as the escalation scheduler would have left it.
             next.colour = colour_at(&next, now, &calendar, &Thresholds::default());
             let event = crate::store::NewEvent {
@@ -402,7 +411,7 @@ async fn seed_case_history(
                 action: action.as_str().into(),
                 note: None,
                 photo_url: None,
-                details: serde_json::json!({"unit": next.responsible_unit, "demo": true}),
+                details: serde_json::json!({"unit": next.responsible_unit, "deadline": deadline, "demo": true}),
                 audit: None,
             };
             if !store.update_case(next.clone(), p.status, event).await? {

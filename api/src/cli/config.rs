@@ -12,6 +12,7 @@ use crate::app::planning::PlanRules;
 use crate::domain::clock::SimulatedClock;
 use crate::domain::workflow::calendar::WorkingCalendar;
 use crate::domain::workflow::colour::Thresholds;
+use crate::domain::workflow::confirmation::Confirmation;
 use crate::http::guard::Limits;
 use crate::http::server::ConnectionLimits;
 use crate::http::{Basemap, Evidence, Settings};
@@ -110,6 +111,14 @@ pub(super) struct ServeArgs {
     /// Reworks that make a case red.
     #[arg(long, env = "GRIDWATCH_RED_REWORKS", default_value_t = 2)]
     red_reworks: u32,
+    /// Reports from these sources are confirmed on site by an officer (核实) before they are
+    /// registered: a comma-separated list of citizen, hotline, app, officer, undercover,
+    /// assessment, inspection; or `none`.
+    #[arg(long, env = "GRIDWATCH_CONFIRM_SOURCES", default_value = "citizen,hotline,app")]
+    confirm_sources: String,
+    /// Working hours an officer has to confirm a report on site (按时核实).
+    #[arg(long, env = "GRIDWATCH_CONFIRM_HOURS", default_value_t = 2)]
+    confirm_hours: u32,
     /// Same-category open cases this close (metres) to a new report are flagged as likely duplicates.
     #[arg(long, env = "GRIDWATCH_DUPLICATE_METRES", default_value_t = 50.0)]
     duplicate_metres: f64,
@@ -180,6 +189,12 @@ impl ServeArgs {
         if !(1.0 / 60.0..=24.0 * 90.0).contains(&self.session_hours) {
             return Err(flag("--session-hours", self.session_hours, "must be between 1/60 and 2160 (90 days)"));
         }
+        let sources = Confirmation::parse_sources(&self.confirm_sources)
+            .map_err(|reason| flag("--confirm-sources", &self.confirm_sources, reason))?;
+        if !(1..=240).contains(&self.confirm_hours) {
+            return Err(flag("--confirm-hours", self.confirm_hours, "must be between 1 and 240"));
+        }
+        let confirmation = Confirmation { sources, within_working_hours: self.confirm_hours };
         let calendar = match &self.calendar {
             None => WorkingCalendar::default(),
             Some(path) => WorkingCalendar::from_json(&read(path)?)
@@ -221,6 +236,7 @@ impl ServeArgs {
             },
             calendar,
             thresholds,
+            confirmation,
             duplicate_metres: self.duplicate_metres.clamp(0.0, 10_000.0),
             evidence: Evidence { blobs, max_distance_m: self.photo_max_metres.clamp(1.0, 100_000.0) },
             coverage: self.coverage.rules()?,

@@ -38,6 +38,33 @@ impl CaseFacts {
     }
 }
 
+/// What the 核实 indicators need to know about one report sent to be confirmed on site.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ConfirmFacts {
+    /// The confirmation's deadline, as it was set when the report was sent.
+    pub deadline: Option<OffsetDateTime>,
+    /// When the officer confirmed it or voided it as not found.
+    pub confirmed_at: Option<OffsetDateTime>,
+}
+
+impl ConfirmFacts {
+    /// The facts of a report that was sent to be confirmed; `None` when it never was.
+    pub fn from_history(events: &[ProblemEvent]) -> Option<Self> {
+        let sent = events.iter().find(|e| e.to_state == "confirming")?;
+        let deadline = sent
+            .details
+            .get("deadline")
+            .and_then(|d| d.as_str())
+            .and_then(|d| OffsetDateTime::parse(d, &time::format_description::well_known::Rfc3339).ok());
+        let confirmed_at = events
+            .iter()
+            .filter(|e| e.from_state == "confirming" && matches!(e.action.as_str(), "confirm" | "void"))
+            .map(|e| e.at)
+            .min();
+        Some(Self { deadline, confirmed_at })
+    }
+}
+
 /// The counts behind the rates.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
@@ -51,9 +78,25 @@ pub struct Counts {
     /// Not handled by the end of the period and past their deadline.
     pub overdue_unhandled: u32,
     pub extended: u32,
+    /// 应核实数: reports sent to be confirmed on site in the period.
+    pub to_confirm: u32,
+    /// 核实数: of those, confirmed (or voided as not found) by the end of the period.
+    pub confirmed: u32,
+    pub on_time_confirmed: u32,
 }
 
 impl Counts {
+    /// Adds the reports sent to be confirmed, as they stand at `period_end`.
+    pub fn count_confirmations(&mut self, reports: &[ConfirmFacts], period_end: OffsetDateTime) {
+        for f in reports {
+            self.to_confirm += 1;
+            if let Some(at) = f.confirmed_at.filter(|t| *t < period_end) {
+                self.confirmed += 1;
+                self.on_time_confirmed += u32::from(f.deadline.is_none_or(|d| at <= d));
+            }
+        }
+    }
+
     /// Counts the cases as they stand at `period_end`.
     pub fn of(cases: &[CaseFacts], period_end: OffsetDateTime) -> Self {
         let mut c = Counts::default();
@@ -86,6 +129,9 @@ impl Counts {
         self.reworked += o.reworked;
         self.overdue_unhandled += o.overdue_unhandled;
         self.extended += o.extended;
+        self.to_confirm += o.to_confirm;
+        self.confirmed += o.confirmed;
+        self.on_time_confirmed += o.on_time_confirmed;
     }
 }
 
@@ -134,6 +180,26 @@ impl Rates {
             overdue_unhandled,
             extension,
             score,
+        })
+    }
+}
+
+/// 核实率 and 按时核实率 (0–1): beside the score, which weighs handling only.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ConfirmRates {
+    /// 核实率
+    pub confirming: f64,
+    /// 按时核实率
+    pub on_time_confirming: f64,
+}
+
+impl ConfirmRates {
+    /// None when nothing was sent to be confirmed.
+    pub fn of(c: &Counts) -> Option<Self> {
+        let n = f64::from(c.to_confirm);
+        (c.to_confirm > 0).then(|| Self {
+            confirming: f64::from(c.confirmed) / n,
+            on_time_confirming: f64::from(c.on_time_confirmed) / n,
         })
     }
 }
@@ -189,7 +255,10 @@ mod tests {
                 on_time_closed: 1,
                 reworked: 1,
                 overdue_unhandled: 1,
-                extended: 1
+                extended: 1,
+                to_confirm: 0,
+                confirmed: 0,
+                on_time_confirmed: 0,
             }
         );
         let r = Rates::of(&c).expect("rates");
@@ -207,5 +276,24 @@ mod tests {
         let r = Rates::of(&c).expect("rates");
         assert_eq!(format!("{:.2}", r.closing * 100.0), "93.72");
         assert_eq!(format!("{:.2}", r.on_time_closing * 100.0), "75.82");
+    }
+
+    #[test]
+    fn confirmations_on_time_late_and_waiting() {
+        let t = |s: &str| OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok();
+        let deadline = t("2026-11-24T11:00:00+08:00");
+        let reports = [
+            ConfirmFacts { deadline, confirmed_at: t("2026-11-24T10:30:00+08:00") },
+            ConfirmFacts { deadline, confirmed_at: t("2026-11-24T14:00:00+08:00") },
+            ConfirmFacts { deadline, confirmed_at: None },
+            // Confirmed after the end of the period: not yet, as the period saw it.
+            ConfirmFacts { deadline, confirmed_at: t("2026-12-01T09:00:00+08:00") },
+        ];
+        let mut c = Counts::default();
+        c.count_confirmations(&reports, datetime!(2026-11-30 00:00 +08:00));
+        assert_eq!((c.to_confirm, c.confirmed, c.on_time_confirmed), (4, 2, 1));
+        assert_eq!(ConfirmRates::of(&c), Some(ConfirmRates { confirming: 0.5, on_time_confirming: 0.25 }));
+        assert_eq!(ConfirmRates::of(&Counts::default()), None);
+        assert!(Rates::of(&c).is_none(), "nothing dispatched: no score, no rank");
     }
 }

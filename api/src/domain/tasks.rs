@@ -15,6 +15,8 @@ use time::OffsetDateTime;
 pub enum TaskKind {
     /// 受理: a new report.
     Accept,
+    /// 核实: a citizen's or the hotline's report to confirm on site.
+    Confirm,
     /// 立案: an accepted report to register as a case.
     Register,
     /// 派遣: a registered case to send to a unit.
@@ -42,6 +44,7 @@ impl TaskKind {
     pub fn label_zh(self) -> &'static str {
         match self {
             Self::Accept => "受理",
+            Self::Confirm => "核实",
             Self::Register => "立案",
             Self::Dispatch => "派遣",
             Self::Redispatch => "重新派遣",
@@ -61,7 +64,7 @@ pub fn states_for(role: Role) -> &'static [State] {
     use State::*;
     match role {
         Role::Unit => &[Dispatched, Rework],
-        Role::Officer => &[Handled, SelfHandled],
+        Role::Officer => &[Confirming, Handled, SelfHandled],
         Role::Dispatcher | Role::Admin => {
             &[Reported, Accepted, Registered, Returned, Dispatched, Rework, Handled, Verified]
         }
@@ -78,6 +81,7 @@ pub fn case_task(role: Role, problem: &Problem, colour: Colour) -> Option<(TaskK
     let kind = match (role, problem.status) {
         (Role::Unit, Dispatched) => TaskKind::Handle,
         (Role::Unit, Rework) => TaskKind::Rework,
+        (Role::Officer, Confirming) => TaskKind::Confirm,
         (Role::Officer, Handled | SelfHandled) => TaskKind::Verify,
         (Role::Dispatcher | Role::Admin, Reported) => TaskKind::Accept,
         (Role::Dispatcher | Role::Admin, Accepted) => TaskKind::Register,
@@ -165,6 +169,9 @@ mod tests {
         assert!(case_task(Role::Unit, &case(State::Handled), Colour::None).is_none(), "then it waits for the check");
         let (kind, next) = case_task(Role::Officer, &case(State::Handled), Colour::None).expect("the officer's");
         assert_eq!((kind, next), (TaskKind::Verify, vec![Action::Reject, Action::Verify]));
+        let (kind, next) = case_task(Role::Officer, &case(State::Confirming), Colour::None).expect("核实");
+        assert_eq!((kind, next), (TaskKind::Confirm, vec![Action::Confirm, Action::Void]));
+        assert!(case_task(Role::Officer, &case(State::Reported), Colour::None).is_none(), "the desk accepts first");
         assert_eq!(
             case_task(Role::Dispatcher, &case(State::Reported), Colour::None).map(|t| t.0),
             Some(TaskKind::Accept)

@@ -8,7 +8,7 @@ use crate::app::casework::{Casework, Caseworker, StepError};
 use crate::domain::access::{Action as Permission, Area};
 use crate::domain::problem::Problem;
 use crate::domain::workflow::calendar::LimitUnit;
-use crate::domain::workflow::case::{Refusal, Request};
+use crate::domain::workflow::case::{Refusal, Request, Rules};
 use crate::domain::workflow::state::Action;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -102,7 +102,8 @@ pub async fn transition(
 }
 
 fn casework(ctx: &ApiContext) -> Casework<'_> {
-    Casework { store: &ctx.store, calendar: &ctx.calendar, thresholds: &ctx.thresholds }
+    let rules = Rules { calendar: &ctx.calendar, confirmation: &ctx.confirmation };
+    Casework { store: &ctx.store, rules, thresholds: &ctx.thresholds }
 }
 
 /// A refused step as the API answers it.

@@ -32,6 +32,7 @@ use crate::app::catalog::Catalog;
 use crate::domain::clock::Clock;
 use crate::domain::workflow::calendar::WorkingCalendar;
 use crate::domain::workflow::colour::Thresholds;
+use crate::domain::workflow::confirmation::Confirmation;
 use crate::store::Store;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::middleware;
@@ -64,6 +65,8 @@ pub struct Context {
     pub principals: Arc<guard::PrincipalCache>,
     pub calendar: Arc<WorkingCalendar>,
     pub thresholds: Arc<Thresholds>,
+    /// Which reports an officer confirms on site (核实) before they are registered, and how soon.
+    pub confirmation: Arc<Confirmation>,
     /// Colour changes from the escalation scheduler, for the SSE stream.
     pub changes: tokio::sync::broadcast::Sender<crate::app::escalation::ColourChange>,
     /// How weekly coverage is judged.
@@ -114,6 +117,7 @@ pub struct Settings {
     pub limits: guard::Limits,
     pub calendar: WorkingCalendar,
     pub thresholds: Thresholds,
+    pub confirmation: Confirmation,
     /// Open cases of the same category within this many metres are likely duplicates.
     pub duplicate_metres: f64,
     pub coverage: crate::app::coverage::CoverageRules,
@@ -132,6 +136,7 @@ impl Default for Settings {
             limits: guard::Limits::default(),
             calendar: WorkingCalendar::default(),
             thresholds: Thresholds::default(),
+            confirmation: Confirmation::default(),
             duplicate_metres: 50.0,
             coverage: crate::app::coverage::CoverageRules::default(),
             plan_rules: crate::app::planning::PlanRules::default(),
@@ -158,6 +163,7 @@ impl ApiContext {
             principals: Arc::new(guard::PrincipalCache::default()),
             calendar: Arc::new(settings.calendar),
             thresholds: Arc::new(settings.thresholds),
+            confirmation: Arc::new(settings.confirmation),
             changes: tokio::sync::broadcast::channel(1024).0,
             coverage: Arc::new(settings.coverage),
             tiles: Arc::new(crate::app::tiles::TileService::default()),
@@ -214,7 +220,7 @@ pub fn router(ctx: ApiContext) -> Router {
         .route("/api/v1/auth/logout", post(auth::logout))
         .route("/api/v1/auth/password", post(auth::change_password))
         .route("/api/v1/users/{name}/password", post(auth::reset_password))
-        .route("/api/v1/problems/{id}/transitions", post(cases::transition))
+        .route("/api/v1/problems/{id}/transitions", post(cases::transition.layer(once(SMALL_BODY as usize))))
         .route("/api/v1/problems/{id}/events", get(cases::events))
         .route("/api/v1/problems/{id}/reroute", post(cases::reroute))
         .route(

@@ -91,6 +91,15 @@ fn bind_new_problem<'a>(statement: Sql<'a>, p: &'a NewProblem) -> Sql<'a> {
 }
 
 /// An area as three parameters: its grid codes (a JSON array), its unit and its reporter.
+/// The condition that keeps a case in an area, on the parameters `$3`–`$5` of [`area_params`].
+fn in_area(d: Dialect) -> String {
+    format!(
+        "($3 IS NULL OR grid_code IN ({codes})) AND ($4 IS NULL OR responsible_unit = $4) \
+         AND ($5 IS NULL OR reported_by = $5)",
+        codes = d.json_list(3)
+    )
+}
+
 fn area_params(area: &AreaFilter) -> [Param<'_>; 3] {
     [codes_json(area).into_param(), (&area.unit).into_param(), (&area.reported_by).into_param()]
 }
@@ -539,17 +548,37 @@ impl Store {
         let d = self.dialect;
         let statement = format!(
             "SELECT {columns} FROM problems WHERE dispatched_at IS NOT NULL \
-             AND {dispatched} >= {from} AND {dispatched} < {to} \
-             AND ($3 IS NULL OR grid_code IN ({codes})) AND ($4 IS NULL OR responsible_unit = $4) \
-             AND ($5 IS NULL OR reported_by = $5) ORDER BY id",
+             AND {dispatched} >= {from} AND {dispatched} < {to} AND {in_area} ORDER BY id",
             columns = problem_columns(d),
             dispatched = d.time("dispatched_at"),
             from = d.time("$1"),
             to = d.time("$2"),
-            codes = d.json_list(3),
+            in_area = in_area(d),
         );
         let rows = sql(statement).bind(from).bind(to).bind_all(area_params(area)).all(&self.pool).await?;
         into_problems(rows)
+    }
+
+    /// The cases that entered `state` between `from` and `to` (e.g. sent to be confirmed, 核实).
+    pub async fn entered_between(
+        &self,
+        state: State,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        area: &AreaFilter,
+    ) -> Result<Vec<Problem>, StoreError> {
+        let d = self.dialect;
+        let statement = format!(
+            "SELECT {columns} FROM problems WHERE id IN (SELECT problem_id FROM problem_events \
+             WHERE to_state = $6 AND {at} >= {from} AND {at} < {to}) AND {in_area} ORDER BY id",
+            columns = problem_columns(d),
+            at = d.time("at"),
+            from = d.time("$1"),
+            to = d.time("$2"),
+            in_area = in_area(d),
+        );
+        let query = sql(statement).bind(from).bind(to).bind_all(area_params(area)).bind(state.as_str());
+        into_problems(query.all(&self.pool).await?)
     }
 
     /// The steps of many cases at once, by case and time.

@@ -3,6 +3,7 @@
 
 use super::calendar::{LimitUnit, WorkingCalendar};
 use super::colour::{colour, Colour, Thresholds};
+use super::confirmation::Confirmation;
 use super::state::{actions_from, next, Action, State};
 use crate::domain::auth::Role;
 use crate::domain::problem::{ExtensionRequest, Problem};
@@ -39,6 +40,13 @@ pub fn options(state: State) -> Vec<(Action, State)> {
     actions_from(state).into_iter().filter_map(|a| next(state, a).map(|s| (a, s))).collect()
 }
 
+/// The city's rules a step is judged by.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules<'a> {
+    pub calendar: &'a WorkingCalendar,
+    pub confirmation: &'a Confirmation,
+}
+
 /// The case after `action`, or why not. `problem.status` must be a known state.
 pub fn apply(
     problem: &Problem,
@@ -46,13 +54,22 @@ pub fn apply(
     action: Action,
     request: &Request,
     now: OffsetDateTime,
-    calendar: &WorkingCalendar,
+    rules: Rules<'_>,
 ) -> Result<Problem, Refusal> {
+    let calendar = rules.calendar;
     if !action.allowed_roles().contains(&role) {
         return Err(Refusal::Role(role));
     }
     let state = problem.status;
-    let to = next(state, action).ok_or_else(|| Refusal::State { state, allowed: options(state) })?;
+    let mut to = next(state, action).ok_or_else(|| Refusal::State { state, allowed: options(state) })?;
+    // An officer voids only what they were sent to confirm and did not find (核实不属实).
+    if action == Action::Void && role == Role::Officer && state != State::Confirming {
+        return Err(Refusal::Role(role));
+    }
+    let confirming = action == Action::Accept && rules.confirmation.needed(problem.source);
+    if confirming {
+        to = State::Confirming;
+    }
     if action.needs_reason() && request.note.as_deref().is_none_or(|n| n.trim().is_empty()) {
         return Err(Refusal::Input(format!("{action} needs a note saying why")));
     }
@@ -76,6 +93,12 @@ pub fn apply(
                 return Err(Refusal::Input("the working calendar has no working time left for a deadline".into()));
             }
         }
+        Action::Accept if confirming => {
+            let (amount, unit) = rules.confirmation.limit();
+            p.case.deadline = calendar.deadline(now, amount, unit);
+        }
+        // The confirmation's deadline is met; the case's own starts at dispatch.
+        Action::Confirm => p.case.deadline = None,
         Action::Reject => p.case.reworks += 1,
         Action::Merge => {
             let into =
@@ -166,6 +189,11 @@ mod tests {
     use crate::domain::workflow::catalogue::Kind;
     use time::macros::datetime;
 
+    fn rules(calendar: &WorkingCalendar) -> Rules<'_> {
+        static NOBODY_CONFIRMS: Confirmation = Confirmation::none();
+        Rules { calendar, confirmation: &NOBODY_CONFIRMS }
+    }
+
     fn problem(status: &str) -> Problem {
         Problem {
             id: 1,
@@ -203,8 +231,9 @@ mod tests {
         let cal = WorkingCalendar::default();
         let t = Thresholds::default();
         let now = datetime!(2026-10-05 09:00 +08:00);
-        let p = apply(&problem("registered"), Role::Dispatcher, Action::Dispatch, &Request::default(), now, &cal)
-            .expect("dispatch");
+        let p =
+            apply(&problem("registered"), Role::Dispatcher, Action::Dispatch, &Request::default(), now, rules(&cal))
+                .expect("dispatch");
         assert_eq!(p.status, State::Dispatched);
         assert_eq!(p.case.deadline, Some(datetime!(2026-10-05 13:00 +08:00)));
         assert_eq!(colour_at(&p, datetime!(2026-10-05 12:00 +08:00), &cal, &t), Colour::None);
@@ -217,16 +246,16 @@ mod tests {
     fn refusals_name_the_reason() {
         let cal = WorkingCalendar::default();
         let now = datetime!(2026-10-05 09:00 +08:00);
-        let r = apply(&problem("registered"), Role::Unit, Action::Dispatch, &Request::default(), now, &cal);
+        let r = apply(&problem("registered"), Role::Unit, Action::Dispatch, &Request::default(), now, rules(&cal));
         assert_eq!(r, Err(Refusal::Role(Role::Unit)));
-        let r = apply(&problem("closed"), Role::Dispatcher, Action::Dispatch, &Request::default(), now, &cal);
+        let r = apply(&problem("closed"), Role::Dispatcher, Action::Dispatch, &Request::default(), now, rules(&cal));
         assert_eq!(r, Err(Refusal::State { state: State::Closed, allowed: vec![] }));
-        let r = apply(&problem("reported"), Role::Dispatcher, Action::Dispatch, &Request::default(), now, &cal);
+        let r = apply(&problem("reported"), Role::Dispatcher, Action::Dispatch, &Request::default(), now, rules(&cal));
         match r {
             Err(Refusal::State { allowed, .. }) => assert!(allowed.contains(&(Action::Accept, State::Accepted))),
             other => panic!("{other:?}"),
         }
-        let r = apply(&problem("dispatched"), Role::Unit, Action::Refuse, &Request::default(), now, &cal);
+        let r = apply(&problem("dispatched"), Role::Unit, Action::Refuse, &Request::default(), now, rules(&cal));
         assert!(matches!(r, Err(Refusal::Input(m)) if m.contains("note")));
     }
 
@@ -234,18 +263,19 @@ mod tests {
     fn extensions_move_the_deadline_only_when_approved() {
         let cal = WorkingCalendar::default();
         let now = datetime!(2026-10-05 09:00 +08:00);
-        let d = apply(&problem("registered"), Role::Dispatcher, Action::Dispatch, &Request::default(), now, &cal)
-            .expect("dispatch");
+        let d =
+            apply(&problem("registered"), Role::Dispatcher, Action::Dispatch, &Request::default(), now, rules(&cal))
+                .expect("dispatch");
         let ask = Request {
             note: Some("需要专业设备".into()),
             extension: Some((1, LimitUnit::WorkingDays)),
             ..Request::default()
         };
-        let asked = apply(&d, Role::Unit, Action::RequestExtension, &ask, now, &cal).expect("request");
+        let asked = apply(&d, Role::Unit, Action::RequestExtension, &ask, now, rules(&cal)).expect("request");
         assert_eq!(asked.case.deadline, d.case.deadline);
-        assert!(apply(&asked, Role::Unit, Action::RequestExtension, &ask, now, &cal).is_err(), "one at a time");
-        let approved =
-            apply(&asked, Role::Dispatcher, Action::ApproveExtension, &Request::default(), now, &cal).expect("approve");
+        assert!(apply(&asked, Role::Unit, Action::RequestExtension, &ask, now, rules(&cal)).is_err(), "one at a time");
+        let approved = apply(&asked, Role::Dispatcher, Action::ApproveExtension, &Request::default(), now, rules(&cal))
+            .expect("approve");
         assert_eq!(approved.case.deadline, Some(datetime!(2026-10-06 13:00 +08:00)));
         assert!(approved.case.extension_requested.is_none());
         let refused = apply(
@@ -254,7 +284,7 @@ mod tests {
             Action::RefuseExtension,
             &Request { note: Some("不批".into()), ..Request::default() },
             now,
-            &cal,
+            rules(&cal),
         )
         .expect("refuse");
         assert_eq!(refused.case.deadline, d.case.deadline);
@@ -266,11 +296,39 @@ mod tests {
         let t = Thresholds::default();
         let now = datetime!(2026-10-05 09:00 +08:00);
         let note = Request { note: Some("未清理干净".into()), ..Request::default() };
-        let r = apply(&problem("handled"), Role::Officer, Action::Reject, &note, now, &cal).expect("reject");
+        let r = apply(&problem("handled"), Role::Officer, Action::Reject, &note, now, rules(&cal)).expect("reject");
         assert_eq!((r.status.as_str(), r.case.reworks), ("rework", 1));
         assert_eq!(colour_at(&r, now, &cal, &t), Colour::Yellow);
-        let closed = apply(&problem("verified"), Role::Dispatcher, Action::Close, &Request::default(), now, &cal)
-            .expect("close");
+        let closed =
+            apply(&problem("verified"), Role::Dispatcher, Action::Close, &Request::default(), now, rules(&cal))
+                .expect("close");
         assert_eq!((closed.case.closed_at, colour_at(&closed, now, &cal, &t)), (Some(now), Colour::None));
+    }
+
+    #[test]
+    fn a_citizen_s_report_is_confirmed_on_site_before_it_is_registered() {
+        let cal = WorkingCalendar::default();
+        let confirmation = Confirmation::default();
+        let rules = Rules { calendar: &cal, confirmation: &confirmation };
+        let now = datetime!(2026-10-05 16:00 +08:00);
+        let mut citizen = problem("reported");
+        citizen.source = Source::Hotline;
+        let accepted =
+            apply(&citizen, Role::Dispatcher, Action::Accept, &Request::default(), now, rules).expect("accept");
+        assert_eq!(accepted.status, State::Confirming);
+        // Two working hours from 16:00 on a Monday: one today, one from 09:00 on Tuesday.
+        assert_eq!(accepted.case.deadline, Some(datetime!(2026-10-06 10:00 +08:00)));
+        let r = apply(&accepted, Role::Dispatcher, Action::Register, &Request::default(), now, rules);
+        assert!(matches!(r, Err(Refusal::State { state: State::Confirming, .. })), "not before it is confirmed");
+        let confirmed =
+            apply(&accepted, Role::Officer, Action::Confirm, &Request::default(), now, rules).expect("核实");
+        assert_eq!((confirmed.status, confirmed.case.deadline), (State::Accepted, None));
+        let void = Request { note: Some("现场未发现".into()), ..Request::default() };
+        let voided = apply(&accepted, Role::Officer, Action::Void, &void, now, rules).expect("核实不属实");
+        assert_eq!((voided.status, voided.case.closed_at), (State::Void, Some(now)));
+        // An officer voids nothing else, and the officer's own report is accepted straight away.
+        assert_eq!(apply(&citizen, Role::Officer, Action::Void, &void, now, rules), Err(Refusal::Role(Role::Officer)));
+        let own = apply(&problem("reported"), Role::Dispatcher, Action::Accept, &Request::default(), now, rules);
+        assert_eq!(own.map(|p| p.status), Ok(State::Accepted));
     }
 }

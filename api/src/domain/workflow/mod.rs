@@ -4,4 +4,5 @@ pub mod calendar;
 pub mod case;
 pub mod catalogue;
 pub mod colour;
+pub mod confirmation;
 pub mod state;

@@ -12,6 +12,8 @@ use std::str::FromStr;
 pub enum State {
     /// 上报
     Reported,
+    /// 核实中 — accepted from a citizen, app or hotline, waiting for an officer to confirm it on site.
+    Confirming,
     /// 受理
     Accepted,
     /// 立案
@@ -35,8 +37,9 @@ pub enum State {
 }
 
 impl State {
-    pub const ALL: [State; 11] = [
+    pub const ALL: [State; 12] = [
         Self::Reported,
+        Self::Confirming,
         Self::Accepted,
         Self::Registered,
         Self::Dispatched,
@@ -52,6 +55,7 @@ impl State {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Reported => "reported",
+            Self::Confirming => "confirming",
             Self::Accepted => "accepted",
             Self::Registered => "registered",
             Self::Dispatched => "dispatched",
@@ -89,6 +93,8 @@ impl FromStr for State {
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Accept,
+    /// 核实: the officer found the reported problem on site.
+    Confirm,
     Register,
     Dispatch,
     /// The unit refuses the dispatch (a reason is required).
@@ -108,8 +114,9 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 15] = [
         Self::Accept,
+        Self::Confirm,
         Self::Register,
         Self::Dispatch,
         Self::Refuse,
@@ -128,6 +135,7 @@ impl Action {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Accept => "accept",
+            Self::Confirm => "confirm",
             Self::Register => "register",
             Self::Dispatch => "dispatch",
             Self::Refuse => "refuse",
@@ -153,7 +161,10 @@ impl Action {
     pub fn allowed_roles(self) -> &'static [Role] {
         use Role::*;
         match self {
-            Self::Accept | Self::Register | Self::Dispatch | Self::Close | Self::Void => &[Dispatcher, Admin],
+            Self::Accept | Self::Register | Self::Dispatch | Self::Close => &[Dispatcher, Admin],
+            // An officer voids only a report not found on site (核实不属实); `case::apply` checks.
+            Self::Void => &[Dispatcher, Officer, Admin],
+            Self::Confirm => &[Officer, Admin],
             Self::ApproveExtension | Self::RefuseExtension | Self::Merge => &[Dispatcher, Admin],
             Self::Refuse | Self::Handle | Self::RequestExtension => &[Unit, Admin],
             Self::SelfHandle => &[Officer, Admin],
@@ -184,7 +195,10 @@ pub fn next(from: State, action: Action) -> Option<State> {
     use Action as A;
     use State as S;
     Some(match (from, action) {
+        // Accepting a report that must be confirmed on site leads to `Confirming` instead
+        // (`case::apply`, by the city's [`Confirmation`](super::confirmation::Confirmation)).
         (S::Reported, A::Accept) => S::Accepted,
+        (S::Confirming, A::Confirm) => S::Accepted,
         (S::Accepted, A::Register) => S::Registered,
         (S::Registered | S::Returned, A::Dispatch) => S::Dispatched,
         (S::Dispatched, A::Refuse) => S::Returned,
@@ -193,7 +207,7 @@ pub fn next(from: State, action: Action) -> Option<State> {
         (S::Reported, A::SelfHandle) => S::SelfHandled,
         (S::Handled | S::SelfHandled, A::Verify) => S::Verified,
         (S::Verified, A::Close) => S::Closed,
-        (S::Reported | S::Accepted | S::Registered | S::Returned, A::Void) => S::Void,
+        (S::Reported | S::Confirming | S::Accepted | S::Registered | S::Returned, A::Void) => S::Void,
         (S::Dispatched | S::Rework, A::RequestExtension | A::ApproveExtension | A::RefuseExtension) => from,
         (s, A::Merge) if s.is_open() => S::Closed,
         _ => return None,
@@ -230,8 +244,11 @@ mod tests {
         assert_eq!(actions_from(State::Reported), [Action::Accept, Action::SelfHandle, Action::Void, Action::Merge]);
         assert_eq!(next(State::Handled, Action::Merge), Some(State::Closed));
         assert_eq!(next(State::Void, Action::Merge), None);
-        // Every state is reachable from `reported`.
-        let mut reached = vec![State::Reported];
+        assert_eq!(next(State::Confirming, Action::Confirm), Some(State::Accepted));
+        assert_eq!(next(State::Confirming, Action::Void), Some(State::Void));
+        assert_eq!(next(State::Confirming, Action::Register), None, "registered only once confirmed");
+        // Every state is reachable from `reported` (`confirming` through accepting a citizen's report).
+        let mut reached = vec![State::Reported, State::Confirming];
         let mut i = 0;
         while i < reached.len() {
             for a in Action::ALL {
