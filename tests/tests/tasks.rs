@@ -36,6 +36,33 @@ fn task_for(server: &Server, token: &str, id: i64) -> Option<Value> {
     tasks.iter().find(|t| t["problem_id"].as_i64() == Some(id)).cloned()
 }
 
+/// A step sent the way the phone's outbox sends it: with an `Idempotency-Key`, and again as if
+/// the first answer were lost. Both answers are the same and the second says it was replayed.
+fn act_twice(server: &Server, token: &str, id: i64, body: Value, key: &str) -> Value {
+    let send = || {
+        ureq::post(&server.url(&format!("/api/v1/problems/{id}/transitions")))
+            .set("Authorization", &format!("Bearer {token}"))
+            .set("Content-Type", "application/json")
+            .set("Idempotency-Key", key)
+            .send_string(&body.to_string())
+            .unwrap_or_else(|e| panic!("{body}: {e}"))
+    };
+    let (first, again) = (send(), send());
+    assert_eq!(
+        (first.header("idempotent-replayed"), again.header("idempotent-replayed")),
+        (Some("false"), Some("true"))
+    );
+    let (first, again): (Value, Value) = (first.into_json().expect("json"), again.into_json().expect("json"));
+    assert_eq!(first, again, "the lost answer comes back as it was");
+    first
+}
+
+/// The actions of a case's history, in order.
+fn steps(server: &Server, token: &str, id: i64) -> Vec<String> {
+    let (_, events) = server.get_as(Some(token), &format!("/api/v1/problems/{id}/events"));
+    events["events"].as_array().expect("events").iter().filter_map(|e| e["action"].as_str().map(String::from)).collect()
+}
+
 fn act(server: &Server, token: &str, id: i64, body: Value) -> Value {
     let (status, after) = server.post_as(Some(token), &format!("/api/v1/problems/{id}/transitions"), &body.to_string());
     assert_eq!(status, 200, "{body}: {after}");
@@ -44,7 +71,12 @@ fn act(server: &Server, token: &str, id: i64, body: Value) -> Value {
 
 /// A small JPEG (no EXIF, as a screenshot would be).
 fn jpeg() -> Vec<u8> {
-    let picture = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([(x * 4) as u8, (y * 5) as u8, 90]));
+    picture(90)
+}
+
+/// A small JPEG of its own (each `blue` a different file).
+fn picture(blue: u8) -> Vec<u8> {
+    let picture = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([(x * 4) as u8, (y * 5) as u8, blue]));
     let mut bytes = std::io::Cursor::new(Vec::new());
     picture.write_to(&mut bytes, image::ImageFormat::Jpeg).expect("jpeg");
     bytes.into_inner()
@@ -148,6 +180,87 @@ fn scenario(backend: &Backend) {
     assert_eq!((status, app["tasks"].as_array().map(Vec::len)), (200, Some(0)), "{name}: {app}");
     assert_eq!(server.get_as(None, "/api/v1/tasks").0, 401);
     assert_eq!(server.get_as(Some(&officer), "/api/v1/tasks?x=1").0, 400, "{name}: unknown parameters are refused");
+
+    officer_checks(&server, &officer, &dispatcher, (lon, lat));
+}
+
+/// The officer's own checks, each sent twice with one key as the outbox would after a lost
+/// answer: 核实 of a hotline call (confirm with a photo, or void as not found) and 自行处置 of
+/// their own report with before and after photos.
+fn officer_checks(server: &Server, officer: &str, dispatcher: &str, (lon, lat): (f64, f64)) {
+    let call = |description: &str| {
+        let body =
+            json!({"lon": lon, "lat": lat, "category": "暴露垃圾", "description": description, "source": "hotline"});
+        let (status, case) = server.post_as(Some(dispatcher), "/api/v1/problems", &body.to_string());
+        assert_eq!(status, 201, "{case}");
+        let id = case["id"].as_i64().expect("id");
+        let accepted = act(server, dispatcher, id, json!({"action": "accept"}));
+        assert_eq!(accepted["status"], "confirming", "a hotline call goes to be confirmed: {accepted}");
+        assert!(accepted["deadline"].is_string(), "with a deadline to confirm by");
+        id
+    };
+    let (real, gone) = (call("12345：路口垃圾"), call("12345：楼下有垃圾"));
+    let task = task_for(server, officer, real).expect("核实 is on the officer's list");
+    assert_eq!((task["kind"].as_str(), task["kind_zh"].as_str()), (Some("confirm"), Some("核实")));
+    assert_eq!(task["next_actions"], json!(["confirm", "void"]));
+    let (status, _) = server.post_as(
+        Some(dispatcher),
+        &format!("/api/v1/problems/{real}/transitions"),
+        &json!({"action": "register"}).to_string(),
+    );
+    assert_eq!(status, 409, "not registered before it is confirmed");
+    let (status, photo) = upload_form(
+        server,
+        officer,
+        &format!("/api/v1/problems/{real}/photos"),
+        &[("stage", "report")],
+        "seen.jpg",
+        &jpeg(),
+    );
+    assert_eq!(status, 201, "{photo}");
+    let confirmed = act_twice(server, officer, real, json!({"action": "confirm", "note": "现场属实"}), "confirm-1");
+    assert_eq!((confirmed["status"].as_str(), confirmed["deadline"].as_str()), (Some("accepted"), None));
+    assert_eq!(steps(server, dispatcher, real), ["accept", "confirm"], "confirmed once");
+    assert_eq!(task_for(server, dispatcher, real).map(|t| t["kind"].clone()), Some(json!("register")));
+    let voided = act_twice(server, officer, gone, json!({"action": "void", "note": "现场未发现"}), "void-1");
+    assert_eq!(voided["status"], "void");
+    assert_eq!(steps(server, dispatcher, gone), ["accept", "void"], "voided once");
+    let (status, _) = server.post_as(
+        Some(officer),
+        &format!("/api/v1/problems/{real}/transitions"),
+        &json!({"action": "void", "note": "x"}).to_string(),
+    );
+    assert_eq!(status, 403, "an officer voids only what they were sent to confirm");
+
+    // 自行处置: the officer's own report, fixed on the spot, before and after photos.
+    let report =
+        json!({"lon": lon, "lat": lat, "category": "暴露垃圾", "description": "随手清理", "source": "officer"});
+    let (_, own) = server.post_as(Some(officer), "/api/v1/problems", &report.to_string());
+    let own = own["id"].as_i64().expect("id");
+    for (stage, name, blue) in [("report", "before.jpg", 20), ("verification", "after.jpg", 30)] {
+        let (status, photo) = upload_form(
+            server,
+            officer,
+            &format!("/api/v1/problems/{own}/photos"),
+            &[("stage", stage)],
+            name,
+            &picture(blue),
+        );
+        assert_eq!(status, 201, "{stage}: {photo}");
+    }
+    let handled = act_twice(server, officer, own, json!({"action": "self_handle", "note": "已清理"}), "self-1");
+    assert_eq!(handled["status"], "self_handled");
+    assert_eq!(steps(server, dispatcher, own), ["self_handle"]);
+    // One key is one request: the same key with another step is refused.
+    let (status, reused) = {
+        let r = ureq::post(&server.url(&format!("/api/v1/problems/{own}/transitions")))
+            .set("Authorization", &format!("Bearer {officer}"))
+            .set("Content-Type", "application/json")
+            .set("Idempotency-Key", "self-1")
+            .send_string(&json!({"action": "verify"}).to_string());
+        common::respond(r)
+    };
+    assert_eq!((status, reused["error"]["code"].as_str()), (422, Some("idempotency_key_reused")), "{reused}");
 }
 
 #[test]

@@ -333,7 +333,7 @@ fn with_token(request: ureq::Request, token: Option<&str>) -> ureq::Request {
     }
 }
 
-fn respond(result: Result<ureq::Response, ureq::Error>) -> (u16, Value) {
+pub fn respond(result: Result<ureq::Response, ureq::Error>) -> (u16, Value) {
     let response = match result {
         Ok(r) => r,
         Err(ureq::Error::Status(_, r)) => r,
