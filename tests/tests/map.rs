@@ -93,3 +93,74 @@ fn a_report_and_an_inspection_filed_offline_arrive_exactly_once_with_their_photo
     // Taken where and when it was filed: none of the tamper checks fire.
     assert_eq!(photos[0]["flags"], json!([]), "{:?}", photos[0]);
 }
+
+/// The whole loop on screen (tests/browser/loop.test.mjs), on both backends: each role signs in
+/// with the demo's printed password; the officer reports on a phone, the dispatcher accepts,
+/// registers and dispatches at a desk, the unit handles with an after-photo, the officer — with no
+/// signal — confirms a hotline call (核实) and checks the fix (核查) with photos, and back online,
+/// with the server's first answers lost on the way, every photo and step arrives exactly once;
+/// the dispatcher closes the case from their to-do list.
+#[test]
+fn the_whole_loop_runs_on_screen_with_the_officer_offline_on_both_backends() {
+    use common::camera::{camera_jpeg, camera_jpeg_of, other_scene};
+    for backend in common::Backend::both("loop") {
+        let name = backend.name();
+        let dir = common::scratch(&format!("loop-{name}"));
+        let server = Server::start(&backend.url(), &["--demo"]);
+        let (officer, dispatcher) = (server.token_of("officer"), server.token_of("dispatcher"));
+        let (_, grids) = server.get_as(Some(&officer), "/api/v1/layers/grids?level=grid");
+        let grid = grids["features"]
+            .as_array()
+            .and_then(|g| g.iter().find(|f| f["properties"]["responsible_unit"] == "东华门街道办事处").cloned())
+            .expect("an officer's grid of the demo unit");
+        let (lon, lat) = common::inside(&grid);
+        // A hotline call there, accepted: it waits for the officer to confirm it on site.
+        let body = json!({"lon": lon, "lat": lat, "category": "E01001", "description": "12345：胡同口垃圾", "source": "hotline"});
+        let (status, call) = server.post_as(Some(&dispatcher), "/api/v1/problems", &body.to_string());
+        assert_eq!(status, 201, "{name}: {call}");
+        let call = call["id"].as_i64().expect("id");
+        let accept = json!({"action": "accept"}).to_string();
+        let (status, accepted) =
+            server.post_as(Some(&dispatcher), &format!("/api/v1/problems/{call}/transitions"), &accept);
+        assert_eq!((status, accepted["status"].as_str()), (200, Some("confirming")), "{name}: {accepted}");
+        // Camera photos, each of its own scene, taken where the case is; the after-photos a few
+        // minutes from now, after the report they show the fix of.
+        let now = time::OffsetDateTime::now_utc();
+        let later = now + time::Duration::minutes(10);
+        camera_jpeg(&dir, "report.jpg", now, lon, lat);
+        for (file, n, at) in [("after.jpg", 1, later), ("seen.jpg", 2, now), ("check.jpg", 3, later)] {
+            camera_jpeg_of(&other_scene(n), &dir, file, at, lon, lat);
+        }
+        let photos: serde_json::Map<String, serde_json::Value> = ["report", "after", "seen", "check"]
+            .iter()
+            .map(|p| (p.to_string(), json!(dir.join(format!("{p}.jpg")))))
+            .collect();
+        let logins: serde_json::Map<String, serde_json::Value> =
+            server.logins.iter().map(|(role, (user, password))| (role.clone(), json!([user, password]))).collect();
+        let description = format!("网格员上报 loop {}", now.unix_timestamp_nanos());
+        let shots = common::workspace().join(format!("target/test-output/loop-{name}"));
+        let out = Command::new("node")
+            .arg("loop.test.mjs")
+            .current_dir(common::workspace().join("tests/browser"))
+            .env("GRIDWATCH_URL", &server.base)
+            .env("GRIDWATCH_LOGINS", serde_json::Value::Object(logins).to_string())
+            .env("GRIDWATCH_TOKENS", json!({"dispatcher": dispatcher}).to_string())
+            .env("GRIDWATCH_AT", format!("{lon},{lat}"))
+            .env("GRIDWATCH_CALL", call.to_string())
+            .env("GRIDWATCH_PHOTOS", serde_json::Value::Object(photos).to_string())
+            .env("GRIDWATCH_DESCRIPTION", &description)
+            .env("GRIDWATCH_SCREENSHOTS", &shots)
+            .output()
+            .expect("node runs (scripts/test.sh installs playwright-core into tests/browser)");
+        let log = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(out.status.success(), "{name}: loop browser checks failed:\n{log}");
+        assert!(log.contains("loop checks passed"), "{name}: {log}");
+        // The office's bulletin of this week counts the call as confirmed on time.
+        let (_, bulletin) = server.get_as(Some(&server.token_of("office")), "/api/v1/reports/weekly");
+        let counts = &bulletin["total"]["counts"];
+        assert!(
+            counts["confirmed"].as_u64() >= Some(1) && counts["to_confirm"].as_u64() >= Some(1),
+            "{name}: {counts}"
+        );
+    }
+}

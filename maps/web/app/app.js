@@ -13,8 +13,9 @@ const OFFSET_KEY = "gridwatch.utc_offset_minutes";
 const AREA_CACHE = "gridwatch-area";
 const LANG_KEY = "gridwatch.lang";
 const COLOURS = { red: "#d7263d", yellow: "#e6a700", blue: "#1e6fd9", none: "#6b5fa8" };
-const QUEUE_STATUSES = ["reported", "accepted", "registered", "returned"];
-const NEXT_STEPS = { reported: ["accept", "void"], accepted: ["register", "void"], registered: ["dispatch", "void"], returned: ["dispatch", "void"] };
+// Confirming cases (待核实) stay on the board: the officer confirms them, the desk may still void.
+const QUEUE_STATUSES = ["reported", "confirming", "accepted", "registered", "returned"];
+const NEXT_STEPS = { reported: ["accept", "void"], confirming: ["void"], accepted: ["register", "void"], registered: ["dispatch", "void"], returned: ["dispatch", "void"] };
 
 const state = { offsetMinutes: Number(localStorage.getItem(OFFSET_KEY) ?? 480), skewMs: 0, token: localStorage.getItem(TOKEN_KEY), lang: localStorage.getItem(LANG_KEY) || "zh", me: null, map: null, view: null, stop: [], offline: false };
 const t = (key) => STRINGS[state.lang][key] ?? STRINGS.zh[key] ?? key;
@@ -229,6 +230,8 @@ async function fieldWork(map, panel) {
       <select name="category" required aria-label="${t("category")}">${categories.map((c) => `<option value="${esc(c.code)}">${esc(state.lang === "zh" ? c.name_zh : c.name_en)}</option>`).join("")}</select>
       <textarea name="description" required rows="2" placeholder="${t("description")}"></textarea>
       <input name="photo" type="file" accept="image/jpeg,image/png,image/heic,application/pdf" capture="environment" multiple aria-label="${t("photo")}">
+      <label><input type="checkbox" name="fixed"> ${t("fixed_on_spot")}</label>
+      <label class="after" hidden>${t("after_photo_self")} <input name="after" type="file" accept="image/jpeg,image/png,image/heic" capture="environment" multiple></label>
       <div class="muted" id="report-where">${t("position_hint")}</div>
       <button type="submit">${t("file_report")}</button>
     </form>
@@ -246,15 +249,21 @@ async function fieldWork(map, panel) {
   };
   map.on("click", onTap);
   state.stop.push(() => map.off("click", onTap));
+  box.querySelector("input[name=fixed]").addEventListener("change", (e) => { box.querySelector(".after").hidden = !e.target.checked; });
 
   box.querySelector("#report").addEventListener("submit", async (e) => {
     e.preventDefault();
     const form = new FormData(e.target);
     const [lon, lat] = tapped || (await gpsFix()) || map.getCenter().toArray();
+    // 自行处置: fixed on the spot — before photos, after photos (整改后), then the step itself.
+    const fixed = e.target.fixed.checked;
     const photos = [...e.target.photo.files].map((file) => ({ blob: file, name: file.name, stage: "report" }));
+    if (fixed) photos.push(...[...e.target.after.files].map((file) => ({ blob: file, name: file.name, stage: "verification" })));
     const body = { lon, lat, category: form.get("category"), description: form.get("description").trim(), source: "officer" };
-    await outbox.enqueue({ kind: "report", user: state.me.name, body, photos });
+    const then = fixed ? { action: "self_handle", note: body.description } : undefined;
+    await outbox.enqueue({ kind: "report", user: state.me.name, body, photos, then });
     e.target.reset();
+    e.target.querySelector(".after").hidden = true;
     tapped = null;
     marker.remove();
     $("#report-where").textContent = t("position_hint");
@@ -359,7 +368,11 @@ async function renderOutbox() {
   $("#outbox-count").dataset.count = String(items.length);
   $("#outbox-count").textContent = `(${items.length})`;
   list.innerHTML = items.length ? items.map((i) => {
-    const what = i.kind === "report" ? `${t("outbox_report")} ${esc(i.body.description.slice(0, 30))}` : i.kind === "track" ? `${t("outbox_track")} (${i.body.fixes.length})` : `${t("outbox_inspection")} ${esc(i.body.point)}`;
+    const step = (body) => STRINGS[state.lang].transitions[body.action] || body.action;
+    const what = i.kind === "report" ? `${t("outbox_report")} ${esc(i.body.description.slice(0, 30))}${i.then ? ` · ${esc(step(i.then.body))}` : ""}`
+      : i.kind === "track" ? `${t("outbox_track")} (${i.body.fixes.length})`
+      : i.kind === "step" ? `${t("outbox_step")} #${i.problem_id} ${esc(step(i.body))}`
+      : `${t("outbox_inspection")} ${esc(i.body.point)}`;
     const photos = i.photos?.length ? ` · ${i.photos.filter((p) => !p.sent).length}/${i.photos.length} ${t("photo")}` : "";
     const status = i.error ? `<span class="error">${esc(i.error)}</span> <button type="button" data-retry="${i.seq}">${t("retry")}</button> <button type="button" class="secondary" data-discard="${i.seq}">${t("discard")}</button>` : `<span class="muted">${t("waiting")}</span>`;
     return `<li data-seq="${i.seq}" data-kind="${i.kind}">${what}${photos}<br><span class="muted">${shortTime(i.filed_at)}</span> ${status}</li>`;
@@ -659,51 +672,72 @@ function trendChart(rows) {
 }
 
 // ---- 待办: the caller's to-do list (the unit's board 待整改, the officer's checks, the desk's follow-up) ----
+/** The photo that goes with a step, by the step: of what was found (核实), after the fix (处置),
+ * of the check on site (核查). */
+const STEP_PHOTO = { confirm: ["report", "confirm_photo"], handle: ["handling", "after_photo"], verify: ["verification", "check_photo"], reject: ["verification", "check_photo"] };
+
 async function tasksView(map, panel) {
-  const list = await api("/api/v1/tasks");
+  // The officer's list works with no signal: it is kept on the phone, and their checks (核实,
+  // 核查) go through the outbox like reports, each step exactly once.
+  const field = state.me.role === "officer";
+  const [list, grids] = await Promise.all([
+    field ? kept("/api/v1/tasks") : api("/api/v1/tasks"),
+    field ? kept("/api/v1/layers/grids?level=grid") : null,
+  ]);
+  const queued = await outbox.pendingSteps(state.me.name);
   const cases = list.tasks.filter((task) => task.problem_id);
   const toFeature = (task) => ({ type: "Feature", id: task.problem_id ?? 0, geometry: { type: "Point", coordinates: [task.lon, task.lat] }, properties: task });
-  map.addSource("grids", tiles("grids"));
-  addGridLayers(map, "grids", "grids");
+  map.addSource("grids", grids ? { type: "geojson", data: grids } : tiles("grids"));
+  addGridLayers(map, "grids", grids ? undefined : "grids");
   map.addSource("tasks", { type: "geojson", data: featureCollection(list.tasks.map(toFeature)) });
   map.addLayer({ id: "tasks", type: "circle", source: "tasks", paint: { "circle-color": problemColour, "circle-radius": 8, "circle-stroke-color": "#12355b", "circle-stroke-width": 2 } });
-  fitTo(map, list.tasks.map(toFeature));
+  // Nothing to do: the caller's own grids, rather than the whole world.
+  fitTo(map, list.tasks.length ? list.tasks.map(toFeature) : grids?.features || []);
   const badges = Object.entries(list.counts).map(([kind, n]) => `<span class="count" data-kind="${esc(kind)}">${esc(kindText(kind))} <b>${n}</b></span>`).join("");
   panel.innerHTML = `<h2>${t("tasks")} <span class="muted">${list.tasks.length}</span></h2>
+    ${state.offline ? `<p id="offline-note" class="error">${t("offline_copy")}</p>` : ""}
     <div class="badges">${badges || `<span class="muted">${t("no_tasks")}</span>`}</div>
-    <ul id="tasks">${list.tasks.map((task, i) => `<li data-index="${i}" data-kind="${esc(task.kind)}" ${task.problem_id ? `data-id="${task.problem_id}"` : ""} class="colour-${esc(task.colour)}">
+    <ul id="tasks">${list.tasks.map((task, i) => `<li data-index="${i}" data-kind="${esc(task.kind)}" ${task.problem_id ? `data-id="${task.problem_id}"` : ""} ${queued.has(task.problem_id) ? "data-queued" : ""} class="colour-${esc(task.colour)}">
       <b>${esc(kindText(task.kind))}</b> ${task.problem_id ? `#${task.problem_id} ` : ""}${esc(task.title)}
-      <br><span class="muted">${task.deadline ? `${t("deadline")} ${shortTime(task.deadline)}` : ""}${task.visits ? ` · ${task.visits[0]}/${task.visits[1]}` : ""} · ${esc(task.grid_code || "—")}</span></li>`).join("")}</ul>
-    <div id="task-detail" class="muted">${cases.length ? t("choose_task") : ""}</div>`;
+      <br><span class="muted">${task.deadline ? `${t("deadline")} ${shortTime(task.deadline)}` : ""}${task.visits ? ` · ${task.visits[0]}/${task.visits[1]}` : ""} · ${esc(task.grid_code || "—")}${queued.has(task.problem_id) ? ` · ${t("outbox")}` : ""}</span></li>`).join("")}</ul>
+    <div id="task-detail" class="muted">${cases.length ? t("choose_task") : ""}</div>
+    ${field ? `<h2>${t("outbox")} <span id="outbox-count" data-count="0">(0)</span></h2><ul id="outbox"></ul>` : ""}`;
   document.body.dataset.tasks = String(list.tasks.length);
   $("#tasks").querySelectorAll("li").forEach((li) => li.addEventListener("click", () => open(list.tasks[Number(li.dataset.index)])));
+  if (field) { await renderOutbox(); sendNow(); }
 
   async function open(task) {
     $("#tasks").querySelectorAll("li").forEach((li) => li.classList.toggle("selected", li.dataset.index === String(list.tasks.indexOf(task))));
     map.flyTo({ center: [task.lon, task.lat], zoom: Math.max(map.getZoom(), 16), duration: 0 });
     if (!task.problem_id) { $("#task-detail").innerHTML = `<h2>${esc(task.title)}</h2><p class="muted">${t("inspect_hint")}</p>`; return; }
-    const [p, history] = await Promise.all([api(`/api/v1/problems/${task.problem_id}`), api(`/api/v1/problems/${task.problem_id}/events`)]);
+    // With no signal the task itself says enough to act on it; the history waits for the network.
+    const offline = { id: task.problem_id, category_name: task.title, status: task.status, deadline: task.deadline, responsible_unit: task.responsible_unit, description: "" };
+    const [p, history] = await Promise.all([
+      api(`/api/v1/problems/${task.problem_id}`).catch((e) => (field ? offline : Promise.reject(e))),
+      api(`/api/v1/problems/${task.problem_id}/events`).catch((e) => (field ? { events: [] } : Promise.reject(e))),
+    ]);
     const names = STRINGS[state.lang].transitions;
-    // The photo that goes with the step: after the fix (处置), or of the check on site (核查).
-    const photoStage = task.next_actions.includes("handle") ? "handling" : task.next_actions.includes("verify") ? "verification" : null;
+    const label = (a) => (task.kind === "confirm" && a === "void" ? t("not_real") : names[a] || a);
+    const photo = task.next_actions.map((a) => STEP_PHOTO[a]).find(Boolean);
+    const waiting = queued.has(task.problem_id);
     $("#task-detail").className = "";
     $("#task-detail").innerHTML = `
       <h2>#${p.id} ${esc(p.category_name || p.category)}</h2>
       <div>${esc(p.description)}</div>
       <div class="muted">${t("status")}: <b data-status>${esc(statusText(p.status))}</b> · ${t("deadline")} ${p.deadline ? shortTime(p.deadline) : "—"} · ${t("unit")}: ${esc(p.responsible_unit || "—")}</div>
       <div id="photos" class="photos muted">${t("loading")}</div>
-      <form id="task-act" class="task-form">
-        <textarea name="note" rows="2" placeholder="${t("note")}"></textarea>
-        ${photoStage ? `<label>${t(photoStage === "handling" ? "after_photo" : "check_photo")} <input type="file" name="photo" accept="image/*" capture="environment" data-stage="${photoStage}"></label>` : ""}
+      ${waiting ? `<p class="muted" id="task-queued">${t("queued")}</p>` : `<form id="task-act" class="task-form">
+        <textarea name="note" rows="2" placeholder="${t(task.kind === "confirm" ? "void_note" : "note")}"></textarea>
+        ${photo ? `<label>${t(photo[1])} <input type="file" name="photo" accept="image/*" capture="environment" data-stage="${photo[0]}"></label>` : ""}
         ${task.next_actions.includes("request_extension") ? `<label>${t("extension")} <input type="number" name="amount" min="1" max="1000" value="2"> <select name="unit"><option value="working_days">${t("working_days")}</option><option value="working_hours">${t("working_hours")}</option></select></label>` : ""}
         ${task.next_actions.includes("refuse") ? `<input name="forward_to" placeholder="${t("forward_to")}">` : ""}
-        <div class="actions">${task.next_actions.map((a) => `<button type="button" data-action="${esc(a)}" class="${["refuse", "reject", "void"].includes(a) ? "secondary" : ""}">${esc(names[a] || a)}</button>`).join("")}</div>
-      </form>
+        <div class="actions">${task.next_actions.map((a) => `<button type="button" data-action="${esc(a)}" class="${["refuse", "reject", "void"].includes(a) ? "secondary" : ""}">${esc(label(a))}</button>`).join("")}</div>
+      </form>`}
       <p id="task-result" role="status"></p>
       <h2>${t("history")}</h2>
       <ol class="history">${history.events.map((e) => `<li>${shortTime(e.at)} ${esc(names[e.action] || e.action)} <span class="muted">${esc(e.actor)}${e.note ? ` · ${esc(e.note)}` : ""}</span></li>`).join("")}</ol>`;
     showPhotos(p.id);
-    $("#task-act").querySelectorAll("button[data-action]").forEach((b) => b.addEventListener("click", () => act(p, b.dataset.action)));
+    $("#task-act")?.querySelectorAll("button[data-action]").forEach((b) => b.addEventListener("click", () => act(p, b.dataset.action)));
   }
 
   async function act(p, action) {
@@ -712,13 +746,22 @@ async function tasksView(map, panel) {
     const body = { action, note };
     if (action === "refuse") body.forward_to = String(form.get("forward_to") || "").trim() || undefined;
     if (action === "request_extension") body.extension = { amount: Number(form.get("amount")), unit: form.get("unit") };
+    const file = form.get("photo");
+    const stage = STEP_PHOTO[action]?.[0];
+    const photos = stage && file && file.size ? [{ blob: file, name: file.name || "photo.jpg", stage }] : [];
+    if (field) {
+      // Filed first, sent when it can be: the photos, then the step, each once.
+      await outbox.enqueue({ kind: "step", user: state.me.name, problem_id: p.id, body, photos });
+      document.body.dataset.acted = `${p.id}:${action}:queued`;
+      await sendNow();
+      await show();
+      return;
+    }
     try {
-      const photo = form.get("photo");
-      const stage = $("#task-act input[name=photo]")?.dataset.stage;
-      if (["handle", "verify", "reject"].includes(action) && photo && photo.size) {
+      for (const photo of photos) {
         const upload = new FormData();
-        upload.append("stage", stage);
-        upload.append("file", photo);
+        upload.append("stage", photo.stage);
+        upload.append("file", photo.blob);
         const sent = await fetch(`/api/v1/problems/${p.id}/photos`, { method: "POST", headers: { Authorization: `Bearer ${state.token}` }, body: upload });
         if (!sent.ok) throw new ApiError((await sent.json().catch(() => null))?.error?.message || `${sent.status}`);
       }

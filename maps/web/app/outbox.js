@@ -1,7 +1,8 @@
 // 待发送 the outbox: what an officer files on the phone — reports with photos, inspections, GPS
-// fixes — is kept in IndexedDB first and sent in order whenever the phone is online. Every write
-// carries an Idempotency-Key made when it was filed, so a retry after a lost answer is recognised
-// by the server and nothing arrives twice.
+// fixes, and the steps of their checks (核实, 核查, 自行处置) with their photos — is kept in
+// IndexedDB first and sent in order whenever the phone is online. Every write carries an
+// Idempotency-Key made when it was filed, so a retry after a lost answer is recognised by the
+// server and nothing arrives twice.
 
 const DB = "gridwatch-outbox";
 const STORE = "items";
@@ -37,11 +38,15 @@ const remove = (seq) => run("readwrite", (s) => s.delete(seq));
 /** Forgets everything waiting (on sign-out: the next user must not send it). */
 export const clear = () => run("readwrite", (s) => s.clear());
 
-/** Files a write: `{kind: "report"|"inspection"|"track", user, body, photos?: [{blob, name,
- * stage (reports) | criterion (inspections)}]}`. */
+/** Files a write: `{kind: "report"|"inspection"|"track"|"step", user, body, photos?: [{blob,
+ * name, stage (reports, steps) | criterion (inspections)}]}`. A step names its case
+ * (`problem_id`); a report may name the step that follows it (`then`: a transition body, e.g.
+ * `{action: "self_handle"}` for 自行处置). Photos go before the step they prove. */
 export async function enqueue(item) {
   const photos = (item.photos || []).map((p) => ({ ...p, key: crypto.randomUUID(), sent: false }));
-  await save({ ...item, photos, key: crypto.randomUUID(), filed_at: new Date().toISOString(), error: null });
+  const then = item.then ? { body: item.then, key: crypto.randomUUID(), done: false } : null;
+  await save({ ...item, photos, then, key: crypto.randomUUID(), filed_at: new Date().toISOString(), error: null });
+  flush.again = true; // a round already running reads the list once more before it ends
 }
 
 class Offline extends Error {}
@@ -54,21 +59,24 @@ export async function flush(token, user, onChange = () => {}) {
     let stalled = false;
     let progressed = false;
     try {
-      for (const item of await waiting()) {
-        if (item.user !== user) continue; // filed under another sign-in: sent only with its own token
-        if (item.error) continue; // refused by the server: the officer decides (retry or discard)
-        try {
-          item.progressed = false; // set by each step of this attempt that goes through
-          await send(token, item);
-          await remove(item.seq);
-          progressed = true;
-        } catch (e) {
-          progressed ||= item.progressed; // a report may be in while its photo is not
-          if (e instanceof Offline) { stalled = true; break; }
-          await save({ ...item, error: e.message });
+      do {
+        flush.again = false;
+        for (const item of await waiting()) {
+          if (item.user !== user) continue; // filed under another sign-in: sent only with its own token
+          if (item.error) continue; // refused by the server: the officer decides (retry or discard)
+          try {
+            item.progressed = false; // set by each step of this attempt that goes through
+            await send(token, item);
+            await remove(item.seq);
+            progressed = true;
+          } catch (e) {
+            progressed ||= item.progressed; // a report may be in while its photo is not
+            if (e instanceof Offline) { stalled = true; break; }
+            await save({ ...item, error: e.message });
+          }
+          onChange();
         }
-        onChange();
-      }
+      } while (flush.again && !stalled);
     } finally {
       flush.running = null;
       onChange();
@@ -87,13 +95,18 @@ export const discard = remove;
 
 const ENDPOINT = { report: "/api/v1/problems", inspection: "/api/v1/inspections", track: "/api/v1/tracks" };
 
+/** The cases with a step of `user` waiting to be sent (not to be acted on twice). */
+export async function pendingSteps(user) {
+  return new Set((await waiting()).filter((i) => i.user === user && i.kind === "step").map((i) => i.problem_id));
+}
+
 async function send(token, item) {
   if (item.kind === "report" && item.problem_id == null) {
     const created = await post(token, ENDPOINT.report, item.key, JSON.stringify(item.body), "application/json");
     item.problem_id = created.id;
     item.progressed = true;
     await save(item); // the case exists now; its photos follow even after a restart
-  } else if (item.kind !== "report" && !item.done) {
+  } else if (item.kind !== "report" && item.kind !== "step" && !item.done) {
     const created = await post(token, ENDPOINT[item.kind], item.key, JSON.stringify(item.body), "application/json");
     item.done = true;
     item.progressed = true;
@@ -105,7 +118,7 @@ async function send(token, item) {
     // A report's photos go to its case; an inspection's to the point, per criterion (实景图片).
     const form = new FormData();
     let path;
-    if (item.kind === "report") {
+    if (item.kind === "report" || item.kind === "step") {
       form.append("stage", photo.stage || "report");
       path = `/api/v1/problems/${item.problem_id}/photos`;
     } else {
@@ -116,6 +129,15 @@ async function send(token, item) {
     form.append("file", photo.blob, photo.name || "photo.jpg");
     await post(token, path, photo.key, form);
     photo.sent = true;
+    item.progressed = true;
+    await save(item);
+  }
+  // The step itself, after the photos that prove it (the server judges flagged photos then).
+  const step = item.kind === "step" ? { body: item.body, key: item.key, done: item.done } : item.then;
+  if (step && !step.done) {
+    await post(token, `/api/v1/problems/${item.problem_id}/transitions`, step.key, JSON.stringify(step.body), "application/json");
+    if (item.kind === "step") item.done = true;
+    else item.then.done = true;
     item.progressed = true;
     await save(item);
   }
