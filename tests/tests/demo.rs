@@ -239,7 +239,7 @@ fn the_demo_lives_in_the_present() {
     assert_eq!(weeks.len(), 8, "this week and the seven before have reports: {weeks:?}");
     assert!(weeks.contains("2026-W49") && !weeks.iter().any(|w| w.as_str() > "2026-W49"), "{weeks:?}");
     let states: std::collections::BTreeSet<&str> = problems.iter().filter_map(|p| p["status"].as_str()).collect();
-    for state in ["reported", "accepted", "registered", "dispatched", "handled", "verified", "closed"] {
+    for state in ["reported", "confirming", "accepted", "registered", "dispatched", "handled", "verified", "closed"] {
         assert!(states.contains(state), "cases {state}: {states:?}");
     }
     let open: Vec<&Value> =
@@ -262,6 +262,16 @@ fn the_demo_lives_in_the_present() {
     );
     let (_, desk) = server.get_as(Some(&server.token_of("dispatcher")), "/api/v1/tasks");
     assert!(desk["counts"]["accept"].as_u64().is_some_and(|n| n > 0), "reports to accept: {}", desk["counts"]);
+    // The dispatcher's list holds cases of all three colours and none (a blue one waits for an
+    // extension to be decided).
+    let desk_colours: std::collections::BTreeSet<&str> =
+        desk["tasks"].as_array().expect("tasks").iter().filter_map(|t| t["colour"].as_str()).collect();
+    assert_eq!(desk_colours, ["blue", "none", "red", "yellow"].into(), "{}", desk["counts"]);
+    // The officer has reports to confirm on site (核实) and fixes to check (核查) in their community.
+    let (_, field) = server.get_as(Some(&server.token_of("officer")), "/api/v1/tasks");
+    for kind in ["confirm", "verify"] {
+        assert!(field["counts"][kind].as_u64().is_some_and(|n| n > 0), "officer's {kind}: {}", field["counts"]);
+    }
     // The officer walked this week's beat (Monday, Tuesday, this morning): done; next week is planned.
     let officer = server.token_of("officer");
     let (_, this_week) = server.get_as(Some(&officer), "/api/v1/plans?week=2026-W49");

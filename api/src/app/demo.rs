@@ -7,6 +7,7 @@ use crate::domain::auth::{hash_token, new_password, new_token, Actor, Role, WHOL
 use crate::domain::intake::{route, Report};
 use crate::domain::problem::{Class, Source};
 use crate::domain::workflow::catalogue::{default_catalogue, find};
+use crate::domain::workflow::state::{Action, State};
 use crate::store::{NewUser, Store, StoreError};
 use spatial::subdivide::{split_by_weights, Lattice};
 use spatial::{Grid, GridLevel, MultiPolygon};
@@ -308,9 +309,19 @@ pub async fn seed(store: &Store, catalog: &Catalog, now: OffsetDateTime) -> Resu
     let mut rng = SplitMix(20_261_116);
     let sources = [Source::Officer, Source::Officer, Source::Hotline, Source::Citizen, Source::App, Source::Undercover];
     let mut problems = Vec::with_capacity(DEMO_PROBLEMS);
+    // In the present every seventh report is in the demo officer's own community (every other
+    // one of them a hotline call), so that their to-do list has reports to confirm (核实) and
+    // fixes to check (核查): with every third case taken through the workflow, these meet each
+    // of the steps cases wait at.
+    let community = community_bbox(&snapshot);
     while problems.len() < DEMO_PROBLEMS {
-        let lon = bbox.min().x + rng.unit() * bbox.width();
-        let lat = bbox.min().y + rng.unit() * bbox.height();
+        let mine = timeline != Timeline::Fixed && problems.len() % 7 == 0;
+        let area = match community {
+            Some(c) if mine => c,
+            _ => bbox,
+        };
+        let lon = area.min().x + rng.unit() * area.width();
+        let lat = area.min().y + rng.unit() * area.height();
         let code = *rng.pick(&DEMO_CATEGORIES);
         let class = find(&catalogue, code).map(Class::from);
         let name = class.as_ref().map_or(code, |c| c.category_name.as_str()).to_string();
@@ -322,9 +333,14 @@ pub async fn seed(store: &Store, catalog: &Catalog, now: OffsetDateTime) -> Resu
             source: *rng.pick(&sources),
             owner: None,
         };
+        let report = match mine && (problems.len() / 7) % 2 == 1 {
+            true => Report { source: Source::Hotline, ..report },
+            false => report,
+        };
         let at = timeline.report_time(problems.len());
         let problem = route(&snapshot, report, class, at);
-        if problem.grid_code.is_some() {
+        let inside = problem.grid_code.as_deref().is_some_and(|g| !mine || g.starts_with(DEMO_COMMUNITY));
+        if inside {
             problems.push(problem);
         }
     }
@@ -332,6 +348,19 @@ pub async fn seed(store: &Store, catalog: &Catalog, now: OffsetDateTime) -> Resu
     seed_case_history(store, stored, now, timeline).await?;
     seed_patrols(store, &snapshot, &mut rng, timeline).await?;
     Ok(Some(logins))
+}
+
+/// The bounding box of the demo officer's community.
+fn community_bbox(snapshot: &crate::domain::grids::Snapshot) -> Option<geo::Rect<f64>> {
+    use geo::BoundingRect;
+    let mut grids = snapshot.index.entries().iter().filter(|g| g.code.starts_with(DEMO_COMMUNITY));
+    let first = grids.next()?.geometry.bounding_rect()?;
+    Some(grids.filter_map(|g| g.geometry.bounding_rect()).fold(first, |a, b| {
+        geo::Rect::new(
+            geo::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
+            geo::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+        )
+    }))
 }
 
 /// Some cases of the demo taken through the workflow, so the weekly bulletin, the office's
@@ -375,17 +404,28 @@ async fn seed_case_history(
                 (Role::Officer, "demo-officer", Action::Verify, handling + Duration::hours(2)),
                 (Role::Dispatcher, "demo-dispatcher", Action::Close, handling + Duration::hours(3)),
             ]);
-            // In the present some cases wait at each step, so every list has work: accepted (to
-            // register), registered (to dispatch), handled (to check), verified (to close).
-            if timeline != Timeline::Fixed {
-                let waits_after = match (i / 3) % 10 {
-                    1 => 1,
-                    2 => 2,
-                    4 => 4,
-                    7 => 5,
-                    _ => steps.len(),
-                };
-                steps.truncate(waits_after);
+        }
+        // In the present some cases wait at each step, so every list has work: confirming (to
+        // confirm on site) or accepted (to register), registered (to dispatch), handled (to
+        // check), verified (to close).
+        let waits_in: &[State] = match (i / 3) % 10 {
+            _ if timeline == Timeline::Fixed || stays => &[],
+            1 => &[State::Confirming, State::Accepted],
+            2 => &[State::Registered],
+            4 => &[State::Handled],
+            7 => &[State::Verified],
+            _ => &[],
+        };
+        // Some cases that stay with the unit were dispatched late enough to be blue (蓝牌) now:
+        // most of their time used, not yet overdue.
+        if stays && timeline != Timeline::Fixed && (i / 15) % 3 == 1 {
+            if let Some(at) = blue_dispatch(&p, now, rules, &calendar) {
+                if let Some(step) = steps.iter_mut().find(|s| s.2 == Action::Dispatch) {
+                    step.3 = at - p.created_at;
+                }
+                // Its deadline near, the unit asks for more time: on the dispatcher's list, blue.
+                let asked = at - p.created_at + Duration::minutes(5);
+                steps.push((Role::Unit, "demo-unit", Action::RequestExtension, asked));
             }
         }
         let reported = p.created_at;
@@ -394,9 +434,14 @@ async fn seed_case_history(
             if at > now {
                 break;
             }
-            let request = Request {
-                unit: if action == Action::Dispatch { dispatch_to.clone() } else { None },
-                ..Request::default()
+            let request = match action {
+                Action::Dispatch => Request { unit: dispatch_to.clone(), ..Request::default() },
+                Action::RequestExtension => Request {
+                    note: Some("需协调专业队伍，申请延期一个工作日".into()),
+                    extension: Some((1, crate::domain::workflow::calendar::LimitUnit::WorkingDays)),
+                    ..Request::default()
+                },
+                _ => Request::default(),
             };
             let mut next = apply(&p, role, action, &request, at, rules)
                 .map_err(|r| StoreError::Corrupt(format!("demo case {}: {r:?}", p.id)))?;
@@ -419,9 +464,32 @@ async fn seed_case_history(
             }
             next.version += 1;
             p = next;
+            if waits_in.contains(&p.status) {
+                break;
+            }
         }
     }
     Ok(())
+}
+
+/// A time between the report and `now` at which dispatching `p` leaves it blue at `now`, the
+/// latest such time found in steps of ten minutes back from `now`.
+fn blue_dispatch(
+    p: &crate::domain::problem::Problem,
+    now: OffsetDateTime,
+    rules: crate::domain::workflow::case::Rules<'_>,
+    calendar: &crate::domain::workflow::calendar::WorkingCalendar,
+) -> Option<OffsetDateTime> {
+    use crate::domain::workflow::case::{apply, colour_at, Request};
+    use crate::domain::workflow::colour::{Colour, Thresholds};
+    let mut registered = p.clone();
+    registered.status = State::Registered;
+    let earliest = p.created_at + Duration::minutes(60);
+    (1..2000).map(|k| now - Duration::minutes(10 * k)).take_while(|at| *at >= earliest).find(|&at| {
+        let request = Request { unit: Some(DEMO_UNIT.into()), ..Request::default() };
+        apply(&registered, Role::Dispatcher, Action::Dispatch, &request, at, rules)
+            .is_ok_and(|d| colour_at(&d, now, calendar, &Thresholds::default()) == Colour::Blue)
+    })
 }
 
 /// Kinds the demo's assessment points cycle through, with a typical checklist line.
