@@ -1,13 +1,14 @@
 // The whole handling loop on screen, each role signed in with its password in headless Chromium:
 // the officer reports on a phone → the dispatcher accepts, registers and dispatches at a desk →
 // the unit handles it on a phone with an after-photo → the officer, with no signal, confirms a
-// hotline call on site (核实) and checks the fix (核查), both with photos, into the outbox; back
+// hotline call on site (核实), checks the fix (核查) and fixes something on the spot (自行处置), all
+// with photos, into the outbox; back
 // online, although the server's first answers are lost on the way back, every photo and every
 // step arrives exactly once → the dispatcher closes the case (结案) from their to-do list.
 //   GRIDWATCH_URL, GRIDWATCH_LOGINS (JSON {role: [user, password]}), GRIDWATCH_TOKENS (JSON {role:
 //   token}, for checking through the API), GRIDWATCH_AT ("lon,lat" in the officer's area, of the
 //   demo unit), GRIDWATCH_CALL (a hotline call there, accepted: waiting to be confirmed),
-//   GRIDWATCH_PHOTOS (JSON {report, after, seen, check}: camera JPEGs), GRIDWATCH_DESCRIPTION,
+//   GRIDWATCH_PHOTOS (JSON {report, after, seen, check, before, fixed}: camera JPEGs), GRIDWATCH_DESCRIPTION,
 //   GRIDWATCH_SCREENSHOTS (a directory)
 import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
@@ -123,14 +124,24 @@ try {
   await officer.page.click("#task-act button[data-action=verify]");
   await officer.page.locator(`#tasks li[data-id="${id}"][data-queued]`).waitFor({ timeout: 30_000 });
   await officer.page.waitForFunction(() => document.querySelector("#outbox-count").dataset.count === "2");
+  await officer.page.locator("#outbox").scrollIntoViewIfNeeded();
   await officer.page.screenshot({ path: `${shots}/officer-offline.png` });
+  // 自行处置: something small, fixed on the spot — reported with a before and an after photo.
+  await view(officer.page, "officer");
+  await officer.page.fill("#report textarea[name=description]", `${description} 自行处置`);
+  await officer.page.setInputFiles("#report input[name=photo]", photos.before);
+  await officer.page.check("#report input[name=fixed]");
+  await officer.page.setInputFiles("#report input[name=after]", photos.fixed);
+  await officer.page.click("#report button[type=submit]");
+  await officer.page.waitForFunction(() => document.querySelector("#outbox-count").dataset.count === "3");
+  assert.match(await officer.page.textContent("#outbox"), /自行处置/, "the step waits with the report");
   assert.equal((await api(`/api/v1/problems/${call}`)).status, "confirming", "nothing reached the server while offline");
   assert.equal((await api(`/api/v1/problems/${id}`)).status, "handled");
-  step("officer confirmed a call and checked the fix with no signal: both wait in the outbox");
+  step("officer confirmed a call, checked the fix and fixed something on the spot with no signal: all wait in the outbox");
 
   // Back online, the first answer to each write is lost on its way back: the server has it, the
   // phone does not know, and must send it again with the same Idempotency-Key.
-  const lost = { photos: 0, transitions: 0 };
+  const lost = { reports: 0, photos: 0, transitions: 0 };
   const loseFirst = (pattern, key) => officer.page.route(pattern, async (route) => {
     if (route.request().method() !== "POST" || lost[key]++ > 0) return route.continue();
     await route.fetch();
@@ -138,10 +149,15 @@ try {
   });
   await loseFirst("**/api/v1/problems/*/photos", "photos");
   await loseFirst("**/api/v1/problems/*/transitions", "transitions");
+  await loseFirst("**/api/v1/problems", "reports");
   await officer.context.setOffline(false);
   await officer.page.evaluate(() => window.dispatchEvent(new Event("online")));
   await officer.page.waitForFunction(() => document.querySelector("#outbox-count")?.dataset.count === "0", null, { timeout: 90_000 });
-  assert.ok(lost.photos >= 2 && lost.transitions >= 2, `each kind of write was sent again after its lost answer (${JSON.stringify(lost)})`);
+  assert.ok(Object.values(lost).every((n) => n >= 2), `each kind of write was sent again after its lost answer (${JSON.stringify(lost)})`);
+  const fixed = (await api("/api/v1/problems?limit=1000&sort=-created_at")).problems.filter((p) => p.description === `${description} 自行处置`);
+  assert.equal(fixed.length, 1, "the fixed-on-the-spot report arrived once");
+  assert.deepEqual(await history(fixed[0].id), ["self_handle"], "self-handled exactly once");
+  assert.deepEqual((await photosOf(fixed[0].id)).map((p) => p.slice(0, 2)), [["report", sha(photos.before)], ["verification", sha(photos.fixed)]], "before and after, once each");
   assert.deepEqual(await history(call), ["accept", "confirm"], "confirmed exactly once");
   assert.deepEqual((await photosOf(call)).map((p) => p.slice(0, 2)), [["report", sha(photos.seen)]], "its photo once");
   assert.equal((await api(`/api/v1/problems/${call}`)).status, "accepted", "confirmed: back with the dispatcher to register");

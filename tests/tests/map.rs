@@ -128,13 +128,20 @@ fn the_whole_loop_runs_on_screen_with_the_officer_offline_on_both_backends() {
         let now = time::OffsetDateTime::now_utc();
         let later = now + time::Duration::minutes(10);
         camera_jpeg(&dir, "report.jpg", now, lon, lat);
-        for (file, n, at) in [("after.jpg", 1, later), ("seen.jpg", 2, now), ("check.jpg", 3, later)] {
+        for (file, n, at) in [
+            ("after.jpg", 1, later),
+            ("seen.jpg", 2, now),
+            ("check.jpg", 3, later),
+            ("before.jpg", 4, now),
+            ("fixed.jpg", 5, later),
+        ] {
             camera_jpeg_of(&other_scene(n), &dir, file, at, lon, lat);
         }
-        let photos: serde_json::Map<String, serde_json::Value> = ["report", "after", "seen", "check"]
-            .iter()
-            .map(|p| (p.to_string(), json!(dir.join(format!("{p}.jpg")))))
-            .collect();
+        let photos: serde_json::Map<String, serde_json::Value> =
+            ["report", "after", "seen", "check", "before", "fixed"]
+                .iter()
+                .map(|p| (p.to_string(), json!(dir.join(format!("{p}.jpg")))))
+                .collect();
         let logins: serde_json::Map<String, serde_json::Value> =
             server.logins.iter().map(|(role, (user, password))| (role.clone(), json!([user, password]))).collect();
         let description = format!("网格员上报 loop {}", now.unix_timestamp_nanos());
