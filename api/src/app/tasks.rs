@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 pub const MAX_CASES: i64 = 500;
 
 /// One thing to do.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Task {
     pub kind: TaskKind,
     /// The kind in Chinese, as the screen says it.
@@ -36,6 +36,7 @@ pub struct Task {
     pub status: Option<State>,
     pub colour: Colour,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub deadline: Option<OffsetDateTime>,
     pub grid_code: Option<String>,
     pub responsible_unit: Option<String>,
@@ -45,16 +46,17 @@ pub struct Task {
     pub next_actions: Vec<Action>,
     /// For a point: visits this week, and visits required.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<u32>>, min_items = 2, max_items = 2)]
     pub visits: Option<(u32, u8)>,
 }
 
 /// The caller's list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Tasks {
     pub role: Role,
     pub counts: BTreeMap<TaskKind, usize>,
     pub tasks: Vec<Task>,
-    /// More cases matched than [`MAX_CASES`]: the most urgent of those read are listed.
+    /// More cases matched than `MAX_CASES` (500): the most urgent of those read are listed.
     pub truncated: bool,
 }
 

@@ -7,7 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// What a user is in the city's organisation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// 网格员: their own grids.

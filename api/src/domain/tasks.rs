@@ -10,7 +10,7 @@ use std::cmp::Ordering;
 use time::OffsetDateTime;
 
 /// What the caller is asked to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskKind {
     /// 受理: a new report.

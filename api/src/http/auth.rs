@@ -2,7 +2,7 @@
 //! ends it, `POST /api/v1/auth/password` changes one's own password, and an admin resets anyone's
 //! with `POST /api/v1/users/{name}/password`. API tokens stay for apps and scripts.
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody, Refusals};
 use super::guard::Caller;
 use super::params::typed_body;
 use super::ApiContext;
@@ -17,20 +17,24 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LoginRequest {
+pub(super) struct LoginRequest {
+    #[schema(max_length = 200)]
     username: String,
+    #[schema(max_length = 1024)]
     password: String,
 }
 
-#[derive(Serialize)]
-struct LoginResponse {
+#[derive(Serialize, ToSchema)]
+pub(super) struct LoginResponse {
     /// Send as `Authorization: Bearer <token>`; shown only now.
     token: String,
     /// Moves forward while the session is used.
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     expires_at: OffsetDateTime,
     user: String,
     role: Role,
@@ -38,20 +42,24 @@ struct LoginResponse {
     must_change_password: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PasswordChange {
+pub(super) struct PasswordChange {
+    #[schema(max_length = 1024)]
     current_password: String,
+    #[schema(min_length = 8, max_length = 128)]
     new_password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PasswordReset {
+pub(super) struct PasswordReset {
     /// The new password; without one, a fresh one is made and answered once.
+    #[schema(min_length = 8, max_length = 128)]
     password: Option<String>,
     /// Must the user change it at the next sign-in (default: yes).
     #[serde(default = "yes")]
+    #[schema(default = true)]
     must_change: bool,
 }
 
@@ -59,13 +67,31 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Serialize)]
-struct PasswordResetDone {
+#[derive(Serialize, ToSchema)]
+pub(super) struct PasswordResetDone {
     user: String,
     /// The password made for the user, when none was given: hand it over; it is not kept.
     #[serde(skip_serializing_if = "Option::is_none")]
     password: Option<String>,
     must_change: bool,
+}
+
+/// Who the caller is (`GET /api/v1/me`), so a client can pick its view and area.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Me {
+    name: String,
+    role: Role,
+    /// The grids (with their names) the caller's area is made of; empty for the whole city.
+    scope: Vec<ScopeGrid>,
+    /// A unit's staff: their unit (责任单位).
+    unit: Option<String>,
+    must_change_password: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+struct ScopeGrid {
+    code: String,
+    name: Option<String>,
 }
 
 /// Neither a session token nor a password may stay in a cache.
@@ -98,6 +124,18 @@ fn weak_password(reason: String) -> ApiError {
 
 /// `POST /api/v1/auth/login` `{"username","password"}`: 200 with a session token, or 401
 /// `invalid_credentials` whatever was wrong, or 429 after repeated failures.
+#[utoipa::path(post, path = "/api/v1/auth/login", operation_id = "signIn", tag = "auth",
+    summary = "Sign in with a user name and password (登录): a session token that slides while used",
+    security(()), request_body = LoginRequest,
+    responses(
+        (status = 200, description = "A session: send its token as Authorization: Bearer <token>", body = LoginResponse),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "invalid_credentials, whatever was wrong", body = ErrorBody),
+        (status = 413, description = "Too large", body = ErrorBody),
+        (status = 422, description = "A field is missing, unknown or too long", body = ErrorBody),
+        (status = 429, description = "too_many_sign_ins, or too many requests", body = ErrorBody),
+        (status = 503, description = "Busy, or the database is unavailable: retry shortly", body = ErrorBody),
+    ))]
 pub async fn login(
     State(ctx): State<ApiContext>,
     caller: Caller,
@@ -124,6 +162,13 @@ pub async fn login(
 }
 
 /// `POST /api/v1/auth/logout`: ends the session the request is signed in with (204).
+#[utoipa::path(post, path = "/api/v1/auth/logout", operation_id = "signOut", tag = "auth",
+    summary = "End the session the request is signed in with",
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 400, description = "not_a_session: an API token is revoked, not signed out", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn logout(State(ctx): State<ApiContext>, caller: Caller) -> Result<StatusCode, ApiError> {
     signed_in(&caller)?;
     let Some(hash) = &caller.token_hash else {
@@ -141,6 +186,17 @@ pub async fn logout(State(ctx): State<ApiContext>, caller: Caller) -> Result<Sta
 
 /// `POST /api/v1/auth/password` `{"current_password","new_password"}`: changes one's own password
 /// (and lifts a required change); the session stays open.
+#[utoipa::path(post, path = "/api/v1/auth/password", operation_id = "changeOwnPassword", tag = "auth",
+    summary = "Change one's own password (and lift a change an admin asked for)",
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 403, description = "wrong_password", body = ErrorBody),
+        (status = 413, description = "Too large", body = ErrorBody),
+        (status = 422, description = "A weak new password, or a field missing or unknown", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn change_password(
     State(ctx): State<ApiContext>,
     caller: Caller,
@@ -167,6 +223,19 @@ pub async fn change_password(
 
 /// `POST /api/v1/users/{name}/password` (admin): sets a user's password, or makes one, and by
 /// default asks for a change at the next sign-in; the user's open sessions end.
+#[utoipa::path(post, path = "/api/v1/users/{name}/password", operation_id = "resetPassword", tag = "auth",
+    summary = "Set or make a user's password (admins); the user's sessions end",
+    params(("name" = String, Path, description = "The user name")),
+    request_body = PasswordReset,
+    responses(
+        (status = 200, description = "Set; a password made for the user is answered once", body = PasswordResetDone),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 413, description = "Too large", body = ErrorBody),
+        (status = 422, description = "A weak password, or a field unknown", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn reset_password(
     State(ctx): State<ApiContext>,
     caller: Caller,
@@ -190,4 +259,34 @@ pub async fn reset_password(
     }
     let done = PasswordResetDone { user: name, password: made.then_some(password), must_change: request.must_change };
     Ok(not_stored(Json(done).into_response()))
+}
+
+/// `GET /api/v1/me`: who the token belongs to.
+#[utoipa::path(get, path = "/api/v1/me", operation_id = "me", tag = "auth",
+    summary = "Who the token belongs to: name, role, scope (grid codes with names) and unit",
+    responses(
+        (status = 200, description = "The caller", body = Me),
+        Refusals,
+    ))]
+pub async fn me(State(ctx): State<ApiContext>, caller: Caller) -> Result<Json<Me>, ApiError> {
+    let principal = caller.principal.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "sign in (POST /api/v1/auth/login) or send an API token: Authorization: Bearer <token>",
+        )
+    })?;
+    let snapshot = ctx.catalog.snapshot();
+    let scope = principal
+        .scope
+        .iter()
+        .map(|code| ScopeGrid { code: code.clone(), name: snapshot.grids.get(code).and_then(|m| m.name.clone()) })
+        .collect();
+    Ok(Json(Me {
+        name: principal.name.clone(),
+        role: principal.role,
+        scope,
+        unit: principal.unit.clone(),
+        must_change_password: principal.must_change_password,
+    }))
 }

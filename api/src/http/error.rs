@@ -40,9 +40,47 @@ impl ApiError {
     }
 }
 
+/// The body of every error answer.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct ErrorDetail {
+    /// Stable and machine-readable (`invalid_parameter`, `illegal_transition` …).
+    code: &'static str,
+    /// For people.
+    message: String,
+    /// What exactly was wrong (which field, which states are allowed), or null.
+    details: Value,
+}
+
+/// The refusals any endpoint for signed-in callers may answer, for `#[utoipa::path]`'s
+/// `responses(…)`: not signed in (401), too many requests (429), busy or the database
+/// unavailable (503).
+pub struct Refusals;
+
+impl utoipa::IntoResponses for Refusals {
+    fn responses() -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, ResponsesBuilder};
+        let error = |description: &str| {
+            let body = ContentBuilder::new().schema(Some(Ref::from_schema_name("Error"))).build();
+            ResponseBuilder::new().description(description).content("application/json", body).build()
+        };
+        ResponsesBuilder::new()
+            .response("401", error("Not signed in: no token, or one expired or revoked"))
+            .response("429", error("Too many requests"))
+            .response("503", error("Busy, or the database is unavailable: retry shortly"))
+            .build()
+            .into()
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.code, "message": self.message, "details": self.details}});
+        let body = ErrorBody { error: ErrorDetail { code: self.code, message: self.message, details: self.details } };
         (self.status, Json(body)).into_response()
     }
 }
