@@ -333,10 +333,8 @@ pub async fn seed(store: &Store, catalog: &Catalog, now: OffsetDateTime) -> Resu
             source: *rng.pick(&sources),
             owner: None,
         };
-        let report = match mine && (problems.len() / 7) % 2 == 1 {
-            true => Report { source: Source::Hotline, ..report },
-            false => report,
-        };
+        let report =
+            if mine && (problems.len() / 7) % 2 == 1 { Report { source: Source::Hotline, ..report } } else { report };
         let at = timeline.report_time(problems.len());
         let problem = route(&snapshot, report, class, at);
         let inside = problem.grid_code.as_deref().is_some_and(|g| !mine || g.starts_with(DEMO_COMMUNITY));
@@ -390,7 +388,7 @@ async fn seed_case_history(
         let dispatch_to = (stays && timeline != Timeline::Fixed).then(|| DEMO_UNIT.to_string());
         let handling = if i % 4 == 0 { Duration::hours(36) } else { Duration::hours(2) };
         let mut steps = vec![(Role::Dispatcher, "demo-dispatcher", Action::Accept, Duration::minutes(20))];
-        // A citizen's or the hotline's report is confirmed on site first (核实), within the hour.
+        // A citizen's or the hotline's report is confirmed on site first (核实), ten minutes after it is accepted.
         if confirmation.needed(p.source) {
             steps.push((Role::Officer, "demo-officer", Action::Confirm, Duration::minutes(30)));
         }

@@ -341,6 +341,8 @@ mod tests {
             Ok(_) => panic!("{flags:?} was accepted"),
         };
         named(&["--escalation-seconds", "NaN"], "--escalation-seconds \"NaN\": must be a finite number");
+        named(&["--confirm-sources", "hotline,fax"], "--confirm-sources \"hotline,fax\": unknown source \"fax\"");
+        named(&["--confirm-hours", "0"], "--confirm-hours \"0\": must be between 1 and 240");
         named(&["--clock-rate", "inf"], "--clock-rate");
         named(&["--blue-share", "1.5"], "--blue-share ≤ 1");
         named(&["--basemap-url", "https://tiles.example.cn/a.png"], "--basemap-url");
