@@ -222,11 +222,13 @@ impl Problem {
 }
 
 /// One recorded step of a case (append-only).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Event)]
 pub struct ProblemEvent {
     pub id: i64,
     pub problem_id: i64,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub at: OffsetDateTime,
     pub actor: String,
     pub role: String,

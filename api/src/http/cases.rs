@@ -1,7 +1,7 @@
 //! The case workflow over HTTP: `POST /api/v1/problems/{id}/transitions`,
 //! `GET /api/v1/problems/{id}/events` and `GET /api/v1/categories`.
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody, Refusals};
 use super::guard::Caller;
 use super::{present, ApiContext};
 use crate::app::casework::{Casework, Caseworker, StepError};
@@ -148,19 +148,49 @@ async fn step_refused(ctx: &ApiContext, area: &Area, action: Action, error: Step
     }
 }
 
+/// A case's history (办理经过).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(super) struct History {
+    problem: i64,
+    /// Oldest first.
+    events: Vec<crate::domain::problem::ProblemEvent>,
+}
+
+#[utoipa::path(get, path = "/api/v1/problems/{id}/events", operation_id = "getProblemEvents", tag = "cases",
+    summary = "Every recorded step of a case (append-only)",
+    params(("id" = String, Path, description = "The case's id")),
+    responses(
+        (status = 200, description = "The steps, oldest first", body = History),
+        (status = 403, description = "A password change comes first", body = ErrorBody),
+        (status = 404, description = "No such case in the caller's area", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn events(
     State(ctx): State<ApiContext>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<History>, ApiError> {
     let problem = present::visible_case(&ctx, &caller, &id).await?;
     let events = ctx.store.problem_events(problem.id).await?;
-    Ok(Json(json!({"problem": problem.id, "events": events})))
+    Ok(Json(History { problem: problem.id, events }))
 }
 
-pub async fn categories(State(ctx): State<ApiContext>, caller: Caller) -> Result<Json<Value>, ApiError> {
+/// The category catalogue.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(super) struct Catalogue {
+    categories: Vec<crate::domain::workflow::catalogue::Category>,
+}
+
+#[utoipa::path(get, path = "/api/v1/categories", operation_id = "listCategories", tag = "cases",
+    summary = "The category catalogue (部件/事件) with departments and time limits",
+    responses(
+        (status = 200, description = "The catalogue", body = Catalogue),
+        (status = 403, description = "A password change comes first", body = ErrorBody),
+        Refusals,
+    ))]
+pub async fn categories(State(ctx): State<ApiContext>, caller: Caller) -> Result<Json<Catalogue>, ApiError> {
     caller.require(Permission::Locate)?;
-    Ok(Json(json!({"categories": ctx.store.categories().await?})))
+    Ok(Json(Catalogue { categories: ctx.store.categories().await? }))
 }
 
 /// How often a live stream asks again whether its token still holds (as often as the token cache

@@ -40,7 +40,7 @@ use axum::middleware;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use error::ApiError;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::Arc;
 
 /// Everything a handler needs, shared: axum clones the state for every middleware of every
@@ -205,13 +205,11 @@ pub fn router(ctx: ApiContext) -> Router {
         .route("/collections/{id}", get(features::collection))
         .route("/collections/{id}/items", get(features::items))
         .route("/collections/{id}/items/{feature}", get(features::item))
-        .route("/healthz", get(health))
         .route("/map", get(map::to_map))
         .route("/map/", get(map::page))
         .route("/map/config.json", get(map::config))
         .route("/map/{file}", get(map::file))
         .route("/api/v1/openapi.json", get(move || async move { serve_document(&document) }))
-        .route("/api/v1/locate", get(locate::locate))
         .route(
             "/api/v1/problems",
             get(queue::list_problems).post(problems::create).layer(DefaultBodyLimit::max(problems::MAX_REPORT_BYTES)),
@@ -219,7 +217,6 @@ pub fn router(ctx: ApiContext) -> Router {
         .route("/api/v1/problems/stream", get(cases::problem_stream))
         .route("/api/v1/problems/{id}", get(problems::get))
         .route("/api/v1/problems/{id}/transitions", post(cases::transition.layer(once(SMALL_BODY as usize))))
-        .route("/api/v1/problems/{id}/events", get(cases::events))
         .route("/api/v1/problems/{id}/reroute", post(cases::reroute))
         .route(
             "/api/v1/problems/{id}/photos",
@@ -234,7 +231,6 @@ pub fn router(ctx: ApiContext) -> Router {
         .route("/api/v1/photos/{sha256}", get(photos::download))
         .route("/api/v1/evidence/archive", get(photos::archive))
         .route("/api/v1/evidence/flagged", get(photos::flagged))
-        .route("/api/v1/categories", get(cases::categories))
         .route("/api/v1/escalations/stream", get(cases::escalation_stream))
         .route("/api/v1/reports/weekly", get(reports::weekly))
         .route("/open311/v2/discovery.json", get(open311::discovery))
@@ -416,12 +412,30 @@ fn serve_document(document: &Result<String, String>) -> axum::response::Response
 /// The media type of an Excel workbook.
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
-async fn health(State(ctx): State<ApiContext>) -> Json<Value> {
+/// The service is up, and what it serves.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Health)]
+struct HealthBody {
+    status: &'static str,
+    /// `postgres` or `sqlite`.
+    backend: &'static str,
+    /// Bumped by every change of the grids.
+    grid_revision: i64,
+    indexed_grids: usize,
+}
+
+#[utoipa::path(get, path = "/healthz", operation_id = "health", tag = "service", summary = "Service health",
+    security(()),
+    responses(
+        (status = 200, description = "Up", body = HealthBody),
+        (status = 429, description = "Too many requests", body = error::ErrorBody),
+    ))]
+async fn health(State(ctx): State<ApiContext>) -> Json<HealthBody> {
     let snapshot = ctx.catalog.snapshot();
-    Json(json!({
-        "status": "ok",
-        "backend": ctx.store.backend(),
-        "grid_revision": snapshot.revision,
-        "indexed_grids": snapshot.index.len(),
-    }))
+    Json(HealthBody {
+        status: "ok",
+        backend: ctx.store.backend(),
+        grid_revision: snapshot.revision,
+        indexed_grids: snapshot.index.len(),
+    })
 }

@@ -6,7 +6,7 @@
 //! not yet moved over are described in `api/openapi.json`; [`document`] merges the two, and a
 //! path may be in only one of them (the tests fail otherwise, and when a routed path is missing).
 
-use super::{auth, tasks, ApiContext};
+use super::{auth, cases, locate, tasks, ApiContext};
 use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -23,6 +23,10 @@ pub fn documented() -> OpenApiRouter<ApiContext> {
         .routes(routes!(auth::reset_password))
         .routes(routes!(auth::me))
         .routes(routes!(tasks::list))
+        .routes(routes!(cases::events))
+        .routes(routes!(cases::categories))
+        .routes(routes!(locate::locate))
+        .routes(routes!(super::health))
 }
 
 /// Why the two parts of the document do not fit together.
@@ -108,8 +112,8 @@ mod tests {
     #[test]
     fn a_path_in_both_parts_is_refused() {
         let mut twice = OpenApiRouter::<ApiContext>::new().routes(routes!(auth::me)).split_for_parts().1;
-        twice.paths.paths.insert("/api/v1/locate".into(), twice.paths.paths["/api/v1/me"].clone());
-        assert!(matches!(document(&twice), Err(MergeError::Twice(p)) if p.contains("/api/v1/locate")));
+        twice.paths.paths.insert("/api/v1/points".into(), twice.paths.paths["/api/v1/me"].clone());
+        assert!(matches!(document(&twice), Err(MergeError::Twice(p)) if p.contains("/api/v1/points")));
     }
 
     /// A path template with its parameters unnamed (`/collections/{}/items/{}`): the router names

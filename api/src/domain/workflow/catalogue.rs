@@ -8,7 +8,7 @@ use super::calendar::LimitUnit;
 use super::colour::Colour;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// 部件 — public facilities: owner first, then territory.
@@ -34,7 +34,8 @@ impl Kind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A category of the catalogue (部件/事件): who handles it and how soon.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Category {
     pub code: String,
     pub kind: Kind,
