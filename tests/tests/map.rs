@@ -9,6 +9,11 @@ use common::{text, Server};
 use serde_json::json;
 use std::process::Command;
 
+/// The demo's printed sign-ins, as the browser scripts read them: `{role: [user, password]}`.
+fn logins_of(server: &Server) -> serde_json::Value {
+    server.logins.iter().map(|(role, (user, password))| (role.clone(), json!([user, password]))).collect()
+}
+
 #[test]
 fn every_view_of_the_web_map_draws_in_chromium() {
     let dir = common::scratch("map");
@@ -23,8 +28,7 @@ fn every_view_of_the_web_map_draws_in_chromium() {
         "office": server.token_of("office"),
         "unit": server.token_of("unit"),
     });
-    let logins: serde_json::Map<String, serde_json::Value> =
-        server.logins.iter().map(|(role, (user, password))| (role.clone(), json!([user, password]))).collect();
+    let logins = logins_of(&server);
     let shots = common::workspace().join("target/test-output/map");
     let _ = std::fs::remove_dir_all(&shots);
     let browser = common::workspace().join("tests/browser");
@@ -33,7 +37,7 @@ fn every_view_of_the_web_map_draws_in_chromium() {
         .current_dir(&browser)
         .env("GRIDWATCH_URL", &server.base)
         .env("GRIDWATCH_TOKENS", tokens.to_string())
-        .env("GRIDWATCH_LOGINS", serde_json::Value::Object(logins).to_string())
+        .env("GRIDWATCH_LOGINS", logins.to_string())
         .env("GRIDWATCH_SCREENSHOTS", &shots)
         .output()
         .expect("node runs (scripts/test.sh installs playwright-core into tests/browser)");
@@ -142,15 +146,14 @@ fn the_whole_loop_runs_on_screen_with_the_officer_offline_on_both_backends() {
                 .iter()
                 .map(|p| (p.to_string(), json!(dir.join(format!("{p}.jpg")))))
                 .collect();
-        let logins: serde_json::Map<String, serde_json::Value> =
-            server.logins.iter().map(|(role, (user, password))| (role.clone(), json!([user, password]))).collect();
+        let logins = logins_of(&server);
         let description = format!("网格员上报 loop {}", now.unix_timestamp_nanos());
         let shots = common::workspace().join(format!("target/test-output/loop-{name}"));
         let out = Command::new("node")
             .arg("loop.test.mjs")
             .current_dir(common::workspace().join("tests/browser"))
             .env("GRIDWATCH_URL", &server.base)
-            .env("GRIDWATCH_LOGINS", serde_json::Value::Object(logins).to_string())
+            .env("GRIDWATCH_LOGINS", logins.to_string())
             .env("GRIDWATCH_TOKENS", json!({"dispatcher": dispatcher}).to_string())
             .env("GRIDWATCH_AT", format!("{lon},{lat}"))
             .env("GRIDWATCH_CALL", call.to_string())

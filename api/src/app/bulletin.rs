@@ -128,18 +128,22 @@ pub fn build(week: Week, by: GroupBy, cases: &Cases<'_>, snapshot: &Snapshot, no
         };
         key.unwrap_or_else(|| "(none)".into())
     };
-    let history =
-        |p: &Problem| -> Vec<ProblemEvent> { cases.events.iter().filter(|e| e.problem_id == p.id).cloned().collect() };
+    // Each case's steps, gathered once (not one scan of all the week's steps per case).
+    let mut steps: std::collections::HashMap<i64, Vec<ProblemEvent>> = std::collections::HashMap::new();
+    for e in cases.events {
+        steps.entry(e.problem_id).or_default().push(e.clone());
+    }
+    let history = |p: &Problem| steps.get(&p.id).map_or(&[][..], Vec::as_slice);
     type Facts = (Vec<CaseFacts>, Vec<ConfirmFacts>);
     let mut groups: BTreeMap<String, Facts> = BTreeMap::new();
     let mut all: Facts = Default::default();
     for p in cases.dispatched {
-        let Some(facts) = CaseFacts::from_history(p, &history(p)) else { continue };
+        let Some(facts) = CaseFacts::from_history(p, history(p)) else { continue };
         groups.entry(key(p)).or_default().0.push(facts.clone());
         all.0.push(facts);
     }
     for p in cases.to_confirm {
-        let Some(facts) = ConfirmFacts::from_history(&history(p)) else { continue };
+        let Some(facts) = ConfirmFacts::from_history(history(p)) else { continue };
         groups.entry(key(p)).or_default().1.push(facts);
         all.1.push(facts);
     }

@@ -197,7 +197,9 @@ pub fn router(ctx: ApiContext) -> Router {
     let upload_limit = photos::MAX_UPLOAD_BYTES + 64 * 1024;
     // Endpoints documented by their types come with their part of the OpenAPI document.
     let (documented, generated) = openapi::documented().split_for_parts();
-    let document: Arc<Result<String, String>> = Arc::new(openapi::document(&generated).map_err(|e| e.to_string()));
+    // Made once; each answer shares its bytes.
+    let document: Arc<Result<axum::body::Bytes, String>> =
+        Arc::new(openapi::document(&generated).map(axum::body::Bytes::from).map_err(|e| e.to_string()));
     Router::new()
         .route("/", get(features::landing))
         .route("/conformance", get(features::conformance))
@@ -400,7 +402,7 @@ fn download(media_type: &str, filename: &str, body: Vec<u8>) -> axum::response::
 }
 
 /// `GET /api/v1/openapi.json`: the document [`openapi::document`] made when the router was built.
-fn serve_document(document: &Result<String, String>) -> axum::response::Response {
+fn serve_document(document: &Result<axum::body::Bytes, String>) -> axum::response::Response {
     use axum::response::IntoResponse;
     match document {
         Ok(text) => ([(axum::http::header::CONTENT_TYPE, "application/json")], text.clone()).into_response(),
