@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use time::{Date, OffsetDateTime, Time, UtcOffset, Weekday};
 
 /// What the rows of a bulletin are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum GroupBy {
     Grid,
@@ -34,12 +34,14 @@ impl GroupBy {
 }
 
 /// An ISO week in the city's time zone, Monday 00:00 to the next Monday 00:00.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Week {
     pub label: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub start: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub end: OffsetDateTime,
 }
 
@@ -59,7 +61,9 @@ pub fn week_of(t: OffsetDateTime, offset: UtcOffset) -> Week {
     parse_week(&format!("{year}-W{week:02}"), offset).unwrap_or(Week { label: String::new(), start: t, end: t })
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One grid, street, unit or department of the bulletin.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = BulletinRow)]
 pub struct Row {
     pub group: String,
     pub name: Option<String>,
@@ -78,7 +82,8 @@ impl Row {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The weekly bulletin (一周一通报): indicators per group, ranked.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Bulletin {
     pub week: Week,
     pub by: GroupBy,

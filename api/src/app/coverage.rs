@@ -65,7 +65,7 @@ pub fn patrol_week(label: &str, rules: &CoverageRules) -> Result<Week, String> {
     Ok(Week { label: iso.label, start, end: start + time::Duration::weeks(1) })
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PointCoverage {
     pub code: String,
     pub name: String,
@@ -81,6 +81,7 @@ pub struct PointCoverage {
     pub days: Vec<String>,
     /// When the most recent day's visit began.
     #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub last_visit: Option<OffsetDateTime>,
     pub covered: bool,
     /// Some planned route passes within the radius.
@@ -88,7 +89,7 @@ pub struct PointCoverage {
 }
 
 /// Coverage of a group of points (a grid, a street, a unit).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct GroupCoverage {
     pub code: String,
     pub name: Option<String>,
@@ -98,7 +99,9 @@ pub struct GroupCoverage {
     pub percent: f64,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
+/// What the week left undone.
+#[derive(Debug, Clone, Serialize, Default, utoipa::ToSchema)]
+#[schema(as = CoverageGaps)]
 pub struct Gaps {
     pub uncovered_points: Vec<String>,
     pub points_off_route: Vec<String>,
@@ -106,7 +109,9 @@ pub struct Gaps {
     pub grids_without_track: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The week in figures.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = CoverageSummary)]
 pub struct Summary {
     pub points: usize,
     pub covered: usize,
@@ -116,7 +121,8 @@ pub struct Summary {
     pub grids: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Weekly coverage (一周一梳理): per point, grid, street and unit, with gaps.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Coverage {
     pub week: Week,
     pub radius_m: f64,

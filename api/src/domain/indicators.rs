@@ -66,7 +66,7 @@ impl ConfirmFacts {
 }
 
 /// The counts behind the rates.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Counts {
     /// 应处置数 (= 应结案数): cases dispatched in the period.
     pub should_handle: u32,
@@ -136,7 +136,7 @@ impl Counts {
 }
 
 /// The rates (0–1) and the weighted score (0–100).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Rates {
     /// 处置率
     pub handling: f64,
@@ -185,7 +185,7 @@ impl Rates {
 }
 
 /// 核实率 and 按时核实率 (0–1): beside the score, which weighs handling only.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ConfirmRates {
     /// 核实率
     pub confirming: f64,

@@ -20,15 +20,24 @@ pub struct FieldError {
     pub reason: String,
 }
 
-/// A report as submitted, checked but not yet routed.
-#[derive(Debug, Clone, PartialEq)]
+/// A report as submitted, checked but not yet routed. [`parse_report`] reads it (naming every
+/// field at fault at once); the derived schema is what the API documents for it.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"lon": 116.41, "lat": 39.93, "category": "E01001", "description": "路边垃圾", "source": "officer"}))]
 pub struct Report {
+    #[schema(minimum = -180, maximum = 180)]
     pub lon: f64,
+    #[schema(minimum = -90, maximum = 90)]
     pub lat: f64,
+    /// A catalogue code (e.g. E01001) or its Chinese or English name; see GET /api/v1/categories
+    #[schema(min_length = 1, max_length = 100, example = "E01001")]
     pub category: String,
+    #[schema(max_length = 4000)]
     pub description: String,
     pub source: Source,
-    /// The owner of a component (部件权属单位), when the reporter knows it.
+    /// The owner of a component (部件权属单位): components go to their owner first
+    #[schema(max_length = 100)]
     pub owner: Option<String>,
 }
 
@@ -181,6 +190,24 @@ pub fn backlog_problem(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_parser_reads_the_fields_the_schema_documents() {
+        let schema = serde_json::to_value(<Report as utoipa::PartialSchema>::schema()).expect("schema");
+        let documented: Vec<&str> =
+            schema["properties"].as_object().expect("properties").keys().map(String::as_str).collect();
+        let mut read = FIELDS.to_vec();
+        read.sort_unstable();
+        assert_eq!(documented, read);
+        // What the schema requires, the parser requires.
+        let example = schema["example"].clone();
+        assert!(parse_report(&example).is_ok(), "the documented example is accepted");
+        for field in schema["required"].as_array().expect("required") {
+            let mut without = example.clone();
+            without.as_object_mut().expect("object").remove(field.as_str().expect("name"));
+            assert!(parse_report(&without).is_err(), "{field} is required");
+        }
+    }
 
     #[test]
     fn a_good_report_passes() {

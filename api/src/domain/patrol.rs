@@ -82,8 +82,23 @@ pub struct TrackChunk {
     pub fixes: Vec<RawFix>,
 }
 
+/// One line of a point's checklist (测评标准) as the API documents it: `spatial::patrol::Criterion`,
+/// which stays free of the API's schema crate.
+#[derive(utoipa::ToSchema)]
+#[schema(as = Criterion)]
+#[allow(dead_code)]
+pub struct CriterionSchema {
+    id: String,
+    text: String,
+    /// Points it is worth (default 1).
+    #[schema(exclusive_minimum = 0)]
+    weight: Option<f64>,
+    /// Catalogue code or name of the problem a failure opens.
+    category: Option<String>,
+}
+
 /// Pass or fail for one criterion at a check-in.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct CriterionResult {
     pub criterion: String,
     pub pass: bool,

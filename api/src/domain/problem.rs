@@ -10,7 +10,7 @@ use std::str::FromStr;
 use time::OffsetDateTime;
 
 /// Where a report came from (DOMAIN.md: sources).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// 网格员 — a grid officer on patrol.
@@ -89,19 +89,22 @@ pub struct NewProblem {
 }
 
 /// A failed criterion at an assessment point (测评点位), when that is how a problem began.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Flattened into [`Problem`] only when there is one: the schema requires none of its fields.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Origin {
+    #[schema(required = false)]
     pub assessment_point: String,
+    #[schema(required = false)]
     pub criterion: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NearbyGrid {
     pub code: String,
     pub distance_m: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Duplicate {
     pub id: i64,
     pub distance_m: f64,
@@ -112,16 +115,23 @@ pub struct Duplicate {
 }
 
 /// What the catalogue says about a problem's category, copied at intake so later catalogue
-/// changes do not rewrite history.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// changes do not rewrite history. Flattened into [`Problem`] only for a catalogued category:
+/// the schema requires none of its fields.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Class {
+    #[schema(required = false)]
     pub category_name: String,
+    #[schema(required = false)]
     pub kind: Kind,
     /// 职能部门
+    #[schema(required = false)]
     pub department: String,
     /// The colour the case starts at (serious matters).
+    #[schema(required = false)]
     pub severity: Colour,
+    #[schema(required = false)]
     pub time_limit: u32,
+    #[schema(required = false)]
     pub limit_unit: LimitUnit,
 }
 
@@ -139,7 +149,7 @@ impl From<&Category> for Class {
 }
 
 /// A requested deadline extension (延期申请), waiting for the dispatcher.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExtensionRequest {
     pub amount: u32,
     pub unit: LimitUnit,
@@ -147,22 +157,25 @@ pub struct ExtensionRequest {
 }
 
 /// What the workflow changes over a case's life.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, utoipa::ToSchema)]
 pub struct Case {
     #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub dispatched_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub deadline: Option<OffsetDateTime>,
     pub reworks: u32,
     pub extension_requested: Option<ExtensionRequest>,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub closed_at: Option<OffsetDateTime>,
     /// A merged duplicate closes pointing at the case it joined.
     pub merged_into: Option<i64>,
 }
 
 /// A stored problem.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     pub id: i64,
     pub lon: f64,
@@ -176,6 +189,7 @@ pub struct Problem {
     pub candidates: Vec<String>,
     pub status: State,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
     pub reported_by: Option<String>,
     #[serde(flatten)]
@@ -189,8 +203,8 @@ pub struct Problem {
     pub origin: Option<Origin>,
     /// 三色督办 — computed when the problem is read, never stored stale.
     pub colour: Colour,
-    /// Bumped by every change of the case: a change names the version it read, so of two racing
-    /// changes exactly one wins.
+    /// Bumped by every change of the case: of two racing changes exactly one wins, the other
+    /// gets 409 conflict.
     pub version: i64,
 }
 

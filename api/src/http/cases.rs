@@ -3,6 +3,8 @@
 
 use super::error::{ApiError, ErrorBody, Refusals};
 use super::guard::Caller;
+use super::idempotency::IdempotencyKey;
+use super::params::{field_error, typed_body_or};
 use super::{present, ApiContext};
 use crate::app::casework::{Casework, Caseworker, StepError};
 use crate::domain::access::{Action as Permission, Area};
@@ -15,64 +17,95 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 fn invalid(field: &str, reason: impl Into<String>) -> ApiError {
-    let reason = reason.into();
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_transition", format!("{field}: {reason}"))
-        .with_details(json!({"fields": [{"field": field, "reason": reason}]}))
+    field_error(INVALID, field, reason)
 }
 
-fn optional_text(body: &serde_json::Map<String, Value>, key: &str, max: usize) -> Result<Option<String>, ApiError> {
-    match body.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.chars().count() <= max && !s.contains('\0') => {
-            Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty()))
+/// The error code of a step whose body is wrong.
+const INVALID: &str = "invalid_transition";
+
+/// A step of the workflow: the action and what it needs (a note, a unit, an extension …).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Transition, example = json!({"action": "accept", "note": "受理"}))]
+pub(super) struct TransitionRequest {
+    action: Action,
+    #[schema(max_length = 2000)]
+    note: Option<String>,
+    #[schema(max_length = 2000)]
+    photo_url: Option<String>,
+    /// The unit to dispatch to (dispatch; the case's own unit otherwise).
+    #[schema(max_length = 200)]
+    unit: Option<String>,
+    /// Where a refusing unit says the case belongs.
+    #[schema(max_length = 200)]
+    forward_to: Option<String>,
+    /// How much more time is asked for (request_extension).
+    extension: Option<ExtensionAsked>,
+    /// The case a duplicate is merged into (merge).
+    into: Option<i64>,
+    /// Verify or close although after-photos failed the tamper checks (needs a note; recorded in the audit log).
+    #[serde(default)]
+    override_flags: bool,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ExtensionAsked {
+    #[schema(minimum = 1, maximum = 1000)]
+    amount: u32,
+    unit: LimitUnit,
+}
+
+/// A text field: trimmed, empty as absent, at most `max` characters, no NUL.
+fn text(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, ApiError> {
+    match value {
+        Some(s) if s.chars().count() > max || s.contains('\0') => {
+            Err(invalid(field, format!("must be a string of at most {max} characters")))
         }
-        Some(_) => Err(invalid(key, format!("must be a string of at most {max} characters"))),
+        Some(s) => Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty())),
+        None => Ok(None),
     }
 }
 
-fn parse_request(body: &Value) -> Result<(Action, Request), ApiError> {
-    let obj = body.as_object().ok_or_else(|| invalid("body", "must be a JSON object"))?;
-    const FIELDS: [&str; 8] =
-        ["action", "note", "photo_url", "unit", "forward_to", "extension", "into", "override_flags"];
-    if let Some(k) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(invalid("body", format!("unknown field {k:?} (fields: {})", FIELDS.join(", "))));
-    }
-    let action = match obj.get("action") {
-        Some(Value::String(s)) => s.parse::<Action>().map_err(|e| invalid("action", e))?,
-        _ => return Err(invalid("action", "is required")),
-    };
-    let extension =
-        match obj.get("extension") {
-            None | Some(Value::Null) => None,
-            Some(e) => {
-                let amount = e["amount"].as_u64().filter(|a| (1..=1000).contains(a));
-                let unit = e["unit"].as_str().map(LimitUnit::parse);
-                match (amount, unit) {
-                    (Some(a), Some(Ok(u))) => Some((a as u32, u)),
-                    _ => return Err(invalid(
-                        "extension",
-                        "must be {\"amount\": 1-1000, \"unit\": urgent_hours|working_hours|working_days|natural_days}",
-                    )),
-                }
-            }
+impl TransitionRequest {
+    fn checked(self) -> Result<(Action, Request, bool), ApiError> {
+        let extension = match self.extension {
+            Some(e) if (1..=1000).contains(&e.amount) => Some((e.amount, e.unit)),
+            Some(_) => return Err(invalid("extension.amount", "must be from 1 to 1000")),
+            None => None,
         };
-    let request = Request {
-        note: optional_text(obj, "note", 2000)?,
-        photo_url: optional_text(obj, "photo_url", 2000)?,
-        unit: optional_text(obj, "unit", 200)?,
-        forward_to: optional_text(obj, "forward_to", 200)?,
-        extension,
-        into: match obj.get("into") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(v.as_i64().ok_or_else(|| invalid("into", "must be a problem id"))?),
-        },
-    };
-    Ok((action, request))
+        let request = Request {
+            note: text("note", self.note, 2000)?,
+            photo_url: text("photo_url", self.photo_url, 2000)?,
+            unit: text("unit", self.unit, 200)?,
+            forward_to: text("forward_to", self.forward_to, 200)?,
+            extension,
+            into: self.into,
+        };
+        Ok((self.action, request, self.override_flags))
+    }
 }
 
+#[utoipa::path(post, path = "/api/v1/problems/{id}/transitions", operation_id = "transitionProblem", tag = "cases",
+    summary = "Move a case through the workflow (accept, confirm, register, dispatch, refuse, handle, reject, self_handle, verify, close, void, request/approve/refuse_extension, merge)",
+    description = "With an `Idempotency-Key`, a step sent again after a lost answer gets the first answer back (`Idempotent-Replayed: true`) instead of a second step: the phone's outbox sends its checks this way.",
+    params(("id" = String, Path, description = "The case's id"), IdempotencyKey),
+    request_body = TransitionRequest,
+    responses(
+        (status = 200, description = "The case after the action", body = Problem),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 403, description = "The caller's role may not take this step", body = ErrorBody),
+        (status = 404, description = "No such case in the caller's area", body = ErrorBody),
+        (status = 409, description = "illegal_transition from the case's state, flagged_evidence, or conflict with a change meanwhile", body = ErrorBody),
+        (status = 413, description = "Too large", body = ErrorBody),
+        (status = 422, description = "invalid_transition: a field is missing, unknown or wrong; or idempotency_key_reused", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn transition(
     State(ctx): State<ApiContext>,
     caller: Caller,
@@ -81,15 +114,7 @@ pub async fn transition(
 ) -> Result<Json<Problem>, ApiError> {
     let problem = present::visible_case(&ctx, &caller, &id).await?;
     let principal = caller.require(Permission::ReadProblems)?;
-    let body = body.map_err(|e| ApiError::new(e.status(), "unreadable_body", e.to_string()))?;
-    let value: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
-    let (action, request) = parse_request(&value)?;
-    let override_flags = match value.get("override_flags") {
-        None | Some(Value::Bool(false)) => false,
-        Some(Value::Bool(true)) => true,
-        Some(_) => return Err(invalid("override_flags", "must be true or false")),
-    };
+    let (action, request, override_flags) = typed_body_or::<TransitionRequest>(body, INVALID)?.checked()?;
     let area = Area::of(principal, &ctx.catalog.snapshot());
     let who = Caseworker { principal, area: &area, remote: &caller.remote, now: ctx.clock.now() };
     let taken = casework(&ctx).take_step(&who, &problem, action, &request, override_flags).await;
@@ -260,6 +285,13 @@ fn live<T: Clone + Send + 'static>(
 
 /// `GET /api/v1/escalations/stream`: colour changes in the caller's area as server-sent events
 /// (`event: colour`, JSON data), for dispatch screens.
+#[utoipa::path(get, path = "/api/v1/escalations/stream", operation_id = "escalationStream", tag = "cases",
+    summary = "Colour changes (三色督办) in the caller's area as server-sent events (event: colour)",
+    responses(
+        (status = 200, description = "The stream; a last `revoked` event ends it when the token no longer holds", content_type = "text/event-stream", body = String),
+        (status = 403, description = "A password change comes first", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn escalation_stream(
     State(ctx): State<ApiContext>,
     caller: Caller,
@@ -277,6 +309,13 @@ pub async fn escalation_stream(
 
 /// `GET /api/v1/problems/stream`: every case stored or changed in the caller's area, as it
 /// happens (SSE `problem` events carrying the case as a GeoJSON feature).
+#[utoipa::path(get, path = "/api/v1/problems/stream", operation_id = "problemStream", tag = "cases",
+    summary = "New and changed cases in the caller's area as server-sent events (event: problem; data: a GeoJSON Feature)",
+    responses(
+        (status = 200, description = "The stream; a last `revoked` event ends it when the token no longer holds", content_type = "text/event-stream", body = String),
+        (status = 403, description = "A password change comes first", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn problem_stream(
     State(ctx): State<ApiContext>,
     caller: Caller,
@@ -295,8 +334,36 @@ pub async fn problem_stream(
     })
 }
 
+/// Where a dispatcher moves a case, and why.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RerouteRequest {
+    /// The grid the case belongs to instead.
+    #[schema(max_length = 40)]
+    grid: Option<String>,
+    /// The unit that handles it instead.
+    #[schema(max_length = 200)]
+    unit: Option<String>,
+    #[schema(max_length = 2000)]
+    reason: String,
+}
+
 /// `POST /api/v1/problems/{id}/reroute`: a dispatcher moves a case to another grid and/or unit,
 /// with a reason; the step is recorded like any other.
+#[utoipa::path(post, path = "/api/v1/problems/{id}/reroute", operation_id = "rerouteProblem", tag = "cases",
+    summary = "Move a case to another grid and/or unit, with a reason (dispatchers)",
+    params(("id" = String, Path, description = "The case's id")),
+    request_body = RerouteRequest,
+    responses(
+        (status = 200, description = "The re-routed case", body = Problem),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 403, description = "Only dispatchers re-route, within their area", body = ErrorBody),
+        (status = 404, description = "No such case in the caller's area", body = ErrorBody),
+        (status = 409, description = "The case is closed, or changed meanwhile", body = ErrorBody),
+        (status = 413, description = "Too large", body = ErrorBody),
+        (status = 422, description = "invalid_transition: no grid or unit, an unknown grid, a field too long", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn reroute(
     State(ctx): State<ApiContext>,
     caller: Caller,
@@ -305,16 +372,10 @@ pub async fn reroute(
 ) -> Result<Json<Problem>, ApiError> {
     let problem = present::visible_case(&ctx, &caller, &id).await?;
     let principal = caller.require(Permission::ReadProblems)?;
-    let body = body.map_err(|e| ApiError::new(e.status(), "unreadable_body", e.to_string()))?;
-    let value: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
-    let obj = value.as_object().ok_or_else(|| invalid("body", "must be a JSON object"))?;
-    if let Some(k) = obj.keys().find(|k| !["grid", "unit", "reason"].contains(&k.as_str())) {
-        return Err(invalid("body", format!("unknown field {k:?} (fields: grid, unit, reason)")));
-    }
-    let reason = optional_text(obj, "reason", 2000)?.ok_or_else(|| invalid("reason", "is required"))?;
-    let grid = optional_text(obj, "grid", 40)?;
-    let unit = optional_text(obj, "unit", 200)?;
+    let request: RerouteRequest = typed_body_or(body, INVALID)?;
+    let reason = text("reason", Some(request.reason), 2000)?.ok_or_else(|| invalid("reason", "is required"))?;
+    let grid = text("grid", request.grid, 40)?;
+    let unit = text("unit", request.unit, 200)?;
     if grid.is_none() && unit.is_none() {
         return Err(invalid("body", "give a grid, a unit or both"));
     }

@@ -1,11 +1,13 @@
 //! `GET /api/v1/coverage` (weekly coverage), `GET /api/v1/coverage/gaps` (its gaps as a map
 //! layer) and `GET /api/v1/tiling` (the grid tiling check, 责任全覆盖).
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody, Refusals};
+use super::geojson::FeatureCollection;
 use super::guard::Caller;
 use super::params::Params;
 use super::{geojson, ApiContext};
 use crate::app::bulletin::Week;
+use crate::app::coverage::Coverage;
 use crate::app::coverage::{compute, patrol_week};
 use crate::domain::access::{Action, Area};
 use axum::extract::State;
@@ -26,9 +28,28 @@ pub(super) fn week_param(ctx: &ApiContext, params: &Params) -> Result<Week, ApiE
     patrol_week(&label, &ctx.coverage).map_err(|reason| ApiError::parameter("week", reason))
 }
 
+/// Which week.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documents the parameter `coverage` and `coverage_gaps` read (and refuse any other)
+pub(super) struct WeekQuery {
+    /// ISO week, e.g. 2026-W47 (default: this week).
+    #[param(pattern = "^[0-9]{4}-W[0-9]{2}$")]
+    week: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/coverage", operation_id = "weeklyCoverage", tag = "patrols",
+    summary = "Weekly coverage (一周一梳理): per point, grid, street and unit, with gaps",
+    params(WeekQuery),
+    responses(
+        (status = 200, description = "Coverage", body = Coverage),
+        (status = 400, description = "An unknown or malformed parameter", body = ErrorBody),
+        (status = 403, description = "A password change comes first", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn coverage(State(ctx): State<ApiContext>, caller: Caller, params: Params) -> Result<Response, ApiError> {
     let principal = caller.require(Action::ReadPatrols)?;
-    params.only(&["week"])?;
+    params.only_documented::<WeekQuery>()?;
     let week = week_param(&ctx, &params)?;
     let snapshot = ctx.catalog.snapshot();
     let area = Area::of(principal, &snapshot);
@@ -94,15 +115,24 @@ pub async fn gap_features(
     Ok(features)
 }
 
+#[utoipa::path(get, path = "/api/v1/coverage/gaps", operation_id = "coverageGaps", tag = "patrols",
+    summary = "The week's coverage gaps as GeoJSON (gap: not_covered, off_route, no_officer, no_track)",
+    params(WeekQuery),
+    responses(
+        (status = 200, description = "FeatureCollection", content_type = "application/geo+json", body = FeatureCollection),
+        (status = 400, description = "An unknown or malformed parameter", body = ErrorBody),
+        (status = 403, description = "A password change comes first", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn coverage_gaps(
     State(ctx): State<ApiContext>,
     caller: Caller,
     params: Params,
 ) -> Result<Response, ApiError> {
     let principal = caller.require(Action::ReadPatrols)?;
-    params.only(&["week"])?;
+    params.only_documented::<WeekQuery>()?;
     let week = week_param(&ctx, &params)?;
-    Ok(geojson(maps::geojson::feature_collection(gap_features(&ctx, principal, week).await?)))
+    Ok(geojson::answer(maps::geojson::feature_collection(gap_features(&ctx, principal, week).await?)))
 }
 
 /// Runs the tiling check on stored grids: the grids of `level` below `within` (a grid code whose
@@ -156,16 +186,53 @@ pub async fn tiling_report(
         .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
 }
 
+/// What the tiling check covers.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documents the parameters `tiling` reads (and refuses any other)
+pub(super) struct TilingQuery {
+    /// The level checked (default grid).
+    #[param(schema_with = super::layers::level_schema)]
+    level: Option<String>,
+    /// A grid code whose boundary is the jurisdiction.
+    within: Option<String>,
+    /// Ignore parts under this many m² (default 1).
+    #[param(minimum = 0)]
+    min_area: Option<f64>,
+    #[param(inline)]
+    format: Option<TilingFormat>,
+}
+
+/// The report as JSON, or its findings as GeoJSON.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub(super) enum TilingFormat {
+    Json,
+    Geojson,
+}
+
+#[utoipa::path(get, path = "/api/v1/tiling", operation_id = "tilingCheck", tag = "grids",
+    summary = "Grid tiling check (责任全覆盖): gaps, overlaps and parts outside",
+    params(TilingQuery),
+    responses(
+        (status = 200, description = "Report (JSON) or findings (GeoJSON)", content(
+            (Object = "application/json"),
+            (FeatureCollection = "application/geo+json"))),
+        (status = 400, description = "An unknown or malformed parameter; no boundary", body = ErrorBody),
+        (status = 403, description = "Only the office and dispatchers check tiling; or a password change comes first", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn tiling(State(ctx): State<ApiContext>, caller: Caller, params: Params) -> Result<Response, ApiError> {
     let principal = caller.require(Action::CheckTiling)?;
-    params.only(&["level", "within", "min_area", "format"])?;
+    params.only_documented::<TilingQuery>()?;
     let format = params.text("format").unwrap_or("json");
     if !matches!(format, "json" | "geojson") {
         return Err(ApiError::parameter("format", "must be json or geojson"));
     }
     let report = tiling_report(&ctx, principal, &params).await?;
     Ok(match format {
-        "geojson" => geojson(maps::geojson::feature_collection(maps::geojson::tiling_features(&report))),
+        "geojson" => geojson::answer(maps::geojson::feature_collection(maps::geojson::tiling_features(&report))),
         _ => axum::Json(report).into_response(),
     })
 }

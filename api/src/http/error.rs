@@ -63,19 +63,56 @@ struct ErrorDetail {
 pub struct Refusals;
 
 impl utoipa::IntoResponses for Refusals {
-    fn responses() -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
-        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, ResponsesBuilder};
-        let error = |description: &str| {
-            let body = ContentBuilder::new().schema(Some(Ref::from_schema_name("Error"))).build();
-            ResponseBuilder::new().description(description).content("application/json", body).build()
-        };
-        ResponsesBuilder::new()
-            .response("401", error("Not signed in: no token, or one expired or revoked"))
-            .response("429", error("Too many requests"))
-            .response("503", error("Busy, or the database is unavailable: retry shortly"))
-            .build()
-            .into()
+    fn responses() -> Responses {
+        errors(&[
+            ("401", "Not signed in: no token, or one expired or revoked"),
+            ("429", "Too many requests"),
+            ("503", "Busy, or the database or the file storage is unavailable: retry shortly"),
+        ])
     }
+}
+
+/// The refusals of an endpoint that reads a JSON body, beside [`Refusals`]: malformed (400), too
+/// large (413), a field missing or wrong (422, the field named in `details.fields`).
+pub struct BodyRefusals;
+
+impl utoipa::IntoResponses for BodyRefusals {
+    fn responses() -> Responses {
+        errors(&[
+            ("400", "Malformed JSON"),
+            ("413", "Too large"),
+            ("422", "A field is missing or wrong (named in details.fields); or idempotency_key_reused"),
+        ])
+    }
+}
+
+/// The refusals of a file upload (a multipart form), beside [`Refusals`].
+pub struct UploadRefusals;
+
+impl utoipa::IntoResponses for UploadRefusals {
+    fn responses() -> Responses {
+        errors(&[
+            ("400", "The form cannot be read"),
+            ("413", "Too large (bytes or pixels)"),
+            ("415", "Not multipart/form-data, or not a JPEG, PNG, HEIC or PDF"),
+            ("422", "invalid_upload naming the field; unsupported_file; idempotency_key_reused"),
+        ])
+    }
+}
+
+type Responses = std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>>;
+
+/// Error answers (an [`ErrorBody`]) by status, each with what it means.
+fn errors(statuses: &[(&str, &str)]) -> Responses {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let body = || ContentBuilder::new().schema(Some(Ref::from_schema_name("Error"))).build();
+    statuses
+        .iter()
+        .map(|(status, description)| {
+            let response = ResponseBuilder::new().description(*description).content("application/json", body()).build();
+            (status.to_string(), response.into())
+        })
+        .collect()
 }
 
 impl IntoResponse for ApiError {

@@ -1,7 +1,8 @@
 //! OGC API – Features Part 1 (Core, GeoJSON, OAS 3.0) for the grid and problem layers, so GIS
 //! clients (QGIS, GDAL's OAPIF driver) read them directly. Data follow the caller's area.
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody, Refusals};
+use super::geojson::Feature;
 use super::guard::Caller;
 use super::params::Params;
 use super::{geojson, ApiContext};
@@ -12,10 +13,12 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Json;
 use geo::Intersects;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use spatial::GridLevel;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 pub const DEFAULT_LIMIT: i64 = 100;
 pub const MAX_LIMIT: i64 = 10_000;
@@ -185,48 +188,208 @@ fn base(ctx: &ApiContext, headers: &HeaderMap) -> String {
     super::public_base(ctx, headers)
 }
 
-fn link(href: String, rel: &str, kind: &str, title: &str) -> Value {
-    json!({"href": href, "rel": rel, "type": kind, "title": title})
+/// A link of OGC API – Features.
+#[derive(Serialize, ToSchema)]
+#[schema(as = OgcLink)]
+pub struct Link {
+    href: String,
+    rel: &'static str,
+    r#type: &'static str,
+    title: String,
 }
 
-pub async fn landing(State(ctx): State<ApiContext>, headers: HeaderMap) -> Json<Value> {
+fn link(href: String, rel: &'static str, kind: &'static str, title: &str) -> Link {
+    Link { href, rel, r#type: kind, title: title.to_string() }
+}
+
+/// The landing page.
+#[derive(Serialize, ToSchema)]
+#[schema(as = OgcLanding)]
+pub struct Landing {
+    title: &'static str,
+    description: &'static str,
+    links: Vec<Link>,
+}
+
+/// The conformance classes.
+#[derive(Serialize, ToSchema)]
+#[schema(as = OgcConformance)]
+pub struct Conformance {
+    #[serde(rename = "conformsTo")]
+    conforms_to: [&'static str; 3],
+    links: Vec<Link>,
+}
+
+/// A collection's description.
+#[derive(Serialize, ToSchema)]
+#[schema(as = OgcCollection)]
+pub struct CollectionInfo {
+    id: &'static str,
+    title: &'static str,
+    description: &'static str,
+    #[serde(rename = "itemType")]
+    item_type: &'static str,
+    crs: [&'static str; 1],
+    links: Vec<Link>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    extent: Option<Extent>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(as = OgcExtent)]
+pub struct Extent {
+    spatial: SpatialExtent,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(as = OgcSpatialExtent)]
+pub struct SpatialExtent {
+    /// One box: minLon, minLat, maxLon, maxLat.
+    bbox: [[f64; 4]; 1],
+    crs: &'static str,
+}
+
+/// The collections the caller may read.
+#[derive(Serialize, ToSchema)]
+#[schema(as = OgcCollections)]
+pub struct Collections {
+    links: Vec<Link>,
+    collections: Vec<CollectionInfo>,
+}
+
+/// A page of a collection's features.
+#[derive(Serialize, ToSchema)]
+#[schema(as = OgcFeatures)]
+pub struct Items {
+    #[schema(inline)]
+    r#type: FeatureCollectionType,
+    #[schema(value_type = Vec<Feature>)]
+    features: Vec<Value>,
+    #[serde(rename = "numberMatched")]
+    number_matched: i64,
+    #[serde(rename = "numberReturned")]
+    number_returned: i64,
+    #[serde(rename = "timeStamp")]
+    time_stamp: Option<String>,
+    links: Vec<Link>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub enum FeatureCollectionType {
+    FeatureCollection,
+}
+
+/// One feature with its links.
+#[derive(Serialize, ToSchema)]
+#[schema(as = OgcFeature)]
+pub struct LinkedFeature {
+    #[serde(flatten)]
+    #[schema(value_type = Feature)]
+    feature: Value,
+    links: Vec<Link>,
+}
+
+/// Which collection.
+fn collection_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::{ObjectBuilder, Type};
+    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(COLLECTIONS.iter().map(|c| c.id))).build()
+}
+
+/// A collection, by id.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // documents the path `collection` and `items` read
+pub(super) struct CollectionId {
+    #[param(schema_with = collection_schema)]
+    id: String,
+}
+
+/// A feature of a collection, by id.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // documents the path `item` reads
+pub(super) struct FeatureId {
+    #[param(schema_with = collection_schema)]
+    id: String,
+    /// The feature's id (a grid code, a case id, a point code …).
+    feature: String,
+}
+
+/// The paging and filters every collection takes; each collection adds its own filters
+/// (see its description).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documents the parameters `items` reads
+pub(super) struct ItemsQuery {
+    /// minLon,minLat,maxLon,maxLat
+    bbox: Option<String>,
+    /// Clamped at 10000.
+    #[param(minimum = 1)]
+    limit: Option<i64>,
+    #[param(minimum = 0, maximum = 10000000)]
+    offset: Option<i64>,
+    /// An RFC 3339 instant (grids: the boundaries in force then) or interval a/b with .. open ends (problems).
+    datetime: Option<String>,
+    /// json (GeoJSON), the only format.
+    f: Option<String>,
+}
+
+#[utoipa::path(get, path = "/", operation_id = "ogcLanding", tag = "ogc",
+    summary = "OGC API – Features landing page", security(()),
+    responses(
+        (status = 200, description = "Landing", body = Landing),
+        (status = 429, description = "Too many requests", body = ErrorBody),
+    ))]
+pub async fn landing(State(ctx): State<ApiContext>, headers: HeaderMap) -> Json<Landing> {
     let b = base(&ctx, &headers);
-    Json(json!({
-        "title": "gridwatch",
-        "description": "Responsibility grids (网格) and the problems reported in them, as OGC API – Features",
-        "links": [
+    Json(Landing {
+        title: "gridwatch",
+        description: "Responsibility grids (网格) and the problems reported in them, as OGC API – Features",
+        links: vec![
             link(format!("{b}/"), "self", "application/json", "this document"),
-            link(format!("{b}/api/v1/openapi.json"), "service-desc", "application/vnd.oai.openapi+json;version=3.0", "the API definition"),
+            link(
+                format!("{b}/api/v1/openapi.json"),
+                "service-desc",
+                "application/vnd.oai.openapi+json;version=3.1",
+                "the API definition",
+            ),
             link(format!("{b}/conformance"), "conformance", "application/json", "conformance classes"),
             link(format!("{b}/collections"), "data", "application/json", "the collections"),
-        ]
-    }))
+        ],
+    })
 }
 
-pub async fn conformance(State(ctx): State<ApiContext>, headers: HeaderMap) -> Json<Value> {
+#[utoipa::path(get, path = "/conformance", operation_id = "ogcConformance", tag = "ogc",
+    summary = "OGC API – Features conformance classes", security(()),
+    responses(
+        (status = 200, description = "Conformance", body = Conformance),
+        (status = 429, description = "Too many requests", body = ErrorBody),
+    ))]
+pub async fn conformance(State(ctx): State<ApiContext>, headers: HeaderMap) -> Json<Conformance> {
     let b = base(&ctx, &headers);
-    Json(
-        json!({"conformsTo": CONFORMANCE, "links": [link(format!("{b}/conformance"), "self", "application/json", "conformance")]}),
-    )
+    Json(Conformance {
+        conforms_to: CONFORMANCE,
+        links: vec![link(format!("{b}/conformance"), "self", "application/json", "conformance")],
+    })
 }
 
-fn describe(c: &Collection, b: &str, extent: Option<[f64; 4]>) -> Value {
-    let mut v = json!({
-        "id": c.id,
-        "title": c.title,
-        "description": c.description,
-        "itemType": "feature",
-        "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
-        "links": [
+fn describe(c: &Collection, b: &str, extent: Option<[f64; 4]>) -> CollectionInfo {
+    CollectionInfo {
+        id: c.id,
+        title: c.title,
+        description: c.description,
+        item_type: "feature",
+        crs: [CRS84],
+        links: vec![
             link(format!("{b}/collections/{}", c.id), "self", "application/json", c.title),
             link(format!("{b}/collections/{}/items", c.id), "items", "application/geo+json", "the features"),
-        ]
-    });
-    if let Some(e) = extent {
-        v["extent"] = json!({"spatial": {"bbox": [e], "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}});
+        ],
+        extent: extent.map(|e| Extent { spatial: SpatialExtent { bbox: [e], crs: CRS84 } }),
     }
-    v
 }
+
+/// Longitude, latitude on WGS 84: the only coordinate system served.
+const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 
 fn find(id: &str) -> Result<&'static Collection, ApiError> {
     COLLECTIONS.iter().find(|c| c.id == id).ok_or_else(|| ApiError::not_found(format!("no collection {id:?}")))
@@ -245,28 +408,44 @@ fn extent(ctx: &ApiContext) -> Option<[f64; 4]> {
     e
 }
 
+#[utoipa::path(get, path = "/collections", operation_id = "ogcCollections", tag = "ogc",
+    summary = "The collections the caller may read",
+    responses(
+        (status = 200, description = "Collections", body = Collections),
+        (status = 403, description = "A password change comes first", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn collections(
     State(ctx): State<ApiContext>,
     caller: Caller,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Collections>, ApiError> {
     caller.require(Action::Locate)?;
     let b = base(&ctx, &headers);
     let e = extent(&ctx);
-    let visible: Vec<Value> =
+    let collections =
         COLLECTIONS.iter().filter(|c| caller.require(c.needs).is_ok()).map(|c| describe(c, &b, e)).collect();
-    Ok(Json(json!({
-        "links": [link(format!("{b}/collections"), "self", "application/json", "collections")],
-        "collections": visible
-    })))
+    Ok(Json(Collections {
+        links: vec![link(format!("{b}/collections"), "self", "application/json", "collections")],
+        collections,
+    }))
 }
 
+#[utoipa::path(get, path = "/collections/{id}", operation_id = "ogcCollection", tag = "ogc",
+    summary = "One collection",
+    params(CollectionId),
+    responses(
+        (status = 200, description = "Collection", body = CollectionInfo),
+        (status = 403, description = "Not a collection the caller may read", body = ErrorBody),
+        (status = 404, description = "No such collection", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn collection(
     State(ctx): State<ApiContext>,
     caller: Caller,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CollectionInfo>, ApiError> {
     let c = find(&id)?;
     caller.require(c.needs)?;
     Ok(Json(describe(c, &base(&ctx, &headers), extent(&ctx))))
@@ -279,6 +458,16 @@ fn parse_time(text: &str) -> Result<Option<OffsetDateTime>, String> {
     OffsetDateTime::parse(text, &Rfc3339).map(Some).map_err(|_| format!("{text:?} is not an RFC 3339 time"))
 }
 
+#[utoipa::path(get, path = "/collections/{id}/items", operation_id = "ogcItems", tag = "ogc",
+    summary = "Features of a collection (paged by offset; limit clamped at 10000)",
+    params(CollectionId, ItemsQuery),
+    responses(
+        (status = 200, description = "Features", content_type = "application/geo+json", body = Items),
+        (status = 400, description = "An unknown or malformed parameter", body = ErrorBody),
+        (status = 403, description = "Not a collection the caller may read", body = ErrorBody),
+        (status = 404, description = "No such collection", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn items(
     State(ctx): State<ApiContext>,
     caller: Caller,
@@ -386,16 +575,26 @@ pub async fn items(
     if offset + returned < matched {
         links.push(link(page_link(offset + returned), "next", "application/geo+json", "next page"));
     }
-    Ok(geojson(json!({
-        "type": "FeatureCollection",
-        "features": features,
-        "numberMatched": matched,
-        "numberReturned": returned,
-        "timeStamp": ctx.clock.now().format(&Rfc3339).ok(),
-        "links": links,
-    })))
+    let page = Items {
+        r#type: FeatureCollectionType::FeatureCollection,
+        features,
+        number_matched: matched,
+        number_returned: returned,
+        time_stamp: ctx.clock.now().format(&Rfc3339).ok(),
+        links,
+    };
+    Ok(geojson::answer(&page))
 }
 
+#[utoipa::path(get, path = "/collections/{id}/items/{feature}", operation_id = "ogcItem", tag = "ogc",
+    summary = "One feature",
+    params(FeatureId),
+    responses(
+        (status = 200, description = "Feature", content_type = "application/geo+json", body = LinkedFeature),
+        (status = 403, description = "Not a collection the caller may read", body = ErrorBody),
+        (status = 404, description = "No such feature the caller may see", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn item(
     State(ctx): State<ApiContext>,
     caller: Caller,
@@ -407,7 +606,7 @@ pub async fn item(
     let snapshot = ctx.catalog.snapshot();
     let area = Area::of(principal, &snapshot);
     let not_found = || ApiError::not_found(format!("no feature {feature:?} in {id}"));
-    let mut f = if c.id == "grids" {
+    let f = if c.id == "grids" {
         let versions = ctx.store.grid_versions(&feature).await?;
         let current = versions.into_iter().find(|v| v.valid_to.is_none()).ok_or_else(not_found)?;
         if !area.sees(Some(current.grid.code.as_str()), current.grid.responsible_unit.as_deref(), None) {
@@ -424,16 +623,16 @@ pub async fn item(
         all.into_iter().find(wanted).ok_or_else(not_found)?
     };
     let b = base(&ctx, &headers);
-    f["links"] = json!([
+    let links = vec![
         link(
             format!("{b}/collections/{}/items/{}", c.id, encode(&feature)),
             "self",
             "application/geo+json",
-            "this feature"
+            "this feature",
         ),
         link(format!("{b}/collections/{}", c.id), "collection", "application/json", c.title),
-    ]);
-    Ok(geojson(f))
+    ];
+    Ok(geojson::answer(&LinkedFeature { feature: f, links }))
 }
 
 /// Percent-encodes a query value.

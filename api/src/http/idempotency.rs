@@ -32,6 +32,18 @@ const MAX_KEPT_BYTES: usize = 256 * 1024;
 
 pub const REPLAYED: &str = "idempotent-replayed";
 
+/// The `Idempotency-Key` header, as the OpenAPI document describes it (`params(IdempotencyKey)`).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // read by `key_of` and `replay`; the struct only describes it
+pub struct IdempotencyKey {
+    /// Makes a retry safe: the first successful answer to this key (per caller, kept a week) is
+    /// given again, with Idempotent-Replayed: true, instead of a second write. The same key on
+    /// another endpoint answers 422 idempotency_key_reused.
+    #[param(rename = "Idempotency-Key", min_length = 1, max_length = 200, pattern = "^[!-~]+$")]
+    key: Option<String>,
+}
+
 /// The request's `Idempotency-Key`, if it sent one: 1 to 200 visible ASCII characters.
 pub fn key_of(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else { return Ok(None) };

@@ -1,6 +1,7 @@
 //! `GET /api/v1/layers/{grids,problems}`: RFC 7946 FeatureCollections filtered by `bbox`.
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody, Refusals};
+use super::geojson::FeatureCollection;
 use super::guard::Caller;
 use super::params::Params;
 use super::{geojson, ApiContext};
@@ -51,13 +52,56 @@ fn bounded_bbox(ctx: &ApiContext, params: &Params) -> Result<Option<BBox>, ApiEr
     Ok(bbox)
 }
 
+/// Which grids the layer holds.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documents the parameters `grids` reads (and refuses any other)
+pub(super) struct GridLayerQuery {
+    /// minLon,minLat,maxLon,maxLat (at most the configured area)
+    bbox: Option<String>,
+    #[param(schema_with = level_schema)]
+    level: Option<String>,
+    #[param(minimum = 1, maximum = 50000)]
+    limit: Option<i64>,
+}
+
+/// Which cases the layer holds.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documents the parameters `problems` reads (and refuses any other)
+pub(super) struct ProblemLayerQuery {
+    /// minLon,minLat,maxLon,maxLat (at most the configured area)
+    bbox: Option<String>,
+    #[param(minimum = 1, maximum = 50000)]
+    limit: Option<i64>,
+}
+
+/// The grid levels, from the type that names them.
+pub(super) fn level_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(GridLevel::ALL.iter().map(|l| l.as_str())))
+        .description(Some("Only grids of this level"))
+        .build()
+}
+
+#[utoipa::path(get, path = "/api/v1/layers/grids", operation_id = "gridLayer", tag = "layers",
+    summary = "Current grids in the caller's area as GeoJSON",
+    params(GridLayerQuery),
+    responses(
+        (status = 200, description = "RFC 7946 FeatureCollection", content_type = "application/geo+json", body = FeatureCollection),
+        (status = 400, description = "An unknown or malformed parameter, or a bbox too large", body = ErrorBody),
+        (status = 403, description = "A password change comes first", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn grids(
     State(ctx): State<ApiContext>,
     caller: Caller,
     params: Params,
 ) -> Result<impl IntoResponse, ApiError> {
     let principal = caller.require(Action::ReadGrids)?;
-    params.only(&["bbox", "level", "limit"])?;
+    params.only_documented::<GridLayerQuery>()?;
     let bbox = bounded_bbox(&ctx, &params)?;
     let limit = params.limit(DEFAULT_LIMIT, MAX_LIMIT)?;
     let level = params
@@ -72,21 +116,30 @@ pub async fn grids(
         .filter(|g| bbox.is_none_or(|b| g.grid.geometry.intersects(&rect(b))))
         .map(grid_feature)
         .collect();
-    Ok(geojson(maps::geojson::feature_collection(features)))
+    Ok(geojson::answer(maps::geojson::feature_collection(features)))
 }
 
+#[utoipa::path(get, path = "/api/v1/layers/problems", operation_id = "problemLayer", tag = "layers",
+    summary = "Problems in the caller's area as GeoJSON",
+    params(ProblemLayerQuery),
+    responses(
+        (status = 200, description = "RFC 7946 FeatureCollection", content_type = "application/geo+json", body = FeatureCollection),
+        (status = 400, description = "An unknown or malformed parameter, or a bbox too large", body = ErrorBody),
+        (status = 403, description = "A password change comes first", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn problems(
     State(ctx): State<ApiContext>,
     caller: Caller,
     params: Params,
 ) -> Result<impl IntoResponse, ApiError> {
     let principal = caller.require(Action::ReadProblems)?;
-    params.only(&["bbox", "limit"])?;
+    params.only_documented::<ProblemLayerQuery>()?;
     let bbox = bounded_bbox(&ctx, &params)?;
     let limit = params.limit(DEFAULT_LIMIT, MAX_LIMIT)?;
     let area = Area::of(principal, &ctx.catalog.snapshot());
     let problems = ctx.store.problems_in_bbox(bbox, &area.filter(), limit).await?;
-    Ok(geojson(maps::geojson::feature_collection(
+    Ok(geojson::answer(maps::geojson::feature_collection(
         problems.into_iter().map(|p| super::present::case_feature(&ctx, &area, p)).collect(),
     )))
 }

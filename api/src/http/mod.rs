@@ -9,6 +9,7 @@ mod cases;
 mod coverage;
 pub mod error;
 mod features;
+mod geojson;
 pub mod guard;
 mod idempotency;
 mod layers;
@@ -35,12 +36,11 @@ use crate::domain::workflow::calendar::WorkingCalendar;
 use crate::domain::workflow::colour::Thresholds;
 use crate::domain::workflow::confirmation::Confirmation;
 use crate::store::Store;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use error::ApiError;
-use serde_json::Value;
 use std::sync::Arc;
 
 /// Everything a handler needs, shared: axum clones the state for every middleware of every
@@ -190,111 +190,18 @@ impl ApiContext {
 }
 
 pub fn router(ctx: ApiContext) -> Router {
-    // Writes a phone may send twice when its connection drops take an Idempotency-Key.
-    use axum::handler::Handler;
-    // Their bodies are read whole (up to the route's limit) before the handler runs.
-    let once = |limit: usize| middleware::from_fn_with_state((ctx.clone(), limit), idempotency::replay);
-    let upload_limit = photos::MAX_UPLOAD_BYTES + 64 * 1024;
     // Endpoints documented by their types come with their part of the OpenAPI document.
-    let (documented, generated) = openapi::documented().split_for_parts();
+    let (documented, generated) = openapi::documented(&ctx).split_for_parts();
     // Made once; each answer shares its bytes.
     let document: Arc<Result<axum::body::Bytes, String>> =
-        Arc::new(openapi::document(&generated).map(axum::body::Bytes::from).map_err(|e| e.to_string()));
+        Arc::new(openapi::document(generated).map(axum::body::Bytes::from).map_err(|e| e.to_string()));
     Router::new()
-        .route("/", get(features::landing))
-        .route("/conformance", get(features::conformance))
-        .route("/collections", get(features::collections))
-        .route("/collections/{id}", get(features::collection))
-        .route("/collections/{id}/items", get(features::items))
-        .route("/collections/{id}/items/{feature}", get(features::item))
         .route("/map", get(map::to_map))
         .route("/map/", get(map::page))
         .route("/map/config.json", get(map::config))
         .route("/map/{file}", get(map::file))
         .route("/api/v1/openapi.json", get(move || async move { serve_document(&document) }))
-        .route(
-            "/api/v1/problems",
-            get(queue::list_problems).post(problems::create).layer(DefaultBodyLimit::max(problems::MAX_REPORT_BYTES)),
-        )
-        .route("/api/v1/problems/stream", get(cases::problem_stream))
-        .route("/api/v1/problems/{id}", get(problems::get))
-        .route("/api/v1/problems/{id}/transitions", post(cases::transition.layer(once(SMALL_BODY as usize))))
-        .route("/api/v1/problems/{id}/reroute", post(cases::reroute))
-        .route(
-            "/api/v1/problems/{id}/photos",
-            get(photos::list).post(photos::upload.layer(once(upload_limit))).layer(DefaultBodyLimit::max(upload_limit)),
-        )
-        .route(
-            "/api/v1/points/{code}/photos",
-            get(photos::point_list)
-                .post(photos::upload_to_point.layer(once(upload_limit)))
-                .layer(DefaultBodyLimit::max(upload_limit)),
-        )
-        .route("/api/v1/photos/{sha256}", get(photos::download))
-        .route("/api/v1/evidence/archive", get(photos::archive))
-        .route("/api/v1/evidence/flagged", get(photos::flagged))
-        .route("/api/v1/escalations/stream", get(cases::escalation_stream))
-        .route("/api/v1/reports/weekly", get(reports::weekly))
-        .route("/open311/v2/discovery.json", get(open311::discovery))
-        .route("/open311/v2/services.json", get(open311::services))
-        .route("/open311/v2/services/{code}", get(open311::service_definition))
-        .route(
-            "/open311/v2/requests.json",
-            get(open311::get_requests)
-                .post(open311::post_request)
-                .layer(DefaultBodyLimit::max(problems::MAX_REPORT_BYTES)),
-        )
-        .route("/open311/v2/requests/{id}", get(open311::get_request))
-        .route(
-            "/api/v1/points",
-            get(patrols::list_points).post(patrols::create_point).layer(DefaultBodyLimit::max(patrols::MAX_BODY_BYTES)),
-        )
-        .route(
-            "/api/v1/points/{code}",
-            get(patrols::get_point)
-                .put(patrols::put_point)
-                .delete(patrols::delete_point)
-                .layer(DefaultBodyLimit::max(patrols::MAX_BODY_BYTES)),
-        )
-        .route(
-            "/api/v1/routes",
-            get(patrols::list_routes).post(patrols::create_route).layer(DefaultBodyLimit::max(patrols::MAX_BODY_BYTES)),
-        )
-        .route(
-            "/api/v1/routes/{id}",
-            get(patrols::get_route)
-                .put(patrols::put_route)
-                .delete(patrols::delete_route)
-                .layer(DefaultBodyLimit::max(patrols::MAX_BODY_BYTES)),
-        )
-        .route(
-            "/api/v1/tracks",
-            get(patrols::get_tracks)
-                .post(patrols::post_track.layer(once(patrols::MAX_BODY_BYTES)))
-                .layer(DefaultBodyLimit::max(patrols::MAX_BODY_BYTES)),
-        )
-        .route(
-            "/api/v1/inspections",
-            get(patrols::list_inspections)
-                .post(patrols::post_inspection.layer(once(patrols::MAX_BODY_BYTES)))
-                .layer(DefaultBodyLimit::max(patrols::MAX_BODY_BYTES)),
-        )
-        .route("/api/v1/plans", get(plans::plan))
-        .route(
-            "/api/v1/assessments",
-            get(assessments::list).post(assessments::create).layer(DefaultBodyLimit::max(assessments::MAX_BODY_BYTES)),
-        )
-        .route("/api/v1/assessments/{id}", get(assessments::get))
-        .route(
-            "/api/v1/assessments/{id}/scores",
-            post(assessments::score).layer(DefaultBodyLimit::max(assessments::MAX_BODY_BYTES)),
-        )
-        .route("/api/v1/coverage", get(coverage::coverage))
-        .route("/api/v1/coverage/gaps", get(coverage::coverage_gaps))
-        .route("/api/v1/tiling", get(coverage::tiling))
-        .route("/api/v1/layers/grids", get(layers::grids))
         .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
-        .route("/api/v1/layers/problems", get(layers::problems))
         .merge(documented)
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async {
@@ -386,12 +293,6 @@ pub fn public_base(ctx: &ApiContext, headers: &axum::http::HeaderMap) -> String 
     format!("http://{}", host.unwrap_or("localhost"))
 }
 
-/// A GeoJSON document (`application/geo+json`): every layer answers this way.
-fn geojson(body: Value) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    ([(axum::http::header::CONTENT_TYPE, "application/geo+json")], body.to_string()).into_response()
-}
-
 /// A file to download (`attachment; filename=…`) of the given media type: the office's CSV and
 /// XLSX exports.
 fn download(media_type: &str, filename: &str, body: Vec<u8>) -> axum::response::Response {
@@ -402,6 +303,12 @@ fn download(media_type: &str, filename: &str, body: Vec<u8>) -> axum::response::
 }
 
 /// `GET /api/v1/openapi.json`: the document [`openapi::document`] made when the router was built.
+#[utoipa::path(get, path = "/api/v1/openapi.json", operation_id = "openapi", tag = "service",
+    summary = "This document (OpenAPI 3.1)", security(()),
+    responses(
+        (status = 200, description = "OpenAPI 3.1", body = Object),
+        (status = 429, description = "Too many requests", body = error::ErrorBody),
+    ))]
 fn serve_document(document: &Result<axum::body::Bytes, String>) -> axum::response::Response {
     use axum::response::IntoResponse;
     match document {

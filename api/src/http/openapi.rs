@@ -1,21 +1,31 @@
 //! The OpenAPI 3.1 document served at `GET /api/v1/openapi.json`, generated from the code.
 //!
-//! An endpoint whose handler carries `#[utoipa::path]` is routed through [`documented`]: its
+//! Every endpoint's handler carries `#[utoipa::path]` and is routed through [`documented`]: its
 //! operation is collected from the handler's request and response types as it is routed, so it
-//! cannot be served undocumented, nor documented differently from what it answers. The endpoints
-//! not yet moved over are described in `api/openapi.json`; [`document`] merges the two, and a
-//! path may be in only one of them (the tests fail otherwise, and when a routed path is missing).
+//! cannot be served undocumented, nor documented differently from what it answers. Two endpoints
+//! are routed by hand and documented through [`RoutedByHand`]; a test fails when a routed path is
+//! missing from the document.
 
-use super::{auth, cases, locate, tasks, ApiContext};
-use serde_json::Value;
-use utoipa_axum::router::OpenApiRouter;
+use super::{
+    assessments, auth, cases, coverage, features, idempotency, layers, locate, open311, patrols, photos, plans,
+    problems, queue, reports, tasks, tiles, ApiContext,
+};
+use axum::middleware;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::OpenApi;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-/// The hand-written part of the document: the endpoints not yet generated.
-pub const HAND_WRITTEN: &str = include_str!("../../openapi.json");
-
-/// The endpoints documented by their types, routed with their documentation.
-pub fn documented() -> OpenApiRouter<ApiContext> {
+/// The endpoints documented by their types, routed with their documentation (and with the
+/// layers some of them need: a body limit, replay of an `Idempotency-Key`).
+pub fn documented(ctx: &ApiContext) -> OpenApiRouter<ApiContext> {
+    use axum::extract::DefaultBodyLimit;
+    // Writes a phone may send twice when its connection drops take an Idempotency-Key; their
+    // bodies are read whole (up to the route's limit) before the handler runs.
+    let once = |limit: usize| middleware::from_fn_with_state((ctx.clone(), limit), idempotency::replay);
+    let patrol_limit = || DefaultBodyLimit::max(patrols::MAX_BODY_BYTES);
+    // An upload's form around its file.
+    let upload_limit = photos::MAX_UPLOAD_BYTES + 64 * 1024;
     OpenApiRouter::new()
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
@@ -23,59 +33,118 @@ pub fn documented() -> OpenApiRouter<ApiContext> {
         .routes(routes!(auth::reset_password))
         .routes(routes!(auth::me))
         .routes(routes!(tasks::list))
+        .routes(routes!(queue::list_problems))
+        .routes(routes!(problems::create).layer(DefaultBodyLimit::max(problems::MAX_REPORT_BYTES)))
+        .routes(routes!(problems::get))
+        .routes(routes!(cases::transition).layer(once(super::SMALL_BODY as usize)))
+        .routes(routes!(cases::reroute))
         .routes(routes!(cases::events))
+        .routes(routes!(cases::problem_stream))
+        .routes(routes!(cases::escalation_stream))
         .routes(routes!(cases::categories))
         .routes(routes!(locate::locate))
+        .routes(routes!(layers::grids))
+        .routes(routes!(layers::problems))
+        .routes(routes!(coverage::coverage))
+        .routes(routes!(coverage::coverage_gaps))
+        .routes(routes!(coverage::tiling))
+        .routes(routes!(plans::plan))
+        .routes(routes!(patrols::list_points))
+        .routes(routes!(patrols::create_point).layer(patrol_limit()))
+        .routes(routes!(patrols::get_point))
+        .routes(routes!(patrols::put_point).layer(patrol_limit()))
+        .routes(routes!(patrols::delete_point))
+        .routes(routes!(patrols::list_routes))
+        .routes(routes!(patrols::create_route).layer(patrol_limit()))
+        .routes(routes!(patrols::get_route))
+        .routes(routes!(patrols::put_route).layer(patrol_limit()))
+        .routes(routes!(patrols::delete_route))
+        .routes(routes!(patrols::get_tracks))
+        .routes(routes!(patrols::post_track).layer((patrol_limit(), once(patrols::MAX_BODY_BYTES))))
+        .routes(routes!(patrols::list_inspections))
+        .routes(routes!(patrols::post_inspection).layer((patrol_limit(), once(patrols::MAX_BODY_BYTES))))
+        .routes(routes!(reports::weekly))
+        .routes(routes!(assessments::list))
+        .routes(routes!(assessments::create).layer(DefaultBodyLimit::max(assessments::MAX_BODY_BYTES)))
+        .routes(routes!(assessments::get))
+        .routes(routes!(assessments::score).layer(DefaultBodyLimit::max(assessments::MAX_BODY_BYTES)))
+        .routes(routes!(photos::list))
+        .routes(routes!(photos::upload).layer((DefaultBodyLimit::max(upload_limit), once(upload_limit))))
+        .routes(routes!(photos::point_list))
+        .routes(routes!(photos::upload_to_point).layer((DefaultBodyLimit::max(upload_limit), once(upload_limit))))
+        .routes(routes!(photos::download))
+        .routes(routes!(photos::archive))
+        .routes(routes!(photos::flagged))
+        .routes(routes!(open311::discovery))
+        .routes(routes!(open311::services))
+        .routes(routes!(open311::service_definition))
+        .routes(routes!(open311::get_requests))
+        .routes(routes!(open311::post_request).layer(DefaultBodyLimit::max(problems::MAX_REPORT_BYTES)))
+        .routes(routes!(open311::get_request))
+        .routes(routes!(features::landing))
+        .routes(routes!(features::conformance))
+        .routes(routes!(features::collections))
+        .routes(routes!(features::collection))
+        .routes(routes!(features::items))
+        .routes(routes!(features::item))
         .routes(routes!(super::health))
 }
 
-/// Why the two parts of the document do not fit together.
-#[derive(Debug, thiserror::Error)]
-pub enum MergeError {
-    #[error("api/openapi.json is not valid JSON: {0}")]
-    Json(#[from] serde_json::Error),
-    #[error("{0} is described both by the code and in api/openapi.json")]
-    Twice(String),
+/// What the document says of itself, and the endpoints documented by their types but routed in
+/// `http::router` by hand: a tile's path ends in `{y}.mvt`, which the router cannot match as
+/// written, and this document is made from the others.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "gridwatch API",
+        description = "Responsibility grids (网格), problem intake, the case workflow, patrols and layers. Every endpoint but /healthz, this document, the OGC landing pages and Open311 needs a bearer token; see docs/security.md."),
+    servers((url = "/")),
+    security(("bearerAuth" = [])),
+    modifiers(&BearerAuth),
+    paths(tiles::tile, super::serve_document),
+)]
+pub struct RoutedByHand;
+
+/// Signed-in callers send `Authorization: Bearer <token>`.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let bearer = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build();
+        components.add_security_scheme("bearerAuth", SecurityScheme::Http(bearer));
+    }
 }
 
-/// The whole document: `generated` (from [`documented`]) merged into the hand-written part.
-pub fn document(generated: &utoipa::openapi::OpenApi) -> Result<String, MergeError> {
-    let mut doc: Value = serde_json::from_str(HAND_WRITTEN)?;
-    let generated = serde_json::to_value(generated)?;
-    for (section, what) in [("paths", "path"), ("components", "component")] {
-        let Some(from) = generated.get(section).and_then(Value::as_object) else { continue };
-        for (name, item) in from {
-            match (section, &mut doc[section][name]) {
-                // Components (schemas, responses) merge kind by kind.
-                ("components", Value::Object(into)) => {
-                    for (key, value) in item.as_object().into_iter().flatten() {
-                        match into.get(key) {
-                            Some(kept) if kept != value => {
-                                return Err(MergeError::Twice(format!("{what} {name}/{key}")))
-                            }
-                            _ => into.insert(key.clone(), value.clone()),
-                        };
-                    }
-                }
-                (_, slot @ Value::Null) => *slot = item.clone(),
-                _ => return Err(MergeError::Twice(format!("{what} {name}"))),
-            }
-        }
-    }
-    Ok(serde_json::to_string_pretty(&doc)?)
+/// The whole document: `generated` (from [`documented`]) with [`RoutedByHand`].
+pub fn document(generated: utoipa::openapi::OpenApi) -> Result<String, serde_json::Error> {
+    RoutedByHand::openapi().merge_from(generated).to_pretty_json()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
+
+    /// The generated part, collected from the router over a context on an empty in-memory
+    /// database (nothing is asked of it).
+    fn generated() -> utoipa::openapi::OpenApi {
+        use std::sync::Arc;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async {
+            let store = crate::store::connect("sqlite::memory:").await.expect("store");
+            let catalog = Arc::new(crate::app::catalog::Catalog::load(&store).await.expect("catalogue"));
+            let clock = Arc::new(crate::domain::clock::SystemClock);
+            let ctx = ApiContext::new(store, catalog, clock, super::super::Settings::default());
+            documented(&ctx).split_for_parts().1
+        })
+    }
 
     fn merged() -> Value {
-        let (_, generated) = documented().split_for_parts();
-        serde_json::from_str(&document(&generated).expect("the parts fit")).expect("JSON")
+        serde_json::from_str(&document(generated()).expect("the document is written")).expect("JSON")
     }
 
     #[test]
-    fn the_generated_and_the_hand_written_parts_fit_together() {
+    fn the_document_is_whole() {
         let doc = merged();
         assert_eq!(doc["openapi"], "3.1.0");
         let tasks = &doc["paths"]["/api/v1/tasks"]["get"];
@@ -84,6 +153,11 @@ mod tests {
         let kinds = &doc["components"]["schemas"]["TaskKind"]["enum"];
         assert!(kinds.as_array().is_some_and(|k| k.contains(&Value::from("confirm"))), "{kinds}");
         assert_eq!(doc["components"]["schemas"]["LoginRequest"]["additionalProperties"], false);
+        // Signed in by default; the public pages say they are public.
+        assert_eq!(doc["components"]["securitySchemes"]["bearerAuth"]["scheme"], "bearer");
+        assert_eq!(doc["security"][0]["bearerAuth"], serde_json::json!([]));
+        assert_eq!(doc["paths"]["/healthz"]["get"]["security"], serde_json::json!([{}]));
+        assert_eq!(doc["paths"]["/open311/v2/services.json"]["get"]["security"], serde_json::json!([{}]));
         // Every reference points at something that is there.
         let text = doc.to_string();
         for reference in text.split("\"$ref\":\"#/").skip(1).filter_map(|r| r.split('"').next()) {
@@ -99,21 +173,13 @@ mod tests {
         let mut seen = std::collections::BTreeMap::new();
         for (path, operations) in doc["paths"].as_object().expect("paths") {
             for (method, operation) in operations.as_object().expect("operations") {
-                if let Some(id) = operation["operationId"].as_str() {
-                    if let Some(first) = seen.insert(id.to_string(), format!("{method} {path}")) {
-                        panic!("operationId {id} is used by {first} and {method} {path}");
-                    }
+                let id = operation["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} is unnamed"));
+                if let Some(first) = seen.insert(id.to_string(), format!("{method} {path}")) {
+                    panic!("operationId {id} is used by {first} and {method} {path}");
                 }
             }
         }
-        assert!(seen.len() > 20, "the document names its operations");
-    }
-
-    #[test]
-    fn a_path_in_both_parts_is_refused() {
-        let mut twice = OpenApiRouter::<ApiContext>::new().routes(routes!(auth::me)).split_for_parts().1;
-        twice.paths.paths.insert("/api/v1/points".into(), twice.paths.paths["/api/v1/me"].clone());
-        assert!(matches!(document(&twice), Err(MergeError::Twice(p)) if p.contains("/api/v1/points")));
+        assert!(seen.len() > 60, "the document names its operations: {}", seen.len());
     }
 
     /// A path template with its parameters unnamed (`/collections/{}/items/{}`): the router names
@@ -141,9 +207,9 @@ mod tests {
             .filter(|path| !NOT_API.contains(path))
             .map(shape)
             .collect();
-        assert!(routed.len() > 30, "the router's paths are read: {routed:?}");
-        let (_, generated) = documented().split_for_parts();
-        routed.extend(generated.paths.paths.keys().map(|p| shape(p)));
+        assert!(routed.contains("/tiles/{}/{}/{}/{}"), "the router's paths are read: {routed:?}");
+        routed.extend(generated().paths.paths.keys().map(|p| shape(p)));
+        assert!(routed.len() > 40, "every path is read: {routed:?}");
         let doc = merged();
         let documented: std::collections::BTreeSet<String> =
             doc["paths"].as_object().expect("paths").keys().map(|p| shape(p)).collect();

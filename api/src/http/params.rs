@@ -45,6 +45,13 @@ impl Params {
         }
     }
 
+    /// Refuses parameters the endpoint's documented query `Q` does not name: the server and its
+    /// OpenAPI document know the same parameters.
+    pub fn only_documented<Q: utoipa::IntoParams>(&self) -> Result<(), ApiError> {
+        let names: Vec<String> = Q::into_params(|| None).into_iter().map(|p| p.name).collect();
+        self.only(&names.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
     /// Every parameter, for links that repeat a query.
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
         let mut all: Vec<(&str, &str)> = self.0.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -118,14 +125,26 @@ pub fn json_body(
 }
 
 /// A request body read into its typed form: malformed JSON is 400 `malformed_json`, JSON of
-/// the wrong shape (a missing, unknown or mistyped field) is 422 `invalid_body` saying which.
+/// the wrong shape (a missing, unknown or mistyped field) is 422 `invalid_body` naming the field.
 pub fn typed_body<T: serde::de::DeserializeOwned>(
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<T, ApiError> {
-    let value = json_body(body)?;
-    serde_json::from_value(value).map_err(|e| invalid_field("body", e.to_string()))
+    typed_body_or(body, "invalid_body")
 }
 
+/// [`typed_body`], answering a body of the wrong shape with the endpoint's own error `code`.
+pub fn typed_body_or<T: serde::de::DeserializeOwned>(
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+    code: &'static str,
+) -> Result<T, ApiError> {
+    let value = json_body(body)?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        // The path of the field at fault (`extension.unit`, `fixes[0].time`); `.` is the body.
+        let path = e.path().to_string();
+        let field = if path == "." { "body".to_string() } else { path };
+        field_error(code, &field, e.into_inner().to_string())
+    })
+}
 /// The body as a JSON object of only the named fields (422 naming the first unknown one).
 pub fn object_with<'a>(
     value: &'a serde_json::Value,
@@ -138,9 +157,14 @@ pub fn object_with<'a>(
     }
 }
 
-/// An invalid field of a request body: 422 with the field named.
+/// An invalid field of a request body: 422 `invalid_body` with the field named.
 pub fn invalid_field(field: &str, reason: impl Into<String>) -> ApiError {
+    field_error("invalid_body", field, reason)
+}
+
+/// An invalid field of a request body: 422 with the endpoint's error `code` and the field named.
+pub fn field_error(code: &'static str, field: &str, reason: impl Into<String>) -> ApiError {
     let reason = reason.into();
-    ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", format!("{field}: {reason}"))
+    ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, code, format!("{field}: {reason}"))
         .with_details(serde_json::json!({"fields": [{"field": field, "reason": reason}]}))
 }

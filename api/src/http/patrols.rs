@@ -1,14 +1,16 @@
 //! Assessment points (`/api/v1/points`), planned routes (`/api/v1/routes`), GPS tracks
 //! (`/api/v1/tracks`) and inspections (`/api/v1/inspections`).
 
-use super::error::ApiError;
+use super::error::{ApiError, BodyRefusals, ErrorBody, Refusals};
+use super::geojson::{Feature, FeatureCollection};
 use super::guard::Caller;
+use super::idempotency::IdempotencyKey;
 use super::params::{invalid_field, json_body, object_with, Params};
 use super::{geojson, ApiContext};
 use crate::domain::access::{Action, Area};
 use crate::domain::auth::{Principal, Role};
 use crate::domain::intake::{route, Report};
-use crate::domain::patrol::{CriterionResult, Inspection, StoredPoint, StoredRoute};
+use crate::domain::patrol::{CriterionResult, CriterionSchema, Inspection, StoredPoint, StoredRoute};
 use crate::domain::problem::{Class, Origin, Source};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -21,6 +23,7 @@ use spatial::patrol::{AssessmentPoint, PlannedRoute};
 use spatial::track::{clean, CleaningRules, RawFix};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 /// Most fixes one `POST /api/v1/tracks` may carry (a phone sends a few hundred at most).
 pub const MAX_FIXES_PER_BATCH: usize = 10_000;
@@ -28,6 +31,173 @@ pub const MAX_FIXES_PER_BATCH: usize = 10_000;
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// The category a failed criterion opens when its checklist names none.
 pub const INSPECTION_CATEGORY: &str = "E09001";
+
+// The bodies below are read by the importers' feature parsers (shared with `gridwatch import`,
+// which name every field at fault); these types are the shapes the API documents for them.
+
+/// An assessment point (测评点位) as a GeoJSON Feature: Point, LineString or Polygon.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(super) struct PointFeature {
+    #[schema(inline)]
+    r#type: FeatureType,
+    /// A GeoJSON Point, LineString or Polygon (WGS 84).
+    #[schema(value_type = Object)]
+    geometry: Value,
+    #[schema(inline)]
+    properties: PointProperties,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct PointProperties {
+    /// Unique; the path's code wins on PUT.
+    code: Option<String>,
+    name: String,
+    /// A point type id (market) or its Chinese name (农贸市场).
+    r#type: String,
+    #[schema(value_type = Option<Vec<CriterionSchema>>)]
+    criteria: Option<Vec<Value>>,
+    #[schema(minimum = 1, maximum = 7)]
+    required_per_week: Option<u8>,
+    /// The responsible unit (责任单位); default: the grid's.
+    unit: Option<String>,
+}
+
+/// A planned route: a LineString for one officer and weekday.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(super) struct RouteFeature {
+    #[schema(inline)]
+    r#type: FeatureType,
+    /// A GeoJSON LineString (WGS 84).
+    #[schema(value_type = Object)]
+    geometry: Value,
+    #[schema(inline)]
+    properties: RouteProperties,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct RouteProperties {
+    officer: String,
+    weekday: Weekday,
+    name: Option<String>,
+}
+
+/// 1-7 (Monday first) or a day name.
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum Weekday {
+    Number(u8),
+    Name(String),
+}
+
+/// RFC 3339 text or Unix seconds.
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum Moment {
+    #[schema(format = DateTime)]
+    Text(String),
+    Seconds(i64),
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+enum FeatureType {
+    Feature,
+}
+
+/// A batch of GPS fixes from an officer's phone.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(super) struct TrackBatch {
+    /// Default: the caller; officers may send only their own.
+    officer: Option<String>,
+    #[schema(min_items = 1, max_items = 10000)]
+    fixes: Vec<Fix>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct Fix {
+    time: Moment,
+    #[schema(minimum = -180, maximum = 180)]
+    lon: f64,
+    #[schema(minimum = -90, maximum = 90)]
+    lat: f64,
+    /// Metres; fixes less accurate than the rules allow are dropped and counted.
+    #[schema(minimum = 0)]
+    accuracy: Option<f64>,
+}
+
+/// An inspection (check-in) at an assessment point.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[schema(as = Inspection)]
+pub(super) struct InspectionReport {
+    point: String,
+    /// Default: the caller; officers may record only their own.
+    officer: Option<String>,
+    /// Default: now.
+    time: Option<Moment>,
+    results: Vec<CriterionResult>,
+    note: Option<String>,
+    /// Photo URLs or hashes.
+    #[schema(max_items = 20)]
+    photos: Option<Vec<String>>,
+}
+
+/// Which points.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documents the parameters `list_points` reads (and refuses any other)
+pub(super) struct PointQuery {
+    /// minLon,minLat,maxLon,maxLat
+    bbox: Option<String>,
+    /// A point type id or Chinese name.
+    r#type: Option<String>,
+    /// A grid code the point lies in or touches.
+    grid: Option<String>,
+    #[param(minimum = 1, maximum = 200000)]
+    limit: Option<i64>,
+}
+
+/// Whose routes, which day.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documents the parameters `list_routes` reads (and refuses any other)
+pub(super) struct RouteQuery {
+    /// A user name.
+    officer: Option<String>,
+    /// 1-7 or a day name.
+    weekday: Option<String>,
+}
+
+/// Whose tracks, which day.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documents the parameters `get_tracks` reads (and refuses any other)
+pub(super) struct TrackQuery {
+    /// A user name (officers: only themselves).
+    officer: Option<String>,
+    /// A local date, e.g. 2026-11-16 (default: today).
+    date: Option<String>,
+}
+
+/// Which week's inspections, at which point.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documents the parameters `list_inspections` reads (and refuses any other)
+pub(super) struct InspectionQuery {
+    /// ISO week, e.g. 2026-W47 (default: this week).
+    #[param(pattern = "^[0-9]{4}-W[0-9]{2}$")]
+    week: Option<String>,
+    /// An assessment point code.
+    point: Option<String>,
+}
 
 fn record_error(e: importers::RecordError) -> ApiError {
     invalid_field(&e.field, e.reason)
@@ -87,12 +257,21 @@ pub(super) async fn visible_points(
         .collect())
 }
 
+#[utoipa::path(get, path = "/api/v1/points", operation_id = "listPoints", tag = "patrols",
+    summary = "Assessment points (测评点位) in the caller's area as GeoJSON",
+    params(PointQuery),
+    responses(
+        (status = 200, description = "FeatureCollection", content_type = "application/geo+json", body = FeatureCollection),
+        (status = 400, description = "An unknown or malformed parameter", body = ErrorBody),
+        (status = 403, description = "Not the caller's to read; or a password change comes first", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn list_points(State(ctx): State<ApiContext>, caller: Caller, params: Params) -> Result<Response, ApiError> {
     let principal = caller.require(Action::ReadPatrols)?;
-    params.only(&["bbox", "type", "grid", "limit"])?;
+    params.only_documented::<PointQuery>()?;
     let limit = params.limit(10_000, 200_000)? as usize;
     let points = visible_points(&ctx, principal, &params).await?;
-    Ok(geojson(maps::geojson::feature_collection(points.iter().take(limit).map(point_feature).collect())))
+    Ok(geojson::answer(maps::geojson::feature_collection(points.iter().take(limit).map(point_feature).collect())))
 }
 
 async fn visible_point(ctx: &ApiContext, caller: &Caller, code: &str) -> Result<StoredPoint, ApiError> {
@@ -105,12 +284,21 @@ async fn visible_point(ctx: &ApiContext, caller: &Caller, code: &str) -> Result<
     point.filter(|p| area.sees_point(p)).ok_or_else(|| ApiError::not_found(format!("no assessment point {code:?}")))
 }
 
+#[utoipa::path(get, path = "/api/v1/points/{code}", operation_id = "getPoint", tag = "patrols",
+    summary = "One assessment point",
+    params(("code" = String, Path, min_length = 1, max_length = 100)),
+    responses(
+        (status = 200, description = "Feature", content_type = "application/geo+json", body = Feature),
+        (status = 403, description = "A password change comes first", body = ErrorBody),
+        (status = 404, description = "No such point in the caller's area", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn get_point(
     State(ctx): State<ApiContext>,
     caller: Caller,
     Path(code): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(geojson(point_feature(&visible_point(&ctx, &caller, &code).await?)))
+    Ok(geojson::answer(point_feature(&visible_point(&ctx, &caller, &code).await?)))
 }
 
 /// Parses a point Feature from a body; `code` from the path wins over the properties'.
@@ -171,6 +359,16 @@ async fn save_point(
         .into_response())
 }
 
+#[utoipa::path(post, path = "/api/v1/points", operation_id = "createPoint", tag = "patrols",
+    summary = "Create an assessment point; it is routed to the grid holding most of it",
+    request_body = PointFeature,
+    responses(
+        (status = 201, description = "Created", content_type = "application/geo+json", body = Feature),
+        (status = 403, description = "Not the caller's to write, or outside their area", body = ErrorBody),
+        BodyRefusals,
+        (status = 409, description = "A point with this code exists", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn create_point(
     State(ctx): State<ApiContext>,
     caller: Caller,
@@ -181,6 +379,18 @@ pub async fn create_point(
     save_point(&ctx, &caller, point, true).await
 }
 
+#[utoipa::path(put, path = "/api/v1/points/{code}", operation_id = "putPoint", tag = "patrols",
+    summary = "Create or replace an assessment point by code",
+    params(("code" = String, Path, min_length = 1, max_length = 100)),
+    request_body = PointFeature,
+    responses(
+        (status = 200, description = "Updated", content_type = "application/geo+json", body = Feature),
+        (status = 201, description = "Created", content_type = "application/geo+json", body = Feature),
+        (status = 403, description = "Not the caller's to write, or outside their area", body = ErrorBody),
+        BodyRefusals,
+        (status = 404, description = "No such point in the caller's area", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn put_point(
     State(ctx): State<ApiContext>,
     caller: Caller,
@@ -195,6 +405,16 @@ pub async fn put_point(
     save_point(&ctx, &caller, point, false).await
 }
 
+#[utoipa::path(delete, path = "/api/v1/points/{code}", operation_id = "deletePoint", tag = "patrols",
+    summary = "Delete an assessment point",
+    params(("code" = String, Path, min_length = 1, max_length = 100)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "A parameter", body = ErrorBody),
+        (status = 403, description = "Not the caller's to delete", body = ErrorBody),
+        (status = 404, description = "No such point in the caller's area", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn delete_point(
     State(ctx): State<ApiContext>,
     caller: Caller,
@@ -251,9 +471,18 @@ pub(super) async fn visible_routes(ctx: &ApiContext, principal: &Principal) -> R
     })
 }
 
+#[utoipa::path(get, path = "/api/v1/routes", operation_id = "listRoutes", tag = "patrols",
+    summary = "Planned patrol routes (officers see their own)",
+    params(RouteQuery),
+    responses(
+        (status = 200, description = "FeatureCollection of LineStrings", content_type = "application/geo+json", body = FeatureCollection),
+        (status = 400, description = "An unknown or malformed parameter", body = ErrorBody),
+        (status = 403, description = "Not the caller's to read; or a password change comes first", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn list_routes(State(ctx): State<ApiContext>, caller: Caller, params: Params) -> Result<Response, ApiError> {
     let principal = caller.require(Action::ReadPatrols)?;
-    params.only(&["officer", "weekday"])?;
+    params.only_documented::<RouteQuery>()?;
     let weekday = params
         .text("weekday")
         .map(|w| {
@@ -268,7 +497,7 @@ pub async fn list_routes(State(ctx): State<ApiContext>, caller: Caller, params: 
         .filter(|r| officer.is_none_or(|o| r.officer == o) && weekday.is_none_or(|w| r.weekday == w))
         .map(route_feature)
         .collect();
-    Ok(geojson(maps::geojson::feature_collection(features)))
+    Ok(geojson::answer(maps::geojson::feature_collection(features)))
 }
 
 fn route_from_body(value: Value) -> Result<PlannedRoute, ApiError> {
@@ -285,6 +514,16 @@ fn route_from_body(value: Value) -> Result<PlannedRoute, ApiError> {
     Ok(PlannedRoute { officer, weekday, name: importers::geojson::text_property(props, "name"), line })
 }
 
+#[utoipa::path(post, path = "/api/v1/routes", operation_id = "createRoute", tag = "patrols",
+    summary = "Add a planned route",
+    request_body = RouteFeature,
+    responses(
+        (status = 201, description = "Created", content_type = "application/geo+json", body = Feature,
+            headers(("Location" = String, description = "The route's address"))),
+        (status = 403, description = "Not the caller's to write, or outside their area", body = ErrorBody),
+        BodyRefusals,
+        Refusals,
+    ))]
 pub async fn create_route(
     State(ctx): State<ApiContext>,
     caller: Caller,
@@ -296,7 +535,11 @@ pub async fn create_route(
     let ids = ctx.store.save_routes(None, vec![route.clone()], false, ctx.clock.now(), caller.actor()).await?;
     let id = ids.first().copied().unwrap_or_default();
     let stored = StoredRoute { id, officer: route.officer, weekday: route.weekday, name: route.name, line: route.line };
-    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/v1/routes/{id}"))], geojson(route_feature(&stored)))
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/api/v1/routes/{id}"))],
+        geojson::answer(route_feature(&stored)),
+    )
         .into_response())
 }
 
@@ -310,6 +553,16 @@ fn route_id(text: &str) -> Result<i64, ApiError> {
     text.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| ApiError::not_found(format!("no route {text:?}")))
 }
 
+#[utoipa::path(get, path = "/api/v1/routes/{id}", operation_id = "getRoute", tag = "patrols",
+    summary = "One planned route",
+    params(("id" = i64, Path, minimum = 1)),
+    responses(
+        (status = 200, description = "Feature", content_type = "application/geo+json", body = Feature),
+        (status = 400, description = "Not a route id", body = ErrorBody),
+        (status = 403, description = "A password change comes first", body = ErrorBody),
+        (status = 404, description = "No such route the caller may see", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn get_route(
     State(ctx): State<ApiContext>,
     caller: Caller,
@@ -319,9 +572,20 @@ pub async fn get_route(
     let id = route_id(&id)?;
     let route = visible_routes(&ctx, principal).await?.into_iter().find(|r| r.id == id);
     let route = route.ok_or_else(|| ApiError::not_found(format!("no route {id}")))?;
-    Ok(geojson(route_feature(&route)))
+    Ok(geojson::answer(route_feature(&route)))
 }
 
+#[utoipa::path(put, path = "/api/v1/routes/{id}", operation_id = "putRoute", tag = "patrols",
+    summary = "Replace a planned route",
+    params(("id" = i64, Path, minimum = 1)),
+    request_body = RouteFeature,
+    responses(
+        (status = 200, description = "Replaced", content_type = "application/geo+json", body = Feature),
+        (status = 403, description = "Not the caller's to write, or outside their area", body = ErrorBody),
+        BodyRefusals,
+        (status = 404, description = "No such route the caller may see", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn put_route(
     State(ctx): State<ApiContext>,
     caller: Caller,
@@ -342,9 +606,19 @@ pub async fn put_route(
         return Err(ApiError::not_found(format!("no route {id}")));
     }
     let stored = StoredRoute { id, officer: route.officer, weekday: route.weekday, name: route.name, line: route.line };
-    Ok(geojson(route_feature(&stored)))
+    Ok(geojson::answer(route_feature(&stored)))
 }
 
+#[utoipa::path(delete, path = "/api/v1/routes/{id}", operation_id = "deleteRoute", tag = "patrols",
+    summary = "Delete a planned route",
+    params(("id" = i64, Path, minimum = 1)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Not a route id", body = ErrorBody),
+        (status = 403, description = "Not the caller's to delete", body = ErrorBody),
+        (status = 404, description = "No such route the caller may see", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn delete_route(
     State(ctx): State<ApiContext>,
     caller: Caller,
@@ -406,6 +680,16 @@ async fn officer_for(ctx: &ApiContext, principal: &Principal, given: Option<&Val
     Ok(officer)
 }
 
+#[utoipa::path(post, path = "/api/v1/tracks", operation_id = "postTrack", tag = "patrols",
+    summary = "Send a batch of GPS fixes; inaccurate fixes and spikes are dropped and counted",
+    params(IdempotencyKey),
+    request_body = TrackBatch,
+    responses(
+        (status = 201, description = "Stored (committed): fixes kept and dropped, by reason", body = Object),
+        (status = 403, description = "Not the caller's to write, or outside their area", body = ErrorBody),
+        BodyRefusals,
+        Refusals,
+    ))]
 pub async fn post_track(
     State(ctx): State<ApiContext>,
     caller: Caller,
@@ -459,9 +743,18 @@ pub async fn post_track(
 }
 
 /// `GET /api/v1/tracks?officer=…&date=YYYY-MM-DD`: each officer's fixes of a local day as a line.
+#[utoipa::path(get, path = "/api/v1/tracks", operation_id = "getTracks", tag = "patrols",
+    summary = "GPS tracks of a local day, one LineString per officer",
+    params(TrackQuery),
+    responses(
+        (status = 200, description = "FeatureCollection", content_type = "application/geo+json", body = FeatureCollection),
+        (status = 400, description = "An unknown or malformed parameter", body = ErrorBody),
+        (status = 403, description = "Not the caller's to read; or a password change comes first", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn get_tracks(State(ctx): State<ApiContext>, caller: Caller, params: Params) -> Result<Response, ApiError> {
     let principal = caller.require(Action::ReadPatrols)?;
-    params.only(&["officer", "date"])?;
+    params.only_documented::<TrackQuery>()?;
     if principal.role == Role::Unit {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "the unit role may not read officers' tracks"));
     }
@@ -483,7 +776,7 @@ pub async fn get_tracks(State(ctx): State<ApiContext>, caller: Caller, params: P
     };
     let start = date.with_time(time::Time::MIDNIGHT).assume_offset(offset).unix_timestamp();
     let features = track_features(&ctx, principal, officer, start, start + 86_400).await?;
-    Ok(geojson(maps::geojson::feature_collection(features)))
+    Ok(geojson::answer(maps::geojson::feature_collection(features)))
 }
 
 /// Tracks with fixes in [from, to), one line per officer and local day, as the caller may see
@@ -532,6 +825,17 @@ pub(super) async fn track_features(
         .collect())
 }
 
+#[utoipa::path(post, path = "/api/v1/inspections", operation_id = "postInspection", tag = "patrols",
+    summary = "Record an inspection (check-in); each failed criterion opens a routed problem",
+    params(IdempotencyKey),
+    request_body = InspectionReport,
+    responses(
+        (status = 201, description = "Stored with the problems it opened", body = Object),
+        (status = 403, description = "Not the caller's to write, or outside their area", body = ErrorBody),
+        BodyRefusals,
+        (status = 404, description = "No such point in the caller's area", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn post_inspection(
     State(ctx): State<ApiContext>,
     caller: Caller,
@@ -684,13 +988,22 @@ pub(super) fn inspection_json(i: &Inspection, offset: time::UtcOffset) -> Value 
 }
 
 /// `GET /api/v1/inspections?week=…`: the week's check-ins at visible points.
+#[utoipa::path(get, path = "/api/v1/inspections", operation_id = "listInspections", tag = "patrols",
+    summary = "The week's inspections at visible points",
+    params(InspectionQuery),
+    responses(
+        (status = 200, description = "Inspections", body = Object),
+        (status = 400, description = "An unknown or malformed parameter", body = ErrorBody),
+        (status = 403, description = "Not the caller's to read; or a password change comes first", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn list_inspections(
     State(ctx): State<ApiContext>,
     caller: Caller,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
     let principal = caller.require(Action::ReadPatrols)?;
-    params.only(&["week", "point"])?;
+    params.only_documented::<InspectionQuery>()?;
     let week = super::coverage::week_param(&ctx, &params)?;
     let area = Area::of(principal, &ctx.catalog.snapshot());
     let visible: std::collections::HashSet<String> =

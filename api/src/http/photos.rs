@@ -1,24 +1,151 @@
 //! Photo evidence on cases: `POST/GET /api/v1/problems/{id}/photos` and
 //! `GET /api/v1/photos/{sha256}[?size=thumb]`.
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody, Refusals, UploadRefusals};
 use super::guard::Caller;
+use super::idempotency::IdempotencyKey;
 use super::params::Params;
+use super::present::{CasePhoto, ShownPointPhoto};
 use super::{present, ApiContext};
 use crate::app::evidence::attach::{AttachError, Evidence, Sent};
 use crate::app::evidence::blobs::Variant;
 use crate::domain::access::{Action, Area};
 use crate::domain::evidence::checks::Stage;
 use crate::domain::evidence::Unaccepted;
+use crate::domain::workflow::state::State as CaseState;
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
 
 /// Largest accepted file (the route's body limit adds room for the form around it).
 pub const MAX_UPLOAD_BYTES: usize = 20 * 1024 * 1024;
+
+/// The upload form of a case's photo.
+#[derive(ToSchema)]
+#[allow(dead_code)] // documents the form `receive` reads
+pub(super) struct CaseUpload {
+    /// A JPEG, PNG or HEIC photo, or a PDF document.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// Which moment of the case it shows (default report).
+    stage: Option<Stage>,
+}
+
+/// The upload form of an assessment point's photo.
+#[derive(ToSchema)]
+#[allow(dead_code)] // documents the form `receive` reads
+pub(super) struct PointUpload {
+    /// A JPEG, PNG or HEIC photo, or a PDF document.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// A criterion id of the point's checklist; leave out for the whole point.
+    criterion: Option<String>,
+    /// The id of the inspection (检查记录) of this point it was taken at; the inspection then lists it among its photos.
+    inspection: Option<i64>,
+}
+
+/// A case's photos.
+#[derive(Serialize, ToSchema)]
+pub struct CasePhotos {
+    problem_id: i64,
+    /// Oldest first.
+    photos: Vec<CasePhoto>,
+}
+
+/// An assessment point's photos.
+#[derive(Serialize, ToSchema)]
+pub struct PointPhotos {
+    point: String,
+    photos: Vec<ShownPointPhoto>,
+}
+
+/// The period's flagged photos, of cases and of points.
+#[derive(Serialize, ToSchema)]
+pub struct FlaggedPhotos {
+    photos: Vec<FlaggedCasePhoto>,
+    point_photos: Vec<FlaggedPointPhoto>,
+}
+
+/// A flagged photo of a case, with the case it belongs to.
+#[derive(Serialize, ToSchema)]
+pub struct FlaggedCasePhoto {
+    #[serde(flatten)]
+    photo: CasePhoto,
+    case: FlaggedCase,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FlaggedCase {
+    id: i64,
+    status: CaseState,
+    category_name: Option<String>,
+    grid_code: Option<String>,
+    responsible_unit: Option<String>,
+}
+
+/// A flagged photo of an assessment point, with the point.
+#[derive(Serialize, ToSchema)]
+pub struct FlaggedPointPhoto {
+    #[serde(flatten)]
+    photo: ShownPointPhoto,
+    point: FlaggedPoint,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FlaggedPoint {
+    code: String,
+    name: String,
+    responsible_unit: Option<String>,
+}
+
+/// A period of days.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documents the parameters `period` reads
+pub(super) struct Period {
+    /// The first day (YYYY-MM-DD, the city's time zone).
+    #[param(format = Date)]
+    from: String,
+    /// The last day, at most a year after `from`.
+    #[param(format = Date)]
+    to: String,
+}
+
+/// An optional period of days.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documents the parameters `point_list` reads
+pub(super) struct OptionalPeriod {
+    /// The first day (YYYY-MM-DD); with `to`, only the photos of the period.
+    #[param(format = Date)]
+    from: Option<String>,
+    #[param(format = Date)]
+    to: Option<String>,
+}
+
+/// Which file of a photo.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documents the parameter `download` reads
+pub(super) struct SizeQuery {
+    #[param(inline)]
+    size: Option<Size>,
+}
+
+/// The file as sent, a JPEG thumbnail, or a HEIC photo's JPEG.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub(super) enum Size {
+    Original,
+    Thumb,
+    Jpeg,
+}
 
 fn invalid(field: &str, reason: impl Into<String>) -> ApiError {
     let reason = reason.into();
@@ -120,6 +247,18 @@ fn not_attached(error: AttachError) -> ApiError {
 }
 
 /// `POST /api/v1/problems/{id}/photos`: evidence for a case.
+#[utoipa::path(post, path = "/api/v1/problems/{id}/photos", operation_id = "uploadProblemPhoto", tag = "evidence",
+    summary = "Attach a photo (JPEG, PNG, HEIC) or document (PDF) to a case; EXIF time, GPS and device are checked",
+    params(("id" = String, Path, description = "The case's id"), IdempotencyKey),
+    request_body(content = CaseUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "Stored", body = CasePhoto, headers(("Location" = String))),
+        (status = 200, description = "The same file was attached to this case before: the first upload", body = CasePhoto),
+        (status = 403, description = "Not the caller's to attach (or a password change comes first)", body = ErrorBody),
+        UploadRefusals,
+        (status = 404, description = "No such case in the caller's area", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn upload(
     State(ctx): State<ApiContext>,
     caller: Caller,
@@ -145,6 +284,18 @@ pub async fn upload(
 /// `POST /api/v1/points/{code}/photos`: an on-site photo of an assessment point (测评点位实景),
 /// for one criterion of its checklist (`criterion`) or for the whole point, taken at one of its
 /// inspections (`inspection`) or not.
+#[utoipa::path(post, path = "/api/v1/points/{code}/photos", operation_id = "uploadPointPhoto", tag = "evidence",
+    summary = "Attach an on-site photo (实景图片) to an assessment point, for one criterion of its checklist",
+    params(("code" = String, Path, description = "The point's code"), IdempotencyKey),
+    request_body(content = PointUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "Stored", body = ShownPointPhoto, headers(("Location" = String))),
+        (status = 200, description = "The same file was attached to this point before: the first upload", body = ShownPointPhoto),
+        (status = 403, description = "Not the caller's to attach (or a password change comes first)", body = ErrorBody),
+        UploadRefusals,
+        (status = 404, description = "No such point in the caller's area", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn upload_to_point(
     State(ctx): State<ApiContext>,
     caller: Caller,
@@ -172,14 +323,24 @@ pub async fn upload_to_point(
 }
 
 /// `GET /api/v1/points/{code}/photos[?from=&to=]`: a point's photos, newest first per criterion.
+#[utoipa::path(get, path = "/api/v1/points/{code}/photos", operation_id = "listPointPhotos", tag = "evidence",
+    summary = "An assessment point's on-site photos, with their tamper-check flags",
+    params(("code" = String, Path, description = "The point's code"), OptionalPeriod),
+    responses(
+        (status = 200, description = "The point's photos", body = PointPhotos),
+        (status = 400, description = "An unknown or malformed parameter", body = ErrorBody),
+        (status = 403, description = "A password change comes first", body = ErrorBody),
+        (status = 404, description = "No such point in the caller's area", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn point_list(
     State(ctx): State<ApiContext>,
     caller: Caller,
     Path(code): Path<String>,
     params: Params,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PointPhotos>, ApiError> {
     let principal = caller.require(Action::ReadPatrols)?;
-    params.only(&["from", "to"])?;
+    params.only_documented::<OptionalPeriod>()?;
     let point = visible_point(&ctx, principal, &code).await?;
     let (from, to) = match (params.text("from"), params.text("to")) {
         (None, None) => (i64::MIN, i64::MAX),
@@ -190,7 +351,7 @@ pub async fn point_list(
     };
     let photos = ctx.store.point_photos(Some(point.code.clone()), from, to).await?;
     let area = Area::of(principal, &ctx.catalog.snapshot());
-    Ok(Json(json!({"point": point.code, "photos": present::photos_to(&ctx, &area, &photos).await?})))
+    Ok(Json(PointPhotos { photos: present::photos_to(&ctx, &area, &photos).await?, point: point.code }))
 }
 
 /// A point the caller may see; any other looks absent (404).
@@ -216,18 +377,38 @@ fn too_large_or_unreadable(status: StatusCode, message: String) -> ApiError {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/problems/{id}/photos", operation_id = "listProblemPhotos", tag = "evidence",
+    summary = "Photos and documents attached to a case, with their tamper-check flags (佐证材料)",
+    params(("id" = String, Path, description = "The case's id")),
+    responses(
+        (status = 200, description = "The case's photos, oldest first", body = CasePhotos),
+        (status = 403, description = "A password change comes first", body = ErrorBody),
+        (status = 404, description = "No such case in the caller's area", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn list(
     State(ctx): State<ApiContext>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CasePhotos>, ApiError> {
     let problem = super::present::visible_case(&ctx, &caller, &id).await?;
     let photos = ctx.store.photos_of(problem.id).await?;
     let area = Area::of(caller.require(Action::ReadProblems)?, &ctx.catalog.snapshot());
-    Ok(Json(json!({"problem_id": problem.id, "photos": present::photos_to(&ctx, &area, &photos).await?})))
+    Ok(Json(CasePhotos { problem_id: problem.id, photos: present::photos_to(&ctx, &area, &photos).await? }))
 }
 
 /// The file itself, to callers who may see a case or an assessment point it belongs to.
+#[utoipa::path(get, path = "/api/v1/photos/{sha256}", operation_id = "getPhoto", tag = "evidence",
+    summary = "A photo or document by its SHA-256, or its thumbnail (size=thumb), to callers who may see a case or point it is attached to",
+    params(("sha256" = String, Path, description = "The file's SHA-256, hex"), SizeQuery),
+    responses(
+        (status = 200, description = "The file as sent (or a JPEG)", content(
+            (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"), (Vec<u8> = "image/heic"), (Vec<u8> = "application/pdf"))),
+        (status = 400, description = "An unknown or malformed parameter", body = ErrorBody),
+        (status = 403, description = "A password change comes first", body = ErrorBody),
+        (status = 404, description = "No such file the caller may see", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn download(
     State(ctx): State<ApiContext>,
     caller: Caller,
@@ -235,7 +416,7 @@ pub async fn download(
     params: Params,
 ) -> Result<Response, ApiError> {
     let principal = caller.require(Action::ReadProblems)?;
-    params.only(&["size"])?;
+    params.only_documented::<SizeQuery>()?;
     let variant = match params.text("size") {
         None | Some("original") => Variant::Original,
         Some("thumb") => Variant::Thumbnail,
@@ -327,9 +508,22 @@ pub const MAX_FLAGGED: i64 = 500;
 
 /// `GET /api/v1/evidence/flagged?from=&to=`: the photos of the period that failed a tamper check,
 /// within the caller's area, newest first: for the office's review (照片核验).
-pub async fn flagged(State(ctx): State<ApiContext>, caller: Caller, params: Params) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/api/v1/evidence/flagged", operation_id = "listFlaggedPhotos", tag = "evidence",
+    summary = "The period's photos that failed a tamper check (照片核验), of cases and of assessment points, within the caller's area, newest first (at most 500 of each)",
+    params(Period),
+    responses(
+        (status = 200, description = "Flagged photos", body = FlaggedPhotos),
+        (status = 400, description = "A missing, unknown or malformed parameter", body = ErrorBody),
+        (status = 403, description = "Only the office and dispatchers; or a password change comes first", body = ErrorBody),
+        Refusals,
+    ))]
+pub async fn flagged(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    params: Params,
+) -> Result<Json<FlaggedPhotos>, ApiError> {
     let principal = caller.require(Action::ReadReports)?;
-    params.only(&["from", "to"])?;
+    params.only_documented::<Period>()?;
     let (start, end) = period(&ctx, &params)?;
     let area = Area::of(principal, &ctx.catalog.snapshot());
     let flagged = ctx.store.flagged_photos(start.unix_timestamp(), end.unix_timestamp(), MAX_FLAGGED).await?;
@@ -337,27 +531,24 @@ pub async fn flagged(State(ctx): State<ApiContext>, caller: Caller, params: Para
     let mut of_cases = Vec::new();
     for photo in &cases {
         if let Some(problem) = ctx.store.problem(photo.problem_id).await?.filter(|p| area.sees_problem(p)) {
-            let mut shown = present::photo_to(&ctx, &area, photo).await?;
-            shown["case"] = json!({
-                "id": problem.id,
-                "status": problem.status,
-                "category_name": problem.class.as_ref().map(|c| c.category_name.clone()),
-                "grid_code": problem.grid_code,
-                "responsible_unit": problem.responsible_unit,
-            });
-            of_cases.push(shown);
+            let case = FlaggedCase {
+                id: problem.id,
+                status: problem.status,
+                category_name: problem.class.map(|c| c.category_name),
+                grid_code: problem.grid_code,
+                responsible_unit: problem.responsible_unit,
+            };
+            of_cases.push(FlaggedCasePhoto { photo: present::photo_to(&ctx, &area, photo).await?, case });
         }
     }
     let mut of_points = Vec::new();
     for photo in &points {
         if let Some(point) = ctx.store.point(photo.point_code.clone()).await?.filter(|p| area.sees_point(p)) {
-            let mut shown = present::photo_to(&ctx, &area, photo).await?;
-            shown["point"] =
-                json!({"code": point.code, "name": point.name, "responsible_unit": point.responsible_unit});
-            of_points.push(shown);
+            let point = FlaggedPoint { code: point.code, name: point.name, responsible_unit: point.responsible_unit };
+            of_points.push(FlaggedPointPhoto { photo: present::photo_to(&ctx, &area, photo).await?, point });
         }
     }
-    Ok(Json(json!({"photos": of_cases, "point_photos": of_points})))
+    Ok(Json(FlaggedPhotos { photos: of_cases, point_photos: of_points }))
 }
 
 /// Cases in one archive at most: an office asks per month or per assessment period.
@@ -365,9 +556,19 @@ pub const MAX_ARCHIVE_CASES: i64 = 5_000;
 
 /// `GET /api/v1/evidence/archive?from=YYYY-MM-DD&to=YYYY-MM-DD`: the evidence archive (网上申报材料)
 /// of the cases closed in `[from, to]` within the caller's area, as a ZIP.
+#[utoipa::path(get, path = "/api/v1/evidence/archive", operation_id = "getEvidenceArchive", tag = "evidence",
+    summary = "The evidence archive (网上申报材料) as a ZIP with index.html and index.xlsx",
+    description = "Cases closed in [from, to] within the caller's area, with their before and after photos and check status; and the area's assessment points with their inspections and on-site photos of the period.",
+    params(Period),
+    responses(
+        (status = 200, description = "The archive", content_type = "application/zip", body = Vec<u8>),
+        (status = 400, description = "A missing, unknown or malformed parameter; too many cases", body = ErrorBody),
+        (status = 403, description = "Only the office and dispatchers; or a password change comes first", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn archive(State(ctx): State<ApiContext>, caller: Caller, params: Params) -> Result<Response, ApiError> {
     let principal = caller.require(Action::ReadReports)?;
-    params.only(&["from", "to"])?;
+    params.only_documented::<Period>()?;
     let (start, end) = period(&ctx, &params)?;
     let (from, to) = (params.text("from").unwrap_or_default(), params.text("to").unwrap_or_default());
     let area = Area::of(principal, &ctx.catalog.snapshot());

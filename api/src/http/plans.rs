@@ -2,7 +2,8 @@
 //! as GeoJSON: one LineString per working day and one Point per stop, with ETAs.
 
 use super::coverage::week_param;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody, Refusals};
+use super::geojson::FeatureCollection;
 use super::guard::Caller;
 use super::params::Params;
 use super::{geojson, ApiContext};
@@ -13,9 +14,36 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
+/// Whose plan, which week, from where.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documents the parameters `plan` reads (and refuses any other)
+pub(super) struct PlanQuery {
+    /// The officer's user name (or the 网格员 name on grids); officers get their own plan.
+    #[param(max_length = 100)]
+    officer: Option<String>,
+    /// ISO week, e.g. 2026-W47 (default: this week).
+    #[param(pattern = "^[0-9]{4}-W[0-9]{2}$")]
+    week: Option<String>,
+    /// Where each day starts and ends, lon,lat (default: the area's community office point, else the middle of the stops).
+    #[param(pattern = "^-?[0-9.]+,-?[0-9.]+$")]
+    base: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/plans", operation_id = "weeklyPlan", tag = "patrols",
+    summary = "An officer's weekly patrol plan (巡查计划) as GeoJSON",
+    description = "A LineString per working day (base, stops, base; along the imported streets when there are some) and a Point per stop with order and ETA; stops left out, with the reason, in the foreign member `unplanned`.",
+    params(PlanQuery),
+    responses(
+        (status = 200, description = "FeatureCollection", content_type = "application/geo+json", body = FeatureCollection),
+        (status = 400, description = "An unknown or malformed parameter; no officer named", body = ErrorBody),
+        (status = 403, description = "Units read no plans; officers only their own; dispatchers only inside their area", body = ErrorBody),
+        (status = 404, description = "No such officer", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn plan(State(ctx): State<ApiContext>, caller: Caller, params: Params) -> Result<Response, ApiError> {
     let principal = caller.require(Action::ReadPatrols)?;
-    params.only(&["officer", "week", "base"])?;
+    params.only_documented::<PlanQuery>()?;
     if principal.role == Role::Unit {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "the unit role may not read officers' plans"));
     }
@@ -52,5 +80,5 @@ pub async fn plan(State(ctx): State<ApiContext>, caller: Caller, params: Params)
     let network = ctx.streets.network(ctx.store.as_ref()).await?;
     let how = Planner { rules: &ctx.plan_rules, offset: ctx.coverage.offset, distances: network.as_ref() };
     let plan = plan_week(&work, &officer, &area, ctx.clock.now(), &how, base);
-    Ok(geojson(plan.to_geojson()))
+    Ok(geojson::answer(plan.to_geojson()))
 }

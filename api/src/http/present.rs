@@ -6,7 +6,7 @@ use super::error::ApiError;
 use super::guard::Caller;
 use super::ApiContext;
 use crate::domain::access::{Action as Permission, Area};
-use crate::domain::evidence::checks::Holder;
+use crate::domain::evidence::checks::{Flag, Holder};
 use crate::domain::problem::{Origin, Problem, Source};
 use crate::domain::workflow::case::colour_at;
 use crate::domain::workflow::catalogue::Kind;
@@ -114,47 +114,95 @@ pub(super) fn case_feature(ctx: &ApiContext, area: &Area, p: Problem) -> Value {
     maps::geojson::feature(json!(p.id), maps::geojson::point(geo::Point::new(p.lon, p.lat)), props)
 }
 
-/// A case's or a point's photo as the API shows it: with where to fetch it and its thumbnail.
-pub fn photo(photo: &(impl serde::Serialize + HasFile)) -> Value {
-    let file = photo.file();
-    let mut v = serde_json::to_value(photo).unwrap_or(Value::Null);
-    if let Value::Object(map) = &mut v {
-        map.insert("url".into(), json!(format!("/api/v1/photos/{}", file.sha256)));
-        let thumb = file.media.is_image().then(|| format!("/api/v1/photos/{}?size=thumb", file.sha256));
-        map.insert("thumbnail_url".into(), json!(thumb));
-        // A HEIC original also comes as JPEG, for browsers and printing.
-        let jpeg = (file.media == crate::domain::evidence::Media::Heic)
-            .then(|| format!("/api/v1/photos/{}?size=jpeg", file.sha256));
-        map.insert("jpeg_url".into(), json!(jpeg));
-        map.insert("flagged".into(), json!(!file.flags.is_empty()));
+/// Where to fetch a photo, and whether any check doubts it: shown beside every photo.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PhotoLinks {
+    url: String,
+    /// A JPEG thumbnail, for images.
+    thumbnail_url: Option<String>,
+    /// A HEIC photo's JPEG, for browsers and printing.
+    jpeg_url: Option<String>,
+    /// Some tamper check failed (`flags` says which).
+    flagged: bool,
+}
+
+impl PhotoLinks {
+    fn of(file: &PhotoFile) -> Self {
+        let sha = &file.sha256;
+        Self {
+            url: format!("/api/v1/photos/{sha}"),
+            thumbnail_url: file.media.is_image().then(|| format!("/api/v1/photos/{sha}?size=thumb")),
+            jpeg_url: (file.media == crate::domain::evidence::Media::Heic)
+                .then(|| format!("/api/v1/photos/{sha}?size=jpeg")),
+            flagged: !file.flags.is_empty(),
+        }
     }
-    v
+}
+
+/// A case's photo as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Photo)]
+pub struct CasePhoto {
+    #[serde(flatten)]
+    pub photo: Photo,
+    #[serde(flatten)]
+    pub links: PhotoLinks,
+}
+
+/// An assessment point's photo (测评点位实景) as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = PointPhoto)]
+pub struct ShownPointPhoto {
+    #[serde(flatten)]
+    pub photo: PointPhoto,
+    #[serde(flatten)]
+    pub links: PhotoLinks,
+}
+
+/// A stored photo of either kind, and how it is shown.
+pub trait Showable: HasFile + Clone {
+    type Shown: Serialize;
+    fn file_mut(&mut self) -> &mut PhotoFile;
+    fn shown(self, links: PhotoLinks) -> Self::Shown;
+}
+
+impl Showable for Photo {
+    type Shown = CasePhoto;
+    fn file_mut(&mut self) -> &mut PhotoFile {
+        &mut self.file
+    }
+    fn shown(self, links: PhotoLinks) -> CasePhoto {
+        CasePhoto { photo: self, links }
+    }
+}
+
+impl Showable for PointPhoto {
+    type Shown = ShownPointPhoto;
+    fn file_mut(&mut self) -> &mut PhotoFile {
+        &mut self.file
+    }
+    fn shown(self, links: PhotoLinks) -> ShownPointPhoto {
+        ShownPointPhoto { photo: self, links }
+    }
 }
 
 /// A photo as `caller`'s area may see it: a `reused` flag names the other case or assessment point
 /// only when the caller may see that one too (otherwise it says only that the picture is reused).
-pub async fn photo_to(
-    ctx: &ApiContext,
-    area: &Area,
-    photo: &(impl serde::Serialize + HasFile),
-) -> Result<Value, ApiError> {
-    let mut shown = self::photo(photo);
-    if let Some(flags) = shown.get_mut("flags").and_then(Value::as_array_mut) {
-        for flag in flags.iter_mut().filter(|f| f["flag"] == "reused") {
-            let holder = match (flag["problem_id"].as_i64(), flag["point"].as_str()) {
-                (Some(id), _) => Holder::Problem(id),
-                (None, Some(code)) => Holder::Point(code.to_string()),
-                (None, None) => continue,
-            };
-            if !sees_holder(ctx, area, &holder).await? {
-                if let Some(fields) = flag.as_object_mut() {
-                    fields.remove("problem_id");
-                    fields.remove("point");
-                }
-            }
+pub async fn photo_to<P: Showable>(ctx: &ApiContext, area: &Area, photo: &P) -> Result<P::Shown, ApiError> {
+    let mut photo = photo.clone();
+    for flag in photo.file_mut().flags.iter_mut() {
+        let Flag::Reused { problem_id, point, .. } = flag else { continue };
+        let holder = match (*problem_id, point.as_ref()) {
+            (Some(id), _) => Holder::Problem(id),
+            (None, Some(code)) => Holder::Point(code.clone()),
+            (None, None) => continue,
+        };
+        if !sees_holder(ctx, area, &holder).await? {
+            (*problem_id, *point) = (None, None);
         }
     }
-    Ok(shown)
+    let links = PhotoLinks::of(photo.file());
+    Ok(photo.shown(links))
 }
 
 /// May a caller with `area` see the case or assessment point a photo belongs to?
@@ -166,11 +214,11 @@ pub(super) async fn sees_holder(ctx: &ApiContext, area: &Area, holder: &Holder) 
 }
 
 /// Each photo of a list as `area` may see it.
-pub(super) async fn photos_to<P: serde::Serialize + HasFile>(
+pub(super) async fn photos_to<P: Showable>(
     ctx: &ApiContext,
     area: &Area,
     photos: &[P],
-) -> Result<Vec<Value>, ApiError> {
+) -> Result<Vec<P::Shown>, ApiError> {
     let mut shown = Vec::with_capacity(photos.len());
     for photo in photos {
         shown.push(photo_to(ctx, area, photo).await?);

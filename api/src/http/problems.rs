@@ -1,11 +1,14 @@
 //! `POST /api/v1/problems` (intake) and `GET /api/v1/problems/{id}`.
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody, Refusals};
 use super::guard::Caller;
+use super::idempotency::IdempotencyKey;
 use super::ApiContext;
 use crate::domain::access::{Action, Area};
 use crate::domain::auth::Role;
+use crate::domain::intake::Report;
 use crate::domain::intake::{parse_report, route};
+use crate::domain::problem::Problem;
 use crate::domain::problem::{Class, Source};
 use crate::domain::workflow::catalogue::find;
 use axum::body::Bytes;
@@ -19,6 +22,24 @@ use serde_json::{json, Value};
 /// Largest accepted report body.
 pub const MAX_REPORT_BYTES: usize = 64 * 1024;
 
+#[utoipa::path(post, path = "/api/v1/problems", operation_id = "createProblem", tag = "cases",
+    summary = "Report a problem (上报); routed to its grid at once",
+    params(IdempotencyKey),
+    request_body = Report,
+    responses(
+        (status = 201, description = "Stored (committed) and routed", body = Problem,
+            headers(("Location" = String, description = "The case's address"),
+                    ("Idempotent-Replayed" = String, description = "`true` when this is the answer kept for the key")),
+            links(("GetProblem" = (operation_id = "getProblem", parameters(("id" = "$response.body#/id")))),
+                  ("GetEvents" = (operation_id = "getProblemEvents", parameters(("id" = "$response.body#/id")))),
+                  ("Transition" = (operation_id = "transitionProblem", parameters(("id" = "$response.body#/id")))))),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 403, description = "Outside the caller's area, or a password change comes first", body = ErrorBody),
+        (status = 413, description = "Too large", body = ErrorBody),
+        (status = 415, description = "Not application/json", body = ErrorBody),
+        (status = 422, description = "invalid_report, naming every field at fault; or idempotency_key_reused", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn create(
     State(ctx): State<ApiContext>,
     caller: Caller,
@@ -119,6 +140,15 @@ pub async fn create(
     Ok((StatusCode::CREATED, headers, Json(super::present::case(&ctx, &area, problem))))
 }
 
+#[utoipa::path(get, path = "/api/v1/problems/{id}", operation_id = "getProblem", tag = "cases",
+    summary = "One problem (404 outside the caller's area)",
+    params(("id" = String, Path, description = "The case's id")),
+    responses(
+        (status = 200, description = "The problem", body = Problem),
+        (status = 403, description = "A password change comes first", body = ErrorBody),
+        (status = 404, description = "No such case in the caller's area", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn get(
     State(ctx): State<ApiContext>,
     caller: Caller,

@@ -1,12 +1,13 @@
 //! `GET /api/v1/problems`: the dispatcher's queue, filtered, ordered and paged, within the
 //! caller's area.
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody, Refusals};
 use super::guard::Caller;
 use super::params::Params;
 use super::ApiContext;
 use crate::domain::access::{Action, Area};
 use crate::domain::grids::Snapshot;
+use crate::domain::problem::Problem;
 use crate::domain::problem::Source;
 use crate::domain::workflow::colour::Colour;
 use crate::domain::workflow::state::State;
@@ -14,28 +15,64 @@ use crate::store::{ProblemQuery, Sort};
 use axum::extract::State as AxumState;
 use axum::http::Uri;
 use axum::Json;
-use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime, Time, UtcOffset};
 
 pub const DEFAULT_PAGE: i64 = 50;
 pub const MAX_PAGE: i64 = 1000;
 
-const PARAMETERS: [&str; 13] = [
-    "status",
-    "colour",
-    "grid",
-    "unit",
-    "department",
-    "category",
-    "source",
-    "bbox",
-    "from",
-    "to",
-    "sort",
-    "limit",
-    "offset",
-];
+/// The queue's filters, order and page.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documents the parameters `list_problems` reads (and refuses any other)
+pub(super) struct QueueQuery {
+    /// Comma-separated states.
+    status: Option<String>,
+    /// Comma-separated: none, blue, yellow, red.
+    colour: Option<String>,
+    /// A grid code: it and every grid below.
+    grid: Option<String>,
+    unit: Option<String>,
+    department: Option<String>,
+    category: Option<String>,
+    source: Option<Source>,
+    /// minLon,minLat,maxLon,maxLat
+    bbox: Option<String>,
+    /// Reported from: RFC 3339 or YYYY-MM-DD (midnight in the city's time zone).
+    from: Option<String>,
+    /// Reported before: RFC 3339 or YYYY-MM-DD.
+    to: Option<String>,
+    #[param(inline)]
+    sort: Option<SortOrder>,
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<i64>,
+    #[param(minimum = 0, maximum = 1000000)]
+    offset: Option<i64>,
+}
+
+/// How the queue is ordered: oldest first, newest first, or nearest deadline first.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(super) enum SortOrder {
+    #[schema(rename = "created_at")]
+    Oldest,
+    #[schema(rename = "-created_at")]
+    Newest,
+    #[schema(rename = "deadline")]
+    Deadline,
+}
+
+/// One page of the queue.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(super) struct Page {
+    /// Cases matching the filters, on every page.
+    total: i64,
+    offset: i64,
+    limit: i64,
+    problems: Vec<Problem>,
+    /// The next page's address, while there is one.
+    next: Option<String>,
+}
 
 fn list(
     params: &Params,
@@ -83,14 +120,23 @@ pub(super) fn property_filters(params: &Params, snapshot: &Snapshot, area: &Area
     })
 }
 
+#[utoipa::path(get, path = "/api/v1/problems", operation_id = "listProblems", tag = "cases",
+    summary = "The queue: problems in the caller's area, filtered, sorted and paged",
+    params(QueueQuery),
+    responses(
+        (status = 200, description = "One page", body = Page),
+        (status = 400, description = "An unknown or malformed parameter", body = ErrorBody),
+        (status = 403, description = "A password change comes first", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn list_problems(
     AxumState(ctx): AxumState<ApiContext>,
     caller: Caller,
     uri: Uri,
     params: Params,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page>, ApiError> {
     let principal = caller.require(Action::ReadProblems)?;
-    params.only(&PARAMETERS)?;
+    params.only_documented::<QueueQuery>()?;
     let snapshot = ctx.catalog.snapshot();
     let offset_param = params.text("offset").map(|t| t.parse::<i64>()).transpose();
     let offset = match offset_param {
@@ -125,5 +171,5 @@ pub async fn list_problems(
         format!("{}?{}", uri.path(), kept.join("&"))
     });
     let problems: Vec<_> = problems.into_iter().map(|p| super::present::case(&ctx, &area, p)).collect();
-    Ok(Json(json!({"total": total, "offset": offset, "limit": query.limit, "problems": problems, "next": next})))
+    Ok(Json(Page { total, offset, limit: query.limit, problems, next }))
 }

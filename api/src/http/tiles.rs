@@ -1,7 +1,7 @@
 //! `GET /tiles/{layer}/{z}/{x}/{y}.mvt`: Mapbox Vector Tiles of grids, assessment points and
 //! problems, as the caller's area shows them, with ETags for revalidation.
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody, Refusals};
 use super::guard::Caller;
 use super::params::Params;
 use super::ApiContext;
@@ -15,6 +15,41 @@ use maps::tiles::TileId;
 /// The media type of MVT (as registered by Mapbox and used by MapLibre and Martin).
 pub const MVT_MEDIA_TYPE: &str = "application/vnd.mapbox-vector-tile";
 
+/// The tile layers, from the type that names them.
+fn layer_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::{ObjectBuilder, Type};
+    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(TileLayer::ALL.iter().map(|l| l.name()))).build()
+}
+
+/// Which tile: the layer, the zoom and the tile's column and row.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // documents the path `tile` reads
+struct TileAddress {
+    #[param(schema_with = layer_schema)]
+    layer: String,
+    #[param(minimum = 0, maximum = 22)]
+    z: u32,
+    x: u32,
+    /// The row, followed by `.mvt` in the path.
+    y: u32,
+}
+
+#[utoipa::path(get, path = "/tiles/{layer}/{z}/{x}/{y}.mvt", operation_id = "tile", tag = "layers",
+    summary = "A Mapbox Vector Tile 2.1 of grids, assessment points or problems as the caller's area shows them (problems cluster below zoom 14)",
+    params(
+        TileAddress,
+        ("If-None-Match" = Option<String>, Header, description = "The ETag of a tile kept: 304 while it is unchanged"),
+    ),
+    responses(
+        (status = 200, description = "The tile (empty when nothing is in it)", content_type = "application/vnd.mapbox-vector-tile", body = Vec<u8>,
+            headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the given ETag"),
+        (status = 400, description = "A tile outside the zoom's range, or a parameter", body = ErrorBody),
+        (status = 403, description = "A password change comes first", body = ErrorBody),
+        (status = 404, description = "No such layer", body = ErrorBody),
+        Refusals,
+    ))]
 pub async fn tile(
     State(ctx): State<ApiContext>,
     caller: Caller,

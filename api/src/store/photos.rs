@@ -12,7 +12,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 /// A kept file and what it says about itself: the same for a case's photo and a point's.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PhotoFile {
     pub sha256: String,
     pub media: Media,
@@ -24,11 +24,13 @@ pub struct PhotoFile {
     pub exif: Option<Taken>,
     pub flags: Vec<Flag>,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub uploaded_at: OffsetDateTime,
 }
 
 /// A photo or document attached to a case.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = StoredPhoto)]
 pub struct Photo {
     pub id: i64,
     pub problem_id: i64,
@@ -48,10 +50,12 @@ pub struct NewPhoto {
 
 /// A photo of an assessment point (测评点位实景), for one criterion of its checklist or for
 /// the whole point (`criterion` empty).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = StoredPointPhoto)]
 pub struct PointPhoto {
     pub id: i64,
     pub point_code: String,
+    /// The checklist criterion the photo shows; empty for the whole point.
     pub criterion: String,
     /// The inspection (检查记录) it was taken at, if any.
     pub inspection: Option<i64>,

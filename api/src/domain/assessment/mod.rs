@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 /// What to draw.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Spec {
     pub name: String,
     /// Points in all, spread over types and districts by their sizes (ignored with `per_type`).
@@ -110,19 +110,22 @@ fn random_seed() -> Option<u64> {
 }
 
 /// One criterion's score at one point.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Score {
     /// From 0 to the criterion's weight.
     pub score: f64,
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schema(required = false)]
     pub note: String,
     pub by: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub at: OffsetDateTime,
 }
 
 /// A drawn point with its checklist and the scores recorded so far (by criterion id).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = AssessmentItem)]
 pub struct Item {
     pub code: String,
     pub name: String,
@@ -133,6 +136,7 @@ pub struct Item {
     pub grid_code: Option<String>,
     pub lon: f64,
     pub lat: f64,
+    #[schema(value_type = Vec<crate::domain::patrol::CriterionSchema>)]
     pub checklist: Vec<Criterion>,
     pub scores: BTreeMap<String, Score>,
 }
@@ -195,16 +199,20 @@ pub fn sample(points: &[StoredPoint], area: &Area, spec: &Spec) -> Vec<Item> {
 }
 
 /// A score as sent: a number of points, or pass/fail (the full weight or nothing).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScoreInput {
     pub point: String,
     pub criterion: String,
+    /// 0 to the criterion's weight.
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub score: Option<f64>,
+    /// Instead of score: the full weight or nothing.
     #[serde(default)]
     pub pass: Option<bool>,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub note: String,
 }
 
@@ -278,7 +286,7 @@ pub fn check_scores(
 /// Scores and possible points of a group of drawn points. The rate counts the scored criteria
 /// only, so a half-finished assessment already shows where it stands; `scored` of `criteria`
 /// says how far it has come.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Rate {
     pub group: String,
     pub points: usize,
@@ -310,7 +318,8 @@ impl Rate {
 }
 
 /// The score rates overall and per type, unit and district, lowest rate first within each.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = AssessmentReport)]
 pub struct Report {
     pub overall: Rate,
     pub by_type: Vec<Rate>,

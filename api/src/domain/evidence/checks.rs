@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 pub const SAME_PICTURE_BITS: u32 = 6;
 
 /// Which moment of a case a photo shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     /// The problem as reported (整改前).
@@ -44,7 +44,7 @@ impl Stage {
 }
 
 /// One reason to doubt a photo.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "flag", rename_all = "snake_case")]
 pub enum Flag {
     /// No EXIF at all: a screenshot, an edited export, or a picture sent through a chat app.
@@ -66,8 +66,10 @@ pub enum Flag {
     /// Claims to show the fix but was taken before the problem was reported.
     TakenBeforeReport {
         #[serde(with = "time::serde::rfc3339")]
+        #[schema(value_type = String, format = DateTime)]
         taken_at: OffsetDateTime,
         #[serde(with = "time::serde::rfc3339")]
+        #[schema(value_type = String, format = DateTime)]
         reported_at: OffsetDateTime,
     },
     /// The same file, or the same picture re-encoded, is evidence for another case or another

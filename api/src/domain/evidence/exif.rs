@@ -5,11 +5,12 @@ use serde::Serialize;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 /// The EXIF facts the tamper checks use. Missing tags stay `None`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Taken {
     /// `DateTimeOriginal`, in its own offset when the camera wrote one (`OffsetTimeOriginal`),
     /// else in the city's.
     #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub at: Option<OffsetDateTime>,
     pub lon: Option<f64>,
     pub lat: Option<f64>,

@@ -11,7 +11,7 @@ use serde::Serialize;
 pub const MAX_PIXELS: u64 = 50_000_000;
 
 /// The kinds of file accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Media {
     Jpeg,
