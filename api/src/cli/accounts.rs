@@ -1,45 +1,87 @@
 //! `gridwatch user add|passwd|list|revoke` and `gridwatch token create|revoke`.
 
 use crate::app::sign_in::hashed;
+use crate::cli::config::DatabaseArgs;
 use crate::cli::error::CliError;
 use crate::domain::auth::{check_password, check_user, hash_token, new_password, new_token, Actor, Role};
 use crate::domain::clock::{Clock, SystemClock};
 use crate::store::{connect, NewUser};
+use clap::Subcommand;
 
-pub enum UserCommand {
+#[derive(Subcommand)]
+pub(super) enum UserCommand {
+    /// Add a user.
     Add {
         name: String,
+        /// officer, unit, dispatcher, office, admin or app (a citizen app's key).
+        #[arg(long)]
         role: String,
+        /// Grid codes the user answers for (any level, comma-separated); * for the whole city.
+        #[arg(long, value_delimiter = ',')]
         scope: Vec<String>,
+        /// The responsible unit (责任单位) of unit staff.
+        #[arg(long)]
         unit: Option<String>,
+        /// Read the user's password (for signing in to the map) from standard input, one line.
+        #[arg(long)]
         password_stdin: bool,
+        /// Ask for a new password at the first sign-in.
+        #[arg(long, requires = "password_stdin")]
         must_change: bool,
-        database_url: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
+    /// Set a user's password (read from standard input, one line; with --generate, made and
+    /// printed). Ends the user's open sign-in sessions; API tokens stay.
     Passwd {
         name: String,
+        /// Make a password instead of reading one, and print it.
+        #[arg(long)]
         generate: bool,
+        /// Ask for a new password at the next sign-in (an admin reset).
+        #[arg(long)]
         must_change: bool,
-        database_url: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
+    /// List users.
     List {
-        database_url: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
+    /// Revoke a user and every token of theirs.
     Revoke {
         name: String,
-        database_url: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
 }
 
-pub enum TokenCommand {
-    Create { user: String, expires_in_days: Option<u32>, label: Option<String>, database_url: String },
-    Revoke { id: i64, database_url: String },
+#[derive(Subcommand)]
+pub(super) enum TokenCommand {
+    /// Create an API token for a user; it is printed once and stored only as a hash.
+    Create {
+        user: String,
+        /// Days until the token expires (default: never).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+        #[arg(long)]
+        label: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Revoke one token by its id.
+    Revoke {
+        id: i64,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
-pub async fn user(command: UserCommand) -> Result<(), CliError> {
+pub(super) async fn user(command: UserCommand) -> Result<(), CliError> {
     let now = SystemClock.now();
     match command {
-        UserCommand::Add { name, role, scope, unit, password_stdin, must_change, database_url } => {
+        UserCommand::Add { name, role, scope, unit, password_stdin, must_change, database } => {
             let role: Role = role.parse()?;
             let scope: Vec<String> =
                 scope.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
@@ -52,7 +94,7 @@ pub async fn user(command: UserCommand) -> Result<(), CliError> {
             if name.trim().is_empty() {
                 return Err("the user name must not be empty".into());
             }
-            let store = connect(&database_url).await?;
+            let store = connect(&database.database_url).await?;
             let user = store.create_user(NewUser { name, role, scope, unit }, now, Actor::cli()).await?;
             if let Some(password) = password {
                 let hash = hashed(password).await?;
@@ -60,10 +102,10 @@ pub async fn user(command: UserCommand) -> Result<(), CliError> {
             }
             println!("added user {} ({}, scope {:?}, unit {:?})", user.name, user.role, user.scope, user.unit);
         }
-        UserCommand::Passwd { name, generate, must_change, database_url } => {
+        UserCommand::Passwd { name, generate, must_change, database } => {
             let password = if generate { new_password()? } else { read_password()? };
             check_password(&name, &password)?;
-            let store = connect(&database_url).await?;
+            let store = connect(&database.database_url).await?;
             let hash = hashed(password.clone()).await?;
             if !store.set_password(&name, hash, must_change, true, now, Actor::cli()).await? {
                 return Err(format!("no active user named {name:?}").into());
@@ -76,15 +118,15 @@ pub async fn user(command: UserCommand) -> Result<(), CliError> {
                 if must_change { "; it must be changed at the next sign-in" } else { "" }
             );
         }
-        UserCommand::List { database_url } => {
-            let store = connect(&database_url).await?;
+        UserCommand::List { database } => {
+            let store = connect(&database.database_url).await?;
             for u in store.users().await? {
                 let state = if u.revoked_at.is_some() { "revoked" } else { "active" };
                 println!("{}\t{}\t{}\t{}\t{}", u.name, u.role, u.scope.join(","), u.unit.unwrap_or_default(), state);
             }
         }
-        UserCommand::Revoke { name, database_url } => {
-            let store = connect(&database_url).await?;
+        UserCommand::Revoke { name, database } => {
+            let store = connect(&database.database_url).await?;
             if !store.revoke_user(name.clone(), now, Actor::cli()).await? {
                 return Err(format!("no active user named {name:?}").into());
             }
@@ -94,11 +136,11 @@ pub async fn user(command: UserCommand) -> Result<(), CliError> {
     Ok(())
 }
 
-pub async fn token(command: TokenCommand) -> Result<(), CliError> {
+pub(super) async fn token(command: TokenCommand) -> Result<(), CliError> {
     let now = SystemClock.now();
     match command {
-        TokenCommand::Create { user, expires_in_days, label, database_url } => {
-            let store = connect(&database_url).await?;
+        TokenCommand::Create { user, expires_in_days, label, database } => {
+            let store = connect(&database.database_url).await?;
             let token = new_token()?;
             let expires_at = expires_in_days.map(|d| now + time::Duration::days(i64::from(d)));
             let info = store
@@ -108,8 +150,8 @@ pub async fn token(command: TokenCommand) -> Result<(), CliError> {
             eprintln!("token {} for {} (store it now: it cannot be shown again)", info.id, info.user);
             println!("{token}");
         }
-        TokenCommand::Revoke { id, database_url } => {
-            let store = connect(&database_url).await?;
+        TokenCommand::Revoke { id, database } => {
+            let store = connect(&database.database_url).await?;
             if !store.revoke_token(id, now, Actor::cli()).await? {
                 return Err(format!("no active token with id {id}").into());
             }

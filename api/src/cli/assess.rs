@@ -1,13 +1,18 @@
 //! `gridwatch assess`: mock assessments (模拟测评) from the command line — draw, list, score
 //! from a spreadsheet, and report (JSON or XLSX).
 
+use crate::cli::command::{now, write_out};
+use crate::cli::config::DatabaseArgs;
 use crate::cli::error::CliError;
 use crate::domain::access::Area;
 use crate::domain::assessment::{check_scores, sample, Assessment, ScoreInput, Spec};
 use crate::domain::auth::Actor;
+use crate::store::connect;
 use crate::store::Store;
+use clap::Subcommand;
 use serde_json::json;
 use std::path::Path;
+use std::path::PathBuf;
 use time::OffsetDateTime;
 
 /// Draws a mock assessment over the whole city: the stored assessment, and its score sheet as
@@ -176,5 +181,106 @@ pub async fn report(store: &Store, id: i64, format: &str) -> Result<Vec<u8>, Cli
         "xlsx" => Ok(a.to_xlsx()?),
         "csv" => score_sheet(&a),
         other => Err(format!("--format {other:?}: use xlsx, json or csv").into()),
+    }
+}
+
+#[derive(Subcommand)]
+pub(super) enum AssessCommand {
+    /// Draw points at random, stratified by type and district; prints the score sheet (CSV).
+    #[command(after_help = "Each type-and-district stratum gets its share of --n by its number of points \
+(Sainte-Laguë; every stratum at least one when --n allows), or each type its --per-type count over its districts. \
+The same --seed over the same points draws the same sample. Points without their own criteria get their type's \
+standard checklist.\n\nExamples:\n  gridwatch assess draw --n 78 --seed 2026 --name \"11月模拟测评\" --out sheet.csv\n  \
+gridwatch assess draw --per-type market=3,back_street=5,public_toilet=4 --district 110101")]
+    Draw {
+        /// Points in all, spread over types and districts by their sizes.
+        #[arg(long, required_unless_present = "per_type")]
+        n: Option<usize>,
+        /// Points per type instead: type=count,… (types by id or Chinese name).
+        #[arg(long, value_delimiter = ',', value_name = "TYPE=N")]
+        per_type: Vec<String>,
+        /// The seed (default: a random one, printed and kept with the draw).
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long, default_value = "模拟测评")]
+        name: String,
+        /// Only these districts (6-digit codes, comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        district: Vec<String>,
+        /// Write the score sheet here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// List mock assessments with their score rates.
+    List {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Record scores from a filled-in score sheet (CSV with point, criterion, score or pass, note).
+    #[command(after_help = "Rows with neither score nor pass are skipped; pass takes yes/no, 是/否 or 合格/不合格. \
+A score runs from 0 to the criterion's weight. All or nothing: every bad row is named.\n\n\
+Example:\n  gridwatch assess score 3 sheet.csv --by inspector.li")]
+    Score {
+        id: i64,
+        file: PathBuf,
+        /// Who scored (kept with each score and in the audit log).
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// The score rates (得分率) overall, per type, unit and district: xlsx, json or the csv sheet.
+    #[command(after_help = "Example:\n  gridwatch assess report 3 --format xlsx --out 模拟测评.xlsx")]
+    Report {
+        id: i64,
+        #[arg(long, default_value = "xlsx")]
+        format: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+/// Runs `gridwatch assess …`.
+pub(super) async fn run(command: AssessCommand) -> Result<(), CliError> {
+    match command {
+        AssessCommand::Draw { n, per_type, seed, name, district, out, database } => {
+            let mut quotas = serde_json::Map::new();
+            for pair in &per_type {
+                let (kind, count) =
+                    pair.split_once('=').ok_or_else(|| format!("--per-type {pair:?}: write type=count"))?;
+                let count: u64 =
+                    count.trim().parse().map_err(|_| format!("--per-type {pair:?}: the count is not a number"))?;
+                quotas.insert(kind.trim().to_string(), count.into());
+            }
+            let spec = serde_json::json!({"name": name, "n": n, "seed": seed,
+                "per_type": (!quotas.is_empty()).then_some(quotas), "districts": district});
+            let store = connect(&database.database_url).await?;
+            let (drawn, sheet) = draw(store.as_ref(), spec, now()).await?;
+            eprintln!("assessment {}: {} points drawn with seed {}", drawn.id, drawn.items.len(), drawn.spec.seed);
+            write_out(out.as_deref(), &sheet)
+        }
+        AssessCommand::List { database } => {
+            let store = connect(&database.database_url).await?;
+            write_out(None, &list(store.as_ref()).await?)
+        }
+        AssessCommand::Score { id, file, by, database } => {
+            let store = connect(&database.database_url).await?;
+            let by = by.unwrap_or_else(|| crate::domain::auth::Actor::cli().name);
+            match score(store.as_ref(), id, &file, &by, now()).await {
+                Ok(n) => {
+                    println!("recorded {n} scores in assessment {id}");
+                    Ok(())
+                }
+                Err(problems) => Err(CliError::problems(&problems, "no score was recorded")),
+            }
+        }
+        AssessCommand::Report { id, format, out, database } => {
+            let store = connect(&database.database_url).await?;
+            write_out(out.as_deref(), &report(store.as_ref(), id, &format).await?)
+        }
     }
 }

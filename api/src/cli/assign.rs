@@ -4,12 +4,13 @@
 //! thread parses the CSV while another locates and writes, to a temporary file that replaces
 //! OUT only when everything succeeded. Locating is the cheap part (see `spatial::locator`).
 
+use clap::Args;
 use importers::geojson::{read_polygon_features, text_property};
 use importers::points::{PointBatch, PointReader};
 use spatial::index::Entry;
 use spatial::GridIndex;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 const CHUNK: usize = 1 << 16;
@@ -151,4 +152,36 @@ impl Output {
         stats.points += batch.len();
         Ok(())
     }
+}
+
+#[derive(Args)]
+pub(super) struct AssignArgs {
+    /// GeoJSON FeatureCollection of grid polygons with a `code` property.
+    #[arg(long)]
+    grids: PathBuf,
+    /// CSV with a header and columns id,lon,lat.
+    #[arg(long)]
+    points: PathBuf,
+    /// Output CSV (id,code); an empty code means no grid covers the point.
+    #[arg(long)]
+    out: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+/// Runs `gridwatch assign`, reporting the rate on standard error.
+pub(super) fn run_command(args: AssignArgs) -> Result<(), crate::cli::error::CliError> {
+    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let stats = run(&args.grids, &args.points, &args.out, threads)?;
+    eprintln!(
+        "assigned {} of {} points to {} grids in {:.2} s ({:.0} points/s; index built in {:.2} s)",
+        stats.assigned,
+        stats.points,
+        stats.grids,
+        stats.seconds,
+        stats.points as f64 / stats.seconds.max(1e-9),
+        stats.index_seconds
+    );
+    Ok(())
 }

@@ -3,9 +3,14 @@
 //! record), upserting by code so a re-import changes only what changed.
 
 use crate::app::catalog::Catalog;
+use crate::cli::command::{now, runtime};
+use crate::cli::config::DatabaseArgs;
+use crate::cli::error::CliError;
 use crate::domain::auth::Actor;
 use crate::domain::patrol::PointBatch;
+use crate::store::connect;
 use crate::store::Store;
+use clap::{Args, Subcommand};
 use importers::grids::RepairNote;
 use importers::load::Loaded;
 use importers::source::ReadOptions;
@@ -345,4 +350,205 @@ pub async fn import_categories(store: &Store, path: &Path) -> Result<usize, Vec<
         .replace_categories(categories, now, crate::domain::auth::Actor::cli())
         .await
         .map_err(|e| vec![format!("{name}: {e}")])
+}
+
+#[derive(Args)]
+pub(super) struct SourceArgs {
+    /// The file's format when its extension does not say: geojson, csv, shp, gpkg or gpx.
+    #[arg(long, value_name = "FORMAT")]
+    format: Option<String>,
+    /// The coordinate system of the file: wgs84, cgcs2000, gcj02 (高德/腾讯), bd09 (百度) or
+    /// EPSG:<code>, e.g. EPSG:4547 (CGCS2000 3° Gauss-Krüger CM 114°E) or EPSG:3857. Default:
+    /// what the .prj or the GeoPackage declares, else WGS-84.
+    #[arg(long, value_name = "CRS")]
+    crs: Option<String>,
+    /// The text encoding of a CSV or .dbf, e.g. GBK. Default: the .cpg, else detected.
+    #[arg(long, value_name = "ENCODING")]
+    encoding: Option<String>,
+    /// The GeoPackage layer to read (needed when it has several).
+    #[arg(long, value_name = "LAYER")]
+    layer: Option<String>,
+    /// Our attribute names taken from the file's: ours=theirs,…
+    #[arg(long, value_name = "ours=theirs,…")]
+    map: Option<String>,
+    /// Check everything and say what would change (new, updated, unchanged, invalid); write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Import the valid records and report the invalid ones, instead of refusing the whole file.
+    #[arg(long)]
+    skip_invalid: bool,
+    /// Write every problem and repair (file, unit, record, code, field, problem, action) to this CSV.
+    #[arg(long, value_name = "FILE.csv")]
+    report: Option<PathBuf>,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+impl SourceArgs {
+    fn options(&self, repair: bool) -> Result<ImportOptions, String> {
+        let read = importers::source::ReadOptions {
+            format: self.format.as_deref().map(str::parse).transpose().map_err(|e| format!("--format: {e}"))?,
+            crs: self.crs.as_deref().map(str::parse).transpose()?,
+            encoding: self
+                .encoding
+                .as_deref()
+                .map(importers::text::encoding_for)
+                .transpose()
+                .map_err(|e| format!("--encoding: {e}"))?,
+            layer: self.layer.clone(),
+            map: self.map.as_deref().map(str::parse).transpose()?.unwrap_or_default(),
+            gpx: Default::default(),
+        };
+        Ok(ImportOptions {
+            read,
+            repair,
+            skip_invalid: self.skip_invalid,
+            dry_run: self.dry_run,
+            report: self.report.clone(),
+        })
+    }
+}
+
+const FORMATS_HELP: &str =
+    "Formats (by extension, or --format): GeoJSON (.geojson, .json; streamed), CSV (.csv, .tsv, \
+.txt; lon/lat columns such as lon/lng/x/经度 and lat/y/纬度, or a WKT column; delimiter and UTF-8/GBK detected), \
+Shapefile (.shp with .dbf, .cpg, .prj), GeoPackage (.gpkg), GPX (.gpx waypoints).
+Without --skip-invalid an import is all or nothing: every bad record is named (file, record, field, reason) and \
+nothing is stored. Re-importing the same file changes nothing (upsert by code).";
+
+#[derive(Subcommand)]
+pub(super) enum ImportCommand {
+    /// Grids (网格) from polygons with a code, upserted by code (a changed boundary opens a new version).
+    #[command(after_help = format!("Attributes: code (required), name, parent_code, level (district/street/community/grid or \
+区/街道/社区/网格; else --level, else from the code's length: 6, 9, 12, 15 digits), lead_department, \
+responsible_unit, officer.\n{FORMATS_HELP}\n\nExamples:\n  gridwatch import grids grids.geojson\n  \
+gridwatch import grids --repair --report problems.csv beijing-districts.geojson\n  \
+gridwatch import grids --map code=GRID_ID,name=MC,responsible_unit=SSJD 网格.shp\n  \
+gridwatch import grids --crs EPSG:4547 --dry-run survey.gpkg --layer 网格\n  \
+gridwatch import grids --map code=id --level district --repair us-counties.geojson"))]
+    Grids {
+        file: PathBuf,
+        /// The level of grids whose record names none (district, street, community, grid).
+        #[arg(long, value_name = "LEVEL")]
+        level: Option<String>,
+        /// Repair invalid polygons (closing rings, untangling self-intersections, dropping
+        /// repeated points) and report each fix, instead of refusing them.
+        #[arg(long)]
+        repair: bool,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+    /// Replace the category catalogue (部件/事件) with a CSV or JSON file.
+    #[command(after_help = "CSV header: code,kind,name_zh,name_en,department,time_limit,limit_unit,severity \
+(kind: component 部件 or event 事件). JSON: an array of objects with the same fields. On any bad row nothing \
+changes, and every bad row is named.\n\n\
+Examples:\n  gridwatch import categories categories.csv\n  gridwatch import categories catalogue.json")]
+    Categories {
+        file: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Assessment points (测评点位): points, lines or polygons, upserted by code.
+    #[command(after_help = format!("Attributes: code, name, type (e.g. market or 农贸市场), criteria \
+([{{id, text, weight}}] as JSON), required_per_week (1-7), unit.\n{FORMATS_HELP}\n\nExamples:\n  \
+gridwatch import points points.geojson\n  gridwatch import points --crs gcj02 --map code=编号,name=名称,type=类型 点位.csv\n  \
+gridwatch import points --skip-invalid --report rejected.csv points.gpkg"))]
+    Points {
+        file: PathBuf,
+        /// Repair invalid polygons and report each fix.
+        #[arg(long)]
+        repair: bool,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+    /// Planned patrol routes from LineStrings; replaces the officers' routes for those weekdays.
+    #[command(after_help = format!("Attributes: officer, weekday (1-7 or 周一…周日), name.\n{FORMATS_HELP}\n\n\
+Examples:\n  gridwatch import routes routes.geojson\n  gridwatch import routes --map officer=XM,weekday=XQ routes.shp"))]
+    Routes {
+        file: PathBuf,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+    /// A backlog of reported problems (案件) from points; each goes to the grid that covers it.
+    #[command(after_help = format!("Attributes: code (an id from the old system: a re-import skips codes \
+already imported), category (from the catalogue), description, source (citizen, hotline, officer …; default \
+citizen), owner, reported_at (RFC 3339, or YYYY-MM-DD HH:MM[:SS] in China time), reported_by.\n{FORMATS_HELP}\n\n\
+Examples:\n  gridwatch import problems backlog.csv\n  gridwatch import problems --crs bd09 --map category=LB,description=MS 12345.csv"))]
+    Problems {
+        file: PathBuf,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+    /// The street network (路网): weekly plans then measure walks along the streets. Replaces the
+    /// whole network.
+    #[command(after_help = format!("Records: LineStrings or MultiLineStrings, optionally with a name. Streets \
+meet where they share a vertex; lines that cross without one (bridges, tunnels) do not connect. Only the largest \
+connected part is used to join stops to the network.\n{FORMATS_HELP}\n\nOpenStreetMap extracts convert with \
+GDAL: ogr2ogr -f GeoJSON streets.geojson city.osm.pbf lines -where \"highway IS NOT NULL\"\n\n\
+Examples:\n  gridwatch import streets streets.geojson\n  gridwatch import streets --crs gcj02 路网.shp"))]
+    Streets {
+        file: PathBuf,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+    /// An officer's GPS track (inaccurate fixes and spikes are dropped and counted).
+    #[command(after_help = "Records: GPX track points (<trkpt>), or points of any other format with a time \
+(RFC 3339, YYYY-MM-DD HH:MM[:SS] in China time, or Unix seconds) and optionally accuracy (metres) or hdop. \
+Phone apps built on 高德 or 腾讯 maps record GCJ-02: give --crs gcj02.\n\n\
+Examples:\n  gridwatch import tracks --officer wang.wei monday.gpx\n  \
+gridwatch import tracks --officer wang.wei --crs gcj02 --map time=定位时间 monday.csv")]
+    Tracks {
+        file: PathBuf,
+        /// The officer (user name) who walked it.
+        #[arg(long)]
+        officer: String,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+}
+
+/// Runs `gridwatch import …`.
+pub(super) fn run_command(command: ImportCommand) -> Result<(), CliError> {
+    match command {
+        ImportCommand::Grids { file, level, repair, source } => {
+            let level = level.map(|l| l.parse()).transpose().map_err(|e| format!("--level: {e}"))?;
+            import_file(Target::Grids { level }, &file, &source, repair)
+        }
+        ImportCommand::Points { file, repair, source } => import_file(Target::Points, &file, &source, repair),
+        ImportCommand::Routes { file, source } => import_file(Target::Routes, &file, &source, false),
+        ImportCommand::Streets { file, source } => import_file(Target::Streets, &file, &source, false),
+        ImportCommand::Problems { file, source } => import_file(Target::Problems, &file, &source, false),
+        ImportCommand::Categories { file, database } => runtime()?.block_on(async {
+            let store = connect(&database.database_url).await?;
+            match import_categories(store.as_ref(), &file).await {
+                Ok(n) => {
+                    println!("imported {}: {n} categories replace the catalogue", file.display());
+                    Ok(())
+                }
+                Err(problems) => Err(CliError::problems(&problems, "the catalogue is unchanged")),
+            }
+        }),
+        ImportCommand::Tracks { file, officer, source } => runtime()?.block_on(async {
+            let options = source.options(false)?;
+            let store = connect(&source.database.database_url).await?;
+            report_import(import_track(store.as_ref(), &file, &officer, &options, now()).await)
+        }),
+    }
+}
+
+fn import_file(target: Target, file: &std::path::Path, source: &SourceArgs, repair: bool) -> Result<(), CliError> {
+    let options = source.options(repair)?;
+    runtime()?.block_on(async {
+        let store = connect(&source.database.database_url).await?;
+        report_import(run(store.as_ref(), target, file, &options, now()).await)
+    })
+}
+
+/// Prints an import's summary, or every problem found (nothing was stored).
+fn report_import(result: Result<Vec<String>, Vec<String>>) -> Result<(), CliError> {
+    let summary = result.map_err(|problems| CliError::problems(&problems, "nothing was stored"))?;
+    for line in summary {
+        println!("{line}");
+    }
+    Ok(())
 }

@@ -2,15 +2,14 @@
 
 use crate::app::catalog::Catalog;
 use crate::app::coverage::{compute, patrol_week, CoverageRules};
+use crate::cli::command::{now, runtime, write_out};
+use crate::cli::config::{CoverageArgs, DatabaseArgs, PlanningArgs};
 use crate::cli::error::CliError;
 use crate::domain::access::Area;
+use crate::store::connect;
 use crate::store::Store;
-use spatial::tiling::{check_tiling, TileGrid};
-use std::path::Path;
-
-fn listed(name: &str, errors: &[importers::RecordError]) -> Vec<String> {
-    errors.iter().map(|e| format!("{name}: {e}")).collect()
-}
+use clap::Args;
+use std::path::PathBuf;
 
 /// Weekly coverage of the whole city as JSON or CSV (one row per point).
 pub async fn coverage(store: &Store, week: &str, rules: &CoverageRules, format: &str) -> Result<Vec<u8>, CliError> {
@@ -49,69 +48,6 @@ pub async fn coverage(store: &Store, week: &str, rules: &CoverageRules, format: 
         }
         other => Err(format!("--format {other:?}: use json or csv").into()),
     }
-}
-
-/// `gridwatch check grids`: the tiling check on files, with invalid grids reported (and repaired
-/// for the check where possible).
-pub fn check_grids(boundary: &Path, grids: &Path, min_area_m2: f64, format: &str) -> Result<Vec<u8>, Vec<String>> {
-    if !matches!(format, "json" | "geojson") {
-        return Err(vec![format!("--format {format:?}: use json or geojson")]);
-    }
-    let bname = boundary.display().to_string();
-    let (bfeatures, berrors) = importers::geojson::read_polygon_features(boundary).map_err(|e| vec![e.to_string()])?;
-    if !berrors.is_empty() {
-        return Err(listed(&bname, &berrors));
-    }
-    let mut boundary_parts = Vec::new();
-    for f in &bfeatures {
-        let (mp, _) = spatial::validity::repair(&f.geometry).map_err(|defects| {
-            defects.iter().map(|d| format!("{bname}: feature {}: {d}", f.index)).collect::<Vec<_>>()
-        })?;
-        boundary_parts.extend(mp.0);
-    }
-    let boundary_geometry = geo::unary_union(boundary_parts.iter());
-    let gname = grids.display().to_string();
-    let (features, errors) = importers::geojson::read_polygon_features(grids).map_err(|e| vec![e.to_string()])?;
-    if !errors.is_empty() {
-        return Err(listed(&gname, &errors));
-    }
-    let mut invalid = Vec::new();
-    let mut tiles = Vec::with_capacity(features.len());
-    for f in &features {
-        let code = importers::geojson::text_property(&f.properties, "code")
-            .or_else(|| f.id.clone())
-            .unwrap_or_else(|| format!("#{}", f.index));
-        match spatial::validity::validate(&f.geometry) {
-            Ok(mp) => tiles.push(TileGrid { code, geometry: mp }),
-            Err(defects) => {
-                let repaired = spatial::validity::repair(&f.geometry).ok().map(|(mp, _)| mp);
-                invalid.push(serde_json::json!({
-                    "feature": f.index,
-                    "code": code,
-                    "defects": defects,
-                    "repaired_for_check": repaired.is_some(),
-                }));
-                if let Some(mp) = repaired {
-                    tiles.push(TileGrid { code, geometry: mp });
-                }
-            }
-        }
-    }
-    let report = check_tiling(&boundary_geometry, &tiles, min_area_m2);
-    let out = match format {
-        "geojson" => maps::geojson::feature_collection(maps::geojson::tiling_features(&report)),
-        _ => {
-            let mut v = serde_json::json!(report);
-            if let Some(obj) = v.as_object_mut() {
-                obj.insert("invalid".into(), serde_json::json!(invalid));
-                if let Some(summary) = obj.get_mut("summary").and_then(|s| s.as_object_mut()) {
-                    summary.insert("invalid".into(), serde_json::json!(invalid.len()));
-                }
-            }
-            v
-        }
-    };
-    serde_json::to_vec_pretty(&out).map_err(|e| vec![e.to_string()])
 }
 
 /// `gridwatch plan`: the week's plan for every officer (or one), as CSV rows (officer, date,
@@ -200,4 +136,76 @@ pub async fn plan(
         }
     }
     w.into_inner().map_err(|e| CliError::Failed(e.to_string()))
+}
+
+/// `gridwatch coverage`: what to measure and where to write it.
+#[derive(Args)]
+pub(super) struct CoverageCommand {
+    /// ISO week, e.g. 2026-W47.
+    #[arg(long)]
+    week: String,
+    /// json or csv.
+    #[arg(long, default_value = "json")]
+    format: String,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    rules: CoverageArgs,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+/// Runs `gridwatch coverage`.
+pub(super) fn run_coverage(command: CoverageCommand) -> Result<(), CliError> {
+    let CoverageCommand { week, format, out, rules, database } = command;
+    runtime()?.block_on(async {
+        let rules = rules.rules()?;
+        let store = connect(&database.database_url).await?;
+        let bytes = coverage(store.as_ref(), &week, &rules, &format).await?;
+        write_out(out.as_deref(), &bytes)
+    })
+}
+
+/// `gridwatch plan`: whose week and where to write it.
+#[derive(Args)]
+pub(super) struct PlanCommand {
+    /// ISO week, e.g. 2026-W48.
+    #[arg(long)]
+    week: String,
+    /// Only this officer (a user name, or a 网格员 named on grids).
+    #[arg(long)]
+    officer: Option<String>,
+    /// csv or geojson.
+    #[arg(long, default_value = "csv")]
+    format: String,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Plan as if it were this time (RFC 3339); default: now.
+    #[arg(long)]
+    as_of: Option<String>,
+    #[command(flatten)]
+    planning: PlanningArgs,
+    #[command(flatten)]
+    rules: CoverageArgs,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+/// Runs `gridwatch plan`.
+pub(super) fn run_plan(command: PlanCommand) -> Result<(), CliError> {
+    let PlanCommand { week, officer, format, out, as_of, planning, rules, database } = command;
+    runtime()?.block_on(async {
+        let rules = rules.rules()?;
+        let plan_rules = planning.rules()?;
+        let as_of = match as_of {
+            Some(t) => time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
+                .map_err(|e| format!("--as-of {t:?}: {e}"))?,
+            None => now(),
+        };
+        let store = connect(&database.database_url).await?;
+        let bytes = plan(store.as_ref(), &week, officer.as_deref(), &rules, &plan_rules, &format, as_of).await?;
+        write_out(out.as_deref(), &bytes)
+    })
 }

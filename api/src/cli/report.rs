@@ -2,11 +2,14 @@
 
 use crate::app::bulletin::{load, parse_week, week_of, GroupBy};
 use crate::app::catalog::Catalog;
+use crate::cli::command::runtime;
+use crate::cli::config::DatabaseArgs;
 use crate::cli::error::CliError;
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::workflow::calendar::WorkingCalendar;
 use crate::store::{AreaFilter, Store};
-use std::path::Path;
+use clap::Subcommand;
+use std::path::{Path, PathBuf};
 
 pub async fn weekly(
     store: &Store,
@@ -41,4 +44,42 @@ pub async fn weekly(
         bulletin.week.label
     );
     Ok(())
+}
+
+#[derive(Subcommand)]
+pub(super) enum ReportCommand {
+    /// The weekly bulletin (一周一通报): indicators per grid, street, unit or department, ranked.
+    Weekly {
+        /// ISO week, e.g. 2026-W47 (default: this week).
+        #[arg(long)]
+        week: Option<String>,
+        /// grid, street, unit or department.
+        #[arg(long, default_value = "street")]
+        by: String,
+        /// json, csv or xlsx.
+        #[arg(long, default_value = "xlsx")]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// Count cases as they stood at this RFC 3339 time (default: now, or the week's end if earlier).
+        #[arg(long)]
+        as_of: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+/// Runs `gridwatch report …`.
+pub(super) fn run(command: ReportCommand) -> Result<(), CliError> {
+    let ReportCommand::Weekly { week, by, format, out, as_of, database } = command;
+    runtime()?.block_on(async {
+        let as_of = as_of
+            .map(|t| {
+                time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
+                    .map_err(|e| format!("--as-of {t:?}: {e}"))
+            })
+            .transpose()?;
+        let store = crate::store::connect(&database.database_url).await?;
+        weekly(store.as_ref(), week.as_deref(), &by, &format, &out, as_of).await
+    })
 }
