@@ -53,7 +53,8 @@ run() {
   for _ in $(seq 1 120); do grep -q "listening on" "$work/serve.log" && break; sleep 0.5; done
   grep -q "listening on" "$work/serve.log" || { cat "$work/serve.log"; exit 1; }
   local token
-  token=$(awk '$1 == "demo" && $3 == "admin" {print $NF}' "$work/serve.log")
+  # The admin's API token (gw_…), whatever else the demo's lines show (sign-ins, scopes).
+  token=$(awk '$1 == "demo" && / admin / {for (i = 1; i <= NF; i++) if ($i ~ /^gw_/) print $i}' "$work/serve.log" | head -1)
   echo "== $label: GET /api/v1/locate, $connections connections, ${seconds} s"
   wrk -t2 -c"$connections" -d"${seconds}s" --latency -H "Authorization: Bearer $token" \
     "http://127.0.0.1:18089/api/v1/locate?lon=116.41&lat=39.93" | grep -E "Requests/sec|  50%|  99%|Non-2xx"

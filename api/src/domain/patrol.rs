@@ -107,13 +107,14 @@ pub struct CriterionResult {
 }
 
 /// A check-in at an assessment point (检查记录).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Inspection {
     pub id: i64,
     pub point_code: String,
     pub officer: String,
     /// When it happened, Unix seconds.
     #[serde(skip)]
+    #[schema(ignore)]
     pub at: i64,
     pub results: Vec<CriterionResult>,
     pub note: String,

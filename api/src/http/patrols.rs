@@ -7,11 +7,12 @@ use super::guard::Caller;
 use super::idempotency::IdempotencyKey;
 use super::params::{invalid_field, json_body, object_with, Params};
 use super::{geojson, ApiContext};
+use crate::app::bulletin::Week;
 use crate::domain::access::{Action, Area};
 use crate::domain::auth::{Principal, Role};
 use crate::domain::intake::{route, Report};
 use crate::domain::patrol::{CriterionResult, CriterionSchema, Inspection, StoredPoint, StoredRoute};
-use crate::domain::problem::{Class, Origin, Source};
+use crate::domain::problem::{Class, Origin, Problem, Source};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -136,7 +137,7 @@ struct Fix {
 /// An inspection (check-in) at an assessment point.
 #[derive(ToSchema)]
 #[allow(dead_code)]
-#[schema(as = Inspection)]
+#[schema(as = NewInspection)]
 pub(super) struct InspectionReport {
     point: String,
     /// Default: the caller; officers may record only their own.
@@ -148,6 +149,53 @@ pub(super) struct InspectionReport {
     /// Photo URLs or hashes.
     #[schema(max_items = 20)]
     photos: Option<Vec<String>>,
+}
+
+/// A track batch as stored: what was kept and what cleaning dropped.
+#[derive(serde::Serialize, ToSchema)]
+pub struct TrackStored {
+    /// The stored track; null when every fix was dropped.
+    id: Option<i64>,
+    officer: String,
+    received: usize,
+    stored: usize,
+    dropped: usize,
+    dropped_by_reason: DroppedFixes,
+}
+
+/// How many fixes cleaning dropped, and why (`spatial::track::Dropped`).
+#[derive(serde::Serialize, ToSchema)]
+pub struct DroppedFixes {
+    /// Less accurate than the rules allow.
+    inaccurate: usize,
+    /// A jump no walker makes.
+    spikes: usize,
+    /// The same time as a kept fix.
+    duplicates: usize,
+}
+
+/// An inspection as shown: the record, with its time in the city's zone.
+#[derive(serde::Serialize, ToSchema)]
+pub struct ShownInspection {
+    #[serde(flatten)]
+    #[schema(inline)]
+    inspection: Inspection,
+    /// RFC 3339, in the city's time zone.
+    time: Option<String>,
+}
+
+/// An inspection recorded, with the cases its failed criteria opened.
+#[derive(serde::Serialize, ToSchema)]
+pub struct InspectionRecorded {
+    inspection: ShownInspection,
+    problems: Vec<Problem>,
+}
+
+/// The week's inspections.
+#[derive(serde::Serialize, ToSchema)]
+pub struct Inspections {
+    week: Week,
+    inspections: Vec<ShownInspection>,
 }
 
 /// Which points.
@@ -685,7 +733,7 @@ async fn officer_for(ctx: &ApiContext, principal: &Principal, given: Option<&Val
     params(IdempotencyKey),
     request_body = TrackBatch,
     responses(
-        (status = 201, description = "Stored (committed): fixes kept and dropped, by reason", body = Object),
+        (status = 201, description = "Stored (committed): fixes kept and dropped, by reason", body = TrackStored),
         (status = 403, description = "Not the caller's to write, or outside their area", body = ErrorBody),
         BodyRefusals,
         Refusals,
@@ -728,18 +776,19 @@ pub async fn post_track(
     } else {
         Some(ctx.store.insert_track(officer.clone(), kept.clone(), ctx.clock.now()).await?)
     };
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({
-            "id": id,
-            "officer": officer,
-            "received": received,
-            "stored": kept.len(),
-            "dropped": dropped.total(),
-            "dropped_by_reason": dropped,
-        })),
-    )
-        .into_response())
+    let stored = TrackStored {
+        id,
+        officer,
+        received,
+        stored: kept.len(),
+        dropped: dropped.total(),
+        dropped_by_reason: DroppedFixes {
+            inaccurate: dropped.inaccurate,
+            spikes: dropped.spikes,
+            duplicates: dropped.duplicates,
+        },
+    };
+    Ok((StatusCode::CREATED, Json(stored)).into_response())
 }
 
 /// `GET /api/v1/tracks?officer=…&date=YYYY-MM-DD`: each officer's fixes of a local day as a line.
@@ -830,7 +879,7 @@ pub(super) async fn track_features(
     params(IdempotencyKey),
     request_body = InspectionReport,
     responses(
-        (status = 201, description = "Stored with the problems it opened", body = Object),
+        (status = 201, description = "Stored with the problems it opened", body = InspectionRecorded),
         (status = 403, description = "Not the caller's to write, or outside their area", body = ErrorBody),
         BodyRefusals,
         (status = 404, description = "No such point in the caller's area", body = ErrorBody),
@@ -928,12 +977,9 @@ pub async fn post_inspection(
     };
     let (inspection, opened) = ctx.store.insert_inspection(inspection, problems, now, caller.actor()).await?;
     opened.iter().for_each(|p| ctx.announce(p));
-    let opened: Vec<Value> = opened.into_iter().map(|p| json!(super::present::case(&ctx, &area, p))).collect();
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"inspection": inspection_json(&inspection, ctx.coverage.offset), "problems": opened})),
-    )
-        .into_response())
+    let problems = opened.into_iter().map(|p| super::present::case(&ctx, &area, p)).collect();
+    let recorded = InspectionRecorded { inspection: shown(inspection, ctx.coverage.offset), problems };
+    Ok((StatusCode::CREATED, Json(recorded)).into_response())
 }
 
 /// Where on an assessment point a problem found there is reported: its interior point, unless
@@ -978,13 +1024,8 @@ fn report_position(
     Some(nearest.unwrap_or(centre))
 }
 
-pub(super) fn inspection_json(i: &Inspection, offset: time::UtcOffset) -> Value {
-    let mut v = json!(i);
-    if let Some(obj) = v.as_object_mut() {
-        let at = local_time(i.at, offset);
-        obj.insert("time".into(), json!(at));
-    }
-    v
+fn shown(inspection: Inspection, offset: time::UtcOffset) -> ShownInspection {
+    ShownInspection { time: local_time(inspection.at, offset), inspection }
 }
 
 /// `GET /api/v1/inspections?week=…`: the week's check-ins at visible points.
@@ -992,7 +1033,7 @@ pub(super) fn inspection_json(i: &Inspection, offset: time::UtcOffset) -> Value 
     summary = "The week's inspections at visible points",
     params(InspectionQuery),
     responses(
-        (status = 200, description = "Inspections", body = Object),
+        (status = 200, description = "Inspections", body = Inspections),
         (status = 400, description = "An unknown or malformed parameter", body = ErrorBody),
         (status = 403, description = "Not the caller's to read; or a password change comes first", body = ErrorBody),
         Refusals,
@@ -1001,7 +1042,7 @@ pub async fn list_inspections(
     State(ctx): State<ApiContext>,
     caller: Caller,
     params: Params,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Inspections>, ApiError> {
     let principal = caller.require(Action::ReadPatrols)?;
     params.only_documented::<InspectionQuery>()?;
     let week = super::coverage::week_param(&ctx, &params)?;
@@ -1009,13 +1050,13 @@ pub async fn list_inspections(
     let visible: std::collections::HashSet<String> =
         ctx.store.points(None).await?.into_iter().filter(|p| area.sees_point(p)).map(|p| p.code).collect();
     let point = params.text("point");
-    let list: Vec<Value> = ctx
+    let inspections = ctx
         .store
         .inspections(week.start.unix_timestamp(), week.end.unix_timestamp())
         .await?
-        .iter()
+        .into_iter()
         .filter(|i| visible.contains(&i.point_code) && point.is_none_or(|p| p == i.point_code))
-        .map(|i| inspection_json(i, ctx.coverage.offset))
+        .map(|i| shown(i, ctx.coverage.offset))
         .collect();
-    Ok(Json(json!({"week": week, "inspections": list})))
+    Ok(Json(Inspections { week, inspections }))
 }
