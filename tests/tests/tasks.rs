@@ -5,17 +5,8 @@
 
 mod common;
 
-use common::{inside, upload_form, Backend, Server};
+use common::{inside, small_jpeg, upload_form, Backend, Server};
 use serde_json::{json, Value};
-
-/// Signs a demo role in and returns its session token.
-fn session(server: &Server, role: &str) -> String {
-    let (user, password) = &server.logins[role];
-    let (status, answer) =
-        server.post_as(None, "/api/v1/auth/login", &json!({"username": user, "password": password}).to_string());
-    assert_eq!(status, 200, "{role} signs in: {answer}");
-    answer["token"].as_str().expect("token").to_string()
-}
 
 /// The caller's task for case `id`, if listed.
 fn task_for(server: &Server, token: &str, id: i64) -> Option<Value> {
@@ -63,30 +54,11 @@ fn steps(server: &Server, token: &str, id: i64) -> Vec<String> {
     events["events"].as_array().expect("events").iter().filter_map(|e| e["action"].as_str().map(String::from)).collect()
 }
 
-fn act(server: &Server, token: &str, id: i64, body: Value) -> Value {
-    let (status, after) = server.post_as(Some(token), &format!("/api/v1/problems/{id}/transitions"), &body.to_string());
-    assert_eq!(status, 200, "{body}: {after}");
-    after
-}
-
-/// A small JPEG (no EXIF, as a screenshot would be).
-fn jpeg() -> Vec<u8> {
-    picture(90)
-}
-
-/// A small JPEG of its own (each `blue` a different file).
-fn picture(blue: u8) -> Vec<u8> {
-    let picture = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([(x * 4) as u8, (y * 5) as u8, blue]));
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    picture.write_to(&mut bytes, image::ImageFormat::Jpeg).expect("jpeg");
-    bytes.into_inner()
-}
-
 fn scenario(backend: &Backend) {
     let name = backend.name();
     // The demo's week (2026-W47), so that its cases and patrols are current.
     let server = Server::start(&backend.url(), &["--demo", "--clock-start", "2026-11-20T10:00:00+08:00"]);
-    let [officer, dispatcher, unit, office] = ["officer", "dispatcher", "unit", "office"].map(|r| session(&server, r));
+    let [officer, dispatcher, unit, office] = ["officer", "dispatcher", "unit", "office"].map(|r| server.session(r));
 
     // The officer reports in their own area, in the demo unit's street.
     let (_, grids) = server.get_as(Some(&officer), "/api/v1/layers/grids?level=grid");
@@ -114,7 +86,7 @@ fn scenario(backend: &Backend) {
             task_for(&server, &dispatcher, id).unwrap_or_else(|| panic!("{name}: {kind} is on the dispatcher's list"));
         assert_eq!(task["kind"], kind, "{name}: {task}");
         assert!(task["next_actions"].as_array().is_some_and(|a| a.contains(&json!(action))), "{name}: {task}");
-        act(&server, &dispatcher, id, json!({"action": action}));
+        server.act(&dispatcher, id, json!({"action": action}));
     }
     assert!(task_for(&server, &dispatcher, id).is_none(), "{name}: dispatched in time, off the dispatcher's list");
 
@@ -129,28 +101,23 @@ fn scenario(backend: &Backend) {
         &format!("/api/v1/problems/{id}/photos"),
         &[("stage", "handling")],
         "after.jpg",
-        &jpeg(),
+        &small_jpeg(90),
     );
     assert_eq!(status, 201, "{name}: {photo}");
-    act(&server, &unit, id, json!({"action": "handle", "note": "已清运"}));
+    server.act(&unit, id, json!({"action": "handle", "note": "已清运"}));
     assert!(task_for(&server, &unit, id).is_none(), "{name}: handled, off the unit's list");
 
     // The officer checks it on site (核查).
     let task = task_for(&server, &officer, id).expect("on the officer's list");
     assert_eq!((task["kind"].as_str(), task["next_actions"].clone()), (Some("verify"), json!(["reject", "verify"])));
-    act(
-        &server,
-        &officer,
-        id,
-        json!({"action": "verify", "override_flags": true, "note": "现场核查已清理，照片为截图"}),
-    );
+    server.act(&officer, id, json!({"action": "verify", "override_flags": true, "note": "现场核查已清理，照片为截图"}));
 
     // The dispatcher closes (结案).
     let task = task_for(&server, &dispatcher, id).expect("close is on the dispatcher's list");
     assert_eq!(task["kind"], "close", "{name}: {task}");
     // The flagged after-photo is overridden again, in the dispatcher's own words.
     let closed =
-        act(&server, &dispatcher, id, json!({"action": "close", "override_flags": true, "note": "核查员已现场确认"}));
+        server.act(&dispatcher, id, json!({"action": "close", "override_flags": true, "note": "核查员已现场确认"}));
     assert_eq!(closed["status"], "closed", "{name}");
     for token in [&officer, &dispatcher, &unit, &office] {
         assert!(task_for(&server, token, id).is_none(), "{name}: a closed case is on nobody's list");
@@ -194,7 +161,7 @@ fn officer_checks(server: &Server, officer: &str, dispatcher: &str, (lon, lat): 
         let (status, case) = server.post_as(Some(dispatcher), "/api/v1/problems", &body.to_string());
         assert_eq!(status, 201, "{case}");
         let id = case["id"].as_i64().expect("id");
-        let accepted = act(server, dispatcher, id, json!({"action": "accept"}));
+        let accepted = server.act(dispatcher, id, json!({"action": "accept"}));
         assert_eq!(accepted["status"], "confirming", "a hotline call goes to be confirmed: {accepted}");
         assert!(accepted["deadline"].is_string(), "with a deadline to confirm by");
         id
@@ -215,7 +182,7 @@ fn officer_checks(server: &Server, officer: &str, dispatcher: &str, (lon, lat): 
         &format!("/api/v1/problems/{real}/photos"),
         &[("stage", "report")],
         "seen.jpg",
-        &jpeg(),
+        &small_jpeg(90),
     );
     assert_eq!(status, 201, "{photo}");
     let confirmed = act_twice(server, officer, real, json!({"action": "confirm", "note": "现场属实"}), "confirm-1");
@@ -244,7 +211,7 @@ fn officer_checks(server: &Server, officer: &str, dispatcher: &str, (lon, lat): 
             &format!("/api/v1/problems/{own}/photos"),
             &[("stage", stage)],
             name,
-            &picture(blue),
+            &small_jpeg(blue),
         );
         assert_eq!(status, 201, "{stage}: {photo}");
     }

@@ -1,5 +1,5 @@
 //! The use cases shared by the HTTP API and the command line: the grid catalogue kept fresh,
-//! intake's group commit, taking a case a step further, escalation, coverage, planning, bulletins, evidence files and tiles. Built
+//! intake's group commit, taking a case a step further, escalation, coverage, planning, bulletins, evidence files, tiles and supervision rounds. Built
 //! on [`crate::domain`] and [`crate::store`]; knows nothing of HTTP or the command line.
 
 pub mod bulletin;
@@ -13,5 +13,6 @@ pub mod export;
 pub mod group_commit;
 pub mod planning;
 pub mod sign_in;
+pub mod supervision;
 pub mod tasks;
 pub mod tiles;

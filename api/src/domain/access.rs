@@ -35,6 +35,10 @@ pub enum Action {
     RunAssessments,
     /// Attach photos and documents to a case the caller can see (apps: report photos only).
     AttachEvidence,
+    /// Run supervision rounds (督查): open them, record findings, publish undercover ones.
+    Supervise,
+    /// Read supervision rounds and their ledgers (台账), as far as the caller may see them.
+    ReadRounds,
 }
 
 /// The permission table (docs/security.md shows it to users).
@@ -43,7 +47,8 @@ pub fn permitted(role: Role, action: Action) -> bool {
     use Role::*;
     match action {
         Locate | ReadProblems => true,
-        Report => matches!(role, Officer | Dispatcher | Admin | App),
+        // The office reports what it finds on its own checks too.
+        Report => matches!(role, Officer | Dispatcher | Office | Admin | App),
         ReadGrids => !matches!(role, App),
         ReadReports => matches!(role, Unit | Dispatcher | Office | Admin),
         ReadPatrols => !matches!(role, App),
@@ -54,6 +59,8 @@ pub fn permitted(role: Role, action: Action) -> bool {
         ReadAssessments => matches!(role, Dispatcher | Office | Admin),
         RunAssessments => matches!(role, Office | Admin),
         AttachEvidence => true,
+        Supervise => matches!(role, Office | Admin),
+        ReadRounds => !matches!(role, App),
     }
 }
 
@@ -170,7 +177,8 @@ mod tests {
     #[test]
     fn the_permission_table() {
         assert!(permitted(Role::Officer, Action::Report));
-        assert!(!permitted(Role::Office, Action::Report));
+        // The office reports what it finds on its rounds; units fix, they do not report.
+        assert!(permitted(Role::Office, Action::Report));
         assert!(!permitted(Role::Unit, Action::Report));
         assert!(!permitted(Role::App, Action::ReadGrids));
         assert!(Role::ALL.iter().all(|&r| permitted(r, Action::Locate)));
@@ -181,6 +189,8 @@ mod tests {
             permitted(Role::Dispatcher, Action::ReadAssessments)
                 && !permitted(Role::Dispatcher, Action::RunAssessments)
         );
+        assert!(permitted(Role::Office, Action::Supervise) && !permitted(Role::Dispatcher, Action::Supervise));
+        assert!(permitted(Role::Unit, Action::ReadRounds) && !permitted(Role::App, Action::ReadRounds));
     }
 
     #[test]

@@ -11,5 +11,6 @@ pub mod indicators;
 pub mod intake;
 pub mod patrol;
 pub mod problem;
+pub mod supervision;
 pub mod tasks;
 pub mod workflow;

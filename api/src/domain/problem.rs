@@ -23,6 +23,8 @@ pub enum Source {
     App,
     /// 暗访 — undercover inspection.
     Undercover,
+    /// 督查 — a finding of the office's open or special supervision round.
+    Supervision,
     /// 测评 — an assessment.
     Assessment,
     /// A failed criterion at an inspection.
@@ -30,8 +32,16 @@ pub enum Source {
 }
 
 impl Source {
-    pub const ALL: [Source; 7] =
-        [Self::Officer, Self::Citizen, Self::Hotline, Self::App, Self::Undercover, Self::Assessment, Self::Inspection];
+    pub const ALL: [Source; 8] = [
+        Self::Officer,
+        Self::Citizen,
+        Self::Hotline,
+        Self::App,
+        Self::Undercover,
+        Self::Supervision,
+        Self::Assessment,
+        Self::Inspection,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -40,6 +50,7 @@ impl Source {
             Self::Hotline => "hotline",
             Self::App => "app",
             Self::Undercover => "undercover",
+            Self::Supervision => "supervision",
             Self::Assessment => "assessment",
             Self::Inspection => "inspection",
         }

@@ -25,6 +25,7 @@ mod present;
 mod problems;
 mod queue;
 mod reports;
+mod rounds;
 pub mod server;
 mod slots;
 mod tasks;

@@ -8,7 +8,7 @@
 
 use super::{
     assessments, auth, cases, coverage, features, idempotency, layers, locate, open311, patrols, photos, plans,
-    problems, queue, reports, tasks, tiles, ApiContext,
+    problems, queue, reports, rounds, tasks, tiles, ApiContext,
 };
 use axum::middleware;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -68,6 +68,12 @@ pub fn documented(ctx: &ApiContext) -> OpenApiRouter<ApiContext> {
         .routes(routes!(assessments::create).layer(DefaultBodyLimit::max(assessments::MAX_BODY_BYTES)))
         .routes(routes!(assessments::get))
         .routes(routes!(assessments::score).layer(DefaultBodyLimit::max(assessments::MAX_BODY_BYTES)))
+        .routes(routes!(rounds::list))
+        .routes(routes!(rounds::create))
+        .routes(routes!(rounds::get))
+        .routes(routes!(rounds::add_finding))
+        .routes(routes!(rounds::publish_round))
+        .routes(routes!(rounds::ledger))
         .routes(routes!(photos::list))
         .routes(routes!(photos::upload).layer((DefaultBodyLimit::max(upload_limit), once(upload_limit))))
         .routes(routes!(photos::point_list))

@@ -17,6 +17,7 @@ mod postgres;
 pub mod replies;
 mod sqlite;
 mod streets;
+mod supervision;
 
 use crate::domain::auth::{Actor, Role};
 use crate::domain::problem::{NewProblem, Problem};

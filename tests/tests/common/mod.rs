@@ -159,6 +159,24 @@ pub struct Server {
 }
 
 impl Server {
+    /// Signs a demo role in (as a person would, with the password the demo printed) and returns
+    /// the session token.
+    pub fn session(&self, role: &str) -> String {
+        let (user, password) = &self.logins[role];
+        let body = serde_json::json!({"username": user, "password": password}).to_string();
+        let (status, answer) = self.post_as(None, "/api/v1/auth/login", &body);
+        assert_eq!(status, 200, "{role} signs in: {answer}");
+        answer["token"].as_str().expect("token").to_string()
+    }
+
+    /// Takes a step of case `id` that must succeed; returns the case after it.
+    pub fn act(&self, token: &str, id: i64, body: Value) -> Value {
+        let (status, after) =
+            self.post_as(Some(token), &format!("/api/v1/problems/{id}/transitions"), &body.to_string());
+        assert_eq!(status, 200, "{body}: {after}");
+        after
+    }
+
     pub fn start(database_url: &str, extra: &[&str]) -> Self {
         Self::start_with_env(database_url, extra, &[])
     }
@@ -446,4 +464,12 @@ pub fn upload_form_with(
         Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap_or(Value::Null)),
         Err(e) => panic!("upload failed: {e}"),
     }
+}
+
+/// A small JPEG without EXIF (as a screenshot would be); each `blue` a different file.
+pub fn small_jpeg(blue: u8) -> Vec<u8> {
+    let picture = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([(x * 4) as u8, (y * 5) as u8, blue]));
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    picture.write_to(&mut bytes, image::ImageFormat::Jpeg).expect("jpeg");
+    bytes.into_inner()
 }

@@ -1,0 +1,384 @@
+//! Supervision rounds (督查): `POST /api/v1/rounds` opens one, `GET /api/v1/rounds` lists them,
+//! `GET /api/v1/rounds/{id}` reads one, `POST /api/v1/rounds/{id}/findings` records what was
+//! found, `POST /api/v1/rounds/{id}/publish` hands over an undercover round's findings, and
+//! `GET /api/v1/rounds/{id}/ledger` follows them (台账).
+//!
+//! The office and admins run rounds within their area. Everyone else sees a round once it is
+//! public (an undercover one only after publication; before, it is 404), and in its ledger only
+//! the findings whose cases they may see.
+
+use super::error::{ApiError, BodyRefusals, ErrorBody, Refusals};
+use super::guard::Caller;
+use super::params::{field_error, typed_body_or, Params};
+use super::{present, ApiContext};
+use crate::app::supervision::{ledger_of, publish, record_finding};
+use crate::domain::access::{Action, Area};
+use crate::domain::auth::Principal;
+use crate::domain::grids::Snapshot;
+use crate::domain::problem::Problem;
+use crate::domain::supervision::{check_dates, restricted, Finding, Ledger, NewRound, Round, RoundKind};
+use crate::domain::workflow::catalogue::find;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use time::Date;
+use utoipa::ToSchema;
+
+/// The error code of a round or finding whose body is wrong.
+const INVALID: &str = "invalid_round";
+
+/// Days after a round's end its findings are due by default (限时整改).
+pub const DEFAULT_RECTIFY_DAYS: i64 = 7;
+
+fn invalid(field: &str, reason: impl Into<String>) -> ApiError {
+    field_error(INVALID, field, reason)
+}
+
+/// A round to open.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "11月第四周暗访", "kind": "undercover", "starts_on": "2026-11-23", "ends_on": "2026-11-27"}))]
+pub struct NewRoundRequest {
+    #[schema(min_length = 1, max_length = 200)]
+    name: String,
+    kind: RoundKind,
+    #[schema(value_type = String, format = Date)]
+    starts_on: String,
+    #[schema(value_type = String, format = Date)]
+    ends_on: String,
+    /// Default: a week after ends_on.
+    #[schema(value_type = Option<String>, format = Date)]
+    rectify_by: Option<String>,
+    /// Grid codes it covers, within the caller's area (default: the caller's scope).
+    #[schema(max_items = 1000)]
+    area: Option<Vec<String>>,
+    /// Assessment point codes it checks.
+    #[schema(max_items = 5000)]
+    points: Option<Vec<String>>,
+}
+
+/// A finding to record: at an assessment point, or at a place (or both: the place wins).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"point": "P001", "category": "E01001", "description": "路边垃圾堆放"}))]
+pub struct NewFinding {
+    /// An assessment point code (测评点位).
+    #[schema(max_length = 100)]
+    point: Option<String>,
+    #[schema(minimum = -180, maximum = 180)]
+    lon: Option<f64>,
+    #[schema(minimum = -90, maximum = 90)]
+    lat: Option<f64>,
+    /// A catalogue code or name (GET /api/v1/categories).
+    #[schema(min_length = 1, max_length = 100)]
+    category: String,
+    #[schema(min_length = 1, max_length = 4000)]
+    description: String,
+}
+
+/// A finding recorded, and its case when it was handed over at once.
+#[derive(Serialize, ToSchema)]
+pub struct FindingRecorded {
+    finding: Finding,
+    problem: Option<Problem>,
+}
+
+/// A published round and the cases its findings became.
+#[derive(Serialize, ToSchema)]
+pub struct Published {
+    round: Round,
+    handed_over: Vec<Problem>,
+}
+
+/// The rounds the caller may see.
+#[derive(Serialize, ToSchema)]
+pub struct Rounds {
+    rounds: Vec<Round>,
+}
+
+/// May `principal` run rounds over `round`'s area?
+fn runs(principal: &Principal, snapshot: &Snapshot, round: &Round) -> bool {
+    crate::domain::access::permitted(principal.role, Action::Supervise)
+        && match Area::of(principal, snapshot) {
+            Area::Everything => true,
+            own @ Area::Grids(_) => {
+                !round.area.is_empty() && own.covers(&Area::Grids(snapshot.descendants(&round.area)))
+            }
+            _ => false,
+        }
+}
+
+/// A round the caller may see: the office over its area, everyone else once it is public.
+async fn visible_round(ctx: &ApiContext, principal: &Principal, id: &str) -> Result<Round, ApiError> {
+    let not_found = || ApiError::not_found(format!("no round {id}"));
+    let id: i64 = id.parse().map_err(|_| not_found())?;
+    let round = ctx.store.round(id).await?.ok_or_else(not_found)?;
+    let snapshot = ctx.catalog.snapshot();
+    (runs(principal, &snapshot, &round) || round.is_public()).then_some(round).ok_or_else(not_found)
+}
+
+/// A round the caller runs; 404 for one they cannot see, 403 for one they only read.
+async fn run_round(ctx: &ApiContext, principal: &Principal, id: &str) -> Result<Round, ApiError> {
+    let round = visible_round(ctx, principal, id).await?;
+    if !runs(principal, &ctx.catalog.snapshot(), &round) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "only the office runs rounds, within its area"));
+    }
+    Ok(round)
+}
+
+fn date(field: &str, text: &str) -> Result<Date, ApiError> {
+    Date::parse(text, time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|_| invalid(field, "must be a date YYYY-MM-DD"))
+}
+
+#[utoipa::path(post, path = "/api/v1/rounds", operation_id = "openRound", tag = "supervision",
+    summary = "Open a supervision round (督查): open 明查, undercover 暗访 or special 专项, numbered per year",
+    request_body = NewRoundRequest,
+    responses(
+        (status = 201, description = "The round", body = Round, headers(("Location" = String))),
+        (status = 403, description = "Only the office and admins run rounds, within their area", body = ErrorBody),
+        BodyRefusals,
+        Refusals,
+    ))]
+pub async fn create(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let principal = caller.require(Action::Supervise)?;
+    let request: NewRoundRequest = typed_body_or(body, INVALID)?;
+    let name = request.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 200 || name.contains('\0') {
+        return Err(invalid("name", "must be text of 1 to 200 characters"));
+    }
+    let (starts_on, ends_on) = (date("starts_on", &request.starts_on)?, date("ends_on", &request.ends_on)?);
+    let rectify_by = match &request.rectify_by {
+        Some(text) => date("rectify_by", text)?,
+        None => ends_on + time::Duration::days(DEFAULT_RECTIFY_DAYS),
+    };
+    check_dates(starts_on, ends_on, rectify_by).map_err(|(field, reason)| invalid(field, reason))?;
+    let snapshot = ctx.catalog.snapshot();
+    let area = request.area.unwrap_or_else(|| {
+        principal.scope.iter().filter(|s| s.as_str() != crate::domain::auth::WHOLE_CITY).cloned().collect()
+    });
+    if let Some(unknown) = area.iter().find(|code| !snapshot.grids.contains_key(*code)) {
+        return Err(invalid("area", format!("no grid {unknown:?}")));
+    }
+    let points = request.points.unwrap_or_default();
+    if points.len() > 5000 || points.iter().any(|p| p.is_empty() || p.chars().count() > 100 || p.contains('\0')) {
+        return Err(invalid("points", "at most 5000 point codes of 1 to 100 characters"));
+    }
+    let new = NewRound { name, kind: request.kind, starts_on, ends_on, rectify_by, area, points };
+    let probe = Round {
+        id: 0,
+        year: 0,
+        number: 0,
+        name: String::new(),
+        kind: new.kind,
+        starts_on,
+        ends_on,
+        rectify_by,
+        area: new.area.clone(),
+        points: Vec::new(),
+        created_by: String::new(),
+        created_at: ctx.clock.now(),
+        published_at: None,
+    };
+    if !runs(principal, &snapshot, &probe) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "a round's area must lie within yours"));
+    }
+    let year = starts_on.year();
+    let round = ctx.store.create_round(new, year, ctx.clock.now(), caller.actor()).await.map_err(conflict)?;
+    let location = [(header::LOCATION, format!("/api/v1/rounds/{}", round.id))];
+    Ok((StatusCode::CREATED, location, Json(round)).into_response())
+}
+
+/// A store conflict (two writers at once) as 409; anything else as usual.
+fn conflict(e: crate::store::StoreError) -> ApiError {
+    match e {
+        crate::store::StoreError::Conflict(reason) => ApiError::new(StatusCode::CONFLICT, "conflict", reason),
+        other => other.into(),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/rounds", operation_id = "listRounds", tag = "supervision",
+    summary = "The supervision rounds the caller may see, newest first",
+    responses(
+        (status = 200, description = "Rounds", body = Rounds),
+        (status = 400, description = "An unknown parameter", body = ErrorBody),
+        (status = 403, description = "Citizen apps see no rounds; or a password change comes first", body = ErrorBody),
+        Refusals,
+    ))]
+pub async fn list(State(ctx): State<ApiContext>, caller: Caller, params: Params) -> Result<Json<Rounds>, ApiError> {
+    let principal = caller.require(Action::ReadRounds)?;
+    params.only(&[])?;
+    let snapshot = ctx.catalog.snapshot();
+    let rounds =
+        ctx.store.rounds().await?.into_iter().filter(|r| runs(principal, &snapshot, r) || r.is_public()).collect();
+    Ok(Json(Rounds { rounds }))
+}
+
+#[utoipa::path(get, path = "/api/v1/rounds/{id}", operation_id = "getRound", tag = "supervision",
+    summary = "One supervision round (404 for an undercover round not yet published, except to the office running it)",
+    params(("id" = String, Path, description = "The round's id")),
+    responses(
+        (status = 200, description = "The round", body = Round),
+        (status = 403, description = "Citizen apps see no rounds; or a password change comes first", body = ErrorBody),
+        (status = 404, description = "No such round the caller may see", body = ErrorBody),
+        Refusals,
+    ))]
+pub async fn get(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Round>, ApiError> {
+    let principal = caller.require(Action::ReadRounds)?;
+    Ok(Json(visible_round(&ctx, principal, &id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/rounds/{id}/findings", operation_id = "recordFinding", tag = "supervision",
+    summary = "Record a finding of a round: handed over as a routed case at once, or when an undercover round is published",
+    params(("id" = String, Path, description = "The round's id")),
+    request_body = NewFinding,
+    responses(
+        (status = 201, description = "The finding, and its case when handed over", body = FindingRecorded),
+        (status = 403, description = "Only the office running the round; or a place outside its area", body = ErrorBody),
+        (status = 404, description = "No such round the caller may see", body = ErrorBody),
+        BodyRefusals,
+        Refusals,
+    ))]
+pub async fn add_finding(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let principal = caller.require(Action::Supervise)?;
+    let round = run_round(&ctx, principal, &id).await?;
+    let request: NewFinding = typed_body_or(body, INVALID)?;
+    let description = request.description.trim().to_string();
+    if description.is_empty() || description.chars().count() > 4000 || description.contains('\0') {
+        return Err(invalid("description", "must be text of 1 to 4000 characters"));
+    }
+    let snapshot = ctx.catalog.snapshot();
+    let category = find(&snapshot.categories, request.category.trim()).ok_or_else(|| {
+        invalid("category", format!("{:?} is not in the catalogue (GET /api/v1/categories)", request.category))
+    })?;
+    let point = match request.point.as_deref().map(str::trim) {
+        Some(code) if code.is_empty() || code.chars().count() > 100 || code.contains('\0') => {
+            return Err(invalid("point", "must be a point code of 1 to 100 characters"))
+        }
+        Some(code) => Some(
+            ctx.store
+                .point(code.to_string())
+                .await?
+                .ok_or_else(|| invalid("point", format!("no assessment point {code:?}")))?,
+        ),
+        None => None,
+    };
+    let (lon, lat) = match (request.lon, request.lat, &point) {
+        (Some(lon), Some(lat), _) if lon.is_finite() && lat.is_finite() && lon.abs() <= 180.0 && lat.abs() <= 90.0 => {
+            (lon, lat)
+        }
+        (Some(_), Some(_), _) => return Err(invalid("lon", "lon and lat must be degrees within ±180 and ±90")),
+        (None, None, Some(p)) => {
+            let at = geo::InteriorPoint::interior_point(&p.geometry)
+                .ok_or_else(|| invalid("point", "has an empty geometry"))?;
+            (at.x(), at.y())
+        }
+        _ => return Err(invalid("lon", "give lon and lat, or a point")),
+    };
+    // The place must lie in the round's area (when it has one) and in the caller's.
+    let grid = snapshot.index.locate(geo::Coord { x: lon, y: lat }).grid.map(|e| e.code.clone());
+    let in_round =
+        round.area.is_empty() || grid.as_ref().is_some_and(|g| snapshot.descendants(&round.area).contains(g));
+    if !in_round || !Area::of(principal, &snapshot).may_report_at(grid.as_deref()) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "outside_area", "the finding lies outside the round's area"));
+    }
+    let finding = Finding {
+        id: 0,
+        round_id: round.id,
+        point_code: point.map(|p| p.code),
+        lon,
+        lat,
+        category: category.code.clone(),
+        description,
+        found_by: principal.name.clone(),
+        found_at: ctx.clock.now(),
+        problem_id: None,
+    };
+    let (finding, problem) = record_finding(&ctx.store, &snapshot, &round, finding, category, caller.actor()).await?;
+    let area = Area::of(principal, &snapshot);
+    if let Some(p) = &problem {
+        ctx.announce(p);
+    }
+    let problem = problem.map(|p| present::case(&ctx, &area, p));
+    Ok((StatusCode::CREATED, Json(FindingRecorded { finding, problem })).into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/rounds/{id}/publish", operation_id = "publishRound", tag = "supervision",
+    summary = "Publish an undercover round: its findings are handed over as routed cases, and the units see the round",
+    params(("id" = String, Path, description = "The round's id")),
+    responses(
+        (status = 200, description = "The round and the cases handed over", body = Published),
+        (status = 403, description = "Only the office running the round", body = ErrorBody),
+        (status = 404, description = "No such round the caller may see", body = ErrorBody),
+        (status = 409, description = "Not an undercover round, published already, or a finding recorded meanwhile", body = ErrorBody),
+        Refusals,
+    ))]
+pub async fn publish_round(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Published>, ApiError> {
+    let principal = caller.require(Action::Supervise)?;
+    let round = run_round(&ctx, principal, &id).await?;
+    let refused = |reason: &str| ApiError::new(StatusCode::CONFLICT, "illegal_transition", reason.to_string());
+    if round.kind != RoundKind::Undercover {
+        return Err(refused("only an undercover round is published: the findings of others are handed over at once"));
+    }
+    let snapshot = ctx.catalog.snapshot();
+    let now = ctx.clock.now();
+    let handed_over = publish(&ctx.store, &snapshot, &round, now, caller.actor())
+        .await
+        .map_err(conflict)?
+        .ok_or_else(|| refused("the round is published already"))?;
+    handed_over.iter().for_each(|p| ctx.announce(p));
+    let area = Area::of(principal, &snapshot);
+    let handed_over = handed_over.into_iter().map(|p| present::case(&ctx, &area, p)).collect();
+    let round = ctx.store.round(round.id).await?.ok_or_else(|| ApiError::not_found("the round vanished"))?;
+    Ok(Json(Published { round, handed_over }))
+}
+
+#[utoipa::path(get, path = "/api/v1/rounds/{id}/ledger", operation_id = "roundLedger", tag = "supervision",
+    summary = "A round's ledger (台账): every finding with its standing (rectified 已整改, not rectified 未整改, overdue 超期, voided), per unit and per point",
+    description = "The office running the round sees every finding; everyone else, once the round is public, only the findings whose cases they may see (a unit: those handed to it).",
+    params(("id" = String, Path, description = "The round's id")),
+    responses(
+        (status = 200, description = "The ledger", body = Ledger),
+        (status = 403, description = "Citizen apps see no rounds; or a password change comes first", body = ErrorBody),
+        (status = 404, description = "No such round the caller may see", body = ErrorBody),
+        Refusals,
+    ))]
+pub async fn ledger(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Ledger>, ApiError> {
+    let principal = caller.require(Action::ReadRounds)?;
+    let round = visible_round(&ctx, principal, &id).await?;
+    let snapshot = ctx.catalog.snapshot();
+    let office = runs(principal, &snapshot, &round);
+    let ledger = ledger_of(&ctx.store, round, ctx.clock.now(), ctx.calendar.offset).await?;
+    if office {
+        return Ok(Json(ledger));
+    }
+    let area = Area::of(principal, &snapshot);
+    Ok(Json(restricted(ledger, |item| {
+        item.finding.problem_id.is_some() && area.sees(item.grid_code.as_deref(), item.unit.as_deref(), None)
+    })))
+}

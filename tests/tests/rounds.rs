@@ -1,0 +1,160 @@
+//! Supervision rounds (督查, issue 23) through the API on both backends: the office opens an
+//! undercover round and records findings that no unit can see; publishing hands them over as
+//! routed cases; the ledger (台账) follows each to 销号 with counts computed by hand here; an
+//! open round hands its finding over at once, and one past its rectify-by day is overdue.
+
+mod common;
+
+use common::{inside, small_jpeg, upload_form, Backend, Server};
+use serde_json::{json, Value};
+
+/// The counts of a ledger row, in the order found, rectified, not rectified, overdue, reopened, voided.
+fn tally(row: &Value) -> [u64; 6] {
+    ["found", "rectified", "not_rectified", "overdue", "reopened", "voided"].map(|k| row[k].as_u64().unwrap_or(99))
+}
+
+fn row<'a>(rows: &'a Value, key: &str) -> &'a Value {
+    rows.as_array().and_then(|r| r.iter().find(|r| r["key"] == key)).unwrap_or(&Value::Null)
+}
+
+fn scenario(backend: &Backend) {
+    let name = backend.name();
+    let server = Server::start(&backend.url(), &["--demo", "--clock-start", "2026-11-20T10:00:00+08:00"]);
+    let [office, dispatcher, unit] = ["office", "dispatcher", "unit"].map(|r| server.session(r));
+    let app = server.token_of("app");
+
+    // Places: two grids of the demo unit (东华门街道办事处), one of another unit.
+    let (_, grids) = server.get_as(Some(&office), "/api/v1/layers/grids?level=grid");
+    let grids = grids["features"].as_array().expect("grids").clone();
+    let of_unit = |mine: bool| -> Vec<&Value> {
+        grids.iter().filter(|g| (g["properties"]["responsible_unit"] == "东华门街道办事处") == mine).collect()
+    };
+    let (ours, theirs) = (of_unit(true), of_unit(false));
+    let other_unit = theirs[0]["properties"]["responsible_unit"].as_str().expect("a unit").to_string();
+    let places = [inside(ours[0]), inside(ours[1]), inside(theirs[0])];
+
+    // Only the office opens rounds; bodies are checked field by field.
+    let round = json!({"name": "11月第三周暗访", "kind": "undercover", "starts_on": "2026-11-16",
+                       "ends_on": "2026-11-20", "rectify_by": "2026-11-27"});
+    assert_eq!(server.post_as(Some(&dispatcher), "/api/v1/rounds", &round.to_string()).0, 403, "{name}");
+    let backwards = json!({"name": "x", "kind": "open", "starts_on": "2026-11-20", "ends_on": "2026-11-16"});
+    let (status, error) = server.post_as(Some(&office), "/api/v1/rounds", &backwards.to_string());
+    assert_eq!((status, error["error"]["details"]["fields"][0]["field"].as_str()), (422, Some("ends_on")), "{error}");
+    let unknown = json!({"name": "x", "kind": "secret", "starts_on": "2026-11-16", "ends_on": "2026-11-20"});
+    let (status, error) = server.post_as(Some(&office), "/api/v1/rounds", &unknown.to_string());
+    assert_eq!((status, error["error"]["code"].as_str()), (422, Some("invalid_round")), "{name}: {error}");
+
+    let (status, undercover) = server.post_as(Some(&office), "/api/v1/rounds", &round.to_string());
+    assert_eq!(status, 201, "{name}: {undercover}");
+    assert_eq!((undercover["year"].as_i64(), undercover["number"].as_i64()), (Some(2026), Some(1)), "{name}");
+    assert_eq!(undercover["area"], json!(["110101"]), "{name}: the office's own scope");
+    let days = ["starts_on", "ends_on", "rectify_by"].map(|d| undercover[d].as_str().unwrap_or("?").to_string());
+    assert_eq!(days, ["2026-11-16", "2026-11-20", "2026-11-27"], "{name}");
+    let id = undercover["id"].as_i64().expect("id");
+
+    // Three findings, withheld: no case yet (the demo's own undercover cases stay as they were).
+    let undercover_cases = || server.get_as(Some(&dispatcher), "/api/v1/problems?source=undercover").1["total"].clone();
+    let before = undercover_cases();
+    for ((lon, lat), what) in places.iter().zip(["垃圾堆放", "占道经营", "乱贴小广告"]) {
+        let finding = json!({"lon": lon, "lat": lat, "category": "暴露垃圾", "description": what});
+        let (status, recorded) =
+            server.post_as(Some(&office), &format!("/api/v1/rounds/{id}/findings"), &finding.to_string());
+        assert_eq!(status, 201, "{name}: {recorded}");
+        assert!(recorded["problem"].is_null() && recorded["finding"]["problem_id"].is_null(), "{name}: withheld");
+    }
+    let findings_path = format!("/api/v1/rounds/{id}/findings");
+    let by_unit = json!({"lon": places[0].0, "lat": places[0].1, "category": "暴露垃圾", "description": "x"});
+    assert_eq!(server.post_as(Some(&unit), &findings_path, &by_unit.to_string()).0, 403, "{name}: units do not");
+
+    // Nobody checked sees the round, its ledger or its findings as cases.
+    for token in [&unit, &dispatcher] {
+        assert_eq!(server.get_as(Some(token), &format!("/api/v1/rounds/{id}")).0, 404, "{name}");
+        assert_eq!(server.get_as(Some(token), &format!("/api/v1/rounds/{id}/ledger")).0, 404, "{name}");
+        let (_, listed) = server.get_as(Some(token), "/api/v1/rounds");
+        assert_eq!(listed["rounds"].as_array().map(Vec::len), Some(0), "{name}: {listed}");
+    }
+    assert_eq!(undercover_cases(), before, "{name}: no case before publication");
+    assert_eq!(server.get_as(Some(&app), "/api/v1/rounds").0, 403, "{name}: citizen apps see no rounds");
+
+    let ledger_path = format!("/api/v1/rounds/{id}/ledger");
+    let (_, ledger) = server.get_as(Some(&office), &ledger_path);
+    assert_eq!(tally(&ledger["total"]), [3, 0, 3, 0, 0, 0], "{name}: {}", ledger["total"]);
+    assert_eq!(tally(row(&ledger["by_unit"], "—")), [3, 0, 3, 0, 0, 0], "{name}: withheld, routed to no unit yet");
+
+    // Publication hands the three over, routed; once.
+    let (status, published) = server.post_as(Some(&office), &format!("/api/v1/rounds/{id}/publish"), "");
+    assert_eq!(status, 200, "{name}: {published}");
+    let cases = published["handed_over"].as_array().expect("cases").clone();
+    assert_eq!(cases.len(), 3, "{name}");
+    assert!(cases.iter().all(|c| c["source"] == "undercover" && c["status"] == "reported"), "{name}: {cases:?}");
+    let units: Vec<&str> = cases.iter().filter_map(|c| c["responsible_unit"].as_str()).collect();
+    assert_eq!(units, ["东华门街道办事处", "东华门街道办事处", other_unit.as_str()], "{name}");
+    assert_eq!(server.post_as(Some(&office), &format!("/api/v1/rounds/{id}/publish"), "").0, 409, "{name}");
+    assert_eq!(undercover_cases().as_u64(), before.as_u64().map(|n| n + 3), "{name}: three more cases");
+    let case_id = |i: usize| cases[i]["id"].as_i64().expect("id");
+
+    // The unit now sees the round and, in its ledger, only what was handed to it.
+    assert_eq!(server.get_as(Some(&unit), &format!("/api/v1/rounds/{id}")).0, 200, "{name}");
+    let (_, mine) = server.get_as(Some(&unit), &ledger_path);
+    assert_eq!(tally(&mine["total"]), [2, 0, 2, 0, 0, 0], "{name}: {}", mine["total"]);
+    assert_eq!(mine["items"].as_array().map(Vec::len), Some(2), "{name}");
+
+    // One is fixed and closed (销号); the other unit's is found not to hold (不属实).
+    let first = case_id(0);
+    for action in ["accept", "register", "dispatch"] {
+        server.act(&dispatcher, first, json!({"action": action}));
+    }
+    let (status, photo) = upload_form(
+        &server,
+        &unit,
+        &format!("/api/v1/problems/{first}/photos"),
+        &[("stage", "handling")],
+        "after.jpg",
+        &small_jpeg(90),
+    );
+    assert_eq!(status, 201, "{name}: {photo}");
+    server.act(&unit, first, json!({"action": "handle", "note": "已清运"}));
+    server.act(&dispatcher, first, json!({"action": "verify", "override_flags": true, "note": "现场核查已清理"}));
+    let closed = server.act(&dispatcher, first, json!({"action": "close", "override_flags": true, "note": "销号"}));
+    assert_eq!(closed["status"], "closed", "{name}");
+    server.act(&dispatcher, case_id(2), json!({"action": "void", "note": "经核实不属实"}));
+
+    let (_, ledger) = server.get_as(Some(&office), &ledger_path);
+    assert_eq!(tally(&ledger["total"]), [3, 1, 1, 0, 0, 1], "{name}: {}", ledger["total"]);
+    assert_eq!(tally(row(&ledger["by_unit"], "东华门街道办事处")), [2, 1, 1, 0, 0, 0], "{name}");
+    assert_eq!(tally(row(&ledger["by_unit"], &other_unit)), [1, 0, 0, 0, 0, 1], "{name}");
+    let (_, mine) = server.get_as(Some(&unit), &ledger_path);
+    assert_eq!(tally(&mine["total"]), [2, 1, 1, 0, 0, 0], "{name}: {}", mine["total"]);
+    let standings: Vec<&str> =
+        ledger["items"].as_array().expect("items").iter().filter_map(|i| i["standing"].as_str()).collect();
+    assert_eq!(standings, ["rectified", "not_rectified", "voided"], "{name}");
+
+    // An open round hands its finding over at once; past its rectify-by day it is overdue.
+    let late = json!({"name": "11月专项明查", "kind": "open", "starts_on": "2026-11-17", "ends_on": "2026-11-18",
+                      "rectify_by": "2026-11-19"});
+    let (status, open) = server.post_as(Some(&office), "/api/v1/rounds", &late.to_string());
+    assert_eq!((status, open["number"].as_i64()), (201, Some(2)), "{name}: {open}");
+    let finding = json!({"lon": places[1].0, "lat": places[1].1, "category": "暴露垃圾", "description": "门前堆物"});
+    let (status, recorded) =
+        server.post_as(Some(&office), &format!("/api/v1/rounds/{}/findings", open["id"]), &finding.to_string());
+    assert_eq!(status, 201, "{name}: {recorded}");
+    assert_eq!(recorded["problem"]["source"], "supervision", "{name}: handed over at once");
+    assert_eq!(recorded["problem"]["responsible_unit"], "东华门街道办事处", "{name}");
+    let (status, late_ledger) = server.get_as(Some(&unit), &format!("/api/v1/rounds/{}/ledger", open["id"]));
+    assert_eq!(status, 200, "{name}: an open round is public");
+    assert_eq!(tally(&late_ledger["total"]), [1, 0, 1, 1, 0, 0], "{name}: {}", late_ledger["total"]);
+    let (_, listed) = server.get_as(Some(&unit), "/api/v1/rounds");
+    assert_eq!(listed["rounds"].as_array().map(Vec::len), Some(2), "{name}: both public now");
+
+    // The office reports what it finds outside a round too.
+    let report = json!({"lon": places[0].0, "lat": places[0].1, "category": "暴露垃圾", "description": "检查发现",
+                        "source": "undercover"});
+    assert_eq!(server.post_as(Some(&office), "/api/v1/problems", &report.to_string()).0, 201, "{name}");
+}
+
+#[test]
+fn supervision_rounds_hand_over_findings_and_keep_the_ledger_on_both_backends() {
+    for backend in Backend::both("rounds") {
+        scenario(&backend);
+    }
+}
