@@ -1,9 +1,9 @@
 //! `gridwatch assess`: mock assessments (模拟测评) from the command line — draw, list, score
 //! from a spreadsheet, and report (JSON or XLSX).
 
-use crate::cli::command::{now, write_out};
 use crate::cli::config::DatabaseArgs;
 use crate::cli::error::CliError;
+use crate::cli::shared::{now, write_out};
 use crate::domain::access::Area;
 use crate::domain::assessment::{check_scores, sample, Assessment, ScoreInput, Spec};
 use crate::domain::auth::Actor;

@@ -1,7 +1,7 @@
 //! `gridwatch check grids`: the tiling check (责任全覆盖) on files, without a database.
 
-use crate::cli::command::write_out;
 use crate::cli::error::{CliError, ConfigError};
+use crate::cli::shared::write_out;
 use clap::Subcommand;
 use spatial::tiling::{check_tiling, TileGrid};
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
 //! The `gridwatch` command line: the commands (clap, each flag with an environment variable),
-//! each defined and run by its own module, and what they share (the runtime, writing results).
+//! each defined and run by its own module (what they share is in `shared`).
 //! `main.rs` only installs the allocator and calls [`main`].
 
 use crate::cli::accounts::{TokenCommand, UserCommand};
@@ -11,6 +11,7 @@ use crate::cli::error::CliError;
 use crate::cli::import::ImportCommand;
 use crate::cli::patrol::{CoverageCommand, PlanCommand};
 use crate::cli::report::ReportCommand;
+use crate::cli::shared::runtime;
 use crate::cli::{accounts, assess, assign, check, import, patrol, report, serve};
 use crate::store::connect;
 use clap::{Parser, Subcommand};
@@ -78,11 +79,6 @@ Examples:\n  gridwatch plan --week 2026-W48 --out plans.csv\n  gridwatch plan --
     Assess(AssessCommand),
 }
 
-/// A runtime for the commands that use the database.
-pub(super) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?)
-}
-
 fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve(args) => {
@@ -103,26 +99,5 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Plan(command) => patrol::run_plan(command),
         Command::Check(command) => check::run(command),
         Command::Assess(command) => runtime()?.block_on(assess::run(command)),
-    }
-}
-
-/// Now, by the system clock.
-pub(super) fn now() -> time::OffsetDateTime {
-    crate::domain::clock::Clock::now(&crate::domain::clock::SystemClock)
-}
-
-/// Writes a command's result to `out`, or to standard output.
-pub(super) fn write_out(out: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), CliError> {
-    match out {
-        Some(path) => {
-            std::fs::write(path, bytes).map_err(|source| CliError::Write { path: path.to_path_buf(), source })
-        }
-        None => {
-            use std::io::Write;
-            let mut stdout = std::io::stdout().lock();
-            let end: &[u8] = if bytes.ends_with(b"\n") { b"" } else { b"\n" };
-            let written = stdout.write_all(bytes).and_then(|_| stdout.write_all(end));
-            written.map_err(|source| CliError::Write { path: "standard output".into(), source })
-        }
     }
 }

@@ -3,13 +3,12 @@
 //! the flag and the value.
 
 use super::error::ConfigError;
-use super::serve::ServeOptions;
 use crate::app::coverage::{parse_time_zone, parse_week_start, CoverageRules};
 use crate::app::escalation::Webhook;
 use crate::app::evidence::blobs::{Blobs, LocalBlobs};
 use crate::app::evidence::s3::Bucket;
 use crate::app::planning::PlanRules;
-use crate::domain::clock::SimulatedClock;
+use crate::domain::clock::{Clock, SimulatedClock};
 use crate::domain::workflow::calendar::WorkingCalendar;
 use crate::domain::workflow::colour::Thresholds;
 use crate::domain::workflow::confirmation::Confirmation;
@@ -23,6 +22,21 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
+
+/// How the service runs (checked): where it listens, what it serves and with which rules.
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    pub demo: bool,
+    pub reload_interval: Duration,
+    pub connections: crate::http::server::ConnectionLimits,
+    /// Seconds between escalation passes.
+    pub escalation_interval: Duration,
+    pub webhook: Option<crate::app::escalation::Webhook>,
+    /// A clock other than the wall clock (demos and tests).
+    pub clock: Option<Arc<dyn Clock>>,
+    /// What the API itself is configured with (limits, calendar, colours, evidence, links …).
+    pub api: crate::http::Settings,
+}
 
 /// Everything `gridwatch serve` runs with, checked.
 pub struct ServeConfig {

@@ -3,9 +3,9 @@
 //! record), upserting by code so a re-import changes only what changed.
 
 use crate::app::catalog::Catalog;
-use crate::cli::command::{now, runtime};
 use crate::cli::config::DatabaseArgs;
 use crate::cli::error::CliError;
+use crate::cli::shared::{now, runtime};
 use crate::domain::auth::Actor;
 use crate::domain::patrol::PointBatch;
 use crate::store::connect;

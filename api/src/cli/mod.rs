@@ -13,3 +13,4 @@ pub mod import;
 pub mod patrol;
 pub mod report;
 pub mod serve;
+mod shared;

@@ -2,9 +2,9 @@
 
 use crate::app::catalog::Catalog;
 use crate::app::coverage::{compute, patrol_week, CoverageRules};
-use crate::cli::command::{now, runtime, write_out};
 use crate::cli::config::{CoverageArgs, DatabaseArgs, PlanningArgs};
 use crate::cli::error::CliError;
+use crate::cli::shared::{now, runtime, write_out};
 use crate::domain::access::Area;
 use crate::store::connect;
 use crate::store::Store;

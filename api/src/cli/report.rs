@@ -2,9 +2,9 @@
 
 use crate::app::bulletin::{load, parse_week, week_of, GroupBy};
 use crate::app::catalog::Catalog;
-use crate::cli::command::runtime;
 use crate::cli::config::DatabaseArgs;
 use crate::cli::error::CliError;
+use crate::cli::shared::runtime;
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::workflow::calendar::WorkingCalendar;
 use crate::store::{AreaFilter, Store};

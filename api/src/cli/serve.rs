@@ -7,23 +7,8 @@ use crate::domain::clock::Clock;
 use crate::domain::clock::SystemClock;
 use crate::http::{router, ApiContext};
 use crate::store::connect;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-
-pub struct ServeOptions {
-    pub listen: SocketAddr,
-    pub demo: bool,
-    pub reload_interval: Duration,
-    pub connections: crate::http::server::ConnectionLimits,
-    /// Seconds between escalation passes.
-    pub escalation_interval: Duration,
-    pub webhook: Option<crate::app::escalation::Webhook>,
-    /// A clock other than the wall clock (demos and tests).
-    pub clock: Option<Arc<dyn Clock>>,
-    /// What the API itself is configured with (limits, calendar, colours, evidence, links …).
-    pub api: crate::http::Settings,
-}
 
 /// Connects, seeds the demo city when asked, and serves until SIGTERM or Ctrl-C: the one place
 /// the running service is put together.

@@ -8,7 +8,7 @@ use super::params::Params;
 use super::present::{CasePhoto, ShownPointPhoto};
 use super::{present, ApiContext};
 use crate::app::evidence::attach::{AttachError, Evidence, Sent};
-use crate::app::evidence::blobs::Variant;
+use crate::app::evidence::objects::Variant;
 use crate::domain::access::{Action, Area};
 use crate::domain::evidence::checks::Stage;
 use crate::domain::evidence::Unaccepted;
@@ -424,7 +424,7 @@ pub async fn download(
         Some(_) => return Err(ApiError::bad_request("invalid_parameter", "size must be original, thumb or jpeg")),
     };
     let not_found = || ApiError::not_found(format!("no photo {sha256}"));
-    if crate::app::evidence::blobs::object_name(&sha256, variant).is_none() {
+    if crate::app::evidence::objects::object_name(&sha256, variant).is_none() {
         return Err(not_found());
     }
     let area = Area::of(principal, &ctx.catalog.snapshot());

@@ -4,7 +4,8 @@
 //! between leaves an unnamed file, never a row without its file). Shared by the HTTP API and the
 //! command line.
 
-use super::blobs::{Blobs, Variant};
+use super::blobs::Blobs;
+use super::objects::Variant;
 use super::{accept, Upload};
 use crate::domain::auth::Actor;
 use crate::domain::auth::Role;

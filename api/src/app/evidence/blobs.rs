@@ -3,6 +3,7 @@
 //! Two places can hold them: a local directory (the default) or an S3-compatible bucket
 //! ([`super::s3`]: MinIO, Ceph, AWS S3 …).
 
+use super::objects::{object_name, Variant};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -38,33 +39,11 @@ impl Blobs {
     }
 }
 
-/// A file's name in the store: `ab/abcdef…` or `ab/abcdef….thumb.jpg`; `None` for anything that
-/// is not a SHA-256 in lower-case hex (no path tricks).
-pub fn object_name(sha256: &str, variant: Variant) -> Option<String> {
-    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-        return None;
-    }
-    Some(match variant {
-        Variant::Original => format!("{}/{sha256}", &sha256[..2]),
-        Variant::Thumbnail => format!("{}/{sha256}.thumb.jpg", &sha256[..2]),
-        Variant::Jpeg => format!("{}/{sha256}.jpg", &sha256[..2]),
-    })
-}
-
 /// Files in a local directory. Writing goes to a temporary name first and is renamed into place,
 /// so a crash never leaves a half-written file under a real name.
 #[derive(Debug, Clone)]
 pub struct LocalBlobs {
     root: PathBuf,
-}
-
-/// Which file of an upload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Variant {
-    Original,
-    Thumbnail,
-    /// A HEIC original as JPEG.
-    Jpeg,
 }
 
 impl LocalBlobs {

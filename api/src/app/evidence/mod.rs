@@ -6,6 +6,7 @@ pub mod archive;
 pub mod attach;
 pub mod blobs;
 pub mod heic;
+pub mod objects;
 pub mod s3;
 
 pub use crate::domain::evidence::{Media, Unaccepted, MAX_PIXELS};

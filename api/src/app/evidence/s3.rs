@@ -3,7 +3,7 @@
 //! S3-compatible store accepts. Files are content-addressed, so a file already there is never
 //! written again.
 
-use super::blobs::{object_name, Variant};
+use super::objects::{object_name, Variant};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::time::Duration;
