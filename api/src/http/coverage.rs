@@ -12,7 +12,7 @@ use crate::app::coverage::{compute, patrol_week};
 use crate::domain::access::{Action, Area};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use spatial::tiling::{check_tiling, TileGrid, TilingReport};
 use spatial::GridLevel;
 
@@ -57,6 +57,28 @@ pub async fn coverage(State(ctx): State<ApiContext>, caller: Caller, params: Par
     Ok(axum::Json(coverage).into_response())
 }
 
+/// A coverage gap's properties: which gap, where, and for a point its visits.
+#[derive(serde::Serialize)]
+struct GapProperties<'a> {
+    /// not_covered, off_route, no_officer or no_track.
+    gap: &'static str,
+    week: &'a str,
+    code: &'a str,
+    name: Option<&'a str>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    point: Option<PointGap<'a>>,
+    unit: &'a Option<String>,
+}
+
+/// What a point's gap adds.
+#[derive(serde::Serialize)]
+struct PointGap<'a> {
+    r#type: &'a str,
+    grid_code: &'a Option<String>,
+    visits: u32,
+    required: u8,
+}
+
 /// The week's gaps as features: uncovered points and points on no route (their geometry), grids
 /// without an officer or without any track (their boundary). `gap` says which.
 pub async fn gap_features(
@@ -74,20 +96,23 @@ pub async fn gap_features(
             if !applies {
                 continue;
             }
-            let mut props = Map::new();
-            props.insert("gap".into(), json!(gap));
-            props.insert("week".into(), json!(label));
-            props.insert("code".into(), json!(p.code));
-            props.insert("name".into(), json!(p.name));
-            props.insert("type".into(), json!(p.kind));
-            props.insert("grid_code".into(), json!(p.grid_code));
-            props.insert("unit".into(), json!(p.responsible_unit));
-            props.insert("visits".into(), json!(c.visits));
-            props.insert("required".into(), json!(c.required));
-            features.push(maps::geojson::feature(
-                json!(format!("{gap}/{}", p.code)),
+            let properties = GapProperties {
+                gap,
+                week: &label,
+                code: &p.code,
+                name: Some(&p.name),
+                point: Some(PointGap {
+                    r#type: &p.kind,
+                    grid_code: &p.grid_code,
+                    visits: c.visits,
+                    required: c.required,
+                }),
+                unit: &p.responsible_unit,
+            };
+            features.push(geojson::feature(
+                format!("{gap}/{}", p.code),
                 maps::geojson::geometry(&p.geometry),
-                props,
+                &properties,
             ));
         }
     }
@@ -99,17 +124,17 @@ pub async fn gap_features(
     {
         for code in codes {
             let Some(&i) = by_code.get(code.as_str()) else { continue };
-            let mut props = Map::new();
-            props.insert("gap".into(), json!(gap));
-            props.insert("week".into(), json!(label));
-            props.insert("code".into(), json!(code));
-            props.insert("name".into(), json!(entries[i].payload.name));
-            props.insert("unit".into(), json!(entries[i].payload.responsible_unit));
-            features.push(maps::geojson::feature(
-                json!(format!("{gap}/{code}")),
-                maps::geojson::multipolygon(&entries[i].geometry),
-                props,
-            ));
+            let payload = &entries[i].payload;
+            let properties = GapProperties {
+                gap,
+                week: &label,
+                code,
+                name: payload.name.as_deref(),
+                point: None,
+                unit: &payload.responsible_unit,
+            };
+            let boundary = maps::geojson::multipolygon(&entries[i].geometry);
+            features.push(geojson::feature(format!("{gap}/{code}"), boundary, &properties));
         }
     }
     Ok(features)

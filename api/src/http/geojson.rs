@@ -17,6 +17,15 @@ pub fn answer(body: impl serde::Serialize) -> Response {
     }
 }
 
+/// A feature whose properties are a typed struct, written as `maps::geojson` writes them all.
+pub fn feature(id: impl serde::Serialize, geometry: Value, properties: &impl serde::Serialize) -> Value {
+    let properties = match serde_json::to_value(properties) {
+        Ok(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    maps::geojson::feature(serde_json::to_value(id).unwrap_or(Value::Null), geometry, properties)
+}
+
 /// An RFC 7946 FeatureCollection.
 #[derive(ToSchema)]
 #[allow(dead_code)] // describes what `maps::geojson::feature_collection` writes

@@ -10,7 +10,7 @@ use crate::store::{BBox, StoredGrid};
 use axum::extract::State;
 use axum::response::IntoResponse;
 use geo::{Intersects, Rect};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use spatial::GridLevel;
 use time::format_description::well_known::Rfc3339;
 
@@ -21,19 +21,34 @@ pub(super) fn rect(b: BBox) -> Rect<f64> {
     Rect::new(geo::Coord { x: b.min_lon, y: b.min_lat }, geo::Coord { x: b.max_lon, y: b.max_lat })
 }
 
+/// A grid's properties on the map and in the layers.
+#[derive(serde::Serialize)]
+struct GridProperties<'a> {
+    code: &'a str,
+    name: &'a Option<String>,
+    parent_code: &'a Option<String>,
+    level: Option<GridLevel>,
+    lead_department: &'a Option<String>,
+    responsible_unit: &'a Option<String>,
+    officer: &'a Option<String>,
+    version: i32,
+    valid_from: Option<String>,
+}
+
 pub(super) fn grid_feature(g: StoredGrid) -> Value {
-    let mut props = Map::new();
-    let grid = g.grid;
-    props.insert("code".into(), json!(grid.code));
-    props.insert("name".into(), json!(grid.name));
-    props.insert("parent_code".into(), json!(grid.parent_code));
-    props.insert("level".into(), json!(grid.level));
-    props.insert("lead_department".into(), json!(grid.lead_department));
-    props.insert("responsible_unit".into(), json!(grid.responsible_unit));
-    props.insert("officer".into(), json!(grid.officer));
-    props.insert("version".into(), json!(g.version));
-    props.insert("valid_from".into(), json!(g.valid_from.format(&Rfc3339).ok()));
-    maps::geojson::feature(json!(grid.code), maps::geojson::multipolygon(&grid.geometry), props)
+    let grid = &g.grid;
+    let properties = GridProperties {
+        code: &grid.code,
+        name: &grid.name,
+        parent_code: &grid.parent_code,
+        level: grid.level,
+        lead_department: &grid.lead_department,
+        responsible_unit: &grid.responsible_unit,
+        officer: &grid.officer,
+        version: g.version,
+        valid_from: g.valid_from.format(&Rfc3339).ok(),
+    };
+    geojson::feature(&grid.code, maps::geojson::multipolygon(&grid.geometry), &properties)
 }
 
 /// A bbox no larger than the configured limit.

@@ -251,31 +251,60 @@ fn record_error(e: importers::RecordError) -> ApiError {
     invalid_field(&e.field, e.reason)
 }
 
+/// An assessment point's properties as features show them.
+#[derive(serde::Serialize)]
+struct ShownPointProperties<'a> {
+    code: &'a str,
+    name: &'a str,
+    r#type: &'a str,
+    /// The type's Chinese name (农贸市场).
+    type_zh: Option<&'static str>,
+    criteria: &'a [spatial::patrol::Criterion],
+    required_per_week: u8,
+    grid_code: &'a Option<String>,
+    grids: &'a [String],
+    unit: &'a Option<String>,
+    updated_at: Option<String>,
+}
+
 pub(super) fn point_feature(p: &StoredPoint) -> Value {
-    let mut props = Map::new();
-    props.insert("code".into(), json!(p.code));
-    props.insert("name".into(), json!(p.name));
-    props.insert("type".into(), json!(p.kind));
-    props.insert(
-        "type_zh".into(),
-        json!(spatial::patrol::POINT_KINDS.iter().find(|(id, _)| *id == p.kind).map(|(_, zh)| *zh)),
-    );
-    props.insert("criteria".into(), json!(p.criteria));
-    props.insert("required_per_week".into(), json!(p.required_per_week));
-    props.insert("grid_code".into(), json!(p.grid_code));
-    props.insert("grids".into(), json!(p.grids));
-    props.insert("unit".into(), json!(p.responsible_unit));
-    props.insert("updated_at".into(), json!(p.updated_at.format(&Rfc3339).ok()));
-    maps::geojson::feature(json!(p.code), maps::geojson::geometry(&p.geometry), props)
+    let properties = ShownPointProperties {
+        code: &p.code,
+        name: &p.name,
+        r#type: &p.kind,
+        type_zh: spatial::patrol::POINT_KINDS.iter().find(|(id, _)| *id == p.kind).map(|(_, zh)| *zh),
+        criteria: &p.criteria,
+        required_per_week: p.required_per_week,
+        grid_code: &p.grid_code,
+        grids: &p.grids,
+        unit: &p.responsible_unit,
+        updated_at: p.updated_at.format(&Rfc3339).ok(),
+    };
+    geojson::feature(&p.code, maps::geojson::geometry(&p.geometry), &properties)
+}
+
+/// A planned route's properties as features show them.
+#[derive(serde::Serialize)]
+struct ShownRouteProperties<'a> {
+    id: i64,
+    officer: &'a str,
+    weekday: u8,
+    name: &'a Option<String>,
 }
 
 pub(super) fn route_feature(r: &StoredRoute) -> Value {
-    let mut props = Map::new();
-    props.insert("id".into(), json!(r.id));
-    props.insert("officer".into(), json!(r.officer));
-    props.insert("weekday".into(), json!(r.weekday));
-    props.insert("name".into(), json!(r.name));
-    maps::geojson::feature(json!(r.id), maps::geojson::line_string(&r.line), props)
+    let properties = ShownRouteProperties { id: r.id, officer: &r.officer, weekday: r.weekday, name: &r.name };
+    geojson::feature(r.id, maps::geojson::line_string(&r.line), &properties)
+}
+
+/// A day's track of one officer, as features show it.
+#[derive(serde::Serialize)]
+struct TrackProperties {
+    officer: String,
+    date: String,
+    fixes: usize,
+    first_fix: Option<String>,
+    last_fix: Option<String>,
 }
 
 /// Visible points, filtered as asked.
@@ -858,18 +887,20 @@ pub(super) async fn track_features(
             fixes.sort_by_key(|f| f.t);
             let line = geo::LineString(fixes.iter().map(|f| geo::Coord { x: f.lon, y: f.lat }).collect());
             let time = |t: i64| local_time(t, offset);
-            let mut props = Map::new();
-            props.insert("officer".into(), json!(officer));
-            props.insert("date".into(), json!(date.to_string()));
-            props.insert("fixes".into(), json!(fixes.len()));
-            props.insert("first_fix".into(), json!(fixes.first().and_then(|f| time(f.t))));
-            props.insert("last_fix".into(), json!(fixes.last().and_then(|f| time(f.t))));
+            let id = format!("{officer}/{date}");
+            let properties = TrackProperties {
+                date: date.to_string(),
+                fixes: fixes.len(),
+                first_fix: fixes.first().and_then(|f| time(f.t)),
+                last_fix: fixes.last().and_then(|f| time(f.t)),
+                officer,
+            };
             let geometry = if fixes.len() == 1 {
                 maps::geojson::point(geo::Point(line.0[0]))
             } else {
                 maps::geojson::line_string(&line)
             };
-            maps::geojson::feature(json!(format!("{officer}/{date}")), geometry, props)
+            geojson::feature(id, geometry, &properties)
         })
         .collect())
 }
