@@ -174,3 +174,38 @@ fn the_whole_loop_runs_on_screen_with_the_officer_offline_on_both_backends() {
         );
     }
 }
+
+/// Supervision on screen (tests/browser/rounds.test.mjs): the office opens an undercover round
+/// at a desk and records a finding by tapping the map; the unit, on a phone, sees nothing until
+/// the office publishes it, and then the finding handed to it in the ledger (台账).
+#[test]
+fn the_office_runs_a_supervision_round_on_screen_and_the_unit_sees_it_once_published() {
+    let dir = common::scratch("rounds-map");
+    let server = Server::start(&format!("sqlite://{}", dir.join("rounds.db").display()), &["--demo"]);
+    let (_, grids) = server.get_as(Some(&server.token_of("office")), "/api/v1/layers/grids?level=grid");
+    let grid = grids["features"]
+        .as_array()
+        .and_then(|g| g.iter().find(|f| f["properties"]["responsible_unit"] == "东华门街道办事处").cloned())
+        .expect("a grid of the demo unit");
+    let (lon, lat) = common::inside(&grid);
+    let shots = common::workspace().join("target/test-output/rounds");
+    let out = Command::new("node")
+        .arg("rounds.test.mjs")
+        .current_dir(common::workspace().join("tests/browser"))
+        .env("GRIDWATCH_URL", &server.base)
+        .env("GRIDWATCH_LOGINS", logins_of(&server).to_string())
+        .env("GRIDWATCH_AT", format!("{lon},{lat}"))
+        .env("GRIDWATCH_SCREENSHOTS", &shots)
+        .output()
+        .expect("node runs (scripts/test.sh installs playwright-core into tests/browser)");
+    let log = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success() && log.contains("rounds checks passed"), "rounds browser checks failed:\n{log}");
+    // What the screen showed is what the API holds: one round, its finding handed to the unit.
+    let (_, listed) = server.get_as(Some(&server.token_of("unit")), "/api/v1/rounds");
+    let round = &listed["rounds"][0];
+    let (_, ledger) = server.get_as(Some(&server.token_of("unit")), &format!("/api/v1/rounds/{}/ledger", round["id"]));
+    assert_eq!(
+        (ledger["total"]["found"].as_u64(), ledger["items"][0]["unit"].as_str()),
+        (Some(1), Some("东华门街道办事处"))
+    );
+}

@@ -2,6 +2,7 @@
 //   #officer    我的网格 — my grids, this week's points (patrolled or not), open problems, my route
 //   #dispatcher 派遣台   — new and unassigned problems, live; candidates; accept … dispatch; re-route
 //   #office     创建办   — coverage per grid for a week, tiling gaps and overlaps, ranking, trends
+//   #rounds     督查     — supervision rounds: their ledger (台账) on the map; the office opens rounds, records findings, publishes
 // Data comes with the caller's API token (kept in this browser only); the server decides what
 // each token may see.
 import { STRINGS } from "./i18n.js";
@@ -671,6 +672,112 @@ function trendChart(rows) {
   <tbody>${rows.map((r) => `<tr><td>${r.label}</td><td class="num">${r.opened}</td><td class="num">${r.closed}</td><td class="num">${r.onTime == null ? "—" : `${(r.onTime * 100).toFixed(0)} %`}</td></tr>`).join("")}</tbody></table>`;
 }
 
+// ---- 督查: supervision rounds and their ledger (台账) ----
+/** The colour of a finding on the map, by its standing in the ledger. */
+const STANDING_COLOUR = { withheld: "#8a93a6", not_rectified: "#f08c00", rectified: "#2a9d5b", voided: "#c9ced8" };
+
+async function roundsView(map, panel) {
+  const params = new URLSearchParams(location.hash.split("?")[1] || "");
+  const office = ["office", "admin"].includes(state.me.role);
+  const { rounds } = await api("/api/v1/rounds");
+  const chosen = rounds.find((r) => String(r.id) === params.get("id")) || rounds[0];
+  const label = (r) => `${r.year}-${String(r.number).padStart(2, "0")} ${t(`round_${r.kind}`)}`;
+  panel.innerHTML = `
+    <h2>${t("rounds")}</h2>
+    ${rounds.length ? `<select id="round" aria-label="${t("rounds")}">${rounds.map((r) => `<option value="${r.id}" ${r === chosen ? "selected" : ""}>${esc(label(r))} · ${esc(r.name)}</option>`).join("")}</select>` : `<p class="muted">${t("no_rounds")}</p>`}
+    <div id="ledger"></div>
+    ${office ? `<h2>${t("open_round")}</h2>
+    <form id="new-round">
+      <input name="name" required maxlength="200" placeholder="${t("round_name")}">
+      <select name="kind">${["open", "undercover", "special"].map((k) => `<option value="${k}">${t(`round_${k}`)}</option>`).join("")}</select>
+      <label>${t("starts_on")} <input name="starts_on" type="date" required value="${ymd(cityDate())}"></label>
+      <label>${t("ends_on")} <input name="ends_on" type="date" required value="${ymd(cityDate())}"></label>
+      <button type="submit">${t("open_round")}</button>
+      <p class="error" id="round-error" role="alert"></p>
+    </form>` : ""}`;
+  $("#round")?.addEventListener("change", (e) => { location.hash = `rounds?id=${e.target.value}`; });
+  $("#new-round")?.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const form = new FormData(e.target);
+    try {
+      const round = await api("/api/v1/rounds", { method: "POST", body: JSON.stringify(Object.fromEntries(form)) });
+      location.hash = `rounds?id=${round.id}`;
+    } catch (error) {
+      $("#round-error").textContent = error.message;
+    }
+  });
+  map.addSource("grids", tiles("grids"));
+  addGridLayers(map, "grids", "grids");
+  if (!chosen) return;
+
+  const ledger = await api(`/api/v1/rounds/${chosen.id}/ledger`);
+  const total = ledger.total;
+  const runs = office; // the server refuses (403) a round outside the office's area
+  const withheld = chosen.kind === "undercover" && !chosen.published_at;
+  const counts = ["found", "rectified", "not_rectified", "overdue", "reopened", "voided"];
+  const row = (key, tally) => `<tr><td>${esc(key)}</td>${counts.map((c) => `<td class="num">${tally[c]}</td>`).join("")}</tr>`;
+  $("#ledger").innerHTML = `
+    <p class="muted">${esc(chosen.name)} · ${chosen.starts_on} – ${chosen.ends_on} · ${t("rectify_by")} ${chosen.rectify_by}
+      ${withheld ? ` · <b>${t("not_published")}</b>` : ""}</p>
+    <div id="ledger-total" class="summary" ${counts.map((c) => `data-${c.replace("_", "-")}="${total[c]}"`).join(" ")}>
+      ${t("found")} ${total.found} · ${t("rectified")} ${total.rectified} · ${t("not_rectified")} ${total.not_rectified} · ${t("overdue")} ${total.overdue}</div>
+    <table id="ledger-units"><thead><tr><th>${t("unit")}</th>${counts.map((c) => `<th class="num">${t(c)}</th>`).join("")}</tr></thead>
+      <tbody>${ledger.by_unit.map((r) => row(r.key, r)).join("")}</tbody></table>
+    <ul id="ledger-items">${ledger.items.map((i) => `<li data-standing="${i.standing}"><span class="dot" style="background:${STANDING_COLOUR[i.standing]}"></span>
+      ${i.finding.problem_id ? `#${i.finding.problem_id} ` : ""}${esc(i.finding.description)} · ${esc(i.unit || "—")} · ${t(i.standing)}${i.overdue ? ` · <b>${t("overdue")}</b>` : ""}</li>`).join("")}</ul>
+    ${runs && withheld ? `<div class="actions"><button type="button" id="publish">${t("publish_round")}</button></div>` : ""}
+    ${runs ? `<h2>${t("record_finding")}</h2>
+    <form id="finding">
+      <select name="category" required aria-label="${t("category")}"></select>
+      <textarea name="description" required rows="2" placeholder="${t("description")}"></textarea>
+      <div class="muted" id="finding-where">${t("tap_map")}</div>
+      <button type="submit">${t("record_finding")}</button>
+      <p class="error" id="finding-error" role="alert"></p>
+    </form>` : ""}`;
+
+  const features = ledger.items.map((i) => ({ type: "Feature", geometry: { type: "Point", coordinates: [i.finding.lon, i.finding.lat] },
+    properties: { standing: i.standing, description: i.finding.description, unit: i.unit || "—", id: i.finding.problem_id || "" } }));
+  map.addSource("findings", { type: "geojson", data: featureCollection(features) });
+  map.addLayer({ id: "findings", type: "circle", source: "findings", paint: {
+    "circle-radius": 7, "circle-stroke-color": "#fff", "circle-stroke-width": 2,
+    "circle-color": ["match", ["get", "standing"], ...Object.entries(STANDING_COLOUR).flat(), "#444"] } });
+  popupOn(map, ["findings"], (p) => `<b>${esc(p.description)}</b><br>${esc(p.unit)} · ${t(p.standing)}${p.id ? `<br>#${p.id}` : ""}`);
+  if (features.length) fitTo(map, features);
+  else {
+    const district = await api("/api/v1/layers/grids?level=district").catch(() => null);
+    if (district?.features?.length) fitTo(map, district.features);
+  }
+
+  $("#publish")?.addEventListener("click", async () => {
+    await api(`/api/v1/rounds/${chosen.id}/publish`, { method: "POST" });
+    show();
+  });
+  const form = $("#finding");
+  if (!form) return;
+  const categories = await api("/api/v1/categories").then((c) => c.categories).catch(() => []);
+  form.category.innerHTML = categories.map((c) => `<option value="${esc(c.code)}">${esc(state.lang === "zh" ? c.name_zh : c.name_en)}</option>`).join("");
+  let tapped = null;
+  const marker = new maplibregl.Marker({ color: "#b23a48" });
+  const onTap = (e) => {
+    tapped = [e.lngLat.lng, e.lngLat.lat];
+    marker.setLngLat(e.lngLat).addTo(map);
+    $("#finding-where").textContent = `${t("position")}: ${tapped[1].toFixed(5)}, ${tapped[0].toFixed(5)}`;
+  };
+  map.on("click", onTap);
+  state.stop.push(() => map.off("click", onTap));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (!tapped) { $("#finding-error").textContent = t("tap_map"); return; }
+    const body = { lon: tapped[0], lat: tapped[1], category: form.category.value, description: form.description.value.trim() };
+    try {
+      await api(`/api/v1/rounds/${chosen.id}/findings`, { method: "POST", body: JSON.stringify(body) });
+      show();
+    } catch (error) {
+      $("#finding-error").textContent = error.message;
+    }
+  });
+}
+
 // ---- 待办: the caller's to-do list (the unit's board 待整改, the officer's checks, the desk's follow-up) ----
 /** The photo that goes with a step, by the step: of what was found (核实), after the fix (处置),
  * of the check on site (核查). */
@@ -777,7 +884,7 @@ async function tasksView(map, panel) {
 const kindText = (kind) => STRINGS[state.lang].task_kinds[kind] || kind;
 
 // ---- shell: sign-in, language, view switching ----
-const VIEWS = { tasks: tasksView, officer: officerView, dispatcher: dispatcherView, office: officeView };
+const VIEWS = { tasks: tasksView, officer: officerView, dispatcher: dispatcherView, office: officeView, rounds: roundsView };
 const DEFAULT_VIEW = { officer: "officer", dispatcher: "dispatcher", office: "office", admin: "office", unit: "tasks", app: "officer" };
 
 function applyLanguage() {

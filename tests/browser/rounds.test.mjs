@@ -1,0 +1,111 @@
+// Supervision on screen (督查, issue 23), in headless Chromium: the office, at a desk, opens an
+// undercover round and records a finding by tapping the map; the unit, on a phone, sees nothing of
+// it; the office publishes it, and the unit then finds the round with the finding handed to it in
+// its ledger (台账). Screenshots of both, at their sizes.
+//   GRIDWATCH_URL, GRIDWATCH_LOGINS (JSON {role: [user, password]}), GRIDWATCH_AT ("lon,lat" in a
+//   grid of the demo unit), GRIDWATCH_SCREENSHOTS (a directory)
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+
+const base = process.env.GRIDWATCH_URL;
+const logins = JSON.parse(process.env.GRIDWATCH_LOGINS);
+const [lon, lat] = process.env.GRIDWATCH_AT.split(",").map(Number);
+const shots = process.env.GRIDWATCH_SCREENSHOTS;
+mkdirSync(shots, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const errors = [];
+const step = (name) => console.log(`${name}: ok`);
+const PHONE = { width: 390, height: 844 };
+const DESK = { width: 1280, height: 800 };
+
+async function signIn(role, viewport) {
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1, timezoneId: "Asia/Shanghai" });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => errors.push(`${role}: ${e.message}`));
+  await page.goto(`${base}/map/`);
+  await page.locator("#login").waitFor();
+  const [user, password] = logins[role];
+  await page.fill("#username", user);
+  await page.fill("#password", password);
+  await page.click('#login button[type="submit"]');
+  await page.waitForFunction(() => document.body.dataset.ready && !document.body.dataset.ready.startsWith("error"), null, { timeout: 60_000 });
+  return page;
+}
+
+/** Opens `hash` and waits until the rounds view has drawn. */
+async function rounds(page, hash = "rounds") {
+  await page.evaluate((h) => { document.body.dataset.ready = ""; location.hash = h; }, hash);
+  await page.waitForFunction(() => document.body.dataset.ready === "rounds" || document.body.dataset.ready?.startsWith("error"), null, { timeout: 60_000 });
+  assert.equal(await page.evaluate(() => document.body.dataset.ready), "rounds", await page.textContent("#panel"));
+}
+
+/** Waits for the view to draw again after an action (the view redraws itself). */
+async function redrawn(page) {
+  await page.waitForFunction(() => document.body.dataset.ready === "rounds", null, { timeout: 60_000 });
+}
+
+const total = (page, count) => page.getAttribute("#ledger-total", `data-${count}`).then(Number);
+
+try {
+  // 1. The office opens an undercover round (暗访) at the desk.
+  const office = await signIn("office", DESK);
+  await rounds(office);
+  const name = `暗访 ${Date.now()}`;
+  await office.fill("#new-round input[name=name]", name);
+  await office.selectOption("#new-round select[name=kind]", "undercover");
+  await office.evaluate(() => { document.body.dataset.ready = ""; });
+  await office.click("#new-round button[type=submit]");
+  await redrawn(office);
+  assert.match(await office.textContent("#round option:checked"), new RegExp(name));
+  assert.equal(await total(office, "found"), 0);
+  step("the office opened an undercover round");
+
+  // 2. It records a finding where it tapped the map.
+  await office.evaluate(([lon, lat]) => window.gridwatch.map.jumpTo({ center: [lon, lat], zoom: 17 }), [lon, lat]);
+  await office.waitForFunction(() => window.gridwatch.map.loaded());
+  const box = await office.locator("#map").boundingBox();
+  await office.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await office.waitForFunction(() => !document.querySelector("#finding-where").textContent.includes("地图"));
+  await office.fill("#finding textarea[name=description]", "胡同口垃圾堆放（暗访）");
+  await office.evaluate(() => { document.body.dataset.ready = ""; });
+  await office.click("#finding button[type=submit]");
+  await redrawn(office);
+  assert.equal(await total(office, "found"), 1);
+  assert.equal(await total(office, "not-rectified"), 1);
+  assert.equal(await office.getAttribute("#ledger-items li", "data-standing"), "withheld");
+  await office.screenshot({ path: `${shots}/rounds-office-desk.png` });
+  step("the office recorded a finding: withheld");
+
+  // 3. The unit, on a phone, sees nothing of it.
+  const unit = await signIn("unit", PHONE);
+  await rounds(unit);
+  assert.equal(await unit.locator("#round option", { hasText: name }).count(), 0, "an unpublished undercover round is hidden");
+  step("the unit does not see the round");
+
+  // 4. The office publishes it: the finding becomes a case of the demo unit.
+  await office.evaluate(() => { document.body.dataset.ready = ""; });
+  await office.click("#publish");
+  await redrawn(office);
+  assert.equal(await office.getAttribute("#ledger-items li", "data-standing"), "not_rectified");
+  assert.match(await office.textContent("#ledger-units"), /东华门街道办事处/);
+  step("the office published it");
+
+  // 5. The unit now finds the round and what was handed to it.
+  await unit.reload();
+  await redrawn(unit);
+  assert.match(await unit.textContent("#round option:checked"), new RegExp(name));
+  assert.equal(await total(unit, "found"), 1);
+  assert.match(await unit.textContent("#ledger-items"), /胡同口垃圾堆放/);
+  await unit.screenshot({ path: `${shots}/rounds-unit-phone.png` });
+  step("the unit sees the finding handed to it");
+  assert.deepEqual(errors, [], "no script errors");
+  console.log("rounds checks passed");
+} finally {
+  await browser.close();
+}
