@@ -5,8 +5,9 @@
 
 mod common;
 
-use common::{inside, small_jpeg, upload_form, Backend, Server};
+use common::{inside, small_jpeg, text, upload_form, Backend, Server};
 use serde_json::{json, Value};
+use std::process::Command;
 
 /// The counts of a ledger row, in the order found, rectified, not rectified, overdue, reopened, voided.
 fn tally(row: &Value) -> [u64; 6] {
@@ -129,12 +130,53 @@ fn scenario(backend: &Backend) {
         ledger["items"].as_array().expect("items").iter().filter_map(|i| i["standing"].as_str()).collect();
     assert_eq!(standings, ["rectified", "not_rectified", "voided"], "{name}");
 
+    // The 督查通报 says the same numbers, as JSON, printable HTML and XLSX.
+    let (status, bulletin) = server.get_as(Some(&office), &format!("/api/v1/rounds/{id}/bulletin"));
+    assert_eq!(status, 200, "{name}: {bulletin}");
+    assert_eq!(bulletin["title"], "督查通报（2026年第1期）", "{name}");
+    let summary = bulletin["summary"].as_str().unwrap_or_default();
+    for part in ["对东城区开展暗访督查", "发现问题3个", "已整改1个，未整改1个（其中超期0个），不属实1个，整改率50.0%"]
+    {
+        assert!(summary.contains(part), "{name}: {part:?} in {summary}");
+    }
+    let ranked: Vec<&str> =
+        bulletin["units"].as_array().expect("units").iter().filter_map(|u| u["unit"].as_str()).collect();
+    assert_eq!(ranked, ["东华门街道办事处", other_unit.as_str()], "{name}: the rectified first");
+    assert_eq!(bulletin["open"].as_array().map(Vec::len), Some(1), "{name}");
+    let page = server.fetch(Some(&office), &format!("/api/v1/rounds/{id}/bulletin?format=html"), None);
+    let html = String::from_utf8_lossy(&page.body).to_string();
+    assert!(page.status == 200 && html.contains("@page { size: A4") && html.contains(summary), "{name}: {html}");
+    assert_eq!(server.get_as(Some(&office), &format!("/api/v1/rounds/{id}/bulletin?format=pdf")).0, 400, "{name}");
+    let book = server.fetch(Some(&office), &format!("/api/v1/rounds/{id}/bulletin?format=xlsx"), None);
+    assert_eq!(book.status, 200, "{name}");
+    let file = common::scratch(&format!("bulletin-{name}")).join("bulletin.xlsx");
+    std::fs::write(&file, &book.body).expect("write");
+    let python = std::env::var("GRIDWATCH_PYTHON").unwrap_or_else(|_| "python3".into());
+    let read = Command::new(python)
+        .args([
+            "-c",
+            "import sys, openpyxl\n\
+             book = openpyxl.load_workbook(sys.argv[1])\n\
+             print(book.sheetnames)\n\
+             print(book['通报'].cell(1, 1).value)\n\
+             s = book['各单位']\n\
+             print(*[s.cell(2, c).value for c in range(1, 9)], sep='|')",
+            &file.to_string_lossy(),
+        ])
+        .output()
+        .expect("python runs");
+    assert!(read.status.success(), "{}", text(&read.stderr));
+    let lines: Vec<String> = text(&read.stdout).lines().map(str::to_string).collect();
+    assert_eq!(lines[0], "['通报', '各单位', '各点位', '未整改问题']", "{name}");
+    assert_eq!(lines[1], "督查通报（2026年第1期）", "{name}");
+    assert_eq!(lines[2], "1|东华门街道办事处|2|1|1|0|0|0.5", "{name}");
+
     // An open round hands its finding over at once; past its rectify-by day it is overdue.
     let late = json!({"name": "11月专项明查", "kind": "open", "starts_on": "2026-11-17", "ends_on": "2026-11-18",
                       "rectify_by": "2026-11-19"});
     let (status, open) = server.post_as(Some(&office), "/api/v1/rounds", &late.to_string());
     assert_eq!((status, open["number"].as_i64()), (201, Some(2)), "{name}: {open}");
-    let finding = json!({"lon": places[1].0, "lat": places[1].1, "category": "暴露垃圾", "description": "门前堆物"});
+    let finding = json!({"lon": places[1].0, "lat": places[1].1, "category": "暴露垃圾", "description": "门前堆物 <script>x</script>"});
     let (status, recorded) =
         server.post_as(Some(&office), &format!("/api/v1/rounds/{}/findings", open["id"]), &finding.to_string());
     assert_eq!(status, 201, "{name}: {recorded}");
@@ -145,6 +187,10 @@ fn scenario(backend: &Backend) {
     assert_eq!(tally(&late_ledger["total"]), [1, 0, 1, 1, 0, 0], "{name}: {}", late_ledger["total"]);
     let (_, listed) = server.get_as(Some(&unit), "/api/v1/rounds");
     assert_eq!(listed["rounds"].as_array().map(Vec::len), Some(2), "{name}: both public now");
+    // What an inspector typed is text in the printed bulletin, never markup.
+    let page = server.fetch(Some(&unit), &format!("/api/v1/rounds/{}/bulletin?format=html", open["id"]), None);
+    let html = String::from_utf8_lossy(&page.body).to_string();
+    assert!(html.contains("&lt;script&gt;") && !html.contains("<script>"), "{name}: {html}");
 
     // The office reports what it finds outside a round too.
     let report = json!({"lon": places[0].0, "lat": places[0].1, "category": "暴露垃圾", "description": "检查发现",

@@ -12,6 +12,7 @@ pub mod evidence;
 pub mod export;
 pub mod group_commit;
 pub mod planning;
+pub mod round_bulletin;
 pub mod sign_in;
 pub mod supervision;
 pub mod tasks;

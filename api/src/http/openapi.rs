@@ -74,6 +74,7 @@ pub fn documented(ctx: &ApiContext) -> OpenApiRouter<ApiContext> {
         .routes(routes!(rounds::add_finding))
         .routes(routes!(rounds::publish_round))
         .routes(routes!(rounds::ledger))
+        .routes(routes!(rounds::bulletin))
         .routes(routes!(photos::list))
         .routes(routes!(photos::upload).layer((DefaultBodyLimit::max(upload_limit), once(upload_limit))))
         .routes(routes!(photos::point_list))

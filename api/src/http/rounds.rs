@@ -11,6 +11,7 @@ use super::error::{ApiError, BodyRefusals, ErrorBody, Refusals};
 use super::guard::Caller;
 use super::params::{field_error, typed_body_or, Params};
 use super::{present, ApiContext};
+use crate::app::round_bulletin::RoundBulletin;
 use crate::app::supervision::{ledger_of, publish, record_finding};
 use crate::domain::access::{Action, Area};
 use crate::domain::auth::Principal;
@@ -369,16 +370,93 @@ pub async fn ledger(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Ledger>, ApiError> {
+    Ok(Json(visible_ledger(&ctx, &caller, &id).await?))
+}
+
+/// A round's ledger as the caller may see it: whole to the office running the round; to anyone
+/// else (once public) only the findings whose cases they may see.
+async fn visible_ledger(ctx: &ApiContext, caller: &Caller, id: &str) -> Result<Ledger, ApiError> {
     let principal = caller.require(Action::ReadRounds)?;
-    let round = visible_round(&ctx, principal, &id).await?;
+    let round = visible_round(ctx, principal, id).await?;
     let snapshot = ctx.catalog.snapshot();
     let office = runs(principal, &snapshot, &round);
     let ledger = ledger_of(&ctx.store, round, ctx.clock.now(), ctx.calendar.offset).await?;
     if office {
-        return Ok(Json(ledger));
+        return Ok(ledger);
     }
     let area = Area::of(principal, &snapshot);
-    Ok(Json(restricted(ledger, |item| {
+    Ok(restricted(ledger, |item| {
         item.finding.problem_id.is_some() && area.sees(item.grid_code.as_deref(), item.unit.as_deref(), None)
-    })))
+    }))
+}
+
+/// The bulletin's formats.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documents the parameter `bulletin` reads (and refuses any other)
+pub(super) struct BulletinFormat {
+    #[param(inline)]
+    format: Option<Format>,
+}
+
+/// JSON, a page that prints on A4, or a workbook.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub(super) enum Format {
+    Json,
+    Html,
+    Xlsx,
+}
+
+#[utoipa::path(get, path = "/api/v1/rounds/{id}/bulletin", operation_id = "roundBulletin", tag = "supervision",
+    summary = "A round's 督查通报: numbered by the round, a paragraph and tables computed from its ledger (JSON, printable HTML or XLSX)",
+    params(("id" = String, Path, description = "The round's id"), BulletinFormat),
+    responses(
+        (status = 200, description = "The bulletin", content(
+            (RoundBulletin = "application/json"),
+            (String = "text/html"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 400, description = "An unknown format or parameter", body = ErrorBody),
+        (status = 403, description = "Citizen apps see no rounds; or a password change comes first", body = ErrorBody),
+        (status = 404, description = "No such round the caller may see", body = ErrorBody),
+        Refusals,
+    ))]
+pub async fn bulletin(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    params.only_documented::<BulletinFormat>()?;
+    let format = params.text("format").unwrap_or("json");
+    if !matches!(format, "json" | "html" | "xlsx") {
+        return Err(ApiError::parameter("format", format!("{format:?} is not json, html or xlsx")));
+    }
+    let ledger = visible_ledger(&ctx, &caller, &id).await?;
+    let today = ctx.clock.now().to_offset(ctx.calendar.offset).date();
+    let snapshot = ctx.catalog.snapshot();
+    let names: Vec<&str> = ledger
+        .round
+        .area
+        .iter()
+        .map(|code| snapshot.grids.get(code).and_then(|g| g.name.as_deref()).unwrap_or(code))
+        .collect();
+    let area = if names.is_empty() { "全市".to_string() } else { names.join("、") };
+    let bulletin = RoundBulletin::of(ledger, today, &area);
+    let file = format!("gridwatch-round-{}-{}", bulletin.round.year, bulletin.round.number);
+    Ok(match format {
+        "html" => {
+            let page = bulletin.to_html();
+            ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
+        }
+        "xlsx" => {
+            let book = bulletin.to_xlsx().map_err(|e| {
+                tracing::error!(error = %e, "round bulletin rendering failed");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the bulletin could not be rendered")
+            })?;
+            super::download(super::XLSX, &format!("{file}.xlsx"), book)
+        }
+        _ => Json(bulletin).into_response(),
+    })
 }

@@ -1,0 +1,257 @@
+//! The 督查通报 of a round: the numbers of its ledger written out as the office publishes them —
+//! a title numbered by the round, one computed paragraph, the units ranked, the points, and the
+//! findings still open — as JSON, as HTML that prints on A4, and as XLSX. Nothing is typed in.
+
+use crate::domain::supervision::{Ledger, LedgerItem, LedgerRow, Round, Standing, Tally};
+use serde::Serialize;
+use time::Date;
+
+/// A unit's line: its counts and its rectification rate (整改率).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct UnitLine {
+    pub unit: String,
+    #[serde(flatten)]
+    pub tally: Tally,
+    /// Rectified of the findings that held (found less voided); null when none held.
+    pub rate: Option<f64>,
+}
+
+/// A round's bulletin (督查通报).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct RoundBulletin {
+    /// 督查通报（2026年第3期）
+    pub title: String,
+    pub round: Round,
+    /// The day the numbers stand at.
+    #[serde(with = "iso_date")]
+    #[schema(value_type = String, format = Date)]
+    pub as_of: Date,
+    /// Assessment points checked: those the round chose, else those findings were made at.
+    pub points_checked: usize,
+    /// The paragraph that opens the bulletin, from the numbers.
+    pub summary: String,
+    pub total: Tally,
+    /// Ranked: the highest rectification rate first, then the fewest open findings.
+    pub units: Vec<UnitLine>,
+    pub points: Vec<LedgerRow>,
+    /// The findings not yet rectified, overdue first.
+    pub open: Vec<LedgerItem>,
+}
+
+time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
+
+fn rate(t: &Tally) -> Option<f64> {
+    let held = t.found.saturating_sub(t.voided);
+    (held > 0).then(|| f64::from(t.rectified) / f64::from(held))
+}
+
+fn percent(r: Option<f64>) -> String {
+    r.map_or("—".into(), |r| format!("{:.1}%", r * 100.0))
+}
+
+impl RoundBulletin {
+    /// The bulletin of `ledger` as it stands on `as_of`; `area` names the round's area as people
+    /// say it (东城区, or 全市).
+    pub fn of(ledger: Ledger, as_of: Date, area: &str) -> Self {
+        let round = ledger.round;
+        let points_checked = if round.points.is_empty() {
+            let at: std::collections::BTreeSet<&str> =
+                ledger.items.iter().filter_map(|i| i.finding.point_code.as_deref()).collect();
+            at.len()
+        } else {
+            round.points.len()
+        };
+        let t = ledger.total;
+        let summary = format!(
+            "{}至{}，对{}开展{}督查，共检查点位{}个，发现问题{}个。截至{}，已整改{}个，未整改{}个（其中超期{}个），不属实{}个，整改率{}。",
+            round.starts_on,
+            round.ends_on,
+            area,
+            round.kind.zh(),
+            points_checked,
+            t.found,
+            as_of,
+            t.rectified,
+            t.not_rectified,
+            t.overdue,
+            t.voided,
+            percent(rate(&t)),
+        );
+        let mut units: Vec<UnitLine> = ledger
+            .by_unit
+            .into_iter()
+            .map(|r| UnitLine { rate: rate(&r.tally), unit: r.key, tally: r.tally })
+            .collect();
+        units.sort_by(|a, b| {
+            b.rate
+                .unwrap_or(-1.0)
+                .total_cmp(&a.rate.unwrap_or(-1.0))
+                .then(a.tally.not_rectified.cmp(&b.tally.not_rectified))
+                .then_with(|| a.unit.cmp(&b.unit))
+        });
+        let mut open: Vec<LedgerItem> = ledger
+            .items
+            .into_iter()
+            .filter(|i| matches!(i.standing, Standing::NotRectified | Standing::Withheld))
+            .collect();
+        open.sort_by_key(|i| (!i.overdue, i.finding.id));
+        Self {
+            title: format!("督查通报（{}）", round.label()),
+            round,
+            as_of,
+            points_checked,
+            summary,
+            total: t,
+            units,
+            points: ledger.by_point,
+            open,
+        }
+    }
+
+    /// One page to print (A4): the title, the paragraph, and the three tables.
+    pub fn to_html(&self) -> String {
+        let e = escape;
+        let counts = |t: &Tally| {
+            format!(
+                "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+                t.found, t.rectified, t.not_rectified, t.overdue, t.voided
+            )
+        };
+        let head = "<th>发现</th><th>已整改</th><th>未整改</th><th>超期</th><th>不属实</th>";
+        let units: String = self
+            .units
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                format!(
+                    "<tr><td>{}</td><td>{}</td>{}<td>{}</td></tr>",
+                    i + 1,
+                    e(&u.unit),
+                    counts(&u.tally),
+                    percent(u.rate)
+                )
+            })
+            .collect();
+        let points: String =
+            self.points.iter().map(|p| format!("<tr><td>{}</td>{}</tr>", e(&p.key), counts(&p.tally))).collect();
+        let open: String = self
+            .open
+            .iter()
+            .map(|i| {
+                format!(
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    i.finding.problem_id.map_or("—".into(), |id| format!("#{id}")),
+                    e(i.finding.point_code.as_deref().unwrap_or("—")),
+                    e(&i.finding.description),
+                    e(i.unit.as_deref().unwrap_or("—")),
+                    if i.overdue { "超期未整改" } else { "未整改" },
+                )
+            })
+            .collect();
+        format!(
+            "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{title}</title>\n<style>\n\
+             @page {{ size: A4; margin: 2cm; }}\n\
+             body {{ font-family: \"SimSun\", \"Songti SC\", \"WenQuanYi Zen Hei\", serif; font-size: 12pt; line-height: 1.6; }}\n\
+             h1 {{ text-align: center; font-size: 18pt; color: #b00; }} h2 {{ font-size: 14pt; }}\n\
+             table {{ width: 100%; border-collapse: collapse; margin: 0.5em 0 1em; page-break-inside: auto; }}\n\
+             th, td {{ border: 1px solid #555; padding: 2pt 4pt; text-align: center; }} tr {{ page-break-inside: avoid; }}\n\
+             </style></head><body>\n<h1>{title}</h1>\n<p class=\"name\">{name}</p>\n<p id=\"summary\">{summary}</p>\n\
+             <h2>一、各责任单位整改情况</h2>\n<table id=\"units\"><tr><th>排名</th><th>责任单位</th>{head}<th>整改率</th></tr>{units}</table>\n\
+             <h2>二、各点位问题情况</h2>\n<table id=\"points\"><tr><th>点位</th>{head}</tr>{points}</table>\n\
+             <h2>三、未整改问题清单</h2>\n<table id=\"open\"><tr><th>案件</th><th>点位</th><th>问题</th><th>责任单位</th><th>状态</th></tr>{open}</table>\n\
+             </body></html>\n",
+            title = e(&self.title),
+            name = e(&self.round.name),
+            summary = e(&self.summary),
+        )
+    }
+
+    /// The same as a workbook: the paragraph, then a sheet per table.
+    pub fn to_xlsx(&self) -> Result<Vec<u8>, String> {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let bold = rust_xlsxwriter::Format::new().set_bold();
+        let fail = |e: rust_xlsxwriter::XlsxError| e.to_string();
+        let sheet = book.add_worksheet().set_name("通报").map_err(fail)?;
+        sheet.write_string_with_format(0, 0, &self.title, &bold).map_err(fail)?;
+        sheet.write_string(1, 0, &self.round.name).map_err(fail)?;
+        sheet.write_string(2, 0, &self.summary).map_err(fail)?;
+        let counts = ["发现", "已整改", "未整改", "超期", "不属实"];
+        let numbers = |t: &Tally| [t.found, t.rectified, t.not_rectified, t.overdue, t.voided];
+        let sheet = book.add_worksheet().set_name("各单位").map_err(fail)?;
+        for (c, h) in ["排名", "责任单位"].iter().chain(&counts).chain(&["整改率"]).enumerate() {
+            sheet.write_string_with_format(0, c as u16, *h, &bold).map_err(fail)?;
+        }
+        for (r, u) in self.units.iter().enumerate() {
+            let r = r as u32 + 1;
+            sheet.write_number(r, 0, f64::from(r)).map_err(fail)?;
+            sheet.write_string(r, 1, &u.unit).map_err(fail)?;
+            for (c, n) in numbers(&u.tally).into_iter().enumerate() {
+                sheet.write_number(r, c as u16 + 2, f64::from(n)).map_err(fail)?;
+            }
+            if let Some(rate) = u.rate {
+                sheet.write_number(r, 7, rate).map_err(fail)?;
+            }
+        }
+        let sheet = book.add_worksheet().set_name("各点位").map_err(fail)?;
+        for (c, h) in ["点位"].iter().chain(&counts).enumerate() {
+            sheet.write_string_with_format(0, c as u16, *h, &bold).map_err(fail)?;
+        }
+        for (r, p) in self.points.iter().enumerate() {
+            let r = r as u32 + 1;
+            sheet.write_string(r, 0, &p.key).map_err(fail)?;
+            for (c, n) in numbers(&p.tally).into_iter().enumerate() {
+                sheet.write_number(r, c as u16 + 1, f64::from(n)).map_err(fail)?;
+            }
+        }
+        let sheet = book.add_worksheet().set_name("未整改问题").map_err(fail)?;
+        for (c, h) in ["案件", "点位", "问题", "责任单位", "状态"].iter().enumerate() {
+            sheet.write_string_with_format(0, c as u16, *h, &bold).map_err(fail)?;
+        }
+        for (r, i) in self.open.iter().enumerate() {
+            let r = r as u32 + 1;
+            if let Some(id) = i.finding.problem_id {
+                sheet.write_number(r, 0, id as f64).map_err(fail)?;
+            }
+            sheet.write_string(r, 1, i.finding.point_code.as_deref().unwrap_or("—")).map_err(fail)?;
+            sheet.write_string(r, 2, &i.finding.description).map_err(fail)?;
+            sheet.write_string(r, 3, i.unit.as_deref().unwrap_or("—")).map_err(fail)?;
+            sheet.write_string(r, 4, if i.overdue { "超期未整改" } else { "未整改" }).map_err(fail)?;
+        }
+        book.save_to_buffer().map_err(fail)
+    }
+}
+
+/// Text as HTML: what the office or an inspector typed can hold no markup.
+fn escape(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '&' => "&amp;".to_string(),
+            '<' => "&lt;".to_string(),
+            '>' => "&gt;".to_string(),
+            '"' => "&quot;".to_string(),
+            '\'' => "&#39;".to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_in_a_description_stays_text() {
+        assert_eq!(
+            escape("<script>alert('x')</script> & 垃圾"),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; 垃圾"
+        );
+    }
+
+    #[test]
+    fn the_rate_counts_what_held() {
+        let t = Tally { found: 5, rectified: 2, not_rectified: 2, overdue: 1, reopened: 0, voided: 1 };
+        assert_eq!(rate(&t), Some(0.5));
+        assert_eq!(rate(&Tally { found: 1, voided: 1, ..Tally::default() }), None);
+        assert_eq!(percent(Some(0.5)), "50.0%");
+    }
+}
