@@ -64,6 +64,9 @@ fn scenario(backend: &Backend) {
         assert!(recorded["problem"].is_null() && recorded["finding"]["problem_id"].is_null(), "{name}: withheld");
     }
     let findings_path = format!("/api/v1/rounds/{id}/findings");
+    let nowhere = json!({"point": "NO-SUCH-POINT", "category": "暴露垃圾", "description": "x"});
+    let (status, error) = server.post_as(Some(&office), &findings_path, &nowhere.to_string());
+    assert_eq!((status, error["error"]["details"]["fields"][0]["field"].as_str()), (422, Some("point")), "{name}");
     let by_unit = json!({"lon": places[0].0, "lat": places[0].1, "category": "暴露垃圾", "description": "x"});
     assert_eq!(server.post_as(Some(&unit), &findings_path, &by_unit.to_string()).0, 403, "{name}: units do not");
 

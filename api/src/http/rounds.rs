@@ -273,12 +273,12 @@ pub async fn add_finding(
         Some(code) if code.is_empty() || code.chars().count() > 100 || code.contains('\0') => {
             return Err(invalid("point", "must be a point code of 1 to 100 characters"))
         }
-        Some(code) => Some(
-            ctx.store
-                .point(code.to_string())
-                .await?
-                .ok_or_else(|| invalid("point", format!("no assessment point {code:?}")))?,
-        ),
+        // A point outside the caller's area answers as one that does not exist.
+        Some(code) => {
+            let area = Area::of(principal, &snapshot);
+            let point = ctx.store.point(code.to_string()).await?.filter(|p| area.sees_point(p));
+            Some(point.ok_or_else(|| invalid("point", format!("no assessment point {code:?} in your area")))?)
+        }
         None => None,
     };
     let (lon, lat) = match (request.lon, request.lat, &point) {
