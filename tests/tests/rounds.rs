@@ -70,6 +70,12 @@ fn scenario(backend: &Backend) {
     let by_unit = json!({"lon": places[0].0, "lat": places[0].1, "category": "暴露垃圾", "description": "x"});
     assert_eq!(server.post_as(Some(&unit), &findings_path, &by_unit.to_string()).0, 403, "{name}: units do not");
 
+    // An office of one street runs no round of the district: it does not see it, nor act on it.
+    let street_office =
+        common::user_with_token(&backend.url(), "office-dongsi", &["--role", "office", "--scope", "110101002"]);
+    assert_eq!(server.get_as(Some(&street_office), &format!("/api/v1/rounds/{id}")).0, 404, "{name}");
+    assert_eq!(server.post_as(Some(&street_office), &findings_path, &by_unit.to_string()).0, 404, "{name}");
+
     // Nobody checked sees the round, its ledger or its findings as cases.
     for token in [&unit, &dispatcher] {
         assert_eq!(server.get_as(Some(token), &format!("/api/v1/rounds/{id}")).0, 404, "{name}");
@@ -190,6 +196,10 @@ fn scenario(backend: &Backend) {
     assert_eq!(tally(&late_ledger["total"]), [1, 0, 1, 1, 0, 0], "{name}: {}", late_ledger["total"]);
     let (_, listed) = server.get_as(Some(&unit), "/api/v1/rounds");
     assert_eq!(listed["rounds"].as_array().map(Vec::len), Some(2), "{name}: both public now");
+    // Public, the district's round is read by the street office, but still not run by it.
+    assert_eq!(server.get_as(Some(&street_office), &format!("/api/v1/rounds/{id}")).0, 200, "{name}");
+    assert_eq!(server.post_as(Some(&street_office), &findings_path, &by_unit.to_string()).0, 403, "{name}");
+    assert_eq!(server.post_as(Some(&street_office), &format!("/api/v1/rounds/{id}/publish"), "").0, 403, "{name}");
     // What an inspector typed is text in the printed bulletin, never markup.
     let page = server.fetch(Some(&unit), &format!("/api/v1/rounds/{}/bulletin?format=html", open["id"]), None);
     let html = String::from_utf8_lossy(&page.body).to_string();
