@@ -101,16 +101,19 @@ pub struct Rounds {
     rounds: Vec<Round>,
 }
 
-/// May `principal` run rounds over `round`'s area?
-fn runs(principal: &Principal, snapshot: &Snapshot, round: &Round) -> bool {
+/// May `principal` run rounds over `area` (grid codes; empty for the whole city)?
+fn runs_over(principal: &Principal, snapshot: &Snapshot, area: &[String]) -> bool {
     crate::domain::access::permitted(principal.role, Action::Supervise)
         && match Area::of(principal, snapshot) {
             Area::Everything => true,
-            own @ Area::Grids(_) => {
-                !round.area.is_empty() && own.covers(&Area::Grids(snapshot.descendants(&round.area)))
-            }
+            own @ Area::Grids(_) => !area.is_empty() && own.covers(&Area::Grids(snapshot.descendants(area))),
             _ => false,
         }
+}
+
+/// May `principal` run `round`?
+fn runs(principal: &Principal, snapshot: &Snapshot, round: &Round) -> bool {
+    runs_over(principal, snapshot, &round.area)
 }
 
 /// A round the caller may see: the office over its area, everyone else once it is public.
@@ -174,22 +177,7 @@ pub async fn create(
         return Err(invalid("points", "at most 5000 point codes of 1 to 100 characters"));
     }
     let new = NewRound { name, kind: request.kind, starts_on, ends_on, rectify_by, area, points };
-    let probe = Round {
-        id: 0,
-        year: 0,
-        number: 0,
-        name: String::new(),
-        kind: new.kind,
-        starts_on,
-        ends_on,
-        rectify_by,
-        area: new.area.clone(),
-        points: Vec::new(),
-        created_by: String::new(),
-        created_at: ctx.clock.now(),
-        published_at: None,
-    };
-    if !runs(principal, &snapshot, &probe) {
+    if !runs_over(principal, &snapshot, &new.area) {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "a round's area must lie within yours"));
     }
     let year = starts_on.year();
