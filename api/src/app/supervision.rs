@@ -6,10 +6,7 @@ use crate::domain::grids::Snapshot;
 use crate::domain::intake::{route, Report};
 use crate::domain::problem::{Class, NewProblem, Problem, Source};
 use crate::domain::supervision::{ledger, Finding, Ledger, Round, RoundKind};
-use crate::domain::workflow::catalogue::{find, Category};
-
-/// The category of a finding whose own left the catalogue (as for failed inspection criteria).
-const GENERAL_CATEGORY: &str = "E09001";
+use crate::domain::workflow::catalogue::{find, Category, GENERAL_CATEGORY};
 use crate::store::{Store, StoreError};
 use std::collections::BTreeMap;
 use time::{OffsetDateTime, UtcOffset};
@@ -64,11 +61,12 @@ pub async fn publish(
     now: OffsetDateTime,
     actor: Actor,
 ) -> Result<Option<Vec<Problem>>, StoreError> {
-    let catalogue = store.categories().await?;
+    // The catalogue the snapshot holds: no table read per publication.
+    let catalogue = &snapshot.categories;
     let mut cases = Vec::new();
     for finding in store.findings(round.id).await?.into_iter().filter(|f| f.problem_id.is_none()) {
         // A category taken out of the catalogue since: the general one of inspections.
-        let category = find(&catalogue, &finding.category).or_else(|| find(&catalogue, GENERAL_CATEGORY));
+        let category = find(catalogue, &finding.category).or_else(|| find(catalogue, GENERAL_CATEGORY));
         let category = category.ok_or_else(|| {
             StoreError::Corrupt(format!(
                 "finding {}: neither {:?} nor {GENERAL_CATEGORY} is catalogued",

@@ -30,8 +30,6 @@ use utoipa::ToSchema;
 pub const MAX_FIXES_PER_BATCH: usize = 10_000;
 /// Largest accepted patrol request body.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
-/// The category a failed criterion opens when its checklist names none.
-pub const INSPECTION_CATEGORY: &str = "E09001";
 
 // The bodies below are read by the importers' feature parsers (shared with `gridwatch import`,
 // which name every field at fault); these types are the shapes the API documents for them.
@@ -977,9 +975,15 @@ pub async fn post_inspection(
     let mut problems = Vec::new();
     for r in results.iter().filter(|r| !r.pass) {
         let criterion = point.criteria.iter().find(|c| c.id == r.criterion);
-        let wanted = criterion.and_then(|c| c.category.clone()).unwrap_or_else(|| INSPECTION_CATEGORY.to_string());
-        let category = crate::domain::workflow::catalogue::find(&snapshot.categories, &wanted)
-            .or_else(|| crate::domain::workflow::catalogue::find(&snapshot.categories, INSPECTION_CATEGORY));
+        let wanted = criterion
+            .and_then(|c| c.category.clone())
+            .unwrap_or_else(|| crate::domain::workflow::catalogue::GENERAL_CATEGORY.to_string());
+        let category = crate::domain::workflow::catalogue::find(&snapshot.categories, &wanted).or_else(|| {
+            crate::domain::workflow::catalogue::find(
+                &snapshot.categories,
+                crate::domain::workflow::catalogue::GENERAL_CATEGORY,
+            )
+        });
         let text = criterion.map(|c| c.text.clone()).unwrap_or_default();
         let report = Report {
             lon: position.x(),

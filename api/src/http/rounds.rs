@@ -254,6 +254,7 @@ pub async fn add_finding(
         return Err(invalid("description", "must be text of 1 to 4000 characters"));
     }
     let snapshot = ctx.catalog.snapshot();
+    let area = Area::of(principal, &snapshot);
     let category = find(&snapshot.categories, request.category.trim()).ok_or_else(|| {
         invalid("category", format!("{:?} is not in the catalogue (GET /api/v1/categories)", request.category))
     })?;
@@ -263,7 +264,6 @@ pub async fn add_finding(
         }
         // A point outside the caller's area answers as one that does not exist.
         Some(code) => {
-            let area = Area::of(principal, &snapshot);
             let point = ctx.store.point(code.to_string()).await?.filter(|p| area.sees_point(p));
             Some(point.ok_or_else(|| invalid("point", format!("no assessment point {code:?} in your area")))?)
         }
@@ -285,7 +285,7 @@ pub async fn add_finding(
     let grid = snapshot.index.locate(geo::Coord { x: lon, y: lat }).grid.map(|e| e.code.clone());
     let in_round =
         round.area.is_empty() || grid.as_ref().is_some_and(|g| snapshot.descendants(&round.area).contains(g));
-    if !in_round || !Area::of(principal, &snapshot).may_report_at(grid.as_deref()) {
+    if !in_round || !area.may_report_at(grid.as_deref()) {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "outside_area", "the finding lies outside the round's area"));
     }
     let finding = Finding {
@@ -301,7 +301,6 @@ pub async fn add_finding(
         problem_id: None,
     };
     let (finding, problem) = record_finding(&ctx.store, &snapshot, &round, finding, category, caller.actor()).await?;
-    let area = Area::of(principal, &snapshot);
     if let Some(p) = &problem {
         ctx.announce(p);
     }

@@ -49,6 +49,10 @@ pub struct Category {
 }
 
 /// The catalogue gridwatch ships (`api/catalogue/categories.csv`).
+/// The general category (其他) of a problem whose own is not known: a failed inspection criterion
+/// that names none, or a finding whose category left the catalogue.
+pub const GENERAL_CATEGORY: &str = "E09001";
+
 pub const DEFAULT_CSV: &str = include_str!("../../../catalogue/categories.csv");
 
 /// One row as written in a CSV or JSON file: every field a string or number.
