@@ -605,6 +605,15 @@ fn connections_are_bounded_and_links_follow_the_public_url() {
     BufReader::new(early).read_line(&mut status).expect("the answer arrives");
     assert!(status.contains(" 401 "), "{status}");
 
+    // A body far over the limit is answered 413 while the client is still sending it: the server
+    // reads on and discards the rest after answering, instead of closing on unread bytes (a reset
+    // that reached the client as "broken pipe" whenever it was slower than the answer).
+    let huge = format!(r#"{{"description": "{}"}}"#, "x".repeat(4 << 20));
+    for attempt in 0..8 {
+        let (status, body) = server.post_json("/api/v1/problems", &huge);
+        assert_eq!((status, &body["error"]["code"]), (413, &json!("payload_too_large")), "attempt {attempt}");
+    }
+
     // 13. Every link is built on --public-url, whatever Host says.
     let (_, _, landing) = raw_get(&server, None, "/", &[("Host", "evil.example")]);
     let landing = text(&landing);

@@ -4,10 +4,15 @@
 //! at most a set time. `axum::serve` has none of these limits (no timer: a client trickling one
 //! header line every few seconds kept a connection forever).
 
+use super::slots::Slot;
 use axum::Router;
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 
 /// Limits on connections (docs/security.md).
 #[derive(Debug, Clone)]
@@ -64,10 +69,10 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let Ok(service) = make.call(peer).await;
         let service = hyper_util::service::TowerToHyperService::new(service);
-        let connection = http.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+        let socket = Lingering { stream: Some(stream), place: Some(place) };
+        let connection = http.serve_connection(hyper_util::rt::TokioIo::new(socket), service);
         let mut stopping = stopping.clone();
         connections.spawn(async move {
-            let _place = place;
             tokio::pin!(connection);
             tokio::select! {
                 _ = connection.as_mut() => {}
@@ -84,4 +89,84 @@ pub async fn serve(
         tracing::warn!(open = connections.len(), "connections still open after the drain time; closing them");
         connections.abort_all();
     }
+}
+
+/// How long, and for how many bytes, a closed connection keeps reading what its client still sends.
+const LINGER_TIME: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 32 << 20;
+
+/// A connection's socket that, once hyper is done with it, reads and discards what the client is
+/// still sending for a short while before closing it (the "lingering close" of nginx and Apache).
+/// Closing a socket with unread bytes sends a reset: a client still writing an upload that was
+/// refused (413) would see "broken pipe" instead of the answer, at random, depending on who was
+/// faster. The connection's place among its address's connections is held until the socket closes.
+struct Lingering {
+    stream: Option<TcpStream>,
+    place: Option<Slot<IpAddr>>,
+}
+
+impl Lingering {
+    fn stream(&mut self) -> Pin<&mut TcpStream> {
+        // Only `Drop` takes the stream, so it is there for as long as hyper holds the socket.
+        Pin::new(self.stream.as_mut().expect("the socket is open until dropped"))
+    }
+}
+
+impl AsyncRead for Lingering {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        self.get_mut().stream().poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Lingering {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        self.get_mut().stream().poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.get_mut().stream().poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.get_mut().stream().poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        self.get_mut().stream().poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.as_ref().is_some_and(TcpStream::is_write_vectored)
+    }
+}
+
+impl Drop for Lingering {
+    fn drop(&mut self) {
+        let (Some(stream), place) = (self.stream.take(), self.place.take()) else { return };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(linger(stream, place));
+        }
+    }
+}
+
+/// Ends the answer (FIN), then discards what the client still sends until it closes too or the
+/// linger time or byte budget runs out.
+async fn linger(mut stream: TcpStream, _place: Option<Slot<IpAddr>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = stream.shutdown().await;
+    let mut scratch = [0u8; 8192];
+    let mut left = LINGER_BYTES;
+    let _ = tokio::time::timeout(LINGER_TIME, async {
+        while left > 0 {
+            match stream.read(&mut scratch).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    })
+    .await;
 }
