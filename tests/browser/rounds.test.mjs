@@ -1,7 +1,9 @@
 // Supervision on screen (督查, issue 23), in headless Chromium: the office, at a desk, opens an
 // undercover round and records a finding by tapping the map; the unit, on a phone, sees nothing of
 // it; the office publishes it, and the unit then finds the round with the finding handed to it in
-// its ledger (台账). Screenshots of both, at their sizes.
+// its ledger (台账). Then the letters (督办函) the demo's yellow and red cases brought: the unit, on
+// its phone, is told of them on its to-do list, signs for one and answers it; the office, at its
+// desk, finds it answered in the letter ledger. Screenshots of each, at their sizes.
 //   GRIDWATCH_URL, GRIDWATCH_LOGINS (JSON {role: [user, password]}), GRIDWATCH_AT ("lon,lat" in a
 //   grid of the demo unit), GRIDWATCH_SCREENSHOTS (a directory)
 import { chromium } from "playwright-core";
@@ -38,16 +40,16 @@ async function signIn(role, viewport) {
   return page;
 }
 
-/** Opens `hash` and waits until the rounds view has drawn. */
-async function rounds(page, hash = "rounds") {
+/** Opens `hash` and waits until its view (`rounds` unless named) has drawn. */
+async function rounds(page, hash = "rounds", view = "rounds") {
   await page.evaluate((h) => { document.body.dataset.ready = ""; location.hash = h; }, hash);
-  await page.waitForFunction(() => document.body.dataset.ready === "rounds" || document.body.dataset.ready?.startsWith("error"), null, { timeout: 60_000 });
-  assert.equal(await page.evaluate(() => document.body.dataset.ready), "rounds", await page.textContent("#panel"));
+  await page.waitForFunction(() => document.body.dataset.ready && document.body.dataset.ready !== "", null, { timeout: 60_000 });
+  assert.equal(await page.evaluate(() => document.body.dataset.ready), view, await page.textContent("#panel"));
 }
 
 /** Waits for the view to draw again after an action (the view redraws itself). */
-async function redrawn(page) {
-  await page.waitForFunction(() => document.body.dataset.ready === "rounds", null, { timeout: 60_000 });
+async function redrawn(page, view = "rounds") {
+  await page.waitForFunction((v) => document.body.dataset.ready === v, view, { timeout: 60_000 });
 }
 
 const total = (page, count) => page.getAttribute("#ledger-total", `data-${count}`).then(Number);
@@ -104,6 +106,36 @@ try {
   assert.match(await unit.textContent("#ledger-items"), /胡同口垃圾堆放/);
   await unit.screenshot({ path: `${shots}/rounds-unit-phone.png` });
   step("the unit sees the finding handed to it");
+
+  // 6. The unit's to-do list tells it of its letters; it signs for one and answers it.
+  await rounds(unit, "tasks", "tasks");
+  assert.match(await unit.textContent("#letters-waiting"), /督办函/);
+  await unit.click("#letters-waiting a");
+  await redrawn(unit, "letters");
+  const first = unit.locator('#letters li[data-status="issued"]').first();
+  const id = await first.getAttribute("data-id");
+  const label = (await first.locator("b").textContent()).trim();
+  await rounds(unit, `letters?id=${id}`, "letters");
+  assert.match(await unit.textContent("#letter h2"), new RegExp(label.replace(/[〔〕]/g, ".")));
+  await unit.evaluate(() => { document.body.dataset.ready = ""; });
+  await unit.click("#sign-letter");
+  await redrawn(unit, "letters");
+  assert.equal(await unit.getAttribute(`#letters li[data-id="${id}"]`, "data-status"), "signed");
+  await unit.fill("#answer-letter textarea[name=answer]", "已组织清运，整改到位");
+  await unit.screenshot({ path: `${shots}/letters-unit-phone.png` });
+  await unit.evaluate(() => { document.body.dataset.ready = ""; });
+  await unit.click("#answer-letter button[type=submit]");
+  await redrawn(unit, "letters");
+  assert.equal(await unit.getAttribute(`#letters li[data-id="${id}"]`, "data-status"), "answered");
+  assert.match(await unit.textContent("#letter-answer"), /已组织清运/);
+  step(`the unit signed for ${label} and answered it`);
+
+  // 7. The office finds it answered in its letter ledger.
+  await rounds(office, `letters?id=${id}`, "letters");
+  assert.equal(await office.getAttribute(`#letters li[data-id="${id}"]`, "data-status"), "answered");
+  assert.ok(Number(await office.evaluate(() => document.body.dataset.letters)) > 1, "the office sees every unit's letters");
+  await office.screenshot({ path: `${shots}/letters-office-desk.png` });
+  step("the office sees the letter answered");
   assert.deepEqual(errors, [], "no script errors");
   console.log("rounds checks passed");
 } finally {

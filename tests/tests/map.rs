@@ -177,7 +177,8 @@ fn the_whole_loop_runs_on_screen_with_the_officer_offline_on_both_backends() {
 
 /// Supervision on screen (tests/browser/rounds.test.mjs): the office opens an undercover round
 /// at a desk and records a finding by tapping the map; the unit, on a phone, sees nothing until
-/// the office publishes it, and then the finding handed to it in the ledger (台账).
+/// the office publishes it, and then the finding handed to it in the ledger (台账); the unit signs
+/// for and answers one of its letters (督办函) and the office finds it answered.
 #[test]
 fn the_office_runs_a_supervision_round_on_screen_and_the_unit_sees_it_once_published() {
     let dir = common::scratch("rounds-map");
@@ -208,4 +209,10 @@ fn the_office_runs_a_supervision_round_on_screen_and_the_unit_sees_it_once_publi
         (ledger["total"]["found"].as_u64(), ledger["items"][0]["unit"].as_str()),
         (Some(1), Some("东华门街道办事处"))
     );
+    // And one letter answered on screen, by the unit's user, with its words.
+    let (_, answered) = server.get_as(Some(&server.token_of("office")), "/api/v1/letters?status=answered");
+    let answered = answered["letters"].as_array().cloned().unwrap_or_default();
+    assert_eq!(answered.len(), 1, "{answered:?}");
+    assert_eq!(answered[0]["answer"], "已组织清运，整改到位");
+    assert_eq!(answered[0]["unit"], "东华门街道办事处");
 }

@@ -3,13 +3,14 @@
 
 use crate::domain::grids::Snapshot;
 use crate::domain::indicators::{CaseFacts, ConfirmFacts, ConfirmRates, Counts, Rates};
+use crate::domain::period::{Period, PeriodKind};
 use crate::domain::problem::Problem;
 use crate::domain::workflow::state::State;
 use crate::store::ProblemEvent;
 use serde::Serialize;
 use spatial::GridLevel;
 use std::collections::BTreeMap;
-use time::{Date, OffsetDateTime, Time, UtcOffset, Weekday};
+use time::{OffsetDateTime, UtcOffset};
 
 /// What the rows of a bulletin are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -34,31 +35,25 @@ impl GroupBy {
 }
 
 /// An ISO week in the city's time zone, Monday 00:00 to the next Monday 00:00.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Week {
-    pub label: String,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub start: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub end: OffsetDateTime,
-}
+pub type Week = Period;
 
 /// Parses `2026-W47`.
 pub fn parse_week(text: &str, offset: UtcOffset) -> Result<Week, String> {
-    let bad = || format!("{text:?} is not an ISO week like 2026-W47");
-    let (year, week) = text.split_once("-W").ok_or_else(bad)?;
-    let (year, week): (i32, u8) = (year.parse().map_err(|_| bad())?, week.parse().map_err(|_| bad())?);
-    let monday = Date::from_iso_week_date(year, week, Weekday::Monday).map_err(|_| bad())?;
-    let start = monday.with_time(Time::MIDNIGHT).assume_offset(offset);
-    Ok(Week { label: format!("{year}-W{week:02}"), start, end: start + time::Duration::weeks(1) })
+    match Period::parse(text, offset) {
+        Ok(week) if week.kind == PeriodKind::Week => Ok(week),
+        _ => Err(format!("{text:?} is not an ISO week like 2026-W47")),
+    }
 }
 
 /// The ISO week that contains `t` (in the city's time zone).
 pub fn week_of(t: OffsetDateTime, offset: UtcOffset) -> Week {
     let (year, week, _) = t.to_offset(offset).date().to_iso_week_date();
-    parse_week(&format!("{year}-W{week:02}"), offset).unwrap_or(Week { label: String::new(), start: t, end: t })
+    parse_week(&format!("{year}-W{week:02}"), offset).unwrap_or(Week {
+        label: String::new(),
+        kind: PeriodKind::Week,
+        start: t,
+        end: t,
+    })
 }
 
 /// One grid, street, unit or department of the bulletin.

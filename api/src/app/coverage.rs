@@ -62,7 +62,7 @@ pub fn patrol_week(label: &str, rules: &CoverageRules) -> Result<Week, String> {
     let iso = crate::app::bulletin::parse_week(label, rules.offset)?;
     let back = (7 - rules.week_start.number_days_from_monday()) % 7;
     let start = iso.start - time::Duration::days(i64::from(back));
-    Ok(Week { label: iso.label, start, end: start + time::Duration::weeks(1) })
+    Ok(Week { start, end: start + time::Duration::weeks(1), ..iso })
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

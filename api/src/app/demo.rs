@@ -5,10 +5,12 @@
 use crate::app::catalog::Catalog;
 use crate::domain::auth::{hash_token, new_password, new_token, Actor, Role, WHOLE_CITY};
 use crate::domain::intake::{route, Report};
+use crate::domain::letters::{LetterRules, Turned};
 use crate::domain::problem::{Class, Source};
+use crate::domain::workflow::calendar::WorkingCalendar;
 use crate::domain::workflow::catalogue::{default_catalogue, find};
 use crate::domain::workflow::state::{Action, State};
-use crate::store::{NewUser, Store, StoreError};
+use crate::store::{Keyset, NewUser, Store, StoreError, Which, PAGE};
 use spatial::subdivide::{split_by_weights, Lattice};
 use spatial::{Grid, GridLevel, MultiPolygon};
 use time::macros::datetime;
@@ -345,7 +347,26 @@ pub async fn seed(store: &Store, catalog: &Catalog, now: OffsetDateTime) -> Resu
     let stored = store.insert_problems(problems, &actor).await?;
     seed_case_history(store, stored, now, timeline).await?;
     seed_patrols(store, &snapshot, &mut rng, timeline).await?;
+    if timeline != Timeline::Fixed {
+        seed_letters(store, now).await?;
+    }
     Ok(Some(logins))
+}
+
+/// In the present, the letters (督办函) today's yellow and red cases call for, as the escalation
+/// pass would have sent them when the cases turned: the units have letters to sign for and the
+/// office a letter ledger to follow.
+async fn seed_letters(store: &Store, now: OffsetDateTime) -> Result<(), StoreError> {
+    let mut turned = Vec::new();
+    let mut pages = Keyset::new(0);
+    while let Some(after) = pages.next() {
+        let page = store.problems_page(after, PAGE, Which::OpenOnMap).await?;
+        pages.advance(&page, |p| p.id);
+        turned.extend(page.iter().map(|p| Turned { case: p.id, unit: p.responsible_unit.clone(), colour: p.colour }));
+    }
+    let calendar = WorkingCalendar::default();
+    crate::app::letters::issue_for_colours(store, &turned, &LetterRules::default(), &calendar, now).await?;
+    Ok(())
 }
 
 /// The bounding box of the demo officer's community.

@@ -2,7 +2,9 @@
 //! each change as a case step, and publishes it to server-sent-event subscribers and to a
 //! signed webhook.
 
+use crate::app::letters;
 use crate::domain::clock::Clock;
+use crate::domain::letters::{LetterRules, Turned};
 use crate::domain::problem::Problem;
 use crate::domain::workflow::calendar::WorkingCalendar;
 use crate::domain::workflow::case::colour_at;
@@ -115,6 +117,8 @@ pub struct Escalator {
     pub thresholds: Arc<Thresholds>,
     pub changes: broadcast::Sender<ColourChange>,
     pub webhook: Option<Webhook>,
+    /// Which colour changes send the unit a letter (督办函), and how soon it must answer.
+    pub letters: Arc<LetterRules>,
 }
 
 impl Escalator {
@@ -126,9 +130,11 @@ impl Escalator {
     }
 
     /// One pass, a page of cases at a time so that a city's million open cases are never in
-    /// memory together; each recorded change is published and handed to `seen`.
+    /// memory together; each recorded change is published and handed to `seen`. Then the
+    /// letters: those the changes call for, and those that follow letters left unanswered.
     async fn pass(&self, mut seen: impl FnMut(&ColourChange)) -> Result<(), StoreError> {
         let now = self.clock.now();
+        let mut turned = Vec::new();
         let mut pages = Keyset::new(0);
         while let Some(after) = pages.next() {
             let page = self.store.problems_page(after, PAGE, Which::OpenOnMap).await?;
@@ -139,8 +145,14 @@ impl Escalator {
                     let c = change(&p, colour, now);
                     self.publish(&c);
                     seen(&c);
+                    turned.push(Turned { case: p.id, unit: p.responsible_unit.clone(), colour });
                 }
             }
+        }
+        let issued = letters::issue_for_colours(&self.store, &turned, &self.letters, &self.calendar, now).await?;
+        let escalated = letters::escalate_unanswered(&self.store, &self.letters, &self.calendar, now).await?;
+        if !issued.is_empty() || !escalated.is_empty() {
+            tracing::info!(issued = issued.len(), escalated = escalated.len(), "supervision letters sent");
         }
         Ok(())
     }

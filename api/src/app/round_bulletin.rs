@@ -2,6 +2,8 @@
 //! a title numbered by the round, one computed paragraph, the units ranked, the points, and the
 //! findings still open — as JSON, as HTML that prints on A4, and as XLSX. Nothing is typed in.
 
+use crate::app::print::{a4_page, escape};
+use crate::domain::clock::iso_date;
 use crate::domain::supervision::{Ledger, LedgerItem, LedgerRow, Round, Standing, Tally};
 use serde::Serialize;
 use time::Date;
@@ -37,8 +39,6 @@ pub struct RoundBulletin {
     /// The findings not yet rectified, overdue first.
     pub open: Vec<LedgerItem>,
 }
-
-time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
 
 fn rate(t: &Tally) -> Option<f64> {
     let held = t.found.saturating_sub(t.voided);
@@ -148,22 +148,15 @@ impl RoundBulletin {
                 )
             })
             .collect();
-        format!(
-            "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{title}</title>\n<style>\n\
-             @page {{ size: A4; margin: 2cm; }}\n\
-             body {{ font-family: \"SimSun\", \"Songti SC\", \"WenQuanYi Zen Hei\", serif; font-size: 12pt; line-height: 1.6; }}\n\
-             h1 {{ text-align: center; font-size: 18pt; color: #b00; }} h2 {{ font-size: 14pt; }}\n\
-             table {{ width: 100%; border-collapse: collapse; margin: 0.5em 0 1em; page-break-inside: auto; }}\n\
-             th, td {{ border: 1px solid #555; padding: 2pt 4pt; text-align: center; }} tr {{ page-break-inside: avoid; }}\n\
-             </style></head><body>\n<h1>{title}</h1>\n<p class=\"name\">{name}</p>\n<p id=\"summary\">{summary}</p>\n\
+        let body = format!(
+            "<p class=\"name\">{name}</p>\n<p id=\"summary\">{summary}</p>\n\
              <h2>一、各责任单位整改情况</h2>\n<table id=\"units\"><tr><th>排名</th><th>责任单位</th>{head}<th>整改率</th></tr>{units}</table>\n\
              <h2>二、各点位问题情况</h2>\n<table id=\"points\"><tr><th>点位</th>{head}</tr>{points}</table>\n\
-             <h2>三、未整改问题清单</h2>\n<table id=\"open\"><tr><th>案件</th><th>点位</th><th>问题</th><th>责任单位</th><th>状态</th></tr>{open}</table>\n\
-             </body></html>\n",
-            title = e(&self.title),
+             <h2>三、未整改问题清单</h2>\n<table id=\"open\"><tr><th>案件</th><th>点位</th><th>问题</th><th>责任单位</th><th>状态</th></tr>{open}</table>\n",
             name = e(&self.round.name),
             summary = e(&self.summary),
-        )
+        );
+        a4_page(&self.title, &body)
     }
 
     /// The same as a workbook: the paragraph, then a sheet per table.
@@ -219,20 +212,6 @@ impl RoundBulletin {
         }
         book.save_to_buffer().map_err(fail)
     }
-}
-
-/// Text as HTML: what the office or an inspector typed can hold no markup.
-fn escape(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '&' => "&amp;".to_string(),
-            '<' => "&lt;".to_string(),
-            '>' => "&gt;".to_string(),
-            '"' => "&quot;".to_string(),
-            '\'' => "&#39;".to_string(),
-            c => c.to_string(),
-        })
-        .collect()
 }
 
 #[cfg(test)]

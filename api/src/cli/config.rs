@@ -9,6 +9,7 @@ use crate::app::evidence::blobs::{Blobs, LocalBlobs};
 use crate::app::evidence::s3::Bucket;
 use crate::app::planning::PlanRules;
 use crate::domain::clock::{Clock, SimulatedClock};
+use crate::domain::letters::LetterRules;
 use crate::domain::workflow::calendar::WorkingCalendar;
 use crate::domain::workflow::colour::Thresholds;
 use crate::domain::workflow::confirmation::Confirmation;
@@ -113,6 +114,11 @@ pub(super) struct ServeArgs {
     /// The city's working calendar (JSON: utc_offset, day_start, day_end, holidays, working_weekends).
     #[arg(long, env = "GRIDWATCH_CALENDAR")]
     calendar: Option<PathBuf>,
+    /// The city's rules for supervision letters (督办函), JSON: colours (which colour changes send
+    /// one; default yellow and red), answer_days (working days per kind: reminder, notice, red;
+    /// default 5, 3, 1), escalate (an unanswered letter is followed by one of the next kind).
+    #[arg(long, env = "GRIDWATCH_LETTER_RULES", value_name = "FILE.json")]
+    letter_rules: Option<PathBuf>,
     /// Share of a case's limit used that turns it blue.
     #[arg(long, env = "GRIDWATCH_BLUE_SHARE", default_value_t = 0.8)]
     blue_share: f64,
@@ -214,6 +220,11 @@ impl ServeArgs {
             Some(path) => WorkingCalendar::from_json(&read(path)?)
                 .map_err(|reason| ConfigError::File { path: path.clone(), reason })?,
         };
+        let letter_rules = match &self.letter_rules {
+            None => LetterRules::default(),
+            Some(path) => LetterRules::from_json(&read(path)?)
+                .map_err(|reason| ConfigError::File { path: path.clone(), reason })?,
+        };
         let clock = match &self.clock_start {
             None => None,
             Some(start) => {
@@ -258,6 +269,7 @@ impl ServeArgs {
             public_url: self.public_url,
             basemap,
             session_idle: time::Duration::seconds_f64(self.session_hours * 3600.0),
+            letter_rules,
         };
         let options = ServeOptions {
             listen: self.listen,

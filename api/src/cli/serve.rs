@@ -72,6 +72,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), CliError> {
         thresholds: ctx.thresholds.clone(),
         changes: ctx.changes.clone(),
         webhook: options.webhook,
+        letters: ctx.letter_rules.clone(),
     };
     let escalations = tokio::spawn(escalator.run(options.escalation_interval));
     // Scripts and tests wait for this line on stdout.

@@ -39,6 +39,11 @@ pub enum Action {
     Supervise,
     /// Read supervision rounds and their ledgers (台账), as far as the caller may see them.
     ReadRounds,
+    /// Read supervision letters (督办函): a unit its own, the office and dispatchers those of
+    /// their area.
+    ReadLetters,
+    /// Sign for and answer a letter to one's own unit (签收, 反馈).
+    AnswerLetters,
 }
 
 /// The permission table (docs/security.md shows it to users).
@@ -61,6 +66,8 @@ pub fn permitted(role: Role, action: Action) -> bool {
         AttachEvidence => true,
         Supervise => matches!(role, Office | Admin),
         ReadRounds => !matches!(role, App),
+        ReadLetters => matches!(role, Unit | Dispatcher | Office | Admin),
+        AnswerLetters => matches!(role, Unit),
     }
 }
 
@@ -191,6 +198,9 @@ mod tests {
         );
         assert!(permitted(Role::Office, Action::Supervise) && !permitted(Role::Dispatcher, Action::Supervise));
         assert!(permitted(Role::Unit, Action::ReadRounds) && !permitted(Role::App, Action::ReadRounds));
+        // Letters go to units; only they sign and answer, the office issues them.
+        assert!(permitted(Role::Unit, Action::AnswerLetters) && !permitted(Role::Office, Action::AnswerLetters));
+        assert!(!permitted(Role::Officer, Action::ReadLetters) && !permitted(Role::Unit, Action::Supervise));
     }
 
     #[test]

@@ -7,6 +7,9 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
+// Days as `2026-11-23` (time's own serde writes a date as `[year, ordinal]`).
+time::serde::format_description!(pub iso_date, Date, "[year]-[month]-[day]");
+
 pub trait Clock: Send + Sync {
     fn now(&self) -> OffsetDateTime;
 }

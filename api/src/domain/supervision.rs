@@ -12,8 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use time::{Date, OffsetDateTime};
 
-// Days as `2026-11-23` (time's own serde writes a date as `[year, ordinal]`).
-time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
+use crate::domain::clock::iso_date;
 
 /// How a round is run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -13,6 +13,7 @@ mod geojson;
 pub mod guard;
 mod idempotency;
 mod layers;
+mod letters;
 mod locate;
 mod map;
 mod open311;
@@ -96,6 +97,8 @@ pub struct Context {
     pub sign_ins: Arc<crate::app::sign_in::SignIns>,
     /// How long a sign-in session lasts unused (it slides while used).
     pub session_idle: time::Duration,
+    /// When letters (督办函) go out and how soon units answer them.
+    pub letter_rules: Arc<crate::domain::letters::LetterRules>,
 }
 
 /// Photo evidence settings.
@@ -130,6 +133,8 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// How long a sign-in session lasts unused (`--session-hours`).
     pub session_idle: time::Duration,
+    /// When letters (督办函) go out and how soon units answer them (`--letter-rules`).
+    pub letter_rules: crate::domain::letters::LetterRules,
 }
 
 impl Default for Settings {
@@ -151,6 +156,7 @@ impl Default for Settings {
             basemap: None,
             public_url: None,
             session_idle: time::Duration::hours(12),
+            letter_rules: Default::default(),
         }
     }
 }
@@ -179,6 +185,7 @@ impl ApiContext {
             public_url: settings.public_url.map(Arc::from),
             sign_ins: Arc::default(),
             session_idle: settings.session_idle,
+            letter_rules: Arc::new(settings.letter_rules),
             store,
         }))
     }

@@ -7,8 +7,8 @@
 //! missing from the document.
 
 use super::{
-    assessments, auth, cases, coverage, features, idempotency, layers, locate, open311, patrols, photos, plans,
-    problems, queue, reports, rounds, tasks, tiles, ApiContext,
+    assessments, auth, cases, coverage, features, idempotency, layers, letters, locate, open311, patrols, photos,
+    plans, problems, queue, reports, rounds, tasks, tiles, ApiContext,
 };
 use axum::middleware;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -75,6 +75,11 @@ pub fn documented(ctx: &ApiContext) -> OpenApiRouter<ApiContext> {
         .routes(routes!(rounds::publish_round))
         .routes(routes!(rounds::ledger))
         .routes(routes!(rounds::bulletin))
+        .routes(routes!(letters::list))
+        .routes(routes!(letters::create))
+        .routes(routes!(letters::get))
+        .routes(routes!(letters::sign))
+        .routes(routes!(letters::answer))
         .routes(routes!(photos::list))
         .routes(routes!(photos::upload).layer((DefaultBodyLimit::max(upload_limit), once(upload_limit))))
         .routes(routes!(photos::point_list))

@@ -187,7 +187,7 @@ pub async fn create(
 }
 
 /// A store conflict (two writers at once) as 409; anything else as usual.
-fn conflict(e: crate::store::StoreError) -> ApiError {
+pub(super) fn conflict(e: crate::store::StoreError) -> ApiError {
     match e {
         crate::store::StoreError::Conflict(reason) => ApiError::new(StatusCode::CONFLICT, "conflict", reason),
         other => other.into(),

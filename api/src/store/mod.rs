@@ -11,6 +11,7 @@ mod catalog;
 mod db;
 mod dialect;
 mod grids;
+pub mod letters;
 pub(crate) mod patrols;
 pub mod photos;
 mod postgres;

@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (12, "reply fingerprints", include_str!("../../migrations/postgres/0012_reply_fingerprints.sql")),
     (13, "passwords and sessions", include_str!("../../migrations/postgres/0013_passwords_and_sessions.sql")),
     (14, "supervision", include_str!("../../migrations/postgres/0014_supervision.sql")),
+    (15, "letters", include_str!("../../migrations/postgres/0015_letters.sql")),
 ];
 
 /// Connects and brings the schema up to date.

@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (12, "reply fingerprints", include_str!("../../migrations/sqlite/0012_reply_fingerprints.sql")),
     (13, "passwords and sessions", include_str!("../../migrations/sqlite/0013_passwords_and_sessions.sql")),
     (14, "supervision", include_str!("../../migrations/sqlite/0014_supervision.sql")),
+    (15, "letters", include_str!("../../migrations/sqlite/0015_letters.sql")),
 ];
 
 /// Opens (creating if needed) and brings the schema up to date.

@@ -3,6 +3,7 @@
 //   #dispatcher 派遣台   — new and unassigned problems, live; candidates; accept … dispatch; re-route
 //   #office     创建办   — coverage per grid for a week, tiling gaps and overlaps, ranking, trends
 //   #rounds     督查     — supervision rounds: their ledger (台账) on the map; the office opens rounds, records findings, publishes
+//   #letters    督办函   — the letter ledger: the unit signs for and answers its letters, the office issues and prints them
 // Data comes with the caller's API token (kept in this browser only); the server decides what
 // each token may see.
 import { STRINGS } from "./i18n.js";
@@ -778,6 +779,103 @@ async function roundsView(map, panel) {
   });
 }
 
+// ---- 督办函: the letter ledger; the unit signs for and answers its letters, the office issues and follows them ----
+const LETTER_COLOUR = { reminder: COLOURS.blue, notice: COLOURS.yellow, red: COLOURS.red };
+
+async function lettersView(map, panel) {
+  const params = new URLSearchParams(location.hash.split("?")[1] || "");
+  const office = ["office", "admin"].includes(state.me.role);
+  const unit = state.me.role === "unit";
+  const { letters } = await api("/api/v1/letters");
+  const chosen = letters.find((l) => String(l.id) === params.get("id"));
+  const open = letters.filter((l) => ["issued", "signed", "overdue"].includes(l.status));
+  panel.innerHTML = `
+    <h2>${t("letters")} <span class="muted">${open.length}/${letters.length}</span></h2>
+    ${letters.length ? "" : `<p class="muted">${t("no_letters")}</p>`}
+    <div id="letter"></div>
+    <ul id="letters">${letters.map((l) => `<li data-id="${l.id}" data-status="${l.status}" data-kind="${l.kind}" class="${l === chosen ? "selected" : ""}">
+      <span class="dot" style="background:${LETTER_COLOUR[l.kind]}"></span><b>${esc(l.label)}</b> · ${esc(l.unit)}
+      <br><span class="muted">${t(`letter_${l.status}`)} · ${t("answer_by")} ${shortTime(l.answer_by)} · ${l.cases.length} ${t("cases")}</span></li>`).join("")}</ul>
+    ${office ? `<h2>${t("issue_letter")}</h2>
+    <form id="new-letter">
+      <select name="kind">${["reminder", "notice", "red"].map((k) => `<option value="${k}">${t(`letter_kind_${k}`)}</option>`).join("")}</select>
+      <input name="unit" required maxlength="200" placeholder="${t("unit")}">
+      <input name="cases" required placeholder="${t("case_numbers")}">
+      <textarea name="reason" required rows="2" maxlength="2000" placeholder="${t("reason")}"></textarea>
+      <button type="submit">${t("issue_letter")}</button>
+      <p class="error" id="letter-error" role="alert"></p>
+    </form>` : ""}`;
+  document.body.dataset.letters = String(letters.length);
+  $("#letters").querySelectorAll("li").forEach((li) => li.addEventListener("click", () => { location.hash = `letters?id=${li.dataset.id}`; }));
+  $("#new-letter")?.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const form = new FormData(e.target);
+    const cases = String(form.get("cases")).split(/[\s,，#]+/).filter(Boolean).map(Number);
+    const body = { kind: form.get("kind"), unit: String(form.get("unit")).trim(), cases, reason: String(form.get("reason")).trim() };
+    try {
+      const letter = await api("/api/v1/letters", { method: "POST", body: JSON.stringify(body) });
+      location.hash = `letters?id=${letter.id}`;
+    } catch (error) {
+      $("#letter-error").textContent = error.message;
+    }
+  });
+  map.addSource("grids", tiles("grids"));
+  addGridLayers(map, "grids", "grids");
+  const shown = chosen ? chosen.cases : letters.flatMap((l) => l.cases);
+  const features = shown.map((c) => ({ type: "Feature", geometry: { type: "Point", coordinates: [c.lon, c.lat] }, properties: { id: c.id, colour: c.colour, category: c.category_name, status: c.status } }));
+  map.addSource("letter-cases", { type: "geojson", data: featureCollection(features) });
+  map.addLayer({ id: "letter-cases", type: "circle", source: "letter-cases", paint: { "circle-color": problemColour, "circle-radius": 7, "circle-stroke-color": "#fff", "circle-stroke-width": 2 } });
+  popupOn(map, ["letter-cases"], (p) => `<b>#${p.id}</b> ${esc(p.category)}<br>${esc(statusText(p.status))}`);
+  if (features.length) fitTo(map, features);
+  if (!chosen) return;
+
+  const signable = unit && chosen.status === "issued";
+  const answerable = unit && !chosen.answered_at;
+  $("#letter").innerHTML = `
+    <h2>${esc(chosen.label)}</h2>
+    <p>${esc(chosen.unit)}：${esc(chosen.reason)}</p>
+    <p class="muted">${t(`letter_${chosen.status}`)} · ${t("answer_by")} ${shortTime(chosen.answer_by)}
+      ${chosen.signed_at ? ` · ${t("signed")} ${esc(chosen.signed_by)} ${shortTime(chosen.signed_at)}` : ""}</p>
+    <ul id="letter-cases">${chosen.cases.map((c) => `<li class="colour-${esc(c.colour)}">#${c.id} ${esc(c.category_name)} · ${esc(statusText(c.status))} · ${t("deadline")} ${c.deadline ? shortTime(c.deadline) : "—"}</li>`).join("")}</ul>
+    ${chosen.answer ? `<p id="letter-answer">${t("answer")}：${esc(chosen.answer)} <span class="muted">${shortTime(chosen.answered_at)}${chosen.answered_on_time ? "" : ` · ${t("late")}`}</span></p>` : ""}
+    <div class="actions">
+      ${signable ? `<button type="button" id="sign-letter">${t("sign_letter")}</button>` : ""}
+      <button type="button" id="print-letter" class="secondary">${t("print")}</button>
+    </div>
+    ${answerable ? `<form id="answer-letter">
+      <textarea name="answer" required rows="3" maxlength="4000" placeholder="${t("answer_hint")}"></textarea>
+      <div id="evidence" class="photos muted">${t("loading")}</div>
+      <button type="submit">${t("answer_letter")}</button>
+    </form>` : ""}
+    <p id="letter-result" role="status"></p>`;
+  $("#sign-letter")?.addEventListener("click", async () => {
+    try { await api(`/api/v1/letters/${chosen.id}/sign`, { method: "POST" }); show(); } catch (e) { $("#letter-result").innerHTML = `<span class="error">${esc(e.message)}</span>`; }
+  });
+  $("#print-letter").addEventListener("click", async () => {
+    // The page needs the token, so it is fetched here and opened from memory.
+    const page = await fetch(`/api/v1/letters/${chosen.id}?format=html`, { headers: { Authorization: `Bearer ${state.token}` } });
+    window.open(URL.createObjectURL(new Blob([await page.text()], { type: "text/html" })), "_blank");
+  });
+  const form = $("#answer-letter");
+  if (!form) return;
+  // The fix's photos on the letter's cases, to point to as evidence.
+  const photos = (await Promise.all(chosen.cases.map((c) => api(`/api/v1/problems/${c.id}/photos`).then((r) => r.photos.map((p) => ({ ...p, case: c.id }))).catch(() => [])))).flat();
+  $("#evidence").innerHTML = photos.length
+    ? photos.map((p) => `<label><input type="checkbox" name="evidence" value="${p.id}" ${p.stage === "handling" ? "checked" : ""}> #${p.case} ${esc(STRINGS[state.lang].stages?.[p.stage] || p.stage)} · ${esc(p.filename || p.id)}</label>`).join("")
+    : t("no_photos");
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const data = new FormData(form);
+    const body = { answer: String(data.get("answer")).trim(), evidence: data.getAll("evidence").map(Number) };
+    try {
+      await api(`/api/v1/letters/${chosen.id}/answer`, { method: "POST", body: JSON.stringify(body) });
+      show();
+    } catch (error) {
+      $("#letter-result").innerHTML = `<span class="error">${esc(error.message)}</span>`;
+    }
+  });
+}
+
 // ---- 待办: the caller's to-do list (the unit's board 待整改, the officer's checks, the desk's follow-up) ----
 /** The photo that goes with a step, by the step: of what was found (核实), after the fix (处置),
  * of the check on site (核查). */
@@ -792,6 +890,9 @@ async function tasksView(map, panel) {
     field ? kept("/api/v1/layers/grids?level=grid") : null,
   ]);
   const queued = await outbox.pendingSteps(state.me.name);
+  // A unit's letters (督办函) waiting for its signature or answer head its list.
+  const letters = state.me.role === "unit" ? (await api("/api/v1/letters").catch(() => ({ letters: [] }))).letters : [];
+  const unanswered = letters.filter((l) => !l.answered_at);
   const cases = list.tasks.filter((task) => task.problem_id);
   const toFeature = (task) => ({ type: "Feature", id: task.problem_id ?? 0, geometry: { type: "Point", coordinates: [task.lon, task.lat] }, properties: task });
   map.addSource("grids", grids ? { type: "geojson", data: grids } : tiles("grids"));
@@ -803,6 +904,7 @@ async function tasksView(map, panel) {
   const badges = Object.entries(list.counts).map(([kind, n]) => `<span class="count" data-kind="${esc(kind)}">${esc(kindText(kind))} <b>${n}</b></span>`).join("");
   panel.innerHTML = `<h2>${t("tasks")} <span class="muted">${list.tasks.length}</span></h2>
     ${state.offline ? `<p id="offline-note" class="error">${t("offline_copy")}</p>` : ""}
+    ${unanswered.length ? `<p id="letters-waiting"><a href="#letters">${t("letters")}: ${t("letter_issued")} <b>${unanswered.filter((l) => l.status === "issued").length}</b> · ${t("letters_to_answer")} <b>${unanswered.length}</b></a></p>` : ""}
     <div class="badges">${badges || `<span class="muted">${t("no_tasks")}</span>`}</div>
     <ul id="tasks">${list.tasks.map((task, i) => `<li data-index="${i}" data-kind="${esc(task.kind)}" ${task.problem_id ? `data-id="${task.problem_id}"` : ""} ${queued.has(task.problem_id) ? "data-queued" : ""} class="colour-${esc(task.colour)}">
       <b>${esc(kindText(task.kind))}</b> ${task.problem_id ? `#${task.problem_id} ` : ""}${esc(task.title)}
@@ -884,7 +986,7 @@ async function tasksView(map, panel) {
 const kindText = (kind) => STRINGS[state.lang].task_kinds[kind] || kind;
 
 // ---- shell: sign-in, language, view switching ----
-const VIEWS = { tasks: tasksView, officer: officerView, dispatcher: dispatcherView, office: officeView, rounds: roundsView };
+const VIEWS = { tasks: tasksView, officer: officerView, dispatcher: dispatcherView, office: officeView, rounds: roundsView, letters: lettersView };
 const DEFAULT_VIEW = { officer: "officer", dispatcher: "dispatcher", office: "office", admin: "office", unit: "tasks", app: "officer" };
 
 function applyLanguage() {

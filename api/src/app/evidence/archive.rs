@@ -2,6 +2,7 @@
 //! their before and after photos and each photo's check status, packed as a ZIP with an index an
 //! office can open, print or submit (index.html) and sort (index.xlsx).
 
+use crate::app::print::escape;
 use crate::domain::problem::Problem;
 use crate::store::photos::Photo;
 use std::io::Write;
@@ -79,10 +80,6 @@ fn safe_name(text: &str) -> String {
     } else {
         name
     }
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 fn checks_text(flags: &[crate::domain::evidence::checks::Flag]) -> String {

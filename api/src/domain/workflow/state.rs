@@ -69,6 +69,24 @@ impl State {
         }
     }
 
+    /// 上报, 核实中, 受理 … as the city's documents name the states.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Self::Reported => "上报",
+            Self::Confirming => "核实中",
+            Self::Accepted => "受理",
+            Self::Registered => "立案",
+            Self::Dispatched => "已派遣",
+            Self::Returned => "回退",
+            Self::Handled => "已处置",
+            Self::Rework => "返工",
+            Self::SelfHandled => "自行处置",
+            Self::Verified => "已核查",
+            Self::Closed => "结案",
+            Self::Void => "作废",
+        }
+    }
+
     /// Closed and void cases are finished; everything else is open.
     pub fn is_open(self) -> bool {
         !matches!(self, Self::Closed | Self::Void)

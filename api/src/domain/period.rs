@@ -1,0 +1,113 @@
+//! Reporting periods in the city's time zone: an ISO week (`2026-W47`), a month (`2026-11`), a
+//! quarter (`2026-Q4`) or a year (`2026`), each from its first midnight to the next period's.
+
+use serde::Serialize;
+use time::{Date, Month, OffsetDateTime, Time, UtcOffset, Weekday};
+
+/// How long a period is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PeriodKind {
+    Week,
+    Month,
+    Quarter,
+    Year,
+}
+
+/// A period: `[start, end)`.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Period {
+    /// As written: 2026-W47, 2026-11, 2026-Q4, 2026.
+    pub label: String,
+    pub kind: PeriodKind,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub start: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub end: OffsetDateTime,
+}
+
+impl Period {
+    /// Parses `2026-W47`, `2026-11`, `2026-Q4` or `2026`.
+    pub fn parse(text: &str, offset: UtcOffset) -> Result<Self, String> {
+        let bad = || format!("{text:?} is not a period like 2026-W47, 2026-11, 2026-Q4 or 2026");
+        let number = |s: &str| -> Result<i32, String> {
+            if s.is_empty() || s.len() > 4 || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad());
+            }
+            s.parse().map_err(|_| bad())
+        };
+        let midnight = |d: Date| d.with_time(Time::MIDNIGHT).assume_offset(offset);
+        let first_of = |year: i32, month: u8| -> Result<Date, String> {
+            let month = Month::try_from(month).map_err(|_| bad())?;
+            Date::from_calendar_date(year, month, 1).map_err(|_| bad())
+        };
+        let (kind, label, start, end) = match text.split_once('-') {
+            None => {
+                let year = number(text)?;
+                (PeriodKind::Year, format!("{year}"), first_of(year, 1)?, first_of(year + 1, 1)?)
+            }
+            Some((year, rest)) => {
+                let year = number(year)?;
+                if let Some(week) = rest.strip_prefix('W') {
+                    let week = u8::try_from(number(week)?).map_err(|_| bad())?;
+                    let monday = Date::from_iso_week_date(year, week, Weekday::Monday).map_err(|_| bad())?;
+                    (PeriodKind::Week, format!("{year}-W{week:02}"), monday, monday + time::Duration::weeks(1))
+                } else if let Some(quarter) = rest.strip_prefix('Q') {
+                    let quarter = u8::try_from(number(quarter)?).map_err(|_| bad())?;
+                    if !(1..=4).contains(&quarter) {
+                        return Err(bad());
+                    }
+                    let start = first_of(year, 3 * quarter - 2)?;
+                    let end = if quarter == 4 { first_of(year + 1, 1)? } else { first_of(year, 3 * quarter + 1)? };
+                    (PeriodKind::Quarter, format!("{year}-Q{quarter}"), start, end)
+                } else {
+                    let month = u8::try_from(number(rest)?).map_err(|_| bad())?;
+                    let start = first_of(year, month)?;
+                    let end = if month == 12 { first_of(year + 1, 1)? } else { first_of(year, month + 1)? };
+                    (PeriodKind::Month, format!("{year}-{month:02}"), start, end)
+                }
+            }
+        };
+        Ok(Self { label, kind, start: midnight(start), end: midnight(end) })
+    }
+
+    /// The month that holds `t` (in the city's time zone).
+    pub fn month_of(t: OffsetDateTime, offset: UtcOffset) -> Self {
+        let d = t.to_offset(offset).date();
+        let label = format!("{}-{:02}", d.year(), u8::from(d.month()));
+        Self::parse(&label, offset).unwrap_or(Self { label, kind: PeriodKind::Month, start: t, end: t })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::{datetime, offset};
+
+    #[test]
+    fn weeks_months_quarters_and_years() {
+        let cst = offset!(+8);
+        let p = Period::parse("2026-11", cst).expect("month");
+        assert_eq!(
+            (p.kind, p.start, p.end),
+            (PeriodKind::Month, datetime!(2026-11-01 0:00 +8), datetime!(2026-12-01 0:00 +8))
+        );
+        let p = Period::parse("2026-12", cst).expect("December");
+        assert_eq!(p.end, datetime!(2027-01-01 0:00 +8));
+        let p = Period::parse("2026-Q4", cst).expect("quarter");
+        assert_eq!((p.start, p.end), (datetime!(2026-10-01 0:00 +8), datetime!(2027-01-01 0:00 +8)));
+        let p = Period::parse("2026-Q1", cst).expect("quarter");
+        assert_eq!((p.start, p.end), (datetime!(2026-01-01 0:00 +8), datetime!(2026-04-01 0:00 +8)));
+        let p = Period::parse("2026", cst).expect("year");
+        assert_eq!((p.kind, p.label.as_str(), p.end), (PeriodKind::Year, "2026", datetime!(2027-01-01 0:00 +8)));
+        let p = Period::parse("2026-W47", cst).expect("week");
+        assert_eq!((p.start, p.end), (datetime!(2026-11-16 0:00 +8), datetime!(2026-11-23 0:00 +8)));
+        assert_eq!(Period::parse("2026-3", cst).expect("month").label, "2026-03");
+        for wrong in ["", "2026-13", "2026-Q5", "2026-Q0", "2026-W54", "26-11-01", "2026-", "-11", "2026-+1", "x"] {
+            assert!(Period::parse(wrong, cst).is_err(), "{wrong:?}");
+        }
+        assert_eq!(Period::month_of(datetime!(2026-11-30 17:00 UTC), cst).label, "2026-12");
+    }
+}
