@@ -83,6 +83,12 @@ try {
   assert.equal(await office.getAttribute("#ledger-items li", "data-standing"), "withheld");
   await office.screenshot({ path: `${shots}/rounds-office-desk.png` });
   step("the office recorded a finding: withheld");
+  await office.fill("#foreword textarea[name=foreword]", "现将本期暗访情况通报如下。");
+  await office.evaluate(() => { document.body.dataset.ready = ""; });
+  await office.click("#foreword button[type=submit]");
+  await redrawn(office);
+  assert.equal(await office.inputValue("#foreword textarea[name=foreword]"), "现将本期暗访情况通报如下。");
+  step("the office wrote the bulletin's foreword");
 
   // 3. The unit, on a phone, sees nothing of it.
   const unit = await signIn("unit", PHONE);
@@ -136,6 +142,20 @@ try {
   assert.ok(Number(await office.evaluate(() => document.body.dataset.letters)) > 1, "the office sees every unit's letters");
   await office.screenshot({ path: `${shots}/letters-office-desk.png` });
   step("the office sees the letter answered");
+
+  // 8. The office's evaluation (考核): this month's streets, then its units with their letters.
+  await rounds(office, "evaluation", "evaluation");
+  const ranked = await office.locator("#evaluation tbody tr[data-rank]:not([data-rank=''])").count();
+  assert.ok(ranked > 0, "streets are ranked");
+  assert.equal(await office.getAttribute("#evaluation tbody tr >> nth=0", "data-rank"), "1");
+  await office.selectOption("#evaluation-form select[name=by]", "unit");
+  await office.evaluate(() => { document.body.dataset.ready = ""; });
+  await office.click("#evaluation-form button[type=submit]");
+  await redrawn(office, "evaluation");
+  assert.match(await office.textContent("#evaluation"), /东华门街道办事处/);
+  assert.match(await office.textContent("#evaluation"), /督办函/);
+  await office.screenshot({ path: `${shots}/evaluation-office-desk.png` });
+  step("the office ranks streets and units");
   assert.deepEqual(errors, [], "no script errors");
   console.log("rounds checks passed");
 } finally {

@@ -152,9 +152,32 @@ fn scenario(backend: &Backend) {
         bulletin["units"].as_array().expect("units").iter().filter_map(|u| u["unit"].as_str()).collect();
     assert_eq!(ranked, ["东华门街道办事处", other_unit.as_str()], "{name}: the rectified first");
     assert_eq!(bulletin["open"].as_array().map(Vec::len), Some(1), "{name}");
+    // The office writes a foreword (one of two writers at the same version wins), and a letter
+    // over the open finding joins the bulletin.
+    let foreword = "为巩固创建成果，市创建办开展暗访督查，现将有关情况通报如下。";
+    let write = |version: i64| {
+        let body = json!({"foreword": foreword, "version": version}).to_string();
+        server.send_as("PUT", Some(&office), &format!("/api/v1/rounds/{id}/foreword"), Some(&body))
+    };
+    let (status, written) = write(0);
+    assert_eq!((status, written["version"].as_i64()), (200, Some(1)), "{name}: {written}");
+    assert_eq!(write(0).0, 409, "{name}: a stale version loses");
+    let body = json!({"foreword": "x", "version": 1}).to_string();
+    assert_eq!(server.send_as("PUT", Some(&unit), &format!("/api/v1/rounds/{id}/foreword"), Some(&body)).0, 403);
+    let open_case = case_id(1);
+    let letter =
+        json!({"kind": "notice", "unit": "东华门街道办事处", "cases": [open_case], "reason": "暗访发现问题未整改"});
+    let (status, letter) = server.post_as(Some(&office), "/api/v1/letters", &letter.to_string());
+    assert_eq!(status, 201, "{name}: {letter}");
+    let (_, bulletin) = server.get_as(Some(&office), &format!("/api/v1/rounds/{id}/bulletin"));
+    assert_eq!(bulletin["foreword"], foreword, "{name}");
+    assert_eq!(bulletin["letters"][0]["label"], letter["label"], "{name}");
+    assert_eq!(bulletin["letters"][0]["cases"], json!([open_case]), "{name}");
+    assert!(bulletin["last_round"].is_null(), "{name}: the year's first round has none before it");
     let page = server.fetch(Some(&office), &format!("/api/v1/rounds/{id}/bulletin?format=html"), None);
     let html = String::from_utf8_lossy(&page.body).to_string();
     assert!(page.status == 200 && html.contains("@page { size: A4") && html.contains(summary), "{name}: {html}");
+    assert!(html.contains(foreword) && html.contains(letter["label"].as_str().unwrap_or("?")), "{name}: {html}");
     assert_eq!(server.get_as(Some(&office), &format!("/api/v1/rounds/{id}/bulletin?format=pdf")).0, 400, "{name}");
     let book = server.fetch(Some(&office), &format!("/api/v1/rounds/{id}/bulletin?format=xlsx"), None);
     assert_eq!(book.status, 200, "{name}");
@@ -176,7 +199,7 @@ fn scenario(backend: &Backend) {
         .expect("python runs");
     assert!(read.status.success(), "{}", text(&read.stderr));
     let lines: Vec<String> = text(&read.stdout).lines().map(str::to_string).collect();
-    assert_eq!(lines[0], "['通报', '各单位', '各点位', '未整改问题']", "{name}");
+    assert_eq!(lines[0], "['通报', '各单位', '各点位', '未整改问题', '督办函']", "{name}");
     assert_eq!(lines[1], "督查通报（2026年第1期）", "{name}");
     assert_eq!(lines[2], "1|东华门街道办事处|2|1|1|0|0|0.5", "{name}");
 
@@ -196,6 +219,12 @@ fn scenario(backend: &Backend) {
     assert_eq!(tally(&late_ledger["total"]), [1, 0, 1, 1, 0, 0], "{name}: {}", late_ledger["total"]);
     let (_, listed) = server.get_as(Some(&unit), "/api/v1/rounds");
     assert_eq!(listed["rounds"].as_array().map(Vec::len), Some(2), "{name}: both public now");
+    // Its bulletin carries what the round before left open: the one finding not yet rectified.
+    let (_, second) = server.get_as(Some(&office), &format!("/api/v1/rounds/{}/bulletin", open["id"]));
+    assert_eq!(second["last_round"]["title"], "督查通报（2026年第1期）", "{name}");
+    let left: Vec<&Value> =
+        second["last_round"]["open"].as_array().expect("open").iter().map(|i| &i["finding"]["problem_id"]).collect();
+    assert_eq!(left, [&json!(open_case)], "{name}");
     // Public, the district's round is read by the street office, but still not run by it.
     assert_eq!(server.get_as(Some(&street_office), &format!("/api/v1/rounds/{id}")).0, 200, "{name}");
     assert_eq!(server.post_as(Some(&street_office), &findings_path, &by_unit.to_string()).0, 403, "{name}");
@@ -209,6 +238,122 @@ fn scenario(backend: &Backend) {
     let report = json!({"lon": places[0].0, "lat": places[0].1, "category": "暴露垃圾", "description": "检查发现",
                         "source": "undercover"});
     assert_eq!(server.post_as(Some(&office), "/api/v1/problems", &report.to_string()).0, 201, "{name}");
+
+    inspectors(&server, backend, &grids);
+    drawn_and_assessed(&server, backend);
+}
+
+/// A round's points drawn like a mock assessment (the same seed, the same points), and the failed
+/// items of a mock assessment recorded as its findings — once, however often asked.
+fn drawn_and_assessed(server: &Server, backend: &Backend) {
+    let name = backend.name();
+    let office = server.session("office");
+    let round = |draw: Value| {
+        let body = json!({"name": "12月测评复查", "kind": "open", "starts_on": "2026-11-20", "ends_on": "2026-11-20",
+                          "draw": draw});
+        server.post_as(Some(&office), "/api/v1/rounds", &body.to_string())
+    };
+    let (status, first) = round(json!({"n": 3, "seed": 20261120}));
+    assert_eq!(status, 201, "{name}: {first}");
+    let (_, again) = round(json!({"n": 3, "seed": 20261120}));
+    assert_eq!(first["points"].as_array().map(Vec::len), Some(3), "{name}: {first}");
+    assert_eq!(first["points"], again["points"], "{name}: the same seed draws the same points");
+    let both = json!({"name": "x", "kind": "open", "starts_on": "2026-11-20", "ends_on": "2026-11-20",
+                      "points": ["P1"], "draw": {"n": 1, "seed": 1}});
+    let (status, error) = server.post_as(Some(&office), "/api/v1/rounds", &both.to_string());
+    assert_eq!((status, error["error"]["details"]["fields"][0]["field"].as_str()), (422, Some("draw")), "{name}");
+
+    // A mock assessment of two points: one criterion failed, one passed, one half-scored.
+    let (status, assessment) = server.post_as(
+        Some(&office),
+        "/api/v1/assessments",
+        &json!({"name": "11月模拟测评", "n": 2, "seed": 7}).to_string(),
+    );
+    assert_eq!(status, 201, "{name}: {assessment}");
+    let items = assessment["items"].as_array().expect("items");
+    let criterion = |i: usize, c: usize| items[i]["checklist"][c]["id"].as_str().expect("criterion").to_string();
+    let scores = json!({"scores": [
+        {"point": items[0]["code"], "criterion": criterion(0, 0), "pass": false, "note": "垃圾未清"},
+        {"point": items[0]["code"], "criterion": criterion(0, 1), "pass": true},
+        {"point": items[1]["code"], "criterion": criterion(1, 0), "score": 0.5},
+    ]});
+    let path = format!("/api/v1/assessments/{}/scores", assessment["id"]);
+    let (status, scored) = server.post_as(Some(&office), &path, &scores.to_string());
+    assert!(status == 200 || status == 201, "{name}: {scored}");
+    let id = first["id"].as_i64().expect("id");
+    let from = format!("/api/v1/rounds/{id}/findings/from-assessment");
+    let body = json!({"assessment": assessment["id"]}).to_string();
+    let (status, made) = server.post_as(Some(&office), &from, &body);
+    assert_eq!(status, 201, "{name}: {made}");
+    let recorded = made["recorded"].as_array().expect("recorded");
+    assert_eq!((recorded.len(), made["already"].as_u64()), (2, Some(0)), "{name}: the two items scored below full");
+    let points: Vec<&Value> = recorded.iter().map(|r| &r["finding"]["point_code"]).collect();
+    assert_eq!(points, [&items[0]["code"], &items[1]["code"]], "{name}");
+    assert!(recorded[0]["finding"]["description"].as_str().is_some_and(|d| d.contains("垃圾未清")), "{name}");
+    assert_eq!(recorded[0]["problem"]["source"], "supervision", "{name}: handed over at once (an open round)");
+    let (status, again) = server.post_as(Some(&office), &from, &body);
+    assert_eq!(
+        (status, again["recorded"].as_array().map(Vec::len), again["already"].as_u64()),
+        (201, Some(0), Some(2))
+    );
+    let (_, ledger) = server.get_as(Some(&office), &format!("/api/v1/rounds/{id}/ledger"));
+    assert_eq!(ledger["total"]["found"], 2, "{name}: each failed item once");
+    let nowhere = json!({"assessment": 999_999}).to_string();
+    let (status, error) = server.post_as(Some(&office), &from, &nowhere);
+    assert_eq!((status, error["error"]["details"]["fields"][0]["field"].as_str()), (422, Some("assessment")), "{name}");
+}
+
+/// Inspectors (督查员): one named in an undercover round sees it before publication and records
+/// findings in their own street only; one not named sees nothing; neither opens nor publishes.
+fn inspectors(server: &Server, backend: &Backend, grids: &[Value]) {
+    let name = backend.name();
+    let office = server.session("office");
+    let url = backend.url();
+    let named = common::user_with_token(&url, "inspector-jingshan", &["--role", "inspector", "--scope", "110101001"]);
+    let other = common::user_with_token(&url, "inspector-other", &["--role", "inspector", "--scope", "110101001"]);
+    let street = |inside_street: bool| {
+        let grid = grids.iter().find(|g| g["id"].as_str().unwrap_or("").starts_with("110101001") == inside_street);
+        inside(grid.expect("a grid"))
+    };
+    let (mine, elsewhere) = (street(true), street(false));
+    let round = |inspectors: Value| {
+        json!({"name": "12月暗访", "kind": "undercover", "starts_on": "2026-11-20", "ends_on": "2026-11-20",
+               "inspectors": inspectors})
+        .to_string()
+    };
+    let (status, error) = server.post_as(Some(&office), "/api/v1/rounds", &round(json!(["demo-unit"])));
+    assert_eq!((status, error["error"]["details"]["fields"][0]["field"].as_str()), (422, Some("inspectors")), "{name}");
+    assert_eq!(
+        server.post_as(Some(&named), "/api/v1/rounds", &round(json!([]))).0,
+        403,
+        "{name}: inspectors open none"
+    );
+    let (status, created) = server.post_as(Some(&office), "/api/v1/rounds", &round(json!(["inspector-jingshan"])));
+    assert_eq!(status, 201, "{name}: {created}");
+    assert_eq!(created["inspectors"], json!(["inspector-jingshan"]), "{name}");
+    let path = |tail: &str| format!("/api/v1/rounds/{}{tail}", created["id"]);
+    assert_eq!(server.get_as(Some(&named), &path("")).0, 200, "{name}: the named inspector sees it unpublished");
+    assert_eq!(server.get_as(Some(&other), &path("")).0, 404, "{name}: another does not");
+    let finding = |(lon, lat): (f64, f64)| {
+        json!({"lon": lon, "lat": lat, "category": "暴露垃圾", "description": "督查员发现"}).to_string()
+    };
+    assert_eq!(server.post_as(Some(&other), &path("/findings"), &finding(mine)).0, 404, "{name}");
+    let (status, recorded) = server.post_as(Some(&named), &path("/findings"), &finding(mine));
+    assert_eq!(status, 201, "{name}: {recorded}");
+    assert_eq!(recorded["finding"]["found_by"], "inspector-jingshan", "{name}");
+    let (status, error) = server.post_as(Some(&named), &path("/findings"), &finding(elsewhere));
+    assert_eq!((status, error["error"]["code"].as_str()), (403, Some("outside_area")), "{name}: only in their street");
+    assert_eq!(server.post_as(Some(&named), &path("/publish"), "").0, 403, "{name}: the office publishes");
+    let (_, ledger) = server.get_as(Some(&named), &path("/ledger"));
+    assert_eq!(tally(&ledger["total"]), [1, 0, 1, 0, 0, 0], "{name}: the withheld finding in its ledger");
+    let listed = server.get_as(Some(&other), "/api/v1/rounds").1;
+    let ids: Vec<&Value> = listed["rounds"].as_array().expect("rounds").iter().map(|r| &r["id"]).collect();
+    assert!(!ids.contains(&&created["id"]), "{name}: not listed to an inspector it does not name");
+    assert_eq!(
+        server.post_as(Some(&named), "/api/v1/problems", &finding(mine)).0,
+        403,
+        "{name}: they record findings, not reports"
+    );
 }
 
 #[test]

@@ -263,6 +263,7 @@ fn demo_users() -> Vec<(NewUser, String)> {
         user("demo-admin", Role::Admin, &[WHOLE_CITY], None, "everything"),
         user("demo-dispatcher", Role::Dispatcher, &["110101"], None, "东城区 110101"),
         user("demo-office", Role::Office, &["110101"], None, "东城区 110101"),
+        user("demo-inspector", Role::Inspector, &["110101"], None, "东城区 110101"),
         user("demo-officer", Role::Officer, &["110101001001"], None, "多福巷社区 110101001001"),
         user("demo-unit", Role::Unit, &[], Some("东华门街道办事处"), "东华门街道办事处"),
         user("demo-app", Role::App, &[], None, "its own reports"),

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod coverage;
 pub mod demo;
 pub mod escalation;
+pub mod evaluation;
 pub mod evidence;
 pub mod export;
 pub mod group_commit;

@@ -1,9 +1,11 @@
 //! The 督查通报 of a round: the numbers of its ledger written out as the office publishes them —
-//! a title numbered by the round, one computed paragraph, the units ranked, the points, and the
-//! findings still open — as JSON, as HTML that prints on A4, and as XLSX. Nothing is typed in.
+//! a title numbered by the round, the office's foreword, one computed paragraph, the units ranked,
+//! the points, the findings still open, the letters (督办函) sent over its cases, and what the round
+//! before left open — as JSON, as HTML that prints on A4, and as XLSX. No number is typed in.
 
 use crate::app::print::{a4_page, escape};
 use crate::domain::clock::iso_date;
+use crate::domain::letters::{Letter, LetterStatus};
 use crate::domain::supervision::{Ledger, LedgerItem, LedgerRow, Round, Standing, Tally};
 use serde::Serialize;
 use time::Date;
@@ -38,6 +40,38 @@ pub struct RoundBulletin {
     pub points: Vec<LedgerRow>,
     /// The findings not yet rectified, overdue first.
     pub open: Vec<LedgerItem>,
+    /// The office's foreword (前言), as it wrote it.
+    pub foreword: Option<String>,
+    /// The letters sent over the round's cases.
+    pub letters: Vec<LetterLine>,
+    /// The findings the round before left open (上期未整改), when the caller may see that round.
+    pub last_round: Option<LastRound>,
+}
+
+/// A letter (督办函) sent over some of the round's cases.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct LetterLine {
+    pub label: String,
+    pub unit: String,
+    pub status: LetterStatus,
+    /// The round's cases it names.
+    pub cases: Vec<i64>,
+}
+
+/// What the round before left open.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct LastRound {
+    /// 督查通报（2026年第2期）
+    pub title: String,
+    pub open: Vec<LedgerItem>,
+}
+
+/// The findings of a ledger not yet rectified (withheld ones too), overdue first.
+fn still_open(items: Vec<LedgerItem>) -> Vec<LedgerItem> {
+    let mut open: Vec<LedgerItem> =
+        items.into_iter().filter(|i| matches!(i.standing, Standing::NotRectified | Standing::Withheld)).collect();
+    open.sort_by_key(|i| (!i.overdue, i.finding.id));
+    open
 }
 
 fn rate(t: &Tally) -> Option<f64> {
@@ -89,14 +123,12 @@ impl RoundBulletin {
                 .then(a.tally.not_rectified.cmp(&b.tally.not_rectified))
                 .then_with(|| a.unit.cmp(&b.unit))
         });
-        let mut open: Vec<LedgerItem> = ledger
-            .items
-            .into_iter()
-            .filter(|i| matches!(i.standing, Standing::NotRectified | Standing::Withheld))
-            .collect();
-        open.sort_by_key(|i| (!i.overdue, i.finding.id));
+        let open = still_open(ledger.items);
         Self {
             title: format!("督查通报（{}）", round.label()),
+            foreword: round.foreword.clone(),
+            letters: Vec::new(),
+            last_round: None,
             round,
             as_of,
             points_checked,
@@ -106,6 +138,25 @@ impl RoundBulletin {
             points: ledger.by_point,
             open,
         }
+    }
+
+    /// Adds the letters naming any of `ours`, the round's cases.
+    pub fn with_letters(mut self, letters: Vec<Letter>, ours: &std::collections::BTreeSet<i64>) -> Self {
+        self.letters = letters
+            .into_iter()
+            .filter_map(|l| {
+                let cases: Vec<i64> = l.cases.iter().map(|c| c.id).filter(|id| ours.contains(id)).collect();
+                (!cases.is_empty()).then_some(LetterLine { label: l.label, unit: l.unit, status: l.status, cases })
+            })
+            .collect();
+        self
+    }
+
+    /// Adds what the round before left open, from its ledger.
+    pub fn with_last_round(mut self, ledger: Ledger) -> Self {
+        let title = format!("督查通报（{}）", ledger.round.label());
+        self.last_round = Some(LastRound { title, open: still_open(ledger.items) });
+        self
     }
 
     /// One page to print (A4): the title, the paragraph, and the three tables.
@@ -134,25 +185,51 @@ impl RoundBulletin {
             .collect();
         let points: String =
             self.points.iter().map(|p| format!("<tr><td>{}</td>{}</tr>", e(&p.key), counts(&p.tally))).collect();
-        let open: String = self
-            .open
+        let open_rows = |items: &[LedgerItem]| -> String {
+            items
+                .iter()
+                .map(|i| {
+                    format!(
+                        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                        i.finding.problem_id.map_or("—".into(), |id| format!("#{id}")),
+                        e(i.finding.point_code.as_deref().unwrap_or("—")),
+                        e(&i.finding.description),
+                        e(i.unit.as_deref().unwrap_or("—")),
+                        if i.overdue { "超期未整改" } else { "未整改" },
+                    )
+                })
+                .collect()
+        };
+        let open = open_rows(&self.open);
+        let letters: String = self
+            .letters
             .iter()
-            .map(|i| {
+            .map(|l| {
+                let cases: Vec<String> = l.cases.iter().map(|c| format!("#{c}")).collect();
                 format!(
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    i.finding.problem_id.map_or("—".into(), |id| format!("#{id}")),
-                    e(i.finding.point_code.as_deref().unwrap_or("—")),
-                    e(&i.finding.description),
-                    e(i.unit.as_deref().unwrap_or("—")),
-                    if i.overdue { "超期未整改" } else { "未整改" },
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    e(&l.label),
+                    e(&l.unit),
+                    cases.join("、"),
+                    l.status.zh()
                 )
             })
             .collect();
+        let last = match &self.last_round {
+            Some(last) => format!(
+                "<h2>五、上期未整改问题（{}）</h2>\n<table id=\"last-round\"><tr><th>案件</th><th>点位</th><th>问题</th><th>责任单位</th><th>状态</th></tr>{}</table>\n",
+                e(&last.title),
+                open_rows(&last.open)
+            ),
+            None => String::new(),
+        };
+        let foreword = self.foreword.as_deref().map_or(String::new(), |f| format!("<p id=\"foreword\">{}</p>\n", e(f)));
         let body = format!(
-            "<p class=\"name\">{name}</p>\n<p id=\"summary\">{summary}</p>\n\
+            "<p class=\"name\">{name}</p>\n{foreword}<p id=\"summary\">{summary}</p>\n\
              <h2>一、各责任单位整改情况</h2>\n<table id=\"units\"><tr><th>排名</th><th>责任单位</th>{head}<th>整改率</th></tr>{units}</table>\n\
              <h2>二、各点位问题情况</h2>\n<table id=\"points\"><tr><th>点位</th>{head}</tr>{points}</table>\n\
-             <h2>三、未整改问题清单</h2>\n<table id=\"open\"><tr><th>案件</th><th>点位</th><th>问题</th><th>责任单位</th><th>状态</th></tr>{open}</table>\n",
+             <h2>三、未整改问题清单</h2>\n<table id=\"open\"><tr><th>案件</th><th>点位</th><th>问题</th><th>责任单位</th><th>状态</th></tr>{open}</table>\n\
+             <h2>四、督办函</h2>\n<table id=\"letters\"><tr><th>文号</th><th>责任单位</th><th>案件</th><th>状态</th></tr>{letters}</table>\n{last}",
             name = e(&self.round.name),
             summary = e(&self.summary),
         );
@@ -168,6 +245,9 @@ impl RoundBulletin {
         sheet.write_string_with_format(0, 0, &self.title, &bold).map_err(fail)?;
         sheet.write_string(1, 0, &self.round.name).map_err(fail)?;
         sheet.write_string(2, 0, &self.summary).map_err(fail)?;
+        if let Some(foreword) = &self.foreword {
+            sheet.write_string(3, 0, foreword).map_err(fail)?;
+        }
         let counts = ["发现", "已整改", "未整改", "超期", "不属实"];
         let numbers = |t: &Tally| [t.found, t.rectified, t.not_rectified, t.overdue, t.voided];
         let sheet = book.add_worksheet().set_name("各单位").map_err(fail)?;
@@ -196,19 +276,38 @@ impl RoundBulletin {
                 sheet.write_number(r, c as u16 + 1, f64::from(n)).map_err(fail)?;
             }
         }
-        let sheet = book.add_worksheet().set_name("未整改问题").map_err(fail)?;
-        for (c, h) in ["案件", "点位", "问题", "责任单位", "状态"].iter().enumerate() {
+        let open_sheet = |book: &mut rust_xlsxwriter::Workbook, name: &str, items: &[LedgerItem]| {
+            let sheet = book.add_worksheet().set_name(name)?;
+            for (c, h) in ["案件", "点位", "问题", "责任单位", "状态"].iter().enumerate() {
+                sheet.write_string_with_format(0, c as u16, *h, &bold)?;
+            }
+            for (r, i) in items.iter().enumerate() {
+                let r = r as u32 + 1;
+                if let Some(id) = i.finding.problem_id {
+                    sheet.write_number(r, 0, id as f64)?;
+                }
+                sheet.write_string(r, 1, i.finding.point_code.as_deref().unwrap_or("—"))?;
+                sheet.write_string(r, 2, &i.finding.description)?;
+                sheet.write_string(r, 3, i.unit.as_deref().unwrap_or("—"))?;
+                sheet.write_string(r, 4, if i.overdue { "超期未整改" } else { "未整改" })?;
+            }
+            Ok::<(), rust_xlsxwriter::XlsxError>(())
+        };
+        open_sheet(&mut book, "未整改问题", &self.open).map_err(fail)?;
+        let sheet = book.add_worksheet().set_name("督办函").map_err(fail)?;
+        for (c, h) in ["文号", "责任单位", "案件", "状态"].iter().enumerate() {
             sheet.write_string_with_format(0, c as u16, *h, &bold).map_err(fail)?;
         }
-        for (r, i) in self.open.iter().enumerate() {
+        for (r, l) in self.letters.iter().enumerate() {
             let r = r as u32 + 1;
-            if let Some(id) = i.finding.problem_id {
-                sheet.write_number(r, 0, id as f64).map_err(fail)?;
-            }
-            sheet.write_string(r, 1, i.finding.point_code.as_deref().unwrap_or("—")).map_err(fail)?;
-            sheet.write_string(r, 2, &i.finding.description).map_err(fail)?;
-            sheet.write_string(r, 3, i.unit.as_deref().unwrap_or("—")).map_err(fail)?;
-            sheet.write_string(r, 4, if i.overdue { "超期未整改" } else { "未整改" }).map_err(fail)?;
+            let cases: Vec<String> = l.cases.iter().map(|c| format!("#{c}")).collect();
+            sheet.write_string(r, 0, &l.label).map_err(fail)?;
+            sheet.write_string(r, 1, &l.unit).map_err(fail)?;
+            sheet.write_string(r, 2, cases.join("、")).map_err(fail)?;
+            sheet.write_string(r, 3, l.status.zh()).map_err(fail)?;
+        }
+        if let Some(last) = &self.last_round {
+            open_sheet(&mut book, "上期未整改", &last.open).map_err(fail)?;
         }
         book.save_to_buffer().map_err(fail)
     }

@@ -9,6 +9,7 @@ use crate::app::evidence::blobs::{Blobs, LocalBlobs};
 use crate::app::evidence::s3::Bucket;
 use crate::app::planning::PlanRules;
 use crate::domain::clock::{Clock, SimulatedClock};
+use crate::domain::evaluation::EvaluationRules;
 use crate::domain::letters::LetterRules;
 use crate::domain::workflow::calendar::WorkingCalendar;
 use crate::domain::workflow::colour::Thresholds;
@@ -119,6 +120,10 @@ pub(super) struct ServeArgs {
     /// default 5, 3, 1), escalate (an unanswered letter is followed by one of the next kind).
     #[arg(long, env = "GRIDWATCH_LETTER_RULES", value_name = "FILE.json")]
     letter_rules: Option<PathBuf>,
+    /// The city's evaluation rules (实绩考核), JSON: unit weights (cases, letters), post weights
+    /// (confirm, verify, coverage, reporting) and grade bands ([{min, grade, colour}]).
+    #[arg(long, env = "GRIDWATCH_EVALUATION_RULES", value_name = "FILE.json")]
+    evaluation_rules: Option<PathBuf>,
     /// Share of a case's limit used that turns it blue.
     #[arg(long, env = "GRIDWATCH_BLUE_SHARE", default_value_t = 0.8)]
     blue_share: f64,
@@ -225,6 +230,11 @@ impl ServeArgs {
             Some(path) => LetterRules::from_json(&read(path)?)
                 .map_err(|reason| ConfigError::File { path: path.clone(), reason })?,
         };
+        let evaluation_rules = match &self.evaluation_rules {
+            None => EvaluationRules::default(),
+            Some(path) => EvaluationRules::from_json(&read(path)?)
+                .map_err(|reason| ConfigError::File { path: path.clone(), reason })?,
+        };
         let clock = match &self.clock_start {
             None => None,
             Some(start) => {
@@ -270,6 +280,7 @@ impl ServeArgs {
             basemap,
             session_idle: time::Duration::seconds_f64(self.session_hours * 3600.0),
             letter_rules,
+            evaluation_rules,
         };
         let options = ServeOptions {
             listen: self.listen,

@@ -37,6 +37,8 @@ pub enum Action {
     AttachEvidence,
     /// Run supervision rounds (督查): open them, record findings, publish undercover ones.
     Supervise,
+    /// Record findings (督查发现) in a round: the office running it, or an inspector it names.
+    RecordFindings,
     /// Read supervision rounds and their ledgers (台账), as far as the caller may see them.
     ReadRounds,
     /// Read supervision letters (督办函): a unit its own, the office and dispatchers those of
@@ -65,6 +67,7 @@ pub fn permitted(role: Role, action: Action) -> bool {
         RunAssessments => matches!(role, Office | Admin),
         AttachEvidence => true,
         Supervise => matches!(role, Office | Admin),
+        RecordFindings => matches!(role, Office | Inspector | Admin),
         ReadRounds => !matches!(role, App),
         ReadLetters => matches!(role, Unit | Dispatcher | Office | Admin),
         AnswerLetters => matches!(role, Unit),
@@ -197,6 +200,9 @@ mod tests {
                 && !permitted(Role::Dispatcher, Action::RunAssessments)
         );
         assert!(permitted(Role::Office, Action::Supervise) && !permitted(Role::Dispatcher, Action::Supervise));
+        // Inspectors record findings in the rounds they are named in; the office runs the rounds.
+        assert!(permitted(Role::Inspector, Action::RecordFindings) && !permitted(Role::Inspector, Action::Supervise));
+        assert!(!permitted(Role::Inspector, Action::Report) && !permitted(Role::Inspector, Action::ReadLetters));
         assert!(permitted(Role::Unit, Action::ReadRounds) && !permitted(Role::App, Action::ReadRounds));
         // Letters go to units; only they sign and answer, the office issues them.
         assert!(permitted(Role::Unit, Action::AnswerLetters) && !permitted(Role::Office, Action::AnswerLetters));

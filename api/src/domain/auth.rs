@@ -18,6 +18,9 @@ pub enum Role {
     Dispatcher,
     /// 创建办/督查室: reads everything in scope.
     Office,
+    /// 督查员: an inspector of the office, scoped to an area, who records findings in the
+    /// supervision rounds they are named in.
+    Inspector,
     /// Everything, everywhere.
     Admin,
     /// A citizen app (per-app API key): reports problems and reads back its own.
@@ -25,7 +28,8 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [Self::Officer, Self::Unit, Self::Dispatcher, Self::Office, Self::Admin, Self::App];
+    pub const ALL: [Role; 7] =
+        [Self::Officer, Self::Unit, Self::Dispatcher, Self::Office, Self::Inspector, Self::Admin, Self::App];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -33,6 +37,7 @@ impl Role {
             Self::Unit => "unit",
             Self::Dispatcher => "dispatcher",
             Self::Office => "office",
+            Self::Inspector => "inspector",
             Self::Admin => "admin",
             Self::App => "app",
         }
@@ -48,10 +53,9 @@ impl fmt::Display for Role {
 impl FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown role {s:?}: use officer, unit, dispatcher, office, admin or app"))
+        Self::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
+            format!("unknown role {s:?}: use officer, unit, dispatcher, office, inspector, admin or app")
+        })
     }
 }
 
@@ -90,7 +94,7 @@ pub struct User {
 /// Checks a new user's role, scope and unit belong together.
 pub fn check_user(role: Role, scope: &[String], unit: Option<&str>) -> Result<(), String> {
     match role {
-        Role::Officer | Role::Dispatcher | Role::Office if scope.is_empty() => {
+        Role::Officer | Role::Dispatcher | Role::Office | Role::Inspector if scope.is_empty() => {
             Err(format!("a {role} needs --scope (grid codes, or {WHOLE_CITY} for the whole city)"))
         }
         Role::Unit if unit.is_none_or(|u| u.trim().is_empty()) => Err("unit staff need --unit (责任单位)".into()),

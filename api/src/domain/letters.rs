@@ -115,7 +115,7 @@ impl LetterStatus {
 /// How a letter came to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum Origin {
+pub enum LetterOrigin {
     /// Issued by the escalation pass when cases changed colour (the city's letter rules).
     Colour,
     /// Issued by the office by hand.
@@ -124,7 +124,7 @@ pub enum Origin {
     Escalation,
 }
 
-impl Origin {
+impl LetterOrigin {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Colour => "colour",
@@ -170,7 +170,7 @@ pub struct Letter {
     pub unit: String,
     /// Why it was sent, in the office's words or the rule's.
     pub reason: String,
-    pub origin: Origin,
+    pub origin: LetterOrigin,
     pub status: LetterStatus,
     pub issued_by: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -229,7 +229,7 @@ pub struct NewLetter {
     pub kind: LetterKind,
     pub unit: String,
     pub reason: String,
-    pub origin: Origin,
+    pub origin: LetterOrigin,
     pub answer_by: OffsetDateTime,
     pub escalated_from: Option<i64>,
     pub cases: Vec<i64>,
@@ -309,7 +309,7 @@ pub fn letters_for(
             answer_by: rules.answer_by(kind, now, calendar),
             kind,
             unit,
-            origin: Origin::Colour,
+            origin: LetterOrigin::Colour,
             escalated_from: None,
             cases: cases.into_iter().collect(),
         })
@@ -336,7 +336,7 @@ pub fn escalation_of(
         kind,
         unit: letter.unit.clone(),
         reason: format!("{}逾期未反馈，升级督办", letter.label),
-        origin: Origin::Escalation,
+        origin: LetterOrigin::Escalation,
         answer_by: rules.answer_by(kind, now, calendar),
         escalated_from: Some(letter.id),
         cases: letter.cases.iter().map(|c| c.id).collect(),

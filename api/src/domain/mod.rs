@@ -5,6 +5,7 @@ pub mod access;
 pub mod assessment;
 pub mod auth;
 pub mod clock;
+pub mod evaluation;
 pub mod evidence;
 pub mod grids;
 pub mod indicators;

@@ -73,6 +73,12 @@ impl Period {
         Ok(Self { label, kind, start: midnight(start), end: midnight(end) })
     }
 
+    /// The month before the one that holds `t`: the last whole month, the one evaluated.
+    pub fn month_before(t: OffsetDateTime, offset: UtcOffset) -> Self {
+        let first = t.to_offset(offset).date().replace_day(1).unwrap_or(t.date());
+        Self::month_of(first.midnight().assume_offset(offset) - time::Duration::days(1), offset)
+    }
+
     /// The month that holds `t` (in the city's time zone).
     pub fn month_of(t: OffsetDateTime, offset: UtcOffset) -> Self {
         let d = t.to_offset(offset).date();
@@ -109,5 +115,7 @@ mod tests {
             assert!(Period::parse(wrong, cst).is_err(), "{wrong:?}");
         }
         assert_eq!(Period::month_of(datetime!(2026-11-30 17:00 UTC), cst).label, "2026-12");
+        assert_eq!(Period::month_before(datetime!(2026-12-06 10:00 +8), cst).label, "2026-11");
+        assert_eq!(Period::month_before(datetime!(2027-01-01 00:00 +8), cst).label, "2026-12");
     }
 }

@@ -73,6 +73,12 @@ pub struct Round {
     pub area: Vec<String>,
     /// The assessment points it checks (测评点位), if chosen beforehand.
     pub points: Vec<String>,
+    /// The inspectors (督查员) who record its findings besides the office.
+    pub inspectors: Vec<String>,
+    /// The office's foreword to its 督查通报 (the numbers themselves are never typed).
+    pub foreword: Option<String>,
+    /// Moves with each change of the foreword: send it back to change it.
+    pub version: i64,
     pub created_by: String,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -95,6 +101,11 @@ impl Round {
         self.kind != RoundKind::Undercover || self.published_at.is_some()
     }
 
+    /// Is `principal` an inspector this round names?
+    pub fn names(&self, principal: &crate::domain::auth::Principal) -> bool {
+        principal.role == crate::domain::auth::Role::Inspector && self.inspectors.contains(&principal.name)
+    }
+
     /// May those who are checked (units, officers, dispatchers) see the round? An undercover
     /// round stays hidden until it is published.
     pub fn is_public(&self) -> bool {
@@ -112,6 +123,7 @@ pub struct NewRound {
     pub rectify_by: Date,
     pub area: Vec<String>,
     pub points: Vec<String>,
+    pub inspectors: Vec<String>,
 }
 
 /// Checks a round's dates: it ends on or after its start, at most a year later, and its
@@ -146,6 +158,41 @@ pub struct Finding {
     pub found_at: OffsetDateTime,
     /// The case it became once handed over (交办).
     pub problem_id: Option<i64>,
+    /// The failed item of a mock assessment it was made from: `assessment 3 · P001 · c2`.
+    pub from_assessment: Option<String>,
+}
+
+/// A failed item of a mock assessment (模拟测评), as a finding to record: one per criterion scored
+/// below its weight. `category` is the criterion's, or `general` when it names none.
+pub fn findings_of_failed_items(
+    assessment: &crate::domain::assessment::Assessment,
+    round_id: i64,
+    general: &str,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for item in &assessment.items {
+        for criterion in &item.checklist {
+            let Some(score) = item.scores.get(&criterion.id).filter(|s| s.score < criterion.weight) else { continue };
+            let note = if score.note.is_empty() { String::new() } else { format!("，{}", score.note) };
+            out.push(Finding {
+                id: 0,
+                round_id,
+                point_code: Some(item.code.clone()),
+                lon: item.lon,
+                lat: item.lat,
+                category: criterion.category.clone().unwrap_or_else(|| general.to_string()),
+                description: format!(
+                    "模拟测评「{}」{}：{}（得{}分，满分{}分{note}）",
+                    assessment.spec.name, item.name, criterion.text, score.score, criterion.weight
+                ),
+                found_by: score.by.clone(),
+                found_at: score.at,
+                problem_id: None,
+                from_assessment: Some(format!("assessment {} · {} · {}", assessment.id, item.code, criterion.id)),
+            });
+        }
+    }
+    out
 }
 
 /// Where a finding stands in the ledger.
@@ -319,6 +366,9 @@ mod tests {
             rectify_by: date!(2026 - 12 - 04),
             area: vec![],
             points: vec![],
+            inspectors: vec![],
+            foreword: None,
+            version: 0,
             created_by: "office".into(),
             created_at: datetime!(2026-11-20 09:00 +8),
             published_at: None,
@@ -337,6 +387,7 @@ mod tests {
             found_by: "office".into(),
             found_at: datetime!(2026-11-24 10:00 +8),
             problem_id: case,
+            from_assessment: None,
         }
     }
 

@@ -69,7 +69,8 @@ pub fn states_for(role: Role) -> &'static [State] {
             &[Reported, Accepted, Registered, Returned, Dispatched, Rework, Handled, Verified]
         }
         Role::Office => &[Dispatched, Rework, Registered, Returned],
-        Role::App => &[],
+        // An inspector's work is the rounds they are named in, not cases.
+        Role::Inspector | Role::App => &[],
     }
 }
 

@@ -12,7 +12,7 @@ use super::ApiContext;
 use crate::app::letters::{issue, to_html};
 use crate::domain::access::{Action, Area};
 use crate::domain::auth::Principal;
-use crate::domain::letters::{Letter, LetterKind, LetterStatus, NewLetter, Origin};
+use crate::domain::letters::{Letter, LetterKind, LetterOrigin, LetterStatus, NewLetter};
 use crate::store::letters::LetterFilter;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -223,7 +223,7 @@ pub async fn create(
         answer_by: ctx.letter_rules.answer_by(request.kind, now, &ctx.calendar),
         unit,
         reason,
-        origin: Origin::Hand,
+        origin: LetterOrigin::Hand,
         escalated_from: None,
         cases: cases.into_iter().collect(),
     };

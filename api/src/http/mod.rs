@@ -99,6 +99,8 @@ pub struct Context {
     pub session_idle: time::Duration,
     /// When letters (督办函) go out and how soon units answer them.
     pub letter_rules: Arc<crate::domain::letters::LetterRules>,
+    /// How areas, units and posts are scored and graded (实绩考核).
+    pub evaluation_rules: Arc<crate::domain::evaluation::EvaluationRules>,
 }
 
 /// Photo evidence settings.
@@ -135,6 +137,8 @@ pub struct Settings {
     pub session_idle: time::Duration,
     /// When letters (督办函) go out and how soon units answer them (`--letter-rules`).
     pub letter_rules: crate::domain::letters::LetterRules,
+    /// How areas, units and posts are scored and graded (`--evaluation-rules`).
+    pub evaluation_rules: crate::domain::evaluation::EvaluationRules,
 }
 
 impl Default for Settings {
@@ -157,6 +161,7 @@ impl Default for Settings {
             public_url: None,
             session_idle: time::Duration::hours(12),
             letter_rules: Default::default(),
+            evaluation_rules: Default::default(),
         }
     }
 }
@@ -186,6 +191,7 @@ impl ApiContext {
             sign_ins: Arc::default(),
             session_idle: settings.session_idle,
             letter_rules: Arc::new(settings.letter_rules),
+            evaluation_rules: Arc::new(settings.evaluation_rules),
             store,
         }))
     }

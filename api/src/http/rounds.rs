@@ -14,11 +14,14 @@ use super::{present, ApiContext};
 use crate::app::round_bulletin::RoundBulletin;
 use crate::app::supervision::{ledger_of, publish, record_finding};
 use crate::domain::access::{Action, Area};
-use crate::domain::auth::Principal;
+use crate::domain::auth::{Principal, Role};
 use crate::domain::grids::Snapshot;
 use crate::domain::problem::Problem;
-use crate::domain::supervision::{check_dates, restricted, Finding, Ledger, NewRound, Round, RoundKind};
-use crate::domain::workflow::catalogue::find;
+use crate::domain::supervision::{
+    check_dates, findings_of_failed_items, restricted, Finding, Ledger, NewRound, Round, RoundKind,
+};
+use crate::domain::workflow::catalogue::{find, GENERAL_CATEGORY};
+use crate::store::letters::LetterFilter;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -26,6 +29,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use time::Date;
 use utoipa::ToSchema;
 
@@ -60,6 +64,21 @@ pub struct NewRoundRequest {
     /// Assessment point codes it checks.
     #[schema(max_items = 5000)]
     points: Option<Vec<String>>,
+    /// Instead of `points`: draw them at random like a mock assessment, stratified by type and
+    /// district, from the points in the round's area (the same seed draws the same points).
+    draw: Option<RoundDraw>,
+    /// User names of the inspectors (role `inspector`) who record its findings besides the office.
+    #[schema(max_items = 100)]
+    inspectors: Option<Vec<String>>,
+}
+
+/// How many points to draw, and the seed anyone can draw them again with.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoundDraw {
+    #[schema(minimum = 1, maximum = 5000)]
+    n: usize,
+    seed: u64,
 }
 
 /// A finding to record: at an assessment point, or at a place (or both: the place wins).
@@ -116,13 +135,19 @@ fn runs(principal: &Principal, snapshot: &Snapshot, round: &Round) -> bool {
     runs_over(principal, snapshot, &round.area)
 }
 
-/// A round the caller may see: the office over its area, everyone else once it is public.
+/// May `principal` record `round`'s findings: the office running it, or an inspector it names?
+fn records(principal: &Principal, snapshot: &Snapshot, round: &Round) -> bool {
+    runs(principal, snapshot, round) || round.names(principal)
+}
+
+/// A round the caller may see: the office over its area and the inspectors it names, everyone
+/// else once it is public.
 async fn visible_round(ctx: &ApiContext, principal: &Principal, id: &str) -> Result<Round, ApiError> {
     let not_found = || ApiError::not_found(format!("no round {id}"));
     let id: i64 = id.parse().map_err(|_| not_found())?;
     let round = ctx.store.round(id).await?.ok_or_else(not_found)?;
     let snapshot = ctx.catalog.snapshot();
-    (runs(principal, &snapshot, &round) || round.is_public()).then_some(round).ok_or_else(not_found)
+    (records(principal, &snapshot, &round) || round.is_public()).then_some(round).ok_or_else(not_found)
 }
 
 /// A round the caller runs; 404 for one they cannot see, 403 for one they only read.
@@ -172,11 +197,42 @@ pub async fn create(
     if let Some(unknown) = area.iter().find(|code| !snapshot.grids.contains_key(*code)) {
         return Err(invalid("area", format!("no grid {unknown:?}")));
     }
-    let points = request.points.unwrap_or_default();
+    let points = match (request.points, request.draw) {
+        (Some(_), Some(_)) => return Err(invalid("draw", "give points or a draw, not both")),
+        (Some(points), None) => points,
+        (None, Some(RoundDraw { n, seed })) => {
+            if !(1..=crate::domain::assessment::MAX_POINTS).contains(&n) {
+                return Err(invalid("draw", format!("n must be from 1 to {}", crate::domain::assessment::MAX_POINTS)));
+            }
+            let within =
+                if area.is_empty() { Area::of(principal, &snapshot) } else { Area::Grids(snapshot.descendants(&area)) };
+            let spec = crate::domain::assessment::Spec {
+                name: name.clone(),
+                n,
+                seed,
+                per_type: Default::default(),
+                districts: Vec::new(),
+            };
+            let all = ctx.store.points(None).await?;
+            crate::domain::assessment::sample(&all, &within, &spec).into_iter().map(|item| item.code).collect()
+        }
+        (None, None) => Vec::new(),
+    };
     if points.len() > 5000 || points.iter().any(|p| p.is_empty() || p.chars().count() > 100 || p.contains('\0')) {
         return Err(invalid("points", "at most 5000 point codes of 1 to 100 characters"));
     }
-    let new = NewRound { name, kind: request.kind, starts_on, ends_on, rectify_by, area, points };
+    let inspectors = request.inspectors.unwrap_or_default();
+    if inspectors.len() > 100 {
+        return Err(invalid("inspectors", "at most 100 inspectors"));
+    }
+    let users = ctx.store.users().await?;
+    for name in &inspectors {
+        let known = users.iter().any(|u| u.name == *name && u.role == Role::Inspector && u.revoked_at.is_none());
+        if !known {
+            return Err(invalid("inspectors", format!("{name:?} is no inspector (a user with role inspector)")));
+        }
+    }
+    let new = NewRound { name, kind: request.kind, starts_on, ends_on, rectify_by, area, points, inspectors };
     if !runs_over(principal, &snapshot, &new.area) {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "a round's area must lie within yours"));
     }
@@ -207,7 +263,7 @@ pub async fn list(State(ctx): State<ApiContext>, caller: Caller, params: Params)
     params.only(&[])?;
     let snapshot = ctx.catalog.snapshot();
     let rounds =
-        ctx.store.rounds().await?.into_iter().filter(|r| runs(principal, &snapshot, r) || r.is_public()).collect();
+        ctx.store.rounds().await?.into_iter().filter(|r| records(principal, &snapshot, r) || r.is_public()).collect();
     Ok(Json(Rounds { rounds }))
 }
 
@@ -230,12 +286,12 @@ pub async fn get(
 }
 
 #[utoipa::path(post, path = "/api/v1/rounds/{id}/findings", operation_id = "recordFinding", tag = "supervision",
-    summary = "Record a finding of a round: handed over as a routed case at once, or when an undercover round is published",
+    summary = "Record a finding of a round (the office running it, or an inspector it names): handed over as a routed case at once, or when an undercover round is published",
     params(("id" = String, Path, description = "The round's id")),
     request_body = NewFinding,
     responses(
         (status = 201, description = "The finding, and its case when handed over", body = FindingRecorded),
-        (status = 403, description = "Only the office running the round; or a place outside its area", body = ErrorBody),
+        (status = 403, description = "Only the office running the round or an inspector it names; or a place outside its area", body = ErrorBody),
         (status = 404, description = "No such round the caller may see", body = ErrorBody),
         BodyRefusals,
         Refusals,
@@ -246,8 +302,12 @@ pub async fn add_finding(
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let principal = caller.require(Action::Supervise)?;
-    let round = run_round(&ctx, principal, &id).await?;
+    let principal = caller.require(Action::RecordFindings)?;
+    let round = visible_round(&ctx, principal, &id).await?;
+    if !records(principal, &ctx.catalog.snapshot(), &round) {
+        let reason = "only the office running the round and the inspectors it names record its findings";
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", reason));
+    }
     let request: NewFinding = typed_body_or(body, INVALID)?;
     let description = request.description.trim().to_string();
     if description.is_empty() || description.chars().count() > 4000 || description.contains('\0') {
@@ -299,6 +359,7 @@ pub async fn add_finding(
         found_by: principal.name.clone(),
         found_at: ctx.clock.now(),
         problem_id: None,
+        from_assessment: None,
     };
     let (finding, problem) = record_finding(&ctx.store, &snapshot, &round, finding, category, caller.actor()).await?;
     if let Some(p) = &problem {
@@ -306,6 +367,122 @@ pub async fn add_finding(
     }
     let problem = problem.map(|p| present::case(&ctx, &area, p));
     Ok((StatusCode::CREATED, Json(FindingRecorded { finding, problem })).into_response())
+}
+
+/// Which mock assessment's failed items to record as findings.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"assessment": 3}))]
+pub struct FromAssessment {
+    /// The mock assessment's id (GET /api/v1/assessments).
+    #[schema(minimum = 1)]
+    assessment: i64,
+}
+
+/// The findings made from an assessment, and how many of its failed items were findings already.
+#[derive(Serialize, ToSchema)]
+pub struct FromAssessmentRecorded {
+    recorded: Vec<FindingRecorded>,
+    already: usize,
+}
+
+#[utoipa::path(post, path = "/api/v1/rounds/{id}/findings/from-assessment", operation_id = "findingsFromAssessment", tag = "supervision",
+    summary = "Record each failed item of a mock assessment (a criterion scored below its weight) as a finding of the round, once",
+    params(("id" = String, Path, description = "The round's id")),
+    request_body = FromAssessment,
+    responses(
+        (status = 201, description = "The findings recorded (and cases handed over), and the count of items that were findings already", body = FromAssessmentRecorded),
+        (status = 403, description = "Only the office running the round", body = ErrorBody),
+        (status = 404, description = "No such round the caller may see", body = ErrorBody),
+        (status = 409, description = "Recorded at the same moment by someone else: send again", body = ErrorBody),
+        BodyRefusals,
+        Refusals,
+    ))]
+pub async fn findings_from_assessment(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let principal = caller.require(Action::Supervise)?;
+    let round = run_round(&ctx, principal, &id).await?;
+    let request: FromAssessment = typed_body_or(body, INVALID)?;
+    let snapshot = ctx.catalog.snapshot();
+    let area = Area::of(principal, &snapshot);
+    // An assessment outside the caller's area answers as one that does not exist.
+    let assessment = ctx.store.assessments(Some(request.assessment)).await?.into_iter().next();
+    let assessment = assessment
+        .filter(|a| a.visible_to(&area))
+        .ok_or_else(|| invalid("assessment", format!("no assessment {} in your area", request.assessment)))?;
+    let done: BTreeSet<String> =
+        ctx.store.findings(round.id).await?.into_iter().filter_map(|f| f.from_assessment).collect();
+    let (mut recorded, mut already) = (Vec::new(), 0);
+    for finding in findings_of_failed_items(&assessment, round.id, GENERAL_CATEGORY) {
+        if finding.from_assessment.as_ref().is_some_and(|key| done.contains(key)) {
+            already += 1;
+            continue;
+        }
+        // A category taken out of the catalogue since: the general one.
+        let category = find(&snapshot.categories, &finding.category)
+            .or_else(|| find(&snapshot.categories, GENERAL_CATEGORY))
+            .ok_or_else(|| {
+                invalid("assessment", "neither the criterion's category nor the general one is catalogued")
+            })?;
+        let finding = Finding { category: category.code.clone(), ..finding };
+        let (finding, problem) =
+            record_finding(&ctx.store, &snapshot, &round, finding, category, caller.actor()).await.map_err(conflict)?;
+        if let Some(p) = &problem {
+            ctx.announce(p);
+        }
+        let problem = problem.map(|p| present::case(&ctx, &area, p));
+        recorded.push(FindingRecorded { finding, problem });
+    }
+    Ok((StatusCode::CREATED, Json(FromAssessmentRecorded { recorded, already })).into_response())
+}
+
+/// The office's foreword to a round's 督查通报, and the version it was read at.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"foreword": "为巩固创建成果，11月23日至27日市创建办对各街道开展暗访督查，现将有关情况通报如下。", "version": 0}))]
+pub struct ForewordRequest {
+    /// Null or empty to remove it.
+    #[schema(max_length = 4000)]
+    foreword: Option<String>,
+    /// The round's `version` as the office read it; a stale one is 409.
+    version: i64,
+}
+
+#[utoipa::path(put, path = "/api/v1/rounds/{id}/foreword", operation_id = "setRoundForeword", tag = "supervision",
+    summary = "Write the foreword (前言) of a round's 督查通报: the office running the round; send back the version read",
+    params(("id" = String, Path, description = "The round's id")),
+    request_body = ForewordRequest,
+    responses(
+        (status = 200, description = "The round, its version moved on", body = Round),
+        (status = 403, description = "Only the office running the round", body = ErrorBody),
+        (status = 404, description = "No such round the caller may see", body = ErrorBody),
+        (status = 409, description = "Changed meanwhile by someone else: read it again", body = ErrorBody),
+        BodyRefusals,
+        Refusals,
+    ))]
+pub async fn set_foreword(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Round>, ApiError> {
+    let principal = caller.require(Action::Supervise)?;
+    let round = run_round(&ctx, principal, &id).await?;
+    let request: ForewordRequest = typed_body_or(body, INVALID)?;
+    let foreword = request.foreword.as_deref().map(str::trim).filter(|f| !f.is_empty());
+    if foreword.is_some_and(|f| f.chars().count() > 4000 || f.contains('\0')) {
+        return Err(invalid("foreword", "must be text of at most 4000 characters"));
+    }
+    let now = ctx.clock.now();
+    if !ctx.store.set_foreword(round.id, foreword, request.version, now, caller.actor()).await? {
+        let reason = format!("the foreword changed since version {}: read the round again", request.version);
+        return Err(ApiError::new(StatusCode::CONFLICT, "conflict", reason));
+    }
+    Ok(Json(ctx.store.round(round.id).await?.ok_or_else(|| ApiError::not_found("the round vanished"))?))
 }
 
 #[utoipa::path(post, path = "/api/v1/rounds/{id}/publish", operation_id = "publishRound", tag = "supervision",
@@ -344,7 +521,7 @@ pub async fn publish_round(
 
 #[utoipa::path(get, path = "/api/v1/rounds/{id}/ledger", operation_id = "roundLedger", tag = "supervision",
     summary = "A round's ledger (台账): every finding with its standing (rectified 已整改, not rectified 未整改, overdue 超期, voided), per unit and per point",
-    description = "The office running the round sees every finding; everyone else, once the round is public, only the findings whose cases they may see (a unit: those handed to it).",
+    description = "The office running the round and the inspectors it names see every finding; everyone else, once the round is public, only the findings whose cases they may see (a unit: those handed to it).",
     params(("id" = String, Path, description = "The round's id")),
     responses(
         (status = 200, description = "The ledger", body = Ledger),
@@ -366,7 +543,7 @@ async fn visible_ledger(ctx: &ApiContext, caller: &Caller, id: &str) -> Result<L
     let principal = caller.require(Action::ReadRounds)?;
     let round = visible_round(ctx, principal, id).await?;
     let snapshot = ctx.catalog.snapshot();
-    let office = runs(principal, &snapshot, &round);
+    let office = records(principal, &snapshot, &round);
     let ledger = ledger_of(&ctx.store, round, ctx.clock.now(), ctx.calendar.offset).await?;
     if office {
         return Ok(ledger);
@@ -430,7 +607,23 @@ pub async fn bulletin(
         .map(|code| snapshot.grids.get(code).and_then(|g| g.name.as_deref()).unwrap_or(code))
         .collect();
     let area = if names.is_empty() { "全市".to_string() } else { names.join("、") };
-    let bulletin = RoundBulletin::of(ledger, today, &area);
+    let ours: BTreeSet<i64> = ledger.items.iter().filter_map(|i| i.finding.problem_id).collect();
+    let (number, year) = (ledger.round.number, ledger.round.year);
+    let mut bulletin = RoundBulletin::of(ledger, today, &area);
+    // The letters over its cases (a unit: those to it), and what the round before left open.
+    let principal = caller.require(Action::ReadRounds)?;
+    let unit = match Area::of(principal, &snapshot) {
+        Area::Unit(unit) => Some(unit),
+        _ => None,
+    };
+    let letters = ctx.store.letters(&LetterFilter { unit }, ctx.clock.now()).await?;
+    bulletin = bulletin.with_letters(letters, &ours);
+    let before = ctx.store.rounds().await?.into_iter().find(|r| (r.year, r.number) < (year, number));
+    if let Some(before) = before {
+        if let Ok(last) = visible_ledger(&ctx, &caller, &before.id.to_string()).await {
+            bulletin = bulletin.with_last_round(last);
+        }
+    }
     let file = format!("gridwatch-round-{}-{}", bulletin.round.year, bulletin.round.number);
     Ok(match format {
         "html" => {

@@ -545,12 +545,32 @@ impl Store {
         to: OffsetDateTime,
         area: &AreaFilter,
     ) -> Result<Vec<Problem>, StoreError> {
+        self.with_time_between("dispatched_at", from, to, area).await
+    }
+
+    /// The cases reported in `[from, to)` within `area`.
+    pub async fn created_between(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        area: &AreaFilter,
+    ) -> Result<Vec<Problem>, StoreError> {
+        self.with_time_between("created_at", from, to, area).await
+    }
+
+    /// The cases whose time `column` lies in `[from, to)` (a NULL one never does), within `area`.
+    async fn with_time_between(
+        &self,
+        column: &'static str,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        area: &AreaFilter,
+    ) -> Result<Vec<Problem>, StoreError> {
         let d = self.dialect;
         let statement = format!(
-            "SELECT {columns} FROM problems WHERE dispatched_at IS NOT NULL \
-             AND {dispatched} >= {from} AND {dispatched} < {to} AND {in_area} ORDER BY id",
+            "SELECT {columns} FROM problems WHERE {at} >= {from} AND {at} < {to} AND {in_area} ORDER BY id",
             columns = problem_columns(d),
-            dispatched = d.time("dispatched_at"),
+            at = d.time(column),
             from = d.time("$1"),
             to = d.time("$2"),
             in_area = in_area(d),

@@ -5,7 +5,7 @@
 use super::db::sql;
 use super::{audit, json_text, Store, StoreError};
 use crate::domain::auth::Actor;
-use crate::domain::letters::{label, status_of, Letter, LetterCase, LetterKind, NewLetter, Origin};
+use crate::domain::letters::{label, status_of, Letter, LetterCase, LetterKind, LetterOrigin, NewLetter};
 use crate::domain::workflow::colour::Colour;
 use crate::domain::workflow::state::State;
 use serde_json::json;
@@ -58,7 +58,7 @@ impl LetterRow {
             label: label(kind, self.year, self.number),
             unit: self.unit,
             reason: self.reason,
-            origin: Origin::parse(&self.origin).ok_or_else(|| corrupt("its origin"))?,
+            origin: LetterOrigin::parse(&self.origin).ok_or_else(|| corrupt("its origin"))?,
             status,
             issued_by: self.issued_by,
             issued_at: self.issued_at,

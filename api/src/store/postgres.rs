@@ -22,6 +22,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (13, "passwords and sessions", include_str!("../../migrations/postgres/0013_passwords_and_sessions.sql")),
     (14, "supervision", include_str!("../../migrations/postgres/0014_supervision.sql")),
     (15, "letters", include_str!("../../migrations/postgres/0015_letters.sql")),
+    (
+        16,
+        "round inspectors and foreword",
+        include_str!("../../migrations/postgres/0016_round_inspectors_and_foreword.sql"),
+    ),
 ];
 
 /// Connects and brings the schema up to date.

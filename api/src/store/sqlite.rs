@@ -23,6 +23,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (13, "passwords and sessions", include_str!("../../migrations/sqlite/0013_passwords_and_sessions.sql")),
     (14, "supervision", include_str!("../../migrations/sqlite/0014_supervision.sql")),
     (15, "letters", include_str!("../../migrations/sqlite/0015_letters.sql")),
+    (
+        16,
+        "round inspectors and foreword",
+        include_str!("../../migrations/sqlite/0016_round_inspectors_and_foreword.sql"),
+    ),
 ];
 
 /// Opens (creating if needed) and brings the schema up to date.

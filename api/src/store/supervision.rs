@@ -22,13 +22,16 @@ struct RoundRow {
     rectify_by: String,
     area: String,
     points: String,
+    inspectors: String,
+    foreword: Option<String>,
+    version: i64,
     created_by: String,
     created_at: OffsetDateTime,
     published_at: Option<OffsetDateTime>,
 }
 
-const ROUND_COLUMNS: &str = "id, year, number, name, kind, starts_on, ends_on, rectify_by, area, points, \
-     created_by, created_at, published_at";
+const ROUND_COLUMNS: &str = "id, year, number, name, kind, starts_on, ends_on, rectify_by, area, points, inspectors, \
+     foreword, version, created_by, created_at, published_at";
 
 impl RoundRow {
     fn into_round(self) -> Result<Round, StoreError> {
@@ -48,6 +51,9 @@ impl RoundRow {
             rectify_by: day(&self.rectify_by)?,
             area: serde_json::from_str(&self.area).map_err(|_| corrupt("its area"))?,
             points: serde_json::from_str(&self.points).map_err(|_| corrupt("its points"))?,
+            inspectors: serde_json::from_str(&self.inspectors).map_err(|_| corrupt("its inspectors"))?,
+            foreword: self.foreword,
+            version: self.version,
             created_by: self.created_by,
             created_at: self.created_at,
             published_at: self.published_at,
@@ -67,6 +73,7 @@ struct FindingRow {
     found_by: String,
     found_at: OffsetDateTime,
     problem_id: Option<i64>,
+    from_assessment: Option<String>,
 }
 
 impl From<FindingRow> for Finding {
@@ -82,6 +89,7 @@ impl From<FindingRow> for Finding {
             found_by: r.found_by,
             found_at: r.found_at,
             problem_id: r.problem_id,
+            from_assessment: r.from_assessment,
         }
     }
 }
@@ -101,7 +109,8 @@ impl Store {
         let number: i64 =
             sql("SELECT COALESCE(MAX(number), 0) + 1 FROM rounds WHERE year = $1").bind(year).scalar(&mut tx).await?;
         let inserted = sql("INSERT INTO rounds (year, number, name, kind, starts_on, ends_on, rectify_by, area, \
-             points, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id")
+             points, inspectors, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             RETURNING id")
         .bind(year)
         .bind(number)
         .bind(&round.name)
@@ -111,6 +120,7 @@ impl Store {
         .bind(round.rectify_by.to_string())
         .bind(json_text(&round.area, "[]"))
         .bind(json_text(&round.points, "[]"))
+        .bind(json_text(&round.inspectors, "[]"))
         .bind(&actor.name)
         .bind(now)
         .scalar::<i64>(&mut tx)
@@ -125,6 +135,31 @@ impl Store {
         audit::record(&mut tx, now, &actor, "round.create", &format!("round/{id}"), &details).await?;
         tx.commit().await?;
         self.round(id).await?.ok_or_else(|| StoreError::Corrupt(format!("round {id} vanished")))
+    }
+
+    /// Sets a round's foreword if it is still at `version`; `false` (nothing written) when
+    /// someone changed it meanwhile.
+    pub async fn set_foreword(
+        &self,
+        round_id: i64,
+        foreword: Option<&str>,
+        version: i64,
+        now: OffsetDateTime,
+        actor: Actor,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin_write().await?;
+        let changed = sql("UPDATE rounds SET foreword = $1, version = version + 1 WHERE id = $2 AND version = $3")
+            .bind(foreword)
+            .bind(round_id)
+            .bind(version)
+            .execute(&mut tx)
+            .await?;
+        if changed == 1 {
+            let details = json!({"version": version + 1});
+            audit::record(&mut tx, now, &actor, "round.foreword", &format!("round/{round_id}"), &details).await?;
+            tx.commit().await?;
+        }
+        Ok(changed == 1)
     }
 
     /// Every round, newest first.
@@ -143,7 +178,7 @@ impl Store {
     /// A round's findings, in the order they were recorded.
     pub async fn findings(&self, round_id: i64) -> Result<Vec<Finding>, StoreError> {
         let rows: Vec<FindingRow> = sql("SELECT id, round_id, point_code, lon, lat, category, description, found_by, \
-             found_at, problem_id FROM findings WHERE round_id = $1 ORDER BY id")
+             found_at, problem_id, from_assessment FROM findings WHERE round_id = $1 ORDER BY id")
         .bind(round_id)
         .all(&self.pool)
         .await?;
@@ -166,8 +201,8 @@ impl Store {
             }
             None => None,
         };
-        finding.id = sql("INSERT INTO findings (round_id, point_code, lon, lat, category, description, found_by, \
-             found_at, problem_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id")
+        let inserted = sql("INSERT INTO findings (round_id, point_code, lon, lat, category, description, found_by, \
+             found_at, problem_id, from_assessment) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id")
         .bind(finding.round_id)
         .bind(&finding.point_code)
         .bind(finding.lon)
@@ -177,8 +212,16 @@ impl Store {
         .bind(&finding.found_by)
         .bind(finding.found_at)
         .bind(finding.problem_id)
+        .bind(&finding.from_assessment)
         .scalar(&mut tx)
-        .await?;
+        .await;
+        // An assessment's failed item becomes a round's finding once (two offices at once: one wins).
+        finding.id = match inserted {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(StoreError::Conflict("that assessment item is a finding of this round already".into()));
+            }
+            other => other?,
+        };
         let details = json!({"round": finding.round_id, "point": finding.point_code, "problem": finding.problem_id});
         audit::record(
             &mut tx,

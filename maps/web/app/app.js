@@ -4,6 +4,7 @@
 //   #office     创建办   — coverage per grid for a week, tiling gaps and overlaps, ranking, trends
 //   #rounds     督查     — supervision rounds: their ledger (台账) on the map; the office opens rounds, records findings, publishes
 //   #letters    督办函   — the letter ledger: the unit signs for and answers its letters, the office issues and prints them
+//   #evaluation 考核     — streets, units and officers scored, graded and ranked for a month, quarter or year
 // Data comes with the caller's API token (kept in this browser only); the server decides what
 // each token may see.
 import { STRINGS } from "./i18n.js";
@@ -693,15 +694,17 @@ async function roundsView(map, panel) {
       <select name="kind">${["open", "undercover", "special"].map((k) => `<option value="${k}">${t(`round_${k}`)}</option>`).join("")}</select>
       <label>${t("starts_on")} <input name="starts_on" type="date" required value="${ymd(cityDate())}"></label>
       <label>${t("ends_on")} <input name="ends_on" type="date" required value="${ymd(cityDate())}"></label>
+      <input name="inspectors" placeholder="${t("inspectors")}">
       <button type="submit">${t("open_round")}</button>
       <p class="error" id="round-error" role="alert"></p>
     </form>` : ""}`;
   $("#round")?.addEventListener("change", (e) => { location.hash = `rounds?id=${e.target.value}`; });
   $("#new-round")?.addEventListener("submit", async (e) => {
     e.preventDefault();
-    const form = new FormData(e.target);
+    const form = Object.fromEntries(new FormData(e.target));
+    form.inspectors = String(form.inspectors || "").split(/[\s,，、]+/).filter(Boolean);
     try {
-      const round = await api("/api/v1/rounds", { method: "POST", body: JSON.stringify(Object.fromEntries(form)) });
+      const round = await api("/api/v1/rounds", { method: "POST", body: JSON.stringify(form) });
       location.hash = `rounds?id=${round.id}`;
     } catch (error) {
       $("#round-error").textContent = error.message;
@@ -714,6 +717,8 @@ async function roundsView(map, panel) {
   const ledger = await api(`/api/v1/rounds/${chosen.id}/ledger`);
   const total = ledger.total;
   const runs = office; // the server refuses (403) a round outside the office's area
+  // The office and the inspectors the round names record its findings.
+  const records = office || (state.me.role === "inspector" && (chosen.inspectors || []).includes(state.me.name));
   const withheld = chosen.kind === "undercover" && !chosen.published_at;
   const counts = ["found", "rectified", "not_rectified", "overdue", "reopened", "voided"];
   const row = (key, tally) => `<tr><td>${esc(key)}</td>${counts.map((c) => `<td class="num">${tally[c]}</td>`).join("")}</tr>`;
@@ -727,13 +732,24 @@ async function roundsView(map, panel) {
     <ul id="ledger-items">${ledger.items.map((i) => `<li data-standing="${i.standing}"><span class="dot" style="background:${STANDING_COLOUR[i.standing]}"></span>
       ${i.finding.problem_id ? `#${i.finding.problem_id} ` : ""}${esc(i.finding.description)} · ${esc(i.unit || "—")} · ${t(i.standing)}${i.overdue ? ` · <b>${t("overdue")}</b>` : ""}</li>`).join("")}</ul>
     ${runs && withheld ? `<div class="actions"><button type="button" id="publish">${t("publish_round")}</button></div>` : ""}
-    ${runs ? `<h2>${t("record_finding")}</h2>
+    <div class="actions"><button type="button" id="print-bulletin" class="secondary">${t("print_bulletin")}</button></div>
+    ${runs ? `<form id="foreword">
+      <textarea name="foreword" rows="2" maxlength="4000" placeholder="${t("foreword")}">${esc(chosen.foreword || "")}</textarea>
+      <button type="submit">${t("save_foreword")}</button>
+      <p class="error" id="foreword-error" role="alert"></p>
+    </form>` : ""}
+    ${records ? `<h2>${t("record_finding")}</h2>
     <form id="finding">
       <select name="category" required aria-label="${t("category")}"></select>
       <textarea name="description" required rows="2" placeholder="${t("description")}"></textarea>
       <div class="muted" id="finding-where">${t("tap_map")}</div>
       <button type="submit">${t("record_finding")}</button>
       <p class="error" id="finding-error" role="alert"></p>
+    </form>` : ""}
+    ${runs ? `<form id="from-assessment">
+      <select name="assessment" aria-label="${t("from_assessment")}"></select>
+      <button type="submit" class="secondary">${t("from_assessment")}</button>
+      <p id="from-assessment-result" role="status"></p>
     </form>` : ""}`;
 
   const features = ledger.items.map((i) => ({ type: "Feature", geometry: { type: "Point", coordinates: [i.finding.lon, i.finding.lat] },
@@ -749,6 +765,37 @@ async function roundsView(map, panel) {
     if (district?.features?.length) fitTo(map, district.features);
   }
 
+  const fromAssessment = $("#from-assessment");
+  if (fromAssessment) {
+    const { assessments } = await api("/api/v1/assessments").catch(() => ({ assessments: [] }));
+    fromAssessment.assessment.innerHTML = assessments.map((a) => `<option value="${a.id}">${esc(a.name)} · ${a.scored}/${a.criteria}</option>`).join("");
+    fromAssessment.hidden = !assessments.length;
+    fromAssessment.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      try {
+        const made = await api(`/api/v1/rounds/${chosen.id}/findings/from-assessment`, { method: "POST", body: JSON.stringify({ assessment: Number(fromAssessment.assessment.value) }) });
+        $("#from-assessment-result").textContent = `${t("recorded")} ${made.recorded.length} · ${t("already")} ${made.already}`;
+        if (made.recorded.length) show();
+      } catch (error) {
+        $("#from-assessment-result").innerHTML = `<span class="error">${esc(error.message)}</span>`;
+      }
+    });
+  }
+  $("#print-bulletin").addEventListener("click", async () => {
+    // The page needs the token, so it is fetched here and opened from memory.
+    const page = await fetch(`/api/v1/rounds/${chosen.id}/bulletin?format=html`, { headers: { Authorization: `Bearer ${state.token}` } });
+    window.open(URL.createObjectURL(new Blob([await page.text()], { type: "text/html" })), "_blank");
+  });
+  $("#foreword")?.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = { foreword: new FormData(e.target).get("foreword"), version: chosen.version };
+    try {
+      await api(`/api/v1/rounds/${chosen.id}/foreword`, { method: "PUT", body: JSON.stringify(body) });
+      show();
+    } catch (error) {
+      $("#foreword-error").textContent = error.message;
+    }
+  });
   $("#publish")?.addEventListener("click", async () => {
     await api(`/api/v1/rounds/${chosen.id}/publish`, { method: "POST" });
     show();
@@ -876,6 +923,50 @@ async function lettersView(map, panel) {
   });
 }
 
+// ---- 考核: evaluation of streets, units and officers over a month, quarter or year ----
+async function evaluationView(map, panel) {
+  const params = new URLSearchParams(location.hash.split("?")[1] || "");
+  const by = params.get("by") || "area";
+  // Last month unless asked: the month the office evaluates.
+  const query = `${params.get("period") ? `period=${encodeURIComponent(params.get("period"))}&` : ""}by=${by}`;
+  const evaluation = await api(`/api/v1/evaluations?${query}`);
+  const pct = (x) => (x == null ? "—" : `${(x * 100).toFixed(1)}%`);
+  const share = (a, b) => (b ? `${a}/${b}` : "—");
+  const figures = (r) => r.post
+    ? `${t("valid_reports")} ${r.post.valid_reports} · ${t("missed")} ${r.post.missed} · ${t("confirm_on_time")} ${share(r.post.confirmed_on_time, r.post.to_confirm)} · ${t("verify_on_time")} ${share(r.post.verified_on_time, r.post.to_verify)} · ${t("points_inspected")} ${share(r.post.points_inspected, r.post.points)}`
+    : `${t("handling")} ${pct(r.rates?.handling)} · ${t("on_time_handling")} ${pct(r.rates?.on_time_handling)} · ${t("closing")} ${pct(r.rates?.closing)}${r.letters ? ` · ${t("letters")} ${share(r.letters.answered_on_time, r.letters.due)}` : ""}`;
+  panel.innerHTML = `
+    <h2>${t("evaluation")} <span class="muted">${esc(evaluation.period.label)}</span></h2>
+    <form id="evaluation-form" class="row">
+      <input name="period" value="${esc(evaluation.period.label)}" pattern="[0-9]{4}(-(W[0-9]{2}|Q[1-4]|[0-9]{1,2}))?" aria-label="${t("period")}" size="9">
+      <select name="by">${["area", "unit", "post"].map((b) => `<option value="${b}" ${b === by ? "selected" : ""}>${t(`by_${b}`)}</option>`).join("")}</select>
+      <button type="submit">${t("show")}</button>
+      <button type="button" id="evaluation-xlsx" class="secondary">XLSX</button>
+    </form>
+    <table id="evaluation"><thead><tr><th>${t("rank")}</th><th>${t("name")}</th><th class="num">${t("score")}</th><th>${t("grade")}</th></tr></thead>
+      <tbody>${evaluation.rows.map((r) => `<tr data-key="${esc(r.key)}" data-rank="${r.rank ?? ""}"><td>${r.rank ?? "—"}</td>
+        <td>${esc(r.name || r.key)}<br><span class="muted">${figures(r)}</span></td>
+        <td class="num">${r.score == null ? "—" : r.score.toFixed(1)}</td>
+        <td>${r.grade ? `<span class="grade" style="background:${esc(r.colour)}">${esc(r.grade)}</span>` : "—"}</td></tr>`).join("")}</tbody></table>`;
+  document.body.dataset.rows = String(evaluation.rows.length);
+  $("#evaluation-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const form = new FormData(e.target);
+    location.hash = `evaluation?period=${encodeURIComponent(String(form.get("period")).trim())}&by=${form.get("by")}`;
+  });
+  $("#evaluation-xlsx").addEventListener("click", async () => {
+    const file = await fetch(`/api/v1/evaluations?${query}&format=xlsx`, { headers: { Authorization: `Bearer ${state.token}` } });
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(await file.blob());
+    link.download = `gridwatch-evaluation-${evaluation.period.label}-${by}.xlsx`;
+    link.click();
+  });
+  map.addSource("grids", tiles("grids"));
+  addGridLayers(map, "grids", "grids");
+  const district = await api("/api/v1/layers/grids?level=district").catch(() => null);
+  if (district?.features?.length) fitTo(map, district.features);
+}
+
 // ---- 待办: the caller's to-do list (the unit's board 待整改, the officer's checks, the desk's follow-up) ----
 /** The photo that goes with a step, by the step: of what was found (核实), after the fix (处置),
  * of the check on site (核查). */
@@ -986,8 +1077,8 @@ async function tasksView(map, panel) {
 const kindText = (kind) => STRINGS[state.lang].task_kinds[kind] || kind;
 
 // ---- shell: sign-in, language, view switching ----
-const VIEWS = { tasks: tasksView, officer: officerView, dispatcher: dispatcherView, office: officeView, rounds: roundsView, letters: lettersView };
-const DEFAULT_VIEW = { officer: "officer", dispatcher: "dispatcher", office: "office", admin: "office", unit: "tasks", app: "officer" };
+const VIEWS = { tasks: tasksView, officer: officerView, dispatcher: dispatcherView, office: officeView, rounds: roundsView, letters: lettersView, evaluation: evaluationView };
+const DEFAULT_VIEW = { officer: "officer", dispatcher: "dispatcher", office: "office", inspector: "rounds", admin: "office", unit: "tasks", app: "officer" };
 
 function applyLanguage() {
   document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
