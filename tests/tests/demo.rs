@@ -201,8 +201,13 @@ fn the_demo_city_serves_locate_problems_and_layers_on_both_backends() {
 fn the_demo_seed_is_deterministic() {
     let first = common::scratch("seed-a");
     let second = common::scratch("seed-b");
+    // The same start, and a clock that stands still there: on the wall clock the two servers
+    // start seconds apart, and a present-day demo is seeded to the minute of its start, so a
+    // minute turning between them made two different (each correct) demos — a flake seen in CI;
+    // and a running clock could let a colour change between the two reads.
     let layer = |dir: &std::path::Path| {
-        let server = Server::start(&format!("sqlite://{}", dir.join("g.db").display()), &["--demo"]);
+        let start = ["--demo", "--clock-start", "2026-12-03T15:00:00+08:00", "--clock-rate", "0"];
+        let server = Server::start(&format!("sqlite://{}", dir.join("g.db").display()), &start);
         let (status, grids) = server.get("/api/v1/layers/grids");
         assert_eq!(status, 200);
         let (_, problems) = server.get("/api/v1/layers/problems");

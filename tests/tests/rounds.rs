@@ -298,6 +298,30 @@ fn drawn_and_assessed(server: &Server, backend: &Backend) {
     );
     let (_, ledger) = server.get_as(Some(&office), &format!("/api/v1/rounds/{id}/ledger"));
     assert_eq!(ledger["total"]["found"], 2, "{name}: each failed item once");
+
+    // The bulletin shows the worst points with their photos: a photo of the first as found.
+    let case = recorded[0]["problem"]["id"].as_i64().expect("case");
+    let (status, photo) = upload_form(
+        server,
+        &office,
+        &format!("/api/v1/problems/{case}/photos"),
+        &[("stage", "report")],
+        "found.jpg",
+        &small_jpeg(77),
+    );
+    assert_eq!(status, 201, "{name}: {photo}");
+    let (_, bulletin) = server.get_as(Some(&office), &format!("/api/v1/rounds/{id}/bulletin"));
+    let worst = bulletin["worst_points"].as_array().expect("worst points");
+    assert_eq!(worst.len(), 2, "{name}: both points have a finding not rectified");
+    let first = worst.iter().find(|p| p["point"] == items[0]["code"]).expect("the first point");
+    assert_eq!((first["cases"][0]["case"].as_i64(), &first["cases"][0]["before"]), (Some(case), &photo["sha256"]));
+    assert!(first["cases"][0]["after"].is_null(), "{name}: not fixed yet");
+    let page = server.fetch(Some(&office), &format!("/api/v1/rounds/{id}/bulletin?format=html"), None);
+    let html = String::from_utf8_lossy(&page.body).to_string();
+    assert!(
+        html.contains("问题较多点位") && html.contains("data:image/jpeg;base64,"),
+        "{name}: the photo is in the page"
+    );
     let nowhere = json!({"assessment": 999_999}).to_string();
     let (status, error) = server.post_as(Some(&office), &from, &nowhere);
     assert_eq!((status, error["error"]["details"]["fields"][0]["field"].as_str()), (422, Some("assessment")), "{name}");

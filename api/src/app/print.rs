@@ -29,6 +29,8 @@ pub fn a4_page(title: &str, body: &str) -> String {
          table {{ width: 100%; border-collapse: collapse; margin: 0.5em 0 1em; page-break-inside: auto; }}\n\
          th, td {{ border: 1px solid #555; padding: 2pt 4pt; text-align: center; }} tr {{ page-break-inside: avoid; }}\n\
          .sign {{ margin-top: 2em; text-align: right; }}\n\
+         .pair {{ display: flex; gap: 1em; align-items: flex-start; page-break-inside: avoid; }} .pair p {{ width: 30%; }}\n\
+         figure {{ margin: 0 0 .5em; text-align: center; }} figure img {{ max-width: 6cm; max-height: 4.5cm; }}\n\
          </style></head><body>\n<h1>{title}</h1>\n{body}</body></html>\n",
         title = escape(title),
     )

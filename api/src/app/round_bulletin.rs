@@ -6,6 +6,7 @@
 use crate::app::print::{a4_page, escape};
 use crate::domain::clock::iso_date;
 use crate::domain::letters::{Letter, LetterStatus};
+use crate::domain::supervision::NO_POINT;
 use crate::domain::supervision::{Ledger, LedgerItem, LedgerRow, Round, Standing, Tally};
 use serde::Serialize;
 use time::Date;
@@ -46,6 +47,31 @@ pub struct RoundBulletin {
     pub letters: Vec<LetterLine>,
     /// The findings the round before left open (上期未整改), when the caller may see that round.
     pub last_round: Option<LastRound>,
+    /// The points with the most findings not rectified (问题较多点位), with their cases' photos
+    /// before and after the fix.
+    pub worst_points: Vec<WorstPoint>,
+}
+
+/// How many of the worst points a bulletin shows.
+pub const WORST_POINTS: usize = 3;
+
+/// A point among the worst, and its findings' cases with their photos.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct WorstPoint {
+    pub point: String,
+    #[serde(flatten)]
+    pub tally: Tally,
+    pub cases: Vec<BeforeAfter>,
+}
+
+/// A case's first photo as reported (整改前) and its first of the fix (整改后), by SHA-256
+/// (`GET /api/v1/photos/{sha256}?size=thumb`).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct BeforeAfter {
+    pub case: i64,
+    pub description: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
 }
 
 /// A letter (督办函) sent over some of the round's cases.
@@ -129,6 +155,7 @@ impl RoundBulletin {
             foreword: round.foreword.clone(),
             letters: Vec::new(),
             last_round: None,
+            worst_points: Vec::new(),
             round,
             as_of,
             points_checked,
@@ -152,6 +179,36 @@ impl RoundBulletin {
         self
     }
 
+    /// The worst points of the round: those with findings not rectified, most first (then most
+    /// found), at most [`WORST_POINTS`], each with the cases of its findings (their photos left
+    /// for the caller to find).
+    pub fn worst(points: &[LedgerRow], items: &[LedgerItem]) -> Vec<WorstPoint> {
+        let mut worst: Vec<&LedgerRow> =
+            points.iter().filter(|p| p.tally.not_rectified > 0 && p.key != NO_POINT).collect();
+        worst.sort_by(|a, b| {
+            (b.tally.not_rectified, b.tally.found).cmp(&(a.tally.not_rectified, a.tally.found)).then(a.key.cmp(&b.key))
+        });
+        worst
+            .into_iter()
+            .take(WORST_POINTS)
+            .map(|p| {
+                let cases = items
+                    .iter()
+                    .filter(|i| i.finding.point_code.as_deref() == Some(p.key.as_str()))
+                    .filter_map(|i| i.finding.problem_id.map(|case| (case, i.finding.description.clone())))
+                    .map(|(case, description)| BeforeAfter { case, description, before: None, after: None })
+                    .collect();
+                WorstPoint { point: p.key.clone(), tally: p.tally, cases }
+            })
+            .collect()
+    }
+
+    /// Adds the worst points with their cases' photos.
+    pub fn with_worst_points(mut self, worst: Vec<WorstPoint>) -> Self {
+        self.worst_points = worst;
+        self
+    }
+
     /// Adds what the round before left open, from its ledger.
     pub fn with_last_round(mut self, ledger: Ledger) -> Self {
         let title = format!("督查通报（{}）", ledger.round.label());
@@ -159,8 +216,9 @@ impl RoundBulletin {
         self
     }
 
-    /// One page to print (A4): the title, the paragraph, and the three tables.
-    pub fn to_html(&self) -> String {
+    /// One page to print (A4): the title, the paragraph, the tables, and the worst points with
+    /// their photos, embedded (`thumbnails`: JPEG bytes by SHA-256) so that the page stands alone.
+    pub fn to_html(&self, thumbnails: &std::collections::HashMap<String, Vec<u8>>) -> String {
         let e = escape;
         let counts = |t: &Tally| {
             format!(
@@ -223,13 +281,47 @@ impl RoundBulletin {
             ),
             None => String::new(),
         };
+        let picture = |sha: &Option<String>, caption: &str| {
+            match sha.as_ref().and_then(|s| thumbnails.get(s)) {
+            Some(bytes) => format!(
+                "<figure><img alt=\"{caption}\" src=\"data:image/jpeg;base64,{}\"><figcaption>{caption}</figcaption></figure>",
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes)
+            ),
+            None => format!("<figure class=\"none\"><figcaption>{caption}：无照片</figcaption></figure>"),
+        }
+        };
+        let worst: String = self
+            .worst_points
+            .iter()
+            .map(|p| {
+                let cases: String = p
+                    .cases
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "<div class=\"pair\"><p>#{} {}</p>{}{}</div>",
+                            c.case,
+                            e(&c.description),
+                            picture(&c.before, "整改前"),
+                            picture(&c.after, "整改后")
+                        )
+                    })
+                    .collect();
+                format!("<h3>{}（未整改{}个，发现{}个）</h3>{cases}", e(&p.point), p.tally.not_rectified, p.tally.found)
+            })
+            .collect();
+        let worst = if worst.is_empty() {
+            String::new()
+        } else {
+            format!("<h2>六、问题较多点位</h2>\n<div id=\"worst-points\">{worst}</div>\n")
+        };
         let foreword = self.foreword.as_deref().map_or(String::new(), |f| format!("<p id=\"foreword\">{}</p>\n", e(f)));
         let body = format!(
             "<p class=\"name\">{name}</p>\n{foreword}<p id=\"summary\">{summary}</p>\n\
              <h2>一、各责任单位整改情况</h2>\n<table id=\"units\"><tr><th>排名</th><th>责任单位</th>{head}<th>整改率</th></tr>{units}</table>\n\
              <h2>二、各点位问题情况</h2>\n<table id=\"points\"><tr><th>点位</th>{head}</tr>{points}</table>\n\
              <h2>三、未整改问题清单</h2>\n<table id=\"open\"><tr><th>案件</th><th>点位</th><th>问题</th><th>责任单位</th><th>状态</th></tr>{open}</table>\n\
-             <h2>四、督办函</h2>\n<table id=\"letters\"><tr><th>文号</th><th>责任单位</th><th>案件</th><th>状态</th></tr>{letters}</table>\n{last}",
+             <h2>四、督办函</h2>\n<table id=\"letters\"><tr><th>文号</th><th>责任单位</th><th>案件</th><th>状态</th></tr>{letters}</table>\n{last}{worst}",
             name = e(&self.round.name),
             summary = e(&self.summary),
         );

@@ -287,7 +287,9 @@ pub struct Ledger {
 }
 
 /// What no unit or point is called in a ledger.
-const NONE: &str = "—";
+/// The ledger row of findings made at no assessment point (and of cases with no unit).
+pub const NO_POINT: &str = "—";
+const NONE: &str = NO_POINT;
 
 /// The ledger of `round` from its findings and their cases, as of `now`. A finding is overdue
 /// when it is not rectified and either the round's rectify-by day has passed (in `offset`'s

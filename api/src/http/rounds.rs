@@ -11,10 +11,12 @@ use super::error::{ApiError, BodyRefusals, ErrorBody, Refusals};
 use super::guard::Caller;
 use super::params::{field_error, typed_body_or, Params};
 use super::{present, ApiContext};
+use crate::app::evidence::objects::Variant;
 use crate::app::round_bulletin::RoundBulletin;
 use crate::app::supervision::{ledger_of, publish, record_finding};
 use crate::domain::access::{Action, Area};
 use crate::domain::auth::{Principal, Role};
+use crate::domain::evidence::checks::Stage;
 use crate::domain::grids::Snapshot;
 use crate::domain::problem::Problem;
 use crate::domain::supervision::{
@@ -609,7 +611,15 @@ pub async fn bulletin(
     let area = if names.is_empty() { "全市".to_string() } else { names.join("、") };
     let ours: BTreeSet<i64> = ledger.items.iter().filter_map(|i| i.finding.problem_id).collect();
     let (number, year) = (ledger.round.number, ledger.round.year);
+    let worst = RoundBulletin::worst(&ledger.by_point, &ledger.items);
     let mut bulletin = RoundBulletin::of(ledger, today, &area);
+    let mut worst_points = worst;
+    for pair in worst_points.iter_mut().flat_map(|p| p.cases.iter_mut()) {
+        let photos = ctx.store.photos_of(pair.case).await?;
+        let first = |stages: &[Stage]| photos.iter().find(|p| stages.contains(&p.stage)).map(|p| p.file.sha256.clone());
+        (pair.before, pair.after) = (first(&[Stage::Report]), first(&[Stage::Verification, Stage::Handling]));
+    }
+    bulletin = bulletin.with_worst_points(worst_points);
     // The letters over its cases (a unit: those to it), and what the round before left open.
     let principal = caller.require(Action::ReadRounds)?;
     let unit = match Area::of(principal, &snapshot) {
@@ -627,7 +637,24 @@ pub async fn bulletin(
     let file = format!("gridwatch-round-{}-{}", bulletin.round.year, bulletin.round.number);
     Ok(match format {
         "html" => {
-            let page = bulletin.to_html();
+            // The worst points' photos go into the page itself, as thumbnails.
+            let wanted: Vec<String> = bulletin
+                .worst_points
+                .iter()
+                .flat_map(|p| &p.cases)
+                .flat_map(|c| [c.before.clone(), c.after.clone()])
+                .flatten()
+                .collect();
+            let blobs = ctx.evidence.blobs.clone();
+            let thumbnails = tokio::task::spawn_blocking(move || {
+                wanted
+                    .into_iter()
+                    .filter_map(|sha| blobs.get(&sha, Variant::Thumbnail).ok().flatten().map(|bytes| (sha, bytes)))
+                    .collect::<std::collections::HashMap<_, _>>()
+            })
+            .await
+            .unwrap_or_default();
+            let page = bulletin.to_html(&thumbnails);
             ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
         }
         "xlsx" => {
