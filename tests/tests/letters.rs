@@ -56,8 +56,11 @@ fn scenario(backend: &Backend, rules: &std::path::Path) {
         .iter()
         .filter(|g| g["properties"]["responsible_unit"] == UNIT)
         .collect();
+    // Two grids of the unit in different communities (a community's grid codes share 12 digits).
+    let community = |g: &Value| g["properties"]["code"].as_str().unwrap_or("")[..12].to_string();
+    let other = ours.iter().find(|g| community(g) != community(ours[0])).expect("a second community");
     let mut cases = Vec::new();
-    for (grid, what) in ours.iter().zip(["letters: 垃圾堆放", "letters: 乱堆物料"]) {
+    for (grid, what) in [ours[0], *other].iter().zip(["letters: 垃圾堆放", "letters: 乱堆物料"]) {
         let (lon, lat) = inside(grid);
         let body = json!({"lon": lon, "lat": lat, "category": "E01001", "description": what, "source": "officer"});
         let (status, case) = server.post_as(Some(&dispatcher), "/api/v1/problems", &body.to_string());
@@ -102,6 +105,18 @@ fn scenario(backend: &Backend, rules: &std::path::Path) {
     assert_eq!(server.post_as(Some(&stranger), &path("/sign"), "").0, 404, "{name}");
     assert!(server.get_as(Some(&stranger), "/api/v1/letters").1["letters"].as_array().is_some_and(Vec::is_empty));
     assert_eq!(server.get_as(Some(&server.token_of("officer")), "/api/v1/letters").0, 403, "{name}");
+    // A dispatcher of A's community reads a letter naming A and B with A only.
+    let both = json!({"kind": "red", "unit": UNIT, "cases": [a, b], "reason": "两件问题均未整改"});
+    let (status, both) = server.post_as(Some(&office), "/api/v1/letters", &both.to_string());
+    assert_eq!((status, both["cases"].as_array().map(Vec::len)), (201, Some(2)), "{name}: {both}");
+    let local = common::user_with_token(
+        &backend.url(),
+        "dispatcher-community",
+        &["--role", "dispatcher", "--scope", &community(ours[0])],
+    );
+    let (status, seen) = server.get_as(Some(&local), &format!("/api/v1/letters/{}", both["id"]));
+    let ids: Vec<&Value> = seen["cases"].as_array().map(|c| c.iter().map(|c| &c["id"]).collect()).unwrap_or_default();
+    assert_eq!((status, ids), (200, vec![&json!(a)]), "{name}: only the case in its own area");
 
     // Two signatures at once: exactly one wins.
     let signatures: Vec<u16> = std::thread::scope(|s| {

@@ -118,13 +118,22 @@ fn sees(area: &Area, letter: &Letter) -> bool {
     }
 }
 
+/// The letter as a caller with `area` may read it: a dispatcher or office of part of the city
+/// sees only the letter's cases in its own area (a unit's letter may name cases across streets).
+fn as_seen(area: &Area, mut letter: Letter) -> Letter {
+    if let Area::Grids(_) = area {
+        letter.cases.retain(|c| area.sees(c.grid_code.as_deref(), None, None));
+    }
+    letter
+}
+
 /// A letter the caller may see; 404 otherwise.
 async fn visible_letter(ctx: &ApiContext, principal: &Principal, id: &str) -> Result<Letter, ApiError> {
     let not_found = || ApiError::not_found(format!("no letter {id}"));
     let id: i64 = id.parse().map_err(|_| not_found())?;
     let letter = ctx.store.letter(id, ctx.clock.now()).await?.ok_or_else(not_found)?;
     let area = Area::of(principal, &ctx.catalog.snapshot());
-    sees(&area, &letter).then_some(letter).ok_or_else(not_found)
+    sees(&area, &letter).then(|| as_seen(&area, letter)).ok_or_else(not_found)
 }
 
 /// A letter to the caller's own unit, for signing or answering; 404 for one they cannot see.
@@ -176,6 +185,7 @@ pub async fn list(State(ctx): State<ApiContext>, caller: Caller, params: Params)
     let letters = letters
         .into_iter()
         .filter(|l| sees(&area, l))
+        .map(|l| as_seen(&area, l))
         .filter(|l| status.is_none_or(|s| l.status == s) && kind.is_none_or(|k| l.kind == k))
         .filter(|l| params.text("unit").is_none_or(|u| l.unit == u))
         .collect();
