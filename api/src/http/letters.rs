@@ -7,7 +7,7 @@
 
 use super::error::{ApiError, BodyRefusals, ErrorBody, Refusals};
 use super::guard::Caller;
-use super::params::{field_error, typed_body_or, Params};
+use super::params::{field_error, text_field, typed_body_or, Params};
 use super::ApiContext;
 use crate::app::letters::{issue, to_html};
 use crate::domain::access::{Action, Area};
@@ -33,11 +33,7 @@ fn invalid(field: &str, reason: impl Into<String>) -> ApiError {
 
 /// Text of 1 to `max` characters, trimmed.
 fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
-    let value = value.trim();
-    if value.is_empty() || value.chars().count() > max || value.contains('\0') {
-        return Err(invalid(field, format!("must be text of 1 to {max} characters")));
-    }
-    Ok(value.to_string())
+    text_field(INVALID, field, value, max)
 }
 
 /// A letter the office issues by hand.

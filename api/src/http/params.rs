@@ -162,6 +162,16 @@ pub fn invalid_field(field: &str, reason: impl Into<String>) -> ApiError {
     field_error("invalid_body", field, reason)
 }
 
+/// A body's text field, trimmed, of 1 to `max` characters and no NUL; otherwise 422 with the
+/// endpoint's error `code` and the field named.
+pub fn text_field(code: &'static str, field: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > max || value.contains('\0') {
+        return Err(field_error(code, field, format!("must be text of 1 to {max} characters")));
+    }
+    Ok(value.to_string())
+}
+
 /// An invalid field of a request body: 422 with the endpoint's error `code` and the field named.
 pub fn field_error(code: &'static str, field: &str, reason: impl Into<String>) -> ApiError {
     let reason = reason.into();

@@ -9,7 +9,7 @@
 
 use super::error::{ApiError, BodyRefusals, ErrorBody, Refusals};
 use super::guard::Caller;
-use super::params::{field_error, typed_body_or, Params};
+use super::params::{field_error, text_field, typed_body_or, Params};
 use super::{present, ApiContext};
 use crate::app::evidence::objects::Variant;
 use crate::app::round_bulletin::RoundBulletin;
@@ -182,10 +182,7 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let principal = caller.require(Action::Supervise)?;
     let request: NewRoundRequest = typed_body_or(body, INVALID)?;
-    let name = request.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 200 || name.contains('\0') {
-        return Err(invalid("name", "must be text of 1 to 200 characters"));
-    }
+    let name = text_field(INVALID, "name", &request.name, 200)?;
     let (starts_on, ends_on) = (date("starts_on", &request.starts_on)?, date("ends_on", &request.ends_on)?);
     let rectify_by = match &request.rectify_by {
         Some(text) => date("rectify_by", text)?,
@@ -311,10 +308,7 @@ pub async fn add_finding(
         return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", reason));
     }
     let request: NewFinding = typed_body_or(body, INVALID)?;
-    let description = request.description.trim().to_string();
-    if description.is_empty() || description.chars().count() > 4000 || description.contains('\0') {
-        return Err(invalid("description", "must be text of 1 to 4000 characters"));
-    }
+    let description = text_field(INVALID, "description", &request.description, 4000)?;
     let snapshot = ctx.catalog.snapshot();
     let area = Area::of(principal, &snapshot);
     let category = find(&snapshot.categories, request.category.trim()).ok_or_else(|| {

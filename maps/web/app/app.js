@@ -557,6 +557,13 @@ async function showPhotos(id) {
   await photoFigures(box, list.photos, (p) => esc(STRINGS[state.lang].stages?.[p.stage] || p.stage));
 }
 
+/** Opens a printable page (a letter, a bulletin) in a new tab: it needs the token, so it is
+ * fetched here and opened from memory. */
+async function openPage(path) {
+  const page = await fetch(path, { headers: { Authorization: `Bearer ${state.token}` } });
+  window.open(URL.createObjectURL(new Blob([await page.text()], { type: "text/html" })), "_blank");
+}
+
 /** Thumbnails with their flags in words into `box`; `caption` says what each photo is of. */
 async function photoFigures(box, photos, caption) {
   box.className = "photos";
@@ -781,11 +788,7 @@ async function roundsView(map, panel) {
       }
     });
   }
-  $("#print-bulletin").addEventListener("click", async () => {
-    // The page needs the token, so it is fetched here and opened from memory.
-    const page = await fetch(`/api/v1/rounds/${chosen.id}/bulletin?format=html`, { headers: { Authorization: `Bearer ${state.token}` } });
-    window.open(URL.createObjectURL(new Blob([await page.text()], { type: "text/html" })), "_blank");
-  });
+  $("#print-bulletin").addEventListener("click", () => openPage(`/api/v1/rounds/${chosen.id}/bulletin?format=html`));
   $("#foreword")?.addEventListener("submit", async (e) => {
     e.preventDefault();
     const body = { foreword: new FormData(e.target).get("foreword"), version: chosen.version };
@@ -898,11 +901,7 @@ async function lettersView(map, panel) {
   $("#sign-letter")?.addEventListener("click", async () => {
     try { await api(`/api/v1/letters/${chosen.id}/sign`, { method: "POST" }); show(); } catch (e) { $("#letter-result").innerHTML = `<span class="error">${esc(e.message)}</span>`; }
   });
-  $("#print-letter").addEventListener("click", async () => {
-    // The page needs the token, so it is fetched here and opened from memory.
-    const page = await fetch(`/api/v1/letters/${chosen.id}?format=html`, { headers: { Authorization: `Bearer ${state.token}` } });
-    window.open(URL.createObjectURL(new Blob([await page.text()], { type: "text/html" })), "_blank");
-  });
+  $("#print-letter").addEventListener("click", () => openPage(`/api/v1/letters/${chosen.id}?format=html`));
   const form = $("#answer-letter");
   if (!form) return;
   // The fix's photos on the letter's cases, to point to as evidence.
