@@ -71,12 +71,7 @@ async fn letters_by_unit(
     let as_of = period.end.min(s.now);
     let mut out: BTreeMap<String, LetterCounts> = BTreeMap::new();
     for letter in store.letters(&LetterFilter::default(), s.now).await? {
-        let in_area = match s.area {
-            Area::Everything => true,
-            Area::Unit(unit) => letter.unit == *unit,
-            area => letter.cases.iter().any(|c| area.sees(c.grid_code.as_deref(), None, None)),
-        };
-        if !in_area || letter.issued_at < period.start || letter.issued_at >= period.end {
+        if !s.area.sees_letter(&letter) || letter.issued_at < period.start || letter.issued_at >= period.end {
             continue;
         }
         let counts = out.entry(letter.unit.clone()).or_default();

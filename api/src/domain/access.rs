@@ -149,6 +149,16 @@ impl Area {
             || p.grids.iter().any(|g| self.sees(Some(g), None, None))
     }
 
+    /// A letter (督办函): a unit's own; for a part of the city, one naming a case in it.
+    pub fn sees_letter(&self, letter: &crate::domain::letters::Letter) -> bool {
+        match self {
+            Area::Everything => true,
+            Area::Unit(unit) => letter.unit == *unit,
+            Area::Grids(_) => letter.cases.iter().any(|c| self.sees(c.grid_code.as_deref(), None, None)),
+            Area::ReportedBy(_) => false,
+        }
+    }
+
     /// Does this area hold all of `other` (an officer's area inside a dispatcher's or an office's)?
     pub fn covers(&self, other: &Area) -> bool {
         match (self, other) {

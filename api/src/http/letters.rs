@@ -104,16 +104,6 @@ pub(super) enum Format {
     Html,
 }
 
-/// May a caller with `area` see `letter`?
-fn sees(area: &Area, letter: &Letter) -> bool {
-    match area {
-        Area::Unit(unit) => letter.unit == *unit,
-        Area::Everything => true,
-        Area::Grids(_) => letter.cases.iter().any(|c| area.sees(c.grid_code.as_deref(), None, None)),
-        Area::ReportedBy(_) => false,
-    }
-}
-
 /// The letter as a caller with `area` may read it: a dispatcher or office of part of the city
 /// sees only the letter's cases in its own area (a unit's letter may name cases across streets).
 fn as_seen(area: &Area, mut letter: Letter) -> Letter {
@@ -129,7 +119,7 @@ async fn visible_letter(ctx: &ApiContext, principal: &Principal, id: &str) -> Re
     let id: i64 = id.parse().map_err(|_| not_found())?;
     let letter = ctx.store.letter(id, ctx.clock.now()).await?.ok_or_else(not_found)?;
     let area = Area::of(principal, &ctx.catalog.snapshot());
-    sees(&area, &letter).then(|| as_seen(&area, letter)).ok_or_else(not_found)
+    area.sees_letter(&letter).then(|| as_seen(&area, letter)).ok_or_else(not_found)
 }
 
 /// A letter to the caller's own unit, for signing or answering; 404 for one they cannot see.
@@ -180,7 +170,7 @@ pub async fn list(State(ctx): State<ApiContext>, caller: Caller, params: Params)
     let letters = ctx.store.letters(&LetterFilter { unit }, ctx.clock.now()).await?;
     let letters = letters
         .into_iter()
-        .filter(|l| sees(&area, l))
+        .filter(|l| area.sees_letter(l))
         .map(|l| as_seen(&area, l))
         .filter(|l| status.is_none_or(|s| l.status == s) && kind.is_none_or(|k| l.kind == k))
         .filter(|l| params.text("unit").is_none_or(|u| l.unit == u))
