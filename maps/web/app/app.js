@@ -365,11 +365,13 @@ async function sendNow() {
 }
 
 async function renderOutbox() {
-  const list = $("#outbox");
-  if (!list) return;
+  if (!$("#outbox")) return;
   const items = (await outbox.waiting()).filter((i) => i.user === state.me?.name);
-  $("#outbox-count").dataset.count = String(items.length);
-  $("#outbox-count").textContent = `(${items.length})`;
+  // The view may have been drawn again (or left) while the outbox was read: look again.
+  const [list, count] = [$("#outbox"), $("#outbox-count")];
+  if (!list || !count) return;
+  count.dataset.count = String(items.length);
+  count.textContent = `(${items.length})`;
   list.innerHTML = items.length ? items.map((i) => {
     const step = (body) => STRINGS[state.lang].transitions[body.action] || body.action;
     const what = i.kind === "report" ? `${t("outbox_report")} ${esc(i.body.description.slice(0, 30))}${i.then ? ` · ${esc(step(i.then.body))}` : ""}`
