@@ -23,6 +23,8 @@ need_package chromium   # the web map's browser tests (driven by playwright-core
 need_package fonts-wqy-zenhei   # Chinese glyphs for the map's screenshots
 need_package libimage-exiftool-perl   # exiftool writes real EXIF (time, GPS, device) into the photo tests
 need_package libheif-examples   # heif-convert turns HEIC photos into JPEG (the server uses it); heif-enc makes HEIC in the tests
+need_package poppler-utils   # pdftotext reads the PDF bulletins and letters back (poppler-data maps their Chinese font)
+need_package poppler-data
 command -v npm >/dev/null || need_package npm
 
 PGHOST=${PGHOST:-127.0.0.1}

@@ -160,6 +160,10 @@ fn scenario(backend: &Backend, rules: &std::path::Path) {
     let label = notice["label"].as_str().unwrap_or("?");
     assert!(page.contains(label) && page.contains(UNIT) && page.contains("按期反馈"), "{name}: {page}");
     assert!(page.contains(&format!("#{a}")) && page.contains("@page"), "{name}");
+    let pdf = server.fetch(Some(&unit), &path("?format=pdf"), None);
+    assert!(pdf.status == 200 && pdf.body.starts_with(b"%PDF-"), "{name}: {}", pdf.status);
+    let words = common::pdf_text(&pdf.body, &format!("letter-{name}"));
+    assert!(words.contains(label) && words.contains(UNIT) && words.contains("按期反馈"), "{name}: {words}");
     assert_eq!(server.get_as(Some(&office), "/api/v1/letters?status=lost").0, 400, "{name}");
 
     // The reminder nobody answered escalates, one working day later, to a 督办函 naming B.
@@ -170,6 +174,29 @@ fn scenario(backend: &Backend, rules: &std::path::Path) {
     let (_, before) = server.get_as(Some(&office), &format!("/api/v1/letters/{reminder_id}"));
     assert_eq!((before["status"].as_str(), before["escalated_to"].as_i64()), (Some("escalated"), next["id"].as_i64()));
     assert!(before["answered_on_time"].is_null(), "{name}");
+
+    // A round's ledger: three findings handed to the unit and still open after the round's
+    // rectify-by day make its ledger red (the default rules: one overdue 督办函, three 红色督办单),
+    // so one 红色督办单 names all three, whatever colour each case has by itself.
+    let round = json!({"name": "11月第三周明查", "kind": "open", "starts_on": "2026-11-16", "ends_on": "2026-11-18",
+                       "rectify_by": "2026-11-20"});
+    let (status, round) = server.post_as(Some(&office), "/api/v1/rounds", &round.to_string());
+    assert_eq!(status, 201, "{name}: {round}");
+    let mut found = Vec::new();
+    for (i, grid) in ours.iter().take(3).enumerate() {
+        let (lon, lat) = inside(grid);
+        let finding = json!({"lon": lon, "lat": lat, "category": "E01001", "description": format!("督查发现堆物 {i}")});
+        let (status, recorded) =
+            server.post_as(Some(&office), &format!("/api/v1/rounds/{}/findings", round["id"]), &finding.to_string());
+        assert_eq!((status, recorded["problem"]["responsible_unit"].as_str()), (201, Some(UNIT)), "{recorded}");
+        found.push(recorded["problem"]["id"].as_i64().expect("case"));
+    }
+    let red = letter_where(&server, &unit, 30, |l| {
+        l["origin"] == "ledger" && l["kind"] == "red" && found.iter().all(|id| names_case(l, *id))
+    })
+    .unwrap_or_else(|| panic!("{name}: no red ledger letter naming {found:?}"));
+    let reason = red["reason"].as_str().unwrap_or("");
+    assert!(reason.contains("2026年第1期") && reason.contains("3件"), "{name}: {reason}");
 }
 
 #[test]

@@ -178,7 +178,15 @@ fn scenario(backend: &Backend) {
     let html = String::from_utf8_lossy(&page.body).to_string();
     assert!(page.status == 200 && html.contains("@page { size: A4") && html.contains(summary), "{name}: {html}");
     assert!(html.contains(foreword) && html.contains(letter["label"].as_str().unwrap_or("?")), "{name}: {html}");
-    assert_eq!(server.get_as(Some(&office), &format!("/api/v1/rounds/{id}/bulletin?format=pdf")).0, 400, "{name}");
+    // The same as a PDF: its text, read back by poppler's pdftotext, says what the page says.
+    let pdf = server.fetch(Some(&office), &format!("/api/v1/rounds/{id}/bulletin?format=pdf"), None);
+    assert!(pdf.status == 200 && pdf.body.starts_with(b"%PDF-"), "{name}: {}", pdf.status);
+    let words = common::pdf_text(&pdf.body, &format!("bulletin-{name}"));
+    for expected in ["督查通报（2026年第1期）", "一、各责任单位整改情况", "东华门街道办事处", foreword]
+    {
+        assert!(words.contains(expected), "{name}: {expected:?} not in the PDF: {words}");
+    }
+    assert_eq!(server.get_as(Some(&office), &format!("/api/v1/rounds/{id}/bulletin?format=doc")).0, 400, "{name}");
     let book = server.fetch(Some(&office), &format!("/api/v1/rounds/{id}/bulletin?format=xlsx"), None);
     assert_eq!(book.status, 200, "{name}");
     let file = common::scratch(&format!("bulletin-{name}")).join("bulletin.xlsx");
@@ -233,6 +241,33 @@ fn scenario(backend: &Backend) {
     let page = server.fetch(Some(&unit), &format!("/api/v1/rounds/{}/bulletin?format=html", open["id"]), None);
     let html = String::from_utf8_lossy(&page.body).to_string();
     assert!(html.contains("&lt;script&gt;") && !html.contains("<script>"), "{name}: {html}");
+
+    // The week's 督查通报 counts both rounds of 2026-W47 together; the week before held none.
+    let (status, week) = server.get_as(Some(&office), "/api/v1/rounds/bulletin?period=2026-W47");
+    assert_eq!(status, 200, "{name}: {week}");
+    assert_eq!(week["title"], "督查通报（2026年第47周）", "{name}");
+    assert_eq!(week["rounds"].as_array().map(Vec::len), Some(2), "{name}");
+    assert_eq!(tally(&week["total"]), [4, 1, 2, 1, 0, 1], "{name}: the two ledgers' sums: {}", week["total"]);
+    let summary = week["summary"].as_str().unwrap_or("");
+    assert!(summary.contains("开展督查2次（明查1次、暗访1次）") && summary.contains("发现问题4个"), "{summary}");
+    assert_eq!(week["last_round"]["title"], "督查通报（2026年第46周）", "{name}");
+    assert_eq!(week["last_round"]["open"], json!([]), "{name}");
+    // The unit counts what was handed to it; a month holds the week; bad periods are named.
+    let (_, theirs) = server.get_as(Some(&unit), "/api/v1/rounds/bulletin?period=2026-W47");
+    assert_eq!(tally(&theirs["total"]), [3, 1, 2, 1, 0, 0], "{name}: {}", theirs["total"]);
+    let (_, month) = server.get_as(Some(&office), "/api/v1/rounds/bulletin?period=2026-11");
+    assert_eq!(
+        (month["title"].as_str(), tally(&month["total"])),
+        (Some("督查通报（2026年11月）"), tally(&week["total"]))
+    );
+    let (_, october) = server.get_as(Some(&office), "/api/v1/rounds/bulletin?period=2026-10");
+    assert_eq!(october["total"]["found"], 0, "{name}");
+    let (status, error) = server.get_as(Some(&office), "/api/v1/rounds/bulletin?period=2026-W60");
+    assert_eq!((status, error["error"]["details"]["parameter"].as_str()), (400, Some("period")), "{name}: {error}");
+    assert_eq!(server.get_as(Some(&app), "/api/v1/rounds/bulletin").0, 403, "{name}: citizen apps see no rounds");
+    let book = server.fetch(Some(&office), "/api/v1/rounds/bulletin?period=2026-W47&format=pdf", None);
+    let words = common::pdf_text(&book.body, &format!("week-{name}"));
+    assert!(words.contains("督查通报（2026年第47周）") && words.contains("11月专项明查"), "{name}: {words}");
 
     // The office reports what it finds outside a round too.
     let report = json!({"lon": places[0].0, "lat": places[0].1, "category": "暴露垃圾", "description": "检查发现",

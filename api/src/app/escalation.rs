@@ -131,7 +131,8 @@ impl Escalator {
 
     /// One pass, a page of cases at a time so that a city's million open cases are never in
     /// memory together; each recorded change is published and handed to `seen`. Then the
-    /// letters: those the changes call for, and those that follow letters left unanswered.
+    /// letters: those the changes call for, those the rounds' ledgers call for, and those that
+    /// follow letters left unanswered.
     async fn pass(&self, mut seen: impl FnMut(&ColourChange)) -> Result<(), StoreError> {
         let now = self.clock.now();
         let mut turned = Vec::new();
@@ -150,9 +151,15 @@ impl Escalator {
             }
         }
         let issued = letters::issue_for_colours(&self.store, &turned, &self.letters, &self.calendar, now).await?;
+        let ledgers = letters::issue_for_ledgers(&self.store, &self.letters, &self.calendar, now).await?;
         let escalated = letters::escalate_unanswered(&self.store, &self.letters, &self.calendar, now).await?;
-        if !issued.is_empty() || !escalated.is_empty() {
-            tracing::info!(issued = issued.len(), escalated = escalated.len(), "supervision letters sent");
+        if !issued.is_empty() || !ledgers.is_empty() || !escalated.is_empty() {
+            tracing::info!(
+                issued = issued.len(),
+                ledgers = ledgers.len(),
+                escalated = escalated.len(),
+                "supervision letters sent"
+            );
         }
         Ok(())
     }

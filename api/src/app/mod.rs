@@ -13,6 +13,7 @@ pub mod evidence;
 pub mod export;
 pub mod group_commit;
 pub mod letters;
+pub mod pdf;
 pub mod planning;
 pub mod print;
 pub mod round_bulletin;

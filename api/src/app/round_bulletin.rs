@@ -1,13 +1,16 @@
-//! The 督查通报 of a round: the numbers of its ledger written out as the office publishes them —
-//! a title numbered by the round, the office's foreword, one computed paragraph, the units ranked,
-//! the points, the findings still open, the letters (督办函) sent over its cases, and what the round
-//! before left open — as JSON, as HTML that prints on A4, and as XLSX. No number is typed in.
+//! The 督查通报: the numbers of a round's ledger — or of every round of a week, month or year —
+//! written out as the office publishes them: a title numbered by the round or the period, the
+//! office's foreword, one computed paragraph, the units ranked, the points, the findings still
+//! open, the letters (督办函) sent over their cases, what the round or period before left open,
+//! and the worst points with photos — as JSON, as HTML that prints on A4, as XLSX and as PDF.
+//! No number is typed in.
 
+use crate::app::pdf::{Document, Photo};
 use crate::app::print::{a4_page, escape};
 use crate::domain::clock::iso_date;
 use crate::domain::letters::{Letter, LetterStatus};
-use crate::domain::supervision::NO_POINT;
-use crate::domain::supervision::{Ledger, LedgerItem, LedgerRow, Round, Standing, Tally};
+use crate::domain::period::Period;
+use crate::domain::supervision::{tallies, Ledger, LedgerItem, LedgerRow, Round, RoundKind, Standing, Tally, NO_POINT};
 use serde::Serialize;
 use time::Date;
 
@@ -21,12 +24,15 @@ pub struct UnitLine {
     pub rate: Option<f64>,
 }
 
-/// A round's bulletin (督查通报).
+/// A 督查通报: of one round, or of the rounds of a period.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RoundBulletin {
-    /// 督查通报（2026年第3期）
+    /// 督查通报（2026年第3期）, or of a period: 督查通报（2026年第47周）
     pub title: String,
-    pub round: Round,
+    /// The period it covers; null for one round's bulletin.
+    pub period: Option<Period>,
+    /// The rounds it counts: the one, or those held in the period that the caller may see.
+    pub rounds: Vec<Round>,
     /// The day the numbers stand at.
     #[serde(with = "iso_date")]
     #[schema(value_type = String, format = Date)]
@@ -45,11 +51,15 @@ pub struct RoundBulletin {
     pub foreword: Option<String>,
     /// The letters sent over the round's cases.
     pub letters: Vec<LetterLine>,
-    /// The findings the round before left open (上期未整改), when the caller may see that round.
+    /// The findings the round (or period) before left open (上期未整改), when the caller may
+    /// see it.
     pub last_round: Option<LastRound>,
     /// The points with the most findings not rectified (问题较多点位), with their cases' photos
     /// before and after the fix.
     pub worst_points: Vec<WorstPoint>,
+    /// The cases its findings were handed over as (for the letters over them).
+    #[serde(skip)]
+    cases: std::collections::BTreeSet<i64>,
 }
 
 /// How many of the worst points a bulletin shows.
@@ -109,39 +119,79 @@ fn percent(r: Option<f64>) -> String {
     r.map_or("—".into(), |r| format!("{:.1}%", r * 100.0))
 }
 
+/// How many assessment points a round checked: those it chose, else those its findings were
+/// made at.
+fn points_checked(round: &Round, items: &[LedgerItem]) -> usize {
+    if !round.points.is_empty() {
+        return round.points.len();
+    }
+    let at: std::collections::BTreeSet<&str> = items
+        .iter()
+        .filter(|i| i.finding.round_id == round.id)
+        .filter_map(|i| i.finding.point_code.as_deref())
+        .collect();
+    at.len()
+}
+
 impl RoundBulletin {
-    /// The bulletin of `ledger` as it stands on `as_of`; `area` names the round's area as people
-    /// say it (东城区, or 全市).
+    /// The bulletin of `ledger`'s round as it stands on `as_of`; `area` names the round's area
+    /// as people say it (东城区, or 全市).
     pub fn of(ledger: Ledger, as_of: Date, area: &str) -> Self {
         let round = ledger.round;
-        let points_checked = if round.points.is_empty() {
-            let at: std::collections::BTreeSet<&str> =
-                ledger.items.iter().filter_map(|i| i.finding.point_code.as_deref()).collect();
-            at.len()
-        } else {
-            round.points.len()
+        let lead = format!("{}至{}，对{}开展{}督查", round.starts_on, round.ends_on, area, round.kind.zh());
+        let title = format!("督查通报（{}）", round.label());
+        let foreword = round.foreword.clone();
+        Self::counted(title, None, vec![round], ledger.items, lead, foreword, as_of)
+    }
+
+    /// The bulletin of a period (周通报, 月通报, 年度通报): the rounds held in it, their ledgers
+    /// counted together; `area` names the caller's area.
+    pub fn of_period(period: Period, ledgers: Vec<Ledger>, as_of: Date, area: &str) -> Self {
+        let (first, last) = period.days(period.start.offset());
+        let held: Vec<String> = [RoundKind::Open, RoundKind::Undercover, RoundKind::Special]
+            .into_iter()
+            .filter_map(|kind| {
+                let n = ledgers.iter().filter(|l| l.round.kind == kind).count();
+                (n > 0).then(|| format!("{}{n}次", kind.zh()))
+            })
+            .collect();
+        let lead = match held.is_empty() {
+            true => format!("{}（{first}至{last}），对{area}未开展督查", period.zh()),
+            false => format!(
+                "{}（{first}至{last}），对{area}开展督查{}次（{}）",
+                period.zh(),
+                ledgers.len(),
+                held.join("、")
+            ),
         };
-        let t = ledger.total;
+        let title = format!("督查通报（{}）", period.zh());
+        let (rounds, items): (Vec<Round>, Vec<Vec<LedgerItem>>) =
+            ledgers.into_iter().map(|l| (l.round, l.items)).unzip();
+        Self::counted(title, Some(period), rounds, items.into_iter().flatten().collect(), lead, None, as_of)
+    }
+
+    fn counted(
+        title: String,
+        period: Option<Period>,
+        rounds: Vec<Round>,
+        items: Vec<LedgerItem>,
+        lead: String,
+        foreword: Option<String>,
+        as_of: Date,
+    ) -> Self {
+        let points_checked = rounds.iter().map(|r| points_checked(r, &items)).sum();
+        let (t, by_unit, by_point) = tallies(&items);
         let summary = format!(
-            "{}至{}，对{}开展{}督查，共检查点位{}个，发现问题{}个。截至{}，已整改{}个，未整改{}个（其中超期{}个），不属实{}个，整改率{}。",
-            round.starts_on,
-            round.ends_on,
-            area,
-            round.kind.zh(),
-            points_checked,
+            "{lead}，共检查点位{points_checked}个，发现问题{}个。截至{as_of}，已整改{}个，未整改{}个（其中超期{}个），不属实{}个，整改率{}。",
             t.found,
-            as_of,
             t.rectified,
             t.not_rectified,
             t.overdue,
             t.voided,
             percent(rate(&t)),
         );
-        let mut units: Vec<UnitLine> = ledger
-            .by_unit
-            .into_iter()
-            .map(|r| UnitLine { rate: rate(&r.tally), unit: r.key, tally: r.tally })
-            .collect();
+        let mut units: Vec<UnitLine> =
+            by_unit.into_iter().map(|r| UnitLine { rate: rate(&r.tally), unit: r.key, tally: r.tally }).collect();
         units.sort_by(|a, b| {
             b.rate
                 .unwrap_or(-1.0)
@@ -149,26 +199,30 @@ impl RoundBulletin {
                 .then(a.tally.not_rectified.cmp(&b.tally.not_rectified))
                 .then_with(|| a.unit.cmp(&b.unit))
         });
-        let open = still_open(ledger.items);
+        let worst_points = Self::worst(&by_point, &items);
+        let cases = items.iter().filter_map(|i| i.finding.problem_id).collect();
         Self {
-            title: format!("督查通报（{}）", round.label()),
-            foreword: round.foreword.clone(),
+            cases,
+            title,
+            period,
+            rounds,
+            foreword,
             letters: Vec::new(),
             last_round: None,
-            worst_points: Vec::new(),
-            round,
+            worst_points,
             as_of,
             points_checked,
             summary,
             total: t,
             units,
-            points: ledger.by_point,
-            open,
+            points: by_point,
+            open: still_open(items),
         }
     }
 
-    /// Adds the letters naming any of `ours`, the round's cases.
-    pub fn with_letters(mut self, letters: Vec<Letter>, ours: &std::collections::BTreeSet<i64>) -> Self {
+    /// Adds the letters naming any of its cases.
+    pub fn with_letters(mut self, letters: Vec<Letter>) -> Self {
+        let ours = &self.cases;
         self.letters = letters
             .into_iter()
             .filter_map(|l| {
@@ -179,10 +233,10 @@ impl RoundBulletin {
         self
     }
 
-    /// The worst points of the round: those with findings not rectified, most first (then most
-    /// found), at most [`WORST_POINTS`], each with the cases of its findings (their photos left
-    /// for the caller to find).
-    pub fn worst(points: &[LedgerRow], items: &[LedgerItem]) -> Vec<WorstPoint> {
+    /// The worst points: those with findings not rectified, most first (then most found), at
+    /// most [`WORST_POINTS`], each with the cases of its findings (their photos left for the
+    /// caller to find).
+    fn worst(points: &[LedgerRow], items: &[LedgerItem]) -> Vec<WorstPoint> {
         let mut worst: Vec<&LedgerRow> =
             points.iter().filter(|p| p.tally.not_rectified > 0 && p.key != NO_POINT).collect();
         worst.sort_by(|a, b| {
@@ -203,16 +257,9 @@ impl RoundBulletin {
             .collect()
     }
 
-    /// Adds the worst points with their cases' photos.
-    pub fn with_worst_points(mut self, worst: Vec<WorstPoint>) -> Self {
-        self.worst_points = worst;
-        self
-    }
-
-    /// Adds what the round before left open, from its ledger.
-    pub fn with_last_round(mut self, ledger: Ledger) -> Self {
-        let title = format!("督查通报（{}）", ledger.round.label());
-        self.last_round = Some(LastRound { title, open: still_open(ledger.items) });
+    /// Adds what the bulletin before (`title`) left open, from its findings.
+    pub fn with_last(mut self, title: String, items: Vec<LedgerItem>) -> Self {
+        self.last_round = Some(LastRound { title, open: still_open(items) });
         self
     }
 
@@ -322,10 +369,95 @@ impl RoundBulletin {
              <h2>二、各点位问题情况</h2>\n<table id=\"points\"><tr><th>点位</th>{head}</tr>{points}</table>\n\
              <h2>三、未整改问题清单</h2>\n<table id=\"open\"><tr><th>案件</th><th>点位</th><th>问题</th><th>责任单位</th><th>状态</th></tr>{open}</table>\n\
              <h2>四、督办函</h2>\n<table id=\"letters\"><tr><th>文号</th><th>责任单位</th><th>案件</th><th>状态</th></tr>{letters}</table>\n{last}{worst}",
-            name = e(&self.round.name),
+            name = e(&self.names()),
             summary = e(&self.summary),
         );
         a4_page(&self.title, &body)
+    }
+
+    /// The same as a PDF (A4): the sections of the printed page, the worst points' photos from
+    /// `thumbnails` (JPEG bytes by SHA-256).
+    pub fn to_pdf(&self, thumbnails: &std::collections::HashMap<String, Vec<u8>>) -> Vec<u8> {
+        let mut doc = Document::new(&self.title);
+        doc.subtitle(&self.names());
+        if let Some(foreword) = &self.foreword {
+            doc.paragraph(foreword);
+        }
+        doc.paragraph(&self.summary);
+        let counts = |t: &Tally| [t.found, t.rectified, t.not_rectified, t.overdue, t.voided].map(|n| n.to_string());
+        let head = ["发现", "已整改", "未整改", "超期", "不属实"];
+        doc.heading("一、各责任单位整改情况");
+        let units: Vec<Vec<String>> = self
+            .units
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                let mut row = vec![(i + 1).to_string(), u.unit.clone()];
+                row.extend(counts(&u.tally));
+                row.push(percent(u.rate));
+                row
+            })
+            .collect();
+        let unit_head: Vec<&str> = ["排名", "责任单位"].into_iter().chain(head).chain(["整改率"]).collect();
+        doc.table(&unit_head, &[1.0, 4.0, 1.0, 1.2, 1.2, 1.0, 1.2, 1.4], &units);
+        doc.heading("二、各点位问题情况");
+        let points: Vec<Vec<String>> =
+            self.points.iter().map(|p| std::iter::once(p.key.clone()).chain(counts(&p.tally)).collect()).collect();
+        let point_head: Vec<&str> = ["点位"].into_iter().chain(head).collect();
+        doc.table(&point_head, &[4.0, 1.0, 1.2, 1.2, 1.0, 1.2], &points);
+        let open_rows = |items: &[LedgerItem]| -> Vec<Vec<String>> {
+            items
+                .iter()
+                .map(|i| {
+                    vec![
+                        i.finding.problem_id.map_or("—".into(), |id| format!("#{id}")),
+                        i.finding.point_code.clone().unwrap_or_else(|| "—".into()),
+                        i.finding.description.clone(),
+                        i.unit.clone().unwrap_or_else(|| "—".into()),
+                        if i.overdue { "超期未整改" } else { "未整改" }.to_string(),
+                    ]
+                })
+                .collect()
+        };
+        let open_head = ["案件", "点位", "问题", "责任单位", "状态"];
+        let open_widths = [1.0, 1.6, 4.0, 2.4, 1.4];
+        doc.heading("三、未整改问题清单");
+        doc.table(&open_head, &open_widths, &open_rows(&self.open));
+        doc.heading("四、督办函");
+        let letters: Vec<Vec<String>> = self
+            .letters
+            .iter()
+            .map(|l| {
+                let cases: Vec<String> = l.cases.iter().map(|c| format!("#{c}")).collect();
+                vec![l.label.clone(), l.unit.clone(), cases.join("、"), l.status.zh().to_string()]
+            })
+            .collect();
+        doc.table(&["文号", "责任单位", "案件", "状态"], &[2.4, 2.6, 2.6, 1.4], &letters);
+        if let Some(last) = &self.last_round {
+            doc.heading(&format!("五、上期未整改问题（{}）", last.title));
+            doc.table(&open_head, &open_widths, &open_rows(&last.open));
+        }
+        if !self.worst_points.is_empty() {
+            doc.heading("六、问题较多点位");
+            for p in &self.worst_points {
+                doc.paragraph(&format!("{}（未整改{}个，发现{}个）", p.point, p.tally.not_rectified, p.tally.found));
+                for c in &p.cases {
+                    let photo = |sha: &Option<String>, caption| Photo {
+                        jpeg: sha.as_ref().and_then(|s| thumbnails.get(s)).map(Vec::as_slice),
+                        caption,
+                    };
+                    let line = format!("#{} {}", c.case, c.description);
+                    doc.photos(&line, &[photo(&c.before, "整改前"), photo(&c.after, "整改后")]);
+                }
+            }
+        }
+        doc.finish()
+    }
+
+    /// The names of its rounds, as a line under the title.
+    fn names(&self) -> String {
+        let names: Vec<&str> = self.rounds.iter().map(|r| r.name.as_str()).collect();
+        names.join("、")
     }
 
     /// The same as a workbook: the paragraph, then a sheet per table.
@@ -335,7 +467,7 @@ impl RoundBulletin {
         let fail = |e: rust_xlsxwriter::XlsxError| e.to_string();
         let sheet = book.add_worksheet().set_name("通报").map_err(fail)?;
         sheet.write_string_with_format(0, 0, &self.title, &bold).map_err(fail)?;
-        sheet.write_string(1, 0, &self.round.name).map_err(fail)?;
+        sheet.write_string(1, 0, self.names()).map_err(fail)?;
         sheet.write_string(2, 0, &self.summary).map_err(fail)?;
         if let Some(foreword) = &self.foreword {
             sheet.write_string(3, 0, foreword).map_err(fail)?;

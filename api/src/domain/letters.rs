@@ -122,6 +122,9 @@ pub enum LetterOrigin {
     Hand,
     /// Issued because an earlier letter went unanswered.
     Escalation,
+    /// Issued because a unit's ledger of a supervision round (督查台账) has findings left
+    /// unrectified past the round's rectify-by day.
+    Ledger,
 }
 
 impl LetterOrigin {
@@ -130,11 +133,12 @@ impl LetterOrigin {
             Self::Colour => "colour",
             Self::Hand => "hand",
             Self::Escalation => "escalation",
+            Self::Ledger => "ledger",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Colour, Self::Hand, Self::Escalation].into_iter().find(|o| o.as_str() == text)
+        [Self::Colour, Self::Hand, Self::Escalation, Self::Ledger].into_iter().find(|o| o.as_str() == text)
     }
 }
 
@@ -245,6 +249,18 @@ pub struct LetterRules {
     pub answer_days: BTreeMap<LetterKind, u32>,
     /// Does an unanswered letter escalate to the next kind?
     pub escalate: bool,
+    /// The colours of a unit's round ledger: how many of a round's findings handed to one unit
+    /// may stand unrectified past the round's rectify-by day before it gets a letter of a kind.
+    pub ledger: Vec<LedgerThreshold>,
+}
+
+/// A unit with at least `overdue` findings of one round unrectified past its rectify-by day
+/// gets a letter of `kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerThreshold {
+    pub overdue: u32,
+    pub kind: LetterKind,
 }
 
 impl Default for LetterRules {
@@ -253,6 +269,10 @@ impl Default for LetterRules {
             colours: vec![Colour::Yellow, Colour::Red],
             answer_days: [(LetterKind::Reminder, 5), (LetterKind::Notice, 3), (LetterKind::Red, 1)].into(),
             escalate: true,
+            ledger: vec![
+                LedgerThreshold { overdue: 1, kind: LetterKind::Notice },
+                LedgerThreshold { overdue: 3, kind: LetterKind::Red },
+            ],
         }
     }
 }
@@ -266,7 +286,15 @@ impl LetterRules {
         if let Some((kind, days)) = rules.answer_days.iter().find(|(_, d)| !(1..=60).contains(*d)) {
             return Err(format!("answer_days.{}: {days} is not between 1 and 60", kind.as_str()));
         }
+        if let Some(t) = rules.ledger.iter().find(|t| t.overdue == 0) {
+            return Err(format!("ledger: a {} at 0 overdue findings would be sent for every round", t.kind.as_str()));
+        }
         Ok(rules)
+    }
+
+    /// The kind of letter `overdue` findings call for, if any: the strongest threshold reached.
+    pub fn ledger_kind(&self, overdue: usize) -> Option<LetterKind> {
+        self.ledger.iter().filter(|t| overdue >= t.overdue as usize).map(|t| t.kind).max()
     }
 
     /// When a letter of `kind` sent at `issued_at` must be answered by.
@@ -322,6 +350,59 @@ fn colour_words(kind: LetterKind) -> &'static str {
         LetterKind::Notice => "超过处置时限或返工（黄牌）",
         LetterKind::Red => "严重超期或多次返工（红牌）",
     }
+}
+
+/// A round's finding handed to a unit and still open after the round's rectify-by day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverdueFinding {
+    /// The round's label: 2026年第3期.
+    pub round: String,
+    pub round_id: i64,
+    pub rectify_by: time::Date,
+    pub case: i64,
+    pub unit: String,
+}
+
+/// The letters the rounds' ledgers call for: for each round and unit, the letter of the kind
+/// its count of overdue findings reaches, naming those of them no letter of that kind or a
+/// stronger one named already. The count is the whole ledger's, so a unit that lets three of a
+/// round's findings run over gets a red letter even when each case alone is only yellow.
+pub fn ledger_letters(
+    overdue: &[OverdueFinding],
+    named: &BTreeMap<i64, LetterKind>,
+    rules: &LetterRules,
+    calendar: &WorkingCalendar,
+    now: OffsetDateTime,
+) -> Vec<NewLetter> {
+    let mut grouped: BTreeMap<(i64, &str), Vec<&OverdueFinding>> = BTreeMap::new();
+    for f in overdue {
+        grouped.entry((f.round_id, f.unit.as_str())).or_default().push(f);
+    }
+    let mut letters = Vec::new();
+    for ((_, unit), findings) in grouped {
+        let Some(kind) = rules.ledger_kind(findings.len()) else { continue };
+        let cases: BTreeSet<i64> =
+            findings.iter().map(|f| f.case).filter(|case| named.get(case).is_none_or(|had| *had < kind)).collect();
+        if cases.is_empty() {
+            continue;
+        }
+        let first = findings[0];
+        letters.push(NewLetter {
+            kind,
+            unit: unit.to_string(),
+            reason: format!(
+                "{}督查交办的问题中有{}件超过整改时限（{}）仍未整改，请立即整改并反馈",
+                first.round,
+                findings.len(),
+                first.rectify_by
+            ),
+            origin: LetterOrigin::Ledger,
+            answer_by: rules.answer_by(kind, now, calendar),
+            escalated_from: None,
+            cases: cases.into_iter().collect(),
+        });
+    }
+    letters
 }
 
 /// The letter that follows one left unanswered past its day.
@@ -394,6 +475,53 @@ mod tests {
         assert_eq!(label(LetterKind::Notice, 2026, 3), "督办函〔2026〕3号");
     }
 
+    fn overdue(round_id: i64, case: i64, unit: &str) -> OverdueFinding {
+        OverdueFinding {
+            round: format!("2026年第{round_id}期"),
+            round_id,
+            rectify_by: time::macros::date!(2026 - 11 - 20),
+            case,
+            unit: unit.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_units_ledger_calls_for_the_letter_its_count_reaches() {
+        let now = datetime!(2026-11-23 10:00 +8);
+        let calendar = WorkingCalendar::default();
+        let rules = LetterRules::default(); // one overdue: 督办函; three: 红色督办单
+        let findings = [
+            overdue(1, 10, "环卫所"),
+            overdue(1, 11, "环卫所"),
+            overdue(1, 12, "环卫所"),
+            overdue(1, 20, "城管队"),
+            overdue(2, 30, "环卫所"), // another round counts on its own
+            overdue(2, 31, "城管队"),
+        ];
+        let named = BTreeMap::from([(11, LetterKind::Red), (20, LetterKind::Notice), (31, LetterKind::Reminder)]);
+        let letters = ledger_letters(&findings, &named, &rules, &calendar, now);
+        let summary: Vec<(&str, LetterKind, Vec<i64>)> =
+            letters.iter().map(|l| (l.unit.as_str(), l.kind, l.cases.clone())).collect();
+        assert_eq!(
+            summary,
+            vec![
+                // three of round 1: red, naming the two no red letter named yet
+                ("环卫所", LetterKind::Red, vec![10, 12]),
+                // 城管队's one in round 1 had its 督办函 already: nothing
+                ("城管队", LetterKind::Notice, vec![31]),
+                ("环卫所", LetterKind::Notice, vec![30]),
+            ]
+        );
+        assert!(letters.iter().all(|l| l.origin == LetterOrigin::Ledger));
+        assert!(
+            letters[0].reason.contains("2026年第1期") && letters[0].reason.contains("3件"),
+            "{}",
+            letters[0].reason
+        );
+        let quiet = LetterRules { ledger: Vec::new(), ..LetterRules::default() };
+        assert!(ledger_letters(&findings, &named, &quiet, &calendar, now).is_empty());
+    }
+
     #[test]
     fn rules_from_a_file_are_checked() {
         let rules = LetterRules::from_json(r#"{"colours": ["blue", "yellow", "red"], "answer_days": {"red": 2}}"#)
@@ -405,5 +533,9 @@ mod tests {
         let wrong = LetterRules::from_json(r#"{"answer_days": {"notice": 0}}"#).expect_err("0 days");
         assert!(wrong.contains("answer_days.notice"), "{wrong}");
         assert!(LetterRules::from_json(r#"{"colour": []}"#).is_err());
+        let ledger = LetterRules::from_json(r#"{"ledger": [{"overdue": 2, "kind": "reminder"}]}"#).expect("ledger");
+        assert_eq!((ledger.ledger_kind(1), ledger.ledger_kind(2)), (None, Some(LetterKind::Reminder)));
+        let zero = LetterRules::from_json(r#"{"ledger": [{"overdue": 0, "kind": "red"}]}"#).expect_err("0");
+        assert!(zero.starts_with("ledger:"), "{zero}");
     }
 }

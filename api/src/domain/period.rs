@@ -73,6 +73,41 @@ impl Period {
         Ok(Self { label, kind, start: midnight(start), end: midnight(end) })
     }
 
+    /// As people write it: 2026年第47周, 2026年11月, 2026年第四季度, 2026年.
+    pub fn zh(&self) -> String {
+        let first = self.start.date(); // its own offset is the city's
+        let (year, month) = (first.year(), u8::from(first.month()));
+        match self.kind {
+            PeriodKind::Week => {
+                let (year, week, _) = first.to_iso_week_date();
+                format!("{year}年第{week}周")
+            }
+            PeriodKind::Month => format!("{year}年{month}月"),
+            PeriodKind::Quarter => format!("{year}年第{}季度", ["一", "二", "三", "四"][usize::from((month - 1) / 3)]),
+            PeriodKind::Year => format!("{year}年"),
+        }
+    }
+
+    /// The period of the same length just before this one.
+    pub fn previous(&self, offset: UtcOffset) -> Self {
+        let last_day = (self.start.to_offset(offset) - time::Duration::days(1)).date();
+        let label = match self.kind {
+            PeriodKind::Week => {
+                let (year, week, _) = last_day.to_iso_week_date();
+                format!("{year}-W{week:02}")
+            }
+            PeriodKind::Month => format!("{}-{:02}", last_day.year(), u8::from(last_day.month())),
+            PeriodKind::Quarter => format!("{}-Q{}", last_day.year(), u8::from(last_day.month()).div_ceil(3)),
+            PeriodKind::Year => format!("{}", last_day.year()),
+        };
+        Self::parse(&label, offset).unwrap_or_else(|_| self.clone())
+    }
+
+    /// Its first and last day.
+    pub fn days(&self, offset: UtcOffset) -> (Date, Date) {
+        (self.start.to_offset(offset).date(), (self.end.to_offset(offset) - time::Duration::days(1)).date())
+    }
+
     /// The month before the one that holds `t`: the last whole month, the one evaluated.
     pub fn month_before(t: OffsetDateTime, offset: UtcOffset) -> Self {
         let first = t.to_offset(offset).date().replace_day(1).unwrap_or(t.date());
@@ -117,5 +152,24 @@ mod tests {
         assert_eq!(Period::month_of(datetime!(2026-11-30 17:00 UTC), cst).label, "2026-12");
         assert_eq!(Period::month_before(datetime!(2026-12-06 10:00 +8), cst).label, "2026-11");
         assert_eq!(Period::month_before(datetime!(2027-01-01 00:00 +8), cst).label, "2026-12");
+    }
+
+    #[test]
+    fn periods_in_words_and_the_one_before() {
+        let cst = offset!(+8);
+        let named = |label: &str| {
+            let p = Period::parse(label, cst).expect("period");
+            (p.zh(), p.previous(cst).label)
+        };
+        assert_eq!(named("2026-W47"), ("2026年第47周".to_string(), "2026-W46".to_string()));
+        assert_eq!(named("2026-W01"), ("2026年第1周".to_string(), "2025-W52".to_string()));
+        assert_eq!(named("2027-W01"), ("2027年第1周".to_string(), "2026-W53".to_string()));
+        assert_eq!(named("2026-01"), ("2026年1月".to_string(), "2025-12".to_string()));
+        assert_eq!(named("2026-11"), ("2026年11月".to_string(), "2026-10".to_string()));
+        assert_eq!(named("2026-Q1"), ("2026年第一季度".to_string(), "2025-Q4".to_string()));
+        assert_eq!(named("2026-Q4"), ("2026年第四季度".to_string(), "2026-Q3".to_string()));
+        assert_eq!(named("2026"), ("2026年".to_string(), "2025".to_string()));
+        let week = Period::parse("2026-W47", cst).expect("week");
+        assert_eq!(week.days(cst), (time::macros::date!(2026 - 11 - 16), time::macros::date!(2026 - 11 - 22)));
     }
 }

@@ -326,7 +326,7 @@ pub fn ledger(
 
 /// The counts of `items`: in all, per unit and per point (the most open findings first: that is
 /// where the office follows up).
-fn tallies(items: &[LedgerItem]) -> (Tally, Vec<LedgerRow>, Vec<LedgerRow>) {
+pub fn tallies(items: &[LedgerItem]) -> (Tally, Vec<LedgerRow>, Vec<LedgerRow>) {
     let mut total = Tally::default();
     let (mut by_unit, mut by_point) = (BTreeMap::<String, Tally>::new(), BTreeMap::<String, Tally>::new());
     for item in items {

@@ -9,7 +9,7 @@ use super::error::{ApiError, BodyRefusals, ErrorBody, Refusals};
 use super::guard::Caller;
 use super::params::{field_error, text_field, typed_body_or, Params};
 use super::ApiContext;
-use crate::app::letters::{issue, to_html};
+use crate::app::letters::{issue, to_html, to_pdf};
 use crate::domain::access::{Action, Area};
 use crate::domain::auth::Principal;
 use crate::domain::letters::{Letter, LetterKind, LetterOrigin, LetterStatus, NewLetter};
@@ -95,13 +95,14 @@ pub(super) struct LetterFormat {
     format: Option<Format>,
 }
 
-/// JSON, or a page that prints on A4.
+/// JSON, a page that prints on A4, or a PDF.
 #[derive(ToSchema)]
 #[schema(rename_all = "lowercase")]
 #[allow(dead_code)]
 pub(super) enum Format {
     Json,
     Html,
+    Pdf,
 }
 
 /// The letter as a caller with `area` may read it: a dispatcher or office of part of the city
@@ -233,12 +234,13 @@ pub async fn create(
 }
 
 #[utoipa::path(get, path = "/api/v1/letters/{id}", operation_id = "getLetter", tag = "supervision",
-    summary = "One letter, as JSON or as a page that prints on A4 (format=html)",
+    summary = "One letter, as JSON, as a page that prints on A4 (format=html) or as a PDF (format=pdf)",
     params(("id" = String, Path, description = "The letter's id"), LetterFormat),
     responses(
         (status = 200, description = "The letter", content(
             (Letter = "application/json"),
-            (String = "text/html"))),
+            (String = "text/html"),
+            (Vec<u8> = "application/pdf"))),
         (status = 400, description = "An unknown format or parameter", body = ErrorBody),
         (status = 403, description = "Officers and citizen apps receive no letters", body = ErrorBody),
         (status = 404, description = "No such letter the caller may see", body = ErrorBody),
@@ -253,11 +255,15 @@ pub async fn get(
     let principal = caller.require(Action::ReadLetters)?;
     params.only_documented::<LetterFormat>()?;
     let format = params.text("format").unwrap_or("json");
-    if !matches!(format, "json" | "html") {
-        return Err(ApiError::parameter("format", format!("{format:?} is not json or html")));
+    if !matches!(format, "json" | "html" | "pdf") {
+        return Err(ApiError::parameter("format", format!("{format:?} is not json, html or pdf")));
     }
     let letter = visible_letter(&ctx, principal, &id).await?;
     Ok(match format {
+        "pdf" => {
+            let pdf = to_pdf(&letter, ctx.calendar.offset);
+            super::download(super::PDF, &format!("gridwatch-letter-{}.pdf", letter.id), pdf)
+        }
         "html" => {
             let page = to_html(&letter, ctx.calendar.offset);
             ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()

@@ -26,6 +26,7 @@ mod present;
 mod problems;
 mod queue;
 mod reports;
+mod round_bulletins;
 mod rounds;
 pub mod server;
 mod slots;
@@ -307,8 +308,8 @@ pub fn public_base(ctx: &ApiContext, headers: &axum::http::HeaderMap) -> String 
     format!("http://{}", host.unwrap_or("localhost"))
 }
 
-/// A file to download (`attachment; filename=…`) of the given media type: the office's CSV and
-/// XLSX exports.
+/// A file to download (`attachment; filename=…`) of the given media type: the office's CSV,
+/// XLSX and PDF exports.
 fn download(media_type: &str, filename: &str, body: Vec<u8>) -> axum::response::Response {
     use axum::http::header;
     use axum::response::IntoResponse;
@@ -334,6 +335,8 @@ fn serve_document(document: &Result<axum::body::Bytes, String>) -> axum::respons
 
 /// The media type of an Excel workbook.
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+/// PDF exports.
+const PDF: &str = "application/pdf";
 
 /// The service is up, and what it serves.
 #[derive(serde::Serialize, utoipa::ToSchema)]

@@ -8,7 +8,7 @@
 
 use super::{
     assessments, auth, cases, coverage, features, idempotency, layers, letters, locate, open311, patrols, photos,
-    plans, problems, queue, reports, rounds, tasks, tiles, ApiContext,
+    plans, problems, queue, reports, round_bulletins, rounds, tasks, tiles, ApiContext,
 };
 use axum::middleware;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -75,7 +75,8 @@ pub fn documented(ctx: &ApiContext) -> OpenApiRouter<ApiContext> {
         .routes(routes!(rounds::add_finding))
         .routes(routes!(rounds::publish_round))
         .routes(routes!(rounds::ledger))
-        .routes(routes!(rounds::bulletin))
+        .routes(routes!(round_bulletins::bulletin))
+        .routes(routes!(round_bulletins::period_bulletin))
         .routes(routes!(rounds::set_foreword))
         .routes(routes!(rounds::findings_from_assessment))
         .routes(routes!(letters::list))

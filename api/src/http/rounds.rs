@@ -11,19 +11,15 @@ use super::error::{ApiError, BodyRefusals, ErrorBody, Refusals};
 use super::guard::Caller;
 use super::params::{field_error, text_field, typed_body_or, Params};
 use super::{present, ApiContext};
-use crate::app::evidence::objects::Variant;
-use crate::app::round_bulletin::RoundBulletin;
 use crate::app::supervision::{ledger_of, publish, record_finding};
 use crate::domain::access::{Action, Area};
 use crate::domain::auth::{Principal, Role};
-use crate::domain::evidence::checks::Stage;
 use crate::domain::grids::Snapshot;
 use crate::domain::problem::Problem;
 use crate::domain::supervision::{
     check_dates, findings_of_failed_items, restricted, Finding, Ledger, NewRound, Round, RoundKind,
 };
 use crate::domain::workflow::catalogue::{find, GENERAL_CATEGORY};
-use crate::store::letters::LetterFilter;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -260,10 +256,7 @@ pub(super) fn conflict(e: crate::store::StoreError) -> ApiError {
 pub async fn list(State(ctx): State<ApiContext>, caller: Caller, params: Params) -> Result<Json<Rounds>, ApiError> {
     let principal = caller.require(Action::ReadRounds)?;
     params.only(&[])?;
-    let snapshot = ctx.catalog.snapshot();
-    let rounds =
-        ctx.store.rounds().await?.into_iter().filter(|r| records(principal, &snapshot, r) || r.is_public()).collect();
-    Ok(Json(Rounds { rounds }))
+    Ok(Json(Rounds { rounds: visible_rounds(&ctx, principal).await? }))
 }
 
 #[utoipa::path(get, path = "/api/v1/rounds/{id}", operation_id = "getRound", tag = "supervision",
@@ -535,9 +528,15 @@ pub async fn ledger(
 
 /// A round's ledger as the caller may see it: whole to the office running the round; to anyone
 /// else (once public) only the findings whose cases they may see.
-async fn visible_ledger(ctx: &ApiContext, caller: &Caller, id: &str) -> Result<Ledger, ApiError> {
+pub(super) async fn visible_ledger(ctx: &ApiContext, caller: &Caller, id: &str) -> Result<Ledger, ApiError> {
     let principal = caller.require(Action::ReadRounds)?;
     let round = visible_round(ctx, principal, id).await?;
+    ledger_as_seen(ctx, principal, round).await
+}
+
+/// `round`'s ledger as `principal` sees it: whole to those who record it, else only the
+/// findings whose cases they may see.
+pub(super) async fn ledger_as_seen(ctx: &ApiContext, principal: &Principal, round: Round) -> Result<Ledger, ApiError> {
     let snapshot = ctx.catalog.snapshot();
     let office = records(principal, &snapshot, &round);
     let ledger = ledger_of(&ctx.store, round, ctx.clock.now(), ctx.calendar.offset).await?;
@@ -550,114 +549,8 @@ async fn visible_ledger(ctx: &ApiContext, caller: &Caller, id: &str) -> Result<L
     }))
 }
 
-/// The bulletin's formats.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)] // documents the parameter `bulletin` reads (and refuses any other)
-pub(super) struct BulletinFormat {
-    #[param(inline)]
-    format: Option<Format>,
-}
-
-/// JSON, a page that prints on A4, or a workbook.
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
-pub(super) enum Format {
-    Json,
-    Html,
-    Xlsx,
-}
-
-#[utoipa::path(get, path = "/api/v1/rounds/{id}/bulletin", operation_id = "roundBulletin", tag = "supervision",
-    summary = "A round's 督查通报: numbered by the round, a paragraph and tables computed from its ledger (JSON, printable HTML or XLSX)",
-    params(("id" = String, Path, description = "The round's id"), BulletinFormat),
-    responses(
-        (status = 200, description = "The bulletin", content(
-            (RoundBulletin = "application/json"),
-            (String = "text/html"),
-            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
-        (status = 400, description = "An unknown format or parameter", body = ErrorBody),
-        (status = 403, description = "Citizen apps see no rounds; or a password change comes first", body = ErrorBody),
-        (status = 404, description = "No such round the caller may see", body = ErrorBody),
-        Refusals,
-    ))]
-pub async fn bulletin(
-    State(ctx): State<ApiContext>,
-    caller: Caller,
-    Path(id): Path<String>,
-    params: Params,
-) -> Result<Response, ApiError> {
-    params.only_documented::<BulletinFormat>()?;
-    let format = params.text("format").unwrap_or("json");
-    if !matches!(format, "json" | "html" | "xlsx") {
-        return Err(ApiError::parameter("format", format!("{format:?} is not json, html or xlsx")));
-    }
-    let ledger = visible_ledger(&ctx, &caller, &id).await?;
-    let today = ctx.clock.now().to_offset(ctx.calendar.offset).date();
+/// The rounds `principal` may see, newest first.
+pub(super) async fn visible_rounds(ctx: &ApiContext, principal: &Principal) -> Result<Vec<Round>, ApiError> {
     let snapshot = ctx.catalog.snapshot();
-    let names: Vec<&str> = ledger
-        .round
-        .area
-        .iter()
-        .map(|code| snapshot.grids.get(code).and_then(|g| g.name.as_deref()).unwrap_or(code))
-        .collect();
-    let area = if names.is_empty() { "全市".to_string() } else { names.join("、") };
-    let ours: BTreeSet<i64> = ledger.items.iter().filter_map(|i| i.finding.problem_id).collect();
-    let (number, year) = (ledger.round.number, ledger.round.year);
-    let worst = RoundBulletin::worst(&ledger.by_point, &ledger.items);
-    let mut bulletin = RoundBulletin::of(ledger, today, &area);
-    let mut worst_points = worst;
-    for pair in worst_points.iter_mut().flat_map(|p| p.cases.iter_mut()) {
-        let photos = ctx.store.photos_of(pair.case).await?;
-        let first = |stages: &[Stage]| photos.iter().find(|p| stages.contains(&p.stage)).map(|p| p.file.sha256.clone());
-        (pair.before, pair.after) = (first(&[Stage::Report]), first(&[Stage::Verification, Stage::Handling]));
-    }
-    bulletin = bulletin.with_worst_points(worst_points);
-    // The letters over its cases (a unit: those to it), and what the round before left open.
-    let principal = caller.require(Action::ReadRounds)?;
-    let unit = match Area::of(principal, &snapshot) {
-        Area::Unit(unit) => Some(unit),
-        _ => None,
-    };
-    let letters = ctx.store.letters(&LetterFilter { unit }, ctx.clock.now()).await?;
-    bulletin = bulletin.with_letters(letters, &ours);
-    let before = ctx.store.rounds().await?.into_iter().find(|r| (r.year, r.number) < (year, number));
-    if let Some(before) = before {
-        if let Ok(last) = visible_ledger(&ctx, &caller, &before.id.to_string()).await {
-            bulletin = bulletin.with_last_round(last);
-        }
-    }
-    let file = format!("gridwatch-round-{}-{}", bulletin.round.year, bulletin.round.number);
-    Ok(match format {
-        "html" => {
-            // The worst points' photos go into the page itself, as thumbnails.
-            let wanted: Vec<String> = bulletin
-                .worst_points
-                .iter()
-                .flat_map(|p| &p.cases)
-                .flat_map(|c| [c.before.clone(), c.after.clone()])
-                .flatten()
-                .collect();
-            let blobs = ctx.evidence.blobs.clone();
-            let thumbnails = tokio::task::spawn_blocking(move || {
-                wanted
-                    .into_iter()
-                    .filter_map(|sha| blobs.get(&sha, Variant::Thumbnail).ok().flatten().map(|bytes| (sha, bytes)))
-                    .collect::<std::collections::HashMap<_, _>>()
-            })
-            .await
-            .unwrap_or_default();
-            let page = bulletin.to_html(&thumbnails);
-            ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
-        }
-        "xlsx" => {
-            let book = bulletin.to_xlsx().map_err(|e| {
-                tracing::error!(error = %e, "round bulletin rendering failed");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the bulletin could not be rendered")
-            })?;
-            super::download(super::XLSX, &format!("{file}.xlsx"), book)
-        }
-        _ => Json(bulletin).into_response(),
-    })
+    Ok(ctx.store.rounds().await?.into_iter().filter(|r| records(principal, &snapshot, r) || r.is_public()).collect())
 }

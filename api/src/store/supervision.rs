@@ -185,6 +185,23 @@ impl Store {
         Ok(rows.into_iter().map(Finding::from).collect())
     }
 
+    /// The findings of `rounds` whose cases a unit holds and has not closed (nor were they
+    /// voided): `(round, case, unit)`, for the ledger letters.
+    pub async fn open_findings_of(&self, rounds: &[i64]) -> Result<Vec<(i64, i64, String)>, StoreError> {
+        if rounds.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(sql(format!(
+            "SELECT f.round_id, p.id, p.responsible_unit FROM findings f JOIN problems p ON p.id = f.problem_id \
+             WHERE f.round_id IN ({}) AND p.status NOT IN ('closed', 'void') AND p.responsible_unit IS NOT NULL \
+             ORDER BY f.round_id, p.id",
+            self.dialect.json_ids(1)
+        ))
+        .bind(json_text(rounds, "[]"))
+        .all(&self.pool)
+        .await?)
+    }
+
     /// Records a finding; with `case`, hands it over as that case in the same transaction.
     pub async fn add_finding(
         &self,

@@ -473,3 +473,13 @@ pub fn small_jpeg(blue: u8) -> Vec<u8> {
     picture.write_to(&mut bytes, image::ImageFormat::Jpeg).expect("jpeg");
     bytes.into_inner()
 }
+
+/// A PDF's text, read by poppler's pdftotext (an independent reader).
+pub fn pdf_text(pdf: &[u8], name: &str) -> String {
+    let file = scratch(name).join("doc.pdf");
+    std::fs::write(&file, pdf).expect("write");
+    let read =
+        Command::new("pdftotext").args(["-layout", &file.to_string_lossy(), "-"]).output().expect("pdftotext runs");
+    assert!(read.status.success(), "{}", text(&read.stderr));
+    text(&read.stdout)
+}
