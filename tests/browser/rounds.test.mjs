@@ -104,6 +104,17 @@ try {
   assert.match(await office.textContent("#ledger-units"), /东华门街道办事处/);
   step("the office published it");
 
+  // The week's 督查通报 (the week the round began in) counts it with the week's other rounds.
+  const [week] = await Promise.all([office.context().waitForEvent("page"), office.click("#week-bulletin")]);
+  await week.waitForLoadState();
+  assert.match(await week.textContent("h1"), /^督查通报（\d{4}年第\d{1,2}周）$/);
+  assert.match(await week.textContent("#summary"), /暗访\d+次/);
+  assert.match(await week.textContent("#units"), /东华门街道办事处/);
+  await week.setViewportSize(DESK);
+  await week.screenshot({ path: `${shots}/week-bulletin.png`, fullPage: true });
+  await week.close();
+  step("the office opened the week's bulletin");
+
   // 5. The unit now finds the round and what was handed to it.
   await unit.reload();
   await redrawn(unit);

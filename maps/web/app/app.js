@@ -559,11 +559,11 @@ async function showPhotos(id) {
   await photoFigures(box, list.photos, (p) => esc(STRINGS[state.lang].stages?.[p.stage] || p.stage));
 }
 
-/** Opens a printable page (a letter, a bulletin) in a new tab: it needs the token, so it is
- * fetched here and opened from memory. */
+/** Opens a printable page or PDF (a letter, a bulletin) in a new tab: it needs the token, so it
+ * is fetched here and opened from memory, as the type the server sent. */
 async function openPage(path) {
   const page = await fetch(path, { headers: { Authorization: `Bearer ${state.token}` } });
-  window.open(URL.createObjectURL(new Blob([await page.text()], { type: "text/html" })), "_blank");
+  window.open(URL.createObjectURL(await page.blob()), "_blank");
 }
 
 /** Thumbnails with their flags in words into `box`; `caption` says what each photo is of. */
@@ -741,7 +741,9 @@ async function roundsView(map, panel) {
     <ul id="ledger-items">${ledger.items.map((i) => `<li data-standing="${i.standing}"><span class="dot" style="background:${STANDING_COLOUR[i.standing]}"></span>
       ${i.finding.problem_id ? `#${i.finding.problem_id} ` : ""}${esc(i.finding.description)} · ${esc(i.unit || "—")} · ${t(i.standing)}${i.overdue ? ` · <b>${t("overdue")}</b>` : ""}</li>`).join("")}</ul>
     ${runs && withheld ? `<div class="actions"><button type="button" id="publish">${t("publish_round")}</button></div>` : ""}
-    <div class="actions"><button type="button" id="print-bulletin" class="secondary">${t("print_bulletin")}</button></div>
+    <div class="actions"><button type="button" id="print-bulletin" class="secondary">${t("print_bulletin")}</button>
+      <button type="button" id="pdf-bulletin" class="secondary">PDF</button>
+      <button type="button" id="week-bulletin" class="secondary">${t("week_bulletin")}</button></div>
     ${runs ? `<form id="foreword">
       <textarea name="foreword" rows="2" maxlength="4000" placeholder="${t("foreword")}">${esc(chosen.foreword || "")}</textarea>
       <button type="submit">${t("save_foreword")}</button>
@@ -791,6 +793,9 @@ async function roundsView(map, panel) {
     });
   }
   $("#print-bulletin").addEventListener("click", () => openPage(`/api/v1/rounds/${chosen.id}/bulletin?format=html`));
+  $("#pdf-bulletin").addEventListener("click", () => openPage(`/api/v1/rounds/${chosen.id}/bulletin?format=pdf`));
+  // The week the round began in: its 督查通报 counts every round of that week.
+  $("#week-bulletin").addEventListener("click", () => openPage(`/api/v1/rounds/bulletin?period=${isoWeek(new Date(chosen.starts_on))}&format=html`));
   $("#foreword")?.addEventListener("submit", async (e) => {
     e.preventDefault();
     const body = { foreword: new FormData(e.target).get("foreword"), version: chosen.version };
@@ -893,6 +898,7 @@ async function lettersView(map, panel) {
     <div class="actions">
       ${signable ? `<button type="button" id="sign-letter">${t("sign_letter")}</button>` : ""}
       <button type="button" id="print-letter" class="secondary">${t("print")}</button>
+      <button type="button" id="pdf-letter" class="secondary">PDF</button>
     </div>
     ${answerable ? `<form id="answer-letter">
       <textarea name="answer" required rows="3" maxlength="4000" placeholder="${t("answer_hint")}"></textarea>
@@ -904,6 +910,7 @@ async function lettersView(map, panel) {
     try { await api(`/api/v1/letters/${chosen.id}/sign`, { method: "POST" }); show(); } catch (e) { $("#letter-result").innerHTML = `<span class="error">${esc(e.message)}</span>`; }
   });
   $("#print-letter").addEventListener("click", () => openPage(`/api/v1/letters/${chosen.id}?format=html`));
+  $("#pdf-letter").addEventListener("click", () => openPage(`/api/v1/letters/${chosen.id}?format=pdf`));
   const form = $("#answer-letter");
   if (!form) return;
   // The fix's photos on the letter's cases, to point to as evidence.
