@@ -165,8 +165,19 @@ impl Document {
         self.y -= 6.0;
     }
 
+    /// A cell's lines; a cell longer than half a page is cut there with "…", so that a row
+    /// always fits on a page.
     fn cell_lines(cell: &str, column: f32) -> Vec<String> {
-        wrap(cell, column - 6.0, BODY)
+        let most = ((PAGE.1 - 2.0 * MARGIN) / 2.0 / (BODY * 1.3)) as usize;
+        let mut lines = wrap(cell, column - 6.0, BODY);
+        if lines.len() > most {
+            lines.truncate(most);
+            if let Some(last) = lines.last_mut() {
+                last.pop();
+                last.push('…');
+            }
+        }
+        lines
     }
 
     fn row_height(&self, row: &[String], columns: &[f32]) -> f32 {
@@ -338,5 +349,16 @@ mod tests {
         let text = String::from_utf8_lossy(&bytes);
         assert!(text.contains("/Count 3"), "three pages");
         assert!(text.contains("/STSong-Light") && text.contains("/UniGB-UTF16-H"));
+    }
+
+    #[test]
+    fn a_cell_longer_than_half_a_page_is_cut_so_its_row_fits() {
+        let long = "垃圾".repeat(2000);
+        let lines = Document::cell_lines(&long, 100.0);
+        assert!(lines.len() as f32 * BODY * 1.3 <= (PAGE.1 - 2.0 * MARGIN) / 2.0, "{}", lines.len());
+        assert!(lines.last().is_some_and(|l| l.ends_with('…')));
+        let mut document = Document::new("长");
+        document.table(&["问题"], &[1.0], &[vec![long.clone()], vec![long]]);
+        assert!(document.finish().starts_with(b"%PDF-"));
     }
 }
