@@ -48,13 +48,14 @@ fi
 export GRIDWATCH_SHARED_DATA=${GRIDWATCH_SHARED_DATA:-../shared/data}
 
 # Real clients from PyPI, kept in a venv under target/: Schemathesis fuzzes the API against its
-# OpenAPI document, openpyxl reads the XLSX bulletin, georeport is an Open311 client.
+# OpenAPI document, openpyxl reads the XLSX bulletin, georeport is an Open311 client,
+# prometheus_client parses /metrics.
 venv=target/test-venv
-if [ ! -x "$venv/bin/st" ] || ! "$venv/bin/python" -c "import openpyxl, georeport" 2>/dev/null; then
+if [ ! -x "$venv/bin/st" ] || ! "$venv/bin/python" -c "import openpyxl, georeport, prometheus_client" 2>/dev/null; then
   log "installing python test clients"
   python3 -m venv --help >/dev/null 2>&1 || need_package python3-venv
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==4.32.5" "openpyxl==3.1.5" "georeport==0.3.1"
+  "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==4.32.5" "openpyxl==3.1.5" "georeport==0.3.1" "prometheus_client==0.21.1"
 fi
 export GRIDWATCH_SCHEMATHESIS=${GRIDWATCH_SCHEMATHESIS:-$PWD/$venv/bin/st}
 export GRIDWATCH_PYTHON=${GRIDWATCH_PYTHON:-$PWD/$venv/bin/python}

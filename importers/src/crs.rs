@@ -6,7 +6,7 @@
 //! Gauss-Krüger zones, UTM, Web Mercator) are unprojected with `spatial::projection`.
 
 use geo::Coord;
-use spatial::projection::{web_mercator_inverse, Ellipsoid, TransverseMercator, CGCS2000, WGS84};
+use spatial::projection::{web_mercator_inverse, Ellipsoid, Helmert, TransverseMercator, CGCS2000, WGS84};
 use std::fmt;
 
 /// A coordinate system gridwatch can read.
@@ -22,6 +22,54 @@ pub enum Crs {
         epsg: Option<u32>,
         projection: TransverseMercator,
     },
+    /// Another geodetic datum (Beijing 1954, Xian 1980, …) with the seven parameters that take it
+    /// to WGS-84 (the `.prj`'s `TOWGS84[…]`): longitude/latitude on its ellipsoid, or Transverse
+    /// Mercator on it.
+    Shifted {
+        datum: Datum,
+        ellipsoid: Ellipsoid,
+        helmert: Helmert,
+        projection: Option<TransverseMercator>,
+    },
+}
+
+/// The datums a `.prj` may name that are not WGS-84 (nor CGCS2000, which agrees with it to a
+/// few centimetres).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Datum {
+    Beijing1954,
+    Xian1980,
+    NewBeijing,
+    Other,
+}
+
+impl Datum {
+    fn of(name: &str) -> Option<Datum> {
+        let n = name.to_ascii_uppercase().replace([' ', '-'], "_");
+        if ["WGS_1984", "WGS84", "WORLD_GEODETIC_SYSTEM_1984", "CHINA_2000", "CGCS2000", "CGCS_2000"]
+            .iter()
+            .any(|w| n.contains(w))
+        {
+            return None;
+        }
+        Some(match () {
+            _ if n.contains("NEW_BEIJING") => Datum::NewBeijing,
+            _ if n.contains("BEIJING") => Datum::Beijing1954,
+            _ if n.contains("XIAN") || n.contains("XI_AN") => Datum::Xian1980,
+            _ => Datum::Other,
+        })
+    }
+}
+
+impl fmt::Display for Datum {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Datum::Beijing1954 => "Beijing 1954",
+            Datum::Xian1980 => "Xian 1980",
+            Datum::NewBeijing => "New Beijing",
+            Datum::Other => "a datum other than WGS-84",
+        })
+    }
 }
 
 impl Crs {
@@ -33,12 +81,15 @@ impl Crs {
             Crs::Bd09 => spatial::china_datums::bd09_to_wgs84(c),
             Crs::WebMercator => web_mercator_inverse(c),
             Crs::TransverseMercator { projection, .. } => projection.inverse(c),
+            Crs::Shifted { ellipsoid, helmert, projection, .. } => {
+                helmert.to_wgs84(*ellipsoid, projection.map_or(c, |p| p.inverse(c)))
+            }
         }
     }
 
     /// Whether positions are metres (so a lon/lat range check on the raw values would be wrong).
     pub fn is_projected(&self) -> bool {
-        matches!(self, Crs::WebMercator | Crs::TransverseMercator { .. })
+        matches!(self, Crs::WebMercator | Crs::TransverseMercator { .. } | Crs::Shifted { projection: Some(_), .. })
     }
 
     /// A CRS from an EPSG code.
@@ -81,12 +132,18 @@ impl Crs {
         })
     }
 
-    /// The CRS a `.prj` file (ESRI or OGC WKT 1) describes.
+    /// The CRS a `.prj` file (ESRI or OGC WKT 1) describes. A datum other than WGS-84 or
+    /// CGCS2000 — Beijing 1954, Xian 1980 — is refused unless the `.prj` carries the seven
+    /// parameters that take it to WGS-84 (`TOWGS84[…]`): read as WGS-84 it would put every
+    /// position tens of metres off, silently.
     pub fn from_prj(wkt: &str) -> Result<Crs, String> {
         let upper = wkt.to_ascii_uppercase();
         // An explicit EPSG authority on the outermost object settles it.
         if let Some(code) = outer_authority(&upper).and_then(Crs::from_epsg) {
             return Ok(code);
+        }
+        if let Some(datum) = quoted_after(&upper, "DATUM[").and_then(Datum::of) {
+            return shifted(&upper, datum);
         }
         let projected = upper.trim_start().starts_with("PROJCS") || upper.trim_start().starts_with("PROJCRS");
         let named = |needle: &str| upper.contains(needle);
@@ -131,6 +188,51 @@ impl Crs {
             },
         })
     }
+}
+
+/// A `.prj` on another datum: taken with its `TOWGS84[…]` (three or seven numbers), refused
+/// without it, saying why and what to do.
+fn shifted(upper: &str, datum: Datum) -> Result<Crs, String> {
+    let numbers: Option<Vec<f64>> = upper.find("TOWGS84[").and_then(|at| {
+        let inside = upper[at + 8..].split(']').next()?;
+        inside.split(',').map(|n| n.trim().parse().ok()).collect()
+    });
+    let helmert = match numbers.as_deref() {
+        Some(&[dx, dy, dz]) => Helmert { dx, dy, dz, rx: 0.0, ry: 0.0, rz: 0.0, ppm: 0.0 },
+        Some(&[dx, dy, dz, rx, ry, rz, ppm]) => Helmert { dx, dy, dz, rx, ry, rz, ppm },
+        _ => {
+            return Err(format!(
+                "the .prj is on {datum} ({}), not WGS-84: read as WGS-84 every position would be tens of metres off. \
+                 Re-project the file to WGS-84 or CGCS2000 with the city's transformation \
+                 (ogr2ogr -t_srs EPSG:4490 -ct \"…\" …), or add the city's seven parameters to the .prj as \
+                 TOWGS84[dx,dy,dz,rx,ry,rz,ppm]; --crs overrides the .prj if you know the file is really WGS-84 or CGCS2000",
+                quoted_after(upper, "SPHEROID[").or_else(|| quoted_after(upper, "ELLIPSOID[")).unwrap_or("its own ellipsoid")
+            ))
+        }
+    };
+    let ellipsoid = spheroid(upper).ok_or("the .prj names no ellipsoid (SPHEROID[…])")?;
+    let projected = upper.trim_start().starts_with("PROJCS");
+    let projection = match projected {
+        false => None,
+        true if upper.contains("TRANSVERSE_MERCATOR") || upper.contains("GAUSS_KRUGER") => {
+            let parameter = |name: &str| parameter(upper, name);
+            Some(TransverseMercator {
+                ellipsoid,
+                central_meridian: parameter("CENTRAL_MERIDIAN").ok_or("the .prj has no central_meridian")?,
+                scale: parameter("SCALE_FACTOR").unwrap_or(1.0),
+                false_easting: parameter("FALSE_EASTING").unwrap_or(0.0),
+                false_northing: parameter("FALSE_NORTHING").unwrap_or(0.0),
+            })
+        }
+        true => return Err(format!("on {datum}, only Transverse Mercator (Gauss-Krüger) projections are supported")),
+    };
+    Ok(Crs::Shifted { datum, ellipsoid, helmert, projection })
+}
+
+/// The first quoted name after `key`: `DATUM["D_Beijing_1954",…` → `D_BEIJING_1954`.
+fn quoted_after<'a>(wkt: &'a str, key: &str) -> Option<&'a str> {
+    let rest = &wkt[wkt.find(key)? + key.len()..];
+    rest.strip_prefix('"')?.split('"').next()
 }
 
 /// `AUTHORITY["EPSG","4547"]` or `ID["EPSG",4547]` closing the outermost object.
@@ -197,6 +299,10 @@ impl fmt::Display for Crs {
             Crs::TransverseMercator { projection, .. } => {
                 write!(f, "Transverse Mercator (CM {}°)", projection.central_meridian)
             }
+            Crs::Shifted { datum, projection: Some(p), .. } => {
+                write!(f, "{datum} Transverse Mercator (CM {}°) shifted by TOWGS84", p.central_meridian)
+            }
+            Crs::Shifted { datum, projection: None, .. } => write!(f, "{datum} shifted by TOWGS84"),
         }
     }
 }
@@ -229,5 +335,32 @@ mod tests {
         assert_eq!(Crs::from_prj(geo), Ok(Crs::Wgs84));
         let lambert = r#"PROJCS["x",GEOGCS["y"],PROJECTION["Lambert_Conformal_Conic"]]"#;
         assert!(Crs::from_prj(lambert).is_err());
+    }
+
+    /// What GDAL writes for EPSG:2436 (Beijing 1954 / 3-degree Gauss-Kruger CM 117E) as ESRI WKT.
+    const BEIJING_1954_GK: &str = r#"PROJCS["Beijing_1954_3_Degree_GK_CM_117E",GEOGCS["GCS_Beijing_1954",DATUM["D_Beijing_1954",SPHEROID["Krasovsky_1940",6378245.0,298.3]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Gauss_Kruger"],PARAMETER["False_Easting",500000.0],PARAMETER["False_Northing",0.0],PARAMETER["Central_Meridian",117.0],PARAMETER["Scale_Factor",1.0],PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]"#;
+
+    #[test]
+    fn beijing_1954_and_xian_1980_are_refused_without_their_seven_parameters() {
+        let refused = Crs::from_prj(BEIJING_1954_GK).expect_err("Beijing 1954 is not WGS-84");
+        assert!(refused.contains("Beijing 1954") && refused.contains("KRASOVSKY_1940"), "{refused}");
+        assert!(refused.contains("TOWGS84") && refused.contains("--crs"), "says what to do: {refused}");
+        let xian = r#"GEOGCS["GCS_Xian_1980",DATUM["D_Xian_1980",SPHEROID["Xian_1980",6378140.0,298.257]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]]"#;
+        assert!(Crs::from_prj(xian).is_err_and(|e| e.contains("Xian 1980")));
+        let other = r#"GEOGCS["GCS_Tokyo",DATUM["D_Tokyo",SPHEROID["Bessel_1841",6377397.155,299.1528128]]]"#;
+        assert!(Crs::from_prj(other).is_err_and(|e| e.contains("a datum other than WGS-84")));
+        // With the city's parameters in the .prj it is read, shifted: here EPSG's transformation
+        // 1224 (Beijing 1954 to WGS 84, three parameters).
+        let with = BEIJING_1954_GK.replace(
+            r#"SPHEROID["Krasovsky_1940",6378245.0,298.3]"#,
+            r#"SPHEROID["Krasovsky_1940",6378245.0,298.3],TOWGS84[15.8,-154.4,-82.3,0,0,0,0]"#,
+        );
+        let crs = Crs::from_prj(&with).expect("shifted");
+        assert!(crs.to_string().starts_with("Beijing 1954 Transverse Mercator (CM 117°)"), "{crs}");
+        // The central meridian at the equator's false easting is 117°E, moved by the shift.
+        let at = crs.to_wgs84(Coord { x: 500_000.0, y: 4_420_000.0 });
+        assert!((at.x - 117.0).abs() < 0.01 && (39.8..40.0).contains(&at.y), "{at:?}");
+        let plain = Crs::from_prj(&BEIJING_1954_GK.replace("TOWGS84", "")).expect_err("still refused");
+        assert!(plain.contains("Beijing 1954"));
     }
 }

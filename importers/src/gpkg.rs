@@ -9,13 +9,16 @@ use rusqlite::{Connection, OpenFlags};
 use serde_json::{Map, Number, Value};
 use std::path::Path;
 
-/// One feature layer of an open GeoPackage: its table and its CRS (`None` when the package
-/// leaves it undefined), known before any row is read.
+/// One feature layer of an open GeoPackage: its table, its CRS (`None` when the package leaves
+/// it undefined; an error when it is one gridwatch will not guess at, which `--crs` may
+/// override) and whether its geometries carry heights or measures, known before any row is read.
 pub struct Layer {
     db: Connection,
     pub table: String,
     column: String,
-    pub crs: Option<Crs>,
+    pub crs: Result<Option<Crs>, String>,
+    /// "Z", "M" or "Z and M" when the layer's geometries have them (they are dropped).
+    pub dropped: Option<&'static str>,
 }
 
 /// Opens the feature layer named, or the only one.
@@ -40,13 +43,20 @@ pub fn open(path: &Path, layer: Option<&str>) -> Result<Layer, FileError> {
             )))
         }
     };
-    let (column, srs_id): (String, i64) = db
-        .query_row("SELECT column_name, srs_id FROM gpkg_geometry_columns WHERE table_name = ?1", [&table], |r| {
-            Ok((r.get(0)?, r.get(1)?))
+    let (column, srs_id, z, m): (String, i64, i64, i64) = db
+        .query_row("SELECT column_name, srs_id, z, m FROM gpkg_geometry_columns WHERE table_name = ?1", [&table], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
         .map_err(|e| format(format!("layer {table:?} has no geometry column ({e})")))?;
-    let crs = crs_of(&db, srs_id).map_err(format)?;
-    Ok(Layer { db, table, column, crs })
+    let crs = crs_of(&db, srs_id);
+    // 0: prohibited, 1: mandatory, 2: optional (OGC 12-128r18, 1.1.2.1.1).
+    let dropped = match (z != 0, m != 0) {
+        (true, true) => Some("Z and M"),
+        (true, false) => Some("Z"),
+        (false, true) => Some("M"),
+        (false, false) => None,
+    };
+    Ok(Layer { db, table, column, crs, dropped })
 }
 
 impl Layer {

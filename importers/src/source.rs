@@ -76,6 +76,8 @@ pub struct SourceInfo {
     pub crs: Crs,
     pub encoding: Option<&'static str>,
     pub layer: Option<String>,
+    /// The ordinates beyond x and y the file's geometries carry, dropped on reading ("Z", "M").
+    pub dropped: Option<&'static str>,
 }
 
 /// Counts bytes read so a progress bar can show how far the file is.
@@ -112,11 +114,18 @@ pub fn read(
         Format::GeoPackage => Some(gpkg::open(path, options.layer.as_deref())?),
         _ => None,
     };
-    let declared = match format {
-        Format::Shapefile => shapefile::declared_crs(path)?,
-        _ => package.as_ref().and_then(|p| p.crs),
+    // `--crs` wins over what the file declares, even over a declaration gridwatch refuses.
+    let declared = match (options.crs, format) {
+        (Some(_), _) => None,
+        (None, Format::Shapefile) => shapefile::declared_crs(path)?,
+        (None, _) => match package.as_ref().map(|p| p.crs.clone()) {
+            Some(Err(reason)) => return Err(FileError::Format { path: name.clone(), reason }),
+            Some(Ok(crs)) => crs,
+            None => None,
+        },
     };
     let crs = options.crs.or(declared);
+    let dropped = package.as_ref().and_then(|p| p.dropped);
     let mut encoding = None;
     let mut layer = None;
     let mut missing_checked = options.map.0.is_empty();
@@ -176,7 +185,7 @@ pub fn read(
             gpx::read_points(path, &text, options.gpx, &mut finish)?;
         }
     }
-    Ok(SourceInfo { format, crs: crs.unwrap_or_default(), encoding, layer })
+    Ok(SourceInfo { format, crs: crs.unwrap_or_default(), encoding, layer, dropped })
 }
 
 fn is_csv_geometry(map: &FieldMap, theirs: &str) -> bool {

@@ -60,6 +60,12 @@ impl<T> GridIndex<T> {
         Self { entries, tree: RTree::bulk_load(boxes), locator }
     }
 
+    /// The box around every grid, `None` when there are none.
+    pub fn bounds(&self) -> Option<geo::Rect<f64>> {
+        let envelope = self.tree.root().envelope();
+        (!self.entries.is_empty()).then(|| geo::Rect::new(Coord::from(envelope.lower()), Coord::from(envelope.upper())))
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }

@@ -179,3 +179,94 @@ mod tests {
         assert!((again.x - 12_958_034.0).abs() < 1e-6 && (again.y - 4_852_834.0).abs() < 1e-6);
     }
 }
+
+/// A seven-parameter (Helmert) datum shift to WGS-84, as a `.prj`'s `TOWGS84[…]` gives it:
+/// translations in metres, rotations in arc-seconds (the position-vector convention, EPSG
+/// method 9606) and a scale in parts per million. Beijing 1954 and Xian 1980 reach WGS-84 only
+/// through such a shift, with parameters each city surveys for itself.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Helmert {
+    pub dx: f64,
+    pub dy: f64,
+    pub dz: f64,
+    pub rx: f64,
+    pub ry: f64,
+    pub rz: f64,
+    pub ppm: f64,
+}
+
+impl Helmert {
+    /// Applies the shift to earth-centred coordinates (metres).
+    pub fn apply(&self, [x, y, z]: [f64; 3]) -> [f64; 3] {
+        let radians = |seconds: f64| (seconds / 3600.0).to_radians();
+        let (rx, ry, rz) = (radians(self.rx), radians(self.ry), radians(self.rz));
+        let m = 1.0 + self.ppm * 1e-6;
+        [self.dx + m * (x - rz * y + ry * z), self.dy + m * (rz * x + y - rx * z), self.dz + m * (-ry * x + rx * y + z)]
+    }
+
+    /// A longitude/latitude on `ellipsoid` (the file's datum) as WGS-84 longitude/latitude; the
+    /// height is taken as zero (grids are drawn on the ground).
+    pub fn to_wgs84(&self, ellipsoid: Ellipsoid, lonlat: Coord<f64>) -> Coord<f64> {
+        geodetic(WGS84, self.apply(geocentric(ellipsoid, lonlat)))
+    }
+}
+
+/// Earth-centred, earth-fixed coordinates of a longitude/latitude at height zero.
+pub fn geocentric(e: Ellipsoid, lonlat: Coord<f64>) -> [f64; 3] {
+    let f = 1.0 / e.inverse_flattening;
+    let e2 = f * (2.0 - f);
+    let (lon, lat) = (lonlat.x.to_radians(), lonlat.y.to_radians());
+    let n = e.a / (1.0 - e2 * lat.sin().powi(2)).sqrt();
+    [n * lat.cos() * lon.cos(), n * lat.cos() * lon.sin(), n * (1.0 - e2) * lat.sin()]
+}
+
+/// The longitude/latitude of earth-centred coordinates (Bowring's start, then iterated to
+/// below a micro-arc-second).
+pub fn geodetic(e: Ellipsoid, [x, y, z]: [f64; 3]) -> Coord<f64> {
+    let f = 1.0 / e.inverse_flattening;
+    let e2 = f * (2.0 - f);
+    let p = x.hypot(y);
+    let mut lat = (z / (p * (1.0 - e2))).atan();
+    for _ in 0..10 {
+        let n = e.a / (1.0 - e2 * lat.sin().powi(2)).sqrt();
+        let height = p / lat.cos() - n;
+        let next = (z / (p * (1.0 - e2 * n / (n + height)))).atan();
+        let done = (next - lat).abs() < 1e-12;
+        lat = next;
+        if done {
+            break;
+        }
+    }
+    Coord { x: y.atan2(x).to_degrees(), y: lat.to_degrees() }
+}
+
+#[cfg(test)]
+mod helmert_tests {
+    use super::*;
+
+    #[test]
+    fn the_epsg_guidance_example_of_a_position_vector_shift() {
+        // IOGP Guidance Note 7-2, "Position Vector transformation" (WGS 72 → WGS 84).
+        let shift = Helmert { dx: 0.0, dy: 0.0, dz: 4.5, rx: 0.0, ry: 0.0, rz: 0.554, ppm: 0.219 };
+        let [x, y, z] = shift.apply([3_657_660.66, 255_768.55, 5_201_382.11]);
+        assert!((x - 3_657_660.78).abs() < 0.01 && (y - 255_778.43).abs() < 0.01 && (z - 5_201_387.75).abs() < 0.01);
+    }
+
+    #[test]
+    fn geocentric_and_back_on_the_krasovsky_ellipsoid() {
+        let krasovsky = Ellipsoid { a: 6_378_245.0, inverse_flattening: 298.3 };
+        let beijing = Coord { x: 116.391, y: 39.907 };
+        let back = geodetic(krasovsky, geocentric(krasovsky, beijing));
+        assert!((back.x - beijing.x).abs() < 1e-10 && (back.y - beijing.y).abs() < 1e-10, "{back:?}");
+        // No shift between identical ellipsoids leaves a position where it was.
+        let none = Helmert { dx: 0.0, dy: 0.0, dz: 0.0, rx: 0.0, ry: 0.0, rz: 0.0, ppm: 0.0 };
+        let same = none.to_wgs84(WGS84, beijing);
+        assert!((same.x - beijing.x).abs() < 1e-10 && (same.y - beijing.y).abs() < 1e-10);
+        // EPSG's "Beijing 1954 to WGS 84 (1)" (transformation 1224: 15.8, -154.4, -82.3 m) moves
+        // Beijing by tens of metres: why a Beijing 1954 file is never taken as WGS-84.
+        let epsg_1224 = Helmert { dx: 15.8, dy: -154.4, dz: -82.3, ..none };
+        let moved = epsg_1224.to_wgs84(krasovsky, beijing);
+        let metres = ((moved.x - beijing.x) * 85_390.0).hypot((moved.y - beijing.y) * 111_000.0);
+        assert!((50.0..300.0).contains(&metres), "{metres} m");
+    }
+}

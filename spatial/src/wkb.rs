@@ -1,5 +1,9 @@
 //! Well-Known Binary for the geometries gridwatch stores: how geometry crosses the database
 //! boundary (`ST_GeomFromWKB($1, 4326)` / `ST_AsBinary(geom)` in PostGIS, a BLOB in SQLite).
+//!
+//! Reading also takes geometries with heights or measures — ISO WKB's Z, M and ZM types (1001,
+//! 2001, 3001 …, as GDAL writes GeoPackages) and PostGIS's EWKB flags — and keeps x and y: grids,
+//! points and routes are drawn on the ground.
 
 use geo::{Coord, Geometry, LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon};
 use thiserror::Error;
@@ -118,6 +122,8 @@ struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
     little: bool,
+    /// Ordinates after x and y in the current geometry's coordinates (Z, M: read and dropped).
+    extra: usize,
 }
 
 impl Reader<'_> {
@@ -140,7 +146,9 @@ impl Reader<'_> {
         Ok(if self.little { f64::from_le_bytes(b) } else { f64::from_be_bytes(b) })
     }
 
-    /// Reads a byte-order mark and a type code.
+    /// Reads a byte-order mark and a type code, and returns the 2D type: ISO's Z, M and ZM
+    /// (+1000, +2000, +3000) and EWKB's flags set how many ordinates each coordinate carries
+    /// beyond x and y (an EWKB SRID is skipped).
     fn header(&mut self) -> Result<u32, WkbError> {
         let [order] = self.take::<1>()?;
         self.little = match order {
@@ -148,7 +156,20 @@ impl Reader<'_> {
             0 => false,
             other => return Err(WkbError::ByteOrder(other)),
         };
-        self.u32()
+        let code = self.u32()?;
+        let (z, m, srid) = (code & 0x8000_0000 != 0, code & 0x4000_0000 != 0, code & 0x2000_0000 != 0);
+        if srid {
+            self.u32()?;
+        }
+        let iso = code & 0x0fff_ffff;
+        let (kind, iso_extra) = match iso / 1000 {
+            0 => (iso, 0),
+            1 | 2 => (iso % 1000, 1),
+            3 => (iso % 1000, 2),
+            _ => return Err(WkbError::UnsupportedType(code)),
+        };
+        self.extra = iso_extra.max(usize::from(z) + usize::from(m));
+        Ok(kind)
     }
 
     /// A count, checked against the bytes left so hostile input cannot force a huge allocation.
@@ -161,7 +182,11 @@ impl Reader<'_> {
     }
 
     fn coord(&mut self) -> Result<Coord<f64>, WkbError> {
-        Ok(Coord { x: self.f64()?, y: self.f64()? })
+        let c = Coord { x: self.f64()?, y: self.f64()? };
+        for _ in 0..self.extra {
+            self.f64()?;
+        }
+        Ok(c)
     }
 
     fn polygon_body(&mut self) -> Result<Polygon<f64>, WkbError> {
@@ -180,7 +205,7 @@ impl Reader<'_> {
 
 /// Decodes a Polygon or MultiPolygon (either byte order) as a multipolygon.
 pub fn multipolygon_from_wkb(bytes: &[u8]) -> Result<MultiPolygon<f64>, WkbError> {
-    let mut r = Reader { bytes, pos: 0, little: true };
+    let mut r = Reader { bytes, pos: 0, little: true, extra: 0 };
     match r.header()? {
         POLYGON => Ok(MultiPolygon(vec![r.polygon_body()?])),
         MULTIPOLYGON => {
@@ -200,7 +225,7 @@ pub fn multipolygon_from_wkb(bytes: &[u8]) -> Result<MultiPolygon<f64>, WkbError
 
 /// Decodes any geometry [`geometry_to_wkb`] writes (either byte order).
 pub fn geometry_from_wkb(bytes: &[u8]) -> Result<Geometry<f64>, WkbError> {
-    let mut r = Reader { bytes, pos: 0, little: true };
+    let mut r = Reader { bytes, pos: 0, little: true, extra: 0 };
     r.geometry(0)
 }
 
@@ -257,7 +282,7 @@ impl Reader<'_> {
 
 /// Decodes a Point.
 pub fn point_from_wkb(bytes: &[u8]) -> Result<Point<f64>, WkbError> {
-    let mut r = Reader { bytes, pos: 0, little: true };
+    let mut r = Reader { bytes, pos: 0, little: true, extra: 0 };
     match r.header()? {
         POINT => Ok(Point(r.coord()?)),
         other => Err(WkbError::UnsupportedType(other)),
@@ -294,6 +319,54 @@ mod tests {
             assert_eq!(geometry_from_wkb(&geometry_to_wkb(&g)), Ok(g));
         }
         assert!(geometry_from_wkb(&[1, 4, 0, 0, 0, 1, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 0]).is_err());
+    }
+
+    #[test]
+    fn heights_and_measures_are_read_and_dropped() {
+        // ISO WKB PointZ (1001), as GDAL writes a 3D GeoPackage.
+        let mut z = vec![1u8];
+        z.extend(1001u32.to_le_bytes());
+        for v in [116.4f64, 39.9, 44.5] {
+            z.extend(v.to_le_bytes());
+        }
+        assert_eq!(geometry_from_wkb(&z), Ok(Geometry::Point(Point::new(116.4, 39.9))));
+        // PolygonZM (3003): four ordinates per vertex.
+        let ring = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 0.0)];
+        let mut zm = vec![1u8];
+        zm.extend(3003u32.to_le_bytes());
+        zm.extend(1u32.to_le_bytes());
+        zm.extend((ring.len() as u32).to_le_bytes());
+        for (x, y) in ring {
+            for v in [x, y, 12.0, 7.0] {
+                zm.extend(f64::to_le_bytes(v));
+            }
+        }
+        let square = Polygon::new(LineString::from(ring.to_vec()), vec![]);
+        assert_eq!(geometry_from_wkb(&zm), Ok(Geometry::Polygon(square.clone())));
+        assert_eq!(multipolygon_from_wkb(&zm), Ok(MultiPolygon(vec![square])));
+        // MultiLineStringM (2005) holding LineStringM parts (2002).
+        let mut m = vec![1u8];
+        m.extend(2005u32.to_le_bytes());
+        m.extend(1u32.to_le_bytes());
+        m.push(1);
+        m.extend(2002u32.to_le_bytes());
+        m.extend(2u32.to_le_bytes());
+        for v in [1.0f64, 2.0, 0.0, 3.0, 4.0, 10.0] {
+            m.extend(v.to_le_bytes());
+        }
+        let line = LineString::from(vec![(1.0, 2.0), (3.0, 4.0)]);
+        assert_eq!(geometry_from_wkb(&m), Ok(Geometry::MultiLineString(MultiLineString(vec![line]))));
+        // PostGIS EWKB: a PointZ with an SRID (flags 0x80000000 | 0x20000000).
+        let mut ewkb = vec![1u8];
+        ewkb.extend((0xA000_0001u32).to_le_bytes());
+        ewkb.extend(4326u32.to_le_bytes());
+        for v in [116.4f64, 39.9, 44.5] {
+            ewkb.extend(v.to_le_bytes());
+        }
+        assert_eq!(point_from_wkb(&ewkb), Ok(Point::new(116.4, 39.9)));
+        // A height promised and not there is a truncation, not a guess.
+        assert_eq!(geometry_from_wkb(&z[..z.len() - 4]), Err(WkbError::Truncated));
+        assert!(geometry_from_wkb(&[1, 0xB9, 0x0F, 0, 0]).is_err(), "type 4025 is no geometry");
     }
 
     #[test]

@@ -215,8 +215,24 @@ fn a_postgresql_restart_under_load_gives_quick_503s_and_loses_nothing() {
         }));
     }
     std::thread::sleep(Duration::from_secs(2));
+    let ready = || {
+        ureq::get(&format!("{base}/readyz")).call().map_or_else(
+            |e| match e {
+                ureq::Error::Status(code, _) => code,
+                _ => 0,
+            },
+            |r| r.status(),
+        )
+    };
+    assert_eq!(ready(), 200, "ready while the database runs");
     cluster.ctl("stop");
-    std::thread::sleep(Duration::from_secs(3));
+    // Readiness says so within seconds (a load balancer takes the node out).
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while ready() != 503 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(ready(), 503, "not ready while the database is stopped");
+    std::thread::sleep(Duration::from_secs(2));
     cluster.ctl("start");
     // Give the service time to notice and carry on.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -225,6 +241,7 @@ fn a_postgresql_restart_under_load_gives_quick_503s_and_loses_nothing() {
         std::thread::sleep(Duration::from_millis(50));
     }
     stop.store(true, Ordering::SeqCst);
+    assert_eq!(ready(), 200, "ready again once the database is back");
     for w in workers {
         w.join().expect("client");
     }

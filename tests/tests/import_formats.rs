@@ -355,3 +355,45 @@ fn a_fault_after_many_batches_still_stores_nothing() {
         server.stop();
     }
 }
+
+/// Files GDAL writes that carry more than gridwatch keeps, or a datum it must not guess at: a 3D
+/// GeoPackage imports with its heights dropped (and says so); a Shapefile in Beijing 1954 is
+/// refused with the reason and what to do, and nothing is stored; `--crs` overrides it.
+#[test]
+fn a_3d_geopackage_imports_and_a_beijing_1954_shapefile_is_refused_with_the_way_out() {
+    let dir = scratch("datums");
+    let url = format!("sqlite://{}", dir.join("g.db").display());
+    let geojson = source_grids(&dir);
+    let map = "code=WGBM,name=MC,responsible_unit=SSJD";
+
+    let gpkg = dir.join("3d.gpkg").to_string_lossy().into_owned();
+    ogr2ogr(&["-f", "GPKG", "-dim", "XYZ", &gpkg, &geojson]);
+    let info = Command::new("ogrinfo").args(["-so", "-al", &gpkg]).output().expect("ogrinfo runs");
+    assert!(text(&info.stdout).contains("3D Polygon"), "GDAL wrote 3D: {}", text(&info.stdout));
+    let (ok, stdout, stderr) = run(&["import", "grids", "--map", map, &gpkg], &url);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("Z dropped: kept x and y") && stdout.contains("3 new"), "{stdout}");
+    let server = admin(&url);
+    let (_, layer) = server.get("/api/v1/layers/grids");
+    let first = &layer["features"][0]["geometry"]["coordinates"];
+    let corner = match layer["features"][0]["geometry"]["type"].as_str() {
+        Some("Polygon") => &first[0][0],
+        _ => &first[0][0][0],
+    };
+    assert_eq!(corner.as_array().map(Vec::len), Some(2), "stored in 2D: {corner}");
+    drop(server);
+
+    // Beijing 1954 / 3-degree Gauss-Kruger CM 117E: PROJ projects the squares with its datum shift.
+    let shp = dir.join("bj54.shp").to_string_lossy().into_owned();
+    ogr2ogr(&["-f", "ESRI Shapefile", "-t_srs", "EPSG:2436", &shp, &geojson]);
+    let fresh = format!("sqlite://{}", dir.join("bj54.db").display());
+    let (ok, _, stderr) = run(&["import", "grids", "--map", map, &shp], &fresh);
+    assert!(!ok, "a Beijing 1954 file is refused");
+    assert!(
+        stderr.contains("bj54.prj") && stderr.contains("Beijing 1954") && stderr.contains("tens of metres"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("TOWGS84") && stderr.contains("--crs"), "says what to do: {stderr}");
+    let server = admin(&fresh);
+    assert_eq!(server.get("/api/v1/layers/grids").1["features"].as_array().map(Vec::len), Some(0), "nothing stored");
+}

@@ -248,3 +248,47 @@ fn the_antimeridian_and_the_poles() {
     let below = server.fetch(Some(&admin), "/tiles/grids/2/2/1.mvt", None);
     assert_eq!((below.status, below.body.len()), (200, 0));
 }
+
+/// TileJSON 3.0.0 of each layer (what QGIS and MapLibre read): the tile template on the public
+/// address, the city's bounds, and fields that name every attribute GDAL decodes from a tile.
+#[test]
+fn each_layer_has_a_tilejson_whose_fields_name_what_the_tiles_carry() {
+    let dir = common::scratch("tilejson");
+    let server = Server::start(
+        &format!("sqlite://{}", dir.join("g.db").display()),
+        &["--demo", "--public-url", "https://gw.example.org/city"],
+    );
+    let admin = server.token_of("admin");
+    for (layer, z) in [("grids", 15u32), ("points", 14), ("problems", 15), ("problems", 12)] {
+        let (status, tilejson) = server.get_as(Some(&admin), &format!("/tiles/{layer}.json"));
+        assert_eq!(status, 200, "{layer}: {tilejson}");
+        assert_eq!(tilejson["tilejson"], "3.0.0");
+        assert_eq!(tilejson["tiles"][0], format!("https://gw.example.org/city/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt"));
+        assert_eq!((tilejson["minzoom"].as_u64(), tilejson["maxzoom"].as_u64()), (Some(0), Some(22)));
+        let bounds: Vec<f64> = tilejson["bounds"].as_array().into_iter().flatten().filter_map(|v| v.as_f64()).collect();
+        if let (&[w, s, e, n], "grids") = (bounds.as_slice(), layer) {
+            // Dongcheng district (东城区) lies within 116.35–116.45°E, 39.85–39.98°N.
+            assert!(w > 116.3 && e < 116.5 && s > 39.8 && n < 40.0 && w < e && s < n, "{layer}: {bounds:?}");
+        }
+        assert_eq!(bounds.len(), 4, "{layer}: {bounds:?}");
+        let fields = &tilejson["vector_layers"][0]["fields"];
+        assert_eq!(tilejson["vector_layers"][0]["id"], layer);
+        // A tile at the centre the TileJSON gives, decoded by GDAL: every attribute is described.
+        let (cx, cy) = (tilejson["center"][0].as_f64().unwrap_or(0.0), tilejson["center"][1].as_f64().unwrap_or(0.0));
+        let (x, y) = tile_of(cx, cy, z);
+        let tile = server.fetch(Some(&admin), &format!("/tiles/{layer}/{z}/{x}/{y}.mvt"), None);
+        let decoded = ogr_read(&tile.body, z, x, y, &format!("tilejson-{layer}-{z}"));
+        let seen: BTreeSet<&str> = decoded
+            .listing
+            .lines()
+            .filter_map(|l| l.strip_prefix("  ")?.split_once(" (")?.0.split_whitespace().next())
+            .filter(|name| !name.starts_with("mvt_id"))
+            .collect();
+        assert!(!seen.is_empty(), "{layer} z{z}: the tile has features with attributes");
+        for name in seen {
+            assert!(fields.get(name).is_some(), "{layer}: attribute {name:?} is not in the TileJSON fields {fields}");
+        }
+    }
+    assert_eq!(server.get_as(None, "/tiles/grids.json").0, 401, "a TileJSON needs a token like its tiles");
+    assert_eq!(server.get_as(Some(&admin), "/tiles/roads.json").0, 404);
+}

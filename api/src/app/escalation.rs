@@ -3,6 +3,8 @@
 //! signed webhook.
 
 use crate::app::letters;
+use crate::app::metrics::METRICS;
+use crate::domain::auth::hmac_sha256;
 use crate::domain::clock::Clock;
 use crate::domain::letters::{LetterRules, Turned};
 use crate::domain::problem::Problem;
@@ -11,11 +13,10 @@ use crate::domain::workflow::case::colour_at;
 use crate::domain::workflow::colour::{Colour, Thresholds};
 use crate::store::{Keyset, Store, StoreError, Which, PAGE};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::broadcast;
 
 /// One colour change, as published.
@@ -37,54 +38,33 @@ pub struct ColourChange {
 /// Where colour changes are POSTed.
 #[derive(Debug, Clone)]
 pub struct Webhook {
-    /// `http://host[:port]/path` (put a relay in front for https).
+    /// `http://` or `https://` host, port and path.
     pub url: String,
     pub secret: String,
     /// Attempts per change (with doubling pauses from one second).
     pub attempts: u32,
 }
 
-/// HMAC-SHA256 (RFC 2104), hex: what `X-Gridwatch-Signature: sha256=…` carries.
-pub fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
-    const BLOCK: usize = 64;
-    let mut k = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        k[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let inner: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
-    let outer: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
-    let inner_hash = Sha256::new().chain_update(&inner).chain_update(message).finalize();
-    hex::encode(Sha256::new().chain_update(&outer).chain_update(inner_hash).finalize())
-}
-
-/// One POST over plain HTTP/1.1; Ok when the receiver answered 2xx.
-async fn post(url: &str, body: &[u8], signature: &str) -> Result<(), String> {
-    let rest = url.strip_prefix("http://").ok_or("the webhook URL must start with http://")?;
-    let (authority, path) = rest.split_once('/').map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}")));
-    let address = if authority.contains(':') { authority.to_string() } else { format!("{authority}:80") };
-    let connect = tokio::net::TcpStream::connect(&address);
-    let mut stream = tokio::time::timeout(Duration::from_secs(5), connect)
-        .await
-        .map_err(|_| "connect timed out".to_string())?
-        .map_err(|e| e.to_string())?;
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-         X-Gridwatch-Event: colour.changed\r\nX-Gridwatch-Signature: sha256={signature}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await.map_err(|e| e.to_string())?;
-    stream.write_all(body).await.map_err(|e| e.to_string())?;
-    let mut answer = [0u8; 64];
-    let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut answer))
-        .await
-        .map_err(|_| "no answer".to_string())?
-        .map_err(|e| e.to_string())?;
-    let status_line = String::from_utf8_lossy(&answer[..n]);
-    match status_line.split_whitespace().nth(1) {
-        Some(code) if code.starts_with('2') => Ok(()),
-        other => Err(format!("answered {other:?}")),
+/// One signed POST; Ok when the receiver answered 2xx. Blocking (ureq): run it off the runtime.
+/// `https://` is checked against the system's certificate authorities (a city's own CA goes into
+/// the system store, or `SSL_CERT_FILE`); redirects are not followed.
+fn post(url: &str, body: &[u8], signature: &str) -> Result<(), String> {
+    let agent = ureq::AgentBuilder::new()
+        .timeout_connect(Duration::from_secs(5))
+        .timeout(Duration::from_secs(15))
+        .redirects(0)
+        .build();
+    let sent = agent
+        .post(url)
+        .set("Content-Type", "application/json")
+        .set("X-Gridwatch-Event", "colour.changed")
+        .set("X-Gridwatch-Signature", &format!("sha256={signature}"))
+        .send_bytes(body);
+    match sent {
+        Ok(answer) if (200..300).contains(&answer.status()) => Ok(()),
+        Ok(answer) => Err(format!("answered {}", answer.status())),
+        Err(ureq::Error::Status(code, _)) => Err(format!("answered {code}")),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -92,13 +72,15 @@ impl Webhook {
     /// Delivers one change, retrying with doubling pauses; gives up after `attempts`.
     pub async fn deliver(&self, change: &ColourChange) -> Result<u32, String> {
         let body = serde_json::to_vec(change).map_err(|e| e.to_string())?;
-        let signature = hmac_sha256_hex(self.secret.as_bytes(), &body);
+        let signature = hex::encode(hmac_sha256(self.secret.as_bytes(), &body));
         let mut pause = Duration::from_secs(1);
         let mut last = String::new();
         for attempt in 1..=self.attempts.max(1) {
-            match post(&self.url, &body, &signature).await {
-                Ok(()) => return Ok(attempt),
-                Err(e) => last = e,
+            let (url, body, signature) = (self.url.clone(), body.clone(), signature.clone());
+            match tokio::task::spawn_blocking(move || post(&url, &body, &signature)).await {
+                Ok(Ok(())) => return Ok(attempt),
+                Ok(Err(e)) => last = e,
+                Err(e) => last = e.to_string(),
             }
             if attempt < self.attempts {
                 tokio::time::sleep(pause).await;
@@ -134,6 +116,7 @@ impl Escalator {
     /// letters: those the changes call for, those the rounds' ledgers call for, and those that
     /// follow letters left unanswered.
     async fn pass(&self, mut seen: impl FnMut(&ColourChange)) -> Result<(), StoreError> {
+        let started = std::time::Instant::now();
         let now = self.clock.now();
         let mut turned = Vec::new();
         let mut pages = Keyset::new(0);
@@ -144,6 +127,7 @@ impl Escalator {
                 let colour = colour_at(&p, now, &self.calendar, &self.thresholds);
                 if colour != p.colour && self.store.record_colour(p.id, p.status, p.colour, colour, now).await? {
                     let c = change(&p, colour, now);
+                    METRICS.escalation_changes.fetch_add(1, Relaxed);
                     self.publish(&c);
                     seen(&c);
                     turned.push(Turned { case: p.id, unit: p.responsible_unit.clone(), colour });
@@ -153,7 +137,10 @@ impl Escalator {
         let issued = letters::issue_for_colours(&self.store, &turned, &self.letters, &self.calendar, now).await?;
         let ledgers = letters::issue_for_ledgers(&self.store, &self.letters, &self.calendar, now).await?;
         let escalated = letters::escalate_unanswered(&self.store, &self.letters, &self.calendar, now).await?;
-        if !issued.is_empty() || !ledgers.is_empty() || !escalated.is_empty() {
+        let letters = issued.len() + ledgers.len() + escalated.len();
+        METRICS.letters_issued.fetch_add(letters as u64, Relaxed);
+        METRICS.escalation_pass.observe_duration(started.elapsed());
+        if letters > 0 {
             tracing::info!(
                 issued = issued.len(),
                 ledgers = ledgers.len(),
@@ -169,9 +156,13 @@ impl Escalator {
         if let Some(hook) = self.webhook.clone() {
             let c = c.clone();
             tokio::spawn(async move {
-                if let Err(e) = hook.deliver(&c).await {
-                    tracing::warn!(problem = c.problem_id, error = %e, "webhook delivery failed");
-                }
+                match hook.deliver(&c).await {
+                    Ok(_) => METRICS.webhook_delivered.fetch_add(1, Relaxed),
+                    Err(e) => {
+                        tracing::warn!(problem = c.problem_id, error = %e, "webhook delivery failed");
+                        METRICS.webhook_failed.fetch_add(1, Relaxed)
+                    }
+                };
             });
         }
     }
@@ -202,16 +193,5 @@ fn change(p: &Problem, to: Colour, at: OffsetDateTime) -> ColourChange {
         grid_code: p.grid_code.clone(),
         responsible_unit: p.responsible_unit.clone(),
         reported_by: p.reported_by.clone(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hmac_matches_rfc_4231_test_case_2() {
-        let mac = hmac_sha256_hex(b"Jefe", b"what do ya want for nothing?");
-        assert_eq!(mac, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
     }
 }

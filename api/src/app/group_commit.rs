@@ -4,8 +4,10 @@
 //! before it is durable. The batch's likely duplicates (open cases of the same category nearby)
 //! are found in one query too.
 
+use crate::app::metrics::METRICS;
 use crate::domain::problem::{Duplicate, NewProblem, Problem};
 use crate::store::{BBox, KeyedProblem, NearProbe, Store, StoreError};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, OnceLock};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
@@ -36,7 +38,9 @@ impl GroupCommit {
     pub async fn submit(&self, report: KeyedProblem) -> Result<(Problem, bool), StoreError> {
         let queue = self.queue.get_or_init(|| start(self.store.clone(), self.duplicate_metres));
         let (reply, answer) = oneshot::channel();
+        METRICS.intake_queue.fetch_add(1, Relaxed);
         if let Err(mpsc::error::SendError((report, _))) = queue.send((report, reply)).await {
+            METRICS.intake_queue.fetch_sub(1, Relaxed);
             // The writers are gone (shutting down): store it directly.
             return self.store.insert_problem_once(report.problem, report.idempotency, &report.actor).await;
         }
@@ -63,6 +67,9 @@ async fn writer(store: Arc<Store>, queue: Arc<Mutex<mpsc::Receiver<(KeyedProblem
                 return; // every sender dropped
             }
         }
+        METRICS.intake_queue.fetch_sub(jobs.len() as i64, Relaxed);
+        METRICS.intake_batch.observe(jobs.len() as f64);
+        let started = std::time::Instant::now();
         let (mut reports, replies): (Vec<KeyedProblem>, Vec<Reply>) = jobs.into_iter().unzip();
         let probes = reports.iter().map(|r| probe(&r.problem, duplicate_metres)).collect();
         match store.open_near(probes).await {
@@ -80,7 +87,9 @@ async fn writer(store: Arc<Store>, queue: Arc<Mutex<mpsc::Receiver<(KeyedProblem
             // Otherwise the reports are stored without the hint rather than refused.
             Err(e) => tracing::warn!(error = %e, "the duplicate search failed; storing without it"),
         }
-        match store.insert_problems_once(reports.clone()).await {
+        let stored = store.insert_problems_once(reports.clone()).await;
+        METRICS.group_commit.observe_duration(started.elapsed());
+        match stored {
             Ok(stored) => {
                 for (reply, result) in replies.into_iter().zip(stored) {
                     let _ = reply.send(Ok(result)); // the caller may have gone (timeout)

@@ -13,6 +13,7 @@ pub mod evidence;
 pub mod export;
 pub mod group_commit;
 pub mod letters;
+pub mod metrics;
 pub mod pdf;
 pub mod planning;
 pub mod print;

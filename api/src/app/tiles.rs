@@ -2,6 +2,7 @@
 //! index, assessment points and problems from layers kept beside it and rebuilt when the store's
 //! layer fingerprint moves. Built tiles are cached per caller's area; ETags let clients revalidate.
 
+use crate::app::metrics::METRICS;
 use crate::domain::access::{Area, Scope};
 use crate::domain::auth::Principal;
 use crate::domain::grids::Snapshot;
@@ -45,6 +46,51 @@ impl TileLayer {
 
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|l| l.name() == s)
+    }
+
+    /// What the layer is, for its TileJSON.
+    pub fn description(self) -> &'static str {
+        match self {
+            TileLayer::Grids => "Responsibility grids (网格) of every level, as the caller's area shows them",
+            TileLayer::Points => "Assessment points (测评点位) in the caller's area",
+            TileLayer::Problems => {
+                "Open problems (cases) with their status and colour; below zoom 14, clusters with count, open and the worst colour"
+            }
+        }
+    }
+
+    /// The attributes its features carry, and what each holds (the tile writers below set them).
+    pub fn fields(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            TileLayer::Grids => &[
+                ("code", "String: the grid code"),
+                ("name", "String"),
+                ("level", "String: district, street, community or grid"),
+                ("officer", "String: the grid officer (网格员)"),
+                ("responsible_unit", "String: 责任单位"),
+            ],
+            TileLayer::Points => &[
+                ("code", "String: the point code"),
+                ("name", "String"),
+                ("kind", "String: the point type"),
+                ("kind_zh", "String: the point type in Chinese"),
+                ("required_per_week", "Number: inspections due each week"),
+                ("grid_code", "String"),
+                ("responsible_unit", "String"),
+            ],
+            TileLayer::Problems => &[
+                ("id", "Number: the case id"),
+                ("status", "String: the workflow state"),
+                ("colour", "String: none, blue, yellow or red (三色督办)"),
+                ("category", "String: the catalogue code"),
+                ("category_name", "String"),
+                ("grid_code", "String"),
+                ("responsible_unit", "String"),
+                ("deadline", "String: RFC 3339"),
+                ("count", "Number: cases in a cluster (below zoom 14)"),
+                ("open", "Number: open cases in a cluster (below zoom 14)"),
+            ],
+        }
     }
 }
 
@@ -170,7 +216,7 @@ pub struct Tile {
     pub etag: String,
 }
 
-#[derive(Hash, PartialEq, Eq)]
+#[derive(Hash, PartialEq, Eq, Clone)]
 struct CacheKey {
     layer: TileLayer,
     tile: TileId,
@@ -180,8 +226,26 @@ struct CacheKey {
     data: u64,
 }
 
-/// Tiles kept at most; the cache is emptied when full (tiles are cheap to rebuild).
+/// The tile cache holds about this many tiles, and at most this many bytes of them; when full it
+/// evicts the least used (quick_cache's CLOCK-PRO), so the tiles a city's maps keep asking for stay.
 const CACHE_TILES: usize = 20_000;
+const CACHE_BYTES: u64 = 64 << 20;
+
+/// A tile costs the cache its bytes (and a little for its key and ETag).
+#[derive(Clone)]
+struct TileWeight;
+
+impl quick_cache::Weighter<CacheKey, Arc<Tile>> for TileWeight {
+    fn weight(&self, _key: &CacheKey, tile: &Arc<Tile>) -> u64 {
+        tile.bytes.len() as u64 + 64
+    }
+}
+
+type TileCache = quick_cache::sync::Cache<CacheKey, Arc<Tile>, TileWeight>;
+
+fn tile_cache() -> TileCache {
+    TileCache::with_weighter(CACHE_TILES, CACHE_BYTES, TileWeight)
+}
 /// How often the store's fingerprint is checked while tiles are being asked for.
 const CHECK_EVERY: Duration = Duration::from_millis(500);
 
@@ -191,7 +255,7 @@ pub struct TileService {
     /// Set when this process committed a change the layers show (see [`TileService::changed`]).
     changed: std::sync::atomic::AtomicBool,
     rebuilding: Arc<tokio::sync::Mutex<()>>,
-    cache: Mutex<HashMap<CacheKey, Arc<Tile>>>,
+    cache: TileCache,
 }
 
 impl Default for TileService {
@@ -201,7 +265,7 @@ impl Default for TileService {
             checked: Mutex::new(None),
             changed: std::sync::atomic::AtomicBool::new(false),
             rebuilding: Arc::new(tokio::sync::Mutex::new(())),
-            cache: Mutex::new(HashMap::new()),
+            cache: tile_cache(),
         }
     }
 }
@@ -263,6 +327,11 @@ impl TileService {
         Ok(self.layers.load_full())
     }
 
+    /// The tile cache's bytes and tiles.
+    pub fn cache_usage(&self) -> (u64, usize) {
+        (self.cache.weight(), self.cache.len())
+    }
+
     /// Builds the point and problem layers ahead of the first map: a big city's take longer
     /// than a request may wait.
     pub async fn warm(&self, store: &Arc<Store>) {
@@ -293,9 +362,11 @@ impl TileService {
         };
         // The area a scope expands to follows the grid hierarchy, hence the revision.
         let key = CacheKey { layer, tile, area: hash(&(Scope::of(principal), snapshot.revision)), data };
-        if let Some(hit) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-            return Ok(hit.clone());
+        if let Some(hit) = self.cache.get(&key) {
+            METRICS.tile_hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return Ok(hit);
         }
+        METRICS.tile_misses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let area = &Area::of(principal, snapshot);
         let bytes = match (layer, &layers) {
             (TileLayer::Grids, _) => grids_tile(snapshot, area, tile),
@@ -304,11 +375,7 @@ impl TileService {
             (_, None) => Vec::new(),
         };
         let built = Arc::new(Tile { etag: format!("\"{:016x}\"", hash(&bytes)), bytes: bytes.into() });
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= CACHE_TILES {
-            cache.clear();
-        }
-        cache.insert(key, built.clone());
+        self.cache.insert(key, built.clone());
         Ok(built)
     }
 }
@@ -463,4 +530,27 @@ fn problems_tile(layers: &Layers, area: &Area, tile: TileId, clock: &Clocked<'_>
         );
     }
     mvt::encode_tile(&[layer])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(x: u32) -> CacheKey {
+        CacheKey { layer: TileLayer::Points, tile: TileId { z: 18, x, y: 0 }, area: 0, data: 0 }
+    }
+
+    #[test]
+    fn the_tile_cache_keeps_the_tiles_in_use_and_stays_within_its_bytes() {
+        let cache = tile_cache();
+        let tile = |n: usize| Arc::new(Tile { bytes: vec![7u8; n].into(), etag: String::new() });
+        cache.insert(key(0), tile(1000));
+        // A map keeps asking for tile 0 while 100,000 others pass through once each.
+        for x in 1..100_000 {
+            cache.insert(key(x), tile(1000));
+            assert!(cache.get(&key(0)).is_some(), "the tile in use was evicted after {x} others");
+        }
+        assert!(cache.weight() <= CACHE_BYTES, "{} bytes held", cache.weight());
+        assert!(cache.len() < 100_000, "old tiles were evicted");
+    }
 }

@@ -20,11 +20,13 @@ use std::process::ExitCode;
 /// Parses the command line, sets up logging and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("GRIDWATCH_LOG").unwrap_or_else(|_| "info".into()))
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GRIDWATCH_LOG").unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter);
+    match cli.log_format {
+        // One JSON object per line, for journald, Loki or Elasticsearch.
+        LogFormat::Json => logs.json().flatten_event(true).with_current_span(false).init(),
+        LogFormat::Text => logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -38,8 +40,17 @@ pub fn main() -> ExitCode {
 #[derive(Parser)]
 #[command(name = "gridwatch", version, about, long_about = None)]
 struct Cli {
+    /// How log lines (on stderr) are written: text for people, json for log collectors.
+    #[arg(long, global = true, env = "GRIDWATCH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -77,6 +88,21 @@ Examples:\n  gridwatch plan --week 2026-W48 --out plans.csv\n  gridwatch plan --
     /// Mock assessments (模拟测评): a seeded draw of assessment points, scores, score rates.
     #[command(subcommand)]
     Assess(AssessCommand),
+    /// Shell completions, printed: gridwatch completions bash > /etc/bash_completion.d/gridwatch
+    Completions { shell: clap_complete::Shell },
+    /// The manual page (roff), printed: gridwatch man > /usr/local/share/man/man1/gridwatch.1
+    Man,
+}
+
+/// Writes `bytes` to stdout; a reader that stopped early (`| head`) is not an error.
+fn print_all(bytes: &[u8]) -> Result<(), CliError> {
+    use std::io::Write;
+    match std::io::stdout().write_all(bytes) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(CliError::Failed(format!("writing to stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn run(cli: Cli) -> Result<(), CliError> {
@@ -99,5 +125,18 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Plan(command) => patrol::run_plan(command),
         Command::Check(command) => check::run(command),
         Command::Assess(command) => runtime()?.block_on(assess::run(command)),
+        Command::Completions { shell } => {
+            // Written whole to a buffer first: clap_complete panics on a closed stdout.
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "gridwatch", &mut text);
+            print_all(&text)
+        }
+        Command::Man => {
+            let mut text = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut text)
+                .map_err(|e| CliError::Failed(format!("writing the manual page: {e}")))?;
+            print_all(&text)
+        }
     }
 }

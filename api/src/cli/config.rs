@@ -91,9 +91,24 @@ pub(super) struct ServeArgs {
     /// every link in OGC API and Open311 answers is built from it.
     #[arg(long, env = "GRIDWATCH_PUBLIC_URL", value_parser = public_url)]
     public_url: Option<String>,
+    /// Reverse proxies (addresses or blocks, comma-separated: 127.0.0.1,10.0.0.0/8) whose
+    /// X-Forwarded-For/-Proto/-Host and Forwarded headers are believed: for rate limits, the
+    /// audit log's addresses and links. Their own connections are not capped per address.
+    #[arg(long, env = "GRIDWATCH_TRUSTED_PROXIES", default_value = "")]
+    trusted_proxies: String,
     /// Connections one client address may hold open at once.
     #[arg(long, env = "GRIDWATCH_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
     max_connections_per_ip: usize,
+    /// Live streams (server-sent events) this server holds open at once, for all users.
+    #[arg(long, env = "GRIDWATCH_MAX_STREAMS", default_value_t = 5000)]
+    max_streams: usize,
+    /// Seconds a shutdown (SIGTERM) waits for requests to finish before closing what is left;
+    /// live streams are ended at once with a `reconnect` event.
+    #[arg(long, env = "GRIDWATCH_DRAIN_SECONDS", default_value_t = 10)]
+    drain_seconds: u64,
+    /// A token Prometheus sends (Authorization: Bearer …) to read /metrics; admins' tokens work too.
+    #[arg(long, env = "GRIDWATCH_METRICS_TOKEN")]
+    metrics_token: Option<String>,
     /// Hours a sign-in session lasts unused (it slides forward while used).
     #[arg(long, env = "GRIDWATCH_SESSION_HOURS", default_value_t = 12.0)]
     session_hours: f64,
@@ -103,8 +118,8 @@ pub(super) struct ServeArgs {
     /// Seconds between escalation (三色督办) passes over open cases.
     #[arg(long, env = "GRIDWATCH_ESCALATION_SECONDS", default_value_t = 60.0)]
     escalation_seconds: f64,
-    /// Where colour changes are POSTed (http://…), signed with --webhook-secret.
-    #[arg(long, env = "GRIDWATCH_WEBHOOK_URL")]
+    /// Where colour changes are POSTed (https://… or http://…), signed with --webhook-secret.
+    #[arg(long, env = "GRIDWATCH_WEBHOOK_URL", value_parser = webhook_url)]
     webhook_url: Option<String>,
     /// The HMAC-SHA256 key for X-Gridwatch-Signature.
     #[arg(long, env = "GRIDWATCH_WEBHOOK_SECRET", default_value = "")]
@@ -262,12 +277,15 @@ impl ServeArgs {
             Some(url) => return Err(flag("--basemap-url", url, "needs {z}, {x} and {y} in it")),
             None => None,
         };
+        let trusted_proxies = crate::http::forwarded::Cidr::parse_list(&self.trusted_proxies)
+            .map_err(|e| flag("--trusted-proxies", &self.trusted_proxies, e))?;
         let api = Settings {
             limits: Limits {
                 requests_per_minute_per_token: self.rate_limit_per_token,
                 requests_per_minute_per_ip: self.rate_limit_per_ip,
                 request_timeout: Duration::from_secs(self.request_timeout_seconds.max(1)),
                 max_bbox_km2: self.max_bbox_km2,
+                max_streams: self.max_streams.max(1),
             },
             calendar,
             thresholds,
@@ -277,6 +295,8 @@ impl ServeArgs {
             coverage: self.coverage.rules()?,
             plan_rules: self.planning.rules()?,
             public_url: self.public_url,
+            trusted_proxies: trusted_proxies.clone(),
+            metrics_token: self.metrics_token.filter(|t| !t.is_empty()).map(|t| crate::domain::auth::hash_token(&t)),
             basemap,
             session_idle: time::Duration::seconds_f64(self.session_hours * 3600.0),
             letter_rules,
@@ -289,7 +309,8 @@ impl ServeArgs {
             connections: ConnectionLimits {
                 header_read_timeout: Duration::from_secs(self.header_read_timeout_seconds.max(1)),
                 max_per_ip: self.max_connections_per_ip.max(1),
-                ..Default::default()
+                drain: Duration::from_secs(self.drain_seconds.min(3600)),
+                exempt: trusted_proxies,
             },
             escalation_interval: Duration::from_secs_f64(self.escalation_seconds.clamp(0.05, 86_400.0)),
             webhook: self.webhook_url.map(|url| Webhook {
@@ -355,6 +376,17 @@ fn public_url(text: &str) -> Result<String, String> {
     }
 }
 
+/// `--webhook-url`: an absolute http(s) URL (a query is allowed: some receivers key on it).
+fn webhook_url(text: &str) -> Result<String, String> {
+    let rest = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://"));
+    match rest {
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') && !rest.contains([' ', '"', '<', '>']) => {
+            Ok(text.to_string())
+        }
+        _ => Err(format!("{text:?} is not an http(s) URL such as https://relay.example.cn/gridwatch")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,6 +410,10 @@ mod tests {
             Ok(_) => panic!("{flags:?} was accepted"),
         };
         named(&["--escalation-seconds", "NaN"], "--escalation-seconds \"NaN\": must be a finite number");
+        for wrong in ["ftp://relay", "https://", "http:///path", "relay.example.cn"] {
+            assert!(webhook_url(wrong).is_err_and(|e| e.contains("is not an http(s) URL")), "{wrong}");
+        }
+        assert!(webhook_url("https://relay.example.cn:8443/hook?city=dc").is_ok());
         named(&["--confirm-sources", "hotline,fax"], "--confirm-sources \"hotline,fax\": unknown source \"fax\"");
         named(&["--confirm-hours", "0"], "--confirm-hours \"0\": must be between 1 and 240");
         named(&["--clock-rate", "inf"], "--clock-rate");

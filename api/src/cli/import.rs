@@ -130,6 +130,7 @@ fn heading<T>(path: &Path, loaded: &Loaded<T>, options: &ImportOptions) -> Strin
     let mut how = vec![info.format.name().to_string(), info.crs.to_string()];
     how.extend(info.encoding.map(str::to_string));
     how.extend(info.layer.as_ref().map(|l| format!("layer {l}")));
+    how.extend(info.dropped.map(|d| format!("{d} dropped: kept x and y")));
     let verb = if options.dry_run { "dry run of" } else { "imported" };
     format!("{verb} {} ({}): {} records read", path.display(), how.join(", "), loaded.records)
 }

@@ -82,7 +82,15 @@ pub async fn serve(config: ServeConfig) -> Result<(), CliError> {
         snapshot.index.len()
     );
     drop(snapshot);
-    crate::http::server::serve(listener, router(ctx), options.connections, shutdown_signal()).await;
+    // On SIGTERM the live streams are told first (they end with a `reconnect` event), then the
+    // server stops accepting and drains.
+    let stopping = ctx.stopping.clone();
+    let shutdown = async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: ending live streams, draining requests");
+        let _ = stopping.send(true);
+    };
+    crate::http::server::serve(listener, router(ctx), options.connections, shutdown).await;
     refresher.abort();
     escalations.abort();
     Ok(())

@@ -114,6 +114,15 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// HMAC-SHA256 (RFC 2104): what webhook signatures and S3 request signatures are made of.
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use hmac::Mac;
+    // HMAC takes a key of any length (a long one is hashed first), so this never fails.
+    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key).unwrap_or_else(|_| unreachable!("any key length"));
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
+
 /// Passwords are at least this long (characters).
 pub const MIN_PASSWORD_CHARS: usize = 8;
 /// And at most this long, so that hashing cannot be made expensive on purpose.
@@ -196,6 +205,15 @@ mod tests {
         assert_ne!(a, b);
         assert!(a.starts_with("gw_") && a.len() == 67);
         assert_eq!(hash_token(&a), hash_token(&a));
+        // RFC 4231, test cases 2 and 6 (a key longer than the block).
+        assert_eq!(
+            hex::encode(hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_eq!(
+            hex::encode(hmac_sha256(&[0xaa; 131], b"Test Using Larger Than Block-Size Key - Hash Key First")),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
         assert_ne!(hash_token(&a), hash_token(&b));
         assert!(!hash_token(&a).contains(&a[3..]));
     }

@@ -7,6 +7,7 @@ use super::idempotency::IdempotencyKey;
 use super::params::{field_error, typed_body_or};
 use super::{present, ApiContext};
 use crate::app::casework::{Casework, Caseworker, StepError};
+use crate::app::metrics::METRICS;
 use crate::domain::access::{Action as Permission, Area};
 use crate::domain::problem::Problem;
 use crate::domain::workflow::calendar::LimitUnit;
@@ -226,10 +227,49 @@ pub const STREAM_RECHECK: std::time::Duration = super::guard::PrincipalCache::TT
 /// its escalations).
 pub const MAX_STREAMS_PER_USER: usize = 8;
 
+/// A live stream's places: one of its user's, one of the node's (`--max-streams`), and its count
+/// in the metrics; all given back when the stream ends.
+struct StreamPlaces {
+    _user: super::slots::Slot<i64>,
+    _node: super::slots::Slot<()>,
+}
+
+impl StreamPlaces {
+    fn take(ctx: &ApiContext, user: i64) -> Result<Self, ApiError> {
+        let full = |message: String| ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_streams", message);
+        let user = ctx
+            .streams
+            .take(user, MAX_STREAMS_PER_USER)
+            .ok_or_else(|| full(format!("at most {MAX_STREAMS_PER_USER} live streams per user; close one first")))?;
+        let node = ctx.all_streams.take((), ctx.limits.max_streams).ok_or_else(|| {
+            full(format!("this server holds its most live streams ({}); try again soon", ctx.limits.max_streams))
+        })?;
+        METRICS.live_streams.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(Self { _user: user, _node: node })
+    }
+}
+
+impl Drop for StreamPlaces {
+    fn drop(&mut self) {
+        METRICS.live_streams.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Returns once the server has begun to shut down.
+async fn stopped(stopping: &mut tokio::sync::watch::Receiver<bool>) {
+    while !*stopping.borrow_and_update() {
+        if stopping.changed().await.is_err() {
+            return std::future::pending().await; // the server is gone without saying: nothing to end
+        }
+    }
+}
+
 /// Server-sent events from a broadcast: each message `to_event` keeps (the caller's area decides),
 /// kept alive; a listener too slow for the channel skips what it missed. Every
 /// [`STREAM_RECHECK`] the caller's token is checked again: once it is revoked or expired (or its
 /// user's role or area changed, or the store cannot tell), a last `revoked` event ends the stream.
+/// When the server shuts down, a last `reconnect` event (with a retry time) ends it, so that the
+/// shutdown need not wait for the client to leave.
 fn live<T: Clone + Send + 'static>(
     ctx: &ApiContext,
     caller: &Caller,
@@ -241,27 +281,29 @@ fn live<T: Clone + Send + 'static>(
     use tokio::sync::broadcast::error::RecvError;
     let principal = caller.require(Permission::ReadProblems)?.clone();
     let token = caller.token_hash.clone().unwrap_or_default();
-    let slot = ctx.streams.take(principal.user_id, MAX_STREAMS_PER_USER).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_streams",
-            format!("at most {MAX_STREAMS_PER_USER} live streams per user; close one first"),
-        )
-    })?;
+    let slot = StreamPlaces::take(ctx, principal.user_id)?;
+    let stopping = ctx.stopping.subscribe();
     let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + STREAM_RECHECK, STREAM_RECHECK);
     recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let ctx = ctx.clone();
-    let state = Some((receiver, to_event, recheck, slot));
+    let state = Some((receiver, to_event, recheck, slot, stopping));
     let stream = futures_util::stream::unfold(state, move |state| {
         let (ctx, token, principal) = (ctx.clone(), token.clone(), principal.clone());
         async move {
-            let (mut receiver, to_event, mut recheck, slot) = state?;
+            let (mut receiver, to_event, mut recheck, slot, mut stopping) = state?;
             loop {
                 tokio::select! {
+                    () = stopped(&mut stopping) => {
+                        let end = Event::default()
+                            .event("reconnect")
+                            .retry(std::time::Duration::from_secs(2))
+                            .data("the server is shutting down: reconnect in a moment");
+                        return Some((end, None));
+                    }
                     message = receiver.recv() => match message {
                         Ok(message) => {
                             if let Some(event) = to_event(message) {
-                                return Some((event, Some((receiver, to_event, recheck, slot))));
+                                return Some((event, Some((receiver, to_event, recheck, slot, stopping))));
                             }
                         }
                         Err(RecvError::Lagged(_)) => continue,

@@ -9,7 +9,6 @@ use super::{geojson, ApiContext};
 use crate::domain::access::{Action, Area};
 use crate::store::{ProblemQuery, Sort};
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Json;
 use geo::Intersects;
@@ -184,10 +183,6 @@ fn json_bbox(g: &Value) -> Option<[f64; 4]> {
     b
 }
 
-fn base(ctx: &ApiContext, headers: &HeaderMap) -> String {
-    super::public_base(ctx, headers)
-}
-
 /// A link of OGC API – Features.
 #[derive(Serialize, ToSchema)]
 #[schema(as = OgcLink)]
@@ -340,8 +335,8 @@ pub(super) struct ItemsQuery {
         (status = 200, description = "Landing", body = Landing),
         (status = 429, description = "Too many requests", body = ErrorBody),
     ))]
-pub async fn landing(State(ctx): State<ApiContext>, headers: HeaderMap) -> Json<Landing> {
-    let b = base(&ctx, &headers);
+pub async fn landing(caller: Caller) -> Json<Landing> {
+    let b = caller.base;
     Json(Landing {
         title: "gridwatch",
         description: "Responsibility grids (网格) and the problems reported in them, as OGC API – Features",
@@ -365,8 +360,8 @@ pub async fn landing(State(ctx): State<ApiContext>, headers: HeaderMap) -> Json<
         (status = 200, description = "Conformance", body = Conformance),
         (status = 429, description = "Too many requests", body = ErrorBody),
     ))]
-pub async fn conformance(State(ctx): State<ApiContext>, headers: HeaderMap) -> Json<Conformance> {
-    let b = base(&ctx, &headers);
+pub async fn conformance(caller: Caller) -> Json<Conformance> {
+    let b = caller.base;
     Json(Conformance {
         conforms_to: CONFORMANCE,
         links: vec![link(format!("{b}/conformance"), "self", "application/json", "conformance")],
@@ -415,13 +410,9 @@ fn extent(ctx: &ApiContext) -> Option<[f64; 4]> {
         (status = 403, description = "A password change comes first", body = ErrorBody),
         Refusals,
     ))]
-pub async fn collections(
-    State(ctx): State<ApiContext>,
-    caller: Caller,
-    headers: HeaderMap,
-) -> Result<Json<Collections>, ApiError> {
+pub async fn collections(State(ctx): State<ApiContext>, caller: Caller) -> Result<Json<Collections>, ApiError> {
     caller.require(Action::Locate)?;
-    let b = base(&ctx, &headers);
+    let b = caller.base.clone();
     let e = extent(&ctx);
     let collections =
         COLLECTIONS.iter().filter(|c| caller.require(c.needs).is_ok()).map(|c| describe(c, &b, e)).collect();
@@ -443,12 +434,11 @@ pub async fn collections(
 pub async fn collection(
     State(ctx): State<ApiContext>,
     caller: Caller,
-    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<CollectionInfo>, ApiError> {
     let c = find(&id)?;
     caller.require(c.needs)?;
-    Ok(Json(describe(c, &base(&ctx, &headers), extent(&ctx))))
+    Ok(Json(describe(c, &caller.base, extent(&ctx))))
 }
 
 fn parse_time(text: &str) -> Result<Option<OffsetDateTime>, String> {
@@ -471,7 +461,6 @@ fn parse_time(text: &str) -> Result<Option<OffsetDateTime>, String> {
 pub async fn items(
     State(ctx): State<ApiContext>,
     caller: Caller,
-    headers: HeaderMap,
     Path(id): Path<String>,
     params: Params,
 ) -> Result<Response, ApiError> {
@@ -559,7 +548,7 @@ pub async fn items(
         let matched = all.len() as i64;
         (all.into_iter().skip(offset as usize).take(limit as usize).collect(), matched)
     };
-    let b = base(&ctx, &headers);
+    let b = caller.base.clone();
     let returned = features.len() as i64;
     let query_without_offset: Vec<String> =
         params.pairs().filter(|(k, _)| *k != "offset").map(|(k, v)| format!("{k}={}", encode(v))).collect();
@@ -598,7 +587,6 @@ pub async fn items(
 pub async fn item(
     State(ctx): State<ApiContext>,
     caller: Caller,
-    headers: HeaderMap,
     Path((id, feature)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let c = find(&id)?;
@@ -622,7 +610,7 @@ pub async fn item(
         let wanted = |f: &Value| same_text(&f["id"], &feature);
         all.into_iter().find(wanted).ok_or_else(not_found)?
     };
-    let b = base(&ctx, &headers);
+    let b = caller.base.clone();
     let links = vec![
         link(
             format!("{b}/collections/{}/items/{}", c.id, encode(&feature)),

@@ -24,6 +24,8 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Largest `bbox` a layer request may ask for, in km².
     pub max_bbox_km2: f64,
+    /// Live streams this server holds open at once, for all users.
+    pub max_streams: usize,
 }
 
 impl Default for Limits {
@@ -33,6 +35,7 @@ impl Default for Limits {
             requests_per_minute_per_ip: 3000,
             request_timeout: Duration::from_secs(30),
             max_bbox_km2: 20_000.0,
+            max_streams: 5000,
         }
     }
 }
@@ -118,7 +121,10 @@ impl RateLimiter {
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub principal: Option<Principal>,
+    /// The client's address (behind trusted proxies, the one they forwarded).
     pub remote: String,
+    /// Where the client reached the service (`https://gw.example.org`): links are built on it.
+    pub base: String,
     /// The SHA-256 of the bearer token, so that a long-lived answer (a live stream) can ask again
     /// whether it is still valid.
     pub token_hash: Option<String>,
@@ -184,10 +190,14 @@ fn too_many(retry_after: u64, what: &str) -> Response {
 /// The middleware: limits, authentication, then the handler under a time limit.
 pub async fn guard(State(ctx): State<ApiContext>, mut req: Request, next: Next) -> Response {
     let now = Instant::now();
-    let remote = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string());
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    // The outer layer (`observe`) worked the client out already; in tests without it, here.
+    let client = match req.extensions().get::<super::forwarded::Client>() {
+        Some(client) => client.clone(),
+        None => super::forwarded::client(req.headers(), peer, &ctx.trusted_proxies),
+    };
+    let remote = client.ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    let base = super::public_base(&ctx, req.headers(), &client);
     if let Err(wait) = ctx.limiter.take(&format!("ip:{remote}"), ctx.limits.requests_per_minute_per_ip, now) {
         return too_many(wait, "from this address");
     }
@@ -197,8 +207,12 @@ pub async fn guard(State(ctx): State<ApiContext>, mut req: Request, next: Next) 
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().strip_prefix("Bearer ").unwrap_or("").trim().to_string());
     let token_hash = bearer.map(|token| hash_token(&token));
+    // Prometheus's token (`--metrics-token`) is no user's: it opens /metrics only.
+    let metrics_scrape =
+        req.uri().path() == "/metrics" && ctx.metrics_token.is_some() && token_hash == ctx.metrics_token;
     let principal = match &token_hash {
         None => None,
+        Some(_) if metrics_scrape => None,
         Some(hash) => match principal_of(&ctx, hash.clone(), reuses_token_check(req.uri().path())).await {
             Ok(Some(p)) => Some(p),
             Ok(None) => {
@@ -219,7 +233,7 @@ pub async fn guard(State(ctx): State<ApiContext>, mut req: Request, next: Next) 
             return too_many(wait, "for this token");
         }
     }
-    req.extensions_mut().insert(Caller { principal, remote, token_hash });
+    req.extensions_mut().insert(Caller { principal, remote, base, token_hash });
     match tokio::time::timeout(ctx.limits.request_timeout, next.run(req)).await {
         Ok(response) => response,
         Err(_) => {

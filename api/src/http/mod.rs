@@ -9,6 +9,7 @@ mod cases;
 mod coverage;
 pub mod error;
 mod features;
+pub mod forwarded;
 mod geojson;
 pub mod guard;
 mod idempotency;
@@ -16,6 +17,7 @@ mod layers;
 mod letters;
 mod locate;
 mod map;
+mod observe;
 mod open311;
 pub mod openapi;
 pub mod params;
@@ -91,6 +93,14 @@ pub struct Context {
     pub evidence: Arc<Evidence>,
     /// Live streams open per user id (capped: [`cases::MAX_STREAMS_PER_USER`]).
     pub streams: Arc<slots::Slots<i64>>,
+    /// Live streams open on this server (capped: `Limits::max_streams`).
+    pub all_streams: Arc<slots::Slots<()>>,
+    /// Set when the server begins to shut down: live streams end with a `reconnect` event.
+    pub stopping: tokio::sync::watch::Sender<bool>,
+    /// The SHA-256 of the token Prometheus reads `/metrics` with (`--metrics-token`).
+    pub metrics_token: Option<String>,
+    /// The proxies whose forwarding headers are believed (`--trusted-proxies`).
+    pub trusted_proxies: Arc<[forwarded::Cidr]>,
     /// The address users reach this service at (`--public-url`, e.g. `https://grid.example.cn`):
     /// every link is built from it when set.
     pub public_url: Option<Arc<str>>,
@@ -134,6 +144,10 @@ pub struct Settings {
     pub basemap: Option<Basemap>,
     /// The address users reach the service at (`--public-url`).
     pub public_url: Option<String>,
+    /// The SHA-256 of the token Prometheus reads `/metrics` with.
+    pub metrics_token: Option<String>,
+    /// The proxies whose forwarding headers are believed.
+    pub trusted_proxies: Vec<forwarded::Cidr>,
     /// How long a sign-in session lasts unused (`--session-hours`).
     pub session_idle: time::Duration,
     /// When letters (督办函) go out and how soon units answer them (`--letter-rules`).
@@ -160,6 +174,8 @@ impl Default for Settings {
             },
             basemap: None,
             public_url: None,
+            metrics_token: None,
+            trusted_proxies: Vec::new(),
             session_idle: time::Duration::hours(12),
             letter_rules: Default::default(),
             evaluation_rules: Default::default(),
@@ -188,6 +204,10 @@ impl ApiContext {
             intake: Arc::new(crate::app::group_commit::GroupCommit::new(store.clone(), settings.duplicate_metres)),
             evidence: Arc::new(settings.evidence),
             streams: Arc::default(),
+            all_streams: Arc::default(),
+            stopping: tokio::sync::watch::channel(false).0,
+            metrics_token: settings.metrics_token,
+            trusted_proxies: settings.trusted_proxies.into(),
             public_url: settings.public_url.map(Arc::from),
             sign_ins: Arc::default(),
             session_idle: settings.session_idle,
@@ -217,7 +237,9 @@ pub fn router(ctx: ApiContext) -> Router {
         .route("/map/{file}", get(map::file))
         .route("/api/v1/openapi.json", get(move || async move { serve_document(&document) }))
         .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
+        .route("/tiles/{layer}", get(tiles::tilejson))
         .merge(documented)
+        .route_layer(middleware::from_fn(observe::record_route))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -229,7 +251,21 @@ pub fn router(ctx: ApiContext) -> Router {
         .layer(middleware::from_fn_with_state(ctx.clone(), guard::guard))
         .layer(middleware::from_fn_with_state(ctx.clone(), read_small_body))
         .layer(middleware::from_fn_with_state(ctx.clone(), security_headers))
+        .layer(compression())
+        .layer(middleware::from_fn_with_state(ctx.clone(), observe::observe))
         .with_state(ctx)
+}
+
+/// gzip or brotli, as the client accepts, for answers of 1 KB and more — but not for live
+/// streams (each event must go out at once), images or files that are compressed already.
+fn compression() -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+    let worth_it = SizeAbove::new(1024)
+        .and(NotForContentType::GRPC)
+        .and(NotForContentType::IMAGES)
+        .and(NotForContentType::SSE)
+        .and(NotForContentType::const_new(XLSX));
+    tower_http::compression::CompressionLayer::new().compress_when(worth_it)
 }
 
 /// Bodies at most this large are read whole before anything answers.
@@ -294,18 +330,24 @@ async fn security_headers(
     response
 }
 
-/// Where links (OGC API, Open311 discovery) point: `--public-url` when configured; otherwise
-/// `http://` and the request's `Host`, if it is a plain host name or address with a port (any other
-/// text in it, such as a path or a quote, would end up in every link: `localhost` then).
-pub fn public_base(ctx: &ApiContext, headers: &axum::http::HeaderMap) -> String {
+/// Where links (OGC API, Open311 discovery, TileJSON) point: `--public-url` when configured;
+/// otherwise the scheme and host a trusted proxy forwarded (`X-Forwarded-Proto`, `-Host`,
+/// `Forwarded`), else `http://` and the request's `Host` — if it is a plain host name or address
+/// with a port (any other text in it, such as a path or a quote, would end up in every link:
+/// `localhost` then).
+pub fn public_base(ctx: &Context, headers: &axum::http::HeaderMap, client: &forwarded::Client) -> String {
     if let Some(url) = &ctx.public_url {
         return url.trim_end_matches('/').to_string();
     }
     let plain = |h: &&str| {
         !h.is_empty() && h.len() <= 255 && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
     };
-    let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).filter(plain);
-    format!("http://{}", host.unwrap_or("localhost"))
+    let host = client
+        .host
+        .as_deref()
+        .filter(plain)
+        .or_else(|| headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).filter(plain));
+    format!("{}://{}", client.proto.as_deref().unwrap_or("http"), host.unwrap_or("localhost"))
 }
 
 /// A file to download (`attachment; filename=…`) of the given media type: the office's CSV,

@@ -6,6 +6,7 @@
 //! `[{"code", "description"}]`.
 
 use super::error::ErrorBody;
+use super::guard::Caller;
 use super::ApiContext;
 use crate::domain::auth::{hash_token, Role};
 use crate::domain::intake::{parse_report, route};
@@ -185,8 +186,8 @@ fn rfc3339(t: OffsetDateTime) -> Option<String> {
         (status = 200, description = "Discovery", body = Discovery),
         (status = 429, description = "Too many requests", body = ErrorBody),
     ))]
-pub async fn discovery(State(ctx): State<ApiContext>, headers: HeaderMap) -> Json<Discovery> {
-    let base = super::public_base(&ctx, &headers);
+pub async fn discovery(State(ctx): State<ApiContext>, caller: Caller) -> Json<Discovery> {
+    let base = caller.base;
     Json(Discovery {
         changeset: rfc3339(ctx.clock.now()),
         contact: "gridwatch — see /api/v1/openapi.json",

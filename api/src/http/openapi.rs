@@ -7,8 +7,8 @@
 //! missing from the document.
 
 use super::{
-    assessments, auth, cases, coverage, features, idempotency, layers, letters, locate, open311, patrols, photos,
-    plans, problems, queue, reports, round_bulletins, rounds, tasks, tiles, ApiContext,
+    assessments, auth, cases, coverage, features, idempotency, layers, letters, locate, observe, open311, patrols,
+    photos, plans, problems, queue, reports, round_bulletins, rounds, tasks, tiles, ApiContext,
 };
 use axum::middleware;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -104,11 +104,13 @@ pub fn documented(ctx: &ApiContext) -> OpenApiRouter<ApiContext> {
         .routes(routes!(features::items))
         .routes(routes!(features::item))
         .routes(routes!(super::health))
+        .routes(routes!(observe::ready))
+        .routes(routes!(observe::metrics))
 }
 
 /// What the document says of itself, and the endpoints documented by their types but routed in
-/// `http::router` by hand: a tile's path ends in `{y}.mvt`, which the router cannot match as
-/// written, and this document is made from the others.
+/// `http::router` by hand: a tile's path ends in `{y}.mvt` and a TileJSON's in `{layer}.json`,
+/// which the router cannot match as written, and this document is made from the others.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "gridwatch API",
@@ -116,7 +118,7 @@ pub fn documented(ctx: &ApiContext) -> OpenApiRouter<ApiContext> {
     servers((url = "/")),
     security(("bearerAuth" = [])),
     modifiers(&BearerAuth),
-    paths(tiles::tile, super::serve_document),
+    paths(tiles::tile, tiles::tilejson, super::serve_document),
 )]
 pub struct RoutedByHand;
 

@@ -22,13 +22,21 @@ pub struct ConnectionLimits {
     pub header_read_timeout: Duration,
     /// Connections one client address may hold open at once; more are closed on arrival.
     pub max_per_ip: usize,
-    /// How long a shutdown waits for open connections (live streams never end by themselves).
+    /// How long a shutdown waits for open requests (live streams are ended at once).
     pub drain: Duration,
+    /// Peers the per-address cap does not apply to: the trusted proxies, whose connections carry
+    /// many clients.
+    pub exempt: Vec<super::forwarded::Cidr>,
 }
 
 impl Default for ConnectionLimits {
     fn default() -> Self {
-        Self { header_read_timeout: Duration::from_secs(10), max_per_ip: 256, drain: Duration::from_secs(10) }
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            max_per_ip: 256,
+            drain: Duration::from_secs(10),
+            exempt: Vec::new(),
+        }
     }
 }
 
@@ -61,7 +69,8 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         while connections.try_join_next().is_some() {} // forget finished connections
-        let Some(place) = per_address.take(peer.ip(), limits.max_per_ip) else {
+        let most = if limits.exempt.iter().any(|c| c.contains(peer.ip())) { usize::MAX } else { limits.max_per_ip };
+        let Some(place) = per_address.take(peer.ip(), most) else {
             // Debug only: a flood of refused connections must not flood the log too.
             tracing::debug!(ip = %peer.ip(), "too many connections from one address; closed");
             continue;

@@ -60,6 +60,20 @@ pub async fn connect(url: &str) -> Result<Arc<Store>, StoreError> {
 
 impl Store {
     /// "postgis" or "sqlite".
+    /// Asks the database one trivial question: is it there?
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let _: Vec<(i32,)> = db::sql("SELECT 1").all(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The connection pool: connections open, and of them idle.
+    pub fn pool_usage(&self) -> (u32, u32) {
+        match &self.pool {
+            db::Pool::Postgres(pool) => (pool.size(), pool.num_idle() as u32),
+            db::Pool::Sqlite(pool) => (pool.size(), pool.num_idle() as u32),
+        }
+    }
+
     pub fn backend(&self) -> &'static str {
         self.dialect.name()
     }

@@ -116,7 +116,8 @@ async function newMap() {
   return map;
 }
 
-const tiles = (layer) => ({ type: "vector", tiles: [`${location.origin}/tiles/${layer}/{z}/{x}/{y}.mvt`], minzoom: 0, maxzoom: 22, promoteId: { [layer]: layer === "problems" ? "id" : "code" } });
+// Each tile layer's TileJSON (/tiles/{layer}.json) gives MapLibre the tile URL, zooms and bounds.
+const tiles = (layer) => ({ type: "vector", url: `${location.origin}/tiles/${layer}.json`, promoteId: { [layer]: layer === "problems" ? "id" : "code" } });
 const problemColour = ["match", ["get", "colour"], "red", COLOURS.red, "yellow", COLOURS.yellow, "blue", COLOURS.blue, COLOURS.none];
 const featureCollection = (features) => ({ type: "FeatureCollection", features });
 
