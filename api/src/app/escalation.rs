@@ -11,16 +11,17 @@ use crate::domain::problem::Problem;
 use crate::domain::workflow::calendar::WorkingCalendar;
 use crate::domain::workflow::case::colour_at;
 use crate::domain::workflow::colour::{Colour, Thresholds};
+use crate::store::cluster::{Leadership, COLOURS};
 use crate::store::{Keyset, Store, StoreError, Which, PAGE};
-use serde::Serialize;
-use std::sync::atomic::Ordering::Relaxed;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::broadcast;
 
 /// One colour change, as published.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ColourChange {
     pub problem_id: i64,
     pub status: crate::domain::workflow::state::State,
@@ -101,6 +102,8 @@ pub struct Escalator {
     pub webhook: Option<Webhook>,
     /// Which colour changes send the unit a letter (督办函), and how soon it must answer.
     pub letters: Arc<LetterRules>,
+    /// Whether this node leads (runs the passes and delivers the webhook) just now.
+    pub leader: Arc<AtomicBool>,
 }
 
 impl Escalator {
@@ -128,7 +131,7 @@ impl Escalator {
                 if colour != p.colour && self.store.record_colour(p.id, p.status, p.colour, colour, now).await? {
                     let c = change(&p, colour, now);
                     METRICS.escalation_changes.fetch_add(1, Relaxed);
-                    self.publish(&c);
+                    self.publish(&c).await;
                     seen(&c);
                     turned.push(Turned { case: p.id, unit: p.responsible_unit.clone(), colour });
                 }
@@ -151,8 +154,16 @@ impl Escalator {
         Ok(())
     }
 
-    fn publish(&self, c: &ColourChange) {
-        let _ = self.changes.send(c.clone()); // nobody listening is fine
+    async fn publish(&self, c: &ColourChange) {
+        if self.store.is_shared() {
+            // Every node's escalation streams, this one's too, hear it through the store.
+            let payload = serde_json::to_string(c).unwrap_or_default();
+            if let Err(e) = self.store.notify(COLOURS, &payload).await {
+                tracing::warn!(error = %e, "a colour change could not be told to the other nodes");
+            }
+        } else {
+            let _ = self.changes.send(c.clone()); // nobody listening is fine
+        }
         if let Some(hook) = self.webhook.clone() {
             let c = c.clone();
             tokio::spawn(async move {
@@ -167,11 +178,21 @@ impl Escalator {
         }
     }
 
-    /// Runs [`Escalator::tick`] every `every` until the task is dropped.
+    /// Runs [`Escalator::tick`] every `every` until the task is dropped — while this node leads:
+    /// of several nodes on one PostgreSQL only the one holding the leader's lock runs the pass
+    /// (and so delivers the webhook); when it dies another takes over at its next tick.
     pub async fn run(self, every: Duration) {
         let mut timer = tokio::time::interval(every);
+        let mut leadership = Leadership::default();
         loop {
             timer.tick().await;
+            let leads = self.store.lead(&mut leadership).await;
+            if self.leader.swap(leads, Relaxed) != leads {
+                tracing::info!(leads, "escalation leadership changed");
+            }
+            if !leads {
+                continue;
+            }
             let mut changed = 0usize;
             match self.pass(|_| changed += 1).await {
                 Ok(()) if changed > 0 => tracing::info!(changes = changed, "colours changed"),

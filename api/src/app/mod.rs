@@ -5,6 +5,7 @@
 pub mod bulletin;
 pub mod casework;
 pub mod catalog;
+pub mod cluster;
 pub mod coverage;
 pub mod demo;
 pub mod escalation;

@@ -181,6 +181,10 @@ pub(super) struct ServeArgs {
     /// How many times faster than real time the simulated clock runs.
     #[arg(long, env = "GRIDWATCH_CLOCK_RATE", default_value_t = 1.0)]
     clock_rate: f64,
+    /// The wall-clock time (RFC 3339) at which the simulated clock reads --clock-start (default:
+    /// when the server starts); give several nodes the same to share one simulated clock.
+    #[arg(long, env = "GRIDWATCH_CLOCK_ANCHOR")]
+    clock_anchor: Option<String>,
     #[command(flatten)]
     coverage: CoverageArgs,
     #[command(flatten)]
@@ -255,7 +259,16 @@ impl ServeArgs {
             Some(start) => {
                 let start = time::OffsetDateTime::parse(start, &Rfc3339)
                     .map_err(|e| flag("--clock-start", start, e.to_string()))?;
-                Some(Arc::new(SimulatedClock::new(start, self.clock_rate)) as Arc<dyn crate::domain::clock::Clock>)
+                let clock = match &self.clock_anchor {
+                    None => SimulatedClock::new(start, self.clock_rate),
+                    Some(anchor) => SimulatedClock::anchored(
+                        start,
+                        self.clock_rate,
+                        time::OffsetDateTime::parse(anchor, &Rfc3339)
+                            .map_err(|e| flag("--clock-anchor", anchor, e.to_string()))?,
+                    ),
+                };
+                Some(Arc::new(clock) as Arc<dyn crate::domain::clock::Clock>)
             }
         };
         let blobs = match &self.media_s3 {

@@ -14,6 +14,7 @@ use std::time::Duration;
 /// the running service is put together.
 pub async fn serve(config: ServeConfig) -> Result<(), CliError> {
     let ServeConfig { database_url, options } = config;
+    let _only_server = sqlite_lock(&database_url)?;
     let store = connect(&database_url).await?;
     let catalog = Arc::new(Catalog::load(store.as_ref()).await?);
     let clock: Arc<dyn Clock> = options.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
@@ -73,8 +74,18 @@ pub async fn serve(config: ServeConfig) -> Result<(), CliError> {
         changes: ctx.changes.clone(),
         webhook: options.webhook,
         letters: ctx.letter_rules.clone(),
+        leader: ctx.leader.clone(),
     };
     let escalations = tokio::spawn(escalator.run(options.escalation_interval));
+    // Several nodes on one PostgreSQL: follow each other's commits.
+    let follower = crate::app::cluster::Follower {
+        store: store.clone(),
+        catalog: ctx.catalog.clone(),
+        tiles: ctx.tiles.clone(),
+        problems: ctx.problem_changes.clone(),
+        colours: ctx.changes.clone(),
+    };
+    let following = tokio::spawn(follower.run());
     // Scripts and tests wait for this line on stdout.
     println!(
         "gridwatch listening on http://{addr} ({} backend, {} grids indexed)",
@@ -93,7 +104,34 @@ pub async fn serve(config: ServeConfig) -> Result<(), CliError> {
     crate::http::server::serve(listener, router(ctx), options.connections, shutdown).await;
     refresher.abort();
     escalations.abort();
+    following.abort();
     Ok(())
+}
+
+/// SQLite serves one node: a second `gridwatch serve` on the same file is refused at start (it
+/// would run its own escalation passes and miss the first one's live changes). The lock is a
+/// file beside the database, held while the server runs (the kernel lets it go if it dies).
+fn sqlite_lock(database_url: &str) -> Result<Option<std::fs::File>, CliError> {
+    let Some(rest) = database_url.strip_prefix("sqlite:") else { return Ok(None) };
+    let path = rest.trim_start_matches("//").split('?').next().unwrap_or("");
+    if path.is_empty() || path.contains(":memory:") {
+        return Ok(None);
+    }
+    let lock_path = format!("{path}.serve-lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| CliError::Failed(format!("{lock_path}: {e}")))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(CliError::Failed(format!(
+            "another gridwatch serve is using {path} (it holds {lock_path}). SQLite serves one node: \
+             stop the other, or run several nodes on PostgreSQL (docs/deploy.md)"
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(CliError::Failed(format!("{lock_path}: {e}"))),
+    }
 }
 
 async fn shutdown_signal() {

@@ -39,17 +39,29 @@ pub struct SimulatedClock {
     start: OffsetDateTime,
     rate: f64,
     origin: std::time::Instant,
+    /// The wall-clock time at which it reads `start`, when given: several processes then share
+    /// one simulated clock (two API nodes in a test). Otherwise, the moment it was made.
+    anchor: Option<OffsetDateTime>,
 }
 
 impl SimulatedClock {
     pub fn new(start: OffsetDateTime, rate: f64) -> Self {
-        Self { start, rate: rate.max(0.0), origin: std::time::Instant::now() }
+        Self { start, rate: rate.max(0.0), origin: std::time::Instant::now(), anchor: None }
+    }
+
+    /// A clock that read `start` at the wall-clock time `anchor`.
+    pub fn anchored(start: OffsetDateTime, rate: f64, anchor: OffsetDateTime) -> Self {
+        Self { anchor: Some(anchor), ..Self::new(start, rate) }
     }
 }
 
 impl Clock for SimulatedClock {
     fn now(&self) -> OffsetDateTime {
-        let elapsed = self.origin.elapsed().as_secs_f64() * self.rate;
+        let real = match self.anchor {
+            Some(anchor) => (OffsetDateTime::now_utc() - anchor).as_seconds_f64().max(0.0),
+            None => self.origin.elapsed().as_secs_f64(),
+        };
+        let elapsed = real * self.rate;
         let t = self.start + time::Duration::seconds_f64(elapsed);
         t.replace_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
     }

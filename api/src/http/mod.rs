@@ -95,6 +95,8 @@ pub struct Context {
     pub streams: Arc<slots::Slots<i64>>,
     /// Live streams open on this server (capped: `Limits::max_streams`).
     pub all_streams: Arc<slots::Slots<()>>,
+    /// Whether this node leads the escalation passes and webhook deliveries just now.
+    pub leader: Arc<std::sync::atomic::AtomicBool>,
     /// Set when the server begins to shut down: live streams end with a `reconnect` event.
     pub stopping: tokio::sync::watch::Sender<bool>,
     /// The SHA-256 of the token Prometheus reads `/metrics` with (`--metrics-token`).
@@ -205,6 +207,7 @@ impl ApiContext {
             evidence: Arc::new(settings.evidence),
             streams: Arc::default(),
             all_streams: Arc::default(),
+            leader: Arc::default(),
             stopping: tokio::sync::watch::channel(false).0,
             metrics_token: settings.metrics_token,
             trusted_proxies: settings.trusted_proxies.into(),
@@ -220,7 +223,11 @@ impl ApiContext {
     /// Tells live streams that a case was stored or changed (after its commit).
     pub fn announce(&self, problem: &crate::domain::problem::Problem) {
         self.tiles.changed();
-        let _ = self.problem_changes.send(problem.clone()); // nobody listening is fine
+        // On a shared PostgreSQL the streams of every node, this one's too, hear of it from the
+        // store at commit (`app::cluster`).
+        if !self.store.is_shared() {
+            let _ = self.problem_changes.send(problem.clone()); // nobody listening is fine
+        }
     }
 }
 
@@ -390,6 +397,9 @@ struct HealthBody {
     /// Bumped by every change of the grids.
     grid_revision: i64,
     indexed_grids: usize,
+    /// Does this node run the escalation passes and webhook deliveries now (one node of several
+    /// on one PostgreSQL does)?
+    escalation_leader: bool,
 }
 
 #[utoipa::path(get, path = "/healthz", operation_id = "health", tag = "service", summary = "Service health",
@@ -405,5 +415,6 @@ async fn health(State(ctx): State<ApiContext>) -> Json<HealthBody> {
         backend: ctx.store.backend(),
         grid_revision: snapshot.revision,
         indexed_grids: snapshot.index.len(),
+        escalation_leader: ctx.leader.load(std::sync::atomic::Ordering::Relaxed),
     })
 }

@@ -8,6 +8,7 @@ pub(crate) mod assessments;
 mod audit;
 mod cases;
 mod catalog;
+pub mod cluster;
 mod db;
 mod dialect;
 mod grids;
@@ -59,7 +60,6 @@ pub async fn connect(url: &str) -> Result<Arc<Store>, StoreError> {
 }
 
 impl Store {
-    /// "postgis" or "sqlite".
     /// Asks the database one trivial question: is it there?
     pub async fn ping(&self) -> Result<(), StoreError> {
         let _: Vec<(i32,)> = db::sql("SELECT 1").all(&self.pool).await?;
@@ -74,6 +74,7 @@ impl Store {
         }
     }
 
+    /// "postgis" or "sqlite".
     pub fn backend(&self) -> &'static str {
         self.dialect.name()
     }

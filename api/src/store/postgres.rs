@@ -27,6 +27,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "round inspectors and foreword",
         include_str!("../../migrations/postgres/0016_round_inspectors_and_foreword.sql"),
     ),
+    (17, "notifications", include_str!("../../migrations/postgres/0017_notifications.sql")),
 ];
 
 /// Connects and brings the schema up to date.
