@@ -60,9 +60,9 @@ fi
 export GRIDWATCH_SCHEMATHESIS=${GRIDWATCH_SCHEMATHESIS:-$PWD/$venv/bin/st}
 export GRIDWATCH_PYTHON=${GRIDWATCH_PYTHON:-$PWD/$venv/bin/python}
 
-# npm packages: MapLibre GL JS for the map (maps/build.rs installs it too) and playwright-core
-# for the browser tests; both pinned by their package-lock.json.
-for dir in maps/web tests/browser; do
+# npm packages: playwright-core for the browser tests, pinned by its package-lock.json (the map's
+# MapLibre GL JS is vendored in maps/web/vendor: building needs no npm).
+for dir in tests/browser; do
   if [ ! -d "$dir/node_modules" ]; then
     log "installing npm packages in $dir"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)

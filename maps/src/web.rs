@@ -1,5 +1,6 @@
 //! The web map's files, embedded in the binary: our own page, script and style (web/app) and
-//! MapLibre GL JS (installed from npm by build.rs).
+//! MapLibre GL JS, vendored at the version web/package-lock.json pins (web/vendor, refreshed by
+//! scripts/vendor-maplibre.sh), so that building needs neither Node.js nor the internet.
 
 macro_rules! web_file {
     ($path:literal) => {
@@ -17,8 +18,8 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("sw.js", "text/javascript; charset=utf-8", web_file!("app/sw.js")),
     ("manifest.webmanifest", "application/manifest+json", web_file!("app/manifest.webmanifest")),
     ("icon.svg", "image/svg+xml", web_file!("app/icon.svg")),
-    ("maplibre-gl.js", "text/javascript; charset=utf-8", web_file!("node_modules/maplibre-gl/dist/maplibre-gl.js")),
-    ("maplibre-gl.css", "text/css; charset=utf-8", web_file!("node_modules/maplibre-gl/dist/maplibre-gl.css")),
+    ("maplibre-gl.js", "text/javascript; charset=utf-8", web_file!("vendor/maplibre-gl/maplibre-gl.js")),
+    ("maplibre-gl.css", "text/css; charset=utf-8", web_file!("vendor/maplibre-gl/maplibre-gl.css")),
 ];
 
 /// A file of the web map by name (`""` is the page itself): its media type and bytes.

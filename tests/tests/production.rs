@@ -195,3 +195,51 @@ fn sigterm_ends_live_streams_with_a_reconnect_event_and_exits_within_the_drain_t
     assert!(exited.is_some_and(|s| s.success()), "exits cleanly within the drain time: {exited:?}");
     assert!(signalled.elapsed() < Duration::from_secs(5), "no wait for the stream's client: {:?}", signalled.elapsed());
 }
+
+#[test]
+fn a_node_caps_its_live_streams_and_writes_json_logs_on_request() {
+    // --max-streams 1: a second stream on this node is refused (429), whoever asks.
+    let server = Server::start(&sqlite("stream-cap"), &["--demo", "--max-streams", "1"]);
+    let dispatcher = server.token_of("dispatcher");
+    let address = server.base.trim_start_matches("http://").to_string();
+    let mut first = std::net::TcpStream::connect(&address).expect("connect");
+    write!(
+        first,
+        "GET /api/v1/problems/stream HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {dispatcher}\r\n\r\n"
+    )
+    .expect("request");
+    assert!(read_head(&mut BufReader::new(first.try_clone().expect("clone"))).starts_with("HTTP/1.1 200"));
+    let office = server.token_of("office");
+    assert_eq!(server.stream_status(Some(&office), "/api/v1/problems/stream"), 429, "the node's one stream is taken");
+    drop(first);
+    drop(server);
+
+    // --log-format json: one JSON object per line, the access line with its request id.
+    let dir = common::scratch("json-logs");
+    let mut child = std::process::Command::new(common::binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        .env("GRIDWATCH_DATABASE_URL", format!("sqlite://{}", dir.join("g.db").display()))
+        .env("GRIDWATCH_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("gridwatch runs");
+    let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let base = stdout
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("gridwatch listening on ").and_then(|r| r.split_whitespace().next()).map(str::to_string)
+        })
+        .expect("the listening line");
+    let answer = ureq::get(&format!("{base}/healthz")).set("X-Request-Id", "json-log-check").call().expect("healthz");
+    assert_eq!(answer.status(), 200);
+    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let output = child.wait_with_output().expect("exits");
+    let logs = text(&output.stderr);
+    let lines: Vec<Value> =
+        logs.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    let access = lines.iter().find(|l| l["request_id"] == "json-log-check").unwrap_or_else(|| panic!("{logs}"));
+    assert_eq!((access["route"].as_str(), access["status"].as_u64()), (Some("/healthz"), Some(200)), "{access}");
+    assert!(access["ms"].is_f64() && access["client"] == "127.0.0.1", "{access}");
+}

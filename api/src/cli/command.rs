@@ -88,10 +88,39 @@ Examples:\n  gridwatch plan --week 2026-W48 --out plans.csv\n  gridwatch plan --
     /// Mock assessments (模拟测评): a seeded draw of assessment points, scores, score rates.
     #[command(subcommand)]
     Assess(AssessCommand),
+    /// Copy the SQLite database consistently while it is served (SQLite's VACUUM INTO); a
+    /// PostgreSQL database is backed up with pg_dump (docs/deploy.md).
+    #[command(after_help = "Example:\n  gridwatch backup /backup/gridwatch-2026-12-06.db")]
+    Backup(BackupArgs),
     /// Shell completions, printed: gridwatch completions bash > /etc/bash_completion.d/gridwatch
     Completions { shell: clap_complete::Shell },
     /// The manual page (roff), printed: gridwatch man > /usr/local/share/man/man1/gridwatch.1
     Man,
+}
+
+#[derive(clap::Args)]
+struct BackupArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// The backup file to write (it must not exist yet).
+    to: std::path::PathBuf,
+}
+
+async fn backup(args: BackupArgs) -> Result<(), CliError> {
+    if args.to.exists() {
+        return Err(CliError::Failed(format!("{} exists already: choose a new file", args.to.display())));
+    }
+    let store = connect(&args.database.database_url).await?;
+    if store.is_shared() {
+        return Err(CliError::Failed(
+            "a PostgreSQL database is backed up with pg_dump: pg_dump --format=custom --file=FILE \"$GRIDWATCH_DATABASE_URL\" \
+             (docs/deploy.md)"
+                .into(),
+        ));
+    }
+    store.backup_to(&args.to).await?;
+    println!("backed up to {} (restore: stop the server, copy it over the database file)", args.to.display());
+    Ok(())
 }
 
 /// Writes `bytes` to stdout; a reader that stopped early (`| head`) is not an error.
@@ -125,6 +154,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Plan(command) => patrol::run_plan(command),
         Command::Check(command) => check::run(command),
         Command::Assess(command) => runtime()?.block_on(assess::run(command)),
+        Command::Backup(args) => runtime()?.block_on(backup(args)),
         Command::Completions { shell } => {
             // Written whole to a buffer first: clap_complete panics on a closed stdout.
             let mut text = Vec::new();

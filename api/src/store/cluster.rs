@@ -74,6 +74,15 @@ impl Store {
         Ok(())
     }
 
+    /// Writes a consistent copy of a SQLite database to `path` while it is in use (`VACUUM INTO`);
+    /// PostgreSQL is copied with pg_dump instead.
+    pub async fn backup_to(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        if let Pool::Sqlite(pool) = &self.pool {
+            sqlx::query("VACUUM INTO ?").bind(path.display().to_string()).execute(pool).await?;
+        }
+        Ok(())
+    }
+
     /// Several nodes may serve this store (PostgreSQL).
     pub fn is_shared(&self) -> bool {
         matches!(self.pool, Pool::Postgres(_))
