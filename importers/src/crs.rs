@@ -205,8 +205,12 @@ fn shifted(upper: &str, datum: Datum) -> Result<Crs, String> {
                 "the .prj is on {datum} ({}), not WGS-84: read as WGS-84 every position would be tens of metres off. \
                  Re-project the file to WGS-84 or CGCS2000 with the city's transformation \
                  (ogr2ogr -t_srs EPSG:4490 -ct \"…\" …), or add the city's seven parameters to the .prj as \
-                 TOWGS84[dx,dy,dz,rx,ry,rz,ppm]; --crs overrides the .prj if you know the file is really WGS-84 or CGCS2000",
-                quoted_after(upper, "SPHEROID[").or_else(|| quoted_after(upper, "ELLIPSOID[")).unwrap_or("its own ellipsoid")
+                 TOWGS84[dx,dy,dz,rx,ry,rz,ppm], or give them with --crs 'EPSG:CODE+towgs84=dx,dy,dz,rx,ry,rz,ppm' \
+                 (CODE: the file's Beijing 1954 or Xian 1980 system, e.g. 2436); --crs also overrides the .prj if you \
+                 know the file is really WGS-84 or CGCS2000",
+                quoted_after(upper, "SPHEROID[")
+                    .or_else(|| quoted_after(upper, "ELLIPSOID["))
+                    .unwrap_or("its own ellipsoid")
             ))
         }
     };
@@ -266,10 +270,81 @@ fn spheroid(wkt: &str) -> Option<Ellipsoid> {
     (a > 0.0 && inverse_flattening > 0.0).then_some(Ellipsoid { a, inverse_flattening })
 }
 
+/// Krasovsky 1940: Beijing 1954's ellipsoid.
+const KRASOVSKY: Ellipsoid = Ellipsoid { a: 6_378_245.0, inverse_flattening: 298.3 };
+/// IAG 1975: Xian 1980's ellipsoid.
+const IAG_1975: Ellipsoid = Ellipsoid { a: 6_378_140.0, inverse_flattening: 298.257 };
+
+/// The Beijing 1954 and Xian 1980 systems by EPSG code: geographic, or a Gauss-Krüger zone.
+fn local_datum(code: u32) -> Option<(Datum, Ellipsoid, Option<TransverseMercator>)> {
+    let gk = |ellipsoid: Ellipsoid, cm: f64, fe: f64| TransverseMercator {
+        ellipsoid,
+        central_meridian: cm,
+        scale: 1.0,
+        false_easting: fe,
+        false_northing: 0.0,
+    };
+    let (b, x) = ((Datum::Beijing1954, KRASOVSKY), (Datum::Xian1980, IAG_1975));
+    let zone6 = |zone: u32| (f64::from(zone) * 6.0 - 3.0, f64::from(zone) * 1_000_000.0 + 500_000.0);
+    let zone3 = |zone: u32| (f64::from(zone) * 3.0, f64::from(zone) * 1_000_000.0 + 500_000.0);
+    let ((datum, ellipsoid), (cm, fe)) = match code {
+        4214 => return Some((b.0, b.1, None)),
+        4610 => return Some((x.0, x.1, None)),
+        // Beijing 1954 / 3-degree Gauss-Kruger zones 25–45, then CM 75°E–135°E.
+        2401..=2421 => (b, zone3(code - 2401 + 25)),
+        2422..=2442 => (b, (75.0 + 3.0 * f64::from(code - 2422), 500_000.0)),
+        // Beijing 1954 / Gauss-Kruger zones 13–23 (6°), then CM 75°E–135°E.
+        21413..=21423 => (b, zone6(code - 21413 + 13)),
+        21453..=21463 => (b, (75.0 + 6.0 * f64::from(code - 21453), 500_000.0)),
+        // Xian 1980 / Gauss-Kruger zones 13–23, CM 75°E–135°E; 3-degree zones 25–45, CM 75°E–135°E.
+        2327..=2337 => (x, zone6(code - 2327 + 13)),
+        2338..=2348 => (x, (75.0 + 6.0 * f64::from(code - 2338), 500_000.0)),
+        2349..=2369 => (x, zone3(code - 2349 + 25)),
+        2370..=2390 => (x, (75.0 + 3.0 * f64::from(code - 2370), 500_000.0)),
+        _ => return None,
+    };
+    Some((datum, ellipsoid, Some(gk(ellipsoid, cm, fe))))
+}
+
+/// `dx,dy,dz[,rx,ry,rz,ppm]`: metres, arc-seconds (position vector) and parts per million.
+fn helmert_of(text: &str) -> Result<Helmert, String> {
+    let numbers: Vec<f64> = text
+        .split(',')
+        .map(|n| n.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("towgs84={text:?}: give dx,dy,dz or dx,dy,dz,rx,ry,rz,ppm as numbers"))?;
+    match numbers[..] {
+        [dx, dy, dz] => Ok(Helmert { dx, dy, dz, rx: 0.0, ry: 0.0, rz: 0.0, ppm: 0.0 }),
+        [dx, dy, dz, rx, ry, rz, ppm] => Ok(Helmert { dx, dy, dz, rx, ry, rz, ppm }),
+        _ => Err(format!("towgs84={text:?}: give three or seven numbers")),
+    }
+}
+
 impl std::str::FromStr for Crs {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
+        // Beijing 1954 and Xian 1980 with the city's seven parameters, in PROJ's words:
+        // EPSG:2436+towgs84=dx,dy,dz,rx,ry,rz,ppm (or beijing1954+… / xian1980+… for degrees).
+        if let Some((system, shift)) = s.trim().split_once('+') {
+            let shift = shift
+                .trim()
+                .strip_prefix("towgs84=")
+                .ok_or_else(|| format!("--crs {s:?}: after + only towgs84=… is understood"))?;
+            let helmert = helmert_of(shift)?;
+            let code = match system.trim().to_ascii_lowercase().as_str() {
+                "beijing1954" => 4214,
+                "xian1980" => 4610,
+                other => other
+                    .strip_prefix("epsg:")
+                    .unwrap_or(other)
+                    .parse()
+                    .map_err(|_| format!("--crs {s:?}: not an EPSG code"))?,
+            };
+            let (datum, ellipsoid, projection) = local_datum(code)
+                .ok_or_else(|| format!("--crs {s:?}: EPSG:{code} is not a Beijing 1954 or Xian 1980 system"))?;
+            return Ok(Crs::Shifted { datum, ellipsoid, helmert, projection });
+        }
         let lower = s.trim().to_ascii_lowercase();
         let known = "use wgs84, cgcs2000, gcj02, bd09 or EPSG:<code> (4326, 4490, 3857, 4491–4554, 326xx, 327xx)";
         match lower.as_str() {
@@ -281,6 +356,12 @@ impl std::str::FromStr for Crs {
             other => {
                 let code = other.strip_prefix("epsg:").unwrap_or(other);
                 let code: u32 = code.parse().map_err(|_| format!("--crs {s:?}: {known}"))?;
+                if let Some((datum, _, _)) = local_datum(code) {
+                    return Err(format!(
+                        "--crs {s:?}: EPSG:{code} is on {datum}, which reaches WGS-84 only with the city's seven \
+                         parameters (from its surveying bureau): --crs 'EPSG:{code}+towgs84=dx,dy,dz,rx,ry,rz,ppm'"
+                    ));
+                }
                 Crs::from_epsg(code).ok_or_else(|| format!("--crs {s:?}: EPSG:{code} is not supported; {known}"))
             }
         }
@@ -362,5 +443,15 @@ mod tests {
         assert!((at.x - 117.0).abs() < 0.01 && (39.8..40.0).contains(&at.y), "{at:?}");
         let plain = Crs::from_prj(&BEIJING_1954_GK.replace("TOWGS84", "")).expect_err("still refused");
         assert!(plain.contains("Beijing 1954"));
+        // On the command line: the EPSG code alone is refused with the way to give the shift,
+        // and with it the same positions come out as from the .prj.
+        let alone = "EPSG:2436".parse::<Crs>().expect_err("no parameters");
+        assert!(alone.contains("Beijing 1954") && alone.contains("+towgs84="), "{alone}");
+        let given: Crs = "EPSG:2436+towgs84=15.8,-154.4,-82.3,0,0,0,0".parse().expect("with the shift");
+        assert_eq!(given.to_wgs84(Coord { x: 500_000.0, y: 4_420_000.0 }), at);
+        let xian: Crs = "xian1980+towgs84=1,2,3".parse().expect("geographic Xian 1980");
+        assert!(matches!(xian, Crs::Shifted { datum: Datum::Xian1980, projection: None, .. }));
+        assert!("EPSG:2436+towgs84=1,2".parse::<Crs>().is_err_and(|e| e.contains("three or seven")));
+        assert!("EPSG:4547+towgs84=1,2,3".parse::<Crs>().is_err_and(|e| e.contains("not a Beijing 1954 or Xian 1980")));
     }
 }

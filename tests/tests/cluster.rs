@@ -138,6 +138,9 @@ fn two_nodes_on_one_postgis_share_streams_tiles_and_one_escalation_leader() {
         &hook,
         "--webhook-attempts",
         "1",
+        // The periodic index check only as a last resort: the index follows the notifications.
+        "--reload-seconds",
+        "3600",
     ];
     let a = Server::start(&db.url(), &flags);
     let b = Server::start(&db.url(), &flags);
@@ -158,6 +161,18 @@ fn two_nodes_on_one_postgis_share_streams_tiles_and_one_escalation_leader() {
     assert!(seen, "node B's stream showed case {id} within 2 s");
     assert!(within(2, || tile_ids(&b, &dispatcher, lon, lat, 17).contains(&id.to_string())), "B's tile shows {id}");
 
+    // A grid imported from a shell (another process) reaches both nodes' index within 2 s.
+    let revision = |server: &Server| server.get_as(None, "/healthz").1["grid_revision"].as_i64().unwrap_or(-1);
+    let before = revision(&a);
+    let grid = common::scratch("cluster-grid").join("grid.geojson");
+    let square = json!({"type": "FeatureCollection", "features": [{"type": "Feature",
+        "properties": {"code": "110101999999001", "name": "测试网格", "responsible_unit": "东华门街道办事处"},
+        "geometry": {"type": "Polygon", "coordinates": [[[116.50, 39.99], [116.501, 39.99], [116.501, 39.991], [116.50, 39.991], [116.50, 39.99]]]}}]});
+    std::fs::write(&grid, square.to_string()).expect("grid");
+    let imported = common::gridwatch(&["import", "grids", &grid.display().to_string()], Some(&db.url()));
+    assert!(imported.status.success(), "{}", text(&imported.stderr));
+    assert!(within(2, || revision(&a) > before && revision(&b) > before), "both indexes follow the import");
+
     // Its colour changes (blue near its 4-hour deadline, yellow past it) reach the webhook once
     // each, from the leader alone.
     let mut colours: Vec<String> = Vec::new();
@@ -176,7 +191,9 @@ fn two_nodes_on_one_postgis_share_streams_tiles_and_one_escalation_leader() {
     // The leader dies; the other takes the lead and escalation goes on.
     let (leader, survivor) = if leads(&a) { (a, b) } else { (b, a) };
     drop(leader);
+    let died = Instant::now();
     assert!(within(10, || leads(&survivor)), "the survivor leads");
+    assert!(died.elapsed() < Duration::from_secs(5), "took the lead within seconds: {:?}", died.elapsed());
     let (next, _, _) = dispatched(&survivor, &officer, &dispatcher, "cluster: after the leader died");
     let mut blue = false;
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -41,6 +41,15 @@ fn source_grids(dir: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
+/// A grid feature's outer ring (of its first polygon).
+fn outer_ring(g: &Value) -> Vec<[f64; 2]> {
+    let outer = match g["geometry"]["type"].as_str() {
+        Some("Polygon") => &g["geometry"]["coordinates"][0],
+        _ => &g["geometry"]["coordinates"][0][0],
+    };
+    serde_json::from_value(outer.clone()).expect("ring")
+}
+
 fn admin(url: &str) -> Server {
     let mut server = Server::start(url, &[]);
     server.token = Some(common::user_with_token(url, "import-admin", &["--role", "admin"]));
@@ -74,11 +83,7 @@ fn formats_scenario(backend: &Backend) {
     for (i, g) in grids.iter().enumerate() {
         assert_eq!(g["properties"]["name"], NAMES[i], "{name}: the GBK name comes out right");
         assert_eq!(g["properties"]["responsible_unit"], "东华门街道办事处", "{name}");
-        let outer = match g["geometry"]["type"].as_str() {
-            Some("Polygon") => &g["geometry"]["coordinates"][0],
-            _ => &g["geometry"]["coordinates"][0][0],
-        };
-        let ring: Vec<[f64; 2]> = serde_json::from_value(outer.clone()).expect("ring");
+        let ring = outer_ring(g);
         let x0 = 116.40 + 0.01 * i as f64;
         for want in [[x0, 39.9], [x0 + 0.01, 39.91]] {
             let nearest =
@@ -396,4 +401,31 @@ fn a_3d_geopackage_imports_and_a_beijing_1954_shapefile_is_refused_with_the_way_
     assert!(stderr.contains("TOWGS84") && stderr.contains("--crs"), "says what to do: {stderr}");
     let server = admin(&fresh);
     assert_eq!(server.get("/api/v1/layers/grids").1["features"].as_array().map(Vec::len), Some(0), "nothing stored");
+    drop(server);
+
+    // With the city's parameters on the command line it imports, and PROJ's projection with
+    // the same shift (+towgs84) is undone to within centimetres.
+    let shift = "15.8,-154.4,-82.3,0,0,0,0";
+    let with_shift = dir.join("bj54-shift.shp").to_string_lossy().into_owned();
+    let proj = format!(
+        "+proj=tmerc +lat_0=0 +lon_0=117 +k=1 +x_0=500000 +y_0=0 +ellps=krass +towgs84={shift} +units=m +no_defs"
+    );
+    ogr2ogr(&["-f", "ESRI Shapefile", "-t_srs", &proj, &with_shift, &geojson]);
+    let crs = format!("EPSG:2436+towgs84={shift}");
+    let (ok, stdout, stderr) = run(&["import", "grids", "--map", map, "--crs", &crs, &with_shift], &fresh);
+    assert!(ok && stdout.contains("Beijing 1954") && stdout.contains("3 new"), "{stdout}{stderr}");
+    let mut server = Server::start(&fresh, &[]);
+    server.token = Some(common::user_with_token(&fresh, "import-admin-2", &["--role", "admin"]));
+    let (_, layer) = server.get("/api/v1/layers/grids");
+    for (i, g) in layer["features"].as_array().expect("grids").iter().enumerate() {
+        let ring = outer_ring(g);
+        let x0 = 116.40 + 0.01 * i as f64;
+        for want in [[x0, 39.9], [x0 + 0.01, 39.91]] {
+            let metres = ring
+                .iter()
+                .map(|p| ((p[0] - want[0]) * 85_390.0).hypot((p[1] - want[1]) * 111_000.0))
+                .fold(f64::INFINITY, f64::min);
+            assert!(metres < 0.05, "PROJ's Beijing 1954 undone by gridwatch to {metres} m");
+        }
+    }
 }

@@ -50,8 +50,9 @@ fn links_follow_the_public_url_and_forwarding_headers_count_only_from_trusted_pr
     drop(public);
 
     // Behind a trusted proxy (here: this machine), each client has its own bucket of 20 a minute.
+    let trusted_db = common::scratch("trusted").join("g.db");
     let proxied = Server::start(
-        &sqlite("trusted"),
+        &format!("sqlite://{}", trusted_db.display()),
         &["--demo", "--trusted-proxies", "127.0.0.1,::1", "--rate-limit-per-ip", "20"],
     );
     fn from(client: &str) -> [(&'static str, &str); 3] {
@@ -60,6 +61,29 @@ fn links_follow_the_public_url_and_forwarding_headers_count_only_from_trusted_pr
     let statuses: Vec<u16> = (0..21).map(|_| get(&proxied, "/healthz", &from("198.51.100.7")).0).collect();
     assert_eq!((statuses[19], statuses[20]), (200, 429), "the 21st request of one client is refused");
     assert_eq!(get(&proxied, "/healthz", &from("198.51.100.8")).0, 200, "another client behind the proxy is not");
+    // The audit log records where a report came from: the client, not the proxy.
+    let officer = proxied.token_of("officer");
+    let (_, mine) = proxied.get_as(Some(&officer), "/api/v1/layers/grids?level=grid");
+    let (lon, lat) = common::inside(&mine["features"][0]);
+    let report = serde_json::json!({"lon": lon, "lat": lat, "category": "E01001", "description": "via the proxy", "source": "officer"});
+    let mut request = ureq::post(&proxied.url("/api/v1/problems"))
+        .set("Authorization", &format!("Bearer {officer}"))
+        .set("Content-Type", "application/json");
+    for (k, v) in from("198.51.100.42") {
+        request = request.set(k, v);
+    }
+    let created = request.send_string(&report.to_string()).map(|r| r.status()).unwrap_or_else(|e| match e {
+        ureq::Error::Status(code, _) => code,
+        _ => 0,
+    });
+    assert_eq!(created, 201, "the report through the proxy");
+    let python = std::env::var("GRIDWATCH_PYTHON").unwrap_or_else(|_| "python3".into());
+    let audit = std::process::Command::new(python)
+        .args(["-c", "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT remote FROM audit_log WHERE action = 'problem.create' ORDER BY id DESC LIMIT 1\").fetchone())"])
+        .arg(&trusted_db)
+        .output()
+        .expect("python runs");
+    assert_eq!(text(&audit.stdout).trim(), "('198.51.100.42',)", "the audit log has the client, not the proxy");
     let (_, discovery) = get(&proxied, "/open311/v2/discovery.json", &from("198.51.100.9"));
     let discovery: Value = discovery.into_json().expect("json");
     assert_eq!(discovery["endpoints"][0]["url"], "https://gw.example.org/open311/v2", "the proxy's scheme and host");

@@ -180,19 +180,24 @@ impl Escalator {
 
     /// Runs [`Escalator::tick`] every `every` until the task is dropped — while this node leads:
     /// of several nodes on one PostgreSQL only the one holding the leader's lock runs the pass
-    /// (and so delivers the webhook); when it dies another takes over at its next tick.
+    /// (and so delivers the webhook). Leadership is looked at every [`LEADERSHIP_CHECK`] (or
+    /// `every`, if sooner), so that when the leader dies another takes over within seconds, and
+    /// runs a pass at once.
     pub async fn run(self, every: Duration) {
-        let mut timer = tokio::time::interval(every);
+        let mut timer = tokio::time::interval(every.min(LEADERSHIP_CHECK));
         let mut leadership = Leadership::default();
+        let mut last_pass: Option<tokio::time::Instant> = None;
         loop {
             timer.tick().await;
             let leads = self.store.lead(&mut leadership).await;
             if self.leader.swap(leads, Relaxed) != leads {
                 tracing::info!(leads, "escalation leadership changed");
+                last_pass = None; // a new leader passes at once
             }
-            if !leads {
+            if !leads || last_pass.is_some_and(|at| at.elapsed() < every) {
                 continue;
             }
+            last_pass = Some(tokio::time::Instant::now());
             let mut changed = 0usize;
             match self.pass(|_| changed += 1).await {
                 Ok(()) if changed > 0 => tracing::info!(changes = changed, "colours changed"),
@@ -202,6 +207,9 @@ impl Escalator {
         }
     }
 }
+
+/// How often a node asks whether it leads (or may now lead) the escalation.
+const LEADERSHIP_CHECK: Duration = Duration::from_secs(2);
 
 fn change(p: &Problem, to: Colour, at: OffsetDateTime) -> ColourChange {
     ColourChange {

@@ -5,9 +5,10 @@
 //! recording is one atomic add.
 
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, RwLock};
 use std::time::Duration;
 
 /// The process's metrics.
@@ -64,12 +65,17 @@ impl Histogram {
     }
 }
 
+/// One route's requests: its latency, and how many by method and status.
+struct RouteStats {
+    latency: Histogram,
+    answered: Mutex<Vec<(&'static str, u16, u64)>>,
+}
+
 /// Everything counted.
 pub struct Metrics {
-    /// (route, method, status) → requests.
-    requests: Mutex<BTreeMap<(String, &'static str, u16), u64>>,
-    /// route → latency.
-    latency: Mutex<BTreeMap<String, Histogram>>,
+    /// Route template → its requests. Read-locked on the hot path (a new route takes the write
+    /// lock once): counting a request allocates nothing.
+    routes: RwLock<HashMap<String, Arc<RouteStats>>>,
     /// Reports waiting for an intake writer.
     pub intake_queue: AtomicI64,
     pub intake_batch: Histogram,
@@ -88,8 +94,7 @@ pub struct Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self {
-            requests: Mutex::default(),
-            latency: Mutex::default(),
+            routes: RwLock::default(),
             intake_queue: 0.into(),
             intake_batch: Histogram::new(SIZES),
             group_commit: Histogram::new(SECONDS),
@@ -125,14 +130,18 @@ impl Metrics {
     /// Counts one answered request; `route` is the route's template (`/api/v1/problems/{id}`),
     /// so the labels stay few whatever the paths asked.
     pub fn request(&self, route: &str, method: &'static str, status: u16, took: Duration) {
-        *self
-            .requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry((route.to_string(), method, status))
-            .or_default() += 1;
-        let mut latency = self.latency.lock().unwrap_or_else(|e| e.into_inner());
-        latency.entry(route.to_string()).or_insert_with(|| Histogram::new(SECONDS)).observe_duration(took);
+        let known = self.routes.read().unwrap_or_else(|e| e.into_inner()).get(route).cloned();
+        let stats = known.unwrap_or_else(|| {
+            let mut routes = self.routes.write().unwrap_or_else(|e| e.into_inner());
+            let fresh = || Arc::new(RouteStats { latency: Histogram::new(SECONDS), answered: Mutex::default() });
+            routes.entry(route.to_string()).or_insert_with(fresh).clone()
+        });
+        stats.latency.observe_duration(took);
+        let mut answered = stats.answered.lock().unwrap_or_else(|e| e.into_inner());
+        match answered.iter_mut().find(|(m, s, _)| *m == method && *s == status) {
+            Some((_, _, n)) => *n += 1,
+            None => answered.push((method, status, 1)),
+        }
     }
 
     /// The Prometheus text exposition.
@@ -141,26 +150,23 @@ impl Metrics {
         let head = |out: &mut String, name: &str, kind: &str, help: &str| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
         };
-        head(
-            &mut out,
-            "gridwatch_http_requests_total",
-            "counter",
-            "HTTP requests answered, by route template, method and status.",
-        );
-        for ((route, method, status), n) in self.requests.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            let _ = writeln!(
-                out,
-                "gridwatch_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {n}",
-                label(route)
-            );
+        // Sorted, so that the text reads the same from one scrape to the next.
+        let routes: BTreeMap<String, Arc<RouteStats>> =
+            self.routes.read().unwrap_or_else(|e| e.into_inner()).iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let requests = "gridwatch_http_requests_total";
+        head(&mut out, requests, "counter", "HTTP requests answered, by route template, method and status.");
+        for (route, stats) in &routes {
+            let mut answered = stats.answered.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            answered.sort_unstable();
+            for (method, status, n) in answered {
+                let labels = format!("route=\"{}\",method=\"{method}\",status=\"{status}\"", label(route));
+                let _ = writeln!(out, "{requests}{{{labels}}} {n}");
+            }
         }
-        head(&mut out, "gridwatch_http_request_duration_seconds", "histogram", "Time to answer, by route template.");
-        for (route, histogram) in self.latency.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            histogram.write(
-                &mut out,
-                "gridwatch_http_request_duration_seconds",
-                &format!("route=\"{}\"", label(route)),
-            );
+        let latency = "gridwatch_http_request_duration_seconds";
+        head(&mut out, latency, "histogram", "Time to answer, by route template.");
+        for (route, stats) in &routes {
+            stats.latency.write(&mut out, latency, &format!("route=\"{}\"", label(route)));
         }
         let gauge = |out: &mut String, name: &str, help: &str, value: String| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");

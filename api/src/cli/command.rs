@@ -21,7 +21,10 @@ use std::process::ExitCode;
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("GRIDWATCH_LOG").unwrap_or_else(|_| "info".into());
-    let logs = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter);
+    // Lines are written by a thread of their own, so that a request never waits on stderr (an
+    // access line per request); the guard flushes what is left when main returns.
+    let (writer, _flush_at_exit) = tracing_appender::non_blocking(std::io::stderr());
+    let logs = tracing_subscriber::fmt().with_writer(writer).with_env_filter(filter);
     match cli.log_format {
         // One JSON object per line, for journald, Loki or Elasticsearch.
         LogFormat::Json => logs.json().flatten_event(true).with_current_span(false).init(),
@@ -56,6 +59,8 @@ enum LogFormat {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API.
+    // A flag given twice takes its last value (a unit file's default, overridden by hand).
+    #[command(args_override_self = true)]
     Serve(Box<ServeArgs>),
     /// Import data into the database.
     #[command(subcommand)]

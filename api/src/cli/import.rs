@@ -359,8 +359,9 @@ pub(super) struct SourceArgs {
     #[arg(long, value_name = "FORMAT")]
     format: Option<String>,
     /// The coordinate system of the file: wgs84, cgcs2000, gcj02 (高德/腾讯), bd09 (百度) or
-    /// EPSG:<code>, e.g. EPSG:4547 (CGCS2000 3° Gauss-Krüger CM 114°E) or EPSG:3857. Default:
-    /// what the .prj or the GeoPackage declares, else WGS-84.
+    /// EPSG:<code>, e.g. EPSG:4547 (CGCS2000 3° Gauss-Krüger CM 114°E) or EPSG:3857; Beijing 1954
+    /// and Xian 1980 with the city's seven parameters: EPSG:2436+towgs84=dx,dy,dz,rx,ry,rz,ppm.
+    /// Default: what the .prj or the GeoPackage declares, else WGS-84.
     #[arg(long, value_name = "CRS")]
     crs: Option<String>,
     /// The text encoding of a CSV or .dbf, e.g. GBK. Default: the .cpg, else detected.

@@ -336,7 +336,7 @@ pub(super) struct ItemsQuery {
         (status = 429, description = "Too many requests", body = ErrorBody),
     ))]
 pub async fn landing(caller: Caller) -> Json<Landing> {
-    let b = caller.base;
+    let b = caller.base();
     Json(Landing {
         title: "gridwatch",
         description: "Responsibility grids (网格) and the problems reported in them, as OGC API – Features",
@@ -361,7 +361,7 @@ pub async fn landing(caller: Caller) -> Json<Landing> {
         (status = 429, description = "Too many requests", body = ErrorBody),
     ))]
 pub async fn conformance(caller: Caller) -> Json<Conformance> {
-    let b = caller.base;
+    let b = caller.base();
     Json(Conformance {
         conforms_to: CONFORMANCE,
         links: vec![link(format!("{b}/conformance"), "self", "application/json", "conformance")],
@@ -412,7 +412,7 @@ fn extent(ctx: &ApiContext) -> Option<[f64; 4]> {
     ))]
 pub async fn collections(State(ctx): State<ApiContext>, caller: Caller) -> Result<Json<Collections>, ApiError> {
     caller.require(Action::Locate)?;
-    let b = caller.base.clone();
+    let b = caller.base();
     let e = extent(&ctx);
     let collections =
         COLLECTIONS.iter().filter(|c| caller.require(c.needs).is_ok()).map(|c| describe(c, &b, e)).collect();
@@ -438,7 +438,7 @@ pub async fn collection(
 ) -> Result<Json<CollectionInfo>, ApiError> {
     let c = find(&id)?;
     caller.require(c.needs)?;
-    Ok(Json(describe(c, &caller.base, extent(&ctx))))
+    Ok(Json(describe(c, &caller.base(), extent(&ctx))))
 }
 
 fn parse_time(text: &str) -> Result<Option<OffsetDateTime>, String> {
@@ -548,7 +548,7 @@ pub async fn items(
         let matched = all.len() as i64;
         (all.into_iter().skip(offset as usize).take(limit as usize).collect(), matched)
     };
-    let b = caller.base.clone();
+    let b = caller.base();
     let returned = features.len() as i64;
     let query_without_offset: Vec<String> =
         params.pairs().filter(|(k, _)| *k != "offset").map(|(k, v)| format!("{k}={}", encode(v))).collect();
@@ -610,7 +610,7 @@ pub async fn item(
         let wanted = |f: &Value| same_text(&f["id"], &feature);
         all.into_iter().find(wanted).ok_or_else(not_found)?
     };
-    let b = caller.base.clone();
+    let b = caller.base();
     let links = vec![
         link(
             format!("{b}/collections/{}/items/{}", c.id, encode(&feature)),

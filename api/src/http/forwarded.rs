@@ -55,7 +55,7 @@ impl Cidr {
 }
 
 /// Where a request comes from, as far as the service can trust it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Client {
     /// The client's address: the peer, or behind trusted proxies the first address they did
     /// not add themselves.

@@ -123,14 +123,29 @@ pub struct Caller {
     pub principal: Option<Principal>,
     /// The client's address (behind trusted proxies, the one they forwarded).
     pub remote: String,
-    /// Where the client reached the service (`https://gw.example.org`): links are built on it.
-    pub base: String,
+    /// How the client reached the service (scheme and host, as far as trusted), for links: see
+    /// [`Caller::base`].
+    pub origin: Origin,
     /// The SHA-256 of the bearer token, so that a long-lived answer (a live stream) can ask again
     /// whether it is still valid.
     pub token_hash: Option<String>,
 }
 
+/// What links are built from, kept per request and put together only by the few answers that
+/// hold links.
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    pub public_url: Option<std::sync::Arc<str>>,
+    pub client: super::forwarded::Client,
+    pub host: Option<HeaderValue>,
+}
+
 impl Caller {
+    /// Where the client reached the service (`https://gw.example.org`): links are built on it.
+    pub fn base(&self) -> String {
+        super::public_base(&self.origin)
+    }
+
     /// The principal, if it may do `action`: 401 without a token, 403 when the role may not.
     pub fn require(&self, action: Action) -> Result<&Principal, ApiError> {
         let principal = self.principal.as_ref().ok_or_else(|| {
@@ -197,7 +212,7 @@ pub async fn guard(State(ctx): State<ApiContext>, mut req: Request, next: Next) 
         None => super::forwarded::client(req.headers(), peer, &ctx.trusted_proxies),
     };
     let remote = client.ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
-    let base = super::public_base(&ctx, req.headers(), &client);
+    let origin = Origin { public_url: ctx.public_url.clone(), host: req.headers().get(header::HOST).cloned(), client };
     if let Err(wait) = ctx.limiter.take(&format!("ip:{remote}"), ctx.limits.requests_per_minute_per_ip, now) {
         return too_many(wait, "from this address");
     }
@@ -233,7 +248,7 @@ pub async fn guard(State(ctx): State<ApiContext>, mut req: Request, next: Next) 
             return too_many(wait, "for this token");
         }
     }
-    req.extensions_mut().insert(Caller { principal, remote, base, token_hash });
+    req.extensions_mut().insert(Caller { principal, remote, origin, token_hash });
     match tokio::time::timeout(ctx.limits.request_timeout, next.run(req)).await {
         Ok(response) => response,
         Err(_) => {

@@ -246,7 +246,6 @@ pub fn router(ctx: ApiContext) -> Router {
         .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
         .route("/tiles/{layer}", get(tiles::tilejson))
         .merge(documented)
-        .route_layer(middleware::from_fn(observe::record_route))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -342,19 +341,20 @@ async fn security_headers(
 /// `Forwarded`), else `http://` and the request's `Host` — if it is a plain host name or address
 /// with a port (any other text in it, such as a path or a quote, would end up in every link:
 /// `localhost` then).
-pub fn public_base(ctx: &Context, headers: &axum::http::HeaderMap, client: &forwarded::Client) -> String {
-    if let Some(url) = &ctx.public_url {
+pub fn public_base(origin: &guard::Origin) -> String {
+    if let Some(url) = &origin.public_url {
         return url.trim_end_matches('/').to_string();
     }
     let plain = |h: &&str| {
         !h.is_empty() && h.len() <= 255 && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
     };
-    let host = client
+    let host = origin
+        .client
         .host
         .as_deref()
         .filter(plain)
-        .or_else(|| headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).filter(plain));
-    format!("{}://{}", client.proto.as_deref().unwrap_or("http"), host.unwrap_or("localhost"))
+        .or_else(|| origin.host.as_ref().and_then(|h| h.to_str().ok()).filter(plain));
+    format!("{}://{}", origin.client.proto.as_deref().unwrap_or("http"), host.unwrap_or("localhost"))
 }
 
 /// A file to download (`attachment; filename=…`) of the given media type: the office's CSV,

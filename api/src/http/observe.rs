@@ -17,20 +17,6 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use utoipa::ToSchema;
 
-/// The route a request matched (`/api/v1/problems/{id}`), handed out to [`observe`].
-#[derive(Clone)]
-struct Route(String);
-
-/// Runs inside the router, where the matched route is known, and passes it outward.
-pub async fn record_route(req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
-    let mut response = next.run(req).await;
-    if let Some(route) = route {
-        response.extensions_mut().insert(Route(route));
-    }
-    response
-}
-
 /// A request id a client or proxy may pass on: short, and only letters, digits and `-_.:`.
 fn passed_on(value: &HeaderValue) -> Option<String> {
     let text = value.to_str().ok()?;
@@ -38,11 +24,16 @@ fn passed_on(value: &HeaderValue) -> Option<String> {
     (fits && text.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))).then(|| text.to_string())
 }
 
+/// A request id: this process's random prefix and a counter — unique across nodes and
+/// restarts, and no system call per request. It is never a secret.
 fn new_id() -> String {
-    let mut bytes = [0u8; 8];
-    // Without randomness the id still marks the line; it is never a secret.
-    let _ = getrandom::getrandom(&mut bytes);
-    hex::encode(bytes)
+    static PREFIX: std::sync::LazyLock<u32> = std::sync::LazyLock::new(|| {
+        let mut bytes = [0u8; 4];
+        let _ = getrandom::getrandom(&mut bytes);
+        u32::from_le_bytes(bytes)
+    });
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!("{:08x}{:08x}", *PREFIX, NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
 }
 
 fn method_label(method: &Method) -> &'static str {
@@ -64,7 +55,9 @@ pub async fn observe(State(ctx): State<ApiContext>, mut req: Request, next: Next
     let started = Instant::now();
     let id = req.headers().get("x-request-id").and_then(passed_on).unwrap_or_else(new_id);
     let method = method_label(req.method());
-    let path = req.uri().path().to_string();
+    let uri = req.uri().clone(); // shares its bytes: no copy
+                                 // Router::layer wraps each route, so the route's template is known here already.
+    let matched = req.extensions().get::<MatchedPath>().cloned();
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let client = forwarded::client(req.headers(), peer, &ctx.trusted_proxies);
     let address = client.ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
@@ -72,14 +65,14 @@ pub async fn observe(State(ctx): State<ApiContext>, mut req: Request, next: Next
     let mut response = next.run(req).await;
     let took = started.elapsed();
     let status = response.status().as_u16();
-    let route = response.extensions().get::<Route>().map_or("unmatched", |r| r.0.as_str()).to_string();
-    METRICS.request(&route, method, status, took);
+    let route = matched.as_ref().map_or("unmatched", |r| r.as_str());
+    METRICS.request(route, method, status, took);
     tracing::info!(
         target: "gridwatch::access",
         request_id = %id,
         method,
-        path = %path,
-        route = %route,
+        path = uri.path(),
+        route,
         status,
         ms = took.as_secs_f64() * 1000.0,
         client = %address,

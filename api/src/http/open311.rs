@@ -187,7 +187,7 @@ fn rfc3339(t: OffsetDateTime) -> Option<String> {
         (status = 429, description = "Too many requests", body = ErrorBody),
     ))]
 pub async fn discovery(State(ctx): State<ApiContext>, caller: Caller) -> Json<Discovery> {
-    let base = caller.base;
+    let base = caller.base();
     Json(Discovery {
         changeset: rfc3339(ctx.clock.now()),
         contact: "gridwatch — see /api/v1/openapi.json",

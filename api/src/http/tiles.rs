@@ -160,7 +160,7 @@ pub async fn tilejson(
     };
     let [w, s, e, n] = grids.unwrap_or(world);
     let name = layer.name();
-    let base = &caller.base;
+    let base = caller.base();
     Ok(Json(TileJson {
         tilejson: "3.0.0",
         name: format!("gridwatch {name}"),
