@@ -176,20 +176,8 @@ fn requests_are_numbered_counted_for_prometheus_and_the_map_script_arrives_compr
         "GET /api/v1/problems/stream HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {dispatcher}\r\nAccept-Encoding: gzip, br\r\n\r\n"
     )
     .expect("request");
-    let head = read_head(&mut BufReader::new(stream));
+    let head = common::read_head(&mut BufReader::new(stream));
     assert!(head.contains("text/event-stream") && !head.to_ascii_lowercase().contains("content-encoding"), "{head}");
-}
-
-/// The response head of a raw HTTP/1.1 exchange.
-fn read_head(reader: &mut impl BufRead) -> String {
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-            return head;
-        }
-        head.push_str(&line);
-    }
 }
 
 #[test]
@@ -205,7 +193,7 @@ fn sigterm_ends_live_streams_with_a_reconnect_event_and_exits_within_the_drain_t
     .expect("request");
     stream.set_read_timeout(Some(Duration::from_secs(15))).expect("timeout");
     let mut reader = BufReader::new(stream);
-    let head = read_head(&mut reader);
+    let head = common::read_head(&mut reader);
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
 
     let signalled = Instant::now();
@@ -232,7 +220,7 @@ fn a_node_caps_its_live_streams_and_writes_json_logs_on_request() {
         "GET /api/v1/problems/stream HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {dispatcher}\r\n\r\n"
     )
     .expect("request");
-    assert!(read_head(&mut BufReader::new(first.try_clone().expect("clone"))).starts_with("HTTP/1.1 200"));
+    assert!(common::read_head(&mut BufReader::new(first.try_clone().expect("clone"))).starts_with("HTTP/1.1 200"));
     let office = server.token_of("office");
     assert_eq!(server.stream_status(Some(&office), "/api/v1/problems/stream"), 429, "the node's one stream is taken");
     drop(first);

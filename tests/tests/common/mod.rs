@@ -502,3 +502,27 @@ pub fn pdf_text(pdf: &[u8], name: &str) -> String {
     assert!(read.status.success(), "{}", text(&read.stderr));
     text(&read.stdout)
 }
+
+/// A raw HTTP/1.1 message's head (to the blank line), as a test server or client reads it.
+pub fn read_head(reader: &mut impl BufRead) -> String {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            return head;
+        }
+        head.push_str(&line);
+    }
+}
+
+/// A raw HTTP/1.1 request: its head and its body (by `Content-Length`).
+pub fn read_request(reader: &mut impl BufRead) -> (String, Vec<u8>) {
+    let head = read_head(reader);
+    let length = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    let _ = std::io::Read::read_exact(reader, &mut body);
+    (head, body)
+}
