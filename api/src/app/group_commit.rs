@@ -51,7 +51,10 @@ impl GroupCommit {
 fn start(store: Arc<Store>, duplicate_metres: f64) -> mpsc::Sender<(KeyedProblem, Reply)> {
     let (sender, receiver) = mpsc::channel(QUEUE);
     let receiver = Arc::new(Mutex::new(receiver));
-    for _ in 0..WRITERS {
+    // SQLite takes one writer at a time: a second transaction would wait for the lock in SQLite's
+    // busy handler, which sleeps in steps of up to 100 ms — the tail of intake's latency.
+    let writers = if store.is_shared() { WRITERS } else { 1 };
+    for _ in 0..writers {
         tokio::spawn(writer(store.clone(), receiver.clone(), duplicate_metres));
     }
     sender

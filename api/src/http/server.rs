@@ -100,8 +100,13 @@ pub async fn serve(
     }
 }
 
-/// How long, and for how many bytes, a closed connection keeps reading what its client still sends.
-const LINGER_TIME: Duration = Duration::from_secs(2);
+/// How long, and for how many bytes, a closed connection keeps reading what its client still
+/// sends: while something arrives at least every `LINGER_IDLE`, for at most `LINGER_TIME` and
+/// `LINGER_BYTES` in all (nginx's lingering_timeout and lingering_time). A fixed total alone was
+/// not enough: on a busy machine a client still sending a 4 MiB upload was cut off after it and
+/// saw "broken pipe" instead of its 413.
+const LINGER_IDLE: Duration = Duration::from_secs(2);
+const LINGER_TIME: Duration = Duration::from_secs(30);
 const LINGER_BYTES: usize = 32 << 20;
 
 /// A connection's socket that, once hyper is done with it, reads and discards what the client is
@@ -162,20 +167,19 @@ impl Drop for Lingering {
     }
 }
 
-/// Ends the answer (FIN), then discards what the client still sends until it closes too or the
-/// linger time or byte budget runs out.
+/// Ends the answer (FIN), then discards what the client still sends until it closes too, stops
+/// sending for [`LINGER_IDLE`], or the linger time or byte budget runs out.
 async fn linger(mut stream: TcpStream, _place: Option<Slot<IpAddr>>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let _ = stream.shutdown().await;
     let mut scratch = [0u8; 8192];
     let mut left = LINGER_BYTES;
-    let _ = tokio::time::timeout(LINGER_TIME, async {
-        while left > 0 {
-            match stream.read(&mut scratch).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => left = left.saturating_sub(n),
-            }
+    let deadline = tokio::time::Instant::now() + LINGER_TIME;
+    while left > 0 {
+        let wait = LINGER_IDLE.min(deadline.saturating_duration_since(tokio::time::Instant::now()));
+        match tokio::time::timeout(wait, stream.read(&mut scratch)).await {
+            Ok(Ok(n)) if n > 0 => left = left.saturating_sub(n),
+            _ => break, // closed, failed, quiet for LINGER_IDLE, or out of time
         }
-    })
-    .await;
+    }
 }
