@@ -33,10 +33,7 @@ fn receiver() -> (String, mpsc::Receiver<Value>) {
 
 /// Subscribes to a node's case stream; each case id it shows is handed on.
 fn stream_of(server: &Server, token: &str) -> mpsc::Receiver<i64> {
-    let address = server.base.trim_start_matches("http://").to_string();
-    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
-    write!(stream, "GET /api/v1/problems/stream HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\r\n")
-        .expect("request");
+    let stream = server.open_stream(token, "");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stream).lines().map_while(Result::ok) {

@@ -8,8 +8,13 @@ mod common;
 
 use common::{text, Server};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
+
+/// The Python the tests' clients run in (the venv of scripts/test.sh).
+fn python() -> String {
+    std::env::var("GRIDWATCH_PYTHON").unwrap_or_else(|_| "python3".into())
+}
 
 fn sqlite(label: &str) -> String {
     format!("sqlite://{}", common::scratch(label).join("g.db").display())
@@ -77,8 +82,7 @@ fn links_follow_the_public_url_and_forwarding_headers_count_only_from_trusted_pr
         _ => 0,
     });
     assert_eq!(created, 201, "the report through the proxy");
-    let python = std::env::var("GRIDWATCH_PYTHON").unwrap_or_else(|_| "python3".into());
-    let audit = std::process::Command::new(python)
+    let audit = std::process::Command::new(python())
         .args(["-c", "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT remote FROM audit_log WHERE action = 'problem.create' ORDER BY id DESC LIMIT 1\").fetchone())"])
         .arg(&trusted_db)
         .output()
@@ -128,8 +132,7 @@ fn requests_are_numbered_counted_for_prometheus_and_the_map_script_arrives_compr
     // requests just made are counted under their route.
     let file = common::scratch("metrics-text").join("metrics.txt");
     std::fs::write(&file, &exposition).expect("write");
-    let python = std::env::var("GRIDWATCH_PYTHON").unwrap_or_else(|_| "python3".into());
-    let read = std::process::Command::new(python)
+    let read = std::process::Command::new(python())
         .args([
             "-c",
             "import sys\nfrom prometheus_client.parser import text_string_to_metric_families\n\
@@ -158,8 +161,7 @@ fn requests_are_numbered_counted_for_prometheus_and_the_map_script_arrives_compr
     assert!(body.len() * 3 < original.len(), "{} of {} bytes", body.len(), original.len());
     let file = common::scratch("gzip").join("maplibre-gl.js.gz");
     std::fs::write(&file, &body).expect("write");
-    let python = std::env::var("GRIDWATCH_PYTHON").unwrap_or_else(|_| "python3".into());
-    let unzipped = std::process::Command::new(python)
+    let unzipped = std::process::Command::new(python())
         .args(["-c", "import gzip, sys; sys.stdout.buffer.write(gzip.decompress(open(sys.argv[1], 'rb').read()))"])
         .arg(&file)
         .output()
@@ -169,13 +171,11 @@ fn requests_are_numbered_counted_for_prometheus_and_the_map_script_arrives_compr
     assert_eq!(brotli.header("content-encoding"), Some("br"));
     // A live stream is never compressed (each event must go out at once).
     let dispatcher = server.token_of("dispatcher");
-    let address = server.base.trim_start_matches("http://").to_string();
-    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
-    write!(
-        stream,
-        "GET /api/v1/problems/stream HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {dispatcher}\r\nAccept-Encoding: gzip, br\r\n\r\n"
-    )
-    .expect("request");
+    let stream = server.open_stream(
+        &dispatcher,
+        "Accept-Encoding: gzip, br
+",
+    );
     let head = common::read_head(&mut BufReader::new(stream));
     assert!(head.contains("text/event-stream") && !head.to_ascii_lowercase().contains("content-encoding"), "{head}");
 }
@@ -184,13 +184,7 @@ fn requests_are_numbered_counted_for_prometheus_and_the_map_script_arrives_compr
 fn sigterm_ends_live_streams_with_a_reconnect_event_and_exits_within_the_drain_time() {
     let mut server = Server::start(&sqlite("sigterm"), &["--demo", "--drain-seconds", "10"]);
     let dispatcher = server.token_of("dispatcher");
-    let address = server.base.trim_start_matches("http://").to_string();
-    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
-    write!(
-        stream,
-        "GET /api/v1/problems/stream HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {dispatcher}\r\n\r\n"
-    )
-    .expect("request");
+    let stream = server.open_stream(&dispatcher, "");
     stream.set_read_timeout(Some(Duration::from_secs(15))).expect("timeout");
     let mut reader = BufReader::new(stream);
     let head = common::read_head(&mut reader);
@@ -213,13 +207,7 @@ fn a_node_caps_its_live_streams_and_writes_json_logs_on_request() {
     // --max-streams 1: a second stream on this node is refused (429), whoever asks.
     let server = Server::start(&sqlite("stream-cap"), &["--demo", "--max-streams", "1"]);
     let dispatcher = server.token_of("dispatcher");
-    let address = server.base.trim_start_matches("http://").to_string();
-    let mut first = std::net::TcpStream::connect(&address).expect("connect");
-    write!(
-        first,
-        "GET /api/v1/problems/stream HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {dispatcher}\r\n\r\n"
-    )
-    .expect("request");
+    let first = server.open_stream(&dispatcher, "");
     assert!(common::read_head(&mut BufReader::new(first.try_clone().expect("clone"))).starts_with("HTTP/1.1 200"));
     let office = server.token_of("office");
     assert_eq!(server.stream_status(Some(&office), "/api/v1/problems/stream"), 429, "the node's one stream is taken");

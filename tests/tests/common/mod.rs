@@ -316,6 +316,20 @@ impl Server {
         self.child.id()
     }
 
+    /// Opens the case stream (`/api/v1/problems/stream`) as `token` on a raw connection, with
+    /// `extra` header lines (each ending in CRLF); the caller reads the answer.
+    pub fn open_stream(&self, token: &str, extra: &str) -> std::net::TcpStream {
+        use std::io::Write;
+        let address = self.base.trim_start_matches("http://").to_string();
+        let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+        write!(
+            stream,
+            "GET /api/v1/problems/stream HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n{extra}\r\n"
+        )
+        .expect("request");
+        stream
+    }
+
     /// Waits up to `within` for the process to exit; its status, or None while it still runs.
     pub fn exited_within(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
         let deadline = Instant::now() + within;
