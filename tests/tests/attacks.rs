@@ -613,6 +613,17 @@ fn connections_are_bounded_and_links_follow_the_public_url() {
         let (status, body) = server.post_json("/api/v1/problems", &huge);
         assert_eq!((status, &body["error"]["code"]), (413, &json!("payload_too_large")), "attempt {attempt}");
     }
+    // The unread rest of that body is in the way of a next request, so the answer says the
+    // connection closes: a client does not send its next request into a closing connection.
+    let token = format!("Bearer {}", server.token_of("admin"));
+    let request = ureq::post(&server.url("/api/v1/problems")).set("Authorization", &token);
+    let refused = match request.set("Content-Type", "application/json").send_string(&huge) {
+        Err(ureq::Error::Status(413, r)) => r,
+        other => panic!("a refused body: {other:?}"),
+    };
+    assert_eq!(refused.header("connection"), Some("close"));
+    let (status, headers, _) = raw_get(&server, None, "/healthz", &[]);
+    assert_eq!((status, header(&headers, "connection")), (200, None), "an answer with nothing left unread keeps it");
 
     // 13. Every link is built on --public-url, whatever Host says.
     let (_, _, landing) = raw_get(&server, None, "/", &[("Host", "evil.example")]);

@@ -5,6 +5,7 @@
 
 mod assessments;
 mod auth;
+mod bodies;
 mod cases;
 mod coverage;
 pub mod error;
@@ -45,6 +46,7 @@ use axum::extract::State;
 use axum::middleware;
 use axum::routing::get;
 use axum::{Json, Router};
+use bodies::SMALL_BODY;
 use error::ApiError;
 use std::sync::Arc;
 
@@ -255,7 +257,7 @@ pub fn router(ctx: ApiContext) -> Router {
             )
         })
         .layer(middleware::from_fn_with_state(ctx.clone(), guard::guard))
-        .layer(middleware::from_fn_with_state(ctx.clone(), read_small_body))
+        .layer(middleware::from_fn_with_state(ctx.clone(), bodies::settle))
         .layer(middleware::from_fn_with_state(ctx.clone(), security_headers))
         .layer(compression())
         .layer(middleware::from_fn_with_state(ctx.clone(), observe::observe))
@@ -272,37 +274,6 @@ fn compression() -> tower_http::compression::CompressionLayer<impl tower_http::c
         .and(NotForContentType::SSE)
         .and(NotForContentType::const_new(XLSX));
     tower_http::compression::CompressionLayer::new().compress_when(worth_it)
-}
-
-/// Bodies at most this large are read whole before anything answers.
-const SMALL_BODY: u64 = 64 * 1024;
-
-/// Reads a small request body (declared at most [`SMALL_BODY`]) whole before the request is
-/// judged. An early answer (401, 404, 422) otherwise closes the connection while the client may
-/// still be sending, and the client sees a reset instead of the answer. Larger bodies are read
-/// by their endpoint (uploads: `idempotency::replay`), after the token was checked.
-async fn read_small_body(
-    State(ctx): State<ApiContext>,
-    req: axum::extract::Request,
-    next: middleware::Next,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let declared =
-        req.headers().get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if !declared.is_some_and(|n| n > 0 && n <= SMALL_BODY) {
-        return next.run(req).await;
-    }
-    let (parts, body) = req.into_parts();
-    match tokio::time::timeout(ctx.limits.request_timeout, idempotency::read_body(body, SMALL_BODY as usize)).await {
-        Ok(Ok(bytes)) => next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await,
-        Ok(Err(e)) => e.into_response(),
-        Err(_) => ApiError::new(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            "timeout",
-            "the request body took too long to arrive",
-        )
-        .into_response(),
-    }
 }
 
 /// Headers every answer carries: no framing (clickjacking of dispatcher actions), no type

@@ -52,6 +52,7 @@ pub async fn serve(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
     let per_address = Arc::new(super::slots::Slots::<IpAddr>::default());
+    let lingering = Arc::new(tokio::sync::Semaphore::new(MAX_LINGERING));
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
@@ -78,7 +79,7 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let Ok(service) = make.call(peer).await;
         let service = hyper_util::service::TowerToHyperService::new(service);
-        let socket = Lingering { stream: Some(stream), place: Some(place) };
+        let socket = Lingering { stream: Some(stream), place: Some(place), lingering: lingering.clone() };
         let connection = http.serve_connection(hyper_util::rt::TokioIo::new(socket), service);
         let mut stopping = stopping.clone();
         connections.spawn(async move {
@@ -108,15 +109,22 @@ pub async fn serve(
 const LINGER_IDLE: Duration = Duration::from_secs(2);
 const LINGER_TIME: Duration = Duration::from_secs(30);
 const LINGER_BYTES: usize = 32 << 20;
+/// Closed connections reading on at once, from all addresses. A closed connection gives its
+/// address's place back at once: a phone sending refused uploads one after another must not
+/// find its places taken by its own earlier connections, whose bytes the server is still
+/// reading. Past this many, a closed connection closes at once (its client may see a reset).
+const MAX_LINGERING: usize = 1024;
 
 /// A connection's socket that, once hyper is done with it, reads and discards what the client is
 /// still sending for a short while before closing it (the "lingering close" of nginx and Apache).
 /// Closing a socket with unread bytes sends a reset: a client still writing an upload that was
 /// refused (413) would see "broken pipe" instead of the answer, at random, depending on who was
-/// faster. The connection's place among its address's connections is held until the socket closes.
+/// faster. The connection's place among its address's connections is held until hyper is done
+/// with it; the reading on takes one of [`MAX_LINGERING`] places instead.
 struct Lingering {
     stream: Option<TcpStream>,
     place: Option<Slot<IpAddr>>,
+    lingering: Arc<tokio::sync::Semaphore>,
 }
 
 impl Lingering {
@@ -160,16 +168,20 @@ impl AsyncWrite for Lingering {
 
 impl Drop for Lingering {
     fn drop(&mut self) {
-        let (Some(stream), place) = (self.stream.take(), self.place.take()) else { return };
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(linger(stream, place));
-        }
+        self.place.take();
+        let Some(stream) = self.stream.take() else { return };
+        let (Ok(runtime), Ok(place)) =
+            (tokio::runtime::Handle::try_current(), self.lingering.clone().try_acquire_owned())
+        else {
+            return;
+        };
+        runtime.spawn(linger(stream, place));
     }
 }
 
 /// Ends the answer (FIN), then discards what the client still sends until it closes too, stops
 /// sending for [`LINGER_IDLE`], or the linger time or byte budget runs out.
-async fn linger(mut stream: TcpStream, _place: Option<Slot<IpAddr>>) {
+async fn linger(mut stream: TcpStream, _place: tokio::sync::OwnedSemaphorePermit) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let _ = stream.shutdown().await;
     let mut scratch = [0u8; 8192];
