@@ -16,7 +16,8 @@ pub struct PointRow {
 pub struct PointBatch {
     ids: Vec<u8>,
     ends: Vec<usize>,
-    pub coords: Vec<(f64, f64)>,
+    /// Longitude as x, latitude as y.
+    pub coords: Vec<geo::Coord<f64>>,
 }
 
 impl PointBatch {
@@ -43,7 +44,7 @@ impl PointBatch {
     fn push(&mut self, id: &[u8], lon: f64, lat: f64) {
         self.ids.extend_from_slice(id);
         self.ends.push(self.ids.len());
-        self.coords.push((lon, lat));
+        self.coords.push(geo::Coord { x: lon, y: lat });
     }
 }
 
@@ -79,8 +80,8 @@ impl<R: Read> PointReader<R> {
             Ok(0) => None,
             Ok(_) => Some(Ok(PointRow {
                 id: String::from_utf8_lossy(batch.id(0)).into_owned(),
-                lon: batch.coords[0].0,
-                lat: batch.coords[0].1,
+                lon: batch.coords[0].x,
+                lat: batch.coords[0].y,
             })),
             Err(e) => Some(Err(e)),
         }

@@ -56,7 +56,8 @@ pub fn run(grids: &Path, points: &Path, out: &Path, threads: usize) -> Result<As
     let tmp = out.with_extension(format!("partial-{}", std::process::id()));
     let result = (|| {
         let file = std::fs::File::create(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-        let mut output = Output { out: std::io::BufWriter::with_capacity(1 << 20, file), line: Vec::new() };
+        let mut output =
+            Output { out: std::io::BufWriter::with_capacity(1 << 20, file), line: Vec::new(), answers: Vec::new() };
         output.out.write_all(b"id,code\n").map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
         let mut stats = AssignStats { grids: index.len(), points: 0, assigned: 0, index_seconds, seconds: 0.0 };
         if threads <= 1 {
@@ -120,12 +121,14 @@ pub fn run(grids: &Path, points: &Path, out: &Path, threads: usize) -> Result<As
 struct Output {
     out: std::io::BufWriter<std::fs::File>,
     line: Vec<u8>,
+    /// The batch's answers, by point.
+    answers: Vec<Option<usize>>,
 }
 
 impl Output {
     fn write(&mut self, index: &GridIndex<()>, batch: &PointBatch, stats: &mut AssignStats) -> std::io::Result<()> {
-        for (i, &(lon, lat)) in batch.coords.iter().enumerate() {
-            let hit = index.locate_index(geo::Coord { x: lon, y: lat });
+        index.locator().locate_many(&batch.coords, &mut self.answers);
+        for (i, &hit) in self.answers.iter().enumerate() {
             let line = &mut self.line;
             line.clear();
             let id = batch.id(i);
