@@ -476,3 +476,77 @@ async fn case_scenario(store: &Store) {
 async fn cases_move_through_the_workflow_and_record_each_step() {
     on_both_backends!(case_scenario);
 }
+
+async fn many_points_scenario(store: &Store) {
+    use gridwatch::domain::patrol::StoredPoint;
+    // More new points than one write takes (PostgreSQL copies them in chunks of 10,000), with
+    // text that COPY must escape, a polygon among the points, and exact coordinates.
+    let now = datetime!(2026-12-06 09:30:00.123456 UTC);
+    let awkward = ["tab\there", "line\nbreak\r\n", "back\\slash \\N", "\\N", "菜市场 (东门)", ""];
+    let points: Vec<StoredPoint> = (0..10_050)
+        .map(|i| {
+            let (lon, lat) = (116.0 + f64::from(i) * 1e-5 + 1e-13, 39.9 - f64::from(i) * 3e-6);
+            let geometry = if i % 1000 == 7 {
+                geo::Geometry::Polygon(
+                    polygon![(x: lon, y: lat), (x: lon + 1e-4, y: lat), (x: lon, y: lat + 1e-4), (x: lon, y: lat)],
+                )
+            } else {
+                geo::Geometry::Point(geo::Point::new(lon, lat))
+            };
+            StoredPoint {
+                code: format!("P{i:05}{}", if i % 97 == 0 { "\t x" } else { "" }),
+                name: format!("{} {i}", awkward[i as usize % awkward.len()]),
+                kind: "market".into(),
+                geometry,
+                criteria: Vec::new(),
+                required_per_week: 1 + (i % 3) as u8,
+                grid_code: (i % 2 == 0).then(|| format!("G{}", i % 10)),
+                grids: if i % 2 == 0 { vec![format!("G{}", i % 10)] } else { Vec::new() },
+                responsible_unit: (i % 5 == 0).then(|| "城管\\执法".to_string()),
+                created_at: now,
+                updated_at: now,
+            }
+        })
+        .collect();
+    let summary = store.upsert_points(points.clone(), now, Actor::cli(), false).await.expect("import");
+    assert_eq!((summary.created, summary.updated, summary.unchanged), (10_050, 0, 0));
+    let stored = store.points(None).await.expect("read back");
+    assert_eq!(stored.len(), points.len());
+    let by_code: std::collections::HashMap<&str, &StoredPoint> = stored.iter().map(|p| (p.code.as_str(), p)).collect();
+    for p in &points {
+        let back = by_code.get(p.code.as_str()).unwrap_or_else(|| panic!("{:?} was not stored", p.code));
+        assert!(back.same_as(p), "{p:?}\nread back as\n{back:?}");
+        assert_eq!((back.created_at, back.updated_at), (now, now), "{:?}", p.code);
+    }
+    // The same file again changes nothing.
+    let again = store.upsert_points(points, now, Actor::cli(), false).await.expect("again");
+    assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 10_050));
+}
+
+#[tokio::test]
+async fn many_points_import_and_read_back_exactly() {
+    on_both_backends!(many_points_scenario);
+}
+
+#[tokio::test]
+async fn a_large_first_point_import_into_postgis_builds_the_dropped_indexes_again() {
+    let db = TestDb::postgres().await;
+    let name = db.postgres_db.clone().expect("a PostgreSQL database");
+    let (base, _) = postgres_admin_url().rsplit_once('/').map(|(b, d)| (b.to_string(), d.to_string())).expect("URL");
+    let indexes = || async {
+        let mut conn = sqlx::PgConnection::connect(&format!("{base}/{name}")).await.expect("connect");
+        let mut rows: Vec<String> = sqlx::query_scalar(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'assessment_points' ORDER BY indexname",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .expect("indexes");
+        rows.sort();
+        rows
+    };
+    let before = indexes().await;
+    assert!(before.iter().any(|d| d.contains("USING gist (geom)")), "{before:?}");
+    many_points_scenario(db.store.as_ref()).await; // more than 10,000 new points into an empty table
+    assert_eq!(indexes().await, before);
+    db.finish().await;
+}

@@ -48,6 +48,20 @@ impl Tx {
         }
     }
 
+    /// PostgreSQL's `COPY … FROM STDIN` of `rows` (text format) inside this transaction:
+    /// `false` on SQLite, which has no COPY (the caller inserts instead).
+    pub(super) async fn copy_in(&mut self, statement: &str, rows: Vec<u8>) -> Result<bool, sqlx::Error> {
+        match self {
+            Tx::Postgres(tx) => {
+                let mut copy = tx.copy_in_raw(statement).await?;
+                copy.send(rows).await?;
+                copy.finish().await?;
+                Ok(true)
+            }
+            Tx::Sqlite(_) => Ok(false),
+        }
+    }
+
     /// Commits, or with `dry_run` rolls back: what an import does with its transaction.
     pub(super) async fn finish(self, dry_run: bool) -> Result<(), sqlx::Error> {
         if dry_run {
