@@ -168,7 +168,7 @@ impl AsyncWrite for Lingering {
 
 impl Drop for Lingering {
     fn drop(&mut self) {
-        self.place.take();
+        drop(self.place.take()); // the address's place is free at once, lingering or not
         let Some(stream) = self.stream.take() else { return };
         let (Ok(runtime), Ok(place)) =
             (tokio::runtime::Handle::try_current(), self.lingering.clone().try_acquire_owned())

@@ -268,7 +268,7 @@ fn ewkb_hex(wkb: &[u8]) -> String {
         ewkb.extend_from_slice(&srid);
         ewkb.extend_from_slice(&wkb[5..]);
     }
-    ewkb.iter().map(|b| format!("{b:02X}")).collect()
+    hex::encode(ewkb)
 }
 
 #[derive(sqlx::FromRow)]
