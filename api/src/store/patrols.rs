@@ -249,25 +249,18 @@ fn copy_time(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
-/// WKB as the hexadecimal EWKB that PostGIS reads for a `geometry(…, 4326)` column: the SRID
-/// goes in after the byte order and type, and the type says it is there.
+/// The WKB `spatial::wkb` writes (always little-endian) as the hexadecimal EWKB that PostGIS
+/// reads for a `geometry(…, 4326)` column: the type says an SRID follows, and it does.
 fn ewkb_hex(wkb: &[u8]) -> String {
     const HAS_SRID: u32 = 0x2000_0000;
+    let Some((Ok(kind), body)) = wkb.get(1..5).map(<[u8; 4]>::try_from).zip(wkb.get(5..)) else {
+        return hex::encode(wkb);
+    };
     let mut ewkb = Vec::with_capacity(wkb.len() + 4);
-    if let (Some(&order), Some(kind)) = (wkb.first(), wkb.get(1..5)) {
-        let little = order == 1;
-        let kind =
-            <[u8; 4]>::try_from(kind).map_or(0, |k| if little { u32::from_le_bytes(k) } else { u32::from_be_bytes(k) });
-        let (kind, srid) = if little {
-            ((kind | HAS_SRID).to_le_bytes(), 4326u32.to_le_bytes())
-        } else {
-            ((kind | HAS_SRID).to_be_bytes(), 4326u32.to_be_bytes())
-        };
-        ewkb.push(order);
-        ewkb.extend_from_slice(&kind);
-        ewkb.extend_from_slice(&srid);
-        ewkb.extend_from_slice(&wkb[5..]);
-    }
+    ewkb.push(1);
+    ewkb.extend_from_slice(&(u32::from_le_bytes(kind) | HAS_SRID).to_le_bytes());
+    ewkb.extend_from_slice(&4326u32.to_le_bytes());
+    ewkb.extend_from_slice(body);
     hex::encode(ewkb)
 }
 
