@@ -292,3 +292,90 @@ fn each_layer_has_a_tilejson_whose_fields_name_what_the_tiles_carry() {
     assert_eq!(server.get_as(None, "/tiles/grids.json").0, 401, "a TileJSON needs a token like its tiles");
     assert_eq!(server.get_as(Some(&admin), "/tiles/roads.json").0, 404);
 }
+
+/// A counter of the server's `/metrics`.
+fn counter(server: &Server, token: &str, name: &str) -> u64 {
+    let scraped = server.fetch(Some(token), "/metrics", None);
+    assert_eq!(scraped.status, 200);
+    let text = String::from_utf8_lossy(&scraped.body).into_owned();
+    let line = text.lines().find(|l| l.split_whitespace().next() == Some(name));
+    line.and_then(|l| l.split_whitespace().nth(1)?.parse().ok()).unwrap_or_else(|| panic!("{name} in {text}"))
+}
+
+/// Case ids and statuses one problems tile draws, as GDAL reads them.
+fn drawn(server: &Server, token: &str, (z, x, y): (u32, u32, u32), label: &str) -> Vec<(String, String)> {
+    let tile = server.fetch(Some(token), &format!("/tiles/problems/{z}/{x}/{y}.mvt"), None);
+    assert_eq!(tile.status, 200, "{label}");
+    if tile.body.is_empty() {
+        return Vec::new();
+    }
+    let listing = ogr_read(&tile.body, z, x, y, label).listing;
+    values(&listing, "id").into_iter().zip(values(&listing, "status")).collect()
+}
+
+/// A tile asked for after a write shows it at once, a changed case is drawn once in its new state,
+/// cases written by another process show within seconds, and the server reads only what changed
+/// (never every case again) to get there.
+fn live_scenario(backend: &Backend) {
+    let name = backend.name();
+    let server = Server::start(&backend.url(), &["--demo"]);
+    let (admin, officer, dispatcher) =
+        (server.token_of("admin"), server.token_of("officer"), server.token_of("dispatcher"));
+    let (lon, lat) = (116.3955, 39.9622);
+    let (x, y) = tile_of(lon, lat, 17);
+    let at = (17, x, y);
+    let before = drawn(&server, &admin, at, &format!("{name}-live-0"));
+    let (whole, read) = (
+        counter(&server, &admin, "gridwatch_map_layer_whole_reads_total"),
+        counter(&server, &admin, "gridwatch_map_layer_cases_read_total"),
+    );
+    assert_eq!(whole, 1, "{name}: the layers were read whole once, at start");
+    let everything = read;
+
+    // Five reports: each is in the tile asked for right after its answer.
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let body = json!({"lon": lon + 1e-5 * f64::from(i), "lat": lat, "category": "E01001", "description": "live", "source": "officer"});
+        let (status, created) = server.post_as(Some(&officer), "/api/v1/problems", &body.to_string());
+        assert_eq!(status, 201, "{name}: {created}");
+        let id = created["id"].to_string();
+        let now = drawn(&server, &admin, at, &format!("{name}-live-r{i}"));
+        assert!(now.iter().any(|(drawn, _)| *drawn == id), "{name}: report {id} drawn at once");
+        ids.push(created["id"].as_i64().expect("id"));
+    }
+
+    // A step of one of them: drawn once, in its new state.
+    let accepted = server.act(&dispatcher, ids[2], json!({"action": "accept"}));
+    assert_eq!(accepted["status"], "accepted", "{name}");
+    let now = drawn(&server, &admin, at, &format!("{name}-live-step"));
+    let copies: Vec<&(String, String)> = now.iter().filter(|(id, _)| *id == ids[2].to_string()).collect();
+    assert_eq!(copies, [&(ids[2].to_string(), "accepted".to_string())], "{name}: one copy, accepted");
+    assert_eq!(now.len(), before.len() + 5, "{name}: every case drawn once");
+
+    // Cases imported by another process (the command line) show within seconds.
+    let dir = common::scratch("tiles-live-import");
+    let csv = dir.join("backlog.csv");
+    let rows: String = (0..3)
+        .map(|i| format!("LIVE{i},C01001,imported,citizen,2026-11-20 09:00,{},{lat}\n", lon + 2e-5 * f64::from(i)))
+        .collect();
+    std::fs::write(&csv, format!("code,category,description,source,reported_at,lon,lat\n{rows}")).expect("csv");
+    let out = gridwatch(&["import", "problems", csv.to_str().expect("path")], Some(&backend.url()));
+    assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+    assert!(
+        common::eventually(5, || drawn(&server, &admin, at, &format!("{name}-live-import")).len() == before.len() + 8),
+        "{name}: the imported cases are drawn"
+    );
+
+    // All of that without reading every case again: only the nine changed, and a few the demo's
+    // clock changed meanwhile.
+    assert_eq!(counter(&server, &admin, "gridwatch_map_layer_whole_reads_total"), 1, "{name}: no whole read");
+    let caught_up = counter(&server, &admin, "gridwatch_map_layer_cases_read_total") - read;
+    assert!((9..everything).contains(&caught_up), "{name}: read {caught_up} cases to catch up, {everything} in all");
+}
+
+#[test]
+fn problem_tiles_follow_each_change_reading_only_what_changed() {
+    for backend in Backend::both("tiles-live") {
+        live_scenario(&backend);
+    }
+}

@@ -48,8 +48,8 @@ impl Follower {
                     Ok(notice) => notice,
                     Err(e) => {
                         tracing::warn!(error = %e, "lost the notification connection; reconnecting");
-                        // Whatever was said meanwhile is lost: the index and tiles check again.
-                        self.tiles.changed();
+                        // Whatever was said meanwhile is lost: the index and tiles read again.
+                        self.tiles.everything_changed();
                         let _ = self.catalog.refresh(&self.store).await;
                         break;
                     }
@@ -89,9 +89,11 @@ impl Follower {
                 tracing::warn!(error = %e, "grid index refresh failed; the periodic check will retry");
             }
         }
-        if layers || !cases.is_empty() {
-            self.tiles.changed();
+        if layers {
+            self.tiles.points_changed();
         }
+        // A case committed by any node, with an id lower than one already read or not.
+        self.tiles.cases_changed(cases.iter().copied());
         cases.sort_unstable();
         cases.dedup();
         if cases.len() > MOST_REPLAYED {

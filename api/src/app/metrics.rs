@@ -87,6 +87,12 @@ pub struct Metrics {
     pub webhook_failed: AtomicU64,
     pub tile_hits: AtomicU64,
     pub tile_misses: AtomicU64,
+    /// Cases the map layers read from the store, whole reads and catching up together.
+    pub layer_cases_read: AtomicU64,
+    /// Times the map layers read every case (at start, after an import or a lost connection).
+    pub layer_whole_reads: AtomicU64,
+    /// Times the recent cases were folded into the map layers' base.
+    pub layer_folds: AtomicU64,
     /// Live streams (server-sent events) open now.
     pub live_streams: AtomicI64,
 }
@@ -105,6 +111,9 @@ impl Default for Metrics {
             webhook_failed: 0.into(),
             tile_hits: 0.into(),
             tile_misses: 0.into(),
+            layer_cases_read: 0.into(),
+            layer_whole_reads: 0.into(),
+            layer_folds: 0.into(),
             live_streams: 0.into(),
         }
     }
@@ -218,6 +227,24 @@ impl Metrics {
         let _ = writeln!(out, "gridwatch_tile_cache_requests_total{{result=\"hit\"}} {}", self.tile_hits.load(Relaxed));
         let _ =
             writeln!(out, "gridwatch_tile_cache_requests_total{{result=\"miss\"}} {}", self.tile_misses.load(Relaxed));
+        counter(
+            &mut out,
+            "gridwatch_map_layer_cases_read_total",
+            "Cases the map layers read from the store.",
+            self.layer_cases_read.load(Relaxed),
+        );
+        counter(
+            &mut out,
+            "gridwatch_map_layer_whole_reads_total",
+            "Times the map layers read every case (at start, after an import or a lost connection).",
+            self.layer_whole_reads.load(Relaxed),
+        );
+        counter(
+            &mut out,
+            "gridwatch_map_layer_folds_total",
+            "Times the recently changed cases were folded into the map layers' base.",
+            self.layer_folds.load(Relaxed),
+        );
         gauge(&mut out, "gridwatch_tile_cache_bytes", "Bytes of tiles cached.", gauges.tile_cache_bytes.to_string());
         gauge(&mut out, "gridwatch_tile_cache_tiles", "Tiles cached.", gauges.tile_cache_tiles.to_string());
         gauge(

@@ -1,5 +1,5 @@
 //! The use cases shared by the HTTP API and the command line: the grid catalogue kept fresh,
-//! intake's group commit, taking a case a step further, escalation, coverage, planning, bulletins, evidence files, tiles and supervision rounds. Built
+//! intake's group commit, taking a case a step further, escalation, coverage, planning, bulletins, evidence files, map layers and tiles, and supervision rounds. Built
 //! on [`crate::domain`] and [`crate::store`]; knows nothing of HTTP or the command line.
 
 pub mod bulletin;
@@ -14,6 +14,7 @@ pub mod evidence;
 pub mod export;
 pub mod group_commit;
 pub mod letters;
+pub mod map_layers;
 pub mod metrics;
 pub mod pdf;
 pub mod planning;

@@ -1,27 +1,21 @@
 //! Vector tiles (`/tiles/{layer}/{z}/{x}/{y}.mvt`) served from memory: grids from the routing
-//! index, assessment points and problems from layers kept beside it and rebuilt when the store's
-//! layer fingerprint moves. Built tiles are cached per caller's area; ETags let clients revalidate.
+//! index, assessment points and problems from the map layers kept up to date beside it
+//! ([`crate::app::map_layers`]). Built tiles are cached per caller's area; ETags let clients
+//! revalidate.
 
+use crate::app::map_layers::{Layers, LiveLayers};
 use crate::app::metrics::METRICS;
 use crate::domain::access::{Area, Scope};
 use crate::domain::auth::Principal;
 use crate::domain::grids::Snapshot;
-use crate::domain::patrol::StoredPoint;
-use crate::domain::problem::Problem;
 use crate::domain::workflow::calendar::WorkingCalendar;
-use crate::domain::workflow::case::CaseClock;
 use crate::domain::workflow::colour::{Colour, Thresholds};
-use crate::store::{for_each_point, for_each_problem, Store, StoreError, Which};
-use arc_swap::ArcSwap;
-use geo::{BoundingRect, Rect};
+use crate::store::{Store, StoreError};
 use maps::mvt::{self, GeomType, Value};
 use maps::tiles::{point_at, TileId, EXTENT};
-use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{RTree, RTreeObject, AABB};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -94,122 +88,6 @@ impl TileLayer {
     }
 }
 
-type Boxed = GeomWithData<Rectangle<[f64; 2]>, u32>;
-
-/// A case as a tile draws it: place, state and colour clock, with the repeated texts shared
-/// (a city has a million cases but only thousands of grids, units and categories).
-struct CaseMark {
-    id: i64,
-    lon: f64,
-    lat: f64,
-    status: crate::domain::workflow::state::State,
-    category: Arc<str>,
-    category_name: Option<Arc<str>>,
-    grid_code: Option<Arc<str>>,
-    responsible_unit: Option<Arc<str>>,
-    reported_by: Option<Arc<str>>,
-    clock: CaseClock,
-}
-
-/// Hands out one shared copy of each distinct text.
-#[derive(Default)]
-struct Interner(HashMap<String, Arc<str>>);
-
-impl Interner {
-    fn get(&mut self, text: &str) -> Arc<str> {
-        if let Some(shared) = self.0.get(text) {
-            return shared.clone();
-        }
-        let shared: Arc<str> = Arc::from(text);
-        self.0.insert(text.to_string(), shared.clone());
-        shared
-    }
-
-    fn point(&mut self, p: StoredPoint) -> PointMark {
-        PointMark {
-            code: p.code.into(),
-            name: p.name.into(),
-            kind: self.get(&p.kind),
-            geometry: p.geometry,
-            required_per_week: p.required_per_week,
-            grid_code: p.grid_code.as_deref().map(|t| self.get(t)),
-            grids: p.grids.iter().map(|t| self.get(t)).collect(),
-            responsible_unit: p.responsible_unit.as_deref().map(|t| self.get(t)),
-        }
-    }
-
-    fn mark(&mut self, p: &Problem) -> CaseMark {
-        CaseMark {
-            id: p.id,
-            lon: p.lon,
-            lat: p.lat,
-            status: p.status,
-            category: self.get(&p.category),
-            category_name: p.class.as_ref().map(|c| self.get(&c.category_name)),
-            grid_code: p.grid_code.as_deref().map(|t| self.get(t)),
-            responsible_unit: p.responsible_unit.as_deref().map(|t| self.get(t)),
-            reported_by: p.reported_by.as_deref().map(|t| self.get(t)),
-            clock: CaseClock::of(p),
-        }
-    }
-}
-
-/// An assessment point as a tile draws it (its checklist is one request away).
-struct PointMark {
-    code: Box<str>,
-    name: Box<str>,
-    kind: Arc<str>,
-    geometry: geo::Geometry<f64>,
-    required_per_week: u8,
-    grid_code: Option<Arc<str>>,
-    /// Every grid it touches: a caller whose area holds any of them sees it.
-    grids: Box<[Arc<str>]>,
-    responsible_unit: Option<Arc<str>>,
-}
-
-impl PointMark {
-    fn seen_by(&self, area: &Area) -> bool {
-        area.sees(self.grid_code.as_deref(), self.responsible_unit.as_deref(), None)
-            || self.grids.iter().any(|g| area.sees(Some(g), None, None))
-    }
-}
-
-/// Points and problems as the tiles need them, with an R-tree over each.
-struct Layers {
-    fingerprint: String,
-    points: Vec<PointMark>,
-    point_tree: RTree<Boxed>,
-    problems: Vec<CaseMark>,
-    problem_tree: RTree<Placed>,
-}
-
-impl Layers {
-    fn empty() -> Self {
-        Self {
-            fingerprint: String::new(),
-            points: Vec::new(),
-            point_tree: RTree::new(),
-            problems: Vec::new(),
-            problem_tree: RTree::new(),
-        }
-    }
-}
-
-fn boxed(r: Rect<f64>, i: usize) -> Boxed {
-    GeomWithData::new(Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]), i as u32)
-}
-
-/// A case's place in the problem tree: a point is half a box's size, and there are a million.
-type Placed = GeomWithData<[f64; 2], u32>;
-
-fn in_box<G: RTreeObject<Envelope = AABB<[f64; 2]>>>(
-    tree: &RTree<GeomWithData<G, u32>>,
-    r: Rect<f64>,
-) -> impl Iterator<Item = usize> + '_ {
-    let envelope = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
-    tree.locate_in_envelope_intersecting(&envelope).map(|b| b.data as usize)
-}
-
 /// A built tile: its bytes and the ETag derived from them.
 pub struct Tile {
     pub bytes: axum::body::Bytes,
@@ -246,27 +124,14 @@ type TileCache = quick_cache::sync::Cache<CacheKey, Arc<Tile>, TileWeight>;
 fn tile_cache() -> TileCache {
     TileCache::with_weighter(CACHE_TILES, CACHE_BYTES, TileWeight)
 }
-/// How often the store's fingerprint is checked while tiles are being asked for.
-const CHECK_EVERY: Duration = Duration::from_millis(500);
-
 pub struct TileService {
-    layers: Arc<ArcSwap<Layers>>,
-    checked: Mutex<Option<Instant>>,
-    /// Set when this process committed a change the layers show (see [`TileService::changed`]).
-    changed: std::sync::atomic::AtomicBool,
-    rebuilding: Arc<tokio::sync::Mutex<()>>,
+    layers: LiveLayers,
     cache: TileCache,
 }
 
 impl Default for TileService {
     fn default() -> Self {
-        Self {
-            layers: Arc::new(ArcSwap::from_pointee(Layers::empty())),
-            checked: Mutex::new(None),
-            changed: std::sync::atomic::AtomicBool::new(false),
-            rebuilding: Arc::new(tokio::sync::Mutex::new(())),
-            cache: tile_cache(),
-        }
+        Self { layers: LiveLayers::default(), cache: tile_cache() }
     }
 }
 
@@ -278,53 +143,19 @@ pub struct Clocked<'a> {
 }
 
 impl TileService {
-    /// Says that a change the layers show (a case stored or changed, a point written) was
-    /// committed by this process: the next tile reloads the layers before it is drawn, so a tile
-    /// asked for after a write shows it. Changes made elsewhere (imports, other nodes) are seen by
-    /// the fingerprint, checked every [`CHECK_EVERY`].
-    pub fn changed(&self) {
-        self.changed.store(true, std::sync::atomic::Ordering::SeqCst);
+    /// Says that these cases were stored or changed by a commit: the next tile shows them.
+    pub fn cases_changed(&self, ids: impl IntoIterator<Item = i64>) {
+        self.layers.cases_changed(ids);
     }
 
-    /// Reloads points and problems when this process changed them, or when the store says they
-    /// changed (checked at most every [`CHECK_EVERY`]); one reload at a time, readers keep the
-    /// previous layers meanwhile.
-    async fn fresh_layers(&self, store: &Arc<Store>) -> Result<Arc<Layers>, StoreError> {
-        // A change committed here forces a reload even if the fingerprint did not move: on
-        // PostgreSQL a transaction holding a lower id can commit after one holding a higher id.
-        let forced = self.changed.swap(false, std::sync::atomic::Ordering::SeqCst);
-        let due = forced || {
-            let mut checked = self.checked.lock().unwrap_or_else(|e| e.into_inner());
-            let due = checked.is_none_or(|t| t.elapsed() >= CHECK_EVERY);
-            if due {
-                *checked = Some(Instant::now());
-            }
-            due
-        };
-        // Never built yet (the server just started): wait for the build rather than draw nothing.
-        if due || self.layers.load().fingerprint.is_empty() {
-            // Waiting here for a build that began before the change, then building again.
-            let one = self.rebuilding.clone().lock_owned().await;
-            let fingerprint = store.layer_fingerprint().await?;
-            if forced || fingerprint != self.layers.load().fingerprint {
-                // A big city's layers take longer than a request may: the build runs on its own,
-                // so a request that gives up does not throw the half-built layers away.
-                let (store, slot) = (store.clone(), self.layers.clone());
-                let build = tokio::spawn(async move {
-                    let _one = one;
-                    let layers = load(&store, fingerprint).await?;
-                    tracing::info!(
-                        points = layers.points.len(),
-                        problems = layers.problems.len(),
-                        "tile layers rebuilt"
-                    );
-                    slot.store(Arc::new(layers));
-                    Ok::<(), StoreError>(())
-                });
-                build.await.map_err(|e| StoreError::Corrupt(format!("building the tile layers failed: {e}")))??;
-            }
-        }
-        Ok(self.layers.load_full())
+    /// Says that assessment points were written: the next tile shows them.
+    pub fn points_changed(&self) {
+        self.layers.points_changed();
+    }
+
+    /// Says that changes may have been missed: the next tile reads the layers whole.
+    pub fn everything_changed(&self) {
+        self.layers.everything_changed();
     }
 
     /// The tile cache's bytes and tiles.
@@ -335,7 +166,7 @@ impl TileService {
     /// Builds the point and problem layers ahead of the first map: a big city's take longer
     /// than a request may wait.
     pub async fn warm(&self, store: &Arc<Store>) {
-        if let Err(e) = self.fresh_layers(store).await {
+        if let Err(e) = self.layers.fresh(store).await {
             tracing::warn!(error = %e, "building the tile layers at start failed; the first tile will retry");
         }
     }
@@ -353,12 +184,12 @@ impl TileService {
     ) -> Result<Arc<Tile>, StoreError> {
         let layers = match layer {
             TileLayer::Grids => None,
-            _ => Some(self.fresh_layers(store).await?),
+            _ => Some(self.layers.fresh(store).await?),
         };
         let data = match (&layers, layer) {
             (None, _) => hash(&snapshot.revision),
-            (Some(l), TileLayer::Problems) => hash(&(&l.fingerprint, clock.now.unix_timestamp() / 60)),
-            (Some(l), _) => hash(&l.fingerprint),
+            (Some(l), TileLayer::Problems) => hash(&(l.cases_version, clock.now.unix_timestamp() / 60)),
+            (Some(l), _) => hash(&l.points_version),
         };
         // The area a scope expands to follows the grid hierarchy, hence the revision.
         let key = CacheKey { layer, tile, area: hash(&(Scope::of(principal), snapshot.revision)), data };
@@ -384,22 +215,6 @@ fn hash<T: Hash + ?Sized>(v: &T) -> u64 {
     let mut h = DefaultHasher::new();
     v.hash(&mut h);
     h.finish()
-}
-
-async fn load(store: &Store, fingerprint: String) -> Result<Layers, StoreError> {
-    let mut texts = Interner::default();
-    let mut points = Vec::new();
-    for_each_point(store, |p| points.push(texts.point(p))).await?;
-    points.shrink_to_fit();
-    // Walked page by page: whole `Problem`s for a million cases would take gigabytes.
-    let mut problems = Vec::with_capacity(usize::try_from(store.count_problems().await?).unwrap_or(0));
-    for_each_problem(store, Which::AllOnMap, |p| problems.push(texts.mark(&p))).await?;
-    let point_tree = RTree::bulk_load(
-        points.iter().enumerate().filter_map(|(i, p)| Some(boxed(p.geometry.bounding_rect()?, i))).collect(),
-    );
-    let problem_tree =
-        RTree::bulk_load(problems.iter().enumerate().map(|(i, p)| Placed::new([p.lon, p.lat], i as u32)).collect());
-    Ok(Layers { fingerprint, points, point_tree, problems, problem_tree })
 }
 
 fn text(v: &Option<String>) -> Option<Value> {
@@ -434,8 +249,8 @@ fn grids_tile(snapshot: &Snapshot, area: &Area, tile: TileId) -> Vec<u8> {
 
 fn points_tile(layers: &Layers, area: &Area, tile: TileId) -> Vec<u8> {
     let mut layer = mvt::Layer::new("points", EXTENT);
-    for (i, shifts) in tile.candidates(|rect| in_box(&layers.point_tree, rect)) {
-        let p = &layers.points[i];
+    for (i, shifts) in tile.candidates(|rect| layers.points.in_box(rect)) {
+        let p = &layers.points.marks[i];
         if !p.seen_by(area) {
             continue;
         }
@@ -478,8 +293,8 @@ struct Cluster {
 fn problems_tile(layers: &Layers, area: &Area, tile: TileId, clock: &Clocked<'_>) -> Vec<u8> {
     let mut layer = mvt::Layer::new("problems", EXTENT);
     let mut clusters: BTreeMap<(i32, i32), Cluster> = BTreeMap::new();
-    for (i, shifts) in tile.candidates(|rect| in_box(&layers.problem_tree, rect)) {
-        let p = &layers.problems[i];
+    for (i, shifts) in tile.candidates(|rect| layers.cases.in_box(rect)) {
+        let p = layers.cases.get(i);
         if !area.sees(p.grid_code.as_deref(), p.responsible_unit.as_deref(), p.reported_by.as_deref()) {
             continue;
         }

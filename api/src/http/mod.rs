@@ -224,7 +224,7 @@ impl ApiContext {
 
     /// Tells live streams that a case was stored or changed (after its commit).
     pub fn announce(&self, problem: &crate::domain::problem::Problem) {
-        self.tiles.changed();
+        self.tiles.cases_changed([problem.id]);
         // On a shared PostgreSQL the streams of every node, this one's too, hear of it from the
         // store at commit (`app::cluster`).
         if !self.store.is_shared() {

@@ -423,7 +423,7 @@ async fn save_point(
         ));
     }
     ctx.store.upsert_points(vec![stored.clone()], now, caller.actor(), false).await?;
-    ctx.tiles.changed();
+    ctx.tiles.points_changed();
     let status = if exists { StatusCode::OK } else { StatusCode::CREATED };
     let location = format!("/api/v1/points/{}", stored.code);
     Ok((
@@ -499,7 +499,7 @@ pub async fn delete_point(
     // Only a point the caller may see may be deleted; any other looks absent.
     visible_point(&ctx, &caller, &code).await?;
     if ctx.store.delete_point(code.clone(), ctx.clock.now(), caller.actor()).await? {
-        ctx.tiles.changed();
+        ctx.tiles.points_changed();
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(format!("no assessment point {code:?}")))

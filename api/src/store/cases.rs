@@ -5,12 +5,13 @@ use super::audit::{self, INSERT_AUDIT};
 use super::db::{sql, Param, Sql, Tx, Value};
 use super::dialect::Dialect;
 use super::{
-    codes_json, json_list, json_text, utc, AreaFilter, BBox, KeyedProblem, Near, NearProbe, NewEvent, ProblemEvent,
-    ProblemQuery, Sort, Store, StoreError, Which, WORLD,
+    codes_json, json_list, json_text, utc, AreaFilter, BBox, KeyedProblem, LayerMarks, Near, NearProbe, NewEvent,
+    ProblemEvent, ProblemQuery, Sort, Store, StoreError, Which, WORLD,
 };
 use crate::domain::auth::Actor;
-use crate::domain::problem::{Case, Class, NewProblem, Origin, Problem, Source};
+use crate::domain::problem::{Case, Class, MapCase, NewProblem, Origin, Problem, Source};
 use crate::domain::workflow::calendar::LimitUnit;
+use crate::domain::workflow::case::CaseClock;
 use crate::domain::workflow::catalogue::Kind;
 use crate::domain::workflow::colour::Colour;
 use crate::domain::workflow::state::State;
@@ -36,7 +37,7 @@ fn problem_columns(d: Dialect) -> String {
 }
 
 /// [`problem_columns`] without the long texts (description, candidates, nearby, duplicates,
-/// extension request): what the map layers and the escalation pass read, a million at a time.
+/// extension request): what the escalation pass reads, a million at a time.
 fn map_columns(d: Dialect) -> String {
     format!(
         "id, {position}, category, CAST('' AS TEXT) AS description, source, grid_code, grid_version, responsible_unit, \
@@ -46,6 +47,73 @@ fn map_columns(d: Dialect) -> String {
          criterion_id, version",
         position = d.case_position()
     )
+}
+
+/// The columns of [`MapCaseRow`]: what the map draws of a case and nothing more, so that a
+/// million are read in seconds.
+fn map_case_columns(d: Dialect) -> String {
+    format!(
+        "id, {position}, status, category, category_name, grid_code, responsible_unit, reported_by, severity, \
+         limit_unit, dispatched_at, deadline, reworks",
+        position = d.case_position()
+    )
+}
+
+#[derive(sqlx::FromRow)]
+struct MapCaseRow {
+    id: i64,
+    lon: f64,
+    lat: f64,
+    status: String,
+    category: String,
+    category_name: Option<String>,
+    grid_code: Option<String>,
+    responsible_unit: Option<String>,
+    reported_by: Option<String>,
+    severity: String,
+    limit_unit: Option<String>,
+    dispatched_at: Option<OffsetDateTime>,
+    deadline: Option<OffsetDateTime>,
+    reworks: i32,
+}
+
+impl MapCaseRow {
+    fn into_map_case(self) -> Result<MapCase, StoreError> {
+        let id = self.id;
+        let corrupt = |what: &str, e: String| StoreError::Corrupt(format!("problem {id} {what}: {e}"));
+        let status: State = self.status.parse().map_err(|e| corrupt("status", e))?;
+        // A classified case has all its class columns set together (`bind_new_problem`), and
+        // only a classified case starts at its severity's colour (`CaseClock::of`).
+        let limit_unit =
+            self.limit_unit.map(|u| LimitUnit::parse(&u)).transpose().map_err(|e| corrupt("limit_unit", e))?;
+        let floor = match limit_unit {
+            Some(_) => Colour::parse(&self.severity).map_err(|e| corrupt("severity", e))?,
+            None => Colour::None,
+        };
+        Ok(MapCase {
+            id,
+            lon: self.lon,
+            lat: self.lat,
+            status,
+            category: self.category,
+            category_name: self.category_name,
+            grid_code: self.grid_code,
+            responsible_unit: self.responsible_unit,
+            reported_by: self.reported_by,
+            clock: CaseClock {
+                open: status.is_open(),
+                floor,
+                limit_unit,
+                dispatched_at: self.dispatched_at.map(utc),
+                deadline: self.deadline.map(utc),
+                reworks: self.reworks.max(0) as u32,
+            },
+        })
+    }
+}
+
+fn into_map_cases(rows: Vec<MapCaseRow>) -> Result<Vec<MapCase>, StoreError> {
+    rows.into_iter().map(MapCaseRow::into_map_case).collect()
 }
 
 /// One new case, `RETURNING id`: its parameters are [`bind_new_problem`]'s, lon and lat first.
@@ -312,10 +380,45 @@ async fn keyed_problem(tx: &mut Tx, user_id: i64, key: &str) -> Result<Option<i6
 }
 
 impl Store {
-    /// Changes whenever a problem or an assessment point does (new ids, new case events, point
-    /// count and last update): the map tiles rebuild their in-memory layers when it moves.
-    pub async fn layer_fingerprint(&self) -> Result<String, StoreError> {
-        Ok(sql(self.dialect.layer_fingerprint()).scalar(&self.pool).await?)
+    /// Where the map layers stand against the store: the last case and event ids, and the
+    /// points' count and last update (see `app::map_layers`).
+    pub async fn layer_marks(&self) -> Result<LayerMarks, StoreError> {
+        Ok(sql(self.dialect.layer_marks()).one(&self.pool).await?)
+    }
+
+    /// Up to `limit` cases after id `after`, by id, as the map draws them.
+    pub async fn map_cases_page(&self, after: i64, limit: i64) -> Result<Vec<MapCase>, StoreError> {
+        let columns = map_case_columns(self.dialect);
+        let rows = sql(format!("SELECT {columns} FROM problems WHERE id > $1 ORDER BY id LIMIT $2"))
+            .bind(after)
+            .bind(limit)
+            .all(&self.pool)
+            .await?;
+        into_map_cases(rows)
+    }
+
+    /// The cases stored after `since.last_case`, changed by an event after `since.last_event`,
+    /// or named in `ids`, by id, at most `limit`: what the map layers read to catch up.
+    pub async fn map_cases_changed(
+        &self,
+        since: &LayerMarks,
+        ids: &[i64],
+        limit: i64,
+    ) -> Result<Vec<MapCase>, StoreError> {
+        let statement = format!(
+            "SELECT {columns} FROM problems WHERE id > $1 \
+             OR id IN (SELECT problem_id FROM problem_events WHERE id > $2) OR id IN ({ids}) ORDER BY id LIMIT $4",
+            columns = map_case_columns(self.dialect),
+            ids = self.dialect.json_ids(3),
+        );
+        let rows = sql(statement)
+            .bind(since.last_case)
+            .bind(since.last_event)
+            .bind(json_text(ids, "[]"))
+            .bind(limit)
+            .all(&self.pool)
+            .await?;
+        into_map_cases(rows)
     }
 
     /// Stores problems in one transaction (with their audit entries) and returns them with ids.
@@ -528,7 +631,6 @@ impl Store {
         let (columns, open) = match which {
             Which::Open => (problem_columns(self.dialect), open),
             Which::OpenOnMap => (map_columns(self.dialect), open),
-            Which::AllOnMap => (map_columns(self.dialect), ""),
         };
         let rows = sql(format!("SELECT {columns} FROM problems WHERE id > $1 {open} ORDER BY id LIMIT $2"))
             .bind(after)

@@ -146,17 +146,20 @@ impl Dialect {
         }
     }
 
-    /// Changes whenever a case or an assessment point does (see `Store::layer_fingerprint`).
-    pub(super) fn layer_fingerprint(self) -> &'static str {
+    /// The map layers' marks (see `Store::layer_marks`), as `last_case`, `last_event`, `points`.
+    pub(super) fn layer_marks(self) -> &'static str {
         match self {
             Dialect::Postgres => {
-                "SELECT concat_ws(':', (SELECT coalesce(max(id), 0) FROM problems), \
-                 (SELECT coalesce(max(id), 0) FROM problem_events), (SELECT count(*) FROM assessment_points), \
-                 (SELECT max(updated_at)::text FROM assessment_points))"
+                "SELECT (SELECT coalesce(max(id), 0) FROM problems) AS last_case, \
+                 (SELECT coalesce(max(id), 0) FROM problem_events) AS last_event, \
+                 concat_ws(':', (SELECT count(*) FROM assessment_points), \
+                 (SELECT max(updated_at)::text FROM assessment_points)) AS points"
             }
             Dialect::Sqlite => {
-                "SELECT (SELECT coalesce(max(id), 0) FROM problems) || ':' || (SELECT coalesce(max(id), 0) FROM problem_events) \
-                 || ':' || (SELECT count(*) FROM assessment_points) || ':' || (SELECT coalesce(max(updated_at), '') FROM assessment_points)"
+                "SELECT (SELECT coalesce(max(id), 0) FROM problems) AS last_case, \
+                 (SELECT coalesce(max(id), 0) FROM problem_events) AS last_event, \
+                 (SELECT count(*) FROM assessment_points) || ':' || \
+                 (SELECT coalesce(max(updated_at), '') FROM assessment_points) AS points"
             }
         }
     }

@@ -110,11 +110,20 @@ pub struct KeyedProblem {
 pub enum Which {
     /// Not closed or void, whole.
     Open,
-    /// Not closed or void, as the map and the escalation pass need them: description,
-    /// candidates, nearby grids, likely duplicates and extension request left empty.
+    /// Not closed or void, as the escalation pass needs them: description, candidates, nearby
+    /// grids, likely duplicates and extension request left empty.
     OpenOnMap,
-    /// Every case, as the map needs it.
-    AllOnMap,
+}
+
+/// Where the map layers stand against the store (see `app::map_layers`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct LayerMarks {
+    /// The highest case id: cases above it are new.
+    pub last_case: i64,
+    /// The highest case event id: a case with an event above it changed.
+    pub last_event: i64,
+    /// The assessment points' count and last update: when it moves, the points are read again.
+    pub points: String,
 }
 
 /// Cases per page when walking all of them: big enough to amortise a query, small enough that a
@@ -162,6 +171,20 @@ pub async fn for_each_problem(store: &Store, which: Which, mut visit: impl FnMut
     let mut pages = Keyset::new(0);
     while let Some(after) = pages.next() {
         let page = store.problems_page(after, PAGE, which).await?;
+        pages.advance(&page, |p| p.id);
+        page.into_iter().for_each(&mut visit);
+    }
+    Ok(())
+}
+
+/// Visits every case as the map draws it, by id, one page in memory at a time.
+pub async fn for_each_map_case(
+    store: &Store,
+    mut visit: impl FnMut(crate::domain::problem::MapCase),
+) -> Result<(), StoreError> {
+    let mut pages = Keyset::new(0);
+    while let Some(after) = pages.next() {
+        let page = store.map_cases_page(after, PAGE).await?;
         pages.advance(&page, |p| p.id);
         page.into_iter().for_each(&mut visit);
     }
