@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# The map layers of a city with a million cases, loaded at start: `gridwatch serve` on an
+# The map layers of a city with a million cases. First loaded at start: `gridwatch serve` on an
 # embedded SQLite file of CASES cases (default 1,000,000), timed from launch to its log line
-# "tile layers rebuilt", beside Python's sqlite3 reading the same rows in the same run (the
-# floor: one query, tuples, no decoding into cases).
-#   bash bench/layers.sh [CASES]
+# "map layers read whole" (before 2026-12-06: "tile layers rebuilt"), beside Python's sqlite3
+# reading the same columns in the same run (the floor: one query, tuples, no decoding into
+# cases). Then kept up to date under intake: bench/live_tiles.py posts RATE reports a second
+# (default 100) for SECONDS (default 20) and times each one's commit to the first tile drawing it.
+#   bash bench/layers.sh [CASES] [RATE] [SECONDS]
 # Two builds side by side (before and after a change), on the same file:
 #   GRIDWATCH_BENCH_BINARIES="before=/tmp/gridwatch-old after=target/release/gridwatch" bash bench/layers.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000000}
+rate=${2:-100}
+seconds=${3:-20}
 binaries=${GRIDWATCH_BENCH_BINARIES:-}
 if [ -z "$binaries" ]; then
   cargo build -q --release --locked -p gridwatch
@@ -48,12 +52,20 @@ t0=$(date +%s.%N)
 python3 - "$db" <<'PY'
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
-rows = c.execute("SELECT id, lon, lat, category, source, grid_code, grid_version, responsible_unit, status, created_at, "
-                 "reported_by, category_name, kind, department, severity, time_limit, limit_unit, dispatched_at, deadline, "
-                 "reworks, closed_at, colour, merged_into, point_code, criterion_id, version FROM problems ORDER BY id").fetchall()
+rows = c.execute("SELECT id, lon, lat, status, category, category_name, grid_code, responsible_unit, reported_by, "
+                 "severity, limit_unit, dispatched_at, deadline, reworks FROM problems ORDER BY id").fetchall()
 assert len(rows) > 0
 PY
 printf '%-28s %6.1f s\n' "python sqlite3, one query" "$(echo "$(date +%s.%N) - $t0" | bc)"
+
+# One grid over the cases, and a token, for the reports of the second part.
+cat > "$work/area.geojson" <<'JSON'
+{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"code": "BENCH", "name": "bench", "level": "grid"},
+ "geometry": {"type": "Polygon", "coordinates": [[[116.37, 39.86], [116.45, 39.86], [116.45, 39.96], [116.37, 39.96], [116.37, 39.86]]]}}]}
+JSON
+GRIDWATCH_LOG=warn "${first#*=}" import grids --database-url "sqlite://$db" "$work/area.geojson" >/dev/null
+GRIDWATCH_LOG=warn "${first#*=}" user add bench --role admin --scope '*' --database-url "sqlite://$db" >/dev/null
+token=$(GRIDWATCH_LOG=warn "${first#*=}" token create bench --database-url "sqlite://$db" | tail -n 1)
 
 port=18480
 for entry in $binaries; do
@@ -63,15 +75,20 @@ for entry in $binaries; do
   t0=$(date +%s.%N)
   GRIDWATCH_LOG=info "$bin" serve --database-url "sqlite://$db" --listen "127.0.0.1:$port" >"$log" 2>&1 &
   server=$!
-  until grep -q "tile layers rebuilt" "$log"; do
+  until grep -qE "map layers read whole|tile layers rebuilt" "$log"; do
     kill -0 "$server" 2>/dev/null || { echo "$label exited:"; tail -5 "$log"; exit 1; }
     if grep -q "building the tile layers at start failed" "$log"; then echo "$label:"; tail -3 "$log"; exit 1; fi
     sleep 0.1
   done
   elapsed=$(echo "$(date +%s.%N) - $t0" | bc)
+  printf '%-28s %6.1f s\n' "$label: serve to layers built" "$elapsed"
+  printf '%s: ' "$label"
+  python3 bench/live_tiles.py "http://127.0.0.1:$port" "$token" "$rate" "$seconds"
+  metrics=$(curl -s -H "Authorization: Bearer $token" "http://127.0.0.1:$port/metrics" | grep -E "^gridwatch_map_layer" || true)
+  echo "$label: ${metrics:-(no map layer counters in this build)}" | tr '\n' ' '
+  echo
   kill "$server"
   wait "$server" 2>/dev/null || true
   server=""
-  printf '%-28s %6.1f s\n' "$label: serve to layers built" "$elapsed"
   port=$((port + 1))
 done

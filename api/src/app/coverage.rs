@@ -153,7 +153,6 @@ pub async fn compute(
     let (from, to) = (week.start.unix_timestamp(), week.end.unix_timestamp());
     let points: Vec<StoredPoint> = store.points(None).await?.into_iter().filter(|p| area.sees_point(p)).collect();
     let routes = store.routes().await?;
-    let chunks = store.track_chunks(from, to, None).await?;
     let inspections = store.inspections(from, to).await?;
 
     let geometries: Vec<geo::Geometry<f64>> = points.iter().map(|p| p.geometry.clone()).collect();
@@ -170,7 +169,8 @@ pub async fn compute(
     let grid_entries = snapshot.index.entries();
     let mut tracked = vec![false; grid_entries.len()];
     let mut fixes = 0;
-    for chunk in &chunks {
+    // Streamed: the week's tracks are read and counted a page of batches at a time.
+    crate::store::for_each_track_chunk(store, from, to, |chunk| {
         let week_fixes: Vec<Fix> = chunk
             .fixes
             .iter()
@@ -180,7 +180,8 @@ pub async fn compute(
         fixes += week_fixes.len();
         tally.add_fixes(&index, &week_fixes);
         grids_with_fixes(&snapshot.index, &week_fixes, &mut tracked);
-    }
+    })
+    .await?;
     let mut on_route = vec![false; points.len()];
     for r in &routes {
         index.along(&r.line).into_iter().for_each(|i| on_route[i] = true);

@@ -177,6 +177,24 @@ pub async fn for_each_problem(store: &Store, which: Which, mut visit: impl FnMut
     Ok(())
 }
 
+/// Track batches read at a time by [`for_each_track_chunk`]: a batch holds up to a few thousand
+/// fixes, so a page stays a few megabytes whatever the week holds.
+const TRACK_PAGE: usize = 64;
+
+/// Visits every track batch with fixes in [from, to), decoded, a page at a time: a city's week
+/// (48 million fixes) is never held whole.
+pub async fn for_each_track_chunk(
+    store: &Store,
+    from: i64,
+    to: i64,
+    mut visit: impl FnMut(crate::domain::patrol::TrackChunk),
+) -> Result<(), StoreError> {
+    for ids in store.track_chunk_ids(from, to).await?.chunks(TRACK_PAGE) {
+        store.track_chunks_by_id(ids).await?.into_iter().for_each(&mut visit);
+    }
+    Ok(())
+}
+
 /// Visits every case as the map draws it, by id, one page in memory at a time.
 pub async fn for_each_map_case(
     store: &Store,

@@ -127,6 +127,14 @@ struct TrackRow {
     data: Vec<u8>,
 }
 
+impl TrackRow {
+    fn decode(self) -> Result<TrackChunk, StoreError> {
+        let fixes = spatial::track::decode(&self.data)
+            .ok_or_else(|| StoreError::Corrupt(format!("track chunk {} cannot be decoded", self.id)))?;
+        Ok(TrackChunk { id: self.id, officer: self.officer, fixes })
+    }
+}
+
 /// A stored point's columns, `code` to `responsible_unit`, in table order (what the point
 /// UPDATE and the multi-row INSERT both start with).
 fn point_params(p: &StoredPoint) -> [Param<'_>; 13] {
@@ -559,6 +567,29 @@ impl Store {
         .await?)
     }
 
+    /// The ids of the track batches with fixes in [from, to) (Unix seconds), by id: a week of a
+    /// city's tracks is read a few batches at a time ([`super::for_each_track_chunk`]).
+    pub async fn track_chunk_ids(&self, from: i64, to: i64) -> Result<Vec<i64>, StoreError> {
+        Ok(sql("SELECT id FROM track_chunks WHERE last_fix >= $1 AND first_fix < $2 ORDER BY id")
+            .bind(from)
+            .bind(to)
+            .all::<(i64,)>(&self.pool)
+            .await?
+            .into_iter()
+            .map(|(id,)| id)
+            .collect())
+    }
+
+    /// The track batches with these ids, decoded, by id.
+    pub async fn track_chunks_by_id(&self, ids: &[i64]) -> Result<Vec<TrackChunk>, StoreError> {
+        let statement = format!(
+            "SELECT id, officer, data FROM track_chunks WHERE id IN ({}) ORDER BY id",
+            self.dialect.json_ids(1)
+        );
+        let rows: Vec<TrackRow> = sql(statement).bind(json_text(ids, "[]")).all(&self.pool).await?;
+        rows.into_iter().map(TrackRow::decode).collect()
+    }
+
     /// Track batches with fixes in [from, to) (Unix seconds), of one officer or all.
     pub async fn track_chunks(
         &self,
@@ -574,13 +605,7 @@ impl Store {
             .bind(&officer)
             .all(&self.pool)
             .await?;
-        rows.into_iter()
-            .map(|r| {
-                let fixes = spatial::track::decode(&r.data)
-                    .ok_or_else(|| StoreError::Corrupt(format!("track chunk {} cannot be decoded", r.id)))?;
-                Ok(TrackChunk { id: r.id, officer: r.officer, fixes })
-            })
-            .collect()
+        rows.into_iter().map(TrackRow::decode).collect()
     }
 
     /// Stores an inspection and the problems its failed criteria open, in one transaction.
