@@ -27,9 +27,14 @@ GRIDWATCH_LOG=warn "${first#*=}" migrate --database-url "sqlite://$db"
 
 # Cases spread over Dongcheng, in every state, each with a category, a deadline and a colour:
 # what the map layers and the escalation pass read. Written by SQLite itself (seconds).
+# Dispatched an hour ago with a month to go, so their stored colour (none) is already right:
+# the escalation pass at start finds nothing to change, as in a city that has been running.
 python3 - "$db" "$n" <<'PY'
-import sqlite3, sys
+import datetime, sqlite3, sys
 db, n = sys.argv[1], int(sys.argv[2])
+now = datetime.datetime.now(datetime.timezone.utc)
+dispatched = (now - datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+deadline = (now + datetime.timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
 c = sqlite3.connect(db)
 c.execute("""
 WITH RECURSIVE i(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM i WHERE k < ?)
@@ -40,10 +45,9 @@ SELECT 116.38 + (abs(random()) % 60000) / 1e6, 39.87 + (abs(random()) % 80000) /
   'garbage_overflow', 'overflowing bin ' || k, 'officer', '1101010010' || (k % 90), 1, 'unit ' || (k % 40),
   CASE k % 5 WHEN 0 THEN 'closed' WHEN 1 THEN 'reported' WHEN 2 THEN 'dispatched' WHEN 3 THEN 'handled' ELSE 'accepted' END,
   '2026-11-' || printf('%02d', 1 + k % 28) || 'T08:00:00Z', 'officer' || (k % 300), '垃圾满溢', 'event', 'sanitation',
-  'yellow', 2, 'urgent_hours', '2026-11-' || printf('%02d', 1 + k % 28) || 'T09:00:00Z',
-  '2026-11-' || printf('%02d', 1 + k % 28) || 'T11:00:00Z', 'blue'
+  'none', 30, 'natural_days', ?, ?, 'none'
 FROM i
-""", (n,))
+""", (n, dispatched, deadline))
 c.commit()
 PY
 echo "cases: $n"

@@ -88,12 +88,16 @@ lock = threading.Lock()
 stop = threading.Event()
 
 
-def report():
+REPORTERS = 4
+
+
+def report(k):
+    """One of REPORTERS clients, each posting rate / REPORTERS reports a second, on schedule."""
     conn = connection()
-    start = time.monotonic()
+    start = time.monotonic() + k / rate
     sent = 0
     while time.monotonic() - start < seconds:
-        due = start + sent / rate
+        due = start + sent * REPORTERS / rate
         pause = due - time.monotonic()
         if pause > 0:
             time.sleep(pause)
@@ -108,7 +112,6 @@ def report():
             failed[0] += 1
             continue
         reports.put((json.loads(answer)["id"], lon, lat, committed))
-    stop.set()
 
 
 def watch():
@@ -132,6 +135,7 @@ def watch():
 
 
 def clusters():
+    """The office's whole-district view, asked again every second."""
     conn = connection()
     x, y = tile_of(116.41, 39.92, 12)
     while not stop.is_set():
@@ -139,14 +143,17 @@ def clusters():
         status, _ = get(conn, f"/tiles/problems/12/{x}/{y}.mvt")
         if status == 200:
             cluster_times.append(time.monotonic() - t0)
-        time.sleep(0.05)
+        time.sleep(max(0.0, 1.0 - (time.monotonic() - t0)))
 
 
-threads = [threading.Thread(target=report), threading.Thread(target=clusters)]
-threads += [threading.Thread(target=watch) for _ in range(4)]
-for t in threads:
+reporters = [threading.Thread(target=report, args=(k,)) for k in range(REPORTERS)]
+others = [threading.Thread(target=clusters)] + [threading.Thread(target=watch) for _ in range(8)]
+for t in reporters + others:
     t.start()
-for t in threads:
+for t in reporters:
+    t.join()
+stop.set()
+for t in others:
     t.join()
 
 
@@ -156,7 +163,7 @@ def percentile(values, p):
 
 
 print(
-    f"reports {len(latencies) + len(unseen) + failed[0]} ({rate:.0f}/s for {seconds:.0f} s, {failed[0]} refused); "
+    f"reports {len(latencies) + len(unseen) + failed[0]} (asked {rate:.0f}/s for {seconds:.0f} s, {failed[0]} refused); "
     f"commit to tile p50 {percentile(latencies, 50) * 1000:.0f} ms, p99 {percentile(latencies, 99) * 1000:.0f} ms, "
     f"max {max(latencies, default=float('nan')) * 1000:.0f} ms; not drawn within 60 s: {len(unseen)}; "
     f"zoom-12 cluster tile meanwhile p50 {percentile(cluster_times, 50) * 1000:.0f} ms, "

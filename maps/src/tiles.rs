@@ -31,6 +31,33 @@ pub struct TileId {
     pub y: u32,
 }
 
+/// The world shifts a feature is drawn under in one tile: at most one per query box (three).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Shifts {
+    list: [f64; 3],
+    len: u8,
+}
+
+impl Shifts {
+    fn one(shift: f64) -> Self {
+        Self { list: [shift, 0.0, 0.0], len: 1 }
+    }
+
+    fn push(&mut self, shift: f64) {
+        if let Some(slot) = self.list.get_mut(usize::from(self.len)) {
+            *slot = shift;
+            self.len += 1;
+        }
+    }
+}
+
+impl std::ops::Deref for Shifts {
+    type Target = [f64];
+    fn deref(&self) -> &[f64] {
+        &self.list[..usize::from(self.len)]
+    }
+}
+
 impl TileId {
     /// Checks the address: zoom up to [`MAX_ZOOM`], column and row inside the zoom's 2^z.
     pub fn new(z: u32, x: u32, y: u32) -> Result<Self, String> {
@@ -84,13 +111,20 @@ impl TileId {
     }
 
     /// Feature indexes found by `lookup` in each query box, each with every world shift it was
-    /// found under: one feature per index, drawn once per shift.
+    /// found under: one feature per index, drawn once per shift. `lookup` gives each index at
+    /// most once per box.
     pub fn candidates<I: IntoIterator<Item = usize>>(
         &self,
         mut lookup: impl FnMut(Rect<f64>) -> I,
-    ) -> Vec<(usize, Vec<f64>)> {
-        let mut found: std::collections::BTreeMap<usize, Vec<f64>> = std::collections::BTreeMap::new();
-        for (rect, shift) in self.query_boxes() {
+    ) -> Vec<(usize, Shifts)> {
+        let boxes = self.query_boxes();
+        // One box, as for every tile away from the antimeridian: nothing to merge (a zoom-12
+        // tile of a big city finds a million cases, and a map of them took half a second).
+        if let [(rect, shift)] = boxes[..] {
+            return lookup(rect).into_iter().map(|i| (i, Shifts::one(shift))).collect();
+        }
+        let mut found: std::collections::BTreeMap<usize, Shifts> = std::collections::BTreeMap::new();
+        for (rect, shift) in boxes {
             for i in lookup(rect) {
                 found.entry(i).or_default().push(shift);
             }

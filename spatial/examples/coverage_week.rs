@@ -1,12 +1,15 @@
 //! A city week of patrols, generated and measured: `bench/coverage.sh` runs this and PostGIS
 //! side by side.
 //!
-//! usage: coverage_week POINTS OFFICERS SUBSET_OFFICERS OUT_DIR
+//! usage: coverage_week POINTS OFFICERS SUBSET_OFFICERS OUT_DIR [store]
 //!
 //! Generates POINTS assessment points (80 % points, 12 % streets, 8 % squares) over a 30 km ×
 //! 30 km city and OFFICERS officers walking 5 days × 8 h with a fix every 15 s around their
 //! beat. Times the weekly coverage on one core for everyone, then for the first SUBSET_OFFICERS
 //! alone, and writes that subset (points as WKT, fixes, our answer) under OUT_DIR for PostGIS.
+//! With `store`, also writes the points as GeoJSON (`points.geojson`, codes P0…) and every
+//! officer-day's fixes (`chunks.bin`: per chunk a little-endian u32 count, then t as i64, lon and
+//! lat as f64 per fix) for `bench/coverage-store.sh` to load into gridwatch's store.
 
 use geo::{coord, Geometry, LineString, Point, Polygon};
 use spatial::coverage::{CoverageIndex, Fix, WeekTally};
@@ -143,6 +146,29 @@ fn main() -> std::io::Result<()> {
     for i in (0..targets.len()).filter(|&i| sub_week.visits(i) > 0) {
         writeln!(w, "{i}|{}", sub_week.visits(i))?;
     }
+    if args.get(5).map(String::as_str) == Some("store") {
+        let mut w = BufWriter::new(std::fs::File::create(out_dir.join("points.geojson"))?);
+        writeln!(w, "{{\"type\": \"FeatureCollection\", \"features\": [")?;
+        for (i, g) in targets.iter().enumerate() {
+            let comma = if i + 1 < targets.len() { "," } else { "" };
+            let properties = format!("{{\"code\": \"P{i}\", \"name\": \"point {i}\", \"type\": \"back_street\"}}");
+            writeln!(
+                w,
+                "{{\"type\": \"Feature\", \"properties\": {properties}, \"geometry\": {}}}{comma}",
+                geojson(g)
+            )?;
+        }
+        writeln!(w, "]}}")?;
+        let mut w = BufWriter::new(std::fs::File::create(out_dir.join("chunks.bin"))?);
+        for chunk in &chunks {
+            w.write_all(&(chunk.len() as u32).to_le_bytes())?;
+            for f in chunk {
+                w.write_all(&f.t.to_le_bytes())?;
+                w.write_all(&f.lon.to_le_bytes())?;
+                w.write_all(&f.lat.to_le_bytes())?;
+            }
+        }
+    }
     std::fs::write(out_dir.join("subset-seconds"), format!("{sub_seconds}\n{sub_total}\n{seconds}\n{total}\n"))?;
     Ok(())
 }
@@ -154,6 +180,17 @@ fn wkt(g: &Geometry<f64>) -> String {
         Geometry::Point(p) => format!("POINT({:.9} {:.9})", p.x(), p.y()),
         Geometry::LineString(ls) => format!("LINESTRING({})", coords(ls)),
         Geometry::Polygon(p) => format!("POLYGON(({}))", coords(p.exterior())),
+        _ => String::new(),
+    }
+}
+
+fn geojson(g: &Geometry<f64>) -> String {
+    let coords =
+        |ls: &LineString<f64>| ls.0.iter().map(|c| format!("[{:.9}, {:.9}]", c.x, c.y)).collect::<Vec<_>>().join(", ");
+    match g {
+        Geometry::Point(p) => format!("{{\"type\": \"Point\", \"coordinates\": [{:.9}, {:.9}]}}", p.x(), p.y()),
+        Geometry::LineString(ls) => format!("{{\"type\": \"LineString\", \"coordinates\": [{}]}}", coords(ls)),
+        Geometry::Polygon(p) => format!("{{\"type\": \"Polygon\", \"coordinates\": [[{}]]}}", coords(p.exterior())),
         _ => String::new(),
     }
 }

@@ -398,7 +398,8 @@ impl Store {
     }
 
     /// The cases stored after `since.last_case`, changed by an event after `since.last_event`,
-    /// or named in `ids`, by id, at most `limit`: what the map layers read to catch up.
+    /// or named in `ids`, by id, at most `limit`: what the map layers read to catch up. A colour
+    /// change (`escalate`) changes nothing the map keeps: it draws colours from the clock.
     pub async fn map_cases_changed(
         &self,
         since: &LayerMarks,
@@ -406,8 +407,10 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<MapCase>, StoreError> {
         let statement = format!(
-            "SELECT {columns} FROM problems WHERE id > $1 \
-             OR id IN (SELECT problem_id FROM problem_events WHERE id > $2) OR id IN ({ids}) ORDER BY id LIMIT $4",
+            // A union of ids, not `OR`s: SQLite would scan every case for the `OR`s.
+            "SELECT {columns} FROM problems WHERE id IN (SELECT id FROM problems WHERE id > $1 \
+             UNION SELECT problem_id FROM problem_events WHERE id > $2 AND action <> 'escalate' \
+             UNION {ids}) ORDER BY id LIMIT $4",
             columns = map_case_columns(self.dialect),
             ids = self.dialect.json_ids(3),
         );

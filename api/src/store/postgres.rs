@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/postgres/0016_round_inspectors_and_foreword.sql"),
     ),
     (17, "notifications", include_str!("../../migrations/postgres/0017_notifications.sql")),
+    (18, "colour changes unnotified", include_str!("../../migrations/postgres/0018_colour_changes_unnotified.sql")),
 ];
 
 /// Connects and brings the schema up to date.
