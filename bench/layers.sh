@@ -77,7 +77,8 @@ for entry in $binaries; do
   bin=${entry#*=}
   log="$work/$label.log"
   t0=$(date +%s.%N)
-  GRIDWATCH_LOG=info "$bin" serve --database-url "sqlite://$db" --listen "127.0.0.1:$port" >"$log" 2>&1 &
+  GRIDWATCH_LOG=info "$bin" serve --database-url "sqlite://$db" --listen "127.0.0.1:$port" \
+    --rate-limit-per-token 100000000 --rate-limit-per-ip 100000000 >"$log" 2>&1 &
   server=$!
   until grep -qE "map layers read whole|tile layers rebuilt" "$log"; do
     kill -0 "$server" 2>/dev/null || { echo "$label exited:"; tail -5 "$log"; exit 1; }
