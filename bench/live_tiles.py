@@ -88,7 +88,7 @@ lock = threading.Lock()
 stop = threading.Event()
 
 
-REPORTERS = 4
+REPORTERS = 16
 
 
 def report(k):
@@ -122,6 +122,12 @@ def watch():
         except queue.Empty:
             continue
         x, y = tile_of(lon, lat, 17)
+        # A report not drawn within a minute counts as such, unasked: a build that reloads
+        # every case for each change falls far behind, and the run must still end.
+        if time.monotonic() - committed > 60:
+            with lock:
+                unseen.append(case)
+            continue
         while True:
             status, tile = get(conn, f"/tiles/problems/17/{x}/{y}.mvt")
             if status == 200 and case in set(feature_ids(tile)):

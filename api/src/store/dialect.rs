@@ -136,7 +136,8 @@ impl Dialect {
                    AND status NOT IN ('closed', 'void') ORDER BY id LIMIT 100) p"
             }
             Dialect::Sqlite => {
-                "WITH q AS (SELECT json_extract(value, '$.i') AS i, json_extract(value, '$.x0') AS x0, \
+                // Materialised: otherwise each case compared re-reads the probe's JSON.
+                "WITH q AS MATERIALIZED (SELECT json_extract(value, '$.i') AS i, json_extract(value, '$.x0') AS x0, \
                  json_extract(value, '$.y0') AS y0, json_extract(value, '$.x1') AS x1, json_extract(value, '$.y1') AS y1, \
                  json_extract(value, '$.cat') AS cat FROM json_each($1)) \
                  SELECT q.i AS i, p.id, p.lon, p.lat, p.grid_code, p.responsible_unit, p.reported_by FROM q JOIN problems p \

@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "round inspectors and foreword",
         include_str!("../../migrations/sqlite/0016_round_inspectors_and_foreword.sql"),
     ),
+    (17, "problems near", include_str!("../../migrations/sqlite/0017_problems_near.sql")),
 ];
 
 /// Opens (creating if needed) and brings the schema up to date.
