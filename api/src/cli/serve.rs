@@ -81,7 +81,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), CliError> {
     let interval = options.escalation_interval;
     let escalations = tokio::spawn(async move {
         tiles.warm(&tile_store).await;
-        escalator.run(interval).await
+        escalator.run(interval).await;
     });
     // Several nodes on one PostgreSQL: follow each other's commits.
     let follower = crate::app::cluster::Follower {
