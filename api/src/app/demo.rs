@@ -361,7 +361,7 @@ async fn seed_letters(store: &Store, now: OffsetDateTime) -> Result<(), StoreErr
     let mut turned = Vec::new();
     let mut pages = Keyset::new(0);
     while let Some(after) = pages.next() {
-        let page = store.problems_page(after, PAGE, Which::OpenOnMap).await?;
+        let page = store.problems_page(after, PAGE, Which::OpenWithoutTexts).await?;
         pages.advance(&page, |p| p.id);
         turned.extend(page.iter().map(|p| Turned { case: p.id, unit: p.responsible_unit.clone(), colour: p.colour }));
     }

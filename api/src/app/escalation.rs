@@ -124,7 +124,7 @@ impl Escalator {
         let mut turned = Vec::new();
         let mut pages = Keyset::new(0);
         while let Some(after) = pages.next() {
-            let page = self.store.problems_page(after, PAGE, Which::OpenOnMap).await?;
+            let page = self.store.problems_page(after, PAGE, Which::OpenWithoutTexts).await?;
             pages.advance(&page, |p| p.id);
             for p in page {
                 let colour = colour_at(&p, now, &self.calendar, &self.thresholds);

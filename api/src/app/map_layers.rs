@@ -12,8 +12,8 @@
 use crate::app::metrics::METRICS;
 use crate::domain::access::Area;
 use crate::domain::patrol::StoredPoint;
-use crate::domain::problem::MapCase;
-use crate::domain::workflow::case::CaseClock;
+
+use crate::domain::workflow::case::{CaseClock, MapCase};
 use crate::domain::workflow::state::State;
 use crate::store::{for_each_map_case, for_each_point, LayerMarks, Store, StoreError};
 use arc_swap::ArcSwap;
@@ -443,6 +443,7 @@ async fn refreshed(store: &Store, old: &Layers, wanted: &Pending) -> Result<Opti
         None
     };
     let moved = marks.last_case != old.marks.last_case || marks.last_event != old.marks.last_event;
+    let mut read_whole = whole;
     let cases = if whole {
         Some(CaseLayer::load(store).await?)
     } else if moved || !wanted.cases.is_empty() {
@@ -450,17 +451,21 @@ async fn refreshed(store: &Store, old: &Layers, wanted: &Pending) -> Result<Opti
         let changed = store.map_cases_changed(&old.marks, &ids, MOST_CHANGED as i64 + 1).await?;
         METRICS.layer_cases_read.fetch_add(changed.len() as u64, Ordering::Relaxed);
         if changed.len() > MOST_CHANGED {
+            read_whole = true;
             Some(CaseLayer::load(store).await?)
+        } else if changed.is_empty() {
+            // Only colour changes: the marks move on, the drawn cases (and cached tiles) stay.
+            None
         } else {
             Some(old.cases.with(changed, old.cases_version + 1))
         }
     } else {
         None
     };
-    if points.is_none() && cases.is_none() && old.built {
+    if points.is_none() && cases.is_none() && old.built && marks == old.marks {
         return Ok(None);
     }
-    if whole {
+    if read_whole {
         tracing::info!(
             points = points.as_ref().map_or(0, |p| p.marks.len()),
             cases = cases.as_ref().map_or(0, CaseLayer::shown),

@@ -185,22 +185,6 @@ pub struct Case {
     pub merged_into: Option<i64>,
 }
 
-/// A case as the map draws it: place, state, routing and the clock of its colour, and nothing
-/// more (a city's map holds a million of them).
-#[derive(Debug, Clone, PartialEq)]
-pub struct MapCase {
-    pub id: i64,
-    pub lon: f64,
-    pub lat: f64,
-    pub status: State,
-    pub category: String,
-    pub category_name: Option<String>,
-    pub grid_code: Option<String>,
-    pub responsible_unit: Option<String>,
-    pub reported_by: Option<String>,
-    pub clock: crate::domain::workflow::case::CaseClock,
-}
-
 /// A stored problem.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Problem {

@@ -9,9 +9,9 @@ use super::{
     ProblemEvent, ProblemQuery, Sort, Store, StoreError, Which, WORLD,
 };
 use crate::domain::auth::Actor;
-use crate::domain::problem::{Case, Class, MapCase, NewProblem, Origin, Problem, Source};
+use crate::domain::problem::{Case, Class, NewProblem, Origin, Problem, Source};
 use crate::domain::workflow::calendar::LimitUnit;
-use crate::domain::workflow::case::CaseClock;
+use crate::domain::workflow::case::{CaseClock, MapCase};
 use crate::domain::workflow::catalogue::Kind;
 use crate::domain::workflow::colour::Colour;
 use crate::domain::workflow::state::State;
@@ -38,7 +38,7 @@ fn problem_columns(d: Dialect) -> String {
 
 /// [`problem_columns`] without the long texts (description, candidates, nearby, duplicates,
 /// extension request): what the escalation pass reads, a million at a time.
-fn map_columns(d: Dialect) -> String {
+fn lean_columns(d: Dialect) -> String {
     format!(
         "id, {position}, category, CAST('' AS TEXT) AS description, source, grid_code, grid_version, responsible_unit, \
          CAST('[]' AS TEXT) AS candidates, status, created_at, reported_by, category_name, kind, department, severity, \
@@ -633,7 +633,7 @@ impl Store {
         let open = "AND status NOT IN ('closed', 'void')";
         let (columns, open) = match which {
             Which::Open => (problem_columns(self.dialect), open),
-            Which::OpenOnMap => (map_columns(self.dialect), open),
+            Which::OpenWithoutTexts => (lean_columns(self.dialect), open),
         };
         let rows = sql(format!("SELECT {columns} FROM problems WHERE id > $1 {open} ORDER BY id LIMIT $2"))
             .bind(after)

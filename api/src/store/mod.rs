@@ -112,7 +112,7 @@ pub enum Which {
     Open,
     /// Not closed or void, as the escalation pass needs them: description, candidates, nearby
     /// grids, likely duplicates and extension request left empty.
-    OpenOnMap,
+    OpenWithoutTexts,
 }
 
 /// Where the map layers stand against the store (see `app::map_layers`).
@@ -198,7 +198,7 @@ pub async fn for_each_track_chunk(
 /// Visits every case as the map draws it, by id, one page in memory at a time.
 pub async fn for_each_map_case(
     store: &Store,
-    mut visit: impl FnMut(crate::domain::problem::MapCase),
+    mut visit: impl FnMut(crate::domain::workflow::case::MapCase),
 ) -> Result<(), StoreError> {
     let mut pages = Keyset::new(0);
     while let Some(after) = pages.next() {

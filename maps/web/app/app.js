@@ -201,7 +201,9 @@ async function officerView(map, panel) {
     <h2>${t("route_today")}</h2>
     <div>${today.length ? today.map((f) => esc(f.properties.name)).join("、") : `<span class="muted">${t("no_route_today")}</span>`}</div>
     <h2>${t("uncovered_points")} (${uncovered.length})</h2>
-    <ul>${uncovered.slice(0, 100).map((f) => `<li data-code="${esc(f.properties.code)}">${esc(f.properties.name)} <span class="muted">${esc(f.properties.type_zh || "")}</span></li>`).join("")}</ul>`;
+    <ul>${uncovered.slice(0, 100).map((f) => `<li data-code="${esc(f.properties.code)}">${esc(f.properties.name)} <span class="muted">${esc(f.properties.type_zh || "")}</span></li>`).join("")}</ul>
+    <h2>${t("covered_points")} (${covered})</h2>
+    <ul id="covered-points">${points.features.filter((f) => f.properties.covered).slice(0, 100).map((f) => `<li data-code="${esc(f.properties.code)}">${esc(f.properties.name)} <span class="muted">${t("times_visited")} ${f.properties.visits}</span></li>`).join("")}</ul>`;
   panel.querySelectorAll("li[data-id]").forEach((li) => li.addEventListener("click", () => {
     const f = open.find((p) => String(p.properties.id) === li.dataset.id);
     if (f) map.flyTo({ center: f.geometry.coordinates, zoom: 17 });

@@ -144,6 +144,22 @@ pub fn colour_at(problem: &Problem, now: OffsetDateTime, calendar: &WorkingCalen
     CaseClock::of(problem).colour_at(now, calendar, t)
 }
 
+/// A case as the map draws it: place, state, routing and the clock of its colour, and nothing
+/// more (a city's map holds a million of them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapCase {
+    pub id: i64,
+    pub lon: f64,
+    pub lat: f64,
+    pub status: State,
+    pub category: String,
+    pub category_name: Option<String>,
+    pub grid_code: Option<String>,
+    pub responsible_unit: Option<String>,
+    pub reported_by: Option<String>,
+    pub clock: CaseClock,
+}
+
 /// What a case's colour depends on, and nothing else: 40 bytes, so layers holding a million
 /// cases keep this instead of the whole [`Problem`].
 #[derive(Debug, Clone, Copy, PartialEq)]
