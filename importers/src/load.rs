@@ -292,6 +292,46 @@ pub fn load_reports(
     })
 }
 
+/// A record of any geometry stood in for by one position: a point as it is, a line or an
+/// area by a point on it or inside it (an address of a compound, a road).
+pub fn load_places(
+    path: &Path,
+    options: &ReadOptions,
+    progress: &mut dyn FnMut(u64, usize),
+) -> Result<Loaded<PointRecord>, FileError> {
+    let mut seen = HashSet::new();
+    read_all(path, options, progress, |r, _| {
+        let code = code_of(&r);
+        let fail = |field: &str, reason: String| vec![RecordError::new(r.unit, r.number, code.clone(), field, reason)];
+        let geometry = match r.geometry {
+            Some(g) if !g.is_empty() => g,
+            _ => return Err(empty(&r)),
+        };
+        let (geometry, _) = geometry.into_geometry(false).map_err(|reasons| {
+            reasons
+                .into_iter()
+                .map(|reason| RecordError::new(r.unit, r.number, code.clone(), "geometry", reason))
+                .collect::<Vec<_>>()
+        })?;
+        let Some(at) = geo::InteriorPoint::interior_point(&geometry) else {
+            return Err(fail("geometry", "has no point inside it".into()));
+        };
+        if let Some(c) = &code {
+            if !seen.insert(c.clone()) {
+                return Err(fail("code", "appears more than once in the file".into()));
+            }
+        }
+        Ok(PointRecord {
+            unit: r.unit,
+            number: r.number,
+            code: code.clone(),
+            lon: at.x(),
+            lat: at.y(),
+            properties: r.properties,
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

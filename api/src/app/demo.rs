@@ -348,6 +348,7 @@ pub async fn seed(store: &Store, catalog: &Catalog, now: OffsetDateTime) -> Resu
     let stored = store.insert_problems(problems, &actor).await?;
     seed_case_history(store, stored, now, timeline).await?;
     seed_patrols(store, &snapshot, &mut rng, timeline).await?;
+    seed_addresses(store, &grids).await?;
     if timeline != Timeline::Fixed {
         seed_letters(store, now).await?;
     }
@@ -616,6 +617,64 @@ async fn seed_patrols(
             }
         }
     }
+    Ok(())
+}
+
+/// The demo's address book (地址库), made only of what the demo city has: its 17 street offices
+/// and 169 community committees (real names, placed inside the demo's cut of their areas, which
+/// is not their real ground), every unit grid by name, and every assessment point.
+async fn seed_addresses(store: &Store, grids: &[Grid]) -> Result<(), StoreError> {
+    use crate::domain::address::{AddressKind, NewAddress};
+    use geo::InteriorPoint;
+    let street_of: std::collections::HashMap<&str, &str> = grids
+        .iter()
+        .filter(|g| g.level == Some(GridLevel::Street))
+        .map(|g| (g.code.as_str(), g.name.as_deref().unwrap_or_default()))
+        .collect();
+    let street_name = |code: &str| code.get(..9).and_then(|c| street_of.get(c)).copied().unwrap_or_default();
+    let mut addresses = Vec::new();
+    let mut add = |code: String, name: String, kind, aliases: Vec<String>, at: Option<geo::Point<f64>>| {
+        if let Some(at) = at {
+            addresses.push(NewAddress { code, name, kind, aliases, lon: at.x(), lat: at.y() });
+        }
+    };
+    for g in grids {
+        let name = g.name.clone().unwrap_or_default();
+        let at = g.geometry.interior_point();
+        match g.level {
+            Some(GridLevel::Street) => {
+                add(format!("demo-street-{}", g.code), format!("东城区{name}"), AddressKind::Division, vec![], at);
+                let office = format!("东城区{name}办事处");
+                add(format!("demo-office-{}", g.code), office, AddressKind::Poi, vec![format!("{name}办")], at);
+            }
+            Some(GridLevel::Community) => {
+                let street = street_name(&g.code);
+                let short = short_name(&name);
+                let full = format!("东城区{street}{name}");
+                add(format!("demo-community-{}", g.code), full, AddressKind::Division, vec![], at);
+                let committee = format!("东城区{street}{short}社区居委会");
+                add(
+                    format!("demo-committee-{}", g.code),
+                    committee,
+                    AddressKind::Poi,
+                    vec![format!("{short}居委会")],
+                    at,
+                );
+            }
+            Some(GridLevel::Grid) => {
+                let full = format!("东城区{}{name}", street_name(&g.code));
+                add(format!("demo-grid-{}", g.code), full, AddressKind::Division, vec![], at);
+            }
+            _ => {}
+        }
+    }
+    for p in store.points(None).await? {
+        let street = p.grid_code.as_deref().map(street_name).unwrap_or_default();
+        let kind = if p.kind == "back_street" { AddressKind::Road } else { AddressKind::Poi };
+        let at = p.geometry.interior_point();
+        add(format!("demo-point-{}", p.code), format!("东城区{street}{}", p.name), kind, vec![], at);
+    }
+    store.upsert_addresses(&addresses, DEMO_EPOCH, &Actor::system(), false).await?;
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! intake's group commit, taking a case a step further, escalation, coverage, planning, bulletins, evidence files, map layers and tiles, and supervision rounds. Built
 //! on [`crate::domain`] and [`crate::store`]; knows nothing of HTTP or the command line.
 
+pub mod addresses;
 pub mod bulletin;
 pub mod casework;
 pub mod catalog;

@@ -1,4 +1,4 @@
-//! `gridwatch import grids|points|routes|problems|tracks|categories`: read any supported file,
+//! `gridwatch import grids|points|routes|problems|streets|addresses|tracks|categories`: read any supported file,
 //! check every record, then store all or nothing (or, with `--skip-invalid`, every valid
 //! record), upserting by code so a re-import changes only what changed.
 
@@ -30,6 +30,7 @@ pub enum Target {
     Routes,
     Problems,
     Streets,
+    Addresses,
 }
 
 /// Options every file import shares.
@@ -233,6 +234,29 @@ pub async fn run(
                 tail(&loaded, options)
             ));
         }
+        Target::Addresses => {
+            let loaded = load(path, options, |p| importers::load::load_places(path, &options.read, p))?;
+            nothing_valid(path, &loaded)?;
+            let (addresses, faults) = addresses_of(&loaded.items);
+            if !faults.is_empty() && !options.skip_invalid {
+                return Err(listed(path, &faults, None));
+            }
+            let s = store.upsert_addresses(&addresses, now, &Actor::cli(), options.dry_run).await.map_err(stored)?;
+            let snapshot = Catalog::load(store).await.map_err(stored)?.snapshot();
+            let outside = addresses
+                .iter()
+                .filter(|a| snapshot.index.locate(geo::Coord { x: a.lon, y: a.lat }).grid.is_none())
+                .count();
+            let skipped = if faults.is_empty() { String::new() } else { format!("; {} more skipped", faults.len()) };
+            lines.push(format!(
+                "{}; {} new, {} updated, {} unchanged; {outside} outside every grid{skipped}{}",
+                heading(path, &loaded, options),
+                s.created,
+                s.updated,
+                s.unchanged,
+                tail(&loaded, options)
+            ));
+        }
         Target::Problems => {
             let loaded = load(path, options, |p| importers::load::load_reports(path, &options.read, p))?;
             nothing_valid(path, &loaded)?;
@@ -260,6 +284,28 @@ pub async fn run(
         }
     }
     Ok(lines)
+}
+
+/// The records as addresses, and the faults of those that are not; a code made from the name
+/// and position must be unique too.
+fn addresses_of(
+    records: &[importers::load::PointRecord],
+) -> (Vec<crate::domain::address::NewAddress>, Vec<RecordError>) {
+    let (mut addresses, mut faults, mut seen) = (Vec::new(), Vec::new(), std::collections::HashSet::new());
+    for r in records {
+        match crate::domain::address::address_from_record(r) {
+            Ok(a) if !seen.insert(a.code.clone()) => faults.push(RecordError::new(
+                r.unit,
+                r.number,
+                Some(a.code),
+                "code",
+                "the same name at the same position appears more than once in the file",
+            )),
+            Ok(a) => addresses.push(a),
+            Err(e) => faults.push(e),
+        }
+    }
+    (addresses, faults)
 }
 
 /// Points placed in their grids go to the store in batches of this many.
@@ -493,6 +539,14 @@ Examples:\n  gridwatch import streets streets.geojson\n  gridwatch import street
         #[command(flatten)]
         source: SourceArgs,
     },
+    /// Addresses (地址库): door plates, buildings, compounds, places; upserted by code. Dispatchers
+    /// find them with `GET /api/v1/addresses?q=` and in the hotline entry form.
+    #[command(after_help = format!("Attributes: name (or address: the full address text, required), kind (door_plate 门牌, building 楼栋, compound 小区, poi 兴趣点, road 道路, division 行政区划; default door_plate), aliases (other names, separated by ; or 、), code (the source's id; default: the name and position). Lines and areas (a road, a compound) are found at a point on or inside them.\n{FORMATS_HELP}\n\nExamples:\n  gridwatch import addresses addresses.geojson\n  gridwatch import addresses --crs gcj02 --map code=MPBM,name=DZQC,kind=LX,aliases=BM 门牌.csv"))]
+    Addresses {
+        file: PathBuf,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
     /// An officer's GPS track (inaccurate fixes and spikes are dropped and counted).
     #[command(after_help = "Records: GPX track points (<trkpt>), or points of any other format with a time \
 (RFC 3339, YYYY-MM-DD HH:MM[:SS] in China time, or Unix seconds) and optionally accuracy (metres) or hdop. \
@@ -520,6 +574,7 @@ pub(super) fn run_command(command: ImportCommand) -> Result<(), CliError> {
         ImportCommand::Routes { file, source } => import_file(Target::Routes, &file, &source, false),
         ImportCommand::Streets { file, source } => import_file(Target::Streets, &file, &source, false),
         ImportCommand::Problems { file, source } => import_file(Target::Problems, &file, &source, false),
+        ImportCommand::Addresses { file, source } => import_file(Target::Addresses, &file, &source, false),
         ImportCommand::Categories { file, database } => runtime()?.block_on(async {
             let store = connect(&database.database_url).await?;
             match import_categories(store.as_ref(), &file).await {

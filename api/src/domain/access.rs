@@ -46,6 +46,8 @@ pub enum Action {
     ReadLetters,
     /// Sign for and answer a letter to one's own unit (签收, 反馈).
     AnswerLetters,
+    /// Search the address book (地址库), as far as the caller's area reaches.
+    SearchAddresses,
 }
 
 /// The permission table (docs/security.md shows it to users).
@@ -71,6 +73,8 @@ pub fn permitted(role: Role, action: Action) -> bool {
         ReadRounds => !matches!(role, App),
         ReadLetters => matches!(role, Unit | Dispatcher | Office | Admin),
         AnswerLetters => matches!(role, Unit),
+        // Citizen apps place reports by position (Open311's address_string is their words).
+        SearchAddresses => !matches!(role, App),
     }
 }
 

@@ -2,6 +2,7 @@
 //! tokio). Everything else in `api` builds on these.
 
 pub mod access;
+pub mod address;
 pub mod assessment;
 pub mod auth;
 pub mod clock;

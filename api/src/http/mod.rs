@@ -3,6 +3,7 @@
 //! Every request passes [`guard::guard`] (rate limits, bearer-token authentication, time limit);
 //! every handler then asks its [`guard::Caller`] for permission and area (`crate::domain::access`).
 
+mod addresses;
 mod assessments;
 mod auth;
 mod bodies;
@@ -89,6 +90,8 @@ pub struct Context {
     pub plan_rules: Arc<crate::app::planning::PlanRules>,
     /// The street network's graph, rebuilt when the stored network changes.
     pub streets: Arc<crate::app::planning::StreetCache>,
+    /// The address book's search index, rebuilt when an import changes the addresses.
+    pub addresses: Arc<crate::app::addresses::AddressBook>,
     /// Reports arriving together share one commit (and one search for likely duplicates).
     pub intake: Arc<crate::app::group_commit::GroupCommit>,
     /// Where photo evidence is kept and how it is checked.
@@ -205,6 +208,7 @@ impl ApiContext {
             basemap: settings.basemap.map(Arc::new),
             plan_rules: Arc::new(settings.plan_rules),
             streets: Arc::new(crate::app::planning::StreetCache::default()),
+            addresses: Arc::new(crate::app::addresses::AddressBook::default()),
             intake: Arc::new(crate::app::group_commit::GroupCommit::new(store.clone(), settings.duplicate_metres)),
             evidence: Arc::new(settings.evidence),
             streams: Arc::default(),

@@ -7,8 +7,8 @@
 //! missing from the document.
 
 use super::{
-    assessments, auth, cases, coverage, features, idempotency, layers, letters, locate, observe, open311, patrols,
-    photos, plans, problems, queue, reports, round_bulletins, rounds, tasks, tiles, ApiContext,
+    addresses, assessments, auth, cases, coverage, features, idempotency, layers, letters, locate, observe, open311,
+    patrols, photos, plans, problems, queue, reports, round_bulletins, rounds, tasks, tiles, ApiContext,
 };
 use axum::middleware;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -43,6 +43,8 @@ pub fn documented(ctx: &ApiContext) -> OpenApiRouter<ApiContext> {
         .routes(routes!(cases::escalation_stream))
         .routes(routes!(cases::categories))
         .routes(routes!(locate::locate))
+        .routes(routes!(addresses::search))
+        .routes(routes!(addresses::get))
         .routes(routes!(layers::grids))
         .routes(routes!(layers::problems))
         .routes(routes!(coverage::coverage))

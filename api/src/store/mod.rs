@@ -4,6 +4,7 @@
 //! the SQL that differs between the two lives in [`dialect`]. Both backends run the same tests.
 
 pub mod accounts;
+mod addresses;
 pub(crate) mod assessments;
 mod audit;
 mod cases;

@@ -29,6 +29,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0016_round_inspectors_and_foreword.sql"),
     ),
     (17, "problems near", include_str!("../../migrations/sqlite/0017_problems_near.sql")),
+    (18, "addresses and callers", include_str!("../../migrations/sqlite/0018_addresses_and_callers.sql")),
 ];
 
 /// Opens (creating if needed) and brings the schema up to date.
