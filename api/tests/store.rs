@@ -130,6 +130,9 @@ fn problem(lon: f64, lat: f64) -> NewProblem {
         nearby: vec![gridwatch::domain::problem::NearbyGrid { code: "A".into(), distance_m: 0.0 }],
         likely_duplicates: vec![],
         origin: None,
+        address: Some("东城区南河沿大街15号".into()),
+        address_id: None,
+        caller: Some(gridwatch::domain::problem::CallerContact { name: None, phone: "13800138000".into() }),
     }
 }
 

@@ -97,7 +97,8 @@ try {
   await unit.page.setInputFiles('#task-act input[name="photo"]', photos.after);
   await unit.page.fill('#task-act textarea[name="note"]', "已清运，现场恢复整洁");
   await unit.page.click("#task-act button[data-action=handle]");
-  await unit.page.waitForFunction((id) => document.body.dataset.acted === `${id}:handled`, id, { timeout: 30_000 });
+  await unit.page.waitForFunction((id) => document.body.dataset.acted === `${id}:handled`, id, { timeout: 30_000 })
+    .catch(async (e) => { throw new Error(`the unit's handling did not go through: ${await unit.page.textContent("#task-detail")}: ${e.message}`); });
   await unit.context.close();
   step("unit handled it with an after-photo");
 

@@ -335,6 +335,9 @@ pub async fn seed(store: &Store, catalog: &Catalog, now: OffsetDateTime) -> Resu
             category: code.to_string(),
             source: *rng.pick(&sources),
             owner: None,
+            address: None,
+            address_id: None,
+            caller: None,
         };
         let report =
             if mine && (problems.len() / 7) % 2 == 1 { Report { source: Source::Hotline, ..report } } else { report };

@@ -322,6 +322,9 @@ mod tests {
                 nearby: Vec::new(),
                 likely_duplicates: Vec::new(),
                 origin: None,
+                address: None,
+                address_id: None,
+                caller: None,
             },
         );
         p.case.dispatched_at = Some(at);

@@ -32,6 +32,9 @@ pub fn case_of(
         description: format!("督查{} {} {}：{}{at}", round.kind.zh(), round.label(), round.name, finding.description),
         source,
         owner: None,
+        address: None,
+        address_id: None,
+        caller: None,
     };
     let mut case = route(snapshot, report, Some(Class::from(category)), now);
     case.reported_by = Some(finding.found_by.clone());

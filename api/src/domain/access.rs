@@ -246,6 +246,9 @@ mod tests {
             likely_duplicates: vec![],
             origin: None,
             version: 0,
+            address: None,
+            address_id: None,
+            caller: None,
         };
         let mine = Area::Grids(["110101001001001".to_string()].into());
         let other = Area::Grids(["110101002001001".to_string()].into());

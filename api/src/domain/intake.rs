@@ -1,7 +1,7 @@
 //! Intake: validating a report and routing it to the grid that covers it.
 
 use crate::domain::grids::Snapshot;
-use crate::domain::problem::{Class, NearbyGrid, NewProblem, Source};
+use crate::domain::problem::{CallerContact, Class, NearbyGrid, NewProblem, Source};
 use crate::domain::workflow::catalogue::Kind;
 use crate::domain::workflow::state::State;
 use serde::Serialize;
@@ -12,6 +12,7 @@ pub const MAX_CATEGORY_CHARS: usize = 100;
 /// Grids this close to a report are shown to the dispatcher as alternatives.
 pub const NEARBY_METRES: f64 = 30.0;
 pub const MAX_DESCRIPTION_CHARS: usize = 4000;
+pub const MAX_ADDRESS_CHARS: usize = 200;
 
 /// A field the report got wrong.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -39,9 +40,17 @@ pub struct Report {
     /// The owner of a component (部件权属单位): components go to their owner first
     #[schema(max_length = 100)]
     pub owner: Option<String>,
+    /// Where it is, in words (地址), e.g. as the caller said it
+    #[schema(max_length = 200)]
+    pub address: Option<String>,
+    /// The address book entry (GET /api/v1/addresses) it was found by; its name is the address when none is given
+    pub address_id: Option<i64>,
+    /// A hotline caller's contact (来电人): dispatchers and the office only; kept private
+    pub caller: Option<CallerContact>,
 }
 
-const FIELDS: [&str; 6] = ["lon", "lat", "category", "description", "source", "owner"];
+const FIELDS: [&str; 9] =
+    ["lon", "lat", "category", "description", "source", "owner", "address", "address_id", "caller"];
 
 /// Checks a JSON report, naming every field at fault.
 pub fn parse_report(body: &Value) -> Result<Report, Vec<FieldError>> {
@@ -67,9 +76,31 @@ pub fn parse_report(body: &Value) -> Result<Report, Vec<FieldError>> {
     .map_err(|r| err("owner", r))
     .ok()
     .flatten();
+    let address = match obj.get("address") {
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => text(obj, "address", MAX_ADDRESS_CHARS, true).map(|a| Some(a).filter(|a| !a.is_empty())),
+    }
+    .map_err(|r| err("address", r))
+    .ok()
+    .flatten();
+    let address_id = match obj.get("address_id") {
+        None | Some(Value::Null) => None,
+        Some(v) => v.as_i64().filter(|&id| id > 0).or_else(|| {
+            err("address_id", format!("must be a positive whole number, not {v}"));
+            None
+        }),
+    };
+    let caller = match obj.get("caller") {
+        None | Some(Value::Null) => None,
+        Some(v) => serde_json::from_value::<CallerContact>(v.clone())
+            .map_err(|e| e.to_string())
+            .and_then(CallerContact::checked)
+            .map_err(|r| err("caller", r))
+            .ok(),
+    };
     match (lon, lat, category, description, source) {
         (Some(lon), Some(lat), Some(category), Some(description), Some(source)) if errors.is_empty() => {
-            Ok(Report { lon, lat, category, description, source, owner })
+            Ok(Report { lon, lat, category, description, source, owner, address, address_id, caller })
         }
         _ => Err(errors),
     }
@@ -141,6 +172,9 @@ pub fn route(snapshot: &Snapshot, report: Report, class: Option<Class>, now: Off
             .collect(),
         likely_duplicates: Vec::new(),
         origin: None,
+        address: report.address,
+        address_id: report.address_id,
+        caller: report.caller,
     }
 }
 

@@ -97,6 +97,43 @@ pub struct NewProblem {
     pub likely_duplicates: Vec<Duplicate>,
     /// The assessment point and criterion whose failed inspection opened it.
     pub origin: Option<Origin>,
+    /// Where it is, in words (Open311's address_string), and the address book entry it was found by.
+    pub address: Option<String>,
+    pub address_id: Option<i64>,
+    /// A hotline caller's contact: stored apart, shown only to dispatchers and the office.
+    pub caller: Option<CallerContact>,
+}
+
+/// A hotline caller's contact (来电人). Private: only dispatchers, the office and admins read
+/// it, on the case itself; Open311, layers, exports and the archive never carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallerContact {
+    /// 来电人姓名 (may be withheld)
+    #[schema(max_length = 50)]
+    pub name: Option<String>,
+    /// 联系电话: digits, with +, -, spaces or brackets
+    #[schema(min_length = 3, max_length = 30, example = "13800138000")]
+    pub phone: String,
+}
+
+impl CallerContact {
+    /// Checks and trims a contact, naming what is wrong.
+    pub fn checked(self) -> Result<Self, String> {
+        let phone = self.phone.trim().to_string();
+        let digits = phone.chars().filter(char::is_ascii_digit).count();
+        if !(3..=30).contains(&phone.chars().count())
+            || digits < 3
+            || !phone.chars().all(|c| c.is_ascii_digit() || "+-() ".contains(c))
+        {
+            return Err("phone: 3 to 30 characters of digits, +, -, spaces or brackets".into());
+        }
+        let name = self.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+        if name.as_ref().is_some_and(|n| n.chars().count() > 50 || n.contains('\0')) {
+            return Err("name: at most 50 characters".into());
+        }
+        Ok(Self { name, phone })
+    }
 }
 
 /// A failed criterion at an assessment point (测评点位), when that is how a problem began.
@@ -217,6 +254,14 @@ pub struct Problem {
     /// Bumped by every change of the case: of two racing changes exactly one wins, the other
     /// gets 409 conflict.
     pub version: i64,
+    /// Where it is, in words (地址), and the address book entry it was found by.
+    pub address: Option<String>,
+    pub address_id: Option<i64>,
+    /// The hotline caller (来电人): only in a dispatcher's, the office's or an admin's reading of
+    /// one case (`GET /api/v1/problems/{id}`); absent everywhere else.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub caller: Option<CallerContact>,
 }
 
 impl Problem {
@@ -242,6 +287,9 @@ impl Problem {
             likely_duplicates: p.likely_duplicates,
             origin: p.origin,
             version: 0,
+            address: p.address,
+            address_id: p.address_id,
+            caller: None,
         }
     }
 }

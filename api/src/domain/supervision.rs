@@ -413,6 +413,9 @@ mod tests {
                 nearby: vec![],
                 likely_duplicates: vec![],
                 origin: None,
+                address: None,
+                address_id: None,
+                caller: None,
             },
         );
         p.case.reworks = reworks;

@@ -159,6 +159,9 @@ mod tests {
             origin: None,
             colour: Colour::None,
             version: 0,
+            address: None,
+            address_id: None,
+            caller: None,
         }
     }
 

@@ -994,6 +994,9 @@ pub async fn post_inspection(
                 .to_string(),
             source: Source::Inspection,
             owner: None,
+            address: None,
+            address_id: None,
+            caller: None,
         };
         let mut problem = route(&snapshot, report, category.map(Class::from), now);
         problem.reported_by = Some(officer.clone());

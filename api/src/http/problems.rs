@@ -92,7 +92,18 @@ pub async fn create(
             json!({"fields": [{"field": "source", "reason": "only a citizen app's key reports as source app"}]}),
         ));
     }
+    if report.caller.is_some() && !may_read_callers(principal.role) {
+        return Err(invalid_report("caller", "only dispatchers and the office record a caller's contact"));
+    }
     let snapshot = ctx.catalog.snapshot();
+    if let Some(id) = report.address_id {
+        // An address the caller's area holds: its name is the case's address unless one is given.
+        let area = Area::of(principal, &snapshot);
+        let Some(found) = ctx.addresses.get(&ctx.store, &snapshot, &area, id).await? else {
+            return Err(invalid_report("address_id", &format!("no address {id} in your area (GET /api/v1/addresses)")));
+        };
+        report.address.get_or_insert(found.address.name);
+    }
     let Some(category) = find(&snapshot.categories, &report.category) else {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -154,7 +165,27 @@ pub async fn get(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let problem = super::present::visible_case(&ctx, &caller, &id).await?;
-    let area = Area::of(caller.require(Action::ReadProblems)?, &ctx.catalog.snapshot());
+    let mut problem = super::present::visible_case(&ctx, &caller, &id).await?;
+    let principal = caller.require(Action::ReadProblems)?;
+    let area = Area::of(principal, &ctx.catalog.snapshot());
+    if may_read_callers(principal.role) {
+        problem.caller = ctx.store.caller_of(problem.id).await?;
+    }
     Ok(Json(super::present::case(&ctx, &area, problem)))
+}
+
+/// Who sees (and records) a hotline caller's contact: the desk that takes the call and the
+/// office that calls back (回访), never officers, units or citizen apps.
+fn may_read_callers(role: Role) -> bool {
+    matches!(role, Role::Dispatcher | Role::Office | Role::Admin)
+}
+
+/// A report refused for one field, as intake names faults.
+fn invalid_report(field: &str, reason: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_report",
+        format!("the report is invalid: {field}: {reason}"),
+    )
+    .with_details(json!({"fields": [{"field": field, "reason": reason}]}))
 }

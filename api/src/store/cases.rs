@@ -9,7 +9,7 @@ use super::{
     ProblemEvent, ProblemQuery, Sort, Store, StoreError, Which, WORLD,
 };
 use crate::domain::auth::Actor;
-use crate::domain::problem::{Case, Class, NewProblem, Origin, Problem, Source};
+use crate::domain::problem::{CallerContact, Case, Class, NewProblem, Origin, Problem, Source};
 use crate::domain::workflow::calendar::LimitUnit;
 use crate::domain::workflow::case::{CaseClock, MapCase};
 use crate::domain::workflow::catalogue::Kind;
@@ -31,7 +31,7 @@ fn problem_columns(d: Dialect) -> String {
         "id, {position}, category, description, source, grid_code, grid_version, responsible_unit, candidates, status, \
          created_at, reported_by, category_name, kind, department, severity, time_limit, limit_unit, dispatched_at, \
          deadline, reworks, extension_requested, closed_at, colour, nearby, likely_duplicates, merged_into, point_code, \
-         criterion_id, version",
+         criterion_id, version, address, address_id",
         position = d.case_position()
     )
 }
@@ -44,7 +44,7 @@ fn lean_columns(d: Dialect) -> String {
          CAST('[]' AS TEXT) AS candidates, status, created_at, reported_by, category_name, kind, department, severity, \
          time_limit, limit_unit, dispatched_at, deadline, reworks, CAST(NULL AS TEXT) AS extension_requested, closed_at, \
          colour, CAST('[]' AS TEXT) AS nearby, CAST('[]' AS TEXT) AS likely_duplicates, merged_into, point_code, \
-         criterion_id, version",
+         criterion_id, version, address, address_id",
         position = d.case_position()
     )
 }
@@ -122,9 +122,9 @@ fn insert_problem(d: Dialect) -> String {
     format!(
         "INSERT INTO problems ({position}, category, description, source, grid_code, grid_version, responsible_unit, \
          candidates, status, created_at, reported_by, category_name, kind, department, severity, time_limit, limit_unit, \
-         colour, nearby, likely_duplicates, point_code, criterion_id) \
-         VALUES ({values}, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) \
-         RETURNING id"
+         colour, nearby, likely_duplicates, point_code, criterion_id, address, address_id) \
+         VALUES ({values}, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, \
+         $24, $25) RETURNING id"
     )
 }
 
@@ -156,6 +156,24 @@ fn bind_new_problem<'a>(statement: Sql<'a>, p: &'a NewProblem) -> Sql<'a> {
         .bind(json_text(&p.likely_duplicates, "[]"))
         .bind(p.origin.as_ref().map(|o| o.assessment_point.as_str()))
         .bind(p.origin.as_ref().map(|o| o.criterion.as_str()))
+        .bind(p.address.as_deref())
+        .bind(p.address_id)
+}
+
+/// Keeps the callers' contacts of new cases, beside them (never in `problems`).
+async fn insert_callers(tx: &mut Tx, cases: &[(i64, &NewProblem)]) -> Result<(), sqlx::Error> {
+    for (id, p) in cases {
+        if let Some(caller) = &p.caller {
+            sql("INSERT INTO problem_callers (problem_id, name, phone, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(*id)
+                .bind(caller.name.as_deref())
+                .bind(caller.phone.as_str())
+                .bind(p.created_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// An area as three parameters: its grid codes (a JSON array), its unit and its reporter.
@@ -242,6 +260,8 @@ struct ProblemRow {
     point_code: Option<String>,
     criterion_id: Option<String>,
     version: i64,
+    address: Option<String>,
+    address_id: Option<i64>,
 }
 
 impl ProblemRow {
@@ -299,6 +319,9 @@ impl ProblemRow {
                 _ => None,
             },
             version: self.version,
+            address: self.address,
+            address_id: self.address_id,
+            caller: None,
         })
     }
 }
@@ -364,6 +387,7 @@ pub(super) async fn insert_each(
     let mut ids = Vec::with_capacity(problems.len());
     for p in problems {
         let id: i64 = bind_new_problem(sql(statement.as_str()), p).scalar(&mut *tx).await?;
+        insert_callers(tx, &[(id, p)]).await?;
         audit::record(tx, p.created_at, actor, "problem.create", &format!("problem/{id}"), &created_details(p)).await?;
         ids.push(id);
     }
@@ -517,6 +541,8 @@ impl Store {
                     .bind(created_details(&report.problem).to_string());
             }
             audit.execute(&mut tx).await?;
+            let fresh_cases: Vec<(i64, &NewProblem)> = fresh.iter().map(|&i| (ids[&i], &batch[i].problem)).collect();
+            insert_callers(&mut tx, &fresh_cases).await?;
             let keyed: Vec<usize> = fresh.iter().copied().filter(|&i| batch[i].idempotency.is_some()).collect();
             if !keyed.is_empty() {
                 let mut remember = sql(many_rows(INSERT_KEY, keyed.len()));
@@ -540,6 +566,13 @@ impl Store {
             stored.push(answer);
         }
         Ok(stored)
+    }
+
+    /// A hotline caller's contact, if the case has one (callers: dispatchers and the office only).
+    pub async fn caller_of(&self, id: i64) -> Result<Option<CallerContact>, StoreError> {
+        let row: Option<(Option<String>, String)> =
+            sql("SELECT name, phone FROM problem_callers WHERE problem_id = $1").bind(id).optional(&self.pool).await?;
+        Ok(row.map(|(name, phone)| CallerContact { name, phone }))
     }
 
     /// [`Store::insert_problems_once`] for one report.

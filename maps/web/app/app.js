@@ -442,8 +442,15 @@ async function dispatcherView(map, panel) {
   map.addLayer({ id: "queue-selected", type: "circle", source: "queue", filter: ["==", ["get", "id"], -1], paint: { "circle-color": "rgba(0,0,0,0)", "circle-radius": 13, "circle-stroke-color": "#f08c00", "circle-stroke-width": 3 } });
   fitTo(map, [...queue.values()]);
 
-  panel.innerHTML = `<h2>${t("queue")} <span id="live" class="muted"></span></h2><ul id="queue"></ul><div id="detail" class="muted">${t("choose_problem")}</div>`;
+  panel.innerHTML = `<div class="actions"><button type="button" id="new-call">${t("new_call")}</button></div><div id="call"></div>
+    <h2>${t("queue")} <span id="live" class="muted"></span></h2><ul id="queue"></ul><div id="detail" class="muted">${t("choose_problem")}</div>`;
   let selected = null;
+  $("#new-call").addEventListener("click", () => callForm(map, async (created) => {
+    upsert(created, true);
+    await select(created.id);
+    $("#call").innerHTML = `<p id="call-registered">${t("call_registered")} #${created.id} · ${t("grid")} ${esc(created.grid_code || "—")} · ${esc(created.responsible_unit || "—")}</p>`;
+    $("#detail").scrollIntoView({ block: "start" });
+  }));
   const render = () => {
     map.getSource("queue").setData(featureCollection([...queue.values()]));
     const items = [...queue.values()].sort((a, b) => b.properties.created_at.localeCompare(a.properties.created_at));
@@ -471,6 +478,8 @@ async function dispatcherView(map, panel) {
       <div>${esc(p.description)}</div>
       <div class="muted">${t("status")}: <b data-status>${esc(statusText(p.status))}</b> · ${t("reported_at")} ${shortTime(p.created_at)}</div>
       <div class="muted">${t("grid")}: ${esc(p.grid_code || "—")} · ${t("unit")}: ${esc(p.responsible_unit || "—")}</div>
+      ${p.address ? `<div class="muted" id="case-address">${t("address")}: ${esc(p.address)}</div>` : ""}
+      ${p.caller ? `<div class="muted" id="case-caller">${t("caller")}: ${esc(p.caller.name || "—")} · ${esc(p.caller.phone)}</div>` : ""}
       <h2>${t("flags")}</h2>
       <div id="photos" class="photos muted">${t("loading")}</div>
       <h2>${t("candidates")}</h2>
@@ -550,6 +559,85 @@ async function dispatcherView(map, panel) {
   })();
   map.on("click", "queue", (e) => e.features?.[0] && select(e.features[0].properties.id));
   pointer(map, "queue");
+}
+
+/** 来电登记: a hotline call entered at the desk. The place comes from the address book (地址库)
+ * or a click on the map; the caller's contact goes with the case but only dispatchers and the
+ * office ever see it. `done` gets the stored case. */
+async function callForm(map, done) {
+  const box = $("#call");
+  const categories = await api("/api/v1/categories").then((c) => c.categories).catch(() => []);
+  box.innerHTML = `<form id="call-form" class="task-form">
+      <h2>${t("new_call")}</h2>
+      <label>${t("address")} <input name="q" id="address-q" autocomplete="off" placeholder="${t("address_hint")}"></label>
+      <ul id="address-hits"></ul>
+      <p id="call-place" class="muted">${t("place_hint")}</p>
+      <label>${t("category")} <select name="category" required>${categories.map((c) => `<option value="${esc(c.code)}">${esc(state.lang === "zh" ? c.name_zh : c.name_en)}</option>`).join("")}</select></label>
+      <label>${t("description")} <textarea name="description" rows="3" required></textarea></label>
+      <label>${t("caller_name")} <input name="caller_name" autocomplete="off"></label>
+      <label>${t("caller_phone")} <input name="caller_phone" type="tel" autocomplete="off" required></label>
+      <p class="muted">${t("caller_private")}</p>
+      <div class="actions"><button type="submit">${t("register_call")}</button></div>
+      <p id="call-result" role="status"></p>
+    </form>`;
+  $("#address-q").focus();
+  let place = null;
+  if (!map.getSource("call-place")) {
+    map.addSource("call-place", { type: "geojson", data: featureCollection([]) });
+    map.addLayer({ id: "call-place", type: "circle", source: "call-place", paint: { "circle-color": "#f08c00", "circle-radius": 9, "circle-stroke-color": "#fff", "circle-stroke-width": 3 } });
+  }
+  const put = async (chosen) => {
+    place = chosen;
+    map.getSource("call-place").setData(featureCollection([{ type: "Feature", geometry: { type: "Point", coordinates: [chosen.lon, chosen.lat] }, properties: {} }]));
+    map.flyTo({ center: [chosen.lon, chosen.lat], zoom: Math.max(map.getZoom(), 16), duration: 0 });
+    const grid = chosen.grid !== undefined ? chosen.grid : (await api(`/api/v1/locate?lon=${chosen.lon}&lat=${chosen.lat}`).catch(() => null))?.grid;
+    $("#call-place").className = grid ? "" : "error";
+    $("#call-place").innerHTML = `${esc(chosen.name || `${chosen.lon.toFixed(6)}, ${chosen.lat.toFixed(6)}`)}<br><span class="muted">${t("grid")}: ${esc(grid?.code || t("outside_grids"))}${grid?.name ? ` ${esc(grid.name)}` : ""} · ${t("unit")}: ${esc(grid?.responsible_unit || "—")}</span>`;
+    document.body.dataset.place = grid?.code || "none";
+  };
+  let asked = 0;
+  $("#address-q").addEventListener("input", (e) => {
+    const q = e.target.value.trim();
+    const mine = ++asked;
+    setTimeout(async () => {
+      if (mine !== asked) return; // typed on: only the last search is shown
+      const found = q ? await api(`/api/v1/addresses?q=${encodeURIComponent(q)}&limit=8`).catch(() => ({ addresses: [] })) : { addresses: [] };
+      if (mine !== asked) return;
+      $("#address-hits").innerHTML = found.addresses.map((a, i) => `<li data-index="${i}" data-id="${a.id}">${esc(a.name)}<br><span class="muted">${esc(a.grid?.code || t("outside_grids"))} · ${esc(a.grid?.responsible_unit || "—")}</span></li>`).join("") || (q ? `<li class="muted">${t("no_address")}</li>` : "");
+      $("#address-hits").querySelectorAll("li[data-id]").forEach((li) => li.addEventListener("click", () => {
+        const a = found.addresses[Number(li.dataset.index)];
+        $("#address-hits").innerHTML = "";
+        put({ lon: a.lon, lat: a.lat, address_id: a.id, name: a.name, grid: a.grid });
+      }));
+      document.body.dataset.addressHits = String(found.addresses.length);
+    }, 200);
+  });
+  // Or a click where the caller says it is, named by what was typed.
+  const onClick = (e) => {
+    if (!$("#call-form")) { map.off("click", onClick); return; }
+    put({ lon: e.lngLat.lng, lat: e.lngLat.lat, address_id: null, name: $("#address-q").value.trim() || null });
+  };
+  map.on("click", onClick);
+  $("#call-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const form = new FormData(e.target);
+    if (!place) { $("#call-result").innerHTML = `<span class="error">${t("place_first")}</span>`; return; }
+    const name = String(form.get("caller_name") || "").trim();
+    const body = {
+      lon: place.lon, lat: place.lat, category: form.get("category"), description: String(form.get("description")).trim(), source: "hotline",
+      address: place.name || undefined, address_id: place.address_id || undefined,
+      caller: { name: name || null, phone: String(form.get("caller_phone")).trim() },
+    };
+    try {
+      const created = await api("/api/v1/problems", { method: "POST", body: JSON.stringify(body) });
+      map.off("click", onClick);
+      map.getSource("call-place").setData(featureCollection([]));
+      document.body.dataset.called = String(created.id);
+      done(created);
+    } catch (error) {
+      $("#call-result").innerHTML = `<span class="error">${esc(error.message)}</span>`;
+    }
+  });
 }
 
 /** A case's photos as thumbnails, each with its tamper-check flags (far away, too early, no EXIF,

@@ -239,6 +239,9 @@ mod tests {
             likely_duplicates: vec![],
             origin: None,
             version: 0,
+            address: None,
+            address_id: None,
+            caller: None,
         }
     }
 
