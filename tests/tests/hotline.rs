@@ -146,3 +146,199 @@ fn assert_private(server: &Server, ids: &[i64], name: &str) {
         assert!(!body.contains("王女士") && !body.contains("李先生"), "{name}: {what} carries the caller's name");
     }
 }
+
+/// HMAC-SHA256 written out again here, so the server's signature is checked independently.
+fn hmac(key: &[u8], message: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut k = [0u8; 64];
+    k[..key.len()].copy_from_slice(key);
+    let ipad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
+    let opad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
+    let inner = Sha256::digest([ipad.as_slice(), message].concat());
+    hex::encode(Sha256::digest([opad.as_slice(), inner.as_slice()].concat()))
+}
+
+/// A stand-in for the city's 12345 platform: it takes results and hands each on with its
+/// headers; it refuses the first delivery (the server must send it again later).
+fn platform() -> (String, std::sync::mpsc::Receiver<(String, Value)>) {
+    use std::io::{BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/12345/results", listener.local_addr().expect("addr"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { continue };
+            let (head, body) = common::read_request(&mut BufReader::new(stream.try_clone().expect("clone")));
+            let status = if n == 0 { "503 Service Unavailable" } else { "200 OK" };
+            let _ = stream.write_all(format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n").as_bytes());
+            if n > 0 {
+                let signature = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase().strip_prefix("x-gridwatch-signature: sha256=").map(String::from)
+                    })
+                    .unwrap_or_default();
+                let ok = signature == hmac(b"12345-shared", &body);
+                let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let _ = tx.send((if ok { "signed".into() } else { format!("bad signature in {head}") }, value));
+            }
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn the_12345_exchange_takes_each_order_once_and_sends_each_result_once_on_both_backends() {
+    for backend in Backend::both("exchange") {
+        let name = backend.name();
+        let (url, results) = platform();
+        let server = Server::start_with_env(
+            &backend.url(),
+            &["--demo", "--hotline-url", &url],
+            &[("GRIDWATCH_HOTLINE_SECRET", "12345-shared")],
+        );
+        let account =
+            common::user_with_token(&backend.url(), "platform-12345", &["--role", "dispatcher", "--scope", "110101"]);
+        let order = |id: &str, extra: Value| {
+            let mut body = json!({"order_id": id, "category": "E01001", "description": format!("12345 工单 {id}：楼道堆物"),
+                "caller": {"name": "赵先生", "phone": PHONE}});
+            body.as_object_mut().expect("object").extend(extra.as_object().cloned().unwrap_or_default());
+            server.post_as(Some(&account), "/api/v1/hotline/orders", &body.to_string())
+        };
+        // The same order three times, two of them at once: one case.
+        let first = order("GD-20261206-0001", json!({"address": "多福巷居委会"}));
+        assert_eq!(first.0, 201, "{name}: {}", first.1);
+        let id = first.1["problem"]["id"].as_i64().expect("id");
+        assert!(
+            first.1["problem"]["grid_code"].as_str().is_some_and(|g| g.starts_with("110101001001")),
+            "{name}: placed by the address book: {}",
+            first.1
+        );
+        assert_eq!(first.1["problem"]["source"], "hotline", "{name}");
+        assert!(first.1["problem"].get("caller").is_none(), "{name}: the answer carries no caller");
+        let again: Vec<(u16, Value)> = std::thread::scope(|s| {
+            let runs: Vec<_> =
+                (0..2).map(|_| s.spawn(|| order("GD-20261206-0001", json!({"address": "多福巷居委会"})))).collect();
+            runs.into_iter().map(|r| r.join().expect("thread")).collect()
+        });
+        for (status, body) in &again {
+            assert_eq!((*status, body["problem"]["id"].as_i64()), (200, Some(id)), "{name}: {body}");
+        }
+        let described: Vec<Value> = server
+            .all_problems()
+            .into_iter()
+            .filter(|p| p["description"].as_str().is_some_and(|d| d.contains("GD-20261206-0001")))
+            .collect();
+        assert_eq!(described.len(), 1, "{name}: three deliveries, one case");
+        let (_, seen) = server.get_as(Some(&account), &format!("/api/v1/problems/{id}"));
+        assert_eq!(seen["caller"]["phone"], PHONE, "{name}: the desk sees the order's caller");
+
+        // Orders it cannot take, each naming its field.
+        for (body, field) in [
+            (
+                json!({"order_id": "GD 2", "category": "E01001", "description": "x", "lon": 116.41, "lat": 39.93}),
+                "order_id",
+            ),
+            (
+                json!({"order_id": "GD-2", "category": "nonsense", "description": "x", "lon": 116.41, "lat": 39.93}),
+                "category",
+            ),
+            (
+                json!({"order_id": "GD-3", "category": "E01001", "description": "x", "address": "火星基地九号"}),
+                "address",
+            ),
+            (json!({"order_id": "GD-4", "category": "E01001", "description": "x", "lon": 116.41}), "lon"),
+        ] {
+            let (status, answer) = server.post_as(Some(&account), "/api/v1/hotline/orders", &body.to_string());
+            assert_eq!(status, 422, "{name}: {body}: {answer}");
+            assert_eq!(
+                answer["error"]["details"]["fields"][0]["field"]
+                    .as_str()
+                    .or(answer["error"]["details"]["field"].as_str()),
+                Some(field),
+                "{name}: {answer}"
+            );
+        }
+        for role in ["officer", "unit", "office", "app"] {
+            let (status, _) = server.post_as(
+                Some(&server.token_of(role)),
+                "/api/v1/hotline/orders",
+                &json!({"order_id": "GD-9", "category": "E01001", "description": "x", "lon": 116.41, "lat": 39.93})
+                    .to_string(),
+            );
+            assert_eq!(status, 403, "{name}: {role} does not take platform orders");
+        }
+
+        // Closed: the result goes back once, signed — although the platform refused the first try.
+        let (dispatcher, unit, officer) =
+            (server.token_of("dispatcher"), server.token_of("unit"), server.token_of("officer"));
+        for (token, step) in [
+            (&dispatcher, json!({"action": "accept"})),
+            (&officer, json!({"action": "confirm", "note": "现场核实属实"})),
+            (&dispatcher, json!({"action": "register"})),
+            (&dispatcher, json!({"action": "dispatch"})),
+            (&unit, json!({"action": "handle", "note": "已清理"})),
+            (&officer, json!({"action": "verify"})),
+            (&dispatcher, json!({"action": "close", "note": "已办结，来电人满意"})),
+        ] {
+            let (status, after) =
+                server.post_as(Some(token), &format!("/api/v1/problems/{id}/transitions"), &step.to_string());
+            if status != 200 && step["action"] == "confirm" {
+                continue; // an order registered without an on-site check goes straight on
+            }
+            assert_eq!(status, 200, "{name}: {step}: {after}");
+        }
+        let (signed, result) =
+            results.recv_timeout(std::time::Duration::from_secs(60)).expect("the closed order's result arrives");
+        assert_eq!(signed, "signed", "{name}");
+        assert_eq!(
+            (
+                result["order_id"].as_str(),
+                result["outcome"].as_str(),
+                result["problem_id"].as_i64(),
+                result["note"].as_str()
+            ),
+            (Some("GD-20261206-0001"), Some("closed"), Some(id), Some("已办结，来电人满意")),
+            "{name}: {result}"
+        );
+        let (_, state) = server.get_as(Some(&account), "/api/v1/hotline/orders/GD-20261206-0001");
+        assert!(state["order"]["pushed_at"].is_string(), "{name}: {state}");
+
+        // Sent back (退单) with a reason: voided, and the platform told why.
+        let (status, other) = order("GD-20261206-0002", json!({"lon": seen["lon"], "lat": seen["lat"]}));
+        assert_eq!(status, 201, "{name}: {other}");
+        let (status, _) =
+            server.post_as(Some(&account), "/api/v1/hotline/orders/GD-20261206-0002/send-back", r#"{"reason": ""}"#);
+        assert_eq!(status, 422, "{name}: a send-back needs its reason");
+        let reason = "属于市场监管部门职责，非城市管理范围";
+        let (status, sent) = server.post_as(
+            Some(&account),
+            "/api/v1/hotline/orders/GD-20261206-0002/send-back",
+            &json!({"reason": reason}).to_string(),
+        );
+        assert_eq!(status, 200, "{name}: {sent}");
+        assert_eq!(
+            (sent["problem"]["status"].as_str(), sent["order"]["outcome"].as_str()),
+            (Some("void"), Some("sent_back")),
+            "{name}: {sent}"
+        );
+        let (status, _) = server.post_as(
+            Some(&account),
+            "/api/v1/hotline/orders/GD-20261206-0002/send-back",
+            &json!({"reason": reason}).to_string(),
+        );
+        assert_eq!(status, 409, "{name}: an order is sent back once");
+        let (signed, result) = results.recv_timeout(std::time::Duration::from_secs(60)).expect("the send-back arrives");
+        assert_eq!(signed, "signed", "{name}");
+        assert_eq!(
+            (result["order_id"].as_str(), result["outcome"].as_str(), result["note"].as_str()),
+            (Some("GD-20261206-0002"), Some("sent_back"), Some(reason)),
+            "{name}: {result}"
+        );
+        let (status, _) = server.get_as(Some(&account), "/api/v1/hotline/orders/GD-404");
+        assert_eq!(status, 404, "{name}");
+
+        // Nothing more: each result went once.
+        assert!(results.recv_timeout(std::time::Duration::from_secs(5)).is_err(), "{name}: a result went twice");
+    }
+}

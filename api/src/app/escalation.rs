@@ -4,7 +4,7 @@
 
 use crate::app::letters;
 use crate::app::metrics::METRICS;
-use crate::domain::auth::hmac_sha256;
+use crate::app::webhook::post_signed;
 use crate::domain::clock::Clock;
 use crate::domain::letters::{LetterRules, Turned};
 use crate::domain::problem::Problem;
@@ -46,39 +46,15 @@ pub struct Webhook {
     pub attempts: u32,
 }
 
-/// One signed POST; Ok when the receiver answered 2xx. Blocking (ureq): run it off the runtime.
-/// `https://` is checked against the system's certificate authorities (a city's own CA goes into
-/// the system store, or `SSL_CERT_FILE`); redirects are not followed.
-fn post(url: &str, body: &[u8], signature: &str) -> Result<(), String> {
-    let agent = ureq::AgentBuilder::new()
-        .timeout_connect(Duration::from_secs(5))
-        .timeout(Duration::from_secs(15))
-        .redirects(0)
-        .build();
-    let sent = agent
-        .post(url)
-        .set("Content-Type", "application/json")
-        .set("X-Gridwatch-Event", "colour.changed")
-        .set("X-Gridwatch-Signature", &format!("sha256={signature}"))
-        .send_bytes(body);
-    match sent {
-        Ok(answer) if (200..300).contains(&answer.status()) => Ok(()),
-        Ok(answer) => Err(format!("answered {}", answer.status())),
-        Err(ureq::Error::Status(code, _)) => Err(format!("answered {code}")),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
 impl Webhook {
     /// Delivers one change, retrying with doubling pauses; gives up after `attempts`.
     pub async fn deliver(&self, change: &ColourChange) -> Result<u32, String> {
         let body = serde_json::to_vec(change).map_err(|e| e.to_string())?;
-        let signature = hex::encode(hmac_sha256(self.secret.as_bytes(), &body));
         let mut pause = Duration::from_secs(1);
         let mut last = String::new();
         for attempt in 1..=self.attempts.max(1) {
-            let (url, body, signature) = (self.url.clone(), body.clone(), signature.clone());
-            match tokio::task::spawn_blocking(move || post(&url, &body, &signature)).await {
+            let (url, body, secret) = (self.url.clone(), body.clone(), self.secret.clone());
+            match tokio::task::spawn_blocking(move || post_signed(&url, "colour.changed", &secret, &body)).await {
                 Ok(Ok(())) => return Ok(attempt),
                 Ok(Err(e)) => last = e,
                 Err(e) => last = e.to_string(),

@@ -34,6 +34,8 @@ pub struct ServeOptions {
     /// Seconds between escalation passes.
     pub escalation_interval: Duration,
     pub webhook: Option<crate::app::escalation::Webhook>,
+    /// Where the 12345 exchange sends its results.
+    pub hotline: Option<crate::app::hotline::Exchange>,
     /// A clock other than the wall clock (demos and tests).
     pub clock: Option<Arc<dyn Clock>>,
     /// What the API itself is configured with (limits, calendar, colours, evidence, links …).
@@ -127,6 +129,13 @@ pub(super) struct ServeArgs {
     /// Delivery attempts per change.
     #[arg(long, env = "GRIDWATCH_WEBHOOK_ATTEMPTS", default_value_t = 5)]
     webhook_attempts: u32,
+    /// The 12345 platform's receiving URL: results of its orders (closed, sent back) are POSTed
+    /// there, signed with --hotline-secret (docs/hotline.md).
+    #[arg(long, env = "GRIDWATCH_HOTLINE_URL", value_parser = webhook_url)]
+    hotline_url: Option<String>,
+    /// The HMAC-SHA256 key shared with the 12345 platform.
+    #[arg(long, env = "GRIDWATCH_HOTLINE_SECRET", default_value = "")]
+    hotline_secret: String,
     /// The city's working calendar (JSON: utc_offset, day_start, day_end, holidays, working_weekends).
     #[arg(long, env = "GRIDWATCH_CALENDAR")]
     calendar: Option<PathBuf>,
@@ -331,6 +340,7 @@ impl ServeArgs {
                 secret: self.webhook_secret,
                 attempts: self.webhook_attempts,
             }),
+            hotline: self.hotline_url.map(|url| crate::app::hotline::Exchange { url, secret: self.hotline_secret }),
             clock,
             api,
         };

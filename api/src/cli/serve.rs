@@ -92,6 +92,16 @@ pub async fn serve(config: ServeConfig) -> Result<(), CliError> {
         colours: ctx.changes.clone(),
     };
     let following = tokio::spawn(follower.run());
+    // The 12345 platform's results, when it has a receiving URL.
+    let pushing = options.hotline.map(|exchange| {
+        let pusher = crate::app::hotline::Pusher {
+            store: store.clone(),
+            clock: ctx.clock.clone(),
+            exchange,
+            wake: ctx.hotline_wake.clone(),
+        };
+        tokio::spawn(pusher.run())
+    });
     // Scripts and tests wait for this line on stdout.
     println!(
         "gridwatch listening on http://{addr} ({} backend, {} grids indexed)",
@@ -111,6 +121,9 @@ pub async fn serve(config: ServeConfig) -> Result<(), CliError> {
     refresher.abort();
     escalations.abort();
     following.abort();
+    if let Some(pushing) = pushing {
+        pushing.abort();
+    }
     Ok(())
 }
 

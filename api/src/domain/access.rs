@@ -48,6 +48,9 @@ pub enum Action {
     AnswerLetters,
     /// Search the address book (地址库), as far as the caller's area reaches.
     SearchAddresses,
+    /// Take 12345 work orders, say what became of them, send them back (退单): the platform's
+    /// account (a dispatcher) and admins.
+    ExchangeOrders,
 }
 
 /// The permission table (docs/security.md shows it to users).
@@ -75,6 +78,7 @@ pub fn permitted(role: Role, action: Action) -> bool {
         AnswerLetters => matches!(role, Unit),
         // Citizen apps place reports by position (Open311's address_string is their words).
         SearchAddresses => !matches!(role, App),
+        ExchangeOrders => matches!(role, Dispatcher | Admin),
     }
 }
 

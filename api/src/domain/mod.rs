@@ -9,6 +9,7 @@ pub mod clock;
 pub mod evaluation;
 pub mod evidence;
 pub mod grids;
+pub mod hotline;
 pub mod indicators;
 pub mod intake;
 pub mod letters;

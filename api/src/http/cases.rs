@@ -124,16 +124,23 @@ pub async fn transition(
         Err(e) => return Err(step_refused(&ctx, &area, action, e).await),
     };
     ctx.announce(&updated);
+    if updated.status == crate::domain::workflow::state::State::Closed {
+        // A 12345 order's case closed (办结): the platform is owed its result.
+        let note = request.note.as_deref();
+        if ctx.store.settle_hotline_order(updated.id, crate::domain::hotline::Outcome::Closed, note, who.now).await? {
+            ctx.hotline_wake.notify_one();
+        }
+    }
     Ok(Json(present::case(&ctx, &area, updated)))
 }
 
-fn casework(ctx: &ApiContext) -> Casework<'_> {
+pub(super) fn casework(ctx: &ApiContext) -> Casework<'_> {
     let rules = Rules { calendar: &ctx.calendar, confirmation: &ctx.confirmation };
     Casework { store: &ctx.store, rules, thresholds: &ctx.thresholds }
 }
 
 /// A refused step as the API answers it.
-async fn step_refused(ctx: &ApiContext, area: &Area, action: Action, error: StepError) -> ApiError {
+pub(super) async fn step_refused(ctx: &ApiContext, area: &Area, action: Action, error: StepError) -> ApiError {
     match error {
         StepError::Refused(Refusal::Role(role)) => {
             ApiError::new(StatusCode::FORBIDDEN, "forbidden", format!("the {role} role may not {action}"))

@@ -14,6 +14,7 @@ mod features;
 pub mod forwarded;
 mod geojson;
 pub mod guard;
+mod hotline;
 mod idempotency;
 mod layers;
 mod letters;
@@ -92,6 +93,8 @@ pub struct Context {
     pub streets: Arc<crate::app::planning::StreetCache>,
     /// The address book's search index, rebuilt when an import changes the addresses.
     pub addresses: Arc<crate::app::addresses::AddressBook>,
+    /// Wakes the 12345 exchange's sender when a result is owed (`app::hotline`).
+    pub hotline_wake: Arc<tokio::sync::Notify>,
     /// Reports arriving together share one commit (and one search for likely duplicates).
     pub intake: Arc<crate::app::group_commit::GroupCommit>,
     /// Where photo evidence is kept and how it is checked.
@@ -209,6 +212,7 @@ impl ApiContext {
             plan_rules: Arc::new(settings.plan_rules),
             streets: Arc::new(crate::app::planning::StreetCache::default()),
             addresses: Arc::new(crate::app::addresses::AddressBook::default()),
+            hotline_wake: Arc::default(),
             intake: Arc::new(crate::app::group_commit::GroupCommit::new(store.clone(), settings.duplicate_metres)),
             evidence: Arc::new(settings.evidence),
             streams: Arc::default(),

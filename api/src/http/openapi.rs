@@ -7,8 +7,8 @@
 //! missing from the document.
 
 use super::{
-    addresses, assessments, auth, cases, coverage, features, idempotency, layers, letters, locate, observe, open311,
-    patrols, photos, plans, problems, queue, reports, round_bulletins, rounds, tasks, tiles, ApiContext,
+    addresses, assessments, auth, cases, coverage, features, hotline, idempotency, layers, letters, locate, observe,
+    open311, patrols, photos, plans, problems, queue, reports, round_bulletins, rounds, tasks, tiles, ApiContext,
 };
 use axum::middleware;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -45,6 +45,9 @@ pub fn documented(ctx: &ApiContext) -> OpenApiRouter<ApiContext> {
         .routes(routes!(locate::locate))
         .routes(routes!(addresses::search))
         .routes(routes!(addresses::get))
+        .routes(routes!(hotline::receive).layer(DefaultBodyLimit::max(problems::MAX_REPORT_BYTES)))
+        .routes(routes!(hotline::get))
+        .routes(routes!(hotline::send_back).layer(DefaultBodyLimit::max(super::SMALL_BODY as usize)))
         .routes(routes!(layers::grids))
         .routes(routes!(layers::problems))
         .routes(routes!(coverage::coverage))

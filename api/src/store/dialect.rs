@@ -174,6 +174,15 @@ impl Dialect {
         }
     }
 
+    /// Rows a write transaction reads to claim them: PostgreSQL locks them and skips those another
+    /// node holds; SQLite's `BEGIN IMMEDIATE` already lets one writer in at a time.
+    pub(super) fn for_update(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
+            Dialect::Sqlite => "",
+        }
+    }
+
     /// Inserts one version of a grid: SQLite also keeps its bounding box.
     pub(super) fn insert_grid<'g>(
         self,

@@ -13,6 +13,7 @@ pub mod cluster;
 mod db;
 mod dialect;
 mod grids;
+mod hotline;
 pub mod letters;
 pub(crate) mod patrols;
 pub mod photos;

@@ -30,6 +30,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (17, "notifications", include_str!("../../migrations/postgres/0017_notifications.sql")),
     (18, "colour changes unnotified", include_str!("../../migrations/postgres/0018_colour_changes_unnotified.sql")),
     (19, "addresses and callers", include_str!("../../migrations/postgres/0019_addresses_and_callers.sql")),
+    (20, "hotline orders", include_str!("../../migrations/postgres/0020_hotline_orders.sql")),
 ];
 
 /// Connects and brings the schema up to date.
