@@ -20,6 +20,7 @@ fn a_dispatcher_registers_a_hotline_call_by_address_on_screen() {
     let dir = common::scratch("hotline-map");
     let server = Server::start(&format!("sqlite://{}", dir.join("calls.db").display()), &["--demo"]);
     let shots = common::workspace().join("target/test-output/hotline");
+    let closed = closed_call(&server);
     let out = Command::new("node")
         .arg("hotline.test.mjs")
         .current_dir(common::workspace().join("tests/browser"))
@@ -28,11 +29,18 @@ fn a_dispatcher_registers_a_hotline_call_by_address_on_screen() {
         .env("GRIDWATCH_QUERY", "多富巷居委会")
         .env("GRIDWATCH_EXPECT", "多福巷社区居委会")
         .env("GRIDWATCH_PHONE", PHONE)
+        .env("GRIDWATCH_CALLBACK", closed.to_string())
         .env("GRIDWATCH_SCREENSHOTS", &shots)
         .output()
         .expect("node runs (scripts/test.sh installs playwright-core into tests/browser)");
     let log = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(out.status.success() && log.contains("hotline checks passed"), "hotline browser checks failed:\n{log}");
+    let (_, reopened) = server.get_as(Some(&server.token_of("dispatcher")), &format!("/api/v1/problems/{closed}"));
+    assert_eq!(
+        (reopened["status"].as_str(), reopened["callback"].as_str()),
+        (Some("rework"), Some("dissatisfied")),
+        "{reopened}"
+    );
     let ids: Vec<i64> = log
         .lines()
         .find_map(|l| l.strip_prefix("calls "))
@@ -51,6 +59,35 @@ fn a_dispatcher_registers_a_hotline_call_by_address_on_screen() {
     assert_eq!(second["address_id"], Value::Null, "{second}");
     assert_eq!(second["caller"], json!({"name": null, "phone": PHONE}), "{second}");
     assert_private(&server, &ids, "sqlite (on screen)");
+}
+
+/// A hotline call taken through to 结案 by the API (the caller's phone on it): to be called back.
+fn closed_call(server: &Server) -> i64 {
+    let (dispatcher, unit, officer) =
+        (server.token_of("dispatcher"), server.token_of("unit"), server.token_of("officer"));
+    let (_, grids) = server.get_as(Some(&officer), "/api/v1/layers/grids?level=grid");
+    let grid = grids["features"]
+        .as_array()
+        .and_then(|g| g.iter().find(|f| f["properties"]["responsible_unit"] == "东华门街道办事处").cloned())
+        .expect("an officer's grid of the demo unit");
+    let (lon, lat) = common::inside(&grid);
+    let body = json!({"lon": lon, "lat": lat, "category": "E01001", "description": "12345：楼下垃圾没人清",
+        "source": "hotline", "caller": {"name": "陈先生", "phone": PHONE}});
+    let (status, created) = server.post_as(Some(&dispatcher), "/api/v1/problems", &body.to_string());
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().expect("id");
+    for (token, step) in [
+        (&dispatcher, json!({"action": "accept"})),
+        (&officer, json!({"action": "confirm"})),
+        (&dispatcher, json!({"action": "register"})),
+        (&dispatcher, json!({"action": "dispatch"})),
+        (&unit, json!({"action": "handle", "note": "已清运"})),
+        (&officer, json!({"action": "verify"})),
+        (&dispatcher, json!({"action": "close"})),
+    ] {
+        server.act(token, id, step);
+    }
+    id
 }
 
 #[test]
@@ -301,8 +338,11 @@ fn the_12345_exchange_takes_each_order_once_and_sends_each_result_once_on_both_b
             (Some("GD-20261206-0001"), Some("closed"), Some(id), Some("已办结，来电人满意")),
             "{name}: {result}"
         );
-        let (_, state) = server.get_as(Some(&account), "/api/v1/hotline/orders/GD-20261206-0001");
-        assert!(state["order"]["pushed_at"].is_string(), "{name}: {state}");
+        // The server marks it taken once the platform's 200 is back: a moment after it was sent.
+        let taken = common::eventually(10, || {
+            server.get_as(Some(&account), "/api/v1/hotline/orders/GD-20261206-0001").1["order"]["pushed_at"].is_string()
+        });
+        assert!(taken, "{name}: the order shows its result taken");
 
         // Sent back (退单) with a reason: voided, and the platform told why.
         let (status, other) = order("GD-20261206-0002", json!({"lon": seen["lon"], "lat": seen["lat"]}));
@@ -340,5 +380,175 @@ fn the_12345_exchange_takes_each_order_once_and_sends_each_result_once_on_both_b
 
         // Nothing more: each result went once.
         assert!(results.recv_timeout(std::time::Duration::from_secs(5)).is_err(), "{name}: a result went twice");
+    }
+}
+
+/// 回访: a citizen's closed case is on the desk's and the office's list to call back; dissatisfied
+/// re-opens it for rework (the unit has it again) and the bulletin counts it; satisfied after the
+/// second fix closes the loop. Officers' own reports are not called back.
+#[test]
+fn a_dissatisfied_call_back_reopens_the_case_and_the_bulletin_counts_it_on_both_backends() {
+    for backend in Backend::both("callback") {
+        let name = backend.name();
+        let server = Server::start(&backend.url(), &["--demo"]);
+        let (dispatcher, office, unit, officer) = (
+            server.token_of("dispatcher"),
+            server.token_of("office"),
+            server.token_of("unit"),
+            server.token_of("officer"),
+        );
+        let (_, grids) = server.get_as(Some(&officer), "/api/v1/layers/grids?level=grid");
+        let grid = grids["features"]
+            .as_array()
+            .and_then(|g| g.iter().find(|f| f["properties"]["responsible_unit"] == "东华门街道办事处").cloned())
+            .expect("an officer's grid of the demo unit");
+        let (lon, lat) = common::inside(&grid);
+        let report = |token: &str, source: &str, extra: Value| {
+            let mut body = json!({"lon": lon, "lat": lat, "category": "E01001", "description": format!("回访 {source}"), "source": source});
+            body.as_object_mut().expect("object").extend(extra.as_object().cloned().unwrap_or_default());
+            let (status, created) = server.post_as(Some(token), "/api/v1/problems", &body.to_string());
+            assert_eq!(status, 201, "{name}: {created}");
+            created["id"].as_i64().expect("id")
+        };
+        let step = |token: &str, id: i64, body: Value| {
+            server.post_as(Some(token), &format!("/api/v1/problems/{id}/transitions"), &body.to_string())
+        };
+        let fix_and_close = |id: i64| {
+            assert_eq!(step(&unit, id, json!({"action": "handle", "note": "已清理"})).0, 200, "{name}");
+            assert_eq!(step(&officer, id, json!({"action": "verify"})).0, 200, "{name}");
+            let (status, closed) = step(&dispatcher, id, json!({"action": "close"}));
+            assert_eq!((status, closed["status"].as_str()), (200, Some("closed")), "{name}: {closed}");
+        };
+        let to_unit = |id: i64| {
+            for body in [json!({"action": "accept"}), json!({"action": "register"}), json!({"action": "dispatch"})] {
+                let (status, after) = step(&dispatcher, id, body.clone());
+                if status == 200 && after["status"] == "confirming" {
+                    assert_eq!(step(&officer, id, json!({"action": "confirm"})).0, 200, "{name}");
+                    continue;
+                }
+                assert_eq!(status, 200, "{name}: {body}: {after}");
+            }
+        };
+        let call = report(&dispatcher, "hotline", json!({"caller": {"phone": PHONE}}));
+        let own = report(&officer, "officer", json!({}));
+        for id in [call, own] {
+            to_unit(id);
+            fix_and_close(id);
+        }
+        let listed = |token: &str| -> Vec<(i64, String, Value)> {
+            let (_, tasks) = server.get_as(Some(token), "/api/v1/tasks");
+            tasks["tasks"]
+                .as_array()
+                .map(|t| {
+                    t.iter()
+                        .filter_map(|x| {
+                            Some((
+                                x["problem_id"].as_i64()?,
+                                x["kind"].as_str()?.to_string(),
+                                x["next_actions"].clone(),
+                            ))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        for token in [&dispatcher, &office] {
+            let tasks = listed(token);
+            assert!(tasks.contains(&(call, "callback".into(), json!(["callback"]))), "{name}: {tasks:?}");
+            assert!(
+                !tasks.iter().any(|(id, kind, _)| *id == own && kind == "callback"),
+                "{name}: officers' reports are not called back"
+            );
+        }
+        let (_, before) = server.get_as(Some(&office), "/api/v1/reports/weekly");
+
+        // Refused: an officer's report, no answer, dissatisfied without saying why, a unit.
+        let (status, body) = step(&dispatcher, own, json!({"action": "callback", "satisfaction": "satisfied"}));
+        assert_eq!(status, 422, "{name}: {body}");
+        assert_eq!(step(&dispatcher, call, json!({"action": "callback"})).0, 422, "{name}");
+        assert_eq!(
+            step(&dispatcher, call, json!({"action": "callback", "satisfaction": "dissatisfied"})).0,
+            422,
+            "{name}"
+        );
+        assert_eq!(step(&dispatcher, call, json!({"action": "callback", "satisfaction": "so-so"})).0, 422, "{name}");
+        assert_eq!(step(&unit, call, json!({"action": "callback", "satisfaction": "satisfied"})).0, 403, "{name}");
+
+        // Dissatisfied: back to the unit for rework, counted.
+        let (status, reopened) = step(
+            &office,
+            call,
+            json!({"action": "callback", "satisfaction": "dissatisfied", "note": "垃圾又堆起来了"}),
+        );
+        assert_eq!(status, 200, "{name}: {reopened}");
+        assert_eq!(
+            (reopened["status"].as_str(), reopened["reworks"].as_u64(), reopened["closed_at"].is_null()),
+            (Some("rework"), Some(1), true),
+            "{name}: {reopened}"
+        );
+        assert!(
+            listed(&unit).iter().any(|(id, kind, _)| *id == call && kind == "rework"),
+            "{name}: the unit has it again"
+        );
+        assert!(!listed(&dispatcher).iter().any(|(id, kind, _)| *id == call && kind == "callback"), "{name}");
+        assert_eq!(
+            step(&dispatcher, call, json!({"action": "callback", "satisfaction": "satisfied"})).0,
+            409,
+            "{name}: an open case is not called back"
+        );
+        let (_, after) = server.get_as(Some(&office), "/api/v1/reports/weekly");
+        let (b, a) = (&before["total"]["counts"], &after["total"]["counts"]);
+        assert_eq!((a["called_back"].as_u64(), a["dissatisfied"].as_u64()), (Some(1), Some(1)), "{name}: {a}");
+        assert_eq!(
+            a["reworked"].as_u64(),
+            b["reworked"].as_u64().map(|n| n + 1),
+            "{name}: the rework counts against the unit"
+        );
+        assert_eq!(after["total"]["satisfaction"]["satisfaction"].as_f64(), Some(0.0), "{name}: {}", after["total"]);
+        let csv = ureq::get(&server.url("/api/v1/reports/weekly?format=csv"))
+            .set("Authorization", &format!("Bearer {office}"))
+            .call()
+            .expect("csv")
+            .into_string()
+            .expect("text");
+        assert!(
+            csv.lines().next().is_some_and(|h| h.contains("满意率 %") && h.contains("不满意 dissatisfied")),
+            "{name}: {csv}"
+        );
+
+        // Fixed again and closed: called back afresh, satisfied.
+        fix_and_close(call);
+        assert!(
+            listed(&dispatcher).iter().any(|(id, kind, _)| *id == call && kind == "callback"),
+            "{name}: each closing is called back"
+        );
+        let (status, done) = step(&dispatcher, call, json!({"action": "callback", "satisfaction": "satisfied"}));
+        assert_eq!(
+            (status, done["status"].as_str(), done["callback"].as_str()),
+            (200, Some("closed"), Some("satisfied")),
+            "{name}: {done}"
+        );
+        assert_eq!(
+            step(&dispatcher, call, json!({"action": "callback", "satisfaction": "satisfied"})).0,
+            422,
+            "{name}: once per closing"
+        );
+        let (_, last) = server.get_as(Some(&office), "/api/v1/reports/weekly");
+        let l = &last["total"]["counts"];
+        assert_eq!(
+            (l["called_back"].as_u64(), l["satisfied"].as_u64(), l["dissatisfied"].as_u64()),
+            (Some(1), Some(1), Some(0)),
+            "{name}: {l}"
+        );
+        assert_eq!(last["total"]["satisfaction"]["satisfaction"].as_f64(), Some(1.0), "{name}");
+        let (_, history) = server.get_as(Some(&dispatcher), &format!("/api/v1/problems/{call}/events"));
+        let said: Vec<&str> = history["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter(|e| e["action"] == "callback")
+            .filter_map(|e| e["details"]["satisfaction"].as_str())
+            .collect();
+        assert_eq!(said, ["dissatisfied", "satisfied"], "{name}: the history keeps both call-backs");
     }
 }

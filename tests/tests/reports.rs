@@ -77,8 +77,11 @@ fn the_weekly_bulletin_counts_a_known_week_and_exports_csv_and_xlsx() {
         counts,
         &json!({"should_handle": 3, "handled": 2, "on_time_handled": 2, "closed": 1, "on_time_closed": 1,
                 "reworked": 1, "overdue_unhandled": 0, "extended": 0,
-                "to_confirm": 2, "confirmed": 1, "on_time_confirmed": 1})
+                "to_confirm": 2, "confirmed": 1, "on_time_confirmed": 1,
+                "called_back": 0, "satisfied": 0, "basically_satisfied": 0, "dissatisfied": 0})
     );
+    // Nobody was called back (回访) in this week: no 满意率.
+    assert_eq!(bulletin["total"]["satisfaction"], Value::Null);
     // 核实率 1/2, 按时核实率 1/2, beside the score (which weighs handling only).
     assert_eq!(bulletin["total"]["confirmation"], json!({"confirming": 0.5, "on_time_confirming": 0.5}));
     let rates = &bulletin["total"]["rates"];

@@ -137,12 +137,14 @@ fn scenario(backend: &Backend) {
     let (_, coverage) = server.get_as(Some(&officer), "/api/v1/coverage?week=2026-W47");
     let due = coverage["points"].as_array().expect("points").iter().filter(|p| p["covered"] == false).count();
     assert_eq!(list["counts"]["inspect"].as_u64().unwrap_or(0) as usize, due, "{name}: {}", list["counts"]);
-    // The office chases red and yellow cases only; the citizen app has no list.
+    // The office chases red and yellow cases and calls citizens back (回访) on closed cases;
+    // the citizen app has no list.
     let (_, chased) = server.get_as(Some(&office), "/api/v1/tasks");
     let tasks = chased["tasks"].as_array().expect("tasks");
     assert!(tasks
         .iter()
-        .all(|t| t["kind"] == "chase" && ["red", "yellow"].contains(&t["colour"].as_str().unwrap_or(""))));
+        .all(|t| (t["kind"] == "chase" && ["red", "yellow"].contains(&t["colour"].as_str().unwrap_or("")))
+            || (t["kind"] == "callback" && t["status"] == "closed" && t["next_actions"] == json!(["callback"]))));
     let (status, app) = server.get_as(Some(&server.token_of("app")), "/api/v1/tasks");
     assert_eq!((status, app["tasks"].as_array().map(Vec::len)), (200, Some(0)), "{name}: {app}");
     assert_eq!(server.get_as(None, "/api/v1/tasks").0, 401);

@@ -102,7 +102,12 @@ fn scenario(backend: &Backend) {
     // Illegal transitions: 409 naming the allowed next states; wrong roles: 403.
     let (status, err) = desk.act("dispatcher", &p, json!({"action": "void", "note": "x"}));
     assert_eq!((status, err["error"]["code"].as_str()), (409, Some("illegal_transition")), "{name}");
-    assert_eq!(err["error"]["details"]["allowed"], json!([]), "{name}: a closed case goes nowhere");
+    // A closed case goes nowhere but to its call-back (回访), which may re-open it.
+    assert_eq!(
+        err["error"]["details"]["allowed"],
+        json!([{"action": "callback", "to": "closed"}]),
+        "{name}: a closed case is only called back"
+    );
     let q = desk.report("E01002");
     let (status, err) = desk.act("dispatcher", &q, json!({"action": "close"}));
     assert_eq!(status, 409, "{name}");

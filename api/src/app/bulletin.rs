@@ -2,7 +2,7 @@
 //! week, ranked by the weighted score, as JSON, CSV or XLSX.
 
 use crate::domain::grids::Snapshot;
-use crate::domain::indicators::{CaseFacts, ConfirmFacts, ConfirmRates, Counts, Rates};
+use crate::domain::indicators::{CaseFacts, ConfirmFacts, ConfirmRates, Counts, Rates, SatisfactionRates};
 use crate::domain::period::{Period, PeriodKind};
 use crate::domain::problem::Problem;
 use crate::domain::workflow::state::State;
@@ -68,12 +68,15 @@ pub struct Row {
     pub rates: Option<Rates>,
     /// 核实率 and 按时核实率, when reports were sent to be confirmed on site.
     pub confirmation: Option<ConfirmRates>,
+    /// 满意率, when citizens' cases were called back (回访).
+    pub satisfaction: Option<SatisfactionRates>,
 }
 
 impl Row {
     fn of(group: String, name: Option<String>, counts: Counts) -> Self {
         let (rates, confirmation) = (Rates::of(&counts), ConfirmRates::of(&counts));
-        Self { group, name, rank: None, counts, rates, confirmation }
+        let satisfaction = SatisfactionRates::of(&counts);
+        Self { group, name, rank: None, counts, rates, confirmation, satisfaction }
     }
 }
 
@@ -169,7 +172,7 @@ pub fn build(week: Week, by: GroupBy, cases: &Cases<'_>, snapshot: &Snapshot, no
     Bulletin { week, by, total, rows }
 }
 
-const HEADERS: [&str; 25] = [
+const HEADERS: [&str; 30] = [
     "rank",
     "group",
     "name",
@@ -194,6 +197,11 @@ const HEADERS: [&str; 25] = [
     "按时核实 on_time_confirmed",
     "核实率 %",
     "按时核实率 %",
+    "回访 called_back",
+    "满意 satisfied",
+    "基本满意 basically_satisfied",
+    "不满意 dissatisfied",
+    "满意率 %",
     "week",
 ];
 
@@ -225,6 +233,11 @@ fn cells(row: &Row, week: &str) -> Vec<String> {
         c.on_time_confirmed.to_string(),
         row.confirmation.map_or(String::new(), |r| format!("{:.2}", r.confirming * 100.0)),
         row.confirmation.map_or(String::new(), |r| format!("{:.2}", r.on_time_confirming * 100.0)),
+        c.called_back.to_string(),
+        c.satisfied.to_string(),
+        c.basically_satisfied.to_string(),
+        c.dissatisfied.to_string(),
+        row.satisfaction.map_or(String::new(), |r| format!("{:.2}", r.satisfaction * 100.0)),
         week.to_string(),
     ]
 }

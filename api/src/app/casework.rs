@@ -95,6 +95,7 @@ impl Casework<'_> {
                 "deadline": updated.case.deadline.and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok()),
                 "remote": who.remote,
                 "overridden_photos": overridden,
+                "satisfaction": request.satisfaction,
             }),
             audit: overridden.as_ref().map(|photos| StepAudit {
                 action: "photo.override",

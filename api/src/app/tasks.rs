@@ -17,6 +17,8 @@ use time::OffsetDateTime;
 
 /// Cases read per list: a desk's day of work; beyond it the list says it was cut.
 pub const MAX_CASES: i64 = 500;
+/// Citizens' cases closed this long ago at most are on the desk's list to call back (回访).
+pub const CALL_BACK_WITHIN: time::Duration = time::Duration::days(7);
 
 /// One thing to do.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -88,8 +90,23 @@ pub async fn tasks_of(
             limit: MAX_CASES,
             ..ProblemQuery::default()
         };
-        let (cases, total) = store.query_problems(&query).await?;
+        let (mut cases, total) = store.query_problems(&query).await?;
         truncated = total > MAX_CASES;
+        if matches!(role, Role::Dispatcher | Role::Office | Role::Admin) {
+            // Citizens' cases closed this past week and not yet called back (回访).
+            let callbacks = ProblemQuery {
+                area: area.filter(),
+                statuses: Some(vec![State::Closed.as_str().to_string()]),
+                closed_from: Some(now - CALL_BACK_WITHIN),
+                awaiting_callback: true,
+                sort: Sort::Oldest,
+                limit: MAX_CASES,
+                ..ProblemQuery::default()
+            };
+            let (due, total) = store.query_problems(&callbacks).await?;
+            truncated |= total > MAX_CASES;
+            cases.extend(due);
+        }
         for problem in cases.into_iter().filter(|p| area.sees_problem(p)) {
             let colour = colour_at(&problem, now, rules.calendar, rules.thresholds);
             let Some((kind, next_actions)) = case_task(role, &problem, colour) else { continue };

@@ -5,8 +5,7 @@
 //! Handling, closing, reworks and extensions are counted as they stand at the end of the period
 //! (or now, for a period still running).
 
-use crate::domain::problem::Problem;
-use crate::domain::problem::ProblemEvent;
+use crate::domain::problem::{Problem, ProblemEvent, Satisfaction};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -20,6 +19,8 @@ pub struct CaseFacts {
     pub reworks: u32,
     /// An extension was approved.
     pub extended: bool,
+    /// The latest call-back (回访) and what the caller said.
+    pub callback: Option<(OffsetDateTime, Satisfaction)>,
 }
 
 impl CaseFacts {
@@ -32,8 +33,14 @@ impl CaseFacts {
             deadline: problem.case.deadline,
             handled_at: first(&["handle", "self_handle"]),
             closed_at: first(&["close"]),
-            reworks: events.iter().filter(|e| e.action == "reject").count() as u32,
+            // A failed check, or a caller dissatisfied when called back (不满意即返工).
+            reworks: events.iter().filter(|e| e.action == "reject" || e.to_state == "rework").count() as u32,
             extended: events.iter().any(|e| e.action == "approve_extension"),
+            callback: events
+                .iter()
+                .filter(|e| e.action == "callback")
+                .filter_map(|e| Some((e.at, Satisfaction::parse(e.details.get("satisfaction")?.as_str()?)?)))
+                .max_by_key(|(at, _)| *at),
         })
     }
 }
@@ -83,6 +90,11 @@ pub struct Counts {
     /// 核实数: of those, confirmed (or voided as not found) by the end of the period.
     pub confirmed: u32,
     pub on_time_confirmed: u32,
+    /// 回访数: citizens' cases called back after closing, and what they said.
+    pub called_back: u32,
+    pub satisfied: u32,
+    pub basically_satisfied: u32,
+    pub dissatisfied: u32,
 }
 
 impl Counts {
@@ -116,6 +128,14 @@ impl Counts {
             }
             c.reworked += u32::from(f.reworks > 0);
             c.extended += u32::from(f.extended);
+            if let Some((_, said)) = f.callback.filter(|(at, _)| *at < period_end) {
+                c.called_back += 1;
+                match said {
+                    Satisfaction::Satisfied => c.satisfied += 1,
+                    Satisfaction::BasicallySatisfied => c.basically_satisfied += 1,
+                    Satisfaction::Dissatisfied => c.dissatisfied += 1,
+                }
+            }
         }
         c
     }
@@ -132,6 +152,10 @@ impl Counts {
         self.to_confirm += o.to_confirm;
         self.confirmed += o.confirmed;
         self.on_time_confirmed += o.on_time_confirmed;
+        self.called_back += o.called_back;
+        self.satisfied += o.satisfied;
+        self.basically_satisfied += o.basically_satisfied;
+        self.dissatisfied += o.dissatisfied;
     }
 }
 
@@ -184,6 +208,27 @@ impl Rates {
     }
 }
 
+/// 满意率 (0–1): of the cases called back (回访), the share whose caller was satisfied or
+/// basically satisfied; beside the score, which weighs handling only.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct SatisfactionRates {
+    /// 满意率 (满意 + 基本满意)
+    pub satisfaction: f64,
+    /// 不满意率
+    pub dissatisfaction: f64,
+}
+
+impl SatisfactionRates {
+    /// None when no case was called back.
+    pub fn of(c: &Counts) -> Option<Self> {
+        let n = f64::from(c.called_back);
+        (c.called_back > 0).then(|| Self {
+            satisfaction: f64::from(c.satisfied + c.basically_satisfied) / n,
+            dissatisfaction: f64::from(c.dissatisfied) / n,
+        })
+    }
+}
+
 /// 核实率 and 按时核实率 (0–1): beside the score, which weighs handling only.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ConfirmRates {
@@ -217,7 +262,13 @@ mod tests {
             closed_at: closed.map(t),
             reworks,
             extended,
+            callback: None,
         }
+    }
+
+    fn called_back(mut facts: CaseFacts, at: OffsetDateTime, said: Satisfaction) -> CaseFacts {
+        facts.callback = Some((at, said));
+        facts
     }
 
     /// Five cases of week 2026-W48 (ends Monday 2026-11-30 00:00 +08:00), worked out by hand:
@@ -225,22 +276,36 @@ mod tests {
     /// closed; 4 not handled, deadline passed; 5 not handled, deadline after the week, extended.
     #[test]
     fn a_hand_computed_week() {
+        // Called back (回访): 1 satisfied, 2 basically satisfied only after the week (not counted),
+        // 3 dissatisfied (re-opened, hence its rework).
         let cases = [
-            case(
-                "2026-11-24T17:00:00+08:00",
-                Some("2026-11-24T10:00:00+08:00"),
-                Some("2026-11-24T15:00:00+08:00"),
-                0,
-                false,
+            called_back(
+                case(
+                    "2026-11-24T17:00:00+08:00",
+                    Some("2026-11-24T10:00:00+08:00"),
+                    Some("2026-11-24T15:00:00+08:00"),
+                    0,
+                    false,
+                ),
+                datetime!(2026-11-25 10:00 +08:00),
+                Satisfaction::Satisfied,
             ),
-            case(
-                "2026-11-24T17:00:00+08:00",
-                Some("2026-11-25T10:00:00+08:00"),
-                Some("2026-11-26T10:00:00+08:00"),
-                0,
-                false,
+            called_back(
+                case(
+                    "2026-11-24T17:00:00+08:00",
+                    Some("2026-11-25T10:00:00+08:00"),
+                    Some("2026-11-26T10:00:00+08:00"),
+                    0,
+                    false,
+                ),
+                datetime!(2026-11-30 09:00 +08:00),
+                Satisfaction::BasicallySatisfied,
             ),
-            case("2026-11-27T17:00:00+08:00", Some("2026-11-27T09:00:00+08:00"), None, 1, false),
+            called_back(
+                case("2026-11-27T17:00:00+08:00", Some("2026-11-27T09:00:00+08:00"), None, 1, false),
+                datetime!(2026-11-26 16:00 +08:00),
+                Satisfaction::Dissatisfied,
+            ),
             case("2026-11-26T12:00:00+08:00", None, None, 0, false),
             case("2026-12-02T17:00:00+08:00", None, None, 0, true),
         ];
@@ -259,8 +324,15 @@ mod tests {
                 to_confirm: 0,
                 confirmed: 0,
                 on_time_confirmed: 0,
+                called_back: 2,
+                satisfied: 1,
+                basically_satisfied: 0,
+                dissatisfied: 1,
             }
         );
+        let said = SatisfactionRates::of(&c).expect("called back");
+        assert_eq!((said.satisfaction, said.dissatisfaction), (0.5, 0.5));
+        assert_eq!(SatisfactionRates::of(&Counts::default()), None);
         let r = Rates::of(&c).expect("rates");
         assert_eq!((r.handling, r.on_time_handling, r.closing, r.on_time_closing), (0.6, 0.4, 0.4, 0.2));
         assert_eq!((r.rework, r.overdue_unhandled, r.extension), (0.2, 0.2, 0.2));

@@ -220,6 +220,46 @@ pub struct Case {
     pub closed_at: Option<OffsetDateTime>,
     /// A merged duplicate closes pointing at the case it joined.
     pub merged_into: Option<i64>,
+    /// 回访: what the caller said when called back after the latest closing (none yet: due).
+    pub callback: Option<Satisfaction>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub callback_at: Option<OffsetDateTime>,
+}
+
+/// What a caller says when called back (回访).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Satisfaction {
+    /// 满意
+    Satisfied,
+    /// 基本满意
+    BasicallySatisfied,
+    /// 不满意: the case is re-opened for rework.
+    Dissatisfied,
+}
+
+impl Satisfaction {
+    pub const ALL: [Satisfaction; 3] = [Self::Satisfied, Self::BasicallySatisfied, Self::Dissatisfied];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Satisfied => "satisfied",
+            Self::BasicallySatisfied => "basically_satisfied",
+            Self::Dissatisfied => "dissatisfied",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+impl Source {
+    /// A citizen's own report (hotline, app, or in person): called back after closing (回访).
+    pub fn is_citizens(self) -> bool {
+        matches!(self, Self::Citizen | Self::Hotline | Self::App)
+    }
 }
 
 /// A stored problem.

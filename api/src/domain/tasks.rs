@@ -37,6 +37,8 @@ pub enum TaskKind {
     Chase,
     /// 巡查: an assessment point not yet visited enough this week.
     Inspect,
+    /// 回访: a citizen's closed case, to call the citizen back.
+    Callback,
 }
 
 impl TaskKind {
@@ -55,6 +57,7 @@ impl TaskKind {
             Self::Close => "结案",
             Self::Chase => "督办",
             Self::Inspect => "巡查",
+            Self::Callback => "回访",
         }
     }
 }
@@ -93,6 +96,13 @@ pub fn case_task(role: Role, problem: &Problem, colour: Colour) -> Option<(TaskK
         (Role::Dispatcher | Role::Admin, Dispatched | Rework) if asked => TaskKind::DecideExtension,
         (Role::Dispatcher | Role::Admin | Role::Office, Dispatched | Rework | Registered | Returned) if chased => {
             TaskKind::Chase
+        }
+        (Role::Dispatcher | Role::Admin | Role::Office, Closed)
+            if problem.source.is_citizens()
+                && problem.case.callback_at.is_none()
+                && problem.case.merged_into.is_none() =>
+        {
+            TaskKind::Callback
         }
         _ => return None,
     };

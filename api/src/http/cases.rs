@@ -52,6 +52,8 @@ pub(super) struct TransitionRequest {
     /// Verify or close although after-photos failed the tamper checks (needs a note; recorded in the audit log).
     #[serde(default)]
     override_flags: bool,
+    /// What the caller said when called back (callback): dissatisfied re-opens the case for rework.
+    satisfaction: Option<crate::domain::problem::Satisfaction>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -87,13 +89,14 @@ impl TransitionRequest {
             forward_to: text("forward_to", self.forward_to, 200)?,
             extension,
             into: self.into,
+            satisfaction: self.satisfaction,
         };
         Ok((self.action, request, self.override_flags))
     }
 }
 
 #[utoipa::path(post, path = "/api/v1/problems/{id}/transitions", operation_id = "transitionProblem", tag = "cases",
-    summary = "Move a case through the workflow (accept, confirm, register, dispatch, refuse, handle, reject, self_handle, verify, close, void, request/approve/refuse_extension, merge)",
+    summary = "Move a case through the workflow (accept, confirm, register, dispatch, refuse, handle, reject, self_handle, verify, close, void, request/approve/refuse_extension, merge, callback)",
     description = "With an `Idempotency-Key`, a step sent again after a lost answer gets the first answer back (`Idempotent-Replayed: true`) instead of a second step: the phone's outbox sends its checks this way.",
     params(("id" = String, Path, description = "The case's id"), IdempotencyKey),
     request_body = TransitionRequest,

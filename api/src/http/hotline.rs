@@ -3,7 +3,7 @@
 //! became of it, `POST /api/v1/hotline/orders/{order_id}/send-back` sends it back (退单) with a
 //! reason. Results go back to the platform signed (`app::hotline`); docs/hotline.md is the contract.
 
-use super::error::{ApiError, ErrorBody, Refusals};
+use super::error::{ApiError, BodyRefusals, ErrorBody, Refusals};
 use super::guard::Caller;
 use super::params::{field_error, typed_body_or};
 use super::{cases, present, ApiContext};
@@ -52,9 +52,8 @@ pub(super) struct SendBack {
     responses(
         (status = 201, description = "A new case", body = OrderCase, headers(("Location" = String))),
         (status = 200, description = "This order was received before: its case, unchanged", body = OrderCase),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 403, description = "Only dispatchers (the platform's account) and admins; the place is outside the account's area", body = ErrorBody),
-        (status = 422, description = "invalid_order, naming the field: order_id, category, an address the address book cannot place, …", body = ErrorBody),
+        BodyRefusals,
         Refusals,
     ))]
 pub async fn receive(
@@ -171,7 +170,7 @@ pub async fn get(
         (status = 403, description = "Only dispatchers and admins", body = ErrorBody),
         (status = 404, description = "No such order in the caller's area", body = ErrorBody),
         (status = 409, description = "The case is past the point where it can be voided, or the order has a result already", body = ErrorBody),
-        (status = 422, description = "invalid_order: no reason, or too long", body = ErrorBody),
+        BodyRefusals,
         Refusals,
     ))]
 pub async fn send_back(

@@ -9,7 +9,7 @@ use super::{
     ProblemEvent, ProblemQuery, Sort, Store, StoreError, Which, WORLD,
 };
 use crate::domain::auth::Actor;
-use crate::domain::problem::{CallerContact, Case, Class, NewProblem, Origin, Problem, Source};
+use crate::domain::problem::{CallerContact, Case, Class, NewProblem, Origin, Problem, Satisfaction, Source};
 use crate::domain::workflow::calendar::LimitUnit;
 use crate::domain::workflow::case::{CaseClock, MapCase};
 use crate::domain::workflow::catalogue::Kind;
@@ -31,7 +31,7 @@ fn problem_columns(d: Dialect) -> String {
         "id, {position}, category, description, source, grid_code, grid_version, responsible_unit, candidates, status, \
          created_at, reported_by, category_name, kind, department, severity, time_limit, limit_unit, dispatched_at, \
          deadline, reworks, extension_requested, closed_at, colour, nearby, likely_duplicates, merged_into, point_code, \
-         criterion_id, version, address, address_id",
+         criterion_id, version, address, address_id, callback, callback_at",
         position = d.case_position()
     )
 }
@@ -44,7 +44,7 @@ fn lean_columns(d: Dialect) -> String {
          CAST('[]' AS TEXT) AS candidates, status, created_at, reported_by, category_name, kind, department, severity, \
          time_limit, limit_unit, dispatched_at, deadline, reworks, CAST(NULL AS TEXT) AS extension_requested, closed_at, \
          colour, CAST('[]' AS TEXT) AS nearby, CAST('[]' AS TEXT) AS likely_duplicates, merged_into, point_code, \
-         criterion_id, version, address, address_id",
+         criterion_id, version, address, address_id, callback, callback_at",
         position = d.case_position()
     )
 }
@@ -262,6 +262,8 @@ struct ProblemRow {
     version: i64,
     address: Option<String>,
     address_id: Option<i64>,
+    callback: Option<String>,
+    callback_at: Option<OffsetDateTime>,
 }
 
 impl ProblemRow {
@@ -309,6 +311,11 @@ impl ProblemRow {
                 extension_requested,
                 closed_at: self.closed_at.map(utc),
                 merged_into: self.merged_into,
+                callback: match self.callback.as_deref() {
+                    None => None,
+                    Some(text) => Some(Satisfaction::parse(text).ok_or_else(|| corrupt("callback", text.to_string()))?),
+                },
+                callback_at: self.callback_at.map(utc),
             },
             nearby: serde_json::from_str(&self.nearby).map_err(|e| corrupt("nearby", e.to_string()))?,
             likely_duplicates: serde_json::from_str(&self.likely_duplicates)
@@ -770,7 +777,8 @@ impl Store {
              AND ($11 IS NULL OR responsible_unit = $11) AND ($12 IS NULL OR department = $12) \
              AND ($13 IS NULL OR category = $13) AND ($14 IS NULL OR source = $14) \
              AND ($15 IS NULL OR {created} >= {p15}) AND ($16 IS NULL OR {created} < {p16}) \
-             AND ($17 IS NULL OR {closed} >= {p17}) AND ($18 IS NULL OR {closed} < {p18})",
+             AND ($17 IS NULL OR {closed} >= {p17}) AND ($18 IS NULL OR {closed} < {p18}) \
+             AND ($19 IS NULL OR (callback_at IS NULL AND source IN ('citizen', 'hotline', 'app')))",
             in_box = d.case_in_box(1),
             area_codes = d.json_list(5),
             statuses = d.json_list(8),
@@ -802,6 +810,7 @@ impl Store {
                 .bind(q.created_to)
                 .bind(q.closed_from)
                 .bind(q.closed_to)
+                .bind(q.awaiting_callback.then_some(true))
         };
         let order = match q.sort {
             Sort::Oldest => "id",
@@ -809,7 +818,7 @@ impl Store {
             Sort::Deadline => d.deadline_order(),
         };
         let page =
-            format!("SELECT {} FROM problems {filters} ORDER BY {order} LIMIT $19 OFFSET $20", problem_columns(d));
+            format!("SELECT {} FROM problems {filters} ORDER BY {order} LIMIT $20 OFFSET $21", problem_columns(d));
         let rows = filtered(page).bind(q.limit).bind(q.offset).all(&self.pool).await?;
         let total: i64 = filtered(format!("SELECT count(*) FROM problems {filters}")).scalar(&self.pool).await?;
         Ok((into_problems(rows)?, total))
@@ -824,7 +833,7 @@ impl Store {
         let changed =
             sql("UPDATE problems SET status = $2, responsible_unit = $3, dispatched_at = $4, deadline = $5, \
              reworks = $6, extension_requested = $7, closed_at = $8, colour = $10, merged_into = $11, \
-             grid_code = $12, grid_version = $13, version = version + 1 \
+             grid_code = $12, grid_version = $13, callback = $15, callback_at = $16, version = version + 1 \
              WHERE id = $1 AND status = $9 AND version = $14")
             .bind(problem.id)
             .bind(problem.status.as_str())
@@ -840,6 +849,8 @@ impl Store {
             .bind(&problem.grid_code)
             .bind(problem.grid_version)
             .bind(problem.version)
+            .bind(problem.case.callback.map(|c| c.as_str()))
+            .bind(problem.case.callback_at)
             .execute(&mut tx)
             .await?;
         if changed == 0 {

@@ -315,6 +315,8 @@ pub struct ProblemQuery {
     /// Closed in [closed_from, closed_to): the evidence archive's period.
     pub closed_from: Option<OffsetDateTime>,
     pub closed_to: Option<OffsetDateTime>,
+    /// Only citizens' closed cases not yet called back (回访).
+    pub awaiting_callback: bool,
     pub sort: Sort,
     pub limit: i64,
     pub offset: i64,

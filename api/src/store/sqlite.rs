@@ -31,6 +31,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (17, "problems near", include_str!("../../migrations/sqlite/0017_problems_near.sql")),
     (18, "addresses and callers", include_str!("../../migrations/sqlite/0018_addresses_and_callers.sql")),
     (19, "hotline orders", include_str!("../../migrations/sqlite/0019_hotline_orders.sql")),
+    (20, "callbacks", include_str!("../../migrations/sqlite/0020_callbacks.sql")),
 ];
 
 /// Opens (creating if needed) and brings the schema up to date.

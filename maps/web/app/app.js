@@ -1130,6 +1130,8 @@ async function tasksView(map, panel) {
         ${photo ? `<label>${t(photo[1])} <input type="file" name="photo" accept="image/*" capture="environment" data-stage="${photo[0]}"></label>` : ""}
         ${task.next_actions.includes("request_extension") ? `<label>${t("extension")} <input type="number" name="amount" min="1" max="1000" value="2"> <select name="unit"><option value="working_days">${t("working_days")}</option><option value="working_hours">${t("working_hours")}</option></select></label>` : ""}
         ${task.next_actions.includes("refuse") ? `<input name="forward_to" placeholder="${t("forward_to")}">` : ""}
+        ${task.next_actions.includes("callback") ? `${p.caller ? `<p id="task-caller">${t("caller")}: ${esc(p.caller.name || "—")} · <a href="tel:${esc(p.caller.phone)}">${esc(p.caller.phone)}</a></p>` : ""}
+          <label>${t("satisfaction")} <select name="satisfaction">${Object.entries(t("satisfaction_choices")).map(([k, v]) => `<option value="${k}">${esc(v)}</option>`).join("")}</select></label>` : ""}
         <div class="actions">${task.next_actions.map((a) => `<button type="button" data-action="${esc(a)}" class="${["refuse", "reject", "void"].includes(a) ? "secondary" : ""}">${esc(label(a))}</button>`).join("")}</div>
       </form>`}
       <p id="task-result" role="status"></p>
@@ -1145,6 +1147,7 @@ async function tasksView(map, panel) {
     const body = { action, note };
     if (action === "refuse") body.forward_to = String(form.get("forward_to") || "").trim() || undefined;
     if (action === "request_extension") body.extension = { amount: Number(form.get("amount")), unit: form.get("unit") };
+    if (action === "callback") body.satisfaction = form.get("satisfaction");
     const file = form.get("photo");
     const stage = STEP_PHOTO[action]?.[0];
     const photos = stage && file && file.size ? [{ blob: file, name: file.name || "photo.jpg", stage }] : [];

@@ -75,6 +75,8 @@ export const STRINGS = {
     covered_points: "本周已巡查点位（可再次检查）",
     times_visited: "本周到访天数",
     queue: "新上报与待派遣",
+    satisfaction: "回访结果",
+    satisfaction_choices: { satisfied: "满意", basically_satisfied: "基本满意", dissatisfied: "不满意（返工）" },
     new_call: "来电登记",
     address: "地址",
     address_hint: "小区、门牌号、地名…",
@@ -127,7 +129,7 @@ export const STRINGS = {
     transitions: {
       accept: "受理", confirm: "核实属实", register: "立案", dispatch: "派遣", void: "作废", refuse: "回退", handle: "处置完成", reject: "核查不通过（返工）",
       verify: "核查通过", close: "结案", self_handle: "自行处置", request_extension: "申请延期", approve_extension: "同意延期",
-      refuse_extension: "不同意延期", merge: "合并", reroute: "改派", escalate: "升级",
+      refuse_extension: "不同意延期", merge: "合并", reroute: "改派", escalate: "升级", callback: "回访",
     },
     tasks: "待办",
     no_tasks: "暂无待办",
@@ -218,7 +220,7 @@ export const STRINGS = {
     no_photos: "案件暂无照片",
     task_kinds: {
       accept: "受理", confirm: "待核实", register: "立案", dispatch: "派遣", redispatch: "重新派遣", handle: "待整改", rework: "返工",
-      decide_extension: "延期审批", verify: "待核查", close: "待结案", chase: "督办", inspect: "待巡查",
+      decide_extension: "延期审批", verify: "待核查", close: "待结案", chase: "督办", inspect: "待巡查", callback: "待回访",
     },
   },
   en: {
@@ -296,6 +298,8 @@ export const STRINGS = {
     covered_points: "Points patrolled this week (check again)",
     times_visited: "days visited this week",
     queue: "New and unassigned",
+    satisfaction: "What the caller said",
+    satisfaction_choices: { satisfied: "Satisfied", basically_satisfied: "Basically satisfied", dissatisfied: "Dissatisfied (rework)" },
     new_call: "New hotline call",
     address: "Address",
     address_hint: "Compound, door plate, place…",
@@ -350,7 +354,7 @@ export const STRINGS = {
       accept: "Accept", confirm: "Confirmed on site", register: "Register", dispatch: "Dispatch", void: "Void", refuse: "Send back", handle: "Fixed",
       reject: "Check failed (rework)", verify: "Check passed", close: "Close", self_handle: "Fixed on the spot",
       request_extension: "Ask for more time", approve_extension: "Grant more time", refuse_extension: "Refuse more time",
-      merge: "Merge", reroute: "Re-route", escalate: "Escalated",
+      merge: "Merge", reroute: "Re-route", escalate: "Escalated", callback: "Call back",
     },
     tasks: "To do",
     no_tasks: "Nothing to do",
@@ -441,7 +445,7 @@ export const STRINGS = {
     no_photos: "No photos on these cases",
     task_kinds: {
       accept: "Accept", confirm: "To confirm", register: "Register", dispatch: "Dispatch", redispatch: "Re-dispatch", handle: "To fix", rework: "Rework",
-      decide_extension: "Extension", verify: "To check", close: "To close", chase: "Chase", inspect: "To patrol",
+      decide_extension: "Extension", verify: "To check", close: "To close", chase: "Chase", inspect: "To patrol", callback: "Call back",
     },
   },
 };

@@ -6,7 +6,7 @@ use super::colour::{colour, Colour, Thresholds};
 use super::confirmation::Confirmation;
 use super::state::{actions_from, next, Action, State};
 use crate::domain::auth::Role;
-use crate::domain::problem::{ExtensionRequest, Problem};
+use crate::domain::problem::{ExtensionRequest, Problem, Satisfaction};
 use time::OffsetDateTime;
 
 /// What the actor sends with an action.
@@ -22,6 +22,8 @@ pub struct Request {
     pub extension: Option<(u32, LimitUnit)>,
     /// Merge: the case this one repeats (checked to exist and be open by the caller).
     pub into: Option<i64>,
+    /// Call back (回访): what the caller said.
+    pub satisfaction: Option<Satisfaction>,
 }
 
 /// Why an action was refused.
@@ -70,6 +72,13 @@ pub fn apply(
     if confirming {
         to = State::Confirming;
     }
+    let dissatisfied = action == Action::Callback && request.satisfaction == Some(Satisfaction::Dissatisfied);
+    if dissatisfied {
+        to = State::Rework;
+        if request.note.as_deref().is_none_or(|n| n.trim().is_empty()) {
+            return Err(Refusal::Input("a dissatisfied call-back needs a note saying what is still wrong".into()));
+        }
+    }
     if action.needs_reason() && request.note.as_deref().is_none_or(|n| n.trim().is_empty()) {
         return Err(Refusal::Input(format!("{action} needs a note saying why")));
     }
@@ -109,7 +118,36 @@ pub fn apply(
             p.case.merged_into = Some(into);
             p.case.closed_at = Some(now);
         }
-        Action::Close | Action::Void => p.case.closed_at = Some(now),
+        Action::Close | Action::Void => {
+            p.case.closed_at = Some(now);
+            // Each closing is called back afresh.
+            p.case.callback = None;
+            p.case.callback_at = None;
+        }
+        Action::Callback => {
+            let said = request.satisfaction.ok_or_else(|| {
+                Refusal::Input("callback needs satisfaction: satisfied, basically_satisfied or dissatisfied".into())
+            })?;
+            if !problem.source.is_citizens() {
+                return Err(Refusal::Input(format!(
+                    "call-backs are for citizens' cases, not {} reports",
+                    problem.source
+                )));
+            }
+            if problem.case.callback_at.is_some() {
+                return Err(Refusal::Input("this closing was called back already".into()));
+            }
+            p.case.callback = Some(said);
+            p.case.callback_at = Some(now);
+            if dissatisfied {
+                // 不满意即返工: back to the unit, with a fresh time limit, counted as a rework.
+                p.case.closed_at = None;
+                p.case.reworks += 1;
+                if let Some(class) = p.class.as_ref() {
+                    p.case.deadline = calendar.deadline(now, class.time_limit, class.limit_unit).or(p.case.deadline);
+                }
+            }
+        }
         Action::RequestExtension => {
             if p.case.extension_requested.is_some() {
                 return Err(Refusal::Input("an extension is already waiting for a decision".into()));

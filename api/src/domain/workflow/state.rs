@@ -129,10 +129,12 @@ pub enum Action {
     RefuseExtension,
     /// Close a duplicate into the case it repeats.
     Merge,
+    /// 回访: the caller is asked whether it was fixed; dissatisfied re-opens the case for rework.
+    Callback,
 }
 
 impl Action {
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 16] = [
         Self::Accept,
         Self::Confirm,
         Self::Register,
@@ -148,6 +150,7 @@ impl Action {
         Self::ApproveExtension,
         Self::RefuseExtension,
         Self::Merge,
+        Self::Callback,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -167,6 +170,7 @@ impl Action {
             Self::ApproveExtension => "approve_extension",
             Self::RefuseExtension => "refuse_extension",
             Self::Merge => "merge",
+            Self::Callback => "callback",
         }
     }
 
@@ -187,6 +191,8 @@ impl Action {
             Self::Refuse | Self::Handle | Self::RequestExtension => &[Unit, Admin],
             Self::SelfHandle => &[Officer, Admin],
             Self::Verify | Self::Reject => &[Officer, Dispatcher, Admin],
+            // The desk that took the call, and the office that supervises, call back.
+            Self::Callback => &[Dispatcher, Office, Admin],
         }
     }
 }
@@ -228,6 +234,8 @@ pub fn next(from: State, action: Action) -> Option<State> {
         (S::Reported | S::Confirming | S::Accepted | S::Registered | S::Returned, A::Void) => S::Void,
         (S::Dispatched | S::Rework, A::RequestExtension | A::ApproveExtension | A::RefuseExtension) => from,
         (s, A::Merge) if s.is_open() => S::Closed,
+        // Dissatisfied leads to `Rework` instead (`case::apply`).
+        (S::Closed, A::Callback) => S::Closed,
         _ => return None,
     })
 }
