@@ -82,10 +82,14 @@ try {
   const dispatcher = await signIn("dispatcher", DESK);
   await dispatcher.page.locator(`#queue li[data-id="${id}"]`).waitFor({ timeout: 30_000 });
   await dispatcher.page.click(`#queue li[data-id="${id}"]`);
-  for (const action of ["accept", "register", "dispatch"]) {
+  // Each step's answer is awaited by the state it leads to, not by a message on the screen: the
+  // board draws the case again after each step, and a message seen in passing proved nothing.
+  for (const [action, to] of [["accept", "accepted"], ["register", "registered"], ["dispatch", "dispatched"]]) {
     await dispatcher.page.locator(`#detail button[data-action=${action}]`).waitFor();
     await dispatcher.page.click(`#detail button[data-action=${action}]`);
-    await dispatcher.page.waitForFunction(() => document.querySelector("#action-result")?.textContent.length > 0);
+    await dispatcher.page.waitForFunction((done) => document.body.dataset.acted === done, `${id}:${to}`, { timeout: 30_000 })
+      .catch(async (e) => { throw new Error(`the dispatcher's ${action} did not go through: ${await dispatcher.page.textContent("#detail")}: ${e.message}`); });
+    assert.ok((await dispatcher.page.textContent("#action-result")).length > 0, "the board says the step was taken");
   }
   assert.equal((await api(`/api/v1/problems/${id}`)).status, "dispatched");
   step("dispatcher accepted, registered and dispatched it");

@@ -187,7 +187,8 @@ try {
     assert.ok(candidates.some((f) => f.properties.code === created.grid_code), "the covering grid is highlighted");
     await page.screenshot({ path: `${shots}/dispatcher.png` });
     await page.click("#detail button[data-action=accept]");
-    await page.waitForFunction(() => document.querySelector("#action-result")?.textContent.length > 0);
+    await page.waitForFunction((done) => document.body.dataset.acted === done, `${created.id}:accepted`);
+    assert.ok((await page.textContent("#action-result")).length > 0, "the board says the step was taken");
     const stored = await fetch(`${base}/api/v1/problems/${created.id}`, { headers: { Authorization: `Bearer ${tokens.dispatcher}` } }).then((r) => r.json());
     assert.equal(stored.status, "accepted", "the action reached the server");
     const events = await fetch(`${base}/api/v1/problems/${created.id}/events`, { headers: { Authorization: `Bearer ${tokens.dispatcher}` } }).then((r) => r.json());
@@ -204,7 +205,7 @@ try {
     await page.locator(`#queue li[data-id="${again.id}"]`).waitFor();
     await page.click(`#queue li[data-id="${again.id}"]`);
     await page.click(`#duplicates button[data-merge="${created.id}"]`);
-    await page.waitForFunction(() => document.querySelector("#action-result")?.textContent.length > 0);
+    await page.waitForFunction((done) => document.body.dataset.acted === done, `${again.id}:closed`);
     const merged = await fetch(`${base}/api/v1/problems/${again.id}`, { headers: { Authorization: `Bearer ${tokens.dispatcher}` } }).then((r) => r.json());
     assert.deepEqual([merged.status, merged.merged_into], ["closed", created.id], "merged into the earlier case");
     await context.close();

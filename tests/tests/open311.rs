@@ -113,3 +113,128 @@ fn an_open311_client_lists_services_posts_and_reads_back() {
     let (_, seen) = server.get_as(Some(&server.token_of("dispatcher")), &format!("/api/v1/problems/{sid}"));
     assert_eq!((seen["source"].as_str(), seen["reported_by"].as_str()), (Some("app"), Some("demo-app")));
 }
+
+/// Reads the same requests as JSON and as XML (Python's own XML parser: well-formed or it fails)
+/// and prints what each carries, for the test to compare.
+const XML_CLIENT: &str = r#"
+import json, sys, urllib.request
+import xml.etree.ElementTree as ET
+base = sys.argv[1]
+def get(path):
+    with urllib.request.urlopen(base + path) as r:
+        return r.headers.get("Content-Type"), r.read()
+kind, body = get("/requests.xml?jurisdiction_id=110101")
+root = ET.fromstring(body)
+as_xml = [{child.tag: (child.text or "") for child in request} for request in root.findall("request")]
+as_json = json.loads(get("/requests.json")[1])
+services_xml = ET.fromstring(get("/services.xml")[1])
+definition = ET.fromstring(get("/services/C01001.xml")[1])
+discovery = ET.fromstring(get("/discovery.xml")[1])
+print(json.dumps({"kind": kind, "root": root.tag, "xml": as_xml, "json": as_json,
+    "service_codes_xml": [s.findtext("service_code") for s in services_xml.findall("service")],
+    "service_codes_json": [s["service_code"] for s in json.loads(get("/services.json")[1])],
+    "attributes": [a.findtext("code") for a in definition.find("attributes").findall("attribute")],
+    "formats": [f.text for f in discovery.iter("format")]}, ensure_ascii=False))
+"#;
+
+#[test]
+fn open311_speaks_xml_and_carries_addresses_status_notes_attributes_and_its_jurisdiction() {
+    use serde_json::json;
+    let dir = common::scratch("open311-xml");
+    let server =
+        Server::start(&format!("sqlite://{}", dir.join("g.db").display()), &["--demo", "--jurisdiction-id", "110101"]);
+    let key = server.token_of("app");
+    // (status, body) of a form POST.
+    let post = |path: &str, form: &[(&str, &str)]| -> (u16, String) {
+        let mut all = vec![("api_key", key.as_str()), ("jurisdiction_id", "110101")];
+        all.extend_from_slice(form);
+        match ureq::post(&server.url(path)).send_form(&all) {
+            Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
+            Err(ureq::Error::Status(code, r)) => (code, r.into_string().unwrap_or_default()),
+            Err(e) => (0, e.to_string()),
+        }
+    };
+    // By the address alone: the address book places it.
+    let (status, answer) = post(
+        "/open311/v2/requests.json",
+        &[("service_code", "E01001"), ("address_string", "多福巷居委会"), ("description", "门口垃圾")],
+    );
+    assert_eq!(status, 201, "posted by address: {answer}");
+    let posted: Value = serde_json::from_str(&answer).expect("json");
+    let by_address = posted[0]["service_request_id"].as_str().expect("id").to_string();
+    // A component with its owner (attribute[owner]): routed to the owner first (先属主).
+    let (status, xml) = post(
+        "/open311/v2/requests.xml",
+        &[
+            ("service_code", "C01001"),
+            ("lat", "39.9305"),
+            ("long", "116.4105"),
+            ("attribute[owner]", "北京市自来水集团"),
+        ],
+    );
+    assert_eq!(status, 201, "posted, answered in XML: {xml}");
+    assert!(xml.starts_with("<?xml") && xml.contains("<service_request_id>"), "{xml}");
+    let owned = xml.split("<service_request_id>").nth(1).and_then(|r| r.split('<').next()).expect("id").to_string();
+    let dispatcher = server.token_of("dispatcher");
+    let (_, seen) = server.get_as(Some(&dispatcher), &format!("/api/v1/problems/{owned}"));
+    assert_eq!(seen["responsible_unit"], "北京市自来水集团", "{seen}");
+    let (_, committee) = server.get_as(
+        Some(&dispatcher),
+        "/api/v1/addresses?q=%E5%A4%9A%E7%A6%8F%E5%B7%B7%E5%B1%85%E5%A7%94%E4%BC%9A&limit=1",
+    );
+    let committee = &committee["addresses"][0];
+
+    // Status notes follow the public steps; the dispatcher's notes stay inside.
+    let id: i64 = by_address.parse().expect("number");
+    server.act(&dispatcher, id, json!({"action": "accept", "note": "内部备注：王女士家门口"}));
+    let (_, one) = server.get(&format!("/open311/v2/requests/{by_address}.json"));
+    let one = &one[0];
+    assert_eq!(one["address"], "多福巷居委会", "{one}");
+    assert_eq!(one["address_id"], committee["id"].to_string().as_str(), "{one}");
+    assert!((one["lat"].as_f64().unwrap_or(0.0) - committee["lat"].as_f64().unwrap_or(1.0)).abs() < 1e-9, "{one}");
+    assert!(one["status_notes"].as_str().is_some_and(|n| n.contains("已受理")), "{one}");
+    assert!(!one.to_string().contains("王女士"), "a dispatcher's note is not published: {one}");
+
+    // XML carries the same requests as JSON, and parses.
+    let python = std::env::var("GRIDWATCH_PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = Command::new(python).args(["-c", XML_CLIENT, &server.url("/open311/v2")]).output().expect("python runs");
+    assert!(out.status.success(), "the XML did not parse: {}", text(&out.stderr));
+    let r: Value = serde_json::from_str(&text(&out.stdout)).expect("client output");
+    assert!(r["kind"].as_str().is_some_and(|k| k.starts_with("text/xml")), "{}", r["kind"]);
+    assert_eq!(r["root"], "service_requests");
+    let (xml, json) = (r["xml"].as_array().expect("xml"), r["json"].as_array().expect("json"));
+    assert_eq!(xml.len(), json.len(), "the same requests");
+    assert!(json.len() >= 2, "{json:?}");
+    for (x, j) in xml.iter().zip(json) {
+        for field in [
+            "service_request_id",
+            "status",
+            "status_notes",
+            "service_code",
+            "address",
+            "address_id",
+            "requested_datetime",
+        ] {
+            let expected = match &j[field] {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            assert_eq!(x[field].as_str(), Some(expected.as_str()), "{field}: {x} vs {j}");
+        }
+        assert_eq!(x["lat"].as_str().and_then(|v| v.parse::<f64>().ok()), j["lat"].as_f64(), "{x}");
+    }
+    assert_eq!(r["service_codes_xml"], r["service_codes_json"]);
+    assert_eq!(r["attributes"], json!(["owner"]), "components take their owner");
+    assert_eq!(r["formats"], json!(["application/json", "text/xml"]));
+
+    // Another jurisdiction is not served here.
+    for path in ["/open311/v2/requests.json?jurisdiction_id=310101", "/open311/v2/services.xml?jurisdiction_id=310101"]
+    {
+        let refused = ureq::get(&server.url(path)).call();
+        assert!(matches!(refused, Err(ureq::Error::Status(404, _))), "{path}");
+    }
+    let (status, refused) =
+        post("/open311/v2/requests.json", &[("service_code", "E01001"), ("address_string", "火星基地九号")]);
+    assert_eq!(status, 400, "an address the book does not know needs lat and long: {refused}");
+}

@@ -136,6 +136,10 @@ pub(super) struct ServeArgs {
     /// The HMAC-SHA256 key shared with the 12345 platform.
     #[arg(long, env = "GRIDWATCH_HOTLINE_SECRET", default_value = "")]
     hotline_secret: String,
+    /// The city's Open311 jurisdiction_id (e.g. its district code); requests naming another one
+    /// are refused.
+    #[arg(long, env = "GRIDWATCH_JURISDICTION_ID")]
+    jurisdiction_id: Option<String>,
     /// The city's working calendar (JSON: utc_offset, day_start, day_end, holidays, working_weekends).
     #[arg(long, env = "GRIDWATCH_CALENDAR")]
     calendar: Option<PathBuf>,
@@ -323,6 +327,7 @@ impl ServeArgs {
             session_idle: time::Duration::seconds_f64(self.session_hours * 3600.0),
             letter_rules,
             evaluation_rules,
+            jurisdiction: self.jurisdiction_id.filter(|j| !j.trim().is_empty()),
         };
         let options = ServeOptions {
             listen: self.listen,

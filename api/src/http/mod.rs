@@ -37,6 +37,7 @@ pub mod server;
 mod slots;
 mod tasks;
 mod tiles;
+mod xml;
 
 use crate::app::catalog::Catalog;
 use crate::domain::clock::Clock;
@@ -95,6 +96,8 @@ pub struct Context {
     pub addresses: Arc<crate::app::addresses::AddressBook>,
     /// Wakes the 12345 exchange's sender when a result is owed (`app::hotline`).
     pub hotline_wake: Arc<tokio::sync::Notify>,
+    /// The city's Open311 `jurisdiction_id` (`--jurisdiction-id`): another one is refused.
+    pub jurisdiction: Option<String>,
     /// Reports arriving together share one commit (and one search for likely duplicates).
     pub intake: Arc<crate::app::group_commit::GroupCommit>,
     /// Where photo evidence is kept and how it is checked.
@@ -164,6 +167,8 @@ pub struct Settings {
     pub letter_rules: crate::domain::letters::LetterRules,
     /// How areas, units and posts are scored and graded (`--evaluation-rules`).
     pub evaluation_rules: crate::domain::evaluation::EvaluationRules,
+    /// The city's Open311 `jurisdiction_id` (`--jurisdiction-id`).
+    pub jurisdiction: Option<String>,
 }
 
 impl Default for Settings {
@@ -189,6 +194,7 @@ impl Default for Settings {
             session_idle: time::Duration::hours(12),
             letter_rules: Default::default(),
             evaluation_rules: Default::default(),
+            jurisdiction: None,
         }
     }
 }
@@ -213,6 +219,7 @@ impl ApiContext {
             streets: Arc::new(crate::app::planning::StreetCache::default()),
             addresses: Arc::new(crate::app::addresses::AddressBook::default()),
             hotline_wake: Arc::default(),
+            jurisdiction: settings.jurisdiction,
             intake: Arc::new(crate::app::group_commit::GroupCommit::new(store.clone(), settings.duplicate_metres)),
             evidence: Arc::new(settings.evidence),
             streams: Arc::default(),

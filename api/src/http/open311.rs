@@ -1,16 +1,20 @@
-//! Open311 GeoReport v2 (JSON) for citizen apps, under `/open311/v2`.
+//! Open311 GeoReport v2 for citizen apps, under `/open311/v2`, in JSON and XML (`.json`, `.xml`).
 //!
-//! Services are the category catalogue. Posting needs a citizen app's key (`api_key`, a token of
-//! role `app`). Reading is public, as the standard expects; what is published is decided by
-//! [`published`] and [`request`] alone (docs/security.md, "What Open311 publishes"). Errors are
-//! `[{"code", "description"}]`.
+//! Services are the category catalogue; components (部件) take the attribute `owner` (部件权属单位).
+//! Posting needs a citizen app's key (`api_key`, a token of role `app`); the place is `lat`/`long`,
+//! or `address_string`/`address_id` found in the address book. Reading is public, as the standard
+//! expects; what is published is decided by [`published`] and [`request`] alone (docs/security.md,
+//! "What Open311 publishes"). Every endpoint takes `jurisdiction_id` (`--jurisdiction-id`).
+//! Errors are `[{"code", "description"}]` (JSON, also for `.xml`).
 
 use super::error::ErrorBody;
 use super::guard::Caller;
 use super::ApiContext;
+use crate::app::addresses::Search;
+use crate::domain::access::Area;
 use crate::domain::auth::{hash_token, Role};
 use crate::domain::intake::{parse_report, route};
-use crate::domain::problem::{Class, Problem, Source};
+use crate::domain::problem::{Class, Problem, ProblemEvent, Source};
 use crate::domain::workflow::catalogue::{find, Category, Kind};
 use crate::domain::workflow::state::State as CaseState;
 use crate::store::{ProblemQuery, Sort};
@@ -79,8 +83,32 @@ pub struct Service {
 #[schema(as = Open311ServiceDefinition)]
 pub struct ServiceDefinition {
     service_code: String,
+    attributes: Vec<Attribute>,
+}
+
+/// One extra field a service takes (`attribute[code]` when posting).
+#[derive(Serialize, ToSchema)]
+#[schema(as = Open311Attribute)]
+pub struct Attribute {
+    variable: bool,
+    code: &'static str,
+    datatype: &'static str,
+    required: bool,
+    datatype_description: &'static str,
+    order: u32,
+    description: &'static str,
+    /// Choices of a list attribute (none here).
     #[schema(value_type = Vec<Object>)]
-    attributes: Vec<Value>,
+    values: Vec<Value>,
+}
+
+/// The city a request is about, as the standard names it.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documents the parameter the endpoints read
+pub(super) struct Jurisdiction {
+    /// The city's id (`--jurisdiction-id`); optional, another one is refused.
+    jurisdiction_id: Option<String>,
 }
 
 /// A service request as published: never the description or the reporter.
@@ -90,8 +118,8 @@ pub struct ServiceRequest {
     service_request_id: String,
     #[schema(inline)]
     status: OpenOrClosed,
-    /// The case's state in the workflow.
-    status_notes: CaseState,
+    /// The latest public step of the case, in words (已派遣至东华门街道办事处, 已结案 …).
+    status_notes: Option<String>,
     service_name: Option<String>,
     service_code: String,
     /// Never published (free text often carries names and phone numbers).
@@ -171,9 +199,100 @@ fn bad(description: impl Into<String>) -> Open311Error {
     Open311Error(StatusCode::BAD_REQUEST, description.into())
 }
 
-/// `foo.json` → `foo`; other formats are refused (JSON only).
-fn json_name(segment: &str) -> Result<&str, Open311Error> {
-    segment.strip_suffix(".json").ok_or_else(|| bad("only the JSON format is supported: use .json"))
+/// The refusals every Open311 endpoint may answer, as the standard writes errors (a list of
+/// `{code, description}`), and the rate limit's.
+pub struct Open311Refusals;
+
+impl utoipa::IntoResponses for Open311Refusals {
+    fn responses() -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
+        use utoipa::openapi::schema::ArrayBuilder;
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let faults = || {
+            let list = ArrayBuilder::new().items(Ref::from_schema_name("Open311Fault")).build();
+            ContentBuilder::new().schema(Some(list)).build()
+        };
+        let fault = |description: &str| {
+            ResponseBuilder::new().description(description).content("application/json", faults()).build()
+        };
+        let limited = ResponseBuilder::new()
+            .description("Too many requests")
+            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("Error"))).build())
+            .build();
+        [
+            ("400", fault("A malformed query or field, or a name ending neither in .json nor .xml")),
+            ("404", fault("No such service or request, or another jurisdiction_id")),
+            ("429", limited),
+            ("503", fault("The database is unavailable")),
+        ]
+        .into_iter()
+        .map(|(status, response)| (status.to_string(), utoipa::openapi::RefOr::T(response)))
+        .collect()
+    }
+}
+
+/// The two formats GeoReport v2 speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Xml,
+}
+
+/// `foo.json` → (`foo`, JSON), `foo.xml` → (`foo`, XML); other formats are refused.
+fn named(segment: &str) -> Result<(&str, Format), Open311Error> {
+    if let Some(name) = segment.strip_suffix(".json") {
+        Ok((name, Format::Json))
+    } else if let Some(name) = segment.strip_suffix(".xml") {
+        Ok((name, Format::Xml))
+    } else {
+        Err(bad("use .json or .xml"))
+    }
+}
+
+/// A list answer in `format`: a JSON array, or `<root><item>…</item></root>`.
+fn answer<T: Serialize>(format: Format, root: &str, item: &str, items: &[T]) -> Result<Response, Open311Error> {
+    Ok(match format {
+        Format::Json => Json(items).into_response(),
+        Format::Xml => xml_response(super::xml::document(root, item, items)),
+    })
+}
+
+/// A single-object answer (discovery, a service definition) in `format`.
+fn answer_one<T: Serialize>(format: Format, root: &str, item: &T) -> Result<Response, Open311Error> {
+    Ok(match format {
+        Format::Json => Json(item).into_response(),
+        Format::Xml => xml_response(super::xml::object(root, item)),
+    })
+}
+
+fn xml_response(document: Result<String, serde_json::Error>) -> Response {
+    match document {
+        Ok(text) => ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], text).into_response(),
+        Err(e) => Open311Error(StatusCode::INTERNAL_SERVER_ERROR, format!("the XML could not be written: {e}"))
+            .into_response(),
+    }
+}
+
+/// Refuses a `jurisdiction_id` other than the city's (`--jurisdiction-id`); any is taken when the
+/// city set none.
+fn check_jurisdiction(ctx: &ApiContext, given: Option<&str>) -> Result<(), Open311Error> {
+    match (given, ctx.jurisdiction.as_deref()) {
+        (Some(asked), Some(ours)) if !asked.is_empty() && asked != ours => Err(Open311Error(
+            StatusCode::NOT_FOUND,
+            format!("jurisdiction_id {asked:?} is not served here (this is {ours:?})"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The query string, refused when it cannot be read or holds NUL characters.
+fn query_of(
+    params: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<HashMap<String, String>, Open311Error> {
+    let Query(params) = params.map_err(|e| bad(format!("the query string cannot be read: {e}")))?;
+    if params.iter().any(|(k, v)| k.contains('\0') || v.contains('\0')) {
+        return Err(bad("the query string must not contain NUL characters"));
+    }
+    Ok(params)
 }
 
 fn rfc3339(t: OffsetDateTime) -> Option<String> {
@@ -184,11 +303,25 @@ fn rfc3339(t: OffsetDateTime) -> Option<String> {
     summary = "Open311 GeoReport v2 discovery", security(()),
     responses(
         (status = 200, description = "Discovery", body = Discovery),
-        (status = 429, description = "Too many requests", body = ErrorBody),
+        Open311Refusals,
     ))]
-pub async fn discovery(State(ctx): State<ApiContext>, caller: Caller) -> Json<Discovery> {
+pub async fn discovery(State(ctx): State<ApiContext>, caller: Caller) -> Result<Response, Open311Error> {
+    discovered(&ctx, &caller, Format::Json)
+}
+
+#[utoipa::path(get, path = "/open311/v2/discovery.xml", operation_id = "open311DiscoveryXml", tag = "open311",
+    summary = "Open311 GeoReport v2 discovery, as XML", security(()),
+    responses(
+        (status = 200, description = "Discovery", content_type = "text/xml", body = String),
+        Open311Refusals,
+    ))]
+pub async fn discovery_xml(State(ctx): State<ApiContext>, caller: Caller) -> Result<Response, Open311Error> {
+    discovered(&ctx, &caller, Format::Xml)
+}
+
+fn discovered(ctx: &ApiContext, caller: &Caller, format: Format) -> Result<Response, Open311Error> {
     let base = caller.base();
-    Json(Discovery {
+    let discovery = Discovery {
         changeset: rfc3339(ctx.clock.now()),
         contact: "gridwatch — see /api/v1/openapi.json",
         key_service: "API keys for citizen apps are issued by the city's gridwatch administrator (role app)",
@@ -197,9 +330,25 @@ pub async fn discovery(State(ctx): State<ApiContext>, caller: Caller) -> Json<Di
             url: format!("{base}/open311/v2"),
             changeset: rfc3339(ctx.clock.now()),
             r#type: "production",
-            formats: vec!["application/json"],
+            formats: vec!["application/json", "text/xml"],
         }],
-    })
+    };
+    answer_one(format, "discovery", &discovery)
+}
+
+/// The component attribute every component service takes: its owner (部件权属单位), which a
+/// component is routed to first (先属主).
+fn owner_attribute() -> Attribute {
+    Attribute {
+        variable: true,
+        code: "owner",
+        datatype: "string",
+        required: false,
+        datatype_description: "部件权属单位 — the unit that owns the component, if the reporter knows it",
+        order: 1,
+        description: "权属单位 Owner",
+        values: Vec::new(),
+    }
 }
 
 fn service(c: &Category) -> Service {
@@ -207,7 +356,8 @@ fn service(c: &Category) -> Service {
         service_code: c.code.clone(),
         service_name: c.name_zh.clone(),
         description: format!("{} / {} — {}", c.name_zh, c.name_en, c.department),
-        metadata: false,
+        // Components take the `owner` attribute (GET /services/{code}.json).
+        metadata: c.kind == Kind::Component,
         r#type: "realtime",
         keywords: c.name_en.clone(),
         group: match c.kind {
@@ -219,37 +369,67 @@ fn service(c: &Category) -> Service {
 
 #[utoipa::path(get, path = "/open311/v2/services.json", operation_id = "open311Services", tag = "open311",
     summary = "Open311 services (the category catalogue)", security(()),
+    params(Jurisdiction),
     responses(
         (status = 200, description = "Services", body = [Service]),
-        (status = 429, description = "Too many requests", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = [Open311Fault]),
+        Open311Refusals,
     ))]
-pub async fn services(State(ctx): State<ApiContext>) -> Result<Json<Vec<Service>>, Open311Error> {
+pub async fn services(
+    State(ctx): State<ApiContext>,
+    params: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, Open311Error> {
+    listed_services(&ctx, query_of(params)?, Format::Json).await
+}
+
+#[utoipa::path(get, path = "/open311/v2/services.xml", operation_id = "open311ServicesXml", tag = "open311",
+    summary = "Open311 services (the category catalogue), as XML", security(()),
+    params(Jurisdiction),
+    responses(
+        (status = 200, description = "Services", content_type = "text/xml", body = String),
+        Open311Refusals,
+    ))]
+pub async fn services_xml(
+    State(ctx): State<ApiContext>,
+    params: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, Open311Error> {
+    listed_services(&ctx, query_of(params)?, Format::Xml).await
+}
+
+async fn listed_services(
+    ctx: &ApiContext,
+    params: HashMap<String, String>,
+    format: Format,
+) -> Result<Response, Open311Error> {
+    check_jurisdiction(ctx, params.get("jurisdiction_id").map(String::as_str))?;
     let categories = ctx.store.categories().await?;
-    Ok(Json(categories.iter().map(service).collect()))
+    let services: Vec<Service> = categories.iter().map(service).collect();
+    answer(format, "services", "service", &services)
 }
 
 #[utoipa::path(get, path = "/open311/v2/services/{code}", operation_id = "open311ServiceDefinition", tag = "open311",
-    summary = "Open311 service definition ({code}.json)", security(()),
-    params(("code" = String, Path, description = "A service code followed by .json")),
+    summary = "Open311 service definition ({code}.json or {code}.xml)", security(()),
+    params(("code" = String, Path, description = "A service code followed by .json or .xml"), Jurisdiction),
     responses(
-        (status = 200, description = "Definition", body = ServiceDefinition),
-        (status = 400, description = "Not .json", body = [Open311Fault]),
-        (status = 404, description = "No such service", body = [Open311Fault]),
-        (status = 429, description = "Too many requests", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = [Open311Fault]),
+        (status = 200, description = "Definition", content(
+            (ServiceDefinition = "application/json"),
+            (String = "text/xml"))),
+        Open311Refusals,
     ))]
 pub async fn service_definition(
     State(ctx): State<ApiContext>,
     Path(segment): Path<String>,
-) -> Result<Json<ServiceDefinition>, Open311Error> {
-    let code = json_name(&segment)?;
+    params: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, Open311Error> {
+    let params = query_of(params)?;
+    check_jurisdiction(&ctx, params.get("jurisdiction_id").map(String::as_str))?;
+    let (code, format) = named(&segment)?;
     let categories = ctx.store.categories().await?;
     let c = categories
         .iter()
         .find(|c| c.code == code)
         .ok_or_else(|| Open311Error(StatusCode::NOT_FOUND, format!("no service {code}")))?;
-    Ok(Json(ServiceDefinition { service_code: c.code.clone(), attributes: Vec::new() }))
+    let attributes = if c.kind == Kind::Component { vec![owner_attribute()] } else { Vec::new() };
+    answer_one(format, "service_definition", &ServiceDefinition { service_code: c.code.clone(), attributes })
 }
 
 /// The publication rule: a case is public on Open311 only when it arrived through a citizen app's
@@ -259,27 +439,53 @@ pub fn published(p: &Problem) -> bool {
 }
 
 /// A request as GeoReport v2 describes it, as published: the description (free text that often
-/// carries names and phone numbers) and the reporter are never part of it.
-fn request(p: &Problem) -> ServiceRequest {
+/// carries names and phone numbers) and the reporter are never part of it; the status notes say
+/// the latest public step (`latest`) in fixed words, never a note someone typed.
+fn request(p: &Problem, history: &[ProblemEvent]) -> ServiceRequest {
+    let latest = history.iter().rev().find_map(|e| public_step(e).map(|words| (e.at, words)));
     ServiceRequest {
         service_request_id: p.id.to_string(),
         status: if p.status.is_open() { OpenOrClosed::Open } else { OpenOrClosed::Closed },
-        status_notes: p.status,
+        status_notes: Some(latest.as_ref().map_or_else(|| "已收到 received".to_string(), |(_, words)| words.clone())),
         service_name: p.class.as_ref().map(|c| c.category_name.clone()),
         service_code: p.category.clone(),
         description: None,
         agency_responsible: p.class.as_ref().map(|c| c.department.clone()),
         service_notice: p.case.deadline.and_then(rfc3339).map(|d| format!("限时整改 deadline {d}")),
         requested_datetime: rfc3339(p.created_at),
-        updated_datetime: rfc3339(p.case.closed_at.or(p.case.dispatched_at).unwrap_or(p.created_at)),
+        updated_datetime: rfc3339(latest.map_or(p.created_at, |(at, _)| at)),
         expected_datetime: p.case.deadline.and_then(rfc3339),
-        address: None,
-        address_id: None,
+        address: p.address.clone(),
+        address_id: p.address_id.map(|id| id.to_string()),
         zipcode: None,
         lat: p.lat,
         long: p.lon,
         media_url: None,
     }
+}
+
+/// A step as the public may read it, or `None` for the office's own (colours, extension
+/// requests). The unit a case went to is public: the standard's `agency_responsible` is too.
+fn public_step(e: &ProblemEvent) -> Option<String> {
+    let unit = || e.details.get("unit").and_then(Value::as_str).map(|u| format!("（{u}）")).unwrap_or_default();
+    Some(match e.action.as_str() {
+        "accept" if e.to_state == "confirming" => "已受理，待现场核实 accepted, to be confirmed on site".into(),
+        "accept" => "已受理 accepted".into(),
+        "confirm" => "已现场核实 confirmed on site".into(),
+        "register" => "已立案 registered".into(),
+        "dispatch" => format!("已派遣{} dispatched", unit()),
+        "refuse" => "责任单位退回，重新派遣中 sent back by the unit, being dispatched again".into(),
+        "handle" => "已处置，待核查 fixed, to be checked".into(),
+        "reject" | "callback" if e.to_state == "rework" => "返工中 being fixed again".into(),
+        "self_handle" => "网格员已现场处置 fixed on the spot".into(),
+        "verify" => "已核查 checked".into(),
+        "close" => "已办结 closed".into(),
+        "void" => "已作废 void".into(),
+        "merge" => "与相同问题合并处理 merged with the same problem reported earlier".into(),
+        "approve_extension" => "已延期 deadline extended".into(),
+        "callback" => "已回访 called back".into(),
+        _ => return None,
+    })
 }
 
 /// `POST /open311/v2/requests.json` (form-encoded as the standard says, or JSON).
@@ -290,54 +496,119 @@ fn request(p: &Problem) -> ServiceRequest {
         (NewRequest = "application/json"))),
     responses(
         (status = 201, description = "Created", body = [Posted]),
-        (status = 400, description = "A field is missing or wrong", body = [Open311Fault]),
         (status = 403, description = "No api_key, or not a citizen app's", body = [Open311Fault]),
-        (status = 404, description = "No such service", body = [Open311Fault]),
         (status = 413, description = "Too large", body = ErrorBody),
-        (status = 429, description = "Too many requests", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = [Open311Fault]),
+        Open311Refusals,
     ))]
 pub async fn post_request(
     State(ctx): State<ApiContext>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<(StatusCode, Json<[Posted; 1]>), Open311Error> {
+) -> Result<Response, Open311Error> {
+    posted(&ctx, &headers, &body, Format::Json).await
+}
+
+#[utoipa::path(post, path = "/open311/v2/requests.xml", operation_id = "open311PostRequestXml", tag = "open311",
+    summary = "Post a service request (api_key of a citizen app), answered in XML", security(()),
+    request_body(content(
+        (NewRequest = "application/x-www-form-urlencoded"),
+        (NewRequest = "application/json"))),
+    responses(
+        (status = 201, description = "Created", content_type = "text/xml", body = String),
+        (status = 403, description = "No api_key, or not a citizen app's", body = [Open311Fault]),
+        (status = 413, description = "Too large", body = ErrorBody),
+        Open311Refusals,
+    ))]
+pub async fn post_request_xml(
+    State(ctx): State<ApiContext>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Open311Error> {
+    posted(&ctx, &headers, &body, Format::Xml).await
+}
+
+/// An address book entry stands for a request's place from this score up.
+const MIN_PLACE_SCORE: f32 = 0.6;
+
+async fn posted(ctx: &ApiContext, headers: &HeaderMap, body: &[u8], format: Format) -> Result<Response, Open311Error> {
     let is_json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"));
     let fields: HashMap<String, Value> = if is_json {
-        serde_json::from_slice(&body).map_err(|e| bad(format!("the body is not a JSON object: {e}")))?
+        serde_json::from_slice(body).map_err(|e| bad(format!("the body is not a JSON object: {e}")))?
     } else {
-        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
             .map_err(|e| bad(format!("the body is not form-encoded: {e}")))?
             .into_iter()
             .map(|(k, v)| (k, Value::String(v)))
             .collect()
     };
-    let text = |k: &str| fields.get(k).and_then(|v| v.as_str().map(String::from).or_else(|| Some(v.to_string())));
+    let text = |k: &str| {
+        fields
+            .get(k)
+            .and_then(|v| v.as_str().map(String::from).or_else(|| Some(v.to_string())))
+            .filter(|t| !t.trim().is_empty() && t != "null")
+    };
     let key = text("api_key").ok_or_else(|| Open311Error(StatusCode::FORBIDDEN, "api_key is required".into()))?;
     let principal =
         ctx.store.principal(hash_token(&key), ctx.clock.now()).await?.filter(|p| p.role == Role::App).ok_or_else(
             || Open311Error(StatusCode::FORBIDDEN, "the api_key is unknown, revoked or not a citizen app's".into()),
         )?;
-    let number = |k: &str| -> Result<Value, Open311Error> {
-        let t = text(k).ok_or_else(|| bad(format!("{k} is required (address_string alone is not supported)")))?;
-        t.trim().parse::<f64>().map(|n| json!(n)).map_err(|_| bad(format!("{k}: {t:?} is not a number")))
+    check_jurisdiction(ctx, text("jurisdiction_id").as_deref())?;
+    let number = |k: &str, t: String| -> Result<f64, Open311Error> {
+        t.trim().parse::<f64>().map_err(|_| bad(format!("{k}: {t:?} is not a number")))
+    };
+    let snapshot = ctx.catalog.snapshot();
+    let address_string = text("address_string");
+    // The place: lat/long, else the address book entry named by address_id, else the best
+    // match for address_string.
+    let (lon, lat, address_id) = match (text("long"), text("lat")) {
+        (Some(lon), Some(lat)) => (number("long", lon)?, number("lat", lat)?, None),
+        (None, None) => {
+            let found = match (text("address_id"), address_string.as_deref()) {
+                (Some(id), _) => {
+                    let id: i64 = id.trim().parse().map_err(|_| bad(format!("address_id: {id:?} is not a number")))?;
+                    ctx.store
+                        .address(id)
+                        .await?
+                        .ok_or_else(|| bad(format!("address_id {id} is not in the address book")))?
+                }
+                (None, Some(words)) => {
+                    let search = Search { text: words.to_string(), limit: 1, kind: None };
+                    let best = ctx
+                        .addresses
+                        .search(&ctx.store, &snapshot, &Area::Everything, &search)
+                        .await?
+                        .into_iter()
+                        .next();
+                    best.filter(|f| f.score >= MIN_PLACE_SCORE).map(|f| f.address).ok_or_else(|| {
+                        bad(format!("address_string {words:?} is not in the address book: send lat and long"))
+                    })?
+                }
+                (None, None) => return Err(bad("lat and long are required, or address_string or address_id")),
+            };
+            (found.lon, found.lat, Some(found.id))
+        }
+        _ => return Err(bad("lat and long come together")),
     };
     let service_code = text("service_code").ok_or_else(|| bad("service_code is required"))?;
-    let report_json = json!({
-        "lon": number("long")?,
-        "lat": number("lat")?,
+    let mut report_json = json!({
+        "lon": lon,
+        "lat": lat,
         "category": service_code,
         "description": text("description").unwrap_or_default(),
         "source": "app",
+        "address": address_string,
+        "address_id": address_id,
     });
+    if let Some(owner) = text("attribute[owner]") {
+        report_json["owner"] = Value::String(owner);
+    }
     let report = parse_report(&report_json).map_err(|fields| {
         bad(fields.iter().map(|f| format!("{}: {}", f.field, f.reason)).collect::<Vec<_>>().join("; "))
     })?;
-    let categories = ctx.store.categories().await?;
-    let category = find(&categories, &report.category)
+    let category = find(&snapshot.categories, &report.category)
         .filter(|c| c.code == report.category)
         .ok_or_else(|| Open311Error(StatusCode::NOT_FOUND, format!("no service {}", report.category)))?;
-    let mut problem = route(&ctx.catalog.snapshot(), report, Some(Class::from(category)), ctx.clock.now());
+    let mut problem = route(&snapshot, report, Some(Class::from(category)), ctx.clock.now());
     problem.source = Source::App;
     problem.reported_by = Some(principal.name.clone());
     let actor = crate::domain::auth::Actor { name: principal.name.clone(), remote: "open311".into() };
@@ -348,7 +619,9 @@ pub async fn post_request(
         None => "已收到 (outside every grid)".to_string(),
     };
     let posted = Posted { service_request_id: stored.id.to_string(), service_notice: notice, account_id: None };
-    Ok((StatusCode::CREATED, Json([posted])))
+    let mut response = answer(format, "service_requests", "request", &[posted])?;
+    *response.status_mut() = StatusCode::CREATED;
+    Ok(response)
 }
 
 /// `GET /open311/v2/requests.json` with the standard's filters.
@@ -357,18 +630,36 @@ pub async fn post_request(
     params(RequestFilters),
     responses(
         (status = 200, description = "Requests, newest first", body = [ServiceRequest]),
-        (status = 400, description = "A malformed filter", body = [Open311Fault]),
-        (status = 429, description = "Too many requests", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = [Open311Fault]),
+        Open311Refusals,
     ))]
 pub async fn get_requests(
     State(ctx): State<ApiContext>,
     params: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Vec<ServiceRequest>>, Open311Error> {
-    let Query(params) = params.map_err(|e| bad(format!("the query string cannot be read: {e}")))?;
-    if params.iter().any(|(k, v)| k.contains('\0') || v.contains('\0')) {
-        return Err(bad("the query string must not contain NUL characters"));
-    }
+) -> Result<Response, Open311Error> {
+    listed_requests(&ctx, query_of(params)?, Format::Json).await
+}
+
+/// `GET /open311/v2/requests.xml`: the same, as XML.
+#[utoipa::path(get, path = "/open311/v2/requests.xml", operation_id = "open311RequestsXml", tag = "open311",
+    summary = "Open311 service requests, as XML", security(()),
+    params(RequestFilters),
+    responses(
+        (status = 200, description = "Requests, newest first", content_type = "text/xml", body = String),
+        Open311Refusals,
+    ))]
+pub async fn get_requests_xml(
+    State(ctx): State<ApiContext>,
+    params: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, Open311Error> {
+    listed_requests(&ctx, query_of(params)?, Format::Xml).await
+}
+
+async fn listed_requests(
+    ctx: &ApiContext,
+    params: HashMap<String, String>,
+    format: Format,
+) -> Result<Response, Open311Error> {
+    check_jurisdiction(ctx, params.get("jurisdiction_id").map(String::as_str))?;
     let time = |k: &str| -> Result<Option<OffsetDateTime>, Open311Error> {
         params
             .get(k)
@@ -415,33 +706,43 @@ pub async fn get_requests(
         ..ProblemQuery::default()
     };
     let (problems, _) = ctx.store.query_problems(&query).await?;
-    let found: Vec<ServiceRequest> = problems
+    let shown: Vec<&Problem> = problems
         .iter()
         .filter(|p| codes.as_ref().is_none_or(|c| c.contains(&p.category)))
         .filter(|p| ids.as_ref().is_none_or(|i| i.contains(&p.id)))
         .filter(|p| published(p))
-        .map(request)
         .collect();
-    Ok(Json(found))
+    let ids: Vec<i64> = shown.iter().map(|p| p.id).collect();
+    let mut histories: HashMap<i64, Vec<ProblemEvent>> = HashMap::new();
+    for e in ctx.store.events_of(&ids).await? {
+        histories.entry(e.problem_id).or_default().push(e);
+    }
+    let found: Vec<ServiceRequest> =
+        shown.into_iter().map(|p| request(p, histories.get(&p.id).map_or(&[][..], Vec::as_slice))).collect();
+    answer(format, "service_requests", "request", &found)
 }
 
-/// `GET /open311/v2/requests/{id}.json`.
+/// `GET /open311/v2/requests/{id}.json` (or `.xml`).
 #[utoipa::path(get, path = "/open311/v2/requests/{id}", operation_id = "open311Request", tag = "open311",
-    summary = "One Open311 service request ({id}.json)", security(()),
-    params(("id" = String, Path, description = "A service request id followed by .json")),
+    summary = "One Open311 service request ({id}.json or {id}.xml)", security(()),
+    params(("id" = String, Path, description = "A service request id followed by .json or .xml"), Jurisdiction),
     responses(
-        (status = 200, description = "The request", body = [ServiceRequest]),
-        (status = 400, description = "Not .json", body = [Open311Fault]),
-        (status = 404, description = "No such published request", body = [Open311Fault]),
-        (status = 429, description = "Too many requests", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = [Open311Fault]),
+        (status = 200, description = "The request", content(
+            ([ServiceRequest] = "application/json"),
+            (String = "text/xml"))),
+        Open311Refusals,
     ))]
 pub async fn get_request(
     State(ctx): State<ApiContext>,
     Path(segment): Path<String>,
-) -> Result<Json<[ServiceRequest; 1]>, Open311Error> {
+    params: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, Open311Error> {
+    let params = query_of(params)?;
+    check_jurisdiction(&ctx, params.get("jurisdiction_id").map(String::as_str))?;
     let not_found = || Open311Error(StatusCode::NOT_FOUND, format!("no service request {segment}"));
-    let id: i64 = json_name(&segment)?.parse().map_err(|_| not_found())?;
+    let (id, format) = named(&segment)?;
+    let id: i64 = id.parse().map_err(|_| not_found())?;
     let problem = ctx.store.problem(id).await?.filter(published).ok_or_else(not_found)?;
-    Ok(Json([request(&problem)]))
+    let history = ctx.store.events_of(&[id]).await?;
+    answer(format, "service_requests", "request", &[request(&problem, &history)])
 }

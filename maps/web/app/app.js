@@ -508,8 +508,10 @@ async function dispatcherView(map, panel) {
     try {
       const updated = await api(`/api/v1/problems/${id}/${kind}`, { method: "POST", body: JSON.stringify(body) });
       upsert(updated);
-      $("#action-result").textContent = `${t("done")}: ${statusText(updated.status)}`;
+      // The case shown again first: drawing it empties the result line, which is said after.
       if (queue.has(id)) await select(id);
+      $("#action-result").textContent = `${t("done")}: ${statusText(updated.status)}`;
+      document.body.dataset.acted = `${id}:${updated.status}`;
     } catch (e) {
       $("#action-result").innerHTML = `<span class="error">${esc(e.message)}</span>`;
     }

@@ -300,13 +300,64 @@ mod tests {
     }
 
     #[test]
+    fn a_call_back_closes_the_loop_or_reopens_the_case() {
+        use crate::domain::problem::{Satisfaction, Source};
+        let cal = WorkingCalendar::default();
+        let now = datetime!(2026-10-05 09:00 +08:00);
+        let mut closed = problem("closed");
+        closed.source = Source::Hotline;
+        closed.case.closed_at = Some(now - time::Duration::days(1));
+        let said = |s| Request { satisfaction: Some(s), note: Some("还没修好".into()), ..Request::default() };
+        let happy = apply(&closed, Role::Office, Action::Callback, &said(Satisfaction::Satisfied), now, rules(&cal))
+            .expect("satisfied");
+        assert_eq!(
+            (happy.status, happy.case.callback, happy.case.callback_at),
+            (State::Closed, Some(Satisfaction::Satisfied), Some(now))
+        );
+        let again = apply(&happy, Role::Office, Action::Callback, &said(Satisfaction::Satisfied), now, rules(&cal));
+        assert!(matches!(again, Err(Refusal::Input(_))), "once per closing: {again:?}");
+        let unhappy =
+            apply(&closed, Role::Dispatcher, Action::Callback, &said(Satisfaction::Dissatisfied), now, rules(&cal))
+                .expect("dissatisfied");
+        assert_eq!(
+            (unhappy.status, unhappy.case.reworks, unhappy.case.closed_at),
+            (State::Rework, closed.case.reworks + 1, None)
+        );
+        let no_note = Request { satisfaction: Some(Satisfaction::Dissatisfied), ..Request::default() };
+        assert!(matches!(
+            apply(&closed, Role::Dispatcher, Action::Callback, &no_note, now, rules(&cal)),
+            Err(Refusal::Input(_))
+        ));
+        assert!(matches!(
+            apply(&closed, Role::Dispatcher, Action::Callback, &Request::default(), now, rules(&cal)),
+            Err(Refusal::Input(_))
+        ));
+        let mut own = closed.clone();
+        own.source = Source::Officer;
+        assert!(matches!(
+            apply(&own, Role::Dispatcher, Action::Callback, &said(Satisfaction::Satisfied), now, rules(&cal)),
+            Err(Refusal::Input(_))
+        ));
+        assert_eq!(
+            apply(&closed, Role::Unit, Action::Callback, &said(Satisfaction::Satisfied), now, rules(&cal)),
+            Err(Refusal::Role(Role::Unit))
+        );
+        // Closing again asks for a new call-back.
+        let mut verified = unhappy;
+        verified.status = State::Verified;
+        let reclosed =
+            apply(&verified, Role::Dispatcher, Action::Close, &Request::default(), now, rules(&cal)).expect("closed");
+        assert_eq!((reclosed.case.callback, reclosed.case.callback_at), (None, None));
+    }
+
+    #[test]
     fn refusals_name_the_reason() {
         let cal = WorkingCalendar::default();
         let now = datetime!(2026-10-05 09:00 +08:00);
         let r = apply(&problem("registered"), Role::Unit, Action::Dispatch, &Request::default(), now, rules(&cal));
         assert_eq!(r, Err(Refusal::Role(Role::Unit)));
         let r = apply(&problem("closed"), Role::Dispatcher, Action::Dispatch, &Request::default(), now, rules(&cal));
-        assert_eq!(r, Err(Refusal::State { state: State::Closed, allowed: vec![] }));
+        assert_eq!(r, Err(Refusal::State { state: State::Closed, allowed: vec![(Action::Callback, State::Closed)] }));
         let r = apply(&problem("reported"), Role::Dispatcher, Action::Dispatch, &Request::default(), now, rules(&cal));
         match r {
             Err(Refusal::State { allowed, .. }) => assert!(allowed.contains(&(Action::Accept, State::Accepted))),

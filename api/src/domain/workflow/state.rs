@@ -266,7 +266,9 @@ mod tests {
         assert_eq!(next(State::Dispatched, Action::RequestExtension), Some(State::Dispatched));
         assert_eq!(next(State::Closed, Action::Void), None);
         assert_eq!(next(State::Reported, Action::Close), None);
-        assert!(actions_from(State::Closed).is_empty() && actions_from(State::Void).is_empty());
+        // A closed case is only called back (回访); a void one goes nowhere.
+        assert_eq!(actions_from(State::Closed), [Action::Callback]);
+        assert!(actions_from(State::Void).is_empty());
         assert_eq!(actions_from(State::Reported), [Action::Accept, Action::SelfHandle, Action::Void, Action::Merge]);
         assert_eq!(next(State::Handled, Action::Merge), Some(State::Closed));
         assert_eq!(next(State::Void, Action::Merge), None);
@@ -295,7 +297,10 @@ mod tests {
         assert!(!Action::Dispatch.allowed_roles().contains(&Role::Unit));
         assert!(Action::Handle.allowed_roles().contains(&Role::Unit));
         assert!(Action::ALL.iter().all(|a| a.allowed_roles().contains(&Role::Admin)));
-        assert!(Action::ALL.iter().all(|a| !a.allowed_roles().contains(&Role::Office)));
+        // The office takes no step of a case but the call-back (回访).
+        let office: Vec<Action> =
+            Action::ALL.into_iter().filter(|a| a.allowed_roles().contains(&Role::Office)).collect();
+        assert_eq!(office, [Action::Callback]);
         assert_eq!("self_handle".parse::<Action>(), Ok(Action::SelfHandle));
     }
 }
