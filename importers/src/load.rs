@@ -300,41 +300,49 @@ pub fn load_places(
     progress: &mut dyn FnMut(u64, usize),
 ) -> Result<Loaded<PointRecord>, FileError> {
     let mut seen = HashSet::new();
-    read_all(path, options, progress, |r, _| {
-        let code = code_of(&r);
-        let fail = |field: &str, reason: String| vec![RecordError::new(r.unit, r.number, code.clone(), field, reason)];
-        let geometry = match r.geometry {
-            Some(g) if !g.is_empty() => g,
-            _ => return Err(empty(&r)),
+    read_all(path, options, progress, |r, repairs| {
+        let f = feature(r, false, repairs)?;
+        let code = text_property(&f.properties, "code");
+        let fail = |field: &str, reason: &str| vec![RecordError::new(f.unit, f.index, code.clone(), field, reason)];
+        let Some(at) = geo::InteriorPoint::interior_point(&f.geometry) else {
+            return Err(fail("geometry", "has no point inside it"));
         };
-        let (geometry, _) = geometry.into_geometry(false).map_err(|reasons| {
-            reasons
-                .into_iter()
-                .map(|reason| RecordError::new(r.unit, r.number, code.clone(), "geometry", reason))
-                .collect::<Vec<_>>()
-        })?;
-        let Some(at) = geo::InteriorPoint::interior_point(&geometry) else {
-            return Err(fail("geometry", "has no point inside it".into()));
-        };
-        if let Some(c) = &code {
-            if !seen.insert(c.clone()) {
-                return Err(fail("code", "appears more than once in the file".into()));
-            }
+        if code.as_ref().is_some_and(|c| !seen.insert(c.clone())) {
+            return Err(fail("code", "appears more than once in the file"));
         }
-        Ok(PointRecord {
-            unit: r.unit,
-            number: r.number,
-            code: code.clone(),
-            lon: at.x(),
-            lat: at.y(),
-            properties: r.properties,
-        })
+        Ok(PointRecord { unit: f.unit, number: f.index, code, lon: at.x(), lat: at.y(), properties: f.properties })
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn places_stand_at_a_point_on_their_line_or_inside_their_area() {
+        let path = crate::test_file(
+            "places.geojson",
+            r#"{"type": "FeatureCollection", "features": [
+              {"type": "Feature", "properties": {"code": "P", "name": "门牌"}, "geometry": {"type": "Point", "coordinates": [116.40, 39.91]}},
+              {"type": "Feature", "properties": {"code": "L", "name": "胡同"}, "geometry": {"type": "LineString", "coordinates": [[116.40, 39.90], [116.42, 39.90]]}},
+              {"type": "Feature", "properties": {"code": "U", "name": "小区"}, "geometry": {"type": "Polygon", "coordinates": [[[116.40, 39.92], [116.41, 39.92], [116.41, 39.93], [116.40, 39.93], [116.40, 39.92]]]}},
+              {"type": "Feature", "properties": {"code": "P", "name": "again"}, "geometry": {"type": "Point", "coordinates": [116.40, 39.91]}},
+              {"type": "Feature", "properties": {"code": "E", "name": "empty"}, "geometry": null}
+            ]}"#,
+        );
+        let loaded = load_places(&path, &ReadOptions::default(), &mut |_, _| {}).expect("readable");
+        let at: Vec<(String, f64, f64)> =
+            loaded.items.iter().map(|p| (p.code.clone().unwrap_or_default(), p.lon, p.lat)).collect();
+        assert_eq!(at[0], ("P".into(), 116.40, 39.91));
+        assert!(at[1].0 == "L" && (116.40..=116.42).contains(&at[1].1) && at[1].2 == 39.90, "on the line: {at:?}");
+        assert!(
+            at[2].0 == "U" && at[2].1 > 116.40 && at[2].1 < 116.41 && at[2].2 > 39.92 && at[2].2 < 39.93,
+            "inside: {at:?}"
+        );
+        let faults: Vec<(usize, &str)> = loaded.errors.iter().map(|e| (e.record, e.field.as_str())).collect();
+        // Features count from 0, as GDAL numbers them.
+        assert_eq!(faults, [(3, "code"), (4, "geometry")], "{:?}", loaded.errors);
+    }
 
     #[test]
     fn gpx_track_points_with_their_faults() {
