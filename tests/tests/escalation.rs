@@ -6,21 +6,10 @@ mod common;
 
 use common::Server;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-/// HMAC-SHA256 written out again here, so the server's signature is checked independently.
-fn hmac(key: &[u8], message: &[u8]) -> String {
-    let mut k = [0u8; 64];
-    k[..key.len()].copy_from_slice(key);
-    let ipad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
-    let opad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
-    let inner = Sha256::digest([ipad.as_slice(), message].concat());
-    hex::encode(Sha256::digest([opad.as_slice(), inner.as_slice()].concat()))
-}
 
 /// A webhook receiver: refuses the very first delivery (to exercise retries), accepts the rest.
 fn webhook_receiver() -> (String, mpsc::Receiver<(String, Vec<u8>)>) {
@@ -133,7 +122,7 @@ fn colours_change_on_schedule_and_are_published_everywhere() {
                 .expect("signature header")
                 .trim()
                 .to_string();
-            assert_eq!(signature, hmac(b"s3cret", &body), "HMAC-SHA256 of the body with the shared secret");
+            assert_eq!(signature, common::hmac_hex(b"s3cret", &body), "HMAC-SHA256 of the body with the shared secret");
             let change: Value = serde_json::from_slice(&body).expect("json");
             if change["problem_id"] == id {
                 hooked.push(change["to"].as_str().unwrap_or("").to_string());
@@ -238,7 +227,7 @@ fn the_webhook_posts_over_https_to_a_receiver_the_system_trusts() {
     let body = delivery["body"].as_str().expect("body");
     assert_eq!(
         delivery["signature"].as_str(),
-        Some(format!("sha256={}", hmac(b"tls-s3cret", body.as_bytes())).as_str())
+        Some(format!("sha256={}", common::hmac_hex(b"tls-s3cret", body.as_bytes())).as_str())
     );
     let change: Value = serde_json::from_str(body).expect("a colour change");
     assert!(change["problem_id"].is_i64() && change["to"].is_string(), "{change}");

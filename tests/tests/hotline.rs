@@ -65,12 +65,7 @@ fn a_dispatcher_registers_a_hotline_call_by_address_on_screen() {
 fn closed_call(server: &Server) -> i64 {
     let (dispatcher, unit, officer) =
         (server.token_of("dispatcher"), server.token_of("unit"), server.token_of("officer"));
-    let (_, grids) = server.get_as(Some(&officer), "/api/v1/layers/grids?level=grid");
-    let grid = grids["features"]
-        .as_array()
-        .and_then(|g| g.iter().find(|f| f["properties"]["responsible_unit"] == "东华门街道办事处").cloned())
-        .expect("an officer's grid of the demo unit");
-    let (lon, lat) = common::inside(&grid);
+    let (lon, lat) = common::demo_unit_place(server, &officer);
     let body = json!({"lon": lon, "lat": lat, "category": "E01001", "description": "12345：楼下垃圾没人清",
         "source": "hotline", "caller": {"name": "陈先生", "phone": PHONE}});
     let (status, created) = server.post_as(Some(&dispatcher), "/api/v1/problems", &body.to_string());
@@ -184,17 +179,6 @@ fn assert_private(server: &Server, ids: &[i64], name: &str) {
     }
 }
 
-/// HMAC-SHA256 written out again here, so the server's signature is checked independently.
-fn hmac(key: &[u8], message: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    let mut k = [0u8; 64];
-    k[..key.len()].copy_from_slice(key);
-    let ipad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
-    let opad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
-    let inner = Sha256::digest([ipad.as_slice(), message].concat());
-    hex::encode(Sha256::digest([opad.as_slice(), inner.as_slice()].concat()))
-}
-
 /// A stand-in for the city's 12345 platform: it takes results and hands each on with its
 /// headers; it refuses the first delivery (the server must send it again later).
 fn platform() -> (String, std::sync::mpsc::Receiver<(String, Value)>) {
@@ -215,7 +199,7 @@ fn platform() -> (String, std::sync::mpsc::Receiver<(String, Value)>) {
                         l.to_ascii_lowercase().strip_prefix("x-gridwatch-signature: sha256=").map(String::from)
                     })
                     .unwrap_or_default();
-                let ok = signature == hmac(b"12345-shared", &body);
+                let ok = signature == common::hmac_hex(b"12345-shared", &body);
                 let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                 let _ = tx.send((if ok { "signed".into() } else { format!("bad signature in {head}") }, value));
             }
@@ -397,12 +381,7 @@ fn a_dissatisfied_call_back_reopens_the_case_and_the_bulletin_counts_it_on_both_
             server.token_of("unit"),
             server.token_of("officer"),
         );
-        let (_, grids) = server.get_as(Some(&officer), "/api/v1/layers/grids?level=grid");
-        let grid = grids["features"]
-            .as_array()
-            .and_then(|g| g.iter().find(|f| f["properties"]["responsible_unit"] == "东华门街道办事处").cloned())
-            .expect("an officer's grid of the demo unit");
-        let (lon, lat) = common::inside(&grid);
+        let (lon, lat) = common::demo_unit_place(&server, &officer);
         let report = |token: &str, source: &str, extra: Value| {
             let mut body = json!({"lon": lon, "lat": lat, "category": "E01001", "description": format!("回访 {source}"), "source": source});
             body.as_object_mut().expect("object").extend(extra.as_object().cloned().unwrap_or_default());

@@ -112,12 +112,7 @@ fn the_whole_loop_runs_on_screen_with_the_officer_offline_on_both_backends() {
         let dir = common::scratch(&format!("loop-{name}"));
         let server = Server::start(&backend.url(), &["--demo"]);
         let (officer, dispatcher) = (server.token_of("officer"), server.token_of("dispatcher"));
-        let (_, grids) = server.get_as(Some(&officer), "/api/v1/layers/grids?level=grid");
-        let grid = grids["features"]
-            .as_array()
-            .and_then(|g| g.iter().find(|f| f["properties"]["responsible_unit"] == "东华门街道办事处").cloned())
-            .expect("an officer's grid of the demo unit");
-        let (lon, lat) = common::inside(&grid);
+        let (lon, lat) = common::demo_unit_place(&server, &officer);
         // A hotline call there, accepted: it waits for the officer to confirm it on site.
         let body = json!({"lon": lon, "lat": lat, "category": "E01001", "description": "12345：胡同口垃圾", "source": "hotline"});
         let (status, call) = server.post_as(Some(&dispatcher), "/api/v1/problems", &body.to_string());
@@ -183,12 +178,7 @@ fn the_whole_loop_runs_on_screen_with_the_officer_offline_on_both_backends() {
 fn the_office_runs_a_supervision_round_on_screen_and_the_unit_sees_it_once_published() {
     let dir = common::scratch("rounds-map");
     let server = Server::start(&format!("sqlite://{}", dir.join("rounds.db").display()), &["--demo"]);
-    let (_, grids) = server.get_as(Some(&server.token_of("office")), "/api/v1/layers/grids?level=grid");
-    let grid = grids["features"]
-        .as_array()
-        .and_then(|g| g.iter().find(|f| f["properties"]["responsible_unit"] == "东华门街道办事处").cloned())
-        .expect("a grid of the demo unit");
-    let (lon, lat) = common::inside(&grid);
+    let (lon, lat) = common::demo_unit_place(&server, &server.token_of("office"));
     let shots = common::workspace().join("target/test-output/rounds");
     let out = Command::new("node")
         .arg("rounds.test.mjs")

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{inside, small_jpeg, upload_form, Backend, Server};
+use common::{small_jpeg, upload_form, Backend, Server};
 use serde_json::{json, Value};
 
 /// The caller's task for case `id`, if listed.
@@ -61,12 +61,7 @@ fn scenario(backend: &Backend) {
     let [officer, dispatcher, unit, office] = ["officer", "dispatcher", "unit", "office"].map(|r| server.session(r));
 
     // The officer reports in their own area, in the demo unit's street.
-    let (_, grids) = server.get_as(Some(&officer), "/api/v1/layers/grids?level=grid");
-    let grid = grids["features"]
-        .as_array()
-        .and_then(|g| g.iter().find(|f| f["properties"]["responsible_unit"] == "东华门街道办事处").cloned())
-        .expect("an officer's grid of the demo unit");
-    let (lon, lat) = inside(&grid);
+    let (lon, lat) = common::demo_unit_place(&server, &officer);
     let report =
         json!({"lon": lon, "lat": lat, "category": "暴露垃圾", "description": "胡同口垃圾堆放", "source": "officer"});
     let (status, case) = server.post_as(Some(&officer), "/api/v1/problems", &report.to_string());

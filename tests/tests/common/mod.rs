@@ -540,3 +540,26 @@ pub fn read_request(reader: &mut impl BufRead) -> (String, Vec<u8>) {
     let _ = std::io::Read::read_exact(reader, &mut body);
     (head, body)
 }
+
+/// A place inside the first grid of the demo unit (东华门街道办事处) that `token` may see: for an
+/// officer, one of their own grids.
+pub fn demo_unit_place(server: &Server, token: &str) -> (f64, f64) {
+    let (_, grids) = server.get_as(Some(token), "/api/v1/layers/grids?level=grid");
+    let grid = grids["features"]
+        .as_array()
+        .and_then(|g| g.iter().find(|f| f["properties"]["responsible_unit"] == "东华门街道办事处").cloned())
+        .expect("a grid of the demo unit");
+    inside(&grid)
+}
+
+/// HMAC-SHA256 as hex, written out here from SHA-256 alone, so that the server's webhook
+/// signatures are checked independently of its own code.
+pub fn hmac_hex(key: &[u8], message: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut k = [0u8; 64];
+    k[..key.len()].copy_from_slice(key);
+    let ipad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
+    let opad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
+    let inner = Sha256::digest([ipad.as_slice(), message].concat());
+    hex::encode(Sha256::digest([opad.as_slice(), inner.as_slice()].concat()))
+}
