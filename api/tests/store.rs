@@ -133,6 +133,13 @@ fn problem(lon: f64, lat: f64) -> NewProblem {
         address: Some("东城区南河沿大街15号".into()),
         address_id: None,
         caller: Some(gridwatch::domain::problem::CallerContact { name: None, phone: "13800138000".into() }),
+        // Stored and read back as it was linked at intake (反弹).
+        recurrence: Some(gridwatch::domain::hotspots::Recurrence {
+            of: 7,
+            root: 3,
+            distance_m: 12.5,
+            unit: Some("环卫所".into()),
+        }),
     }
 }
 

@@ -105,15 +105,19 @@ pub async fn load(
     ids.sort_unstable();
     ids.dedup();
     let events = store.events_of(&ids).await?;
-    Ok(build(week, by, &Cases { dispatched: &dispatched, to_confirm: &to_confirm, events: &events }, snapshot, now))
+    let recurred = store.recurred_between(week.start, week.end, area).await?;
+    let cases = Cases { dispatched: &dispatched, to_confirm: &to_confirm, events: &events, recurred: &recurred };
+    Ok(build(week, by, &cases, snapshot, now))
 }
 
 /// What a bulletin counts: the cases dispatched in the week, the reports sent to be confirmed
-/// on site in it, and the steps of both.
+/// on site in it, the steps of both, and the closed cases that came back in it (反弹: one entry
+/// per recurrence, counted against the group that closed them).
 pub struct Cases<'a> {
     pub dispatched: &'a [Problem],
     pub to_confirm: &'a [Problem],
     pub events: &'a [ProblemEvent],
+    pub recurred: &'a [Problem],
 }
 
 /// Builds the bulletin as the cases stand at the end of the week — or now, for the week still
@@ -137,7 +141,7 @@ pub fn build(week: Week, by: GroupBy, cases: &Cases<'_>, snapshot: &Snapshot, no
         steps.entry(e.problem_id).or_default().push(e.clone());
     }
     let history = |p: &Problem| steps.get(&p.id).map_or(&[][..], Vec::as_slice);
-    type Facts = (Vec<CaseFacts>, Vec<ConfirmFacts>);
+    type Facts = (Vec<CaseFacts>, Vec<ConfirmFacts>, u32);
     let mut groups: BTreeMap<String, Facts> = BTreeMap::new();
     let mut all: Facts = Default::default();
     for p in cases.dispatched {
@@ -150,13 +154,18 @@ pub fn build(week: Week, by: GroupBy, cases: &Cases<'_>, snapshot: &Snapshot, no
         groups.entry(key(p)).or_default().1.push(facts);
         all.1.push(facts);
     }
+    for p in cases.recurred {
+        groups.entry(key(p)).or_default().2 += 1;
+        all.2 += 1;
+    }
     let name = |group: &str| match by {
         GroupBy::Grid | GroupBy::Street => snapshot.grids.get(group).and_then(|m| m.name.clone()),
         GroupBy::Unit | GroupBy::Department => None,
     };
-    let counts = |(handled, confirmed): &Facts| {
+    let counts = |(handled, confirmed, recurred): &Facts| {
         let mut counts = Counts::of(handled, as_of);
         counts.count_confirmations(confirmed, as_of);
+        counts.recurred = *recurred;
         counts
     };
     let mut rows: Vec<Row> =
@@ -172,7 +181,7 @@ pub fn build(week: Week, by: GroupBy, cases: &Cases<'_>, snapshot: &Snapshot, no
     Bulletin { week, by, total, rows }
 }
 
-const HEADERS: [&str; 30] = [
+const HEADERS: [&str; 31] = [
     "rank",
     "group",
     "name",
@@ -202,6 +211,7 @@ const HEADERS: [&str; 30] = [
     "基本满意 basically_satisfied",
     "不满意 dissatisfied",
     "满意率 %",
+    "反弹 recurred",
     "week",
 ];
 
@@ -238,6 +248,7 @@ fn cells(row: &Row, week: &str) -> Vec<String> {
         c.basically_satisfied.to_string(),
         c.dissatisfied.to_string(),
         row.satisfaction.map_or(String::new(), |r| format!("{:.2}", r.satisfaction * 100.0)),
+        c.recurred.to_string(),
         week.to_string(),
     ]
 }

@@ -325,6 +325,7 @@ mod tests {
                 address: None,
                 address_id: None,
                 caller: None,
+                recurrence: None,
             },
         );
         p.case.dispatched_at = Some(at);
@@ -369,7 +370,7 @@ mod tests {
             }
         }
         let snapshot = Snapshot::new(0, 0, Vec::new(), Vec::new());
-        let cases = bulletin::Cases { dispatched: &cases, to_confirm: &[], events: &events };
+        let cases = bulletin::Cases { dispatched: &cases, to_confirm: &[], events: &events, recurred: &[] };
         let month = bulletin::build(period, GroupBy::Unit, &cases, &snapshot, datetime!(2027-01-15 12:00 +8));
         let rows = case_rows(month, Some(&BTreeMap::new()), &EvaluationRules::default());
         assert_eq!(rows.len(), 1);

@@ -2,9 +2,10 @@
 //! transaction, so a burst of reports costs one commit (one WAL flush) instead of one each.
 //! Every caller still waits for the commit that holds its own report: nothing is acknowledged
 //! before it is durable. The batch's likely duplicates (open cases of the same category nearby)
-//! are found in one query too.
+//! are found in one query too, and so are the recently closed cases each report may recur (反弹).
 
 use crate::app::metrics::METRICS;
+use crate::domain::hotspots::{recurrence_of, RecurrenceRule};
 use crate::domain::problem::{Duplicate, NewProblem, Problem};
 use crate::store::{BBox, KeyedProblem, NearProbe, Store, StoreError};
 use std::sync::atomic::Ordering::Relaxed;
@@ -25,18 +26,20 @@ pub struct GroupCommit {
     store: Arc<Store>,
     /// Same-category open cases this close (metres) to a report are its likely duplicates.
     duplicate_metres: f64,
+    /// A report this close to a case of its category closed this recently recurs it.
+    recurrence: RecurrenceRule,
     /// Started on first use, inside the server's runtime.
     queue: OnceLock<mpsc::Sender<(KeyedProblem, Reply)>>,
 }
 
 impl GroupCommit {
-    pub fn new(store: Arc<Store>, duplicate_metres: f64) -> Self {
-        Self { store, duplicate_metres, queue: OnceLock::new() }
+    pub fn new(store: Arc<Store>, duplicate_metres: f64, recurrence: RecurrenceRule) -> Self {
+        Self { store, duplicate_metres, recurrence, queue: OnceLock::new() }
     }
 
     /// Stores `report` (once per idempotency key) and returns after the commit that holds it.
     pub async fn submit(&self, report: KeyedProblem) -> Result<(Problem, bool), StoreError> {
-        let queue = self.queue.get_or_init(|| start(self.store.clone(), self.duplicate_metres));
+        let queue = self.queue.get_or_init(|| start(self.store.clone(), self.duplicate_metres, self.recurrence));
         let (reply, answer) = oneshot::channel();
         METRICS.intake_queue.fetch_add(1, Relaxed);
         if let Err(mpsc::error::SendError((report, _))) = queue.send((report, reply)).await {
@@ -48,20 +51,25 @@ impl GroupCommit {
     }
 }
 
-fn start(store: Arc<Store>, duplicate_metres: f64) -> mpsc::Sender<(KeyedProblem, Reply)> {
+fn start(store: Arc<Store>, duplicate_metres: f64, recurrence: RecurrenceRule) -> mpsc::Sender<(KeyedProblem, Reply)> {
     let (sender, receiver) = mpsc::channel(QUEUE);
     let receiver = Arc::new(Mutex::new(receiver));
     // SQLite takes one writer at a time: a second transaction would wait for the lock in SQLite's
     // busy handler, which sleeps in steps of up to 100 ms — the tail of intake's latency.
     let writers = if store.is_shared() { WRITERS } else { 1 };
     for _ in 0..writers {
-        tokio::spawn(writer(store.clone(), receiver.clone(), duplicate_metres));
+        tokio::spawn(writer(store.clone(), receiver.clone(), duplicate_metres, recurrence));
     }
     sender
 }
 
 /// Takes whatever reports are waiting (at least one), stores them in one transaction, answers.
-async fn writer(store: Arc<Store>, queue: Arc<Mutex<mpsc::Receiver<(KeyedProblem, Reply)>>>, duplicate_metres: f64) {
+async fn writer(
+    store: Arc<Store>,
+    queue: Arc<Mutex<mpsc::Receiver<(KeyedProblem, Reply)>>>,
+    duplicate_metres: f64,
+    recurrence: RecurrenceRule,
+) {
     loop {
         let mut jobs = Vec::with_capacity(MAX_BATCH);
         {
@@ -89,6 +97,13 @@ async fn writer(store: Arc<Store>, queue: Arc<Mutex<mpsc::Receiver<(KeyedProblem
             }
             // Otherwise the reports are stored without the hint rather than refused.
             Err(e) => tracing::warn!(error = %e, "the duplicate search failed; storing without it"),
+        }
+        if let Err(e) = link_recurrences(&store, &mut reports, recurrence).await {
+            if e.is_unavailable() {
+                unavailable(replies, &e);
+                continue;
+            }
+            tracing::warn!(error = %e, "the recurrence search failed; storing without it");
         }
         let stored = store.insert_problems_once(reports.clone()).await;
         METRICS.group_commit.observe_duration(started.elapsed());
@@ -123,6 +138,24 @@ fn unavailable(replies: Vec<Reply>, cause: &StoreError) {
     for reply in replies {
         let _ = reply.send(Err(StoreError::Unavailable(cause.to_string())));
     }
+}
+
+/// Links each report to the recently closed case of its category it follows, if any (反弹).
+/// Reports that already say what they recur (none today) and reports with no rule are left.
+async fn link_recurrences(store: &Store, reports: &mut [KeyedProblem], rule: RecurrenceRule) -> Result<(), StoreError> {
+    if rule.metres <= 0.0 || rule.days == 0 {
+        return Ok(());
+    }
+    let probes: Vec<_> =
+        reports.iter().map(|r| (probe(&r.problem, rule.metres), rule.since(r.problem.created_at))).collect();
+    let closed = store.closed_near(&probes).await?;
+    for (report, candidates) in reports.iter_mut().zip(closed) {
+        let p = &mut report.problem;
+        if p.recurrence.is_none() {
+            p.recurrence = recurrence_of(p.lon, p.lat, p.created_at, &candidates, rule);
+        }
+    }
+    Ok(())
 }
 
 /// The box around a report within which duplicates may lie.

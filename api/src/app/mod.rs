@@ -15,6 +15,7 @@ pub mod evidence;
 pub mod export;
 pub mod group_commit;
 pub mod hotline;
+pub mod hotspots;
 pub mod letters;
 pub mod map_layers;
 pub mod metrics;

@@ -175,6 +175,13 @@ pub(super) struct ServeArgs {
     /// Same-category open cases this close (metres) to a new report are flagged as likely duplicates.
     #[arg(long, env = "GRIDWATCH_DUPLICATE_METRES", default_value_t = 50.0)]
     duplicate_metres: f64,
+    /// A new case of the same category this close (metres) to one closed recently is linked to it
+    /// as a recurrence (反弹), counted against the unit that closed it.
+    #[arg(long, env = "GRIDWATCH_RECURRENCE_METRES", default_value_t = 50.0)]
+    recurrence_metres: f64,
+    /// How recently (days) the earlier case must have been closed for a recurrence.
+    #[arg(long, env = "GRIDWATCH_RECURRENCE_DAYS", default_value_t = 30)]
+    recurrence_days: u32,
     /// Where photo and document evidence is kept (content-addressed files and thumbnails).
     #[arg(long, env = "GRIDWATCH_MEDIA_DIR", default_value = "gridwatch-media")]
     media_dir: PathBuf,
@@ -219,6 +226,7 @@ impl ServeArgs {
             ("--clock-rate", self.clock_rate),
             ("--max-bbox-km2", self.max_bbox_km2),
             ("--duplicate-metres", self.duplicate_metres),
+            ("--recurrence-metres", self.recurrence_metres),
             ("--photo-max-metres", self.photo_max_metres),
             ("--blue-share", self.blue_share),
             ("--red-share", self.red_share),
@@ -317,6 +325,10 @@ impl ServeArgs {
             thresholds,
             confirmation,
             duplicate_metres: self.duplicate_metres.clamp(0.0, 10_000.0),
+            recurrence: crate::domain::hotspots::RecurrenceRule {
+                metres: self.recurrence_metres.clamp(0.0, 10_000.0),
+                days: self.recurrence_days.min(3_650),
+            },
             evidence: Evidence { blobs, max_distance_m: self.photo_max_metres.clamp(1.0, 100_000.0) },
             coverage: self.coverage.rules()?,
             plan_rules: self.planning.rules()?,

@@ -252,6 +252,7 @@ mod tests {
             version: 0,
             address: None,
             address_id: None,
+            recurrence: None,
             caller: None,
         };
         let mine = Area::Grids(["110101001001001".to_string()].into());

@@ -95,6 +95,9 @@ pub struct Counts {
     pub satisfied: u32,
     pub basically_satisfied: u32,
     pub dissatisfied: u32,
+    /// 反弹数: recurrences reported in the period of cases this group closed (a case of the same
+    /// category close by, soon after closing).
+    pub recurred: u32,
 }
 
 impl Counts {
@@ -156,6 +159,7 @@ impl Counts {
         self.satisfied += o.satisfied;
         self.basically_satisfied += o.basically_satisfied;
         self.dissatisfied += o.dissatisfied;
+        self.recurred += o.recurred;
     }
 }
 
@@ -328,6 +332,7 @@ mod tests {
                 satisfied: 1,
                 basically_satisfied: 0,
                 dissatisfied: 1,
+                recurred: 0,
             }
         );
         let said = SatisfactionRates::of(&c).expect("called back");

@@ -175,6 +175,7 @@ pub fn route(snapshot: &Snapshot, report: Report, class: Option<Class>, now: Off
         address: report.address,
         address_id: report.address_id,
         caller: report.caller,
+        recurrence: None,
     }
 }
 

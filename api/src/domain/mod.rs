@@ -10,6 +10,7 @@ pub mod evaluation;
 pub mod evidence;
 pub mod grids;
 pub mod hotline;
+pub mod hotspots;
 pub mod indicators;
 pub mod intake;
 pub mod letters;

@@ -1,5 +1,6 @@
 //! Problems (问题/案件): what officers and citizens report, routed to a grid on intake.
 
+use crate::domain::hotspots::Recurrence;
 use crate::domain::workflow::calendar::LimitUnit;
 use crate::domain::workflow::catalogue::{Category, Kind};
 use crate::domain::workflow::colour::Colour;
@@ -102,6 +103,8 @@ pub struct NewProblem {
     pub address_id: Option<i64>,
     /// A hotline caller's contact: stored apart, shown only to dispatchers and the office.
     pub caller: Option<CallerContact>,
+    /// The recently closed case of the same category close by that this one follows (反弹).
+    pub recurrence: Option<Recurrence>,
 }
 
 /// A hotline caller's contact (来电人). Private: only dispatchers, the office and admins read
@@ -297,6 +300,8 @@ pub struct Problem {
     /// Where it is, in words (地址), and the address book entry it was found by.
     pub address: Option<String>,
     pub address_id: Option<i64>,
+    /// 反弹: the recently closed case of the same category close by that this one follows.
+    pub recurrence: Option<Recurrence>,
     /// The hotline caller (来电人): only in a dispatcher's, the office's or an admin's reading of
     /// one case (`GET /api/v1/problems/{id}`); absent everywhere else.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -329,6 +334,7 @@ impl Problem {
             version: 0,
             address: p.address,
             address_id: p.address_id,
+            recurrence: p.recurrence,
             caller: None,
         }
     }

@@ -415,6 +415,7 @@ mod tests {
                 origin: None,
                 address: None,
                 address_id: None,
+                recurrence: None,
                 caller: None,
             },
         );

@@ -171,6 +171,7 @@ mod tests {
             version: 0,
             address: None,
             address_id: None,
+            recurrence: None,
             caller: None,
         }
     }

@@ -15,6 +15,7 @@ pub mod forwarded;
 mod geojson;
 pub mod guard;
 mod hotline;
+mod hotspots;
 mod idempotency;
 mod layers;
 mod letters;
@@ -151,6 +152,8 @@ pub struct Settings {
     pub confirmation: Confirmation,
     /// Open cases of the same category within this many metres are likely duplicates.
     pub duplicate_metres: f64,
+    /// How close and how recent a closed case must be for a new one to be its recurrence (反弹).
+    pub recurrence: crate::domain::hotspots::RecurrenceRule,
     pub coverage: crate::app::coverage::CoverageRules,
     pub plan_rules: crate::app::planning::PlanRules,
     pub evidence: Evidence,
@@ -179,6 +182,7 @@ impl Default for Settings {
             thresholds: Thresholds::default(),
             confirmation: Confirmation::default(),
             duplicate_metres: 50.0,
+            recurrence: crate::domain::hotspots::RecurrenceRule::default(),
             coverage: crate::app::coverage::CoverageRules::default(),
             plan_rules: crate::app::planning::PlanRules::default(),
             evidence: Evidence {
@@ -220,7 +224,11 @@ impl ApiContext {
             addresses: Arc::new(crate::app::addresses::AddressBook::default()),
             hotline_wake: Arc::default(),
             jurisdiction: settings.jurisdiction,
-            intake: Arc::new(crate::app::group_commit::GroupCommit::new(store.clone(), settings.duplicate_metres)),
+            intake: Arc::new(crate::app::group_commit::GroupCommit::new(
+                store.clone(),
+                settings.duplicate_metres,
+                settings.recurrence,
+            )),
             evidence: Arc::new(settings.evidence),
             streams: Arc::default(),
             all_streams: Arc::default(),
@@ -262,6 +270,7 @@ pub fn router(ctx: ApiContext) -> Router {
         .route("/api/v1/openapi.json", get(move || async move { serve_document(&document) }))
         .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
         .route("/tiles/{layer}", get(tiles::tilejson))
+        .route("/api/v1/hotspots/tiles/{z}/{x}/{y}", get(hotspots::tile))
         .merge(documented)
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async {

@@ -2,13 +2,14 @@
 //!
 //! Every endpoint's handler carries `#[utoipa::path]` and is routed through [`documented`]: its
 //! operation is collected from the handler's request and response types as it is routed, so it
-//! cannot be served undocumented, nor documented differently from what it answers. Two endpoints
+//! cannot be served undocumented, nor documented differently from what it answers. Three endpoints
 //! are routed by hand and documented through [`RoutedByHand`]; a test fails when a routed path is
 //! missing from the document.
 
 use super::{
-    addresses, assessments, auth, cases, coverage, features, hotline, idempotency, layers, letters, locate, observe,
-    open311, patrols, photos, plans, problems, queue, reports, round_bulletins, rounds, tasks, tiles, ApiContext,
+    addresses, assessments, auth, cases, coverage, features, hotline, hotspots, idempotency, layers, letters, locate,
+    observe, open311, patrols, photos, plans, problems, queue, reports, round_bulletins, rounds, tasks, tiles,
+    ApiContext,
 };
 use axum::middleware;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -45,6 +46,8 @@ pub fn documented(ctx: &ApiContext) -> OpenApiRouter<ApiContext> {
         .routes(routes!(locate::locate))
         .routes(routes!(addresses::search))
         .routes(routes!(addresses::get))
+        .routes(routes!(hotspots::collection))
+        .routes(routes!(hotspots::stubborn))
         .routes(routes!(hotline::receive).layer(DefaultBodyLimit::max(problems::MAX_REPORT_BYTES)))
         .routes(routes!(hotline::get))
         .routes(routes!(hotline::send_back).layer(DefaultBodyLimit::max(super::SMALL_BODY as usize)))
@@ -118,7 +121,7 @@ pub fn documented(ctx: &ApiContext) -> OpenApiRouter<ApiContext> {
 }
 
 /// What the document says of itself, and the endpoints documented by their types but routed in
-/// `http::router` by hand: a tile's path ends in `{y}.mvt` and a TileJSON's in `{layer}.json`,
+/// `http::router` by hand: a tile's path (layers and hot spots) ends in `{y}.mvt` and a TileJSON's in `{layer}.json`,
 /// which the router cannot match as written, and this document is made from the others.
 #[derive(OpenApi)]
 #[openapi(
@@ -127,7 +130,7 @@ pub fn documented(ctx: &ApiContext) -> OpenApiRouter<ApiContext> {
     servers((url = "/")),
     security(("bearerAuth" = [])),
     modifiers(&BearerAuth),
-    paths(tiles::tile, tiles::tilejson, super::serve_document),
+    paths(tiles::tile, tiles::tilejson, hotspots::tile, super::serve_document),
 )]
 pub struct RoutedByHand;
 

@@ -9,6 +9,7 @@ use super::{
     ProblemEvent, ProblemQuery, Sort, Store, StoreError, Which, WORLD,
 };
 use crate::domain::auth::Actor;
+use crate::domain::hotspots::{ClosedNear, Recurrence};
 use crate::domain::problem::{CallerContact, Case, Class, NewProblem, Origin, Problem, Satisfaction, Source};
 use crate::domain::workflow::calendar::LimitUnit;
 use crate::domain::workflow::case::{CaseClock, MapCase};
@@ -31,7 +32,8 @@ fn problem_columns(d: Dialect) -> String {
         "id, {position}, category, description, source, grid_code, grid_version, responsible_unit, candidates, status, \
          created_at, reported_by, category_name, kind, department, severity, time_limit, limit_unit, dispatched_at, \
          deadline, reworks, extension_requested, closed_at, colour, nearby, likely_duplicates, merged_into, point_code, \
-         criterion_id, version, address, address_id, callback, callback_at",
+         criterion_id, version, address, address_id, callback, callback_at, recurrence_of, recurrence_root, \
+         recurrence_m, recurrence_unit",
         position = d.case_position()
     )
 }
@@ -44,7 +46,8 @@ fn lean_columns(d: Dialect) -> String {
          CAST('[]' AS TEXT) AS candidates, status, created_at, reported_by, category_name, kind, department, severity, \
          time_limit, limit_unit, dispatched_at, deadline, reworks, CAST(NULL AS TEXT) AS extension_requested, closed_at, \
          colour, CAST('[]' AS TEXT) AS nearby, CAST('[]' AS TEXT) AS likely_duplicates, merged_into, point_code, \
-         criterion_id, version, address, address_id, callback, callback_at",
+         criterion_id, version, address, address_id, callback, callback_at, recurrence_of, recurrence_root, \
+         recurrence_m, recurrence_unit",
         position = d.case_position()
     )
 }
@@ -122,9 +125,10 @@ fn insert_problem(d: Dialect) -> String {
     format!(
         "INSERT INTO problems ({position}, category, description, source, grid_code, grid_version, responsible_unit, \
          candidates, status, created_at, reported_by, category_name, kind, department, severity, time_limit, limit_unit, \
-         colour, nearby, likely_duplicates, point_code, criterion_id, address, address_id) \
+         colour, nearby, likely_duplicates, point_code, criterion_id, address, address_id, recurrence_of, recurrence_root, \
+         recurrence_m, recurrence_unit) \
          VALUES ({values}, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, \
-         $24, $25) RETURNING id"
+         $24, $25, $26, $27, $28, $29) RETURNING id"
     )
 }
 
@@ -158,6 +162,10 @@ fn bind_new_problem<'a>(statement: Sql<'a>, p: &'a NewProblem) -> Sql<'a> {
         .bind(p.origin.as_ref().map(|o| o.criterion.as_str()))
         .bind(p.address.as_deref())
         .bind(p.address_id)
+        .bind(p.recurrence.as_ref().map(|r| r.of))
+        .bind(p.recurrence.as_ref().map(|r| r.root))
+        .bind(p.recurrence.as_ref().map(|r| r.distance_m))
+        .bind(p.recurrence.as_ref().and_then(|r| r.unit.as_deref()))
 }
 
 /// Keeps the callers' contacts of new cases, beside them (never in `problems`).
@@ -264,6 +272,10 @@ struct ProblemRow {
     address_id: Option<i64>,
     callback: Option<String>,
     callback_at: Option<OffsetDateTime>,
+    recurrence_of: Option<i64>,
+    recurrence_root: Option<i64>,
+    recurrence_m: Option<f64>,
+    recurrence_unit: Option<String>,
 }
 
 impl ProblemRow {
@@ -328,6 +340,12 @@ impl ProblemRow {
             version: self.version,
             address: self.address,
             address_id: self.address_id,
+            recurrence: self.recurrence_of.map(|of| Recurrence {
+                of,
+                root: self.recurrence_root.unwrap_or(of),
+                distance_m: self.recurrence_m.unwrap_or(0.0),
+                unit: self.recurrence_unit,
+            }),
             caller: None,
         })
     }
@@ -370,6 +388,17 @@ impl EventRow {
             details: serde_json::from_str(&self.details).unwrap_or(serde_json::Value::Null),
         }
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct ClosedNearRow {
+    i: i64,
+    id: i64,
+    lon: f64,
+    lat: f64,
+    closed_at: Option<OffsetDateTime>,
+    responsible_unit: Option<String>,
+    recurrence_root: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -626,6 +655,45 @@ impl Store {
         Ok(found)
     }
 
+    /// For each probe, the cases of its category inside its box closed since its time (not
+    /// merged ones): what a batch of new reports may recur (反弹), found in one query.
+    pub async fn closed_near(
+        &self,
+        probes: &[(NearProbe, OffsetDateTime)],
+    ) -> Result<Vec<Vec<ClosedNear>>, StoreError> {
+        let mut found: Vec<Vec<ClosedNear>> = vec![Vec::new(); probes.len()];
+        if probes.is_empty() {
+            return Ok(found);
+        }
+        let probes: Vec<serde_json::Value> = probes
+            .iter()
+            .enumerate()
+            .map(|(i, (p, since))| {
+                let since = utc(*since).replace_nanosecond(0).unwrap_or(*since);
+                json!({"i": i, "x0": p.bbox.min_lon, "y0": p.bbox.min_lat, "x1": p.bbox.max_lon,
+                    "y1": p.bbox.max_lat, "cat": p.category,
+                    "since": since.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()})
+            })
+            .collect();
+        let rows: Vec<ClosedNearRow> =
+            sql(self.dialect.closed_near()).bind(serde_json::Value::Array(probes).to_string()).all(&self.pool).await?;
+        for r in rows {
+            if let (Some(slot), Some(closed_at)) =
+                (usize::try_from(r.i).ok().and_then(|i| found.get_mut(i)), r.closed_at)
+            {
+                slot.push(ClosedNear {
+                    id: r.id,
+                    lon: r.lon,
+                    lat: r.lat,
+                    closed_at: utc(closed_at),
+                    responsible_unit: r.responsible_unit,
+                    root: r.recurrence_root,
+                });
+            }
+        }
+        Ok(found)
+    }
+
     pub async fn problem(&self, id: i64) -> Result<Option<Problem>, StoreError> {
         let row: Option<ProblemRow> =
             sql(format!("SELECT {} FROM problems WHERE id = $1", problem_columns(self.dialect)))
@@ -716,6 +784,29 @@ impl Store {
             "SELECT {columns} FROM problems WHERE {at} >= {from} AND {at} < {to} AND {in_area} ORDER BY id",
             columns = problem_columns(d),
             at = d.time(column),
+            from = d.time("$1"),
+            to = d.time("$2"),
+            in_area = in_area(d),
+        );
+        let rows = sql(statement).bind(from).bind(to).bind_all(area_params(area)).all(&self.pool).await?;
+        into_problems(rows)
+    }
+
+    /// The closed cases that came back in `[from, to)` (反弹), once per recurrence reported then,
+    /// within `area` (the area of the case that came back, whose unit it counts against).
+    pub async fn recurred_between(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        area: &AreaFilter,
+    ) -> Result<Vec<Problem>, StoreError> {
+        let d = self.dialect;
+        let statement = format!(
+            "SELECT {columns} FROM problems JOIN (SELECT recurrence_of AS earlier FROM problems \
+             WHERE recurrence_of IS NOT NULL AND {at} >= {from} AND {at} < {to}) r ON id = r.earlier \
+             WHERE {in_area} ORDER BY id",
+            columns = problem_columns(d),
+            at = d.time("created_at"),
             from = d.time("$1"),
             to = d.time("$2"),
             in_area = in_area(d),

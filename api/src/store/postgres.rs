@@ -32,6 +32,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (19, "addresses and callers", include_str!("../../migrations/postgres/0019_addresses_and_callers.sql")),
     (20, "hotline orders", include_str!("../../migrations/postgres/0020_hotline_orders.sql")),
     (21, "callbacks", include_str!("../../migrations/postgres/0021_callbacks.sql")),
+    (22, "recurrences", include_str!("../../migrations/postgres/0022_recurrences.sql")),
 ];
 
 /// Connects and brings the schema up to date.

@@ -32,6 +32,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (18, "addresses and callers", include_str!("../../migrations/sqlite/0018_addresses_and_callers.sql")),
     (19, "hotline orders", include_str!("../../migrations/sqlite/0019_hotline_orders.sql")),
     (20, "callbacks", include_str!("../../migrations/sqlite/0020_callbacks.sql")),
+    (21, "recurrences", include_str!("../../migrations/sqlite/0021_recurrences.sql")),
 ];
 
 /// Opens (creating if needed) and brings the schema up to date.

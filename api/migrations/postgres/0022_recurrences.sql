@@ -1,0 +1,6 @@
+-- Recurrences (反弹): the closed case a new one follows (same category, close by, soon after),
+-- the first case of its chain, how far apart, and the unit it counts against (copied at intake,
+-- like the category's class, so later changes do not rewrite history).
+ALTER TABLE problems ADD COLUMN recurrence_of BIGINT, ADD COLUMN recurrence_root BIGINT,
+    ADD COLUMN recurrence_m DOUBLE PRECISION, ADD COLUMN recurrence_unit TEXT;
+CREATE INDEX problems_recurrence_of ON problems (recurrence_of) WHERE recurrence_of IS NOT NULL;
