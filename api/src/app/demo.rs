@@ -341,6 +341,18 @@ pub async fn seed(store: &Store, catalog: &Catalog, now: OffsetDateTime) -> Resu
         };
         let report =
             if mine && (problems.len() / 7) % 2 == 1 { Report { source: Source::Hotline, ..report } } else { report };
+        // A few places keep coming back (反弹): every fifteenth report after an anchor is made a
+        // few metres from it, of its category, after the one before was closed.
+        let report = match problems.len().checked_sub(RECURRING_EVERY).and_then(|i| recurring_place(&problems, i)) {
+            Some((lon, lat, category)) if timeline != Timeline::Fixed => {
+                let class = find(&catalogue, &category).map(Class::from);
+                let (per_lat, _) = spatial::geodesy::metres_per_degree(lat);
+                let report = Report { lon, lat: lat + 8.0 / per_lat, category, ..report };
+                problems.push(route(&snapshot, report, class, timeline.report_time(problems.len())));
+                continue;
+            }
+            _ => report,
+        };
         let at = timeline.report_time(problems.len());
         let problem = route(&snapshot, report, class, at);
         let inside = problem.grid_code.as_deref().is_some_and(|g| !mine || g.starts_with(DEMO_COMMUNITY));
@@ -350,6 +362,7 @@ pub async fn seed(store: &Store, catalog: &Catalog, now: OffsetDateTime) -> Resu
     }
     let stored = store.insert_problems(problems, &actor).await?;
     seed_case_history(store, stored, now, timeline).await?;
+    seed_recurrences(store).await?;
     seed_patrols(store, &snapshot, &mut rng, timeline).await?;
     seed_addresses(store, &grids).await?;
     if timeline != Timeline::Fixed {
@@ -372,6 +385,49 @@ async fn seed_letters(store: &Store, now: OffsetDateTime) -> Result<(), StoreErr
     let calendar = WorkingCalendar::default();
     crate::app::letters::issue_for_colours(store, &turned, &LetterRules::default(), &calendar, now).await?;
     Ok(())
+}
+
+/// Reports that start a place that keeps coming back, how far apart its returns are (in
+/// reports: some three days) and how many there are. Chosen so that the anchor and each return
+/// are closed in the demo's history (`seed_case_history`: taken through the workflow, neither
+/// left with the unit nor waiting at a step).
+const RECURRING_ANCHORS: [usize; 3] = [39, 129, 219];
+const RECURRING_EVERY: usize = 15;
+const RECURRING_TIMES: usize = 3;
+
+/// Where report `i` stands, when the report `RECURRING_EVERY` after it is to come back to it:
+/// the anchors and their returns.
+fn recurring_place(problems: &[crate::domain::problem::NewProblem], i: usize) -> Option<(f64, f64, String)> {
+    let repeats = RECURRING_ANCHORS
+        .iter()
+        .any(|a| i >= *a && (i - a).is_multiple_of(RECURRING_EVERY) && (i - a) / RECURRING_EVERY < RECURRING_TIMES);
+    let p = problems.get(i).filter(|_| repeats)?;
+    Some((p.lon, p.lat, p.category.clone()))
+}
+
+/// Links the demo's history as intake would have (反弹), with the default rule.
+async fn seed_recurrences(store: &Store) -> Result<(), StoreError> {
+    use crate::domain::hotspots::{link_history, PastCase, RecurrenceRule};
+    let all = store
+        .created_between(
+            DEMO_EPOCH - Duration::days(3_650),
+            OffsetDateTime::now_utc() + Duration::days(3_650),
+            &Default::default(),
+        )
+        .await?;
+    let past: Vec<PastCase> = all
+        .into_iter()
+        .map(|p| PastCase {
+            id: p.id,
+            lon: p.lon,
+            lat: p.lat,
+            category: p.category,
+            created_at: p.created_at,
+            closed_at: p.case.closed_at,
+            responsible_unit: p.responsible_unit,
+        })
+        .collect();
+    store.set_recurrences(&link_history(&past, RecurrenceRule::default())).await
 }
 
 /// The bounding box of the demo officer's community.

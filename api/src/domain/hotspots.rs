@@ -78,6 +78,49 @@ pub fn recurrence_of(
         })
 }
 
+/// A case of the past as [`link_history`] reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PastCase {
+    pub id: i64,
+    pub lon: f64,
+    pub lat: f64,
+    pub category: String,
+    pub created_at: OffsetDateTime,
+    pub closed_at: Option<OffsetDateTime>,
+    pub responsible_unit: Option<String>,
+}
+
+/// The recurrences among cases already stored, as intake would have linked each when it came in
+/// (oldest first; a case closed after another came in is no candidate for it): for data that
+/// did not come through intake (the demo's history).
+pub fn link_history(cases: &[PastCase], rule: RecurrenceRule) -> Vec<(i64, Recurrence)> {
+    let mut order: Vec<&PastCase> = cases.iter().collect();
+    order.sort_by_key(|c| (c.created_at, c.id));
+    let mut roots: HashMap<i64, i64> = HashMap::new();
+    let mut links = Vec::new();
+    for case in &order {
+        let candidates: Vec<ClosedNear> = order
+            .iter()
+            .filter(|c| c.id != case.id && c.category == case.category)
+            .filter_map(|c| {
+                Some(ClosedNear {
+                    id: c.id,
+                    lon: c.lon,
+                    lat: c.lat,
+                    closed_at: c.closed_at?,
+                    responsible_unit: c.responsible_unit.clone(),
+                    root: roots.get(&c.id).copied(),
+                })
+            })
+            .collect();
+        if let Some(found) = recurrence_of(case.lon, case.lat, case.created_at, &candidates, rule) {
+            roots.insert(case.id, found.root);
+            links.push((case.id, found));
+        }
+    }
+    links
+}
+
 /// One case as the hot-spot layer counts it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HotCase {
@@ -267,6 +310,36 @@ mod tests {
         // At equal distance the latest closing wins.
         let tie = [closed(8, 30.0, now - time::Duration::days(9)), closed(9, 30.0, now - time::Duration::days(2))];
         assert_eq!(recurrence_of(lon, lat, now, &tie, rule).map(|r| r.of), Some(9));
+    }
+
+    #[test]
+    fn history_is_linked_as_intake_would_have_linked_it() {
+        let t = datetime!(2026-11-01 09:00 +08:00);
+        let day = |d: i64| t + time::Duration::days(d);
+        let past = |id: i64, north_m: f64, created: i64, closed: Option<i64>| {
+            let (lon, lat) = north(north_m);
+            PastCase {
+                id,
+                lon,
+                lat,
+                category: "E01001".into(),
+                created_at: day(created),
+                closed_at: closed.map(day),
+                responsible_unit: None,
+            }
+        };
+        // 2 comes while 1 is still open (no link); 3 after 1 closed; 4 after 3 closed (the chain
+        // keeps 1 as its root); 5 forty days after 4 closed (too late).
+        let cases = [
+            past(1, 0.0, 0, Some(3)),
+            past(2, 5.0, 1, None),
+            past(3, 10.0, 5, Some(6)),
+            past(4, 12.0, 8, Some(9)),
+            past(5, 12.0, 49, None),
+        ];
+        let links: Vec<(i64, i64, i64)> =
+            link_history(&cases, RecurrenceRule::default()).into_iter().map(|(id, r)| (id, r.of, r.root)).collect();
+        assert_eq!(links, vec![(3, 1, 1), (4, 3, 1)]);
     }
 
     fn hot(id: i64, lon: f64, lat: f64, root: Option<i64>, day: u8) -> HotCase {

@@ -694,6 +694,25 @@ impl Store {
         Ok(found)
     }
 
+    /// Records what stored cases recur, found afterwards ([`crate::domain::hotspots::link_history`]:
+    /// the demo's history, which did not come through intake).
+    pub async fn set_recurrences(&self, links: &[(i64, Recurrence)]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_write().await?;
+        for (id, r) in links {
+            sql("UPDATE problems SET recurrence_of = $1, recurrence_root = $2, recurrence_m = $3, recurrence_unit = $4 \
+                 WHERE id = $5")
+            .bind(r.of)
+            .bind(r.root)
+            .bind(r.distance_m)
+            .bind(r.unit.as_deref())
+            .bind(*id)
+            .execute(&mut tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn problem(&self, id: i64) -> Result<Option<Problem>, StoreError> {
         let row: Option<ProblemRow> =
             sql(format!("SELECT {} FROM problems WHERE id = $1", problem_columns(self.dialect)))

@@ -109,7 +109,7 @@ async function newMap() {
     zoom: 12,
     attributionControl: { compact: true },
     // Our own tiles need the caller's token.
-    transformRequest: (url) => (url.startsWith(location.origin + "/tiles/") ? { url, headers: { Authorization: `Bearer ${state.token}` } } : { url }),
+    transformRequest: (url) => ([ "/tiles/", "/api/v1/hotspots/tiles/"].some((p) => url.startsWith(location.origin + p)) ? { url, headers: { Authorization: `Bearer ${state.token}` } } : { url }),
   });
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
   await new Promise((resolve) => map.on("load", resolve));
@@ -1068,6 +1068,60 @@ async function evaluationView(map, panel) {
   if (district?.features?.length) fitTo(map, district.features);
 }
 
+// ---- 热点与反弹: where cases gather, and the places the same problem keeps coming back to ----
+async function hotspotsView(map, panel) {
+  const params = new URLSearchParams(location.hash.split("?")[1] || "");
+  const by = params.get("by") === "cell" ? "cell" : "grid";
+  const period = params.get("period") || "";
+  // The last 30 days unless a period is asked for.
+  const when = period ? `period=${encodeURIComponent(period)}` : "days=30";
+  const stubborn = await api(`/api/v1/hotspots/stubborn?${when}`);
+  const label = period || t("last_30_days");
+  panel.innerHTML = `
+    <h2>${t("hotspots")} <span class="muted">${esc(label)}</span></h2>
+    <form id="hotspots-form" class="row">
+      <input name="period" value="${esc(period)}" placeholder="${t("last_30_days")}" pattern="[0-9]{4}(-(W[0-9]{2}|Q[1-4]|[0-9]{1,2}))?" aria-label="${t("period")}" size="9">
+      <select name="by">${["grid", "cell"].map((b) => `<option value="${b}" ${b === by ? "selected" : ""}>${t(`hotspots_by_${b}`)}</option>`).join("")}</select>
+      <button type="submit">${t("show")}</button>
+    </form>
+    <div class="legend"><span><i style="background:#fde0c5"></i>1</span><span><i style="background:#f59e4c"></i>5</span><span><i style="background:#c2410c"></i>10+</span><span><i style="border:2px solid #7b2cbf;background:none"></i>${t("recurrences")}</span></div>
+    <h2>${t("stubborn_points")} <span class="muted">${stubborn.points.length}</span></h2>
+    ${stubborn.points.length
+      ? `<ul id="stubborn">${stubborn.points.map((p, i) => `<li data-root="${p.root}" data-i="${i}">
+          <span class="badge ${p.open ? "red" : "covered"}">${p.open ? t("still_open") : t("closed")}</span>
+          <b>${esc(p.category_name || p.category)}</b> · ${t("recurred_times").replace("{n}", p.recurrences)}<br>
+          <span class="muted">${esc(p.grid_code || "")} · ${esc(p.responsible_unit || "—")} · ${esc(shortTime(p.last_at))}</span><br>
+          <span class="muted">${[p.root, ...p.cases].map((id) => `#${id}`).join(" → ")}</span></li>`).join("")}</ul>`
+      : `<p class="muted" id="stubborn">${t("no_stubborn_points")}</p>`}`;
+  document.body.dataset.stubborn = String(stubborn.points.length);
+  $("#hotspots-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const form = new FormData(e.target);
+    const chosen = String(form.get("period")).trim();
+    location.hash = `hotspots?by=${form.get("by")}${chosen ? `&period=${encodeURIComponent(chosen)}` : ""}`;
+  });
+
+  const query = `${when}&by=${by}`;
+  map.addSource("grids", tiles("grids"));
+  map.addLayer({ id: "grids-line", type: "line", source: "grids", "source-layer": "grids", paint: { "line-color": "#9aa4b5", "line-width": 0.5 } });
+  map.addSource("hotspots", { type: "vector", tiles: [`${location.origin}/api/v1/hotspots/tiles/{z}/{x}/{y}.mvt?${query}`], minzoom: 10, maxzoom: 18 });
+  map.addLayer({ id: "hotspots", type: "fill", source: "hotspots", "source-layer": "hotspots", paint: {
+    "fill-color": ["interpolate", ["linear"], ["get", "cases"], 1, "#fde0c5", 5, "#f59e4c", 10, "#c2410c"], "fill-opacity": 0.75 } });
+  map.addLayer({ id: "hotspots-recurred", type: "line", source: "hotspots", "source-layer": "hotspots", filter: [">", ["get", "recurrences"], 0],
+    paint: { "line-color": "#7b2cbf", "line-width": 2 } });
+  const points = featureCollection(stubborn.points.map((p) => ({ type: "Feature", geometry: { type: "Point", coordinates: [p.lon, p.lat] }, properties: { root: p.root, recurrences: p.recurrences } })));
+  map.addSource("stubborn", { type: "geojson", data: points });
+  map.addLayer({ id: "stubborn", type: "circle", source: "stubborn", paint: { "circle-radius": 9, "circle-color": "#7b2cbf", "circle-stroke-color": "#fff", "circle-stroke-width": 2 } });
+  map.addLayer({ id: "stubborn-count", type: "symbol", source: "stubborn", layout: { "text-field": ["to-string", ["get", "recurrences"]], "text-size": 11 }, paint: { "text-color": "#fff" } });
+  popupOn(map, ["hotspots"], (p) => `<b>${esc(p.name || p.key)}</b>${p.responsible_unit ? `<br>${esc(p.responsible_unit)}` : ""}<br>${t("hotspot_cases")} ${p.cases} · ${t("open_cases")} ${p.open} · ${t("recurrences")} ${p.recurrences}`);
+  document.querySelectorAll("#stubborn li").forEach((li) => li.addEventListener("click", () => {
+    const p = stubborn.points[Number(li.dataset.i)];
+    map.flyTo({ center: [p.lon, p.lat], zoom: 17 });
+  }));
+  const district = await api("/api/v1/layers/grids?level=district").catch(() => null);
+  if (district?.features?.length) fitTo(map, district.features);
+}
+
 // ---- 待办: the caller's to-do list (the unit's board 待整改, the officer's checks, the desk's follow-up) ----
 /** The photo that goes with a step, by the step: of what was found (核实), after the fix (处置),
  * of the check on site (核查). */
@@ -1181,7 +1235,7 @@ async function tasksView(map, panel) {
 const kindText = (kind) => STRINGS[state.lang].task_kinds[kind] || kind;
 
 // ---- shell: sign-in, language, view switching ----
-const VIEWS = { tasks: tasksView, officer: officerView, dispatcher: dispatcherView, office: officeView, rounds: roundsView, letters: lettersView, evaluation: evaluationView };
+const VIEWS = { tasks: tasksView, officer: officerView, dispatcher: dispatcherView, office: officeView, hotspots: hotspotsView, rounds: roundsView, letters: lettersView, evaluation: evaluationView };
 const DEFAULT_VIEW = { officer: "officer", dispatcher: "dispatcher", office: "office", inspector: "rounds", admin: "office", unit: "tasks", app: "officer" };
 
 function applyLanguage() {
