@@ -50,6 +50,7 @@ fn district(seed: u64, points: usize) -> (Vec<Stop>, Vec<Day>) {
                 position,
                 dwell_s: dwell * 60.0,
                 window,
+                weekday: None,
             });
         }
     }

@@ -21,6 +21,8 @@ pub struct Stop {
     pub dwell_s: f64,
     /// Arrival must fall within this window (seconds since midnight, local time).
     pub window: Option<(f64, f64)>,
+    /// Only on this weekday (1 = Monday): a fixed day such as a joint enforcement day.
+    pub weekday: Option<u8>,
 }
 
 /// One working day: where it starts and ends and how long it may last.
@@ -172,6 +174,9 @@ impl<'a> Instance<'a> {
             length += metres;
             let arrive = t + metres / self.speed;
             let stop = &self.stops[s];
+            if stop.weekday.is_some_and(|w| w != d.weekday) {
+                return None;
+            }
             let begin = match stop.window {
                 Some((open, close)) if arrive > close || open > close => return None,
                 Some((open, _)) => arrive.max(open),
@@ -464,7 +469,7 @@ mod tests {
     }
 
     fn stop(id: &str, x: f64, y: f64) -> Stop {
-        Stop { id: id.into(), group: id.into(), position: Coord { x, y }, dwell_s: 60.0, window: None }
+        Stop { id: id.into(), group: id.into(), position: Coord { x, y }, dwell_s: 60.0, window: None, weekday: None }
     }
 
     fn day(weekday: u8, budget_s: f64) -> Day {
@@ -510,6 +515,21 @@ mod tests {
         assert_eq!(super::plan(&stops, &[], 1.0, &Flat).unplanned.len(), 4);
         let tight = super::plan(&stops[..1], &[day(1, 100.0)], 1.0, &Flat);
         assert_eq!(tight.unplanned, [(0, Unplanned::Unreachable)], "200 m out and back is over 100 s");
+    }
+
+    #[test]
+    fn a_stop_of_a_fixed_day_goes_on_that_day_or_nowhere() {
+        // Nearest to day 1's base either way; fixed to Wednesday, it waits for Wednesday.
+        let fixed = Stop { weekday: Some(3), ..stop("joint", 10.0, 0.0) };
+        let days = [day(1, 3600.0), day(3, 3600.0)];
+        let plan = plan(&[fixed.clone(), stop("free", 20.0, 0.0)], &days, 1.0, &Flat);
+        let day_of_joint = plan.days.iter().find(|d| d.visits.iter().any(|v| v.stop == 0)).map(|d| d.weekday);
+        assert_eq!(day_of_joint, Some(3));
+        assert_eq!(plan.planned(), 2);
+        // No Wednesday in the week: left out.
+        let none = super::plan(&[fixed], &days[..1], 1.0, &Flat);
+        assert_eq!(none.planned(), 0);
+        assert_eq!(none.unplanned.len(), 1);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //   GRIDWATCH_URL, GRIDWATCH_LOGINS (JSON {role: [user, password]}), GRIDWATCH_QUERY (a misspelt
 //   address), GRIDWATCH_EXPECT (the address it must find), GRIDWATCH_PHONE, GRIDWATCH_CALLBACK (a
 //   closed hotline case to call back), GRIDWATCH_SCREENSHOTS
-import { chromium } from "playwright-core";
+import { launchChromium, signInWith } from "./common.mjs";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 
@@ -17,27 +17,11 @@ const shots = process.env.GRIDWATCH_SCREENSHOTS;
 const phone = process.env.GRIDWATCH_PHONE;
 mkdirSync(shots, { recursive: true });
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchChromium();
 const errors = [];
 const step = (name) => console.log(`${name}: ok`);
 
-async function signIn(role, viewport) {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: 1, timezoneId: "Asia/Shanghai" });
-  const page = await context.newPage();
-  page.on("pageerror", (e) => errors.push(`${role}: ${e.message}`));
-  await page.goto(`${base}/map/`);
-  await page.locator("#login").waitFor();
-  const [user, password] = logins[role];
-  await page.fill("#username", user);
-  await page.fill("#password", password);
-  await page.click('#login button[type="submit"]');
-  await page.waitForFunction(() => document.body.dataset.ready && !document.body.dataset.ready.startsWith("error"), null, { timeout: 60_000 });
-  return page;
-}
+const signIn = signInWith(browser, { base, logins, errors });
 
 /** Fills the form's description and contact and registers; returns the new case's id. */
 async function register(page, description, name) {

@@ -4,7 +4,7 @@
 // form; the same view at phone size. Screenshots of each.
 //   GRIDWATCH_URL, GRIDWATCH_LOGINS (JSON {role: [user, password]}), GRIDWATCH_STUBBORN (the
 //   stubborn points of the last 30 days, as the API counts them), GRIDWATCH_SCREENSHOTS
-import { chromium } from "playwright-core";
+import { launchChromium, signInWith } from "./common.mjs";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 
@@ -14,29 +14,14 @@ const shots = process.env.GRIDWATCH_SCREENSHOTS;
 const expected = Number(process.env.GRIDWATCH_STUBBORN);
 mkdirSync(shots, { recursive: true });
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchChromium();
 const errors = [];
 const step = (name) => console.log(`${name}: ok`);
 
-async function signIn(role, viewport) {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: 1, timezoneId: "Asia/Shanghai" });
-  const page = await context.newPage();
-  page.on("pageerror", (e) => errors.push(`${role}: ${e.message}`));
+const signIn = signInWith(browser, { base, logins, errors,
   // Hot-spot tiles answered with anything but 200 are a defect too.
-  page.on("response", (r) => { if (r.url().includes("/api/v1/hotspots/") && r.status() !== 200) errors.push(`${role}: ${r.status()} ${r.url()}`); });
-  await page.goto(`${base}/map/`);
-  await page.locator("#login").waitFor();
-  const [user, password] = logins[role];
-  await page.fill("#username", user);
-  await page.fill("#password", password);
-  await page.click('#login button[type="submit"]');
-  await page.waitForFunction(() => document.body.dataset.ready && !document.body.dataset.ready.startsWith("error"), null, { timeout: 60_000 });
-  return page;
-}
+  watch: (page, role) => page.on("response", (r) => { if (r.url().includes("/api/v1/hotspots/") && r.status() !== 200) errors.push(`${role}: ${r.status()} ${r.url()}`); })
+});
 
 /** Opens a hash of the hot-spot view and waits until it is drawn. */
 async function open(page, hash) {

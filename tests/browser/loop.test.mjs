@@ -10,7 +10,7 @@
 //   demo unit), GRIDWATCH_CALL (a hotline call there, accepted: waiting to be confirmed),
 //   GRIDWATCH_PHOTOS (JSON {report, after, seen, check, before, fixed}: camera JPEGs), GRIDWATCH_DESCRIPTION,
 //   GRIDWATCH_SCREENSHOTS (a directory)
-import { chromium } from "playwright-core";
+import { launchChromium } from "./common.mjs";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
@@ -29,11 +29,7 @@ const api = (path) => fetch(`${base}${path}`, { headers: { Authorization: `Beare
 const history = async (id) => (await api(`/api/v1/problems/${id}/events`)).events.map((e) => e.action);
 const photosOf = async (id) => (await api(`/api/v1/problems/${id}/photos`)).photos.map((p) => [p.stage, p.sha256, p.flags.map((f) => f.flag)]);
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchChromium();
 const errors = [];
 const step = (name) => console.log(`${name}: ok`);
 const PHONE = { width: 390, height: 844 };

@@ -3,7 +3,7 @@
 // saves a screenshot of each view.
 //   GRIDWATCH_URL, GRIDWATCH_TOKENS (JSON {role: token}), GRIDWATCH_LOGINS (JSON {role: [user, password]}),
 //   GRIDWATCH_SCREENSHOTS (a directory)
-import { chromium } from "playwright-core";
+import { launchChromium } from "./common.mjs";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 
@@ -13,11 +13,7 @@ const logins = JSON.parse(process.env.GRIDWATCH_LOGINS);
 const shots = process.env.GRIDWATCH_SCREENSHOTS;
 mkdirSync(shots, { recursive: true });
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchChromium();
 const results = [];
 const step = async (name, fn) => {
   const started = Date.now();

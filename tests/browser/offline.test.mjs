@@ -5,7 +5,7 @@
 // way back (the request lands, the answer never arrives), each arrives exactly once.
 //   GRIDWATCH_URL, GRIDWATCH_TOKEN (an officer's), GRIDWATCH_PHOTO (a JPEG), GRIDWATCH_AT ("lon,lat"
 //   inside the officer's grid), GRIDWATCH_DESCRIPTION (unique text for the report)
-import { chromium } from "playwright-core";
+import { launchChromium } from "./common.mjs";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -17,11 +17,7 @@ const [lon, lat] = process.env.GRIDWATCH_AT.split(",").map(Number);
 const description = process.env.GRIDWATCH_DESCRIPTION;
 const api = (path) => fetch(`${base}${path}`, { headers: { Authorization: `Bearer ${token}` } }).then((r) => r.json());
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchChromium();
 const step = (name) => console.log(`${name}: ok`);
 try {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, geolocation: { longitude: lon, latitude: lat, accuracy: 8 }, permissions: ["geolocation"] });

@@ -6,7 +6,7 @@
 // desk, finds it answered in the letter ledger. Screenshots of each, at their sizes.
 //   GRIDWATCH_URL, GRIDWATCH_LOGINS (JSON {role: [user, password]}), GRIDWATCH_AT ("lon,lat" in a
 //   grid of the demo unit), GRIDWATCH_SCREENSHOTS (a directory)
-import { chromium } from "playwright-core";
+import { launchChromium, signInWith } from "./common.mjs";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 
@@ -16,29 +16,13 @@ const [lon, lat] = process.env.GRIDWATCH_AT.split(",").map(Number);
 const shots = process.env.GRIDWATCH_SCREENSHOTS;
 mkdirSync(shots, { recursive: true });
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchChromium();
 const errors = [];
 const step = (name) => console.log(`${name}: ok`);
 const PHONE = { width: 390, height: 844 };
 const DESK = { width: 1280, height: 800 };
 
-async function signIn(role, viewport) {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: 1, timezoneId: "Asia/Shanghai" });
-  const page = await context.newPage();
-  page.on("pageerror", (e) => errors.push(`${role}: ${e.message}`));
-  await page.goto(`${base}/map/`);
-  await page.locator("#login").waitFor();
-  const [user, password] = logins[role];
-  await page.fill("#username", user);
-  await page.fill("#password", password);
-  await page.click('#login button[type="submit"]');
-  await page.waitForFunction(() => document.body.dataset.ready && !document.body.dataset.ready.startsWith("error"), null, { timeout: 60_000 });
-  return page;
-}
+const signIn = signInWith(browser, { base, logins, errors });
 
 /** Opens `hash` and waits until its view (`rounds` unless named) has drawn. */
 async function rounds(page, hash = "rounds", view = "rounds") {

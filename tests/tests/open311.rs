@@ -238,3 +238,111 @@ fn open311_speaks_xml_and_carries_addresses_status_notes_attributes_and_its_juri
         post("/open311/v2/requests.json", &[("service_code", "E01001"), ("address_string", "火星基地九号")]);
     assert_eq!(status, 400, "an address the book does not know needs lat and long: {refused}");
 }
+
+/// `media_url`: a citizen app's report photo, published because its reporter said so at upload,
+/// is a public, unguessable link to a copy without EXIF (no position, time or device); a photo
+/// sent without consent, and every other file, stays private. Only the reporter consents, only
+/// for a picture sent with the report, only on a case Open311 publishes. Both backends.
+#[test]
+fn media_url_links_a_published_report_photo_without_its_exif_on_both_backends() {
+    use common::Backend;
+    use serde_json::json;
+    for backend in Backend::both("open311-media") {
+        let name = backend.name();
+        let server = Server::start(&backend.url(), &["--demo"]);
+        let (app, dispatcher, officer) =
+            (server.token_of("app"), server.token_of("dispatcher"), server.token_of("officer"));
+        let report = |token: &str, source: &str| -> i64 {
+            let body = json!({"lon": 116.4105, "lat": 39.9305, "category": "E01001", "description": "路边垃圾", "source": source});
+            let (status, created) = server.post_as(Some(token), "/api/v1/problems", &body.to_string());
+            assert_eq!(status, 201, "{name}: {created}");
+            created["id"].as_i64().expect("id")
+        };
+        let (agreed, private) = (report(&app, "app"), report(&app, "app"));
+        let dir = common::scratch("open311-media-photos");
+        let now = time::OffsetDateTime::now_utc();
+        let photo = common::camera::camera_jpeg(&dir, "street.jpg", now, 116.4105, 39.9305);
+        let upload = |token: &str, id: i64, fields: &[(&str, &str)], bytes: &[u8]| {
+            common::upload_form(&server, token, &format!("/api/v1/problems/{id}/photos"), fields, "street.jpg", bytes)
+        };
+        let (status, shown) = upload(&app, agreed, &[("stage", "report"), ("public", "true")], &photo);
+        assert_eq!(status, 201, "{name}: {shown}");
+        let path = shown["public_url"].as_str().expect("a public link").to_string();
+        let token =
+            path.strip_prefix("/open311/v2/media/").and_then(|t| t.strip_suffix(".jpg")).expect("the media path");
+        assert!(token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()), "{name}: 256 random bits: {path}");
+        assert_ne!(token, shown["sha256"].as_str().unwrap_or(""), "{name}: not the file's hash, which others may know");
+        // Sent again with consent: the same link.
+        let (status, again) = upload(&app, agreed, &[("public", "true")], &photo);
+        assert_eq!((status, again["public_url"].as_str()), (200, Some(path.as_str())), "{name}: {again}");
+        let other =
+            common::camera::camera_jpeg_of(&common::camera::other_scene(3), &dir, "other.jpg", now, 116.4105, 39.9305);
+        let (status, kept) = upload(&app, private, &[("stage", "report")], &other);
+        assert_eq!((status, kept["public_url"].clone()), (201, Value::Null), "{name}: {kept}");
+
+        // Open311 carries it (JSON and XML); the other request has none.
+        let (_, list) = server.get_as(None, "/open311/v2/requests.json");
+        let media_of = |id: i64| {
+            list.as_array()
+                .and_then(|l| l.iter().find(|r| r["service_request_id"].as_str() == Some(id.to_string().as_str())))
+                .map(|r| r["media_url"].clone())
+                .expect("listed")
+        };
+        assert_eq!(media_of(agreed), json!(server.url(&path)), "{name}");
+        assert_eq!(media_of(private), Value::Null, "{name}");
+        let (_, one) = server.get_as(None, &format!("/open311/v2/requests/{agreed}.json"));
+        assert_eq!(one[0]["media_url"], json!(server.url(&path)), "{name}: {one}");
+        let xml = ureq::get(&server.url("/open311/v2/requests.xml")).call().expect("xml").into_string().expect("text");
+        assert!(xml.contains(&format!("<media_url>{}</media_url>", server.url(&path))), "{name}: {xml}");
+
+        // Anyone opens the link, with no token: a JPEG of the picture, with nothing of the EXIF.
+        let response = ureq::get(&server.url(&path)).call().expect("the public photo");
+        assert_eq!(response.content_type(), "image/jpeg", "{name}");
+        let mut public = Vec::new();
+        std::io::Read::read_to_end(&mut response.into_reader(), &mut public).expect("bytes");
+        let picture = image::load_from_memory(&public).expect("a picture");
+        assert_eq!((picture.width(), picture.height()), (800, 600), "{name}: not enlarged");
+        let exif = |bytes: &[u8], file: &str| {
+            std::fs::write(dir.join(file), bytes).expect("write");
+            let out = Command::new("exiftool").args(["-j", "-n"]).arg(dir.join(file)).output().expect("exiftool runs");
+            let tags: Value = serde_json::from_slice(&out.stdout).expect("exiftool JSON");
+            tags[0].clone()
+        };
+        let (sent, seen) = (exif(&photo, "sent.jpg"), exif(&public, "public.jpg"));
+        for tag in ["GPSLatitude", "GPSLongitude", "DateTimeOriginal", "Make", "Model"] {
+            assert!(!sent[tag].is_null(), "{name}: the photo as sent has {tag}: {sent}");
+            assert!(seen[tag].is_null(), "{name}: the public copy has no {tag}: {seen}");
+        }
+
+        // What stays private: a guessed token, the file's hash as a token, the original itself.
+        let sha = kept["sha256"].as_str().expect("sha256").to_string();
+        for guess in [
+            format!("{}.jpg", "ab".repeat(32)),
+            format!("{sha}.jpg"),
+            format!("{token}.png"),
+            "..%2F..%2Fetc.jpg".into(),
+        ] {
+            let (status, _) = server.get_as(None, &format!("/open311/v2/media/{guess}"));
+            assert_eq!(status, 404, "{name}: {guess}");
+        }
+        let (status, _) = server.get_as(None, &format!("/api/v1/photos/{sha}"));
+        assert_eq!(status, 401, "{name}");
+
+        // Consent is the reporter's, for a report photo, on a published case.
+        let refused = |token: &str, id: i64, fields: &[(&str, &str)], why: &str| {
+            let (status, body) = upload(token, id, fields, &photo);
+            assert!(matches!(status, 403 | 422), "{name}: {why}: {status} {body}");
+            if status == 422 {
+                assert!(body["error"]["message"].as_str().unwrap_or("").starts_with("public"), "{name}: {why}: {body}");
+            }
+        };
+        refused(&dispatcher, agreed, &[("public", "true")], "not the reporter");
+        refused(&app, agreed, &[("stage", "handling"), ("public", "true")], "not a report photo");
+        refused(&app, agreed, &[("public", "yes")], "true or false");
+        let (lon, lat) = common::demo_unit_place(&server, &officer);
+        let body =
+            json!({"lon": lon, "lat": lat, "category": "E01001", "description": "巡查发现", "source": "officer"});
+        let (_, own) = server.post_as(Some(&officer), "/api/v1/problems", &body.to_string());
+        refused(&officer, own["id"].as_i64().expect("id"), &[("public", "true")], "an officer's case is not published");
+    }
+}

@@ -73,12 +73,14 @@ fn the_weekly_bulletin_counts_a_known_week_and_exports_csv_and_xlsx() {
         server.get_as(Some(&server.token_of("office")), "/api/v1/reports/weekly?week=2026-W48&by=department");
     assert_eq!(status, 200, "{bulletin}");
     let counts = &bulletin["total"]["counts"];
+    // E and F were called in at A's place, of A's category, after A was closed: two recurrences
+    // (反弹) of A, counted against A's group.
     assert_eq!(
         counts,
         &json!({"should_handle": 3, "handled": 2, "on_time_handled": 2, "closed": 1, "on_time_closed": 1,
                 "reworked": 1, "overdue_unhandled": 0, "extended": 0,
                 "to_confirm": 2, "confirmed": 1, "on_time_confirmed": 1,
-                "called_back": 0, "satisfied": 0, "basically_satisfied": 0, "dissatisfied": 0})
+                "called_back": 0, "satisfied": 0, "basically_satisfied": 0, "dissatisfied": 0, "recurred": 2})
     );
     // Nobody was called back (回访) in this week: no 满意率.
     assert_eq!(bulletin["total"]["satisfaction"], Value::Null);

@@ -365,8 +365,9 @@ pub async fn seed(store: &Store, catalog: &Catalog, now: OffsetDateTime) -> Resu
     seed_recurrences(store).await?;
     seed_patrols(store, &snapshot, &mut rng, timeline).await?;
     seed_addresses(store, &grids).await?;
-    if timeline != Timeline::Fixed {
+    if let Timeline::Present { week, .. } = timeline {
         seed_letters(store, now).await?;
+        seed_campaign(store, week, now).await?;
     }
     Ok(Some(logins))
 }
@@ -428,6 +429,26 @@ async fn seed_recurrences(store: &Store) -> Result<(), StoreError> {
         })
         .collect();
     store.set_recurrences(&link_history(&past, RecurrenceRule::default())).await
+}
+
+/// A special campaign (专项整治) running in the demo officer's street: three weeks in, five to go,
+/// a joint enforcement day every Wednesday, after the categories the demo's cases are most of.
+async fn seed_campaign(store: &Store, week: OffsetDateTime, now: OffsetDateTime) -> Result<(), StoreError> {
+    use crate::domain::campaign::CampaignPlan;
+    let wednesday = week.date() + Duration::days(2);
+    let plan = CampaignPlan {
+        name: "背街小巷环境整治".into(),
+        start: wednesday - Duration::weeks(3),
+        end: wednesday + Duration::days(34),
+        area: vec![DEMO_COMMUNITY[..9].to_string()],
+        categories: vec!["E01001".into(), "E01002".into(), "E05002".into()],
+        lead_unit: DEMO_UNIT.into(),
+        joint_units: vec!["城管执法队".into(), "市场监管所".into()],
+        cycle_days: 7,
+        patrol_minutes: 60,
+    };
+    store.create_campaign(&plan, &Actor { name: "demo-office".into(), ..Actor::system() }, now).await?;
+    Ok(())
 }
 
 /// The bounding box of the demo officer's community.

@@ -4,6 +4,7 @@
 
 pub mod addresses;
 pub mod bulletin;
+pub mod campaigns;
 pub mod casework;
 pub mod catalog;
 pub mod cluster;

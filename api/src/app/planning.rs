@@ -189,9 +189,10 @@ pub fn window(kind: &str) -> Option<(f64, f64)> {
 #[derive(Debug, Clone, Serialize)]
 pub struct PlannedStop {
     pub order: usize,
-    /// `inspect` (an assessment point) or `verify` (a handled problem, 核查).
+    /// `inspect` (an assessment point), `verify` (a handled problem, 核查) or `campaign` (a
+    /// special campaign's joint enforcement patrol, 联合执法).
     pub task: &'static str,
-    /// The point's code, or the problem's id.
+    /// The point's code, the problem's id, or the campaign's id.
     pub code: String,
     pub name: String,
     pub kind: String,
@@ -255,6 +256,19 @@ pub struct Workload {
     pub week: Week,
     points: Vec<(crate::domain::patrol::StoredPoint, u32, u8)>,
     handled: Vec<crate::domain::problem::Problem>,
+    /// Joint enforcement days (联合执法) of special campaigns in the week: the campaign, the
+    /// day, and the middle of each of its finest grids.
+    campaign_days: Vec<CampaignDay>,
+}
+
+/// A special campaign's joint enforcement day (联合执法日) in the week: every officer with a
+/// grid in the campaign's area patrols one of them that day.
+struct CampaignDay {
+    id: i64,
+    name: String,
+    date: time::Date,
+    minutes: u32,
+    grids: Vec<(String, Coord<f64>)>,
 }
 
 impl Workload {
@@ -275,8 +289,39 @@ impl Workload {
             }
         })
         .await?;
-        Ok(Self { week, points, handled })
+        let campaign_days = campaign_days(&store.campaigns().await?, snapshot, &week);
+        Ok(Self { week, points, handled, campaign_days })
     }
+}
+
+/// The joint enforcement days of `campaigns` that fall in `week`, each with its campaign's grids.
+fn campaign_days(
+    campaigns: &[crate::domain::campaign::Campaign],
+    snapshot: &Snapshot,
+    week: &Week,
+) -> Vec<CampaignDay> {
+    let offset = week.start.offset();
+    let (first, last) = (week.start.date(), (week.end - time::Duration::seconds(1)).to_offset(offset).date());
+    let mut days = Vec::new();
+    for c in campaigns {
+        let in_week: Vec<time::Date> = c.plan.rounds().into_iter().filter(|d| (first..=last).contains(d)).collect();
+        if in_week.is_empty() {
+            continue;
+        }
+        let covered = c.plan.grids(snapshot);
+        let grids: Vec<(String, Coord<f64>)> = snapshot
+            .index
+            .entries()
+            .iter()
+            .filter(|e| covered.contains(&e.code))
+            .filter_map(|e| Some((e.code.clone(), e.geometry.centroid()?.0)))
+            .collect();
+        for date in in_week {
+            let name = c.plan.name.clone();
+            days.push(CampaignDay { id: c.id, name, date, minutes: c.plan.patrol_minutes, grids: grids.clone() });
+        }
+    }
+    days
 }
 
 /// How plans are made in a city: its rules, its time zone, and how distances are measured
@@ -319,6 +364,7 @@ pub fn plan_week(
                 position: centre.0,
                 dwell_s: rules.dwell_minutes(&p.kind) * 60.0,
                 window: rules.window(&p.kind),
+                weekday: None,
             });
             tasks.push(Task { task: "inspect", code: p.code.clone(), name: p.name.clone(), kind: p.kind.clone() });
         }
@@ -331,6 +377,7 @@ pub fn plan_week(
             position: Coord { x: problem.lon, y: problem.lat },
             dwell_s: rules.verify_minutes * 60.0,
             window: None,
+            weekday: None,
         });
         tasks.push(Task {
             task: "verify",
@@ -338,6 +385,22 @@ pub fn plan_week(
             name: problem.description.clone(),
             kind: problem.category.clone(),
         });
+    }
+    // 联合执法: on a campaign's day, a patrol of the officer's first grid in its area.
+    for day in &work.campaign_days {
+        let Some((code, position)) = day.grids.iter().find(|(code, _)| area.sees(Some(code), None, None)) else {
+            continue;
+        };
+        let id = format!("campaign {} {}", day.id, day.date);
+        stops.push(Stop {
+            id: id.clone(),
+            group: id,
+            position: *position,
+            dwell_s: f64::from(day.minutes) * 60.0,
+            window: None,
+            weekday: Some(day.date.weekday().number_from_monday()),
+        });
+        tasks.push(Task { task: "campaign", code: day.id.to_string(), name: day.name.clone(), kind: code.clone() });
     }
     let base = office.or(base).unwrap_or_else(|| middle(&stops));
     let mut days = Vec::new();

@@ -51,6 +51,8 @@ pub enum Action {
     /// Take 12345 work orders, say what became of them, send them back (退单): the platform's
     /// account (a dispatcher) and admins.
     ExchangeOrders,
+    /// Set up and change special campaigns (专项整治) within one's area: the office and admins.
+    ManageCampaigns,
 }
 
 /// The permission table (docs/security.md shows it to users).
@@ -79,6 +81,7 @@ pub fn permitted(role: Role, action: Action) -> bool {
         // Citizen apps place reports by position (Open311's address_string is their words).
         SearchAddresses => !matches!(role, App),
         ExchangeOrders => matches!(role, Dispatcher | Admin),
+        ManageCampaigns => matches!(role, Office | Admin),
     }
 }
 

@@ -5,6 +5,7 @@ pub mod access;
 pub mod address;
 pub mod assessment;
 pub mod auth;
+pub mod campaign;
 pub mod clock;
 pub mod evaluation;
 pub mod evidence;

@@ -122,6 +122,17 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl ApiError {
+    /// A store conflict (two writers at once, or a change at a stale version) as 409; anything
+    /// else as usual.
+    pub fn conflict(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(reason) => Self::new(StatusCode::CONFLICT, "conflict", reason),
+            other => other.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         if e.is_unavailable() {

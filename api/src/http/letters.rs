@@ -226,7 +226,7 @@ pub async fn create(
     };
     let id = issue(&ctx.store, letter, &ctx.calendar, now, &caller.actor())
         .await
-        .map_err(super::rounds::conflict)?
+        .map_err(ApiError::conflict)?
         .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "conflict", "the letter could not be issued; send again"))?;
     let letter = ctx.store.letter(id, now).await?.ok_or_else(|| ApiError::not_found("the letter vanished"))?;
     let location = [(header::LOCATION, format!("/api/v1/letters/{id}"))];

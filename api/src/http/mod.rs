@@ -7,6 +7,7 @@ mod addresses;
 mod assessments;
 mod auth;
 mod bodies;
+mod campaigns;
 mod cases;
 mod coverage;
 pub mod error;

@@ -441,7 +441,7 @@ pub fn published(p: &Problem) -> bool {
 /// A request as GeoReport v2 describes it, as published: the description (free text that often
 /// carries names and phone numbers) and the reporter are never part of it; the status notes say
 /// the latest public step (`latest`) in fixed words, never a note someone typed.
-fn request(p: &Problem, history: &[ProblemEvent]) -> ServiceRequest {
+fn request(p: &Problem, history: &[ProblemEvent], media_url: Option<String>) -> ServiceRequest {
     let latest = history.iter().rev().find_map(|e| public_step(e).map(|words| (e.at, words)));
     ServiceRequest {
         service_request_id: p.id.to_string(),
@@ -460,7 +460,7 @@ fn request(p: &Problem, history: &[ProblemEvent]) -> ServiceRequest {
         zipcode: None,
         lat: p.lat,
         long: p.lon,
-        media_url: None,
+        media_url,
     }
 }
 
@@ -634,9 +634,10 @@ async fn posted(ctx: &ApiContext, headers: &HeaderMap, body: &[u8], format: Form
     ))]
 pub async fn get_requests(
     State(ctx): State<ApiContext>,
+    caller: Caller,
     params: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Open311Error> {
-    listed_requests(&ctx, query_of(params)?, Format::Json).await
+    listed_requests(&ctx, &caller.base(), query_of(params)?, Format::Json).await
 }
 
 /// `GET /open311/v2/requests.xml`: the same, as XML.
@@ -649,13 +650,15 @@ pub async fn get_requests(
     ))]
 pub async fn get_requests_xml(
     State(ctx): State<ApiContext>,
+    caller: Caller,
     params: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Open311Error> {
-    listed_requests(&ctx, query_of(params)?, Format::Xml).await
+    listed_requests(&ctx, &caller.base(), query_of(params)?, Format::Xml).await
 }
 
 async fn listed_requests(
     ctx: &ApiContext,
+    base: &str,
     params: HashMap<String, String>,
     format: Format,
 ) -> Result<Response, Open311Error> {
@@ -717,9 +720,51 @@ async fn listed_requests(
     for e in ctx.store.events_of(&ids).await? {
         histories.entry(e.problem_id).or_default().push(e);
     }
-    let found: Vec<ServiceRequest> =
-        shown.into_iter().map(|p| request(p, histories.get(&p.id).map_or(&[][..], Vec::as_slice))).collect();
+    let media = ctx.store.public_photo_tokens(&ids).await?;
+    let found: Vec<ServiceRequest> = shown
+        .into_iter()
+        .map(|p| {
+            let url = media.get(&p.id).map(|token| media_url(base, token));
+            request(p, histories.get(&p.id).map_or(&[][..], Vec::as_slice), url)
+        })
+        .collect();
     answer(format, "service_requests", "request", &found)
+}
+
+/// The public address of a published photo (`media_url`).
+fn media_url(base: &str, token: &str) -> String {
+    format!("{base}{}", super::present::public_photo_path(token))
+}
+
+/// `GET /open311/v2/media/{token}.jpg`: a report photo its reporter agreed to publish.
+#[utoipa::path(get, path = "/open311/v2/media/{name}", operation_id = "open311Media", tag = "open311",
+    summary = "A published report photo (media_url): a JPEG at most 1280 pixels across, without EXIF", security(()),
+    params(("name" = String, Path, description = "The photo's token followed by .jpg, as media_url gives it")),
+    responses(
+        (status = 200, description = "The picture", content_type = "image/jpeg", body = Vec<u8>),
+        Open311Refusals,
+    ))]
+pub async fn media(State(ctx): State<ApiContext>, Path(name): Path<String>) -> Result<Response, Open311Error> {
+    let not_found = || Open311Error(StatusCode::NOT_FOUND, "no such published photo".into());
+    let token = name.strip_suffix(".jpg").filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()));
+    let token = token.ok_or_else(not_found)?;
+    let (problem_id, sha256) = ctx.store.public_photo(token).await?.ok_or_else(not_found)?;
+    // Published only while its case is (a citizen app's report).
+    ctx.store.problem(problem_id).await?.filter(published).ok_or_else(not_found)?;
+    let blobs = ctx.evidence.blobs.clone();
+    let bytes = tokio::task::spawn_blocking(move || blobs.get(&sha256, crate::app::evidence::objects::Variant::Public))
+        .await
+        .map_err(|e| Open311Error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| Open311Error(StatusCode::SERVICE_UNAVAILABLE, format!("the photo store is away: {e}")))?
+        .ok_or_else(not_found)?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "image/jpeg"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// `GET /open311/v2/requests/{id}.json` (or `.xml`).
@@ -734,6 +779,7 @@ async fn listed_requests(
     ))]
 pub async fn get_request(
     State(ctx): State<ApiContext>,
+    caller: Caller,
     Path(segment): Path<String>,
     params: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Open311Error> {
@@ -744,5 +790,6 @@ pub async fn get_request(
     let id: i64 = id.parse().map_err(|_| not_found())?;
     let problem = ctx.store.problem(id).await?.filter(published).ok_or_else(not_found)?;
     let history = ctx.store.events_of(&[id]).await?;
-    answer(format, "service_requests", "request", &[request(&problem, &history)])
+    let url = ctx.store.public_photo_tokens(&[id]).await?.get(&id).map(|token| media_url(&caller.base(), token));
+    answer(format, "service_requests", "request", &[request(&problem, &history, url)])
 }

@@ -7,9 +7,9 @@
 //! missing from the document.
 
 use super::{
-    addresses, assessments, auth, cases, coverage, features, hotline, hotspots, idempotency, layers, letters, locate,
-    observe, open311, patrols, photos, plans, problems, queue, reports, round_bulletins, rounds, tasks, tiles,
-    ApiContext,
+    addresses, assessments, auth, campaigns, cases, coverage, features, hotline, hotspots, idempotency, layers,
+    letters, locate, observe, open311, patrols, photos, plans, problems, queue, reports, round_bulletins, rounds,
+    tasks, tiles, ApiContext,
 };
 use axum::middleware;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -46,6 +46,9 @@ pub fn documented(ctx: &ApiContext) -> OpenApiRouter<ApiContext> {
         .routes(routes!(locate::locate))
         .routes(routes!(addresses::search))
         .routes(routes!(addresses::get))
+        .routes(routes!(campaigns::create, campaigns::list).layer(DefaultBodyLimit::max(super::SMALL_BODY as usize)))
+        .routes(routes!(campaigns::get, campaigns::change).layer(DefaultBodyLimit::max(super::SMALL_BODY as usize)))
+        .routes(routes!(campaigns::campaign_report))
         .routes(routes!(hotspots::collection))
         .routes(routes!(hotspots::stubborn))
         .routes(routes!(hotline::receive).layer(DefaultBodyLimit::max(problems::MAX_REPORT_BYTES)))
@@ -109,6 +112,7 @@ pub fn documented(ctx: &ApiContext) -> OpenApiRouter<ApiContext> {
         .routes(routes!(open311::get_requests_xml))
         .routes(routes!(open311::post_request_xml).layer(DefaultBodyLimit::max(problems::MAX_REPORT_BYTES)))
         .routes(routes!(open311::get_request))
+        .routes(routes!(open311::media))
         .routes(routes!(features::landing))
         .routes(routes!(features::conformance))
         .routes(routes!(features::collections))

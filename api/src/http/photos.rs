@@ -34,6 +34,9 @@ pub(super) struct CaseUpload {
     file: Vec<u8>,
     /// Which moment of the case it shows (default report).
     stage: Option<Stage>,
+    /// `true`: the reporter agrees that this report photo is shown to the public (Open311's
+    /// `media_url`, a copy without EXIF). Only the case's reporter, only a picture at stage report.
+    public: Option<bool>,
 }
 
 /// The upload form of an assessment point's photo.
@@ -267,17 +270,37 @@ pub async fn upload(
 ) -> Result<impl IntoResponse, ApiError> {
     let principal = caller.require(Action::AttachEvidence)?;
     let problem = super::present::visible_case(&ctx, &caller, &id).await?;
-    let received = receive(form, &["stage"]).await?;
+    let received = receive(form, &["stage", "public"]).await?;
     let stage = match received.fields.get("stage").map(String::as_str) {
         None => Stage::Report,
         Some(text) => Stage::parse(text).ok_or_else(|| invalid("stage", "must be report, handling or verification"))?,
     };
+    let public = match received.fields.get("public").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(invalid("public", "must be true or false")),
+    };
+    // Consent is the reporter's to give, for what they saw when they reported.
+    if public && (stage != Stage::Report || problem.reported_by.as_deref() != Some(principal.name.as_str())) {
+        return Err(invalid(
+            "public",
+            "only the case's reporter can publish a photo, and only one sent with the report",
+        ));
+    }
+    if public && !super::open311::published(&problem) {
+        return Err(invalid("public", "only a citizen app's report is published (Open311), and so its photos"));
+    }
     let sent = Sent { bytes: received.file, filename: received.filename };
     let attached =
         evidence(&ctx).attach_to_case(&problem, stage, principal.role, caller.actor(), sent, ctx.clock.now()).await;
     let (stored, replayed) = attached.map_err(not_attached)?;
     let status = if replayed { StatusCode::OK } else { StatusCode::CREATED };
-    let shown = present::photo_to(&ctx, &Area::of(principal, &ctx.catalog.snapshot()), &stored).await?;
+    let mut shown = present::photo_to(&ctx, &Area::of(principal, &ctx.catalog.snapshot()), &stored).await?;
+    if public {
+        let token =
+            evidence(&ctx).publish(&problem, &stored, &caller.actor(), ctx.clock.now()).await.map_err(not_attached)?;
+        shown.public_url = Some(present::public_photo_path(&token));
+    }
     Ok((status, [(header::LOCATION, format!("/api/v1/photos/{}", stored.file.sha256))], Json(shown)))
 }
 
@@ -394,7 +417,12 @@ pub async fn list(
     let problem = super::present::visible_case(&ctx, &caller, &id).await?;
     let photos = ctx.store.photos_of(problem.id).await?;
     let area = Area::of(caller.require(Action::ReadProblems)?, &ctx.catalog.snapshot());
-    Ok(Json(CasePhotos { problem_id: problem.id, photos: present::photos_to(&ctx, &area, &photos).await? }))
+    let published = ctx.store.public_photos_of(problem.id).await?;
+    let mut shown = present::photos_to(&ctx, &area, &photos).await?;
+    for photo in &mut shown {
+        photo.public_url = published.get(&photo.photo.file.sha256).map(|token| present::public_photo_path(token));
+    }
+    Ok(Json(CasePhotos { problem_id: problem.id, photos: shown }))
 }
 
 /// The file itself, to callers who may see a case or an assessment point it belongs to.

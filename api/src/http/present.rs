@@ -147,6 +147,14 @@ pub struct CasePhoto {
     pub photo: Photo,
     #[serde(flatten)]
     pub links: PhotoLinks,
+    /// The public link of a report photo its reporter agreed to publish (Open311's `media_url`):
+    /// a copy without EXIF, anyone may open it.
+    pub public_url: Option<String>,
+}
+
+/// Where the public sees a published photo, by its token (Open311's `media_url`).
+pub fn public_photo_path(token: &str) -> String {
+    format!("/open311/v2/media/{token}.jpg")
 }
 
 /// An assessment point's photo (测评点位实景) as the API shows it.
@@ -172,7 +180,7 @@ impl Showable for Photo {
         &mut self.file
     }
     fn shown(self, links: PhotoLinks) -> CasePhoto {
-        CasePhoto { photo: self, links }
+        CasePhoto { photo: self, links, public_url: None }
     }
 }
 

@@ -232,17 +232,9 @@ pub async fn create(
         return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "a round's area must lie within yours"));
     }
     let year = starts_on.year();
-    let round = ctx.store.create_round(new, year, ctx.clock.now(), caller.actor()).await.map_err(conflict)?;
+    let round = ctx.store.create_round(new, year, ctx.clock.now(), caller.actor()).await.map_err(ApiError::conflict)?;
     let location = [(header::LOCATION, format!("/api/v1/rounds/{}", round.id))];
     Ok((StatusCode::CREATED, location, Json(round)).into_response())
-}
-
-/// A store conflict (two writers at once) as 409; anything else as usual.
-pub(super) fn conflict(e: crate::store::StoreError) -> ApiError {
-    match e {
-        crate::store::StoreError::Conflict(reason) => ApiError::new(StatusCode::CONFLICT, "conflict", reason),
-        other => other.into(),
-    }
 }
 
 #[utoipa::path(get, path = "/api/v1/rounds", operation_id = "listRounds", tag = "supervision",
@@ -418,8 +410,9 @@ pub async fn findings_from_assessment(
                 invalid("assessment", "neither the criterion's category nor the general one is catalogued")
             })?;
         let finding = Finding { category: category.code.clone(), ..finding };
-        let (finding, problem) =
-            record_finding(&ctx.store, &snapshot, &round, finding, category, caller.actor()).await.map_err(conflict)?;
+        let (finding, problem) = record_finding(&ctx.store, &snapshot, &round, finding, category, caller.actor())
+            .await
+            .map_err(ApiError::conflict)?;
         if let Some(p) = &problem {
             ctx.announce(p);
         }
@@ -499,7 +492,7 @@ pub async fn publish_round(
     let now = ctx.clock.now();
     let handed_over = publish(&ctx.store, &snapshot, &round, now, caller.actor())
         .await
-        .map_err(conflict)?
+        .map_err(ApiError::conflict)?
         .ok_or_else(|| refused("the round is published already"))?;
     handed_over.iter().for_each(|p| ctx.announce(p));
     let area = Area::of(principal, &snapshot);

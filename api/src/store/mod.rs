@@ -7,6 +7,7 @@ pub mod accounts;
 mod addresses;
 pub(crate) mod assessments;
 mod audit;
+mod campaigns;
 mod cases;
 mod catalog;
 pub mod cluster;

@@ -230,6 +230,71 @@ impl Store {
         Ok((stored, false))
     }
 
+    /// Publishes a case's photo under `token` (Open311's `media_url`); a photo published before
+    /// keeps its first token, which is returned.
+    pub async fn publish_photo(
+        &self,
+        problem_id: i64,
+        sha256: &str,
+        token: &str,
+        at: OffsetDateTime,
+        actor: &Actor,
+    ) -> Result<String, StoreError> {
+        let mut tx = self.pool.begin_write().await?;
+        sql("INSERT INTO public_photos (token, problem_id, sha256, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (problem_id, sha256) DO NOTHING")
+        .bind(token)
+        .bind(problem_id)
+        .bind(sha256)
+        .bind(at)
+        .execute(&mut tx)
+        .await?;
+        let kept: String = sql("SELECT token FROM public_photos WHERE problem_id = $1 AND sha256 = $2")
+            .bind(problem_id)
+            .bind(sha256)
+            .scalar(&mut tx)
+            .await?;
+        let details = json!({"sha256": sha256});
+        audit::record(&mut tx, at, actor, "photo.publish", &format!("problem/{problem_id}"), &details).await?;
+        tx.commit().await?;
+        Ok(kept)
+    }
+
+    /// The case and file a public photo token names.
+    pub async fn public_photo(&self, token: &str) -> Result<Option<(i64, String)>, StoreError> {
+        Ok(sql("SELECT problem_id, sha256 FROM public_photos WHERE token = $1")
+            .bind(token)
+            .optional(&self.pool)
+            .await?)
+    }
+
+    /// The published photos of a case: file → token.
+    pub async fn public_photos_of(
+        &self,
+        problem_id: i64,
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let rows: Vec<(String, String)> = sql("SELECT sha256, token FROM public_photos WHERE problem_id = $1")
+            .bind(problem_id)
+            .all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Each case's first published photo token, for those of `ids` that have one.
+    pub async fn public_photo_tokens(&self, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>, StoreError> {
+        let d = self.dialect;
+        let rows: Vec<(i64, String)> = sql(format!(
+            "SELECT problem_id, token FROM public_photos WHERE problem_id IN ({list}) ORDER BY {at} DESC, token",
+            list = d.json_ids(1),
+            at = d.time("created_at")
+        ))
+        .bind(serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()))
+        .all(&self.pool)
+        .await?;
+        // Ordered newest first: the last written for each case is its first published.
+        Ok(rows.into_iter().collect())
+    }
+
     pub async fn photos_of(&self, problem_id: i64) -> Result<Vec<Photo>, StoreError> {
         let rows: Vec<PhotoRow> =
             sql(format!("SELECT {PHOTO_COLUMNS}, {FILE_COLUMNS} FROM photos WHERE problem_id = $1 ORDER BY id"))

@@ -33,6 +33,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (20, "hotline orders", include_str!("../../migrations/postgres/0020_hotline_orders.sql")),
     (21, "callbacks", include_str!("../../migrations/postgres/0021_callbacks.sql")),
     (22, "recurrences", include_str!("../../migrations/postgres/0022_recurrences.sql")),
+    (23, "public photos", include_str!("../../migrations/postgres/0023_public_photos.sql")),
+    (24, "campaigns", include_str!("../../migrations/postgres/0024_campaigns.sql")),
 ];
 
 /// Connects and brings the schema up to date.

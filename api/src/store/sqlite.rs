@@ -33,6 +33,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (19, "hotline orders", include_str!("../../migrations/sqlite/0019_hotline_orders.sql")),
     (20, "callbacks", include_str!("../../migrations/sqlite/0020_callbacks.sql")),
     (21, "recurrences", include_str!("../../migrations/sqlite/0021_recurrences.sql")),
+    (22, "public photos", include_str!("../../migrations/sqlite/0022_public_photos.sql")),
+    (23, "campaigns", include_str!("../../migrations/sqlite/0023_campaigns.sql")),
 ];
 
 /// Opens (creating if needed) and brings the schema up to date.

@@ -197,7 +197,7 @@ async function officerView(map, panel) {
     <h2>${t("open_problems")} (${open.length})</h2>
     <ul id="open-problems">${open.map((f) => `<li data-id="${f.properties.id}">${problemBadge(f.properties)} ${esc(f.properties.category_name || f.properties.category)} · ${esc(statusText(f.properties.status))}<br><span class="muted">${deadlineText(f.properties)}</span></li>`).join("")}</ul>
     <h2>${t("plan_for")} ${planned ? esc(planned.date) : ""}</h2>
-    ${planned ? `<ol id="plan" data-week="${esc(planned.week)}" data-date="${esc(planned.date)}">${planned.stops.map((f) => `<li data-code="${esc(f.properties.code)}">${clock(f.properties.eta)} ${esc(f.properties.name)} <span class="muted">${t(f.properties.task === "verify" ? "task_verify" : "task_inspect")}</span></li>`).join("")}</ol>` : `<div class="muted">${t("no_plan")}</div>`}
+    ${planned ? `<ol id="plan" data-week="${esc(planned.week)}" data-date="${esc(planned.date)}">${planned.stops.map((f) => `<li data-code="${esc(f.properties.code)}">${clock(f.properties.eta)} ${esc(f.properties.name)} <span class="muted">${t(`task_${f.properties.task}`)}</span></li>`).join("")}</ol>` : `<div class="muted">${t("no_plan")}</div>`}
     <h2>${t("route_today")}</h2>
     <div>${today.length ? today.map((f) => esc(f.properties.name)).join("、") : `<span class="muted">${t("no_route_today")}</span>`}</div>
     <h2>${t("uncovered_points")} (${uncovered.length})</h2>
@@ -1122,6 +1122,97 @@ async function hotspotsView(map, panel) {
   if (district?.features?.length) fitTo(map, district.features);
 }
 
+// ---- 专项整治: special campaigns — the office sets them up; everyone follows their report ----
+async function campaignsView(map, panel) {
+  const params = new URLSearchParams(location.hash.split("?")[1] || "");
+  const office = ["office", "admin"].includes(state.me.role);
+  const { campaigns } = await api("/api/v1/campaigns");
+  const chosen = campaigns.find((c) => String(c.id) === params.get("id")) || campaigns.find((c) => c.active) || campaigns[0];
+  const today = ymd(cityDate());
+  const [streets, categories] = office
+    ? await Promise.all([api("/api/v1/layers/grids?level=street").catch(() => ({ features: [] })), api("/api/v1/categories").then((c) => c.categories).catch(() => [])])
+    : [{ features: [] }, []];
+  const name = (c) => esc(state.lang === "zh" ? c.name_zh : c.name_en);
+  panel.innerHTML = `
+    <h2>${t("campaigns")}</h2>
+    ${campaigns.length ? `<ul id="campaign-list">${campaigns.map((c) => `<li data-id="${c.id}" class="${c.id === chosen?.id ? "selected" : ""}">
+        <b>${esc(c.name)}</b> ${c.active ? `<span class="badge covered">${t("running")}</span>` : ""}<br>
+        <span class="muted">${esc(c.start)} — ${esc(c.end)} · ${t("lead_unit")} ${esc(c.lead_unit)}${c.joint_units.length ? ` · ${t("joint_units")} ${esc(c.joint_units.join("、"))}` : ""}</span></li>`).join("")}</ul>`
+      : `<p class="muted">${t("no_campaigns")}</p>`}
+    <div id="campaign-report"></div>
+    ${office ? `<h2>${t("new_campaign")}</h2>
+    <form id="campaign-form" class="stack">
+      <label>${t("name")} <input name="name" required maxlength="100" placeholder="背街小巷环境整治"></label>
+      <div class="row"><label>${t("from")} <input name="start" type="date" required value="${today}"></label>
+        <label>${t("to")} <input name="end" type="date" required></label></div>
+      <label>${t("campaign_area")} <select name="area" multiple required size="4">${streets.features.map((f) => `<option value="${esc(f.properties.code)}">${esc(f.properties.name || f.properties.code)}</option>`).join("")}</select></label>
+      <label>${t("campaign_categories")} <select name="categories" multiple size="4">${categories.map((c) => `<option value="${esc(c.code)}">${name(c)}</option>`).join("")}</select></label>
+      <label>${t("lead_unit")} <input name="lead_unit" required maxlength="100"></label>
+      <label>${t("joint_units")} <input name="joint_units" placeholder="城管执法队、市场监管所"></label>
+      <label>${t("cycle_days")} <input name="cycle_days" type="number" min="1" max="90" value="14" required></label>
+      <button type="submit">${t("set_up")}</button>
+      <p id="campaign-error" class="error"></p>
+    </form>` : ""}`;
+  document.body.dataset.campaigns = String(campaigns.length);
+  document.querySelectorAll("#campaign-list li").forEach((li) => li.addEventListener("click", () => { location.hash = `campaigns?id=${li.dataset.id}`; }));
+
+  map.addSource("grids", tiles("grids"));
+  map.addLayer({ id: "campaign-area", type: "fill", source: "grids", "source-layer": "grids",
+    paint: { "fill-color": "#f08c00", "fill-opacity": ["case", ["boolean", ["feature-state", "campaign"], false], 0.35, 0] } });
+  addGridLayers(map, "grids", "grids");
+  if (chosen) {
+    const report = await api(`/api/v1/campaigns/${chosen.id}/report`);
+    const tally = (x) => `<td class="num">${x.found}</td><td class="num">${x.closed}</td><td class="num">${x.open}</td><td class="num">${x.overdue}</td><td class="num">${x.recurrences}</td>`;
+    const head = `<th class="num">${t("found")}</th><th class="num">${t("closed")}</th><th class="num">${t("open_cases")}</th><th class="num">${t("overdue")}</th><th class="num">${t("recurrences")}</th>`;
+    const role = { lead: t("lead_unit"), joint: t("joint_units"), other: "" };
+    $("#campaign-report").innerHTML = `
+      <h2>${esc(chosen.name)} <span class="muted">${t("cycle_every").replace("{n}", chosen.cycle_days)}</span></h2>
+      <table id="campaign-units"><thead><tr><th>${t("unit")}</th>${head}</tr></thead><tbody>
+        <tr data-total><td><b>${t("total")}</b></td>${tally(report.total)}</tr>
+        ${report.units.map((u) => `<tr data-unit="${esc(u.unit)}"><td>${esc(u.unit)} <span class="muted">${role[u.role]}</span></td>${tally(u)}</tr>`).join("")}</tbody></table>
+      <h2>${t("joint_days")}</h2>
+      <table id="campaign-rounds"><thead><tr><th>${t("date")}</th>${head}</tr></thead><tbody>
+        ${report.rounds.map((r) => `<tr class="${r.day <= today ? "" : "muted"}"><td>${esc(r.day)}</td>${tally(r)}</tr>`).join("")}</tbody></table>
+      <div class="actions"><button type="button" id="campaign-xlsx" class="secondary">XLSX</button></div>`;
+    document.body.dataset.found = String(report.total.found);
+    $("#campaign-xlsx").addEventListener("click", async () => {
+      const file = await fetch(`/api/v1/campaigns/${chosen.id}/report?format=xlsx`, { headers: { Authorization: `Bearer ${state.token}` } });
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(await file.blob());
+      link.download = `gridwatch-campaign-${chosen.id}.xlsx`;
+      link.click();
+    });
+    // The campaign's area on the map: its grids, whatever their level.
+    const area = new Set(chosen.area);
+    const paint = () => map.querySourceFeatures("grids", { sourceLayer: "grids" })
+      .filter((f) => area.has(f.properties.code) || [...area].some((code) => String(f.properties.code).startsWith(code)))
+      .forEach((f) => map.setFeatureState({ source: "grids", sourceLayer: "grids", id: f.properties.code }, { campaign: true }));
+    map.on("sourcedata", (e) => e.sourceId === "grids" && e.isSourceLoaded && paint());
+    const outline = await api(`/api/v1/layers/grids?level=street`).catch(() => null);
+    const mine = outline?.features?.filter((f) => area.has(f.properties.code) || chosen.area.some((c) => f.properties.code.startsWith(c) || c.startsWith(f.properties.code)));
+    if (mine?.length) fitTo(map, mine);
+  }
+  const form = $("#campaign-form");
+  form?.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const data = new FormData(form);
+    const body = {
+      name: data.get("name").trim(), start: data.get("start"), end: data.get("end"),
+      area: data.getAll("area"), categories: data.getAll("categories"),
+      lead_unit: data.get("lead_unit").trim(),
+      joint_units: String(data.get("joint_units")).split(/[,，、\s]+/).map((u) => u.trim()).filter(Boolean),
+      cycle_days: Number(data.get("cycle_days")),
+    };
+    try {
+      const made = await api("/api/v1/campaigns", { method: "POST", body: JSON.stringify(body) });
+      document.body.dataset.created = String(made.id);
+      location.hash = `campaigns?id=${made.id}`;
+    } catch (err) {
+      $("#campaign-error").textContent = err.message;
+    }
+  });
+}
+
 // ---- 待办: the caller's to-do list (the unit's board 待整改, the officer's checks, the desk's follow-up) ----
 /** The photo that goes with a step, by the step: of what was found (核实), after the fix (处置),
  * of the check on site (核查). */
@@ -1235,7 +1326,7 @@ async function tasksView(map, panel) {
 const kindText = (kind) => STRINGS[state.lang].task_kinds[kind] || kind;
 
 // ---- shell: sign-in, language, view switching ----
-const VIEWS = { tasks: tasksView, officer: officerView, dispatcher: dispatcherView, office: officeView, hotspots: hotspotsView, rounds: roundsView, letters: lettersView, evaluation: evaluationView };
+const VIEWS = { tasks: tasksView, officer: officerView, dispatcher: dispatcherView, office: officeView, hotspots: hotspotsView, campaigns: campaignsView, rounds: roundsView, letters: lettersView, evaluation: evaluationView };
 const DEFAULT_VIEW = { officer: "officer", dispatcher: "dispatcher", office: "office", inspector: "rounds", admin: "office", unit: "tasks", app: "officer" };
 
 function applyLanguage() {

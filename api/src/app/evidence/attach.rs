@@ -83,6 +83,39 @@ impl Evidence<'_> {
         Ok(self.store.add_photo(NewPhoto { problem_id: problem.id, stage, file }, actor).await?)
     }
 
+    /// Publishes a report photo of `problem` its reporter agreed to show (Open311's `media_url`):
+    /// keeps its public rendition (no EXIF) and returns the unguessable token that names it; the
+    /// same photo again keeps its first token.
+    pub async fn publish(
+        &self,
+        problem: &Problem,
+        photo: &Photo,
+        actor: &Actor,
+        now: OffsetDateTime,
+    ) -> Result<String, AttachError> {
+        if photo.stage != Stage::Report || !photo.file.media.is_image() {
+            let reason = "only a picture sent with the report can be made public".to_string();
+            return Err(AttachError::Invalid { field: "public", reason });
+        }
+        let _turn = DECODING.acquire().await.map_err(|e| AttachError::Internal(e.to_string()))?;
+        let (blobs, sha) = (self.blobs.clone(), photo.file.sha256.clone());
+        tokio::task::spawn_blocking(move || -> Result<(), AttachError> {
+            if blobs.get(&sha, Variant::Public).map_err(AttachError::Storage)?.is_some() {
+                return Ok(());
+            }
+            let original = blobs.get(&sha, Variant::Original).map_err(AttachError::Storage)?;
+            let original = original.ok_or_else(|| AttachError::Internal(format!("photo {sha} has no file")))?;
+            let converted = blobs.get(&sha, Variant::Jpeg).map_err(AttachError::Storage)?;
+            let shown = super::public_rendition(&original, converted.as_deref()).map_err(AttachError::Unaccepted)?;
+            blobs.put(&sha, Variant::Public, &shown).map_err(AttachError::Storage)
+        })
+        .await
+        .map_err(|e| AttachError::Internal(e.to_string()))??;
+        let token = crate::domain::auth::new_token().map_err(AttachError::Internal)?;
+        let token = token.trim_start_matches("gw_").to_string();
+        Ok(self.store.publish_photo(problem.id, &photo.file.sha256, &token, now, actor).await?)
+    }
+
     /// Attaches `sent` to `point`, for one criterion of its checklist (empty: the whole point),
     /// taken at one of its inspections or not; the same file again returns the first and `true`.
     pub async fn attach_to_point(

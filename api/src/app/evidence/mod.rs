@@ -29,6 +29,8 @@ pub struct Upload {
 
 /// Thumbnail size, pixels on the longer side.
 pub const THUMB: u32 = 320;
+/// The public rendition's largest side (pixels).
+pub const PUBLIC_SIZE: u32 = 1280;
 
 /// Refuses an image whose header declares more than [`MAX_PIXELS`].
 fn check_pixels(width: u32, height: u32) -> Result<(), Unaccepted> {
@@ -54,8 +56,22 @@ pub fn accept(bytes: &[u8]) -> Result<Upload, Unaccepted> {
     } else {
         None
     };
-    let (pixels, format) = match (&converted, media) {
-        (Some(jpeg), _) => (jpeg.as_slice(), image::ImageFormat::Jpeg),
+    let picture = decode(bytes, media, converted.as_deref())?;
+    let dhash = Some(difference_hash(&picture));
+    let mut thumbnail = Vec::new();
+    picture
+        .thumbnail(THUMB, THUMB)
+        .to_rgb8()
+        .write_to(&mut std::io::Cursor::new(&mut thumbnail), image::ImageFormat::Jpeg)
+        .map_err(|e| Unaccepted::Broken(e.to_string()))?;
+    Ok(Upload { media, sha256, dhash, thumbnail: Some(thumbnail), converted })
+}
+
+/// The pixels of an image (a HEIC photo's from its JPEG), its declared size checked before they
+/// are decoded.
+fn decode(bytes: &[u8], media: Media, converted: Option<&[u8]>) -> Result<image::DynamicImage, Unaccepted> {
+    let (pixels, format) = match (converted, media) {
+        (Some(jpeg), _) => (jpeg, image::ImageFormat::Jpeg),
         (None, Media::Png) => (bytes, image::ImageFormat::Png),
         (None, _) => (bytes, image::ImageFormat::Jpeg),
     };
@@ -67,15 +83,30 @@ pub fn accept(bytes: &[u8]) -> Result<Upload, Unaccepted> {
     // RGBA at MAX_PIXELS, with room for the decoder's own buffers.
     limits.max_alloc = Some(MAX_PIXELS * 4 + 64 * 1024 * 1024);
     reader.limits(limits);
-    let picture = reader.decode().map_err(|e| Unaccepted::Broken(e.to_string()))?;
-    let dhash = Some(difference_hash(&picture));
-    let mut thumbnail = Vec::new();
+    reader.decode().map_err(|e| Unaccepted::Broken(e.to_string()))
+}
+
+/// The public rendition of a photo (Open311's `media_url`): at most [`PUBLIC_SIZE`] pixels
+/// across, re-encoded as JPEG, so that nothing of the original's EXIF (position, time, device)
+/// goes out with it. `original` is the file as sent; a HEIC photo's JPEG is `converted`.
+pub fn public_rendition(original: &[u8], converted: Option<&[u8]>) -> Result<Vec<u8>, Unaccepted> {
+    let media = Media::sniff(original)?;
+    if !media.is_image() {
+        return Err(Unaccepted::Type);
+    }
+    let picture = decode(original, media, converted)?;
+    // Smaller ones are only re-encoded, never enlarged.
+    let picture = if picture.width().max(picture.height()) > PUBLIC_SIZE {
+        picture.thumbnail(PUBLIC_SIZE, PUBLIC_SIZE)
+    } else {
+        picture
+    };
+    let mut out = Vec::new();
     picture
-        .thumbnail(THUMB, THUMB)
         .to_rgb8()
-        .write_to(&mut std::io::Cursor::new(&mut thumbnail), image::ImageFormat::Jpeg)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Jpeg)
         .map_err(|e| Unaccepted::Broken(e.to_string()))?;
-    Ok(Upload { media, sha256, dhash, thumbnail: Some(thumbnail), converted })
+    Ok(out)
 }
 
 /// dHash: the picture in 9 × 8 grey pixels, one bit per neighbour pair (is the left brighter?).

@@ -8,6 +8,10 @@ pub enum Variant {
     Thumbnail,
     /// A HEIC original as JPEG.
     Jpeg,
+    /// What the public may see of a report photo its reporter agreed to publish (Open311's
+    /// `media_url`): a JPEG at most [`super::PUBLIC_SIZE`] across, without the original's EXIF
+    /// (no position, time or device).
+    Public,
 }
 
 /// A file's name in the store: `ab/abcdef…` or `ab/abcdef….thumb.jpg`; `None` for anything that
@@ -20,5 +24,6 @@ pub fn object_name(sha256: &str, variant: Variant) -> Option<String> {
         Variant::Original => format!("{}/{sha256}", &sha256[..2]),
         Variant::Thumbnail => format!("{}/{sha256}.thumb.jpg", &sha256[..2]),
         Variant::Jpeg => format!("{}/{sha256}.jpg", &sha256[..2]),
+        Variant::Public => format!("{}/{sha256}.public.jpg", &sha256[..2]),
     })
 }
