@@ -181,13 +181,11 @@ fn the_office_runs_a_special_campaign_and_everyone_sees_its_report_on_both_backe
             .iter()
             .filter(|f| f["properties"]["kind"] == "stop" && f["properties"]["task"] == "campaign")
             .map(|f| f["properties"].clone())
+            .filter(|p| p["code"].as_str() == Some(id.to_string().as_str()))
             .collect();
-        assert_eq!(joint.len(), 1, "{name}: one joint patrol this week: {joint:?}");
-        assert_eq!(
-            (joint[0]["code"].as_str(), joint[0]["date"].as_str()),
-            (Some(id.to_string().as_str()), Some("2026-12-02")),
-            "{name}"
-        );
+        // (The demo's own campaign has its Wednesday patrol too.)
+        assert_eq!(joint.len(), 1, "{name}: one joint patrol of this campaign this week: {joint:?}");
+        assert_eq!(joint[0]["date"].as_str(), Some("2026-12-02"), "{name}");
 
         // Two changes at the same version: exactly one wins.
         let change = |token: String, cycle: u32| {

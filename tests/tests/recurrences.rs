@@ -406,3 +406,47 @@ fn the_office_sees_hot_spots_and_stubborn_points_on_screen() {
     assert!(out.status.success() && log.contains("hotspots checks passed"), "hot-spot browser checks failed:\n{log}");
     assert!(Path::new(&shots).join("office-hotspots-phone.png").exists(), "{log}");
 }
+
+/// Cases that do not come through intake recur too: a criterion failing again at an assessment
+/// point after its case was closed, and a supervision finding (明查) where a closed case of its
+/// category was. Both backends.
+#[test]
+fn failed_inspections_and_supervision_findings_are_linked_as_recurrences_on_both_backends() {
+    for backend in Backend::both("recurring-inspections") {
+        let name = backend.name();
+        let server = Server::start(&backend.url(), &["--demo", "--clock-start", "2026-12-07T02:00:00Z"]);
+        let people = People { tokens: server.tokens.clone() };
+        let p = officer_grid_middle(&server, people.of("officer"), "110101001001007");
+        let point = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [p.0, p.1]},
+            "properties": {"name": "反弹测试点位", "type": "back_street", "criteria": [{"id": "c1", "text": "路面无遗撒", "category": SPILL}]}});
+        let (status, body) =
+            server.send_as("PUT", Some(people.of("admin")), "/api/v1/points/REC-1", Some(&point.to_string()));
+        assert_eq!(status, 201, "{name}: {body}");
+        let inspect = || {
+            let body = json!({"point": "REC-1", "results": [{"criterion": "c1", "pass": false, "note": "又有遗撒"}]});
+            let (status, inspected) =
+                server.post_as(Some(people.of("officer")), "/api/v1/inspections", &body.to_string());
+            assert_eq!(status, 201, "{name}: {inspected}");
+            inspected["problems"][0]["id"].as_i64().expect("a case opened")
+        };
+        let first = inspect();
+        assert_eq!(link(&people.case(&server, first)), None, "{name}");
+        people.close(&server, first);
+        let again = inspect();
+        assert_eq!(link(&people.case(&server, again)), Some((first, first)), "{name}: the criterion failed again");
+
+        // A finding of an open round (handed over at once) beside the closed case of its category.
+        let round = json!({"name": "反弹明查", "kind": "open", "starts_on": "2026-12-01", "ends_on": "2026-12-31"});
+        let (status, open) = server.post_as(Some(people.of("office")), "/api/v1/rounds", &round.to_string());
+        assert_eq!(status, 201, "{name}: {open}");
+        let closed = people.report(&server, offset(p, 100.0, 0.0), SINKHOLE);
+        people.close(&server, closed);
+        let (lon, lat) = offset(p, 100.0, 20.0);
+        let finding = json!({"lon": lon, "lat": lat, "category": SINKHOLE, "description": "路面塌陷又出现"});
+        let path = format!("/api/v1/rounds/{}/findings", open["id"]);
+        let (status, recorded) = server.post_as(Some(people.of("office")), &path, &finding.to_string());
+        assert_eq!(status, 201, "{name}: {recorded}");
+        let found = recorded["problem"]["id"].as_i64().expect("handed over at once");
+        assert_eq!(link(&people.case(&server, found)), Some((closed, closed)), "{name}: 20 m from a closed case");
+    }
+}

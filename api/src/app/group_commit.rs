@@ -4,10 +4,11 @@
 //! before it is durable. The batch's likely duplicates (open cases of the same category nearby)
 //! are found in one query too, and so are the recently closed cases each report may recur (反弹).
 
+use crate::app::hotspots::{hint_recurrences, near_probe};
 use crate::app::metrics::METRICS;
-use crate::domain::hotspots::{recurrence_of, RecurrenceRule};
+use crate::domain::hotspots::RecurrenceRule;
 use crate::domain::problem::{Duplicate, NewProblem, Problem};
-use crate::store::{BBox, KeyedProblem, NearProbe, Store, StoreError};
+use crate::store::{KeyedProblem, Store, StoreError};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, OnceLock};
 use tokio::sync::{mpsc, oneshot, Mutex};
@@ -82,7 +83,7 @@ async fn writer(
         METRICS.intake_batch.observe(jobs.len() as f64);
         let started = std::time::Instant::now();
         let (mut reports, replies): (Vec<KeyedProblem>, Vec<Reply>) = jobs.into_iter().unzip();
-        let probes = reports.iter().map(|r| probe(&r.problem, duplicate_metres)).collect();
+        let probes = reports.iter().map(|r| near_probe(&r.problem, duplicate_metres)).collect();
         match store.open_near(probes).await {
             Ok(near) => {
                 for (report, near) in reports.iter_mut().zip(near) {
@@ -98,12 +99,10 @@ async fn writer(
             // Otherwise the reports are stored without the hint rather than refused.
             Err(e) => tracing::warn!(error = %e, "the duplicate search failed; storing without it"),
         }
-        if let Err(e) = link_recurrences(&store, &mut reports, recurrence).await {
-            if e.is_unavailable() {
-                unavailable(replies, &e);
-                continue;
-            }
-            tracing::warn!(error = %e, "the recurrence search failed; storing without it");
+        let cases = reports.iter_mut().map(|r| &mut r.problem).collect();
+        if let Err(e) = hint_recurrences(&store, cases, recurrence).await {
+            unavailable(replies, &e);
+            continue;
         }
         let stored = store.insert_problems_once(reports.clone()).await;
         METRICS.group_commit.observe_duration(started.elapsed());
@@ -137,34 +136,6 @@ fn unavailable(replies: Vec<Reply>, cause: &StoreError) {
     tracing::warn!(error = %cause, reports = replies.len(), "the database is away; intake answers 503");
     for reply in replies {
         let _ = reply.send(Err(StoreError::Unavailable(cause.to_string())));
-    }
-}
-
-/// Links each report to the recently closed case of its category it follows, if any (反弹).
-/// Reports that already say what they recur (none today) and reports with no rule are left.
-async fn link_recurrences(store: &Store, reports: &mut [KeyedProblem], rule: RecurrenceRule) -> Result<(), StoreError> {
-    if rule.metres <= 0.0 || rule.days == 0 {
-        return Ok(());
-    }
-    let probes: Vec<_> =
-        reports.iter().map(|r| (probe(&r.problem, rule.metres), rule.since(r.problem.created_at))).collect();
-    let closed = store.closed_near(&probes).await?;
-    for (report, candidates) in reports.iter_mut().zip(closed) {
-        let p = &mut report.problem;
-        if p.recurrence.is_none() {
-            p.recurrence = recurrence_of(p.lon, p.lat, p.created_at, &candidates, rule);
-        }
-    }
-    Ok(())
-}
-
-/// The box around a report within which duplicates may lie.
-fn probe(p: &NewProblem, radius: f64) -> NearProbe {
-    let (per_lat, per_lon) = spatial::geodesy::metres_per_degree(p.lat);
-    let (dx, dy) = (radius / per_lon.max(1e-9), radius / per_lat);
-    NearProbe {
-        bbox: BBox { min_lon: p.lon - dx, min_lat: p.lat - dy, max_lon: p.lon + dx, max_lat: p.lat + dy },
-        category: p.category.clone(),
     }
 }
 

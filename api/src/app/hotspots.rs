@@ -3,14 +3,61 @@
 //! chains of recurrences (反弹) the office hits harder.
 
 use crate::domain::grids::Snapshot;
-use crate::domain::hotspots::{per_cell, per_grid, Cells, HotCase, HotCount, HotspotBy};
-use crate::domain::problem::Problem;
+use crate::domain::hotspots::{per_cell, per_grid, recurrence_of, Cells, HotCase, HotCount, HotspotBy, RecurrenceRule};
+use crate::domain::problem::{NewProblem, Problem};
 use crate::domain::workflow::state::State;
-use crate::store::{AreaFilter, Store, StoreError};
+use crate::store::{AreaFilter, BBox, NearProbe, Store, StoreError};
 use maps::mvt::{self, GeomType, Value};
 use maps::tiles::{TileId, EXTENT};
 use serde::Serialize;
 use time::OffsetDateTime;
+
+/// The box around a new case within which cases `radius` metres from it may lie.
+pub fn near_probe(p: &NewProblem, radius: f64) -> NearProbe {
+    let (per_lat, per_lon) = spatial::geodesy::metres_per_degree(p.lat);
+    let (dx, dy) = (radius / per_lon.max(1e-9), radius / per_lat);
+    NearProbe {
+        bbox: BBox { min_lon: p.lon - dx, min_lat: p.lat - dy, max_lon: p.lon + dx, max_lat: p.lat + dy },
+        category: p.category.clone(),
+    }
+}
+
+/// Links each new case to the recently closed case of its category it follows, if any (反弹),
+/// with one search for all of them. Cases that already say what they recur are left; so are all
+/// when the rule is off (no metres or no days).
+pub async fn link_recurrences(
+    store: &Store,
+    mut cases: Vec<&mut NewProblem>,
+    rule: RecurrenceRule,
+) -> Result<(), StoreError> {
+    if rule.metres <= 0.0 || rule.days == 0 || cases.is_empty() {
+        return Ok(());
+    }
+    let probes: Vec<_> = cases.iter().map(|p| (near_probe(p, rule.metres), rule.since(p.created_at))).collect();
+    let closed = store.closed_near(&probes).await?;
+    for (p, candidates) in cases.iter_mut().zip(closed) {
+        if p.recurrence.is_none() {
+            p.recurrence = recurrence_of(p.lon, p.lat, p.created_at, &candidates, rule);
+        }
+    }
+    Ok(())
+}
+
+/// [`link_recurrences`] as the hint it is: a failed search is logged and the cases are stored
+/// without it — unless the database is away, which the caller hears.
+pub async fn hint_recurrences(
+    store: &Store,
+    cases: Vec<&mut NewProblem>,
+    rule: RecurrenceRule,
+) -> Result<(), StoreError> {
+    match link_recurrences(store, cases, rule).await {
+        Err(e) if !e.is_unavailable() => {
+            tracing::warn!(error = %e, "the recurrence search failed; storing without it");
+            Ok(())
+        }
+        done => done,
+    }
+}
 
 /// Cells are at least this wide (metres): finer would draw single cases, not hot spots.
 pub const MIN_CELL_M: f64 = 50.0;

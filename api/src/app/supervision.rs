@@ -1,8 +1,10 @@
 //! Supervision rounds (督查) as use cases: a finding routed like a report and handed over at once
 //! or when its undercover round is published, and a round's ledger (台账) from its cases.
 
+use crate::app::hotspots::hint_recurrences;
 use crate::domain::auth::Actor;
 use crate::domain::grids::Snapshot;
+use crate::domain::hotspots::RecurrenceRule;
 use crate::domain::intake::{route, Report};
 use crate::domain::problem::{Class, NewProblem, Problem, Source};
 use crate::domain::supervision::{ledger, Finding, Ledger, Round, RoundKind};
@@ -50,8 +52,10 @@ pub async fn record_finding(
     finding: Finding,
     category: &Category,
     actor: Actor,
+    recurrence: RecurrenceRule,
 ) -> Result<(Finding, Option<Problem>), StoreError> {
-    let case = round.hands_over_at_once().then(|| case_of(round, &finding, category, snapshot, finding.found_at));
+    let mut case = round.hands_over_at_once().then(|| case_of(round, &finding, category, snapshot, finding.found_at));
+    hint_recurrences(store, case.iter_mut().collect(), recurrence).await?;
     store.add_finding(finding, case, actor).await
 }
 
@@ -63,6 +67,7 @@ pub async fn publish(
     round: &Round,
     now: OffsetDateTime,
     actor: Actor,
+    recurrence: RecurrenceRule,
 ) -> Result<Option<Vec<Problem>>, StoreError> {
     // The catalogue the snapshot holds: no table read per publication.
     let catalogue = &snapshot.categories;
@@ -78,6 +83,7 @@ pub async fn publish(
         })?;
         cases.push((finding.id, case_of(round, &finding, category, snapshot, now)));
     }
+    hint_recurrences(store, cases.iter_mut().map(|(_, case)| case).collect(), recurrence).await?;
     store.publish_round(round.id, cases, now, actor).await
 }
 

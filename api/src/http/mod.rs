@@ -102,6 +102,9 @@ pub struct Context {
     pub jurisdiction: Option<String>,
     /// Reports arriving together share one commit (and one search for likely duplicates).
     pub intake: Arc<crate::app::group_commit::GroupCommit>,
+    /// When a new case is a recurrence (反弹) of a closed one: for the cases that do not come
+    /// through intake (inspections, supervision findings).
+    pub recurrence: crate::domain::hotspots::RecurrenceRule,
     /// Where photo evidence is kept and how it is checked.
     pub evidence: Arc<Evidence>,
     /// Live streams open per user id (capped: [`cases::MAX_STREAMS_PER_USER`]).
@@ -225,6 +228,7 @@ impl ApiContext {
             addresses: Arc::new(crate::app::addresses::AddressBook::default()),
             hotline_wake: Arc::default(),
             jurisdiction: settings.jurisdiction,
+            recurrence: settings.recurrence,
             intake: Arc::new(crate::app::group_commit::GroupCommit::new(
                 store.clone(),
                 settings.duplicate_metres,

@@ -8,6 +8,7 @@ use super::idempotency::IdempotencyKey;
 use super::params::{invalid_field, json_body, object_with, Params};
 use super::{geojson, ApiContext};
 use crate::app::bulletin::Week;
+use crate::app::hotspots::hint_recurrences;
 use crate::domain::access::{Action, Area};
 use crate::domain::auth::{Principal, Role};
 use crate::domain::intake::{route, Report};
@@ -1013,6 +1014,7 @@ pub async fn post_inspection(
         photos,
         problems: Default::default(),
     };
+    hint_recurrences(&ctx.store, problems.iter_mut().map(|(_, case)| case).collect(), ctx.recurrence).await?;
     let (inspection, opened) = ctx.store.insert_inspection(inspection, problems, now, caller.actor()).await?;
     opened.iter().for_each(|p| ctx.announce(p));
     let problems = opened.into_iter().map(|p| super::present::case(&ctx, &area, p)).collect();

@@ -342,7 +342,8 @@ pub async fn add_finding(
         problem_id: None,
         from_assessment: None,
     };
-    let (finding, problem) = record_finding(&ctx.store, &snapshot, &round, finding, category, caller.actor()).await?;
+    let (finding, problem) =
+        record_finding(&ctx.store, &snapshot, &round, finding, category, caller.actor(), ctx.recurrence).await?;
     if let Some(p) = &problem {
         ctx.announce(p);
     }
@@ -410,9 +411,10 @@ pub async fn findings_from_assessment(
                 invalid("assessment", "neither the criterion's category nor the general one is catalogued")
             })?;
         let finding = Finding { category: category.code.clone(), ..finding };
-        let (finding, problem) = record_finding(&ctx.store, &snapshot, &round, finding, category, caller.actor())
-            .await
-            .map_err(ApiError::conflict)?;
+        let (finding, problem) =
+            record_finding(&ctx.store, &snapshot, &round, finding, category, caller.actor(), ctx.recurrence)
+                .await
+                .map_err(ApiError::conflict)?;
         if let Some(p) = &problem {
             ctx.announce(p);
         }
@@ -490,7 +492,7 @@ pub async fn publish_round(
     }
     let snapshot = ctx.catalog.snapshot();
     let now = ctx.clock.now();
-    let handed_over = publish(&ctx.store, &snapshot, &round, now, caller.actor())
+    let handed_over = publish(&ctx.store, &snapshot, &round, now, caller.actor(), ctx.recurrence)
         .await
         .map_err(ApiError::conflict)?
         .ok_or_else(|| refused("the round is published already"))?;
