@@ -170,7 +170,8 @@ try {
   assert.equal(await dispatcher.page.getAttribute(`#tasks li[data-id="${id}"]`, "data-kind"), "close");
   await dispatcher.page.click(`#tasks li[data-id="${id}"]`);
   await dispatcher.page.click("#task-act button[data-action=close]");
-  await dispatcher.page.waitForFunction((id) => document.body.dataset.acted === `${id}:closed`, id, { timeout: 30_000 });
+  await dispatcher.page.waitForFunction((id) => document.body.dataset.acted === `${id}:closed`, id, { timeout: 30_000 })
+    .catch(async (e) => { throw new Error(`the dispatcher's close did not go through: ${await dispatcher.page.textContent("#task-detail")} (acted: ${await dispatcher.page.evaluate(() => document.body.dataset.acted)}; history: ${JSON.stringify(await history(id))}): ${e.message}`); });
   assert.deepEqual(await history(id), ["accept", "register", "dispatch", "handle", "verify", "close"]);
   const evidence = await photosOf(id);
   assert.deepEqual(evidence.map((p) => p.slice(0, 2)), [["report", sha(photos.report)], ["handling", sha(photos.after)], ["verification", sha(photos.check)]], "each photo once, at its stage");

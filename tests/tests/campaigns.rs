@@ -121,6 +121,16 @@ fn the_office_runs_a_special_campaign_and_everyone_sees_its_report_on_both_backe
             server.act(token, covered[0], step);
         }
 
+        // Each case carries the campaigns it falls in (its tag).
+        let tags = |case: i64| {
+            let (_, shown) = server.get_as(Some(&dispatcher), &format!("/api/v1/problems/{case}"));
+            let ids: Vec<i64> =
+                shown["campaigns"].as_array().expect("campaigns").iter().filter_map(|c| c["id"].as_i64()).collect();
+            ids.contains(&id)
+        };
+        assert!(tags(covered[1]), "{name}: a covered case is tagged");
+        assert!(!tags(other_category["id"].as_i64().expect("id")), "{name}: another category is not");
+        assert!(!tags(far["id"].as_i64().expect("id")), "{name}: another street is not");
         let (status, got) = server.get_as(Some(&office), &format!("/api/v1/campaigns/{id}/report"));
         assert_eq!(status, 200, "{name}: {got}");
         let ids: Vec<i64> = got["cases"].as_array().expect("cases").iter().filter_map(|c| c["id"].as_i64()).collect();

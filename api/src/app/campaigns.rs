@@ -82,6 +82,31 @@ pub struct CampaignReport {
     pub cases: Vec<CampaignCase>,
 }
 
+/// A special campaign a case falls in (its tag).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CampaignTag {
+    pub id: i64,
+    pub name: String,
+}
+
+/// The campaigns `problem` falls in (its area, period and categories), oldest first.
+pub async fn tags_of(
+    store: &Store,
+    snapshot: &Snapshot,
+    problem: &Problem,
+    offset: UtcOffset,
+) -> Result<Vec<CampaignTag>, StoreError> {
+    let mut tags: Vec<CampaignTag> = store
+        .campaigns()
+        .await?
+        .into_iter()
+        .filter(|c| c.plan.covers(problem, &c.plan.grids(snapshot), offset))
+        .map(|c| CampaignTag { id: c.id, name: c.plan.name })
+        .collect();
+    tags.reverse();
+    Ok(tags)
+}
+
 /// Loads the cases the campaign covers within the caller's `area` and counts them.
 pub async fn report(
     store: &Store,

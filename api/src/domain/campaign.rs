@@ -14,9 +14,10 @@ pub const MAX_DAYS: i64 = 366;
 pub const MAX_CYCLE_DAYS: u32 = 90;
 pub const MAX_JOINT_UNITS: usize = 20;
 
-/// A campaign as it is set up (POST and PUT `/api/v1/campaigns`).
+/// A campaign as it is set up (POST and PUT `/api/v1/campaigns`). Unknown fields are refused
+/// where a plan is received (`PLAN_FIELDS`), not here: a stored campaign shows its plan beside
+/// its id and version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct CampaignPlan {
     /// 专项整治名称, e.g. 背街小巷环境整治
     #[schema(min_length = 1, max_length = 100, example = "背街小巷环境整治")]
@@ -54,6 +55,10 @@ pub struct CampaignPlan {
 fn default_patrol_minutes() -> u32 {
     60
 }
+
+/// The fields of a plan.
+pub const PLAN_FIELDS: [&str; 9] =
+    ["name", "start", "end", "area", "categories", "lead_unit", "joint_units", "cycle_days", "patrol_minutes"];
 
 /// A stored campaign.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]

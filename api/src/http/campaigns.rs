@@ -3,11 +3,11 @@
 
 use super::error::{ApiError, ErrorBody, Refusals};
 use super::guard::Caller;
-use super::params::{field_error, typed_body, Params};
+use super::params::{field_error, json_body, object_with, typed_value, Params};
 use super::{download, ApiContext, XLSX};
 use crate::app::campaigns::{report, CampaignReport};
 use crate::domain::access::{Action, Area};
-use crate::domain::campaign::{Campaign, CampaignPlan, Fault};
+use crate::domain::campaign::{Campaign, CampaignPlan, Fault, PLAN_FIELDS};
 use crate::domain::grids::Snapshot;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -50,6 +50,11 @@ pub(super) struct CampaignChange {
     plan: CampaignPlan,
 }
 
+/// A plan as received: a JSON object of a plan's fields only (an unknown one is named).
+fn plan_of(value: &serde_json::Value) -> Result<(), ApiError> {
+    object_with(value, &PLAN_FIELDS).map(drop)
+}
+
 fn invalid(fault: Fault) -> ApiError {
     field_error("invalid_campaign", fault.0, fault.1)
 }
@@ -86,7 +91,9 @@ pub async fn create(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let principal = caller.require(Action::ManageCampaigns)?;
-    let plan: CampaignPlan = typed_body(body)?;
+    let value = json_body(body)?;
+    plan_of(&value)?;
+    let plan: CampaignPlan = typed_value(value, "invalid_body")?;
     let snapshot = ctx.catalog.snapshot();
     let plan = checked(&ctx, &Area::of(principal, &snapshot), &snapshot, plan).await?;
     let campaign = ctx.store.create_campaign(&plan, &caller.actor(), ctx.clock.now()).await?;
@@ -151,7 +158,11 @@ pub async fn change(
 ) -> Result<Json<ShownCampaign>, ApiError> {
     let principal = caller.require(Action::ManageCampaigns)?;
     let before = found(&ctx, &id).await?;
-    let change: CampaignChange = typed_body(body)?;
+    let value = json_body(body)?;
+    if let Some(plan) = value.get("plan") {
+        plan_of(plan)?;
+    }
+    let change: CampaignChange = typed_value(value, "invalid_body")?;
     let snapshot = ctx.catalog.snapshot();
     let area = Area::of(principal, &snapshot);
     // The campaign as it was must be within the caller's area too.

@@ -137,7 +137,14 @@ pub fn typed_body_or<T: serde::de::DeserializeOwned>(
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
     code: &'static str,
 ) -> Result<T, ApiError> {
-    let value = json_body(body)?;
+    typed_value(json_body(body)?, code)
+}
+
+/// A JSON value read into its typed form, a fault answered with `code` naming the field.
+pub fn typed_value<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+    code: &'static str,
+) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         // The path of the field at fault (`extension.unit`, `fixes[0].time`); `.` is the body.
         let path = e.path().to_string();

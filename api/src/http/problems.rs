@@ -155,7 +155,7 @@ pub async fn create(
     summary = "One problem (404 outside the caller's area)",
     params(("id" = String, Path, description = "The case's id")),
     responses(
-        (status = 200, description = "The problem", body = Problem),
+        (status = 200, description = "The problem, with the special campaigns it falls in", body = OneProblem),
         (status = 403, description = "A password change comes first", body = ErrorBody),
         (status = 404, description = "No such case in the caller's area", body = ErrorBody),
         Refusals,
@@ -171,7 +171,18 @@ pub async fn get(
     if may_read_callers(principal.role) {
         problem.caller = ctx.store.caller_of(problem.id).await?;
     }
-    Ok(Json(super::present::case(&ctx, &area, problem)))
+    let snapshot = ctx.catalog.snapshot();
+    let campaigns = crate::app::campaigns::tags_of(&ctx.store, &snapshot, &problem, ctx.calendar.offset).await?;
+    Ok(Json(OneProblem { problem: super::present::case(&ctx, &area, problem), campaigns }))
+}
+
+/// One case as `GET /api/v1/problems/{id}` shows it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(super) struct OneProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    /// The special campaigns (专项整治) it falls in: their area, period and categories.
+    campaigns: Vec<crate::app::campaigns::CampaignTag>,
 }
 
 /// Who sees (and records) a hotline caller's contact: the desk that takes the call and the

@@ -480,8 +480,8 @@ async function dispatcherView(map, panel) {
       <div class="muted">${t("grid")}: ${esc(p.grid_code || "—")} · ${t("unit")}: ${esc(p.responsible_unit || "—")}</div>
       ${p.address ? `<div class="muted" id="case-address">${t("address")}: ${esc(p.address)}</div>` : ""}
       ${p.caller ? `<div class="muted" id="case-caller">${t("caller")}: ${esc(p.caller.name || "—")} · ${esc(p.caller.phone)}</div>` : ""}
-      <h2>${t("flags")}</h2>
-      <div id="photos" class="photos muted">${t("loading")}</div>
+      ${p.recurrence ? `<div class="flag" id="case-recurrence">${t("recurrence_of").replace("{id}", p.recurrence.of).replace("{m}", Math.round(p.recurrence.distance_m))} · ${esc(p.recurrence.unit || "—")}</div>` : ""}
+      ${(p.campaigns || []).length ? `<div id="case-campaigns">${p.campaigns.map((c) => `<span class="badge yellow">${t("campaigns")}: ${esc(c.name)}</span>`).join(" ")}</div>` : ""}
       <h2>${t("candidates")}</h2>
       <ul>${(p.nearby || []).map((n) => `<li>${esc(n.code)} <span class="muted">${n.distance_m.toFixed(0)} m</span></li>`).join("") || `<li class="muted">—</li>`}</ul>
       ${(p.likely_duplicates || []).length ? `<h2>${t("likely_duplicates")}</h2><ul id="duplicates">${p.likely_duplicates.map((d) => `<li>#${d.id} <span class="muted">${d.distance_m.toFixed(0)} m</span> <button type="button" class="secondary" data-merge="${d.id}">${t("merge_into")} #${d.id}</button></li>`).join("")}</ul>` : ""}
@@ -492,7 +492,9 @@ async function dispatcherView(map, panel) {
         <input name="reason" placeholder="${t("reroute_reason")}" required>
         <button type="submit">${t("reroute")}</button>
       </form>
-      <p id="action-result" role="status"></p>`;
+      <p id="action-result" role="status"></p>
+      <h2>${t("flags")}</h2>
+      <div id="photos" class="photos muted">${t("loading")}</div>`;
     showPhotos(p.id);
     $("#detail").querySelectorAll("button[data-action]").forEach((b) => b.addEventListener("click", () => act(p.id, { action: b.dataset.action, note: b.dataset.action === "void" ? "dispatcher board" : undefined })));
     // A likely duplicate: this report joins the earlier case and closes pointing at it.
@@ -1267,11 +1269,11 @@ async function tasksView(map, panel) {
     const photo = task.next_actions.map((a) => STEP_PHOTO[a]).find(Boolean);
     const waiting = queued.has(task.problem_id);
     $("#task-detail").className = "";
+    // The photos arrive after the form is drawn: below it, so its buttons do not move under a finger.
     $("#task-detail").innerHTML = `
       <h2>#${p.id} ${esc(p.category_name || p.category)}</h2>
       <div>${esc(p.description)}</div>
       <div class="muted">${t("status")}: <b data-status>${esc(statusText(p.status))}</b> · ${t("deadline")} ${p.deadline ? shortTime(p.deadline) : "—"} · ${t("unit")}: ${esc(p.responsible_unit || "—")}</div>
-      <div id="photos" class="photos muted">${t("loading")}</div>
       ${waiting ? `<p class="muted" id="task-queued">${t("queued")}</p>` : `<form id="task-act" class="task-form">
         <textarea name="note" rows="2" placeholder="${t(task.kind === "confirm" ? "void_note" : "note")}"></textarea>
         ${photo ? `<label>${t(photo[1])} <input type="file" name="photo" accept="image/*" capture="environment" data-stage="${photo[0]}"></label>` : ""}
@@ -1282,6 +1284,7 @@ async function tasksView(map, panel) {
         <div class="actions">${task.next_actions.map((a) => `<button type="button" data-action="${esc(a)}" class="${["refuse", "reject", "void"].includes(a) ? "secondary" : ""}">${esc(label(a))}</button>`).join("")}</div>
       </form>`}
       <p id="task-result" role="status"></p>
+      <div id="photos" class="photos muted">${t("loading")}</div>
       <h2>${t("history")}</h2>
       <ol class="history">${history.events.map((e) => `<li>${shortTime(e.at)} ${esc(names[e.action] || e.action)} <span class="muted">${esc(e.actor)}${e.note ? ` · ${esc(e.note)}` : ""}</span></li>`).join("")}</ol>`;
     showPhotos(p.id);
