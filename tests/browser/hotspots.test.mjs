@@ -60,6 +60,13 @@ try {
   await phone.screenshot({ path: `${shots}/office-hotspots-phone.png`, fullPage: true });
   step("office phone: the same list");
 
+  // The bar offers each role the views it has work in: not hot spots to an officer.
+  assert.equal(await phone.isVisible('#views a[data-view="hotspots"]'), true);
+  const officer = await signIn("officer", { width: 390, height: 844 });
+  assert.equal(await officer.isVisible('#views a[data-view="hotspots"]'), false);
+  assert.equal(await officer.isVisible('#views a[data-view="officer"]'), true);
+  step("officer phone: no hot-spot view in the bar");
+
   assert.deepEqual(errors, []);
   console.log("hotspots checks passed");
 } finally {

@@ -1331,6 +1331,15 @@ const kindText = (kind) => STRINGS[state.lang].task_kinds[kind] || kind;
 // ---- shell: sign-in, language, view switching ----
 const VIEWS = { tasks: tasksView, officer: officerView, dispatcher: dispatcherView, office: officeView, hotspots: hotspotsView, campaigns: campaignsView, rounds: roundsView, letters: lettersView, evaluation: evaluationView };
 const DEFAULT_VIEW = { officer: "officer", dispatcher: "dispatcher", office: "office", inspector: "rounds", admin: "office", unit: "tasks", app: "officer" };
+// The views each role has work in (the server decides what each may read; a link to a view that
+// would only say 403 is left out of the bar).
+const ROLE_VIEWS = {
+  officer: ["tasks", "officer", "rounds"],
+  inspector: ["tasks", "rounds"],
+  unit: ["tasks", "hotspots", "campaigns", "rounds", "letters", "evaluation"],
+  dispatcher: ["tasks", "dispatcher", "office", "hotspots", "campaigns", "rounds", "letters", "evaluation"],
+  app: ["officer"],
+};
 
 function applyLanguage() {
   document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
@@ -1390,6 +1399,8 @@ async function start() {
   $("#login").hidden = true;
   $("#logout").hidden = false;
   $("#who").textContent = `${state.me.name} · ${state.me.role}`;
+  const mine = ROLE_VIEWS[state.me.role];
+  document.querySelectorAll("#views a").forEach((a) => { a.hidden = Boolean(mine) && !mine.includes(a.dataset.view); });
   // A password an admin set is changed before anything else.
   if (state.me.must_change_password) { $("#change-password").hidden = false; return; }
   $("#change-password").hidden = true;
