@@ -143,3 +143,38 @@ fn the_domain_uses_no_database_http_or_runtime_and_the_store_no_macros() {
     let main = std::fs::read_to_string(common::workspace().join("api/src/main.rs")).expect("main.rs");
     assert!(main.lines().count() < 150, "main.rs is {} lines", main.lines().count());
 }
+
+/// Every type the OpenAPI document names has a name of its own: utoipa names a schema after its
+/// type (or its `#[schema(as = …)]`), and two types of one name would silently share one schema —
+/// the document would then describe one of them wrongly (two `Tally` types did, and Schemathesis
+/// caught the campaign report answering against the ledger's schema).
+#[test]
+fn every_documented_type_has_its_own_schema_name() {
+    let mut names: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (module, code) in modules() {
+        let mut pending_schema = false;
+        let mut renamed: Option<String> = None;
+        for line in code.lines().map(str::trim) {
+            if line.starts_with("#[derive(") && line.contains("ToSchema") {
+                pending_schema = true;
+            }
+            if let Some(rest) = line.strip_prefix("#[schema(as = ") {
+                renamed = rest.split([')', ',']).next().map(|n| n.trim().to_string());
+            }
+            let declared = ["pub struct ", "pub(super) struct ", "struct ", "pub enum ", "pub(super) enum ", "enum "]
+                .iter()
+                .find_map(|k| line.strip_prefix(k));
+            if let Some(rest) = declared {
+                if pending_schema {
+                    let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                    names.entry(renamed.take().unwrap_or(name)).or_default().push(module.clone());
+                }
+                pending_schema = false;
+                renamed = None;
+            }
+        }
+    }
+    let shared: Vec<(&String, &Vec<String>)> = names.iter().filter(|(_, m)| m.len() > 1).collect();
+    assert!(names.len() > 100, "the scan finds the documented types: {}", names.len());
+    assert!(shared.is_empty(), "schema names used by more than one type: {shared:?}");
+}

@@ -11,7 +11,7 @@ use time::{OffsetDateTime, UtcOffset};
 
 /// What a group of cases came to.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Tally {
+pub struct CampaignTally {
     /// 发现: cases reported.
     pub found: u32,
     /// 整改: closed (办结).
@@ -24,7 +24,7 @@ pub struct Tally {
     pub recurrences: u32,
 }
 
-impl Tally {
+impl CampaignTally {
     fn add(&mut self, p: &Problem, now: OffsetDateTime) {
         self.found += 1;
         let open = p.status.is_open();
@@ -37,22 +37,22 @@ impl Tally {
 
 /// One responsible unit's part.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct UnitRow {
+pub struct CampaignUnit {
     pub unit: String,
     /// 牵头 (lead), 配合 (joint) or neither (other units the cases went to).
     pub role: &'static str,
     #[serde(flatten)]
-    pub tally: Tally,
+    pub tally: CampaignTally,
 }
 
 /// One joint enforcement round (联合执法): from its day to the next round's.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct RoundRow {
+pub struct CampaignRound {
     #[serde(with = "crate::domain::clock::iso_date")]
     #[schema(value_type = String, format = Date)]
     pub day: time::Date,
     #[serde(flatten)]
-    pub tally: Tally,
+    pub tally: CampaignTally,
 }
 
 /// A case of the campaign, as the report lists it.
@@ -75,10 +75,10 @@ pub struct CampaignCase {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CampaignReport {
     pub campaign: Campaign,
-    pub total: Tally,
+    pub total: CampaignTally,
     /// The lead unit first, then the joint units, then any other unit cases went to.
-    pub units: Vec<UnitRow>,
-    pub rounds: Vec<RoundRow>,
+    pub units: Vec<CampaignUnit>,
+    pub rounds: Vec<CampaignRound>,
     pub cases: Vec<CampaignCase>,
 }
 
@@ -126,13 +126,14 @@ pub async fn report(
 /// Counts covered cases per unit and per round.
 pub fn count(campaign: Campaign, cases: &[Problem], offset: UtcOffset, now: OffsetDateTime) -> CampaignReport {
     let plan = &campaign.plan;
-    let mut total = Tally::default();
-    let mut units: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut total = CampaignTally::default();
+    let mut units: BTreeMap<String, CampaignTally> = BTreeMap::new();
     for unit in std::iter::once(&plan.lead_unit).chain(&plan.joint_units) {
-        units.insert(unit.clone(), Tally::default());
+        units.insert(unit.clone(), CampaignTally::default());
     }
     let days = plan.rounds();
-    let mut rounds: Vec<RoundRow> = days.iter().map(|&day| RoundRow { day, tally: Tally::default() }).collect();
+    let mut rounds: Vec<CampaignRound> =
+        days.iter().map(|&day| CampaignRound { day, tally: CampaignTally::default() }).collect();
     for p in cases {
         total.add(p, now);
         units.entry(p.responsible_unit.clone().unwrap_or_else(|| "(none)".into())).or_default().add(p, now);
@@ -150,9 +151,9 @@ pub fn count(campaign: Campaign, cases: &[Problem], offset: UtcOffset, now: Offs
             "other"
         }
     };
-    let mut units: Vec<UnitRow> =
-        units.into_iter().map(|(unit, tally)| UnitRow { role: role(&unit), unit, tally }).collect();
-    let rank = |r: &UnitRow| match r.role {
+    let mut units: Vec<CampaignUnit> =
+        units.into_iter().map(|(unit, tally)| CampaignUnit { role: role(&unit), unit, tally }).collect();
+    let rank = |r: &CampaignUnit| match r.role {
         "lead" => 0,
         "joint" => 1,
         _ => 2,
@@ -181,7 +182,7 @@ impl CampaignReport {
         let mut book = rust_xlsxwriter::Workbook::new();
         let bold = rust_xlsxwriter::Format::new().set_bold();
         let tally_headers = ["发现 found", "办结 closed", "未办结 open", "超期 overdue", "反弹 recurrences"];
-        let write_tally = |sheet: &mut rust_xlsxwriter::Worksheet, row: u32, from: u16, t: &Tally| {
+        let write_tally = |sheet: &mut rust_xlsxwriter::Worksheet, row: u32, from: u16, t: &CampaignTally| {
             for (k, n) in [t.found, t.closed, t.open, t.overdue, t.recurrences].into_iter().enumerate() {
                 sheet.write_number(row, from + k as u16, f64::from(n))?;
             }

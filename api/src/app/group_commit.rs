@@ -4,11 +4,11 @@
 //! before it is durable. The batch's likely duplicates (open cases of the same category nearby)
 //! are found in one query too, and so are the recently closed cases each report may recur (反弹).
 
-use crate::app::hotspots::{hint_recurrences, near_probe};
+use crate::app::hotspots::{near_probe, recur};
 use crate::app::metrics::METRICS;
 use crate::domain::hotspots::RecurrenceRule;
 use crate::domain::problem::{Duplicate, NewProblem, Problem};
-use crate::store::{KeyedProblem, Store, StoreError};
+use crate::store::{KeyedProblem, NearProbe, Store, StoreError};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, OnceLock};
 use tokio::sync::{mpsc, oneshot, Mutex};
@@ -83,11 +83,22 @@ async fn writer(
         METRICS.intake_batch.observe(jobs.len() as f64);
         let started = std::time::Instant::now();
         let (mut reports, replies): (Vec<KeyedProblem>, Vec<Reply>) = jobs.into_iter().unzip();
-        let probes = reports.iter().map(|r| near_probe(&r.problem, duplicate_metres)).collect();
-        match store.open_near(probes).await {
+        // One search finds both what each report may duplicate (open cases) and what it may
+        // recur (cases closed recently): one scan of the category's index, not two.
+        let reach = if recurrence.is_on() { duplicate_metres.max(recurrence.metres) } else { duplicate_metres };
+        let probes: Vec<NearProbe> = reports
+            .iter()
+            .map(|r| {
+                let since = recurrence.is_on().then(|| recurrence.since(r.problem.created_at));
+                near_probe(&r.problem, reach, since)
+            })
+            .collect();
+        match store.near(&probes).await {
             Ok(near) => {
-                for (report, near) in reports.iter_mut().zip(near) {
-                    report.problem.likely_duplicates = duplicates(&report.problem, near, duplicate_metres);
+                for (report, found) in reports.iter_mut().zip(near) {
+                    let open = found.iter().filter(|n| n.closed_at.is_none()).cloned().collect();
+                    report.problem.likely_duplicates = duplicates(&report.problem, open, duplicate_metres);
+                    recur(&mut report.problem, &found, recurrence);
                 }
             }
             // The database is away: storing would only wait for it again (and answer after twice
@@ -96,13 +107,8 @@ async fn writer(
                 unavailable(replies, &e);
                 continue;
             }
-            // Otherwise the reports are stored without the hint rather than refused.
-            Err(e) => tracing::warn!(error = %e, "the duplicate search failed; storing without it"),
-        }
-        let cases = reports.iter_mut().map(|r| &mut r.problem).collect();
-        if let Err(e) = hint_recurrences(&store, cases, recurrence).await {
-            unavailable(replies, &e);
-            continue;
+            // Otherwise the reports are stored without the hints rather than refused.
+            Err(e) => tracing::warn!(error = %e, "the search for cases nearby failed; storing without it"),
         }
         let stored = store.insert_problems_once(reports.clone()).await;
         METRICS.group_commit.observe_duration(started.elapsed());

@@ -3,42 +3,66 @@
 //! chains of recurrences (反弹) the office hits harder.
 
 use crate::domain::grids::Snapshot;
-use crate::domain::hotspots::{per_cell, per_grid, recurrence_of, Cells, HotCase, HotCount, HotspotBy, RecurrenceRule};
+use crate::domain::hotspots::{
+    per_cell, per_grid, recurrence_of, Cells, ClosedNear, HotCase, HotCount, HotspotBy, RecurrenceRule,
+};
 use crate::domain::problem::{NewProblem, Problem};
 use crate::domain::workflow::state::State;
-use crate::store::{AreaFilter, BBox, NearProbe, Store, StoreError};
+use crate::store::{AreaFilter, BBox, Near, NearProbe, Store, StoreError};
 use maps::mvt::{self, GeomType, Value};
 use maps::tiles::{TileId, EXTENT};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-/// The box around a new case within which cases `radius` metres from it may lie.
-pub fn near_probe(p: &NewProblem, radius: f64) -> NearProbe {
+/// Where to look for cases of a new case's category within `radius` metres of it: open ones
+/// and, from `closed_since`, closed ones.
+pub fn near_probe(p: &NewProblem, radius: f64, closed_since: Option<OffsetDateTime>) -> NearProbe {
     let (per_lat, per_lon) = spatial::geodesy::metres_per_degree(p.lat);
     let (dx, dy) = (radius / per_lon.max(1e-9), radius / per_lat);
     NearProbe {
         bbox: BBox { min_lon: p.lon - dx, min_lat: p.lat - dy, max_lon: p.lon + dx, max_lat: p.lat + dy },
         category: p.category.clone(),
+        closed_since,
     }
 }
 
+/// Sets what a new case recurs (反弹) from the cases found near it (the closed ones count),
+/// unless it says so already.
+pub fn recur(p: &mut NewProblem, near: &[Near], rule: RecurrenceRule) {
+    if p.recurrence.is_some() || !rule.is_on() {
+        return;
+    }
+    let closed: Vec<ClosedNear> = near
+        .iter()
+        .filter_map(|n| {
+            Some(ClosedNear {
+                id: n.id,
+                lon: n.lon,
+                lat: n.lat,
+                closed_at: n.closed_at?,
+                responsible_unit: n.responsible_unit.clone(),
+                root: n.recurrence_root,
+            })
+        })
+        .collect();
+    p.recurrence = recurrence_of(p.lon, p.lat, p.created_at, &closed, rule);
+}
+
 /// Links each new case to the recently closed case of its category it follows, if any (反弹),
-/// with one search for all of them. Cases that already say what they recur are left; so are all
-/// when the rule is off (no metres or no days).
+/// with one search for all of them.
 pub async fn link_recurrences(
     store: &Store,
     mut cases: Vec<&mut NewProblem>,
     rule: RecurrenceRule,
 ) -> Result<(), StoreError> {
-    if rule.metres <= 0.0 || rule.days == 0 || cases.is_empty() {
+    if !rule.is_on() || cases.is_empty() {
         return Ok(());
     }
-    let probes: Vec<_> = cases.iter().map(|p| (near_probe(p, rule.metres), rule.since(p.created_at))).collect();
-    let closed = store.closed_near(&probes).await?;
-    for (p, candidates) in cases.iter_mut().zip(closed) {
-        if p.recurrence.is_none() {
-            p.recurrence = recurrence_of(p.lon, p.lat, p.created_at, &candidates, rule);
-        }
+    let probes: Vec<NearProbe> =
+        cases.iter().map(|p| near_probe(p, rule.metres, Some(rule.since(p.created_at)))).collect();
+    let near = store.near(&probes).await?;
+    for (p, found) in cases.iter_mut().zip(near) {
+        recur(p, &found, rule);
     }
     Ok(())
 }

@@ -22,6 +22,11 @@ impl Default for RecurrenceRule {
 }
 
 impl RecurrenceRule {
+    /// Linking is off with no metres or no days.
+    pub fn is_on(&self) -> bool {
+        self.metres > 0.0 && self.days > 0
+    }
+
     /// The earliest closing a report made at `at` can be a recurrence of.
     pub fn since(&self, at: OffsetDateTime) -> OffsetDateTime {
         at - time::Duration::days(i64::from(self.days))

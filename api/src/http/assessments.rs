@@ -110,14 +110,14 @@ pub struct ScoresRecorded {
 #[allow(dead_code)] // documents the parameter `get` reads (and refuses any other)
 pub(super) struct AssessmentFormat {
     #[param(inline)]
-    format: Option<Format>,
+    format: Option<AssessmentFileFormat>,
 }
 
 /// JSON, or the office's workbook.
 #[derive(ToSchema)]
 #[schema(rename_all = "lowercase")]
 #[allow(dead_code)]
-pub(super) enum Format {
+pub(super) enum AssessmentFileFormat {
     Json,
     Xlsx,
 }

@@ -40,7 +40,7 @@ pub struct FeatureCollection {
 #[allow(dead_code)] // describes what `maps::geojson::feature` writes
 pub struct Feature {
     #[schema(inline)]
-    r#type: FeatureType,
+    r#type: GeoJsonFeatureType,
     /// The feature's code or id.
     id: Option<FeatureKey>,
     /// A GeoJSON geometry: `type` and `coordinates` (WGS 84 longitude, latitude).
@@ -67,6 +67,6 @@ enum CollectionType {
 
 #[derive(ToSchema)]
 #[allow(dead_code)]
-enum FeatureType {
+enum GeoJsonFeatureType {
     Feature,
 }

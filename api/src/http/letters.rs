@@ -92,14 +92,14 @@ pub(super) struct LetterQuery {
 #[allow(dead_code)] // documents the parameter `get` reads
 pub(super) struct LetterFormat {
     #[param(inline)]
-    format: Option<Format>,
+    format: Option<LetterFileFormat>,
 }
 
 /// JSON, a page that prints on A4, or a PDF.
 #[derive(ToSchema)]
 #[schema(rename_all = "lowercase")]
 #[allow(dead_code)]
-pub(super) enum Format {
+pub(super) enum LetterFileFormat {
     Json,
     Html,
     Pdf,

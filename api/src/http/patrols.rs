@@ -40,7 +40,7 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 #[allow(dead_code)]
 pub(super) struct PointFeature {
     #[schema(inline)]
-    r#type: FeatureType,
+    r#type: PatrolFeatureType,
     /// A GeoJSON Point, LineString or Polygon (WGS 84).
     #[schema(value_type = Object)]
     geometry: Value,
@@ -69,7 +69,7 @@ struct PointProperties {
 #[allow(dead_code)]
 pub(super) struct RouteFeature {
     #[schema(inline)]
-    r#type: FeatureType,
+    r#type: PatrolFeatureType,
     /// A GeoJSON LineString (WGS 84).
     #[schema(value_type = Object)]
     geometry: Value,
@@ -106,7 +106,7 @@ enum Moment {
 
 #[derive(ToSchema)]
 #[allow(dead_code)]
-enum FeatureType {
+enum PatrolFeatureType {
     Feature,
 }
 

@@ -181,7 +181,10 @@ pub async fn get(
 pub(super) struct OneProblem {
     #[serde(flatten)]
     problem: Problem,
-    /// The special campaigns (专项整治) it falls in: their area, period and categories.
+    /// The special campaigns (专项整治) it falls in: their area, period and categories (left out
+    /// when none, so a case reads back as it was acknowledged).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
     campaigns: Vec<crate::app::campaigns::CampaignTag>,
 }
 

@@ -26,14 +26,14 @@ pub(super) struct WeeklyQuery {
     /// Rows per grid, street (default), unit or department.
     by: Option<GroupBy>,
     #[param(inline)]
-    format: Option<Format>,
+    format: Option<BulletinFormat>,
 }
 
 /// What the bulletin is written as.
 #[derive(utoipa::ToSchema)]
 #[schema(rename_all = "lowercase")]
 #[allow(dead_code)]
-pub(super) enum Format {
+pub(super) enum BulletinFormat {
     Json,
     Csv,
     Xlsx,

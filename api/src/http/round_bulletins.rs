@@ -29,7 +29,7 @@ use utoipa::ToSchema;
 #[allow(dead_code)] // documents the parameter `bulletin` reads (and refuses any other)
 pub(super) struct BulletinFormat {
     #[param(inline)]
-    format: Option<Format>,
+    format: Option<RoundBulletinFormat>,
 }
 
 /// A period's bulletin: which period, and the format.
@@ -41,14 +41,14 @@ pub(super) struct PeriodBulletinQuery {
     #[param(pattern = r"^\d{4}(-(W\d{1,2}|Q[1-4]|\d{1,2}))?$")]
     period: Option<String>,
     #[param(inline)]
-    format: Option<Format>,
+    format: Option<RoundBulletinFormat>,
 }
 
 /// JSON, a page that prints on A4, a workbook, or a PDF.
 #[derive(ToSchema)]
 #[schema(rename_all = "lowercase")]
 #[allow(dead_code)]
-pub(super) enum Format {
+pub(super) enum RoundBulletinFormat {
     Json,
     Html,
     Xlsx,

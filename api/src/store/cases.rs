@@ -9,7 +9,7 @@ use super::{
     ProblemEvent, ProblemQuery, Sort, Store, StoreError, Which, WORLD,
 };
 use crate::domain::auth::Actor;
-use crate::domain::hotspots::{ClosedNear, Recurrence};
+use crate::domain::hotspots::Recurrence;
 use crate::domain::problem::{CallerContact, Case, Class, NewProblem, Origin, Problem, Satisfaction, Source};
 use crate::domain::workflow::calendar::LimitUnit;
 use crate::domain::workflow::case::{CaseClock, MapCase};
@@ -391,17 +391,6 @@ impl EventRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct ClosedNearRow {
-    i: i64,
-    id: i64,
-    lon: f64,
-    lat: f64,
-    closed_at: Option<OffsetDateTime>,
-    responsible_unit: Option<String>,
-    recurrence_root: Option<i64>,
-}
-
-#[derive(sqlx::FromRow)]
 struct NearRow {
     i: i64,
     id: i64,
@@ -410,6 +399,9 @@ struct NearRow {
     grid_code: Option<String>,
     responsible_unit: Option<String>,
     reported_by: Option<String>,
+    status: String,
+    closed_at: Option<OffsetDateTime>,
+    recurrence_root: Option<i64>,
 }
 
 /// Inserts cases one by one inside `tx`, audits each, and returns their ids in order.
@@ -623,25 +615,31 @@ impl Store {
         stored.pop().ok_or_else(|| StoreError::Corrupt("a stored report went missing".into()))
     }
 
-    /// For each probe, the open cases of its category inside its box (at most 100 each, by id):
-    /// the candidates a batch of new reports may duplicate, found in one query.
-    pub async fn open_near(&self, probes: Vec<NearProbe>) -> Result<Vec<Vec<Near>>, StoreError> {
+    /// For each probe, the cases of its category inside its box (at most 200 each, by id) that are
+    /// open, or closed (not merged) since the probe's `closed_since`: the cases a batch of new
+    /// reports may duplicate or recur, found in one query (one scan of the category's index).
+    pub async fn near(&self, probes: &[NearProbe]) -> Result<Vec<Vec<Near>>, StoreError> {
         let mut found: Vec<Vec<Near>> = vec![Vec::new(); probes.len()];
         if probes.is_empty() {
             return Ok(found);
         }
+        let rfc3339 = |t: OffsetDateTime| {
+            let t = utc(t).replace_nanosecond(0).unwrap_or(t);
+            t.format(&time::format_description::well_known::Rfc3339).ok()
+        };
         let probes: Vec<serde_json::Value> = probes
             .iter()
             .enumerate()
             .map(|(i, p)| {
                 json!({"i": i, "x0": p.bbox.min_lon, "y0": p.bbox.min_lat, "x1": p.bbox.max_lon,
-                    "y1": p.bbox.max_lat, "cat": p.category})
+                    "y1": p.bbox.max_lat, "cat": p.category, "since": p.closed_since.and_then(rfc3339)})
             })
             .collect();
         let rows: Vec<NearRow> =
-            sql(self.dialect.open_near()).bind(serde_json::Value::Array(probes).to_string()).all(&self.pool).await?;
+            sql(self.dialect.near()).bind(serde_json::Value::Array(probes).to_string()).all(&self.pool).await?;
         for r in rows {
             if let Some(slot) = usize::try_from(r.i).ok().and_then(|i| found.get_mut(i)) {
+                let open = !matches!(r.status.as_str(), "closed" | "void");
                 slot.push(Near {
                     id: r.id,
                     lon: r.lon,
@@ -649,45 +647,8 @@ impl Store {
                     grid_code: r.grid_code,
                     responsible_unit: r.responsible_unit,
                     reported_by: r.reported_by,
-                });
-            }
-        }
-        Ok(found)
-    }
-
-    /// For each probe, the cases of its category inside its box closed since its time (not
-    /// merged ones): what a batch of new reports may recur (反弹), found in one query.
-    pub async fn closed_near(
-        &self,
-        probes: &[(NearProbe, OffsetDateTime)],
-    ) -> Result<Vec<Vec<ClosedNear>>, StoreError> {
-        let mut found: Vec<Vec<ClosedNear>> = vec![Vec::new(); probes.len()];
-        if probes.is_empty() {
-            return Ok(found);
-        }
-        let probes: Vec<serde_json::Value> = probes
-            .iter()
-            .enumerate()
-            .map(|(i, (p, since))| {
-                let since = utc(*since).replace_nanosecond(0).unwrap_or(*since);
-                json!({"i": i, "x0": p.bbox.min_lon, "y0": p.bbox.min_lat, "x1": p.bbox.max_lon,
-                    "y1": p.bbox.max_lat, "cat": p.category,
-                    "since": since.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()})
-            })
-            .collect();
-        let rows: Vec<ClosedNearRow> =
-            sql(self.dialect.closed_near()).bind(serde_json::Value::Array(probes).to_string()).all(&self.pool).await?;
-        for r in rows {
-            if let (Some(slot), Some(closed_at)) =
-                (usize::try_from(r.i).ok().and_then(|i| found.get_mut(i)), r.closed_at)
-            {
-                slot.push(ClosedNear {
-                    id: r.id,
-                    lon: r.lon,
-                    lat: r.lat,
-                    closed_at: utc(closed_at),
-                    responsible_unit: r.responsible_unit,
-                    root: r.recurrence_root,
+                    closed_at: if open { None } else { r.closed_at.map(utc) },
+                    recurrence_root: r.recurrence_root,
                 });
             }
         }

@@ -123,51 +123,32 @@ impl Dialect {
         }
     }
 
-    /// Open cases of each probe's category in its box, at most 100 per probe on PostGIS (see
-    /// `Store::open_near`). `$1` is the probes as a JSON array of `{i, x0, y0, x1, y1, cat}`.
-    pub(super) fn open_near(self) -> &'static str {
+    /// Cases of each probe's category in its box that are open, or closed (not merged) since the
+    /// probe's `since` when it has one; at most 200 per probe on PostGIS (see `Store::near`).
+    /// `$1` is the probes as a JSON array of `{i, x0, y0, x1, y1, cat, since}`.
+    pub(super) fn near(self) -> &'static str {
         match self {
             Dialect::Postgres => {
                 "SELECT q.i::bigint AS i, p.id, ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat, p.grid_code, \
-                 p.responsible_unit, p.reported_by \
-                 FROM jsonb_to_recordset($1::jsonb) AS q(i int, x0 float8, y0 float8, x1 float8, y1 float8, cat text) \
-                 CROSS JOIN LATERAL (SELECT id, geom, grid_code, responsible_unit, reported_by FROM problems \
+                 p.responsible_unit, p.reported_by, p.status, p.closed_at, p.recurrence_root \
+                 FROM jsonb_to_recordset($1::jsonb) AS q(i int, x0 float8, y0 float8, x1 float8, y1 float8, cat text, since text) \
+                 CROSS JOIN LATERAL (SELECT id, geom, grid_code, responsible_unit, reported_by, status, closed_at, \
+                   recurrence_root FROM problems \
                    WHERE geom && ST_MakeEnvelope(q.x0, q.y0, q.x1, q.y1, 4326) AND category = q.cat \
-                   AND status NOT IN ('closed', 'void') ORDER BY id LIMIT 100) p"
+                   AND (status NOT IN ('closed', 'void') OR (q.since IS NOT NULL AND status = 'closed' \
+                     AND merged_into IS NULL AND closed_at >= q.since::timestamptz)) \
+                   ORDER BY id LIMIT 200) p"
             }
             Dialect::Sqlite => {
                 // Materialised: otherwise each case compared re-reads the probe's JSON.
                 "WITH q AS MATERIALIZED (SELECT json_extract(value, '$.i') AS i, json_extract(value, '$.x0') AS x0, \
                  json_extract(value, '$.y0') AS y0, json_extract(value, '$.x1') AS x1, json_extract(value, '$.y1') AS y1, \
-                 json_extract(value, '$.cat') AS cat FROM json_each($1)) \
-                 SELECT q.i AS i, p.id, p.lon, p.lat, p.grid_code, p.responsible_unit, p.reported_by FROM q JOIN problems p \
-                 ON p.lon >= q.x0 AND p.lon <= q.x1 AND p.lat >= q.y0 AND p.lat <= q.y1 AND p.category = q.cat \
-                 AND p.status NOT IN ('closed', 'void') ORDER BY q.i, p.id"
-            }
-        }
-    }
-
-    /// Closed cases (not merged) of each probe's category in its box, closed since the probe's
-    /// `since` (see `Store::closed_near`): what a new report may recur. `$1` is the probes as a
-    /// JSON array of `{i, x0, y0, x1, y1, cat, since}`.
-    pub(super) fn closed_near(self) -> &'static str {
-        match self {
-            Dialect::Postgres => {
-                "SELECT q.i::bigint AS i, p.id, ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat, p.closed_at, \
-                 p.responsible_unit, p.recurrence_root \
-                 FROM jsonb_to_recordset($1::jsonb) AS q(i int, x0 float8, y0 float8, x1 float8, y1 float8, cat text, since text) \
-                 CROSS JOIN LATERAL (SELECT id, geom, closed_at, responsible_unit, recurrence_root FROM problems \
-                   WHERE geom && ST_MakeEnvelope(q.x0, q.y0, q.x1, q.y1, 4326) AND category = q.cat \
-                   AND status = 'closed' AND merged_into IS NULL AND closed_at >= q.since::timestamptz \
-                   ORDER BY closed_at DESC LIMIT 100) p"
-            }
-            Dialect::Sqlite => {
-                "WITH q AS MATERIALIZED (SELECT json_extract(value, '$.i') AS i, json_extract(value, '$.x0') AS x0, \
-                 json_extract(value, '$.y0') AS y0, json_extract(value, '$.x1') AS x1, json_extract(value, '$.y1') AS y1, \
                  json_extract(value, '$.cat') AS cat, julianday(json_extract(value, '$.since')) AS since FROM json_each($1)) \
-                 SELECT q.i AS i, p.id, p.lon, p.lat, p.closed_at, p.responsible_unit, p.recurrence_root FROM q JOIN problems p \
+                 SELECT q.i AS i, p.id, p.lon, p.lat, p.grid_code, p.responsible_unit, p.reported_by, p.status, \
+                 p.closed_at, p.recurrence_root FROM q JOIN problems p \
                  ON p.lon >= q.x0 AND p.lon <= q.x1 AND p.lat >= q.y0 AND p.lat <= q.y1 AND p.category = q.cat \
-                 AND p.status = 'closed' AND p.merged_into IS NULL AND julianday(p.closed_at) >= q.since \
+                 AND (p.status NOT IN ('closed', 'void') OR (q.since IS NOT NULL AND p.status = 'closed' \
+                   AND p.merged_into IS NULL AND julianday(p.closed_at) >= q.since)) \
                  ORDER BY q.i, p.id"
             }
         }

@@ -83,13 +83,16 @@ impl Store {
     }
 }
 
+/// Where to look for cases of a category near a new one: open cases (likely duplicates) and,
+/// when `closed_since` is given, cases closed since then (what it may recur, 反弹).
 #[derive(Debug, Clone)]
 pub struct NearProbe {
     pub bbox: BBox,
     pub category: String,
+    pub closed_since: Option<OffsetDateTime>,
 }
 
-/// An open case found near a probe.
+/// A case found near a probe: open, or closed (`closed_at`) and not merged.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Near {
     pub id: i64,
@@ -98,6 +101,10 @@ pub struct Near {
     pub grid_code: Option<String>,
     pub responsible_unit: Option<String>,
     pub reported_by: Option<String>,
+    /// When it was closed; `None` for an open case.
+    pub closed_at: Option<OffsetDateTime>,
+    /// The first case of its chain, when it was itself a recurrence.
+    pub recurrence_root: Option<i64>,
 }
 
 /// A report to store once per `(user id, idempotency key)`, on behalf of `actor`.
