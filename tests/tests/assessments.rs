@@ -8,11 +8,6 @@ mod common;
 use common::{gridwatch, text, Backend, Server};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
-
-fn python() -> String {
-    std::env::var("GRIDWATCH_PYTHON").unwrap_or_else(|_| "python3".into())
-}
 
 /// A square grid of 西城区 (110102) west of the demo city, and points with known strata:
 /// 20 hospitals in 东城 (110101), 10 in 西城, 10 cinemas in 东城 with their own weighted criteria.
@@ -174,23 +169,14 @@ fn scenario(backend: &Backend) {
     // XLSX, read by openpyxl: the overall rate and one detail row per criterion.
     let xlsx = server.fetch(server.token.as_deref(), &format!("/api/v1/assessments/{id}?format=xlsx"), None);
     assert_eq!(xlsx.status, 200, "{name}");
-    let file = dir.join("assessment.xlsx");
-    std::fs::write(&file, &xlsx.body).expect("write");
-    let read = Command::new(python())
-        .args([
-            "-c",
-            "import sys, openpyxl\n\
-             book = openpyxl.load_workbook(sys.argv[1])\n\
-             print(book.sheetnames)\n\
-             s = book['得分率']\n\
-             print(s.cell(4, 2).value, s.cell(4, 8).value)\n\
-             print(book['明细'].max_row - 1)",
-            &file.to_string_lossy(),
-        ])
-        .output()
-        .expect("python runs");
-    assert!(read.status.success(), "{}", text(&read.stderr));
-    let lines: Vec<String> = text(&read.stdout).lines().map(str::to_string).collect();
+    let lines = common::openpyxl(
+        &xlsx.body,
+        &format!("assessment-{name}"),
+        "print(book.sheetnames)\n\
+         s = book['得分率']\n\
+         print(s.cell(4, 2).value, s.cell(4, 8).value)\n\
+         print(book['明细'].max_row - 1)",
+    );
     assert_eq!(lines[0], "['得分率', '明细']", "{name}");
     let (group, value) = lines[1].split_once(' ').expect("two cells");
     assert_eq!(group, "overall");

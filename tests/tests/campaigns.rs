@@ -152,24 +152,14 @@ fn the_office_runs_a_special_campaign_and_everyone_sees_its_report_on_both_backe
         // XLSX, read by openpyxl.
         let xlsx = server.fetch(Some(&office), &format!("/api/v1/campaigns/{id}/report?format=xlsx"), None);
         assert_eq!(xlsx.status, 200, "{name}");
-        let file = common::scratch("campaign-xlsx").join("campaign.xlsx");
-        std::fs::write(&file, &xlsx.body).expect("write");
-        let python = std::env::var("GRIDWATCH_PYTHON").unwrap_or_else(|_| "python3".into());
-        let read = Command::new(python)
-            .args([
-                "-c",
-                "import sys, openpyxl\n\
-                 book = openpyxl.load_workbook(sys.argv[1])\n\
-                 print(book.sheetnames)\n\
-                 s = book['汇总']\n\
-                 print(s.cell(4, 1).value, s.cell(4, 3).value, s.cell(4, 4).value, s.cell(4, 5).value)\n\
-                 print(book['案件'].max_row - 1, book['联合执法'].max_row - 1)",
-                &file.to_string_lossy(),
-            ])
-            .output()
-            .expect("python runs");
-        assert!(read.status.success(), "{}", text(&read.stderr));
-        let lines: Vec<String> = text(&read.stdout).lines().map(str::to_string).collect();
+        let lines = common::openpyxl(
+            &xlsx.body,
+            "campaign-xlsx",
+            "print(book.sheetnames)\n\
+             s = book['汇总']\n\
+             print(s.cell(4, 1).value, s.cell(4, 3).value, s.cell(4, 4).value, s.cell(4, 5).value)\n\
+             print(book['案件'].max_row - 1, book['联合执法'].max_row - 1)",
+        );
         assert_eq!(lines, ["['汇总', '联合执法', '案件']", "合计 total 3 1 2", "3 11"], "{name}");
 
         // The unit reads it too (its own cases); citizen apps do not.

@@ -5,9 +5,8 @@
 
 mod common;
 
-use common::{inside, small_jpeg, text, upload_form, Backend, Server};
+use common::{inside, small_jpeg, upload_form, Backend, Server};
 use serde_json::{json, Value};
-use std::process::Command;
 
 /// The counts of a ledger row, in the order found, rectified, not rectified, overdue, reopened, voided.
 fn tally(row: &Value) -> [u64; 6] {
@@ -189,24 +188,14 @@ fn scenario(backend: &Backend) {
     assert_eq!(server.get_as(Some(&office), &format!("/api/v1/rounds/{id}/bulletin?format=doc")).0, 400, "{name}");
     let book = server.fetch(Some(&office), &format!("/api/v1/rounds/{id}/bulletin?format=xlsx"), None);
     assert_eq!(book.status, 200, "{name}");
-    let file = common::scratch(&format!("bulletin-{name}")).join("bulletin.xlsx");
-    std::fs::write(&file, &book.body).expect("write");
-    let python = std::env::var("GRIDWATCH_PYTHON").unwrap_or_else(|_| "python3".into());
-    let read = Command::new(python)
-        .args([
-            "-c",
-            "import sys, openpyxl\n\
-             book = openpyxl.load_workbook(sys.argv[1])\n\
-             print(book.sheetnames)\n\
-             print(book['通报'].cell(1, 1).value)\n\
-             s = book['各单位']\n\
-             print(*[s.cell(2, c).value for c in range(1, 9)], sep='|')",
-            &file.to_string_lossy(),
-        ])
-        .output()
-        .expect("python runs");
-    assert!(read.status.success(), "{}", text(&read.stderr));
-    let lines: Vec<String> = text(&read.stdout).lines().map(str::to_string).collect();
+    let lines = common::openpyxl(
+        &book.body,
+        &format!("bulletin-{name}"),
+        "print(book.sheetnames)\n\
+         print(book['通报'].cell(1, 1).value)\n\
+         s = book['各单位']\n\
+         print(*[s.cell(2, c).value for c in range(1, 9)], sep='|')",
+    );
     assert_eq!(lines[0], "['通报', '各单位', '各点位', '未整改问题', '督办函']", "{name}");
     assert_eq!(lines[1], "督查通报（2026年第1期）", "{name}");
     assert_eq!(lines[2], "1|东华门街道办事处|2|1|1|0|0|0.5", "{name}");

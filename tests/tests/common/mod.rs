@@ -563,3 +563,15 @@ pub fn hmac_hex(key: &[u8], message: &[u8]) -> String {
     let inner = Sha256::digest([ipad.as_slice(), message].concat());
     hex::encode(Sha256::digest([opad.as_slice(), inner.as_slice()].concat()))
 }
+
+/// Reads a workbook the server sent with openpyxl (a real XLSX reader, from the test venv):
+/// `script` gets the book as `book` and prints what the test checks; its lines are returned.
+pub fn openpyxl(bytes: &[u8], label: &str, script: &str) -> Vec<String> {
+    let file = scratch(label).join("book.xlsx");
+    std::fs::write(&file, bytes).expect("write the workbook");
+    let python = std::env::var("GRIDWATCH_PYTHON").unwrap_or_else(|_| "python3".into());
+    let program = format!("import sys, openpyxl\nbook = openpyxl.load_workbook(sys.argv[1])\n{script}");
+    let out = Command::new(python).args(["-c", &program]).arg(&file).output().expect("python runs");
+    assert!(out.status.success(), "openpyxl on {label}: {}", text(&out.stderr));
+    text(&out.stdout).lines().map(str::to_string).collect()
+}
